@@ -1,0 +1,124 @@
+//===- ModelSpec.h - The architecture of a model, independent of its source ===//
+//
+// Every frontend (the .tfm description parser and each checkpoint importer)
+// produces one ModelSpec; one graph builder turns any ModelSpec into IR.
+// Weights are named canonically (see expectedWeights) and bound to tensors of
+// a checkpoint by templates in which `{i}` stands for the layer index.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TFM_FRONTEND_MODELSPEC_H
+#define TFM_FRONTEND_MODELSPEC_H
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace tfm {
+
+enum class PositionalKind { None, Sinusoidal, Learned, Rope, Alibi };
+enum class NormKind { LayerNorm, RMSNorm };
+/// GeluTanh is GPT-2's `gelu_new` approximation; Gelu is the exact erf form.
+enum class Activation { ReLU, Gelu, GeluTanh, SiLU };
+/// Rope pairs: Interleaved rotates (x[2j], x[2j+1]) as llama2.c and GGUF do;
+/// Half rotates (x[j], x[j + d/2]) as Hugging Face Llama checkpoints do.
+enum class RopeStyle { Interleaved, Half };
+enum class CheckpointFormat { None, Llama2c, Gguf, Safetensors, Random };
+enum class TokenizerKind { None, SentencePiece, Gpt2 };
+
+struct NormSpec {
+  NormKind kind = NormKind::RMSNorm;
+  float eps = 1e-5f;
+};
+
+struct AttentionSpec {
+  int64_t heads = 0;
+  int64_t kvHeads = 0;  ///< == heads: MHA; 1: MQA; otherwise GQA.
+  int64_t headDim = 0;
+  bool causal = true;
+  bool qkvBias = false; ///< Biases on the Q, K and V projections.
+  bool outBias = false; ///< Bias on the output projection.
+};
+
+struct FfnSpec {
+  Activation activation = Activation::SiLU;
+  bool gated = false;   ///< true: act(x W1) * (x W3), e.g. SwiGLU.
+  int64_t hidden = 0;
+  bool bias = false;
+};
+
+/// One transformer block; every layer of a model has the same structure.
+struct BlockSpec {
+  bool preNorm = true;  ///< false: the original Transformer's post-norm.
+  NormSpec norm;        ///< Both norms of a block share kind and eps.
+  AttentionSpec attention;
+  FfnSpec ffn;
+};
+
+/// Where one canonical weight comes from.
+struct WeightBinding {
+  std::string source;   ///< Tensor name in the checkpoint, may contain {i}.
+  bool transpose = false; ///< Stored [in, out] (GPT-2 Conv1D): transpose at compile time.
+  int64_t splitAxis = -1; ///< >= 0: take part splitIndex of splitCount equal parts
+  int64_t splitIndex = 0; ///<   along this axis of the stored tensor (fused QKV).
+  int64_t splitCount = 1;
+};
+
+struct WeightsSpec {
+  CheckpointFormat format = CheckpointFormat::None;
+  std::string path;     ///< Checkpoint file (or directory for safetensors).
+  uint64_t seed = 0;    ///< For CheckpointFormat::Random.
+  /// Canonical name template (e.g. "layers.{i}.wq.weight") -> binding.
+  std::map<std::string, WeightBinding> bindings;
+};
+
+struct TokenizerSpec {
+  TokenizerKind kind = TokenizerKind::None;
+  std::string path;     ///< tokenizer.bin, a .gguf, or vocab.json (merges.txt beside it).
+};
+
+struct ModelSpec {
+  std::string name;
+  std::string arch;     ///< Free-form family name for humans: "llama", "gpt2", ...
+  int64_t vocabSize = 0;
+  int64_t dim = 0;
+  int64_t contextLength = 0;
+  int64_t numLayers = 0;
+  float embeddingScale = 1.0f; ///< The original Transformer multiplies by sqrt(dim).
+  PositionalKind positional = PositionalKind::None;
+  float ropeTheta = 10000.0f;
+  RopeStyle ropeStyle = RopeStyle::Interleaved;
+  BlockSpec block;
+  bool finalNorm = true;
+  bool tiedHead = true; ///< LM head reuses tok_embeddings.
+  TokenizerSpec tokenizer;
+  WeightsSpec weights;
+};
+
+/// One weight the graph needs, with its canonical row-major shape
+/// (linear weights are [out, in] as in torch.nn.Linear).
+struct WeightDecl {
+  std::string name;     ///< Concrete name, e.g. "layers.3.wq.weight".
+  std::string templ;    ///< Its template, e.g. "layers.{i}.wq.weight".
+  std::vector<int64_t> shape;
+};
+
+/// The weights `spec` needs, in a fixed order (the packing order).
+std::vector<WeightDecl> expectedWeights(const ModelSpec &spec);
+
+/// Checks the hyper-parameters for consistency (heads divide, etc.).
+/// Returns an empty string when valid, otherwise a readable message.
+std::string validateSpec(const ModelSpec &spec);
+
+// Names for printing and parsing (the .tfm keywords).
+const char *toString(PositionalKind k);
+const char *toString(NormKind k);
+const char *toString(Activation k);
+const char *toString(RopeStyle k);
+const char *toString(CheckpointFormat k);
+const char *toString(TokenizerKind k);
+
+} // namespace tfm
+
+#endif // TFM_FRONTEND_MODELSPEC_H

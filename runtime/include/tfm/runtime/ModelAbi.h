@@ -1,0 +1,78 @@
+//===- ModelAbi.h - The C ABI between a compiled model and the runtime ----===//
+//
+// This is the one contract between code that tfmc generates and libtfmrt.
+// It is plain C so a compiled model can also be loaded by other programs.
+//
+// A compiled model object defines exactly one symbol of its own that the
+// runtime looks up: `tfm_model` (a TfmModelInfo). Everything else (entry
+// points, weights, tokenizer) is reached through it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TFM_RUNTIME_MODELABI_H
+#define TFM_RUNTIME_MODELABI_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TFM_ABI_VERSION 1
+
+/// MLIR's ranked memref descriptor (the layout `llvm.emit_c_interface`
+/// functions take a pointer to). Rank-specific because C has no templates.
+#define TFM_DEFINE_MEMREF(NAME, T, RANK)                                       \
+  typedef struct NAME {                                                        \
+    T *allocated;                                                              \
+    T *aligned;                                                                \
+    int64_t offset;                                                            \
+    int64_t sizes[RANK];                                                       \
+    int64_t strides[RANK];                                                     \
+  } NAME;
+TFM_DEFINE_MEMREF(TfmMemRefI8x1, int8_t, 1)
+TFM_DEFINE_MEMREF(TfmMemRefI32x1, int32_t, 1)
+TFM_DEFINE_MEMREF(TfmMemRefF32x1, float, 1)
+TFM_DEFINE_MEMREF(TfmMemRefF32x2, float, 2)
+TFM_DEFINE_MEMREF(TfmMemRefF32x3, float, 3)
+TFM_DEFINE_MEMREF(TfmMemRefF32x4, float, 4)
+#undef TFM_DEFINE_MEMREF
+
+/// Signature of both generated entry points.
+///   weights: the packed f32 weights blob (TfmModelInfo::weights_bytes bytes).
+///   tokens:  T token ids (T >= 1; the decode entry point takes T == 1).
+///   pos:     position of tokens[0]; the KV cache holds positions [0, pos).
+///   kv_cache: kv_cache_floats floats, layout [layer][k|v][position][kv_head][head_dim].
+///   logits:  T x vocab_size floats, row per token, written by the call.
+/// The call appends the T new positions to the KV cache.
+typedef void (*TfmEntryFn)(TfmMemRefI8x1 *weights, TfmMemRefI32x1 *tokens,
+                           int64_t pos, TfmMemRefF32x1 *kv_cache,
+                           TfmMemRefF32x2 *logits);
+
+/// Everything the runtime needs to know about a compiled model.
+typedef struct TfmModelInfo {
+  uint32_t abi_version;        ///< TFM_ABI_VERSION at compile time.
+  const char *name;            ///< Model name (from the description or file).
+  const char *arch;            ///< "llama", "gpt2", ... for humans.
+  int64_t vocab_size;
+  int64_t context_length;      ///< Maximum positions (KV cache length).
+  int64_t dim;
+  int64_t n_layers;
+  int64_t n_heads;
+  int64_t n_kv_heads;
+  int64_t head_dim;
+  int64_t kv_cache_floats;     ///< n_layers * 2 * context_length * n_kv_heads * head_dim.
+  int64_t weights_bytes;       ///< Size of the packed weights blob.
+  const uint8_t *weights;      ///< Embedded weights, or NULL when weights_file is used.
+  const char *weights_file;    ///< Sidecar file to mmap (relative to the executable), or NULL.
+  const uint8_t *tokenizer;    ///< Serialized tokenizer bytes (may be NULL: no tokenizer).
+  int64_t tokenizer_bytes;
+  TfmEntryFn prefill;          ///< T tokens (any T in [1, context_length]).
+  TfmEntryFn decode;           ///< Exactly one token; specialised for T == 1.
+} TfmModelInfo;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif // TFM_RUNTIME_MODELABI_H
