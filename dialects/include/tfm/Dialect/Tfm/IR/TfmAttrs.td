@@ -1,0 +1,42 @@
+//===- TfmAttrs.td - Enums and attributes of tfm -----------*- tablegen -*-===//
+
+#ifndef TFM_DIALECT_TFM_IR_TFMATTRS_TD
+#define TFM_DIALECT_TFM_IR_TFMATTRS_TD
+
+include "tfm/Dialect/Tfm/IR/TfmDialect.td"
+include "mlir/IR/EnumAttr.td"
+
+def Tfm_PositionalKind : I32EnumAttr<"PositionalKind",
+    "absolute positional encoding added to the embeddings", [
+      I32EnumAttrCase<"Sinusoidal", 0, "sinusoidal">,
+      I32EnumAttrCase<"Learned", 1, "learned">]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::mlir::tfm";
+}
+def Tfm_PositionalKindAttr : EnumAttr<Tfm_Dialect, Tfm_PositionalKind, "positional_kind">;
+
+def Tfm_RopeStyle : I32EnumAttr<"RopeStyle", "which elements RoPE rotates together", [
+      I32EnumAttrCase<"Interleaved", 0, "interleaved">,
+      I32EnumAttrCase<"Half", 1, "half">]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::mlir::tfm";
+}
+def Tfm_RopeStyleAttr : EnumAttr<Tfm_Dialect, Tfm_RopeStyle, "rope_style">;
+
+def Tfm_GeluApproximation : I32EnumAttr<"GeluApproximation", "GELU formula", [
+      I32EnumAttrCase<"None", 0, "none">,
+      I32EnumAttrCase<"Tanh", 1, "tanh">]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::mlir::tfm";
+}
+def Tfm_GeluApproximationAttr : EnumAttr<Tfm_Dialect, Tfm_GeluApproximation, "gelu_approximation">;
+
+def Tfm_CacheKind : I32EnumAttr<"CacheKind", "which half of the KV cache", [
+      I32EnumAttrCase<"Key", 0, "key">,
+      I32EnumAttrCase<"Value", 1, "value">]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::mlir::tfm";
+}
+def Tfm_CacheKindAttr : EnumAttr<Tfm_Dialect, Tfm_CacheKind, "cache_kind">;
+
+#endif // TFM_DIALECT_TFM_IR_TFMATTRS_TD

@@ -1,0 +1,205 @@
+//===- TfmOps.cpp - Verifiers of the tfm operations -----------------------===//
+//
+// Each verifier checks what the ODS traits cannot: how the shapes of the
+// operands relate. Dynamic dimensions agree with anything.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfm/Dialect/Tfm/IR/TfmOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace mlir::tfm;
+
+namespace {
+bool agree(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+}
+
+int64_t dim(Value v, unsigned i) {
+  return cast<ShapedType>(v.getType()).getDimSize(i);
+}
+
+std::string str(int64_t d) {
+  return ShapedType::isDynamic(d) ? std::string("?") : std::to_string(d);
+}
+
+/// Checks that dimension `i` of `a` and `j` of `b` agree.
+LogicalResult expectAgree(Operation *op, Value a, unsigned i, StringRef aName,
+                          Value b, unsigned j, StringRef bName) {
+  if (agree(dim(a, i), dim(b, j)))
+    return success();
+  return op->emitOpError() << aName << " dimension " << i << " ("
+                           << str(dim(a, i)) << ") must equal " << bName
+                           << " dimension " << j << " (" << str(dim(b, j))
+                           << ")";
+}
+
+/// Checks that the result has the same shape as the operand.
+LogicalResult expectSameShape(Operation *op, Value in, Value out) {
+  auto a = cast<ShapedType>(in.getType()), b = cast<ShapedType>(out.getType());
+  for (unsigned i = 0; i < a.getRank(); ++i)
+    if (!agree(a.getDimSize(i), b.getDimSize(i)))
+      return op->emitOpError() << "result shape must equal the input shape";
+  return success();
+}
+} // namespace
+
+LogicalResult WeightOp::verify() {
+  if (getName().empty())
+    return emitOpError("needs a non-empty weight name");
+  return success();
+}
+
+LogicalResult EmbeddingOp::verify() {
+  if (failed(expectAgree(*this, getResult(), 0, "result", getIds(), 0, "ids")))
+    return failure();
+  return expectAgree(*this, getResult(), 1, "result", getTable(), 1, "table");
+}
+
+LogicalResult PositionalOp::verify() {
+  if (failed(expectSameShape(*this, getInput(), getResult())))
+    return failure();
+  if (getKind() == PositionalKind::Learned) {
+    if (!getTable())
+      return emitOpError("learned positions need a position table");
+    return expectAgree(*this, getTable(), 1, "table", getInput(), 1, "input");
+  }
+  if (getTable())
+    return emitOpError("sinusoidal positions take no table");
+  int64_t d = dim(getInput(), 1);
+  if (!ShapedType::isDynamic(d) && d % 2 != 0)
+    return emitOpError("sinusoidal positions need an even model dimension, got ")
+           << d;
+  return success();
+}
+
+LogicalResult RopeOp::verify() {
+  int64_t hd = dim(getInput(), 2);
+  if (!ShapedType::isDynamic(hd) && hd % 2 != 0)
+    return emitOpError("rotates pairs, so the head dimension must be even, got ")
+           << hd;
+  return success();
+}
+
+LogicalResult LayerNormOp::verify() {
+  if (failed(expectSameShape(*this, getInput(), getResult())) ||
+      failed(expectAgree(*this, getWeight(), 0, "weight", getInput(), 1,
+                         "input")))
+    return failure();
+  return expectAgree(*this, getBias(), 0, "bias", getInput(), 1, "input");
+}
+
+LogicalResult RMSNormOp::verify() {
+  if (failed(expectSameShape(*this, getInput(), getResult())))
+    return failure();
+  return expectAgree(*this, getWeight(), 0, "weight", getInput(), 1, "input");
+}
+
+LogicalResult LinearOp::verify() {
+  if (failed(expectAgree(*this, getWeight(), 1, "weight", getInput(), 1,
+                         "input")) ||
+      failed(expectAgree(*this, getResult(), 0, "result", getInput(), 0,
+                         "input")) ||
+      failed(expectAgree(*this, getResult(), 1, "result", getWeight(), 0,
+                         "weight")))
+    return failure();
+  if (getBias())
+    return expectAgree(*this, getBias(), 0, "bias", getWeight(), 0, "weight");
+  return success();
+}
+
+LogicalResult LMHeadOp::verify() {
+  if (failed(expectAgree(*this, getWeight(), 1, "weight", getInput(), 1,
+                         "input")) ||
+      failed(expectAgree(*this, getResult(), 0, "result", getInput(), 0,
+                         "input")))
+    return failure();
+  return expectAgree(*this, getResult(), 1, "result", getWeight(), 0, "weight");
+}
+
+LogicalResult MatmulOp::verify() {
+  int64_t b = dim(getLhs(), 0), rb = dim(getRhs(), 0);
+  if (!ShapedType::isDynamic(b) && !ShapedType::isDynamic(rb) &&
+      (rb == 0 || b % rb != 0))
+    return emitOpError("rhs batch (") << rb << ") must divide lhs batch (" << b
+                                      << ")";
+  unsigned rhsK = getTransposeRhs() ? 2 : 1, rhsN = getTransposeRhs() ? 1 : 2;
+  if (failed(expectAgree(*this, getLhs(), 2, "lhs", getRhs(), rhsK, "rhs")) ||
+      failed(expectAgree(*this, getResult(), 0, "result", getLhs(), 0, "lhs")) ||
+      failed(expectAgree(*this, getResult(), 1, "result", getLhs(), 1, "lhs")))
+    return failure();
+  return expectAgree(*this, getResult(), 2, "result", getRhs(), rhsN, "rhs");
+}
+
+LogicalResult SplitHeadsOp::verify() {
+  if (failed(expectAgree(*this, getResult(), 1, "result", getInput(), 0,
+                         "input")))
+    return failure();
+  int64_t d = dim(getInput(), 1), h = dim(getResult(), 0),
+          hd = dim(getResult(), 2);
+  if (ShapedType::isDynamic(d) || ShapedType::isDynamic(h) ||
+      ShapedType::isDynamic(hd))
+    return emitOpError("needs static model, head and head-dim sizes");
+  if (h * hd != d)
+    return emitOpError("heads (") << h << ") x head dim (" << hd
+                                  << ") must equal the input width (" << d
+                                  << ")";
+  return success();
+}
+
+LogicalResult MergeHeadsOp::verify() {
+  if (failed(expectAgree(*this, getResult(), 0, "result", getInput(), 1,
+                         "input")))
+    return failure();
+  int64_t d = dim(getResult(), 1), h = dim(getInput(), 0),
+          hd = dim(getInput(), 2);
+  if (ShapedType::isDynamic(d) || ShapedType::isDynamic(h) ||
+      ShapedType::isDynamic(hd))
+    return emitOpError("needs static model, head and head-dim sizes");
+  if (h * hd != d)
+    return emitOpError("heads (") << h << ") x head dim (" << hd
+                                  << ") must equal the result width (" << d
+                                  << ")";
+  return success();
+}
+
+/// The cache is [layers, 2, KV, context, hd]; `value` is [KV, T, hd].
+static LogicalResult verifyCacheAccess(Operation *op, Value cache,
+                                       int64_t layer, Value value) {
+  int64_t layers = dim(cache, 0);
+  if (layer < 0 || (!ShapedType::isDynamic(layers) && layer >= layers))
+    return op->emitOpError("layer ")
+           << layer << " is outside the cache's " << layers << " layers";
+  if (!agree(dim(cache, 1), 2))
+    return op->emitOpError("cache dimension 1 must be 2 (keys and values)");
+  if (failed(expectAgree(op, value, 0, "tensor", cache, 2, "cache")))
+    return failure();
+  return expectAgree(op, value, 2, "tensor", cache, 4, "cache");
+}
+
+LogicalResult KVCacheAppendOp::verify() {
+  return verifyCacheAccess(*this, getCache(), getLayer(), getValue());
+}
+
+LogicalResult KVCacheReadOp::verify() {
+  return verifyCacheAccess(*this, getCache(), getLayer(), getResult());
+}
+
+LogicalResult FusedAttentionOp::verify() {
+  int64_t h = dim(getQuery(), 0), kv = dim(getKey(), 0);
+  if (!ShapedType::isDynamic(h) && !ShapedType::isDynamic(kv) &&
+      (kv == 0 || h % kv != 0))
+    return emitOpError("key/value heads (")
+           << kv << ") must divide query heads (" << h << ")";
+  if (getQuery().getType() != getResult().getType())
+    return emitOpError("result type must equal the query type");
+  if (getKey().getType() != getValue().getType())
+    return emitOpError("key and value types must be equal");
+  return expectAgree(*this, getKey(), 2, "key", getQuery(), 2, "query");
+}
+
+#define GET_OP_CLASSES
+#include "tfm/Dialect/Tfm/IR/TfmOps.cpp.inc"
