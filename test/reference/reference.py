@@ -716,7 +716,14 @@ def read_hf(model):
                 w[p + c + ".weight"] = t[g + h + ".weight"]
                 w[p + c + ".bias"] = t[g + h + ".bias"]
             # Conv1D stores [in, out]; canonical is [out, in].
-            qkv_w, qkv_b = t[g + "attn.c_attn.weight"].T, t[g + "attn.c_attn.bias"]
+            qkv_w = t[g + "attn.c_attn.weight"].T
+            qkv_b = t.get(g + "attn.c_attn.bias")
+            if qkv_b is None:
+                # Hugging Face's from_pretrained zero-initialises a Conv1D bias that
+                # the checkpoint lacks (GPT2PreTrainedModel._init_weights); do the same.
+                print("reference.py: warning: %sattn.c_attn.bias absent, using zeros as "
+                      "Hugging Face does" % g, file=sys.stderr)
+                qkv_b = np.zeros(3 * dim, dtype=np.float32)
             for k, c in enumerate(("wq", "wk", "wv")):
                 w[p + c + ".weight"] = qkv_w[k * dim:(k + 1) * dim]
                 w[p + c + ".bias"] = qkv_b[k * dim:(k + 1) * dim]
