@@ -1,0 +1,88 @@
+//===- Generate.h - The generation loop and the executable's main -*- C++ -*-=//
+//
+// Two layers:
+//  * generateTokens: token ids in, token ids out. Prefills the prompt in one
+//    call, then samples and decodes one token at a time. Used by tests with
+//    a fake model behind the ABI.
+//  * tfmMain: the whole `main` of a generated executable (Main.cpp is a
+//    one-line wrapper): arguments, tokenizer, session, streaming output.
+//
+// Policies (kept in one place, here):
+//  * Output. stdout carries the decoded text of every token after the
+//    leading BOS, prompt included (as llama2.c prints it), streamed through
+//    TokenDecoder so no UTF-8 character is ever split, flushed per token,
+//    followed by one '\n'. --no-display-prompt leaves the prompt out.
+//    Models without a tokenizer print token ids separated by spaces.
+//  * Empty prompt: BOS alone (llama2.c; how stories260K is run).
+//  * Stop: at -n tokens, at the context end, or when the model samples EOS
+//    or BOS (llama2.c-trained models delimit documents with BOS). The stop
+//    token is neither printed nor counted.
+//  * Context: prompt + generated tokens <= context_length. A prompt longer
+//    than the context is an error (exit 2) before anything runs; an -n that
+//    does not fit is cut to what fits, with a note on stderr.
+//  * The last generated token is not evaluated (its logits would be unused),
+//    so --logits-out holds prompt_tokens + generated_tokens - 1 rows
+//    (prompt_tokens rows if nothing was generated).
+//  * Exit codes: 0 success; 2 bad arguments or input (flags, prompt file,
+//    prompt too long, bad token ids, unusable weights file); 1 failures
+//    while running (e.g. writing --logits-out).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TFM_RUNTIME_GENERATE_H
+#define TFM_RUNTIME_GENERATE_H
+
+#include "tfm/runtime/ModelAbi.h"
+#include "tfm/runtime/Sampler.h"
+#include "tfm/runtime/Session.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace tfm {
+namespace rt {
+
+struct GenerateConfig {
+  int64_t nPredict = 128;  ///< -1: until the context is full.
+  std::vector<int32_t> stopTokens; ///< EOS (and BOS); negative ids ignored.
+  std::string logitsOut;   ///< File for the logits rows; empty: none.
+  std::FILE *diag = nullptr; ///< Where notes go (e.g. -n truncated); may be null.
+};
+
+struct GenerateStats {
+  int64_t promptTokens = 0;
+  int64_t generatedTokens = 0; ///< Not counting a stop token.
+  int64_t decodeEvals = 0;     ///< Single-token model calls.
+  double promptSeconds = 0;
+  double decodeSeconds = 0;    ///< Sampling + decode calls.
+  bool stoppedByToken = false;
+};
+
+/// Runs prompt + generation on a fresh session position 0 (the session is
+/// reset first). `onToken` receives every generated token, in order.
+/// Returns 0, or an exit code (see above) with `error` set.
+int generateTokens(TfmSession *session, const std::vector<int32_t> &prompt,
+                   const GenerateConfig &config, Sampler &sampler,
+                   const std::function<void(int32_t)> &onToken,
+                   GenerateStats &stats, std::string &error);
+
+/// "prompt: N tokens, X tok/s | generated: M tokens, Y tok/s".
+std::string timingLine(const GenerateStats &stats);
+
+/// Parses "1 450 4996" (ids separated by whitespace) for models without a
+/// tokenizer. False plus `error` on anything else or ids outside [0, vocab).
+bool parseTokenIds(const std::string &text, int64_t vocabSize,
+                   std::vector<int32_t> &ids, std::string &error);
+
+/// The main of a generated executable, writing text to `out` and
+/// diagnostics to `err`. Returns the process exit code.
+int tfmMain(const TfmModelInfo &model, int argc, const char *const *argv,
+            std::FILE *out, std::FILE *err);
+
+} // namespace rt
+} // namespace tfm
+
+#endif // TFM_RUNTIME_GENERATE_H

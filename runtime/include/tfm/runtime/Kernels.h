@@ -1,0 +1,64 @@
+//===- Kernels.h - Micro-kernels called by generated code -------*- C++ -*-===//
+//
+// Hand-written kernels that tfmc-generated code calls instead of lowering the
+// op through linalg, because they beat the generic lowering (see
+// bench/kernels/bench_kernels.cpp for the numbers).
+//
+// Calling convention: MLIR's `llvm.emit_c_interface`. A func.func named
+// `tfmrt_linear` declared with that attribute is called as
+// `_mlir_ciface_tfmrt_linear`, memref arguments are passed as pointers to
+// their descriptors (ModelAbi.h), scalars by value. All memrefs are f32; any
+// offset and any outer strides are accepted; the innermost stride must be 1
+// (checked: a violation prints a message and aborts, since it is a compiler
+// bug, not bad user input). Shape mismatches are reported the same way.
+//
+// All kernels run on the global thread pool (ThreadPool.h).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TFM_RUNTIME_KERNELS_H
+#define TFM_RUNTIME_KERNELS_H
+
+#include "tfm/runtime/ModelAbi.h"
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// out[T,N] = x[T,K] * w[N,K]^T  (PyTorch's nn.Linear weight layout).
+/// T == 1 runs a bandwidth-bound matrix-vector product parallel over N rows;
+/// T > 1 a register-tiled GEMM (4 x-rows by 4 w-rows) parallel over N blocks.
+void _mlir_ciface_tfmrt_linear(TfmMemRefF32x2 *out, TfmMemRefF32x2 *x,
+                               TfmMemRefF32x2 *w);
+
+/// out[T,N] = x[T,K] * w[N,K]^T + b[N] (b broadcast over rows).
+void _mlir_ciface_tfmrt_linear_bias(TfmMemRefF32x2 *out, TfmMemRefF32x2 *x,
+                                    TfmMemRefF32x2 *w, TfmMemRefF32x1 *b);
+
+/// Fused scaled-dot-product attention with online softmax.
+///   q, out: [T, H, hd]; k, v: [S, KV, hd], the layer's cache including the
+///   T new positions, so S >= pos + T (keys at s >= pos + T are ignored).
+///   Query t sits at absolute position pos + t. causal != 0: it attends keys
+///   s <= pos + t; otherwise all keys s < pos + T.
+///   H % KV == 0; query head h reads kv head h / (H / KV) (MHA, GQA, MQA).
+///   score = scale * q.k - (alibi ? slope_h * (pos + t - s) : 0), with the
+///   ALiBi paper's slopes (tfmrt_alibi_slope).
+/// Keys are visited in blocks keeping a running max and running sum, so no
+/// T x S score matrix is ever built. Parallel over (head, query row).
+void _mlir_ciface_tfmrt_attention(TfmMemRefF32x3 *out, TfmMemRefF32x3 *q,
+                                  TfmMemRefF32x3 *k, TfmMemRefF32x3 *v,
+                                  int64_t pos, float scale, int64_t causal,
+                                  int64_t alibi);
+
+/// ALiBi slope of head \p h out of \p numHeads: 2^(-8(h+1)/n) when n is a
+/// power of two; otherwise the slopes of the closest lower power of two p,
+/// followed by every other slope of 2p (Press et al., reference code).
+float tfmrt_alibi_slope(int64_t h, int64_t numHeads);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif // TFM_RUNTIME_KERNELS_H

@@ -1,0 +1,98 @@
+//===- Sampler.h - Next-token sampling --------------------------*- C++ -*-===//
+//
+// Turns one row of logits into a token id. The chain, in this order (the
+// order llama.cpp's default chain uses for these samplers):
+//
+//   1. repetition penalty over the last `repeatLastN` accepted tokens, each
+//      distinct token once: logit > 0 ? logit / penalty : logit * penalty;
+//   2. greedy if temperature <= 0: argmax, ties to the lowest id; done;
+//   3. top-k: keep the k largest logits (k <= 0 or k >= vocab: keep all;
+//      ties broken towards the lower id, so the result is deterministic);
+//   4. temperature and softmax: p_i = exp((l_i - max) / T) / sum (stable);
+//   5. top-p (nucleus): keep the smallest prefix of the sorted candidates
+//      whose probability mass is >= p (always at least one; p >= 1: off);
+//   6. min-p: keep candidates with p_i >= minP * p_max (minP <= 0: off);
+//   7. draw from the renormalised survivors with the seeded generator.
+//
+// The generator is SplitMix64 (Steele, Lea, Flood 2014): state += 0x9E37...;
+// output = a fixed 64-bit mix of the state. It is tiny, passes BigCrush, and
+// gives the same stream for the same seed on every platform. Uniform doubles
+// in [0, 1) use the top 53 bits.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TFM_RUNTIME_SAMPLER_H
+#define TFM_RUNTIME_SAMPLER_H
+
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+namespace tfm {
+namespace rt {
+
+/// SplitMix64: a 64-bit state, one add and a mix per output.
+class SplitMix64 {
+public:
+  explicit SplitMix64(uint64_t seed) : State(seed) {}
+  uint64_t next() {
+    uint64_t Z = (State += 0x9E3779B97F4A7C15ull);
+    Z = (Z ^ (Z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    Z = (Z ^ (Z >> 27)) * 0x94D049BB133111EBull;
+    return Z ^ (Z >> 31);
+  }
+  /// Uniform in [0, 1), 53 random bits.
+  double uniform() { return double(next() >> 11) * 0x1.0p-53; }
+
+private:
+  uint64_t State;
+};
+
+/// Sampling settings; the defaults are llama.cpp's.
+struct SamplerParams {
+  float temperature = 0.8f; ///< <= 0: greedy.
+  int32_t topK = 40;        ///< <= 0: off.
+  float topP = 0.95f;       ///< >= 1: off.
+  float minP = 0.05f;       ///< <= 0: off.
+  float repeatPenalty = 1.0f; ///< 1: off (llama.cpp's default since 2024).
+  int32_t repeatLastN = 64;   ///< Window of the penalty; 0: off.
+  uint64_t seed = 0;
+};
+
+class Sampler {
+public:
+  explicit Sampler(const SamplerParams &params);
+
+  /// Picks the next token from `logits[0, n)`. The logits are not modified.
+  int32_t sample(const float *logits, int64_t n);
+
+  /// Records a token for the repetition penalty (prompt tokens too).
+  void accept(int32_t token);
+
+  /// Forgets the accepted tokens and restarts the generator from the seed.
+  void reset();
+
+  /// Probabilities of the candidates that survive steps 1-6 for `logits`,
+  /// as (token, probability) sorted by decreasing probability, summing to 1
+  /// (for greedy: the argmax with probability 1). sample() draws from
+  /// exactly this distribution; exposed for tests and tools.
+  std::vector<std::pair<int32_t, float>> distribution(const float *logits,
+                                                      int64_t n) const;
+
+  const SamplerParams &params() const { return Params; }
+
+private:
+  /// Steps 1-6 into Cands (sorted by decreasing logit/probability).
+  void filter(const float *logits, int64_t n,
+              std::vector<std::pair<int32_t, float>> &cands) const;
+
+  SamplerParams Params;
+  SplitMix64 Rng;
+  std::deque<int32_t> Recent;
+  std::vector<std::pair<int32_t, float>> Scratch;
+};
+
+} // namespace rt
+} // namespace tfm
+
+#endif // TFM_RUNTIME_SAMPLER_H

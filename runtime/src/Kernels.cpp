@@ -1,0 +1,378 @@
+//===- Kernels.cpp - Micro-kernels called by generated code ---------------===//
+//
+// Vector code is written with GCC/Clang vector extensions so one source
+// serves AVX-512 (16 lanes), AVX2 (8) and anything else (4); -march=native
+// picks the width. Products are contracted into FMAs by -ffp-contract=fast,
+// the GNU default.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfm/runtime/Kernels.h"
+#include "tfm/runtime/ThreadPool.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cinttypes>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+using tfm::rt::globalPool;
+
+namespace {
+
+#if defined(__AVX512F__)
+constexpr int VL = 16;
+#elif defined(__AVX__)
+constexpr int VL = 8;
+#else
+constexpr int VL = 4;
+#endif
+
+typedef float VecF __attribute__((vector_size(VL * sizeof(float))));
+/// Same vector, but for loads from any float address.
+typedef float VecFU
+    __attribute__((vector_size(VL * sizeof(float)), aligned(4), may_alias));
+
+inline VecF load(const float *P) { return *reinterpret_cast<const VecFU *>(P); }
+inline void store(float *P, VecF V) { *reinterpret_cast<VecFU *>(P) = V; }
+
+/// Horizontal sum as a shuffle tree (log2(VL) shuffle+add steps).
+inline float hsum(VecF V) {
+#if defined(__AVX512F__)
+  typedef float V8 __attribute__((vector_size(32)));
+  V8 A = __builtin_shufflevector(V, V, 0, 1, 2, 3, 4, 5, 6, 7) +
+         __builtin_shufflevector(V, V, 8, 9, 10, 11, 12, 13, 14, 15);
+#elif defined(__AVX__)
+  typedef float V8 __attribute__((vector_size(32)));
+  V8 A = V;
+#endif
+#if defined(__AVX__) || defined(__AVX512F__)
+  typedef float V4 __attribute__((vector_size(16)));
+  V4 B = __builtin_shufflevector(A, A, 0, 1, 2, 3) +
+         __builtin_shufflevector(A, A, 4, 5, 6, 7);
+#else
+  typedef float V4 __attribute__((vector_size(16)));
+  V4 B = V;
+#endif
+  V4 C = B + __builtin_shufflevector(B, B, 2, 3, 0, 1);
+  return C[0] + C[1];
+}
+
+[[noreturn]] __attribute__((format(printf, 2, 3))) void
+fatal(const char *Kernel, const char *Fmt, ...) {
+  std::fprintf(stderr, "tfmrt: internal error in %s: ", Kernel);
+  va_list Ap;
+  va_start(Ap, Fmt);
+  std::vfprintf(stderr, Fmt, Ap);
+  va_end(Ap);
+  std::fprintf(stderr, "\n");
+  std::abort();
+}
+
+/// Plain view of a row-major 2-D operand with unit inner stride.
+struct Mat {
+  const float *Data;
+  int64_t Rows, Cols, RowStride;
+};
+
+Mat view2(const char *Kernel, const char *Name, const TfmMemRefF32x2 *M) {
+  if (!M || !M->aligned)
+    fatal(Kernel, "null memref '%s'", Name);
+  if (M->sizes[1] > 1 && M->strides[1] != 1)
+    fatal(Kernel, "inner stride of '%s' must be 1, got %" PRId64, Name,
+          M->strides[1]);
+  return {M->aligned + M->offset, M->sizes[0], M->sizes[1], M->strides[0]};
+}
+
+/// One MR x NR tile of out = x * w^T, dot-product form: both operands are
+/// read along K, MR*NR vector accumulators, one horizontal sum per output.
+/// Each loaded x vector is used NR times and each w vector MR times.
+template <int MR, int NR>
+void tile(const float *X, int64_t XS, const float *W, int64_t WS, float *Out,
+          int64_t OS, int64_t K, const float *Bias, int64_t BS) {
+  VecF Acc[MR][NR];
+#pragma GCC unroll 4
+  for (int I = 0; I < MR; ++I)
+#pragma GCC unroll 4
+    for (int J = 0; J < NR; ++J)
+      Acc[I][J] = VecF{};
+  int64_t Kk = 0;
+  for (; Kk + VL <= K; Kk += VL) {
+    VecF Xv[MR];
+#pragma GCC unroll 4
+    for (int I = 0; I < MR; ++I)
+      Xv[I] = load(X + I * XS + Kk);
+#pragma GCC unroll 4
+    for (int J = 0; J < NR; ++J) {
+      VecF Wv = load(W + J * WS + Kk);
+#pragma GCC unroll 4
+      for (int I = 0; I < MR; ++I)
+        Acc[I][J] += Xv[I] * Wv;
+    }
+  }
+  for (int I = 0; I < MR; ++I)
+    for (int J = 0; J < NR; ++J) {
+      float S = hsum(Acc[I][J]);
+      for (int64_t R = Kk; R < K; ++R)
+        S += X[I * XS + R] * W[J * WS + R];
+      if (Bias)
+        S += Bias[J * BS];
+      Out[I * OS + J] = S;
+    }
+}
+
+using TileFn = void (*)(const float *, int64_t, const float *, int64_t,
+                        float *, int64_t, int64_t, const float *, int64_t);
+constexpr int MR = 4, NR = 4;
+const TileFn Tiles[MR][NR] = {
+    {tile<1, 1>, tile<1, 2>, tile<1, 3>, tile<1, 4>},
+    {tile<2, 1>, tile<2, 2>, tile<2, 3>, tile<2, 4>},
+    {tile<3, 1>, tile<3, 2>, tile<3, 3>, tile<3, 4>},
+    {tile<4, 1>, tile<4, 2>, tile<4, 3>, tile<4, 4>},
+};
+
+/// Dot products of 4 w rows with one x vector, 2 accumulators per row so
+/// the FMA latency is hidden; x is loaded once for the 4 rows.
+void gemvRows(const float *X, const float *W, int64_t WS, float *Out,
+              int64_t OS, int64_t K, const float *Bias, int64_t BS,
+              int64_t RowBegin, int64_t RowEnd) {
+  int64_t N = RowBegin;
+  for (; N + 4 <= RowEnd; N += 4) {
+    const float *W0 = W + N * WS, *W1 = W0 + WS, *W2 = W1 + WS, *W3 = W2 + WS;
+    VecF A0{}, A1{}, A2{}, A3{}, B0{}, B1{}, B2{}, B3{};
+    int64_t Kk = 0;
+    for (; Kk + 2 * VL <= K; Kk += 2 * VL) {
+      VecF X0 = load(X + Kk), X1 = load(X + Kk + VL);
+      A0 += load(W0 + Kk) * X0;
+      A1 += load(W1 + Kk) * X0;
+      A2 += load(W2 + Kk) * X0;
+      A3 += load(W3 + Kk) * X0;
+      B0 += load(W0 + Kk + VL) * X1;
+      B1 += load(W1 + Kk + VL) * X1;
+      B2 += load(W2 + Kk + VL) * X1;
+      B3 += load(W3 + Kk + VL) * X1;
+    }
+    for (; Kk + VL <= K; Kk += VL) {
+      VecF X0 = load(X + Kk);
+      A0 += load(W0 + Kk) * X0;
+      A1 += load(W1 + Kk) * X0;
+      A2 += load(W2 + Kk) * X0;
+      A3 += load(W3 + Kk) * X0;
+    }
+    float S[4] = {hsum(A0 + B0), hsum(A1 + B1), hsum(A2 + B2), hsum(A3 + B3)};
+    for (; Kk < K; ++Kk) {
+      S[0] += W0[Kk] * X[Kk];
+      S[1] += W1[Kk] * X[Kk];
+      S[2] += W2[Kk] * X[Kk];
+      S[3] += W3[Kk] * X[Kk];
+    }
+    for (int J = 0; J < 4; ++J)
+      Out[(N + J) * OS] = S[J] + (Bias ? Bias[(N + J) * BS] : 0.0f);
+  }
+  for (; N < RowEnd; ++N)
+    tile<1, 1>(X, 0, W + N * WS, WS, Out + N * OS, OS, K,
+               Bias ? Bias + N * BS : nullptr, BS);
+}
+
+void linearImpl(const char *Kernel, TfmMemRefF32x2 *OutM, TfmMemRefF32x2 *XM,
+                TfmMemRefF32x2 *WM, TfmMemRefF32x1 *BM) {
+  Mat X = view2(Kernel, "x", XM), W = view2(Kernel, "w", WM);
+  Mat O = view2(Kernel, "out", OutM);
+  int64_t T = X.Rows, K = X.Cols, N = W.Rows;
+  if (W.Cols != K)
+    fatal(Kernel, "x has K=%" PRId64 " but w has K=%" PRId64, K, W.Cols);
+  if (O.Rows != T)
+    fatal(Kernel, "out has %" PRId64 " rows, x has %" PRId64, O.Rows, T);
+  if (O.Cols != N)
+    fatal(Kernel, "out has %" PRId64 " columns, w has %" PRId64 " rows", O.Cols, N);
+  const float *Bias = nullptr;
+  int64_t BS = 0;
+  if (BM) {
+    if (!BM->aligned)
+      fatal(Kernel, "null bias memref");
+    if (BM->sizes[0] != N)
+      fatal(Kernel, "bias has %" PRId64 " entries, w has %" PRId64 " rows", BM->sizes[0], N);
+    Bias = BM->aligned + BM->offset;
+    BS = BM->strides[0];
+  }
+  float *Out = const_cast<float *>(O.Data);
+  if (T == 0 || N == 0)
+    return;
+
+  if (T == 1) {
+    // Matrix-vector: every weight byte is read once, so split N evenly.
+    globalPool().parallelFor(
+        N,
+        [&](int64_t B, int64_t E) {
+          gemvRows(X.Data, W.Data, W.RowStride, Out, 1, K, Bias, BS, B, E);
+        },
+        /*minChunk=*/16);
+    return;
+  }
+
+  // GEMM: each thread owns a range of w rows; within it, blocks of NB rows
+  // (NB*K floats, sized for L2) are reused by every 4-row x tile (in L1).
+  constexpr int64_t NB = 64;
+  globalPool().parallelFor(
+      (N + NR - 1) / NR,
+      [&](int64_t B, int64_t E) {
+        int64_t NBegin = B * NR, NEnd = std::min(E * NR, N);
+        for (int64_t N0 = NBegin; N0 < NEnd; N0 += NB) {
+          int64_t N1 = std::min(N0 + NB, NEnd);
+          for (int64_t T0 = 0; T0 < T; T0 += MR) {
+            int64_t Mr = std::min<int64_t>(MR, T - T0);
+            const float *Xt = X.Data + T0 * X.RowStride;
+            for (int64_t J = N0; J < N1; J += NR) {
+              int64_t Nr = std::min<int64_t>(NR, N1 - J);
+              Tiles[Mr - 1][Nr - 1](Xt, X.RowStride, W.Data + J * W.RowStride,
+                                    W.RowStride, Out + T0 * O.RowStride + J,
+                                    O.RowStride, K, Bias ? Bias + J * BS : nullptr,
+                                    BS);
+            }
+          }
+        }
+      },
+      /*minChunk=*/4);
+}
+
+/// Unit-stride-inner 3-D view.
+struct Ten3 {
+  float *Data;
+  int64_t S0, S1, S2; // sizes
+  int64_t St0, St1;   // outer strides
+  float *at(int64_t A, int64_t B) const { return Data + A * St0 + B * St1; }
+};
+
+Ten3 view3(const char *Name, const TfmMemRefF32x3 *M) {
+  const char *Kernel = "tfmrt_attention";
+  if (!M || !M->aligned)
+    fatal(Kernel, "null memref '%s'", Name);
+  if (M->sizes[2] > 1 && M->strides[2] != 1)
+    fatal(Kernel, "inner stride of '%s' must be 1, got %" PRId64, Name,
+          M->strides[2]);
+  return {M->aligned + M->offset, M->sizes[0], M->sizes[1], M->sizes[2],
+          M->strides[0], M->strides[1]};
+}
+
+inline float dot(const float *A, const float *B, int64_t N) {
+  VecF Acc{};
+  int64_t I = 0;
+  for (; I + VL <= N; I += VL)
+    Acc += load(A + I) * load(B + I);
+  float S = hsum(Acc);
+  for (; I < N; ++I)
+    S += A[I] * B[I];
+  return S;
+}
+
+/// Acc[0:N] = Acc * C + P * V.
+inline void scaleAdd(float *Acc, float C, float P, const float *V, int64_t N) {
+  int64_t I = 0;
+  for (; I + VL <= N; I += VL)
+    store(Acc + I, load(Acc + I) * C + load(V + I) * P);
+  for (; I < N; ++I)
+    Acc[I] = Acc[I] * C + V[I] * P;
+}
+
+} // namespace
+
+extern "C" float tfmrt_alibi_slope(int64_t h, int64_t numHeads) {
+  if (numHeads <= 0)
+    return 0.0f;
+  int64_t P = 1; // closest power of two <= numHeads
+  while (P * 2 <= numHeads)
+    P *= 2;
+  if (h < P)
+    return static_cast<float>(std::exp2(-8.0 * double(h + 1) / double(P)));
+  // Odd-indexed-from-one slopes of 2P: indices 0, 2, 4, ... of 2P's list.
+  int64_t J = h - P;
+  return static_cast<float>(std::exp2(-8.0 * double(2 * J + 1) / double(2 * P)));
+}
+
+extern "C" void _mlir_ciface_tfmrt_linear(TfmMemRefF32x2 *out,
+                                          TfmMemRefF32x2 *x,
+                                          TfmMemRefF32x2 *w) {
+  linearImpl("tfmrt_linear", out, x, w, nullptr);
+}
+
+extern "C" void _mlir_ciface_tfmrt_linear_bias(TfmMemRefF32x2 *out,
+                                               TfmMemRefF32x2 *x,
+                                               TfmMemRefF32x2 *w,
+                                               TfmMemRefF32x1 *b) {
+  linearImpl("tfmrt_linear_bias", out, x, w, b);
+}
+
+extern "C" void _mlir_ciface_tfmrt_attention(TfmMemRefF32x3 *out,
+                                             TfmMemRefF32x3 *q,
+                                             TfmMemRefF32x3 *k,
+                                             TfmMemRefF32x3 *v, int64_t pos,
+                                             float scale, int64_t causal,
+                                             int64_t alibi) {
+  const char *Kernel = "tfmrt_attention";
+  Ten3 O = view3("out", out), Q = view3("q", q), Kc = view3("k", k),
+       Vc = view3("v", v);
+  int64_t T = Q.S0, H = Q.S1, HD = Q.S2, S = Kc.S0, KV = Kc.S1;
+  if (O.S0 != T || O.S1 != H || O.S2 != HD)
+    fatal(Kernel, "out shape differs from q shape (T=%" PRId64 ", H=%" PRId64 ")", T, H);
+  if (Vc.S0 != S || Vc.S1 != KV || Vc.S2 != Kc.S2)
+    fatal(Kernel, "v shape differs from k shape (S=%" PRId64 ", KV=%" PRId64 ")", S, KV);
+  if (Kc.S2 != HD)
+    fatal(Kernel, "k head_dim %" PRId64 " differs from q head_dim %" PRId64, Kc.S2, HD);
+  if (KV <= 0 || H % KV != 0)
+    fatal(Kernel, "%" PRId64 " query heads are not a multiple of %" PRId64 " kv heads", H,
+          KV);
+  if (pos < 0 || pos + T > S)
+    fatal(Kernel, "pos + T = %" PRId64 " exceeds the %" PRId64 " cached positions", pos + T,
+          S);
+  if (T == 0 || H == 0)
+    return;
+
+  int64_t Group = H / KV;
+  std::vector<float> Slopes(H, 0.0f);
+  if (alibi)
+    for (int64_t Hh = 0; Hh < H; ++Hh)
+      Slopes[Hh] = tfmrt_alibi_slope(Hh, H);
+
+  constexpr int64_t BK = 64; // keys per online-softmax block
+  globalPool().parallelFor(H * T, [&](int64_t B, int64_t E) {
+    std::vector<float> Acc(HD);
+    float Scores[BK];
+    for (int64_t Item = B; Item < E; ++Item) {
+      int64_t Hh = Item / T, Tt = Item % T, Kvh = Hh / Group;
+      int64_t QPos = pos + Tt;
+      int64_t NKeys = causal ? QPos + 1 : pos + T;
+      const float *Qv = Q.at(Tt, Hh);
+      float Slope = Slopes[Hh];
+      float Max = -INFINITY, Sum = 0.0f;
+      std::fill(Acc.begin(), Acc.end(), 0.0f);
+      for (int64_t S0 = 0; S0 < NKeys; S0 += BK) {
+        int64_t Len = std::min(BK, NKeys - S0);
+        float BlockMax = -INFINITY;
+        for (int64_t I = 0; I < Len; ++I) {
+          int64_t Sk = S0 + I;
+          float Sc = scale * dot(Qv, Kc.at(Sk, Kvh), HD);
+          if (alibi)
+            Sc -= Slope * float(QPos - Sk);
+          Scores[I] = Sc;
+          BlockMax = std::max(BlockMax, Sc);
+        }
+        float NewMax = std::max(Max, BlockMax);
+        // Rescale what was accumulated under the old max (exp(-inf) = 0).
+        float Corr = std::exp(Max - NewMax);
+        Sum *= Corr;
+        for (int64_t I = 0; I < Len; ++I) {
+          float P = std::exp(Scores[I] - NewMax);
+          Sum += P;
+          scaleAdd(Acc.data(), I == 0 ? Corr : 1.0f, P, Vc.at(S0 + I, Kvh), HD);
+        }
+        Max = NewMax;
+      }
+      float Inv = 1.0f / Sum;
+      float *Ov = O.at(Tt, Hh);
+      for (int64_t D = 0; D < HD; ++D)
+        Ov[D] = Acc[D] * Inv;
+    }
+  });
+}

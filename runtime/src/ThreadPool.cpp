@@ -1,0 +1,155 @@
+//===- ThreadPool.cpp - Persistent worker pool for the kernels ------------===//
+//
+// Job hand-off: the caller writes the job fields, then bumps `Generation`.
+// Workers spin on `Generation` for a short while, then sleep on `WakeCv`.
+// Every worker decrements `Pending` once per job (even with an empty chunk)
+// so the caller never rewrites the job while a worker may still read it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfm/runtime/ThreadPool.h"
+
+#include <algorithm>
+#include <memory>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define TFM_CPU_RELAX() _mm_pause()
+#else
+#define TFM_CPU_RELAX() ((void)0)
+#endif
+
+namespace tfm {
+namespace rt {
+
+namespace {
+/// True on threads currently executing a parallelFor body; nested calls then
+/// run serially instead of waiting on workers that are busy with the outer
+/// loop.
+thread_local bool InParallelRegion = false;
+/// Pause iterations before a waiting worker goes to sleep. Short, because the
+/// cores are shared and the gaps between decode kernels are microseconds.
+constexpr int SpinIterations = 1 << 13;
+} // namespace
+
+int ThreadPool::hardwareThreads() {
+  unsigned N = std::thread::hardware_concurrency();
+  return N == 0 ? 1 : static_cast<int>(N);
+}
+
+ThreadPool::ThreadPool(int numThreads)
+    : NumThreads(numThreads < 1 ? hardwareThreads() : numThreads) {
+  Workers.reserve(NumThreads - 1);
+  for (int I = 1; I < NumThreads; ++I)
+    Workers.emplace_back([this, I] { workerLoop(I); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> Lock(Mutex);
+    Stop.store(true);
+    Generation.fetch_add(1);
+  }
+  WakeCv.notify_all();
+  for (std::thread &T : Workers)
+    T.join();
+}
+
+void ThreadPool::runChunk(int index) {
+  if (index >= JobChunks)
+    return;
+  // Contiguous, balanced split: the first (N % chunks) ranges get one more.
+  int64_t Base = JobN / JobChunks, Extra = JobN % JobChunks;
+  int64_t Begin = index * Base + std::min<int64_t>(index, Extra);
+  int64_t End = Begin + Base + (index < Extra ? 1 : 0);
+  InParallelRegion = true;
+  JobFn(JobCtx, Begin, End);
+  InParallelRegion = false;
+}
+
+void ThreadPool::workerLoop(int index) {
+  uint64_t Seen = 0;
+  for (;;) {
+    int Spins = 0;
+    while (Generation.load(std::memory_order_acquire) == Seen &&
+           Spins < SpinIterations) {
+      TFM_CPU_RELAX();
+      ++Spins;
+    }
+    if (Generation.load(std::memory_order_acquire) == Seen) {
+      std::unique_lock<std::mutex> Lock(Mutex);
+      Sleepers.fetch_add(1);
+      WakeCv.wait(Lock, [&] { return Generation.load() != Seen; });
+      Sleepers.fetch_sub(1);
+    }
+    Seen = Generation.load(std::memory_order_acquire);
+    if (Stop.load())
+      return;
+    runChunk(index);
+    Pending.fetch_sub(1, std::memory_order_acq_rel);
+  }
+}
+
+void ThreadPool::run(int64_t n, int64_t minChunk, RangeFn fn, void *ctx) {
+  if (n <= 0)
+    return;
+  minChunk = std::max<int64_t>(minChunk, 1);
+  int64_t Chunks = std::min<int64_t>(NumThreads, (n + minChunk - 1) / minChunk);
+  if (Chunks <= 1 || InParallelRegion) {
+    fn(ctx, 0, n);
+    return;
+  }
+  std::lock_guard<std::mutex> RunLock(RunMutex);
+  JobFn = fn;
+  JobCtx = ctx;
+  JobN = n;
+  JobChunks = static_cast<int>(Chunks);
+  Pending.store(NumThreads - 1, std::memory_order_relaxed);
+  Generation.fetch_add(1); // seq_cst: pairs with the Sleepers check below
+  if (Sleepers.load() > 0) {
+    std::lock_guard<std::mutex> Lock(Mutex);
+    WakeCv.notify_all();
+  }
+  runChunk(0);
+  int Spins = 0;
+  while (Pending.load(std::memory_order_acquire) != 0) {
+    if (++Spins < SpinIterations)
+      TFM_CPU_RELAX();
+    else
+      std::this_thread::yield(); // a worker was preempted; let it run
+  }
+}
+
+namespace {
+std::unique_ptr<ThreadPool> &globalSlot() {
+  static std::unique_ptr<ThreadPool> Pool;
+  return Pool;
+}
+} // namespace
+
+ThreadPool &globalPool() {
+  std::unique_ptr<ThreadPool> &Slot = globalSlot();
+  if (!Slot)
+    Slot = std::make_unique<ThreadPool>(0);
+  return *Slot;
+}
+
+void setNumThreads(int numThreads) {
+  std::unique_ptr<ThreadPool> &Slot = globalSlot();
+  int Wanted = numThreads < 1 ? ThreadPool::hardwareThreads() : numThreads;
+  if (Slot && Slot->numThreads() == Wanted)
+    return;
+  Slot.reset(); // join the old workers before starting new ones
+  Slot = std::make_unique<ThreadPool>(Wanted);
+}
+
+} // namespace rt
+} // namespace tfm
+
+extern "C" void tfmrt_set_num_threads(int numThreads) {
+  tfm::rt::setNumThreads(numThreads);
+}
+
+extern "C" int tfmrt_get_num_threads(void) {
+  return tfm::rt::globalPool().numThreads();
+}
