@@ -1,0 +1,230 @@
+//===- DefaultBindings.cpp - Default weight names of each checkpoint format ===//
+
+#include "tfm/Frontend/DefaultBindings.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/ADT/StringSwitch.h"
+
+namespace tfm {
+
+namespace {
+
+WeightBinding plain(std::string source) {
+  WeightBinding b;
+  b.source = std::move(source);
+  return b;
+}
+
+WeightBinding transposed(std::string source) {
+  WeightBinding b = plain(std::move(source));
+  b.transpose = true;
+  return b;
+}
+
+/// Part `index` of 3 equal parts along `axis` (a fused Q/K/V tensor).
+WeightBinding qkvPart(std::string source, int64_t axis, int64_t index,
+                      bool transpose) {
+  WeightBinding b = plain(std::move(source));
+  b.splitAxis = axis;
+  b.splitIndex = index;
+  b.splitCount = 3;
+  b.transpose = transpose;
+  return b;
+}
+
+/// Index of q/k/v in a fused QKV tensor, or -1.
+int64_t qkvIndex(llvm::StringRef proj) {
+  return llvm::StringSwitch<int64_t>(proj)
+      .Case("wq", 0)
+      .Case("wk", 1)
+      .Case("wv", 2)
+      .Default(-1);
+}
+
+/// Splits "layers.{i}.wq.weight" into ("wq", "weight"); top-level names
+/// into ("", name).
+std::pair<llvm::StringRef, llvm::StringRef> layerParts(llvm::StringRef templ) {
+  if (!templ.consume_front("layers.{i}."))
+    return {"", templ};
+  return templ.rsplit('.');
+}
+
+WeightBinding llama2c(llvm::StringRef templ) {
+  if (templ == "tok_embeddings.weight")
+    return plain("token_embedding_table");
+  if (templ == "final_norm.weight")
+    return plain("rms_final_weight");
+  if (templ == "lm_head.weight")
+    return plain("wcls");
+  auto [module, kind] = layerParts(templ);
+  if (kind == "weight") {
+    std::string field = llvm::StringSwitch<std::string>(module)
+                            .Case("attn_norm", "rms_att_weight")
+                            .Case("ffn_norm", "rms_ffn_weight")
+                            .Cases("wq", "wk", "wv", "wo", module.str())
+                            .Cases("w1", "w2", "w3", module.str())
+                            .Default("");
+    if (!field.empty())
+      return plain(field + ".{i}");
+  }
+  // llama2.c has no such tensor (biases, learned positions): keep the
+  // canonical name so the importer reports it as missing.
+  return plain(templ.str());
+}
+
+WeightBinding ggufLlama(llvm::StringRef templ, bool gated) {
+  if (templ == "tok_embeddings.weight")
+    return plain("token_embd.weight");
+  if (templ == "pos_embeddings.weight")
+    return plain("position_embd.weight");
+  if (templ == "lm_head.weight")
+    return plain("output.weight");
+  auto [module, kind] = layerParts(templ);
+  if (module.empty()) {
+    llvm::StringRef top, suffix;
+    std::tie(top, suffix) = templ.rsplit('.');
+    if (top == "final_norm")
+      return plain("output_norm." + suffix.str());
+    return plain(templ.str());
+  }
+  llvm::StringRef name = llvm::StringSwitch<llvm::StringRef>(module)
+                             .Case("attn_norm", "attn_norm")
+                             .Case("wq", "attn_q")
+                             .Case("wk", "attn_k")
+                             .Case("wv", "attn_v")
+                             .Case("wo", "attn_output")
+                             .Case("ffn_norm", "ffn_norm")
+                             .Case("w1", gated ? "ffn_gate" : "ffn_up")
+                             .Case("w2", "ffn_down")
+                             .Case("w3", "ffn_up")
+                             .Default(module);
+  return plain("blk.{i}." + name.str() + "." + kind.str());
+}
+
+WeightBinding ggufGpt2(llvm::StringRef templ, bool gated) {
+  auto [module, kind] = layerParts(templ);
+  int64_t part = qkvIndex(module);
+  if (part >= 0)
+    return qkvPart("blk.{i}.attn_qkv." + kind.str(), 0, part, false);
+  return ggufLlama(templ, gated);
+}
+
+WeightBinding safetensorsLlama(llvm::StringRef templ) {
+  if (templ == "tok_embeddings.weight")
+    return plain("model.embed_tokens.weight");
+  if (templ == "pos_embeddings.weight")
+    return plain("model.embed_positions.weight");
+  if (templ == "lm_head.weight")
+    return plain("lm_head.weight");
+  auto [module, kind] = layerParts(templ);
+  if (module.empty()) {
+    llvm::StringRef top, suffix;
+    std::tie(top, suffix) = templ.rsplit('.');
+    if (top == "final_norm")
+      return plain("model.norm." + suffix.str());
+    return plain(templ.str());
+  }
+  llvm::StringRef name = llvm::StringSwitch<llvm::StringRef>(module)
+                             .Case("attn_norm", "input_layernorm")
+                             .Case("wq", "self_attn.q_proj")
+                             .Case("wk", "self_attn.k_proj")
+                             .Case("wv", "self_attn.v_proj")
+                             .Case("wo", "self_attn.o_proj")
+                             .Case("ffn_norm", "post_attention_layernorm")
+                             .Case("w1", "mlp.gate_proj")
+                             .Case("w2", "mlp.down_proj")
+                             .Case("w3", "mlp.up_proj")
+                             .Default(module);
+  return plain("model.layers.{i}." + name.str() + "." + kind.str());
+}
+
+/// Hugging Face GPT2LMHeadModel: Conv1D weights are stored [in, out].
+WeightBinding safetensorsGpt2(llvm::StringRef templ) {
+  const std::string p = "transformer.";
+  if (templ == "tok_embeddings.weight")
+    return plain(p + "wte.weight");
+  if (templ == "pos_embeddings.weight")
+    return plain(p + "wpe.weight");
+  if (templ == "lm_head.weight")
+    return plain("lm_head.weight");
+  auto [module, kind] = layerParts(templ);
+  if (module.empty()) {
+    llvm::StringRef top, suffix;
+    std::tie(top, suffix) = templ.rsplit('.');
+    if (top == "final_norm")
+      return plain(p + "ln_f." + suffix.str());
+    return plain(templ.str());
+  }
+  const std::string h = p + "h.{i}.";
+  bool weight = kind == "weight";
+  int64_t part = qkvIndex(module);
+  if (part >= 0)
+    return qkvPart(h + "attn.c_attn." + kind.str(), weight ? 1 : 0, part,
+                   weight);
+  llvm::StringRef name = llvm::StringSwitch<llvm::StringRef>(module)
+                             .Case("attn_norm", "ln_1")
+                             .Case("wo", "attn.c_proj")
+                             .Case("ffn_norm", "ln_2")
+                             .Case("w1", "mlp.c_fc")
+                             .Case("w2", "mlp.c_proj")
+                             .Default(module);
+  std::string source = h + name.str() + "." + kind.str();
+  bool conv1d = weight && (module == "wo" || module == "w1" || module == "w2");
+  return conv1d ? transposed(source) : plain(source);
+}
+
+} // namespace
+
+bool isGpt2Family(const std::string &arch) {
+  llvm::StringRef a(arch);
+  return a.equals_insensitive("gpt2") || a.equals_insensitive("gpt-2");
+}
+
+std::string expandTemplate(const std::string &templ, int64_t layer) {
+  std::string out = templ;
+  for (size_t at = out.find("{i}"); at != std::string::npos;
+       at = out.find("{i}", at))
+    out.replace(at, 3, std::to_string(layer));
+  return out;
+}
+
+std::map<std::string, WeightBinding> defaultBindings(const ModelSpec &spec) {
+  std::map<std::string, WeightBinding> out;
+  const CheckpointFormat format = spec.weights.format;
+  if (format == CheckpointFormat::None || format == CheckpointFormat::Random)
+    return out;
+  const bool gpt2 = isGpt2Family(spec.arch);
+  const bool gated = spec.block.ffn.gated;
+  for (const WeightDecl &decl : expectedWeights(spec)) {
+    if (out.count(decl.templ))
+      continue;
+    llvm::StringRef t = decl.templ;
+    switch (format) {
+    case CheckpointFormat::Llama2c:
+      out[decl.templ] = llama2c(t);
+      break;
+    case CheckpointFormat::Gguf:
+      out[decl.templ] = gpt2 ? ggufGpt2(t, gated) : ggufLlama(t, gated);
+      break;
+    case CheckpointFormat::Safetensors:
+      out[decl.templ] = gpt2 ? safetensorsGpt2(t) : safetensorsLlama(t);
+      break;
+    case CheckpointFormat::None:
+    case CheckpointFormat::Random:
+      break;
+    }
+  }
+  return out;
+}
+
+void completeBindings(ModelSpec &spec) {
+  std::map<std::string, WeightBinding> complete = defaultBindings(spec);
+  for (auto &[templ, binding] : complete) {
+    auto it = spec.weights.bindings.find(templ);
+    if (it != spec.weights.bindings.end())
+      binding = it->second;
+  }
+  spec.weights.bindings = std::move(complete);
+}
+
+} // namespace tfm
