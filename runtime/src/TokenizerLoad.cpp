@@ -185,7 +185,8 @@ std::unique_ptr<Tokenizer> loadLlama2cTokenizer(const uint8_t *data,
     scores.push_back(score);
   }
   if (pieces.empty()) {
-    error = "tokenizer.bin has no tokens after the 4-byte header";
+    error = "tokenizer.bin has no tokens: the file ends at byte offset 4, "
+            "right after max_token_length";
     return nullptr;
   }
   int32_t bos = pieces.size() > 1 ? 1 : -1;

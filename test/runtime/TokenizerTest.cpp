@@ -1,0 +1,350 @@
+//===- TokenizerTest.cpp - Tokenizer unit tests on synthetic vocabularies -===//
+//
+// Properties that need no shared data: streaming decoding never splits a
+// UTF-8 character, byte-level round trips, and every loader and the binary
+// form reject truncated or corrupt input with a byte offset, never a crash.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfm/runtime/Tokenizer.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+
+using namespace tfm::rt;
+
+namespace {
+
+/// A llama2.c-style vocabulary: <unk>, <s>, </s>, 256 byte tokens, then
+/// `extra` pieces (SentencePiece form) with decreasing scores.
+std::unique_ptr<Tokenizer> makeSpm(const std::vector<std::string> &extra) {
+  std::vector<std::string> pieces = {"<unk>", "<s>", "</s>"};
+  std::vector<TokenType> types = {TokenType::Unknown, TokenType::Control,
+                                  TokenType::Control};
+  for (int b = 0; b < 256; ++b) {
+    char buf[8];
+    std::snprintf(buf, sizeof(buf), "<0x%02X>", b);
+    pieces.push_back(buf);
+    types.push_back(TokenType::Byte);
+  }
+  std::vector<float> scores(pieces.size(), 0.0f);
+  for (size_t i = 0; i < extra.size(); ++i) {
+    pieces.push_back(extra[i]);
+    types.push_back(TokenType::Normal);
+    scores.push_back(-float(i));
+  }
+  std::string error;
+  auto t = Tokenizer::createSentencePiece(pieces, scores, types, 1, 2, error);
+  EXPECT_TRUE(t) << error;
+  return t;
+}
+
+/// A GPT-2 vocabulary of the 256 byte characters plus a few merges.
+std::unique_ptr<Tokenizer> makeGpt2() {
+  std::vector<std::string> tokens;
+  for (int b = 0; b < 256; ++b) {
+    std::string s;
+    appendUtf8(s, gpt2ByteToCodePoint(uint8_t(b)));
+    tokens.push_back(s);
+  }
+  auto id = [&](const std::string &s) {
+    for (size_t i = 0; i < tokens.size(); ++i)
+      if (tokens[i] == s)
+        return int32_t(i);
+    return int32_t(-1);
+  };
+  std::vector<std::pair<int32_t, int32_t>> merges;
+  for (auto [l, r] : std::vector<std::pair<std::string, std::string>>{
+           {"h", "e"}, {"l", "l"}, {"he", "ll"}, {"hell", "o"}, {"Ġ", "w"}}) {
+    merges.emplace_back(id(l), id(r));
+    tokens.push_back(l + r);
+  }
+  tokens.push_back("<|endoftext|>");
+  std::vector<TokenType> types(tokens.size(), TokenType::Normal);
+  types.back() = TokenType::Control;
+  int32_t eot = int32_t(tokens.size() - 1);
+  std::string error;
+  auto t = Tokenizer::createGpt2(tokens, types, merges, eot, eot, error);
+  EXPECT_TRUE(t) << error;
+  return t;
+}
+
+/// Writes llama2.c's tokenizer.bin for `pieces` (spaces as ' ').
+std::vector<uint8_t> writeLlama2c(const std::vector<std::string> &pieces,
+                                  std::vector<size_t> *lengthOffsets) {
+  std::vector<uint8_t> out;
+  auto put = [&](const void *p, size_t n) {
+    out.insert(out.end(), static_cast<const uint8_t *>(p),
+               static_cast<const uint8_t *>(p) + n);
+  };
+  int32_t maxLen = 0;
+  for (auto &p : pieces)
+    maxLen = std::max(maxLen, int32_t(p.size()));
+  put(&maxLen, 4);
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    float score = -float(i);
+    int32_t len = int32_t(pieces[i].size());
+    put(&score, 4);
+    if (lengthOffsets)
+      lengthOffsets->push_back(out.size());
+    put(&len, 4);
+    put(pieces[i].data(), pieces[i].size());
+  }
+  return out;
+}
+
+std::vector<std::string> smallLlama2cPieces() {
+  std::vector<std::string> pieces = {"<unk>", "\n<s>\n", "\n</s>\n"};
+  for (int b = 0; b < 256; ++b) {
+    char buf[8];
+    std::snprintf(buf, sizeof(buf), "<0x%02X>", b);
+    pieces.push_back(buf);
+  }
+  for (const char *p : {" ", "e", "h", "l", "o", " h", "he", "ll", " he",
+                        "llo", " hello"})
+    pieces.push_back(p);
+  return pieces;
+}
+
+} // namespace
+
+TEST(Tokenizer, StreamingHoldsBackPartialCharacters) {
+  auto tok = makeSpm({"\xE2\x96\x81", "a"}); // "▁", "a".
+  ASSERT_TRUE(tok);
+  std::string text = "a\xE4\xB8\xAD\xF0\x9F\x98\x80\xC3\xA9 a";
+  std::vector<int32_t> ids = tok->encode(text, true);
+  // 中, 😀 and é are not pieces: they must fall back to byte tokens.
+  size_t byteTokens = 0;
+  for (int32_t id : ids)
+    byteTokens += tok->type(id) == TokenType::Byte;
+  EXPECT_EQ(byteTokens, std::strlen("\xE4\xB8\xAD\xF0\x9F\x98\x80\xC3\xA9"));
+
+  TokenDecoder decoder(*tok);
+  std::string out;
+  size_t emptyChunks = 0;
+  for (int32_t id : ids) {
+    std::string chunk = decoder.push(id);
+    EXPECT_TRUE(isValidUtf8(chunk));
+    emptyChunks += chunk.empty();
+    out += chunk;
+  }
+  out += decoder.finish();
+  EXPECT_EQ(out, text);
+  // At least the 2 + 3 + 1 leading bytes of the three characters.
+  EXPECT_GE(emptyChunks, 2u + 3u + 1u);
+}
+
+TEST(Tokenizer, StreamingReplacesStrayBytes) {
+  auto tok = makeSpm({"\xE2\x96\x81"});
+  ASSERT_TRUE(tok);
+  // A lead byte followed by an ASCII byte, and a lead byte at the end.
+  std::vector<int32_t> ids = {3 + 0xE4, 3 + 'x', 3 + 0xF0};
+  std::string out = tok->decode(ids);
+  EXPECT_TRUE(isValidUtf8(out));
+  std::string want;
+  appendUtf8(want, kReplacementChar);
+  want += 'x';
+  appendUtf8(want, kReplacementChar);
+  EXPECT_EQ(out, want);
+}
+
+TEST(Tokenizer, DummyPrefixStrippedOnlyAfterBos) {
+  auto tok = makeSpm({"\xE2\x96\x81", "\xE2\x96\x81" "a", "a"});
+  ASSERT_TRUE(tok);
+  std::vector<int32_t> ids = tok->encode("a a", false);
+  EXPECT_EQ(tok->decode(ids), " a a");
+  ids.insert(ids.begin(), tok->bos());
+  EXPECT_EQ(tok->decode(ids), "a a");
+  EXPECT_TRUE(tok->encode("", false).empty());
+  EXPECT_EQ(tok->encode("", true), std::vector<int32_t>{tok->bos()});
+}
+
+TEST(Tokenizer, Gpt2ByteLevelIsLossless) {
+  auto tok = makeGpt2();
+  ASSERT_TRUE(tok);
+  EXPECT_FALSE(tok->addBosByDefault());
+  std::mt19937 rng(7);
+  for (int iter = 0; iter < 500; ++iter) {
+    std::string text(rng() % 40, '\0');
+    for (char &c : text)
+      c = char(rng() % 3 ? "hello w'\n "[rng() % 10] : rng() % 256);
+    std::vector<int32_t> ids = tok->encode(text, false);
+    std::string bytes;
+    for (int32_t id : ids)
+      bytes += tok->tokenBytes(id);
+    ASSERT_EQ(bytes, text);
+    if (isValidUtf8(text))
+      ASSERT_EQ(tok->decode(ids), text);
+  }
+}
+
+TEST(Tokenizer, Llama2cLoaderReadsWhatItWrites) {
+  auto pieces = smallLlama2cPieces();
+  auto bytes = writeLlama2c(pieces, nullptr);
+  std::string error;
+  auto tok = loadLlama2cTokenizer(bytes.data(), bytes.size(), error);
+  ASSERT_TRUE(tok) << error;
+  EXPECT_EQ(tok->vocabSize(), int32_t(pieces.size()));
+  EXPECT_EQ(tok->bos(), 1);
+  EXPECT_EQ(tok->eos(), 2);
+  EXPECT_EQ(tok->type(0), TokenType::Unknown);
+  EXPECT_EQ(tok->type(3 + 0x41), TokenType::Byte);
+  EXPECT_EQ(tok->tokenBytes(3 + 0x41), "A");
+  EXPECT_EQ(tok->tokenBytes(1), "");
+  // Spaces are stored as SentencePiece's "▁" and decode back to spaces.
+  int32_t hello = tok->pieceToId("\xE2\x96\x81hello");
+  ASSERT_GE(hello, 0);
+  EXPECT_EQ(tok->tokenBytes(hello), " hello");
+  EXPECT_EQ(tok->decode(tok->encode("hello hello", true)), "hello hello");
+}
+
+TEST(Tokenizer, Llama2cTruncationReportsByteOffset) {
+  std::vector<size_t> tokenEnds;
+  auto pieces = smallLlama2cPieces();
+  auto bytes = writeLlama2c(pieces, nullptr);
+  size_t accepted = 0;
+  for (size_t len = 0; len < bytes.size(); ++len) {
+    std::string error;
+    std::vector<uint8_t> cut(bytes.begin(), bytes.begin() + long(len));
+    auto tok = loadLlama2cTokenizer(cut.data(), cut.size(), error);
+    if (tok) {
+      // Only cuts at a token boundary are whole files.
+      EXPECT_LT(tok->vocabSize(), int32_t(pieces.size()));
+      ++accepted;
+      continue;
+    }
+    EXPECT_NE(error.find("byte offset"), std::string::npos) << error;
+  }
+  // One cut per token boundary after the first (vocabulary must not be
+  // empty), minus the ones that cut off BOS/EOS bytes before byte tokens.
+  EXPECT_EQ(accepted, pieces.size() - 1);
+}
+
+TEST(Tokenizer, Llama2cCorruptLengthReportsItsOffset) {
+  std::vector<size_t> lengthOffsets;
+  auto pieces = smallLlama2cPieces();
+  auto bytes = writeLlama2c(pieces, &lengthOffsets);
+  for (size_t victim : {size_t(0), size_t(5), pieces.size() - 1}) {
+    for (int32_t bad : {-1, 1 << 20}) {
+      auto copy = bytes;
+      std::memcpy(copy.data() + lengthOffsets[victim], &bad, 4);
+      std::string error;
+      EXPECT_FALSE(loadLlama2cTokenizer(copy.data(), copy.size(), error));
+      std::string where =
+          "byte offset " + std::to_string(lengthOffsets[victim]);
+      EXPECT_NE(error.find(where), std::string::npos) << error;
+    }
+  }
+  std::string error;
+  EXPECT_FALSE(loadLlama2cTokenizer(bytes.data(), 0, error));
+  EXPECT_NE(error.find("byte offset 0"), std::string::npos) << error;
+  int32_t badMax = -5;
+  auto copy = bytes;
+  std::memcpy(copy.data(), &badMax, 4);
+  EXPECT_FALSE(loadLlama2cTokenizer(copy.data(), copy.size(), error));
+  EXPECT_NE(error.find("byte offset 0"), std::string::npos) << error;
+}
+
+TEST(Tokenizer, SerializationRoundTripAndTruncation) {
+  std::vector<std::unique_ptr<Tokenizer>> toks;
+  toks.push_back(makeSpm({"\xE2\x96\x81", "a", "b", "ab"}));
+  toks.push_back(makeGpt2());
+  for (auto &tok : toks) {
+    ASSERT_TRUE(tok);
+    std::vector<uint8_t> bytes = tok->serialize();
+    std::string error;
+    auto back = Tokenizer::deserialize(bytes.data(), bytes.size(), error);
+    ASSERT_TRUE(back) << error;
+    EXPECT_EQ(back->serialize(), bytes);
+    for (const char *s : {"ab ab", "hello world", "\xFF\xC3 x"})
+      EXPECT_EQ(back->encode(s, true), tok->encode(s, true));
+    for (size_t len = 0; len < bytes.size(); ++len) {
+      auto t = Tokenizer::deserialize(bytes.data(), len, error);
+      ASSERT_FALSE(t) << "prefix " << len << " accepted";
+      EXPECT_NE(error.find("byte offset"), std::string::npos) << error;
+    }
+    auto longer = bytes;
+    longer.push_back(0);
+    EXPECT_FALSE(Tokenizer::deserialize(longer.data(), longer.size(), error));
+    EXPECT_NE(error.find("byte offset " + std::to_string(bytes.size())),
+              std::string::npos)
+        << error;
+    auto badMagic = bytes;
+    badMagic[0] = 'X';
+    EXPECT_FALSE(
+        Tokenizer::deserialize(badMagic.data(), badMagic.size(), error));
+    EXPECT_NE(error.find("byte offset 0"), std::string::npos) << error;
+    auto badVersion = bytes;
+    badVersion[8] = 99;
+    EXPECT_FALSE(
+        Tokenizer::deserialize(badVersion.data(), badVersion.size(), error));
+    EXPECT_NE(error.find("byte offset 8"), std::string::npos) << error;
+  }
+}
+
+TEST(Tokenizer, DeserializeSurvivesRandomCorruption) {
+  auto tok = makeGpt2();
+  ASSERT_TRUE(tok);
+  const std::vector<uint8_t> bytes = tok->serialize();
+  std::mt19937 rng(42);
+  size_t rejected = 0;
+  for (int iter = 0; iter < 3000; ++iter) {
+    auto copy = bytes;
+    for (int k = 0; k < 3; ++k)
+      copy[rng() % copy.size()] = uint8_t(rng());
+    std::string error;
+    auto t = Tokenizer::deserialize(copy.data(), copy.size(), error);
+    if (!t) {
+      ++rejected;
+      EXPECT_FALSE(error.empty());
+      continue;
+    }
+    // Whatever loads must still encode and decode without crashing.
+    auto ids = t->encode("hello world \xF0\x9F\x98\x80", true);
+    (void)t->decode(ids);
+  }
+  EXPECT_GT(rejected, 0u);
+}
+
+TEST(Tokenizer, Gpt2FilesErrorsNameTheirLocation) {
+  std::string error;
+  const std::string badJson = "{\"a\": 0,, }";
+  EXPECT_FALSE(loadGpt2Tokenizer(badJson, "", error));
+  EXPECT_NE(error.find("vocab.json"), std::string::npos) << error;
+  EXPECT_NE(error.find("byte offset " + std::to_string(badJson.find(",,") + 1)),
+            std::string::npos)
+      << error;
+  EXPECT_FALSE(loadGpt2Tokenizer("{\"a\": 0, \"b\": 5}", "", error));
+  EXPECT_NE(error.find("dense"), std::string::npos) << error;
+  // A vocabulary without GPT-2's byte characters is rejected.
+  EXPECT_FALSE(loadGpt2Tokenizer("{\"a\": 0}", "", error));
+  EXPECT_NE(error.find("byte"), std::string::npos) << error;
+
+  auto tok = makeGpt2();
+  ASSERT_TRUE(tok);
+  std::string json = "{";
+  for (int32_t id = 0; id < tok->vocabSize(); ++id) {
+    std::string escapedPiece;
+    for (char c : tok->piece(id))
+      escapedPiece += (c == '"' || c == '\\') ? std::string("\\") + c
+                                              : std::string(1, c);
+    json += (id ? ", \"" : "\"") + escapedPiece + "\": " + std::to_string(id);
+  }
+  json += "}";
+  const std::string header = "#version: 0.2\n";
+  auto ok = loadGpt2Tokenizer(json, header + "h e\nl l\n", error);
+  ASSERT_TRUE(ok) << error;
+  EXPECT_FALSE(loadGpt2Tokenizer(json, header + "h e\nq zz\n", error));
+  EXPECT_NE(error.find("merges.txt byte offset " +
+                       std::to_string(header.size() + 4)),
+            std::string::npos)
+      << error;
+}
+
+TEST(Tokenizer, LoadTokenizerReportsMissingFiles) {
+  std::string error;
+  EXPECT_FALSE(loadTokenizer("/nonexistent/tokenizer.bin", error));
+  EXPECT_NE(error.find("/nonexistent/tokenizer.bin"), std::string::npos);
+}
