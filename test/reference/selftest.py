@@ -409,12 +409,50 @@ def test_readers():
         check("generic safetensors + --arch + --names (transpose)", ok, det)
 
 
+def test_fixture_writer_compat():
+    """Optional: if test/fixtures/write_checkpoint.py (another engineer's, written
+    independently) exists, its files must load here and give the canonical
+    tensors its summaries list. Skipped otherwise; nothing else depends on it."""
+    fx = os.path.join(HERE, "..", "fixtures", "write_checkpoint.py")
+    if not os.path.exists(fx):
+        print("SKIPPED: fixture writer compatibility (no %s)" % fx)
+        return
+    sys.path.insert(0, os.path.dirname(fx))
+    import write_checkpoint as W
+    with tempfile.TemporaryDirectory() as td:
+        for name in W.FIXTURES:
+            s = W.write_fixture(name, td)
+            try:
+                a, w = R.load(os.path.join(td, s["path"]))
+                R.Model(a, w).forward([1, 2, 3])
+            except Exception as e:  # report, do not crash the suite
+                check("fixture %s loads" % name, False, repr(e))
+                continue
+            bad = []
+            for k, v in s["canonical"].items():
+                if k not in w or list(w[k].shape) != v["shape"]:
+                    bad.append(k)
+                    continue
+                f = np.asarray(w[k], np.float32).reshape(-1)
+                if any(abs(f[i] - x) > 1e-6 * max(1.0, abs(x)) for i, x in v["samples"]):
+                    bad.append(k)
+            sp = s["spec"]
+            spec = (a["vocab_size"], a["dim"], a["max_seq_len"], a["n_layers"], a["n_heads"], a["n_kv_heads"],
+                    a["head_dim"], a["hidden_dim"], a["tied_embeddings"])
+            want = (sp["vocab_size"], sp["dim"], sp["context_length"], sp["num_layers"], sp["heads"],
+                    sp["kv_heads"], sp["head_dim"], sp["ffn_hidden"], sp["tied_head"])
+            extra = sorted(set(w) - set(s["canonical"]))
+            check("fixture %s: arch and canonical tensors agree with the writer's summary" % name,
+                  not bad and not extra and spec == want, "bad %s extra %s arch %s vs %s" % (bad[:3], extra[:3], spec, want))
+
+
 def main():
     test_torch_encoder_layer()
     test_naive_grid()
     test_alibi_slopes()
     test_gqa_and_causality()
     test_readers()
+    test_fixture_writer_compat()
     print("%d failure(s)" % len(failures))
     return 1 if failures else 0
 
