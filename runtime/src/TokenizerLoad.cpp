@@ -127,7 +127,8 @@ buildGpt2(std::vector<std::string> tokens, std::vector<TokenType> types,
 
 std::unique_ptr<Tokenizer> loadLlama2cTokenizer(const uint8_t *data,
                                                 size_t size,
-                                                std::string &error) {
+                                                std::string &error,
+                                                int64_t expectedVocabSize) {
   if (size < 4) {
     error = fmt::format("tokenizer.bin truncated at byte offset 0: need 4 "
                         "bytes for max_token_length, file has {}",
@@ -147,6 +148,12 @@ std::unique_ptr<Tokenizer> loadLlama2cTokenizer(const uint8_t *data,
   size_t pos = 4;
   while (pos < size) {
     size_t id = pieces.size();
+    if (expectedVocabSize >= 0 && int64_t(id) == expectedVocabSize) {
+      error = fmt::format("tokenizer.bin: {} unexpected bytes at byte offset "
+                          "{} after the {} tokens the model expects",
+                          size - pos, pos, expectedVocabSize);
+      return nullptr;
+    }
     if (size - pos < 8) {
       error = fmt::format("tokenizer.bin truncated at byte offset {}: token "
                           "{} needs 8 bytes for its score and length, {} left",
@@ -187,6 +194,12 @@ std::unique_ptr<Tokenizer> loadLlama2cTokenizer(const uint8_t *data,
   if (pieces.empty()) {
     error = "tokenizer.bin has no tokens: the file ends at byte offset 4, "
             "right after max_token_length";
+    return nullptr;
+  }
+  if (expectedVocabSize >= 0 && int64_t(pieces.size()) != expectedVocabSize) {
+    error = fmt::format("tokenizer.bin ends at byte offset {} after {} tokens, "
+                        "but the model expects {}",
+                        size, pieces.size(), expectedVocabSize);
     return nullptr;
   }
   int32_t bos = pieces.size() > 1 ? 1 : -1;

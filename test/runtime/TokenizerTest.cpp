@@ -218,8 +218,26 @@ TEST(Tokenizer, Llama2cTruncationReportsByteOffset) {
     EXPECT_NE(error.find("byte offset"), std::string::npos) << error;
   }
   // One cut per token boundary after the first (vocabulary must not be
-  // empty), minus the ones that cut off BOS/EOS bytes before byte tokens.
+  // empty).
   EXPECT_EQ(accepted, pieces.size() - 1);
+  // With the model's vocabulary size every cut, and extra bytes, fail.
+  for (size_t len = 0; len < bytes.size(); ++len) {
+    std::string error;
+    EXPECT_FALSE(loadLlama2cTokenizer(bytes.data(), len, error,
+                                      int64_t(pieces.size())));
+    EXPECT_NE(error.find("byte offset"), std::string::npos) << error;
+  }
+  std::string error;
+  EXPECT_TRUE(loadLlama2cTokenizer(bytes.data(), bytes.size(), error,
+                                   int64_t(pieces.size())))
+      << error;
+  auto longer = bytes;
+  longer.resize(bytes.size() + 3);
+  EXPECT_FALSE(loadLlama2cTokenizer(longer.data(), longer.size(), error,
+                                    int64_t(pieces.size())));
+  EXPECT_NE(error.find("byte offset " + std::to_string(bytes.size())),
+            std::string::npos)
+      << error;
 }
 
 TEST(Tokenizer, Llama2cCorruptLengthReportsItsOffset) {

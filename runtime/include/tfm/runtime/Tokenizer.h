@@ -192,9 +192,13 @@ uint32_t gpt2ByteToCodePoint(uint8_t byte);
 /// Reads llama2.c's tokenizer.bin: i32 max_token_length, then until end of
 /// data per token f32 score, i32 byte length, bytes. Ids 0/1/2 are
 /// <unk>/<s>/</s>; `<0xNN>` pieces are byte tokens. Errors carry byte offsets.
+/// The format stores no token count, so a file cut at a token boundary looks
+/// whole: pass the model's vocabulary size as `expectedVocabSize` (>= 0) to
+/// have any other count rejected.
 std::unique_ptr<Tokenizer> loadLlama2cTokenizer(const uint8_t *data,
                                                 size_t size,
-                                                std::string &error);
+                                                std::string &error,
+                                                int64_t expectedVocabSize = -1);
 
 /// Builds a GPT-2 tokenizer from the texts of vocab.json and merges.txt.
 std::unique_ptr<Tokenizer> loadGpt2Tokenizer(std::string_view vocabJson,
