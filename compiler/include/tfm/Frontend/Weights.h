@@ -1,0 +1,83 @@
+//===- Weights.h - Resolving, checking and packing a model's weights ------===//
+//
+// The weights blob holds every weight of expectedWeights(spec), in that order,
+// as little-endian f32 row-major with canonical shapes ([out, in] for linear
+// weights), each starting at a multiple of kWeightAlignment bytes from the
+// start of the blob. The graph builder references weights by their offset in
+// this layout (weightsLayout), which needs no checkpoint data.
+//
+// Checkpoint weights are found through spec.weights.bindings: the stored
+// tensor is first split (part splitIndex of splitCount along splitAxis), then
+// transposed (2-D only), and must then have the canonical shape.
+//
+// CheckpointFormat::Random generates weights from spec.weights.seed, per
+// weight, independent of order and of the other weights:
+//   state = seed XOR fnv1a64(concrete name)     (FNV-1a, 64-bit, over bytes)
+//   for each element k in row-major order:
+//     state += 0x9e3779b97f4a7c15; z = state;           (splitmix64)
+//     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
+//     z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
+//     z ^= z >> 31;
+//     r = float((z >> 40) * 2^-24) * 2 - 1              (in [-1, 1))
+//   value = 1 + 0.1 * r        for names ending in "norm.weight"
+//           0.1 * r            for names ending in ".bias"
+//           r                  for tok_embeddings / pos_embeddings
+//           r / sqrt(shape[1]) for every other (linear) weight.
+// (The arithmetic is float32: r computed as above, then the formula.)
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TFM_FRONTEND_WEIGHTS_H
+#define TFM_FRONTEND_WEIGHTS_H
+
+#include "tfm/Frontend/ModelSpec.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace tfm {
+
+class Checkpoint;
+
+/// Every weight starts at a multiple of this many bytes in the blob.
+constexpr uint64_t kWeightAlignment = 64;
+
+struct WeightsLayout {
+  std::vector<WeightDecl> weights; ///< expectedWeights(spec).
+  std::vector<uint64_t> offsets;   ///< Byte offset of each, in the blob.
+  uint64_t totalSize = 0;          ///< Bytes, including trailing padding.
+};
+
+/// The blob layout of `spec` (no file access).
+WeightsLayout weightsLayout(const ModelSpec &spec);
+
+/// Opens the checkpoint and checks that every expected weight has a binding,
+/// its tensor exists, and its shape after split/transpose is canonical.
+/// Errors name the canonical weight, the source tensor, its byte offset and
+/// both shapes. Succeeds trivially for CheckpointFormat::Random; fails for
+/// CheckpointFormat::None.
+llvm::Error checkWeights(const ModelSpec &spec);
+/// The same against an already open checkpoint.
+llvm::Error checkWeights(const ModelSpec &spec, const Checkpoint &ckpt);
+
+/// Reads one expected weight as canonical f32 into `out` (decl.shape's
+/// element count). `ckpt` may be null for CheckpointFormat::Random.
+llvm::Error readWeight(const ModelSpec &spec, const Checkpoint *ckpt,
+                       const WeightDecl &decl, llvm::MutableArrayRef<float> out);
+
+/// Fills `out` with the Random weights of `decl` (see the file comment).
+void randomWeight(uint64_t seed, const WeightDecl &decl,
+                  llvm::MutableArrayRef<float> out);
+
+/// Writes the blob (weightsLayout(spec)) to `os`, converting dtypes; sets
+/// `offsets` to the offset of each weight. Writes exactly totalSize bytes.
+llvm::Error writeWeightsBlob(const ModelSpec &spec, llvm::raw_pwrite_stream &os,
+                             std::vector<uint64_t> &offsets);
+
+} // namespace tfm
+
+#endif // TFM_FRONTEND_WEIGHTS_H

@@ -1,0 +1,222 @@
+//===- Llama2c.cpp - llama2.c checkpoints: reader and importer ------------===//
+//
+// Format (karpathy/llama2.c run.c, legacy version 0): a header of 7 int32
+// (dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len; a
+// negative vocab_size means the classifier is not shared with the token
+// embedding), then fp32 arrays in this order: token_embedding_table [V, D],
+// rms_att_weight [L, D], wq [L, D, D], wk [L, KV, D], wv [L, KV, D],
+// wo [L, D, D], rms_ffn_weight [L, D], w1 [L, F, D], w2 [L, D, F],
+// w3 [L, F, D], rms_final_weight [D], freq_cis_real and freq_cis_imag
+// [seq_len * head_size / 2 each, unused], wcls [V, D] when not shared.
+// Matrices are [out, in] row-major. The file size must match exactly.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfm/Frontend/Checkpoint.h"
+#include "tfm/Frontend/Importers.h"
+#include "tfm/Frontend/DefaultBindings.h"
+#include "tfm/Frontend/Weights.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
+#include <climits>
+#include <cstring>
+
+using llvm::Error;
+using llvm::Expected;
+
+namespace tfm {
+
+namespace {
+Error fail(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+} // namespace
+
+Error Checkpoint::parseLlama2c() {
+  llvm::StringRef b = bytes();
+  const uint64_t size = b.size();
+  if (size < 28)
+    return fail("file truncated: the llama2.c header needs 28 bytes, the file "
+                "has " + llvm::Twine(size));
+  int32_t h[7];
+  std::memcpy(h, b.data(), sizeof(h));
+  static const char *const kNames[7] = {"dim",        "hidden_dim", "n_layers",
+                                        "n_heads",    "n_kv_heads", "vocab_size",
+                                        "seq_len"};
+  for (int k = 0; k < 7; ++k) {
+    bool bad = k == 5 ? (h[k] == 0 || h[k] == INT32_MIN) : h[k] <= 0;
+    if (bad)
+      return fail("llama2.c header field " + llvm::Twine(kNames[k]) +
+                  " at byte " + llvm::Twine(4 * k) + " is " + llvm::Twine(h[k]) +
+                  (k == 5 ? ", expected non-zero" : ", expected positive"));
+  }
+  Llama2cHeader &H = header_;
+  H.dim = h[0];
+  H.hiddenDim = h[1];
+  H.numLayers = h[2];
+  H.numHeads = h[3];
+  H.numKvHeads = h[4];
+  H.sharedClassifier = h[5] > 0;
+  H.vocabSize = h[5] > 0 ? h[5] : -h[5];
+  H.seqLen = h[6];
+  if (H.dim % H.numHeads != 0)
+    return fail("llama2.c header field n_heads at byte 12 (" +
+                llvm::Twine(H.numHeads) + ") does not divide dim (" +
+                llvm::Twine(H.dim) + ")");
+  if (H.numHeads % H.numKvHeads != 0)
+    return fail("llama2.c header field n_kv_heads at byte 16 (" +
+                llvm::Twine(H.numKvHeads) + ") does not divide n_heads (" +
+                llvm::Twine(H.numHeads) + ")");
+  const int64_t d = H.dim, f = H.hiddenDim, v = H.vocabSize;
+  const int64_t hs = d / H.numHeads;
+  const int64_t kvd = hs * H.numKvHeads;
+
+  // Lay out every tensor; the sizes are below 2^62 each, the running total
+  // is kept in 128 bits so absurd headers cannot wrap around.
+  struct Pending { std::string name; std::vector<int64_t> shape; };
+  std::vector<Pending> order;
+  order.push_back({"tok_embeddings.weight", {v, d}});
+  auto perLayer = [&](const char *canon, std::vector<int64_t> shape) {
+    for (int64_t i = 0; i < H.numLayers; ++i)
+      order.push_back(
+          {"layers." + std::to_string(i) + "." + canon + ".weight", shape});
+  };
+  perLayer("attn_norm", {d});
+  perLayer("wq", {d, d});
+  perLayer("wk", {kvd, d});
+  perLayer("wv", {kvd, d});
+  perLayer("wo", {d, d});
+  perLayer("ffn_norm", {d});
+  perLayer("w1", {f, d});
+  perLayer("w2", {d, f});
+  perLayer("w3", {f, d});
+  order.push_back({"final_norm.weight", {d}});
+  order.push_back({"", {H.seqLen, hs / 2}}); // freq_cis_real, skipped
+  order.push_back({"", {H.seqLen, hs / 2}}); // freq_cis_imag, skipped
+  if (!H.sharedClassifier)
+    order.push_back({"lm_head.weight", {v, d}});
+
+  unsigned __int128 total = 28;
+  for (const Pending &p : order) {
+    unsigned __int128 n = 4;
+    for (int64_t x : p.shape)
+      n *= static_cast<uint64_t>(x);
+    total += n;
+  }
+  auto headerText = [&] {
+    return "dim " + std::to_string(H.dim) + ", hidden_dim " +
+           std::to_string(H.hiddenDim) + ", n_layers " +
+           std::to_string(H.numLayers) + ", n_heads " +
+           std::to_string(H.numHeads) + ", n_kv_heads " +
+           std::to_string(H.numKvHeads) + ", vocab_size " +
+           std::to_string(h[5]) + ", seq_len " + std::to_string(H.seqLen);
+  };
+  if (total != size) {
+    std::string expect = total > UINT64_MAX
+                             ? std::string("more than 2^64")
+                             : std::to_string(static_cast<uint64_t>(total));
+    if (total < size)
+      return fail("file has " + llvm::Twine(size) + " bytes but the header (" +
+                  headerText() + ") implies " + expect + ": " +
+                  llvm::Twine(size - static_cast<uint64_t>(total)) +
+                  " unexpected bytes from byte " + expect);
+    // Find the first tensor that runs past the end.
+    uint64_t pos = 28;
+    for (const Pending &p : order) {
+      unsigned __int128 n = 4;
+      for (int64_t x : p.shape)
+        n *= static_cast<uint64_t>(x);
+      if (pos + n > size)
+        return fail("file truncated: " +
+                    llvm::Twine(p.name.empty() ? "freq_cis" : p.name) + " " +
+                    shapeString(p.shape) + " starts at byte " +
+                    llvm::Twine(pos) + " and needs " +
+                    (n > UINT64_MAX ? std::string("more than 2^64")
+                                    : std::to_string(static_cast<uint64_t>(n))) +
+                    " bytes, but the file has " + llvm::Twine(size) +
+                    " bytes (the header (" + headerText() + ") implies " +
+                    expect + ")");
+      pos += static_cast<uint64_t>(n);
+    }
+  }
+  uint64_t pos = 28;
+  for (Pending &p : order) {
+    uint64_t n = 4;
+    for (int64_t x : p.shape)
+      n *= static_cast<uint64_t>(x);
+    if (!p.name.empty()) {
+      TensorInfo t;
+      t.name = p.name;
+      t.dtype = DType::F32;
+      t.shape = p.shape;
+      t.offset = pos;
+      t.size = n;
+      if (Error e = addTensor(std::move(t)))
+        return e;
+    }
+    pos += n;
+  }
+  return Error::success();
+}
+
+std::string defaultModelName(llvm::StringRef path) {
+  llvm::StringRef p = path;
+  while (p.size() > 1 && llvm::sys::path::is_separator(p.back()))
+    p = p.drop_back();
+  llvm::StringRef stem = llvm::sys::path::stem(p);
+  if (stem == "model") {
+    llvm::StringRef parent =
+        llvm::sys::path::filename(llvm::sys::path::parent_path(p));
+    if (!parent.empty() && parent != "." && parent != "/")
+      return parent.str();
+  }
+  return stem.str();
+}
+
+Expected<ModelSpec> importLlama2c(llvm::StringRef path,
+                                  const ImportOptions &options) {
+  auto ckpt = Checkpoint::open(path, CheckpointFormat::Llama2c);
+  if (!ckpt)
+    return ckpt.takeError();
+  const Llama2cHeader &h = *(*ckpt)->llama2c();
+  ModelSpec spec;
+  spec.name = defaultModelName(path);
+  spec.arch = "llama";
+  spec.vocabSize = h.vocabSize;
+  spec.dim = h.dim;
+  spec.contextLength = h.seqLen;
+  spec.numLayers = h.numLayers;
+  spec.positional = PositionalKind::Rope;
+  spec.ropeTheta = 10000.0f;
+  spec.ropeStyle = RopeStyle::Interleaved;
+  spec.block.preNorm = true;
+  spec.block.norm = {NormKind::RMSNorm, 1e-5f};
+  spec.block.attention.heads = h.numHeads;
+  spec.block.attention.kvHeads = h.numKvHeads;
+  spec.block.attention.headDim = h.dim / h.numHeads;
+  spec.block.ffn = {Activation::SiLU, /*gated=*/true, h.hiddenDim,
+                    /*bias=*/false};
+  spec.finalNorm = true;
+  spec.tiedHead = h.sharedClassifier;
+  // llama2.c checkpoints carry no tokenizer: take the option, else a
+  // tokenizer.bin beside the model.
+  std::string tok = options.tokenizerPath;
+  if (tok.empty()) {
+    llvm::SmallString<256> beside(llvm::sys::path::parent_path(path));
+    llvm::sys::path::append(beside, "tokenizer.bin");
+    if (llvm::sys::fs::exists(beside))
+      tok = std::string(beside);
+  }
+  if (!tok.empty())
+    spec.tokenizer = {TokenizerKind::SentencePiece, tok};
+  spec.weights.format = CheckpointFormat::Llama2c;
+  spec.weights.path = path.str();
+  completeBindings(spec);
+  if (Error e = finishImport(spec, **ckpt))
+    return e;
+  return spec;
+}
+
+} // namespace tfm
