@@ -1,0 +1,94 @@
+//===- ThreadPoolTest.cpp - parallelFor coverage, nesting, reuse ----------===//
+
+#include "tfm/runtime/ThreadPool.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+using tfm::rt::ThreadPool;
+
+namespace {
+
+TEST(ThreadPool, CoversEveryIndexOnce) {
+  for (int Threads : {1, 2, 3, 5}) {
+    ThreadPool Pool(Threads);
+    EXPECT_EQ(Pool.numThreads(), Threads);
+    for (int64_t N : {0, 1, 2, 3, 7, 64, 1000}) {
+      std::vector<std::atomic<int>> Hits(size_t(N) + 1);
+      std::atomic<int> Calls{0};
+      Pool.parallelFor(N, [&](int64_t B, int64_t E) {
+        ++Calls;
+        EXPECT_LE(B, E);
+        for (int64_t I = B; I < E; ++I)
+          ++Hits[size_t(I)];
+      });
+      for (int64_t I = 0; I < N; ++I)
+        ASSERT_EQ(Hits[size_t(I)].load(), 1) << "N=" << N << " i=" << I;
+      EXPECT_LE(Calls.load(), Threads);
+    }
+  }
+}
+
+TEST(ThreadPool, UsesSeveralThreadsAndRespectsMinChunk) {
+  ThreadPool Pool(2);
+  std::mutex M;
+  std::set<std::thread::id> Ids;
+  Pool.parallelFor(2, [&](int64_t, int64_t) {
+    std::lock_guard<std::mutex> L(M);
+    Ids.insert(std::this_thread::get_id());
+  });
+  EXPECT_EQ(Ids.size(), 2u);
+  std::atomic<int> Calls{0};
+  Pool.parallelFor(10, [&](int64_t B, int64_t E) { ++Calls; }, /*minChunk=*/16);
+  EXPECT_EQ(Calls.load(), 1); // too small to split
+}
+
+TEST(ThreadPool, NestedCallsRunSerially) {
+  ThreadPool Pool(2);
+  std::atomic<int64_t> Sum{0};
+  Pool.parallelFor(4, [&](int64_t B, int64_t E) {
+    for (int64_t I = B; I < E; ++I)
+      Pool.parallelFor(10, [&](int64_t B2, int64_t E2) {
+        for (int64_t J = B2; J < E2; ++J)
+          Sum += I * 10 + J;
+      });
+  });
+  EXPECT_EQ(Sum.load(), 780); // sum of 0..39
+}
+
+TEST(ThreadPool, ManyQuickDispatches) {
+  ThreadPool Pool(2);
+  int64_t Total = 0;
+  std::vector<int64_t> Part(2);
+  for (int Rep = 0; Rep < 20000; ++Rep) {
+    Pool.parallelFor(2, [&](int64_t B, int64_t E) { Part[size_t(B)] = B + 1; });
+    Total += Part[0] + Part[1];
+    Part[0] = Part[1] = 0;
+  }
+  EXPECT_EQ(Total, 20000 * 3);
+}
+
+TEST(ThreadPool, SleepingWorkersWakeUp) {
+  ThreadPool Pool(2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50)); // workers sleep
+  std::atomic<int> Count{0};
+  Pool.parallelFor(2, [&](int64_t B, int64_t E) { Count += int(E - B); });
+  EXPECT_EQ(Count.load(), 2);
+}
+
+TEST(ThreadPool, GlobalPoolFollowsSetNumThreads) {
+  tfmrt_set_num_threads(3);
+  EXPECT_EQ(tfmrt_get_num_threads(), 3);
+  EXPECT_EQ(tfm::rt::globalPool().numThreads(), 3);
+  tfmrt_set_num_threads(0);
+  EXPECT_EQ(tfmrt_get_num_threads(), ThreadPool::hardwareThreads());
+  tfm::rt::setNumThreads(1);
+  EXPECT_EQ(tfmrt_get_num_threads(), 1);
+}
+
+} // namespace
