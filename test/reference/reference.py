@@ -7,7 +7,7 @@ reference code) and reads checkpoint files with its own readers.
 
 Usage
 -----
-    reference.py MODEL [--arch A.json] [--names N.json]
+    reference.py MODEL [--arch A.json] [--names N.json] [--weights W]
                  [--tokens 1,2,3 | --prompt-ids-file F] [--steps N]
                  [--logits-out F] [--greedy] [--fp64] [--dump-arch]
 
@@ -17,9 +17,13 @@ MODEL is one of
   * a Hugging Face directory (``config.json`` + ``*.safetensors``) or a
     ``*.safetensors`` file next to a ``config.json`` whose ``architectures`` is
     LlamaForCausalLM or GPT2LMHeadModel,
+  * a ``.tfm`` description (translated by tfm_to_arch.py; the architecture
+    comes from the description, the weights from its ``weights = ...``
+    source or from ``--weights FILE``, required for ``random(seed)``),
   * any other ``*.safetensors`` file together with ``--arch A.json`` and
     optionally ``--names N.json`` (canonical name -> stored name, or
-    canonical name -> {"name": stored, "transpose": true}).  Without --names
+    canonical name -> {"name": stored, "split": {"axis": A, "index": I,
+    "count": C}, "transpose": true}; split first, then transpose).  Without --names
     the file must use the canonical names listed below.
 
 For formats that carry the architecture, it is inferred; keys present in an
@@ -741,11 +745,9 @@ def read_hf(model):
     return arch, w
 
 
-def read_generic_safetensors(path, names=None):
-    """safetensors with canonical names, or a canonical -> stored mapping."""
-    t = read_safetensors(path)
-    if names is None:
-        return t
+def apply_names(path, t, names):
+    """canonical -> stored mapping; a spec is a name or {"name", "split": {"axis",
+    "index", "count"}, "transpose"} (split first, then transpose)."""
     w = {}
     for canon, spec in names.items():
         if isinstance(spec, str):
@@ -753,11 +755,58 @@ def read_generic_safetensors(path, names=None):
         if spec["name"] not in t:
             raise ValueError("%s: stored tensor %r (for %s) not found" % (path, spec["name"], canon))
         a = t[spec["name"]]
+        if spec.get("split"):
+            sp = spec["split"]
+            a = np.split(a, int(sp["count"]), axis=int(sp["axis"]))[int(sp["index"])]
         w[canon] = a.T if spec.get("transpose") else a
     return w
 
 
-def load(model, arch_file=None, names_file=None):
+def read_generic_safetensors(path, names=None):
+    """safetensors with canonical names, or a canonical -> stored mapping."""
+    t = read_safetensors(path)
+    return t if names is None else apply_names(path, t, names)
+
+
+def _has_config(path):
+    return os.path.isdir(path) or (path.endswith(".safetensors") and os.path.exists(
+        os.path.join(os.path.dirname(os.path.abspath(path)), "config.json")))
+
+
+def load_tfm(path, weights_file=None):
+    """A .tfm description (translated by tfm_to_arch.py) -> (arch, weights).
+    The architecture comes from the description only; the weights from its
+    weights source, or from weights_file (required for random(seed) weights:
+    pass the tensors tfmc generated, with canonical names)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import tfm_to_arch
+    d = tfm_to_arch.translate(path)
+    src = d["weights"]
+    wpath = weights_file or src.get("path")
+    if wpath is None:
+        raise ValueError("%s: weights = random(seed = %s); pass --weights FILE with the weights tfmc used"
+                         % (path, src.get("seed")))
+    names = src.get("names") if not weights_file else None
+    if wpath.endswith(".gguf"):
+        _, w = read_gguf(wpath)
+    elif _has_config(wpath):
+        _, w = read_hf(wpath)
+        if names:
+            _, files = _hf_files(wpath)
+            raw = {}
+            for f in files:
+                raw.update(read_safetensors(f))
+            w.update(apply_names(wpath, raw, names))
+    elif wpath.endswith(".safetensors"):
+        w = read_generic_safetensors(wpath)
+        if names:
+            w.update(apply_names(wpath, w, names))
+    else:
+        _, w = read_llama2c(wpath)
+    return d["arch"], w
+
+
+def load(model, arch_file=None, names_file=None, weights_file=None):
     """Any supported MODEL path -> (arch dict (completed), canonical weights)."""
     override = {}
     if arch_file:
@@ -767,13 +816,11 @@ def load(model, arch_file=None, names_file=None):
     if names_file:
         with open(names_file) as fh:
             names = json.load(fh)
-    is_hf = os.path.isdir(model) or (
-        model.endswith(".safetensors")
-        and os.path.exists(os.path.join(os.path.dirname(os.path.abspath(model)), "config.json"))
-        and not arch_file)
-    if model.endswith(".gguf"):
+    if model.endswith(".tfm"):
+        arch, w = load_tfm(model, weights_file)
+    elif model.endswith(".gguf"):
         arch, w = read_gguf(model)
-    elif is_hf:
+    elif _has_config(model) and not arch_file:
         arch, w = read_hf(model)
     elif model.endswith(".safetensors"):
         if not arch_file:
@@ -799,6 +846,7 @@ def main(argv=None):
     ap.add_argument("model")
     ap.add_argument("--arch", help="architecture JSON (required for generic safetensors; overrides otherwise)")
     ap.add_argument("--names", help="canonical -> stored tensor name JSON (generic safetensors)")
+    ap.add_argument("--weights", help="weights file for a .tfm MODEL (needed for random(seed) weights)")
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--tokens", help="comma-separated prompt ids (default: 1)")
     g.add_argument("--prompt-ids-file", help="file with prompt ids separated by commas/whitespace")
@@ -822,7 +870,7 @@ def main(argv=None):
     if args.steps < 0:
         ap.error("--steps must be >= 0")
     try:
-        arch, w = load(args.model, args.arch, args.names)
+        arch, w = load(args.model, args.arch, args.names, args.weights)
         if args.dump_arch:
             print(json.dumps(arch, indent=1, sort_keys=True), file=sys.stderr)
         model = Model(arch, w, torch.float64 if args.fp64 else torch.float32)

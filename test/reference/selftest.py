@@ -446,6 +446,48 @@ def test_fixture_writer_compat():
                   not bad and not extra and spec == want, "bad %s extra %s arch %s vs %s" % (bad[:3], extra[:3], spec, want))
 
 
+def test_tfm_examples():
+    """examples/*.tfm translate to valid archs; checkpoint-backed ones load the
+    same logits as their checkpoint; random ones load with --weights."""
+    ex = os.path.join(HERE, "..", "..", "examples")
+    if not os.path.isdir(ex):
+        print("SKIPPED: no examples directory")
+        return
+    import tfm_to_arch
+    from validate_real_models import write_safetensors
+    rng = np.random.default_rng(5)
+    for f in sorted(os.listdir(ex)):
+        if not f.endswith(".tfm"):
+            continue
+        path = os.path.join(ex, f)
+        try:
+            d = tfm_to_arch.translate(path)
+            a = R.complete_arch(d["arch"])
+            src = d["weights"]
+            if src["format"] == "random":
+                w = random_weights(a, rng)
+                with tempfile.TemporaryDirectory() as td:
+                    wp = os.path.join(td, "w.safetensors")
+                    write_safetensors(wp, w)
+                    la, lw = R.load(path, weights_file=wp)
+                ok, det = close(R.Model(la, lw).forward([1, 2, 3]).numpy(), R.Model(a, w).forward([1, 2, 3]).numpy(), 0)
+            elif not os.path.exists(src["path"]):
+                print("SKIPPED: %s (no %s)" % (f, src["path"]))
+                continue
+            else:
+                la, lw = R.load(path)
+                ck = src["path"]
+                ca, cw = R.load(os.path.dirname(ck) if _is_hf(ck) else ck)
+                ok, det = close(R.Model(la, lw).forward([1, 2, 3]).numpy(), R.Model(ca, cw).forward([1, 2, 3]).numpy(), 0)
+            check("examples/%s: %s, %d layers, %s positions" % (f, src["format"], a["n_layers"], a["position"]), ok, det)
+        except (ValueError, KeyError) as e:
+            check("examples/%s translates and loads" % f, False, repr(e))
+
+
+def _is_hf(p):
+    return os.path.exists(os.path.join(os.path.dirname(p), "config.json"))
+
+
 def main():
     test_torch_encoder_layer()
     test_naive_grid()
@@ -453,6 +495,7 @@ def main():
     test_gqa_and_causality()
     test_readers()
     test_fixture_writer_compat()
+    test_tfm_examples()
     print("%d failure(s)" % len(failures))
     return 1 if failures else 0
 
