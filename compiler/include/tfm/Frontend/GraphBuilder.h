@@ -1,0 +1,48 @@
+//===- GraphBuilder.h - ModelSpec -> tfm dialect --------------------------===//
+//
+// The one graph builder: every frontend produces a ModelSpec, and this turns
+// it into a module with the two entry points the runtime calls (see
+// runtime/include/tfm/runtime/ModelAbi.h):
+//
+//   func.func @tfm_prefill(%weights: memref<Bxi8>, %tokens: tensor<?xi32>,
+//                          %pos: index, %kv: memref<Nxf32>) -> tensor<?xVxf32>
+//   func.func @tfm_decode (... %tokens: tensor<1xi32> ...) -> tensor<1xVxf32>
+//
+// Attention is emitted unfused (matmul, scale, mask, softmax, matmul) so that
+// tfm-fuse-attention has real work to do.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TFM_FRONTEND_GRAPHBUILDER_H
+#define TFM_FRONTEND_GRAPHBUILDER_H
+
+#include "tfm/Frontend/ModelSpec.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace tfm {
+
+/// Where each canonical weight sits in the packed f32 weights blob.
+struct WeightsLayout {
+  std::map<std::string, uint64_t> offsets; ///< Byte offset of each weight.
+  uint64_t totalBytes = 0;
+};
+
+/// Builds the tfm-dialect module of `spec`. The names and entry-point
+/// signatures are the runtime ABI; `layout` is recorded in the module
+/// attribute `tfm.weight_offsets` for the lowering of tfm.weight.
+mlir::OwningOpRef<mlir::ModuleOp> buildGraph(mlir::MLIRContext &ctx,
+                                             const ModelSpec &spec,
+                                             const WeightsLayout &layout);
+
+/// Number of floats of the KV cache: [layers, 2, kv_heads, context, head_dim].
+int64_t kvCacheFloats(const ModelSpec &spec);
+
+} // namespace tfm
+
+#endif // TFM_FRONTEND_GRAPHBUILDER_H

@@ -1,0 +1,80 @@
+//===- LinalgToKernels.cpp - Buffer-level matmuls -> runtime kernels ------===//
+
+#include "tfm/Conversion/Passes.h"
+
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::tfm {
+#define GEN_PASS_DEF_TFMLINALGTOKERNELSPASS
+#include "tfm/Conversion/Passes.h.inc"
+} // namespace mlir::tfm
+
+using namespace mlir;
+
+namespace {
+
+MemRefType anyStrided2D(MLIRContext *ctx) {
+  int64_t d = ShapedType::kDynamic;
+  return MemRefType::get({d, d}, Float32Type::get(ctx),
+                         StridedLayoutAttr::get(ctx, d, {d, d}));
+}
+
+/// True when `v` is a zero float constant.
+bool isZero(Value v) {
+  auto cst = v.getDefiningOp<arith::ConstantOp>();
+  auto f = cst ? dyn_cast<FloatAttr>(cst.getValue()) : FloatAttr();
+  return f && f.getValue().isZero();
+}
+
+struct MatmulToKernel : OpRewritePattern<linalg::MatmulTransposeBOp> {
+  MatmulToKernel(MLIRContext *ctx, llvm::Statistic &count)
+      : OpRewritePattern(ctx), count(count) {}
+
+  LogicalResult matchAndRewrite(linalg::MatmulTransposeBOp op,
+                                PatternRewriter &b) const override {
+    if (!op.hasPureBufferSemantics())
+      return b.notifyMatchFailure(op, "runs after bufferization only");
+    Value out = op.getDpsInits()[0];
+    // linalg accumulates into `out`; the kernel overwrites it, which is the
+    // same only when `out` was zero-filled right before.
+    auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
+    if (!fill || fill.getDpsInits()[0] != out || !isZero(fill.getInputs()[0]))
+      return b.notifyMatchFailure(op, "output is not freshly zero-filled");
+
+    auto module = op->getParentOfType<ModuleOp>();
+    constexpr StringLiteral name = "tfmrt_linear";
+    MemRefType any = anyStrided2D(b.getContext());
+    auto kernel = module.lookupSymbol<func::FuncOp>(name);
+    if (!kernel) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(module.getBody());
+      kernel = b.create<func::FuncOp>(module.getLoc(), name,
+                                      b.getFunctionType({any, any, any}, {}));
+      kernel.setPrivate();
+      kernel->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+    }
+    Location loc = op.getLoc();
+    auto cast = [&](Value v) { return b.create<memref::CastOp>(loc, any, v); };
+    b.create<func::CallOp>(loc, kernel,
+                           ValueRange{cast(out), cast(op.getDpsInputs()[0]),
+                                      cast(op.getDpsInputs()[1])});
+    b.eraseOp(fill);
+    b.eraseOp(op);
+    ++count;
+    return success();
+  }
+  llvm::Statistic &count;
+};
+
+struct TfmLinalgToKernelsPass
+    : mlir::tfm::impl::TfmLinalgToKernelsPassBase<TfmLinalgToKernelsPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<MatmulToKernel>(&getContext(), numKernels);
+    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

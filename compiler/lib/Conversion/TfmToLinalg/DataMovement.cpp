@@ -1,0 +1,266 @@
+//===- DataMovement.cpp - Weights, embeddings, positions, heads, KV cache -===//
+
+#include "Utils.h"
+#include "tfm/Conversion/Passes.h"
+#include "tfm/Dialect/Tfm/IR/TfmOps.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/PatternMatch.h"
+
+using namespace mlir;
+
+namespace mlir::tfm {
+namespace {
+
+/// A view of the weights argument at the weight's offset. The view is
+/// `restrict`: nothing else writes the weights, so no copies are needed.
+struct WeightPattern : OpRewritePattern<tfm::WeightOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tfm::WeightOp op,
+                                PatternRewriter &b) const override {
+    auto fn = op->getParentOfType<func::FuncOp>();
+    auto module = op->getParentOfType<ModuleOp>();
+    auto offsets = module ? module->getAttrOfType<DictionaryAttr>("tfm.weight_offsets")
+                          : DictionaryAttr();
+    if (!offsets)
+      return op.emitOpError("module has no tfm.weight_offsets");
+    auto offset = offsets.getAs<IntegerAttr>(op.getName());
+    if (!offset)
+      return op.emitOpError("no offset recorded for weight '") << op.getName() << "'";
+    Value weights;
+    for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+      if (fn.getArgAttr(i, "tfm.weights"))
+        weights = fn.getArgument(i);
+    if (!weights)
+      return op.emitOpError("enclosing function has no tfm.weights argument");
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    auto viewType = MemRefType::get(type.getShape(), type.getElementType());
+    Value off = b.create<arith::ConstantIndexOp>(loc, offset.getInt());
+    Value view = b.create<memref::ViewOp>(loc, viewType, weights, off, ValueRange{});
+    b.replaceOpWithNewOp<bufferization::ToTensorOp>(op, type, view,
+                                                    /*restrict=*/true);
+    return success();
+  }
+};
+
+/// result[t, d] = table[ids[t], d]
+struct EmbeddingPattern : OpRewritePattern<tfm::EmbeddingOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tfm::EmbeddingOp op,
+                                PatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    Value table = op.getTable();
+    AffineMap rowMap = AffineMap::get(2, 0, {b.getAffineDimExpr(0)}, b.getContext());
+    SmallVector<Value> sizes;
+    if (type.isDynamicDim(0))
+      sizes.push_back(b.create<tensor::DimOp>(loc, op.getIds(), 0));
+    b.replaceOp(op, elementwise(
+        b, loc, type, sizes, {op.getIds()},
+        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          Value row = nb.create<arith::IndexCastOp>(l, nb.getIndexType(), a[0]);
+          Value col = nb.create<linalg::IndexOp>(l, 1);
+          return nb.create<tensor::ExtractOp>(l, table, ValueRange{row, col});
+        },
+        {rowMap}));
+    return success();
+  }
+};
+
+/// Adds sinusoidal or learned encodings of positions pos + t.
+struct PositionalPattern : OpRewritePattern<tfm::PositionalOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tfm::PositionalOp op,
+                                PatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    Value pos = op.getPos(), table = op.getTable();
+    bool learned = op.getKind() == tfm::PositionalKind::Learned;
+    float width = (float)type.getDimSize(1);
+    b.replaceOp(op, elementwise(
+        b, loc, type, dynamicSizes(b, loc, op.getInput()), {op.getInput()},
+        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          Value p = nb.create<arith::AddIOp>(l, pos, nb.create<linalg::IndexOp>(l, 0));
+          Value d = nb.create<linalg::IndexOp>(l, 1);
+          if (learned)
+            return nb.create<arith::AddFOp>(
+                l, a[0], nb.create<tensor::ExtractOp>(l, table, ValueRange{p, d}));
+          // PE[p, 2i] = sin(p / 10000^(2i/D)), PE[p, 2i+1] = cos(same angle).
+          Value two = nb.create<arith::ConstantIndexOp>(l, 2);
+          Value odd = nb.create<arith::RemUIOp>(l, d, two);
+          Value even = nb.create<arith::SubIOp>(l, d, odd);
+          Value expo = nb.create<arith::DivFOp>(l, indexF32(nb, l, even), f32(nb, l, width));
+          Value denom = nb.create<math::PowFOp>(l, f32(nb, l, 10000.0), expo);
+          Value angle = nb.create<arith::DivFOp>(l, indexF32(nb, l, p), denom);
+          Value isOdd = nb.create<arith::CmpIOp>(
+              l, arith::CmpIPredicate::ne, odd, nb.create<arith::ConstantIndexOp>(l, 0));
+          Value enc = nb.create<arith::SelectOp>(l, isOdd, nb.create<math::CosOp>(l, angle),
+                                                 nb.create<math::SinOp>(l, angle));
+          return nb.create<arith::AddFOp>(l, a[0], enc);
+        }));
+    return success();
+  }
+};
+
+/// Rotates element pairs of [H, T, hd] by (pos + t) * theta^(-2j/hd).
+struct RopePattern : OpRewritePattern<tfm::RopeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tfm::RopeOp op, PatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    Value x = op.getInput(), pos = op.getPos();
+    int64_t hd = type.getDimSize(2);
+    float theta = op.getTheta().convertToFloat();
+    bool interleaved = op.getStyle() == tfm::RopeStyle::Interleaved;
+    b.replaceOp(op, elementwise(
+        b, loc, type, dynamicSizes(b, loc, x), {x},
+        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          Value h = nb.create<linalg::IndexOp>(l, 0);
+          Value t = nb.create<linalg::IndexOp>(l, 1);
+          Value i = nb.create<linalg::IndexOp>(l, 2);
+          auto idx = [&](int64_t v) { return nb.create<arith::ConstantIndexOp>(l, v); };
+          Value pairStart, partner, first;
+          if (interleaved) {
+            // Pairs (2j, 2j+1); the first of a pair is the even element.
+            Value odd = nb.create<arith::RemUIOp>(l, i, idx(2));
+            pairStart = nb.create<arith::SubIOp>(l, i, odd);
+            first = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, odd, idx(0));
+            partner = nb.create<arith::SelectOp>(
+                l, first, nb.create<arith::AddIOp>(l, i, idx(1)),
+                nb.create<arith::SubIOp>(l, i, idx(1)));
+          } else {
+            // Pairs (j, j + hd/2).
+            first = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::ult, i, idx(hd / 2));
+            Value j = nb.create<arith::RemUIOp>(l, i, idx(hd / 2));
+            pairStart = nb.create<arith::MulIOp>(l, j, idx(2));
+            partner = nb.create<arith::SelectOp>(
+                l, first, nb.create<arith::AddIOp>(l, i, idx(hd / 2)),
+                nb.create<arith::SubIOp>(l, i, idx(hd / 2)));
+          }
+          // freq = 1 / theta^(2j / hd), as llama2.c computes it.
+          Value expo = nb.create<arith::DivFOp>(l, indexF32(nb, l, pairStart),
+                                                f32(nb, l, (double)hd));
+          Value freq = nb.create<arith::DivFOp>(
+              l, f32(nb, l, 1.0), nb.create<math::PowFOp>(l, f32(nb, l, theta), expo));
+          Value p = indexF32(nb, l, nb.create<arith::AddIOp>(l, pos, t));
+          Value angle = nb.create<arith::MulFOp>(l, p, freq);
+          Value c = nb.create<math::CosOp>(l, angle), s = nb.create<math::SinOp>(l, angle);
+          Value other = nb.create<tensor::ExtractOp>(l, x, ValueRange{h, t, partner});
+          // first: x*c - other*s; second: x*c + other*s (other is the first).
+          Value xc = nb.create<arith::MulFOp>(l, a[0], c);
+          Value os = nb.create<arith::MulFOp>(l, other, s);
+          return nb.create<arith::SelectOp>(l, first, nb.create<arith::SubFOp>(l, xc, os),
+                                            nb.create<arith::AddFOp>(l, xc, os));
+        }));
+    return success();
+  }
+};
+
+/// [T, H*hd] -> [T, H, hd] -> [H, T, hd].
+struct SplitHeadsPattern : OpRewritePattern<tfm::SplitHeadsOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tfm::SplitHeadsOp op,
+                                PatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t heads = type.getDimSize(0), hd = type.getDimSize(2);
+    Value x = op.getInput();
+    auto inType = cast<RankedTensorType>(x.getType());
+    auto expandedType = RankedTensorType::get({inType.getDimSize(0), heads, hd},
+                                              type.getElementType());
+    SmallVector<OpFoldResult> shape = {tensor::getMixedSize(b, loc, x, 0),
+                                       b.getIndexAttr(heads), b.getIndexAttr(hd)};
+    Value expanded = b.create<tensor::ExpandShapeOp>(
+        loc, expandedType, x, SmallVector<ReassociationIndices>{{0}, {1, 2}}, shape);
+    Value init = b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType(),
+                                           dynamicSizes(b, loc, x));
+    b.replaceOp(op, b.create<linalg::TransposeOp>(loc, expanded, init,
+                                                  ArrayRef<int64_t>{1, 0, 2})
+                        ->getResult(0));
+    return success();
+  }
+};
+
+/// [H, T, hd] -> [T, H, hd] -> [T, H*hd].
+struct MergeHeadsPattern : OpRewritePattern<tfm::MergeHeadsOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tfm::MergeHeadsOp op,
+                                PatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    Value x = op.getInput();
+    auto inType = cast<RankedTensorType>(x.getType());
+    auto transposedType = RankedTensorType::get(
+        {inType.getDimSize(1), inType.getDimSize(0), inType.getDimSize(2)},
+        inType.getElementType());
+    SmallVector<Value> sizes;
+    if (inType.isDynamicDim(1))
+      sizes.push_back(b.create<tensor::DimOp>(loc, x, 1));
+    Value init = b.create<tensor::EmptyOp>(loc, transposedType.getShape(),
+                                           inType.getElementType(), sizes);
+    Value transposed = b.create<linalg::TransposeOp>(loc, x, init,
+                                                     ArrayRef<int64_t>{1, 0, 2})
+                           ->getResult(0);
+    b.replaceOpWithNewOp<tensor::CollapseShapeOp>(
+        op, op.getType(), transposed, SmallVector<ReassociationIndices>{{0}, {1, 2}});
+    return success();
+  }
+};
+
+/// The [KV, length, hd] window of one layer's keys or values at `start`.
+Value cacheWindow(OpBuilder &b, Location loc, Value cache, int64_t layer,
+                  tfm::CacheKind kind, Value start, Value length) {
+  auto cacheType = cast<MemRefType>(cache.getType());
+  int64_t kv = cacheType.getDimSize(2), hd = cacheType.getDimSize(4);
+  SmallVector<OpFoldResult> offsets = {b.getIndexAttr(layer),
+                                       b.getIndexAttr(kind == tfm::CacheKind::Key ? 0 : 1),
+                                       b.getIndexAttr(0), start, b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(1),
+                                     b.getIndexAttr(kv), length, b.getIndexAttr(hd)};
+  SmallVector<OpFoldResult> strides(5, b.getIndexAttr(1));
+  auto viewType = cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
+      {kv, ShapedType::kDynamic, hd}, cacheType, offsets, sizes, strides));
+  return b.create<memref::SubViewOp>(loc, viewType, cache, offsets, sizes, strides);
+}
+
+struct KVCacheAppendPattern : OpRewritePattern<tfm::KVCacheAppendOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tfm::KVCacheAppendOp op,
+                                PatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    Value length = b.create<tensor::DimOp>(loc, op.getValue(), 1);
+    Value window = cacheWindow(b, loc, op.getCache(), op.getLayer(), op.getKind(),
+                               op.getPos(), length);
+    b.create<bufferization::MaterializeInDestinationOp>(
+        loc, TypeRange{}, op.getValue(), window, /*restrict=*/true, /*writable=*/true);
+    b.eraseOp(op);
+    return success();
+  }
+};
+
+struct KVCacheReadPattern : OpRewritePattern<tfm::KVCacheReadOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tfm::KVCacheReadOp op,
+                                PatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+    Value window = cacheWindow(b, loc, op.getCache(), op.getLayer(), op.getKind(),
+                               zero, op.getLength());
+    b.replaceOpWithNewOp<bufferization::ToTensorOp>(op, op.getType(), window,
+                                                    /*restrict=*/true);
+    return success();
+  }
+};
+
+} // namespace
+
+void populateTfmDataMovementToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<WeightPattern, EmbeddingPattern, PositionalPattern, RopePattern,
+               SplitHeadsPattern, MergeHeadsPattern, KVCacheAppendPattern,
+               KVCacheReadPattern>(patterns.getContext());
+}
+
+} // namespace mlir::tfm

@@ -1,0 +1,229 @@
+//===- GraphBuilder.cpp - ModelSpec -> tfm dialect ------------------------===//
+
+#include "tfm/Frontend/GraphBuilder.h"
+
+#include "tfm/Dialect/Tfm/IR/TfmOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+namespace tfm {
+
+int64_t kvCacheFloats(const ModelSpec &spec) {
+  const AttentionSpec &a = spec.block.attention;
+  return spec.numLayers * 2 * a.kvHeads * spec.contextLength * a.headDim;
+}
+
+namespace {
+
+constexpr int64_t kDyn = ShapedType::kDynamic;
+
+/// Emits one entry point. `fixedTokens` is 0 for prefill (dynamic T) and 1
+/// for decode.
+class EntryBuilder {
+public:
+  EntryBuilder(OpBuilder &b, const ModelSpec &spec, int64_t fixedTokens)
+      : b(b), spec(spec), a(spec.block.attention), loc(b.getUnknownLoc()),
+        t(fixedTokens ? fixedTokens : kDyn) {}
+
+  void build(StringRef name, uint64_t weightBytes) {
+    auto f32 = b.getF32Type();
+    auto weightsType = MemRefType::get({(int64_t)weightBytes}, b.getI8Type());
+    auto tokensType = RankedTensorType::get({t}, b.getI32Type());
+    auto kvFlatType = MemRefType::get({kvCacheFloats(spec)}, f32);
+    auto logitsType = RankedTensorType::get({t, spec.vocabSize}, f32);
+    auto fnType = b.getFunctionType(
+        {weightsType, tokensType, b.getIndexType(), kvFlatType}, {logitsType});
+    auto fn = b.create<func::FuncOp>(loc, name, fnType);
+    fn.setArgAttr(0, "tfm.weights", b.getUnitAttr());
+    fn.setArgAttr(3, "tfm.kv_cache", b.getUnitAttr());
+    fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(fn.addEntryBlock());
+    tokens = fn.getArgument(1);
+    pos = fn.getArgument(2);
+
+    cache = b.create<memref::ExpandShapeOp>(
+        loc,
+        MemRefType::get({spec.numLayers, 2, a.kvHeads, spec.contextLength,
+                         a.headDim},
+                        f32),
+        fn.getArgument(3), SmallVector<ReassociationIndices>{{0, 1, 2, 3, 4}});
+    Value numTokens = t == kDyn ? b.create<tensor::DimOp>(loc, tokens, 0)
+                                          .getResult()
+                                : b.create<arith::ConstantIndexOp>(loc, t)
+                                      .getResult();
+    cachedLength = b.create<arith::AddIOp>(loc, pos, numTokens);
+
+    Value x = embed();
+    for (int64_t i = 0; i < spec.numLayers; ++i)
+      x = block(x, i);
+    if (spec.finalNorm)
+      x = norm(x, "final_norm");
+    Value head = weight(spec.tiedHead ? "tok_embeddings.weight"
+                                      : "lm_head.weight",
+                        {spec.vocabSize, spec.dim});
+    Value logits = b.create<tfm::LMHeadOp>(loc, logitsType, x, head);
+    b.create<func::ReturnOp>(loc, logits);
+  }
+
+private:
+  RankedTensorType rows(int64_t width) {
+    return RankedTensorType::get({t, width}, b.getF32Type());
+  }
+
+  Value weight(const std::string &name, ArrayRef<int64_t> shape) {
+    return b.create<tfm::WeightOp>(
+        loc, RankedTensorType::get(shape, b.getF32Type()), name);
+  }
+
+  Value embed() {
+    Value table = weight("tok_embeddings.weight", {spec.vocabSize, spec.dim});
+    Value x = b.create<tfm::EmbeddingOp>(loc, rows(spec.dim), table, tokens);
+    if (spec.embeddingScale != 1.0f)
+      x = b.create<tfm::ScaleOp>(loc, x,
+                                 b.getF32FloatAttr(spec.embeddingScale));
+    if (spec.positional == PositionalKind::Sinusoidal)
+      x = b.create<tfm::PositionalOp>(loc, rows(spec.dim),
+                                      tfm::PositionalKind::Sinusoidal, x, pos,
+                                      Value());
+    if (spec.positional == PositionalKind::Learned)
+      x = b.create<tfm::PositionalOp>(
+          loc, rows(spec.dim), tfm::PositionalKind::Learned, x, pos,
+          weight("pos_embeddings.weight", {spec.contextLength, spec.dim}));
+    return x;
+  }
+
+  Value norm(Value x, const std::string &prefix) {
+    const NormSpec &n = spec.block.norm;
+    Value w = weight(prefix + ".weight", {spec.dim});
+    if (n.kind == NormKind::RMSNorm)
+      return b.create<tfm::RMSNormOp>(loc, x.getType(), x, w,
+                                      b.getF32FloatAttr(n.eps));
+    Value bias = weight(prefix + ".bias", {spec.dim});
+    return b.create<tfm::LayerNormOp>(loc, x.getType(), x, w, bias,
+                                      b.getF32FloatAttr(n.eps));
+  }
+
+  Value linear(Value x, const std::string &prefix, int64_t out, int64_t in,
+               bool hasBias) {
+    Value w = weight(prefix + ".weight", {out, in});
+    Value bias = hasBias ? weight(prefix + ".bias", {out}) : Value();
+    return b.create<tfm::LinearOp>(loc, rows(out), x, w, bias);
+  }
+
+  Value heads(Value x, int64_t n) {
+    return b.create<tfm::SplitHeadsOp>(
+        loc, RankedTensorType::get({n, t, a.headDim}, b.getF32Type()), x);
+  }
+
+  Value attention(Value x, int64_t layer) {
+    std::string p = "layers." + std::to_string(layer);
+    const int64_t qDim = a.heads * a.headDim, kvDim = a.kvHeads * a.headDim;
+    Value q = heads(linear(x, p + ".wq", qDim, spec.dim, a.qkvBias), a.heads);
+    Value k = heads(linear(x, p + ".wk", kvDim, spec.dim, a.qkvBias), a.kvHeads);
+    Value v = heads(linear(x, p + ".wv", kvDim, spec.dim, a.qkvBias), a.kvHeads);
+    if (spec.positional == PositionalKind::Rope) {
+      auto theta = b.getF32FloatAttr(spec.ropeTheta);
+      auto style = spec.ropeStyle == RopeStyle::Interleaved
+                       ? tfm::RopeStyle::Interleaved
+                       : tfm::RopeStyle::Half;
+      q = b.create<tfm::RopeOp>(loc, q, pos, theta, style);
+      k = b.create<tfm::RopeOp>(loc, k, pos, theta, style);
+    }
+    b.create<tfm::KVCacheAppendOp>(loc, k, cache, layer, tfm::CacheKind::Key,
+                                   pos);
+    b.create<tfm::KVCacheAppendOp>(loc, v, cache, layer, tfm::CacheKind::Value,
+                                   pos);
+    auto cachedType =
+        RankedTensorType::get({a.kvHeads, kDyn, a.headDim}, b.getF32Type());
+    Value keys = b.create<tfm::KVCacheReadOp>(loc, cachedType, cache, layer,
+                                              tfm::CacheKind::Key, cachedLength);
+    Value values = b.create<tfm::KVCacheReadOp>(
+        loc, cachedType, cache, layer, tfm::CacheKind::Value, cachedLength);
+
+    auto scoresType =
+        RankedTensorType::get({a.heads, t, kDyn}, b.getF32Type());
+    Value s = b.create<tfm::MatmulOp>(loc, scoresType, q, keys,
+                                      /*transpose_rhs=*/b.getUnitAttr());
+    s = b.create<tfm::ScaleOp>(
+        loc, s, b.getF32FloatAttr(1.0f / std::sqrt((float)a.headDim)));
+    if (spec.positional == PositionalKind::Alibi)
+      s = b.create<tfm::AlibiOp>(loc, s, pos);
+    else if (a.causal)
+      s = b.create<tfm::CausalMaskOp>(loc, s, pos);
+    s = b.create<tfm::SoftmaxOp>(loc, s);
+    Value o = b.create<tfm::MatmulOp>(loc, q.getType(), s, values,
+                                      /*transpose_rhs=*/nullptr);
+    o = b.create<tfm::MergeHeadsOp>(loc, rows(qDim), o);
+    return linear(o, p + ".wo", spec.dim, qDim, a.outBias);
+  }
+
+  Value activation(Value x) {
+    switch (spec.block.ffn.activation) {
+    case Activation::ReLU:
+      return b.create<tfm::ReluOp>(loc, x);
+    case Activation::SiLU:
+      return b.create<tfm::SiluOp>(loc, x);
+    case Activation::Gelu:
+      return b.create<tfm::GeluOp>(loc, x, tfm::GeluApproximation::None);
+    case Activation::GeluTanh:
+      return b.create<tfm::GeluOp>(loc, x, tfm::GeluApproximation::Tanh);
+    }
+    llvm_unreachable("unknown activation");
+  }
+
+  Value ffn(Value x, int64_t layer) {
+    std::string p = "layers." + std::to_string(layer);
+    const FfnSpec &f = spec.block.ffn;
+    Value h = activation(linear(x, p + ".w1", f.hidden, spec.dim, f.bias));
+    if (f.gated)
+      h = b.create<tfm::MulOp>(loc, h,
+                               linear(x, p + ".w3", f.hidden, spec.dim, f.bias));
+    return linear(h, p + ".w2", spec.dim, f.hidden, f.bias);
+  }
+
+  Value block(Value x, int64_t layer) {
+    std::string p = "layers." + std::to_string(layer);
+    if (spec.block.preNorm) {
+      x = b.create<tfm::AddOp>(loc, x, attention(norm(x, p + ".attn_norm"), layer));
+      return b.create<tfm::AddOp>(loc, x, ffn(norm(x, p + ".ffn_norm"), layer));
+    }
+    x = norm(b.create<tfm::AddOp>(loc, x, attention(x, layer)), p + ".attn_norm");
+    return norm(b.create<tfm::AddOp>(loc, x, ffn(x, layer)), p + ".ffn_norm");
+  }
+
+  OpBuilder &b;
+  const ModelSpec &spec;
+  const AttentionSpec &a;
+  Location loc;
+  int64_t t;
+  Value tokens, pos, cache, cachedLength;
+};
+
+} // namespace
+
+OwningOpRef<ModuleOp> buildGraph(MLIRContext &ctx, const ModelSpec &spec,
+                                 const WeightsLayout &layout) {
+  ctx.loadDialect<tfm::TfmDialect, arith::ArithDialect, func::FuncDialect,
+                  memref::MemRefDialect, tensor::TensorDialect>();
+  OpBuilder b(&ctx);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(b.getUnknownLoc(), spec.name);
+  SmallVector<NamedAttribute> offsets;
+  for (const auto &[name, offset] : layout.offsets)
+    offsets.push_back(b.getNamedAttr(name, b.getI64IntegerAttr(offset)));
+  (*module)->setAttr("tfm.weight_offsets", b.getDictionaryAttr(offsets));
+  b.setInsertionPointToEnd(module->getBody());
+  EntryBuilder(b, spec, /*fixedTokens=*/0).build("tfm_prefill", layout.totalBytes);
+  EntryBuilder(b, spec, /*fixedTokens=*/1).build("tfm_decode", layout.totalBytes);
+  return module;
+}
+
+} // namespace tfm
