@@ -1,9 +1,12 @@
 //===- ThreadPool.cpp - Persistent worker pool for the kernels ------------===//
 //
-// Job hand-off: the caller writes the job fields, then bumps `Generation`.
-// Workers spin on `Generation` for a short while, then sleep on `WakeCv`.
-// Every worker decrements `Pending` once per job (even with an empty chunk)
-// so the caller never rewrites the job while a worker may still read it.
+// Job hand-off: the caller writes the job fields, resets `NextChunk` and
+// bumps `Generation`. Workers spin on `Generation` for a short while, then
+// sleep on `WakeCv`. All threads, the caller included, claim chunks with a
+// fetch_add on `NextChunk`; the caller returns when `Remaining` (chunks not
+// yet finished) reaches zero. A worker that wakes late finds NextChunk past
+// the end (or claims a chunk of the next job, whose fields its fetch_add
+// has acquired), so it never runs a stale job.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,6 +33,7 @@ thread_local bool InParallelRegion = false;
 /// Pause iterations before a waiting worker goes to sleep. Short, because the
 /// cores are shared and the gaps between decode kernels are microseconds.
 constexpr int SpinIterations = 1 << 13;
+constexpr int ChunksPerThread = 4;
 } // namespace
 
 int ThreadPool::hardwareThreads() {
@@ -55,19 +59,26 @@ ThreadPool::~ThreadPool() {
     T.join();
 }
 
-void ThreadPool::runChunk(int index) {
-  if (index >= JobChunks)
-    return;
-  // Contiguous, balanced split: the first (N % chunks) ranges get one more.
-  int64_t Base = JobN / JobChunks, Extra = JobN % JobChunks;
-  int64_t Begin = index * Base + std::min<int64_t>(index, Extra);
-  int64_t End = Begin + Base + (index < Extra ? 1 : 0);
-  InParallelRegion = true;
-  JobFn(JobCtx, Begin, End);
-  InParallelRegion = false;
+void ThreadPool::runChunks() {
+  // Claim chunks until none is left. Whoever is running claims work, so a
+  // worker that the OS has not scheduled yet delays nothing.
+  for (;;) {
+    int64_t C = NextChunk.fetch_add(1, std::memory_order_acq_rel);
+    if (C >= JobChunks)
+      return;
+    // Contiguous, balanced split: the first (N % chunks) ranges get one more.
+    int64_t Base = JobN / JobChunks, Extra = JobN % JobChunks;
+    int64_t Begin = C * Base + std::min<int64_t>(C, Extra);
+    int64_t End = Begin + Base + (C < Extra ? 1 : 0);
+    InParallelRegion = true;
+    JobFn(JobCtx, Begin, End);
+    InParallelRegion = false;
+    Remaining.fetch_sub(1, std::memory_order_acq_rel);
+  }
 }
 
 void ThreadPool::workerLoop(int index) {
+  (void)index;
   uint64_t Seen = 0;
   for (;;) {
     int Spins = 0;
@@ -85,8 +96,7 @@ void ThreadPool::workerLoop(int index) {
     Seen = Generation.load(std::memory_order_acquire);
     if (Stop.load())
       return;
-    runChunk(index);
-    Pending.fetch_sub(1, std::memory_order_acq_rel);
+    runChunks();
   }
 }
 
@@ -94,8 +104,11 @@ void ThreadPool::run(int64_t n, int64_t minChunk, RangeFn fn, void *ctx) {
   if (n <= 0)
     return;
   minChunk = std::max<int64_t>(minChunk, 1);
-  int64_t Chunks = std::min<int64_t>(NumThreads, (n + minChunk - 1) / minChunk);
-  if (Chunks <= 1 || InParallelRegion) {
+  // A few chunks per thread so that late or preempted threads (the cores
+  // may be shared) leave their share to the others.
+  int64_t Chunks = std::min<int64_t>(int64_t(NumThreads) * ChunksPerThread,
+                                     (n + minChunk - 1) / minChunk);
+  if (Chunks <= 1 || NumThreads == 1 || InParallelRegion) {
     fn(ctx, 0, n);
     return;
   }
@@ -103,20 +116,23 @@ void ThreadPool::run(int64_t n, int64_t minChunk, RangeFn fn, void *ctx) {
   JobFn = fn;
   JobCtx = ctx;
   JobN = n;
-  JobChunks = static_cast<int>(Chunks);
-  Pending.store(NumThreads - 1, std::memory_order_relaxed);
+  JobChunks = Chunks;
+  Remaining.store(Chunks, std::memory_order_relaxed);
+  // Publishing NextChunk = 0 releases the job fields to any thread whose
+  // fetch_add reads it, including a worker still finishing the last job.
+  NextChunk.store(0, std::memory_order_release);
   Generation.fetch_add(1); // seq_cst: pairs with the Sleepers check below
   if (Sleepers.load() > 0) {
     std::lock_guard<std::mutex> Lock(Mutex);
     WakeCv.notify_all();
   }
-  runChunk(0);
+  runChunks();
   int Spins = 0;
-  while (Pending.load(std::memory_order_acquire) != 0) {
+  while (Remaining.load(std::memory_order_acquire) != 0) {
     if (++Spins < SpinIterations)
       TFM_CPU_RELAX();
     else
-      std::this_thread::yield(); // a worker was preempted; let it run
+      std::this_thread::yield(); // a worker holding a chunk was preempted
   }
 }
 

@@ -1,8 +1,8 @@
 //===- ThreadPool.h - Persistent worker pool for the kernels ----*- C++ -*-===//
 //
-// A small fork-join pool: `parallelFor(n, fn)` splits [0, n) into one
-// contiguous chunk per thread, runs the chunks on the persistent workers and
-// the calling thread, and returns when all are done.
+// A small fork-join pool: `parallelFor(n, fn)` splits [0, n) into a few
+// contiguous chunks per thread, which the persistent workers and the calling
+// thread claim dynamically, and returns when all are done.
 //
 // Why our own pool rather than OpenMP:
 //  * Generated executables are linked by tfmc with the system linker; an
@@ -12,9 +12,9 @@
 //    cost microseconds. Workers spin briefly on an atomic generation counter
 //    before sleeping on a condition variable, which keeps dispatch cheap
 //    without burning a core between tokens.
-//  * Static contiguous chunks give each thread the same weight rows on every
-//    call, which is what a memory-bound matrix-vector product wants, and the
-//    partition is deterministic (results do not depend on scheduling).
+//  * Chunk boundaries depend only on n, so results never depend on which
+//    thread ran what; claiming chunks dynamically keeps a preempted thread
+//    (the cores are shared with other processes) from stalling a call.
 //
 // A parallelFor issued from inside a running parallelFor body runs serially
 // on the calling thread (no nested parallelism, no deadlock).
@@ -47,7 +47,7 @@ public:
   int numThreads() const { return NumThreads; }
 
   /// Calls fn(begin, end) on disjoint contiguous ranges covering [0, n), at
-  /// most one range per thread, ranges no smaller than \p minChunk items
+  /// most 4 ranges per thread, ranges no smaller than \p minChunk items
   /// (so tiny loops stay on one thread). Blocks until every range is done.
   template <typename Fn>
   void parallelFor(int64_t n, Fn &&fn, int64_t minChunk = 1) {
@@ -64,7 +64,7 @@ private:
   using RangeFn = void (*)(void *, int64_t, int64_t);
   void run(int64_t n, int64_t minChunk, RangeFn fn, void *ctx);
   void workerLoop(int index);
-  void runChunk(int index);
+  void runChunks();
 
   int NumThreads;
   std::vector<std::thread> Workers;
@@ -73,9 +73,10 @@ private:
   RangeFn JobFn = nullptr;
   void *JobCtx = nullptr;
   int64_t JobN = 0;
-  int JobChunks = 0;
+  int64_t JobChunks = 0;
+  std::atomic<int64_t> NextChunk{0}; // next chunk to claim
+  std::atomic<int64_t> Remaining{0}; // chunks not finished
   std::atomic<uint64_t> Generation{0};
-  std::atomic<int> Pending{0};
   std::atomic<bool> Stop{false};
   std::atomic<int> Sleepers{0}; // workers blocked on WakeCv
   std::mutex Mutex;
