@@ -12,6 +12,7 @@
 
 #include "llvm/Support/raw_ostream.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
@@ -20,10 +21,16 @@ namespace tfm {
 
 namespace {
 
-/// The shortest %g spelling that strtof reads back as exactly `v`, with the
-/// exponent tidied ("1e-05" -> "1e-5").
+/// Whole numbers in plain digits; otherwise the shortest %g spelling that
+/// strtof reads back as exactly `v`, with the exponent tidied
+/// ("1e-05" -> "1e-5").
 std::string formatFloat(float v) {
   char buf[64];
+  // Whole numbers as people write them: 10000, not 1e4.
+  if (std::fabs(v) < 1e9f && v == std::trunc(v)) {
+    std::snprintf(buf, sizeof(buf), "%.0f", static_cast<double>(v));
+    return buf;
+  }
   for (int precision = 1; precision <= 9; ++precision) {
     std::snprintf(buf, sizeof(buf), "%.*g", precision, static_cast<double>(v));
     if (std::strtof(buf, nullptr) == v)

@@ -12,7 +12,7 @@
 //
 // A value ends at the end of its line, at ';' or '}', or where the next
 // entry (a key followed by '=', '{' or 'x N') starts on the same line.
-// Newlines are free inside parentheses and before a '{'.
+// Newlines may follow '(' and ',', precede ',' and ')', and precede a '{'.
 //
 //===----------------------------------------------------------------------===//
 
@@ -259,7 +259,11 @@ private:
       if (!parseTerm(*arg.value))
         return false;
       term.args.push_back(std::move(arg));
-      skipNewlines();
+      // A newline may precede ',' or ')' but does not separate arguments.
+      if (cur().kind == TokenKind::Newline &&
+          (peekPastNewlines().kind == TokenKind::Comma ||
+           peekPastNewlines().kind == TokenKind::RParen))
+        skipNewlines();
       if (cur().kind == TokenKind::Comma) {
         ++pos;
         continue;
