@@ -70,7 +70,7 @@ public:
     Value head = weight(spec.tiedHead ? "tok_embeddings.weight"
                                       : "lm_head.weight",
                         {spec.vocabSize, spec.dim});
-    Value logits = b.create<tfm::LMHeadOp>(loc, logitsType, x, head);
+    Value logits = b.create<mlir::tfm::LMHeadOp>(loc, logitsType, x, head);
     b.create<func::ReturnOp>(loc, logits);
   }
 
@@ -80,23 +80,23 @@ private:
   }
 
   Value weight(const std::string &name, ArrayRef<int64_t> shape) {
-    return b.create<tfm::WeightOp>(
+    return b.create<mlir::tfm::WeightOp>(
         loc, RankedTensorType::get(shape, b.getF32Type()), name);
   }
 
   Value embed() {
     Value table = weight("tok_embeddings.weight", {spec.vocabSize, spec.dim});
-    Value x = b.create<tfm::EmbeddingOp>(loc, rows(spec.dim), table, tokens);
+    Value x = b.create<mlir::tfm::EmbeddingOp>(loc, rows(spec.dim), table, tokens);
     if (spec.embeddingScale != 1.0f)
-      x = b.create<tfm::ScaleOp>(loc, x,
+      x = b.create<mlir::tfm::ScaleOp>(loc, x,
                                  b.getF32FloatAttr(spec.embeddingScale));
     if (spec.positional == PositionalKind::Sinusoidal)
-      x = b.create<tfm::PositionalOp>(loc, rows(spec.dim),
-                                      tfm::PositionalKind::Sinusoidal, x, pos,
+      x = b.create<mlir::tfm::PositionalOp>(loc, rows(spec.dim),
+                                      mlir::tfm::PositionalKind::Sinusoidal, x, pos,
                                       Value());
     if (spec.positional == PositionalKind::Learned)
-      x = b.create<tfm::PositionalOp>(
-          loc, rows(spec.dim), tfm::PositionalKind::Learned, x, pos,
+      x = b.create<mlir::tfm::PositionalOp>(
+          loc, rows(spec.dim), mlir::tfm::PositionalKind::Learned, x, pos,
           weight("pos_embeddings.weight", {spec.contextLength, spec.dim}));
     return x;
   }
@@ -105,10 +105,10 @@ private:
     const NormSpec &n = spec.block.norm;
     Value w = weight(prefix + ".weight", {spec.dim});
     if (n.kind == NormKind::RMSNorm)
-      return b.create<tfm::RMSNormOp>(loc, x.getType(), x, w,
+      return b.create<mlir::tfm::RMSNormOp>(loc, x.getType(), x, w,
                                       b.getF32FloatAttr(n.eps));
     Value bias = weight(prefix + ".bias", {spec.dim});
-    return b.create<tfm::LayerNormOp>(loc, x.getType(), x, w, bias,
+    return b.create<mlir::tfm::LayerNormOp>(loc, x.getType(), x, w, bias,
                                       b.getF32FloatAttr(n.eps));
   }
 
@@ -116,11 +116,11 @@ private:
                bool hasBias) {
     Value w = weight(prefix + ".weight", {out, in});
     Value bias = hasBias ? weight(prefix + ".bias", {out}) : Value();
-    return b.create<tfm::LinearOp>(loc, rows(out), x, w, bias);
+    return b.create<mlir::tfm::LinearOp>(loc, rows(out), x, w, bias);
   }
 
   Value heads(Value x, int64_t n) {
-    return b.create<tfm::SplitHeadsOp>(
+    return b.create<mlir::tfm::SplitHeadsOp>(
         loc, RankedTensorType::get({n, t, a.headDim}, b.getF32Type()), x);
   }
 
@@ -132,50 +132,51 @@ private:
     Value v = heads(linear(x, p + ".wv", kvDim, spec.dim, a.qkvBias), a.kvHeads);
     if (spec.positional == PositionalKind::Rope) {
       auto theta = b.getF32FloatAttr(spec.ropeTheta);
-      auto style = spec.ropeStyle == RopeStyle::Interleaved
-                       ? tfm::RopeStyle::Interleaved
-                       : tfm::RopeStyle::Half;
-      q = b.create<tfm::RopeOp>(loc, q, pos, theta, style);
-      k = b.create<tfm::RopeOp>(loc, k, pos, theta, style);
+      auto style = mlir::tfm::RopeStyleAttr::get(
+          b.getContext(), spec.ropeStyle == RopeStyle::Interleaved
+                              ? mlir::tfm::RopeStyle::Interleaved
+                              : mlir::tfm::RopeStyle::Half);
+      q = b.create<mlir::tfm::RopeOp>(loc, q.getType(), q, pos, theta, style);
+      k = b.create<mlir::tfm::RopeOp>(loc, k.getType(), k, pos, theta, style);
     }
-    b.create<tfm::KVCacheAppendOp>(loc, k, cache, layer, tfm::CacheKind::Key,
+    b.create<mlir::tfm::KVCacheAppendOp>(loc, k, cache, layer, mlir::tfm::CacheKind::Key,
                                    pos);
-    b.create<tfm::KVCacheAppendOp>(loc, v, cache, layer, tfm::CacheKind::Value,
+    b.create<mlir::tfm::KVCacheAppendOp>(loc, v, cache, layer, mlir::tfm::CacheKind::Value,
                                    pos);
     auto cachedType =
         RankedTensorType::get({a.kvHeads, kDyn, a.headDim}, b.getF32Type());
-    Value keys = b.create<tfm::KVCacheReadOp>(loc, cachedType, cache, layer,
-                                              tfm::CacheKind::Key, cachedLength);
-    Value values = b.create<tfm::KVCacheReadOp>(
-        loc, cachedType, cache, layer, tfm::CacheKind::Value, cachedLength);
+    Value keys = b.create<mlir::tfm::KVCacheReadOp>(loc, cachedType, cache, layer,
+                                              mlir::tfm::CacheKind::Key, cachedLength);
+    Value values = b.create<mlir::tfm::KVCacheReadOp>(
+        loc, cachedType, cache, layer, mlir::tfm::CacheKind::Value, cachedLength);
 
     auto scoresType =
         RankedTensorType::get({a.heads, t, kDyn}, b.getF32Type());
-    Value s = b.create<tfm::MatmulOp>(loc, scoresType, q, keys,
+    Value s = b.create<mlir::tfm::MatmulOp>(loc, scoresType, q, keys,
                                       /*transpose_rhs=*/b.getUnitAttr());
-    s = b.create<tfm::ScaleOp>(
+    s = b.create<mlir::tfm::ScaleOp>(
         loc, s, b.getF32FloatAttr(1.0f / std::sqrt((float)a.headDim)));
     if (spec.positional == PositionalKind::Alibi)
-      s = b.create<tfm::AlibiOp>(loc, s, pos);
+      s = b.create<mlir::tfm::AlibiOp>(loc, s.getType(), s, pos);
     else if (a.causal)
-      s = b.create<tfm::CausalMaskOp>(loc, s, pos);
-    s = b.create<tfm::SoftmaxOp>(loc, s);
-    Value o = b.create<tfm::MatmulOp>(loc, q.getType(), s, values,
+      s = b.create<mlir::tfm::CausalMaskOp>(loc, s.getType(), s, pos);
+    s = b.create<mlir::tfm::SoftmaxOp>(loc, s);
+    Value o = b.create<mlir::tfm::MatmulOp>(loc, q.getType(), s, values,
                                       /*transpose_rhs=*/nullptr);
-    o = b.create<tfm::MergeHeadsOp>(loc, rows(qDim), o);
+    o = b.create<mlir::tfm::MergeHeadsOp>(loc, rows(qDim), o);
     return linear(o, p + ".wo", spec.dim, qDim, a.outBias);
   }
 
   Value activation(Value x) {
     switch (spec.block.ffn.activation) {
     case Activation::ReLU:
-      return b.create<tfm::ReluOp>(loc, x);
+      return b.create<mlir::tfm::ReluOp>(loc, x);
     case Activation::SiLU:
-      return b.create<tfm::SiluOp>(loc, x);
+      return b.create<mlir::tfm::SiluOp>(loc, x);
     case Activation::Gelu:
-      return b.create<tfm::GeluOp>(loc, x, tfm::GeluApproximation::None);
+      return b.create<mlir::tfm::GeluOp>(loc, x, mlir::tfm::GeluApproximation::None);
     case Activation::GeluTanh:
-      return b.create<tfm::GeluOp>(loc, x, tfm::GeluApproximation::Tanh);
+      return b.create<mlir::tfm::GeluOp>(loc, x, mlir::tfm::GeluApproximation::Tanh);
     }
     llvm_unreachable("unknown activation");
   }
@@ -185,7 +186,7 @@ private:
     const FfnSpec &f = spec.block.ffn;
     Value h = activation(linear(x, p + ".w1", f.hidden, spec.dim, f.bias));
     if (f.gated)
-      h = b.create<tfm::MulOp>(loc, h,
+      h = b.create<mlir::tfm::MulOp>(loc, h,
                                linear(x, p + ".w3", f.hidden, spec.dim, f.bias));
     return linear(h, p + ".w2", spec.dim, f.hidden, f.bias);
   }
@@ -193,11 +194,11 @@ private:
   Value block(Value x, int64_t layer) {
     std::string p = "layers." + std::to_string(layer);
     if (spec.block.preNorm) {
-      x = b.create<tfm::AddOp>(loc, x, attention(norm(x, p + ".attn_norm"), layer));
-      return b.create<tfm::AddOp>(loc, x, ffn(norm(x, p + ".ffn_norm"), layer));
+      x = b.create<mlir::tfm::AddOp>(loc, x, attention(norm(x, p + ".attn_norm"), layer));
+      return b.create<mlir::tfm::AddOp>(loc, x, ffn(norm(x, p + ".ffn_norm"), layer));
     }
-    x = norm(b.create<tfm::AddOp>(loc, x, attention(x, layer)), p + ".attn_norm");
-    return norm(b.create<tfm::AddOp>(loc, x, ffn(x, layer)), p + ".ffn_norm");
+    x = norm(b.create<mlir::tfm::AddOp>(loc, x, attention(x, layer)), p + ".attn_norm");
+    return norm(b.create<mlir::tfm::AddOp>(loc, x, ffn(x, layer)), p + ".ffn_norm");
   }
 
   OpBuilder &b;
@@ -212,17 +213,18 @@ private:
 
 OwningOpRef<ModuleOp> buildGraph(MLIRContext &ctx, const ModelSpec &spec,
                                  const WeightsLayout &layout) {
-  ctx.loadDialect<tfm::TfmDialect, arith::ArithDialect, func::FuncDialect,
+  ctx.loadDialect<mlir::tfm::TfmDialect, arith::ArithDialect, func::FuncDialect,
                   memref::MemRefDialect, tensor::TensorDialect>();
   OpBuilder b(&ctx);
   OwningOpRef<ModuleOp> module = ModuleOp::create(b.getUnknownLoc(), spec.name);
   SmallVector<NamedAttribute> offsets;
-  for (const auto &[name, offset] : layout.offsets)
-    offsets.push_back(b.getNamedAttr(name, b.getI64IntegerAttr(offset)));
+  for (size_t i = 0; i < layout.weights.size(); ++i)
+    offsets.push_back(b.getNamedAttr(layout.weights[i].name,
+                                     b.getI64IntegerAttr(layout.offsets[i])));
   (*module)->setAttr("tfm.weight_offsets", b.getDictionaryAttr(offsets));
   b.setInsertionPointToEnd(module->getBody());
-  EntryBuilder(b, spec, /*fixedTokens=*/0).build("tfm_prefill", layout.totalBytes);
-  EntryBuilder(b, spec, /*fixedTokens=*/1).build("tfm_decode", layout.totalBytes);
+  EntryBuilder(b, spec, /*fixedTokens=*/0).build("tfm_prefill", layout.totalSize);
+  EntryBuilder(b, spec, /*fixedTokens=*/1).build("tfm_decode", layout.totalSize);
   return module;
 }
 

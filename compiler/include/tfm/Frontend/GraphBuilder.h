@@ -17,21 +17,14 @@
 #define TFM_FRONTEND_GRAPHBUILDER_H
 
 #include "tfm/Frontend/ModelSpec.h"
+#include "tfm/Frontend/Weights.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 
 #include <cstdint>
-#include <map>
-#include <string>
 
 namespace tfm {
-
-/// Where each canonical weight sits in the packed f32 weights blob.
-struct WeightsLayout {
-  std::map<std::string, uint64_t> offsets; ///< Byte offset of each weight.
-  uint64_t totalBytes = 0;
-};
 
 /// Builds the tfm-dialect module of `spec`. The names and entry-point
 /// signatures are the runtime ABI; `layout` is recorded in the module

@@ -1,0 +1,63 @@
+//===- Codegen.h - LLVM dialect -> object file -> executable ----*- C++ -*-===//
+
+#ifndef TFM_TARGET_CODEGEN_H
+#define TFM_TARGET_CODEGEN_H
+
+#include "tfm/Frontend/ModelSpec.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tfm {
+
+/// The target: the host CPU unless overridden.
+struct TargetOptions {
+  std::string cpu;      ///< Empty: the host CPU.
+  std::string features; ///< Empty: the host's features ("+avx2,-avx512f" style).
+};
+
+/// What the model object carries besides code (see ModelAbi.h).
+struct ModelPayload {
+  std::string weightsBlobPath;   ///< The packed weights (tfm::writeWeightsBlob).
+  uint64_t weightsBytes = 0;
+  bool embedWeights = true;      ///< false: the executable mmaps weightsFile.
+  std::string weightsFile;       ///< Sidecar name, relative to the executable.
+  std::vector<uint8_t> tokenizer; ///< Serialized tokenizer, may be empty.
+};
+
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(const TargetOptions &options);
+
+/// Translates an LLVM-dialect module and sets its triple and data layout.
+llvm::Expected<std::unique_ptr<llvm::Module>>
+translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &ctx,
+                  llvm::TargetMachine &tm);
+
+/// Defines `tfm_model` (TfmModelInfo) and the weights/tokenizer data.
+llvm::Error addModelInfo(llvm::Module &module, const ModelSpec &spec,
+                         const ModelPayload &payload);
+
+/// LLVM's -O3 pipeline for the target.
+void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm);
+
+/// Writes assembly or an object file.
+llvm::Error emitFile(llvm::Module &module, llvm::TargetMachine &tm,
+                     llvm::StringRef path, bool assembly);
+
+/// The command that links a model object into an executable.
+std::vector<std::string> linkCommand(llvm::StringRef objectPath,
+                                     llvm::StringRef outputPath);
+
+/// Links `objectPath` with libtfmrt into the executable `outputPath`.
+llvm::Error linkExecutable(llvm::StringRef objectPath, llvm::StringRef outputPath);
+
+} // namespace tfm
+
+#endif // TFM_TARGET_CODEGEN_H

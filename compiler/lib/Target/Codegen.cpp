@@ -1,0 +1,210 @@
+//===- Codegen.cpp - LLVM dialect -> object file -> executable ------------===//
+
+#include "tfm/Target/Codegen.h"
+
+#include "tfm/runtime/ModelAbi.h"
+
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/TargetParser/Host.h"
+
+#ifndef TFM_RUNTIME_LIB_DIR
+#error "TFM_RUNTIME_LIB_DIR must name the directory of libtfmrt.a"
+#endif
+
+namespace tfm {
+
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(const TargetOptions &options) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  llvm::InitializeNativeTargetAsmParser(); // for the .incbin module asm
+  std::string triple = llvm::sys::getDefaultTargetTriple();
+  std::string error;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), error);
+  std::string cpu = options.cpu.empty() ? llvm::sys::getHostCPUName().str()
+                                        : options.cpu;
+  std::string features = options.features;
+  if (features.empty() && options.cpu.empty()) {
+    llvm::SmallVector<std::string> list;
+    for (const auto &f : llvm::sys::getHostCPUFeatures())
+      list.push_back((f.second ? "+" : "-") + f.first().str());
+    features = llvm::join(list, ",");
+  }
+  llvm::TargetOptions to;
+  auto *tm = target->createTargetMachine(triple, cpu, features, to,
+                                         llvm::Reloc::PIC_, std::nullopt,
+                                         llvm::CodeGenOptLevel::Aggressive);
+  if (!tm)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "cannot create a target machine for " + cpu);
+  return std::unique_ptr<llvm::TargetMachine>(tm);
+}
+
+llvm::Expected<std::unique_ptr<llvm::Module>>
+translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &ctx,
+                  llvm::TargetMachine &tm) {
+  mlir::registerBuiltinDialectTranslation(*module.getContext());
+  mlir::registerLLVMDialectTranslation(*module.getContext());
+  auto llvmModule = mlir::translateModuleToLLVMIR(module, ctx, "tfm_model");
+  if (!llvmModule)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "translation to LLVM IR failed");
+  llvmModule->setTargetTriple(tm.getTargetTriple().str());
+  llvmModule->setDataLayout(tm.createDataLayout());
+  return llvmModule;
+}
+
+/// Escapes a path for a GNU assembler string.
+static std::string asmString(llvm::StringRef s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+llvm::Error addModelInfo(llvm::Module &m, const ModelSpec &spec,
+                         const ModelPayload &payload) {
+  llvm::LLVMContext &ctx = m.getContext();
+  auto *i32 = llvm::Type::getInt32Ty(ctx);
+  auto *i64 = llvm::Type::getInt64Ty(ctx);
+  auto *ptr = llvm::PointerType::get(ctx, 0);
+  auto str = [&](llvm::StringRef s, llvm::StringRef name) -> llvm::Constant * {
+    auto *init = llvm::ConstantDataArray::getString(ctx, s);
+    return new llvm::GlobalVariable(m, init->getType(), true,
+                                    llvm::GlobalValue::PrivateLinkage, init, name);
+  };
+  llvm::Constant *null = llvm::ConstantPointerNull::get(ptr);
+
+  llvm::Constant *weights = null, *weightsFile = null;
+  if (payload.embedWeights) {
+    // The blob goes into .rodata through the integrated assembler, so a
+    // 400 MB model never becomes an LLVM constant.
+    m.appendModuleInlineAsm(
+        ".section .rodata.tfm_weights,\"a\",@progbits\n"
+        ".p2align 6\n"
+        "tfm_weights_data:\n"
+        ".incbin \"" + asmString(payload.weightsBlobPath) + "\"\n"
+        ".text\n");
+    weights = new llvm::GlobalVariable(m, llvm::Type::getInt8Ty(ctx), true,
+                                       llvm::GlobalValue::ExternalLinkage,
+                                       nullptr, "tfm_weights_data");
+  } else {
+    weightsFile = str(payload.weightsFile, "tfm_weights_file");
+  }
+  llvm::Constant *tokenizer = null;
+  if (!payload.tokenizer.empty()) {
+    auto *init = llvm::ConstantDataArray::get(ctx, llvm::ArrayRef<uint8_t>(payload.tokenizer));
+    tokenizer = new llvm::GlobalVariable(m, init->getType(), true,
+                                         llvm::GlobalValue::PrivateLinkage, init,
+                                         "tfm_tokenizer_data");
+  }
+  auto entry = [&](llvm::StringRef name) -> llvm::Expected<llvm::Constant *> {
+    llvm::Function *fn = m.getFunction(("_mlir_ciface_" + name).str());
+    if (!fn)
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "entry point " + name + " is missing");
+    return fn;
+  };
+  auto prefill = entry("tfm_prefill");
+  if (!prefill)
+    return prefill.takeError();
+  auto decode = entry("tfm_decode");
+  if (!decode)
+    return decode.takeError();
+
+  const AttentionSpec &a = spec.block.attention;
+  int64_t kvFloats = spec.numLayers * 2 * a.kvHeads * spec.contextLength * a.headDim;
+  // Field order and types follow TfmModelInfo in ModelAbi.h.
+  auto *infoType = llvm::StructType::create(
+      ctx,
+      {i32, ptr, ptr, i64, i64, i64, i64, i64, i64, i64, i64, i64, ptr, ptr, ptr,
+       i64, ptr, ptr},
+      "TfmModelInfo");
+  auto c64 = [&](int64_t v) { return llvm::ConstantInt::get(i64, v); };
+  llvm::Constant *fields[] = {
+      llvm::ConstantInt::get(i32, TFM_ABI_VERSION),
+      str(spec.name, "tfm_name"),
+      str(spec.arch, "tfm_arch"),
+      c64(spec.vocabSize), c64(spec.contextLength), c64(spec.dim),
+      c64(spec.numLayers), c64(a.heads), c64(a.kvHeads), c64(a.headDim),
+      c64(kvFloats), c64((int64_t)payload.weightsBytes),
+      weights, weightsFile, tokenizer, c64((int64_t)payload.tokenizer.size()),
+      *prefill, *decode};
+  new llvm::GlobalVariable(m, infoType, true, llvm::GlobalValue::ExternalLinkage,
+                           llvm::ConstantStruct::get(infoType, fields), "tfm_model");
+  return llvm::Error::success();
+}
+
+void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder pb(&tm);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(module, mam);
+}
+
+llvm::Error emitFile(llvm::Module &module, llvm::TargetMachine &tm,
+                     llvm::StringRef path, bool assembly) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
+  if (ec)
+    return llvm::createStringError(ec, "cannot write " + path + ": " + ec.message());
+  llvm::legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr,
+                             assembly ? llvm::CodeGenFileType::AssemblyFile
+                                      : llvm::CodeGenFileType::ObjectFile))
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "the target cannot emit this file type");
+  pm.run(module);
+  return llvm::Error::success();
+}
+
+std::vector<std::string> linkCommand(llvm::StringRef objectPath,
+                                     llvm::StringRef outputPath) {
+  std::string lib = TFM_RUNTIME_LIB_DIR;
+  return {"c++", objectPath.str(), lib + "/libtfmrt_main.a", lib + "/libtfmrt.a",
+          "-lfmt", "-lpthread", "-lm", "-o", outputPath.str()};
+}
+
+llvm::Error linkExecutable(llvm::StringRef objectPath, llvm::StringRef outputPath) {
+  std::vector<std::string> cmd = linkCommand(objectPath, outputPath);
+  auto program = llvm::sys::findProgramByName(cmd[0]);
+  if (!program)
+    program = llvm::sys::findProgramByName("clang++-19");
+  if (!program)
+    return llvm::createStringError(program.getError(),
+                                   "no C++ linker driver (c++ or clang++-19) on PATH");
+  llvm::SmallVector<llvm::StringRef> args(cmd.begin(), cmd.end());
+  std::string error;
+  int rc = llvm::sys::ExecuteAndWait(*program, args, std::nullopt, {}, 0, 0, &error);
+  if (rc != 0)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "linking failed (" + llvm::join(cmd, " ") + ")" +
+                                       (error.empty() ? "" : ": " + error));
+  return llvm::Error::success();
+}
+
+} // namespace tfm
