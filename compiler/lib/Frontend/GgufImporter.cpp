@@ -147,9 +147,12 @@ Expected<ModelSpec> importGguf(llvm::StringRef path,
     TFM_TRY(eps, m.number("attention.layer_norm_epsilon", 1e-5));
     spec.positional = PositionalKind::Learned;
     spec.block.norm = {NormKind::LayerNorm, static_cast<float>(eps)};
-    spec.block.attention.qkvBias = true;
-    spec.block.attention.outBias = true;
-    spec.block.ffn = {Activation::GeluTanh, false, hidden, true};
+    // Biases as stored (a file without them is read as having none).
+    spec.block.attention.qkvBias = ckpt.find("blk.0.attn_qkv.bias") != nullptr;
+    spec.block.attention.outBias =
+        ckpt.find("blk.0.attn_output.bias") != nullptr;
+    spec.block.ffn = {Activation::GeluTanh, false, hidden,
+                      ckpt.find("blk.0.ffn_up.bias") != nullptr};
   } else {
     TFM_TRY(eps, m.number("attention.layer_norm_rms_epsilon", 1e-5));
     TFM_TRY(theta, m.number("rope.freq_base", 10000.0));

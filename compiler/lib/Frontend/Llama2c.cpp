@@ -73,38 +73,46 @@ Error Checkpoint::parseLlama2c() {
   const int64_t hs = d / H.numHeads;
   const int64_t kvd = hs * H.numKvHeads;
 
-  // Lay out every tensor; the sizes are below 2^62 each, the running total
-  // is kept in 128 bits so absurd headers cannot wrap around.
-  struct Pending { std::string name; std::vector<int64_t> shape; };
-  std::vector<Pending> order;
-  order.push_back({"tok_embeddings.weight", {v, d}});
-  auto perLayer = [&](const char *canon, std::vector<int64_t> shape) {
-    for (int64_t i = 0; i < H.numLayers; ++i)
-      order.push_back(
-          {"layers." + std::to_string(i) + "." + canon + ".weight", shape});
+  // The fields in file order; `layers` > 0 marks a per-layer field stored
+  // as [n_layers, ...]. Sizes are computed in 128 bits so that absurd
+  // headers cannot wrap around, and before anything is materialised.
+  struct Field {
+    std::string name; ///< Canonical name ("{i}" for per-layer), "" = skip.
+    std::vector<int64_t> shape;
+    int64_t layers;
   };
-  perLayer("attn_norm", {d});
-  perLayer("wq", {d, d});
-  perLayer("wk", {kvd, d});
-  perLayer("wv", {kvd, d});
-  perLayer("wo", {d, d});
-  perLayer("ffn_norm", {d});
-  perLayer("w1", {f, d});
-  perLayer("w2", {d, f});
-  perLayer("w3", {f, d});
-  order.push_back({"final_norm.weight", {d}});
-  order.push_back({"", {H.seqLen, hs / 2}}); // freq_cis_real, skipped
-  order.push_back({"", {H.seqLen, hs / 2}}); // freq_cis_imag, skipped
+  const int64_t L = H.numLayers;
+  std::vector<Field> fields = {
+      {"tok_embeddings.weight", {v, d}, 0},
+      {"layers.{i}.attn_norm.weight", {d}, L},
+      {"layers.{i}.wq.weight", {d, d}, L},
+      {"layers.{i}.wk.weight", {kvd, d}, L},
+      {"layers.{i}.wv.weight", {kvd, d}, L},
+      {"layers.{i}.wo.weight", {d, d}, L},
+      {"layers.{i}.ffn_norm.weight", {d}, L},
+      {"layers.{i}.w1.weight", {f, d}, L},
+      {"layers.{i}.w2.weight", {d, f}, L},
+      {"layers.{i}.w3.weight", {f, d}, L},
+      {"final_norm.weight", {d}, 0},
+      {"", {H.seqLen, hs / 2}, 0}, // freq_cis_real, unused
+      {"", {H.seqLen, hs / 2}, 0}, // freq_cis_imag, unused
+  };
   if (!H.sharedClassifier)
-    order.push_back({"lm_head.weight", {v, d}});
-
-  unsigned __int128 total = 28;
-  for (const Pending &p : order) {
-    unsigned __int128 n = 4;
-    for (int64_t x : p.shape)
+    fields.push_back({"lm_head.weight", {v, d}, 0});
+  using U128 = unsigned __int128;
+  auto bytesOf = [](const Field &fl) {
+    U128 n = 4;
+    for (int64_t x : fl.shape)
       n *= static_cast<uint64_t>(x);
-    total += n;
-  }
+    return n;
+  };
+  U128 total = 28;
+  for (const Field &fl : fields)
+    total += bytesOf(fl) * static_cast<uint64_t>(fl.layers ? fl.layers : 1);
+  auto str128 = [](U128 x) {
+    return x > UINT64_MAX ? std::string("more than 2^64")
+                          : std::to_string(static_cast<uint64_t>(x));
+  };
   auto headerText = [&] {
     return "dim " + std::to_string(H.dim) + ", hidden_dim " +
            std::to_string(H.hiddenDim) + ", n_layers " +
@@ -113,50 +121,58 @@ Error Checkpoint::parseLlama2c() {
            std::to_string(H.numKvHeads) + ", vocab_size " +
            std::to_string(h[5]) + ", seq_len " + std::to_string(H.seqLen);
   };
-  if (total != size) {
-    std::string expect = total > UINT64_MAX
-                             ? std::string("more than 2^64")
-                             : std::to_string(static_cast<uint64_t>(total));
-    if (total < size)
-      return fail("file has " + llvm::Twine(size) + " bytes but the header (" +
-                  headerText() + ") implies " + expect + ": " +
-                  llvm::Twine(size - static_cast<uint64_t>(total)) +
-                  " unexpected bytes from byte " + expect);
-    // Find the first tensor that runs past the end.
-    uint64_t pos = 28;
-    for (const Pending &p : order) {
-      unsigned __int128 n = 4;
-      for (int64_t x : p.shape)
-        n *= static_cast<uint64_t>(x);
-      if (pos + n > size)
-        return fail("file truncated: " +
-                    llvm::Twine(p.name.empty() ? "freq_cis" : p.name) + " " +
-                    shapeString(p.shape) + " starts at byte " +
-                    llvm::Twine(pos) + " and needs " +
-                    (n > UINT64_MAX ? std::string("more than 2^64")
-                                    : std::to_string(static_cast<uint64_t>(n))) +
-                    " bytes, but the file has " + llvm::Twine(size) +
-                    " bytes (the header (" + headerText() + ") implies " +
-                    expect + ")");
-      pos += static_cast<uint64_t>(n);
+  auto nameOf = [](const Field &fl, int64_t layer) {
+    if (fl.name.empty())
+      return std::string("freq_cis");
+    std::string n = fl.name;
+    size_t at = n.find("{i}");
+    if (at != std::string::npos)
+      n.replace(at, 3, std::to_string(layer));
+    return n;
+  };
+  if (total < size)
+    return fail("file has " + llvm::Twine(size) + " bytes but the header (" +
+                headerText() + ") implies " + str128(total) + ": " +
+                llvm::Twine(size - static_cast<uint64_t>(total)) +
+                " unexpected bytes from byte " + str128(total));
+  if (total > size) {
+    // Name the first tensor that runs past the end.
+    U128 pos = 28;
+    for (const Field &fl : fields) {
+      U128 n = bytesOf(fl);
+      U128 count = fl.layers ? static_cast<uint64_t>(fl.layers) : 1;
+      if (pos + n * count <= size) {
+        pos += n * count;
+        continue;
+      }
+      // First layer whose tensor ends past the file.
+      U128 layer = size > pos ? (static_cast<U128>(size) - pos) / n : 0;
+      U128 at = pos + layer * n;
+      return fail("file truncated: " +
+                  nameOf(fl, static_cast<int64_t>(layer)) + " " +
+                  shapeString(fl.shape) + " starts at byte " + str128(at) +
+                  " and needs " + str128(n) + " bytes, but the file has " +
+                  llvm::Twine(size) + " bytes (the header (" + headerText() +
+                  ") implies " + str128(total) + ")");
     }
   }
+  // The sizes match the file, so every count below is small.
   uint64_t pos = 28;
-  for (Pending &p : order) {
-    uint64_t n = 4;
-    for (int64_t x : p.shape)
-      n *= static_cast<uint64_t>(x);
-    if (!p.name.empty()) {
-      TensorInfo t;
-      t.name = p.name;
-      t.dtype = DType::F32;
-      t.shape = p.shape;
-      t.offset = pos;
-      t.size = n;
-      if (Error e = addTensor(std::move(t)))
-        return e;
+  for (const Field &fl : fields) {
+    uint64_t n = static_cast<uint64_t>(bytesOf(fl));
+    for (int64_t layer = 0; layer < (fl.layers ? fl.layers : 1); ++layer) {
+      if (!fl.name.empty()) {
+        TensorInfo t;
+        t.name = nameOf(fl, layer);
+        t.dtype = DType::F32;
+        t.shape = fl.shape;
+        t.offset = pos;
+        t.size = n;
+        if (Error e = addTensor(std::move(t)))
+          return e;
+      }
+      pos += n;
     }
-    pos += n;
   }
   return Error::success();
 }

@@ -281,9 +281,14 @@ Error importHfGpt2(const Config &c, const Checkpoint &ckpt, ModelSpec &spec) {
   spec.block.attention.heads = heads;
   spec.block.attention.kvHeads = heads;
   spec.block.attention.headDim = dim / heads;
-  spec.block.attention.qkvBias = true;
-  spec.block.attention.outBias = true;
-  spec.block.ffn = {act, false, hidden, true};
+  // GPT-2 has all these biases; a checkpoint that lacks one (as the shared
+  // tiny-gpt2 lacks attn.c_attn.bias) is read as having none (zeros).
+  auto has = [&](llvm::StringRef name) {
+    return ckpt.find(("transformer." + name).str()) || ckpt.find(name);
+  };
+  spec.block.attention.qkvBias = has("h.0.attn.c_attn.bias");
+  spec.block.attention.outBias = has("h.0.attn.c_proj.bias");
+  spec.block.ffn = {act, false, hidden, has("h.0.mlp.c_fc.bias")};
   spec.finalNorm = true;
   // GPT2LMHeadModel always ties lm_head to wte (tie_word_embeddings defaults
   // to true); an explicit false needs a stored lm_head.weight.
