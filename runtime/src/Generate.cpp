@@ -74,7 +74,9 @@ int generateTokens(TfmSession *session, const std::vector<int32_t> &prompt,
                           Vocab);
       return 2;
     }
-  int64_t Room = Ctx - P;
+  // The last generated token is printed but never evaluated, so it needs no
+  // cache slot: with P prompt tokens, Ctx - P + 1 tokens fit (as llama2.c).
+  int64_t Room = Ctx - P + 1;
   int64_t N = config.nPredict < 0 ? Room : config.nPredict;
   if (N > Room) {
     if (config.diag)
