@@ -60,6 +60,39 @@ inline float hsum(VecF V) {
   return C[0] + C[1];
 }
 
+/// The horizontal sums of four vectors at once, sharing the shuffles: about
+/// 20 operations instead of 4 x 8 for separate trees (AVX-512 only).
+inline void hsum4(VecF A, VecF B, VecF C, VecF D, float *Out) {
+#if defined(__AVX512F__)
+  typedef float V8 __attribute__((vector_size(32)));
+  typedef float V4 __attribute__((vector_size(16)));
+  auto half = [](VecF V) -> V8 {
+    return __builtin_shufflevector(V, V, 0, 1, 2, 3, 4, 5, 6, 7) +
+           __builtin_shufflevector(V, V, 8, 9, 10, 11, 12, 13, 14, 15);
+  };
+  V8 A8 = half(A), B8 = half(B), C8 = half(C), D8 = half(D);
+  // [a0..a3 b0..b3]: four partial sums of each vector.
+  V8 AB = __builtin_shufflevector(A8, B8, 0, 1, 2, 3, 8, 9, 10, 11) +
+          __builtin_shufflevector(A8, B8, 4, 5, 6, 7, 12, 13, 14, 15);
+  V8 CD = __builtin_shufflevector(C8, D8, 0, 1, 2, 3, 8, 9, 10, 11) +
+          __builtin_shufflevector(C8, D8, 4, 5, 6, 7, 12, 13, 14, 15);
+  // [a0+a2 a1+a3 b.. b.. c.. c.. d.. d..]
+  V8 S = __builtin_shufflevector(AB, CD, 0, 1, 4, 5, 8, 9, 12, 13) +
+         __builtin_shufflevector(AB, CD, 2, 3, 6, 7, 10, 11, 14, 15);
+  V4 R = __builtin_shufflevector(S, S, 0, 2, 4, 6) +
+         __builtin_shufflevector(S, S, 1, 3, 5, 7);
+  Out[0] = R[0];
+  Out[1] = R[1];
+  Out[2] = R[2];
+  Out[3] = R[3];
+#else
+  Out[0] = hsum(A);
+  Out[1] = hsum(B);
+  Out[2] = hsum(C);
+  Out[3] = hsum(D);
+#endif
+}
+
 [[noreturn]] __attribute__((format(printf, 2, 3))) void
 fatal(const char *Kernel, const char *Fmt, ...) {
   std::fprintf(stderr, "tfmrt: internal error in %s: ", Kernel);
@@ -112,15 +145,22 @@ void tile(const float *X, int64_t XS, const float *W, int64_t WS, float *Out,
         Acc[I][J] += Xv[I] * Wv;
     }
   }
-  for (int I = 0; I < MR; ++I)
+  for (int I = 0; I < MR; ++I) {
+    float Sums[NR];
+    if constexpr (NR == 4)
+      hsum4(Acc[I][0], Acc[I][1], Acc[I][2], Acc[I][3], Sums);
+    else
+      for (int J = 0; J < NR; ++J)
+        Sums[J] = hsum(Acc[I][J]);
     for (int J = 0; J < NR; ++J) {
-      float S = hsum(Acc[I][J]);
+      float S = Sums[J];
       for (int64_t R = Kk; R < K; ++R)
         S += X[I * XS + R] * W[J * WS + R];
       if (Bias)
         S += Bias[J * BS];
       Out[I * OS + J] = S;
     }
+  }
 }
 
 using TileFn = void (*)(const float *, int64_t, const float *, int64_t,
@@ -161,7 +201,8 @@ void gemvRows(const float *X, const float *W, int64_t WS, float *Out,
       A2 += load(W2 + Kk) * X0;
       A3 += load(W3 + Kk) * X0;
     }
-    float S[4] = {hsum(A0 + B0), hsum(A1 + B1), hsum(A2 + B2), hsum(A3 + B3)};
+    float S[4];
+    hsum4(A0 + B0, A1 + B1, A2 + B2, A3 + B3, S);
     for (; Kk < K; ++Kk) {
       S[0] += W0[Kk] * X[Kk];
       S[1] += W1[Kk] * X[Kk];
