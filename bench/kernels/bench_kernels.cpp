@@ -73,14 +73,16 @@ std::vector<float> randomVec(size_t N, std::mt19937 &Rng) {
 void benchGemv(int64_t N, int64_t K, std::mt19937 &Rng) {
   double Bytes = double(N * K) * 4;
   // Enough copies that a full cycle exceeds every cache level.
-  int64_t Copies = std::max<int64_t>(1, int64_t((128.0 * (1 << 20)) / Bytes) + 1);
+  int64_t Copies =
+      std::max<int64_t>(1, int64_t((128.0 * (1 << 20)) / Bytes) + 1);
   std::vector<float> W = randomVec(size_t(N * K * Copies), Rng);
   std::vector<float> X = randomVec(size_t(K), Rng), Out(static_cast<size_t>(N)),
                      Ref(static_cast<size_t>(N));
   TfmMemRefF32x2 Xr = ref2(X.data(), 1, K), Or = ref2(Out.data(), 1, N);
-  double Naive = timeIt([&] { naiveLinear(Ref.data(), X.data(), W.data(), 1, N, K); });
-  std::printf("gemv  N=%-6lld K=%-5lld %7.2f MB | naive %6.1f GB/s", (long long)N,
-              (long long)K, Bytes / 1e6, Bytes / Naive / 1e9);
+  double Naive =
+      timeIt([&] { naiveLinear(Ref.data(), X.data(), W.data(), 1, N, K); });
+  std::printf("gemv  N=%-6lld K=%-5lld %7.2f MB | naive %6.1f GB/s",
+              (long long)N, (long long)K, Bytes / 1e6, Bytes / Naive / 1e9);
   for (int Threads : {1, 2}) {
     tfm::rt::setNumThreads(Threads);
     TfmMemRefF32x2 Wr = ref2(W.data(), N, K);
@@ -100,12 +102,14 @@ void benchGemv(int64_t N, int64_t K, std::mt19937 &Rng) {
 
 void benchGemm(int64_t T, int64_t N, int64_t K, std::mt19937 &Rng) {
   std::vector<float> W = randomVec(size_t(N * K), Rng),
-                     X = randomVec(size_t(T * K), Rng), Out(static_cast<size_t>(T * N)),
+                     X = randomVec(size_t(T * K), Rng),
+                     Out(static_cast<size_t>(T * N)),
                      Ref(static_cast<size_t>(T * N));
   double Flops = 2.0 * double(T * N * K);
-  double Naive = timeIt([&] { naiveLinear(Ref.data(), X.data(), W.data(), T, N, K); });
-  std::printf("gemm  T=%-4lld N=%-5lld K=%-5lld | naive %6.1f GFLOP/s", (long long)T,
-              (long long)N, (long long)K, Flops / Naive / 1e9);
+  double Naive =
+      timeIt([&] { naiveLinear(Ref.data(), X.data(), W.data(), T, N, K); });
+  std::printf("gemm  T=%-4lld N=%-5lld K=%-5lld | naive %6.1f GFLOP/s",
+              (long long)T, (long long)N, (long long)K, Flops / Naive / 1e9);
   TfmMemRefF32x2 Xr = ref2(X.data(), T, K), Wr = ref2(W.data(), N, K),
                  Or = ref2(Out.data(), T, N);
   for (int Threads : {1, 2}) {

@@ -82,12 +82,13 @@ bool parseArgs(int argc, const char *const *argv, Options &opts,
       if (!value())
         return false;
       if (!parseInt(V, Out)) {
-        error = "invalid value '" + V + "' for " + Flag + ": expected an integer";
+        error =
+            "invalid value '" + V + "' for " + Flag + ": expected an integer";
         return false;
       }
       if (Out < Lo || Out > Hi) {
-        error = "value " + V + " for " + Flag + " is out of range (" + Range +
-                ")";
+        error =
+            "value " + V + " for " + Flag + " is out of range (" + Range + ")";
         return false;
       }
       return true;
@@ -101,8 +102,8 @@ bool parseArgs(int argc, const char *const *argv, Options &opts,
         return false;
       }
       if (Out < Lo || (LoOpen && Out == Lo) || Out > Hi) {
-        error = "value " + V + " for " + Flag + " is out of range (" + Range +
-                ")";
+        error =
+            "value " + V + " for " + Flag + " is out of range (" + Range + ")";
         return false;
       }
       return true;

@@ -70,8 +70,8 @@ int generateTokens(TfmSession *session, const std::vector<int32_t> &prompt,
   }
   for (int32_t T : prompt)
     if (T < 0 || T >= Vocab) {
-      error = fmt::format("prompt token id {} is out of range [0, {})", T,
-                          Vocab);
+      error =
+          fmt::format("prompt token id {} is out of range [0, {})", T, Vocab);
       return 2;
     }
   // The last generated token is printed but never evaluated, so it needs no
@@ -235,8 +235,9 @@ int tfmMain(const TfmModelInfo &model, int argc, const char *const *argv,
   if (Tok) {
     Prompt = Tok->encode(Opts.prompt, Opts.addBos);
     if (Opts.addBos && Prompt.empty()) {
-      fmt::print(err, "{}: error: the prompt is empty and the vocabulary has "
-                      "no BOS token to start from\n",
+      fmt::print(err,
+                 "{}: error: the prompt is empty and the vocabulary has "
+                 "no BOS token to start from\n",
                  Prog);
       return 2;
     }
@@ -262,8 +263,9 @@ int tfmMain(const TfmModelInfo &model, int argc, const char *const *argv,
   }
 
   if (int64_t(Prompt.size()) > model.context_length) {
-    fmt::print(err, "{}: error: the prompt has {} tokens but the model's "
-                    "context length is {}\n",
+    fmt::print(err,
+               "{}: error: the prompt has {} tokens but the model's "
+               "context length is {}\n",
                Prog, Prompt.size(), model.context_length);
     return 2;
   }
@@ -280,12 +282,13 @@ int tfmMain(const TfmModelInfo &model, int argc, const char *const *argv,
 
   SamplerParams SP = Opts.sampling;
   if (!Opts.haveSeed) {
-    SP.seed = uint64_t(
-        std::chrono::system_clock::now().time_since_epoch().count());
+    SP.seed =
+        uint64_t(std::chrono::system_clock::now().time_since_epoch().count());
     fmt::print(err, "seed: {}\n", SP.seed);
   }
   if (SP.repeatLastN < 0)
-    SP.repeatLastN = int32_t(std::min<int64_t>(model.context_length, INT32_MAX));
+    SP.repeatLastN =
+        int32_t(std::min<int64_t>(model.context_length, INT32_MAX));
   Sampler Samp(SP);
 
   GenerateConfig Config;

@@ -11,8 +11,8 @@
 #include "tfm/runtime/ThreadPool.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cinttypes>
+#include <cmath>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -163,8 +163,8 @@ void tile(const float *X, int64_t XS, const float *W, int64_t WS, float *Out,
   }
 }
 
-using TileFn = void (*)(const float *, int64_t, const float *, int64_t,
-                        float *, int64_t, int64_t, const float *, int64_t);
+using TileFn = void (*)(const float *, int64_t, const float *, int64_t, float *,
+                        int64_t, int64_t, const float *, int64_t);
 constexpr int MR = 4, NR = 4;
 const TileFn Tiles[MR][NR] = {
     {tile<1, 1>, tile<1, 2>, tile<1, 3>, tile<1, 4>},
@@ -227,14 +227,16 @@ void linearImpl(const char *Kernel, TfmMemRefF32x2 *OutM, TfmMemRefF32x2 *XM,
   if (O.Rows != T)
     fatal(Kernel, "out has %" PRId64 " rows, x has %" PRId64, O.Rows, T);
   if (O.Cols != N)
-    fatal(Kernel, "out has %" PRId64 " columns, w has %" PRId64 " rows", O.Cols, N);
+    fatal(Kernel, "out has %" PRId64 " columns, w has %" PRId64 " rows", O.Cols,
+          N);
   const float *Bias = nullptr;
   int64_t BS = 0;
   if (BM) {
     if (!BM->aligned)
       fatal(Kernel, "null bias memref");
     if (BM->sizes[0] != N)
-      fatal(Kernel, "bias has %" PRId64 " entries, w has %" PRId64 " rows", BM->sizes[0], N);
+      fatal(Kernel, "bias has %" PRId64 " entries, w has %" PRId64 " rows",
+            BM->sizes[0], N);
     Bias = BM->aligned + BM->offset;
     BS = BM->strides[0];
   }
@@ -269,8 +271,8 @@ void linearImpl(const char *Kernel, TfmMemRefF32x2 *OutM, TfmMemRefF32x2 *XM,
               int64_t Nr = std::min<int64_t>(NR, N1 - J);
               Tiles[Mr - 1][Nr - 1](Xt, X.RowStride, W.Data + J * W.RowStride,
                                     W.RowStride, Out + T0 * O.RowStride + J,
-                                    O.RowStride, K, Bias ? Bias + J * BS : nullptr,
-                                    BS);
+                                    O.RowStride, K,
+                                    Bias ? Bias + J * BS : nullptr, BS);
             }
           }
         }
@@ -293,8 +295,8 @@ Ten3 view3(const char *Name, const TfmMemRefF32x3 *M) {
   if (M->sizes[2] > 1 && M->strides[2] != 1)
     fatal(Kernel, "inner stride of '%s' must be 1, got %" PRId64, Name,
           M->strides[2]);
-  return {M->aligned + M->offset, M->sizes[0], M->sizes[1], M->sizes[2],
-          M->strides[0], M->strides[1]};
+  return {M->aligned + M->offset, M->sizes[0],  M->sizes[1], M->sizes[2],
+          M->strides[0],          M->strides[1]};
 }
 
 inline float dot(const float *A, const float *B, int64_t N) {
@@ -329,7 +331,8 @@ extern "C" float tfmrt_alibi_slope(int64_t h, int64_t numHeads) {
     return static_cast<float>(std::exp2(-8.0 * double(h + 1) / double(P)));
   // Odd-indexed-from-one slopes of 2P: indices 0, 2, 4, ... of 2P's list.
   int64_t J = h - P;
-  return static_cast<float>(std::exp2(-8.0 * double(2 * J + 1) / double(2 * P)));
+  return static_cast<float>(
+      std::exp2(-8.0 * double(2 * J + 1) / double(2 * P)));
 }
 
 extern "C" void _mlir_ciface_tfmrt_linear(TfmMemRefF32x2 *out,
@@ -345,28 +348,33 @@ extern "C" void _mlir_ciface_tfmrt_linear_bias(TfmMemRefF32x2 *out,
   linearImpl("tfmrt_linear_bias", out, x, w, b);
 }
 
-extern "C" void _mlir_ciface_tfmrt_attention(TfmMemRefF32x3 *out,
-                                             TfmMemRefF32x3 *q,
-                                             TfmMemRefF32x3 *k,
-                                             TfmMemRefF32x3 *v, int64_t pos,
-                                             float scale, int64_t causal,
-                                             int64_t alibi) {
+extern "C" void
+_mlir_ciface_tfmrt_attention(TfmMemRefF32x3 *out, TfmMemRefF32x3 *q,
+                             TfmMemRefF32x3 *k, TfmMemRefF32x3 *v, int64_t pos,
+                             float scale, int64_t causal, int64_t alibi) {
   const char *Kernel = "tfmrt_attention";
   Ten3 O = view3("out", out), Q = view3("q", q), Kc = view3("k", k),
        Vc = view3("v", v);
   int64_t T = Q.S0, H = Q.S1, HD = Q.S2, S = Kc.S0, KV = Kc.S1;
   if (O.S0 != T || O.S1 != H || O.S2 != HD)
-    fatal(Kernel, "out shape differs from q shape (T=%" PRId64 ", H=%" PRId64 ")", T, H);
+    fatal(Kernel,
+          "out shape differs from q shape (T=%" PRId64 ", H=%" PRId64 ")", T,
+          H);
   if (Vc.S0 != S || Vc.S1 != KV || Vc.S2 != Kc.S2)
-    fatal(Kernel, "v shape differs from k shape (S=%" PRId64 ", KV=%" PRId64 ")", S, KV);
-  if (Kc.S2 != HD)
-    fatal(Kernel, "k head_dim %" PRId64 " differs from q head_dim %" PRId64, Kc.S2, HD);
-  if (KV <= 0 || H % KV != 0)
-    fatal(Kernel, "%" PRId64 " query heads are not a multiple of %" PRId64 " kv heads", H,
+    fatal(Kernel,
+          "v shape differs from k shape (S=%" PRId64 ", KV=%" PRId64 ")", S,
           KV);
+  if (Kc.S2 != HD)
+    fatal(Kernel, "k head_dim %" PRId64 " differs from q head_dim %" PRId64,
+          Kc.S2, HD);
+  if (KV <= 0 || H % KV != 0)
+    fatal(Kernel,
+          "%" PRId64 " query heads are not a multiple of %" PRId64 " kv heads",
+          H, KV);
   if (pos < 0 || pos + T > S)
-    fatal(Kernel, "pos + T = %" PRId64 " exceeds the %" PRId64 " cached positions", pos + T,
-          S);
+    fatal(Kernel,
+          "pos + T = %" PRId64 " exceeds the %" PRId64 " cached positions",
+          pos + T, S);
   if (T == 0 || H == 0)
     return;
 

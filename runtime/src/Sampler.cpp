@@ -113,11 +113,10 @@ void Sampler::filter(const float *logits, int64_t n,
     for (const Cand &C : cands)
       PMax = std::max(PMax, C.second);
     float Threshold = Params.minP * PMax;
-    cands.erase(std::remove_if(cands.begin(), cands.end(),
-                               [&](const Cand &C) {
-                                 return C.second < Threshold;
-                               }),
-                cands.end());
+    cands.erase(
+        std::remove_if(cands.begin(), cands.end(),
+                       [&](const Cand &C) { return C.second < Threshold; }),
+        cands.end());
   }
 
   // Renormalise the survivors.

@@ -105,8 +105,8 @@ std::string mapWeights(TfmSession &S) {
                   Path.c_str(), (long long)St.st_size,
                   (long long)M.weights_bytes);
   }
-  void *P = mmap(nullptr, size_t(M.weights_bytes), PROT_READ, MAP_PRIVATE, Fd,
-                 0);
+  void *P =
+      mmap(nullptr, size_t(M.weights_bytes), PROT_READ, MAP_PRIVATE, Fd, 0);
   close(Fd); // the mapping keeps the file alive
   if (P == MAP_FAILED)
     return format("cannot map weights file '%s': %s", Path.c_str(),
@@ -153,18 +153,18 @@ extern "C" TfmSession *tfm_session_create(const TfmModelInfo *model,
   return S;
 }
 
-extern "C" int tfm_session_eval(TfmSession *S, const int32_t *tokens,
-                                int64_t n, float *logits) {
+extern "C" int tfm_session_eval(TfmSession *S, const int32_t *tokens, int64_t n,
+                                float *logits) {
   const TfmModelInfo &M = *S->Model;
   if (n < 1 || !tokens) {
     S->Error = "no tokens to evaluate";
     return -1;
   }
   if (S->Pos + n > M.context_length) {
-    S->Error = format("%lld tokens at position %lld exceed the context "
-                      "length %lld",
-                      (long long)n, (long long)S->Pos,
-                      (long long)M.context_length);
+    S->Error =
+        format("%lld tokens at position %lld exceed the context "
+               "length %lld",
+               (long long)n, (long long)S->Pos, (long long)M.context_length);
     return -1;
   }
   for (int64_t I = 0; I < n; ++I)
@@ -181,8 +181,10 @@ extern "C" int tfm_session_eval(TfmSession *S, const int32_t *tokens,
   }
   uint8_t *W = const_cast<uint8_t *>(S->Weights);
   TfmMemRefI8x1 WeightsRef{reinterpret_cast<int8_t *>(W),
-                           reinterpret_cast<int8_t *>(W), 0,
-                           {M.weights_bytes}, {1}};
+                           reinterpret_cast<int8_t *>(W),
+                           0,
+                           {M.weights_bytes},
+                           {1}};
   int32_t *Tok = const_cast<int32_t *>(tokens);
   TfmMemRefI32x1 TokensRef{Tok, Tok, 0, {n}, {1}};
   TfmMemRefF32x1 KvRef{S->KvCache, S->KvCache, 0, {M.kv_cache_floats}, {1}};

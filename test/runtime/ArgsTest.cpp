@@ -66,12 +66,32 @@ TEST(Args, Defaults) {
 }
 
 TEST(Args, EveryFlag) {
-  Parsed P = parse({"-p", "Once upon", "-n", "-1", "--temp", "0", "--top-k",
-                    "5", "--top-p", "0.5", "--min-p", "0.1",
-                    "--repeat-penalty", "1.1", "--repeat-last-n", "-1", "-s",
-                    "18446744073709551615", "-t", "2", "--no-bos",
-                    "--no-display-prompt", "--tokenize", "--logits-out",
-                    "l.bin", "--no-timing"});
+  Parsed P = parse({"-p",
+                    "Once upon",
+                    "-n",
+                    "-1",
+                    "--temp",
+                    "0",
+                    "--top-k",
+                    "5",
+                    "--top-p",
+                    "0.5",
+                    "--min-p",
+                    "0.1",
+                    "--repeat-penalty",
+                    "1.1",
+                    "--repeat-last-n",
+                    "-1",
+                    "-s",
+                    "18446744073709551615",
+                    "-t",
+                    "2",
+                    "--no-bos",
+                    "--no-display-prompt",
+                    "--tokenize",
+                    "--logits-out",
+                    "l.bin",
+                    "--no-timing"});
   ASSERT_TRUE(P.Ok) << P.Error;
   const Options &O = P.Opts;
   EXPECT_EQ(O.prompt, "Once upon");
@@ -134,9 +154,8 @@ TEST(Args, HelpAndVersion) {
   for (const char *Flag :
        {"-p, --prompt", "-f, --file", "-n, --n-predict", "--temp", "--top-k",
         "--top-p", "--min-p", "--repeat-penalty", "--repeat-last-n",
-        "-s, --seed", "-t, --threads", "--no-bos", "--tokenize",
-        "--logits-out", "--no-timing", "--help", "--version",
-        "--no-display-prompt"})
+        "-s, --seed", "-t, --threads", "--no-bos", "--tokenize", "--logits-out",
+        "--no-timing", "--help", "--version", "--no-display-prompt"})
     EXPECT_NE(U.find(Flag), std::string::npos) << Flag;
 }
 
@@ -167,7 +186,8 @@ TEST(Args, NonNumbers) {
     expectError({Flag, ""}, {Flag});
     expectError({Flag, "99999999999999999999999"}, {Flag});
   }
-  for (const char *Flag : {"--temp", "--top-p", "--min-p", "--repeat-penalty"}) {
+  for (const char *Flag :
+       {"--temp", "--top-p", "--min-p", "--repeat-penalty"}) {
     expectError({Flag, "abc"}, {Flag, "'abc'", "number"});
     expectError({Flag, "nan"}, {Flag});
     expectError({Flag, "inf"}, {Flag});

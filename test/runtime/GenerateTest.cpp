@@ -1,4 +1,5 @@
-//===- GenerateTest.cpp - Generation loop, session and main on a fake model ===//
+//===- GenerateTest.cpp - Generation loop, session and main on a fake model
+//===//
 //
 // The fake model is a TfmModelInfo whose entry points follow the ABI: they
 // append each token to the KV cache (layer 0, k half, kv head 0, dim 0) and
@@ -141,8 +142,9 @@ TEST(Generate, GreedyFollowsTheModelAndTheCache) {
   GenerateStats Stats;
   std::string Error;
   std::vector<int32_t> Prompt = {1, 7, 2};
-  ASSERT_EQ(generateTokens(S.S, Prompt, C, Samp,
-                           [&](int32_t T) { Got.push_back(T); }, Stats, Error),
+  ASSERT_EQ(generateTokens(
+                S.S, Prompt, C, Samp, [&](int32_t T) { Got.push_back(T); },
+                Stats, Error),
             0)
       << Error;
   EXPECT_EQ(Got, expectedContinuation(Prompt, 5));
@@ -164,7 +166,8 @@ TEST(Generate, StopsAtStopToken) {
   std::vector<int32_t> Full = expectedContinuation(Prompt, 6);
   // Stop at the first occurrence of the 4th token of the continuation.
   int32_t Stop = Full[3];
-  size_t FirstStop = size_t(std::find(Full.begin(), Full.end(), Stop) - Full.begin());
+  size_t FirstStop =
+      size_t(std::find(Full.begin(), Full.end(), Stop) - Full.begin());
   Sampler Samp(greedy());
   GenerateConfig C;
   C.nPredict = 6;
@@ -172,8 +175,9 @@ TEST(Generate, StopsAtStopToken) {
   std::vector<int32_t> Got;
   GenerateStats Stats;
   std::string Error;
-  ASSERT_EQ(generateTokens(S.S, Prompt, C, Samp,
-                           [&](int32_t T) { Got.push_back(T); }, Stats, Error),
+  ASSERT_EQ(generateTokens(
+                S.S, Prompt, C, Samp, [&](int32_t T) { Got.push_back(T); },
+                Stats, Error),
             0);
   EXPECT_EQ(Got, std::vector<int32_t>(Full.begin(), Full.begin() + FirstStop));
   EXPECT_TRUE(Stats.stoppedByToken);
@@ -192,8 +196,9 @@ TEST(Generate, ContextLimits) {
     C.nPredict = N;
     C.diag = Diag;
     Got.clear();
-    return generateTokens(S.S, Prompt, C, Samp,
-                          [&](int32_t T) { Got.push_back(T); }, Stats, Error);
+    return generateTokens(
+        S.S, Prompt, C, Samp, [&](int32_t T) { Got.push_back(T); }, Stats,
+        Error);
   };
   std::vector<int32_t> Got;
   // A prompt longer than the context is refused before anything runs.
@@ -202,21 +207,23 @@ TEST(Generate, ContextLimits) {
   EXPECT_NE(Error.find("13 tokens"), std::string::npos) << Error;
   EXPECT_NE(Error.find("context length is 12"), std::string::npos) << Error;
   EXPECT_EQ(Log.Prefills, 0);
-  // -n too large is cut to what fits, with a note.
+  // -n too large is cut to what fits (the last token needs no cache slot),
+  // with a note.
   std::FILE *Diag = std::tmpfile();
   std::vector<int32_t> Prompt(9, 2);
   EXPECT_EQ(run(Prompt, 50, Diag, Got), 0) << Error;
-  EXPECT_EQ(Got, expectedContinuation(Prompt, Ctx - 9));
+  EXPECT_EQ(Got, expectedContinuation(Prompt, Ctx - 9 + 1));
   std::string Note = readFile(Diag);
   std::fclose(Diag);
   EXPECT_NE(Note.find("-n 50 does not fit"), std::string::npos) << Note;
   // -1: until the context is full; the session can be reused.
   EXPECT_EQ(run({1}, -1, nullptr, Got), 0);
-  EXPECT_EQ(Got, expectedContinuation({1}, Ctx - 1));
+  EXPECT_EQ(Got, expectedContinuation({1}, Ctx));
   EXPECT_FALSE(Log.BadArgs);
-  // A prompt that exactly fills the context generates nothing.
+  // A prompt that exactly fills the context still yields one token, sampled
+  // from the prompt's last logits.
   EXPECT_EQ(run(std::vector<int32_t>(Ctx, 1), 4, nullptr, Got), 0);
-  EXPECT_TRUE(Got.empty());
+  EXPECT_EQ(Got, expectedContinuation(std::vector<int32_t>(Ctx, 1), 1));
   // Empty prompts and bad ids are errors.
   EXPECT_EQ(run({}, 4, nullptr, Got), 2);
   EXPECT_EQ(run({1, 16}, 4, nullptr, Got), 2);
@@ -234,8 +241,9 @@ TEST(Generate, LogitsOutHoldsEveryEvaluatedRow) {
   std::vector<int32_t> Prompt = {2, 9, 9}, Got;
   GenerateStats Stats;
   std::string Error;
-  ASSERT_EQ(generateTokens(S.S, Prompt, C, Samp,
-                           [&](int32_t T) { Got.push_back(T); }, Stats, Error),
+  ASSERT_EQ(generateTokens(
+                S.S, Prompt, C, Samp, [&](int32_t T) { Got.push_back(T); },
+                Stats, Error),
             0)
       << Error;
   std::ifstream F(Path, std::ios::binary);
@@ -259,7 +267,8 @@ TEST(Generate, LogitsOutHoldsEveryEvaluatedRow) {
   std::remove(Path.c_str());
   // An unwritable path is a clear error.
   C.logitsOut = "/nonexistent-dir/x.bin";
-  EXPECT_EQ(generateTokens(S.S, Prompt, C, Samp, [](int32_t) {}, Stats, Error),
+  EXPECT_EQ(generateTokens(
+                S.S, Prompt, C, Samp, [](int32_t) {}, Stats, Error),
             2);
   EXPECT_NE(Error.find("/nonexistent-dir/x.bin"), std::string::npos);
 }
@@ -353,8 +362,8 @@ TEST(Main, TokenIdsWithoutTokenizer) {
   ASSERT_EQ(R.Rc, 0) << R.Err;
   std::vector<int32_t> Cont = expectedContinuation({1, 7, 2}, 3);
   EXPECT_EQ(R.Out, "1 7 2 " + std::to_string(Cont[0]) + " " +
-                       std::to_string(Cont[1]) + " " +
-                       std::to_string(Cont[2]) + "\n");
+                       std::to_string(Cont[1]) + " " + std::to_string(Cont[2]) +
+                       "\n");
   EXPECT_NE(R.Err.find("prompt: 3 tokens"), std::string::npos) << R.Err;
   EXPECT_NE(R.Err.find("seed: "), std::string::npos); // no -s: random seed
 

@@ -34,7 +34,9 @@ struct Buf2 {
         at(R, C) = U(Rng);
     Ref = {Data.data(), Data.data(), Offset, {Rows, Cols}, {Stride, 1}};
   }
-  float &at(int64_t R, int64_t C) { return Data[size_t(Offset + R * Stride + C)]; }
+  float &at(int64_t R, int64_t C) {
+    return Data[size_t(Offset + R * Stride + C)];
+  }
 };
 
 struct Buf3 {
@@ -66,7 +68,8 @@ struct LinearCase {
 void checkLinear(const LinearCase &C) {
   tfm::rt::setNumThreads(C.Threads);
   std::mt19937 Rng(1234 + C.T * 7 + C.N * 13 + C.K);
-  Buf2 X(C.T, C.K, C.Pad, C.Offset, Rng), W(C.N, C.K, C.Pad + 3, C.Offset + 5, Rng);
+  Buf2 X(C.T, C.K, C.Pad, C.Offset, Rng),
+      W(C.N, C.K, C.Pad + 3, C.Offset + 5, Rng);
   Buf2 Out(C.T, C.N, C.Pad + 1, 7, Rng);
   // Bias with stride 2 and an offset.
   std::vector<float> BiasData(size_t(3 + 2 * C.N), NAN);
@@ -91,8 +94,8 @@ void checkLinear(const LinearCase &C) {
         Mag += std::fabs(BiasData[size_t(3 + 2 * N)]);
       }
       double Err = std::fabs(double(Out.at(T, N)) - S);
-      ASSERT_LE(Err, 1e-5 * Mag + 1e-6)
-          << "T=" << T << " N=" << N << " got " << Out.at(T, N) << " want " << S;
+      ASSERT_LE(Err, 1e-5 * Mag + 1e-6) << "T=" << T << " N=" << N << " got "
+                                        << Out.at(T, N) << " want " << S;
       MaxErr = std::max(MaxErr, Err);
     }
   // The padding of out must be untouched (still NaN).
@@ -190,7 +193,8 @@ void checkAttention(const AttnCase &C) {
         double D = 0;
         for (int64_t I = 0; I < C.HD; ++I)
           D += double(Q.at(T, H, I)) * double(K.at(S, Kvh, I));
-        Sc[size_t(S)] = D * Scale - (C.Alibi ? Slopes[size_t(H)] * double(QPos - S) : 0);
+        Sc[size_t(S)] =
+            D * Scale - (C.Alibi ? Slopes[size_t(H)] * double(QPos - S) : 0);
         Max = std::max(Max, Sc[size_t(S)]);
       }
       double Sum = 0;
@@ -215,8 +219,8 @@ TEST(Kernels, AttentionPrefillMHA) {
 
 TEST(Kernels, AttentionGQAandMQA) {
   for (int Th : {1, 2}) {
-    checkAttention({5, 8, 2, 16, 0, 5, true, false, Th});  // GQA
-    checkAttention({6, 6, 1, 12, 0, 6, true, false, Th});  // MQA
+    checkAttention({5, 8, 2, 16, 0, 5, true, false, Th});   // GQA
+    checkAttention({6, 6, 1, 12, 0, 6, true, false, Th});   // MQA
     checkAttention({9, 6, 3, 20, 11, 20, true, false, Th}); // GQA, pos > 0
   }
 }
@@ -250,8 +254,8 @@ TEST(Kernels, AttentionAlibi) {
 
 TEST(KernelsDeathTest, AttentionRejectsShortCache) {
   std::mt19937 Rng(1);
-  Buf3 Q(2, 2, 4, 0, 0, Rng, 1), K(3, 2, 4, 0, 0, Rng, 1), V(3, 2, 4, 0, 0, Rng, 1),
-      O(2, 2, 4, 0, 0, Rng, 1);
+  Buf3 Q(2, 2, 4, 0, 0, Rng, 1), K(3, 2, 4, 0, 0, Rng, 1),
+      V(3, 2, 4, 0, 0, Rng, 1), O(2, 2, 4, 0, 0, Rng, 1);
   EXPECT_DEATH(_mlir_ciface_tfmrt_attention(&O.Ref, &Q.Ref, &K.Ref, &V.Ref, 2,
                                             1.0f, 1, 0),
                "exceeds the 3 cached positions");

@@ -23,8 +23,8 @@ using tfm::rt::SplitMix64;
 
 namespace {
 
-const std::vector<float> Logits = {1.0f, 2.5f, -0.5f, 3.0f, 0.2f,
-                                   2.9f, -2.0f, 1.7f, 0.0f, 2.2f};
+const std::vector<float> Logits = {1.0f, 2.5f,  -0.5f, 3.0f, 0.2f,
+                                   2.9f, -2.0f, 1.7f,  0.0f, 2.2f};
 
 /// The chain's definition, independent of Sampler.cpp.
 std::vector<double> expectedProbs(std::vector<float> L, const SamplerParams &P,
@@ -130,9 +130,9 @@ TEST(Sampler, TopK) {
   P.topK = 3;
   checkFrequencies(P);
   std::vector<double> Want = expectedProbs(Logits, P);
-  EXPECT_EQ(std::count_if(Want.begin(), Want.end(),
-                          [](double X) { return X > 0; }),
-            3);
+  EXPECT_EQ(
+      std::count_if(Want.begin(), Want.end(), [](double X) { return X > 0; }),
+      3);
 }
 
 TEST(Sampler, TopP) {
@@ -150,7 +150,8 @@ TEST(Sampler, MinP) {
 }
 
 TEST(Sampler, DefaultChain) {
-  SamplerParams P; // llama.cpp defaults: temp 0.8, top-k 40, top-p 0.95, min-p 0.05
+  SamplerParams
+      P; // llama.cpp defaults: temp 0.8, top-k 40, top-p 0.95, min-p 0.05
   P.seed = 7;
   checkFrequencies(P);
   P.topK = 4;

@@ -51,7 +51,8 @@ TEST(ThreadPool, UsesSeveralThreadsAndRespectsMinChunk) {
     });
   EXPECT_EQ(Ids.size(), 2u);
   std::atomic<int> Calls{0};
-  Pool.parallelFor(10, [&](int64_t B, int64_t E) { ++Calls; }, /*minChunk=*/16);
+  Pool.parallelFor(
+      10, [&](int64_t B, int64_t E) { ++Calls; }, /*minChunk=*/16);
   EXPECT_EQ(Calls.load(), 1); // too small to split
 }
 

@@ -40,16 +40,16 @@ namespace rt {
 
 struct Options {
   std::string prompt;
-  std::string promptFile;   ///< -f; empty if not given.
-  bool havePrompt = false;  ///< -p given (an empty prompt is still a prompt).
-  int64_t nPredict = 128;   ///< -1: until the context is full.
-  SamplerParams sampling;   ///< seed is valid only if haveSeed.
+  std::string promptFile;  ///< -f; empty if not given.
+  bool havePrompt = false; ///< -p given (an empty prompt is still a prompt).
+  int64_t nPredict = 128;  ///< -1: until the context is full.
+  SamplerParams sampling;  ///< seed is valid only if haveSeed.
   bool haveSeed = false;
-  int32_t threads = 0;      ///< 0: hardware threads.
+  int32_t threads = 0; ///< 0: hardware threads.
   bool addBos = true;
   bool displayPrompt = true;
   bool tokenizeOnly = false;
-  std::string logitsOut;    ///< Empty: do not write logits.
+  std::string logitsOut; ///< Empty: do not write logits.
   bool timing = true;
   bool help = false;
   bool version = false;

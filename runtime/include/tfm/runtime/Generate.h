@@ -17,9 +17,11 @@
 //  * Stop: at -n tokens, at the context end, or when the model samples EOS
 //    or BOS (llama2.c-trained models delimit documents with BOS). The stop
 //    token is neither printed nor counted.
-//  * Context: prompt + generated tokens <= context_length. A prompt longer
-//    than the context is an error (exit 2) before anything runs; an -n that
-//    does not fit is cut to what fits, with a note on stderr.
+//  * Context: prompt + generated tokens <= context_length + 1: the last
+//    generated token is printed but never evaluated, so it needs no cache
+//    slot (llama2.c's convention). A prompt longer than the context is an
+//    error (exit 2) before anything runs; an -n that does not fit is cut to
+//    what fits, with a note on stderr.
 //  * The last generated token is not evaluated (its logits would be unused),
 //    so --logits-out holds prompt_tokens + generated_tokens - 1 rows
 //    (prompt_tokens rows if nothing was generated).
@@ -46,10 +48,11 @@ namespace tfm {
 namespace rt {
 
 struct GenerateConfig {
-  int64_t nPredict = 128;  ///< -1: until the context is full.
+  int64_t nPredict = 128;          ///< -1: until the context is full.
   std::vector<int32_t> stopTokens; ///< EOS (and BOS); negative ids ignored.
-  std::string logitsOut;   ///< File for the logits rows; empty: none.
-  std::FILE *diag = nullptr; ///< Where notes go (e.g. -n truncated); may be null.
+  std::string logitsOut;           ///< File for the logits rows; empty: none.
+  std::FILE *diag =
+      nullptr; ///< Where notes go (e.g. -n truncated); may be null.
 };
 
 struct GenerateStats {
@@ -57,7 +60,7 @@ struct GenerateStats {
   int64_t generatedTokens = 0; ///< Not counting a stop token.
   int64_t decodeEvals = 0;     ///< Single-token model calls.
   double promptSeconds = 0;
-  double decodeSeconds = 0;    ///< Sampling + decode calls.
+  double decodeSeconds = 0; ///< Sampling + decode calls.
   bool stoppedByToken = false;
 };
 

@@ -50,10 +50,10 @@ private:
 
 /// Sampling settings; the defaults are llama.cpp's.
 struct SamplerParams {
-  float temperature = 0.8f; ///< <= 0: greedy.
-  int32_t topK = 40;        ///< <= 0: off.
-  float topP = 0.95f;       ///< >= 1: off.
-  float minP = 0.05f;       ///< <= 0: off.
+  float temperature = 0.8f;   ///< <= 0: greedy.
+  int32_t topK = 40;          ///< <= 0: off.
+  float topP = 0.95f;         ///< >= 1: off.
+  float minP = 0.05f;         ///< <= 0: off.
   float repeatPenalty = 1.0f; ///< 1: off (llama.cpp's default since 2024).
   int32_t repeatLastN = 64;   ///< Window of the penalty; 0: off.
   uint64_t seed = 0;
