@@ -1,0 +1,33 @@
+# -*- Python -*-
+# lit configuration of tfmc's FileCheck tests.
+
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "tfmc"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".tfm", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.tfm_obj_root, "test")
+# Folders with their own runners (gtest, Python) are not lit tests.
+config.excludes = ["runtime", "reference", "fixtures", "CMakeLists.txt", "lit.cfg.py"]
+
+llvm_config.with_system_environment(["HOME", "TMPDIR", "TFM_TEST_DATA"])
+llvm_config.use_default_substitutions()
+
+config.substitutions.append(("%tfmc", os.path.join(config.tfm_tools_dir, "tfmc")))
+config.substitutions.append(("%tfm-opt", os.path.join(config.tfm_tools_dir, "tfm-opt")))
+config.substitutions.append(("%python", "/usr/bin/python3"))
+config.substitutions.append(("%shared", config.tfm_shared_dir))
+config.substitutions.append(("%srcroot", config.tfm_src_root))
+
+llvm_config.with_environment("PATH", config.tfm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+tools = ["tfm-opt", "tfmc", "FileCheck", "not", "count"]
+llvm_config.add_tool_substitutions(tools, [config.tfm_tools_dir, config.llvm_tools_dir])
+
+# Tests that read ../shared declare `REQUIRES: shared-data`.
+if os.path.isdir(os.path.join(config.tfm_shared_dir, "models")):
+    config.available_features.add("shared-data")
