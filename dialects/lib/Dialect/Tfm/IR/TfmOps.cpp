@@ -45,6 +45,16 @@ LogicalResult expectSameShape(Operation *op, Value in, Value out) {
       return op->emitOpError() << "result shape must equal the input shape";
   return success();
 }
+
+/// Checks that dimension `i` of `v` is static: the lowering computes with it
+/// (a norm divides by the width, RoPE and the sinusoids by the head or model
+/// dimension), and the model always fixes it.
+LogicalResult expectStatic(Operation *op, Value v, unsigned i,
+                           StringRef what) {
+  if (!ShapedType::isDynamic(dim(v, i)))
+    return success();
+  return op->emitOpError("needs a static ") << what;
+}
 } // namespace
 
 LogicalResult WeightOp::verify() {
@@ -69,23 +79,28 @@ LogicalResult PositionalOp::verify() {
   }
   if (getTable())
     return emitOpError("sinusoidal positions take no table");
+  if (failed(expectStatic(*this, getInput(), 1, "model dimension")))
+    return failure();
   int64_t d = dim(getInput(), 1);
-  if (!ShapedType::isDynamic(d) && d % 2 != 0)
+  if (d % 2 != 0)
     return emitOpError("sinusoidal positions need an even model dimension, got ")
            << d;
   return success();
 }
 
 LogicalResult RopeOp::verify() {
+  if (failed(expectStatic(*this, getInput(), 2, "head dimension")))
+    return failure();
   int64_t hd = dim(getInput(), 2);
-  if (!ShapedType::isDynamic(hd) && hd % 2 != 0)
+  if (hd % 2 != 0)
     return emitOpError("rotates pairs, so the head dimension must be even, got ")
            << hd;
   return success();
 }
 
 LogicalResult LayerNormOp::verify() {
-  if (failed(expectSameShape(*this, getInput(), getResult())) ||
+  if (failed(expectStatic(*this, getInput(), 1, "model dimension")) ||
+      failed(expectSameShape(*this, getInput(), getResult())) ||
       failed(expectAgree(*this, getWeight(), 0, "weight", getInput(), 1,
                          "input")))
     return failure();
@@ -93,7 +108,8 @@ LogicalResult LayerNormOp::verify() {
 }
 
 LogicalResult RMSNormOp::verify() {
-  if (failed(expectSameShape(*this, getInput(), getResult())))
+  if (failed(expectStatic(*this, getInput(), 1, "model dimension")) ||
+      failed(expectSameShape(*this, getInput(), getResult())))
     return failure();
   return expectAgree(*this, getWeight(), 0, "weight", getInput(), 1, "input");
 }
@@ -175,6 +191,10 @@ static LogicalResult verifyCacheAccess(Operation *op, Value cache,
            << layer << " is outside the cache's " << layers << " layers";
   if (!agree(dim(cache, 1), 2))
     return op->emitOpError("cache dimension 1 must be 2 (keys and values)");
+  // The lowering takes [KV, length, hd] windows with static KV and hd.
+  if (failed(expectStatic(op, cache, 2, "number of key/value heads in the cache")) ||
+      failed(expectStatic(op, cache, 4, "head dimension in the cache")))
+    return failure();
   if (failed(expectAgree(op, value, 0, "tensor", cache, 2, "cache")))
     return failure();
   return expectAgree(op, value, 2, "tensor", cache, 4, "cache");

@@ -15,7 +15,10 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/IR/CommonAttrConstraints.td"
 
-def Tfm_F32Tensor : TensorOf<[F32]>;
+// Ranked: every lowering reads the shape (an unranked tensor crashed it).
+def Tfm_F32Tensor : RankedTensorOf<[F32]>;
+// At least one dimension: softmax reduces the last one.
+def Tfm_F32TensorNonScalar : TensorRankOf<[F32], [1, 2, 3, 4]>;
 def Tfm_F32Tensor1D : 1DTensorOf<[F32]>;
 def Tfm_F32Tensor2D : 2DTensorOf<[F32]>;
 def Tfm_F32Tensor3D : 3DTensorOf<[F32]>;
@@ -243,8 +246,8 @@ def Tfm_SoftmaxOp : Tfm_Op<"softmax", [Pure, SameOperandsAndResultType]> {
     %p = tfm.softmax %s : tensor<8x?x?xf32>
     ```
   }];
-  let arguments = (ins Tfm_F32Tensor:$input);
-  let results = (outs Tfm_F32Tensor:$result);
+  let arguments = (ins Tfm_F32TensorNonScalar:$input);
+  let results = (outs Tfm_F32TensorNonScalar:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
