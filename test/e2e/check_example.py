@@ -1,0 +1,123 @@
+#!/usr/bin/python3
+"""End-to-end check of one architecture: tfmc's executable vs the PyTorch oracle.
+
+  check_example.py EXAMPLE.tfm --tfmc PATH --workdir DIR [--no-fuse]
+
+1. Writes random weights (numpy, seeded) with canonical names into a real
+   safetensors file, and a copy of EXAMPLE.tfm whose `weights = random(...)`
+   is replaced by that file with an explicit name mapping.
+2. Compiles it with tfmc and runs the executable greedily on a fixed prompt
+   with --logits-out (prompt rows, then one row per decode step).
+3. Runs test/reference/reference.py on the same description and weights.
+4. Compares every logits row (max abs error relative to the largest logit,
+   tolerance 1e-4) and the greedy tokens, and prints one summary line.
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "test", "reference"))
+sys.path.insert(0, os.path.join(ROOT, "test", "fixtures"))
+import reference  # noqa: E402
+import tfm_to_arch  # noqa: E402
+from write_checkpoint import write_safetensors  # noqa: E402
+
+PROMPT = [1, 17, 42, 99, 5, 300, 7, 128]
+STEPS = 8
+TOLERANCE = 1e-4
+
+
+def random_weights(shapes, seed):
+    """Scaled like trained weights so that logits are O(1..10)."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name, shape in sorted(shapes.items()):
+        if name.endswith("norm.weight"):
+            w = 1.0 + 0.1 * rng.standard_normal(shape)
+        elif name.endswith(".bias"):
+            w = 0.1 * rng.standard_normal(shape)
+        elif name.startswith(("tok_embeddings", "pos_embeddings")):
+            w = rng.standard_normal(shape)
+        else:
+            w = rng.uniform(-1.0, 1.0, shape) * np.sqrt(3.0 / shape[1])
+        out[name] = w.astype(np.float32)
+    return out
+
+
+def templated(names):
+    """layers.3.wq.weight -> layers.{i}.wq.weight, each template once."""
+    return sorted({re.sub(r"^layers\.\d+\.", "layers.{i}.", n) for n in names})
+
+
+def run(cmd, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if r.returncode != 0:
+        sys.exit(f"FAIL: {' '.join(cmd)} exited {r.returncode}\n{r.stderr}")
+    return r.stdout
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("example")
+    ap.add_argument("--tfmc", required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--no-fuse", action="store_true")
+    args = ap.parse_args()
+    os.makedirs(args.workdir, exist_ok=True)
+    name = os.path.splitext(os.path.basename(args.example))[0]
+
+    arch = reference.complete_arch(tfm_to_arch.translate(args.example)["arch"])
+    shapes = reference.expected_shapes(arch)
+    weights_path = os.path.join(args.workdir, "weights.safetensors")
+    write_safetensors(weights_path, random_weights(shapes, seed=20261125))
+
+    text = open(args.example).read()
+    mapping = "\n".join(f'    "{t}" = "{t}"' for t in templated(shapes))
+    text, n = re.subn(r"weights\s*=\s*random\([^)]*\)",
+                      f'weights = safetensors("weights.safetensors") {{\n{mapping}\n  }}', text)
+    if n != 1:
+        sys.exit(f"FAIL: {args.example} has no `weights = random(...)` line")
+    desc = os.path.join(args.workdir, name + ".tfm")
+    open(desc, "w").write(text)
+
+    exe = os.path.join(args.workdir, name)
+    run([args.tfmc, desc, "-o", exe] + (["--no-fuse"] if args.no_fuse else []))
+    exe_logits = os.path.join(args.workdir, "exe.f32")
+    out = run([exe, "-p", " ".join(map(str, PROMPT)), "-n", str(STEPS), "--temp", "0",
+               "--no-display-prompt", "--no-timing", "--logits-out", exe_logits])
+    exe_tokens = [int(t) for t in out.split()]
+
+    ref_logits = os.path.join(args.workdir, "ref.f32")
+    out = run(["/usr/bin/python3", os.path.join(ROOT, "test", "reference", "reference.py"),
+               desc, "--tokens", ",".join(map(str, PROMPT)), "--steps", str(STEPS - 1),
+               "--logits-out", ref_logits])
+    ref_tokens = [int(t) for t in out.strip().split(",")][:STEPS]
+
+    vocab = arch["vocab_size"]
+    a = np.fromfile(exe_logits, dtype="<f4")
+    b = np.fromfile(ref_logits, dtype="<f4")
+    rows = len(PROMPT) + STEPS - 1
+    if a.size != rows * vocab or b.size != rows * vocab:
+        sys.exit(f"FAIL: {name}: {a.size // vocab} exe rows, {b.size // vocab} reference rows,"
+                 f" expected {rows}")
+    err = float(np.max(np.abs(a - b)))
+    scale = float(np.max(np.abs(b)))
+    rel = err / scale
+    mode = "unfused" if args.no_fuse else "fused"
+    print(f"{name} ({mode}): {rows} rows, max abs error {err:.3g}, max |logit| {scale:.3g}, "
+          f"relative {rel:.3g}; greedy {'equal' if exe_tokens == ref_tokens else 'DIFFERENT'}"
+          f" ({len(exe_tokens)} tokens)")
+    if rel > TOLERANCE or exe_tokens != ref_tokens:
+        print(f"FAIL: exe tokens {exe_tokens}\n      ref tokens {ref_tokens}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
