@@ -1,0 +1,146 @@
+// RUN: tfm-opt %s --tfm-to-linalg | FileCheck %s
+
+// Weights, embeddings, positions, RoPE, head split/merge and the KV cache.
+
+// CHECK-DAG: #[[ID2:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[ROW:.*]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-DAG: #[[ID3:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+
+module attributes {tfm.weight_offsets = {"norm.weight" = 0 : i64, "wq.weight" = 256 : i64}} {
+
+// A weight is a view of the blob argument at its recorded byte offset: no
+// copy and no dense attribute.
+// CHECK-LABEL: func @weight
+// CHECK-SAME: (%[[BLOB:.*]]: memref<4352xi8> {tfm.weights})
+// CHECK: %[[O0:.*]] = arith.constant 0 : index
+// CHECK: %[[V0:.*]] = memref.view %[[BLOB]][%[[O0]]][] : memref<4352xi8> to memref<64xf32>
+// CHECK: %[[T0:.*]] = bufferization.to_tensor %[[V0]] restrict : memref<64xf32>
+// CHECK: %[[O1:.*]] = arith.constant 256 : index
+// CHECK: %[[V1:.*]] = memref.view %[[BLOB]][%[[O1]]][] : memref<4352xi8> to memref<16x64xf32>
+// CHECK: %[[T1:.*]] = bufferization.to_tensor %[[V1]] restrict : memref<16x64xf32>
+// CHECK: return %[[T0]], %[[T1]]
+// CHECK-NOT: dense<
+func.func @weight(%blob: memref<4352xi8> {tfm.weights}) -> (tensor<64xf32>, tensor<16x64xf32>) {
+  %a = tfm.weight "norm.weight" : tensor<64xf32>
+  %b = tfm.weight "wq.weight" : tensor<16x64xf32>
+  return %a, %b : tensor<64xf32>, tensor<16x64xf32>
+}
+
+// result[t, d] = table[ids[t], d]: the ids are read through a row map and
+// the table row is extracted with the index cast of the id.
+// CHECK-LABEL: func @embedding
+// CHECK-SAME: (%[[TAB:.*]]: tensor<512x64xf32>, %[[IDS:.*]]: tensor<?xi32>)
+// CHECK: linalg.generic {indexing_maps = [#[[ROW]], #[[ID2]]], iterator_types = ["parallel", "parallel"]} ins(%[[IDS]] : tensor<?xi32>)
+// CHECK: ^bb0(%[[ID:.*]]: i32, %{{.*}}: f32):
+// CHECK: %[[R:.*]] = arith.index_cast %[[ID]] : i32 to index
+// CHECK: %[[C:.*]] = linalg.index 1 : index
+// CHECK: tensor.extract %[[TAB]][%[[R]], %[[C]]] : tensor<512x64xf32>
+func.func @embedding(%t: tensor<512x64xf32>, %ids: tensor<?xi32>) -> tensor<?x64xf32> {
+  %x = tfm.embedding %t, %ids : (tensor<512x64xf32>, tensor<?xi32>) -> tensor<?x64xf32>
+  return %x : tensor<?x64xf32>
+}
+
+// Sinusoidal: sin for even, cos for odd columns of 10000^(2i/D).
+// CHECK-LABEL: func @positional_sinusoidal
+// CHECK: linalg.generic {indexing_maps = [#[[ID2]], #[[ID2]]], iterator_types = ["parallel", "parallel"]}
+// CHECK: arith.constant 1.000000e+04 : f32
+// CHECK: math.powf
+// CHECK-DAG: math.cos
+// CHECK-DAG: math.sin
+// CHECK: arith.select
+// CHECK: arith.addf
+func.func @positional_sinusoidal(%x: tensor<?x64xf32>, %pos: index) -> tensor<?x64xf32> {
+  %y = tfm.positional sinusoidal %x, %pos : (tensor<?x64xf32>, index) -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// Learned: adds row pos + t of the table.
+// CHECK-LABEL: func @positional_learned
+// CHECK-SAME: (%[[X:.*]]: tensor<?x64xf32>, %[[P:.*]]: index, %[[TAB:.*]]: tensor<128x64xf32>)
+// CHECK: linalg.generic {indexing_maps = [#[[ID2]], #[[ID2]]], iterator_types = ["parallel", "parallel"]} ins(%[[X]] : tensor<?x64xf32>)
+// CHECK: %[[T:.*]] = linalg.index 0 : index
+// CHECK: %[[ROWP:.*]] = arith.addi %[[P]], %[[T]] : index
+// CHECK: %[[D:.*]] = linalg.index 1 : index
+// CHECK: tensor.extract %[[TAB]][%[[ROWP]], %[[D]]] : tensor<128x64xf32>
+// CHECK-NOT: math.sin
+func.func @positional_learned(%x: tensor<?x64xf32>, %pos: index, %table: tensor<128x64xf32>) -> tensor<?x64xf32> {
+  %y = tfm.positional learned %x, %pos, %table : (tensor<?x64xf32>, index, tensor<128x64xf32>) -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// Interleaved RoPE: the partner of element i is i + 1 for even i, i - 1 for
+// odd i (pairs (2j, 2j+1)).
+// CHECK-LABEL: func @rope_interleaved
+// CHECK-SAME: (%[[Q:.*]]: tensor<8x?x8xf32>, %[[P:.*]]: index)
+// CHECK: linalg.generic {indexing_maps = [#[[ID3]], #[[ID3]]], iterator_types = ["parallel", "parallel", "parallel"]} ins(%[[Q]] : tensor<8x?x8xf32>)
+// CHECK: %[[H:.*]] = linalg.index 0 : index
+// CHECK: %[[T:.*]] = linalg.index 1 : index
+// CHECK: %[[I:.*]] = linalg.index 2 : index
+// CHECK: %[[TWO:.*]] = arith.constant 2 : index
+// CHECK: arith.remui %[[I]], %[[TWO]] : index
+// CHECK: %[[PARTNER:.*]] = arith.select
+// CHECK: arith.constant 1.000000e+04 : f32
+// CHECK: math.powf
+// CHECK: arith.addi %[[P]], %[[T]] : index
+// CHECK-DAG: math.cos
+// CHECK-DAG: math.sin
+// CHECK: tensor.extract %[[Q]][%[[H]], %[[T]], %[[PARTNER]]] : tensor<8x?x8xf32>
+func.func @rope_interleaved(%q: tensor<8x?x8xf32>, %pos: index) -> tensor<8x?x8xf32> {
+  %r = tfm.rope %q, %pos {theta = 10000.0 : f32, style = #tfm<rope_style interleaved>} : tensor<8x?x8xf32>
+  return %r : tensor<8x?x8xf32>
+}
+
+// Half RoPE: elements below hd/2 = 8 come first in their pair, and the
+// partner is i +- 8.
+// CHECK-LABEL: func @rope_half
+// CHECK: %[[I:.*]] = linalg.index 2 : index
+// CHECK: %[[HALF:.*]] = arith.constant 8 : index
+// CHECK: arith.cmpi ult, %[[I]], %[[HALF]] : index
+// CHECK: arith.remui %[[I]], %{{.*}} : index
+// CHECK: arith.constant 5.000000e+05 : f32
+// CHECK-NOT: linalg.generic
+func.func @rope_half(%k: tensor<2x?x16xf32>, %pos: index) -> tensor<2x?x16xf32> {
+  %r = tfm.rope %k, %pos {theta = 500000.0 : f32, style = #tfm<rope_style half>} : tensor<2x?x16xf32>
+  return %r : tensor<2x?x16xf32>
+}
+
+// [T, H*hd] -> expand to [T, H, hd] -> transpose to [H, T, hd].
+// CHECK-LABEL: func @split_heads
+// CHECK-SAME: (%[[X:.*]]: tensor<?x64xf32>)
+// CHECK: %[[E:.*]] = tensor.expand_shape %[[X]] {{\[}}[0], [1, 2]] output_shape [%{{.*}}, 8, 8] : tensor<?x64xf32> into tensor<?x8x8xf32>
+// CHECK: %[[R:.*]] = linalg.transpose ins(%[[E]] : tensor<?x8x8xf32>) outs(%{{.*}} : tensor<8x?x8xf32>) permutation = [1, 0, 2]
+// CHECK: return %[[R]]
+func.func @split_heads(%x: tensor<?x64xf32>) -> tensor<8x?x8xf32> {
+  %q = tfm.split_heads %x : (tensor<?x64xf32>) -> tensor<8x?x8xf32>
+  return %q : tensor<8x?x8xf32>
+}
+
+// [H, T, hd] -> transpose to [T, H, hd] -> collapse to [T, H*hd].
+// CHECK-LABEL: func @merge_heads
+// CHECK-SAME: (%[[O:.*]]: tensor<8x?x8xf32>)
+// CHECK: %[[TR:.*]] = linalg.transpose ins(%[[O]] : tensor<8x?x8xf32>) outs(%{{.*}} : tensor<?x8x8xf32>) permutation = [1, 0, 2]
+// CHECK: %[[R:.*]] = tensor.collapse_shape %[[TR]] {{\[}}[0], [1, 2]] : tensor<?x8x8xf32> into tensor<?x64xf32>
+// CHECK: return %[[R]]
+func.func @merge_heads(%o: tensor<8x?x8xf32>) -> tensor<?x64xf32> {
+  %x = tfm.merge_heads %o : (tensor<8x?x8xf32>) -> tensor<?x64xf32>
+  return %x : tensor<?x64xf32>
+}
+
+// Append: the tensor is materialised into the [KV, T, hd] window at
+// [layer, kind, 0, pos, 0] of the runtime's cache (value = 1). Read: the
+// window [layer, kind, 0, 0, 0] of `length` positions, as a tensor.
+// CHECK-LABEL: func @kv_cache
+// CHECK-SAME: (%[[K:.*]]: tensor<4x?x8xf32>, %[[C:.*]]: memref<5x2x4x512x8xf32>, %[[P:.*]]: index, %[[L:.*]]: index)
+// CHECK: %[[T:.*]] = tensor.dim %[[K]], %{{.*}} : tensor<4x?x8xf32>
+// CHECK: %[[W:.*]] = memref.subview %[[C]][3, 1, 0, %[[P]], 0] [1, 1, 4, %[[T]], 8] [1, 1, 1, 1, 1] : memref<5x2x4x512x8xf32> to memref<4x?x8xf32, strided<[4096, 8, 1], offset: ?>>
+// CHECK: bufferization.materialize_in_destination %[[K]] in restrict writable %[[W]]
+// CHECK: %[[R:.*]] = memref.subview %[[C]][3, 0, 0, %{{.*}}, 0] [1, 1, 4, %[[L]], 8] [1, 1, 1, 1, 1]
+// CHECK: %[[RT:.*]] = bufferization.to_tensor %[[R]] restrict
+// CHECK: return %[[RT]]
+func.func @kv_cache(%k: tensor<4x?x8xf32>, %cache: memref<5x2x4x512x8xf32>, %pos: index, %len: index) -> tensor<4x?x8xf32> {
+  tfm.kv_cache_append %k into %cache[3, value] at %pos : tensor<4x?x8xf32>, memref<5x2x4x512x8xf32>
+  %r = tfm.kv_cache_read %cache[3, key], %len : memref<5x2x4x512x8xf32> -> tensor<4x?x8xf32>
+  return %r : tensor<4x?x8xf32>
+}
+
+}
