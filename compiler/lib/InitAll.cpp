@@ -10,6 +10,7 @@
 #include "tfm/Dialect/Tfm/Transforms/Passes.h"
 #include "tfm/Conversion/Passes.h"
 #include "tfm/Pipelines/Pipelines.h"
+#include "tfm/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -39,5 +40,6 @@ void tfm::registerAllDialects(mlir::DialectRegistry &registry) {
 void tfm::registerAllPasses() {
   mlir::tfm::registerTfmPasses();
   mlir::tfm::registerTfmConversionPasses();
+  mlir::tfm::registerTfmTransformsPasses();
   registerPipelines();
 }

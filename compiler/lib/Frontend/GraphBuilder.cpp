@@ -45,6 +45,8 @@ public:
     fn.setArgAttr(0, "tfm.weights", b.getUnitAttr());
     fn.setArgAttr(3, "tfm.kv_cache", b.getUnitAttr());
     fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+    // Bounds the dynamic token dimension for tfm-plan-memory.
+    fn->setAttr("tfm.context_length", b.getI64IntegerAttr(spec.contextLength));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(fn.addEntryBlock());
     tokens = fn.getArgument(1);

@@ -4,6 +4,7 @@
 
 #include "tfm/Conversion/Passes.h"
 #include "tfm/Dialect/Tfm/Transforms/Passes.h"
+#include "tfm/Transforms/Passes.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
@@ -39,13 +40,17 @@ void buildOptimizationPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   pm.addPass(createCanonicalizerPass());
 }
 
-void buildToLinalgPipeline(OpPassManager &pm) {
+void buildToLinalgPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   pm.addPass(mlir::tfm::createConvertTfmToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  if (opts.fuseElementwise) {
+    pm.addNestedPass<func::FuncOp>(mlir::tfm::createTfmFuseElementwisePass());
+    pm.addPass(createCanonicalizerPass());
+  }
 }
 
-void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &opts) {
+void buildBufferizationPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   bufferization::OneShotBufferizationOptions bufferization;
   bufferization.bufferizeFunctionBoundaries = true;
   // Entry points take plain contiguous buffers (the runtime ABI).
@@ -66,6 +71,12 @@ void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   pm.addPass(createCanonicalizerPass());
   if (opts.kernels)
     pm.addPass(mlir::tfm::createTfmLinalgToKernelsPass());
+}
+
+void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &opts) {
+  buildBufferizationPipeline(pm, opts);
+  if (opts.planMemory)
+    pm.addNestedPass<func::FuncOp>(mlir::tfm::createTfmPlanMemoryPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertSCFToCFPass());

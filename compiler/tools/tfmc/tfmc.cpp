@@ -14,6 +14,7 @@
 #include "tfm/InitAll.h"
 #include "tfm/Pipelines/Pipelines.h"
 #include "tfm/Target/Codegen.h"
+#include "tfm/Transforms/MemoryPlan.h"
 #include "tfm/Frontend/GraphDot.h"
 #include "tfm/runtime/Tokenizer.h"
 
@@ -37,7 +38,7 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class Stage { Spec, Dot, Tfm, Fused, Linalg, LLVMDialect, LLVMIR, Asm, Obj, Exe };
+enum class Stage { Spec, Dot, Tfm, Fused, Linalg, MemoryPlan, LLVMDialect, LLVMIR, Asm, Obj, Exe };
 
 cl::OptionCategory category("tfmc options");
 
@@ -56,6 +57,8 @@ cl::opt<Stage> emit(
         clEnumValN(Stage::Tfm, "graph", "alias of tfm"),
         clEnumValN(Stage::Fused, "fused", "the graph after the tfm passes"),
         clEnumValN(Stage::Linalg, "linalg", "after lowering to linalg on tensors"),
+        clEnumValN(Stage::MemoryPlan, "memory-plan",
+                   "the arena plan of each entry point (tfm-plan-memory)"),
         clEnumValN(Stage::LLVMDialect, "llvm-dialect", "MLIR's LLVM dialect"),
         clEnumValN(Stage::LLVMIR, "llvm-ir", "LLVM IR after -O3"),
         clEnumValN(Stage::Asm, "asm", "assembly for the target"),
@@ -164,7 +167,13 @@ int main(int argc, char **argv) {
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "tfmc " TFM_VERSION " (LLVM/MLIR " LLVM_VERSION_STRING ")\n";
   });
-  cl::HideUnrelatedOptions({&category, &cl::getGeneralCategory()});
+  // libLLVM registers hundreds of backend options; show ours and MLIR's
+  // IR-printing and pass-manager flags (--mlir-print-ir-after-all, ...).
+  static cl::OptionCategory mlirCategory("MLIR options (IR printing, pass manager)");
+  for (auto &[name, option] : cl::getRegisteredOptions())
+    if (name.starts_with("mlir-"))
+      option->addCategory(mlirCategory);
+  cl::HideUnrelatedOptions({&category, &mlirCategory});
   cl::ParseCommandLineOptions(
       argc, argv,
       "tfmc: compile a transformer language model into a native executable\n\n"
@@ -181,7 +190,7 @@ int main(int argc, char **argv) {
   if (printPipeline) {
     mlir::PassManager pm(&ctx);
     tfm::buildOptimizationPipeline(pm, pipeline);
-    tfm::buildToLinalgPipeline(pm);
+    tfm::buildToLinalgPipeline(pm, pipeline);
     tfm::buildLinalgToLLVMPipeline(pm, pipeline);
     pm.printAsTextualPipeline(llvm::outs());
     llvm::outs() << "\n";
@@ -214,9 +223,18 @@ int main(int argc, char **argv) {
   });
   if (emit == Stage::Fused)
     return printModule(), 0;
-  runPasses(*module, [&](mlir::OpPassManager &pm) { tfm::buildToLinalgPipeline(pm); });
+  runPasses(*module, [&](mlir::OpPassManager &pm) {
+    tfm::buildToLinalgPipeline(pm, pipeline);
+  });
   if (emit == Stage::Linalg)
     return printModule(), 0;
+  if (emit == Stage::MemoryPlan) {
+    runPasses(*module, [&](mlir::OpPassManager &pm) {
+      tfm::buildBufferizationPipeline(pm, pipeline);
+    });
+    printText([&](llvm::raw_ostream &os) { tfm::printMemoryPlans(*module, os); });
+    return 0;
+  }
   runPasses(*module, [&](mlir::OpPassManager &pm) {
     tfm::buildLinalgToLLVMPipeline(pm, pipeline);
   });

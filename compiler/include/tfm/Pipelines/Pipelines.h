@@ -18,13 +18,21 @@ namespace tfm {
 struct PipelineOptions {
   bool fuseAttention = true;   ///< Run tfm-fuse-attention.
   bool kernels = true;         ///< Matmuls as runtime kernel calls, not loops.
+  bool fuseElementwise = true; ///< Run tfm-fuse-elementwise on linalg.
+  bool planMemory = true;      ///< Run tfm-plan-memory (one arena per call).
 };
 
 /// Graph-level optimisation on the tfm dialect (fusion).
 void buildOptimizationPipeline(mlir::OpPassManager &pm, const PipelineOptions &opts);
 
-/// tfm -> linalg on tensors.
-void buildToLinalgPipeline(mlir::OpPassManager &pm);
+/// tfm -> linalg on tensors (then elementwise fusion).
+void buildToLinalgPipeline(mlir::OpPassManager &pm,
+                           const PipelineOptions &opts = PipelineOptions());
+
+/// linalg on tensors -> buffers: bufferization, deallocation, kernel calls.
+/// The first half of buildLinalgToLLVMPipeline (before tfm-plan-memory);
+/// `tfmc --emit=memory-plan` stops here.
+void buildBufferizationPipeline(mlir::OpPassManager &pm, const PipelineOptions &opts);
 
 /// linalg on tensors -> LLVM dialect (bufferization, loops, LLVM).
 void buildLinalgToLLVMPipeline(mlir::OpPassManager &pm, const PipelineOptions &opts);
