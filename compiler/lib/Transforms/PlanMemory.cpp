@@ -206,6 +206,10 @@ void printMemoryPlan(const MemoryPlan &plan, llvm::raw_ostream &os) {
        << llvm::format_decimal(b.interval.offset, 12) << "\n";
   for (const std::string &s : plan.skipped)
     os << "  not planned: " << s << "\n";
+  if (plan.buffers.empty()) {
+    os << "  arena: none (nothing to plan)\n";
+    return;
+  }
   os << "  arena: " << plan.arenaSize << " bytes in 1 allocation; naive sum: "
      << plan.naiveSize << " bytes in " << plan.buffers.size() << " allocations";
   if (plan.naiveSize > 0)
