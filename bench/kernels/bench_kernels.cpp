@@ -86,13 +86,13 @@ void benchGemv(int64_t N, int64_t K, std::mt19937 &Rng) {
   for (int Threads : {1, 2}) {
     tfm::rt::setNumThreads(Threads);
     TfmMemRefF32x2 Wr = ref2(W.data(), N, K);
-    double Hot = timeIt([&] { _mlir_ciface_tfmrt_linear(&Or, &Xr, &Wr); });
+    double Hot = timeIt([&] { _mlir_ciface_tfmrt_linear(&Or, &Xr, &Wr, 0); });
     if (!closeEnough(Out, Ref))
       std::printf(" MISMATCH");
     int64_t C = 0;
     double Cold = timeIt([&] {
       Wr = ref2(W.data() + (C++ % Copies) * N * K, N, K);
-      _mlir_ciface_tfmrt_linear(&Or, &Xr, &Wr);
+      _mlir_ciface_tfmrt_linear(&Or, &Xr, &Wr, 0);
     });
     std::printf(" | %dT hot %6.1f cold %6.1f GB/s", Threads, Bytes / Hot / 1e9,
                 Bytes / Cold / 1e9);
@@ -114,7 +114,7 @@ void benchGemm(int64_t T, int64_t N, int64_t K, std::mt19937 &Rng) {
                  Or = ref2(Out.data(), T, N);
   for (int Threads : {1, 2}) {
     tfm::rt::setNumThreads(Threads);
-    double Secs = timeIt([&] { _mlir_ciface_tfmrt_linear(&Or, &Xr, &Wr); });
+    double Secs = timeIt([&] { _mlir_ciface_tfmrt_linear(&Or, &Xr, &Wr, 0); });
     if (!closeEnough(Out, Ref))
       std::printf(" MISMATCH");
     std::printf(" | %dT %7.1f GFLOP/s", Threads, Flops / Secs / 1e9);

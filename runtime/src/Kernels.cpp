@@ -124,7 +124,7 @@ Mat view2(const char *Kernel, const char *Name, const TfmMemRefF32x2 *M) {
 /// Each loaded x vector is used NR times and each w vector MR times.
 template <int MR, int NR>
 void tile(const float *X, int64_t XS, const float *W, int64_t WS, float *Out,
-          int64_t OS, int64_t K, const float *Bias, int64_t BS) {
+          int64_t OS, int64_t K, const float *Bias, int64_t BS, bool Accumulate) {
   VecF Acc[MR][NR];
 #pragma GCC unroll 4
   for (int I = 0; I < MR; ++I)
@@ -158,13 +158,13 @@ void tile(const float *X, int64_t XS, const float *W, int64_t WS, float *Out,
         S += X[I * XS + R] * W[J * WS + R];
       if (Bias)
         S += Bias[J * BS];
-      Out[I * OS + J] = S;
+      Out[I * OS + J] = Accumulate ? Out[I * OS + J] + S : S;
     }
   }
 }
 
 using TileFn = void (*)(const float *, int64_t, const float *, int64_t, float *,
-                        int64_t, int64_t, const float *, int64_t);
+                        int64_t, int64_t, const float *, int64_t, bool);
 constexpr int MR = 4, NR = 4;
 const TileFn Tiles[MR][NR] = {
     {tile<1, 1>, tile<1, 2>, tile<1, 3>, tile<1, 4>},
@@ -177,7 +177,7 @@ const TileFn Tiles[MR][NR] = {
 /// the FMA latency is hidden; x is loaded once for the 4 rows.
 void gemvRows(const float *X, const float *W, int64_t WS, float *Out,
               int64_t OS, int64_t K, const float *Bias, int64_t BS,
-              int64_t RowBegin, int64_t RowEnd) {
+              int64_t RowBegin, int64_t RowEnd, bool Accumulate) {
   int64_t N = RowBegin;
   for (; N + 4 <= RowEnd; N += 4) {
     const float *W0 = W + N * WS, *W1 = W0 + WS, *W2 = W1 + WS, *W3 = W2 + WS;
@@ -209,16 +209,18 @@ void gemvRows(const float *X, const float *W, int64_t WS, float *Out,
       S[2] += W2[Kk] * X[Kk];
       S[3] += W3[Kk] * X[Kk];
     }
-    for (int J = 0; J < 4; ++J)
-      Out[(N + J) * OS] = S[J] + (Bias ? Bias[(N + J) * BS] : 0.0f);
+    for (int J = 0; J < 4; ++J) {
+      float V = S[J] + (Bias ? Bias[(N + J) * BS] : 0.0f);
+      Out[(N + J) * OS] = Accumulate ? Out[(N + J) * OS] + V : V;
+    }
   }
   for (; N < RowEnd; ++N)
     tile<1, 1>(X, 0, W + N * WS, WS, Out + N * OS, OS, K,
-               Bias ? Bias + N * BS : nullptr, BS);
+               Bias ? Bias + N * BS : nullptr, BS, Accumulate);
 }
 
 void linearImpl(const char *Kernel, TfmMemRefF32x2 *OutM, TfmMemRefF32x2 *XM,
-                TfmMemRefF32x2 *WM, TfmMemRefF32x1 *BM) {
+                TfmMemRefF32x2 *WM, TfmMemRefF32x1 *BM, bool Accumulate) {
   Mat X = view2(Kernel, "x", XM), W = view2(Kernel, "w", WM);
   Mat O = view2(Kernel, "out", OutM);
   int64_t T = X.Rows, K = X.Cols, N = W.Rows;
@@ -249,7 +251,8 @@ void linearImpl(const char *Kernel, TfmMemRefF32x2 *OutM, TfmMemRefF32x2 *XM,
     globalPool().parallelFor(
         N,
         [&](int64_t B, int64_t E) {
-          gemvRows(X.Data, W.Data, W.RowStride, Out, 1, K, Bias, BS, B, E);
+          gemvRows(X.Data, W.Data, W.RowStride, Out, 1, K, Bias, BS, B, E,
+                   Accumulate);
         },
         /*minChunk=*/16);
     return;
@@ -272,7 +275,8 @@ void linearImpl(const char *Kernel, TfmMemRefF32x2 *OutM, TfmMemRefF32x2 *XM,
               Tiles[Mr - 1][Nr - 1](Xt, X.RowStride, W.Data + J * W.RowStride,
                                     W.RowStride, Out + T0 * O.RowStride + J,
                                     O.RowStride, K,
-                                    Bias ? Bias + J * BS : nullptr, BS);
+                                    Bias ? Bias + J * BS : nullptr, BS,
+                                    Accumulate);
             }
           }
         }
@@ -337,15 +341,16 @@ extern "C" float tfmrt_alibi_slope(int64_t h, int64_t numHeads) {
 
 extern "C" void _mlir_ciface_tfmrt_linear(TfmMemRefF32x2 *out,
                                           TfmMemRefF32x2 *x,
-                                          TfmMemRefF32x2 *w) {
-  linearImpl("tfmrt_linear", out, x, w, nullptr);
+                                          TfmMemRefF32x2 *w,
+                                          int64_t accumulate) {
+  linearImpl("tfmrt_linear", out, x, w, nullptr, accumulate != 0);
 }
 
 extern "C" void _mlir_ciface_tfmrt_linear_bias(TfmMemRefF32x2 *out,
                                                TfmMemRefF32x2 *x,
                                                TfmMemRefF32x2 *w,
                                                TfmMemRefF32x1 *b) {
-  linearImpl("tfmrt_linear_bias", out, x, w, b);
+  linearImpl("tfmrt_linear_bias", out, x, w, b, /*Accumulate=*/false);
 }
 
 extern "C" void

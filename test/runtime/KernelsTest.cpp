@@ -80,7 +80,7 @@ void checkLinear(const LinearCase &C) {
   if (C.Bias)
     _mlir_ciface_tfmrt_linear_bias(&Out.Ref, &X.Ref, &W.Ref, &B);
   else
-    _mlir_ciface_tfmrt_linear(&Out.Ref, &X.Ref, &W.Ref);
+    _mlir_ciface_tfmrt_linear(&Out.Ref, &X.Ref, &W.Ref, 0);
   double MaxErr = 0;
   for (int64_t T = 0; T < C.T; ++T)
     for (int64_t N = 0; N < C.N; ++N) {
@@ -123,18 +123,38 @@ TEST(Kernels, LinearPrefillShapes) {
   }
 }
 
+// accumulate != 0 adds to what `out` holds (linalg.matmul's semantics).
+TEST(Kernels, LinearAccumulates) {
+  for (int64_t T : {1, 5}) {
+    std::mt19937 Rng(99 + T);
+    Buf2 X(T, 37, 2, 1, Rng), W(21, 37, 1, 3, Rng), Out(T, 21, 3, 2, Rng);
+    std::vector<float> Before;
+    for (int64_t R = 0; R < T; ++R)
+      for (int64_t C = 0; C < 21; ++C)
+        Before.push_back(Out.at(R, C));
+    _mlir_ciface_tfmrt_linear(&Out.Ref, &X.Ref, &W.Ref, 1);
+    for (int64_t R = 0; R < T; ++R)
+      for (int64_t C = 0; C < 21; ++C) {
+        double S = Before[size_t(R * 21 + C)];
+        for (int64_t K = 0; K < 37; ++K)
+          S += double(X.at(R, K)) * double(W.at(C, K));
+        EXPECT_NEAR(Out.at(R, C), S, 1e-4) << "T=" << T << " row " << R << " col " << C;
+      }
+  }
+}
+
 TEST(KernelsDeathTest, LinearRejectsNonUnitInnerStride) {
   std::mt19937 Rng(1);
   Buf2 X(2, 8, 0, 0, Rng), W(4, 8, 0, 0, Rng), Out(2, 4, 0, 0, Rng);
   X.Ref.strides[1] = 2;
-  EXPECT_DEATH(_mlir_ciface_tfmrt_linear(&Out.Ref, &X.Ref, &W.Ref),
+  EXPECT_DEATH(_mlir_ciface_tfmrt_linear(&Out.Ref, &X.Ref, &W.Ref, 0),
                "inner stride of 'x' must be 1");
 }
 
 TEST(KernelsDeathTest, LinearRejectsShapeMismatch) {
   std::mt19937 Rng(1);
   Buf2 X(2, 8, 0, 0, Rng), W(4, 9, 0, 0, Rng), Out(2, 4, 0, 0, Rng);
-  EXPECT_DEATH(_mlir_ciface_tfmrt_linear(&Out.Ref, &X.Ref, &W.Ref),
+  EXPECT_DEATH(_mlir_ciface_tfmrt_linear(&Out.Ref, &X.Ref, &W.Ref, 0),
                "x has K=8 but w has K=9");
 }
 

@@ -36,11 +36,12 @@ struct MatmulToKernel : OpRewritePattern<linalg::MatmulTransposeBOp> {
     if (!op.hasPureBufferSemantics())
       return b.notifyMatchFailure(op, "runs after bufferization only");
     Value out = op.getDpsInits()[0];
-    // linalg accumulates into `out`; the kernel overwrites it, which is the
-    // same only when `out` was zero-filled right before.
+    // linalg accumulates into `out`. When `out` was zero-filled right before,
+    // the kernel overwrites it and the fill goes; otherwise (bufferization
+    // may copy a shared zero tensor in between) the kernel accumulates.
     auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
-    if (!fill || fill.getDpsInits()[0] != out || !isZero(fill.getInputs()[0]))
-      return b.notifyMatchFailure(op, "output is not freshly zero-filled");
+    bool freshZeros =
+        fill && fill.getDpsInits()[0] == out && isZero(fill.getInputs()[0]);
 
     auto module = op->getParentOfType<ModuleOp>();
     constexpr StringLiteral name = "tfmrt_linear";
@@ -49,17 +50,20 @@ struct MatmulToKernel : OpRewritePattern<linalg::MatmulTransposeBOp> {
     if (!kernel) {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(module.getBody());
-      kernel = b.create<func::FuncOp>(module.getLoc(), name,
-                                      b.getFunctionType({any, any, any}, {}));
+      kernel = b.create<func::FuncOp>(
+          module.getLoc(), name,
+          b.getFunctionType({any, any, any, b.getI64Type()}, {}));
       kernel.setPrivate();
       kernel->setAttr("llvm.emit_c_interface", b.getUnitAttr());
     }
     Location loc = op.getLoc();
     auto cast = [&](Value v) { return b.create<memref::CastOp>(loc, any, v); };
+    Value accumulate = b.create<arith::ConstantIntOp>(loc, freshZeros ? 0 : 1, 64);
     b.create<func::CallOp>(loc, kernel,
                            ValueRange{cast(out), cast(op.getDpsInputs()[0]),
-                                      cast(op.getDpsInputs()[1])});
-    b.eraseOp(fill);
+                                      cast(op.getDpsInputs()[1]), accumulate});
+    if (freshZeros)
+      b.eraseOp(fill);
     b.eraseOp(op);
     ++count;
     return success();

@@ -27,11 +27,13 @@
 extern "C" {
 #endif
 
-/// out[T,N] = x[T,K] * w[N,K]^T  (PyTorch's nn.Linear weight layout).
+/// out[T,N] = x[T,K] * w[N,K]^T  (PyTorch's nn.Linear weight layout), or
+/// out += x * w^T when `accumulate` is non-zero: linalg.matmul's semantics,
+/// which the compiler needs when it cannot prove `out` was just zeroed.
 /// T == 1 runs a bandwidth-bound matrix-vector product parallel over N rows;
 /// T > 1 a register-tiled GEMM (4 x-rows by 4 w-rows) parallel over N blocks.
 void _mlir_ciface_tfmrt_linear(TfmMemRefF32x2 *out, TfmMemRefF32x2 *x,
-                               TfmMemRefF32x2 *w);
+                               TfmMemRefF32x2 *w, int64_t accumulate);
 
 /// out[T,N] = x[T,K] * w[N,K]^T + b[N] (b broadcast over rows).
 void _mlir_ciface_tfmrt_linear_bias(TfmMemRefF32x2 *out, TfmMemRefF32x2 *x,
