@@ -32,7 +32,9 @@ func.func @weight(%blob: memref<4352xi8> {tfm.weights}) -> (tensor<64xf32>, tens
 // CHECK-SAME: (%[[TAB:.*]]: tensor<512x64xf32>, %[[IDS:.*]]: tensor<?xi32>)
 // CHECK: linalg.generic {indexing_maps = [#[[ROW]], #[[ID2]]], iterator_types = ["parallel", "parallel"]} ins(%[[IDS]] : tensor<?xi32>)
 // CHECK: ^bb0(%[[ID:.*]]: i32, %{{.*}}: f32):
-// CHECK: %[[R:.*]] = arith.index_cast %[[ID]] : i32 to index
+// CHECK: %[[I:.*]] = arith.index_cast %[[ID]] : i32 to index
+// CHECK: %[[LO:.*]] = arith.maxsi %[[I]], %{{.*}} : index
+// CHECK: %[[R:.*]] = arith.minsi %[[LO]], %{{.*}} : index
 // CHECK: %[[C:.*]] = linalg.index 1 : index
 // CHECK: tensor.extract %[[TAB]][%[[R]], %[[C]]] : tensor<512x64xf32>
 func.func @embedding(%t: tensor<512x64xf32>, %ids: tensor<?xi32>) -> tensor<?x64xf32> {

@@ -55,6 +55,9 @@ struct EmbeddingPattern : OpRewritePattern<tfm::EmbeddingOp> {
     Location loc = op.getLoc();
     auto type = cast<RankedTensorType>(op.getType());
     Value table = op.getTable();
+    int64_t tableRows = cast<RankedTensorType>(table.getType()).getDimSize(0);
+    if (ShapedType::isDynamic(tableRows))
+      return b.notifyMatchFailure(op, "needs a static vocabulary size");
     AffineMap rowMap = AffineMap::get(2, 0, {b.getAffineDimExpr(0)}, b.getContext());
     SmallVector<Value> sizes;
     if (type.isDynamicDim(0))
@@ -62,7 +65,12 @@ struct EmbeddingPattern : OpRewritePattern<tfm::EmbeddingOp> {
     b.replaceOp(op, elementwise(
         b, loc, type, sizes, {op.getIds()},
         [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          // Clamp to [0, V): an out-of-range id must not read out of bounds
+          // (the runtime rejects such prompts before calling the model).
           Value row = nb.create<arith::IndexCastOp>(l, nb.getIndexType(), a[0]);
+          row = nb.create<arith::MaxSIOp>(l, row, nb.create<arith::ConstantIndexOp>(l, 0));
+          row = nb.create<arith::MinSIOp>(
+              l, row, nb.create<arith::ConstantIndexOp>(l, tableRows - 1));
           Value col = nb.create<linalg::IndexOp>(l, 1);
           return nb.create<tensor::ExtractOp>(l, table, ValueRange{row, col});
         },
