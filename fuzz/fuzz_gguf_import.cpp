@@ -1,0 +1,18 @@
+//===- fuzz_gguf_import.cpp - GGUF checkpoint importer --------------------===//
+//
+// Input: the bytes of a `.gguf` model. Exercises the compiler's importer
+// (hyper-parameters from metadata, tensor checks, tokenizer from metadata)
+// on top of the runtime's GGUF parser.
+//
+//===----------------------------------------------------------------------===//
+
+#include "FuzzCheckpoint.h"
+#include "FuzzUtil.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  using namespace tfm;
+  std::string path = fuzz::writeScratch(
+      "model.gguf", std::string_view(reinterpret_cast<const char *>(data), size));
+  fuzz::exerciseCheckpoint(path, CheckpointFormat::Gguf, importGguf(path));
+  return 0;
+}
