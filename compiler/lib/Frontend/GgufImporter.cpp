@@ -184,6 +184,12 @@ Expected<ModelSpec> importGguf(llvm::StringRef path,
 
   spec.weights.format = CheckpointFormat::Gguf;
   spec.weights.path = p;
+  // Every block has tensors of its own: a larger block count is corrupt, and
+  // must be rejected before it sizes the weight list (found by fuzz_gguf_import).
+  if (layers > static_cast<int64_t>(ckpt.tensors().size()))
+    return fail(p + ": " + m.full("block_count") + " (" + llvm::Twine(layers) +
+                ") exceeds the number of tensors in the file (" +
+                llvm::Twine(ckpt.tensors().size()) + ")");
   completeBindings(spec);
   if (Error e = finishImport(spec, ckpt))
     return e;

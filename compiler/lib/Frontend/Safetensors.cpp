@@ -363,6 +363,13 @@ Expected<ModelSpec> importSafetensors(llvm::StringRef path,
 
   spec.weights.format = CheckpointFormat::Safetensors;
   spec.weights.path = path.str();
+  // Every block has tensors of its own: a larger layer count is corrupt, and
+  // must be rejected before it sizes the weight list (found by fuzzing).
+  if (spec.numLayers > static_cast<int64_t>((*ckpt)->tensors().size()))
+    return fail(configPath + ": the layer count (" +
+                llvm::Twine(spec.numLayers) +
+                ") exceeds the number of tensors in the checkpoint (" +
+                llvm::Twine((*ckpt)->tensors().size()) + ")");
   completeBindings(spec);
   if (gpt2 && !(*ckpt)->find("transformer.wte.weight") &&
       (*ckpt)->find("wte.weight")) {
