@@ -5,6 +5,7 @@
 #include "tfm/Dialect/Tfm/IR/TfmOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -39,11 +40,15 @@ public:
     auto tokensType = RankedTensorType::get({t}, b.getI32Type());
     auto kvFlatType = MemRefType::get({kvCacheFloats(spec)}, f32);
     auto logitsType = RankedTensorType::get({t, spec.vocabSize}, f32);
+    // Logits are written into a runtime-owned buffer (destination passing),
+    // so bufferization can compute the LM head in place: no T x V temporary.
+    auto logitsBufferType = MemRefType::get({t, spec.vocabSize}, f32);
     auto fnType = b.getFunctionType(
-        {weightsType, tokensType, b.getIndexType(), kvFlatType}, {logitsType});
+        {weightsType, tokensType, b.getIndexType(), kvFlatType, logitsBufferType}, {});
     auto fn = b.create<func::FuncOp>(loc, name, fnType);
     fn.setArgAttr(0, "tfm.weights", b.getUnitAttr());
     fn.setArgAttr(3, "tfm.kv_cache", b.getUnitAttr());
+    fn.setArgAttr(4, "tfm.logits", b.getUnitAttr());
     fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
     // Bounds the dynamic token dimension for tfm-plan-memory.
     fn->setAttr("tfm.context_length", b.getI64IntegerAttr(spec.contextLength));
@@ -73,7 +78,10 @@ public:
                                       : "lm_head.weight",
                         {spec.vocabSize, spec.dim});
     Value logits = b.create<mlir::tfm::LMHeadOp>(loc, logitsType, x, head);
-    b.create<func::ReturnOp>(loc, logits);
+    b.create<bufferization::MaterializeInDestinationOp>(
+        loc, TypeRange{}, logits, fn.getArgument(4), /*restrict=*/true,
+        /*writable=*/true);
+    b.create<func::ReturnOp>(loc);
   }
 
 private:
@@ -215,7 +223,8 @@ private:
 
 OwningOpRef<ModuleOp> buildGraph(MLIRContext &ctx, const ModelSpec &spec,
                                  const WeightsLayout &layout) {
-  ctx.loadDialect<mlir::tfm::TfmDialect, arith::ArithDialect, func::FuncDialect,
+  ctx.loadDialect<mlir::tfm::TfmDialect, arith::ArithDialect,
+                  bufferization::BufferizationDialect, func::FuncDialect,
                   memref::MemRefDialect, tensor::TensorDialect>();
   OpBuilder b(&ctx);
   OwningOpRef<ModuleOp> module = ModuleOp::create(b.getUnknownLoc(), spec.name);

@@ -62,6 +62,8 @@ void buildBufferizationPipeline(OpPassManager &pm, const PipelineOptions &opts) 
     b.create<linalg::CopyOp>(loc, from, to);
     return success();
   };
+  // The LM head's tensor.empty becomes the logits argument itself.
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
   pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
   bufferization::BufferResultsToOutParamsOpts outParams;
   outParams.hoistStaticAllocs = true;

@@ -5,8 +5,9 @@
 // runtime/include/tfm/runtime/ModelAbi.h):
 //
 //   func.func @tfm_prefill(%weights: memref<Bxi8>, %tokens: tensor<?xi32>,
-//                          %pos: index, %kv: memref<Nxf32>) -> tensor<?xVxf32>
-//   func.func @tfm_decode (... %tokens: tensor<1xi32> ...) -> tensor<1xVxf32>
+//                          %pos: index, %kv: memref<Nxf32>,
+//                          %logits: memref<?xVxf32>)
+//   func.func @tfm_decode (... %tokens: tensor<1xi32> ... memref<1xVxf32>)
 //
 // Attention is emitted unfused (matmul, scale, mask, softmax, matmul) so that
 // tfm-fuse-attention has real work to do.
