@@ -6,6 +6,8 @@ set -euo pipefail
 PKGS=(
   # Toolchain and build.
   cmake ninja-build g++ lld-19
+  # libFuzzer and sanitizer runtimes of clang-19 (fuzz/, TFM_SANITIZE builds).
+  libclang-rt-19-dev
   # LLVM/MLIR 19 (never libmlir-22-dev: it silently removes MLIR 19).
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools clang-19
   # Needed by the LLVM/MLIR CMake config on a fresh machine.

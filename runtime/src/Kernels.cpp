@@ -104,6 +104,10 @@ fatal(const char *Kernel, const char *Fmt, ...) {
   std::abort();
 }
 
+/// Smallest amount of work (multiply-adds) worth handing to another thread:
+/// about 10 us, well above the pool's dispatch cost.
+constexpr int64_t kMinChunkWork = 1 << 15;
+
 /// Plain view of a row-major 2-D operand with unit inner stride.
 struct Mat {
   const float *Data;
@@ -247,14 +251,16 @@ void linearImpl(const char *Kernel, TfmMemRefF32x2 *OutM, TfmMemRefF32x2 *XM,
     return;
 
   if (T == 1) {
-    // Matrix-vector: every weight byte is read once, so split N evenly.
+    // Matrix-vector: every weight byte is read once, so split N evenly, but
+    // into chunks of at least kMinChunkWork multiply-adds: waking a thread
+    // costs more than a small layer (a 64-wide model runs 30k tok/s).
     globalPool().parallelFor(
         N,
         [&](int64_t B, int64_t E) {
           gemvRows(X.Data, W.Data, W.RowStride, Out, 1, K, Bias, BS, B, E,
                    Accumulate);
         },
-        /*minChunk=*/16);
+        /*minChunk=*/std::max<int64_t>(16, kMinChunkWork / std::max<int64_t>(K, 1)));
     return;
   }
 
@@ -281,7 +287,8 @@ void linearImpl(const char *Kernel, TfmMemRefF32x2 *OutM, TfmMemRefF32x2 *XM,
           }
         }
       },
-      /*minChunk=*/4);
+      /*minChunk=*/std::max<int64_t>(
+          4, kMinChunkWork / std::max<int64_t>(NR * K * T, 1)));
 }
 
 /// Unit-stride-inner 3-D view.
@@ -390,6 +397,8 @@ _mlir_ciface_tfmrt_attention(TfmMemRefF32x3 *out, TfmMemRefF32x3 *q,
       Slopes[Hh] = tfmrt_alibi_slope(Hh, H);
 
   constexpr int64_t BK = 64; // keys per online-softmax block
+  // Each (head, query) item costs about 2 * S * hd multiply-adds.
+  int64_t MinItems = std::max<int64_t>(1, kMinChunkWork / std::max<int64_t>(2 * S * HD, 1));
   globalPool().parallelFor(H * T, [&](int64_t B, int64_t E) {
     std::vector<float> Acc(HD);
     float Scores[BK];
@@ -428,5 +437,5 @@ _mlir_ciface_tfmrt_attention(TfmMemRefF32x3 *out, TfmMemRefF32x3 *q,
       for (int64_t D = 0; D < HD; ++D)
         Ov[D] = Acc[D] * Inv;
     }
-  });
+  }, MinItems);
 }
