@@ -24,7 +24,12 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/Transforms/Passes.h"
 
 void tfm::registerAllDialects(mlir::DialectRegistry &registry) {
   registry.insert<mlir::tfm::TfmDialect, mlir::arith::ArithDialect,
@@ -42,4 +47,26 @@ void tfm::registerAllPasses() {
   mlir::tfm::registerTfmConversionPasses();
   mlir::tfm::registerTfmTransformsPasses();
   registerPipelines();
+
+  // The upstream passes of the pipeline, one by one (not mlir's InitAll*):
+  // tfm-opt can run each, and --mlir-print-ir-after=NAME works in tfmc.
+  mlir::registerCanonicalizerPass();
+  mlir::registerCSEPass();
+  mlir::bufferization::registerEmptyTensorEliminationPass();
+  mlir::bufferization::registerOneShotBufferizePass();
+  mlir::bufferization::registerOwnershipBasedBufferDeallocationPass();
+  mlir::bufferization::registerBufferDeallocationSimplificationPass();
+  mlir::bufferization::registerLowerDeallocationsPass();
+  mlir::memref::registerExpandReallocPass();
+  mlir::memref::registerExpandStridedMetadataPass();
+  mlir::registerConvertLinalgToLoopsPassPass();
+  mlir::registerConvertAffineToStandardPass();
+  mlir::registerSCFToControlFlowPass();
+  mlir::registerConvertMathToLibmPass();
+  mlir::registerConvertMathToLLVMPassPass();
+  mlir::registerFinalizeMemRefToLLVMConversionPassPass();
+  mlir::registerArithToLLVMConversionPassPass();
+  mlir::registerConvertFuncToLLVMPassPass();
+  mlir::registerConvertControlFlowToLLVMPassPass();
+  mlir::registerReconcileUnrealizedCastsPass();
 }

@@ -42,8 +42,9 @@ void buildOptimizationPipeline(OpPassManager &pm, const PipelineOptions &opts) {
 
 void buildToLinalgPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   pm.addPass(mlir::tfm::createConvertTfmToLinalgPass());
+  // No CSE here: it would merge the zero fills of all linear layers into one
+  // tensor, which bufferization then copies in front of every matmul.
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
   if (opts.fuseElementwise) {
     pm.addNestedPass<func::FuncOp>(mlir::tfm::createTfmFuseElementwisePass());
     pm.addPass(createCanonicalizerPass());
@@ -58,8 +59,10 @@ void buildBufferizationPipeline(OpPassManager &pm, const PipelineOptions &opts) 
       bufferization::LayoutMapOption::IdentityLayoutMap);
   // Copies as linalg.copy, which become plain loops: memref.copy of strided
   // views (KV cache windows) would need MLIR's C runner library.
+  // A value computed in place (empty-tensor elimination) needs no copy.
   bufferization.memCpyFn = [](OpBuilder &b, Location loc, Value from, Value to) {
-    b.create<linalg::CopyOp>(loc, from, to);
+    if (from != to)
+      b.create<linalg::CopyOp>(loc, from, to);
     return success();
   };
   // The LM head's tensor.empty becomes the logits argument itself.

@@ -163,6 +163,7 @@ int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
+  tfm::registerAllPasses(); // first: --mlir-print-ir-after=PASS lists them
   mlir::registerPassManagerCLOptions();
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "tfmc " TFM_VERSION " (LLVM/MLIR " LLVM_VERSION_STRING ")\n";
