@@ -12,7 +12,7 @@ config.suffixes = [".mlir", ".tfm", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.tfm_obj_root, "test")
 # Folders with their own runners (gtest, Python) are not lit tests.
-config.excludes = ["runtime", "reference", "fixtures", "CMakeLists.txt", "lit.cfg.py"]
+config.excludes = ["runtime", "reference", "fixtures", "embed", "CMakeLists.txt", "lit.cfg.py"]
 
 llvm_config.with_system_environment(["HOME", "TMPDIR", "TFM_TEST_DATA"])
 llvm_config.use_default_substitutions()
@@ -22,6 +22,7 @@ config.substitutions.append(("%tfm-opt", os.path.join(config.tfm_tools_dir, "tfm
 config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(("%shared", config.tfm_shared_dir))
 config.substitutions.append(("%srcroot", config.tfm_src_root))
+config.substitutions.append(("%tfm_libdir", os.path.join(config.tfm_obj_root, "lib")))
 
 llvm_config.with_environment("PATH", config.tfm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
