@@ -5,7 +5,7 @@
 // GEMV (decode, T = 1): GB/s of weight bytes read, "hot" (the same matrix
 // every call, so it may sit in cache) and "cold" (cycling through copies
 // totalling > 128 MiB, so every byte comes from DRAM).
-// GEMM (prefill, T = 128): GFLOP/s = 2*T*N*K / time.
+// GEMM (prefill, T = 128, and T = 32 for the 15M shapes): GFLOP/s = 2*T*N*K / time.
 // Each at 1 and 2 threads, against a naive triple loop (1 thread), and the
 // kernel's results are checked against the naive ones.
 //
@@ -146,5 +146,9 @@ int main(int argc, char **argv) {
   benchGemm(128, 288, 768, Rng);
   benchGemm(128, 2048, 768, Rng);
   benchGemm(128, 32000, 288, Rng);
+  // A 32-token prompt (bench/decode.sh) of the 15M model.
+  benchGemm(32, 288, 288, Rng);
+  benchGemm(32, 768, 288, Rng);
+  benchGemm(32, 288, 768, Rng);
   return 0;
 }

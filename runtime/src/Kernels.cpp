@@ -11,11 +11,13 @@
 #include "tfm/runtime/ThreadPool.h"
 
 #include <algorithm>
+#include <array>
 #include <cinttypes>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
 #include <vector>
 
 using tfm::rt::globalPool;
@@ -167,16 +169,6 @@ void tile(const float *X, int64_t XS, const float *W, int64_t WS, float *Out,
   }
 }
 
-using TileFn = void (*)(const float *, int64_t, const float *, int64_t, float *,
-                        int64_t, int64_t, const float *, int64_t, bool);
-constexpr int MR = 4, NR = 4;
-const TileFn Tiles[MR][NR] = {
-    {tile<1, 1>, tile<1, 2>, tile<1, 3>, tile<1, 4>},
-    {tile<2, 1>, tile<2, 2>, tile<2, 3>, tile<2, 4>},
-    {tile<3, 1>, tile<3, 2>, tile<3, 3>, tile<3, 4>},
-    {tile<4, 1>, tile<4, 2>, tile<4, 3>, tile<4, 4>},
-};
-
 /// Dot products of 4 w rows with one x vector, 2 accumulators per row so
 /// the FMA latency is hidden; x is loaded once for the 4 rows.
 void gemvRows(const float *X, const float *W, int64_t WS, float *Out,
@@ -223,6 +215,206 @@ void gemvRows(const float *X, const float *W, int64_t WS, float *Out,
                Bias ? Bias + N * BS : nullptr, BS, Accumulate);
 }
 
+/// Outer-product GEMM for T > 1: out[T,N] (+)= x[T,K] * w[N,K]^T.
+///
+/// w is packed panel by panel: GNR consecutive w rows (= GNR columns of out)
+/// and at most GKC of K, transposed into a GKC x GNR contiguous block on the
+/// caller's stack (40 KiB, stays in L1). The micro-kernel then keeps an
+/// GMR x GNR tile of out in GMR*GNV vector registers: per k it loads GNV
+/// vectors of the packed panel, broadcasts GMR x values and issues GMR*GNV
+/// FMAs, no horizontal sums. The packing (N*K copies) is amortised over T
+/// rows. The whole T range runs against one packed block before moving on,
+/// so the x rows of a K block (T*GKC floats) are re-read from L2.
+constexpr int GNV = 2;            // vectors per tile row
+constexpr int GNR = GNV * VL;     // columns of out per panel
+#if defined(__AVX512F__)
+constexpr int GMR = 8;            // 16 zmm accumulators of 32
+#else
+constexpr int GMR = 6;            // 12 accumulators of 16 registers
+#endif
+constexpr int64_t GKC = 320;      // max K per packed block
+
+typedef float VecFA __attribute__((vector_size(VL * sizeof(float)), aligned(64)));
+
+#if defined(__AVX512F__)
+/// Transposes the 16x16 block whose row j is Src + j*SS into Dst[c*DS + j]
+/// (Dst 64-byte aligned, DS a multiple of 16): unpacks within 128-bit lanes,
+/// then lane shuffles; 64 shuffles instead of 256 scalar moves.
+inline void transpose16(const float *Src, int64_t SS, float *Dst, int64_t DS) {
+  static_assert(VL == 16, "AVX-512 vectors");
+  VecF R[16], U[16];
+  for (int J = 0; J < 16; ++J)
+    R[J] = load(Src + J * SS);
+  for (int I = 0; I < 8; ++I) { // unpack{lo,hi}_ps
+    U[2 * I] = __builtin_shufflevector(R[2 * I], R[2 * I + 1], 0, 16, 1, 17, 4,
+                                       20, 5, 21, 8, 24, 9, 25, 12, 28, 13, 29);
+    U[2 * I + 1] =
+        __builtin_shufflevector(R[2 * I], R[2 * I + 1], 2, 18, 3, 19, 6, 22, 7,
+                                23, 10, 26, 11, 27, 14, 30, 15, 31);
+  }
+  // unpack{lo,hi}_pd: R[4i+c], 128-bit lane l = rows 4i..4i+3 of column 4l+c.
+  for (int I = 0; I < 4; ++I) {
+    VecF A = U[4 * I], B = U[4 * I + 1], C = U[4 * I + 2], D = U[4 * I + 3];
+    R[4 * I] = __builtin_shufflevector(A, C, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9,
+                                       24, 25, 12, 13, 28, 29);
+    R[4 * I + 1] = __builtin_shufflevector(A, C, 2, 3, 18, 19, 6, 7, 22, 23, 10,
+                                           11, 26, 27, 14, 15, 30, 31);
+    R[4 * I + 2] = __builtin_shufflevector(B, D, 0, 1, 16, 17, 4, 5, 20, 21, 8,
+                                           9, 24, 25, 12, 13, 28, 29);
+    R[4 * I + 3] = __builtin_shufflevector(B, D, 2, 3, 18, 19, 6, 7, 22, 23, 10,
+                                           11, 26, 27, 14, 15, 30, 31);
+  }
+  // Gather 128-bit lane l of R[c], R[4+c], R[8+c], R[12+c] (shuffle_f32x4).
+  for (int C = 0; C < 4; ++C) {
+    VecF A0 = __builtin_shufflevector(R[C], R[4 + C], 0, 1, 2, 3, 4, 5, 6, 7,
+                                      16, 17, 18, 19, 20, 21, 22, 23);
+    VecF A1 = __builtin_shufflevector(R[C], R[4 + C], 8, 9, 10, 11, 12, 13, 14,
+                                      15, 24, 25, 26, 27, 28, 29, 30, 31);
+    VecF B0 = __builtin_shufflevector(R[8 + C], R[12 + C], 0, 1, 2, 3, 4, 5, 6,
+                                      7, 16, 17, 18, 19, 20, 21, 22, 23);
+    VecF B1 = __builtin_shufflevector(R[8 + C], R[12 + C], 8, 9, 10, 11, 12, 13,
+                                      14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    auto Even = [](VecF X, VecF Y) {
+      return __builtin_shufflevector(X, Y, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17,
+                                     18, 19, 24, 25, 26, 27);
+    };
+    auto Odd = [](VecF X, VecF Y) {
+      return __builtin_shufflevector(X, Y, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21,
+                                     22, 23, 28, 29, 30, 31);
+    };
+    *reinterpret_cast<VecFA *>(Dst + C * DS) = Even(A0, B0);
+    *reinterpret_cast<VecFA *>(Dst + (4 + C) * DS) = Odd(A0, B0);
+    *reinterpret_cast<VecFA *>(Dst + (8 + C) * DS) = Even(A1, B1);
+    *reinterpret_cast<VecFA *>(Dst + (12 + C) * DS) = Odd(A1, B1);
+  }
+}
+#endif
+
+/// Packs w rows [J0, J0+Nc) x columns [K0, K0+Kc) into Bp[k][j] (GNR wide),
+/// zero-filling columns j >= Nc.
+void packW(const float *W, int64_t WS, int64_t J0, int64_t Nc, int64_t K0,
+           int64_t Kc, float *Bp) {
+  if (Nc < GNR)
+    for (int64_t I = 0; I < Kc * GNR; ++I)
+      Bp[I] = 0.0f;
+  int64_t J = 0;
+#if defined(__AVX512F__)
+  static_assert(GNR % 16 == 0, "panel width must be a multiple of 16");
+  for (; J + 16 <= Nc; J += 16) {
+    const float *Rows = W + (J0 + J) * WS + K0;
+    int64_t Kk = 0;
+    for (; Kk + 16 <= Kc; Kk += 16)
+      transpose16(Rows + Kk, WS, Bp + Kk * GNR + J, GNR);
+    for (; Kk < Kc; ++Kk)
+      for (int64_t Jj = 0; Jj < 16; ++Jj)
+        Bp[Kk * GNR + J + Jj] = Rows[Jj * WS + Kk];
+  }
+#endif
+  for (; J < Nc; ++J) {
+    const float *Row = W + (J0 + J) * WS + K0;
+    for (int64_t Kk = 0; Kk < Kc; ++Kk)
+      Bp[Kk * GNR + J] = Row[Kk];
+  }
+}
+
+/// One M x GNR tile over Kc packed steps. First: overwrite out (plus bias)
+/// unless Accumulate; later K blocks always add. Only the first Nc columns
+/// are written.
+template <int M>
+void gemmTile(const float *X, int64_t XS, const float *Bp, int64_t Kc,
+              float *Out, int64_t OS, int64_t Nc, bool Add, const float *Bias,
+              int64_t BS) {
+  VecF Acc[M][GNV];
+#pragma GCC unroll 16
+  for (int I = 0; I < M; ++I)
+#pragma GCC unroll 4
+    for (int V = 0; V < GNV; ++V)
+      Acc[I][V] = VecF{};
+  for (int64_t Kk = 0; Kk < Kc; ++Kk) {
+    VecF Bv[GNV];
+#pragma GCC unroll 4
+    for (int V = 0; V < GNV; ++V)
+      Bv[V] = *reinterpret_cast<const VecFA *>(Bp + Kk * GNR + V * VL);
+#pragma GCC unroll 16
+    for (int I = 0; I < M; ++I) {
+      float Xs = X[I * XS + Kk];
+#pragma GCC unroll 4
+      for (int V = 0; V < GNV; ++V)
+        Acc[I][V] += Bv[V] * Xs;
+    }
+  }
+  if (Nc == GNR) {
+    VecF Bb[GNV];
+    if (Bias) {
+      for (int V = 0; V < GNV; ++V)
+        for (int L = 0; L < VL; ++L)
+          Bb[V][L] = Bias[(V * VL + L) * BS];
+    }
+#pragma GCC unroll 16
+    for (int I = 0; I < M; ++I)
+#pragma GCC unroll 4
+      for (int V = 0; V < GNV; ++V) {
+        float *P = Out + I * OS + V * VL;
+        VecF R = Acc[I][V];
+        if (Bias)
+          R += Bb[V];
+        store(P, Add ? load(P) + R : R);
+      }
+    return;
+  }
+  for (int I = 0; I < M; ++I) {
+    alignas(64) float Row[GNR];
+    for (int V = 0; V < GNV; ++V)
+      *reinterpret_cast<VecFA *>(Row + V * VL) = Acc[I][V];
+    for (int64_t J = 0; J < Nc; ++J) {
+      float R = Row[J] + (Bias ? Bias[J * BS] : 0.0f);
+      float *P = Out + I * OS + J;
+      *P = Add ? *P + R : R;
+    }
+  }
+}
+
+using GemmTileFn = void (*)(const float *, int64_t, const float *, int64_t,
+                            float *, int64_t, int64_t, bool, const float *,
+                            int64_t);
+template <int... Ms>
+constexpr std::array<GemmTileFn, sizeof...(Ms)> makeGemmTiles(
+    std::integer_sequence<int, Ms...>) {
+  return {gemmTile<Ms + 1>...};
+}
+constexpr auto GemmTiles = makeGemmTiles(std::make_integer_sequence<int, GMR>{});
+
+void gemmPanels(const Mat &X, const Mat &W, float *Out, int64_t OS,
+                const float *Bias, int64_t BS, bool Accumulate, int64_t PBegin,
+                int64_t PEnd) {
+  int64_t T = X.Rows, K = X.Cols, N = W.Rows;
+  // Equal K blocks of at most GKC.
+  int64_t NumKB = std::max<int64_t>(1, (K + GKC - 1) / GKC);
+  int64_t KB = (K + NumKB - 1) / NumKB;
+  alignas(64) float Bp[GKC * GNR];
+  for (int64_t P = PBegin; P < PEnd; ++P) {
+    int64_t J0 = P * GNR, Nc = std::min<int64_t>(GNR, N - J0);
+    const float *PB = Bias ? Bias + J0 * BS : nullptr;
+    for (int64_t K0 = 0;;) {
+      int64_t Kc = std::min(KB, K - K0);
+      bool First = K0 == 0;
+      packW(W.Data, W.RowStride, J0, Nc, K0, Kc, Bp);
+      bool Add = !First || Accumulate;
+      const float *B = First ? PB : nullptr;
+      int64_t T0 = 0;
+      for (; T0 + GMR <= T; T0 += GMR)
+        gemmTile<GMR>(X.Data + T0 * X.RowStride + K0, X.RowStride, Bp, Kc,
+                      Out + T0 * OS + J0, OS, Nc, Add, B, BS);
+      if (T0 < T)
+        GemmTiles[T - T0 - 1](X.Data + T0 * X.RowStride + K0, X.RowStride, Bp,
+                              Kc, Out + T0 * OS + J0, OS, Nc, Add, B, BS);
+      K0 += KB;
+      if (K0 >= K)
+        break;
+    }
+  }
+}
+
 void linearImpl(const char *Kernel, TfmMemRefF32x2 *OutM, TfmMemRefF32x2 *XM,
                 TfmMemRefF32x2 *WM, TfmMemRefF32x1 *BM, bool Accumulate) {
   Mat X = view2(Kernel, "x", XM), W = view2(Kernel, "w", WM);
@@ -264,31 +456,15 @@ void linearImpl(const char *Kernel, TfmMemRefF32x2 *OutM, TfmMemRefF32x2 *XM,
     return;
   }
 
-  // GEMM: each thread owns a range of w rows; within it, blocks of NB rows
-  // (NB*K floats, sized for L2) are reused by every 4-row x tile (in L1).
-  constexpr int64_t NB = 64;
+  // GEMM: parallel over panels of GNR w rows; each task packs its panels
+  // itself, so no shared scratch and no extra synchronisation.
   globalPool().parallelFor(
-      (N + NR - 1) / NR,
+      (N + GNR - 1) / GNR,
       [&](int64_t B, int64_t E) {
-        int64_t NBegin = B * NR, NEnd = std::min(E * NR, N);
-        for (int64_t N0 = NBegin; N0 < NEnd; N0 += NB) {
-          int64_t N1 = std::min(N0 + NB, NEnd);
-          for (int64_t T0 = 0; T0 < T; T0 += MR) {
-            int64_t Mr = std::min<int64_t>(MR, T - T0);
-            const float *Xt = X.Data + T0 * X.RowStride;
-            for (int64_t J = N0; J < N1; J += NR) {
-              int64_t Nr = std::min<int64_t>(NR, N1 - J);
-              Tiles[Mr - 1][Nr - 1](Xt, X.RowStride, W.Data + J * W.RowStride,
-                                    W.RowStride, Out + T0 * O.RowStride + J,
-                                    O.RowStride, K,
-                                    Bias ? Bias + J * BS : nullptr, BS,
-                                    Accumulate);
-            }
-          }
-        }
+        gemmPanels(X, W, Out, O.RowStride, Bias, BS, Accumulate, B, E);
       },
       /*minChunk=*/std::max<int64_t>(
-          4, kMinChunkWork / std::max<int64_t>(NR * K * T, 1)));
+          1, kMinChunkWork / std::max<int64_t>(GNR * K * T, 1)));
 }
 
 /// Unit-stride-inner 3-D view.

@@ -120,6 +120,11 @@ TEST(Kernels, LinearPrefillShapes) {
     checkLinear({128, 130, 35, 5, 9, false, Threads});
     checkLinear({2, 3, 1, 0, 0, true, Threads}); // K = 1
     checkLinear({33, 200, 48, 1, 0, true, Threads});
+    // Several K blocks of the packed GEMM (K > 320), K tails within a block,
+    // a partial last panel, T not a multiple of the row tile.
+    checkLinear({13, 70, 700, 3, 5, true, Threads});
+    checkLinear({9, 33, 1000, 0, 1, false, Threads});
+    checkLinear({32, 288, 768, 0, 0, false, Threads});
   }
 }
 
@@ -140,6 +145,30 @@ TEST(Kernels, LinearAccumulates) {
           S += double(X.at(R, K)) * double(W.at(C, K));
         EXPECT_NEAR(Out.at(R, C), S, 1e-4) << "T=" << T << " row " << R << " col " << C;
       }
+  }
+}
+
+// Accumulation across the GEMM's K blocks and a partial panel.
+TEST(Kernels, LinearAccumulatesKBlocks) {
+  for (int Threads : {1, 2}) {
+    tfm::rt::setNumThreads(Threads);
+    const int64_t T = 19, N = 50, K = 650;
+    std::mt19937 Rng(7 + Threads);
+    Buf2 X(T, K, 2, 1, Rng), W(N, K, 1, 3, Rng), Out(T, N, 3, 2, Rng);
+    std::vector<float> Before;
+    for (int64_t R = 0; R < T; ++R)
+      for (int64_t C = 0; C < N; ++C)
+        Before.push_back(Out.at(R, C));
+    _mlir_ciface_tfmrt_linear(&Out.Ref, &X.Ref, &W.Ref, 1);
+    for (int64_t R = 0; R < T; ++R) {
+      for (int64_t C = 0; C < N; ++C) {
+        double S = Before[size_t(R * N + C)];
+        for (int64_t Kk = 0; Kk < K; ++Kk)
+          S += double(X.at(R, Kk)) * double(W.at(C, Kk));
+        EXPECT_NEAR(Out.at(R, C), S, 1e-4) << "row " << R << " col " << C;
+      }
+      EXPECT_TRUE(std::isnan(Out.at(R, N))) << "wrote past row " << R;
+    }
   }
 }
 
