@@ -63,8 +63,12 @@ void ThreadPool::runChunks() {
   // Claim chunks until none is left. Whoever is running claims work, so a
   // worker that the OS has not scheduled yet delays nothing.
   for (;;) {
-    int64_t C = NextChunk.fetch_add(1, std::memory_order_acq_rel);
-    if (C >= JobChunks)
+    // The chunk count travels with the index (count << 32 | index), so a
+    // claim on a finished job's stale counter is recognised as such without
+    // reading JobChunks, which run() may be rewriting for the next job.
+    int64_t V = NextChunk.fetch_add(1, std::memory_order_acq_rel);
+    int64_t C = V & 0xffffffff;
+    if (C >= (V >> 32))
       return;
     // Contiguous, balanced split: the first (N % chunks) ranges get one more.
     int64_t Base = JobN / JobChunks, Extra = JobN % JobChunks;
@@ -120,7 +124,7 @@ void ThreadPool::run(int64_t n, int64_t minChunk, RangeFn fn, void *ctx) {
   Remaining.store(Chunks, std::memory_order_relaxed);
   // Publishing NextChunk = 0 releases the job fields to any thread whose
   // fetch_add reads it, including a worker still finishing the last job.
-  NextChunk.store(0, std::memory_order_release);
+  NextChunk.store(Chunks << 32, std::memory_order_release);
   Generation.fetch_add(1); // seq_cst: pairs with the Sleepers check below
   if (Sleepers.load() > 0) {
     std::lock_guard<std::mutex> Lock(Mutex);

@@ -100,3 +100,18 @@ TEST(ThreadPool, GlobalPoolFollowsSetNumThreads) {
 }
 
 } // namespace
+
+// Back-to-back jobs of different chunk counts: a worker still leaving the
+// previous job must not claim a chunk of the next one twice (it once did,
+// leaving run() waiting forever). A hang here fails the test by timeout.
+TEST(ThreadPool, BackToBackJobsOfDifferentSizes) {
+  tfm::rt::setNumThreads(2);
+  std::atomic<long> Sum{0};
+  const long Jobs = 200000;
+  for (long It = 0; It < Jobs; ++It) {
+    long N = (It & 1) ? 2 : 8;
+    tfm::rt::globalPool().parallelFor(
+        N, [&](int64_t B, int64_t E) { Sum += E - B; }, 1);
+  }
+  EXPECT_EQ(Sum.load(), Jobs / 2 * 10);
+}

@@ -31,7 +31,8 @@ extern "C" {
 /// out += x * w^T when `accumulate` is non-zero: linalg.matmul's semantics,
 /// which the compiler needs when it cannot prove `out` was just zeroed.
 /// T == 1 runs a bandwidth-bound matrix-vector product parallel over N rows;
-/// T > 1 a register-tiled GEMM (4 x-rows by 4 w-rows) parallel over N blocks.
+/// T > 1 a GEMM on packed 32-row panels of w with an 8 x 32 outer-product
+/// register tile (AVX-512), parallel over panels.
 void _mlir_ciface_tfmrt_linear(TfmMemRefF32x2 *out, TfmMemRefF32x2 *x,
                                TfmMemRefF32x2 *w, int64_t accumulate);
 
