@@ -23,9 +23,6 @@ using llvm::Expected;
 namespace tfm {
 
 namespace {
-Error fail(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
 
 /// Reads `<arch>.<key>` metadata with messages naming the key and its byte.
 class Meta {
@@ -40,16 +37,16 @@ public:
     const rt::GgufKV *kv = f_.find(k);
     if (!kv) {
       if (def < 0)
-        return fail(path_ + ": missing metadata key '" + k + "'");
+        return readerError(path_ + ": missing metadata key '" + k + "'");
       return def;
     }
     std::optional<int64_t> v = f_.getInt(k);
     if (!v || kv->type == rt::GgufType::Bool)
-      return fail(path_ + ": metadata key '" + k + "' at byte " +
+      return readerError(path_ + ": metadata key '" + k + "' at byte " +
                   llvm::Twine(kv->keyOffset) + " has type " +
                   rt::toString(kv->type) + ", expected an integer");
     if (*v <= 0 || *v > (int64_t(1) << 40))
-      return fail(path_ + ": metadata key '" + k + "' at byte " +
+      return readerError(path_ + ": metadata key '" + k + "' at byte " +
                   llvm::Twine(kv->keyOffset) + " is " + llvm::Twine(*v) +
                   ", expected a positive size");
     return *v;
@@ -62,7 +59,7 @@ public:
       return def;
     std::optional<double> v = f_.getFloat(k);
     if (!v)
-      return fail(path_ + ": metadata key '" + k + "' at byte " +
+      return readerError(path_ + ": metadata key '" + k + "' at byte " +
                   llvm::Twine(kv->keyOffset) + " has type " +
                   rt::toString(kv->type) + ", expected a number");
     return *v;
@@ -93,11 +90,11 @@ Expected<ModelSpec> importGguf(llvm::StringRef path,
 
   std::optional<std::string_view> archSv = f.getString("general.architecture");
   if (!archSv)
-    return fail(p + ": missing metadata key 'general.architecture' (string)");
+    return readerError(p + ": missing metadata key 'general.architecture' (string)");
   std::string arch(*archSv);
   bool gpt2 = arch == "gpt2";
   if (arch != "llama" && !gpt2)
-    return fail(p + ": general.architecture '" + arch +
+    return readerError(p + ": general.architecture '" + arch +
                 "' is not supported (llama, gpt2)");
   Meta m(p, f, arch);
 
@@ -108,16 +105,16 @@ Expected<ModelSpec> importGguf(llvm::StringRef path,
   TFM_TRY(heads, m.integer("attention.head_count"));
   TFM_TRY(kvHeads, m.integer("attention.head_count_kv", heads));
   if (dim % heads != 0)
-    return fail(p + ": " + m.full("attention.head_count") + " (" +
+    return readerError(p + ": " + m.full("attention.head_count") + " (" +
                 llvm::Twine(heads) + ") does not divide " +
                 m.full("embedding_length") + " (" + llvm::Twine(dim) + ")");
 
   // The vocabulary size comes from the embedding table.
   const TensorInfo *emb = ckpt.find("token_embd.weight");
   if (!emb)
-    return fail(p + ": missing tensor 'token_embd.weight'");
+    return readerError(p + ": missing tensor 'token_embd.weight'");
   if (emb->shape.size() != 2 || emb->shape[1] != dim)
-    return fail(p + ": tensor 'token_embd.weight' (data at byte " +
+    return readerError(p + ": tensor 'token_embd.weight' (data at byte " +
                 llvm::Twine(emb->offset) + ") has shape " +
                 shapeString(emb->shape) + ", expected [vocab, " +
                 llvm::Twine(dim) + "] from " + m.full("embedding_length"));
@@ -125,7 +122,7 @@ Expected<ModelSpec> importGguf(llvm::StringRef path,
   std::vector<std::string_view> tokens;
   if (f.getStringArray("tokenizer.ggml.tokens", tokens) &&
       static_cast<int64_t>(tokens.size()) != vocab)
-    return fail(p + ": tokenizer.ggml.tokens (at byte " +
+    return readerError(p + ": tokenizer.ggml.tokens (at byte " +
                 llvm::Twine(f.find("tokenizer.ggml.tokens")->keyOffset) +
                 ") has " + llvm::Twine(tokens.size()) +
                 " tokens but token_embd.weight has " + llvm::Twine(vocab) +
@@ -175,7 +172,7 @@ Expected<ModelSpec> importGguf(llvm::StringRef path,
     else if (model && *model == "gpt2")
       spec.tokenizer = {TokenizerKind::Gpt2, p};
     else
-      return fail(p + ": tokenizer.ggml.model at byte " +
+      return readerError(p + ": tokenizer.ggml.model at byte " +
                   llvm::Twine(kv->keyOffset) + " is " +
                   (model ? "'" + std::string(*model) + "'"
                          : std::string("not a string")) +
@@ -187,7 +184,7 @@ Expected<ModelSpec> importGguf(llvm::StringRef path,
   // Every block has tensors of its own: a larger block count is corrupt, and
   // must be rejected before it sizes the weight list (found by fuzz_gguf_import).
   if (layers > static_cast<int64_t>(ckpt.tensors().size()))
-    return fail(p + ": " + m.full("block_count") + " (" + llvm::Twine(layers) +
+    return readerError(p + ": " + m.full("block_count") + " (" + llvm::Twine(layers) +
                 ") exceeds the number of tensors in the file (" +
                 llvm::Twine(ckpt.tensors().size()) + ")");
   completeBindings(spec);
@@ -205,14 +202,14 @@ Expected<CheckpointFormat> detectCheckpointFormat(llvm::StringRef path) {
   if (ext.equals_insensitive(".gguf"))
     return CheckpointFormat::Gguf;
   if (!llvm::sys::fs::exists(path))
-    return fail(path + ": no such file or directory");
+    return readerError(path + ": no such file or directory");
   // Sniff the magic before trusting a .bin extension.
   auto buf = llvm::MemoryBuffer::getFileSlice(path, 4, 0);
   if (buf && (*buf)->getBuffer() == "GGUF")
     return CheckpointFormat::Gguf;
   if (ext.equals_insensitive(".bin"))
     return CheckpointFormat::Llama2c;
-  return fail(path + ": unknown checkpoint format (expected a llama2.c .bin, "
+  return readerError(path + ": unknown checkpoint format (expected a llama2.c .bin, "
                      "a .gguf, or a directory with config.json and "
                      "model.safetensors)");
 }
@@ -230,14 +227,14 @@ Expected<ModelSpec> importModel(llvm::StringRef path,
   case CheckpointFormat::Safetensors:
     return importSafetensors(path, options);
   default:
-    return fail(path + ": unknown checkpoint format");
+    return readerError(path + ": unknown checkpoint format");
   }
 }
 
 Error finishImport(const ModelSpec &spec, const Checkpoint &ckpt) {
   std::string invalid = validateSpec(spec);
   if (!invalid.empty())
-    return fail(ckpt.path() + ": " + invalid);
+    return readerError(ckpt.path() + ": " + invalid);
   return checkWeights(spec, ckpt);
 }
 

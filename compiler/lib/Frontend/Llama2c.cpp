@@ -28,17 +28,11 @@ using llvm::Expected;
 
 namespace tfm {
 
-namespace {
-Error fail(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
-} // namespace
-
 Error Checkpoint::parseLlama2c() {
   llvm::StringRef b = bytes();
   const uint64_t size = b.size();
   if (size < 28)
-    return fail("file truncated: the llama2.c header needs 28 bytes, the file "
+    return readerError("file truncated: the llama2.c header needs 28 bytes, the file "
                 "has " + llvm::Twine(size));
   int32_t h[7];
   std::memcpy(h, b.data(), sizeof(h));
@@ -48,7 +42,7 @@ Error Checkpoint::parseLlama2c() {
   for (int k = 0; k < 7; ++k) {
     bool bad = k == 5 ? (h[k] == 0 || h[k] == INT32_MIN) : h[k] <= 0;
     if (bad)
-      return fail("llama2.c header field " + llvm::Twine(kNames[k]) +
+      return readerError("llama2.c header field " + llvm::Twine(kNames[k]) +
                   " at byte " + llvm::Twine(4 * k) + " is " + llvm::Twine(h[k]) +
                   (k == 5 ? ", expected non-zero" : ", expected positive"));
   }
@@ -62,11 +56,11 @@ Error Checkpoint::parseLlama2c() {
   H.vocabSize = h[5] > 0 ? h[5] : -h[5];
   H.seqLen = h[6];
   if (H.dim % H.numHeads != 0)
-    return fail("llama2.c header field n_heads at byte 12 (" +
+    return readerError("llama2.c header field n_heads at byte 12 (" +
                 llvm::Twine(H.numHeads) + ") does not divide dim (" +
                 llvm::Twine(H.dim) + ")");
   if (H.numHeads % H.numKvHeads != 0)
-    return fail("llama2.c header field n_kv_heads at byte 16 (" +
+    return readerError("llama2.c header field n_kv_heads at byte 16 (" +
                 llvm::Twine(H.numKvHeads) + ") does not divide n_heads (" +
                 llvm::Twine(H.numHeads) + ")");
   const int64_t d = H.dim, f = H.hiddenDim, v = H.vocabSize;
@@ -131,7 +125,7 @@ Error Checkpoint::parseLlama2c() {
     return n;
   };
   if (total < size)
-    return fail("file has " + llvm::Twine(size) + " bytes but the header (" +
+    return readerError("file has " + llvm::Twine(size) + " bytes but the header (" +
                 headerText() + ") implies " + str128(total) + ": " +
                 llvm::Twine(size - static_cast<uint64_t>(total)) +
                 " unexpected bytes from byte " + str128(total));
@@ -148,7 +142,7 @@ Error Checkpoint::parseLlama2c() {
       // First layer whose tensor ends past the file.
       U128 layer = size > pos ? (static_cast<U128>(size) - pos) / n : 0;
       U128 at = pos + layer * n;
-      return fail("file truncated: " +
+      return readerError("file truncated: " +
                   nameOf(fl, static_cast<int64_t>(layer)) + " " +
                   shapeString(fl.shape) + " starts at byte " + str128(at) +
                   " and needs " + str128(n) + " bytes, but the file has " +

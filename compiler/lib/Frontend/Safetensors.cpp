@@ -27,22 +27,16 @@ using llvm::Expected;
 
 namespace tfm {
 
-namespace {
-Error fail(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
-} // namespace
-
 Error Checkpoint::parseSafetensors() {
   llvm::StringRef b = bytes();
   const uint64_t size = b.size();
   if (size < 8)
-    return fail("file truncated: safetensors needs an 8-byte header length, "
+    return readerError("file truncated: safetensors needs an 8-byte header length, "
                 "the file has " + llvm::Twine(size) + " bytes");
   uint64_t n;
   std::memcpy(&n, b.data(), 8);
   if (n > size - 8)
-    return fail("safetensors header length " + llvm::Twine(n) +
+    return readerError("safetensors header length " + llvm::Twine(n) +
                 " at byte 0 exceeds the " + llvm::Twine(size - 8) +
                 " bytes after it");
   llvm::StringRef text = b.substr(8, n);
@@ -50,11 +44,11 @@ Error Checkpoint::parseSafetensors() {
   const uint64_t dataSize = size - dataStart;
   auto json = llvm::json::parse(text);
   if (!json)
-    return fail("invalid JSON header (bytes 8 to " + llvm::Twine(dataStart) +
+    return readerError("invalid JSON header (bytes 8 to " + llvm::Twine(dataStart) +
                 "): " + llvm::toString(json.takeError()));
   const llvm::json::Object *root = json->getAsObject();
   if (!root)
-    return fail("the JSON header at byte 8 is not an object");
+    return readerError("the JSON header at byte 8 is not an object");
 
   // Byte offset of a tensor's key in the header, for messages.
   auto where = [&](llvm::StringRef name) -> std::string {
@@ -71,12 +65,12 @@ Error Checkpoint::parseSafetensors() {
     std::string q = "tensor '" + name.str() + "' (" + where(name) + ")";
     const llvm::json::Object *o = kv.second.getAsObject();
     if (!o)
-      return fail(q + " is not an object");
+      return readerError(q + " is not an object");
     std::optional<llvm::StringRef> dtype = o->getString("dtype");
     const llvm::json::Array *shape = o->getArray("shape");
     const llvm::json::Array *offs = o->getArray("data_offsets");
     if (!dtype || !shape || !offs)
-      return fail(q + " needs dtype, shape and data_offsets");
+      return readerError(q + " needs dtype, shape and data_offsets");
     TensorInfo t;
     t.name = name.str();
     uint64_t elemBytes;
@@ -90,35 +84,35 @@ Error Checkpoint::parseSafetensors() {
       t.dtype = DType::BF16;
       elemBytes = 2;
     } else {
-      return fail(q + " has dtype " + *dtype +
+      return readerError(q + " has dtype " + *dtype +
                   ", which tfmc cannot read (supported: F32, F16, BF16)");
     }
     uint64_t elems = 1;
     for (const llvm::json::Value &d : *shape) {
       std::optional<int64_t> x = d.getAsInteger();
       if (!x || *x < 0)
-        return fail(q + " has a shape entry that is not a non-negative "
+        return readerError(q + " has a shape entry that is not a non-negative "
                         "integer");
       if (__builtin_mul_overflow(elems, static_cast<uint64_t>(*x), &elems) ||
           elems > (uint64_t(1) << 60))
-        return fail(q + " has too many elements");
+        return readerError(q + " has too many elements");
       t.shape.push_back(*x);
     }
     if (offs->size() != 2)
-      return fail(q + " data_offsets must have two entries");
+      return readerError(q + " data_offsets must have two entries");
     std::optional<int64_t> begin = (*offs)[0].getAsInteger();
     std::optional<int64_t> end = (*offs)[1].getAsInteger();
     if (!begin || !end || *begin < 0 || *end < *begin)
-      return fail(q + " has invalid data_offsets");
+      return readerError(q + " has invalid data_offsets");
     uint64_t ub = static_cast<uint64_t>(*begin), ue = static_cast<uint64_t>(*end);
     if (ue > dataSize)
-      return fail(q + " data_offsets [" + llvm::Twine(ub) + ", " +
+      return readerError(q + " data_offsets [" + llvm::Twine(ub) + ", " +
                   llvm::Twine(ue) + "] end at byte " +
                   llvm::Twine(dataStart + ue) + ", past the end of the " +
                   llvm::Twine(size) + "-byte file");
     uint64_t need = elems * elemBytes;
     if (ue - ub != need)
-      return fail(q + " shape " + shapeString(t.shape) + " of " + *dtype +
+      return readerError(q + " shape " + shapeString(t.shape) + " of " + *dtype +
                   " needs " + llvm::Twine(need) + " bytes but data_offsets [" +
                   llvm::Twine(ub) + ", " + llvm::Twine(ue) + "] span " +
                   llvm::Twine(ue - ub));
@@ -135,7 +129,7 @@ Error Checkpoint::parseSafetensors() {
   for (size_t k = 1; k < found.size(); ++k) {
     const TensorInfo &a = found[k - 1], &c = found[k];
     if (a.size && c.size && c.offset < a.offset + a.size)
-      return fail("tensors '" + a.name + "' (bytes " + llvm::Twine(a.offset) +
+      return readerError("tensors '" + a.name + "' (bytes " + llvm::Twine(a.offset) +
                   " to " + llvm::Twine(a.offset + a.size) + ") and '" + c.name +
                   "' (bytes " + llvm::Twine(c.offset) + " to " +
                   llvm::Twine(c.offset + c.size) + ") overlap");
@@ -155,10 +149,10 @@ public:
       : path_(std::move(path)), o_(o) {}
 
   Error missing(llvm::StringRef key) const {
-    return fail(path_ + ": missing key '" + key + "'");
+    return readerError(path_ + ": missing key '" + key + "'");
   }
   Error wrongType(llvm::StringRef key, llvm::StringRef want) const {
-    return fail(path_ + ": key '" + key + "' must be " + want);
+    return readerError(path_ + ": key '" + key + "' must be " + want);
   }
 
   /// Integer key; `def` < 0 means required. JSON null counts as absent.
@@ -215,18 +209,18 @@ Error importHfLlama(const Config &c, const Checkpoint &ckpt, ModelSpec &spec) {
   TFM_TRY(eps, c.number("rms_norm_eps", 1e-6));
   TFM_TRY(theta, c.number("rope_theta", 10000.0));
   if (dim % heads != 0 && !c.get("head_dim"))
-    return fail(c.path() + ": num_attention_heads (" + llvm::Twine(heads) +
+    return readerError(c.path() + ": num_attention_heads (" + llvm::Twine(heads) +
                 ") does not divide hidden_size (" + llvm::Twine(dim) + ")");
   TFM_TRY(headDim, c.integer("head_dim", dim / heads));
   if (auto act = c.string("hidden_act"); act && *act != "silu")
-    return fail(c.path() + ": hidden_act '" + *act +
+    return readerError(c.path() + ": hidden_act '" + *act +
                 "' is not supported for Llama (only silu)");
   if (const llvm::json::Value *rs = c.get("rope_scaling");
       rs && rs->kind() != llvm::json::Value::Null)
-    return fail(c.path() + ": rope_scaling is not supported");
+    return readerError(c.path() + ": rope_scaling is not supported");
   if (c.boolean("attention_bias").value_or(false) ||
       c.boolean("mlp_bias").value_or(false))
-    return fail(c.path() + ": attention_bias / mlp_bias are not supported");
+    return readerError(c.path() + ": attention_bias / mlp_bias are not supported");
   spec.arch = "llama";
   spec.vocabSize = vocab;
   spec.dim = dim;
@@ -257,7 +251,7 @@ Error importHfGpt2(const Config &c, const Checkpoint &ckpt, ModelSpec &spec) {
   TFM_TRY(hidden, c.integer("n_inner", 4 * dim));
   TFM_TRY(eps, c.number("layer_norm_epsilon", 1e-5));
   if (dim % heads != 0)
-    return fail(c.path() + ": n_head (" + llvm::Twine(heads) +
+    return readerError(c.path() + ": n_head (" + llvm::Twine(heads) +
                 ") does not divide n_embd (" + llvm::Twine(dim) + ")");
   Activation act = Activation::GeluTanh;
   llvm::StringRef actName = c.string("activation_function").value_or("gelu_new");
@@ -269,7 +263,7 @@ Error importHfGpt2(const Config &c, const Checkpoint &ckpt, ModelSpec &spec) {
   else if (actName == "relu")
     act = Activation::ReLU;
   else
-    return fail(c.path() + ": activation_function '" + actName +
+    return readerError(c.path() + ": activation_function '" + actName +
                 "' is not supported");
   spec.arch = "gpt2";
   spec.vocabSize = vocab;
@@ -311,14 +305,14 @@ Expected<ModelSpec> importSafetensors(llvm::StringRef path,
   llvm::sys::path::append(configPath, "config.json");
   auto buf = llvm::MemoryBuffer::getFile(configPath, /*IsText=*/true);
   if (!buf)
-    return fail(configPath + ": cannot open: " + buf.getError().message());
+    return readerError(configPath + ": cannot open: " + buf.getError().message());
   auto json = llvm::json::parse((*buf)->getBuffer());
   if (!json)
-    return fail(configPath + ": invalid JSON: " +
+    return readerError(configPath + ": invalid JSON: " +
                 llvm::toString(json.takeError()));
   const llvm::json::Object *root = json->getAsObject();
   if (!root)
-    return fail(configPath + ": not a JSON object");
+    return readerError(configPath + ": not a JSON object");
   Config config(std::string(configPath), *root);
 
   auto ckpt = Checkpoint::open(path, CheckpointFormat::Safetensors);
@@ -344,9 +338,9 @@ Expected<ModelSpec> importSafetensors(llvm::StringRef path,
     if (Error e = importHfLlama(config, **ckpt, spec))
       return e;
   } else if (archName.empty() && modelType.empty()) {
-    return fail(configPath + ": missing key 'architectures' (or 'model_type')");
+    return readerError(configPath + ": missing key 'architectures' (or 'model_type')");
   } else {
-    return fail(configPath + ": architecture '" +
+    return readerError(configPath + ": architecture '" +
                 (archName.empty() ? modelType : archName) +
                 "' is not supported (LlamaForCausalLM, GPT2LMHeadModel)");
   }
@@ -366,7 +360,7 @@ Expected<ModelSpec> importSafetensors(llvm::StringRef path,
   // Every block has tensors of its own: a larger layer count is corrupt, and
   // must be rejected before it sizes the weight list (found by fuzzing).
   if (spec.numLayers > static_cast<int64_t>((*ckpt)->tensors().size()))
-    return fail(configPath + ": the layer count (" +
+    return readerError(configPath + ": the layer count (" +
                 llvm::Twine(spec.numLayers) +
                 ") exceeds the number of tensors in the checkpoint (" +
                 llvm::Twine((*ckpt)->tensors().size()) + ")");

@@ -16,9 +16,6 @@ namespace tfm {
 
 namespace {
 
-Error fail(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
 
 /// The layer index of a concrete name given its template, or -1.
 int64_t layerOf(const WeightDecl &decl) {
@@ -45,7 +42,7 @@ llvm::Expected<Resolved> resolve(const ModelSpec &spec, const Checkpoint &ckpt,
                                  const WeightDecl &decl) {
   auto it = spec.weights.bindings.find(decl.templ);
   if (it == spec.weights.bindings.end())
-    return fail("weight '" + decl.name + "' (" + decl.templ +
+    return readerError("weight '" + decl.name + "' (" + decl.templ +
                 ") has no binding to a tensor of " + ckpt.path());
   Resolved r;
   r.binding = it->second;
@@ -53,7 +50,7 @@ llvm::Expected<Resolved> resolve(const ModelSpec &spec, const Checkpoint &ckpt,
   r.tensor = ckpt.find(source);
   std::string what = "weight '" + decl.name + "' " + shapeString(decl.shape);
   if (!r.tensor)
-    return fail(what + ": tensor '" + source + "' not found in " + ckpt.path());
+    return readerError(what + ": tensor '" + source + "' not found in " + ckpt.path());
   const TensorInfo &t = *r.tensor;
   std::string from = what + ": tensor '" + source + "' (data at byte " +
                      std::to_string(t.offset) + ") has shape " +
@@ -63,12 +60,12 @@ llvm::Expected<Resolved> resolve(const ModelSpec &spec, const Checkpoint &ckpt,
   if (b.splitAxis >= 0) {
     if (b.splitAxis >= static_cast<int64_t>(t.shape.size()) ||
         b.splitCount <= 0 || b.splitIndex < 0 || b.splitIndex >= b.splitCount)
-      return fail(from + ", which cannot take part " +
+      return readerError(from + ", which cannot take part " +
                   llvm::Twine(b.splitIndex) + " of " + llvm::Twine(b.splitCount) +
                   " along axis " + llvm::Twine(b.splitAxis));
     int64_t &d = r.splitShape[b.splitAxis];
     if (d % b.splitCount != 0)
-      return fail(from + ": axis " + llvm::Twine(b.splitAxis) + " (" +
+      return readerError(from + ": axis " + llvm::Twine(b.splitAxis) + " (" +
                   llvm::Twine(d) + ") does not split into " +
                   llvm::Twine(b.splitCount) + " equal parts");
     d /= b.splitCount;
@@ -76,7 +73,7 @@ llvm::Expected<Resolved> resolve(const ModelSpec &spec, const Checkpoint &ckpt,
   r.finalShape = r.splitShape;
   if (b.transpose) {
     if (r.finalShape.size() != 2)
-      return fail(from + ", which cannot be transposed (not 2-D)");
+      return readerError(from + ", which cannot be transposed (not 2-D)");
     std::swap(r.finalShape[0], r.finalShape[1]);
   }
   if (r.finalShape != decl.shape) {
@@ -86,7 +83,7 @@ llvm::Expected<Resolved> resolve(const ModelSpec &spec, const Checkpoint &ckpt,
               (b.splitAxis >= 0 && b.transpose ? " and " : "") +
               (b.transpose ? "transposed" : "") + ": " +
               shapeString(r.finalShape) + ")";
-    return fail(from + after + ", expected " + shapeString(decl.shape) +
+    return readerError(from + after + ", expected " + shapeString(decl.shape) +
                 " in " + ckpt.path());
   }
   return r;
@@ -162,7 +159,7 @@ Error checkWeights(const ModelSpec &spec) {
   case CheckpointFormat::Random:
     return Error::success();
   case CheckpointFormat::None:
-    return fail("model '" + spec.name + "' has no weights source");
+    return readerError("model '" + spec.name + "' has no weights source");
   default:
     break;
   }
@@ -178,14 +175,14 @@ Error readWeight(const ModelSpec &spec, const Checkpoint *ckpt,
   for (int64_t x : decl.shape)
     n *= x;
   if (static_cast<int64_t>(out.size()) != n)
-    return fail("weight '" + decl.name + "': destination holds " +
+    return readerError("weight '" + decl.name + "': destination holds " +
                 llvm::Twine(out.size()) + " values, expected " + llvm::Twine(n));
   if (spec.weights.format == CheckpointFormat::Random) {
     randomWeight(spec.weights.seed, decl, out);
     return Error::success();
   }
   if (!ckpt)
-    return fail("weight '" + decl.name + "': no checkpoint is open");
+    return readerError("weight '" + decl.name + "': no checkpoint is open");
   auto r = resolve(spec, *ckpt, decl);
   if (!r)
     return r.takeError();
@@ -229,7 +226,7 @@ Error writeWeightsBlob(const ModelSpec &spec, llvm::raw_pwrite_stream &os,
   WeightsLayout layout = weightsLayout(spec);
   std::unique_ptr<Checkpoint> ckpt;
   if (spec.weights.format == CheckpointFormat::None)
-    return fail("model '" + spec.name + "' has no weights source");
+    return readerError("model '" + spec.name + "' has no weights source");
   if (spec.weights.format != CheckpointFormat::Random) {
     auto c = Checkpoint::open(spec.weights.path, spec.weights.format);
     if (!c)

@@ -35,6 +35,13 @@
 
 namespace tfm {
 
+/// A reader error with a plain message (readers put the file and byte
+/// offset into the message themselves).
+inline llvm::Error readerError(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+
 /// Element types tfmc can convert to f32.
 enum class DType { F32, F16, BF16, Q8_0 };
 const char *toString(DType t);
