@@ -12,20 +12,11 @@ Prints SKIPPED when MODEL is absent (the shared data is not checked out).
 
 import argparse
 import os
-import subprocess
 import sys
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TOLERANCE = 1e-4
-
-
-def run(cmd):
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit(f"FAIL: {' '.join(cmd)} exited {r.returncode}\n{r.stderr}")
-    return r.stdout
+from check_example import ROOT, TOLERANCE, run
 
 
 def main():

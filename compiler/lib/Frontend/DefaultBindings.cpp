@@ -5,6 +5,8 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/ADT/StringSwitch.h"
 
+#include <optional>
+
 namespace tfm {
 
 namespace {
@@ -49,6 +51,28 @@ std::pair<llvm::StringRef, llvm::StringRef> layerParts(llvm::StringRef templ) {
   return templ.rsplit('.');
 }
 
+/// The names a checkpoint layout gives the weights outside the blocks.
+struct TopLevelNames {
+  const char *tokens, *positions, *head, *finalNorm;
+};
+
+/// The binding of a weight outside the blocks, or nothing for a layer weight.
+std::optional<WeightBinding> topLevel(llvm::StringRef templ,
+                                      const TopLevelNames &names) {
+  if (templ == "tok_embeddings.weight")
+    return plain(names.tokens);
+  if (templ == "pos_embeddings.weight")
+    return plain(names.positions);
+  if (templ == "lm_head.weight")
+    return plain(names.head);
+  if (templ.starts_with("layers.{i}."))
+    return std::nullopt;
+  auto [top, suffix] = templ.rsplit('.');
+  if (top == "final_norm")
+    return plain(std::string(names.finalNorm) + "." + suffix.str());
+  return plain(templ.str());
+}
+
 WeightBinding llama2c(llvm::StringRef templ) {
   if (templ == "tok_embeddings.weight")
     return plain("token_embedding_table");
@@ -73,20 +97,10 @@ WeightBinding llama2c(llvm::StringRef templ) {
 }
 
 WeightBinding ggufLlama(llvm::StringRef templ, bool gated) {
-  if (templ == "tok_embeddings.weight")
-    return plain("token_embd.weight");
-  if (templ == "pos_embeddings.weight")
-    return plain("position_embd.weight");
-  if (templ == "lm_head.weight")
-    return plain("output.weight");
+  if (auto b = topLevel(templ, {"token_embd.weight", "position_embd.weight",
+                                "output.weight", "output_norm"}))
+    return *b;
   auto [module, kind] = layerParts(templ);
-  if (module.empty()) {
-    llvm::StringRef top, suffix;
-    std::tie(top, suffix) = templ.rsplit('.');
-    if (top == "final_norm")
-      return plain("output_norm." + suffix.str());
-    return plain(templ.str());
-  }
   llvm::StringRef name = llvm::StringSwitch<llvm::StringRef>(module)
                              .Case("attn_norm", "attn_norm")
                              .Case("wq", "attn_q")
@@ -110,20 +124,11 @@ WeightBinding ggufGpt2(llvm::StringRef templ, bool gated) {
 }
 
 WeightBinding safetensorsLlama(llvm::StringRef templ) {
-  if (templ == "tok_embeddings.weight")
-    return plain("model.embed_tokens.weight");
-  if (templ == "pos_embeddings.weight")
-    return plain("model.embed_positions.weight");
-  if (templ == "lm_head.weight")
-    return plain("lm_head.weight");
+  if (auto b = topLevel(templ, {"model.embed_tokens.weight",
+                                "model.embed_positions.weight",
+                                "lm_head.weight", "model.norm"}))
+    return *b;
   auto [module, kind] = layerParts(templ);
-  if (module.empty()) {
-    llvm::StringRef top, suffix;
-    std::tie(top, suffix) = templ.rsplit('.');
-    if (top == "final_norm")
-      return plain("model.norm." + suffix.str());
-    return plain(templ.str());
-  }
   llvm::StringRef name = llvm::StringSwitch<llvm::StringRef>(module)
                              .Case("attn_norm", "input_layernorm")
                              .Case("wq", "self_attn.q_proj")
@@ -140,22 +145,12 @@ WeightBinding safetensorsLlama(llvm::StringRef templ) {
 
 /// Hugging Face GPT2LMHeadModel: Conv1D weights are stored [in, out].
 WeightBinding safetensorsGpt2(llvm::StringRef templ) {
-  const std::string p = "transformer.";
-  if (templ == "tok_embeddings.weight")
-    return plain(p + "wte.weight");
-  if (templ == "pos_embeddings.weight")
-    return plain(p + "wpe.weight");
-  if (templ == "lm_head.weight")
-    return plain("lm_head.weight");
+  if (auto b = topLevel(templ, {"transformer.wte.weight",
+                                "transformer.wpe.weight", "lm_head.weight",
+                                "transformer.ln_f"}))
+    return *b;
   auto [module, kind] = layerParts(templ);
-  if (module.empty()) {
-    llvm::StringRef top, suffix;
-    std::tie(top, suffix) = templ.rsplit('.');
-    if (top == "final_norm")
-      return plain(p + "ln_f." + suffix.str());
-    return plain(templ.str());
-  }
-  const std::string h = p + "h.{i}.";
+  const std::string h = "transformer.h.{i}.";
   bool weight = kind == "weight";
   int64_t part = qkvIndex(module);
   if (part >= 0)
@@ -178,14 +173,6 @@ WeightBinding safetensorsGpt2(llvm::StringRef templ) {
 bool isGpt2Family(const std::string &arch) {
   llvm::StringRef a(arch);
   return a.equals_insensitive("gpt2") || a.equals_insensitive("gpt-2");
-}
-
-std::string expandTemplate(const std::string &templ, int64_t layer) {
-  std::string out = templ;
-  for (size_t at = out.find("{i}"); at != std::string::npos;
-       at = out.find("{i}", at))
-    out.replace(at, 3, std::to_string(layer));
-  return out;
 }
 
 std::map<std::string, WeightBinding> defaultBindings(const ModelSpec &spec) {

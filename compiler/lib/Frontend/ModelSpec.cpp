@@ -6,21 +6,19 @@
 
 namespace tfm {
 
-namespace {
-std::string expand(const std::string &templ, int64_t layer) {
+std::string expandTemplate(const std::string &templ, int64_t layer) {
   std::string out = templ;
-  size_t at = out.find("{i}");
-  if (at != std::string::npos)
+  for (size_t at = out.find("{i}"); at != std::string::npos;
+       at = out.find("{i}", at))
     out.replace(at, 3, std::to_string(layer));
   return out;
 }
-} // namespace
 
 std::vector<WeightDecl> expectedWeights(const ModelSpec &spec) {
   std::vector<WeightDecl> out;
   auto add = [&](const std::string &templ, std::vector<int64_t> shape,
                  int64_t layer = -1) {
-    out.push_back({layer < 0 ? templ : expand(templ, layer), templ, shape});
+    out.push_back({layer < 0 ? templ : expandTemplate(templ, layer), templ, shape});
   };
   const int64_t d = spec.dim;
   const BlockSpec &b = spec.block;

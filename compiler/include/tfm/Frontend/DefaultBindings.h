@@ -35,9 +35,6 @@ std::map<std::string, WeightBinding> defaultBindings(const ModelSpec &spec);
 /// it already has, restricted to the templates of expectedWeights(spec).
 void completeBindings(ModelSpec &spec);
 
-/// Expands `{i}` in a template to `layer`.
-std::string expandTemplate(const std::string &templ, int64_t layer);
-
 } // namespace tfm
 
 #endif // TFM_FRONTEND_DEFAULTBINDINGS_H

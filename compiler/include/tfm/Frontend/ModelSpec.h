@@ -104,6 +104,9 @@ struct WeightDecl {
   std::vector<int64_t> shape;
 };
 
+/// Expands every `{i}` in a weight-name template to `layer`.
+std::string expandTemplate(const std::string &templ, int64_t layer);
+
 /// The weights `spec` needs, in a fixed order (the packing order).
 std::vector<WeightDecl> expectedWeights(const ModelSpec &spec);
 
