@@ -130,7 +130,7 @@ Mat view2(const char *Kernel, const char *Name, const TfmMemRefF32x2 *M) {
 /// Each loaded x vector is used NR times and each w vector MR times.
 template <int MR, int NR>
 void tile(const float *X, int64_t XS, const float *W, int64_t WS, float *Out,
-          int64_t OS, int64_t K, const float *Bias, int64_t BS, bool Accumulate) {
+          int64_t OS, int64_t K, bool Accumulate) {
   VecF Acc[MR][NR];
 #pragma GCC unroll 4
   for (int I = 0; I < MR; ++I)
@@ -162,8 +162,6 @@ void tile(const float *X, int64_t XS, const float *W, int64_t WS, float *Out,
       float S = Sums[J];
       for (int64_t R = Kk; R < K; ++R)
         S += X[I * XS + R] * W[J * WS + R];
-      if (Bias)
-        S += Bias[J * BS];
       Out[I * OS + J] = Accumulate ? Out[I * OS + J] + S : S;
     }
   }
@@ -172,8 +170,8 @@ void tile(const float *X, int64_t XS, const float *W, int64_t WS, float *Out,
 /// Dot products of 4 w rows with one x vector, 2 accumulators per row so
 /// the FMA latency is hidden; x is loaded once for the 4 rows.
 void gemvRows(const float *X, const float *W, int64_t WS, float *Out,
-              int64_t OS, int64_t K, const float *Bias, int64_t BS,
-              int64_t RowBegin, int64_t RowEnd, bool Accumulate) {
+              int64_t OS, int64_t K, int64_t RowBegin, int64_t RowEnd,
+              bool Accumulate) {
   int64_t N = RowBegin;
   for (; N + 4 <= RowEnd; N += 4) {
     const float *W0 = W + N * WS, *W1 = W0 + WS, *W2 = W1 + WS, *W3 = W2 + WS;
@@ -205,14 +203,11 @@ void gemvRows(const float *X, const float *W, int64_t WS, float *Out,
       S[2] += W2[Kk] * X[Kk];
       S[3] += W3[Kk] * X[Kk];
     }
-    for (int J = 0; J < 4; ++J) {
-      float V = S[J] + (Bias ? Bias[(N + J) * BS] : 0.0f);
-      Out[(N + J) * OS] = Accumulate ? Out[(N + J) * OS] + V : V;
-    }
+    for (int J = 0; J < 4; ++J)
+      Out[(N + J) * OS] = Accumulate ? Out[(N + J) * OS] + S[J] : S[J];
   }
   for (; N < RowEnd; ++N)
-    tile<1, 1>(X, 0, W + N * WS, WS, Out + N * OS, OS, K,
-               Bias ? Bias + N * BS : nullptr, BS, Accumulate);
+    tile<1, 1>(X, 0, W + N * WS, WS, Out + N * OS, OS, K, Accumulate);
 }
 
 /// Outer-product GEMM for T > 1: out[T,N] (+)= x[T,K] * w[N,K]^T.
@@ -317,13 +312,12 @@ void packW(const float *W, int64_t WS, int64_t J0, int64_t Nc, int64_t K0,
   }
 }
 
-/// One M x GNR tile over Kc packed steps. First: overwrite out (plus bias)
-/// unless Accumulate; later K blocks always add. Only the first Nc columns
-/// are written.
+/// One M x GNR tile over Kc packed steps: adds to out when Add (accumulate,
+/// or a later K block), else overwrites. Only the first Nc columns are
+/// written.
 template <int M>
 void gemmTile(const float *X, int64_t XS, const float *Bp, int64_t Kc,
-              float *Out, int64_t OS, int64_t Nc, bool Add, const float *Bias,
-              int64_t BS) {
+              float *Out, int64_t OS, int64_t Nc, bool Add) {
   VecF Acc[M][GNV];
 #pragma GCC unroll 16
   for (int I = 0; I < M; ++I)
@@ -344,20 +338,12 @@ void gemmTile(const float *X, int64_t XS, const float *Bp, int64_t Kc,
     }
   }
   if (Nc == GNR) {
-    VecF Bb[GNV];
-    if (Bias) {
-      for (int V = 0; V < GNV; ++V)
-        for (int L = 0; L < VL; ++L)
-          Bb[V][L] = Bias[(V * VL + L) * BS];
-    }
 #pragma GCC unroll 16
     for (int I = 0; I < M; ++I)
 #pragma GCC unroll 4
       for (int V = 0; V < GNV; ++V) {
         float *P = Out + I * OS + V * VL;
         VecF R = Acc[I][V];
-        if (Bias)
-          R += Bb[V];
         store(P, Add ? load(P) + R : R);
       }
     return;
@@ -367,7 +353,7 @@ void gemmTile(const float *X, int64_t XS, const float *Bp, int64_t Kc,
     for (int V = 0; V < GNV; ++V)
       *reinterpret_cast<VecFA *>(Row + V * VL) = Acc[I][V];
     for (int64_t J = 0; J < Nc; ++J) {
-      float R = Row[J] + (Bias ? Bias[J * BS] : 0.0f);
+      float R = Row[J];
       float *P = Out + I * OS + J;
       *P = Add ? *P + R : R;
     }
@@ -375,8 +361,7 @@ void gemmTile(const float *X, int64_t XS, const float *Bp, int64_t Kc,
 }
 
 using GemmTileFn = void (*)(const float *, int64_t, const float *, int64_t,
-                            float *, int64_t, int64_t, bool, const float *,
-                            int64_t);
+                            float *, int64_t, int64_t, bool);
 template <int... Ms>
 constexpr std::array<GemmTileFn, sizeof...(Ms)> makeGemmTiles(
     std::integer_sequence<int, Ms...>) {
@@ -385,8 +370,7 @@ constexpr std::array<GemmTileFn, sizeof...(Ms)> makeGemmTiles(
 constexpr auto GemmTiles = makeGemmTiles(std::make_integer_sequence<int, GMR>{});
 
 void gemmPanels(const Mat &X, const Mat &W, float *Out, int64_t OS,
-                const float *Bias, int64_t BS, bool Accumulate, int64_t PBegin,
-                int64_t PEnd) {
+                bool Accumulate, int64_t PBegin, int64_t PEnd) {
   int64_t T = X.Rows, K = X.Cols, N = W.Rows;
   // Equal K blocks of at most GKC.
   int64_t NumKB = std::max<int64_t>(1, (K + GKC - 1) / GKC);
@@ -394,20 +378,18 @@ void gemmPanels(const Mat &X, const Mat &W, float *Out, int64_t OS,
   alignas(64) float Bp[GKC * GNR];
   for (int64_t P = PBegin; P < PEnd; ++P) {
     int64_t J0 = P * GNR, Nc = std::min<int64_t>(GNR, N - J0);
-    const float *PB = Bias ? Bias + J0 * BS : nullptr;
     for (int64_t K0 = 0;;) {
       int64_t Kc = std::min(KB, K - K0);
       bool First = K0 == 0;
       packW(W.Data, W.RowStride, J0, Nc, K0, Kc, Bp);
       bool Add = !First || Accumulate;
-      const float *B = First ? PB : nullptr;
       int64_t T0 = 0;
       for (; T0 + GMR <= T; T0 += GMR)
         gemmTile<GMR>(X.Data + T0 * X.RowStride + K0, X.RowStride, Bp, Kc,
-                      Out + T0 * OS + J0, OS, Nc, Add, B, BS);
+                      Out + T0 * OS + J0, OS, Nc, Add);
       if (T0 < T)
         GemmTiles[T - T0 - 1](X.Data + T0 * X.RowStride + K0, X.RowStride, Bp,
-                              Kc, Out + T0 * OS + J0, OS, Nc, Add, B, BS);
+                              Kc, Out + T0 * OS + J0, OS, Nc, Add);
       K0 += KB;
       if (K0 >= K)
         break;
@@ -416,7 +398,7 @@ void gemmPanels(const Mat &X, const Mat &W, float *Out, int64_t OS,
 }
 
 void linearImpl(const char *Kernel, TfmMemRefF32x2 *OutM, TfmMemRefF32x2 *XM,
-                TfmMemRefF32x2 *WM, TfmMemRefF32x1 *BM, bool Accumulate) {
+                TfmMemRefF32x2 *WM, bool Accumulate) {
   Mat X = view2(Kernel, "x", XM), W = view2(Kernel, "w", WM);
   Mat O = view2(Kernel, "out", OutM);
   int64_t T = X.Rows, K = X.Cols, N = W.Rows;
@@ -427,17 +409,6 @@ void linearImpl(const char *Kernel, TfmMemRefF32x2 *OutM, TfmMemRefF32x2 *XM,
   if (O.Cols != N)
     fatal(Kernel, "out has %" PRId64 " columns, w has %" PRId64 " rows", O.Cols,
           N);
-  const float *Bias = nullptr;
-  int64_t BS = 0;
-  if (BM) {
-    if (!BM->aligned)
-      fatal(Kernel, "null bias memref");
-    if (BM->sizes[0] != N)
-      fatal(Kernel, "bias has %" PRId64 " entries, w has %" PRId64 " rows",
-            BM->sizes[0], N);
-    Bias = BM->aligned + BM->offset;
-    BS = BM->strides[0];
-  }
   float *Out = const_cast<float *>(O.Data);
   if (T == 0 || N == 0)
     return;
@@ -449,8 +420,7 @@ void linearImpl(const char *Kernel, TfmMemRefF32x2 *OutM, TfmMemRefF32x2 *XM,
     globalPool().parallelFor(
         N,
         [&](int64_t B, int64_t E) {
-          gemvRows(X.Data, W.Data, W.RowStride, Out, 1, K, Bias, BS, B, E,
-                   Accumulate);
+          gemvRows(X.Data, W.Data, W.RowStride, Out, 1, K, B, E, Accumulate);
         },
         /*minChunk=*/std::max<int64_t>(16, kMinChunkWork / std::max<int64_t>(K, 1)));
     return;
@@ -461,7 +431,7 @@ void linearImpl(const char *Kernel, TfmMemRefF32x2 *OutM, TfmMemRefF32x2 *XM,
   globalPool().parallelFor(
       (N + GNR - 1) / GNR,
       [&](int64_t B, int64_t E) {
-        gemmPanels(X, W, Out, O.RowStride, Bias, BS, Accumulate, B, E);
+        gemmPanels(X, W, Out, O.RowStride, Accumulate, B, E);
       },
       /*minChunk=*/std::max<int64_t>(
           1, kMinChunkWork / std::max<int64_t>(GNR * K * T, 1)));
@@ -526,14 +496,7 @@ extern "C" void _mlir_ciface_tfmrt_linear(TfmMemRefF32x2 *out,
                                           TfmMemRefF32x2 *x,
                                           TfmMemRefF32x2 *w,
                                           int64_t accumulate) {
-  linearImpl("tfmrt_linear", out, x, w, nullptr, accumulate != 0);
-}
-
-extern "C" void _mlir_ciface_tfmrt_linear_bias(TfmMemRefF32x2 *out,
-                                               TfmMemRefF32x2 *x,
-                                               TfmMemRefF32x2 *w,
-                                               TfmMemRefF32x1 *b) {
-  linearImpl("tfmrt_linear_bias", out, x, w, b, /*Accumulate=*/false);
+  linearImpl("tfmrt_linear", out, x, w, accumulate != 0);
 }
 
 extern "C" void

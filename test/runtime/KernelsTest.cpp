@@ -61,7 +61,6 @@ struct Buf3 {
 
 struct LinearCase {
   int64_t T, N, K, Pad, Offset;
-  bool Bias;
   int Threads;
 };
 
@@ -71,16 +70,7 @@ void checkLinear(const LinearCase &C) {
   Buf2 X(C.T, C.K, C.Pad, C.Offset, Rng),
       W(C.N, C.K, C.Pad + 3, C.Offset + 5, Rng);
   Buf2 Out(C.T, C.N, C.Pad + 1, 7, Rng);
-  // Bias with stride 2 and an offset.
-  std::vector<float> BiasData(size_t(3 + 2 * C.N), NAN);
-  std::uniform_real_distribution<float> U(-1, 1);
-  for (int64_t N = 0; N < C.N; ++N)
-    BiasData[size_t(3 + 2 * N)] = U(Rng);
-  TfmMemRefF32x1 B{BiasData.data(), BiasData.data(), 3, {C.N}, {2}};
-  if (C.Bias)
-    _mlir_ciface_tfmrt_linear_bias(&Out.Ref, &X.Ref, &W.Ref, &B);
-  else
-    _mlir_ciface_tfmrt_linear(&Out.Ref, &X.Ref, &W.Ref, 0);
+  _mlir_ciface_tfmrt_linear(&Out.Ref, &X.Ref, &W.Ref, 0);
   double MaxErr = 0;
   for (int64_t T = 0; T < C.T; ++T)
     for (int64_t N = 0; N < C.N; ++N) {
@@ -88,10 +78,6 @@ void checkLinear(const LinearCase &C) {
       for (int64_t K = 0; K < C.K; ++K) {
         S += double(X.at(T, K)) * double(W.at(N, K));
         Mag += std::fabs(double(X.at(T, K)) * double(W.at(N, K)));
-      }
-      if (C.Bias) {
-        S += BiasData[size_t(3 + 2 * N)];
-        Mag += std::fabs(BiasData[size_t(3 + 2 * N)]);
       }
       double Err = std::fabs(double(Out.at(T, N)) - S);
       ASSERT_LE(Err, 1e-5 * Mag + 1e-6) << "T=" << T << " N=" << N << " got "
@@ -105,26 +91,26 @@ void checkLinear(const LinearCase &C) {
 
 TEST(Kernels, LinearDecodeShapes) {
   for (int Threads : {1, 2}) {
-    checkLinear({1, 288, 768, 0, 0, false, Threads});
-    checkLinear({1, 768, 288, 0, 0, false, Threads});
-    checkLinear({1, 37, 53, 3, 11, false, Threads}); // odd sizes, K tail
-    checkLinear({1, 5, 3, 1, 2, true, Threads});
-    checkLinear({1, 1001, 64, 4, 1, true, Threads});
+    checkLinear({1, 288, 768, 0, 0, Threads});
+    checkLinear({1, 768, 288, 0, 0, Threads});
+    checkLinear({1, 37, 53, 3, 11, Threads}); // odd sizes, K tail
+    checkLinear({1, 5, 3, 1, 2, Threads});
+    checkLinear({1, 1001, 64, 4, 1, Threads});
   }
 }
 
 TEST(Kernels, LinearPrefillShapes) {
   for (int Threads : {1, 2}) {
-    checkLinear({7, 45, 100, 2, 3, false, Threads}); // all tile edges
-    checkLinear({17, 64, 288, 0, 0, true, Threads});
-    checkLinear({128, 130, 35, 5, 9, false, Threads});
-    checkLinear({2, 3, 1, 0, 0, true, Threads}); // K = 1
-    checkLinear({33, 200, 48, 1, 0, true, Threads});
+    checkLinear({7, 45, 100, 2, 3, Threads}); // all tile edges
+    checkLinear({17, 64, 288, 0, 0, Threads});
+    checkLinear({128, 130, 35, 5, 9, Threads});
+    checkLinear({2, 3, 1, 0, 0, Threads}); // K = 1
+    checkLinear({33, 200, 48, 1, 0, Threads});
     // Several K blocks of the packed GEMM (K > 320), K tails within a block,
     // a partial last panel, T not a multiple of the row tile.
-    checkLinear({13, 70, 700, 3, 5, true, Threads});
-    checkLinear({9, 33, 1000, 0, 1, false, Threads});
-    checkLinear({32, 288, 768, 0, 0, false, Threads});
+    checkLinear({13, 70, 700, 3, 5, Threads});
+    checkLinear({9, 33, 1000, 0, 1, Threads});
+    checkLinear({32, 288, 768, 0, 0, Threads});
   }
 }
 

@@ -36,10 +36,6 @@ extern "C" {
 void _mlir_ciface_tfmrt_linear(TfmMemRefF32x2 *out, TfmMemRefF32x2 *x,
                                TfmMemRefF32x2 *w, int64_t accumulate);
 
-/// out[T,N] = x[T,K] * w[N,K]^T + b[N] (b broadcast over rows).
-void _mlir_ciface_tfmrt_linear_bias(TfmMemRefF32x2 *out, TfmMemRefF32x2 *x,
-                                    TfmMemRefF32x2 *w, TfmMemRefF32x1 *b);
-
 /// Fused scaled-dot-product attention with online softmax.
 ///   q, out: [T, H, hd]; k, v: [S, KV, hd], the layer's cache including the
 ///   T new positions, so S >= pos + T (keys at s >= pos + T are ignored).

@@ -35,14 +35,15 @@ TFM_DEFINE_MEMREF(TfmMemRefI32x1, int32_t, 1)
 TFM_DEFINE_MEMREF(TfmMemRefF32x1, float, 1)
 TFM_DEFINE_MEMREF(TfmMemRefF32x2, float, 2)
 TFM_DEFINE_MEMREF(TfmMemRefF32x3, float, 3)
-TFM_DEFINE_MEMREF(TfmMemRefF32x4, float, 4)
 #undef TFM_DEFINE_MEMREF
 
 /// Signature of both generated entry points.
 ///   weights: the packed f32 weights blob (TfmModelInfo::weights_bytes bytes).
 ///   tokens:  T token ids (T >= 1; the decode entry point takes T == 1).
 ///   pos:     position of tokens[0]; the KV cache holds positions [0, pos).
-///   kv_cache: kv_cache_floats floats, layout [layer][k|v][position][kv_head][head_dim].
+///   kv_cache: kv_cache_floats floats, layout
+///            [layer][k|v][kv_head][position][head_dim] (row-major, positions
+///            0 .. context_length-1 of each head contiguous).
 ///   logits:  T x vocab_size floats, row per token, written by the call.
 /// The call appends the T new positions to the KV cache.
 typedef void (*TfmEntryFn)(TfmMemRefI8x1 *weights, TfmMemRefI32x1 *tokens,
@@ -61,7 +62,7 @@ typedef struct TfmModelInfo {
   int64_t n_heads;
   int64_t n_kv_heads;
   int64_t head_dim;
-  int64_t kv_cache_floats;     ///< n_layers * 2 * context_length * n_kv_heads * head_dim.
+  int64_t kv_cache_floats;     ///< n_layers * 2 * n_kv_heads * context_length * head_dim.
   int64_t weights_bytes;       ///< Size of the packed weights blob.
   const uint8_t *weights;      ///< Embedded weights, or NULL when weights_file is used.
   const char *weights_file;    ///< Sidecar file to mmap (relative to the executable), or NULL.
