@@ -10,6 +10,8 @@ PKGS=(
   libclang-rt-19-dev
   # LLVM/MLIR 19 (never libmlir-22-dev: it silently removes MLIR 19).
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools clang-19
+  # scripts/check-format.sh.
+  clang-format-19
   # Needed by the LLVM/MLIR CMake config on a fresh machine.
   libzstd-dev zlib1g-dev libedit-dev libcurl4-openssl-dev libxml2-dev
   # Libraries.
