@@ -18,7 +18,6 @@
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
-#include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Passes.h"
@@ -52,22 +51,9 @@ void buildToLinalgPipeline(OpPassManager &pm, const PipelineOptions &opts) {
 }
 
 void buildBufferizationPipeline(OpPassManager &pm, const PipelineOptions &opts) {
-  bufferization::OneShotBufferizationOptions bufferization;
-  bufferization.bufferizeFunctionBoundaries = true;
-  // Entry points take plain contiguous buffers (the runtime ABI).
-  bufferization.setFunctionBoundaryTypeConversion(
-      bufferization::LayoutMapOption::IdentityLayoutMap);
-  // Copies as linalg.copy, which become plain loops: memref.copy of strided
-  // views (KV cache windows) would need MLIR's C runner library.
-  // A value computed in place (empty-tensor elimination) needs no copy.
-  bufferization.memCpyFn = [](OpBuilder &b, Location loc, Value from, Value to) {
-    if (from != to)
-      b.create<linalg::CopyOp>(loc, from, to);
-    return success();
-  };
   // The LM head's tensor.empty becomes the logits argument itself.
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
+  pm.addPass(mlir::tfm::createTfmBufferizePass());
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createCanonicalizerPass());

@@ -22,20 +22,4 @@ def ConvertTfmToLinalgPass : Pass<"tfm-to-linalg", "ModuleOp"> {
   ];
 }
 
-def TfmLinalgToKernelsPass : Pass<"tfm-linalg-to-kernels", "ModuleOp"> {
-  let summary = "Replace buffer-level matmuls by calls to the runtime's kernels";
-  let description = [{
-    After bufferization, every `linalg.matmul_transpose_b` (x W^T, every
-    linear layer) becomes a call to `tfmrt_linear`, a threaded, cache-blocked
-    kernel of libtfmrt. The kernel accumulates into its output like
-    linalg.matmul, except when the output was zero-filled right before: then
-    the fill is dropped and the kernel overwrites. `bench/` compares it with
-    the loops `convert-linalg-to-loops` would produce.
-  }];
-  let dependentDialects = ["arith::ArithDialect", "func::FuncDialect", "memref::MemRefDialect"];
-  let statistics = [
-    Statistic<"numKernels", "num-kernel-calls", "Matmuls turned into kernel calls">
-  ];
-}
-
 #endif // TFM_CONVERSION_PASSES_TD

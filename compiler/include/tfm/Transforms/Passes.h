@@ -1,13 +1,16 @@
-//===- Passes.h - Passes on buffers and other non-dialect IR ----*- C++ -*-===//
+//===- Passes.h - Passes on linalg and buffers ------------------*- C++ -*-===//
 
 #ifndef TFM_TRANSFORMS_PASSES_H
 #define TFM_TRANSFORMS_PASSES_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir::tfm {

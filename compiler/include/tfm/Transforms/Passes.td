@@ -1,9 +1,75 @@
-//===- Passes.td - Passes on buffers and other non-dialect IR -*- tablegen -*-===//
+//===- Passes.td - Passes on linalg and buffers ------------*- tablegen -*-===//
+//
+// Passes that rewrite upstream IR (linalg on tensors or buffers) rather
+// than the tfm dialect, so they live in the compiler, not the dialect library.
+//
+//===----------------------------------------------------------------------===//
 
 #ifndef TFM_TRANSFORMS_PASSES_TD
 #define TFM_TRANSFORMS_PASSES_TD
 
 include "mlir/Pass/PassBase.td"
+
+def TfmFuseElementwisePass : Pass<"tfm-fuse-elementwise", "func::FuncOp"> {
+  let summary = "Fuse chains of elementwise linalg.generic ops (bias + activation, SwiGLU gate, norm scaling)";
+  let description = [{
+    Runs on the output of `tfm-to-linalg` (linalg on tensors), where every
+    elementwise tfm op is one `linalg.generic`: a producer generic whose
+    result feeds a consumer generic is merged into the consumer, so the
+    intermediate tensor is never allocated, written and re-read. Typical
+    matches: `silu(x W1) * (x W3)` (one loop instead of two), bias add +
+    GELU, the residual add of an FFN output when it has one user.
+
+    What is deliberately not fused, and why:
+    - named ops (`linalg.matmul_transpose_b`, `linalg.fill`,
+      `linalg.transpose`): `tfm-linalg-to-kernels` must still find the
+      zero-filled matmul after bufferization to call the runtime kernel;
+    - producers with more than one use (including a capture in another
+      op's body, e.g. rotary embeddings reading their input by index): the
+      intermediate would stay materialised, so fusing only duplicates work;
+    - reductions as producers (RMSNorm/LayerNorm statistics): upstream
+      elementwise fusion requires an all-parallel producer.
+  }];
+  let dependentDialects = ["linalg::LinalgDialect", "tensor::TensorDialect"];
+  let statistics = [
+    Statistic<"numFused", "num-fused", "Producer generics fused into their consumer">
+  ];
+}
+
+def TfmBufferizePass : Pass<"tfm-bufferize", "ModuleOp"> {
+  let summary = "One-shot bufferization of the whole module, configured for the runtime ABI";
+  let description = [{
+    Runs upstream's `one-shot-bufferize` with the configuration tfmc needs,
+    which its textual options cannot express (so that `tfmc
+    --print-pipeline` prints a pipeline that `tfm-opt` reproduces):
+    - function boundaries are bufferized, with identity layouts: entry points
+      take plain contiguous buffers (`ModelAbi.h`);
+    - copies are `linalg.copy`, which become plain loops: `memref.copy` of
+      strided views (KV cache windows) would need MLIR's C runner library;
+      a value already computed in place (empty-tensor elimination) gets no
+      copy at all.
+  }];
+  let dependentDialects = [
+    "bufferization::BufferizationDialect", "linalg::LinalgDialect",
+    "memref::MemRefDialect"
+  ];
+}
+
+def TfmLinalgToKernelsPass : Pass<"tfm-linalg-to-kernels", "ModuleOp"> {
+  let summary = "Replace buffer-level matmuls by calls to the runtime's kernels";
+  let description = [{
+    After bufferization, every `linalg.matmul_transpose_b` (x W^T, every
+    linear layer) becomes a call to `tfmrt_linear`, a threaded, cache-blocked
+    kernel of libtfmrt. The kernel accumulates into its output like
+    linalg.matmul, except when the output was zero-filled right before: then
+    the fill is dropped and the kernel overwrites. `bench/` compares it with
+    the loops `convert-linalg-to-loops` would produce.
+  }];
+  let dependentDialects = ["arith::ArithDialect", "func::FuncDialect", "memref::MemRefDialect"];
+  let statistics = [
+    Statistic<"numKernels", "num-kernel-calls", "Matmuls turned into kernel calls">
+  ];
+}
 
 def TfmPlanMemoryPass : Pass<"tfm-plan-memory", "func::FuncOp"> {
   let summary = "Place every activation buffer of a function in one arena by liveness";

@@ -1,13 +1,13 @@
 //===- LinalgToKernels.cpp - Buffer-level matmuls -> runtime kernels ------===//
 
-#include "tfm/Conversion/Passes.h"
+#include "tfm/Transforms/Passes.h"
 
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::tfm {
 #define GEN_PASS_DEF_TFMLINALGTOKERNELSPASS
-#include "tfm/Conversion/Passes.h.inc"
+#include "tfm/Transforms/Passes.h.inc"
 } // namespace mlir::tfm
 
 using namespace mlir;

@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tfm/Dialect/Tfm/Transforms/Passes.h"
+#include "tfm/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/IR/PatternMatch.h"
@@ -18,7 +18,7 @@
 
 namespace mlir::tfm {
 #define GEN_PASS_DEF_TFMFUSEELEMENTWISEPASS
-#include "tfm/Dialect/Tfm/Transforms/Passes.h.inc"
+#include "tfm/Transforms/Passes.h.inc"
 } // namespace mlir::tfm
 
 using namespace mlir;
