@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh
 shared="${TFM_TEST_DATA:-$(pwd)/../shared}"
+mkdir -p out
 if [ -f "$shared/models/aidreams260K/model.bin" ]; then
   build/bin/tfmc examples/aidreams260K.tfm -o out/aidreams260K
   out/aidreams260K -p "Once upon a time" -n 116 --temp 0

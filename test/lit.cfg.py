@@ -2,6 +2,7 @@
 # lit configuration of tfmc's FileCheck tests.
 
 import os
+import platform
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -28,6 +29,9 @@ llvm_config.with_environment("PATH", config.tfm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tools = ["tfm-opt", "tfmc", "FileCheck", "not", "count"]
 llvm_config.add_tool_substitutions(tools, [config.tfm_tools_dir, config.llvm_tools_dir])
+
+# Tests that name CPUs of a particular target declare `REQUIRES: host-x86_64`.
+config.available_features.add("host-" + platform.machine())
 
 # Tests that read ../shared declare `REQUIRES: shared-data`.
 if os.path.isdir(os.path.join(config.tfm_shared_dir, "models")):

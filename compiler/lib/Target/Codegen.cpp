@@ -10,6 +10,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/LegacyPassManager.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
@@ -25,8 +26,15 @@
 
 namespace tfm {
 
-llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
-createTargetMachine(const TargetOptions &options) {
+/// The host's target, and a subtarget of it for `cpu` and `features` (which
+/// also holds the target's tables of CPU and feature names).
+struct HostTarget {
+  const llvm::Target *target;
+  std::unique_ptr<llvm::MCSubtargetInfo> subtarget;
+};
+
+static llvm::Expected<HostTarget> hostTarget(llvm::StringRef cpu = "",
+                                             llvm::StringRef features = "") {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   llvm::InitializeNativeTargetAsmParser(); // for the .incbin module asm
@@ -35,6 +43,96 @@ createTargetMachine(const TargetOptions &options) {
   const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
     return llvm::createStringError(llvm::inconvertibleErrorCode(), error);
+  std::unique_ptr<llvm::MCSubtargetInfo> subtarget(
+      target->createMCSubtargetInfo(triple, cpu, features));
+  if (!subtarget)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "no subtarget information for " + triple);
+  return HostTarget{target, std::move(subtarget)};
+}
+
+/// False when `cpu` is valid but cannot run the host triple's code: a
+/// 32-bit-only x86 CPU (i386, pentium4, ...), on which LLVM would abort.
+static bool runsHostCode(const HostTarget &host, llvm::StringRef cpu) {
+  if (host.subtarget->getTargetTriple().getArch() != llvm::Triple::x86_64)
+    return true;
+  auto chosen = hostTarget(cpu);
+  if (!chosen) {
+    llvm::consumeError(chosen.takeError());
+    return false;
+  }
+  return chosen->subtarget->checkFeatures("+64bit");
+}
+
+llvm::Error checkTargetOptions(const TargetOptions &options) {
+  auto host = hostTarget();
+  if (!host)
+    return host.takeError();
+  const llvm::MCSubtargetInfo &sti = *host->subtarget;
+  const std::string &triple = sti.getTargetTriple().str();
+  auto invalid = [](const llvm::Twine &message) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+  };
+  if (!options.cpu.empty() &&
+      (!sti.isCPUStringValid(options.cpu) || !runsHostCode(*host, options.cpu)))
+    return invalid("unknown CPU '" + options.cpu + "' for the target " + triple +
+                   " (tfmc compiles for the host's target; --target-cpu=help "
+                   "lists the valid names)");
+  llvm::SmallVector<llvm::StringRef> features;
+  llvm::StringRef(options.features).split(features, ',', -1, /*KeepEmpty=*/false);
+  for (llvm::StringRef feature : features) {
+    llvm::StringRef name = feature.drop_front();
+    if (!feature.starts_with("+") && !feature.starts_with("-"))
+      return invalid("target feature '" + feature +
+                     "' must start with '+' (enable) or '-' (disable)");
+    if (!llvm::any_of(sti.getAllProcessorFeatures(),
+                      [&](const llvm::SubtargetFeatureKV &kv) { return name == kv.Key; }))
+      return invalid("unknown target feature '" + name + "' for the target " +
+                     triple + " (--target-features=help lists the valid names)");
+    // Without 64-bit instructions LLVM aborts on a 64-bit triple.
+    if (feature == "-64bit")
+      return invalid("target feature '-64bit' cannot be used: tfmc compiles "
+                     "for " + triple);
+  }
+  return llvm::Error::success();
+}
+
+std::vector<std::string> targetCpuNames() {
+  auto host = hostTarget();
+  if (!host) {
+    llvm::consumeError(host.takeError());
+    return {};
+  }
+  std::vector<std::string> names;
+  for (const llvm::SubtargetSubTypeKV &cpu :
+       host->subtarget->getAllProcessorDescriptions())
+    if (runsHostCode(*host, cpu.Key))
+      names.push_back(cpu.Key);
+  return names;
+}
+
+std::vector<std::pair<std::string, std::string>> targetFeatureNames() {
+  auto host = hostTarget();
+  if (!host) {
+    llvm::consumeError(host.takeError());
+    return {};
+  }
+  std::vector<std::pair<std::string, std::string>> names;
+  for (const llvm::SubtargetFeatureKV &feature :
+       host->subtarget->getAllProcessorFeatures())
+    names.emplace_back(feature.Key, feature.Desc);
+  return names;
+}
+
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(const TargetOptions &options) {
+  if (llvm::Error err = checkTargetOptions(options))
+    return err;
+  auto host = hostTarget();
+  if (!host)
+    return host.takeError();
+  const llvm::Target *target = host->target;
+  std::string triple = host->subtarget->getTargetTriple().str();
   std::string cpu = options.cpu.empty() ? llvm::sys::getHostCPUName().str()
                                         : options.cpu;
   std::string features = options.features;

@@ -5,6 +5,10 @@
 // MODEL is a .tfm description, a llama2.c .bin, a .gguf, or a directory with
 // config.json + model.safetensors. Every stage of the pipeline can be printed.
 //
+// Outputs: text stages go to stdout unless -o is given; an object or an
+// executable without -o is named after MODEL (never after anything inside
+// it) in the current directory. tfmc writes into existing directories only.
+//
 //===----------------------------------------------------------------------===//
 
 #include "tfm/Frontend/Description.h"
@@ -25,10 +29,11 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/CommandLine.h"
-#include "llvm/Support/Process.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
@@ -42,11 +47,10 @@ enum class Stage { Spec, Dot, Tfm, Fused, Linalg, MemoryPlan, LLVMDialect, LLVMI
 
 cl::OptionCategory category("tfmc options");
 
-cl::opt<std::string> inputPath(cl::Positional, cl::desc("MODEL"), cl::Required,
-                               cl::cat(category));
+cl::opt<std::string> inputPath(cl::Positional, cl::desc("MODEL"), cl::cat(category));
 cl::opt<std::string> outputPath(
-    "o", cl::desc("Output file (default: stdout for text stages, the model "
-                  "name for obj/exe)"),
+    "o", cl::desc("Output file (default: stdout for text stages; for obj/exe "
+                  "MODEL's name in the current directory: NAME.o, NAME)"),
     cl::value_desc("path"), cl::cat(category));
 cl::opt<Stage> emit(
     "emit", cl::desc("What to produce (default: exe)"), cl::init(Stage::Exe),
@@ -76,10 +80,12 @@ cl::opt<WeightsMode> weightsMode(
                clEnumValN(WeightsMode::Mmap, "mmap",
                           "in OUTPUT.weights beside the executable, memory-mapped")),
     cl::cat(category));
-cl::opt<std::string> targetCpu("target-cpu", cl::desc("CPU to compile for (default: host)"),
-                               cl::cat(category));
+cl::opt<std::string> targetCpu(
+    "target-cpu", cl::desc("CPU to compile for (default: host; 'help' lists them)"),
+    cl::cat(category));
 cl::opt<std::string> targetFeatures(
-    "target-features", cl::desc("Target features, e.g. +avx2,-avx512f (default: host)"),
+    "target-features",
+    cl::desc("Target features, e.g. +avx2,-avx512f (default: host; 'help' lists them)"),
     cl::cat(category));
 cl::opt<bool> noFuse("no-fuse", cl::desc("Skip tfm-fuse-attention"), cl::cat(category));
 cl::opt<bool> noKernels("no-kernels",
@@ -89,10 +95,19 @@ cl::opt<bool> printPipeline("print-pipeline",
                             cl::desc("Print the pass pipeline and exit"),
                             cl::cat(category));
 
-[[noreturn]] void fail(llvm::Twine message) {
+[[noreturn]] void exitWithError(llvm::Twine message, int status) {
   llvm::WithColor::error(llvm::errs(), "tfmc") << message << "\n";
-  std::exit(1);
+  // Removes the temporary files (TempFile) and unfinished outputs
+  // (ToolOutputFile) still registered, as LLVM's own fatal-error path does.
+  llvm::sys::RunInterruptHandlers();
+  std::exit(status);
 }
+
+/// A failure while compiling (exit 1).
+[[noreturn]] void fail(llvm::Twine message) { exitWithError(message, 1); }
+
+/// A command line that cannot work (exit 2).
+[[noreturn]] void usageError(llvm::Twine message) { exitWithError(message, 2); }
 
 void check(llvm::Error err) {
   if (err)
@@ -107,9 +122,20 @@ template <typename T> T check(llvm::Expected<T> value) {
 
 tfm::ModelSpec loadModel(llvm::SourceMgr &sm) {
   if (llvm::StringRef(inputPath).ends_with(".tfm")) {
+    // Located errors are printed through `sm` (file:line:col with a caret);
+    // any other (an unreadable file) is printed here.
+    bool located = false;
+    sm.setDiagHandler(
+        [](const llvm::SMDiagnostic &diag, void *located) {
+          *static_cast<bool *>(located) = true;
+          diag.print(nullptr, llvm::errs());
+        },
+        &located);
     auto spec = tfm::parseDescriptionFile(inputPath, sm);
+    sm.setDiagHandler(nullptr);
     if (!spec) {
-      // The parser already printed file:line:col with a caret.
+      if (!located)
+        fail(llvm::toString(spec.takeError()));
       llvm::consumeError(spec.takeError());
       std::exit(1);
     }
@@ -122,9 +148,60 @@ tfm::ModelSpec loadModel(llvm::SourceMgr &sm) {
   return check(tfm::importModel(inputPath, options));
 }
 
+/// tfmc writes into existing directories only: a mistyped -o must not
+/// create a tree of directories.
+void checkOutputDirectory(llvm::StringRef path) {
+  llvm::StringRef parent = llvm::sys::path::parent_path(path);
+  if (!parent.empty() && !llvm::sys::fs::is_directory(parent))
+    fail("cannot write " + path + ": the directory " + parent +
+         " does not exist (tfmc does not create directories)");
+}
+
+/// The output of a binary stage without -o: MODEL's name (a file's stem, a
+/// directory's own name) plus `extension`, in the current directory. Nothing
+/// read from the model chooses a path: a description's `model "../../x"`
+/// must not plant files.
+std::string defaultOutputPath(llvm::StringRef extension) {
+  llvm::SmallString<256> input(inputPath);
+  llvm::sys::fs::make_absolute(input);
+  llvm::sys::path::remove_dots(input, /*remove_dot_dot=*/true);
+  llvm::StringRef name = llvm::sys::fs::is_directory(input)
+                             ? llvm::sys::path::filename(input)
+                             : llvm::sys::path::stem(input);
+  if (name.empty() || name == "." || name == ".." ||
+      llvm::sys::path::is_separator(name.back()))
+    usageError("cannot name the output after '" + inputPath + "'; give -o");
+  std::string out = (name + extension).str();
+  // Never replace the model itself, or write over a directory.
+  if (llvm::sys::fs::equivalent(out, input))
+    usageError("the default output '" + out + "' is the model itself; give -o");
+  if (llvm::sys::fs::is_directory(out))
+    usageError("the default output '" + out + "' is a directory; give -o");
+  return out;
+}
+
+/// `name` in $TMPDIR.
+std::string inTempDirectory(llvm::StringRef name) {
+  llvm::SmallString<256> path;
+  llvm::sys::path::system_temp_directory(/*erasedOnReboot=*/true, path);
+  llvm::sys::path::append(path, name);
+  return path.str().str();
+}
+
+/// A new file named after `model` (each % a random character). Until it is
+/// kept or discarded, LLVM's signal handlers and fail() remove it.
+llvm::sys::fs::TempFile createTempFile(const llvm::Twine &model) {
+  auto file = llvm::sys::fs::TempFile::create(model);
+  if (!file)
+    fail("cannot create " + model + ": " + llvm::toString(file.takeError()));
+  return std::move(*file);
+}
+
 /// Prints `module` to -o or stdout.
 void printText(llvm::function_ref<void(llvm::raw_ostream &)> print) {
   std::string path = outputPath.empty() ? "-" : outputPath.getValue();
+  if (path != "-")
+    checkOutputDirectory(path);
   std::error_code ec;
   llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_Text);
   if (ec)
@@ -181,6 +258,18 @@ int main(int argc, char **argv) {
       "  MODEL is a .tfm description, a llama2.c .bin (with --tokenizer), a "
       ".gguf,\n  or a directory holding config.json and model.safetensors.\n");
 
+  if (targetCpu == "help" || targetFeatures == "help") {
+    if (targetCpu == "help")
+      for (const std::string &cpu : tfm::targetCpuNames())
+        llvm::outs() << cpu << "\n";
+    if (targetFeatures == "help")
+      for (const auto &[name, description] : tfm::targetFeatureNames())
+        llvm::outs() << llvm::left_justify(name, 24) << " " << description << "\n";
+    return 0;
+  }
+  if (llvm::Error err = tfm::checkTargetOptions({targetCpu, targetFeatures}))
+    usageError(llvm::toString(std::move(err)));
+
   tfm::PipelineOptions pipeline;
   pipeline.fuseAttention = !noFuse;
   pipeline.kernels = !noKernels;
@@ -189,7 +278,9 @@ int main(int argc, char **argv) {
   tfm::registerAllDialects(registry);
   mlir::MLIRContext ctx(registry);
   if (printPipeline) {
-    mlir::PassManager pm(&ctx);
+    // One module-level pipeline: what tfmc runs in stages below, in a form
+    // `tfm-opt --pass-pipeline=...` reproduces.
+    mlir::PassManager pm(&ctx, mlir::ModuleOp::getOperationName());
     tfm::buildOptimizationPipeline(pm, pipeline);
     tfm::buildToLinalgPipeline(pm, pipeline);
     tfm::buildLinalgToLLVMPipeline(pm, pipeline);
@@ -197,6 +288,16 @@ int main(int argc, char **argv) {
     llvm::outs() << "\n";
     return 0;
   }
+  if (inputPath.empty())
+    usageError("no MODEL given (tfmc --help shows the usage)");
+
+  // Outputs are settled before any work, so a bad one fails at once.
+  // obj/exe without -o: MODEL's name; OUT.weights beside it for mmap.
+  std::string out = outputPath;
+  if (out.empty() && (emit == Stage::Obj || emit == Stage::Exe))
+    out = defaultOutputPath(emit == Stage::Obj ? ".o" : "");
+  if (!out.empty() && out != "-")
+    checkOutputDirectory(out);
 
   llvm::SourceMgr sm;
   tfm::ModelSpec spec = loadModel(sm);
@@ -246,56 +347,53 @@ int main(int argc, char **argv) {
   llvm::LLVMContext llvmCtx;
   auto llvmModule = check(tfm::translateToLLVMIR(*module, llvmCtx, *tm));
 
-  // Output names: out/model, out/model.o, out/model.weights.
-  std::string out = outputPath.empty() ? spec.name : outputPath.getValue();
-  std::string objPath = emit == Stage::Obj ? out : out + ".o";
   tfm::ModelPayload payload;
   payload.embedWeights = weightsMode == WeightsMode::Embed;
   payload.weightsBytes = layout.totalSize;
   payload.tokenizer = serializedTokenizer(spec);
-  llvm::SmallString<128> blobPath;
-  if (payload.embedWeights) {
-    int fd;
-    if (std::error_code ec = llvm::sys::fs::createTemporaryFile("tfm-weights", "bin", fd, blobPath))
-      fail("cannot create a temporary file: " + ec.message());
-    llvm::sys::Process::SafelyCloseFileDescriptor(fd);
-  } else {
-    blobPath = out + ".weights";
-    payload.weightsFile = llvm::sys::path::filename(blobPath).str();
+
+  // The weights blob: a temporary that the object's .incbin reads, or the
+  // sidecar, written under a temporary name and renamed once all is done.
+  std::string sidecarPath;
+  if (!payload.embedWeights) {
+    sidecarPath = out.empty() || out == "-" ? defaultOutputPath(".weights")
+                                             : out + ".weights";
+    payload.weightsFile = llvm::sys::path::filename(sidecarPath).str();
   }
-  payload.weightsBlobPath = blobPath.str().str();
+  llvm::sys::fs::TempFile blob =
+      createTempFile(payload.embedWeights ? inTempDirectory("tfm-weights-%%%%%%.bin")
+                                          : sidecarPath + "-%%%%%%");
+  auto discardBlob = llvm::make_scope_exit([&] { llvm::consumeError(blob.discard()); });
+  payload.weightsBlobPath = blob.TmpName;
   bool needsBlob = emit == Stage::Obj || emit == Stage::Exe || emit == Stage::Asm ||
                    !payload.embedWeights;
   if (needsBlob) {
-    std::error_code ec;
-    llvm::raw_fd_ostream blob(blobPath, ec, llvm::sys::fs::OF_None);
-    if (ec)
-      fail("cannot write " + blobPath + ": " + ec.message());
+    llvm::raw_fd_ostream os(blob.FD, /*shouldClose=*/false);
     std::vector<uint64_t> offsets;
-    check(tfm::writeWeightsBlob(spec, blob, offsets));
+    check(tfm::writeWeightsBlob(spec, os, offsets));
+    os.flush();
+    std::error_code ec = os.error();
+    os.clear_error();
+    if (ec)
+      fail("cannot write the weights to " + blob.TmpName + ": " + ec.message());
   }
-  auto cleanup = llvm::make_scope_exit([&] {
-    if (payload.embedWeights)
-      llvm::sys::fs::remove(blobPath);
-  });
   check(tfm::addModelInfo(*llvmModule, spec, payload));
   tfm::optimizeModule(*llvmModule, *tm);
   if (emit == Stage::LLVMIR) {
     printText([&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); });
-    return 0;
+  } else if (emit == Stage::Asm) {
+    check(tfm::emitFile(*llvmModule, *tm, out.empty() ? "-" : out, /*assembly=*/true));
+  } else if (emit == Stage::Obj) {
+    check(tfm::emitFile(*llvmModule, *tm, out, /*assembly=*/false));
+  } else {
+    llvm::sys::fs::TempFile object =
+        createTempFile(inTempDirectory("tfm-model-%%%%%%.o"));
+    auto discardObject =
+        llvm::make_scope_exit([&] { llvm::consumeError(object.discard()); });
+    check(tfm::emitFile(*llvmModule, *tm, object.TmpName, /*assembly=*/false));
+    check(tfm::linkExecutable(object.TmpName, out));
   }
-  if (emit == Stage::Asm) {
-    check(tfm::emitFile(*llvmModule, *tm, outputPath.empty() ? "-" : outputPath.getValue(),
-                        /*assembly=*/true));
-    return 0;
-  }
-  if (llvm::StringRef parent = llvm::sys::path::parent_path(out); !parent.empty())
-    if (std::error_code ec = llvm::sys::fs::create_directories(parent))
-      fail("cannot create " + parent + ": " + ec.message());
-  check(tfm::emitFile(*llvmModule, *tm, objPath, /*assembly=*/false));
-  if (emit == Stage::Obj)
-    return 0;
-  check(tfm::linkExecutable(objPath, out));
-  llvm::sys::fs::remove(objPath);
+  if (!payload.embedWeights)
+    check(blob.keep(sidecarPath));
   return 0;
 }

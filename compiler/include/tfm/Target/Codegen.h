@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tfm {
@@ -32,6 +33,18 @@ struct ModelPayload {
   std::vector<uint8_t> tokenizer; ///< Serialized tokenizer, may be empty.
 };
 
+/// Checks that the CPU and features are known for the host's target (tfmc
+/// compiles for the host triple) and can run its code.
+llvm::Error checkTargetOptions(const TargetOptions &options);
+
+/// The CPU names checkTargetOptions accepts.
+std::vector<std::string> targetCpuNames();
+
+/// The feature names checkTargetOptions accepts (without +/-), with their
+/// descriptions.
+std::vector<std::pair<std::string, std::string>> targetFeatureNames();
+
+/// The target machine for `options`, after checkTargetOptions.
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
 createTargetMachine(const TargetOptions &options);
 
