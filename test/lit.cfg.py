@@ -24,6 +24,8 @@ config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(("%shared", config.tfm_shared_dir))
 config.substitutions.append(("%srcroot", config.tfm_src_root))
 config.substitutions.append(("%tfm_libdir", os.path.join(config.tfm_obj_root, "lib")))
+# What a program linking libtfmrt needs besides it (a sanitizer runtime).
+config.substitutions.append(("%tfm_link_flags", config.tfm_link_flags))
 
 llvm_config.with_environment("PATH", config.tfm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)

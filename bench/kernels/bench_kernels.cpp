@@ -84,7 +84,8 @@ void benchGemv(int64_t N, int64_t K, std::mt19937 &Rng) {
   std::printf("gemv  N=%-6lld K=%-5lld %7.2f MB | naive %6.1f GB/s",
               (long long)N, (long long)K, Bytes / 1e6, Bytes / Naive / 1e9);
   for (int Threads : {1, 2}) {
-    tfm::rt::setNumThreads(Threads);
+    tfm::rt::ThreadPool Pool(Threads);
+    tfm::rt::ThreadPool::Scope UsePool(Pool);
     TfmMemRefF32x2 Wr = ref2(W.data(), N, K);
     double Hot = timeIt([&] { _mlir_ciface_tfmrt_linear(&Or, &Xr, &Wr, 0); });
     if (!closeEnough(Out, Ref))
@@ -113,7 +114,8 @@ void benchGemm(int64_t T, int64_t N, int64_t K, std::mt19937 &Rng) {
   TfmMemRefF32x2 Xr = ref2(X.data(), T, K), Wr = ref2(W.data(), N, K),
                  Or = ref2(Out.data(), T, N);
   for (int Threads : {1, 2}) {
-    tfm::rt::setNumThreads(Threads);
+    tfm::rt::ThreadPool Pool(Threads);
+    tfm::rt::ThreadPool::Scope UsePool(Pool);
     double Secs = timeIt([&] { _mlir_ciface_tfmrt_linear(&Or, &Xr, &Wr, 0); });
     if (!closeEnough(Out, Ref))
       std::printf(" MISMATCH");

@@ -6,7 +6,6 @@
 
 #include "tfm/runtime/Generate.h"
 #include "tfm/runtime/Args.h"
-#include "tfm/runtime/ThreadPool.h"
 #include "tfm/runtime/Tokenizer.h"
 
 #include <algorithm>
@@ -37,6 +36,14 @@ struct FileCloser {
   }
 };
 using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
+
+/// fmt::print without its exception on a failed write (the runtime is built
+/// without exceptions, so it would abort): the failure stays in ferror(F).
+template <typename... Args>
+void print(std::FILE *F, fmt::format_string<Args...> Format, Args &&...A) {
+  std::string Text = fmt::format(Format, std::forward<Args>(A)...);
+  std::fwrite(Text.data(), 1, Text.size(), F);
+}
 
 /// Writes `rows` logits rows; false on a short write.
 bool writeRows(std::FILE *F, const float *Data, int64_t Rows, int64_t Vocab) {
@@ -80,7 +87,7 @@ int generateTokens(TfmSession *session, const std::vector<int32_t> &prompt,
   int64_t N = config.nPredict < 0 ? Room : config.nPredict;
   if (N > Room) {
     if (config.diag)
-      fmt::print(config.diag,
+      print(config.diag,
                  "note: -n {} does not fit in the context ({} prompt tokens, "
                  "context length {}); generating at most {} tokens\n",
                  config.nPredict, P, Ctx, Room);
@@ -192,21 +199,39 @@ bool parseTokenIds(const std::string &text, int64_t vocabSize,
   return true;
 }
 
-int tfmMain(const TfmModelInfo &model, int argc, const char *const *argv,
-            std::FILE *out, std::FILE *err) {
-  const char *Prog = argc > 0 && argv[0] ? argv[0] : "model";
+namespace {
+
+/// The executable's stdout, remembering why the first flush failed: the
+/// failed flush drops the buffer, so later ones succeed and errno moves on.
+struct Output {
+  std::FILE *F;
+  int Errno = 0;
+  void flush() {
+    if (std::fflush(F) != 0 && Errno == 0)
+      Errno = errno;
+  }
+  /// Flushes; returns the reason of the first failed write, or 0.
+  int finish() {
+    flush();
+    return Errno ? Errno : std::ferror(F) ? EIO : 0;
+  }
+};
+
+int runMain(const TfmModelInfo &model, int argc, const char *const *argv,
+            Output &Out, std::FILE *err, const char *Prog) {
+  std::FILE *out = Out.F;
   Options Opts;
   std::string Error;
   if (!parseArgs(argc, argv, Opts, Error)) {
-    fmt::print(err, "{}: error: {}\n", Prog, Error);
+    print(err, "{}: error: {}\n", Prog, Error);
     return 2;
   }
   if (Opts.help) {
-    fmt::print(out, "{}", usageText(Prog));
+    print(out, "{}", usageText(Prog));
     return 0;
   }
   if (Opts.version) {
-    fmt::print(out,
+    print(out,
                "{} ({}): {} layers, dim {}, {} heads ({} kv), vocab {}, "
                "context {}\ntfmrt ABI {}\n",
                model.name ? model.name : "?", model.arch ? model.arch : "?",
@@ -215,7 +240,7 @@ int tfmMain(const TfmModelInfo &model, int argc, const char *const *argv,
     return 0;
   }
   if (!loadPromptFile(Opts, Error)) {
-    fmt::print(err, "{}: error: {}\n", Prog, Error);
+    print(err, "{}: error: {}\n", Prog, Error);
     return 2;
   }
 
@@ -225,7 +250,7 @@ int tfmMain(const TfmModelInfo &model, int argc, const char *const *argv,
     Tok = Tokenizer::deserialize(model.tokenizer, size_t(model.tokenizer_bytes),
                                  Error);
     if (!Tok) {
-      fmt::print(err, "{}: error: embedded tokenizer is invalid: {}\n", Prog,
+      print(err, "{}: error: embedded tokenizer is invalid: {}\n", Prog,
                  Error);
       return 1;
     }
@@ -235,7 +260,7 @@ int tfmMain(const TfmModelInfo &model, int argc, const char *const *argv,
   if (Tok) {
     Prompt = Tok->encode(Opts.prompt, Opts.addBos);
     if (Opts.addBos && Prompt.empty()) {
-      fmt::print(err,
+      print(err,
                  "{}: error: the prompt is empty and the vocabulary has "
                  "no BOS token to start from\n",
                  Prog);
@@ -243,18 +268,18 @@ int tfmMain(const TfmModelInfo &model, int argc, const char *const *argv,
     }
     Stops = {Tok->eos(), Tok->bos()};
   } else if (!parseTokenIds(Opts.prompt, model.vocab_size, Prompt, Error)) {
-    fmt::print(err, "{}: error: {}\n", Prog, Error);
+    print(err, "{}: error: {}\n", Prog, Error);
     return 2;
   }
   if (Opts.tokenizeOnly) {
     std::string Line;
     for (size_t I = 0; I < Prompt.size(); ++I)
       Line += fmt::format("{}{}", I ? " " : "", Prompt[I]);
-    fmt::print(out, "{}\n", Line);
+    print(out, "{}\n", Line);
     return 0;
   }
   if (Prompt.empty()) {
-    fmt::print(err, "{}: error: {}\n", Prog,
+    print(err, "{}: error: {}\n", Prog,
                Tok ? "the prompt is empty and --no-bos leaves nothing to "
                      "evaluate"
                    : "this model has no tokenizer: give the prompt as token "
@@ -263,7 +288,7 @@ int tfmMain(const TfmModelInfo &model, int argc, const char *const *argv,
   }
 
   if (int64_t(Prompt.size()) > model.context_length) {
-    fmt::print(err,
+    print(err,
                "{}: error: the prompt has {} tokens but the model's "
                "context length is {}\n",
                Prog, Prompt.size(), model.context_length);
@@ -274,7 +299,7 @@ int tfmMain(const TfmModelInfo &model, int argc, const char *const *argv,
   TfmSession *Session =
       tfm_session_create(&model, Opts.threads, CreateErr, sizeof CreateErr);
   if (!Session) {
-    fmt::print(err, "{}: error: {}\n", Prog, CreateErr);
+    print(err, "{}: error: {}\n", Prog, CreateErr);
     return 2;
   }
   std::unique_ptr<TfmSession, void (*)(TfmSession *)> Owner(
@@ -284,7 +309,7 @@ int tfmMain(const TfmModelInfo &model, int argc, const char *const *argv,
   if (!Opts.haveSeed) {
     SP.seed =
         uint64_t(std::chrono::system_clock::now().time_since_epoch().count());
-    fmt::print(err, "seed: {}\n", SP.seed);
+    print(err, "seed: {}\n", SP.seed);
   }
   if (SP.repeatLastN < 0)
     SP.repeatLastN =
@@ -309,20 +334,20 @@ int tfmMain(const TfmModelInfo &model, int argc, const char *const *argv,
       if (Show && !Text.empty())
         std::fwrite(Text.data(), 1, Text.size(), out);
     } else if (Show) {
-      fmt::print(out, "{}{}", FirstId ? "" : " ", Id);
+      print(out, "{}{}", FirstId ? "" : " ", Id);
       FirstId = false;
     }
   };
   for (int32_t Id : Prompt)
     emit(Id, Opts.displayPrompt);
-  std::fflush(out);
+  Out.flush();
 
   GenerateStats Stats;
   int Rc = generateTokens(
       Session, Prompt, Config, Samp,
       [&](int32_t Id) {
         emit(Id, true);
-        std::fflush(out);
+        Out.flush();
       },
       Stats, Error);
   if (Decoder) {
@@ -330,14 +355,30 @@ int tfmMain(const TfmModelInfo &model, int argc, const char *const *argv,
     std::fwrite(Rest.data(), 1, Rest.size(), out);
   }
   std::fputc('\n', out);
-  std::fflush(out);
+  Out.flush();
   if (Rc != 0) {
-    fmt::print(err, "{}: error: {}\n", Prog, Error);
+    print(err, "{}: error: {}\n", Prog, Error);
     return Rc;
   }
   if (Opts.timing)
-    fmt::print(err, "{}\n", timingLine(Stats));
+    print(err, "{}\n", timingLine(Stats));
   return 0;
+}
+
+} // namespace
+
+int tfmMain(const TfmModelInfo &model, int argc, const char *const *argv,
+            std::FILE *out, std::FILE *err) {
+  const char *Prog = argc > 0 && argv[0] ? argv[0] : "model";
+  Output Out{out};
+  int Rc = runMain(model, argc, argv, Out, err, Prog);
+  // Text that never arrived (a full disk, /dev/full) is a failed run.
+  if (int Errno = Out.finish()) {
+    print(err, "{}: error: cannot write the output: {}\n", Prog,
+          std::strerror(Errno));
+    return Rc ? Rc : 1;
+  }
+  return Rc;
 }
 
 } // namespace rt

@@ -20,8 +20,6 @@
 #include <utility>
 #include <vector>
 
-using tfm::rt::globalPool;
-
 namespace {
 
 #if defined(__AVX512F__)
@@ -228,8 +226,9 @@ constexpr int GMR = 8;            // 16 zmm accumulators of 32
 constexpr int GMR = 6;            // 12 accumulators of 16 registers
 #endif
 constexpr int64_t GKC = 320;      // max K per packed block
-
-typedef float VecFA __attribute__((vector_size(VL * sizeof(float)), aligned(64)));
+// The packed block and a tile's spill row are 64-byte aligned and read in
+// whole vectors (offsets are multiples of VL floats), so they are accessed
+// as VecF, aligned to its own size: 64 bytes on AVX-512 but 32 on AVX2.
 
 #if defined(__AVX512F__)
 /// Transposes the 16x16 block whose row j is Src + j*SS into Dst[c*DS + j]
@@ -277,10 +276,10 @@ inline void transpose16(const float *Src, int64_t SS, float *Dst, int64_t DS) {
       return __builtin_shufflevector(X, Y, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21,
                                      22, 23, 28, 29, 30, 31);
     };
-    *reinterpret_cast<VecFA *>(Dst + C * DS) = Even(A0, B0);
-    *reinterpret_cast<VecFA *>(Dst + (4 + C) * DS) = Odd(A0, B0);
-    *reinterpret_cast<VecFA *>(Dst + (8 + C) * DS) = Even(A1, B1);
-    *reinterpret_cast<VecFA *>(Dst + (12 + C) * DS) = Odd(A1, B1);
+    *reinterpret_cast<VecF *>(Dst + C * DS) = Even(A0, B0);
+    *reinterpret_cast<VecF *>(Dst + (4 + C) * DS) = Odd(A0, B0);
+    *reinterpret_cast<VecF *>(Dst + (8 + C) * DS) = Even(A1, B1);
+    *reinterpret_cast<VecF *>(Dst + (12 + C) * DS) = Odd(A1, B1);
   }
 }
 #endif
@@ -328,7 +327,7 @@ void gemmTile(const float *X, int64_t XS, const float *Bp, int64_t Kc,
     VecF Bv[GNV];
 #pragma GCC unroll 4
     for (int V = 0; V < GNV; ++V)
-      Bv[V] = *reinterpret_cast<const VecFA *>(Bp + Kk * GNR + V * VL);
+      Bv[V] = *reinterpret_cast<const VecF *>(Bp + Kk * GNR + V * VL);
 #pragma GCC unroll 16
     for (int I = 0; I < M; ++I) {
       float Xs = X[I * XS + Kk];
@@ -351,7 +350,7 @@ void gemmTile(const float *X, int64_t XS, const float *Bp, int64_t Kc,
   for (int I = 0; I < M; ++I) {
     alignas(64) float Row[GNR];
     for (int V = 0; V < GNV; ++V)
-      *reinterpret_cast<VecFA *>(Row + V * VL) = Acc[I][V];
+      *reinterpret_cast<VecF *>(Row + V * VL) = Acc[I][V];
     for (int64_t J = 0; J < Nc; ++J) {
       float R = Row[J];
       float *P = Out + I * OS + J;
@@ -417,7 +416,7 @@ void linearImpl(const char *Kernel, TfmMemRefF32x2 *OutM, TfmMemRefF32x2 *XM,
     // Matrix-vector: every weight byte is read once, so split N evenly, but
     // into chunks of at least kMinChunkWork multiply-adds: waking a thread
     // costs more than a small layer (a 64-wide model runs 30k tok/s).
-    globalPool().parallelFor(
+    tfm::rt::parallelFor(
         N,
         [&](int64_t B, int64_t E) {
           gemvRows(X.Data, W.Data, W.RowStride, Out, 1, K, B, E, Accumulate);
@@ -428,7 +427,7 @@ void linearImpl(const char *Kernel, TfmMemRefF32x2 *OutM, TfmMemRefF32x2 *XM,
 
   // GEMM: parallel over panels of GNR w rows; each task packs its panels
   // itself, so no shared scratch and no extra synchronisation.
-  globalPool().parallelFor(
+  tfm::rt::parallelFor(
       (N + GNR - 1) / GNR,
       [&](int64_t B, int64_t E) {
         gemmPanels(X, W, Out, O.RowStride, Accumulate, B, E);
@@ -538,7 +537,7 @@ _mlir_ciface_tfmrt_attention(TfmMemRefF32x3 *out, TfmMemRefF32x3 *q,
   constexpr int64_t BK = 64; // keys per online-softmax block
   // Each (head, query) item costs about 2 * S * hd multiply-adds.
   int64_t MinItems = std::max<int64_t>(1, kMinChunkWork / std::max<int64_t>(2 * S * HD, 1));
-  globalPool().parallelFor(H * T, [&](int64_t B, int64_t E) {
+  tfm::rt::parallelFor(H * T, [&](int64_t B, int64_t E) {
     std::vector<float> Acc(HD);
     float Scores[BK];
     for (int64_t Item = B; Item < E; ++Item) {

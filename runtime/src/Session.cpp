@@ -1,13 +1,24 @@
 //===- Session.cpp - Plain C API to run a compiled model ------------------===//
+//
+// This file is compiled with exceptions (the rest of libtfmrt is not): every
+// C entry point catches whatever the C++ library throws (std::bad_alloc
+// above all) and turns it into an error code, so no exception reaches a C
+// caller.
+//
+//===----------------------------------------------------------------------===//
 
 #include "tfm/runtime/Session.h"
 #include "tfm/runtime/ThreadPool.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
+#include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -21,9 +32,12 @@ struct TfmSession {
   const uint8_t *Weights = nullptr;
   void *Mapping = nullptr; ///< mmap of the sidecar file, if any.
   size_t MappingBytes = 0;
-  float *KvCache = nullptr;
-  std::vector<float> Logits; ///< Used when the caller passes no buffer.
-  std::vector<float> Last;   ///< Last row of the last eval.
+  float *KvCache = nullptr; ///< Anonymous mmap: zero pages until written.
+  size_t KvBytes = 0;
+  std::unique_ptr<tfm::rt::ThreadPool> Pool;
+  std::vector<float> Scratch; ///< One chunk's logits when the caller gives no buffer.
+  std::vector<float> Last;    ///< Last row of the last eval.
+  bool HaveLast = false;
   int64_t Pos = 0;
   std::string Error;
 };
@@ -64,8 +78,19 @@ std::string validate(const TfmModelInfo *M) {
                   (long long)M->vocab_size, (long long)M->context_length);
   if (!M->prefill)
     return "model has no prefill entry point";
-  int64_t Expected =
-      M->n_layers * 2 * M->context_length * M->n_kv_heads * M->head_dim;
+  if (M->prefill_chunk < 1)
+    return format("model has prefill_chunk %lld; it must be positive",
+                  (long long)M->prefill_chunk);
+  int64_t Expected = 0, LogitsBytes = 0;
+  bool Overflow =
+      __builtin_mul_overflow(M->n_layers, 2 * M->context_length, &Expected) ||
+      __builtin_mul_overflow(Expected, M->n_kv_heads, &Expected) ||
+      __builtin_mul_overflow(Expected, M->head_dim, &Expected) ||
+      __builtin_mul_overflow(M->context_length, M->vocab_size, &LogitsBytes) ||
+      __builtin_mul_overflow(LogitsBytes, int64_t(sizeof(float)), &LogitsBytes);
+  if (Overflow)
+    return "model's context_length, vocab_size and KV cache dimensions "
+           "overflow 64-bit sizes";
   if (M->kv_cache_floats < 0 || M->kv_cache_floats != Expected)
     return format("model's kv_cache_floats is %lld, expected n_layers * 2 * "
                   "context_length * n_kv_heads * head_dim = %lld",
@@ -117,111 +142,209 @@ std::string mapWeights(TfmSession &S) {
   return "";
 }
 
+/// Maps the KV cache: anonymous pages are zero and cost nothing until a
+/// position in them is written, so a long context does not zero gigabytes
+/// at start-up. Page alignment suits every vector load.
+std::string mapKvCache(TfmSession &S) {
+  int64_t Floats = S.Model->kv_cache_floats;
+  if (Floats == 0)
+    return "";
+  if (uint64_t(Floats) > SIZE_MAX / sizeof(float))
+    return format("the KV cache (%lld floats) exceeds the address space",
+                  (long long)Floats);
+  size_t Bytes = size_t(Floats) * sizeof(float);
+  void *P = mmap(nullptr, Bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (P == MAP_FAILED)
+    return format("cannot map the KV cache (%zu bytes): %s", Bytes,
+                  std::strerror(errno));
+  S.KvCache = static_cast<float *>(P);
+  S.KvBytes = Bytes;
+  return "";
+}
+
+std::string startPool(TfmSession &S, int Threads) {
+  using tfm::rt::ThreadPool;
+  if (Threads > ThreadPool::MaxThreads)
+    return format("cannot run %d threads: a session runs at most %d", Threads,
+                  ThreadPool::MaxThreads);
+  int Wanted = Threads < 1 ? ThreadPool::hardwareThreads() : Threads;
+  S.Pool = std::make_unique<ThreadPool>(Wanted);
+  if (S.Pool->numThreads() < Wanted)
+    return format("could start only %d of %d threads: %s",
+                  S.Pool->numThreads(), Wanted,
+                  std::strerror(S.Pool->startError()));
+  return "";
+}
+
+void destroy(TfmSession *S) {
+  if (S->Mapping)
+    munmap(S->Mapping, S->MappingBytes);
+  if (S->KvCache)
+    munmap(S->KvCache, S->KvBytes);
+  delete S; // joins the pool's workers
+}
+
+/// Body(), or Failed(message) if it throws: no exception crosses the C API.
+/// Failed must not throw.
+template <typename Fn, typename FailFn>
+auto noThrow(Fn &&Body, FailFn &&Failed) -> decltype(Body()) {
+  try {
+    return Body();
+  } catch (const std::bad_alloc &) {
+    return Failed("out of memory");
+  } catch (const std::exception &E) {
+    return Failed(E.what());
+  } catch (...) {
+    return Failed("unknown C++ exception");
+  }
+}
+
+const char *const NullSessionError = "no session (NULL)";
+
 } // namespace
 
 extern "C" TfmSession *tfm_session_create(const TfmModelInfo *model,
                                           int threads, char *err,
                                           size_t errlen) {
-  auto fail = [&](const std::string &Msg) -> TfmSession * {
+  TfmSession *S = nullptr;
+  auto fail = [&](const char *Msg) -> TfmSession * {
+    if (S)
+      destroy(S);
     if (err && errlen)
-      std::snprintf(err, errlen, "%s", Msg.c_str());
+      std::snprintf(err, errlen, "%s", Msg);
     return nullptr;
   };
-  std::string Problem = validate(model);
-  if (!Problem.empty())
-    return fail(Problem);
-  auto *S = new TfmSession();
-  S->Model = model;
-  Problem = mapWeights(*S);
-  if (!Problem.empty()) {
-    delete S;
-    return fail(Problem);
-  }
-  // 64-byte alignment suits AVX-512 loads and cache lines; aligned_alloc
-  // wants a multiple of the alignment.
-  size_t Bytes = size_t(model->kv_cache_floats) * sizeof(float);
-  size_t Rounded = (Bytes + 63) / 64 * 64;
-  if (Rounded) {
-    S->KvCache = static_cast<float *>(std::aligned_alloc(64, Rounded));
-    if (!S->KvCache) {
-      tfm_session_destroy(S);
-      return fail(format("cannot allocate the KV cache (%zu bytes)", Rounded));
-    }
-    std::memset(S->KvCache, 0, Rounded);
-  }
-  tfm::rt::setNumThreads(threads);
-  return S;
+  return noThrow(
+      [&]() -> TfmSession * {
+        std::string Why = validate(model);
+        if (!Why.empty())
+          return fail(Why.c_str());
+        S = new TfmSession();
+        S->Model = model;
+        for (auto Step : {mapWeights, mapKvCache})
+          if (Why = Step(*S); !Why.empty())
+            return fail(Why.c_str());
+        if (Why = startPool(*S, threads); !Why.empty())
+          return fail(Why.c_str());
+        S->Last.resize(size_t(model->vocab_size));
+        return S;
+      },
+      fail);
 }
 
 extern "C" int tfm_session_eval(TfmSession *S, const int32_t *tokens, int64_t n,
                                 float *logits) {
-  const TfmModelInfo &M = *S->Model;
-  if (n < 1 || !tokens) {
-    S->Error = "no tokens to evaluate";
+  if (!S)
     return -1;
-  }
-  if (S->Pos + n > M.context_length) {
-    S->Error =
-        format("%lld tokens at position %lld exceed the context "
-               "length %lld",
-               (long long)n, (long long)S->Pos, (long long)M.context_length);
+  auto fail = [&](const char *Msg) {
+    try {
+      S->Error = Msg;
+    } catch (...) {
+      S->Error.clear(); // not even the message fits
+    }
     return -1;
-  }
-  for (int64_t I = 0; I < n; ++I)
-    if (tokens[I] < 0 || tokens[I] >= M.vocab_size) {
-      S->Error = format("token id %d is out of range [0, %lld)", tokens[I],
-                        (long long)M.vocab_size);
+  };
+  return noThrow([&] {
+    const TfmModelInfo &M = *S->Model;
+    const int64_t V = M.vocab_size;
+    S->Error.clear();
+    if (n < 1 || !tokens) {
+      S->Error = "no tokens to evaluate";
       return -1;
     }
+    // Pos <= context_length always, so the difference cannot overflow.
+    if (n > M.context_length - S->Pos) {
+      S->Error = format("%lld tokens at position %lld exceed the context "
+                        "length %lld",
+                        (long long)n, (long long)S->Pos,
+                        (long long)M.context_length);
+      return -1;
+    }
+    for (int64_t I = 0; I < n; ++I)
+      if (tokens[I] < 0 || tokens[I] >= V) {
+        S->Error = format("token id %d is out of range [0, %lld)", tokens[I],
+                          (long long)V);
+        return -1;
+      }
+    // The entry points' activation memory holds prefill_chunk tokens.
+    const int64_t Chunk = std::min(M.prefill_chunk, n);
+    if (!logits && int64_t(S->Scratch.size()) < Chunk * V) {
+      try {
+        S->Scratch.resize(size_t(Chunk * V));
+      } catch (const std::bad_alloc &) {
+        S->Error = format("cannot allocate %lld bytes for the logits of %lld "
+                          "tokens",
+                          (long long)(Chunk * V * int64_t(sizeof(float))),
+                          (long long)Chunk);
+        return -1;
+      }
+    }
 
-  float *Out = logits;
-  if (!Out) {
-    S->Logits.resize(size_t(n * M.vocab_size));
-    Out = S->Logits.data();
-  }
-  uint8_t *W = const_cast<uint8_t *>(S->Weights);
-  TfmMemRefI8x1 WeightsRef{reinterpret_cast<int8_t *>(W),
-                           reinterpret_cast<int8_t *>(W),
-                           0,
-                           {M.weights_bytes},
-                           {1}};
-  int32_t *Tok = const_cast<int32_t *>(tokens);
-  TfmMemRefI32x1 TokensRef{Tok, Tok, 0, {n}, {1}};
-  TfmMemRefF32x1 KvRef{S->KvCache, S->KvCache, 0, {M.kv_cache_floats}, {1}};
-  TfmMemRefF32x2 LogitsRef{Out, Out, 0, {n, M.vocab_size}, {M.vocab_size, 1}};
-  TfmEntryFn Fn = (n == 1 && M.decode) ? M.decode : M.prefill;
-  Fn(&WeightsRef, &TokensRef, S->Pos, &KvRef, &LogitsRef);
-  S->Pos += n;
-  const float *LastRow = Out + (n - 1) * M.vocab_size;
-  S->Last.assign(LastRow, LastRow + M.vocab_size);
-  S->Error.clear();
-  return 0;
+    uint8_t *W = const_cast<uint8_t *>(S->Weights);
+    TfmMemRefI8x1 WeightsRef{reinterpret_cast<int8_t *>(W),
+                             reinterpret_cast<int8_t *>(W),
+                             0,
+                             {M.weights_bytes},
+                             {1}};
+    TfmMemRefF32x1 KvRef{S->KvCache, S->KvCache, 0, {M.kv_cache_floats}, {1}};
+    tfm::rt::ThreadPool::Scope UsePool(*S->Pool);
+    for (int64_t Done = 0; Done < n;) {
+      int64_t T = std::min(Chunk, n - Done);
+      float *Rows = logits ? logits + Done * V : S->Scratch.data();
+      int32_t *Tok = const_cast<int32_t *>(tokens + Done);
+      TfmMemRefI32x1 TokensRef{Tok, Tok, 0, {T}, {1}};
+      TfmMemRefF32x2 LogitsRef{Rows, Rows, 0, {T, V}, {V, 1}};
+      TfmEntryFn Fn = (T == 1 && M.decode) ? M.decode : M.prefill;
+      Fn(&WeightsRef, &TokensRef, S->Pos, &KvRef, &LogitsRef);
+      S->Pos += T;
+      Done += T;
+      if (Done == n)
+        std::copy(Rows + (T - 1) * V, Rows + T * V, S->Last.begin());
+    }
+    S->HaveLast = true;
+    return 0;
+  }, fail);
 }
 
 extern "C" const float *tfm_session_last_logits(const TfmSession *S) {
-  return S->Last.empty() ? nullptr : S->Last.data();
+  return S && S->HaveLast ? S->Last.data() : nullptr;
 }
 
-extern "C" int64_t tfm_session_pos(const TfmSession *S) { return S->Pos; }
+extern "C" int64_t tfm_session_pos(const TfmSession *S) {
+  return S ? S->Pos : -1;
+}
 
 extern "C" void tfm_session_reset(TfmSession *S) {
+  if (!S)
+    return;
   S->Pos = 0;
-  S->Last.clear();
+  S->HaveLast = false;
 }
 
 extern "C" const TfmModelInfo *tfm_session_model(const TfmSession *S) {
-  return S->Model;
+  return S ? S->Model : nullptr;
 }
 
 extern "C" const char *tfm_session_error(const TfmSession *S) {
-  return S->Error.c_str();
+  return S ? S->Error.c_str() : NullSessionError;
 }
 
 extern "C" void tfm_session_destroy(TfmSession *S) {
-  if (!S)
-    return;
-  if (S->Mapping)
-    munmap(S->Mapping, S->MappingBytes);
-  std::free(S->KvCache);
-  delete S;
+  if (S)
+    destroy(S);
 }
+
+extern "C" void *_mlir_memref_to_llvm_alloc(uint64_t size) {
+  void *P = std::malloc(size ? size_t(size) : 1);
+  if (!P) {
+    std::fprintf(stderr,
+                 "tfmrt: out of memory: cannot allocate %llu bytes for the "
+                 "activations of a model call\n",
+                 (unsigned long long)size);
+    std::_Exit(1);
+  }
+  return P;
+}
+
+extern "C" void _mlir_memref_to_llvm_free(void *ptr) { std::free(ptr); }

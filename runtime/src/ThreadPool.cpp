@@ -13,7 +13,7 @@
 #include "tfm/runtime/ThreadPool.h"
 
 #include <algorithm>
-#include <memory>
+#include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -30,6 +30,8 @@ namespace {
 /// run serially instead of waiting on workers that are busy with the outer
 /// loop.
 thread_local bool InParallelRegion = false;
+/// The pool of the innermost live ThreadPool::Scope on this thread.
+thread_local ThreadPool *CurrentPool = nullptr;
 /// Pause iterations before a waiting worker goes to sleep. Short, because the
 /// cores are shared and the gaps between decode kernels are microseconds.
 constexpr int SpinIterations = 1 << 13;
@@ -41,11 +43,28 @@ int ThreadPool::hardwareThreads() {
   return N == 0 ? 1 : static_cast<int>(N);
 }
 
-ThreadPool::ThreadPool(int numThreads)
-    : NumThreads(numThreads < 1 ? hardwareThreads() : numThreads) {
-  Workers.reserve(NumThreads - 1);
-  for (int I = 1; I < NumThreads; ++I)
-    Workers.emplace_back([this, I] { workerLoop(I); });
+ThreadPool *ThreadPool::current() { return CurrentPool; }
+
+ThreadPool::Scope::Scope(ThreadPool &pool) : Previous(CurrentPool) {
+  CurrentPool = &pool;
+}
+
+ThreadPool::Scope::~Scope() { CurrentPool = Previous; }
+
+ThreadPool::ThreadPool(int numThreads) {
+  int Wanted = numThreads < 1 ? hardwareThreads()
+                              : std::min(numThreads, MaxThreads);
+  Workers.reserve(size_t(Wanted - 1));
+  for (int I = 1; I < Wanted; ++I) {
+    pthread_t Thread;
+    if (int Rc = pthread_create(&Thread, nullptr, workerMain, this)) {
+      StartError = Rc;
+      break;
+    }
+    Workers.push_back(Thread);
+  }
+  // Workers never read NumThreads; only run() on the owner's thread does.
+  NumThreads = int(Workers.size()) + 1;
 }
 
 ThreadPool::~ThreadPool() {
@@ -55,8 +74,13 @@ ThreadPool::~ThreadPool() {
     Generation.fetch_add(1);
   }
   WakeCv.notify_all();
-  for (std::thread &T : Workers)
-    T.join();
+  for (pthread_t Thread : Workers)
+    pthread_join(Thread, nullptr);
+}
+
+void *ThreadPool::workerMain(void *pool) {
+  static_cast<ThreadPool *>(pool)->workerLoop();
+  return nullptr;
 }
 
 void ThreadPool::runChunks() {
@@ -81,8 +105,7 @@ void ThreadPool::runChunks() {
   }
 }
 
-void ThreadPool::workerLoop(int index) {
-  (void)index;
+void ThreadPool::workerLoop() {
   uint64_t Seen = 0;
   for (;;) {
     int Spins = 0;
@@ -140,36 +163,5 @@ void ThreadPool::run(int64_t n, int64_t minChunk, RangeFn fn, void *ctx) {
   }
 }
 
-namespace {
-std::unique_ptr<ThreadPool> &globalSlot() {
-  static std::unique_ptr<ThreadPool> Pool;
-  return Pool;
-}
-} // namespace
-
-ThreadPool &globalPool() {
-  std::unique_ptr<ThreadPool> &Slot = globalSlot();
-  if (!Slot)
-    Slot = std::make_unique<ThreadPool>(0);
-  return *Slot;
-}
-
-void setNumThreads(int numThreads) {
-  std::unique_ptr<ThreadPool> &Slot = globalSlot();
-  int Wanted = numThreads < 1 ? ThreadPool::hardwareThreads() : numThreads;
-  if (Slot && Slot->numThreads() == Wanted)
-    return;
-  Slot.reset(); // join the old workers before starting new ones
-  Slot = std::make_unique<ThreadPool>(Wanted);
-}
-
 } // namespace rt
 } // namespace tfm
-
-extern "C" void tfmrt_set_num_threads(int numThreads) {
-  tfm::rt::setNumThreads(numThreads);
-}
-
-extern "C" int tfmrt_get_num_threads(void) {
-  return tfm::rt::globalPool().numThreads();
-}

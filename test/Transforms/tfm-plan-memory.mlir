@@ -98,6 +98,39 @@ func.func @dynamic(%in: memref<?x4xf32>, %out: memref<?x4xf32>) attributes {tfm.
 
 // -----
 
+// With tfm.max_tokens, a dimension of an argument (the token count T) is
+// bounded by it, any other dynamic size (the cached length pos + T) by
+// tfm.context_length; each gets its own run-time check.
+
+// CHECK-LABEL: memory plan of @chunk (tokens at most 4, other dynamic sizes at context length 32, alignment 64)
+// CHECK:  %alloc    memref<?x4xf32>      64
+// CHECK:  %alloc_0  memref<?x?xf32>     512
+// CHECK:  arena: 576 bytes
+
+// CHECK-LABEL: func.func @chunk
+// CHECK: %[[T:.*]] = memref.dim
+// CHECK: %[[TOKENS:.*]] = arith.constant 4 : index
+// CHECK: arith.cmpi ule, %[[T]], %[[TOKENS]]
+// CHECK: %[[S:.*]] = arith.addi
+// CHECK: %[[CONTEXT:.*]] = arith.constant 32 : index
+// CHECK: arith.cmpi ule, %[[S]], %[[CONTEXT]]
+func.func @chunk(%in: memref<?x4xf32>, %pos: index, %out: memref<?x4xf32>) attributes {tfm.context_length = 32 : i64, tfm.max_tokens = 4 : i64} {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %t = memref.dim %in, %c0 : memref<?x4xf32>
+  %s = arith.addi %pos, %t : index
+  %a = memref.alloc(%t) : memref<?x4xf32>
+  linalg.copy ins(%in : memref<?x4xf32>) outs(%a : memref<?x4xf32>)
+  %scores = memref.alloc(%t, %s) : memref<?x?xf32>
+  linalg.fill ins(%zero : f32) outs(%scores : memref<?x?xf32>)
+  linalg.copy ins(%a : memref<?x4xf32>) outs(%out : memref<?x4xf32>)
+  memref.dealloc %a : memref<?x4xf32>
+  memref.dealloc %scores : memref<?x?xf32>
+  return
+}
+
+// -----
+
 // Left alone: a returned buffer, and a dynamic one without a bound.
 
 // CHECK-LABEL: memory plan of @not_planned

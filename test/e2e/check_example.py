@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """End-to-end check of one architecture: tfmc's executable vs the PyTorch oracle.
 
-  check_example.py EXAMPLE.tfm --tfmc PATH --workdir DIR [--no-fuse]
+  check_example.py EXAMPLE.tfm --tfmc PATH --workdir DIR [--no-fuse] [--prefill-chunk N]
 
 1. Writes random weights (numpy, seeded) with canonical names into a real
    safetensors file, and a copy of EXAMPLE.tfm whose `weights = random(...)`
    is replaced by that file with an explicit name mapping.
 2. Compiles it with tfmc and runs the executable greedily on a fixed prompt
-   with --logits-out (prompt rows, then one row per decode step).
+   with --logits-out (prompt rows, then one row per decode step). With a
+   --prefill-chunk shorter than the prompt, the prompt is evaluated in
+   several calls, each at its own position.
 3. Runs test/reference/reference.py on the same description and weights.
 4. Compares every logits row (max abs error relative to the largest logit,
    tolerance 1e-4) and the greedy tokens, and prints one summary line.
@@ -69,6 +71,7 @@ def main():
     ap.add_argument("--tfmc", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--no-fuse", action="store_true")
+    ap.add_argument("--prefill-chunk", type=int)
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     name = os.path.splitext(os.path.basename(args.example))[0]
@@ -88,7 +91,10 @@ def main():
     open(desc, "w").write(text)
 
     exe = os.path.join(args.workdir, name)
-    run([args.tfmc, desc, "-o", exe] + (["--no-fuse"] if args.no_fuse else []))
+    flags = ["--no-fuse"] if args.no_fuse else []
+    if args.prefill_chunk:
+        flags.append(f"--prefill-chunk={args.prefill_chunk}")
+    run([args.tfmc, desc, "-o", exe] + flags)
     exe_logits = os.path.join(args.workdir, "exe.f32")
     out = run([exe, "-p", " ".join(map(str, PROMPT)), "-n", str(STEPS), "--temp", "0",
                "--no-display-prompt", "--no-timing", "--logits-out", exe_logits])
@@ -111,6 +117,8 @@ def main():
     scale = float(np.max(np.abs(b)))
     rel = err / scale
     mode = "unfused" if args.no_fuse else "fused"
+    if args.prefill_chunk:
+        mode += f", prefill chunks of {args.prefill_chunk}"
     print(f"{name} ({mode}): {rows} rows, max abs error {err:.3g}, max |logit| {scale:.3g}, "
           f"relative {rel:.3g}; greedy {'equal' if exe_tokens == ref_tokens else 'DIFFERENT'}"
           f" ({len(exe_tokens)} tokens)")

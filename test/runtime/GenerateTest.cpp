@@ -87,6 +87,7 @@ TfmModelInfo fakeModel() {
   M.weights = FakeWeights;
   M.prefill = fakePrefill;
   M.decode = fakeDecode;
+  M.prefill_chunk = Ctx;
   return M;
 }
 
@@ -407,6 +408,33 @@ TEST(Main, Errors) {
   R = runMain(M, {"--help"});
   EXPECT_EQ(R.Rc, 0);
   EXPECT_NE(R.Out.find("--n-predict"), std::string::npos);
+}
+
+// Text that cannot be written (stdout on a full disk; here /dev/full) makes
+// the run fail with a message, whichever output it was.
+TEST(Main, UnwritableOutputIsAnError) {
+  TfmModelInfo M = fakeModel();
+  std::vector<std::vector<std::string>> Runs = {
+      {"-p", "1 7 2", "-n", "3", "--temp", "0", "-s", "1"},
+      {"--help"},
+      {"-p", "3 4", "--tokenize"}};
+  for (const std::vector<std::string> &Args : Runs) {
+    std::FILE *Out = std::fopen("/dev/full", "w");
+    ASSERT_NE(Out, nullptr);
+    std::FILE *Err = std::tmpfile();
+    std::vector<const char *> Argv = {"fake-model"};
+    for (const std::string &A : Args)
+      Argv.push_back(A.c_str());
+    int Rc = tfmMain(M, int(Argv.size()), Argv.data(), Out, Err);
+    std::string Message = readFile(Err);
+    std::fclose(Out);
+    std::fclose(Err);
+    EXPECT_EQ(Rc, 1) << Args[0];
+    EXPECT_NE(Message.find("fake-model: error: cannot write the output: No "
+                           "space left on device"),
+              std::string::npos)
+        << Message;
+  }
 }
 
 TEST(Main, StreamsTextThroughTheTokenizer) {

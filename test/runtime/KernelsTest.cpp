@@ -65,7 +65,8 @@ struct LinearCase {
 };
 
 void checkLinear(const LinearCase &C) {
-  tfm::rt::setNumThreads(C.Threads);
+  tfm::rt::ThreadPool Pool(C.Threads);
+  tfm::rt::ThreadPool::Scope UsePool(Pool);
   std::mt19937 Rng(1234 + C.T * 7 + C.N * 13 + C.K);
   Buf2 X(C.T, C.K, C.Pad, C.Offset, Rng),
       W(C.N, C.K, C.Pad + 3, C.Offset + 5, Rng);
@@ -137,7 +138,8 @@ TEST(Kernels, LinearAccumulates) {
 // Accumulation across the GEMM's K blocks and a partial panel.
 TEST(Kernels, LinearAccumulatesKBlocks) {
   for (int Threads : {1, 2}) {
-    tfm::rt::setNumThreads(Threads);
+    tfm::rt::ThreadPool Pool(Threads);
+    tfm::rt::ThreadPool::Scope UsePool(Pool);
     const int64_t T = 19, N = 50, K = 650;
     std::mt19937 Rng(7 + Threads);
     Buf2 X(T, K, 2, 1, Rng), W(N, K, 1, 3, Rng), Out(T, N, 3, 2, Rng);
@@ -210,7 +212,8 @@ struct AttnCase {
 };
 
 void checkAttention(const AttnCase &C) {
-  tfm::rt::setNumThreads(C.Threads);
+  tfm::rt::ThreadPool Pool(C.Threads);
+  tfm::rt::ThreadPool::Scope UsePool(Pool);
   std::mt19937 Rng(99 + C.T * 3 + C.H * 5 + C.Pos);
   Buf3 Q(C.T, C.H, C.HD, 4, 3, Rng, 1.5f), K(C.S, C.KV, C.HD, 8, 1, Rng, 1.5f),
       V(C.S, C.KV, C.HD, 2, 0, Rng, 1.0f), O(C.T, C.H, C.HD, 1, 5, Rng, 1.0f);

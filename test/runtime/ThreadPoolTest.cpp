@@ -89,14 +89,37 @@ TEST(ThreadPool, SleepingWorkersWakeUp) {
   EXPECT_EQ(Count.load(), 2);
 }
 
-TEST(ThreadPool, GlobalPoolFollowsSetNumThreads) {
-  tfmrt_set_num_threads(3);
-  EXPECT_EQ(tfmrt_get_num_threads(), 3);
-  EXPECT_EQ(tfm::rt::globalPool().numThreads(), 3);
-  tfmrt_set_num_threads(0);
-  EXPECT_EQ(tfmrt_get_num_threads(), ThreadPool::hardwareThreads());
-  tfm::rt::setNumThreads(1);
-  EXPECT_EQ(tfmrt_get_num_threads(), 1);
+TEST(ThreadPool, ScopesChooseTheCurrentPool) {
+  EXPECT_EQ(ThreadPool::current(), nullptr);
+  // Without a current pool the free parallelFor runs serially in one call.
+  int Calls = 0;
+  tfm::rt::parallelFor(100, [&](int64_t B, int64_t E) {
+    ++Calls;
+    EXPECT_EQ(B, 0);
+    EXPECT_EQ(E, 100);
+  });
+  EXPECT_EQ(Calls, 1);
+  ThreadPool A(2), B(3);
+  {
+    ThreadPool::Scope UseA(A);
+    EXPECT_EQ(ThreadPool::current(), &A);
+    {
+      ThreadPool::Scope UseB(B);
+      EXPECT_EQ(ThreadPool::current(), &B);
+    }
+    EXPECT_EQ(ThreadPool::current(), &A);
+    // The current pool belongs to the thread: another thread has none.
+    ThreadPool *Elsewhere = &A;
+    std::thread([&] { Elsewhere = ThreadPool::current(); }).join();
+    EXPECT_EQ(Elsewhere, nullptr);
+    std::atomic<int64_t> Sum{0};
+    tfm::rt::parallelFor(1000, [&](int64_t Begin, int64_t End) {
+      for (int64_t I = Begin; I < End; ++I)
+        Sum += I;
+    });
+    EXPECT_EQ(Sum.load(), 999 * 1000 / 2);
+  }
+  EXPECT_EQ(ThreadPool::current(), nullptr);
 }
 
 } // namespace
@@ -105,12 +128,12 @@ TEST(ThreadPool, GlobalPoolFollowsSetNumThreads) {
 // previous job must not claim a chunk of the next one twice (it once did,
 // leaving run() waiting forever). A hang here fails the test by timeout.
 TEST(ThreadPool, BackToBackJobsOfDifferentSizes) {
-  tfm::rt::setNumThreads(2);
+  ThreadPool Pool(2);
   std::atomic<long> Sum{0};
   const long Jobs = 200000;
   for (long It = 0; It < Jobs; ++It) {
     long N = (It & 1) ? 2 : 8;
-    tfm::rt::globalPool().parallelFor(
+    Pool.parallelFor(
         N, [&](int64_t B, int64_t E) { Sum += E - B; }, 1);
   }
   EXPECT_EQ(Sum.load(), Jobs / 2 * 10);

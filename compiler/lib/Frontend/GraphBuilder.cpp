@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace mlir;
@@ -30,9 +31,10 @@ constexpr int64_t kDyn = ShapedType::kDynamic;
 /// for decode.
 class EntryBuilder {
 public:
-  EntryBuilder(OpBuilder &b, const ModelSpec &spec, int64_t fixedTokens)
+  EntryBuilder(OpBuilder &b, const ModelSpec &spec, int64_t fixedTokens,
+               int64_t maxTokens)
       : b(b), spec(spec), a(spec.block.attention), loc(b.getUnknownLoc()),
-        t(fixedTokens ? fixedTokens : kDyn) {}
+        t(fixedTokens ? fixedTokens : kDyn), maxTokens(maxTokens) {}
 
   void build(StringRef name, uint64_t weightBytes) {
     auto f32 = b.getF32Type();
@@ -50,7 +52,11 @@ public:
     fn.setArgAttr(3, "tfm.kv_cache", b.getUnitAttr());
     fn.setArgAttr(4, "tfm.logits", b.getUnitAttr());
     fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-    // Bounds the dynamic token dimension for tfm-plan-memory.
+    // Bounds for tfm-plan-memory: the token count of one call (the runtime
+    // prefills in chunks, so the arena does not grow with the context), and
+    // the cached length pos + T.
+    if (t == kDyn)
+      fn->setAttr("tfm.max_tokens", b.getI64IntegerAttr(maxTokens));
     fn->setAttr("tfm.context_length", b.getI64IntegerAttr(spec.contextLength));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(fn.addEntryBlock());
@@ -216,13 +222,19 @@ private:
   const AttentionSpec &a;
   Location loc;
   int64_t t;
+  int64_t maxTokens; ///< Most tokens of one call.
   Value tokens, pos, cache, cachedLength;
 };
 
 } // namespace
 
+int64_t prefillTokens(const ModelSpec &spec, int64_t prefillChunk) {
+  return std::max<int64_t>(1, std::min(prefillChunk, spec.contextLength));
+}
+
 OwningOpRef<ModuleOp> buildGraph(MLIRContext &ctx, const ModelSpec &spec,
-                                 const WeightsLayout &layout) {
+                                 const WeightsLayout &layout,
+                                 int64_t prefillChunk) {
   ctx.loadDialect<mlir::tfm::TfmDialect, arith::ArithDialect,
                   bufferization::BufferizationDialect, func::FuncDialect,
                   memref::MemRefDialect, tensor::TensorDialect>();
@@ -234,8 +246,10 @@ OwningOpRef<ModuleOp> buildGraph(MLIRContext &ctx, const ModelSpec &spec,
                                      b.getI64IntegerAttr(layout.offsets[i])));
   (*module)->setAttr("tfm.weight_offsets", b.getDictionaryAttr(offsets));
   b.setInsertionPointToEnd(module->getBody());
-  EntryBuilder(b, spec, /*fixedTokens=*/0).build("tfm_prefill", layout.totalSize);
-  EntryBuilder(b, spec, /*fixedTokens=*/1).build("tfm_decode", layout.totalSize);
+  int64_t chunk = prefillTokens(spec, prefillChunk);
+  EntryBuilder(b, spec, /*fixedTokens=*/0, chunk)
+      .build("tfm_prefill", layout.totalSize);
+  EntryBuilder(b, spec, /*fixedTokens=*/1, 1).build("tfm_decode", layout.totalSize);
   return module;
 }
 

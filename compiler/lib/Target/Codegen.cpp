@@ -20,8 +20,9 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/TargetParser/Host.h"
 
-#ifndef TFM_RUNTIME_LIB_DIR
-#error "TFM_RUNTIME_LIB_DIR must name the directory of libtfmrt.a"
+#if !defined(TFM_RUNTIME_LIB_DIR) || !defined(TFM_RUNTIME_LINK_FLAGS)
+#error "TFM_RUNTIME_LIB_DIR must name the directory of libtfmrt.a and " \
+    "TFM_RUNTIME_LINK_FLAGS the flags it needs (a sanitizer runtime)"
 #endif
 
 namespace tfm {
@@ -233,7 +234,7 @@ llvm::Error addModelInfo(llvm::Module &m, const ModelSpec &spec,
   auto *infoType = llvm::StructType::create(
       ctx,
       {i32, ptr, ptr, i64, i64, i64, i64, i64, i64, i64, i64, i64, ptr, ptr, ptr,
-       i64, ptr, ptr},
+       i64, ptr, ptr, i64},
       "TfmModelInfo");
   auto c64 = [&](int64_t v) { return llvm::ConstantInt::get(i64, v); };
   llvm::Constant *fields[] = {
@@ -244,7 +245,7 @@ llvm::Error addModelInfo(llvm::Module &m, const ModelSpec &spec,
       c64(spec.numLayers), c64(a.heads), c64(a.kvHeads), c64(a.headDim),
       c64(kvFloats), c64((int64_t)payload.weightsBytes),
       weights, weightsFile, tokenizer, c64((int64_t)payload.tokenizer.size()),
-      *prefill, *decode};
+      *prefill, *decode, c64(payload.prefillChunk)};
   new llvm::GlobalVariable(m, infoType, true, llvm::GlobalValue::ExternalLinkage,
                            llvm::ConstantStruct::get(infoType, fields), "tfm_model");
   return llvm::Error::success();
@@ -283,8 +284,15 @@ llvm::Error emitFile(llvm::Module &module, llvm::TargetMachine &tm,
 std::vector<std::string> linkCommand(llvm::StringRef objectPath,
                                      llvm::StringRef outputPath) {
   std::string lib = TFM_RUNTIME_LIB_DIR;
-  return {"c++", objectPath.str(), lib + "/libtfmrt_main.a", lib + "/libtfmrt.a",
-          "-lfmt", "-lpthread", "-lm", "-o", outputPath.str()};
+  std::vector<std::string> cmd = {"c++"};
+  // A sanitized libtfmrt calls into the sanitizer runtime.
+  llvm::SmallVector<llvm::StringRef> runtimeFlags;
+  llvm::StringRef(TFM_RUNTIME_LINK_FLAGS).split(runtimeFlags, ' ', -1, false);
+  for (llvm::StringRef flag : runtimeFlags)
+    cmd.push_back(flag.str());
+  cmd.insert(cmd.end(), {objectPath.str(), lib + "/libtfmrt_main.a", lib + "/libtfmrt.a",
+                         "-lfmt", "-lpthread", "-lm", "-o", outputPath.str()});
+  return cmd;
 }
 
 llvm::Error linkExecutable(llvm::StringRef objectPath, llvm::StringRef outputPath) {

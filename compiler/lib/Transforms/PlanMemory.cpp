@@ -17,6 +17,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
@@ -87,15 +88,31 @@ static int64_t elementBytes(Type type) {
   return bits % 8 == 0 ? bits / 8 : 0;
 }
 
+int64_t dynamicSizeBound(const MemoryPlan &plan, Value size) {
+  // The token count is the one dynamic dimension of the entry points'
+  // arguments (tokens, logits).
+  if (plan.maxTokens > 0)
+    if (auto dim = size.getDefiningOp<memref::DimOp>())
+      if (auto arg = dyn_cast<BlockArgument>(dim.getSource()))
+        if (isa<func::FuncOp>(arg.getOwner()->getParentOp()))
+          return plan.maxTokens;
+  return plan.contextLength;
+}
+
 MemoryPlan planFunctionMemory(func::FuncOp fn, int64_t contextLength,
-                              int64_t alignment) {
+                              int64_t alignment, int64_t maxTokens) {
   MemoryPlan plan;
   plan.function = fn.getSymName().str();
   plan.alignment = alignment;
-  if (contextLength <= 0)
-    if (auto attr = fn->getAttrOfType<IntegerAttr>("tfm.context_length"))
-      contextLength = attr.getInt();
+  auto fromAttr = [&](int64_t &value, StringRef name) {
+    if (value <= 0)
+      if (auto attr = fn->getAttrOfType<IntegerAttr>(name))
+        value = attr.getInt();
+  };
+  fromAttr(contextLength, "tfm.context_length");
+  fromAttr(maxTokens, "tfm.max_tokens");
   plan.contextLength = contextLength;
+  plan.maxTokens = maxTokens;
   if (fn.isExternal())
     return plan;
   if (!fn.getBody().hasOneBlock()) {
@@ -131,13 +148,15 @@ MemoryPlan planFunctionMemory(func::FuncOp fn, int64_t contextLength,
       return skip("element size is not a whole number of bytes");
     if (alloc.getAlignment() && (int64_t)*alloc.getAlignment() > alignment)
       return skip("asks for more alignment than the arena gives");
+    auto dynamicSizes = alloc.getDynamicSizes().begin();
     for (int64_t dim : type.getShape()) {
       if (ShapedType::isDynamic(dim)) {
-        if (contextLength <= 0)
+        dim = dynamicSizeBound(plan, *dynamicSizes++);
+        if (dim <= 0)
           return skip("dynamic size and no context length to bound it");
-        dim = contextLength;
       }
-      bytes *= dim;
+      if (llvm::MulOverflow(bytes, dim, bytes))
+        return skip("size overflows 64 bits");
     }
 
     // Liveness over every alias: any memref- or tensor-typed result of an op
@@ -186,8 +205,11 @@ MemoryPlan planFunctionMemory(func::FuncOp fn, int64_t contextLength,
 }
 
 void printMemoryPlan(const MemoryPlan &plan, llvm::raw_ostream &os) {
-  os << "memory plan of @" << plan.function << " (dynamic sizes at context length "
-     << plan.contextLength << ", alignment " << plan.alignment << ")\n";
+  os << "memory plan of @" << plan.function << " (";
+  if (plan.maxTokens > 0)
+    os << "tokens at most " << plan.maxTokens << ", other ";
+  os << "dynamic sizes at context length " << plan.contextLength
+     << ", alignment " << plan.alignment << ")\n";
   size_t nameWidth = 6, typeWidth = 4;
   for (const PlannedAlloc &b : plan.buffers) {
     nameWidth = std::max(nameWidth, b.name.size());
@@ -238,7 +260,8 @@ struct TfmPlanMemoryPass
     func::FuncOp fn = getOperation();
     if (fn.isExternal())
       return;
-    ::tfm::MemoryPlan plan = ::tfm::planFunctionMemory(fn, contextLength, alignment);
+    ::tfm::MemoryPlan plan =
+        ::tfm::planFunctionMemory(fn, contextLength, alignment, maxTokens);
     if (print)
       ::tfm::printMemoryPlan(plan, llvm::outs());
     if (plan.buffers.empty())
@@ -260,12 +283,13 @@ struct TfmPlanMemoryPass
     for (Value size : dynamicSizes) {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointAfterValue(size);
-      Value bound = b.create<arith::ConstantIndexOp>(loc, plan.contextLength);
+      Value bound = b.create<arith::ConstantIndexOp>(
+          loc, ::tfm::dynamicSizeBound(plan, size));
       Value ok = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ule, size, bound);
       b.create<cf::AssertOp>(
           loc, ok,
-          "tfm-plan-memory: a dynamic size exceeds the context length the "
-          "arena was planned for");
+          "tfm-plan-memory: a dynamic size exceeds the bound the arena was "
+          "planned for");
     }
 
     for (::tfm::PlannedAlloc &buffer : plan.buffers) {

@@ -91,6 +91,11 @@ cl::opt<bool> noFuse("no-fuse", cl::desc("Skip tfm-fuse-attention"), cl::cat(cat
 cl::opt<bool> noKernels("no-kernels",
                         cl::desc("Lower matmuls to loops instead of runtime kernels"),
                         cl::cat(category));
+cl::opt<int64_t> prefillChunk(
+    "prefill-chunk",
+    cl::desc("Most prompt tokens the executable evaluates in one call; "
+             "prefill's activation memory is sized for it"),
+    cl::init(tfm::kDefaultPrefillChunk), cl::value_desc("tokens"), cl::cat(category));
 cl::opt<bool> printPipeline("print-pipeline",
                             cl::desc("Print the pass pipeline and exit"),
                             cl::cat(category));
@@ -298,6 +303,8 @@ int main(int argc, char **argv) {
     out = defaultOutputPath(emit == Stage::Obj ? ".o" : "");
   if (!out.empty() && out != "-")
     checkOutputDirectory(out);
+  if (prefillChunk < 1)
+    fail("--prefill-chunk must be at least 1");
 
   llvm::SourceMgr sm;
   tfm::ModelSpec spec = loadModel(sm);
@@ -312,7 +319,8 @@ int main(int argc, char **argv) {
   check(tfm::checkWeights(spec));
 
   tfm::WeightsLayout layout = tfm::weightsLayout(spec);
-  mlir::OwningOpRef<mlir::ModuleOp> module = tfm::buildGraph(ctx, spec, layout);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      tfm::buildGraph(ctx, spec, layout, prefillChunk);
   if (mlir::failed(mlir::verify(*module)))
     fail("internal error: the built graph does not verify");
   auto printModule = [&] {
@@ -351,6 +359,7 @@ int main(int argc, char **argv) {
   payload.embedWeights = weightsMode == WeightsMode::Embed;
   payload.weightsBytes = layout.totalSize;
   payload.tokenizer = serializedTokenizer(spec);
+  payload.prefillChunk = tfm::prefillTokens(spec, prefillChunk);
 
   // The weights blob: a temporary that the object's .incbin reads, or the
   // sidecar, written under a temporary name and renamed once all is done.

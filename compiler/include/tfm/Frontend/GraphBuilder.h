@@ -27,12 +27,25 @@
 
 namespace tfm {
 
+/// Default of tfmc --prefill-chunk: prompts are evaluated in calls of at
+/// most this many tokens, and prefill's activation memory is sized for it.
+/// Large enough for the GEMM kernel to run at full speed; 256 rows of a
+/// 14336-wide FFN are 14 MiB.
+constexpr int64_t kDefaultPrefillChunk = 256;
+
+/// The most tokens one prefill call takes: `prefillChunk`, at most the
+/// context length (TfmModelInfo::prefill_chunk).
+int64_t prefillTokens(const ModelSpec &spec, int64_t prefillChunk);
+
 /// Builds the tfm-dialect module of `spec`. The names and entry-point
 /// signatures are the runtime ABI; `layout` is recorded in the module
 /// attribute `tfm.weight_offsets` for the lowering of tfm.weight.
-mlir::OwningOpRef<mlir::ModuleOp> buildGraph(mlir::MLIRContext &ctx,
-                                             const ModelSpec &spec,
-                                             const WeightsLayout &layout);
+/// Prefill's token count is bounded by prefillTokens(spec, prefillChunk)
+/// (attribute `tfm.max_tokens`, for tfm-plan-memory).
+mlir::OwningOpRef<mlir::ModuleOp>
+buildGraph(mlir::MLIRContext &ctx, const ModelSpec &spec,
+           const WeightsLayout &layout,
+           int64_t prefillChunk = kDefaultPrefillChunk);
 
 /// Number of floats of the KV cache: [layers, 2, kv_heads, context, head_dim].
 int64_t kvCacheFloats(const ModelSpec &spec);

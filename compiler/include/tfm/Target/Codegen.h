@@ -31,6 +31,7 @@ struct ModelPayload {
   bool embedWeights = true;      ///< false: the executable mmaps weightsFile.
   std::string weightsFile;       ///< Sidecar name, relative to the executable.
   std::vector<uint8_t> tokenizer; ///< Serialized tokenizer, may be empty.
+  int64_t prefillChunk = 1;      ///< Most tokens per prefill call (prefillTokens).
 };
 
 /// Checks that the CPU and features are known for the host's target (tfmc

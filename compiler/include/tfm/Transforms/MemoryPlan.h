@@ -51,7 +51,8 @@ struct PlannedAlloc {
 /// The plan of one function.
 struct MemoryPlan {
   std::string function;
-  int64_t contextLength = 0;  ///< Bound used for dynamic dimensions.
+  int64_t contextLength = 0;  ///< Bound used for dynamic dimensions...
+  int64_t maxTokens = 0;      ///< ...but the token count's, if not 0.
   int64_t alignment = 64;
   llvm::SmallVector<PlannedAlloc> buffers;
   llvm::SmallVector<std::string> skipped; ///< Allocs left alone, and why.
@@ -61,9 +62,15 @@ struct MemoryPlan {
 
 /// Plans `fn` (no IR change). `contextLength` 0 means the function's
 /// `tfm.context_length` attribute; without either, allocations with dynamic
-/// sizes are skipped.
+/// sizes are skipped. `maxTokens` 0 means the `tfm.max_tokens` attribute; it
+/// bounds dynamic sizes that are a dimension of a function argument (the
+/// token count).
 MemoryPlan planFunctionMemory(mlir::func::FuncOp fn, int64_t contextLength = 0,
-                              int64_t alignment = 64);
+                              int64_t alignment = 64, int64_t maxTokens = 0);
+
+/// The value `plan` assumes as the largest of the dynamic size `size` (0: no
+/// bound).
+int64_t dynamicSizeBound(const MemoryPlan &plan, mlir::Value size);
 
 /// Prints `plan` as a table: buffer, type, bytes, first/last use, offset;
 /// then the arena size and the naive sum.

@@ -84,11 +84,16 @@ def TfmPlanMemoryPass : Pass<"tfm-plan-memory", "func::FuncOp"> {
     colouring (largest buffers first, each in the smallest gap that no
     buffer live at the same time occupies).
 
-    Dynamic sizes (the token count T of prefill, the cached length
-    pos + T of unfused attention) are bounded by the context length: the
-    `context-length` option, or else the function's `tfm.context_length`
-    attribute set by the graph builder. The pass inserts one `cf.assert` per
-    dynamic size so a larger value aborts instead of overlapping buffers.
+    Dynamic sizes are bounded in two ways. The token count T of prefill (a
+    dimension of a function argument: `memref.dim` of the tokens or logits)
+    is bounded by the `max-tokens` option, or else the function's
+    `tfm.max_tokens` attribute: the graph builder sets it to the prefill
+    chunk, so the arena does not grow with the context. Every other dynamic
+    size (the cached length pos + T of unfused attention), and T when there
+    is no token bound, is bounded by the `context-length` option, or else
+    the function's `tfm.context_length` attribute. The pass inserts one
+    `cf.assert` per dynamic size so a larger value aborts instead of
+    overlapping buffers.
 
     Each planned alloc becomes a `memref.view` into one
     `memref.alloc() : memref<Nxi8>` at the top of the function, its
@@ -99,7 +104,10 @@ def TfmPlanMemoryPass : Pass<"tfm-plan-memory", "func::FuncOp"> {
   }];
   let options = [
     Option<"contextLength", "context-length", "int64_t", /*default=*/"0",
-           "Bound of every dynamic dimension (0: the function's tfm.context_length)">,
+           "Bound of dynamic dimensions (0: the function's tfm.context_length)">,
+    Option<"maxTokens", "max-tokens", "int64_t", /*default=*/"0",
+           "Bound of the token count, a dimension of an argument (0: the "
+           "function's tfm.max_tokens; without it, the context length)">,
     Option<"alignment", "alignment", "int64_t", /*default=*/"64",
            "Byte alignment of every buffer in the arena">,
     Option<"print", "print", "bool", /*default=*/"false",

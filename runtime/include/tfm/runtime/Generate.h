@@ -27,7 +27,8 @@
 //    (prompt_tokens rows if nothing was generated).
 //  * Exit codes: 0 success; 2 bad arguments or input (flags, prompt file,
 //    prompt too long, bad token ids, unusable weights file); 1 failures
-//    while running (e.g. writing --logits-out).
+//    while running (e.g. writing --logits-out, or stdout: a full disk or
+//    /dev/full is reported on stderr, never a silent success).
 //
 //===----------------------------------------------------------------------===//
 

@@ -12,7 +12,8 @@
 // (checked: a violation prints a message and aborts, since it is a compiler
 // bug, not bad user input). Shape mismatches are reported the same way.
 //
-// All kernels run on the global thread pool (ThreadPool.h).
+// All kernels run on the calling thread's current pool (ThreadPool.h): the
+// session's, when a session runs the model.
 //
 //===----------------------------------------------------------------------===//
 

@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define TFM_ABI_VERSION 1
+#define TFM_ABI_VERSION 2
 
 /// MLIR's ranked memref descriptor (the layout `llvm.emit_c_interface`
 /// functions take a pointer to). Rank-specific because C has no templates.
@@ -39,7 +39,8 @@ TFM_DEFINE_MEMREF(TfmMemRefF32x3, float, 3)
 
 /// Signature of both generated entry points.
 ///   weights: the packed f32 weights blob (TfmModelInfo::weights_bytes bytes).
-///   tokens:  T token ids (T >= 1; the decode entry point takes T == 1).
+///   tokens:  T token ids (1 <= T <= prefill_chunk; the decode entry point
+///            takes T == 1).
 ///   pos:     position of tokens[0]; the KV cache holds positions [0, pos).
 ///   kv_cache: kv_cache_floats floats, layout
 ///            [layer][k|v][kv_head][position][head_dim] (row-major, positions
@@ -68,9 +69,20 @@ typedef struct TfmModelInfo {
   const char *weights_file;    ///< Sidecar file to mmap (relative to the executable), or NULL.
   const uint8_t *tokenizer;    ///< Serialized tokenizer bytes (may be NULL: no tokenizer).
   int64_t tokenizer_bytes;
-  TfmEntryFn prefill;          ///< T tokens (any T in [1, context_length]).
+  TfmEntryFn prefill;          ///< T tokens, T in [1, prefill_chunk].
   TfmEntryFn decode;           ///< Exactly one token; specialised for T == 1.
+  int64_t prefill_chunk;       ///< Most tokens per prefill call: its activation
+                               ///< memory is sized for this many (tfmc
+                               ///< --prefill-chunk); longer inputs are split.
 } TfmModelInfo;
+
+/// The generated code allocates its activation memory (one arena per call,
+/// see tfm-plan-memory) through these, which libtfmrt defines (MLIR's
+/// finalize-memref-to-llvm{use-generic-functions}). The generated code has no
+/// error path, so an allocation that fails prints a message and exits the
+/// process with status 1 instead of returning NULL.
+void *_mlir_memref_to_llvm_alloc(uint64_t size);
+void _mlir_memref_to_llvm_free(void *ptr);
 
 #ifdef __cplusplus
 }

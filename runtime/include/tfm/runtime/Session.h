@@ -2,13 +2,25 @@
  *
  * A session owns what one conversation with a compiled model needs: the
  * weights (the embedded blob, or a read-only mmap of the sidecar file), the
- * KV cache (kv_cache_floats floats, 64-byte aligned, zero-initialised), a
- * logits buffer and the current position. It is the embedding API: a
- * program that links a model object and libtfmrt needs nothing else.
+ * KV cache (kv_cache_floats floats, page-aligned and zero, mapped lazily: a
+ * page is touched when a position in it is first written), the logits of
+ * the last token, the current position and a thread pool of its own. It is
+ * the embedding API: a program that links a model object and libtfmrt needs
+ * nothing else.
  *
  *   TfmSession *s = tfm_session_create(&tfm_model, 0, err, sizeof err);
  *   tfm_session_eval(s, prompt, n, NULL);          // prefill, pos += n
  *   tfm_session_eval(s, &tok, 1, logits);          // decode, pos += 1
+ *
+ * Sessions are independent: different sessions may be created, used and
+ * destroyed concurrently from different threads, each with its own thread
+ * count. One session must not be used by two threads at the same time.
+ *
+ * Every function accepts a NULL session (eval and pos return -1, the others
+ * return NULL or do nothing, error returns a fixed message), and no C++
+ * exception leaves any of them. The one failure without an error code is
+ * memory for a model call's activations: the generated code cannot report
+ * it, so the runtime prints a message and exits with status 1 (ModelAbi.h).
  *
  * Sidecar weights: `weights_file` is resolved relative to the directory of
  * the running executable (/proc/self/exe) unless it is absolute, and its
@@ -30,18 +42,19 @@ extern "C" {
 
 typedef struct TfmSession TfmSession;
 
-/** Validates `model`, maps its weights, allocates the KV cache and sets the
- *  global thread pool to `threads` threads (<= 0: hardware threads). On
- *  failure returns NULL with a message in err[0, errlen). */
+/** Validates `model`, maps its weights, maps the KV cache and starts the
+ *  session's pool of `threads` threads (<= 0: the hardware threads; at most
+ *  4096). On failure returns NULL with a message in err[0, errlen). */
 TfmSession *tfm_session_create(const TfmModelInfo *model, int threads,
                                char *err, size_t errlen);
 
 /** Runs the model on `n` tokens at the current position (prefill for n > 1,
- *  decode for n == 1), appends them to the KV cache and advances the
- *  position by n. If `logits` is not NULL it receives n * vocab_size floats,
- *  one row per token. Returns 0, or -1 without running anything if n < 1,
- *  pos + n exceeds the context or a token id is out of range (message in
- *  tfm_session_error). */
+ *  in calls of at most the model's prefill_chunk tokens; decode for n == 1),
+ *  appends them to the KV cache and advances the position by n. If `logits`
+ *  is not NULL it receives n * vocab_size floats, one row per token. Returns
+ *  0, or -1 without running anything if `tokens` is NULL, n < 1, pos + n
+ *  exceeds the context, a token id is out of range or the logits scratch
+ *  cannot be allocated (message in tfm_session_error). */
 int tfm_session_eval(TfmSession *session, const int32_t *tokens, int64_t n,
                      float *logits);
 
@@ -49,7 +62,7 @@ int tfm_session_eval(TfmSession *session, const int32_t *tokens, int64_t n,
  *  (vocab_size floats), or NULL before the first eval. */
 const float *tfm_session_last_logits(const TfmSession *session);
 
-/** Current position (tokens in the KV cache). */
+/** Current position (tokens in the KV cache), or -1 for a NULL session. */
 int64_t tfm_session_pos(const TfmSession *session);
 
 /** Forgets all positions (the cache is overwritten as positions are reused). */
@@ -58,7 +71,10 @@ void tfm_session_reset(TfmSession *session);
 /** The model the session runs. */
 const TfmModelInfo *tfm_session_model(const TfmSession *session);
 
-/** Message of the last failed call on this session ("" if none). */
+/** Message of the last failed call on this session ("" if none). The string
+ *  belongs to the session: it stays valid and unchanged until the next
+ *  tfm_session_eval or tfm_session_destroy of the same session; copy it to
+ *  keep it longer. */
 const char *tfm_session_error(const TfmSession *session);
 
 void tfm_session_destroy(TfmSession *session);

@@ -19,6 +19,12 @@
 // A parallelFor issued from inside a running parallelFor body runs serially
 // on the calling thread (no nested parallelism, no deadlock).
 //
+// There is no process-wide pool: each session owns one (Session.cpp) and
+// makes it the calling thread's current pool while it runs the model, so
+// sessions with different thread counts never share or resize a pool. The
+// kernels call the free tfm::rt::parallelFor, which uses the current pool,
+// or runs serially on a thread that has none.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef TFM_RUNTIME_THREADPOOL_H
@@ -28,16 +34,23 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
-#include <thread>
 #include <vector>
+
+#include <pthread.h>
 
 namespace tfm {
 namespace rt {
 
 class ThreadPool {
 public:
+  /// Most threads one pool runs (the executable's -t takes at most this).
+  static constexpr int MaxThreads = 4096;
+
   /// Creates a pool that runs bodies on \p numThreads threads in total (the
-  /// caller counts as one). Values < 1 mean hardwareThreads().
+  /// caller counts as one). Values < 1 mean hardwareThreads(), values above
+  /// MaxThreads mean MaxThreads. If the system refuses to start a thread, the
+  /// pool keeps the ones it has: numThreads() says how many, startError()
+  /// why (an errno value, 0 if every thread started).
   explicit ThreadPool(int numThreads);
   ~ThreadPool();
   ThreadPool(const ThreadPool &) = delete;
@@ -45,6 +58,7 @@ public:
 
   /// Number of threads a parallelFor uses (including the caller).
   int numThreads() const { return NumThreads; }
+  int startError() const { return StartError; }
 
   /// Calls fn(begin, end) on disjoint contiguous ranges covering [0, n), at
   /// most 4 ranges per thread, ranges no smaller than \p minChunk items
@@ -60,14 +74,35 @@ public:
   /// std::thread::hardware_concurrency(), at least 1.
   static int hardwareThreads();
 
+  /// The calling thread's current pool (see Scope), or nullptr.
+  static ThreadPool *current();
+
+  /// Makes a pool the calling thread's current pool for the lifetime of the
+  /// scope (scopes nest; the previous pool is restored).
+  class Scope {
+  public:
+    explicit Scope(ThreadPool &pool);
+    ~Scope();
+    Scope(const Scope &) = delete;
+    Scope &operator=(const Scope &) = delete;
+
+  private:
+    ThreadPool *Previous;
+  };
+
 private:
   using RangeFn = void (*)(void *, int64_t, int64_t);
   void run(int64_t n, int64_t minChunk, RangeFn fn, void *ctx);
-  void workerLoop(int index);
+  static void *workerMain(void *pool);
+  void workerLoop();
   void runChunks();
 
-  int NumThreads;
-  std::vector<std::thread> Workers;
+  int NumThreads = 1;
+  int StartError = 0;
+  // pthreads rather than std::thread: the runtime is built without
+  // exceptions, and a refused thread must not become an escaping
+  // std::system_error.
+  std::vector<pthread_t> Workers;
 
   // The current job, published by bumping Generation.
   RangeFn JobFn = nullptr;
@@ -84,21 +119,17 @@ private:
   std::mutex RunMutex; // serialises concurrent callers of run()
 };
 
-/// The pool the kernels use. Created on first use with hardwareThreads().
-ThreadPool &globalPool();
-
-/// Replaces the global pool with one of \p numThreads threads (< 1 means
-/// hardware threads). Not to be called while kernels are running.
-void setNumThreads(int numThreads);
+/// ThreadPool::parallelFor on the calling thread's current pool; without
+/// one, fn(0, n) on the calling thread.
+template <typename Fn>
+void parallelFor(int64_t n, Fn &&fn, int64_t minChunk = 1) {
+  if (ThreadPool *Pool = ThreadPool::current())
+    Pool->parallelFor(n, fn, minChunk);
+  else if (n > 0)
+    fn(int64_t(0), n);
+}
 
 } // namespace rt
 } // namespace tfm
-
-extern "C" {
-/// C entry to tfm::rt::setNumThreads, for embedders and generated code.
-void tfmrt_set_num_threads(int numThreads);
-/// Number of threads of the global pool.
-int tfmrt_get_num_threads(void);
-}
 
 #endif // TFM_RUNTIME_THREADPOOL_H
