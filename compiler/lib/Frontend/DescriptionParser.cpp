@@ -35,15 +35,6 @@ float sqrtDimScale(int64_t dim) {
 
 namespace {
 
-// Ranges of the integer hyper-parameters. Generous, but they keep products
-// such as vocab * dim far from overflow.
-constexpr int64_t kMaxVocab = int64_t(1) << 24;
-constexpr int64_t kMaxDim = int64_t(1) << 16;
-constexpr int64_t kMaxContext = int64_t(1) << 24;
-constexpr int64_t kMaxLayers = 1024;
-constexpr int64_t kMaxHeads = 4096;
-constexpr int64_t kMaxHidden = int64_t(1) << 20;
-
 /// The closest of `candidates` to `word` if it is close enough to be a typo.
 std::string closest(llvm::StringRef word,
                     llvm::ArrayRef<llvm::StringRef> candidates) {

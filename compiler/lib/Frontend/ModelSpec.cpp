@@ -2,6 +2,9 @@
 
 #include "tfm/Frontend/ModelSpec.h"
 
+#include "llvm/Support/CheckedArithmetic.h"
+
+#include <optional>
 #include <string>
 
 namespace tfm {
@@ -93,6 +96,44 @@ std::string validateSpec(const ModelSpec &spec) {
            std::to_string(spec.dim);
   if (spec.block.ffn.hidden <= 0)
     return "ffn hidden size must be positive";
+  struct Limit {
+    const char *name;
+    int64_t value, max;
+  };
+  for (const Limit &l : {Limit{"vocab", spec.vocabSize, kMaxVocab},
+                         Limit{"dim", spec.dim, kMaxDim},
+                         Limit{"context", spec.contextLength, kMaxContext},
+                         Limit{"layers", spec.numLayers, kMaxLayers},
+                         Limit{"heads", a.heads, kMaxHeads},
+                         Limit{"kv_heads", a.kvHeads, kMaxHeads},
+                         Limit{"head_dim", a.headDim, kMaxDim},
+                         Limit{"ffn hidden", spec.block.ffn.hidden, kMaxHidden}})
+    if (l.value > l.max)
+      return std::string(l.name) + " is " + std::to_string(l.value) +
+             ", above the limit " + std::to_string(l.max) + " (docs/limits.md)";
+  // Within those limits the KV cache product can still reach 2^63.
+  std::optional<int64_t> kv = llvm::checkedMul<int64_t>(spec.numLayers, 2);
+  for (int64_t factor : {a.kvHeads, spec.contextLength, a.headDim})
+    if (kv)
+      kv = llvm::checkedMul(*kv, factor);
+  if (!kv || *kv > kMaxKvCacheFloats)
+    return "the KV cache (layers x 2 x kv_heads x context x head_dim floats) "
+           "is above the limit " + std::to_string(kMaxKvCacheFloats) +
+           " floats (docs/limits.md)";
+  std::optional<int64_t> total = 0;
+  for (const WeightDecl &w : expectedWeights(spec)) {
+    std::optional<int64_t> n = 1;
+    for (int64_t d : w.shape)
+      if (n)
+        n = llvm::checkedMul(*n, d);
+    if (total && n)
+      total = llvm::checkedAdd(*total, *n);
+    else
+      total.reset();
+  }
+  if (!total || *total > kMaxWeightFloats)
+    return "the weights are above the limit " +
+           std::to_string(kMaxWeightFloats) + " floats (docs/limits.md)";
   if (spec.tokenizer.kind != TokenizerKind::None && spec.tokenizer.path.empty() &&
       spec.weights.format != CheckpointFormat::Gguf)
     return "tokenizer has no file";

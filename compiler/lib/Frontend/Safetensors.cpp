@@ -15,6 +15,7 @@
 #include "tfm/Frontend/DefaultBindings.h"
 #include "tfm/Frontend/Importers.h"
 
+#include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
@@ -248,7 +249,9 @@ Error importHfGpt2(const Config &c, const Checkpoint &ckpt, ModelSpec &spec) {
   TFM_TRY(vocab, c.integer("vocab_size"));
   TFM_TRY(nctx, c.integer("n_ctx", 0));
   TFM_TRY(ctx, c.integer("n_positions", nctx > 0 ? nctx : -1));
-  TFM_TRY(hidden, c.integer("n_inner", 4 * dim));
+  // An absurd n_embd must reach validateSpec's limit, not overflow here.
+  TFM_TRY(hidden, c.integer("n_inner", llvm::checkedMul<int64_t>(4, dim)
+                                           .value_or(kMaxHidden + 1)));
   TFM_TRY(eps, c.number("layer_norm_epsilon", 1e-5));
   if (dim % heads != 0)
     return readerError(c.path() + ": n_head (" + llvm::Twine(heads) +

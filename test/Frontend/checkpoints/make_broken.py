@@ -163,6 +163,10 @@ def gguf_cases(out):
     t = dict(w); t["output.weight"] = w["output.weight"][:, :16].copy()
     p, lay = write("gguf-head-shape", tensors=t)
     case("gguf-head-shape", p, "weight 'lm_head.weight' [40, 32]", "has shape [40, 16]")
+    # Above the documented limit (docs/limits.md), below the reader's own.
+    m = dict(meta); m["llama.context_length"] = 2**25
+    p, _ = write("gguf-huge-context", m)
+    case("gguf-huge-context", p, "context is 33554432, above the limit 16777216")
 
 
 def st_cases(out):
@@ -245,6 +249,16 @@ def st_cases(out):
     case("st-qkv-split", d, "tensor 'transformer.h.0.attn.c_attn.weight'", "does not split into 3 equal parts")
     d = make_dir("st-no-config", gcfg, 13, config=False)
     case("st-no-config", d, "config.json: cannot open")
+    # Sizes above the documented limits (docs/limits.md): 2^58 overflowed
+    # the KV cache size (SIGBUS), 2^58 + 1 reached MLIR unchecked; 4 * 2^62,
+    # GPT-2's default n_inner, overflowed in the reader.
+    for n in (2**58, 2**58 + 1):
+        c = wc.hf_config(lcfg); c["max_position_embeddings"] = n
+        d = make_dir("st-context-%d" % n, lcfg, 14, config=c)
+        case("st-context-%d" % n, d, "context is %d, above the limit 16777216" % n)
+    c = wc.hf_config(gcfg); c["n_embd"] = 2**62
+    d = make_dir("st-huge-n-embd", gcfg, 13, config=c)
+    case("st-huge-n-embd", d, "dim is %d, above the limit 65536" % 2**62)
 
 
 def main(argv):

@@ -110,8 +110,23 @@ std::string expandTemplate(const std::string &templ, int64_t layer);
 /// The weights `spec` needs, in a fixed order (the packing order).
 std::vector<WeightDecl> expectedWeights(const ModelSpec &spec);
 
-/// Checks the hyper-parameters for consistency (heads divide, etc.).
-/// Returns an empty string when valid, otherwise a readable message.
+/// Limits of the hyper-parameters, whatever file they come from (listed in
+/// docs/limits.md). Generous, but small enough that every size the compiler
+/// and the runtime combine from them (vocab * dim, the KV cache, byte
+/// counts) stays far from 64-bit overflow.
+constexpr int64_t kMaxVocab = int64_t(1) << 24;
+constexpr int64_t kMaxDim = int64_t(1) << 16; ///< Also head_dim.
+constexpr int64_t kMaxContext = int64_t(1) << 24;
+constexpr int64_t kMaxLayers = 1024;
+constexpr int64_t kMaxHeads = 4096; ///< Also kv_heads.
+constexpr int64_t kMaxHidden = int64_t(1) << 20;
+/// Of the totals: floats of the KV cache and of all weights (16 TiB each).
+constexpr int64_t kMaxKvCacheFloats = int64_t(1) << 42;
+constexpr int64_t kMaxWeightFloats = int64_t(1) << 42;
+
+/// Checks the hyper-parameters against the limits above and for consistency
+/// (heads divide, etc.). Returns an empty string when valid, otherwise a
+/// readable message.
 std::string validateSpec(const ModelSpec &spec);
 
 // Names for printing and parsing (the .tfm keywords).
