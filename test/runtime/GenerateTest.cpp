@@ -10,6 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FakeModel.h"
+
 #include "tfm/runtime/Generate.h"
 #include "tfm/runtime/Session.h"
 #include "tfm/runtime/Tokenizer.h"
@@ -71,24 +73,8 @@ void fakeDecode(TfmMemRefI8x1 *W, TfmMemRefI32x1 *Tok, int64_t Pos,
 }
 
 TfmModelInfo fakeModel() {
-  TfmModelInfo M{};
-  M.abi_version = TFM_ABI_VERSION;
-  M.name = "fake";
-  M.arch = "test";
-  M.vocab_size = V;
-  M.context_length = Ctx;
-  M.dim = 1;
-  M.n_layers = 1;
-  M.n_heads = 1;
-  M.n_kv_heads = 1;
-  M.head_dim = 1;
-  M.kv_cache_floats = 2 * Ctx;
-  M.weights_bytes = sizeof FakeWeights;
-  M.weights = FakeWeights;
-  M.prefill = fakePrefill;
-  M.decode = fakeDecode;
-  M.prefill_chunk = Ctx;
-  return M;
+  return tfm::test::fakeModelInfo("fake", V, Ctx, FakeWeights,
+                                  sizeof FakeWeights, fakePrefill, fakeDecode);
 }
 
 /// The greedy continuation computed from the recurrence, not the runtime.

@@ -9,6 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FakeModel.h"
+
 #include "tfm/runtime/Kernels.h"
 #include "tfm/runtime/Session.h"
 #include "tfm/runtime/ThreadPool.h"
@@ -76,23 +78,11 @@ void fakeEntry(TfmMemRefI8x1 *W, TfmMemRefI32x1 *Tok, int64_t Pos,
 }
 
 TfmModelInfo fakeModel(int64_t PrefillChunk = Ctx) {
-  TfmModelInfo M{};
-  M.abi_version = TFM_ABI_VERSION;
-  M.name = "fake-linear";
-  M.arch = "test";
-  M.vocab_size = V;
-  M.context_length = Ctx;
+  TfmModelInfo M = tfm::test::fakeModelInfo(
+      "fake-linear", V, Ctx, headWeights().data(),
+      int64_t(headWeights().size() * sizeof(float)), fakeEntry, fakeEntry,
+      PrefillChunk);
   M.dim = K;
-  M.n_layers = 1;
-  M.n_heads = 1;
-  M.n_kv_heads = 1;
-  M.head_dim = 1;
-  M.kv_cache_floats = 2 * Ctx;
-  M.weights_bytes = int64_t(headWeights().size() * sizeof(float));
-  M.weights = reinterpret_cast<const uint8_t *>(headWeights().data());
-  M.prefill = fakeEntry;
-  M.decode = fakeEntry;
-  M.prefill_chunk = PrefillChunk;
   return M;
 }
 
