@@ -1,16 +1,16 @@
 //===- FuzzCheckpoint.h - What every checkpoint harness exercises -*- C++ -*-===//
 //
-// After the importer has run on the fuzzed file: open it as a Checkpoint, read
-// every tensor as f32, and, when the import succeeded, read every expected
-// weight through its binding (split/transpose included). Errors are fine;
-// crashes, hangs and out-of-bounds reads are not.
+// Open the fuzzed file as a Checkpoint, read every tensor as f32, import it,
+// and, when the import succeeded, read every expected weight through its
+// binding (split/transpose included). Errors are fine; crashes, hangs and
+// out-of-bounds reads are not.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef TFM_FUZZ_FUZZCHECKPOINT_H
 #define TFM_FUZZ_FUZZCHECKPOINT_H
 
-#include "tfm/Frontend/Checkpoint.h"
+#include "tfm/Formats/Checkpoint.h"
 #include "tfm/Frontend/Description.h"
 #include "tfm/Frontend/Importers.h"
 #include "tfm/Frontend/ModelSpec.h"
@@ -29,24 +29,21 @@ namespace tfm::fuzz {
 constexpr int64_t kMaxReadElements = int64_t(1) << 22;
 
 inline void exerciseCheckpoint(const std::string &path,
-                               CheckpointFormat format,
-                               llvm::Expected<ModelSpec> imported) {
-  auto ckpt = Checkpoint::open(path, format);
+                               formats::Checkpoint::Format format) {
+  auto ckpt = formats::Checkpoint::open(path, format);
   if (!ckpt) {
     llvm::consumeError(ckpt.takeError());
-    if (imported) // The importer opened the same file successfully.
-      std::abort();
-    llvm::consumeError(imported.takeError());
     return;
   }
   std::vector<float> buf;
-  for (const TensorInfo &t : (*ckpt)->tensors()) {
+  for (const formats::TensorInfo &t : (*ckpt)->tensors()) {
     int64_t n = t.numElements();
     if (n < 0 || n > kMaxReadElements)
       continue;
     buf.assign(size_t(n), 0.0f);
     llvm::consumeError((*ckpt)->readF32(t, buf));
   }
+  llvm::Expected<ModelSpec> imported = importCheckpoint(path, **ckpt);
   if (!imported) {
     llvm::consumeError(imported.takeError());
     return;

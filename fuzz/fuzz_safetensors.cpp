@@ -20,7 +20,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz::writeScratch("config.json", config);
   }
   std::string path = fuzz::writeScratch("model.safetensors", model);
-  fuzz::exerciseCheckpoint(path, CheckpointFormat::Safetensors,
-                           importSafetensors(path));
+  fuzz::exerciseCheckpoint(path, formats::Checkpoint::Format::Safetensors);
   return 0;
 }

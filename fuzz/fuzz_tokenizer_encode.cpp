@@ -16,22 +16,14 @@
 
 #include "FuzzTokenizer.h"
 
+#include "tfm/Formats/TokenizerFiles.h"
+
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <memory>
 
 namespace {
 using tfm::rt::Tokenizer;
 using tfm::rt::TokenType;
-
-bool readFile(const std::string &path, std::string &out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return false;
-  out.assign(std::istreambuf_iterator<char>(in), {});
-  return true;
-}
 
 std::string envOr(const char *name, const char *fallback) {
   const char *v = std::getenv(name);
@@ -101,14 +93,11 @@ std::unique_ptr<Tokenizer> tinyGpt2() {
 
 const Tokenizer &sentencePiece() {
   static std::unique_ptr<Tokenizer> t = [] {
-    std::string bytes, error;
-    if (readFile(envOr("TFM_FUZZ_SPM_TOKENIZER",
-                       "/work/shared/tokenizers/llama2/tokenizer.bin"),
-                 bytes))
-      if (auto tok = tfm::rt::loadLlama2cTokenizer(
-              reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size(),
-              error, -1))
-        return tok;
+    auto tok = tfm::formats::loadTokenizer(envOr(
+        "TFM_FUZZ_SPM_TOKENIZER", "/work/shared/tokenizers/llama2/tokenizer.bin"));
+    if (tok)
+      return std::move(*tok);
+    llvm::consumeError(tok.takeError());
     return tinySentencePiece();
   }();
   return *t;
@@ -116,12 +105,12 @@ const Tokenizer &sentencePiece() {
 
 const Tokenizer &gpt2() {
   static std::unique_ptr<Tokenizer> t = [] {
-    std::string dir = envOr("TFM_FUZZ_GPT2_DIR", "/work/shared/models/tiny-gpt2");
-    std::string vocab, merges, error;
-    if (readFile(dir + "/vocab.json", vocab) &&
-        readFile(dir + "/merges.txt", merges))
-      if (auto tok = tfm::rt::loadGpt2Tokenizer(vocab, merges, error))
-        return tok;
+    auto tok = tfm::formats::loadTokenizer(
+        envOr("TFM_FUZZ_GPT2_DIR", "/work/shared/models/tiny-gpt2") +
+        "/vocab.json");
+    if (tok)
+      return std::move(*tok);
+    llvm::consumeError(tok.takeError());
     return tinyGpt2();
   }();
   return *t;

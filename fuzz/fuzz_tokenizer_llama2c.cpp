@@ -1,4 +1,4 @@
-//===- fuzz_tokenizer_llama2c.cpp - llama2.c tokenizer.bin loader ---------===//
+//===- fuzz_tokenizer_llama2c.cpp - llama2.c tokenizer.bin reader ---------===//
 //
 // Input: the bytes of a llama2.c tokenizer.bin.
 //
@@ -6,9 +6,13 @@
 
 #include "FuzzTokenizer.h"
 
+#include "tfm/Formats/TokenizerFiles.h"
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  std::string error;
-  if (auto tok = tfm::rt::loadLlama2cTokenizer(data, size, error, -1))
-    tfm::fuzz::exerciseTokenizer(*tok);
+  llvm::StringRef bytes(reinterpret_cast<const char *>(data), size);
+  if (auto tok = tfm::formats::loadLlama2cTokenizer(bytes))
+    tfm::fuzz::exerciseTokenizer(**tok);
+  else
+    llvm::consumeError(tok.takeError());
   return 0;
 }

@@ -2,8 +2,8 @@
 //
 // What both tokenizer kinds share: validation and lookup tables, the
 // streaming decoder, and the versioned binary form tfmc embeds. The encoders
-// live in TokenizerSpm.cpp and TokenizerGpt2.cpp, the file loaders in
-// TokenizerLoad.cpp and TokenizerGguf.cpp.
+// live in TokenizerSpm.cpp and TokenizerGpt2.cpp; the readers of tokenizer
+// files are in the formats library (formats/lib/TokenizerFiles.cpp).
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,8 +1,9 @@
 //===- TokenizerTest.cpp - Tokenizer unit tests on synthetic vocabularies -===//
 //
 // Properties that need no shared data: streaming decoding never splits a
-// UTF-8 character, byte-level round trips, and every loader and the binary
-// form reject truncated or corrupt input with a byte offset, never a crash.
+// UTF-8 character, byte-level round trips, and the binary form rejects
+// truncated or corrupt input with a byte offset, never a crash. (The readers
+// of tokenizer files are tested in test/Formats.)
 //
 //===----------------------------------------------------------------------===//
 
@@ -69,43 +70,6 @@ std::unique_ptr<Tokenizer> makeGpt2() {
   auto t = Tokenizer::createGpt2(tokens, types, merges, eot, eot, error);
   EXPECT_TRUE(t) << error;
   return t;
-}
-
-/// Writes llama2.c's tokenizer.bin for `pieces` (spaces as ' ').
-std::vector<uint8_t> writeLlama2c(const std::vector<std::string> &pieces,
-                                  std::vector<size_t> *lengthOffsets) {
-  std::vector<uint8_t> out;
-  auto put = [&](const void *p, size_t n) {
-    out.insert(out.end(), static_cast<const uint8_t *>(p),
-               static_cast<const uint8_t *>(p) + n);
-  };
-  int32_t maxLen = 0;
-  for (auto &p : pieces)
-    maxLen = std::max(maxLen, int32_t(p.size()));
-  put(&maxLen, 4);
-  for (size_t i = 0; i < pieces.size(); ++i) {
-    float score = -float(i);
-    int32_t len = int32_t(pieces[i].size());
-    put(&score, 4);
-    if (lengthOffsets)
-      lengthOffsets->push_back(out.size());
-    put(&len, 4);
-    put(pieces[i].data(), pieces[i].size());
-  }
-  return out;
-}
-
-std::vector<std::string> smallLlama2cPieces() {
-  std::vector<std::string> pieces = {"<unk>", "\n<s>\n", "\n</s>\n"};
-  for (int b = 0; b < 256; ++b) {
-    char buf[8];
-    std::snprintf(buf, sizeof(buf), "<0x%02X>", b);
-    pieces.push_back(buf);
-  }
-  for (const char *p : {" ", "e", "h", "l", "o", " h", "he", "ll", " he",
-                        "llo", " hello"})
-    pieces.push_back(p);
-  return pieces;
 }
 
 } // namespace
@@ -180,91 +144,6 @@ TEST(Tokenizer, Gpt2ByteLevelIsLossless) {
   }
 }
 
-TEST(Tokenizer, Llama2cLoaderReadsWhatItWrites) {
-  auto pieces = smallLlama2cPieces();
-  auto bytes = writeLlama2c(pieces, nullptr);
-  std::string error;
-  auto tok = loadLlama2cTokenizer(bytes.data(), bytes.size(), error);
-  ASSERT_TRUE(tok) << error;
-  EXPECT_EQ(tok->vocabSize(), int32_t(pieces.size()));
-  EXPECT_EQ(tok->bos(), 1);
-  EXPECT_EQ(tok->eos(), 2);
-  EXPECT_EQ(tok->type(0), TokenType::Unknown);
-  EXPECT_EQ(tok->type(3 + 0x41), TokenType::Byte);
-  EXPECT_EQ(tok->tokenBytes(3 + 0x41), "A");
-  EXPECT_EQ(tok->tokenBytes(1), "");
-  // Spaces are stored as SentencePiece's "▁" and decode back to spaces.
-  int32_t hello = tok->pieceToId("\xE2\x96\x81hello");
-  ASSERT_GE(hello, 0);
-  EXPECT_EQ(tok->tokenBytes(hello), " hello");
-  EXPECT_EQ(tok->decode(tok->encode("hello hello", true)), "hello hello");
-}
-
-TEST(Tokenizer, Llama2cTruncationReportsByteOffset) {
-  std::vector<size_t> tokenEnds;
-  auto pieces = smallLlama2cPieces();
-  auto bytes = writeLlama2c(pieces, nullptr);
-  size_t accepted = 0;
-  for (size_t len = 0; len < bytes.size(); ++len) {
-    std::string error;
-    std::vector<uint8_t> cut(bytes.begin(), bytes.begin() + long(len));
-    auto tok = loadLlama2cTokenizer(cut.data(), cut.size(), error);
-    if (tok) {
-      // Only cuts at a token boundary are whole files.
-      EXPECT_LT(tok->vocabSize(), int32_t(pieces.size()));
-      ++accepted;
-      continue;
-    }
-    EXPECT_NE(error.find("byte offset"), std::string::npos) << error;
-  }
-  // One cut per token boundary after the first (vocabulary must not be
-  // empty).
-  EXPECT_EQ(accepted, pieces.size() - 1);
-  // With the model's vocabulary size every cut, and extra bytes, fail.
-  for (size_t len = 0; len < bytes.size(); ++len) {
-    std::string error;
-    EXPECT_FALSE(loadLlama2cTokenizer(bytes.data(), len, error,
-                                      int64_t(pieces.size())));
-    EXPECT_NE(error.find("byte offset"), std::string::npos) << error;
-  }
-  std::string error;
-  EXPECT_TRUE(loadLlama2cTokenizer(bytes.data(), bytes.size(), error,
-                                   int64_t(pieces.size())))
-      << error;
-  auto longer = bytes;
-  longer.resize(bytes.size() + 3);
-  EXPECT_FALSE(loadLlama2cTokenizer(longer.data(), longer.size(), error,
-                                    int64_t(pieces.size())));
-  EXPECT_NE(error.find("byte offset " + std::to_string(bytes.size())),
-            std::string::npos)
-      << error;
-}
-
-TEST(Tokenizer, Llama2cCorruptLengthReportsItsOffset) {
-  std::vector<size_t> lengthOffsets;
-  auto pieces = smallLlama2cPieces();
-  auto bytes = writeLlama2c(pieces, &lengthOffsets);
-  for (size_t victim : {size_t(0), size_t(5), pieces.size() - 1}) {
-    for (int32_t bad : {-1, 1 << 20}) {
-      auto copy = bytes;
-      std::memcpy(copy.data() + lengthOffsets[victim], &bad, 4);
-      std::string error;
-      EXPECT_FALSE(loadLlama2cTokenizer(copy.data(), copy.size(), error));
-      std::string where =
-          "byte offset " + std::to_string(lengthOffsets[victim]);
-      EXPECT_NE(error.find(where), std::string::npos) << error;
-    }
-  }
-  std::string error;
-  EXPECT_FALSE(loadLlama2cTokenizer(bytes.data(), 0, error));
-  EXPECT_NE(error.find("byte offset 0"), std::string::npos) << error;
-  int32_t badMax = -5;
-  auto copy = bytes;
-  std::memcpy(copy.data(), &badMax, 4);
-  EXPECT_FALSE(loadLlama2cTokenizer(copy.data(), copy.size(), error));
-  EXPECT_NE(error.find("byte offset 0"), std::string::npos) << error;
-}
-
 TEST(Tokenizer, SerializationRoundTripAndTruncation) {
   std::vector<std::unique_ptr<Tokenizer>> toks;
   toks.push_back(makeSpm({"\xE2\x96\x81", "a", "b", "ab"}));
@@ -324,45 +203,4 @@ TEST(Tokenizer, DeserializeSurvivesRandomCorruption) {
     (void)t->decode(ids);
   }
   EXPECT_GT(rejected, 0u);
-}
-
-TEST(Tokenizer, Gpt2FilesErrorsNameTheirLocation) {
-  std::string error;
-  const std::string badJson = "{\"a\": 0,, }";
-  EXPECT_FALSE(loadGpt2Tokenizer(badJson, "", error));
-  EXPECT_NE(error.find("vocab.json"), std::string::npos) << error;
-  EXPECT_NE(error.find("byte offset " + std::to_string(badJson.find(",,") + 1)),
-            std::string::npos)
-      << error;
-  EXPECT_FALSE(loadGpt2Tokenizer("{\"a\": 0, \"b\": 5}", "", error));
-  EXPECT_NE(error.find("dense"), std::string::npos) << error;
-  // A vocabulary without GPT-2's byte characters is rejected.
-  EXPECT_FALSE(loadGpt2Tokenizer("{\"a\": 0}", "", error));
-  EXPECT_NE(error.find("byte"), std::string::npos) << error;
-
-  auto tok = makeGpt2();
-  ASSERT_TRUE(tok);
-  std::string json = "{";
-  for (int32_t id = 0; id < tok->vocabSize(); ++id) {
-    std::string escapedPiece;
-    for (char c : tok->piece(id))
-      escapedPiece += (c == '"' || c == '\\') ? std::string("\\") + c
-                                              : std::string(1, c);
-    json += (id ? ", \"" : "\"") + escapedPiece + "\": " + std::to_string(id);
-  }
-  json += "}";
-  const std::string header = "#version: 0.2\n";
-  auto ok = loadGpt2Tokenizer(json, header + "h e\nl l\n", error);
-  ASSERT_TRUE(ok) << error;
-  EXPECT_FALSE(loadGpt2Tokenizer(json, header + "h e\nq zz\n", error));
-  EXPECT_NE(error.find("merges.txt byte offset " +
-                       std::to_string(header.size() + 4)),
-            std::string::npos)
-      << error;
-}
-
-TEST(Tokenizer, LoadTokenizerReportsMissingFiles) {
-  std::string error;
-  EXPECT_FALSE(loadTokenizer("/nonexistent/tokenizer.bin", error));
-  EXPECT_NE(error.find("/nonexistent/tokenizer.bin"), std::string::npos);
 }

@@ -1,4 +1,4 @@
-//===- GgufImporter.cpp - ModelSpec from GGUF; format detection -----------===//
+//===- GgufImporter.cpp - ModelSpec from a GGUF checkpoint ----------------===//
 //
 // GGUF hyper-parameters live in `<arch>.*` metadata keys (llama.cpp's
 // convention): context_length, embedding_length, feed_forward_length,
@@ -9,16 +9,15 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tfm/Frontend/Checkpoint.h"
+#include "tfm/Formats/Files.h"
 #include "tfm/Frontend/DefaultBindings.h"
 #include "tfm/Frontend/Importers.h"
-#include "tfm/Frontend/Weights.h"
-
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Path.h"
 
 using llvm::Error;
 using llvm::Expected;
+using tfm::formats::readerError;
+using tfm::formats::shapeString;
+using tfm::formats::TensorInfo;
 
 namespace tfm {
 
@@ -27,24 +26,24 @@ namespace {
 /// Reads `<arch>.<key>` metadata with messages naming the key and its byte.
 class Meta {
 public:
-  Meta(const std::string &path, const rt::GgufFile &f, std::string arch)
+  Meta(const std::string &path, const formats::GgufFile &f, std::string arch)
       : path_(path), f_(f), arch_(std::move(arch)) {}
 
   std::string full(llvm::StringRef key) const { return arch_ + "." + key.str(); }
 
   Expected<int64_t> integer(llvm::StringRef key, int64_t def = -1) const {
     std::string k = full(key);
-    const rt::GgufKV *kv = f_.find(k);
+    const formats::GgufKV *kv = f_.find(k);
     if (!kv) {
       if (def < 0)
         return readerError(path_ + ": missing metadata key '" + k + "'");
       return def;
     }
     std::optional<int64_t> v = f_.getInt(k);
-    if (!v || kv->type == rt::GgufType::Bool)
+    if (!v || kv->type == formats::GgufType::Bool)
       return readerError(path_ + ": metadata key '" + k + "' at byte " +
                   llvm::Twine(kv->keyOffset) + " has type " +
-                  rt::toString(kv->type) + ", expected an integer");
+                  formats::toString(kv->type) + ", expected an integer");
     if (*v <= 0 || *v > (int64_t(1) << 40))
       return readerError(path_ + ": metadata key '" + k + "' at byte " +
                   llvm::Twine(kv->keyOffset) + " is " + llvm::Twine(*v) +
@@ -54,20 +53,20 @@ public:
 
   Expected<double> number(llvm::StringRef key, double def) const {
     std::string k = full(key);
-    const rt::GgufKV *kv = f_.find(k);
+    const formats::GgufKV *kv = f_.find(k);
     if (!kv)
       return def;
     std::optional<double> v = f_.getFloat(k);
     if (!v)
       return readerError(path_ + ": metadata key '" + k + "' at byte " +
                   llvm::Twine(kv->keyOffset) + " has type " +
-                  rt::toString(kv->type) + ", expected a number");
+                  formats::toString(kv->type) + ", expected a number");
     return *v;
   }
 
 private:
   const std::string &path_;
-  const rt::GgufFile &f_;
+  const formats::GgufFile &f_;
   std::string arch_;
 };
 
@@ -80,15 +79,12 @@ private:
 } // namespace
 
 Expected<ModelSpec> importGguf(llvm::StringRef path,
+                               const formats::Checkpoint &ckpt,
                                const ImportOptions &options) {
-  auto ckptOrErr = Checkpoint::open(path, CheckpointFormat::Gguf);
-  if (!ckptOrErr)
-    return ckptOrErr.takeError();
-  const Checkpoint &ckpt = **ckptOrErr;
-  const rt::GgufFile &f = *ckpt.gguf();
+  const formats::GgufFile &f = *ckpt.gguf();
   const std::string p = path.str();
 
-  std::optional<std::string_view> archSv = f.getString("general.architecture");
+  std::optional<llvm::StringRef> archSv = f.getString("general.architecture");
   if (!archSv)
     return readerError(p + ": missing metadata key 'general.architecture' (string)");
   std::string arch(*archSv);
@@ -119,12 +115,11 @@ Expected<ModelSpec> importGguf(llvm::StringRef path,
                 shapeString(emb->shape) + ", expected [vocab, " +
                 llvm::Twine(dim) + "] from " + m.full("embedding_length"));
   int64_t vocab = emb->shape[0];
-  std::vector<std::string_view> tokens;
-  if (f.getStringArray("tokenizer.ggml.tokens", tokens) &&
-      static_cast<int64_t>(tokens.size()) != vocab)
+  auto tokens = f.getStringArray("tokenizer.ggml.tokens");
+  if (tokens && static_cast<int64_t>(tokens->size()) != vocab)
     return readerError(p + ": tokenizer.ggml.tokens (at byte " +
                 llvm::Twine(f.find("tokenizer.ggml.tokens")->keyOffset) +
-                ") has " + llvm::Twine(tokens.size()) +
+                ") has " + llvm::Twine(tokens->size()) +
                 " tokens but token_embd.weight has " + llvm::Twine(vocab) +
                 " rows");
 
@@ -165,8 +160,8 @@ Expected<ModelSpec> importGguf(llvm::StringRef path,
   if (!options.tokenizerPath.empty()) {
     spec.tokenizer = {gpt2 ? TokenizerKind::Gpt2 : TokenizerKind::SentencePiece,
                       options.tokenizerPath};
-  } else if (const rt::GgufKV *kv = f.find("tokenizer.ggml.model")) {
-    std::optional<std::string_view> model = f.getString("tokenizer.ggml.model");
+  } else if (const formats::GgufKV *kv = f.find("tokenizer.ggml.model")) {
+    std::optional<llvm::StringRef> model = f.getString("tokenizer.ggml.model");
     if (model && *model == "llama")
       spec.tokenizer = {TokenizerKind::SentencePiece, p};
     else if (model && *model == "gpt2")
@@ -174,7 +169,7 @@ Expected<ModelSpec> importGguf(llvm::StringRef path,
     else
       return readerError(p + ": tokenizer.ggml.model at byte " +
                   llvm::Twine(kv->keyOffset) + " is " +
-                  (model ? "'" + std::string(*model) + "'"
+                  (model ? "'" + model->str() + "'"
                          : std::string("not a string")) +
                   "; supported: 'llama', 'gpt2'");
   }
@@ -191,51 +186,6 @@ Expected<ModelSpec> importGguf(llvm::StringRef path,
   if (Error e = finishImport(spec, ckpt))
     return e;
   return spec;
-}
-
-Expected<CheckpointFormat> detectCheckpointFormat(llvm::StringRef path) {
-  if (llvm::sys::fs::is_directory(path))
-    return CheckpointFormat::Safetensors;
-  llvm::StringRef ext = llvm::sys::path::extension(path);
-  if (ext.equals_insensitive(".safetensors"))
-    return CheckpointFormat::Safetensors;
-  if (ext.equals_insensitive(".gguf"))
-    return CheckpointFormat::Gguf;
-  if (!llvm::sys::fs::exists(path))
-    return readerError(path + ": no such file or directory");
-  // Sniff the magic before trusting a .bin extension.
-  auto buf = llvm::MemoryBuffer::getFileSlice(path, 4, 0);
-  if (buf && (*buf)->getBuffer() == "GGUF")
-    return CheckpointFormat::Gguf;
-  if (ext.equals_insensitive(".bin"))
-    return CheckpointFormat::Llama2c;
-  return readerError(path + ": unknown checkpoint format (expected a llama2.c .bin, "
-                     "a .gguf, or a directory with config.json and "
-                     "model.safetensors)");
-}
-
-Expected<ModelSpec> importModel(llvm::StringRef path,
-                                const ImportOptions &options) {
-  auto format = detectCheckpointFormat(path);
-  if (!format)
-    return format.takeError();
-  switch (*format) {
-  case CheckpointFormat::Llama2c:
-    return importLlama2c(path, options);
-  case CheckpointFormat::Gguf:
-    return importGguf(path, options);
-  case CheckpointFormat::Safetensors:
-    return importSafetensors(path, options);
-  default:
-    return readerError(path + ": unknown checkpoint format");
-  }
-}
-
-Error finishImport(const ModelSpec &spec, const Checkpoint &ckpt) {
-  std::string invalid = validateSpec(spec);
-  if (!invalid.empty())
-    return readerError(ckpt.path() + ": " + invalid);
-  return checkWeights(spec, ckpt);
 }
 
 } // namespace tfm

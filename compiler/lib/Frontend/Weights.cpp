@@ -1,20 +1,35 @@
 //===- Weights.cpp - Resolving, checking and packing a model's weights ----===//
 
 #include "tfm/Frontend/Weights.h"
-#include "tfm/Frontend/Checkpoint.h"
+#include "tfm/Formats/Files.h"
 #include "tfm/Frontend/DefaultBindings.h"
 
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Endian.h"
 
+#include <algorithm>
 #include <cmath>
-#include <cstring>
 
 using llvm::Error;
+using tfm::formats::Checkpoint;
+using tfm::formats::readerError;
+using tfm::formats::shapeString;
+using tfm::formats::TensorInfo;
 
 namespace tfm {
 
 namespace {
+
+/// The most values a weight is converted at a time on its way to the blob.
+constexpr uint64_t kChunkElements = uint64_t(1) << 20;
+
+int64_t elementCount(const WeightDecl &decl) {
+  int64_t n = 1;
+  for (int64_t x : decl.shape)
+    n *= x;
+  return n;
+}
 
 
 /// The layer index of a concrete name given its template, or -1.
@@ -154,31 +169,43 @@ Error checkWeights(const ModelSpec &spec, const Checkpoint &ckpt) {
   return Error::success();
 }
 
-Error checkWeights(const ModelSpec &spec) {
+llvm::Expected<std::unique_ptr<Checkpoint>> openWeights(const ModelSpec &spec) {
+  Checkpoint::Format format = Checkpoint::Format::Llama2c;
   switch (spec.weights.format) {
   case CheckpointFormat::Random:
-    return Error::success();
+    return nullptr;
   case CheckpointFormat::None:
     return readerError("model '" + spec.name + "' has no weights source");
-  default:
+  case CheckpointFormat::Llama2c:
+    break;
+  case CheckpointFormat::Gguf:
+    format = Checkpoint::Format::Gguf;
+    break;
+  case CheckpointFormat::Safetensors:
+    format = Checkpoint::Format::Safetensors;
     break;
   }
-  auto ckpt = Checkpoint::open(spec.weights.path, spec.weights.format);
+  auto ckpt = Checkpoint::open(spec.weights.path, format);
   if (!ckpt)
     return ckpt.takeError();
-  return checkWeights(spec, **ckpt);
+  if (Error e = checkWeights(spec, **ckpt))
+    return e;
+  return ckpt;
 }
 
-Error readWeight(const ModelSpec &spec, const Checkpoint *ckpt,
-                 const WeightDecl &decl, llvm::MutableArrayRef<float> out) {
-  int64_t n = 1;
-  for (int64_t x : decl.shape)
-    n *= x;
-  if (static_cast<int64_t>(out.size()) != n)
-    return readerError("weight '" + decl.name + "': destination holds " +
-                llvm::Twine(out.size()) + " values, expected " + llvm::Twine(n));
+namespace {
+
+/// Calls `sink` with the canonical f32 values of `decl`, in row-major order,
+/// at most kChunkElements at a time (a transposed weight is first read
+/// whole: one tensor, never the model).
+Error streamWeight(const ModelSpec &spec, const Checkpoint *ckpt,
+                   const WeightDecl &decl,
+                   llvm::function_ref<void(llvm::ArrayRef<float>)> sink) {
+  std::vector<float> buf;
   if (spec.weights.format == CheckpointFormat::Random) {
-    randomWeight(spec.weights.seed, decl, out);
+    buf.resize(static_cast<size_t>(elementCount(decl)));
+    randomWeight(spec.weights.seed, decl, buf);
+    sink(buf);
     return Error::success();
   }
   if (!ckpt)
@@ -188,79 +215,90 @@ Error readWeight(const ModelSpec &spec, const Checkpoint *ckpt,
     return r.takeError();
   const TensorInfo &t = *r->tensor;
   const WeightBinding &b = r->binding;
-  if (b.splitAxis < 0 && !b.transpose)
-    return ckpt->readF32(t, out);
-  std::vector<float> full(static_cast<size_t>(t.numElements()));
-  if (Error e = ckpt->readF32(t, full))
-    return e;
-  // Split: part splitIndex along splitAxis.
-  std::vector<float> part;
-  const std::vector<float> *src = &full;
+  // The stored elements in the order of the split part: runs of `run`
+  // values, one per index of the axes before the split axis.
+  uint64_t outer = 1, run = static_cast<uint64_t>(t.numElements());
+  uint64_t stride = 0, start = 0;
   if (b.splitAxis >= 0) {
-    int64_t outer = 1, inner = 1;
+    uint64_t inner = 1;
     for (int64_t k = 0; k < b.splitAxis; ++k)
-      outer *= t.shape[k];
+      outer *= static_cast<uint64_t>(t.shape[k]);
     for (size_t k = b.splitAxis + 1; k < t.shape.size(); ++k)
-      inner *= t.shape[k];
-    int64_t axis = t.shape[b.splitAxis], piece = axis / b.splitCount;
-    part.resize(static_cast<size_t>(outer * piece * inner));
-    for (int64_t o = 0; o < outer; ++o)
-      std::memcpy(part.data() + o * piece * inner,
-                  full.data() + (o * axis + b.splitIndex * piece) * inner,
-                  sizeof(float) * piece * inner);
-    src = &part;
+      inner *= static_cast<uint64_t>(t.shape[k]);
+    stride = static_cast<uint64_t>(t.shape[b.splitAxis]) * inner;
+    run = stride / static_cast<uint64_t>(b.splitCount);
+    start = static_cast<uint64_t>(b.splitIndex) * run;
   }
-  if (!b.transpose) {
-    std::memcpy(out.data(), src->data(), sizeof(float) * out.size());
+  auto forEachChunk = [&](auto &&emit) -> Error {
+    for (uint64_t o = 0; o < outer; ++o)
+      for (uint64_t done = 0; done < run;) {
+        uint64_t n = std::min(kChunkElements, run - done);
+        buf.resize(static_cast<size_t>(n));
+        if (Error e = ckpt->readF32(t, buf, o * stride + start + done))
+          return e;
+        emit(buf);
+        done += n;
+      }
     return Error::success();
+  };
+  if (!b.transpose)
+    return forEachChunk(sink);
+  // Transposed: gather the split part, then emit the output row by row.
+  std::vector<float> part;
+  part.reserve(static_cast<size_t>(outer * run));
+  if (Error e = forEachChunk([&](llvm::ArrayRef<float> chunk) {
+        part.insert(part.end(), chunk.begin(), chunk.end());
+      }))
+    return e;
+  const int64_t rows = r->splitShape[0], cols = r->splitShape[1];
+  buf.resize(static_cast<size_t>(rows));
+  for (int64_t j = 0; j < cols; ++j) {
+    for (int64_t i = 0; i < rows; ++i)
+      buf[i] = part[i * cols + j];
+    sink(buf);
   }
-  int64_t rows = r->splitShape[0], cols = r->splitShape[1];
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j)
-      out[j * rows + i] = (*src)[i * cols + j];
   return Error::success();
 }
 
-Error writeWeightsBlob(const ModelSpec &spec, llvm::raw_pwrite_stream &os,
-                       std::vector<uint64_t> &offsets) {
-  WeightsLayout layout = weightsLayout(spec);
-  std::unique_ptr<Checkpoint> ckpt;
+} // namespace
+
+Error readWeight(const ModelSpec &spec, const Checkpoint *ckpt,
+                 const WeightDecl &decl, llvm::MutableArrayRef<float> out) {
+  if (static_cast<int64_t>(out.size()) != elementCount(decl))
+    return readerError("weight '" + decl.name + "': destination holds " +
+                       llvm::Twine(out.size()) + " values, expected " +
+                       llvm::Twine(elementCount(decl)));
+  size_t pos = 0;
+  return streamWeight(spec, ckpt, decl, [&](llvm::ArrayRef<float> chunk) {
+    std::copy(chunk.begin(), chunk.end(), out.begin() + pos);
+    pos += chunk.size();
+  });
+}
+
+Error writeWeightsBlob(const ModelSpec &spec, const Checkpoint *ckpt,
+                       llvm::raw_pwrite_stream &os) {
   if (spec.weights.format == CheckpointFormat::None)
     return readerError("model '" + spec.name + "' has no weights source");
-  if (spec.weights.format != CheckpointFormat::Random) {
-    auto c = Checkpoint::open(spec.weights.path, spec.weights.format);
-    if (!c)
-      return c.takeError();
-    ckpt = std::move(*c);
-    if (Error e = checkWeights(spec, *ckpt))
-      return e;
-  }
+  WeightsLayout layout = weightsLayout(spec);
   uint64_t pos = 0;
-  std::vector<float> buf;
+  std::vector<uint32_t> bits;
   for (size_t k = 0; k < layout.weights.size(); ++k) {
-    const WeightDecl &d = layout.weights[k];
-    if (layout.offsets[k] > pos)
-      os.write_zeros(layout.offsets[k] - pos);
+    os.write_zeros(layout.offsets[k] - pos);
     pos = layout.offsets[k];
-    int64_t n = 1;
-    for (int64_t x : d.shape)
-      n *= x;
-    buf.assign(static_cast<size_t>(n), 0.0f);
-    if (Error e = readWeight(spec, ckpt.get(), d, buf))
+    Error e = streamWeight(
+        spec, ckpt, layout.weights[k], [&](llvm::ArrayRef<float> chunk) {
+          bits.resize(chunk.size());
+          for (size_t i = 0; i < chunk.size(); ++i)
+            bits[i] = llvm::support::endian::byte_swap(
+                llvm::bit_cast<uint32_t>(chunk[i]), llvm::endianness::little);
+          os.write(reinterpret_cast<const char *>(bits.data()),
+                   4 * bits.size());
+          pos += 4 * bits.size();
+        });
+    if (e)
       return e;
-    if constexpr (llvm::endianness::native != llvm::endianness::little)
-      for (float &v : buf) {
-        uint32_t u;
-        std::memcpy(&u, &v, 4);
-        u = llvm::byteswap(u);
-        std::memcpy(&v, &u, 4);
-      }
-    os.write(reinterpret_cast<const char *>(buf.data()), 4 * buf.size());
-    pos += 4 * buf.size();
   }
-  if (layout.totalSize > pos)
-    os.write_zeros(layout.totalSize - pos);
-  offsets = layout.offsets;
+  os.write_zeros(layout.totalSize - pos);
   return Error::success();
 }
 

@@ -13,14 +13,14 @@
 
 #include "tfm/Frontend/Description.h"
 #include "tfm/Frontend/GraphBuilder.h"
+#include "tfm/Frontend/GraphDot.h"
 #include "tfm/Frontend/Importers.h"
+#include "tfm/Frontend/ModelTokenizer.h"
 #include "tfm/Frontend/Weights.h"
 #include "tfm/InitAll.h"
 #include "tfm/Pipelines/Pipelines.h"
 #include "tfm/Target/Codegen.h"
 #include "tfm/Transforms/MemoryPlan.h"
-#include "tfm/Frontend/GraphDot.h"
-#include "tfm/runtime/Tokenizer.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -125,7 +125,9 @@ template <typename T> T check(llvm::Expected<T> value) {
   return std::move(*value);
 }
 
-tfm::ModelSpec loadModel(llvm::SourceMgr &sm) {
+/// The model, with its checkpoint open when it was imported from one (a
+/// description's checkpoint is opened only when the weights are needed).
+tfm::ImportedModel loadModel(llvm::SourceMgr &sm) {
   if (llvm::StringRef(inputPath).ends_with(".tfm")) {
     // Located errors are printed through `sm` (file:line:col with a caret);
     // any other (an unreadable file) is printed here.
@@ -146,7 +148,7 @@ tfm::ModelSpec loadModel(llvm::SourceMgr &sm) {
     }
     if (!tokenizerPath.empty())
       fail("--tokenizer is for checkpoints; a .tfm names its tokenizer itself");
-    return *spec;
+    return {std::move(*spec), nullptr};
   }
   tfm::ImportOptions options;
   options.tokenizerPath = tokenizerPath;
@@ -225,20 +227,6 @@ void runPasses(mlir::ModuleOp module,
     fail("the compilation pipeline failed (see the diagnostics above)");
 }
 
-std::vector<uint8_t> serializedTokenizer(const tfm::ModelSpec &spec) {
-  if (spec.tokenizer.kind == tfm::TokenizerKind::None)
-    return {};
-  std::string error;
-  auto tok = tfm::rt::loadTokenizer(spec.tokenizer.path, error);
-  if (!tok)
-    fail("tokenizer " + spec.tokenizer.path + ": " + error);
-  if (tok->vocabSize() != spec.vocabSize)
-    fail("tokenizer " + spec.tokenizer.path + " has " +
-         llvm::Twine(tok->vocabSize()) + " tokens but the model's vocabulary is " +
-         llvm::Twine(spec.vocabSize));
-  return tok->serialize();
-}
-
 } // namespace
 
 int main(int argc, char **argv) {
@@ -307,7 +295,8 @@ int main(int argc, char **argv) {
     fail("--prefill-chunk must be at least 1");
 
   llvm::SourceMgr sm;
-  tfm::ModelSpec spec = loadModel(sm);
+  tfm::ImportedModel model = loadModel(sm);
+  const tfm::ModelSpec &spec = model.spec;
   if (emit == Stage::Spec) {
     printText([&](llvm::raw_ostream &os) { tfm::printDescription(spec, os); });
     return 0;
@@ -316,7 +305,11 @@ int main(int argc, char **argv) {
     printText([&](llvm::raw_ostream &os) { tfm::printGraphDot(spec, os); });
     return 0;
   }
-  check(tfm::checkWeights(spec));
+  // Each checkpoint is mapped, parsed and checked once: by the import, or
+  // here for the one a description names (null for random weights).
+  std::unique_ptr<tfm::formats::Checkpoint> checkpoint =
+      model.checkpoint ? std::move(model.checkpoint)
+                       : check(tfm::openWeights(spec));
 
   tfm::WeightsLayout layout = tfm::weightsLayout(spec);
   mlir::OwningOpRef<mlir::ModuleOp> module =
@@ -358,7 +351,8 @@ int main(int argc, char **argv) {
   tfm::ModelPayload payload;
   payload.embedWeights = weightsMode == WeightsMode::Embed;
   payload.weightsBytes = layout.totalSize;
-  payload.tokenizer = serializedTokenizer(spec);
+  if (auto tokenizer = check(tfm::loadModelTokenizer(spec, checkpoint.get())))
+    payload.tokenizer = tokenizer->serialize();
   payload.prefillChunk = tfm::prefillTokens(spec, prefillChunk);
 
   // The weights blob: a temporary that the object's .incbin reads, or the
@@ -378,14 +372,15 @@ int main(int argc, char **argv) {
                    !payload.embedWeights;
   if (needsBlob) {
     llvm::raw_fd_ostream os(blob.FD, /*shouldClose=*/false);
-    std::vector<uint64_t> offsets;
-    check(tfm::writeWeightsBlob(spec, os, offsets));
+    check(tfm::writeWeightsBlob(spec, checkpoint.get(), os));
     os.flush();
     std::error_code ec = os.error();
     os.clear_error();
     if (ec)
       fail("cannot write the weights to " + blob.TmpName + ": " + ec.message());
   }
+  // The weights are written: unmap them before LLVM's -O3 and codegen.
+  checkpoint.reset();
   check(tfm::addModelInfo(*llvmModule, spec, payload));
   tfm::optimizeModule(*llvmModule, *tm);
   if (emit == Stage::LLVMIR) {

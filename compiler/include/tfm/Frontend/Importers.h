@@ -1,25 +1,28 @@
 //===- Importers.h - ModelSpecs from llama2.c, GGUF and safetensors -------===//
 //
-// Each importer reads a checkpoint's hyper-parameters, fills a ModelSpec with
-// the default weight bindings of its format (DefaultBindings.h), and checks
-// that every expected weight resolves to a tensor of the right shape before
-// returning (checkWeights), so errors surface at import, not at packing.
+// importModel opens a checkpoint once (formats::Checkpoint) and hands it to
+// the importer of its format, which reads the hyper-parameters, fills a
+// ModelSpec with the default weight bindings of its format
+// (DefaultBindings.h), and checks that every expected weight resolves to a
+// tensor of the right shape before returning (checkWeights), so errors
+// surface at import, not at packing. The checkpoint stays open for the rest
+// of the compile: its weights and tokenizer are read from the same mapping.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef TFM_FRONTEND_IMPORTERS_H
 #define TFM_FRONTEND_IMPORTERS_H
 
+#include "tfm/Formats/Checkpoint.h"
 #include "tfm/Frontend/ModelSpec.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
+#include <memory>
 #include <string>
 
 namespace tfm {
-
-class Checkpoint;
 
 struct ImportOptions {
   /// Tokenizer file overriding what the checkpoint implies. Without it:
@@ -29,25 +32,40 @@ struct ImportOptions {
   std::string tokenizerPath;
 };
 
-/// The format of a checkpoint path: a directory (config.json +
-/// model.safetensors) or `*.safetensors` is Safetensors, `*.gguf` or a file
-/// starting with "GGUF" is Gguf, `*.bin` is Llama2c.
-llvm::Expected<CheckpointFormat> detectCheckpointFormat(llvm::StringRef path);
+/// A model imported from a checkpoint, with the checkpoint still open.
+struct ImportedModel {
+  ModelSpec spec;
+  std::unique_ptr<formats::Checkpoint> checkpoint;
+};
 
-/// Imports any supported checkpoint (format from detectCheckpointFormat).
-llvm::Expected<ModelSpec> importModel(llvm::StringRef path,
-                                      const ImportOptions &options = {});
+/// Imports any supported checkpoint: the format is the one
+/// formats::Checkpoint::open(path) finds (a directory or `*.safetensors` is
+/// safetensors, `*.gguf` or a file starting with "GGUF" is GGUF, `*.bin` is
+/// llama2.c).
+llvm::Expected<ImportedModel> importModel(llvm::StringRef path,
+                                          const ImportOptions &options = {});
+
+/// The spec of an open checkpoint, by the importer of its format. `path` is
+/// the one the user named (for safetensors, possibly the directory).
+llvm::Expected<ModelSpec> importCheckpoint(llvm::StringRef path,
+                                           const formats::Checkpoint &ckpt,
+                                           const ImportOptions &options = {});
+
+// The importers proper, one per format.
 
 /// llama2.c `.bin`: Llama with RMSNorm (1e-5), SwiGLU, interleaved RoPE
 /// (theta 10000), tied head unless the header's vocab_size is negative.
 llvm::Expected<ModelSpec> importLlama2c(llvm::StringRef path,
+                                        const formats::Checkpoint &ckpt,
                                         const ImportOptions &options = {});
 /// GGUF with general.architecture `llama` or `gpt2`.
 llvm::Expected<ModelSpec> importGguf(llvm::StringRef path,
+                                     const formats::Checkpoint &ckpt,
                                      const ImportOptions &options = {});
 /// Hugging Face directory: config.json (LlamaForCausalLM, GPT2LMHeadModel)
 /// and model.safetensors.
 llvm::Expected<ModelSpec> importSafetensors(llvm::StringRef path,
+                                            const formats::Checkpoint &ckpt,
                                             const ImportOptions &options = {});
 
 // Helpers shared by the importers.
@@ -56,7 +74,8 @@ llvm::Expected<ModelSpec> importSafetensors(llvm::StringRef path,
 /// `path` is a directory).
 std::string defaultModelName(llvm::StringRef path);
 /// validateSpec + checkWeights against the open checkpoint.
-llvm::Error finishImport(const ModelSpec &spec, const Checkpoint &ckpt);
+llvm::Error finishImport(const ModelSpec &spec,
+                         const formats::Checkpoint &ckpt);
 
 } // namespace tfm
 

@@ -30,6 +30,7 @@
 #ifndef TFM_FRONTEND_WEIGHTS_H
 #define TFM_FRONTEND_WEIGHTS_H
 
+#include "tfm/Formats/Checkpoint.h"
 #include "tfm/Frontend/ModelSpec.h"
 
 #include "llvm/ADT/ArrayRef.h"
@@ -37,11 +38,10 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace tfm {
-
-class Checkpoint;
 
 /// Every weight starts at a multiple of this many bytes in the blob.
 constexpr uint64_t kWeightAlignment = 64;
@@ -55,28 +55,32 @@ struct WeightsLayout {
 /// The blob layout of `spec` (no file access).
 WeightsLayout weightsLayout(const ModelSpec &spec);
 
-/// Opens the checkpoint and checks that every expected weight has a binding,
-/// its tensor exists, and its shape after split/transpose is canonical.
-/// Errors name the canonical weight, the source tensor, its byte offset and
-/// both shapes. Succeeds trivially for CheckpointFormat::Random; fails for
-/// CheckpointFormat::None.
-llvm::Error checkWeights(const ModelSpec &spec);
-/// The same against an already open checkpoint.
-llvm::Error checkWeights(const ModelSpec &spec, const Checkpoint &ckpt);
+/// Checks that every expected weight has a binding, its tensor exists in
+/// `ckpt`, and its shape after split/transpose is canonical. Errors name the
+/// canonical weight, the source tensor, its byte offset and both shapes.
+llvm::Error checkWeights(const ModelSpec &spec, const formats::Checkpoint &ckpt);
+
+/// Opens the checkpoint spec.weights names (once: the caller keeps it for
+/// reading the weights) and checks it (checkWeights). Null for
+/// CheckpointFormat::Random; an error for CheckpointFormat::None.
+llvm::Expected<std::unique_ptr<formats::Checkpoint>>
+openWeights(const ModelSpec &spec);
 
 /// Reads one expected weight as canonical f32 into `out` (decl.shape's
 /// element count). `ckpt` may be null for CheckpointFormat::Random.
-llvm::Error readWeight(const ModelSpec &spec, const Checkpoint *ckpt,
+llvm::Error readWeight(const ModelSpec &spec, const formats::Checkpoint *ckpt,
                        const WeightDecl &decl, llvm::MutableArrayRef<float> out);
 
 /// Fills `out` with the Random weights of `decl` (see the file comment).
 void randomWeight(uint64_t seed, const WeightDecl &decl,
                   llvm::MutableArrayRef<float> out);
 
-/// Writes the blob (weightsLayout(spec)) to `os`, converting dtypes; sets
-/// `offsets` to the offset of each weight. Writes exactly totalSize bytes.
-llvm::Error writeWeightsBlob(const ModelSpec &spec, llvm::raw_pwrite_stream &os,
-                             std::vector<uint64_t> &offsets);
+/// Writes the blob (weightsLayout(spec)) to `os`: exactly totalSize bytes.
+/// Weights stream from `ckpt` (null for CheckpointFormat::Random) to `os`
+/// converted a few MiB at a time, so the model is never in memory twice.
+llvm::Error writeWeightsBlob(const ModelSpec &spec,
+                             const formats::Checkpoint *ckpt,
+                             llvm::raw_pwrite_stream &os);
 
 } // namespace tfm
 

@@ -1,7 +1,8 @@
 //===- Tokenizer.h - SentencePiece-BPE and GPT-2 tokenizers -----*- C++ -*-===//
 //
-// The two tokenizers tfmc's models use, loaders for the files they come in,
-// a streaming decoder, and the binary form that tfmc embeds in executables.
+// The two tokenizers tfmc's models use, a streaming decoder, and the binary
+// form that tfmc embeds in executables (the readers of the files tokenizers
+// come in are in the formats library, tfm/Formats/TokenizerFiles.h).
 //
 // * SentencePiece-style BPE with scores (llama2.c `tokenizer.bin`, GGUF
 //   `tokenizer.ggml.model = llama`). Byte-exact with SentencePiece's `encode`
@@ -54,8 +55,6 @@
 #include <vector>
 
 namespace tfm::rt {
-
-class GgufFile;
 
 /// Version written by Tokenizer::serialize and accepted by deserialize.
 constexpr uint32_t kTokenizerFormatVersion = 1;
@@ -188,34 +187,6 @@ private:
 /// GPT-2's byte -> unicode mapping: printable Latin-1 bytes map to
 /// themselves, the other 68 bytes to U+0100.. in byte order.
 uint32_t gpt2ByteToCodePoint(uint8_t byte);
-
-/// Reads llama2.c's tokenizer.bin: i32 max_token_length, then until end of
-/// data per token f32 score, i32 byte length, bytes. Ids 0/1/2 are
-/// <unk>/<s>/</s>; `<0xNN>` pieces are byte tokens. Errors carry byte offsets.
-/// The format stores no token count, so a file cut at a token boundary looks
-/// whole: pass the model's vocabulary size as `expectedVocabSize` (>= 0) to
-/// have any other count rejected.
-std::unique_ptr<Tokenizer> loadLlama2cTokenizer(const uint8_t *data,
-                                                size_t size,
-                                                std::string &error,
-                                                int64_t expectedVocabSize = -1);
-
-/// Builds a GPT-2 tokenizer from the texts of vocab.json and merges.txt.
-std::unique_ptr<Tokenizer> loadGpt2Tokenizer(std::string_view vocabJson,
-                                             std::string_view mergesTxt,
-                                             std::string &error);
-
-/// Builds a tokenizer from GGUF metadata (`tokenizer.ggml.*`, model `llama`
-/// or `gpt2`).
-std::unique_ptr<Tokenizer> loadTokenizerFromGguf(const GgufFile &gguf,
-                                                 std::string &error);
-
-/// The one entry point for tools: detects the format of `path` by content —
-/// a GGUF file, a serialised tokenizer ("TFMTOK"), a GPT-2 vocab.json (with
-/// merges.txt beside it), a directory holding vocab.json + merges.txt or
-/// tokenizer.bin, or else a llama2.c tokenizer.bin.
-std::unique_ptr<Tokenizer> loadTokenizer(const std::string &path,
-                                         std::string &error);
 
 } // namespace tfm::rt
 

@@ -1,4 +1,4 @@
-//===- Llama2c.cpp - llama2.c checkpoints: reader and importer ------------===//
+//===- Llama2c.cpp - Reader for llama2.c checkpoints ----------------------===//
 //
 // Format (karpathy/llama2.c run.c, legacy version 0): a header of 7 int32
 // (dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len; a
@@ -12,39 +12,38 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tfm/Frontend/Checkpoint.h"
-#include "tfm/Frontend/Importers.h"
-#include "tfm/Frontend/DefaultBindings.h"
-#include "tfm/Frontend/Weights.h"
+#include "tfm/Formats/Checkpoint.h"
+#include "tfm/Formats/Files.h"
 
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Path.h"
+#include "llvm/Support/Endian.h"
 
 #include <climits>
-#include <cstring>
 
 using llvm::Error;
-using llvm::Expected;
 
-namespace tfm {
+namespace tfm::formats {
 
 Error Checkpoint::parseLlama2c() {
-  llvm::StringRef b = bytes();
-  const uint64_t size = b.size();
+  const uint64_t size = bytes().size();
   if (size < 28)
-    return readerError("file truncated: the llama2.c header needs 28 bytes, the file "
-                "has " + llvm::Twine(size));
+    return readerError(
+        "file truncated: the llama2.c header needs 28 bytes, the file "
+        "has " +
+        llvm::Twine(size));
   int32_t h[7];
-  std::memcpy(h, b.data(), sizeof(h));
-  static const char *const kNames[7] = {"dim",        "hidden_dim", "n_layers",
-                                        "n_heads",    "n_kv_heads", "vocab_size",
+  for (int k = 0; k < 7; ++k)
+    h[k] = static_cast<int32_t>(
+        llvm::support::endian::read32le(bytes().data() + 4 * k));
+  static const char *const kNames[7] = {"dim",     "hidden_dim", "n_layers",
+                                        "n_heads", "n_kv_heads", "vocab_size",
                                         "seq_len"};
   for (int k = 0; k < 7; ++k) {
     bool bad = k == 5 ? (h[k] == 0 || h[k] == INT32_MIN) : h[k] <= 0;
     if (bad)
-      return readerError("llama2.c header field " + llvm::Twine(kNames[k]) +
-                  " at byte " + llvm::Twine(4 * k) + " is " + llvm::Twine(h[k]) +
-                  (k == 5 ? ", expected non-zero" : ", expected positive"));
+      return readerError(
+          "llama2.c header field " + llvm::Twine(kNames[k]) + " at byte " +
+          llvm::Twine(4 * k) + " is " + llvm::Twine(h[k]) +
+          (k == 5 ? ", expected non-zero" : ", expected positive"));
   }
   Llama2cHeader &H = header_;
   H.dim = h[0];
@@ -57,12 +56,13 @@ Error Checkpoint::parseLlama2c() {
   H.seqLen = h[6];
   if (H.dim % H.numHeads != 0)
     return readerError("llama2.c header field n_heads at byte 12 (" +
-                llvm::Twine(H.numHeads) + ") does not divide dim (" +
-                llvm::Twine(H.dim) + ")");
+                       llvm::Twine(H.numHeads) + ") does not divide dim (" +
+                       llvm::Twine(H.dim) + ")");
   if (H.numHeads % H.numKvHeads != 0)
     return readerError("llama2.c header field n_kv_heads at byte 16 (" +
-                llvm::Twine(H.numKvHeads) + ") does not divide n_heads (" +
-                llvm::Twine(H.numHeads) + ")");
+                       llvm::Twine(H.numKvHeads) +
+                       ") does not divide n_heads (" + llvm::Twine(H.numHeads) +
+                       ")");
   const int64_t d = H.dim, f = H.hiddenDim, v = H.vocabSize;
   const int64_t hs = d / H.numHeads;
   const int64_t kvd = hs * H.numKvHeads;
@@ -125,10 +125,11 @@ Error Checkpoint::parseLlama2c() {
     return n;
   };
   if (total < size)
-    return readerError("file has " + llvm::Twine(size) + " bytes but the header (" +
-                headerText() + ") implies " + str128(total) + ": " +
-                llvm::Twine(size - static_cast<uint64_t>(total)) +
-                " unexpected bytes from byte " + str128(total));
+    return readerError("file has " + llvm::Twine(size) +
+                       " bytes but the header (" + headerText() + ") implies " +
+                       str128(total) + ": " +
+                       llvm::Twine(size - static_cast<uint64_t>(total)) +
+                       " unexpected bytes from byte " + str128(total));
   if (total > size) {
     // Name the first tensor that runs past the end.
     U128 pos = 28;
@@ -142,12 +143,12 @@ Error Checkpoint::parseLlama2c() {
       // First layer whose tensor ends past the file.
       U128 layer = size > pos ? (static_cast<U128>(size) - pos) / n : 0;
       U128 at = pos + layer * n;
-      return readerError("file truncated: " +
-                  nameOf(fl, static_cast<int64_t>(layer)) + " " +
-                  shapeString(fl.shape) + " starts at byte " + str128(at) +
-                  " and needs " + str128(n) + " bytes, but the file has " +
-                  llvm::Twine(size) + " bytes (the header (" + headerText() +
-                  ") implies " + str128(total) + ")");
+      return readerError(
+          "file truncated: " + nameOf(fl, static_cast<int64_t>(layer)) + " " +
+          shapeString(fl.shape) + " starts at byte " + str128(at) +
+          " and needs " + str128(n) + " bytes, but the file has " +
+          llvm::Twine(size) + " bytes (the header (" + headerText() +
+          ") implies " + str128(total) + ")");
     }
   }
   // The sizes match the file, so every count below is small.
@@ -171,62 +172,4 @@ Error Checkpoint::parseLlama2c() {
   return Error::success();
 }
 
-std::string defaultModelName(llvm::StringRef path) {
-  llvm::StringRef p = path;
-  while (p.size() > 1 && llvm::sys::path::is_separator(p.back()))
-    p = p.drop_back();
-  llvm::StringRef stem = llvm::sys::path::stem(p);
-  if (stem == "model") {
-    llvm::StringRef parent =
-        llvm::sys::path::filename(llvm::sys::path::parent_path(p));
-    if (!parent.empty() && parent != "." && parent != "/")
-      return parent.str();
-  }
-  return stem.str();
-}
-
-Expected<ModelSpec> importLlama2c(llvm::StringRef path,
-                                  const ImportOptions &options) {
-  auto ckpt = Checkpoint::open(path, CheckpointFormat::Llama2c);
-  if (!ckpt)
-    return ckpt.takeError();
-  const Llama2cHeader &h = *(*ckpt)->llama2c();
-  ModelSpec spec;
-  spec.name = defaultModelName(path);
-  spec.arch = "llama";
-  spec.vocabSize = h.vocabSize;
-  spec.dim = h.dim;
-  spec.contextLength = h.seqLen;
-  spec.numLayers = h.numLayers;
-  spec.positional = PositionalKind::Rope;
-  spec.ropeTheta = 10000.0f;
-  spec.ropeStyle = RopeStyle::Interleaved;
-  spec.block.preNorm = true;
-  spec.block.norm = {NormKind::RMSNorm, 1e-5f};
-  spec.block.attention.heads = h.numHeads;
-  spec.block.attention.kvHeads = h.numKvHeads;
-  spec.block.attention.headDim = h.dim / h.numHeads;
-  spec.block.ffn = {Activation::SiLU, /*gated=*/true, h.hiddenDim,
-                    /*bias=*/false};
-  spec.finalNorm = true;
-  spec.tiedHead = h.sharedClassifier;
-  // llama2.c checkpoints carry no tokenizer: take the option, else a
-  // tokenizer.bin beside the model.
-  std::string tok = options.tokenizerPath;
-  if (tok.empty()) {
-    llvm::SmallString<256> beside(llvm::sys::path::parent_path(path));
-    llvm::sys::path::append(beside, "tokenizer.bin");
-    if (llvm::sys::fs::exists(beside))
-      tok = std::string(beside);
-  }
-  if (!tok.empty())
-    spec.tokenizer = {TokenizerKind::SentencePiece, tok};
-  spec.weights.format = CheckpointFormat::Llama2c;
-  spec.weights.path = path.str();
-  completeBindings(spec);
-  if (Error e = finishImport(spec, **ckpt))
-    return e;
-  return spec;
-}
-
-} // namespace tfm
+} // namespace tfm::formats

@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tfm/runtime/Tokenizer.h"
+#include "tfm/Formats/TokenizerFiles.h"
 
 #include <fmt/format.h>
 
@@ -127,12 +127,13 @@ int main(int argc, char **argv) {
   if (!serializePath.empty() && !positional.empty())
     return usageError("--serialize takes no TEXT");
 
-  std::string error;
-  std::unique_ptr<Tokenizer> tok = loadTokenizer(tokenizerPath, error);
-  if (!tok) {
-    fmt::print(stderr, "tfm-tokenize: error: {}\n", error);
+  auto loaded = tfm::formats::loadTokenizer(tokenizerPath);
+  if (!loaded) {
+    fmt::print(stderr, "tfm-tokenize: error: {}\n",
+               llvm::toString(loaded.takeError()));
     return 1;
   }
+  std::unique_ptr<Tokenizer> tok = std::move(*loaded);
 
   if (!serializePath.empty()) {
     std::vector<uint8_t> bytes = tok->serialize();

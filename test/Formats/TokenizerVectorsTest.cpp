@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tfm/runtime/Tokenizer.h"
+#include "tfm/Formats/TokenizerFiles.h"
 
 #include <gtest/gtest.h>
 
@@ -79,10 +79,12 @@ std::string escaped(const std::string &s) {
 }
 
 std::unique_ptr<Tokenizer> load(const std::string &path) {
-  std::string error;
-  auto tok = loadTokenizer(path, error);
-  EXPECT_TRUE(tok) << error;
-  return tok;
+  auto tok = tfm::formats::loadTokenizer(path);
+  if (!tok) {
+    ADD_FAILURE() << llvm::toString(tok.takeError());
+    return nullptr;
+  }
+  return std::move(*tok);
 }
 
 std::string corpusPath() {
@@ -113,8 +115,8 @@ size_t runLlamaCppVectors(const Tokenizer &tok, const std::string &base,
   for (size_t i = 0; i < total; ++i) {
     std::vector<int32_t> expected = parseIds(outputs[i]);
     std::vector<int32_t> got = tok.encode(inputs[i], /*addBos=*/false);
-    EXPECT_EQ(got, expected) << "string " << i << ": '" << escaped(inputs[i])
-                             << "'";
+    EXPECT_EQ(got, expected)
+        << "string " << i << ": '" << escaped(inputs[i]) << "'";
     passed += got == expected;
   }
   return passed;
@@ -125,8 +127,8 @@ size_t runLlamaCppVectors(const Tokenizer &tok, const std::string &base,
 TEST(TokenizerVectors, SpmMatchesSentencePiece) {
   const std::string model = sharedDir() + "/tokenizers/llama2/tokenizer.model";
   REQUIRE_SHARED(model);
-  const std::string script = std::string(TFM_SOURCE_DIR) +
-                             "/test/runtime/oracle/spm_vectors.py";
+  const std::string script =
+      std::string(TFM_SOURCE_DIR) + "/test/runtime/oracle/spm_vectors.py";
   std::string command = std::string(TFM_PYTHON) + " '" + script + "' '" +
                         model + "' '" + corpusPath() + "'";
   FILE *pipe = ::popen(command.c_str(), "r");
@@ -147,17 +149,17 @@ TEST(TokenizerVectors, SpmMatchesSentencePiece) {
   ASSERT_GE(strings.size(), 50u);
 
   // The same vocabulary in llama2.c's format and as GGUF metadata.
-  for (const char *file : {"/tokenizers/llama2/tokenizer.bin",
-                           "/tokenizers/llamacpp-vocab/"
-                           "ggml-vocab-llama-spm.gguf"}) {
+  for (const char *file :
+       {"/tokenizers/llama2/tokenizer.bin", "/tokenizers/llamacpp-vocab/"
+                                            "ggml-vocab-llama-spm.gguf"}) {
     auto tok = load(sharedDir() + file);
     ASSERT_TRUE(tok);
     size_t passed = 0, bytes = 0;
     for (size_t i = 0; i < strings.size(); ++i) {
       std::vector<int32_t> expected = parseIds(lines[i]);
       std::vector<int32_t> got = tok->encode(strings[i], false);
-      EXPECT_EQ(got, expected) << file << " string " << i << ": '"
-                               << escaped(strings[i]) << "'";
+      EXPECT_EQ(got, expected)
+          << file << " string " << i << ": '" << escaped(strings[i]) << "'";
       passed += got == expected;
       bytes += strings[i].size();
     }
@@ -167,20 +169,29 @@ TEST(TokenizerVectors, SpmMatchesSentencePiece) {
   }
 }
 
+/// Loads the tokenizer in `file` and checks it against the 46 llama.cpp
+/// vectors of `base` (a GGUF in tokenizers/llamacpp-vocab, with its .inp
+/// and .out). Returns the tokenizer (null when it did not load).
+static std::unique_ptr<Tokenizer>
+expectLlamaCppVectors(const std::string &file, const std::string &base) {
+  auto tok = load(file);
+  if (!tok)
+    return nullptr;
+  size_t total = 0;
+  size_t passed = runLlamaCppVectors(*tok, base, total);
+  EXPECT_EQ(total, 46u);
+  std::printf("[ vectors  ] %s vectors with %s: %zu/%zu\n",
+              base.c_str() + base.rfind('/') + 1, file.c_str(), passed, total);
+  return tok;
+}
+
 TEST(TokenizerVectors, LlamaCppSpm) {
   const std::string base =
       sharedDir() + "/tokenizers/llamacpp-vocab/ggml-vocab-llama-spm.gguf";
   REQUIRE_SHARED(base);
   for (const std::string &file :
-       {base, sharedDir() + "/tokenizers/llama2/tokenizer.bin"}) {
-    auto tok = load(file);
-    ASSERT_TRUE(tok);
-    size_t total = 0;
-    size_t passed = runLlamaCppVectors(*tok, base, total);
-    EXPECT_EQ(total, 46u);
-    std::printf("[ vectors  ] llama-spm vectors with %s: %zu/%zu\n",
-                file.c_str(), passed, total);
-  }
+       {base, sharedDir() + "/tokenizers/llama2/tokenizer.bin"})
+    EXPECT_TRUE(expectLlamaCppVectors(file, base));
 }
 
 TEST(TokenizerVectors, LlamaCppGpt2) {
@@ -190,15 +201,10 @@ TEST(TokenizerVectors, LlamaCppGpt2) {
   // GGUF metadata and the identical vocab.json + merges.txt of tiny-gpt2.
   for (const std::string &file :
        {base, sharedDir() + "/models/tiny-gpt2/vocab.json"}) {
-    auto tok = load(file);
+    auto tok = expectLlamaCppVectors(file, base);
     ASSERT_TRUE(tok);
     EXPECT_EQ(tok->vocabSize(), 50257);
     EXPECT_EQ(tok->eos(), 50256);
-    size_t total = 0;
-    size_t passed = runLlamaCppVectors(*tok, base, total);
-    EXPECT_EQ(total, 46u);
-    std::printf("[ vectors  ] gpt-2 vectors with %s: %zu/%zu\n", file.c_str(),
-                passed, total);
   }
 }
 
@@ -264,7 +270,8 @@ TEST(TokenizerVectors, ModelTokenizersAgreeAcrossFormats) {
   EXPECT_EQ(c->vocabSize(), 512);
   for (const std::string &s : corpus()) {
     EXPECT_EQ(a->encode(s, true), b->encode(s, true)) << escaped(s);
-    if (isValidUtf8(s) && s.find("\xE2\x96\x81") == std::string::npos)
+    if (isValidUtf8(s) && s.find("\xE2\x96\x81") == std::string::npos) {
       EXPECT_EQ(c->decode(c->encode(s, true)), s) << escaped(s);
+    }
   }
 }

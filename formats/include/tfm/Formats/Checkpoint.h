@@ -1,9 +1,9 @@
-//===- Checkpoint.h - Memory-mapped view of a checkpoint's tensors --------===//
+//===- Checkpoint.h - A checkpoint's tensors, mapped once -------*- C++ -*-===//
 //
 // One class for the three checkpoint formats tfmc reads. A Checkpoint maps
-// the file read-only (llvm::MemoryBuffer), validates every offset and size
-// against it once, and then lists tensors with row-major shapes (outermost
-// dimension first, whatever the format's own order) and absolute byte ranges.
+// the file read-only once (mapFile), validates every offset and size against
+// it, and then lists tensors with row-major shapes (outermost dimension
+// first, whatever the format's own order) and absolute byte ranges.
 //
 //   llama2.c `.bin`: tensors get canonical names (`tok_embeddings.weight`,
 //     `layers.3.wq.weight`, `final_norm.weight`, `lm_head.weight` when
@@ -16,11 +16,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef TFM_FRONTEND_CHECKPOINT_H
-#define TFM_FRONTEND_CHECKPOINT_H
+#ifndef TFM_FORMATS_CHECKPOINT_H
+#define TFM_FORMATS_CHECKPOINT_H
 
-#include "tfm/Frontend/ModelSpec.h"
-#include "tfm/runtime/Gguf.h"
+#include "tfm/Formats/Gguf.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringMap.h"
@@ -30,21 +29,19 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
-namespace tfm {
+namespace tfm::formats {
 
-/// A reader error with a plain message (readers put the file and byte
-/// offset into the message themselves).
-inline llvm::Error readerError(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
-
-
-/// Element types tfmc can convert to f32.
+/// Element types a checkpoint's tensors may have (all convert to f32).
 enum class DType { F32, F16, BF16, Q8_0 };
 const char *toString(DType t);
+
+/// IEEE binary16 and bfloat16 bit patterns to float.
+float halfToFloat(uint16_t h);
+float bf16ToFloat(uint16_t b);
 
 struct TensorInfo {
   std::string name;
@@ -68,46 +65,57 @@ struct Llama2cHeader {
 
 class Checkpoint {
 public:
-  /// Opens `path` as `format` (Llama2c, Gguf or Safetensors) and validates
-  /// its structure. Errors start with the file's path and name byte offsets.
-  static llvm::Expected<std::unique_ptr<Checkpoint>>
-  open(llvm::StringRef path, CheckpointFormat format);
+  enum class Format { Llama2c, Gguf, Safetensors };
 
-  CheckpointFormat format() const { return format_; }
+  /// Opens `path` as `format` and validates its structure. A safetensors
+  /// `path` may be the directory holding `model.safetensors`. Errors start
+  /// with the file's path and name byte offsets.
+  static llvm::Expected<std::unique_ptr<Checkpoint>> open(llvm::StringRef path,
+                                                          Format format);
+  /// Opens `path` in the format its name and content say: a directory or a
+  /// `.safetensors` file is safetensors, a `.gguf` file or one that starts
+  /// with "GGUF" is GGUF, a `.bin` file is llama2.c.
+  static llvm::Expected<std::unique_ptr<Checkpoint>> open(llvm::StringRef path);
+
+  Format format() const { return format_; }
   /// The file that was mapped (for a safetensors directory, the file in it).
   llvm::StringRef path() const { return path_; }
   llvm::ArrayRef<TensorInfo> tensors() const { return tensors_; }
   /// nullptr when absent (llama2.c also accepts its field-name aliases).
   const TensorInfo *find(llvm::StringRef name) const;
 
-  /// Converts `t` to f32 into `out`, which must hold t.numElements() values.
-  llvm::Error readF32(const TensorInfo &t,
-                      llvm::MutableArrayRef<float> out) const;
+  /// Converts elements [first, first + out.size()) of `t` (row-major) to
+  /// f32 into `out`.
+  llvm::Error readF32(const TensorInfo &t, llvm::MutableArrayRef<float> out,
+                      uint64_t first = 0) const;
 
   /// The parsed GGUF file (metadata), or nullptr for other formats.
-  const rt::GgufFile *gguf() const { return gguf_.get(); }
+  const GgufFile *gguf() const { return gguf_ ? &*gguf_ : nullptr; }
   /// The llama2.c header, or nullptr for other formats.
   const Llama2cHeader *llama2c() const {
-    return format_ == CheckpointFormat::Llama2c ? &header_ : nullptr;
+    return format_ == Format::Llama2c ? &header_ : nullptr;
   }
   llvm::StringRef bytes() const { return buffer_->getBuffer(); }
 
 private:
   Checkpoint() = default;
+  static llvm::Expected<std::unique_ptr<Checkpoint>>
+  parse(std::string path, std::unique_ptr<llvm::MemoryBuffer> buffer,
+        Format format);
   llvm::Error parseLlama2c();
   llvm::Error parseGguf();
   llvm::Error parseSafetensors();
   llvm::Error addTensor(TensorInfo t);
 
-  CheckpointFormat format_ = CheckpointFormat::None;
+  Format format_ = Format::Llama2c;
   std::string path_;
   std::unique_ptr<llvm::MemoryBuffer> buffer_;
   std::vector<TensorInfo> tensors_;
   llvm::StringMap<size_t> index_;
-  std::unique_ptr<rt::GgufFile> gguf_;
+  std::optional<GgufFile> gguf_;
   Llama2cHeader header_;
 };
 
-} // namespace tfm
+} // namespace tfm::formats
 
-#endif // TFM_FRONTEND_CHECKPOINT_H
+#endif // TFM_FORMATS_CHECKPOINT_H

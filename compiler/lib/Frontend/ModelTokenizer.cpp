@@ -1,0 +1,31 @@
+//===- ModelTokenizer.cpp - The tokenizer a ModelSpec names ---------------===//
+
+#include "tfm/Frontend/ModelTokenizer.h"
+#include "tfm/Formats/Files.h"
+#include "tfm/Formats/TokenizerFiles.h"
+
+#include "llvm/Support/FileSystem.h"
+
+namespace tfm {
+
+llvm::Expected<std::unique_ptr<rt::Tokenizer>>
+loadModelTokenizer(const ModelSpec &spec, const formats::Checkpoint *ckpt) {
+  if (spec.tokenizer.kind == TokenizerKind::None)
+    return nullptr;
+  const std::string &path = spec.tokenizer.path;
+  // A GGUF names itself as the tokenizer: use the mapping already parsed.
+  bool fromCheckpoint =
+      ckpt && ckpt->gguf() && llvm::sys::fs::equivalent(path, ckpt->path());
+  auto tok = fromCheckpoint ? formats::loadTokenizerFromGguf(*ckpt->gguf())
+                            : formats::loadTokenizer(path);
+  if (!tok)
+    return formats::readerError("tokenizer " + path + ": " +
+                                llvm::toString(tok.takeError()));
+  if ((*tok)->vocabSize() != spec.vocabSize)
+    return formats::readerError(
+        "tokenizer " + path + " has " + llvm::Twine((*tok)->vocabSize()) +
+        " tokens but the model's vocabulary is " + llvm::Twine(spec.vocabSize));
+  return tok;
+}
+
+} // namespace tfm

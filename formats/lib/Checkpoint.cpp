@@ -1,0 +1,296 @@
+//===- Checkpoint.cpp - Memory-mapped view of a checkpoint's tensors ------===//
+//
+// Format-independent parts of Checkpoint, element conversion, and the GGUF
+// tensor list (a thin layer over GgufFile). llama2.c and safetensors are in
+// Llama2c.cpp and Safetensors.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfm/Formats/Checkpoint.h"
+#include "tfm/Formats/Files.h"
+
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/Endian.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
+using llvm::Error;
+using llvm::Expected;
+using llvm::StringRef;
+using llvm::Twine;
+
+namespace tfm::formats {
+
+namespace {
+
+uint16_t readU16(const uint8_t *p) {
+  return llvm::support::endian::read16le(p);
+}
+
+/// Bytes of `count` elements of `t` (q8_0: whole 34-byte blocks of 32).
+uint64_t byteSize(DType t, uint64_t count) {
+  switch (t) {
+  case DType::F32:
+    return 4 * count;
+  case DType::F16:
+  case DType::BF16:
+    return 2 * count;
+  case DType::Q8_0:
+    return count / 32 * 34;
+  }
+  return 0;
+}
+
+/// Converts elements [first, first + dst.size()) of the tensor data at
+/// `data`, of type `t`, to f32.
+void convertToF32(DType t, const uint8_t *data, uint64_t first,
+                  llvm::MutableArrayRef<float> dst) {
+  using llvm::support::endian::read32le;
+  switch (t) {
+  case DType::F32:
+    for (size_t k = 0; k < dst.size(); ++k)
+      dst[k] = llvm::bit_cast<float>(read32le(data + 4 * (first + k)));
+    return;
+  case DType::F16:
+    for (size_t k = 0; k < dst.size(); ++k)
+      dst[k] = halfToFloat(readU16(data + 2 * (first + k)));
+    return;
+  case DType::BF16:
+    for (size_t k = 0; k < dst.size(); ++k)
+      dst[k] = bf16ToFloat(readU16(data + 2 * (first + k)));
+    return;
+  case DType::Q8_0:
+    // block_q8_0 { f16 d; int8 qs[32]; }: x = d * q.
+    for (size_t k = 0; k < dst.size();) {
+      uint64_t e = first + k;
+      const uint8_t *block = data + e / 32 * 34;
+      float d = halfToFloat(readU16(block));
+      for (uint64_t j = e % 32; j < 32 && k < dst.size(); ++j, ++k)
+        dst[k] = d * static_cast<float>(static_cast<int8_t>(block[2 + j]));
+    }
+    return;
+  }
+}
+
+} // namespace
+
+const char *toString(DType t) {
+  switch (t) {
+  case DType::F32:
+    return "f32";
+  case DType::F16:
+    return "f16";
+  case DType::BF16:
+    return "bf16";
+  case DType::Q8_0:
+    return "q8_0";
+  }
+  return "?";
+}
+
+float halfToFloat(uint16_t h) {
+  uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1fu;
+  uint32_t mant = h & 0x3ffu;
+  uint32_t bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (mant << 13); // inf / nan
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112) << 23) | (mant << 13);
+  } else if (mant == 0) {
+    bits = sign; // +-0
+  } else {
+    // Subnormal half: normalise.
+    int e = -1;
+    do {
+      ++e;
+      mant <<= 1;
+    } while ((mant & 0x400u) == 0);
+    bits =
+        sign | (static_cast<uint32_t>(112 - e) << 23) | ((mant & 0x3ffu) << 13);
+  }
+  return llvm::bit_cast<float>(bits);
+}
+
+float bf16ToFloat(uint16_t b) {
+  return llvm::bit_cast<float>(static_cast<uint32_t>(b) << 16);
+}
+
+int64_t TensorInfo::numElements() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+std::string shapeString(llvm::ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  for (size_t k = 0; k < shape.size(); ++k) {
+    if (k)
+      s += ", ";
+    s += std::to_string(shape[k]);
+  }
+  return s + "]";
+}
+
+Expected<std::unique_ptr<Checkpoint>> Checkpoint::open(StringRef path,
+                                                       Format format) {
+  std::string file = path.str();
+  if (format == Format::Safetensors && llvm::sys::fs::is_directory(path)) {
+    llvm::SmallString<256> p(path);
+    llvm::sys::path::append(p, "model.safetensors");
+    file = std::string(p);
+  }
+  auto buffer = mapFile(file);
+  if (!buffer)
+    return buffer.takeError();
+  return parse(std::move(file), std::move(*buffer), format);
+}
+
+Expected<std::unique_ptr<Checkpoint>> Checkpoint::open(StringRef path) {
+  StringRef ext = llvm::sys::path::extension(path);
+  if (llvm::sys::fs::is_directory(path) ||
+      ext.equals_insensitive(".safetensors"))
+    return open(path, Format::Safetensors);
+  auto buffer = mapFile(path);
+  if (!buffer)
+    return buffer.takeError();
+  // The magic decides before the name: a GGUF file may be called `.bin`.
+  if ((*buffer)->getBuffer().starts_with("GGUF") ||
+      ext.equals_insensitive(".gguf"))
+    return parse(path.str(), std::move(*buffer), Format::Gguf);
+  if (ext.equals_insensitive(".bin"))
+    return parse(path.str(), std::move(*buffer), Format::Llama2c);
+  return readerError(path + ": unknown checkpoint format (expected a "
+                            "llama2.c .bin, a .gguf, or a directory with "
+                            "config.json and model.safetensors)");
+}
+
+Expected<std::unique_ptr<Checkpoint>>
+Checkpoint::parse(std::string path, std::unique_ptr<llvm::MemoryBuffer> buffer,
+                  Format format) {
+  std::unique_ptr<Checkpoint> ckpt(new Checkpoint());
+  ckpt->format_ = format;
+  ckpt->path_ = std::move(path);
+  ckpt->buffer_ = std::move(buffer);
+  Error err = Error::success();
+  switch (format) {
+  case Format::Llama2c:
+    err = ckpt->parseLlama2c();
+    break;
+  case Format::Gguf:
+    err = ckpt->parseGguf();
+    break;
+  case Format::Safetensors:
+    err = ckpt->parseSafetensors();
+    break;
+  }
+  if (err)
+    return readerError(ckpt->path_ + ": " + llvm::toString(std::move(err)));
+  return ckpt;
+}
+
+Error Checkpoint::addTensor(TensorInfo t) {
+  if (!index_.try_emplace(t.name, tensors_.size()).second)
+    return readerError("duplicate tensor '" + t.name + "'");
+  tensors_.push_back(std::move(t));
+  return Error::success();
+}
+
+const TensorInfo *Checkpoint::find(StringRef name) const {
+  auto it = index_.find(name);
+  if (it != index_.end())
+    return &tensors_[it->second];
+  if (format_ != Format::Llama2c)
+    return nullptr;
+  // llama2.c field names (TransformerWeights), with ".<layer>" for the
+  // per-layer fields.
+  static const std::pair<const char *, const char *> kTop[] = {
+      {"token_embedding_table", "tok_embeddings.weight"},
+      {"rms_final_weight", "final_norm.weight"},
+      {"wcls", "lm_head.weight"}};
+  for (auto &[alias, canon] : kTop)
+    if (name == alias)
+      return find(canon);
+  static const std::pair<const char *, const char *> kLayer[] = {
+      {"rms_att_weight", "attn_norm"},
+      {"rms_ffn_weight", "ffn_norm"},
+      {"wq", "wq"},
+      {"wk", "wk"},
+      {"wv", "wv"},
+      {"wo", "wo"},
+      {"w1", "w1"},
+      {"w2", "w2"},
+      {"w3", "w3"}};
+  auto [field, layer] = name.rsplit('.');
+  unsigned idx;
+  if (layer.empty() || layer.getAsInteger(10, idx))
+    return nullptr;
+  for (auto &[alias, canon] : kLayer)
+    if (field == alias) {
+      auto it2 =
+          index_.find(("layers." + layer + "." + canon + ".weight").str());
+      return it2 == index_.end() ? nullptr : &tensors_[it2->second];
+    }
+  return nullptr;
+}
+
+Error Checkpoint::readF32(const TensorInfo &t, llvm::MutableArrayRef<float> out,
+                          uint64_t first) const {
+  const uint64_t n = static_cast<uint64_t>(t.numElements());
+  std::string where =
+      (path_ + ": tensor '" + t.name + "' at byte " + Twine(t.offset)).str();
+  if (first > n || out.size() > n - first)
+    return readerError(where + ": elements [" + Twine(first) + ", " +
+                       Twine(first + out.size()) + ") are outside its " +
+                       Twine(n));
+  if ((t.dtype == DType::Q8_0 && n % 32 != 0) ||
+      byteSize(t.dtype, n) != t.size || t.offset > bytes().size() ||
+      t.size > bytes().size() - t.offset)
+    return readerError(where + ": " + Twine(t.size) + " bytes do not hold " +
+                       Twine(n) + " " + toString(t.dtype) +
+                       " values inside the file");
+  convertToF32(t.dtype, bytes().bytes_begin() + t.offset, first, out);
+  return Error::success();
+}
+
+Error Checkpoint::parseGguf() {
+  auto file = GgufFile::parse(bytes());
+  if (!file)
+    return file.takeError();
+  gguf_ = std::move(*file);
+  for (const GgufTensor &g : gguf_->tensors()) {
+    TensorInfo t;
+    t.name = g.name.str();
+    switch (g.type) {
+    case GgmlType::F32:
+      t.dtype = DType::F32;
+      break;
+    case GgmlType::F16:
+      t.dtype = DType::F16;
+      break;
+    case GgmlType::BF16:
+      t.dtype = DType::BF16;
+      break;
+    case GgmlType::Q8_0:
+      t.dtype = DType::Q8_0;
+      break;
+    default:
+      return readerError("gguf: tensor '" + t.name + "' (info at byte " +
+                         Twine(g.infoOffset) + ") has type " +
+                         toString(g.type) +
+                         ", which tfmc cannot read (supported: f32, f16, "
+                         "bf16, q8_0)");
+    }
+    // ggml lists dimensions fastest-first; we use outermost-first.
+    for (auto it = g.dims.rbegin(); it != g.dims.rend(); ++it)
+      t.shape.push_back(static_cast<int64_t>(*it));
+    t.offset = g.offset;
+    t.size = g.size;
+    if (Error e = addTensor(std::move(t)))
+      return e;
+  }
+  return Error::success();
+}
+
+} // namespace tfm::formats

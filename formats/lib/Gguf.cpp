@@ -1,0 +1,540 @@
+//===- Gguf.cpp - Reader for GGUF files (versions 2 and 3) ----------------===//
+
+#include "tfm/Formats/Gguf.h"
+#include "tfm/Formats/Files.h"
+
+#include "llvm/Support/Endian.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <iterator>
+
+using llvm::Error;
+using llvm::StringRef;
+using llvm::Twine;
+
+namespace tfm::formats {
+
+namespace {
+
+/// Largest nesting of arrays inside arrays we accept (ggml writes none).
+constexpr int kMaxArrayDepth = 4;
+/// ggml's GGML_MAX_DIMS.
+constexpr uint32_t kMaxDims = 4;
+
+/// Bounds-checked little-endian reader over the file bytes. Every failure
+/// names the byte offset of the field being read.
+class Reader {
+public:
+  explicit Reader(StringRef bytes) : bytes_(bytes) {}
+
+  uint64_t pos() const { return pos_; }
+  uint64_t remaining() const { return bytes_.size() - pos_; }
+  uint64_t size() const { return bytes_.size(); }
+  const uint8_t *here() const { return bytes_.bytes_begin() + pos_; }
+
+  Error fail(uint64_t at, const Twine &msg) const {
+    return readerError("gguf: " + msg + " at byte " + Twine(at));
+  }
+
+  Error need(uint64_t n, const char *what) const {
+    if (n > remaining())
+      return fail(pos_, Twine("file truncated: ") + what + " needs " +
+                            Twine(n) + " bytes but only " + Twine(remaining()) +
+                            " remain");
+    return Error::success();
+  }
+
+  template <typename T> Error read(T &out, const char *what) {
+    if (Error e = need(sizeof(T), what))
+      return e;
+    out = llvm::support::endian::read<T, llvm::endianness::little>(here());
+    pos_ += sizeof(T);
+    return Error::success();
+  }
+
+  Error readString(StringRef &out, const char *what) {
+    uint64_t at = pos_;
+    uint64_t len;
+    if (Error e = read(len, what))
+      return e;
+    if (len > remaining())
+      return fail(at, Twine(what) + " length " + Twine(len) + " exceeds the " +
+                          Twine(remaining()) + " bytes left in the file");
+    out = bytes_.substr(pos_, len);
+    pos_ += len;
+    return Error::success();
+  }
+
+  Error skip(uint64_t n, const char *what) {
+    if (Error e = need(n, what))
+      return e;
+    pos_ += n;
+    return Error::success();
+  }
+
+private:
+  StringRef bytes_;
+  uint64_t pos_ = 0;
+};
+
+/// Size of a scalar metadata type, 0 for String/Array/unknown.
+uint64_t scalarSize(GgufType t) {
+  switch (t) {
+  case GgufType::UInt8:
+  case GgufType::Int8:
+  case GgufType::Bool:
+    return 1;
+  case GgufType::UInt16:
+  case GgufType::Int16:
+    return 2;
+  case GgufType::UInt32:
+  case GgufType::Int32:
+  case GgufType::Float32:
+    return 4;
+  case GgufType::UInt64:
+  case GgufType::Int64:
+  case GgufType::Float64:
+    return 8;
+  case GgufType::String:
+  case GgufType::Array:
+    return 0;
+  }
+  return 0;
+}
+
+bool knownType(uint32_t t) {
+  return t <= static_cast<uint32_t>(GgufType::Float64);
+}
+
+bool isInteger(GgufType t) {
+  switch (t) {
+  case GgufType::UInt8:
+  case GgufType::Int8:
+  case GgufType::UInt16:
+  case GgufType::Int16:
+  case GgufType::UInt32:
+  case GgufType::Int32:
+  case GgufType::UInt64:
+  case GgufType::Int64:
+    return true;
+  default:
+    return false;
+  }
+}
+
+bool isSigned(GgufType t) {
+  return t == GgufType::Int8 || t == GgufType::Int16 || t == GgufType::Int32 ||
+         t == GgufType::Int64;
+}
+
+bool isFloat(GgufType t) {
+  return t == GgufType::Float32 || t == GgufType::Float64;
+}
+
+/// One decoded scalar (not String/Array): integers fill i and u (u is the
+/// raw bit pattern of signed types), floats fill f, Bool fills u.
+struct Scalar {
+  int64_t i = 0;
+  uint64_t u = 0;
+  double f = 0;
+};
+
+Scalar decodeScalar(GgufType t, const uint8_t *p) {
+  const uint64_t size = scalarSize(t);
+  uint64_t raw = 0; // Little-endian.
+  for (uint64_t k = 0; k < size; ++k)
+    raw |= uint64_t(p[k]) << (8 * k);
+  Scalar s;
+  if (isFloat(t)) {
+    s.f = size == 4 ? double(llvm::bit_cast<float>(uint32_t(raw)))
+                    : llvm::bit_cast<double>(raw);
+  } else if (t == GgufType::Bool) {
+    s.u = raw != 0;
+    s.i = int64_t(s.u);
+  } else if (isSigned(t)) {
+    s.i = llvm::SignExtend64(raw, unsigned(8 * size));
+    s.u = uint64_t(s.i);
+  } else {
+    s.u = raw;
+    s.i = int64_t(raw);
+  }
+  return s;
+}
+
+/// What the parser knows of a tensor type: its name, elements per block and
+/// bytes per block (F32 is {1, 4}; Q8_0 is {32, 34}).
+struct GgmlTypeInfo {
+  GgmlType type;
+  const char *name;
+  uint64_t blockElems, blockBytes;
+};
+
+constexpr GgmlTypeInfo kGgmlTypes[] = {
+    {GgmlType::F32, "f32", 1, 4},       {GgmlType::F16, "f16", 1, 2},
+    {GgmlType::Q4_0, "q4_0", 32, 18},   {GgmlType::Q4_1, "q4_1", 32, 20},
+    {GgmlType::Q5_0, "q5_0", 32, 22},   {GgmlType::Q5_1, "q5_1", 32, 24},
+    {GgmlType::Q8_0, "q8_0", 32, 34},   {GgmlType::Q8_1, "q8_1", 32, 36},
+    {GgmlType::Q2_K, "q2_k", 256, 84},  {GgmlType::Q3_K, "q3_k", 256, 110},
+    {GgmlType::Q4_K, "q4_k", 256, 144}, {GgmlType::Q5_K, "q5_k", 256, 176},
+    {GgmlType::Q6_K, "q6_k", 256, 210}, {GgmlType::Q8_K, "q8_k", 256, 292},
+    {GgmlType::I8, "i8", 1, 1},         {GgmlType::I16, "i16", 1, 2},
+    {GgmlType::I32, "i32", 1, 4},       {GgmlType::I64, "i64", 1, 8},
+    {GgmlType::F64, "f64", 1, 8},       {GgmlType::BF16, "bf16", 1, 2}};
+
+/// nullptr when the type is unknown.
+const GgmlTypeInfo *ggmlTypeInfo(uint32_t type) {
+  for (const GgmlTypeInfo &info : kGgmlTypes)
+    if (static_cast<uint32_t>(info.type) == type)
+      return &info;
+  return nullptr;
+}
+
+/// Skips (validating) the elements of an array; string elements of the top
+/// level are collected into `strs` when non-null.
+Error parseArrayBody(Reader &r, uint32_t elemType, uint64_t count,
+                     uint64_t typeOffset, int depth,
+                     std::vector<StringRef> *strs) {
+  if (!knownType(elemType))
+    return r.fail(typeOffset, "unknown array element type " + Twine(elemType));
+  uint64_t countOffset = typeOffset + 4;
+  GgufType et = static_cast<GgufType>(elemType);
+  if (uint64_t sz = scalarSize(et)) {
+    if (count > r.remaining() / sz)
+      return r.fail(countOffset, "array count " + Twine(count) + " of " +
+                                     toString(et) + " needs more than the " +
+                                     Twine(r.remaining()) +
+                                     " bytes left in the file");
+    return r.skip(count * sz, "array elements");
+  }
+  if (et == GgufType::String) {
+    // Each string needs at least its 8-byte length.
+    if (count > r.remaining() / 8)
+      return r.fail(countOffset, "array count " + Twine(count) +
+                                     " of string needs more than the " +
+                                     Twine(r.remaining()) +
+                                     " bytes left in the file");
+    if (strs)
+      strs->reserve(static_cast<size_t>(count));
+    for (uint64_t k = 0; k < count; ++k) {
+      StringRef s;
+      if (Error e = r.readString(s, "array string"))
+        return e;
+      if (strs)
+        strs->push_back(s);
+    }
+    return Error::success();
+  }
+  // Array of arrays: each needs at least 12 bytes (type + count).
+  if (depth >= kMaxArrayDepth)
+    return r.fail(typeOffset,
+                  "arrays nested deeper than " + Twine(kMaxArrayDepth));
+  if (count > r.remaining() / 12)
+    return r.fail(countOffset, "array count " + Twine(count) +
+                                   " of array needs more than the " +
+                                   Twine(r.remaining()) +
+                                   " bytes left in the file");
+  for (uint64_t k = 0; k < count; ++k) {
+    uint64_t at = r.pos();
+    uint32_t t;
+    uint64_t n;
+    if (Error e = r.read(t, "nested array type"))
+      return e;
+    if (Error e = r.read(n, "nested array count"))
+      return e;
+    if (Error e = parseArrayBody(r, t, n, at, depth + 1, nullptr))
+      return e;
+  }
+  return Error::success();
+}
+
+Error parseValue(Reader &r, GgufKV &kv) {
+  uint64_t typeAt = r.pos();
+  uint32_t type;
+  if (Error e = r.read(type, "metadata value type"))
+    return e;
+  if (!knownType(type))
+    return r.fail(typeAt, "unknown metadata value type " + Twine(type) +
+                              " for key '" + kv.key + "'");
+  kv.type = static_cast<GgufType>(type);
+  kv.valueOffset = r.pos();
+  if (kv.type == GgufType::String)
+    return r.readString(kv.str, "metadata string");
+  if (kv.type == GgufType::Array) {
+    uint32_t et;
+    uint64_t n;
+    if (Error e = r.read(et, "array element type"))
+      return e;
+    if (Error e = r.read(n, "array count"))
+      return e;
+    kv.elemType = static_cast<GgufType>(et);
+    kv.count = n;
+    kv.dataOffset = r.pos();
+    return parseArrayBody(r, et, n, kv.valueOffset, 1,
+                          kv.elemType == GgufType::String ? &kv.strs : nullptr);
+  }
+  uint64_t sz = scalarSize(kv.type);
+  if (Error e = r.need(sz, "metadata value"))
+    return e;
+  Scalar s = decodeScalar(kv.type, r.here());
+  kv.i = s.i;
+  kv.u = s.u;
+  kv.f = s.f;
+  return r.skip(sz, "metadata value");
+}
+
+/// Decodes the elements of a numeric array with `convert(element type,
+/// scalar)`.
+template <typename T, typename Convert>
+std::vector<T> decodeArray(StringRef bytes, const GgufKV &kv, Convert convert) {
+  uint64_t sz = scalarSize(kv.elemType);
+  const uint8_t *p = bytes.bytes_begin() + kv.dataOffset;
+  std::vector<T> out(static_cast<size_t>(kv.count));
+  for (uint64_t k = 0; k < kv.count; ++k)
+    out[k] = convert(decodeScalar(kv.elemType, p + k * sz));
+  return out;
+}
+
+} // namespace
+
+const char *toString(GgufType t) {
+  static const char *const kNames[] = {
+      "uint8", "int8",   "uint16", "int16",  "uint32", "int32",  "float32",
+      "bool",  "string", "array",  "uint64", "int64",  "float64"};
+  auto index = static_cast<size_t>(t);
+  return index < std::size(kNames) ? kNames[index] : "?";
+}
+
+const char *toString(GgmlType t) {
+  const GgmlTypeInfo *info = ggmlTypeInfo(static_cast<uint32_t>(t));
+  return info ? info->name : "?";
+}
+
+llvm::Expected<GgufFile> GgufFile::parse(StringRef bytes) {
+  GgufFile f;
+  f.bytes_ = bytes;
+  if (Error e = f.parseAll())
+    return e;
+  return f;
+}
+
+Error GgufFile::parseAll() {
+  Reader r(bytes_);
+  const uint64_t size = bytes_.size();
+
+  uint32_t magic;
+  if (Error e = r.read(magic, "magic"))
+    return e;
+  if (!bytes_.starts_with("GGUF"))
+    return r.fail(0, "bad magic (not a GGUF file)");
+  if (Error e = r.read(version_, "version"))
+    return e;
+  if (version_ == 0x02000000u || version_ == 0x03000000u)
+    return r.fail(4, "big-endian GGUF is not supported");
+  if (version_ != 2 && version_ != 3)
+    return r.fail(4, "unsupported GGUF version " + Twine(version_) +
+                         " (expected 2 or 3)");
+  uint64_t tensorCount, kvCount;
+  if (Error e = r.read(tensorCount, "tensor count"))
+    return e;
+  if (Error e = r.read(kvCount, "metadata count"))
+    return e;
+  // Minimum record sizes: a KV is key length (8) + type (4) + a 1-byte value;
+  // a tensor info is name length (8) + n_dims (4) + type (4) + offset (8).
+  if (kvCount > r.remaining() / 13)
+    return r.fail(16, "metadata count " + Twine(kvCount) +
+                          " cannot fit in the " + Twine(size) + "-byte file");
+  if (tensorCount > r.remaining() / 24)
+    return r.fail(8, "tensor count " + Twine(tensorCount) +
+                         " cannot fit in the " + Twine(size) + "-byte file");
+
+  kvs_.reserve(static_cast<size_t>(kvCount));
+  for (uint64_t k = 0; k < kvCount; ++k) {
+    GgufKV kv;
+    kv.keyOffset = r.pos();
+    if (Error e = r.readString(kv.key, "metadata key"))
+      return e;
+    if (Error e = parseValue(r, kv))
+      return e;
+    if (!kvIndex_.try_emplace(kv.key, kvs_.size()).second)
+      return r.fail(kv.keyOffset, "duplicate metadata key '" + kv.key + "'");
+    kvs_.push_back(std::move(kv));
+  }
+
+  if (const GgufKV *a = find("general.alignment")) {
+    if (a->type != GgufType::UInt32)
+      return r.fail(a->valueOffset,
+                    Twine("general.alignment must be uint32, not ") +
+                        toString(a->type));
+    if (!llvm::isPowerOf2_64(a->u))
+      return r.fail(a->valueOffset, "general.alignment " + Twine(a->u) +
+                                        " is not a power of two");
+    alignment_ = a->u;
+  }
+
+  tensors_.reserve(static_cast<size_t>(tensorCount));
+  std::vector<uint64_t> relOffsets;
+  std::vector<uint64_t> offsetFieldAt;
+  relOffsets.reserve(static_cast<size_t>(tensorCount));
+  offsetFieldAt.reserve(static_cast<size_t>(tensorCount));
+  for (uint64_t k = 0; k < tensorCount; ++k) {
+    GgufTensor t;
+    t.infoOffset = r.pos();
+    if (Error e = r.readString(t.name, "tensor name"))
+      return e;
+    std::string quoted = ("tensor '" + t.name + "'").str();
+    uint64_t dimsAt = r.pos();
+    uint32_t nDims;
+    if (Error e = r.read(nDims, "tensor n_dims"))
+      return e;
+    if (nDims == 0 || nDims > kMaxDims)
+      return r.fail(dimsAt, quoted + " has " + Twine(nDims) +
+                                " dimensions (expected 1 to " +
+                                Twine(kMaxDims) + ")");
+    uint64_t elems = 1;
+    for (uint32_t d = 0; d < nDims; ++d) {
+      uint64_t at = r.pos();
+      uint64_t dim;
+      if (Error e = r.read(dim, "tensor dimension"))
+        return e;
+      if (dim == 0)
+        return r.fail(at, quoted + " has a zero dimension");
+      if (__builtin_mul_overflow(elems, dim, &elems) ||
+          elems > (uint64_t(1) << 61))
+        return r.fail(at, quoted + " has too many elements");
+      t.dims.push_back(dim);
+    }
+    t.numElements = elems;
+    uint64_t typeAt = r.pos();
+    uint32_t type;
+    if (Error e = r.read(type, "tensor type"))
+      return e;
+    const GgmlTypeInfo *info = ggmlTypeInfo(type);
+    if (!info)
+      return r.fail(typeAt, quoted + " has unknown ggml type " + Twine(type));
+    t.type = info->type;
+    if (t.dims[0] % info->blockElems != 0)
+      return r.fail(dimsAt, quoted + " first dimension " + Twine(t.dims[0]) +
+                                " is not a multiple of the " + info->name +
+                                " block size " + Twine(info->blockElems));
+    // elems < 2^61 and blockBytes < 2^9: no overflow.
+    t.size = elems / info->blockElems * info->blockBytes;
+    uint64_t offAt = r.pos();
+    uint64_t rel;
+    if (Error e = r.read(rel, "tensor offset"))
+      return e;
+    if (rel % alignment_ != 0)
+      return r.fail(offAt, quoted + " data offset " + Twine(rel) +
+                               " is not a multiple of the alignment " +
+                               Twine(alignment_));
+    if (!tensorIndex_.try_emplace(t.name, tensors_.size()).second)
+      return r.fail(t.infoOffset, "duplicate " + quoted);
+    tensors_.push_back(std::move(t));
+    relOffsets.push_back(rel);
+    offsetFieldAt.push_back(offAt);
+  }
+
+  // The data section starts at the next multiple of the alignment.
+  uint64_t end = r.pos();
+  dataOffset_ = llvm::alignTo(end, alignment_);
+  if (tensorCount > 0 && dataOffset_ > size)
+    return r.fail(end, "file truncated: data section at byte " +
+                           Twine(dataOffset_) + " is past the end of the " +
+                           Twine(size) + "-byte file");
+  uint64_t dataSize = dataOffset_ <= size ? size - dataOffset_ : 0;
+  for (size_t k = 0; k < tensors_.size(); ++k) {
+    GgufTensor &t = tensors_[k];
+    if (relOffsets[k] > dataSize || t.size > dataSize - relOffsets[k])
+      return r.fail(offsetFieldAt[k],
+                    "tensor '" + t.name + "' data [" + Twine(dataOffset_) +
+                        " + " + Twine(relOffsets[k]) + ", +" + Twine(t.size) +
+                        " bytes) extends past the end of the " + Twine(size) +
+                        "-byte file");
+    t.offset = dataOffset_ + relOffsets[k];
+  }
+  return Error::success();
+}
+
+const GgufKV *GgufFile::find(StringRef key) const {
+  auto it = kvIndex_.find(key);
+  return it == kvIndex_.end() ? nullptr : &kvs_[it->second];
+}
+
+const GgufTensor *GgufFile::findTensor(StringRef name) const {
+  auto it = tensorIndex_.find(name);
+  return it == tensorIndex_.end() ? nullptr : &tensors_[it->second];
+}
+
+std::optional<StringRef> GgufFile::getString(StringRef key) const {
+  const GgufKV *kv = find(key);
+  if (!kv || kv->type != GgufType::String)
+    return std::nullopt;
+  return kv->str;
+}
+
+std::optional<int64_t> GgufFile::getInt(StringRef key) const {
+  const GgufKV *kv = find(key);
+  if (!kv || !(isInteger(kv->type) || kv->type == GgufType::Bool))
+    return std::nullopt;
+  if (kv->type == GgufType::UInt64 && kv->u > uint64_t(INT64_MAX))
+    return std::nullopt;
+  return kv->i;
+}
+
+std::optional<uint64_t> GgufFile::getUInt(StringRef key) const {
+  const GgufKV *kv = find(key);
+  if (!kv || !isInteger(kv->type))
+    return std::nullopt;
+  if (isSigned(kv->type) && kv->i < 0)
+    return std::nullopt;
+  return kv->u;
+}
+
+std::optional<double> GgufFile::getFloat(StringRef key) const {
+  const GgufKV *kv = find(key);
+  if (!kv)
+    return std::nullopt;
+  if (isFloat(kv->type))
+    return kv->f;
+  if (isInteger(kv->type))
+    return isSigned(kv->type) ? static_cast<double>(kv->i)
+                              : static_cast<double>(kv->u);
+  return std::nullopt;
+}
+
+std::optional<bool> GgufFile::getBool(StringRef key) const {
+  const GgufKV *kv = find(key);
+  if (!kv || kv->type != GgufType::Bool)
+    return std::nullopt;
+  return kv->u != 0;
+}
+
+std::optional<llvm::ArrayRef<StringRef>>
+GgufFile::getStringArray(StringRef key) const {
+  const GgufKV *kv = find(key);
+  if (!kv || kv->type != GgufType::Array || kv->elemType != GgufType::String)
+    return std::nullopt;
+  return llvm::ArrayRef<StringRef>(kv->strs);
+}
+
+std::optional<std::vector<float>> GgufFile::getFloatArray(StringRef key) const {
+  const GgufKV *kv = find(key);
+  if (!kv || kv->type != GgufType::Array ||
+      !(isFloat(kv->elemType) || isInteger(kv->elemType)))
+    return std::nullopt;
+  GgufType et = kv->elemType;
+  return decodeArray<float>(bytes_, *kv, [et](const Scalar &s) {
+    if (isFloat(et))
+      return static_cast<float>(s.f);
+    return isSigned(et) ? static_cast<float>(s.i) : static_cast<float>(s.u);
+  });
+}
+
+std::optional<std::vector<int64_t>> GgufFile::getIntArray(StringRef key) const {
+  const GgufKV *kv = find(key);
+  if (!kv || kv->type != GgufType::Array ||
+      !(isInteger(kv->elemType) || kv->elemType == GgufType::Bool))
+    return std::nullopt;
+  return decodeArray<int64_t>(bytes_, *kv, [](const Scalar &s) { return s.i; });
+}
+
+} // namespace tfm::formats

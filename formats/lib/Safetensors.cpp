@@ -1,0 +1,140 @@
+//===- Safetensors.cpp - Reader for safetensors files ---------------------===//
+//
+// Format (huggingface/safetensors): u64 little-endian N, N bytes of JSON
+// {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}},
+// then the data; offsets are relative to byte 8 + N. We accept F32, F16 and
+// BF16, check that every range lies in the file, that the shape agrees with
+// the byte size, and that no two tensors overlap.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfm/Formats/Checkpoint.h"
+#include "tfm/Formats/Files.h"
+
+#include "llvm/Support/Endian.h"
+#include "llvm/Support/JSON.h"
+
+#include <algorithm>
+
+using llvm::Error;
+
+namespace tfm::formats {
+
+Error Checkpoint::parseSafetensors() {
+  llvm::StringRef b = bytes();
+  const uint64_t size = b.size();
+  if (size < 8)
+    return readerError(
+        "file truncated: safetensors needs an 8-byte header length, "
+        "the file has " +
+        llvm::Twine(size) + " bytes");
+  uint64_t n = llvm::support::endian::read64le(b.data());
+  if (n > size - 8)
+    return readerError("safetensors header length " + llvm::Twine(n) +
+                       " at byte 0 exceeds the " + llvm::Twine(size - 8) +
+                       " bytes after it");
+  llvm::StringRef text = b.substr(8, n);
+  const uint64_t dataStart = 8 + n;
+  const uint64_t dataSize = size - dataStart;
+  auto json = llvm::json::parse(text);
+  if (!json)
+    return readerError("invalid JSON header (bytes 8 to " +
+                       llvm::Twine(dataStart) +
+                       "): " + llvm::toString(json.takeError()));
+  const llvm::json::Object *root = json->getAsObject();
+  if (!root)
+    return readerError("the JSON header at byte 8 is not an object");
+
+  // Byte offset of a tensor's key in the header, for messages.
+  auto where = [&](llvm::StringRef name) -> std::string {
+    size_t at = text.find(("\"" + name + "\"").str());
+    return at == llvm::StringRef::npos ? std::string("in the header")
+                                       : "at byte " + std::to_string(8 + at);
+  };
+  std::vector<std::pair<uint64_t, uint64_t>> ranges; // (begin, end) relative
+  std::vector<TensorInfo> found;
+  for (const auto &kv : *root) {
+    llvm::StringRef name = kv.first;
+    if (name == "__metadata__")
+      continue;
+    std::string q = "tensor '" + name.str() + "' (" + where(name) + ")";
+    const llvm::json::Object *o = kv.second.getAsObject();
+    if (!o)
+      return readerError(q + " is not an object");
+    std::optional<llvm::StringRef> dtype = o->getString("dtype");
+    const llvm::json::Array *shape = o->getArray("shape");
+    const llvm::json::Array *offs = o->getArray("data_offsets");
+    if (!dtype || !shape || !offs)
+      return readerError(q + " needs dtype, shape and data_offsets");
+    TensorInfo t;
+    t.name = name.str();
+    uint64_t elemBytes;
+    if (*dtype == "F32") {
+      t.dtype = DType::F32;
+      elemBytes = 4;
+    } else if (*dtype == "F16") {
+      t.dtype = DType::F16;
+      elemBytes = 2;
+    } else if (*dtype == "BF16") {
+      t.dtype = DType::BF16;
+      elemBytes = 2;
+    } else {
+      return readerError(
+          q + " has dtype " + *dtype +
+          ", which tfmc cannot read (supported: F32, F16, BF16)");
+    }
+    uint64_t elems = 1;
+    for (const llvm::json::Value &d : *shape) {
+      std::optional<int64_t> x = d.getAsInteger();
+      if (!x || *x < 0)
+        return readerError(q + " has a shape entry that is not a non-negative "
+                               "integer");
+      if (__builtin_mul_overflow(elems, static_cast<uint64_t>(*x), &elems) ||
+          elems > (uint64_t(1) << 60))
+        return readerError(q + " has too many elements");
+      t.shape.push_back(*x);
+    }
+    if (offs->size() != 2)
+      return readerError(q + " data_offsets must have two entries");
+    std::optional<int64_t> begin = (*offs)[0].getAsInteger();
+    std::optional<int64_t> end = (*offs)[1].getAsInteger();
+    if (!begin || !end || *begin < 0 || *end < *begin)
+      return readerError(q + " has invalid data_offsets");
+    uint64_t ub = static_cast<uint64_t>(*begin),
+             ue = static_cast<uint64_t>(*end);
+    if (ue > dataSize)
+      return readerError(
+          q + " data_offsets [" + llvm::Twine(ub) + ", " + llvm::Twine(ue) +
+          "] end at byte " + llvm::Twine(dataStart + ue) +
+          ", past the end of the " + llvm::Twine(size) + "-byte file");
+    uint64_t need = elems * elemBytes;
+    if (ue - ub != need)
+      return readerError(q + " shape " + shapeString(t.shape) + " of " +
+                         *dtype + " needs " + llvm::Twine(need) +
+                         " bytes but data_offsets [" + llvm::Twine(ub) + ", " +
+                         llvm::Twine(ue) + "] span " + llvm::Twine(ue - ub));
+    t.offset = dataStart + ub;
+    t.size = need;
+    found.push_back(std::move(t));
+  }
+  // Deterministic order (the JSON object is unordered): by offset.
+  std::sort(
+      found.begin(), found.end(), [](const TensorInfo &a, const TensorInfo &b) {
+        return a.offset != b.offset ? a.offset < b.offset : a.name < b.name;
+      });
+  for (size_t k = 1; k < found.size(); ++k) {
+    const TensorInfo &a = found[k - 1], &c = found[k];
+    if (a.size && c.size && c.offset < a.offset + a.size)
+      return readerError("tensors '" + a.name + "' (bytes " +
+                         llvm::Twine(a.offset) + " to " +
+                         llvm::Twine(a.offset + a.size) + ") and '" + c.name +
+                         "' (bytes " + llvm::Twine(c.offset) + " to " +
+                         llvm::Twine(c.offset + c.size) + ") overlap");
+  }
+  for (TensorInfo &t : found)
+    if (Error e = addTensor(std::move(t)))
+      return e;
+  return Error::success();
+}
+
+} // namespace tfm::formats

@@ -1,0 +1,372 @@
+//===- TokenizerFiles.cpp - Tokenizers from the files they come in --------===//
+
+#include "tfm/Formats/TokenizerFiles.h"
+#include "tfm/Formats/Files.h"
+#include "tfm/Formats/Gguf.h"
+
+#include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Endian.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+
+using llvm::Error;
+using llvm::Expected;
+using llvm::formatv;
+using llvm::StringRef;
+using tfm::rt::Tokenizer;
+using tfm::rt::TokenType;
+
+namespace tfm::formats {
+namespace {
+
+using TokenizerOrError = Expected<std::unique_ptr<Tokenizer>>;
+
+constexpr StringRef kSpaceSymbol = "\xE2\x96\x81";
+constexpr StringRef kGpt2EndOfText = "<|endoftext|>";
+
+bool isByteTokenSpelling(StringRef s) {
+  return s.size() == 6 && s.starts_with("<0x") && llvm::isHexDigit(s[3]) &&
+         llvm::isHexDigit(s[4]) && s[5] == '>';
+}
+
+/// Types for a SentencePiece vocabulary that does not store them (llama2.c):
+/// the conventional <unk>/<s>/</s> at 0/1/2 and <0xNN> byte tokens.
+TokenType inferSpmType(size_t id, StringRef piece) {
+  if (id == 0 && piece == "<unk>")
+    return TokenType::Unknown;
+  if (id == 1 || id == 2)
+    return TokenType::Control;
+  if (isByteTokenSpelling(piece))
+    return TokenType::Byte;
+  return TokenType::Normal;
+}
+
+/// The runtime's constructors report with a message; the readers with Error.
+TokenizerOrError built(std::unique_ptr<Tokenizer> t, const std::string &error,
+                       StringRef prefix) {
+  if (!t)
+    return readerError(prefix + error);
+  return t;
+}
+
+/// Builds a GPT-2 tokenizer from tokens and "left right" merge lines;
+/// `mergeWhere(i)` describes where merge line i came from for errors.
+template <typename WhereFn>
+TokenizerOrError buildGpt2(std::vector<std::string> tokens,
+                           std::vector<TokenType> types,
+                           llvm::ArrayRef<StringRef> mergeLines, int32_t bos,
+                           int32_t eos, WhereFn mergeWhere, StringRef prefix) {
+  llvm::StringMap<int32_t> ids;
+  for (size_t i = 0; i < tokens.size(); ++i)
+    ids.try_emplace(tokens[i], int32_t(i));
+  std::vector<std::pair<int32_t, int32_t>> merges;
+  merges.reserve(mergeLines.size());
+  for (size_t i = 0; i < mergeLines.size(); ++i) {
+    StringRef line = mergeLines[i];
+    auto [left, right] = line.split(' ');
+    if (left.empty() || right.empty() || right.contains(' '))
+      return readerError(prefix + mergeWhere(i) + ": merge '" + line +
+                         "' is not two tokens separated by one space");
+    auto l = ids.find(left);
+    auto r = ids.find(right);
+    if (l == ids.end() || r == ids.end())
+      return readerError(prefix + mergeWhere(i) + ": merge '" + line +
+                         "' names a token not in the vocabulary");
+    merges.emplace_back(l->second, r->second);
+  }
+  std::string error;
+  auto t = Tokenizer::createGpt2(std::move(tokens), std::move(types), merges,
+                                 bos, eos, error);
+  return built(std::move(t), error, prefix);
+}
+
+} // namespace
+
+TokenizerOrError loadLlama2cTokenizer(StringRef bytes,
+                                      int64_t expectedVocabSize) {
+  using llvm::support::endian::read32le;
+  const uint8_t *data = bytes.bytes_begin();
+  const size_t size = bytes.size();
+  if (size < 4)
+    return readerError(
+        formatv("tokenizer.bin truncated at byte offset 0: "
+                "need 4 bytes for max_token_length, file has {0}",
+                size));
+  int32_t maxLen = static_cast<int32_t>(read32le(data));
+  if (maxLen <= 0 || maxLen > 65536)
+    return readerError(formatv("tokenizer.bin: max_token_length {0} at byte "
+                               "offset 0 is not in 1..65536",
+                               maxLen));
+  std::vector<std::string> pieces;
+  std::vector<float> scores;
+  std::vector<TokenType> types;
+  size_t pos = 4;
+  while (pos < size) {
+    size_t id = pieces.size();
+    if (expectedVocabSize >= 0 && int64_t(id) == expectedVocabSize)
+      return readerError(formatv("tokenizer.bin: {0} unexpected bytes at byte "
+                                 "offset {1} after the {2} tokens the model "
+                                 "expects",
+                                 size - pos, pos, expectedVocabSize));
+    if (size - pos < 8)
+      return readerError(formatv("tokenizer.bin truncated at byte offset {0}: "
+                                 "token {1} needs 8 bytes for its score and "
+                                 "length, {2} left",
+                                 pos, id, size - pos));
+    float score = llvm::bit_cast<float>(read32le(data + pos));
+    int32_t len = static_cast<int32_t>(read32le(data + pos + 4));
+    if (len < 0 || len > maxLen)
+      return readerError(formatv("tokenizer.bin: token {0} has length {1} at "
+                                 "byte offset {2}, outside "
+                                 "0..max_token_length ({3})",
+                                 id, len, pos + 4, maxLen));
+    pos += 8;
+    if (size - pos < size_t(len))
+      return readerError(formatv("tokenizer.bin truncated at byte offset {0}: "
+                                 "token {1} needs {2} bytes, {3} left",
+                                 pos, id, len, size - pos));
+    StringRef raw = bytes.substr(pos, size_t(len));
+    pos += size_t(len);
+    types.push_back(inferSpmType(id, raw));
+    // llama2.c's export wrote "▁" as " "; store SentencePiece's form.
+    std::string piece;
+    for (char c : raw) {
+      if (c == ' ')
+        piece += kSpaceSymbol;
+      else
+        piece += c;
+    }
+    pieces.push_back(std::move(piece));
+    scores.push_back(score);
+  }
+  if (pieces.empty())
+    return readerError("tokenizer.bin has no tokens: the file ends at byte "
+                       "offset 4, right after max_token_length");
+  if (expectedVocabSize >= 0 && int64_t(pieces.size()) != expectedVocabSize)
+    return readerError(formatv("tokenizer.bin ends at byte offset {0} after "
+                               "{1} tokens, but the model expects {2}",
+                               size, pieces.size(), expectedVocabSize));
+  int32_t bos = pieces.size() > 1 ? 1 : -1;
+  int32_t eos = pieces.size() > 2 ? 2 : -1;
+  std::string error;
+  auto t = Tokenizer::createSentencePiece(std::move(pieces), std::move(scores),
+                                          std::move(types), bos, eos, error);
+  return built(std::move(t), error, "tokenizer.bin: ");
+}
+
+TokenizerOrError loadGpt2Tokenizer(StringRef vocabJson, StringRef mergesTxt) {
+  auto json = llvm::json::parse(vocabJson);
+  if (!json)
+    return readerError("vocab.json: " + llvm::toString(json.takeError()));
+  const llvm::json::Object *vocab = json->getAsObject();
+  if (!vocab)
+    return readerError("vocab.json: the top level is not an object");
+  if (vocab->empty())
+    return readerError("vocab.json: empty vocabulary");
+  std::vector<std::string> tokens(vocab->size());
+  std::vector<bool> seen(vocab->size(), false);
+  for (const auto &[piece, value] : *vocab) {
+    std::optional<int64_t> id = value.getAsInteger();
+    if (!id)
+      return readerError("vocab.json: the id of '" + piece.str() +
+                         "' is not an integer");
+    if (*id < 0 || uint64_t(*id) >= tokens.size() || seen[size_t(*id)])
+      return readerError(formatv("vocab.json: id {0} of '{1}' is duplicate or "
+                                 "outside 0..{2} (ids must be dense)",
+                                 *id, piece.str(), tokens.size() - 1));
+    seen[size_t(*id)] = true;
+    tokens[size_t(*id)] = piece.str();
+  }
+  std::vector<TokenType> types(tokens.size(), TokenType::Normal);
+  int32_t eot = -1;
+  for (size_t i = 0; i < tokens.size(); ++i)
+    if (tokens[i] == kGpt2EndOfText) {
+      eot = int32_t(i);
+      types[i] = TokenType::Control;
+    }
+
+  // merges.txt: an optional "#version" line, then "left right" per line.
+  std::vector<StringRef> lines;
+  std::vector<size_t> offsets;
+  size_t pos = 0;
+  while (pos < mergesTxt.size()) {
+    size_t end = std::min(mergesTxt.find('\n', pos), mergesTxt.size());
+    StringRef line = mergesTxt.slice(pos, end);
+    line.consume_back("\r");
+    bool header = pos == 0 && line.starts_with("#version");
+    if (!line.empty() && !header) {
+      lines.push_back(line);
+      offsets.push_back(pos);
+    }
+    pos = end + 1;
+  }
+  auto where = [&](size_t i) {
+    return "merges.txt byte offset " + std::to_string(offsets[i]);
+  };
+  return buildGpt2(std::move(tokens), std::move(types), lines, eot, eot, where,
+                   "");
+}
+
+TokenizerOrError loadTokenizerFromGguf(const GgufFile &gguf) {
+  auto model = gguf.getString("tokenizer.ggml.model");
+  if (!model)
+    return readerError("gguf: no string tokenizer.ggml.model");
+  auto tokenViews = gguf.getStringArray("tokenizer.ggml.tokens");
+  if (!tokenViews)
+    return readerError("gguf: no string array tokenizer.ggml.tokens");
+  const size_t n = tokenViews->size();
+  std::vector<std::string> tokens(tokenViews->begin(), tokenViews->end());
+  auto valueOffset = [&](StringRef key) {
+    const GgufKV *kv = gguf.find(key);
+    return kv ? kv->valueOffset : 0;
+  };
+
+  // Token types: GGUF uses SentencePiece's numbering; 0 means undefined.
+  std::vector<TokenType> types(n, TokenType::Normal);
+  bool haveTypes = false;
+  if (gguf.find("tokenizer.ggml.token_type")) {
+    auto raw = gguf.getIntArray("tokenizer.ggml.token_type");
+    if (!raw || raw->size() != n)
+      return readerError(formatv("gguf: tokenizer.ggml.token_type at byte "
+                                 "offset {0} is not an integer array of {1} "
+                                 "elements",
+                                 valueOffset("tokenizer.ggml.token_type"), n));
+    for (size_t i = 0; i < n; ++i) {
+      int64_t type = (*raw)[i];
+      if (type < 0 || type > 6)
+        return readerError(formatv("gguf: tokenizer.ggml.token_type[{0}] = "
+                                   "{1} (array at byte offset {2}) is not a "
+                                   "token type 0..6",
+                                   i, type,
+                                   valueOffset("tokenizer.ggml.token_type")));
+      types[i] = type == 0 ? TokenType::Normal : TokenType(type);
+    }
+    haveTypes = true;
+  }
+  const bool gpt2 = *model == "gpt2";
+  if (!gpt2 && *model != "llama")
+    return readerError("gguf: unsupported tokenizer.ggml.model '" + *model +
+                       "' (supported: 'llama', 'gpt2')");
+  // GPT-2 begins and ends texts with <|endoftext|>; SentencePiece has
+  // <s> and </s> at 1 and 2.
+  int32_t eot = -1;
+  for (size_t i = 0; gpt2 && i < n && eot < 0; ++i)
+    if (tokens[i] == kGpt2EndOfText)
+      eot = int32_t(i);
+  int32_t ids[2] = {gpt2 ? eot : n > 1 ? 1 : -1, gpt2 ? eot : n > 2 ? 2 : -1};
+  for (int k = 0; k < 2; ++k) {
+    StringRef key =
+        k == 0 ? "tokenizer.ggml.bos_token_id" : "tokenizer.ggml.eos_token_id";
+    if (!gguf.find(key))
+      continue;
+    auto v = gguf.getInt(key);
+    if (!v || *v < -1 || *v >= int64_t(n))
+      return readerError(formatv("gguf: {0} at byte offset {1} is not a token "
+                                 "id below {2}",
+                                 key, valueOffset(key), n));
+    ids[k] = int32_t(*v);
+  }
+  const int32_t bos = ids[0], eos = ids[1];
+
+  std::unique_ptr<Tokenizer> t;
+  if (gpt2) {
+    auto merges = gguf.getStringArray("tokenizer.ggml.merges");
+    if (!merges)
+      return readerError("gguf: no string array tokenizer.ggml.merges for a "
+                         "gpt2 tokenizer");
+    if (!haveTypes && eot >= 0)
+      types[size_t(eot)] = TokenType::Control;
+    uint64_t mergesAt = valueOffset("tokenizer.ggml.merges");
+    auto where = [&](size_t i) {
+      return formatv("tokenizer.ggml.merges[{0}] (array at byte offset {1})", i,
+                     mergesAt)
+          .str();
+    };
+    auto gpt2Tok = buildGpt2(std::move(tokens), std::move(types), *merges, bos,
+                             eos, where, "gguf: ");
+    if (!gpt2Tok)
+      return gpt2Tok.takeError();
+    t = std::move(*gpt2Tok);
+  } else {
+    std::vector<float> scores(n, 0.0f);
+    if (gguf.find("tokenizer.ggml.scores")) {
+      auto stored = gguf.getFloatArray("tokenizer.ggml.scores");
+      if (!stored || stored->size() != n)
+        return readerError(formatv("gguf: tokenizer.ggml.scores at byte "
+                                   "offset {0} is not a float array of {1} "
+                                   "elements",
+                                   valueOffset("tokenizer.ggml.scores"), n));
+      scores = std::move(*stored);
+    }
+    if (!haveTypes)
+      for (size_t i = 0; i < n; ++i)
+        types[i] = inferSpmType(i, tokens[i]);
+    std::string error;
+    t = Tokenizer::createSentencePiece(std::move(tokens), std::move(scores),
+                                       std::move(types), bos, eos, error);
+    if (!t)
+      return readerError("gguf: " + error);
+  }
+  if (auto addBos = gguf.getBool("tokenizer.ggml.add_bos_token"))
+    t->setAddBosByDefault(*addBos);
+  return t;
+}
+
+namespace {
+
+/// Reads the tokenizer in the file `path` (not a directory). Errors in the
+/// file's content are prefixed with the path here; mapFile's already are.
+TokenizerOrError loadTokenizerFile(StringRef path) {
+  auto file = mapFile(path);
+  if (!file)
+    return file.takeError();
+  StringRef bytes = (*file)->getBuffer();
+  auto inFile = [&](TokenizerOrError t) -> TokenizerOrError {
+    if (!t)
+      return readerError(path + ": " + llvm::toString(t.takeError()));
+    return t;
+  };
+  if (bytes.starts_with("GGUF")) {
+    auto gguf = GgufFile::parse(bytes);
+    if (!gguf)
+      return inFile(gguf.takeError());
+    return inFile(loadTokenizerFromGguf(*gguf));
+  }
+  if (bytes.starts_with("TFMTOK")) {
+    std::string error;
+    auto t = Tokenizer::deserialize(bytes.bytes_begin(), bytes.size(), error);
+    return inFile(built(std::move(t), error, ""));
+  }
+  if (bytes.ltrim(" \t\r\n").starts_with("{")) {
+    llvm::SmallString<256> mergesPath(llvm::sys::path::parent_path(path));
+    llvm::sys::path::append(mergesPath, "merges.txt");
+    auto merges = mapFile(mergesPath);
+    if (!merges)
+      return readerError(llvm::toString(merges.takeError()) +
+                         " (a GPT-2 vocab.json needs merges.txt beside it)");
+    return inFile(loadGpt2Tokenizer(bytes, (*merges)->getBuffer()));
+  }
+  return inFile(loadLlama2cTokenizer(bytes));
+}
+
+} // namespace
+
+TokenizerOrError loadTokenizer(StringRef path) {
+  if (llvm::sys::fs::is_directory(path)) {
+    for (const char *name : {"vocab.json", "tokenizer.bin"}) {
+      llvm::SmallString<256> candidate(path);
+      llvm::sys::path::append(candidate, name);
+      if (llvm::sys::fs::exists(candidate))
+        return loadTokenizer(candidate);
+    }
+    return readerError(path + ": directory holds neither vocab.json nor "
+                              "tokenizer.bin");
+  }
+  return loadTokenizerFile(path);
+}
+
+} // namespace tfm::formats

@@ -1,0 +1,342 @@
+//===- ImportTest.cpp - Checkpoint importers and the weights blob ---------===//
+//
+// Expected values come from test/fixtures/write_checkpoint.py (the fixtures
+// and their JSON summaries), from test/Frontend/checkpoints/make_broken.py
+// (broken files and the message fragments they must produce) and from the
+// READMEs of the shared real models. The readers themselves are tested in
+// test/Formats.
+//
+//===----------------------------------------------------------------------===//
+
+#include "../fixtures/CheckpointFixtures.h"
+
+#include "tfm/Formats/TokenizerFiles.h"
+#include "tfm/Frontend/Importers.h"
+#include "tfm/Frontend/ModelTokenizer.h"
+#include "tfm/Frontend/Weights.h"
+
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+
+using namespace tfm;
+using namespace tfm::test;
+using formats::Checkpoint;
+using formats::TensorInfo;
+
+namespace {
+
+// --- Fixtures written by write_checkpoint.py -----------------------------
+
+class Fixture : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(Fixture, ImportMatchesWriterSummary) {
+  FixtureSummary summary = loadFixtureSummary(GetParam());
+  ASSERT_FALSE(summary.path.empty());
+  const std::string &path = summary.path, &fmt = summary.format;
+  std::string arch =
+      summary.json.getAsObject()->getString("arch").value_or("").str();
+  const llvm::json::Object &s = summary.object("spec");
+
+  auto imported = importModel(path);
+  ASSERT_TRUE(bool(imported)) << llvm::toString(imported.takeError());
+  const ModelSpec &spec = imported->spec;
+  ASSERT_TRUE(imported->checkpoint);
+  EXPECT_EQ(spec.arch, arch);
+  EXPECT_EQ(spec.vocabSize, *s.getInteger("vocab_size"));
+  EXPECT_EQ(spec.dim, *s.getInteger("dim"));
+  EXPECT_EQ(spec.contextLength, *s.getInteger("context_length"));
+  EXPECT_EQ(spec.numLayers, *s.getInteger("num_layers"));
+  EXPECT_EQ(spec.block.attention.heads, *s.getInteger("heads"));
+  EXPECT_EQ(spec.block.attention.kvHeads, *s.getInteger("kv_heads"));
+  EXPECT_EQ(spec.block.attention.headDim, *s.getInteger("head_dim"));
+  EXPECT_EQ(spec.block.ffn.hidden, *s.getInteger("ffn_hidden"));
+  EXPECT_FLOAT_EQ(spec.block.norm.eps,
+                  static_cast<float>(*s.getNumber("norm_eps")));
+  EXPECT_EQ(spec.tiedHead, *s.getBoolean("tied_head"));
+  EXPECT_EQ(validateSpec(spec), "");
+  if (arch == "llama") {
+    EXPECT_EQ(spec.positional, PositionalKind::Rope);
+    EXPECT_FLOAT_EQ(spec.ropeTheta,
+                    static_cast<float>(*s.getNumber("rope_theta")));
+    EXPECT_EQ(spec.ropeStyle,
+              fmt == "safetensors" ? RopeStyle::Half : RopeStyle::Interleaved);
+    EXPECT_EQ(spec.block.norm.kind, NormKind::RMSNorm);
+    EXPECT_TRUE(spec.block.ffn.gated);
+    EXPECT_EQ(spec.block.ffn.activation, Activation::SiLU);
+    EXPECT_FALSE(spec.block.attention.qkvBias);
+  } else {
+    EXPECT_EQ(spec.positional, PositionalKind::Learned);
+    EXPECT_EQ(spec.block.norm.kind, NormKind::LayerNorm);
+    EXPECT_FALSE(spec.block.ffn.gated);
+    EXPECT_EQ(spec.block.ffn.activation, Activation::GeluTanh);
+    EXPECT_TRUE(spec.block.attention.qkvBias && spec.block.attention.outBias &&
+                spec.block.ffn.bias);
+  }
+  if (fmt == "gguf") {
+    EXPECT_EQ(spec.tokenizer.path, path);
+    EXPECT_EQ(spec.tokenizer.kind, arch == "gpt2"
+                                       ? TokenizerKind::Gpt2
+                                       : TokenizerKind::SentencePiece);
+  } else if (fmt == "safetensors" && arch == "gpt2") {
+    EXPECT_EQ(spec.tokenizer.kind, TokenizerKind::Gpt2);
+    EXPECT_EQ(llvm::sys::path::filename(spec.tokenizer.path), "vocab.json");
+  }
+
+  // Canonical weights, through the bindings, and the packed blob.
+  const llvm::json::Object &canon = summary.object("canonical");
+  WeightsLayout layout = weightsLayout(spec);
+  EXPECT_EQ(layout.weights.size(), canon.size());
+  llvm::SmallString<0> blobBuf;
+  llvm::raw_svector_ostream os(blobBuf);
+  ASSERT_FALSE(bool(writeWeightsBlob(spec, imported->checkpoint.get(), os)));
+  ASSERT_EQ(blobBuf.size(), layout.totalSize);
+  for (size_t k = 0; k < layout.weights.size(); ++k) {
+    const WeightDecl &d = layout.weights[k];
+    const llvm::json::Object *c = canon.getObject(d.name);
+    ASSERT_TRUE(c) << "writer has no canonical " << d.name;
+    EXPECT_EQ(d.shape, shapeOf(c->getArray("shape"))) << d.name;
+    EXPECT_EQ(layout.offsets[k] % kWeightAlignment, 0u);
+    int64_t n = 1;
+    for (int64_t x : d.shape)
+      n *= x;
+    std::vector<float> w(n);
+    std::memcpy(w.data(), blobBuf.data() + layout.offsets[k], 4 * n);
+    expectSamples(*c, w, d.name);
+    // readWeight streams the same values.
+    std::vector<float> read(n);
+    ASSERT_FALSE(bool(readWeight(spec, imported->checkpoint.get(), d, read)))
+        << d.name;
+    EXPECT_EQ(read, w) << d.name;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Writer, Fixture,
+                         ::testing::ValuesIn(kCheckpointFixtures), testName);
+
+TEST(Weights, RandomMatchesDocumentedGenerator) {
+  llvm::json::Value v = loadJson(tmpPath("fixtures/random.summary.json"));
+  ASSERT_TRUE(v.getAsArray());
+  for (const auto &e : *v.getAsArray()) {
+    const llvm::json::Object &o = *e.getAsObject();
+    WeightDecl d;
+    d.name = o.getString("name")->str();
+    d.shape = shapeOf(o.getArray("shape"));
+    uint64_t seed = std::stoull(o.getString("seed")->str());
+    int64_t n = 1;
+    for (int64_t x : d.shape)
+      n *= x;
+    std::vector<float> w(n);
+    randomWeight(seed, d, w);
+    expectSamples(o, w, d.name);
+  }
+}
+
+TEST(Weights, RandomBlobIsDeterministic) {
+  auto imported = importModel(tmpPath("fixtures/gguf-gpt2.gguf"));
+  ASSERT_TRUE(bool(imported)) << llvm::toString(imported.takeError());
+  ModelSpec spec = imported->spec;
+  spec.weights = WeightsSpec();
+  spec.weights.format = CheckpointFormat::Random;
+  spec.weights.seed = 99;
+  auto none = openWeights(spec);
+  ASSERT_TRUE(bool(none)) << llvm::toString(none.takeError());
+  EXPECT_FALSE(*none); // Random weights need no checkpoint.
+  llvm::SmallString<0> a, b;
+  llvm::raw_svector_ostream osa(a), osb(b);
+  ASSERT_FALSE(bool(writeWeightsBlob(spec, nullptr, osa)));
+  ASSERT_FALSE(bool(writeWeightsBlob(spec, nullptr, osb)));
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(a.size(), weightsLayout(spec).totalSize);
+  spec.weights.format = CheckpointFormat::None;
+  EXPECT_TRUE(llvm::errorToBool(openWeights(spec).takeError()));
+}
+
+TEST(Weights, OpenWeightsChecksTheDescriptionsCheckpoint) {
+  // What a .tfm names: the checkpoint is opened and checked in one step.
+  auto imported = importModel(tmpPath("fixtures/st-gpt2"));
+  ASSERT_TRUE(bool(imported)) << llvm::toString(imported.takeError());
+  ModelSpec spec = imported->spec;
+  auto ckpt = openWeights(spec);
+  ASSERT_TRUE(bool(ckpt)) << llvm::toString(ckpt.takeError());
+  EXPECT_EQ((*ckpt)->format(), Checkpoint::Format::Safetensors);
+  spec.block.ffn.hidden = 32; // The checkpoint has 64.
+  std::string msg = llvm::toString(openWeights(spec).takeError());
+  EXPECT_NE(msg.find("weight 'layers.0.w1.weight' [32, 16]"), std::string::npos)
+      << msg;
+}
+
+TEST(Weights, CheckReportsShapeMismatch) {
+  auto imported = importModel(tmpPath("fixtures/st-gpt2"));
+  ASSERT_TRUE(bool(imported)) << llvm::toString(imported.takeError());
+  ModelSpec spec = imported->spec;
+  spec.block.ffn.hidden = 32; // The checkpoint has 64.
+  llvm::Error e = checkWeights(spec, *imported->checkpoint);
+  ASSERT_TRUE(bool(e));
+  std::string msg = llvm::toString(std::move(e));
+  EXPECT_NE(msg.find("weight 'layers.0.w1.weight' [32, 16]"), std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("tensor 'h.0.mlp.c_fc.weight' (data at byte"),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("has shape [16, 64]"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("transposed: [64, 16]"), std::string::npos) << msg;
+}
+
+// --- Broken inputs from make_broken.py ------------------------------------
+
+TEST(Broken, EveryCaseFailsWithItsMessage) {
+  llvm::json::Value v = loadJson(tmpPath("broken/manifest.json"));
+  ASSERT_TRUE(v.getAsArray());
+  EXPECT_GT(v.getAsArray()->size(), 40u);
+  for (const auto &e : *v.getAsArray()) {
+    const llvm::json::Object &o = *e.getAsObject();
+    std::string name = o.getString("name")->str();
+    std::string path = tmpPath("broken/" + o.getString("path")->str());
+    auto spec = importModel(path);
+    if (spec) {
+      ADD_FAILURE() << name << ": imported without error";
+      continue;
+    }
+    std::string msg = llvm::toString(spec.takeError());
+    for (const auto &frag : *o.getArray("expect"))
+      EXPECT_NE(msg.find(frag.getAsString()->str()), std::string::npos)
+          << name << ": message lacks '" << frag.getAsString()->str()
+          << "'\n  got: " << msg;
+  }
+}
+
+// --- Real models in the shared data directory ------------------------------
+
+std::string sharedDir() {
+  if (const char *env = std::getenv("TFM_TEST_DATA"))
+    return env;
+  for (std::string d : {std::string("/work/shared"),
+                        std::string(TFM_SOURCE_DIR) + "/../shared"})
+    if (llvm::sys::fs::is_directory(d + "/models"))
+      return d;
+  return "";
+}
+
+#define REQUIRE_SHARED(rel)                                                    \
+  std::string shared = sharedDir();                                            \
+  if (shared.empty() || !llvm::sys::fs::exists(shared + "/models/" + rel))     \
+    GTEST_SKIP() << "shared model data not found (set TFM_TEST_DATA)";         \
+  std::string path = shared + "/models/" + rel;
+
+/// Imports `path` and checks the hyper-parameters of a llama2.c-style Llama
+/// (RMSNorm 1e-5, interleaved RoPE with theta 10000, SwiGLU).
+ImportedModel expectLlama(const std::string &path, int64_t dim, int64_t hidden,
+                          int64_t layers, int64_t heads, int64_t kv,
+                          int64_t vocab, int64_t ctx) {
+  auto m = importModel(path);
+  if (!m) {
+    ADD_FAILURE() << llvm::toString(m.takeError());
+    return {};
+  }
+  const ModelSpec &s = m->spec;
+  EXPECT_EQ(s.dim, dim);
+  EXPECT_EQ(s.block.ffn.hidden, hidden);
+  EXPECT_EQ(s.numLayers, layers);
+  EXPECT_EQ(s.block.attention.heads, heads);
+  EXPECT_EQ(s.block.attention.kvHeads, kv);
+  EXPECT_EQ(s.vocabSize, vocab);
+  EXPECT_EQ(s.contextLength, ctx);
+  EXPECT_EQ(s.block.norm.kind, NormKind::RMSNorm);
+  EXPECT_FLOAT_EQ(s.block.norm.eps, 1e-5f);
+  EXPECT_EQ(s.positional, PositionalKind::Rope);
+  EXPECT_EQ(s.ropeStyle, RopeStyle::Interleaved);
+  EXPECT_FLOAT_EQ(s.ropeTheta, 10000.0f);
+  EXPECT_TRUE(s.block.ffn.gated);
+  return std::move(*m);
+}
+
+TEST(RealModels, Stories260K) {
+  REQUIRE_SHARED("stories260K/model.bin");
+  ModelSpec s = expectLlama(path, 64, 172, 5, 8, 4, 512, 512).spec;
+  EXPECT_TRUE(s.tiedHead);
+  EXPECT_EQ(s.name, "stories260K");
+  EXPECT_EQ(s.tokenizer.kind, TokenizerKind::SentencePiece);
+  EXPECT_EQ(llvm::sys::path::filename(s.tokenizer.path), "tokenizer.bin");
+}
+
+TEST(RealModels, AiDreams260K) {
+  REQUIRE_SHARED("aidreams260K/model.bin");
+  EXPECT_TRUE(expectLlama(path, 64, 172, 4, 4, 4, 512, 128).spec.tiedHead);
+}
+
+TEST(RealModels, Stories260KGgufEqualsLlama2c) {
+  REQUIRE_SHARED("stories260K-gguf/model.gguf");
+  ImportedModel g = expectLlama(path, 64, 172, 5, 8, 4, 512, 2048);
+  ASSERT_TRUE(g.checkpoint);
+  EXPECT_FALSE(g.spec.tiedHead); // It carries output.weight.
+  EXPECT_EQ(g.spec.tokenizer.kind, TokenizerKind::SentencePiece);
+  EXPECT_EQ(g.spec.tokenizer.path, path);
+  const Checkpoint &gc = *g.checkpoint;
+  const TensorInfo *emb = gc.find("token_embd.weight");
+  ASSERT_TRUE(emb);
+  EXPECT_EQ(emb->shape, (std::vector<int64_t>{512, 64}));
+  auto toks = gc.gguf()->getStringArray("tokenizer.ggml.tokens");
+  ASSERT_TRUE(toks);
+  EXPECT_EQ(toks->size(), 512u);
+  // The tokenizer comes from the open checkpoint, and equals the one read
+  // from the file by itself.
+  auto fromCkpt = loadModelTokenizer(g.spec, &gc);
+  ASSERT_TRUE(bool(fromCkpt)) << llvm::toString(fromCkpt.takeError());
+  auto fromFile = formats::loadTokenizer(path);
+  ASSERT_TRUE(bool(fromFile)) << llvm::toString(fromFile.takeError());
+  EXPECT_EQ((*fromCkpt)->serialize(), (*fromFile)->serialize());
+
+  // The README: weights bit-identical to the llama2.c checkpoint.
+  std::string binPath = shared + "/models/stories260K/model.bin";
+  if (!llvm::sys::fs::exists(binPath))
+    return;
+  auto l = importModel(binPath);
+  ASSERT_TRUE(bool(l)) << llvm::toString(l.takeError());
+  for (const WeightDecl &d : expectedWeights(l->spec)) {
+    int64_t n = 1;
+    for (int64_t x : d.shape)
+      n *= x;
+    std::vector<float> a(n), b(n);
+    ASSERT_FALSE(bool(readWeight(l->spec, l->checkpoint.get(), d, a)))
+        << d.name;
+    ASSERT_FALSE(bool(readWeight(g.spec, &gc, d, b))) << d.name;
+    EXPECT_EQ(std::memcmp(a.data(), b.data(), 4 * n), 0) << d.name;
+  }
+}
+
+TEST(RealModels, TinyGpt2) {
+  REQUIRE_SHARED("tiny-gpt2/config.json");
+  std::string dir = shared + "/models/tiny-gpt2";
+  auto m = importModel(dir);
+  ASSERT_TRUE(bool(m)) << llvm::toString(m.takeError());
+  const ModelSpec *s = &m->spec;
+  EXPECT_EQ(s->arch, "gpt2");
+  EXPECT_EQ(s->numLayers, 2);
+  EXPECT_EQ(s->block.attention.heads, 2);
+  EXPECT_EQ(s->dim, 2);
+  EXPECT_EQ(s->contextLength, 1024);
+  EXPECT_EQ(s->vocabSize, 50257);
+  EXPECT_EQ(s->block.ffn.activation, Activation::GeluTanh);
+  EXPECT_EQ(s->block.norm.kind, NormKind::LayerNorm);
+  EXPECT_FLOAT_EQ(s->block.norm.eps, 1e-5f);
+  EXPECT_EQ(s->positional, PositionalKind::Learned);
+  EXPECT_TRUE(s->tiedHead);
+  // The shared file lacks attn.c_attn.bias (see its tensor list); the other
+  // biases are there.
+  EXPECT_FALSE(s->block.attention.qkvBias);
+  EXPECT_TRUE(s->block.attention.outBias);
+  EXPECT_TRUE(s->block.ffn.bias);
+  EXPECT_EQ(s->block.ffn.hidden, 8); // n_inner absent: 4 * n_embd
+  EXPECT_EQ(s->tokenizer.kind, TokenizerKind::Gpt2);
+  EXPECT_EQ(s->name, "tiny-gpt2");
+  EXPECT_FALSE(bool(checkWeights(*s, *m->checkpoint)));
+}
+
+} // namespace
