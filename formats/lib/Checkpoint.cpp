@@ -9,6 +9,7 @@
 #include "tfm/Formats/Checkpoint.h"
 #include "tfm/Formats/Files.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"
@@ -262,26 +263,21 @@ Error Checkpoint::parseGguf() {
   for (const GgufTensor &g : gguf_->tensors()) {
     TensorInfo t;
     t.name = g.name.str();
-    switch (g.type) {
-    case GgmlType::F32:
-      t.dtype = DType::F32;
-      break;
-    case GgmlType::F16:
-      t.dtype = DType::F16;
-      break;
-    case GgmlType::BF16:
-      t.dtype = DType::BF16;
-      break;
-    case GgmlType::Q8_0:
-      t.dtype = DType::Q8_0;
-      break;
-    default:
+    // The GGUF tensor types tfmc converts.
+    static const std::pair<GgmlType, DType> kReadable[] = {
+        {GgmlType::F32, DType::F32},
+        {GgmlType::F16, DType::F16},
+        {GgmlType::BF16, DType::BF16},
+        {GgmlType::Q8_0, DType::Q8_0}};
+    auto *readable = llvm::find_if(
+        kReadable, [&](const auto &entry) { return entry.first == g.type; });
+    if (readable == std::end(kReadable))
       return readerError("gguf: tensor '" + t.name + "' (info at byte " +
                          Twine(g.infoOffset) + ") has type " +
                          toString(g.type) +
                          ", which tfmc cannot read (supported: f32, f16, "
                          "bf16, q8_0)");
-    }
+    t.dtype = readable->second;
     // ggml lists dimensions fastest-first; we use outermost-first.
     for (auto it = g.dims.rbegin(); it != g.dims.rend(); ++it)
       t.shape.push_back(static_cast<int64_t>(*it));

@@ -77,58 +77,36 @@ private:
   uint64_t pos_ = 0;
 };
 
-/// Size of a scalar metadata type, 0 for String/Array/unknown.
-uint64_t scalarSize(GgufType t) {
-  switch (t) {
-  case GgufType::UInt8:
-  case GgufType::Int8:
-  case GgufType::Bool:
-    return 1;
-  case GgufType::UInt16:
-  case GgufType::Int16:
-    return 2;
-  case GgufType::UInt32:
-  case GgufType::Int32:
-  case GgufType::Float32:
-    return 4;
-  case GgufType::UInt64:
-  case GgufType::Int64:
-  case GgufType::Float64:
-    return 8;
-  case GgufType::String:
-  case GgufType::Array:
-    return 0;
-  }
-  return 0;
-}
+/// What a metadata type is: its name, the byte size of one value (0 for
+/// String and Array) and the kind of number it holds.
+enum class Kind { Unsigned, Signed, Float, Bool, Other };
+struct GgufTypeInfo {
+  const char *name;
+  uint64_t size;
+  Kind kind;
+};
 
-bool knownType(uint32_t t) {
-  return t <= static_cast<uint32_t>(GgufType::Float64);
-}
+/// Indexed by GgufType.
+constexpr GgufTypeInfo kGgufTypes[] = {
+    {"uint8", 1, Kind::Unsigned},  {"int8", 1, Kind::Signed},
+    {"uint16", 2, Kind::Unsigned}, {"int16", 2, Kind::Signed},
+    {"uint32", 4, Kind::Unsigned}, {"int32", 4, Kind::Signed},
+    {"float32", 4, Kind::Float},   {"bool", 1, Kind::Bool},
+    {"string", 0, Kind::Other},    {"array", 0, Kind::Other},
+    {"uint64", 8, Kind::Unsigned}, {"int64", 8, Kind::Signed},
+    {"float64", 8, Kind::Float}};
 
+bool knownType(uint32_t t) { return t < std::size(kGgufTypes); }
+
+/// `t` must be known.
+const GgufTypeInfo &typeInfo(GgufType t) {
+  return kGgufTypes[static_cast<uint32_t>(t)];
+}
+uint64_t scalarSize(GgufType t) { return typeInfo(t).size; }
+bool isSigned(GgufType t) { return typeInfo(t).kind == Kind::Signed; }
+bool isFloat(GgufType t) { return typeInfo(t).kind == Kind::Float; }
 bool isInteger(GgufType t) {
-  switch (t) {
-  case GgufType::UInt8:
-  case GgufType::Int8:
-  case GgufType::UInt16:
-  case GgufType::Int16:
-  case GgufType::UInt32:
-  case GgufType::Int32:
-  case GgufType::UInt64:
-  case GgufType::Int64:
-    return true;
-  default:
-    return false;
-  }
-}
-
-bool isSigned(GgufType t) {
-  return t == GgufType::Int8 || t == GgufType::Int16 || t == GgufType::Int32 ||
-         t == GgufType::Int64;
-}
-
-bool isFloat(GgufType t) {
-  return t == GgufType::Float32 || t == GgufType::Float64;
+  return typeInfo(t).kind == Kind::Signed || typeInfo(t).kind == Kind::Unsigned;
 }
 
 /// One decoded scalar (not String/Array): integers fill i and u (u is the
@@ -161,43 +139,56 @@ Scalar decodeScalar(GgufType t, const uint8_t *p) {
   return s;
 }
 
-/// What the parser knows of a tensor type: its name, elements per block and
-/// bytes per block (F32 is {1, 4}; Q8_0 is {32, 34}).
+/// What the parser knows of a tensor type (ggml_type): its name, elements
+/// per block and bytes per block (f32 is {1, 4}; q8_0 is {32, 34}).
 struct GgmlTypeInfo {
-  GgmlType type;
+  uint32_t type;
   const char *name;
   uint64_t blockElems, blockBytes;
 };
 
 constexpr GgmlTypeInfo kGgmlTypes[] = {
-    {GgmlType::F32, "f32", 1, 4},       {GgmlType::F16, "f16", 1, 2},
-    {GgmlType::Q4_0, "q4_0", 32, 18},   {GgmlType::Q4_1, "q4_1", 32, 20},
-    {GgmlType::Q5_0, "q5_0", 32, 22},   {GgmlType::Q5_1, "q5_1", 32, 24},
-    {GgmlType::Q8_0, "q8_0", 32, 34},   {GgmlType::Q8_1, "q8_1", 32, 36},
-    {GgmlType::Q2_K, "q2_k", 256, 84},  {GgmlType::Q3_K, "q3_k", 256, 110},
-    {GgmlType::Q4_K, "q4_k", 256, 144}, {GgmlType::Q5_K, "q5_k", 256, 176},
-    {GgmlType::Q6_K, "q6_k", 256, 210}, {GgmlType::Q8_K, "q8_k", 256, 292},
-    {GgmlType::I8, "i8", 1, 1},         {GgmlType::I16, "i16", 1, 2},
-    {GgmlType::I32, "i32", 1, 4},       {GgmlType::I64, "i64", 1, 8},
-    {GgmlType::F64, "f64", 1, 8},       {GgmlType::BF16, "bf16", 1, 2}};
+    {0, "f32", 1, 4},       {1, "f16", 1, 2},       {2, "q4_0", 32, 18},
+    {3, "q4_1", 32, 20},    {6, "q5_0", 32, 22},    {7, "q5_1", 32, 24},
+    {8, "q8_0", 32, 34},    {9, "q8_1", 32, 36},    {10, "q2_k", 256, 84},
+    {11, "q3_k", 256, 110}, {12, "q4_k", 256, 144}, {13, "q5_k", 256, 176},
+    {14, "q6_k", 256, 210}, {15, "q8_k", 256, 292}, {24, "i8", 1, 1},
+    {25, "i16", 1, 2},      {26, "i32", 1, 4},      {27, "i64", 1, 8},
+    {28, "f64", 1, 8},      {30, "bf16", 1, 2}};
 
 /// nullptr when the type is unknown.
 const GgmlTypeInfo *ggmlTypeInfo(uint32_t type) {
   for (const GgmlTypeInfo &info : kGgmlTypes)
-    if (static_cast<uint32_t>(info.type) == type)
+    if (info.type == type)
       return &info;
   return nullptr;
 }
 
-/// Skips (validating) the elements of an array; string elements of the top
-/// level are collected into `strs` when non-null.
-Error parseArrayBody(Reader &r, uint32_t elemType, uint64_t count,
-                     uint64_t typeOffset, int depth,
-                     std::vector<StringRef> *strs) {
+/// Reads an array (u32 element type, u64 count, elements) at the reader's
+/// position, validating every element. A top-level array (`kv` non-null)
+/// records its element type, count and position in `kv`, and its strings in
+/// kv->strs.
+Error parseArray(Reader &r, int depth, GgufKV *kv) {
+  const bool nested = depth > 1;
+  uint64_t typeOffset = r.pos();
+  uint32_t elemType;
+  uint64_t count;
+  if (Error e =
+          r.read(elemType, nested ? "nested array type" : "array element type"))
+    return e;
+  uint64_t countOffset = r.pos();
+  if (Error e = r.read(count, nested ? "nested array count" : "array count"))
+    return e;
   if (!knownType(elemType))
     return r.fail(typeOffset, "unknown array element type " + Twine(elemType));
-  uint64_t countOffset = typeOffset + 4;
   GgufType et = static_cast<GgufType>(elemType);
+  std::vector<StringRef> *strs = nullptr;
+  if (kv) {
+    kv->elemType = et;
+    kv->count = count;
+    kv->dataOffset = r.pos();
+    strs = &kv->strs;
+  }
   if (uint64_t sz = scalarSize(et)) {
     if (count > r.remaining() / sz)
       return r.fail(countOffset, "array count " + Twine(count) + " of " +
@@ -233,21 +224,17 @@ Error parseArrayBody(Reader &r, uint32_t elemType, uint64_t count,
                                    " of array needs more than the " +
                                    Twine(r.remaining()) +
                                    " bytes left in the file");
-  for (uint64_t k = 0; k < count; ++k) {
-    uint64_t at = r.pos();
-    uint32_t t;
-    uint64_t n;
-    if (Error e = r.read(t, "nested array type"))
+  for (uint64_t k = 0; k < count; ++k)
+    if (Error e = parseArray(r, depth + 1, nullptr))
       return e;
-    if (Error e = r.read(n, "nested array count"))
-      return e;
-    if (Error e = parseArrayBody(r, t, n, at, depth + 1, nullptr))
-      return e;
-  }
   return Error::success();
 }
 
-Error parseValue(Reader &r, GgufKV &kv) {
+/// Reads one metadata key/value pair at the reader's position.
+Error parseKV(Reader &r, GgufKV &kv) {
+  kv.keyOffset = r.pos();
+  if (Error e = r.readString(kv.key, "metadata key"))
+    return e;
   uint64_t typeAt = r.pos();
   uint32_t type;
   if (Error e = r.read(type, "metadata value type"))
@@ -259,19 +246,8 @@ Error parseValue(Reader &r, GgufKV &kv) {
   kv.valueOffset = r.pos();
   if (kv.type == GgufType::String)
     return r.readString(kv.str, "metadata string");
-  if (kv.type == GgufType::Array) {
-    uint32_t et;
-    uint64_t n;
-    if (Error e = r.read(et, "array element type"))
-      return e;
-    if (Error e = r.read(n, "array count"))
-      return e;
-    kv.elemType = static_cast<GgufType>(et);
-    kv.count = n;
-    kv.dataOffset = r.pos();
-    return parseArrayBody(r, et, n, kv.valueOffset, 1,
-                          kv.elemType == GgufType::String ? &kv.strs : nullptr);
-  }
+  if (kv.type == GgufType::Array)
+    return parseArray(r, 1, &kv);
   uint64_t sz = scalarSize(kv.type);
   if (Error e = r.need(sz, "metadata value"))
     return e;
@@ -280,6 +256,61 @@ Error parseValue(Reader &r, GgufKV &kv) {
   kv.u = s.u;
   kv.f = s.f;
   return r.skip(sz, "metadata value");
+}
+
+/// Reads one tensor info at the reader's position into `t` (all but its
+/// absolute offset); `rel` is its data offset relative to the data section,
+/// stored at byte `offAt`.
+Error parseTensorInfo(Reader &r, uint64_t alignment, GgufTensor &t,
+                      uint64_t &rel, uint64_t &offAt) {
+  t.infoOffset = r.pos();
+  if (Error e = r.readString(t.name, "tensor name"))
+    return e;
+  std::string quoted = ("tensor '" + t.name + "'").str();
+  uint64_t dimsAt = r.pos();
+  uint32_t nDims;
+  if (Error e = r.read(nDims, "tensor n_dims"))
+    return e;
+  if (nDims == 0 || nDims > kMaxDims)
+    return r.fail(dimsAt, quoted + " has " + Twine(nDims) +
+                              " dimensions (expected 1 to " + Twine(kMaxDims) +
+                              ")");
+  uint64_t elems = 1;
+  for (uint32_t d = 0; d < nDims; ++d) {
+    uint64_t at = r.pos();
+    uint64_t dim;
+    if (Error e = r.read(dim, "tensor dimension"))
+      return e;
+    if (dim == 0)
+      return r.fail(at, quoted + " has a zero dimension");
+    if (__builtin_mul_overflow(elems, dim, &elems) ||
+        elems > (uint64_t(1) << 61))
+      return r.fail(at, quoted + " has too many elements");
+    t.dims.push_back(dim);
+  }
+  t.numElements = elems;
+  uint64_t typeAt = r.pos();
+  uint32_t type;
+  if (Error e = r.read(type, "tensor type"))
+    return e;
+  const GgmlTypeInfo *info = ggmlTypeInfo(type);
+  if (!info)
+    return r.fail(typeAt, quoted + " has unknown ggml type " + Twine(type));
+  t.type = static_cast<GgmlType>(type);
+  if (t.dims[0] % info->blockElems != 0)
+    return r.fail(dimsAt, quoted + " first dimension " + Twine(t.dims[0]) +
+                              " is not a multiple of the " + info->name +
+                              " block size " + Twine(info->blockElems));
+  // elems < 2^61 and blockBytes < 2^9: no overflow.
+  t.size = elems / info->blockElems * info->blockBytes;
+  offAt = r.pos();
+  if (Error e = r.read(rel, "tensor offset"))
+    return e;
+  if (rel % alignment != 0)
+    return r.fail(offAt, quoted + " data offset " + Twine(rel) +
+                             " is not a multiple of the alignment " +
+                             Twine(alignment));
+  return Error::success();
 }
 
 /// Decodes the elements of a numeric array with `convert(element type,
@@ -297,11 +328,7 @@ std::vector<T> decodeArray(StringRef bytes, const GgufKV &kv, Convert convert) {
 } // namespace
 
 const char *toString(GgufType t) {
-  static const char *const kNames[] = {
-      "uint8", "int8",   "uint16", "int16",  "uint32", "int32",  "float32",
-      "bool",  "string", "array",  "uint64", "int64",  "float64"};
-  auto index = static_cast<size_t>(t);
-  return index < std::size(kNames) ? kNames[index] : "?";
+  return knownType(static_cast<uint32_t>(t)) ? typeInfo(t).name : "?";
 }
 
 const char *toString(GgmlType t) {
@@ -350,10 +377,7 @@ Error GgufFile::parseAll() {
   kvs_.reserve(static_cast<size_t>(kvCount));
   for (uint64_t k = 0; k < kvCount; ++k) {
     GgufKV kv;
-    kv.keyOffset = r.pos();
-    if (Error e = r.readString(kv.key, "metadata key"))
-      return e;
-    if (Error e = parseValue(r, kv))
+    if (Error e = parseKV(r, kv))
       return e;
     if (!kvIndex_.try_emplace(kv.key, kvs_.size()).second)
       return r.fail(kv.keyOffset, "duplicate metadata key '" + kv.key + "'");
@@ -378,56 +402,11 @@ Error GgufFile::parseAll() {
   offsetFieldAt.reserve(static_cast<size_t>(tensorCount));
   for (uint64_t k = 0; k < tensorCount; ++k) {
     GgufTensor t;
-    t.infoOffset = r.pos();
-    if (Error e = r.readString(t.name, "tensor name"))
+    uint64_t rel, offAt;
+    if (Error e = parseTensorInfo(r, alignment_, t, rel, offAt))
       return e;
-    std::string quoted = ("tensor '" + t.name + "'").str();
-    uint64_t dimsAt = r.pos();
-    uint32_t nDims;
-    if (Error e = r.read(nDims, "tensor n_dims"))
-      return e;
-    if (nDims == 0 || nDims > kMaxDims)
-      return r.fail(dimsAt, quoted + " has " + Twine(nDims) +
-                                " dimensions (expected 1 to " +
-                                Twine(kMaxDims) + ")");
-    uint64_t elems = 1;
-    for (uint32_t d = 0; d < nDims; ++d) {
-      uint64_t at = r.pos();
-      uint64_t dim;
-      if (Error e = r.read(dim, "tensor dimension"))
-        return e;
-      if (dim == 0)
-        return r.fail(at, quoted + " has a zero dimension");
-      if (__builtin_mul_overflow(elems, dim, &elems) ||
-          elems > (uint64_t(1) << 61))
-        return r.fail(at, quoted + " has too many elements");
-      t.dims.push_back(dim);
-    }
-    t.numElements = elems;
-    uint64_t typeAt = r.pos();
-    uint32_t type;
-    if (Error e = r.read(type, "tensor type"))
-      return e;
-    const GgmlTypeInfo *info = ggmlTypeInfo(type);
-    if (!info)
-      return r.fail(typeAt, quoted + " has unknown ggml type " + Twine(type));
-    t.type = info->type;
-    if (t.dims[0] % info->blockElems != 0)
-      return r.fail(dimsAt, quoted + " first dimension " + Twine(t.dims[0]) +
-                                " is not a multiple of the " + info->name +
-                                " block size " + Twine(info->blockElems));
-    // elems < 2^61 and blockBytes < 2^9: no overflow.
-    t.size = elems / info->blockElems * info->blockBytes;
-    uint64_t offAt = r.pos();
-    uint64_t rel;
-    if (Error e = r.read(rel, "tensor offset"))
-      return e;
-    if (rel % alignment_ != 0)
-      return r.fail(offAt, quoted + " data offset " + Twine(rel) +
-                               " is not a multiple of the alignment " +
-                               Twine(alignment_));
     if (!tensorIndex_.try_emplace(t.name, tensors_.size()).second)
-      return r.fail(t.infoOffset, "duplicate " + quoted);
+      return r.fail(t.infoOffset, "duplicate tensor '" + t.name + "'");
     tensors_.push_back(std::move(t));
     relOffsets.push_back(rel);
     offsetFieldAt.push_back(offAt);

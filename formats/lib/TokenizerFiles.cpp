@@ -84,6 +84,24 @@ TokenizerOrError buildGpt2(std::vector<std::string> tokens,
   return built(std::move(t), error, prefix);
 }
 
+/// The GGUF array `key` of one value per token, read by `get`: nullopt
+/// when absent, an error naming its byte offset when it is not `n` values of
+/// `what` type.
+template <typename T>
+Expected<std::optional<std::vector<T>>>
+perTokenArray(const GgufFile &gguf, StringRef key, size_t n, const char *what,
+              std::optional<std::vector<T>> (GgufFile::*get)(StringRef) const) {
+  const GgufKV *kv = gguf.find(key);
+  if (!kv)
+    return std::nullopt;
+  std::optional<std::vector<T>> values = (gguf.*get)(key);
+  if (!values || values->size() != n)
+    return readerError(formatv("gguf: {0} at byte offset {1} is not {2} array "
+                               "of {3} elements",
+                               key, kv->valueOffset, what, n));
+  return values;
+}
+
 } // namespace
 
 TokenizerOrError loadLlama2cTokenizer(StringRef bytes,
@@ -227,25 +245,20 @@ TokenizerOrError loadTokenizerFromGguf(const GgufFile &gguf) {
 
   // Token types: GGUF uses SentencePiece's numbering; 0 means undefined.
   std::vector<TokenType> types(n, TokenType::Normal);
-  bool haveTypes = false;
-  if (gguf.find("tokenizer.ggml.token_type")) {
-    auto raw = gguf.getIntArray("tokenizer.ggml.token_type");
-    if (!raw || raw->size() != n)
-      return readerError(formatv("gguf: tokenizer.ggml.token_type at byte "
-                                 "offset {0} is not an integer array of {1} "
-                                 "elements",
-                                 valueOffset("tokenizer.ggml.token_type"), n));
-    for (size_t i = 0; i < n; ++i) {
-      int64_t type = (*raw)[i];
-      if (type < 0 || type > 6)
-        return readerError(formatv("gguf: tokenizer.ggml.token_type[{0}] = "
-                                   "{1} (array at byte offset {2}) is not a "
-                                   "token type 0..6",
-                                   i, type,
-                                   valueOffset("tokenizer.ggml.token_type")));
-      types[i] = type == 0 ? TokenType::Normal : TokenType(type);
-    }
-    haveTypes = true;
+  auto storedTypes = perTokenArray(gguf, "tokenizer.ggml.token_type", n,
+                                   "an integer", &GgufFile::getIntArray);
+  if (!storedTypes)
+    return storedTypes.takeError();
+  const bool haveTypes = storedTypes->has_value();
+  for (size_t i = 0; haveTypes && i < n; ++i) {
+    int64_t type = (**storedTypes)[i];
+    if (type < 0 || type > 6)
+      return readerError(formatv("gguf: tokenizer.ggml.token_type[{0}] = {1} "
+                                 "(array at byte offset {2}) is not a token "
+                                 "type 0..6",
+                                 i, type,
+                                 valueOffset("tokenizer.ggml.token_type")));
+    types[i] = type == 0 ? TokenType::Normal : TokenType(type);
   }
   const bool gpt2 = *model == "gpt2";
   if (!gpt2 && *model != "llama")
@@ -292,22 +305,17 @@ TokenizerOrError loadTokenizerFromGguf(const GgufFile &gguf) {
       return gpt2Tok.takeError();
     t = std::move(*gpt2Tok);
   } else {
-    std::vector<float> scores(n, 0.0f);
-    if (gguf.find("tokenizer.ggml.scores")) {
-      auto stored = gguf.getFloatArray("tokenizer.ggml.scores");
-      if (!stored || stored->size() != n)
-        return readerError(formatv("gguf: tokenizer.ggml.scores at byte "
-                                   "offset {0} is not a float array of {1} "
-                                   "elements",
-                                   valueOffset("tokenizer.ggml.scores"), n));
-      scores = std::move(*stored);
-    }
+    auto scores = perTokenArray(gguf, "tokenizer.ggml.scores", n, "a float",
+                                &GgufFile::getFloatArray);
+    if (!scores)
+      return scores.takeError();
     if (!haveTypes)
       for (size_t i = 0; i < n; ++i)
         types[i] = inferSpmType(i, tokens[i]);
     std::string error;
-    t = Tokenizer::createSentencePiece(std::move(tokens), std::move(scores),
-                                       std::move(types), bos, eos, error);
+    t = Tokenizer::createSentencePiece(
+        std::move(tokens), scores->value_or(std::vector<float>(n, 0.0f)),
+        std::move(types), bos, eos, error);
     if (!t)
       return readerError("gguf: " + error);
   }

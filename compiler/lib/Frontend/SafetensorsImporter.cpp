@@ -16,10 +16,11 @@
 
 using llvm::Error;
 using llvm::Expected;
-using tfm::formats::Checkpoint;
-using tfm::formats::readerError;
 
 namespace tfm {
+
+using formats::Checkpoint;
+using formats::readerError;
 
 namespace {
 

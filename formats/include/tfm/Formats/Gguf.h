@@ -34,48 +34,26 @@
 
 namespace tfm::formats {
 
-/// Metadata value types (gguf_type).
+/// Metadata value types (gguf_type), numbered 0 to 12 in this order.
 enum class GgufType : uint32_t {
-  UInt8 = 0,
-  Int8 = 1,
-  UInt16 = 2,
-  Int16 = 3,
-  UInt32 = 4,
-  Int32 = 5,
-  Float32 = 6,
-  Bool = 7,
-  String = 8,
-  Array = 9,
-  UInt64 = 10,
-  Int64 = 11,
-  Float64 = 12,
+  UInt8,
+  Int8,
+  UInt16,
+  Int16,
+  UInt32,
+  Int32,
+  Float32,
+  Bool,
+  String,
+  Array,
+  UInt64,
+  Int64,
+  Float64,
 };
 
-/// Tensor element types (ggml_type). Only the ones whose block size we know
-/// are accepted by the parser; the checkpoint reader converts F32, F16, BF16
-/// and Q8_0.
-enum class GgmlType : uint32_t {
-  F32 = 0,
-  F16 = 1,
-  Q4_0 = 2,
-  Q4_1 = 3,
-  Q5_0 = 6,
-  Q5_1 = 7,
-  Q8_0 = 8,
-  Q8_1 = 9,
-  Q2_K = 10,
-  Q3_K = 11,
-  Q4_K = 12,
-  Q5_K = 13,
-  Q6_K = 14,
-  Q8_K = 15,
-  I8 = 24,
-  I16 = 25,
-  I32 = 26,
-  I64 = 27,
-  F64 = 28,
-  BF16 = 30,
-};
+/// Tensor element types (ggml_type). The parser accepts every type whose
+/// block size it knows (see toString); these are the ones tfmc converts.
+enum class GgmlType : uint32_t { F32 = 0, F16 = 1, Q8_0 = 8, BF16 = 30 };
 
 /// Name of a metadata type ("uint32", "string", ...), "?" when unknown.
 const char *toString(GgufType t);
