@@ -1,4 +1,5 @@
-//===- FuzzCheckpoint.h - What every checkpoint harness exercises -*- C++ -*-===//
+//===- FuzzCheckpoint.h - What every checkpoint harness exercises -*- C++
+//-*-===//
 //
 // Open the fuzzed file as a Checkpoint, read every tensor as f32, import it,
 // and, when the import succeeded, read every expected weight through its

@@ -12,7 +12,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   using namespace tfm;
   std::string path = fuzz::writeScratch(
-      "model.gguf", std::string_view(reinterpret_cast<const char *>(data), size));
+      "model.gguf",
+      std::string_view(reinterpret_cast<const char *>(data), size));
   fuzz::exerciseCheckpoint(path, formats::Checkpoint::Format::Gguf);
   return 0;
 }

@@ -10,7 +10,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   using namespace tfm;
   std::string path = fuzz::writeScratch(
-      "model.bin", std::string_view(reinterpret_cast<const char *>(data), size));
+      "model.bin",
+      std::string_view(reinterpret_cast<const char *>(data), size));
   fuzz::exerciseCheckpoint(path, formats::Checkpoint::Format::Llama2c);
   return 0;
 }

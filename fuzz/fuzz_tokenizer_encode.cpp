@@ -40,7 +40,9 @@ std::unique_ptr<Tokenizer> tinySentencePiece() {
     pieces.push_back(buf);
     types.push_back(TokenType::Byte);
   }
-  for (const char *p : {"\xe2\x96\x81", "a", "b", "c", "\xe2\x96\x81" "a",
+  for (const char *p : {"\xe2\x96\x81", "a", "b", "c",
+                        "\xe2\x96\x81"
+                        "a",
                         "ab", "abc", "\xe4\xb8\xad", "<s>x"}) {
     pieces.push_back(p);
     types.push_back(TokenType::Normal);
@@ -93,8 +95,9 @@ std::unique_ptr<Tokenizer> tinyGpt2() {
 
 const Tokenizer &sentencePiece() {
   static std::unique_ptr<Tokenizer> t = [] {
-    auto tok = tfm::formats::loadTokenizer(envOr(
-        "TFM_FUZZ_SPM_TOKENIZER", "/work/shared/tokenizers/llama2/tokenizer.bin"));
+    auto tok = tfm::formats::loadTokenizer(
+        envOr("TFM_FUZZ_SPM_TOKENIZER",
+              "/work/shared/tokenizers/llama2/tokenizer.bin"));
     if (tok)
       return std::move(*tok);
     llvm::consumeError(tok.takeError());

@@ -138,8 +138,8 @@ int main(int argc, char **argv) {
   if (!serializePath.empty()) {
     std::vector<uint8_t> bytes = tok->serialize();
     FILE *f = std::fopen(serializePath.c_str(), "wb");
-    bool ok = f && std::fwrite(bytes.data(), 1, bytes.size(), f) ==
-                       bytes.size();
+    bool ok =
+        f && std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
     if (f)
       ok &= std::fclose(f) == 0;
     if (!ok) {
