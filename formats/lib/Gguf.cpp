@@ -3,10 +3,12 @@
 #include "tfm/Formats/Gguf.h"
 #include "tfm/Formats/Files.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/MathExtras.h"
 
 #include <iterator>
+#include <numeric>
 
 using llvm::Error;
 using llvm::StringRef;
@@ -429,6 +431,24 @@ Error GgufFile::parseAll() {
                         " bytes) extends past the end of the " + Twine(size) +
                         "-byte file");
     t.offset = dataOffset_ + relOffsets[k];
+  }
+  // No two tensors may share bytes (ggml itself lays them out one after
+  // another): in offset order, each must start where the one before ended
+  // or later.
+  std::vector<size_t> order(tensors_.size());
+  std::iota(order.begin(), order.end(), 0);
+  llvm::stable_sort(order, [&](size_t a, size_t b) {
+    return tensors_[a].offset < tensors_[b].offset;
+  });
+  for (size_t k = 1; k < order.size(); ++k) {
+    const GgufTensor &prev = tensors_[order[k - 1]], &t = tensors_[order[k]];
+    if (t.offset < prev.offset + prev.size)
+      return r.fail(offsetFieldAt[order[k]],
+                    "tensor '" + t.name + "' data (bytes " + Twine(t.offset) +
+                        " to " + Twine(t.offset + t.size) +
+                        ") overlaps tensor '" + prev.name + "' (bytes " +
+                        Twine(prev.offset) + " to " +
+                        Twine(prev.offset + prev.size) + ")");
   }
   return Error::success();
 }

@@ -119,6 +119,19 @@ def gguf_cases(out):
             "not a multiple of the alignment 32", "at byte %d" % off_at)
     corrupt("gguf-offset-past-end", off_at, "<Q", 2**40,
             "tensor 'blk.1.attn_k.weight' data", "past the end", "at byte %d" % off_at)
+    # Tensors whose data overlap (issue 13, finding 7): one tensor moved onto
+    # another's data, and every tensor at offset 0.
+    names = list(ti)
+    q_at = ti["blk.1.attn_q.weight"]["offset"]
+    corrupt("gguf-overlap", off_at, "<Q", struct.unpack_from("<Q", data, q_at)[0],
+            "tensor 'blk.1.attn_k.weight' data", "overlaps tensor 'blk.1.attn_q.weight'",
+            "at byte %d" % off_at)
+    b = bytearray(data)
+    for n in names:
+        struct.pack_into("<Q", b, ti[n]["offset"], 0)
+    p = os.path.join(out, "gguf-all-at-zero.gguf"); put(p, bytes(b))
+    case("gguf-all-at-zero", p, "tensor '%s' data" % names[1], "overlaps tensor '%s'" % names[0],
+         "at byte %d" % ti[names[1]]["offset"])
     corrupt("gguf-unknown-type", ti["output_norm.weight"]["type"], "<I", 99,
             "unknown ggml type 99", "at byte %d" % ti["output_norm.weight"]["type"])
     corrupt("gguf-q4-type", ti["output_norm.weight"]["type"], "<I", 2,

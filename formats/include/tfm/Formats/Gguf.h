@@ -14,7 +14,8 @@
 // type + u64 count + elements.
 //
 // Every count, length and offset is checked against the file size before it
-// is used; errors name the byte offset of the offending field, e.g.
+// is used, and no two tensors' data may overlap; errors name the byte offset
+// of the offending field, e.g.
 // "gguf: tensor count 1099511627776 at byte 8 cannot fit in the 4096-byte
 // file".
 //
