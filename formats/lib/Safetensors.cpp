@@ -10,9 +10,9 @@
 
 #include "tfm/Formats/Checkpoint.h"
 #include "tfm/Formats/Files.h"
+#include "tfm/Formats/Json.h"
 
 #include "llvm/Support/Endian.h"
-#include "llvm/Support/JSON.h"
 
 #include <algorithm>
 
@@ -36,7 +36,7 @@ Error Checkpoint::parseSafetensors() {
   llvm::StringRef text = b.substr(8, n);
   const uint64_t dataStart = 8 + n;
   const uint64_t dataSize = size - dataStart;
-  auto json = llvm::json::parse(text);
+  auto json = parseJson(text, 8);
   if (!json)
     return readerError("invalid JSON header (bytes 8 to " +
                        llvm::Twine(dataStart) +
@@ -45,27 +45,29 @@ Error Checkpoint::parseSafetensors() {
   if (!root)
     return readerError("the JSON header at byte 8 is not an object");
 
-  // Byte offset of a tensor's key in the header, for messages.
-  auto where = [&](llvm::StringRef name) -> std::string {
-    size_t at = text.find(("\"" + name + "\"").str());
-    return at == llvm::StringRef::npos ? std::string("in the header")
-                                       : "at byte " + std::to_string(8 + at);
-  };
-  std::vector<std::pair<uint64_t, uint64_t>> ranges; // (begin, end) relative
   std::vector<TensorInfo> found;
   for (const auto &kv : *root) {
     llvm::StringRef name = kv.first;
     if (name == "__metadata__")
       continue;
-    std::string q = "tensor '" + name.str() + "' (" + where(name) + ")";
+    // An error about this tensor, located at its key in the header. Only an
+    // error searches the header: a search per tensor made a header of many
+    // tensors take quadratic time.
+    auto fail = [&](const llvm::Twine &problem) {
+      size_t at = text.find(("\"" + name + "\"").str());
+      std::string where = at == llvm::StringRef::npos
+                              ? "in the header"
+                              : "at byte " + std::to_string(8 + at);
+      return readerError("tensor '" + name + "' (" + where + ")" + problem);
+    };
     const llvm::json::Object *o = kv.second.getAsObject();
     if (!o)
-      return readerError(q + " is not an object");
+      return fail(" is not an object");
     std::optional<llvm::StringRef> dtype = o->getString("dtype");
     const llvm::json::Array *shape = o->getArray("shape");
     const llvm::json::Array *offs = o->getArray("data_offsets");
     if (!dtype || !shape || !offs)
-      return readerError(q + " needs dtype, shape and data_offsets");
+      return fail(" needs dtype, shape and data_offsets");
     TensorInfo t;
     t.name = name.str();
     uint64_t elemBytes;
@@ -79,40 +81,38 @@ Error Checkpoint::parseSafetensors() {
       t.dtype = DType::BF16;
       elemBytes = 2;
     } else {
-      return readerError(
-          q + " has dtype " + *dtype +
-          ", which tfmc cannot read (supported: F32, F16, BF16)");
+      return fail(" has dtype " + *dtype +
+                  ", which tfmc cannot read (supported: F32, F16, BF16)");
     }
     uint64_t elems = 1;
     for (const llvm::json::Value &d : *shape) {
       std::optional<int64_t> x = d.getAsInteger();
       if (!x || *x < 0)
-        return readerError(q + " has a shape entry that is not a non-negative "
-                               "integer");
+        return fail(" has a shape entry that is not a non-negative "
+                    "integer");
       if (__builtin_mul_overflow(elems, static_cast<uint64_t>(*x), &elems) ||
           elems > (uint64_t(1) << 60))
-        return readerError(q + " has too many elements");
+        return fail(" has too many elements");
       t.shape.push_back(*x);
     }
     if (offs->size() != 2)
-      return readerError(q + " data_offsets must have two entries");
+      return fail(" data_offsets must have two entries");
     std::optional<int64_t> begin = (*offs)[0].getAsInteger();
     std::optional<int64_t> end = (*offs)[1].getAsInteger();
     if (!begin || !end || *begin < 0 || *end < *begin)
-      return readerError(q + " has invalid data_offsets");
+      return fail(" has invalid data_offsets");
     uint64_t ub = static_cast<uint64_t>(*begin),
              ue = static_cast<uint64_t>(*end);
     if (ue > dataSize)
-      return readerError(
-          q + " data_offsets [" + llvm::Twine(ub) + ", " + llvm::Twine(ue) +
-          "] end at byte " + llvm::Twine(dataStart + ue) +
-          ", past the end of the " + llvm::Twine(size) + "-byte file");
+      return fail(" data_offsets [" + llvm::Twine(ub) + ", " + llvm::Twine(ue) +
+                  "] end at byte " + llvm::Twine(dataStart + ue) +
+                  ", past the end of the " + llvm::Twine(size) + "-byte file");
     uint64_t need = elems * elemBytes;
     if (ue - ub != need)
-      return readerError(q + " shape " + shapeString(t.shape) + " of " +
-                         *dtype + " needs " + llvm::Twine(need) +
-                         " bytes but data_offsets [" + llvm::Twine(ub) + ", " +
-                         llvm::Twine(ue) + "] span " + llvm::Twine(ue - ub));
+      return fail(" shape " + shapeString(t.shape) + " of " + *dtype +
+                  " needs " + llvm::Twine(need) + " bytes but data_offsets [" +
+                  llvm::Twine(ub) + ", " + llvm::Twine(ue) + "] span " +
+                  llvm::Twine(ue - ub));
     t.offset = dataStart + ub;
     t.size = need;
     found.push_back(std::move(t));

@@ -3,6 +3,7 @@
 #include "tfm/Formats/TokenizerFiles.h"
 #include "tfm/Formats/Files.h"
 #include "tfm/Formats/Gguf.h"
+#include "tfm/Formats/Json.h"
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
@@ -10,7 +11,6 @@
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 
 using llvm::Error;
@@ -177,7 +177,7 @@ TokenizerOrError loadLlama2cTokenizer(StringRef bytes,
 }
 
 TokenizerOrError loadGpt2Tokenizer(StringRef vocabJson, StringRef mergesTxt) {
-  auto json = llvm::json::parse(vocabJson);
+  auto json = parseJson(vocabJson);
   if (!json)
     return readerError("vocab.json: " + llvm::toString(json.takeError()));
   const llvm::json::Object *vocab = json->getAsObject();

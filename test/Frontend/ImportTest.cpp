@@ -189,6 +189,30 @@ TEST(Weights, CheckReportsShapeMismatch) {
   EXPECT_NE(msg.find("transposed: [64, 16]"), std::string::npos) << msg;
 }
 
+TEST(Import, DeepConfigJsonIsAnError) {
+  // Issue 13, finding 5: a config.json of 100,000 nested arrays overflowed
+  // the JSON parser's stack.
+  llvm::SmallString<256> dir;
+  ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("tfm-deep-config", dir));
+  std::string model = (dir + "/model.safetensors").str();
+  ASSERT_FALSE(llvm::sys::fs::copy_file(
+      tmpPath("fixtures/st-llama/model.safetensors"), model));
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream config((dir + "/config.json").str(), ec);
+    ASSERT_FALSE(ec);
+    config << "{\"architectures\": " << std::string(100000, '[')
+           << std::string(100000, ']') << "}";
+  }
+  auto imported = importModel(dir);
+  ASSERT_FALSE(bool(imported));
+  std::string msg = llvm::toString(imported.takeError());
+  EXPECT_NE(msg.find("config.json"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("nested deeper than 128 levels"), std::string::npos)
+      << msg;
+  llvm::sys::fs::remove_directories(dir);
+}
+
 // --- Broken inputs from make_broken.py ------------------------------------
 
 TEST(Broken, EveryCaseFailsWithItsMessage) {

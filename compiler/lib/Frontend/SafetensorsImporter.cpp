@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfm/Formats/Files.h"
+#include "tfm/Formats/Json.h"
 #include "tfm/Frontend/DefaultBindings.h"
 #include "tfm/Frontend/Importers.h"
 
@@ -191,7 +192,7 @@ Expected<ModelSpec> importSafetensors(llvm::StringRef path,
   auto buf = formats::mapFile(configPath);
   if (!buf)
     return buf.takeError();
-  auto json = llvm::json::parse((*buf)->getBuffer());
+  auto json = formats::parseJson((*buf)->getBuffer());
   if (!json)
     return readerError(configPath + ": invalid JSON: " +
                 llvm::toString(json.takeError()));

@@ -22,7 +22,9 @@ inline llvm::Error readerError(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
 }
 
-/// Maps the file at `path` read-only. Errors start with the path.
+/// Maps the file at `path` read-only. Anything but a regular file (after
+/// symlinks) is an error: a FIFO, a device, a directory. Errors start with
+/// the path.
 llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
 mapFile(const llvm::Twine &path);
 
