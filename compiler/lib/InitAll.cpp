@@ -54,6 +54,7 @@ void tfm::registerAllPasses() {
   mlir::registerCSEPass();
   mlir::bufferization::registerEmptyTensorEliminationPass();
   mlir::bufferization::registerOneShotBufferizePass();
+  mlir::bufferization::registerDropEquivalentBufferResultsPass();
   mlir::bufferization::registerOwnershipBasedBufferDeallocationPass();
   mlir::bufferization::registerBufferDeallocationSimplificationPass();
   mlir::bufferization::registerLowerDeallocationsPass();

@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 
@@ -27,18 +28,84 @@ namespace {
 
 constexpr int64_t kDyn = ShapedType::kDynamic;
 
-/// Emits one entry point. `fixedTokens` is 0 for prefill (dynamic T) and 1
-/// for decode.
+/// The weight names of a block function: templates, `{i}` for its layer.
+constexpr const char *kLayerPrefix = "layers.{i}";
+
+/// Emits the functions of one kind of call: the entry point and the block
+/// function it calls once per layer. `fixedTokens` is 0 for prefill (dynamic
+/// T) and 1 for decode.
 class EntryBuilder {
 public:
-  EntryBuilder(OpBuilder &b, const ModelSpec &spec, int64_t fixedTokens,
-               int64_t maxTokens)
-      : b(b), spec(spec), a(spec.block.attention), loc(b.getUnknownLoc()),
-        t(fixedTokens ? fixedTokens : kDyn), maxTokens(maxTokens) {}
+  EntryBuilder(OpBuilder &b, const ModelSpec &spec, const WeightsLayout &layout,
+               int64_t fixedTokens, int64_t maxTokens)
+      : b(b), spec(spec), a(spec.block.attention), layout(layout),
+        loc(b.getUnknownLoc()), t(fixedTokens ? fixedTokens : kDyn),
+        maxTokens(maxTokens) {}
 
-  void build(StringRef name, uint64_t weightBytes) {
+  /// Builds `@<name>` and `@tfm_block_<kind>` at the builder's insertion
+  /// point.
+  void build(StringRef name, StringRef kind) {
+    func::FuncOp blockFn = buildBlockFunction(("tfm_block_" + kind).str());
+    buildEntry(name, blockFn);
+  }
+
+private:
+  /// Bounds for tfm-plan-memory: the token count of one call (the runtime
+  /// prefills in chunks, so the arena does not grow with the context), and
+  /// the cached length pos + T.
+  void setMemoryBounds(func::FuncOp fn) {
+    if (t == kDyn)
+      fn->setAttr("tfm.max_tokens", b.getI64IntegerAttr(maxTokens));
+    fn->setAttr("tfm.context_length", b.getI64IntegerAttr(spec.contextLength));
+  }
+
+  /// [2, KV, context, hd] of one layer, a view into the whole cache.
+  MemRefType layerCacheType() {
+    int64_t c = spec.contextLength, hd = a.headDim;
+    return MemRefType::get(
+        {2, a.kvHeads, c, hd}, b.getF32Type(),
+        StridedLayoutAttr::get(b.getContext(), kDyn,
+                               {a.kvHeads * c * hd, c * hd, hd, 1}));
+  }
+
+  /// func.func private @tfm_block_<kind>(%x: tensor<TxD>, %weights:
+  /// memref<layerStride x i8>, %cache: <one layer's cache>, %pos: index)
+  ///     -> tensor<TxD>
+  /// One transformer block, for any layer: its weights are named by their
+  /// templates, at offsets relative to the layer's first weight.
+  func::FuncOp buildBlockFunction(StringRef name) {
+    auto layerWeightsType =
+        MemRefType::get({(int64_t)layout.layerStride}, b.getI8Type());
+    auto fnType = b.getFunctionType(
+        {rows(spec.dim), layerWeightsType, layerCacheType(), b.getIndexType()},
+        {rows(spec.dim)});
+    auto fn = b.create<func::FuncOp>(loc, name, fnType);
+    fn.setPrivate();
+    fn.setArgAttr(1, "tfm.weights", b.getUnitAttr());
+    fn.setArgAttr(2, "tfm.kv_cache", b.getUnitAttr());
+    setMemoryBounds(fn);
+    SmallVector<NamedAttribute> offsets;
+    for (size_t i = 0; i < layout.weights.size(); ++i)
+      if (layerOf(layout.weights[i]) == 0)
+        offsets.push_back(b.getNamedAttr(
+            layout.weights[i].templ,
+            b.getI64IntegerAttr(layout.offsets[i] - layout.layerBase)));
+    fn->setAttr("tfm.weight_offsets", b.getDictionaryAttr(offsets));
+
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(fn.addEntryBlock());
+    Value x = fn.getArgument(0);
+    pos = fn.getArgument(3);
+    cache = fn.getArgument(2);
+    Value numTokens = b.create<tensor::DimOp>(loc, x, 0);
+    cachedLength = b.create<arith::AddIOp>(loc, pos, numTokens);
+    b.create<func::ReturnOp>(loc, block(x));
+    return fn;
+  }
+
+  void buildEntry(StringRef name, func::FuncOp blockFn) {
     auto f32 = b.getF32Type();
-    auto weightsType = MemRefType::get({(int64_t)weightBytes}, b.getI8Type());
+    auto weightsType = MemRefType::get({(int64_t)layout.totalSize}, b.getI8Type());
     auto tokensType = RankedTensorType::get({t}, b.getI32Type());
     auto kvFlatType = MemRefType::get({kvCacheFloats(spec)}, f32);
     auto logitsType = RankedTensorType::get({t, spec.vocabSize}, f32);
@@ -52,32 +119,48 @@ public:
     fn.setArgAttr(3, "tfm.kv_cache", b.getUnitAttr());
     fn.setArgAttr(4, "tfm.logits", b.getUnitAttr());
     fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-    // Bounds for tfm-plan-memory: the token count of one call (the runtime
-    // prefills in chunks, so the arena does not grow with the context), and
-    // the cached length pos + T.
-    if (t == kDyn)
-      fn->setAttr("tfm.max_tokens", b.getI64IntegerAttr(maxTokens));
-    fn->setAttr("tfm.context_length", b.getI64IntegerAttr(spec.contextLength));
+    setMemoryBounds(fn);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(fn.addEntryBlock());
     tokens = fn.getArgument(1);
     pos = fn.getArgument(2);
-
-    cache = b.create<memref::ExpandShapeOp>(
+    Value weights = fn.getArgument(0);
+    Value allCaches = b.create<memref::ExpandShapeOp>(
         loc,
         MemRefType::get({spec.numLayers, 2, a.kvHeads, spec.contextLength,
                          a.headDim},
                         f32),
         fn.getArgument(3), SmallVector<ReassociationIndices>{{0, 1, 2, 3, 4}});
-    Value numTokens = t == kDyn ? b.create<tensor::DimOp>(loc, tokens, 0)
-                                          .getResult()
-                                : b.create<arith::ConstantIndexOp>(loc, t)
-                                      .getResult();
-    cachedLength = b.create<arith::AddIOp>(loc, pos, numTokens);
 
+    // x = block(x, layer l's weights and cache) for l = 0 .. layers-1.
+    auto index = [&](int64_t v) {
+      return b.create<arith::ConstantIndexOp>(loc, v).getResult();
+    };
     Value x = embed();
-    for (int64_t i = 0; i < spec.numLayers; ++i)
-      x = block(x, i);
+    Value layerBase = index(layout.layerBase), layerStride = index(layout.layerStride);
+    auto loop = b.create<scf::ForOp>(
+        loc, index(0), index(spec.numLayers), index(1), ValueRange{x},
+        [&](OpBuilder &lb, Location l, Value layer, ValueRange carried) {
+          Value offset = lb.create<arith::AddIOp>(
+              l, layerBase, lb.create<arith::MulIOp>(l, layer, layerStride));
+          Value layerWeights = lb.create<memref::ViewOp>(
+              l, blockFn.getArgumentTypes()[1], weights, offset, ValueRange{});
+          SmallVector<OpFoldResult> offsets = {layer, lb.getIndexAttr(0),
+                                               lb.getIndexAttr(0), lb.getIndexAttr(0),
+                                               lb.getIndexAttr(0)};
+          SmallVector<OpFoldResult> sizes = {
+              lb.getIndexAttr(1), lb.getIndexAttr(2), lb.getIndexAttr(a.kvHeads),
+              lb.getIndexAttr(spec.contextLength), lb.getIndexAttr(a.headDim)};
+          SmallVector<OpFoldResult> strides(5, lb.getIndexAttr(1));
+          Value layerCache = lb.create<memref::SubViewOp>(
+              l, layerCacheType(), allCaches, offsets, sizes, strides);
+          Value y = lb.create<func::CallOp>(
+                          l, blockFn,
+                          ValueRange{carried[0], layerWeights, layerCache, pos})
+                        .getResult(0);
+          lb.create<scf::YieldOp>(l, y);
+        });
+    x = loop.getResult(0);
     if (spec.finalNorm)
       x = norm(x, "final_norm");
     Value head = weight(spec.tiedHead ? "tok_embeddings.weight"
@@ -90,7 +173,6 @@ public:
     b.create<func::ReturnOp>(loc);
   }
 
-private:
   RankedTensorType rows(int64_t width) {
     return RankedTensorType::get({t, width}, b.getF32Type());
   }
@@ -140,8 +222,8 @@ private:
         loc, RankedTensorType::get({n, t, a.headDim}, b.getF32Type()), x);
   }
 
-  Value attention(Value x, int64_t layer) {
-    std::string p = "layers." + std::to_string(layer);
+  Value attention(Value x) {
+    std::string p = kLayerPrefix;
     const int64_t qDim = a.heads * a.headDim, kvDim = a.kvHeads * a.headDim;
     Value q = heads(linear(x, p + ".wq", qDim, spec.dim, a.qkvBias), a.heads);
     Value k = heads(linear(x, p + ".wk", kvDim, spec.dim, a.qkvBias), a.kvHeads);
@@ -155,16 +237,14 @@ private:
       q = b.create<mlir::tfm::RopeOp>(loc, q.getType(), q, pos, theta, style);
       k = b.create<mlir::tfm::RopeOp>(loc, k.getType(), k, pos, theta, style);
     }
-    b.create<mlir::tfm::KVCacheAppendOp>(loc, k, cache, layer, mlir::tfm::CacheKind::Key,
-                                   pos);
-    b.create<mlir::tfm::KVCacheAppendOp>(loc, v, cache, layer, mlir::tfm::CacheKind::Value,
-                                   pos);
+    b.create<mlir::tfm::KVCacheAppendOp>(loc, k, cache, mlir::tfm::CacheKind::Key, pos);
+    b.create<mlir::tfm::KVCacheAppendOp>(loc, v, cache, mlir::tfm::CacheKind::Value, pos);
     auto cachedType =
         RankedTensorType::get({a.kvHeads, kDyn, a.headDim}, b.getF32Type());
-    Value keys = b.create<mlir::tfm::KVCacheReadOp>(loc, cachedType, cache, layer,
-                                              mlir::tfm::CacheKind::Key, cachedLength);
-    Value values = b.create<mlir::tfm::KVCacheReadOp>(
-        loc, cachedType, cache, layer, mlir::tfm::CacheKind::Value, cachedLength);
+    Value keys = b.create<mlir::tfm::KVCacheReadOp>(loc, cachedType, cache,
+                                                    mlir::tfm::CacheKind::Key, cachedLength);
+    Value values = b.create<mlir::tfm::KVCacheReadOp>(loc, cachedType, cache,
+                                                      mlir::tfm::CacheKind::Value, cachedLength);
 
     auto scoresType =
         RankedTensorType::get({a.heads, t, kDyn}, b.getF32Type());
@@ -197,8 +277,8 @@ private:
     llvm_unreachable("unknown activation");
   }
 
-  Value ffn(Value x, int64_t layer) {
-    std::string p = "layers." + std::to_string(layer);
+  Value ffn(Value x) {
+    std::string p = kLayerPrefix;
     const FfnSpec &f = spec.block.ffn;
     Value h = activation(linear(x, p + ".w1", f.hidden, spec.dim, f.bias));
     if (f.gated)
@@ -207,22 +287,25 @@ private:
     return linear(h, p + ".w2", spec.dim, f.hidden, f.bias);
   }
 
-  Value block(Value x, int64_t layer) {
-    std::string p = "layers." + std::to_string(layer);
+  Value block(Value x) {
+    std::string p = kLayerPrefix;
     if (spec.block.preNorm) {
-      x = b.create<mlir::tfm::AddOp>(loc, x, attention(norm(x, p + ".attn_norm"), layer));
-      return b.create<mlir::tfm::AddOp>(loc, x, ffn(norm(x, p + ".ffn_norm"), layer));
+      x = b.create<mlir::tfm::AddOp>(loc, x, attention(norm(x, p + ".attn_norm")));
+      return b.create<mlir::tfm::AddOp>(loc, x, ffn(norm(x, p + ".ffn_norm")));
     }
-    x = norm(b.create<mlir::tfm::AddOp>(loc, x, attention(x, layer)), p + ".attn_norm");
-    return norm(b.create<mlir::tfm::AddOp>(loc, x, ffn(x, layer)), p + ".ffn_norm");
+    x = norm(b.create<mlir::tfm::AddOp>(loc, x, attention(x)), p + ".attn_norm");
+    return norm(b.create<mlir::tfm::AddOp>(loc, x, ffn(x)), p + ".ffn_norm");
   }
 
   OpBuilder &b;
   const ModelSpec &spec;
   const AttentionSpec &a;
+  const WeightsLayout &layout;
   Location loc;
   int64_t t;
   int64_t maxTokens; ///< Most tokens of one call.
+  /// Of the function being built: tokens (entry points), the layer's cache
+  /// and the cached length after this call (block functions), pos (both).
   Value tokens, pos, cache, cachedLength;
 };
 
@@ -237,19 +320,22 @@ OwningOpRef<ModuleOp> buildGraph(MLIRContext &ctx, const ModelSpec &spec,
                                  int64_t prefillChunk) {
   ctx.loadDialect<mlir::tfm::TfmDialect, arith::ArithDialect,
                   bufferization::BufferizationDialect, func::FuncDialect,
-                  memref::MemRefDialect, tensor::TensorDialect>();
+                  memref::MemRefDialect, scf::SCFDialect, tensor::TensorDialect>();
   OpBuilder b(&ctx);
   OwningOpRef<ModuleOp> module = ModuleOp::create(b.getUnknownLoc(), spec.name);
+  // The weights outside the layers, by their offset in the whole blob (the
+  // block functions record their own, relative to a layer).
   SmallVector<NamedAttribute> offsets;
   for (size_t i = 0; i < layout.weights.size(); ++i)
-    offsets.push_back(b.getNamedAttr(layout.weights[i].name,
-                                     b.getI64IntegerAttr(layout.offsets[i])));
+    if (layerOf(layout.weights[i]) < 0)
+      offsets.push_back(b.getNamedAttr(layout.weights[i].name,
+                                       b.getI64IntegerAttr(layout.offsets[i])));
   (*module)->setAttr("tfm.weight_offsets", b.getDictionaryAttr(offsets));
   b.setInsertionPointToEnd(module->getBody());
   int64_t chunk = prefillTokens(spec, prefillChunk);
-  EntryBuilder(b, spec, /*fixedTokens=*/0, chunk)
-      .build("tfm_prefill", layout.totalSize);
-  EntryBuilder(b, spec, /*fixedTokens=*/1, 1).build("tfm_decode", layout.totalSize);
+  EntryBuilder(b, spec, layout, /*fixedTokens=*/0, chunk)
+      .build("tfm_prefill", "prefill");
+  EntryBuilder(b, spec, layout, /*fixedTokens=*/1, 1).build("tfm_decode", "decode");
   return module;
 }
 

@@ -19,20 +19,6 @@ using tfm::formats::TensorInfo;
 
 namespace tfm {
 
-namespace {
-
-/// The most values a weight is converted at a time on its way to the blob.
-constexpr uint64_t kChunkElements = uint64_t(1) << 20;
-
-int64_t elementCount(const WeightDecl &decl) {
-  int64_t n = 1;
-  for (int64_t x : decl.shape)
-    n *= x;
-  return n;
-}
-
-
-/// The layer index of a concrete name given its template, or -1.
 int64_t layerOf(const WeightDecl &decl) {
   size_t at = decl.templ.find("{i}");
   if (at == std::string::npos)
@@ -43,6 +29,18 @@ int64_t layerOf(const WeightDecl &decl) {
   while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9')
     layer = layer * 10 + (rest[digits++] - '0');
   return digits ? layer : -1;
+}
+
+namespace {
+
+/// The most values a weight is converted at a time on its way to the blob.
+constexpr uint64_t kChunkElements = uint64_t(1) << 20;
+
+int64_t elementCount(const WeightDecl &decl) {
+  int64_t n = 1;
+  for (int64_t x : decl.shape)
+    n *= x;
+  return n;
 }
 
 /// A weight resolved to a checkpoint tensor.
@@ -116,19 +114,31 @@ uint64_t fnv1a64(llvm::StringRef s) {
 } // namespace
 
 WeightsLayout weightsLayout(const ModelSpec &spec) {
+  auto align = [](uint64_t n) {
+    return (n + kWeightAlignment - 1) / kWeightAlignment * kWeightAlignment;
+  };
   WeightsLayout l;
   l.weights = expectedWeights(spec);
   uint64_t pos = 0;
+  // Layer l's range ends where layer l + 1's (aligned) weights start.
+  uint64_t layer0End = 0;
+  bool first = true;
   for (const WeightDecl &d : l.weights) {
-    pos = (pos + kWeightAlignment - 1) / kWeightAlignment * kWeightAlignment;
+    pos = align(pos);
     l.offsets.push_back(pos);
     uint64_t n = 1;
     for (int64_t x : d.shape)
       n *= static_cast<uint64_t>(x);
+    if (layerOf(d) == 0) {
+      if (first)
+        l.layerBase = pos;
+      first = false;
+      layer0End = align(pos + 4 * n);
+    }
     pos += 4 * n;
   }
-  l.totalSize =
-      (pos + kWeightAlignment - 1) / kWeightAlignment * kWeightAlignment;
+  l.totalSize = align(pos);
+  l.layerStride = layer0End - l.layerBase;
   return l;
 }
 

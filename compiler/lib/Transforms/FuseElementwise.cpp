@@ -8,6 +8,12 @@
 // would need a fused-elementwise op and a second lowering of every op body.
 // Our contribution is the control function: what is safe and useful to fuse.
 //
+// The pattern calls upstream's fuseElementwiseOps itself rather than taking
+// populateElementwiseOpsFusionPatterns, whose RemoveOutsDependency would
+// replace every destination the body does not read by a tensor.empty: that
+// would undo the destinations tfm-to-linalg chose so that the residual
+// stream is updated in place (tfm.add, the norms).
+//
 //===----------------------------------------------------------------------===//
 
 #include "tfm/Transforms/Passes.h"
@@ -39,6 +45,33 @@ bool shouldFuse(OpOperand *operand) {
   return producer->hasOneUse();
 }
 
+/// Fuses the producer of the first input `shouldFuse` accepts into the
+/// consumer generic (upstream's FuseElementwiseOps, without the other
+/// patterns of its pattern set).
+struct FuseWithProducer : OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(linalg::GenericOp consumer,
+                                PatternRewriter &rewriter) const override {
+    for (OpOperand &operand : consumer->getOpOperands()) {
+      if (!linalg::areElementwiseOpsFusable(&operand) || !shouldFuse(&operand))
+        continue;
+      Operation *producer = operand.get().getDefiningOp();
+      FailureOr<linalg::ElementwiseOpFusionResult> fused =
+          linalg::fuseElementwiseOps(rewriter, &operand);
+      if (failed(fused))
+        return rewriter.notifyMatchFailure(consumer, "fusion failed");
+      // The consumer's results; the producer's stay for its other users.
+      for (auto [original, replacement] : fused->replacements)
+        rewriter.replaceUsesWithIf(original, replacement, [&](OpOperand &use) {
+          return use.get().getDefiningOp() != producer;
+        });
+      rewriter.eraseOp(consumer);
+      return success();
+    }
+    return failure();
+  }
+};
+
 unsigned countGenerics(Operation *root) {
   unsigned n = 0;
   root->walk([&](linalg::GenericOp) { ++n; });
@@ -50,7 +83,9 @@ struct TfmFuseElementwisePass
   void runOnOperation() override {
     unsigned before = countGenerics(getOperation());
     RewritePatternSet patterns(&getContext());
-    linalg::populateElementwiseOpsFusionPatterns(patterns, shouldFuse);
+    patterns.add<FuseWithProducer>(&getContext());
+    // Fusion can leave an input twice (x read by producer and consumer).
+    linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     // Each fusion of a single-use producer removes exactly one generic.

@@ -129,19 +129,20 @@ func.func @merge_heads(%o: tensor<8x?x8xf32>) -> tensor<?x64xf32> {
 }
 
 // Append: the tensor is materialised into the [KV, T, hd] window at
-// [layer, kind, 0, pos, 0] of the runtime's cache (value = 1). Read: the
-// window [layer, kind, 0, 0, 0] of `length` positions, as a tensor.
+// [kind, 0, pos, 0] of a layer's cache (value = 1), here a strided slice of
+// the whole cache as the entry points pass it. Read: the window
+// [kind, 0, 0, 0] of `length` positions, as a tensor.
 // CHECK-LABEL: func @kv_cache
-// CHECK-SAME: (%[[K:.*]]: tensor<4x?x8xf32>, %[[C:.*]]: memref<5x2x4x512x8xf32>, %[[P:.*]]: index, %[[L:.*]]: index)
+// CHECK-SAME: (%[[K:.*]]: tensor<4x?x8xf32>, %[[C:.*]]: memref<2x4x512x8xf32, strided<[16384, 4096, 8, 1], offset: ?>>, %[[P:.*]]: index, %[[L:.*]]: index)
 // CHECK: %[[T:.*]] = tensor.dim %[[K]], %{{.*}} : tensor<4x?x8xf32>
-// CHECK: %[[W:.*]] = memref.subview %[[C]][3, 1, 0, %[[P]], 0] [1, 1, 4, %[[T]], 8] [1, 1, 1, 1, 1] : memref<5x2x4x512x8xf32> to memref<4x?x8xf32, strided<[4096, 8, 1], offset: ?>>
+// CHECK: %[[W:.*]] = memref.subview %[[C]][1, 0, %[[P]], 0] [1, 4, %[[T]], 8] [1, 1, 1, 1] : memref<2x4x512x8xf32, strided<[16384, 4096, 8, 1], offset: ?>> to memref<4x?x8xf32, strided<[4096, 8, 1], offset: ?>>
 // CHECK: bufferization.materialize_in_destination %[[K]] in restrict writable %[[W]]
-// CHECK: %[[R:.*]] = memref.subview %[[C]][3, 0, 0, %{{.*}}, 0] [1, 1, 4, %[[L]], 8] [1, 1, 1, 1, 1]
+// CHECK: %[[R:.*]] = memref.subview %[[C]][0, 0, %{{.*}}, 0] [1, 4, %[[L]], 8] [1, 1, 1, 1]
 // CHECK: %[[RT:.*]] = bufferization.to_tensor %[[R]] restrict
 // CHECK: return %[[RT]]
-func.func @kv_cache(%k: tensor<4x?x8xf32>, %cache: memref<5x2x4x512x8xf32>, %pos: index, %len: index) -> tensor<4x?x8xf32> {
-  tfm.kv_cache_append %k into %cache[3, value] at %pos : tensor<4x?x8xf32>, memref<5x2x4x512x8xf32>
-  %r = tfm.kv_cache_read %cache[3, key], %len : memref<5x2x4x512x8xf32> -> tensor<4x?x8xf32>
+func.func @kv_cache(%k: tensor<4x?x8xf32>, %cache: memref<2x4x512x8xf32, strided<[16384, 4096, 8, 1], offset: ?>>, %pos: index, %len: index) -> tensor<4x?x8xf32> {
+  tfm.kv_cache_append %k into %cache[value] at %pos : tensor<4x?x8xf32>, memref<2x4x512x8xf32, strided<[16384, 4096, 8, 1], offset: ?>>
+  %r = tfm.kv_cache_read %cache[key], %len : memref<2x4x512x8xf32, strided<[16384, 4096, 8, 1], offset: ?>> -> tensor<4x?x8xf32>
   return %r : tensor<4x?x8xf32>
 }
 

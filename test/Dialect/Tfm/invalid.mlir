@@ -471,74 +471,58 @@ func.func @merge_heads_dynamic(%o: tensor<8x?x8xf32>) {
 
 // -----
 
-func.func @cache_layer_out_of_range(%k: tensor<4x?x8xf32>, %cache: memref<5x2x4x512x8xf32>, %pos: index) {
-  // expected-error @+1 {{'tfm.kv_cache_append' op layer 5 is outside the cache's 5 layers}}
-  tfm.kv_cache_append %k into %cache[5, key] at %pos : tensor<4x?x8xf32>, memref<5x2x4x512x8xf32>
+func.func @cache_dim0_not_2(%k: tensor<4x?x8xf32>, %cache: memref<1x4x512x8xf32>, %pos: index) {
+  // expected-error @+1 {{'tfm.kv_cache_append' op cache dimension 0 must be 2 (keys and values)}}
+  tfm.kv_cache_append %k into %cache[key] at %pos : tensor<4x?x8xf32>, memref<1x4x512x8xf32>
   return
 }
 
 // -----
 
-func.func @cache_layer_negative(%cache: memref<5x2x4x512x8xf32>, %len: index) {
-  // expected-error @+1 {{'tfm.kv_cache_read' op layer -1 is outside the cache's 5 layers}}
-  %k = tfm.kv_cache_read %cache[-1, key], %len : memref<5x2x4x512x8xf32> -> tensor<4x?x8xf32>
+func.func @cache_kv_heads(%k: tensor<8x?x8xf32>, %cache: memref<2x4x512x8xf32>, %pos: index) {
+  // expected-error @+1 {{'tfm.kv_cache_append' op tensor dimension 0 (8) must equal cache dimension 1 (4)}}
+  tfm.kv_cache_append %k into %cache[key] at %pos : tensor<8x?x8xf32>, memref<2x4x512x8xf32>
   return
 }
 
 // -----
 
-func.func @cache_dim1_not_2(%k: tensor<4x?x8xf32>, %cache: memref<5x1x4x512x8xf32>, %pos: index) {
-  // expected-error @+1 {{'tfm.kv_cache_append' op cache dimension 1 must be 2 (keys and values)}}
-  tfm.kv_cache_append %k into %cache[0, key] at %pos : tensor<4x?x8xf32>, memref<5x1x4x512x8xf32>
+func.func @cache_head_dim(%cache: memref<2x4x512x8xf32>, %len: index) {
+  // expected-error @+1 {{'tfm.kv_cache_read' op tensor dimension 2 (16) must equal cache dimension 3 (8)}}
+  %v = tfm.kv_cache_read %cache[value], %len : memref<2x4x512x8xf32> -> tensor<4x?x16xf32>
   return
 }
 
 // -----
 
-func.func @cache_kv_heads(%k: tensor<8x?x8xf32>, %cache: memref<5x2x4x512x8xf32>, %pos: index) {
-  // expected-error @+1 {{'tfm.kv_cache_append' op tensor dimension 0 (8) must equal cache dimension 2 (4)}}
-  tfm.kv_cache_append %k into %cache[0, key] at %pos : tensor<8x?x8xf32>, memref<5x2x4x512x8xf32>
-  return
-}
-
-// -----
-
-func.func @cache_head_dim(%cache: memref<5x2x4x512x8xf32>, %len: index) {
-  // expected-error @+1 {{'tfm.kv_cache_read' op tensor dimension 2 (16) must equal cache dimension 4 (8)}}
-  %v = tfm.kv_cache_read %cache[0, value], %len : memref<5x2x4x512x8xf32> -> tensor<4x?x16xf32>
-  return
-}
-
-// -----
-
-func.func @cache_dynamic_heads(%k: tensor<4x?x8xf32>, %cache: memref<5x2x?x512x8xf32>, %pos: index) {
+func.func @cache_dynamic_heads(%k: tensor<4x?x8xf32>, %cache: memref<2x?x512x8xf32>, %pos: index) {
   // expected-error @+1 {{'tfm.kv_cache_append' op needs a static number of key/value heads in the cache}}
-  tfm.kv_cache_append %k into %cache[0, key] at %pos : tensor<4x?x8xf32>, memref<5x2x?x512x8xf32>
+  tfm.kv_cache_append %k into %cache[key] at %pos : tensor<4x?x8xf32>, memref<2x?x512x8xf32>
   return
 }
 
 // -----
 
-func.func @cache_dynamic_head_dim(%cache: memref<5x2x4x512x?xf32>, %len: index) {
+func.func @cache_dynamic_head_dim(%cache: memref<2x4x512x?xf32>, %len: index) {
   // expected-error @+1 {{'tfm.kv_cache_read' op needs a static head dimension in the cache}}
-  %v = tfm.kv_cache_read %cache[0, value], %len : memref<5x2x4x512x?xf32> -> tensor<4x?x8xf32>
+  %v = tfm.kv_cache_read %cache[value], %len : memref<2x4x512x?xf32> -> tensor<4x?x8xf32>
   return
 }
 
 // -----
 
-func.func @cache_rank(%k: tensor<4x?x8xf32>, %cache: memref<2x4x512x8xf32>, %pos: index) {
-  // expected-error @+1 {{'tfm.kv_cache_append' op operand #1 must be 5D memref of 32-bit float values}}
-  tfm.kv_cache_append %k into %cache[0, key] at %pos : tensor<4x?x8xf32>, memref<2x4x512x8xf32>
+func.func @cache_rank(%k: tensor<4x?x8xf32>, %cache: memref<5x2x4x512x8xf32>, %pos: index) {
+  // expected-error @+1 {{'tfm.kv_cache_append' op operand #1 must be 4D memref of 32-bit float values}}
+  tfm.kv_cache_append %k into %cache[key] at %pos : tensor<4x?x8xf32>, memref<5x2x4x512x8xf32>
   return
 }
 
 // -----
 
-func.func @cache_kind_unknown(%cache: memref<5x2x4x512x8xf32>, %len: index) {
+func.func @cache_kind_unknown(%cache: memref<2x4x512x8xf32>, %len: index) {
   // expected-error @+2 {{expected ::mlir::tfm::CacheKind to be one of: key, value}}
   // expected-error @+1 {{failed to parse Tfm_CacheKindAttr parameter 'value'}}
-  %v = tfm.kv_cache_read %cache[0, query], %len : memref<5x2x4x512x8xf32> -> tensor<4x?x8xf32>
+  %v = tfm.kv_cache_read %cache[query], %len : memref<2x4x512x8xf32> -> tensor<4x?x8xf32>
   return
 }
 

@@ -207,22 +207,23 @@ func.func @merge_heads(%o: tensor<8x?x8xf32>) -> tensor<?x64xf32> {
 }
 
 // CHECK-LABEL: func @kv_cache_append
-// CHECK-SAME: (%[[K:.*]]: tensor<4x?x8xf32>, %[[V:.*]]: tensor<4x?x8xf32>, %[[C:.*]]: memref<5x2x4x512x8xf32>, %[[P:.*]]: index)
-// CHECK: tfm.kv_cache_append %[[K]] into %[[C]][0, key] at %[[P]] : tensor<4x?x8xf32>, memref<5x2x4x512x8xf32>
-// CHECK: tfm.kv_cache_append %[[V]] into %[[C]][4, value] at %[[P]] : tensor<4x?x8xf32>, memref<5x2x4x512x8xf32>
-func.func @kv_cache_append(%k: tensor<4x?x8xf32>, %v: tensor<4x?x8xf32>, %cache: memref<5x2x4x512x8xf32>, %pos: index) {
-  tfm.kv_cache_append %k into %cache[0, key] at %pos : tensor<4x?x8xf32>, memref<5x2x4x512x8xf32>
-  tfm.kv_cache_append %v into %cache[4, value] at %pos : tensor<4x?x8xf32>, memref<5x2x4x512x8xf32>
+// CHECK-SAME: (%[[K:.*]]: tensor<4x?x8xf32>, %[[V:.*]]: tensor<4x?x8xf32>, %[[C:.*]]: memref<2x4x512x8xf32>, %[[P:.*]]: index)
+// CHECK: tfm.kv_cache_append %[[K]] into %[[C]][key] at %[[P]] : tensor<4x?x8xf32>, memref<2x4x512x8xf32>
+// CHECK: tfm.kv_cache_append %[[V]] into %[[C]][value] at %[[P]] : tensor<4x?x8xf32>, memref<2x4x512x8xf32>
+func.func @kv_cache_append(%k: tensor<4x?x8xf32>, %v: tensor<4x?x8xf32>, %cache: memref<2x4x512x8xf32>, %pos: index) {
+  tfm.kv_cache_append %k into %cache[key] at %pos : tensor<4x?x8xf32>, memref<2x4x512x8xf32>
+  tfm.kv_cache_append %v into %cache[value] at %pos : tensor<4x?x8xf32>, memref<2x4x512x8xf32>
   return
 }
 
+// A layer's slice of the whole cache, as the entry points pass it.
 // CHECK-LABEL: func @kv_cache_read
-// CHECK-SAME: (%[[C:.*]]: memref<5x2x4x512x8xf32>, %[[L:.*]]: index)
-// CHECK: tfm.kv_cache_read %[[C]][1, key], %[[L]] : memref<5x2x4x512x8xf32> -> tensor<4x?x8xf32>
-// CHECK: tfm.kv_cache_read %[[C]][1, value], %[[L]] : memref<5x2x4x512x8xf32> -> tensor<4x?x8xf32>
-func.func @kv_cache_read(%cache: memref<5x2x4x512x8xf32>, %len: index) -> (tensor<4x?x8xf32>, tensor<4x?x8xf32>) {
-  %k = tfm.kv_cache_read %cache[1, key], %len : memref<5x2x4x512x8xf32> -> tensor<4x?x8xf32>
-  %v = tfm.kv_cache_read %cache[1, value], %len : memref<5x2x4x512x8xf32> -> tensor<4x?x8xf32>
+// CHECK-SAME: (%[[C:.*]]: memref<2x4x512x8xf32, strided<[16384, 4096, 8, 1], offset: ?>>, %[[L:.*]]: index)
+// CHECK: tfm.kv_cache_read %[[C]][key], %[[L]] : memref<2x4x512x8xf32, strided<[16384, 4096, 8, 1], offset: ?>> -> tensor<4x?x8xf32>
+// CHECK: tfm.kv_cache_read %[[C]][value], %[[L]] : memref<2x4x512x8xf32, strided<[16384, 4096, 8, 1], offset: ?>> -> tensor<4x?x8xf32>
+func.func @kv_cache_read(%cache: memref<2x4x512x8xf32, strided<[16384, 4096, 8, 1], offset: ?>>, %len: index) -> (tensor<4x?x8xf32>, tensor<4x?x8xf32>) {
+  %k = tfm.kv_cache_read %cache[key], %len : memref<2x4x512x8xf32, strided<[16384, 4096, 8, 1], offset: ?>> -> tensor<4x?x8xf32>
+  %v = tfm.kv_cache_read %cache[value], %len : memref<2x4x512x8xf32, strided<[16384, 4096, 8, 1], offset: ?>> -> tensor<4x?x8xf32>
   return %k, %v : tensor<4x?x8xf32>, tensor<4x?x8xf32>
 }
 

@@ -9,6 +9,21 @@
 //                          %logits: memref<?xVxf32>)
 //   func.func @tfm_decode (... %tokens: tensor<1xi32> ... memref<1xVxf32>)
 //
+// Each entry point embeds the tokens, runs an scf.for over the layers that
+// calls one private block function per kind of call,
+//
+//   func.func private @tfm_block_prefill(%x: tensor<?xDxf32>,
+//       %weights: memref<Sxi8>,   // the layer's weights, S = layer stride
+//       %cache: memref<2xKVxCxhdxf32, strided<...>>,  // the layer's cache
+//       %pos: index) -> tensor<?xDxf32>
+//   (and @tfm_block_decode with T = 1)
+//
+// with views of the weights blob at layerBase + l * layerStride and of the
+// cache at layer l, then applies the final norm and the LM head. So the code
+// of a block exists once whatever the depth. Block functions name their
+// weights by template ("layers.{i}.wq.weight") in their own
+// tfm.weight_offsets, relative to the layer.
+//
 // Attention is emitted unfused (matmul, scale, mask, softmax, matmul) so that
 // tfm-fuse-attention has real work to do.
 //
@@ -38,8 +53,9 @@ constexpr int64_t kDefaultPrefillChunk = 256;
 int64_t prefillTokens(const ModelSpec &spec, int64_t prefillChunk);
 
 /// Builds the tfm-dialect module of `spec`. The names and entry-point
-/// signatures are the runtime ABI; `layout` is recorded in the module
-/// attribute `tfm.weight_offsets` for the lowering of tfm.weight.
+/// signatures are the runtime ABI; `layout` is recorded for the lowering of
+/// tfm.weight: the weights outside the layers in the module attribute
+/// `tfm.weight_offsets`, the layer weights in that of the block functions.
 /// Prefill's token count is bounded by prefillTokens(spec, prefillChunk)
 /// (attribute `tfm.max_tokens`, for tfm-plan-memory).
 mlir::OwningOpRef<mlir::ModuleOp>

@@ -3,7 +3,8 @@
 // The weights blob holds every weight of expectedWeights(spec), in that order,
 // as little-endian f32 row-major with canonical shapes ([out, in] for linear
 // weights), each starting at a multiple of kWeightAlignment bytes from the
-// start of the blob. The graph builder references weights by their offset in
+// start of the blob. Since every layer has the same weights and each layer
+// starts aligned, the layers follow each other at a constant stride. The graph builder references weights by their offset in
 // this layout (weightsLayout), which needs no checkpoint data.
 //
 // Checkpoint weights are found through spec.weights.bindings: the stored
@@ -50,7 +51,17 @@ struct WeightsLayout {
   std::vector<WeightDecl> weights; ///< expectedWeights(spec).
   std::vector<uint64_t> offsets;   ///< Byte offset of each, in the blob.
   uint64_t totalSize = 0;          ///< Bytes, including trailing padding.
+  /// Layer l's weights lie in [layerBase + l * layerStride, + layerStride),
+  /// every layer's in the same order at the same relative offsets, and no
+  /// other weight lies in a layer's range: the compiled block reads any
+  /// layer as a view of the blob at a computed offset.
+  uint64_t layerBase = 0;
+  uint64_t layerStride = 0;
 };
+
+/// The layer index of a weight (from its name and template), or -1 for the
+/// weights outside the layers.
+int64_t layerOf(const WeightDecl &decl);
 
 /// The blob layout of `spec` (no file access).
 WeightsLayout weightsLayout(const ModelSpec &spec);

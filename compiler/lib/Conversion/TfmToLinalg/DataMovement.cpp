@@ -15,18 +15,22 @@ using namespace mlir;
 namespace mlir::tfm {
 namespace {
 
-/// A view of the weights argument at the weight's offset. The view is
+/// A view of the weights argument at the weight's offset. The offsets are
+/// relative to the enclosing function's `tfm.weights` argument and recorded
+/// in the `tfm.weight_offsets` of the nearest enclosing op that has one: the
+/// function (a block function, whose argument is one layer's weights), else
+/// the module (entry points, whose argument is the whole blob). The view is
 /// `restrict`: nothing else writes the weights, so no copies are needed.
 struct WeightPattern : OpRewritePattern<tfm::WeightOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(tfm::WeightOp op,
                                 PatternRewriter &b) const override {
     auto fn = op->getParentOfType<func::FuncOp>();
-    auto module = op->getParentOfType<ModuleOp>();
-    auto offsets = module ? module->getAttrOfType<DictionaryAttr>("tfm.weight_offsets")
-                          : DictionaryAttr();
+    DictionaryAttr offsets;
+    for (Operation *p = op->getParentOp(); p && !offsets; p = p->getParentOp())
+      offsets = p->getAttrOfType<DictionaryAttr>("tfm.weight_offsets");
     if (!offsets)
-      return op.emitOpError("module has no tfm.weight_offsets");
+      return op.emitOpError("no tfm.weight_offsets on the enclosing function or module");
     auto offset = offsets.getAs<IntegerAttr>(op.getName());
     if (!offset)
       return op.emitOpError("no offset recorded for weight '") << op.getName() << "'";
@@ -218,17 +222,16 @@ struct MergeHeadsPattern : OpRewritePattern<tfm::MergeHeadsOp> {
   }
 };
 
-/// The [KV, length, hd] window of one layer's keys or values at `start`.
-Value cacheWindow(OpBuilder &b, Location loc, Value cache, int64_t layer,
-                  tfm::CacheKind kind, Value start, Value length) {
+/// The [KV, length, hd] window of a layer's keys or values at `start`.
+Value cacheWindow(OpBuilder &b, Location loc, Value cache, tfm::CacheKind kind,
+                  Value start, Value length) {
   auto cacheType = cast<MemRefType>(cache.getType());
-  int64_t kv = cacheType.getDimSize(2), hd = cacheType.getDimSize(4);
-  SmallVector<OpFoldResult> offsets = {b.getIndexAttr(layer),
-                                       b.getIndexAttr(kind == tfm::CacheKind::Key ? 0 : 1),
+  int64_t kv = cacheType.getDimSize(1), hd = cacheType.getDimSize(3);
+  SmallVector<OpFoldResult> offsets = {b.getIndexAttr(kind == tfm::CacheKind::Key ? 0 : 1),
                                        b.getIndexAttr(0), start, b.getIndexAttr(0)};
-  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(1),
-                                     b.getIndexAttr(kv), length, b.getIndexAttr(hd)};
-  SmallVector<OpFoldResult> strides(5, b.getIndexAttr(1));
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(kv), length,
+                                     b.getIndexAttr(hd)};
+  SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
   auto viewType = cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
       {kv, ShapedType::kDynamic, hd}, cacheType, offsets, sizes, strides));
   return b.create<memref::SubViewOp>(loc, viewType, cache, offsets, sizes, strides);
@@ -240,8 +243,7 @@ struct KVCacheAppendPattern : OpRewritePattern<tfm::KVCacheAppendOp> {
                                 PatternRewriter &b) const override {
     Location loc = op.getLoc();
     Value length = b.create<tensor::DimOp>(loc, op.getValue(), 1);
-    Value window = cacheWindow(b, loc, op.getCache(), op.getLayer(), op.getKind(),
-                               op.getPos(), length);
+    Value window = cacheWindow(b, loc, op.getCache(), op.getKind(), op.getPos(), length);
     b.create<bufferization::MaterializeInDestinationOp>(
         loc, TypeRange{}, op.getValue(), window, /*restrict=*/true, /*writable=*/true);
     b.eraseOp(op);
@@ -255,8 +257,7 @@ struct KVCacheReadPattern : OpRewritePattern<tfm::KVCacheReadOp> {
                                 PatternRewriter &b) const override {
     Location loc = op.getLoc();
     Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
-    Value window = cacheWindow(b, loc, op.getCache(), op.getLayer(), op.getKind(),
-                               zero, op.getLength());
+    Value window = cacheWindow(b, loc, op.getCache(), op.getKind(), zero, op.getLength());
     b.replaceOpWithNewOp<bufferization::ToTensorOp>(op, op.getType(), window,
                                                     /*restrict=*/true);
     return success();

@@ -33,7 +33,13 @@ struct UnaryPattern : OpRewritePattern<OpTy> {
   Fn fn;
 };
 
-template <typename OpTy, typename ArithOp>
+/// `intoLhs`: the result is written over the lhs when bufferization finds it
+/// dead afterwards. For tfm.add, whose lhs is the residual stream, this keeps
+/// the hidden state in one buffer through a block (and through every layer,
+/// as the block function then updates its argument in place). Not for
+/// tfm.mul: a second use of the lhs would stop tfm-fuse-elementwise from
+/// merging the SwiGLU activation into it.
+template <typename OpTy, typename ArithOp, bool intoLhs>
 struct BinaryPattern : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
   LogicalResult matchAndRewrite(OpTy op, PatternRewriter &b) const override {
@@ -43,7 +49,8 @@ struct BinaryPattern : OpRewritePattern<OpTy> {
                                 {op.getLhs(), op.getRhs()},
                                 [](OpBuilder &nb, Location l, ValueRange a) {
                                   return nb.create<ArithOp>(l, a[0], a[1]);
-                                }));
+                                },
+                                {}, intoLhs ? op.getLhs() : Value()));
     return success();
   }
 };
@@ -191,8 +198,8 @@ void populateTfmElementwiseToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<UnaryPattern<tfm::SiluOp>>(ctx, silu);
   patterns.add<UnaryPattern<tfm::GeluOp>>(ctx, gelu);
   patterns.add<UnaryPattern<tfm::ScaleOp>>(ctx, scale);
-  patterns.add<BinaryPattern<tfm::AddOp, arith::AddFOp>,
-               BinaryPattern<tfm::MulOp, arith::MulFOp>,
+  patterns.add<BinaryPattern<tfm::AddOp, arith::AddFOp, /*intoLhs=*/true>,
+               BinaryPattern<tfm::MulOp, arith::MulFOp, /*intoLhs=*/false>,
                MaskPattern<tfm::CausalMaskOp>, MaskPattern<tfm::AlibiOp>,
                SoftmaxPattern>(ctx);
 }

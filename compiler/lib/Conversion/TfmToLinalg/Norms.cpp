@@ -9,6 +9,10 @@
 
 using namespace mlir;
 
+// Both norms write their result over their input when bufferization finds
+// it dead afterwards: in post-norm blocks the input is the residual stream,
+// which then stays in one buffer (see tfm.add in Elementwise.cpp).
+
 namespace mlir::tfm {
 namespace {
 
@@ -46,7 +50,7 @@ struct RMSNormPattern : OpRewritePattern<tfm::RMSNormOp> {
                                                nb.create<math::SqrtOp>(l, mean));
           return nb.create<arith::MulFOp>(l, a[2], nb.create<arith::MulFOp>(l, inv, a[0]));
         },
-        maps));
+        maps, /*dest=*/x));
     return success();
   }
 };
@@ -86,7 +90,7 @@ struct LayerNormPattern : OpRewritePattern<tfm::LayerNormOp> {
           Value norm = nb.create<arith::DivFOp>(l, a[0], nb.create<math::SqrtOp>(l, var));
           return nb.create<arith::AddFOp>(l, nb.create<arith::MulFOp>(l, norm, a[2]), a[3]);
         },
-        maps));
+        maps, /*dest=*/x));
     return success();
   }
 };

@@ -182,30 +182,25 @@ LogicalResult MergeHeadsOp::verify() {
   return success();
 }
 
-/// The cache is [layers, 2, KV, context, hd]; `value` is [KV, T, hd].
-static LogicalResult verifyCacheAccess(Operation *op, Value cache,
-                                       int64_t layer, Value value) {
-  int64_t layers = dim(cache, 0);
-  if (layer < 0 || (!ShapedType::isDynamic(layers) && layer >= layers))
-    return op->emitOpError("layer ")
-           << layer << " is outside the cache's " << layers << " layers";
-  if (!agree(dim(cache, 1), 2))
-    return op->emitOpError("cache dimension 1 must be 2 (keys and values)");
+/// A layer's cache is [2, KV, context, hd]; `value` is [KV, T, hd].
+static LogicalResult verifyCacheAccess(Operation *op, Value cache, Value value) {
+  if (!agree(dim(cache, 0), 2))
+    return op->emitOpError("cache dimension 0 must be 2 (keys and values)");
   // The lowering takes [KV, length, hd] windows with static KV and hd.
-  if (failed(expectStatic(op, cache, 2, "number of key/value heads in the cache")) ||
-      failed(expectStatic(op, cache, 4, "head dimension in the cache")))
+  if (failed(expectStatic(op, cache, 1, "number of key/value heads in the cache")) ||
+      failed(expectStatic(op, cache, 3, "head dimension in the cache")))
     return failure();
-  if (failed(expectAgree(op, value, 0, "tensor", cache, 2, "cache")))
+  if (failed(expectAgree(op, value, 0, "tensor", cache, 1, "cache")))
     return failure();
-  return expectAgree(op, value, 2, "tensor", cache, 4, "cache");
+  return expectAgree(op, value, 2, "tensor", cache, 3, "cache");
 }
 
 LogicalResult KVCacheAppendOp::verify() {
-  return verifyCacheAccess(*this, getCache(), getLayer(), getValue());
+  return verifyCacheAccess(*this, getCache(), getValue());
 }
 
 LogicalResult KVCacheReadOp::verify() {
-  return verifyCacheAccess(*this, getCache(), getLayer(), getResult());
+  return verifyCacheAccess(*this, getCache(), getResult());
 }
 
 LogicalResult FusedAttentionOp::verify() {

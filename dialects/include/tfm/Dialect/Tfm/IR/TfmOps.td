@@ -23,7 +23,8 @@ def Tfm_F32Tensor1D : 1DTensorOf<[F32]>;
 def Tfm_F32Tensor2D : 2DTensorOf<[F32]>;
 def Tfm_F32Tensor3D : 3DTensorOf<[F32]>;
 def Tfm_TokenTensor : 1DTensorOf<[I32]>;
-def Tfm_KVCacheMemRef : MemRefRankOf<[F32], [5]>;
+// One layer's cache: [2 (keys, values), KV, context, hd].
+def Tfm_KVCacheMemRef : MemRefRankOf<[F32], [4]>;
 
 //===----------------------------------------------------------------------===//
 // Weights and embeddings
@@ -351,40 +352,41 @@ def Tfm_MergeHeadsOp : Tfm_Op<"merge_heads", [Pure]> {
 }
 
 def Tfm_KVCacheAppendOp : Tfm_Op<"kv_cache_append"> {
-  let summary = "store new keys or values in the KV cache";
+  let summary = "store new keys or values in a layer's KV cache";
   let description = [{
     Writes `value` ([KV, T, hd]) into positions `pos .. pos+T-1` of the key
-    or value half of layer `layer` of the cache, a memref
-    [layers, 2, KV, context, hd] owned by the runtime.
+    or value half of one layer's cache, a memref [2, KV, context, hd] owned
+    by the runtime (a view of the layer's slice of the whole cache, so any
+    strided layout is accepted).
 
     ```mlir
-    tfm.kv_cache_append %k into %cache[0, key] at %pos : tensor<4x?x8xf32>, memref<5x2x4x512x8xf32>
+    tfm.kv_cache_append %k into %cache[key] at %pos : tensor<4x?x8xf32>, memref<2x4x512x8xf32>
     ```
   }];
   let arguments = (ins Tfm_F32Tensor3D:$value,
-                   Arg<Tfm_KVCacheMemRef, "the cache", [MemWrite]>:$cache,
-                   I64Attr:$layer, Tfm_CacheKindAttr:$kind, Index:$pos);
+                   Arg<Tfm_KVCacheMemRef, "the layer's cache", [MemWrite]>:$cache,
+                   Tfm_CacheKindAttr:$kind, Index:$pos);
   let assemblyFormat = [{
-    $value `into` $cache `[` $layer `,` $kind `]` `at` $pos attr-dict `:` type($value) `,` type($cache)
+    $value `into` $cache `[` $kind `]` `at` $pos attr-dict `:` type($value) `,` type($cache)
   }];
   let hasVerifier = 1;
 }
 
 def Tfm_KVCacheReadOp : Tfm_Op<"kv_cache_read"> {
-  let summary = "read the first positions of the KV cache";
+  let summary = "read the first positions of a layer's KV cache";
   let description = [{
-    Returns positions `0 .. length-1` of the key or value half of layer
-    `layer` as [KV, length, hd].
+    Returns positions `0 .. length-1` of the key or value half of one
+    layer's cache as [KV, length, hd].
 
     ```mlir
-    %k = tfm.kv_cache_read %cache[0, key], %len : memref<5x2x4x512x8xf32> -> tensor<4x?x8xf32>
+    %k = tfm.kv_cache_read %cache[key], %len : memref<2x4x512x8xf32> -> tensor<4x?x8xf32>
     ```
   }];
-  let arguments = (ins Arg<Tfm_KVCacheMemRef, "the cache", [MemRead]>:$cache,
-                   I64Attr:$layer, Tfm_CacheKindAttr:$kind, Index:$length);
+  let arguments = (ins Arg<Tfm_KVCacheMemRef, "the layer's cache", [MemRead]>:$cache,
+                   Tfm_CacheKindAttr:$kind, Index:$length);
   let results = (outs Tfm_F32Tensor3D:$result);
   let assemblyFormat = [{
-    $cache `[` $layer `,` $kind `]` `,` $length attr-dict `:` type($cache) `->` type($result)
+    $cache `[` $kind `]` `,` $length attr-dict `:` type($cache) `->` type($result)
   }];
   let hasVerifier = 1;
 }
