@@ -208,8 +208,8 @@ func.func @merge_heads(%o: tensor<8x?x8xf32>) -> tensor<?x64xf32> {
 
 // CHECK-LABEL: func @kv_cache_append
 // CHECK-SAME: (%[[K:.*]]: tensor<4x?x8xf32>, %[[V:.*]]: tensor<4x?x8xf32>, %[[C:.*]]: memref<2x4x512x8xf32>, %[[P:.*]]: index)
-// CHECK: tfm.kv_cache_append %[[K]] into %[[C]][key] at %[[P]] : tensor<4x?x8xf32>, memref<2x4x512x8xf32>
-// CHECK: tfm.kv_cache_append %[[V]] into %[[C]][value] at %[[P]] : tensor<4x?x8xf32>, memref<2x4x512x8xf32>
+// CHECK: tfm.kv_cache_append %[[K]] into %[[C]][ key] at %[[P]] : tensor<4x?x8xf32>, memref<2x4x512x8xf32>
+// CHECK: tfm.kv_cache_append %[[V]] into %[[C]][ value] at %[[P]] : tensor<4x?x8xf32>, memref<2x4x512x8xf32>
 func.func @kv_cache_append(%k: tensor<4x?x8xf32>, %v: tensor<4x?x8xf32>, %cache: memref<2x4x512x8xf32>, %pos: index) {
   tfm.kv_cache_append %k into %cache[key] at %pos : tensor<4x?x8xf32>, memref<2x4x512x8xf32>
   tfm.kv_cache_append %v into %cache[value] at %pos : tensor<4x?x8xf32>, memref<2x4x512x8xf32>
@@ -219,8 +219,8 @@ func.func @kv_cache_append(%k: tensor<4x?x8xf32>, %v: tensor<4x?x8xf32>, %cache:
 // A layer's slice of the whole cache, as the entry points pass it.
 // CHECK-LABEL: func @kv_cache_read
 // CHECK-SAME: (%[[C:.*]]: memref<2x4x512x8xf32, strided<[16384, 4096, 8, 1], offset: ?>>, %[[L:.*]]: index)
-// CHECK: tfm.kv_cache_read %[[C]][key], %[[L]] : memref<2x4x512x8xf32, strided<[16384, 4096, 8, 1], offset: ?>> -> tensor<4x?x8xf32>
-// CHECK: tfm.kv_cache_read %[[C]][value], %[[L]] : memref<2x4x512x8xf32, strided<[16384, 4096, 8, 1], offset: ?>> -> tensor<4x?x8xf32>
+// CHECK: tfm.kv_cache_read %[[C]][ key], %[[L]] : memref<2x4x512x8xf32, strided<[16384, 4096, 8, 1], offset: ?>> -> tensor<4x?x8xf32>
+// CHECK: tfm.kv_cache_read %[[C]][ value], %[[L]] : memref<2x4x512x8xf32, strided<[16384, 4096, 8, 1], offset: ?>> -> tensor<4x?x8xf32>
 func.func @kv_cache_read(%cache: memref<2x4x512x8xf32, strided<[16384, 4096, 8, 1], offset: ?>>, %len: index) -> (tensor<4x?x8xf32>, tensor<4x?x8xf32>) {
   %k = tfm.kv_cache_read %cache[key], %len : memref<2x4x512x8xf32, strided<[16384, 4096, 8, 1], offset: ?>> -> tensor<4x?x8xf32>
   %v = tfm.kv_cache_read %cache[value], %len : memref<2x4x512x8xf32, strided<[16384, 4096, 8, 1], offset: ?>> -> tensor<4x?x8xf32>
