@@ -24,6 +24,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <map>
 
 using namespace tfm;
 using namespace tfm::test;
@@ -187,6 +188,47 @@ TEST(Weights, CheckReportsShapeMismatch) {
       << msg;
   EXPECT_NE(msg.find("has shape [16, 64]"), std::string::npos) << msg;
   EXPECT_NE(msg.find("transposed: [64, 16]"), std::string::npos) << msg;
+}
+
+// The compiled block reads layer l's weights at layerBase + l * layerStride
+// with layer 0's relative offsets (GraphBuilder), so the layout must keep
+// every layer whole, in order, at that stride, and nothing else in between.
+TEST(Weights, LayersFollowAtConstantStride) {
+  for (const char *fixture :
+       {"fixtures/gguf-gpt2.gguf", "fixtures/llama2c-untied.bin",
+        "fixtures/st-llama"}) {
+    auto imported = importModel(tmpPath(fixture));
+    ASSERT_TRUE(bool(imported))
+        << fixture << ": " << llvm::toString(imported.takeError());
+    const ModelSpec &spec = imported->spec;
+    ASSERT_GE(spec.numLayers, 2) << fixture;
+    WeightsLayout layout = weightsLayout(spec);
+    uint64_t layersEnd = layout.layerBase + spec.numLayers * layout.layerStride;
+    EXPECT_GT(layout.layerStride, 0u) << fixture;
+    EXPECT_EQ(layout.layerStride % kWeightAlignment, 0u) << fixture;
+    std::map<std::string, uint64_t> layer0; // template -> relative offset
+    for (size_t k = 0; k < layout.weights.size(); ++k) {
+      const WeightDecl &d = layout.weights[k];
+      uint64_t bytes = 4;
+      for (int64_t x : d.shape)
+        bytes *= x;
+      uint64_t begin = layout.offsets[k], end = begin + bytes;
+      int64_t l = layerOf(d);
+      if (l < 0) {
+        EXPECT_TRUE(end <= layout.layerBase || begin >= layersEnd)
+            << fixture << " " << d.name;
+        continue;
+      }
+      uint64_t start = layout.layerBase + l * layout.layerStride;
+      EXPECT_GE(begin, start) << fixture << " " << d.name;
+      EXPECT_LE(end, start + layout.layerStride) << fixture << " " << d.name;
+      if (l == 0)
+        layer0[d.templ] = begin - start;
+      else
+        EXPECT_EQ(begin - start, layer0.at(d.templ))
+            << fixture << " " << d.name;
+    }
+  }
 }
 
 TEST(Import, DeepConfigJsonIsAnError) {

@@ -130,3 +130,30 @@ func.func @reduction_not_fused(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
   } -> tensor<4x16xf32>
   return %norm : tensor<4x16xf32>
 }
+
+// The destination tfm-to-linalg chose for a residual add (its lhs) stays,
+// although the body never reads it: upstream's RemoveOutsDependency pattern,
+// which would replace it by a tensor.empty, is not part of the pass. The
+// bias add still fuses into the residual add.
+// CHECK-LABEL: func.func @residual_destination_kept
+// CHECK-SAME: (%[[X:.*]]: tensor<4x16xf32>, %[[Y:.*]]: tensor<4x16xf32>, %[[B:.*]]: tensor<16xf32>)
+// CHECK: %[[R:.*]] = linalg.generic
+// CHECK-SAME: ins(%[[X]], %[[Y]], %[[B]] : tensor<4x16xf32>, tensor<4x16xf32>, tensor<16xf32>) outs(%[[X]] : tensor<4x16xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[R]]
+func.func @residual_destination_kept(%x: tensor<4x16xf32>, %y: tensor<4x16xf32>, %bias: tensor<16xf32>) -> tensor<4x16xf32> {
+  %e = tensor.empty() : tensor<4x16xf32>
+  %biased = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%y, %bias : tensor<4x16xf32>, tensor<16xf32>) outs(%e : tensor<4x16xf32>) {
+  ^bb0(%in: f32, %bv: f32, %out: f32):
+    %s = arith.addf %in, %bv : f32
+    linalg.yield %s : f32
+  } -> tensor<4x16xf32>
+  %sum = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %biased : tensor<4x16xf32>, tensor<4x16xf32>) outs(%x : tensor<4x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<4x16xf32>
+  return %sum : tensor<4x16xf32>
+}
