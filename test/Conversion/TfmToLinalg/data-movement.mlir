@@ -117,6 +117,30 @@ func.func @split_heads(%x: tensor<?x64xf32>) -> tensor<8x?x8xf32> {
   return %q : tensor<8x?x8xf32>
 }
 
+// One token (decode): [1, H*hd] and [H, 1, hd] have the same layout, so the
+// heads move by reshaping, with no transpose (no copy).
+// CHECK-LABEL: func @split_heads_one_token
+// CHECK-SAME: (%[[X:.*]]: tensor<1x64xf32>)
+// CHECK: %[[F:.*]] = tensor.collapse_shape %[[X]] {{\[}}[0, 1]] : tensor<1x64xf32> into tensor<64xf32>
+// CHECK: %[[R:.*]] = tensor.expand_shape %[[F]] {{\[}}[0, 1, 2]] output_shape [8, 1, 8] : tensor<64xf32> into tensor<8x1x8xf32>
+// CHECK-NOT: linalg.transpose
+// CHECK: return %[[R]]
+func.func @split_heads_one_token(%x: tensor<1x64xf32>) -> tensor<8x1x8xf32> {
+  %q = tfm.split_heads %x : (tensor<1x64xf32>) -> tensor<8x1x8xf32>
+  return %q : tensor<8x1x8xf32>
+}
+
+// CHECK-LABEL: func @merge_heads_one_token
+// CHECK-SAME: (%[[O:.*]]: tensor<8x1x8xf32>)
+// CHECK: %[[F:.*]] = tensor.collapse_shape %[[O]] {{\[}}[0, 1, 2]] : tensor<8x1x8xf32> into tensor<64xf32>
+// CHECK: %[[R:.*]] = tensor.expand_shape %[[F]] {{\[}}[0, 1]] output_shape [1, 64] : tensor<64xf32> into tensor<1x64xf32>
+// CHECK-NOT: linalg.transpose
+// CHECK: return %[[R]]
+func.func @merge_heads_one_token(%o: tensor<8x1x8xf32>) -> tensor<1x64xf32> {
+  %x = tfm.merge_heads %o : (tensor<8x1x8xf32>) -> tensor<1x64xf32>
+  return %x : tensor<1x64xf32>
+}
+
 // [H, T, hd] -> transpose to [T, H, hd] -> collapse to [T, H*hd].
 // CHECK-LABEL: func @merge_heads
 // CHECK-SAME: (%[[O:.*]]: tensor<8x?x8xf32>)
@@ -144,6 +168,20 @@ func.func @kv_cache(%k: tensor<4x?x8xf32>, %cache: memref<2x4x512x8xf32, strided
   tfm.kv_cache_append %k into %cache[value] at %pos : tensor<4x?x8xf32>, memref<2x4x512x8xf32, strided<[16384, 4096, 8, 1], offset: ?>>
   %r = tfm.kv_cache_read %cache[key], %len : memref<2x4x512x8xf32, strided<[16384, 4096, 8, 1], offset: ?>> -> tensor<4x?x8xf32>
   return %r : tensor<4x?x8xf32>
+}
+
+// One new position (decode): the window is created first thing, before the
+// value is computed, so that eliminate-empty-tensors can compute the value
+// straight into the cache.
+// CHECK-LABEL: func @kv_cache_append_one
+// CHECK-SAME: (%[[X:.*]]: tensor<4x1x8xf32>, %[[C:.*]]: memref<2x4x512x8xf32>, %[[P:.*]]: index)
+// CHECK-NEXT: %[[W:.*]] = memref.subview %[[C]][0, 0, %[[P]], 0] [1, 4, 1, 8] [1, 1, 1, 1] : memref<2x4x512x8xf32> to memref<4x1x8xf32, strided<[4096, 8, 1], offset: ?>>
+// CHECK: %[[K:.*]] = linalg.generic
+// CHECK: bufferization.materialize_in_destination %[[K]] in restrict writable %[[W]]
+func.func @kv_cache_append_one(%x: tensor<4x1x8xf32>, %cache: memref<2x4x512x8xf32>, %pos: index) {
+  %k = tfm.rope %x, %pos {theta = 10000.0 : f32, style = #tfm<rope_style half>} : tensor<4x1x8xf32>
+  tfm.kv_cache_append %k into %cache[key] at %pos : tensor<4x1x8xf32>, memref<2x4x512x8xf32>
+  return
 }
 
 }

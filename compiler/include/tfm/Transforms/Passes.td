@@ -44,14 +44,18 @@ def TfmBufferizePass : Pass<"tfm-bufferize", "ModuleOp"> {
     --print-pipeline` prints a pipeline that `tfm-opt` reproduces):
     - function boundaries are bufferized, with identity layouts: entry points
       take plain contiguous buffers (`ModelAbi.h`);
-    - copies are `linalg.copy`, which become plain loops: `memref.copy` of
-      strided views (KV cache windows) would need MLIR's C runner library;
+    - copies (the KV-cache appends) move whole rows with `memref.copy`
+      (llvm.memcpy) under loops over the other dimensions when the last
+      dimension is static and contiguous on both sides, else they are
+      `linalg.copy` (plain loops): `memref.copy` of a non-contiguous view
+      would need MLIR's C runner library, and a static window copied as one
+      scalar loop nest would be unrolled by LLVM into thousands of moves;
       a value already computed in place (empty-tensor elimination) gets no
       copy at all.
   }];
   let dependentDialects = [
-    "bufferization::BufferizationDialect", "linalg::LinalgDialect",
-    "memref::MemRefDialect"
+    "arith::ArithDialect", "bufferization::BufferizationDialect",
+    "linalg::LinalgDialect", "memref::MemRefDialect", "scf::SCFDialect"
   ];
 }
 

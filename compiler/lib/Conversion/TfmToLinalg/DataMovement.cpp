@@ -172,6 +172,21 @@ struct RopePattern : OpRewritePattern<tfm::RopeOp> {
   }
 };
 
+/// With one token (decode), [1, N] and [H, 1, hd] have the same layout: the
+/// heads move by reshaping, without a transpose (a copy that LLVM would
+/// unroll into thousands of instructions per projection).
+Value reshapeSingleToken(OpBuilder &b, Location loc, Value x, RankedTensorType type) {
+  auto inType = cast<RankedTensorType>(x.getType());
+  auto flatType = RankedTensorType::get({inType.getNumElements()}, inType.getElementType());
+  SmallVector<ReassociationIndices> toFlat(1), fromFlat(1);
+  for (int64_t i = 0; i < inType.getRank(); ++i)
+    toFlat[0].push_back(i);
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    fromFlat[0].push_back(i);
+  Value flat = b.create<tensor::CollapseShapeOp>(loc, flatType, x, toFlat);
+  return b.create<tensor::ExpandShapeOp>(loc, type, flat, fromFlat);
+}
+
 /// [T, H*hd] -> [T, H, hd] -> [H, T, hd].
 struct SplitHeadsPattern : OpRewritePattern<tfm::SplitHeadsOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -182,6 +197,10 @@ struct SplitHeadsPattern : OpRewritePattern<tfm::SplitHeadsOp> {
     int64_t heads = type.getDimSize(0), hd = type.getDimSize(2);
     Value x = op.getInput();
     auto inType = cast<RankedTensorType>(x.getType());
+    if (inType.getDimSize(0) == 1) {
+      b.replaceOp(op, reshapeSingleToken(b, loc, x, type));
+      return success();
+    }
     auto expandedType = RankedTensorType::get({inType.getDimSize(0), heads, hd},
                                               type.getElementType());
     SmallVector<OpFoldResult> shape = {tensor::getMixedSize(b, loc, x, 0),
@@ -205,6 +224,10 @@ struct MergeHeadsPattern : OpRewritePattern<tfm::MergeHeadsOp> {
     Location loc = op.getLoc();
     Value x = op.getInput();
     auto inType = cast<RankedTensorType>(x.getType());
+    if (inType.getDimSize(1) == 1) {
+      b.replaceOp(op, reshapeSingleToken(b, loc, x, cast<RankedTensorType>(op.getType())));
+      return success();
+    }
     auto transposedType = RankedTensorType::get(
         {inType.getDimSize(1), inType.getDimSize(0), inType.getDimSize(2)},
         inType.getElementType());
@@ -224,7 +247,7 @@ struct MergeHeadsPattern : OpRewritePattern<tfm::MergeHeadsOp> {
 
 /// The [KV, length, hd] window of a layer's keys or values at `start`.
 Value cacheWindow(OpBuilder &b, Location loc, Value cache, tfm::CacheKind kind,
-                  Value start, Value length) {
+                  Value start, OpFoldResult length) {
   auto cacheType = cast<MemRefType>(cache.getType());
   int64_t kv = cacheType.getDimSize(1), hd = cacheType.getDimSize(3);
   SmallVector<OpFoldResult> offsets = {b.getIndexAttr(kind == tfm::CacheKind::Key ? 0 : 1),
@@ -232,18 +255,46 @@ Value cacheWindow(OpBuilder &b, Location loc, Value cache, tfm::CacheKind kind,
   SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(kv), length,
                                      b.getIndexAttr(hd)};
   SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+  int64_t staticLength = getConstantIntValue(length).value_or(ShapedType::kDynamic);
   auto viewType = cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
-      {kv, ShapedType::kDynamic, hd}, cacheType, offsets, sizes, strides));
+      {kv, staticLength, hd}, cacheType, offsets, sizes, strides));
   return b.create<memref::SubViewOp>(loc, viewType, cache, offsets, sizes, strides);
 }
 
+/// Sets the insertion point right after the last definition of `values` in
+/// `op`'s block, or at the block's start when all are defined before it.
+void setInsertionPointAfterDefinitions(OpBuilder &b, Operation *op, ValueRange values) {
+  Block *block = op->getBlock();
+  b.setInsertionPointToStart(block);
+  Operation *last = nullptr;
+  for (Value v : values) {
+    Operation *def = v.getDefiningOp();
+    Operation *inBlock = def ? block->findAncestorOpInBlock(*def) : nullptr;
+    if (inBlock && (!last || last->isBeforeInBlock(inBlock)))
+      last = inBlock;
+  }
+  if (last)
+    b.setInsertionPointAfter(last);
+}
+
+/// The value is materialized into the cache window. When the number of new
+/// positions is static (decode), the window is created as early as its
+/// operands allow: it then dominates the computation of the value, and
+/// eliminate-empty-tensors computes the keys (RoPE) or values (head split)
+/// straight into the cache instead of copying them there.
 struct KVCacheAppendPattern : OpRewritePattern<tfm::KVCacheAppendOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(tfm::KVCacheAppendOp op,
                                 PatternRewriter &b) const override {
     Location loc = op.getLoc();
-    Value length = b.create<tensor::DimOp>(loc, op.getValue(), 1);
-    Value window = cacheWindow(b, loc, op.getCache(), op.getKind(), op.getPos(), length);
+    OpFoldResult length = tensor::getMixedSize(b, loc, op.getValue(), 1);
+    Value window;
+    {
+      OpBuilder::InsertionGuard guard(b);
+      if (!isa<Value>(length))
+        setInsertionPointAfterDefinitions(b, op, {op.getCache(), op.getPos()});
+      window = cacheWindow(b, loc, op.getCache(), op.getKind(), op.getPos(), length);
+    }
     b.create<bufferization::MaterializeInDestinationOp>(
         loc, TypeRange{}, op.getValue(), window, /*restrict=*/true, /*writable=*/true);
     b.eraseOp(op);
