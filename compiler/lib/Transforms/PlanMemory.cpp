@@ -1,11 +1,11 @@
 //===- PlanMemory.cpp - All activations of a call in one arena ------------===//
 //
-// tfm-plan-memory: after bufferization every intermediate of an entry point
-// is a memref.alloc, and the deallocation pipeline frees them all at the end
-// of the function. This pass computes when each buffer is really live (first
-// to last use of any alias), gives each one an offset in a single arena so
-// that buffers live at the same time never overlap, and rewrites the allocs
-// into memref.views of that arena.
+// tfm-plan-memory: after bufferization every intermediate of a function (an
+// entry point or a block function) is a memref.alloc, and the deallocation
+// pipeline frees them all at the end of the function. This pass computes
+// when each buffer is really live (first to last use of any alias), gives
+// each one an offset in a single arena so that buffers live at the same time
+// never overlap, and rewrites the allocs into memref.views of that arena.
 //
 //===----------------------------------------------------------------------===//
 

@@ -26,6 +26,22 @@ func.func @weight(%blob: memref<4352xi8> {tfm.weights}) -> (tensor<64xf32>, tens
   return %a, %b : tensor<64xf32>, tensor<16x64xf32>
 }
 
+// A block function has its own table: offsets of its layer's weights,
+// named by template, relative to its weights argument (one layer's part of
+// the blob). It is found before the module's ("norm.weight" is at 0 there).
+// CHECK-LABEL: func @block_weight
+// CHECK-SAME: (%[[LW:.*]]: memref<1024xi8> {tfm.weights})
+// CHECK: %[[O:.*]] = arith.constant 512 : index
+// CHECK: memref.view %[[LW]][%[[O]]][] : memref<1024xi8> to memref<64xf32>
+// CHECK: %[[O2:.*]] = arith.constant 768 : index
+// CHECK: memref.view %[[LW]][%[[O2]]][] : memref<1024xi8> to memref<64xf32>
+func.func @block_weight(%layer: memref<1024xi8> {tfm.weights}) -> (tensor<64xf32>, tensor<64xf32>)
+    attributes {tfm.weight_offsets = {"layers.{i}.attn_norm.weight" = 512 : i64, "norm.weight" = 768 : i64}} {
+  %a = tfm.weight "layers.{i}.attn_norm.weight" : tensor<64xf32>
+  %b = tfm.weight "norm.weight" : tensor<64xf32>
+  return %a, %b : tensor<64xf32>, tensor<64xf32>
+}
+
 // result[t, d] = table[ids[t], d]: the ids are read through a row map and
 // the table row is extracted with the index cast of the id.
 // CHECK-LABEL: func @embedding

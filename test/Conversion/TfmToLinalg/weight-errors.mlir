@@ -1,7 +1,7 @@
 // RUN: tfm-opt %s --tfm-to-linalg -split-input-file -verify-diagnostics
 
-// tfm.weight lowers only with an offset table on the function or module and a blob
-// argument on the function; each missing piece is reported on the op.
+// tfm.weight lowers only with an offset table on the function or module and
+// a blob argument on the function; each missing piece is reported on the op.
 
 func.func @no_offsets(%blob: memref<256xi8> {tfm.weights}) -> tensor<64xf32> {
   // expected-error @+2 {{'tfm.weight' op no tfm.weight_offsets on the enclosing function or module}}

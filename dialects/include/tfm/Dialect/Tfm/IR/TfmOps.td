@@ -33,13 +33,16 @@ def Tfm_KVCacheMemRef : MemRefRankOf<[F32], [4]>;
 def Tfm_WeightOp : Tfm_Op<"weight", [Pure]> {
   let summary = "a named model weight";
   let description = [{
-    Refers to one weight of the model by its canonical name. The weights are
+    Refers to one weight of the model by its canonical name; in a block
+    function, which computes any layer, by its template. The weights are
     packed into one blob at compile time; the lowering turns this op into a
-    view of that blob at the offset recorded in the module's
-    `tfm.weight_offsets` dictionary, so weights never appear in the IR.
+    view of the function's `{tfm.weights}` argument (the blob, or one
+    layer's part of it) at the offset recorded in the nearest
+    `tfm.weight_offsets` dictionary (the function's, else the module's), so
+    weights never appear in the IR.
 
     ```mlir
-    %w = tfm.weight "layers.0.wq.weight" : tensor<64x64xf32>
+    %w = tfm.weight "layers.{i}.wq.weight" : tensor<64x64xf32>
     ```
   }];
   let arguments = (ins StrAttr:$name);
