@@ -54,23 +54,23 @@ void copyBuffer(OpBuilder &b, Location loc, Value from, Value to) {
     ubs.push_back(b.create<memref::DimOp>(loc, from, d));
     steps.push_back(b.create<arith::ConstantIndexOp>(loc, 1));
   }
-  scf::buildLoopNest(b, loc, lbs, ubs, steps,
-                     [&](OpBuilder &nb, Location l, ValueRange ivs) {
-                       auto row = [&](Value buffer) -> Value {
-                         auto type = cast<MemRefType>(buffer.getType());
-                         SmallVector<OpFoldResult> offsets(ivs.begin(), ivs.end());
-                         offsets.push_back(nb.getIndexAttr(0));
-                         SmallVector<OpFoldResult> sizes(rank - 1, nb.getIndexAttr(1));
-                         sizes.push_back(nb.getIndexAttr(width));
-                         SmallVector<OpFoldResult> strides(rank, nb.getIndexAttr(1));
-                         auto rowType = cast<MemRefType>(
-                             memref::SubViewOp::inferRankReducedResultType(
-                                 {width}, type, offsets, sizes, strides));
-                         return nb.create<memref::SubViewOp>(l, rowType, buffer, offsets,
-                                                             sizes, strides);
-                       };
-                       nb.create<memref::CopyOp>(l, row(from), row(to));
-                     });
+  scf::buildLoopNest(
+      b, loc, lbs, ubs, steps, [&](OpBuilder &nb, Location l, ValueRange ivs) {
+        auto row = [&](Value buffer) -> Value {
+          auto type = cast<MemRefType>(buffer.getType());
+          SmallVector<OpFoldResult> offsets(ivs.begin(), ivs.end());
+          offsets.push_back(nb.getIndexAttr(0));
+          SmallVector<OpFoldResult> sizes(rank - 1, nb.getIndexAttr(1));
+          sizes.push_back(nb.getIndexAttr(width));
+          SmallVector<OpFoldResult> strides(rank, nb.getIndexAttr(1));
+          auto rowType =
+              cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
+                  {width}, type, offsets, sizes, strides));
+          return nb.create<memref::SubViewOp>(l, rowType, buffer, offsets,
+                                              sizes, strides);
+        };
+        nb.create<memref::CopyOp>(l, row(from), row(to));
+      });
 }
 
 bufferization::OneShotBufferizationOptions bufferizationOptions() {

@@ -4,8 +4,9 @@
 // as little-endian f32 row-major with canonical shapes ([out, in] for linear
 // weights), each starting at a multiple of kWeightAlignment bytes from the
 // start of the blob. Since every layer has the same weights and each layer
-// starts aligned, the layers follow each other at a constant stride. The graph builder references weights by their offset in
-// this layout (weightsLayout), which needs no checkpoint data.
+// starts aligned, the layers follow each other at a constant stride. The graph
+// builder references weights by their offset in this layout (weightsLayout),
+// which needs no checkpoint data.
 //
 // Checkpoint weights are found through spec.weights.bindings: the stored
 // tensor is first split (part splitIndex of splitCount along splitAxis), then

@@ -30,7 +30,8 @@ struct WeightPattern : OpRewritePattern<tfm::WeightOp> {
     for (Operation *p = op->getParentOp(); p && !offsets; p = p->getParentOp())
       offsets = p->getAttrOfType<DictionaryAttr>("tfm.weight_offsets");
     if (!offsets)
-      return op.emitOpError("no tfm.weight_offsets on the enclosing function or module");
+      return op.emitOpError(
+          "no tfm.weight_offsets on the enclosing function or module");
     auto offset = offsets.getAs<IntegerAttr>(op.getName());
     if (!offset)
       return op.emitOpError("no offset recorded for weight '") << op.getName() << "'";
@@ -175,9 +176,11 @@ struct RopePattern : OpRewritePattern<tfm::RopeOp> {
 /// With one token (decode), [1, N] and [H, 1, hd] have the same layout: the
 /// heads move by reshaping, without a transpose (a copy that LLVM would
 /// unroll into thousands of instructions per projection).
-Value reshapeSingleToken(OpBuilder &b, Location loc, Value x, RankedTensorType type) {
+Value reshapeSingleToken(OpBuilder &b, Location loc, Value x,
+                         RankedTensorType type) {
   auto inType = cast<RankedTensorType>(x.getType());
-  auto flatType = RankedTensorType::get({inType.getNumElements()}, inType.getElementType());
+  auto flatType =
+      RankedTensorType::get({inType.getNumElements()}, inType.getElementType());
   SmallVector<ReassociationIndices> toFlat(1), fromFlat(1);
   for (int64_t i = 0; i < inType.getRank(); ++i)
     toFlat[0].push_back(i);
@@ -225,7 +228,8 @@ struct MergeHeadsPattern : OpRewritePattern<tfm::MergeHeadsOp> {
     Value x = op.getInput();
     auto inType = cast<RankedTensorType>(x.getType());
     if (inType.getDimSize(1) == 1) {
-      b.replaceOp(op, reshapeSingleToken(b, loc, x, cast<RankedTensorType>(op.getType())));
+      b.replaceOp(op, reshapeSingleToken(b, loc, x,
+                                         cast<RankedTensorType>(op.getType())));
       return success();
     }
     auto transposedType = RankedTensorType::get(
@@ -250,20 +254,24 @@ Value cacheWindow(OpBuilder &b, Location loc, Value cache, tfm::CacheKind kind,
                   Value start, OpFoldResult length) {
   auto cacheType = cast<MemRefType>(cache.getType());
   int64_t kv = cacheType.getDimSize(1), hd = cacheType.getDimSize(3);
-  SmallVector<OpFoldResult> offsets = {b.getIndexAttr(kind == tfm::CacheKind::Key ? 0 : 1),
-                                       b.getIndexAttr(0), start, b.getIndexAttr(0)};
-  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(kv), length,
-                                     b.getIndexAttr(hd)};
+  SmallVector<OpFoldResult> offsets = {
+      b.getIndexAttr(kind == tfm::CacheKind::Key ? 0 : 1), b.getIndexAttr(0),
+      start, b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(kv),
+                                     length, b.getIndexAttr(hd)};
   SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
-  int64_t staticLength = getConstantIntValue(length).value_or(ShapedType::kDynamic);
-  auto viewType = cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
-      {kv, staticLength, hd}, cacheType, offsets, sizes, strides));
+  int64_t staticLength =
+      getConstantIntValue(length).value_or(ShapedType::kDynamic);
+  auto viewType =
+      cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
+          {kv, staticLength, hd}, cacheType, offsets, sizes, strides));
   return b.create<memref::SubViewOp>(loc, viewType, cache, offsets, sizes, strides);
 }
 
 /// Sets the insertion point right after the last definition of `values` in
 /// `op`'s block, or at the block's start when all are defined before it.
-void setInsertionPointAfterDefinitions(OpBuilder &b, Operation *op, ValueRange values) {
+void setInsertionPointAfterDefinitions(OpBuilder &b, Operation *op,
+                                       ValueRange values) {
   Block *block = op->getBlock();
   b.setInsertionPointToStart(block);
   Operation *last = nullptr;
@@ -293,7 +301,8 @@ struct KVCacheAppendPattern : OpRewritePattern<tfm::KVCacheAppendOp> {
       OpBuilder::InsertionGuard guard(b);
       if (!isa<Value>(length))
         setInsertionPointAfterDefinitions(b, op, {op.getCache(), op.getPos()});
-      window = cacheWindow(b, loc, op.getCache(), op.getKind(), op.getPos(), length);
+      window =
+          cacheWindow(b, loc, op.getCache(), op.getKind(), op.getPos(), length);
     }
     b.create<bufferization::MaterializeInDestinationOp>(
         loc, TypeRange{}, op.getValue(), window, /*restrict=*/true, /*writable=*/true);
@@ -308,7 +317,8 @@ struct KVCacheReadPattern : OpRewritePattern<tfm::KVCacheReadOp> {
                                 PatternRewriter &b) const override {
     Location loc = op.getLoc();
     Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
-    Value window = cacheWindow(b, loc, op.getCache(), op.getKind(), zero, op.getLength());
+    Value window =
+        cacheWindow(b, loc, op.getCache(), op.getKind(), zero, op.getLength());
     b.replaceOpWithNewOp<bufferization::ToTensorOp>(op, op.getType(), window,
                                                     /*restrict=*/true);
     return success();

@@ -45,12 +45,13 @@ struct BinaryPattern : OpRewritePattern<OpTy> {
   LogicalResult matchAndRewrite(OpTy op, PatternRewriter &b) const override {
     Location loc = op.getLoc();
     auto type = cast<RankedTensorType>(op.getType());
-    b.replaceOp(op, elementwise(b, loc, type, dynamicSizes(b, loc, op.getLhs()),
-                                {op.getLhs(), op.getRhs()},
-                                [](OpBuilder &nb, Location l, ValueRange a) {
-                                  return nb.create<ArithOp>(l, a[0], a[1]);
-                                },
-                                {}, intoLhs ? op.getLhs() : Value()));
+    b.replaceOp(op, elementwise(
+                        b, loc, type, dynamicSizes(b, loc, op.getLhs()),
+                        {op.getLhs(), op.getRhs()},
+                        [](OpBuilder &nb, Location l, ValueRange a) {
+                          return nb.create<ArithOp>(l, a[0], a[1]);
+                        },
+                        {}, intoLhs ? op.getLhs() : Value()));
     return success();
   }
 };

@@ -41,16 +41,19 @@ struct RMSNormPattern : OpRewritePattern<tfm::RMSNormOp> {
     });
     SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(2), dropLastDimMap(b, 2),
                                    columnMap(b)};
-    b.replaceOp(op, elementwise(
-        b, loc, type, dynamicSizes(b, loc, x), {x, ss, op.getWeight()},
-        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-          Value mean = nb.create<arith::AddFOp>(
-              l, nb.create<arith::DivFOp>(l, a[1], f32(nb, l, width)), f32(nb, l, eps));
-          Value inv = nb.create<arith::DivFOp>(l, f32(nb, l, 1.0),
-                                               nb.create<math::SqrtOp>(l, mean));
-          return nb.create<arith::MulFOp>(l, a[2], nb.create<arith::MulFOp>(l, inv, a[0]));
-        },
-        maps, /*dest=*/x));
+    b.replaceOp(
+        op, elementwise(
+                b, loc, type, dynamicSizes(b, loc, x), {x, ss, op.getWeight()},
+                [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                  Value mean = nb.create<arith::AddFOp>(
+                      l, nb.create<arith::DivFOp>(l, a[1], f32(nb, l, width)),
+                      f32(nb, l, eps));
+                  Value inv = nb.create<arith::DivFOp>(
+                      l, f32(nb, l, 1.0), nb.create<math::SqrtOp>(l, mean));
+                  return nb.create<arith::MulFOp>(
+                      l, a[2], nb.create<arith::MulFOp>(l, inv, a[0]));
+                },
+                maps, /*dest=*/x));
     return success();
   }
 };
@@ -82,15 +85,20 @@ struct LayerNormPattern : OpRewritePattern<tfm::LayerNormOp> {
     });
     SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(2), dropLastDimMap(b, 2),
                                    columnMap(b), columnMap(b)};
-    b.replaceOp(op, elementwise(
-        b, loc, type, sizes, {centred, sq, op.getWeight(), op.getBias()},
-        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-          Value var = nb.create<arith::AddFOp>(
-              l, nb.create<arith::DivFOp>(l, a[1], f32(nb, l, width)), f32(nb, l, eps));
-          Value norm = nb.create<arith::DivFOp>(l, a[0], nb.create<math::SqrtOp>(l, var));
-          return nb.create<arith::AddFOp>(l, nb.create<arith::MulFOp>(l, norm, a[2]), a[3]);
-        },
-        maps, /*dest=*/x));
+    b.replaceOp(
+        op,
+        elementwise(
+            b, loc, type, sizes, {centred, sq, op.getWeight(), op.getBias()},
+            [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+              Value var = nb.create<arith::AddFOp>(
+                  l, nb.create<arith::DivFOp>(l, a[1], f32(nb, l, width)),
+                  f32(nb, l, eps));
+              Value norm = nb.create<arith::DivFOp>(
+                  l, a[0], nb.create<math::SqrtOp>(l, var));
+              return nb.create<arith::AddFOp>(
+                  l, nb.create<arith::MulFOp>(l, norm, a[2]), a[3]);
+            },
+            maps, /*dest=*/x));
     return success();
   }
 };

@@ -44,18 +44,18 @@ inline mlir::Value filled(mlir::OpBuilder &b, mlir::Location loc,
 /// `dest` when given (a tensor of `resultType`, never read by the body), else
 /// into a new tensor: bufferization reuses dest's buffer when dest is dead
 /// afterwards, and otherwise allocates without copying it.
-inline mlir::Value
-elementwise(mlir::OpBuilder &b, mlir::Location loc,
-            mlir::RankedTensorType resultType, mlir::ValueRange dynSizes,
-            mlir::ValueRange inputs, const BodyFn &body,
-            llvm::ArrayRef<mlir::AffineMap> maps = {},
-            mlir::Value dest = nullptr) {
+inline mlir::Value elementwise(mlir::OpBuilder &b, mlir::Location loc,
+                               mlir::RankedTensorType resultType,
+                               mlir::ValueRange dynSizes,
+                               mlir::ValueRange inputs, const BodyFn &body,
+                               llvm::ArrayRef<mlir::AffineMap> maps = {},
+                               mlir::Value dest = nullptr) {
   unsigned rank = resultType.getRank();
-  mlir::Value init =
-      dest ? dest
-           : b.create<mlir::tensor::EmptyOp>(loc, resultType.getShape(),
-                                             resultType.getElementType(), dynSizes)
-                 .getResult();
+  mlir::Value init = dest ? dest
+                          : b.create<mlir::tensor::EmptyOp>(
+                                 loc, resultType.getShape(),
+                                 resultType.getElementType(), dynSizes)
+                                .getResult();
   llvm::SmallVector<mlir::AffineMap> allMaps(maps.begin(), maps.end());
   if (allMaps.empty())
     allMaps.assign(inputs.size(), b.getMultiDimIdentityMap(rank));

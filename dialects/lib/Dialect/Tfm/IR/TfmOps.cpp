@@ -183,11 +183,13 @@ LogicalResult MergeHeadsOp::verify() {
 }
 
 /// A layer's cache is [2, KV, context, hd]; `value` is [KV, T, hd].
-static LogicalResult verifyCacheAccess(Operation *op, Value cache, Value value) {
+static LogicalResult verifyCacheAccess(Operation *op, Value cache,
+                                       Value value) {
   if (!agree(dim(cache, 0), 2))
     return op->emitOpError("cache dimension 0 must be 2 (keys and values)");
   // The lowering takes [KV, length, hd] windows with static KV and hd.
-  if (failed(expectStatic(op, cache, 1, "number of key/value heads in the cache")) ||
+  if (failed(expectStatic(op, cache, 1,
+                          "number of key/value heads in the cache")) ||
       failed(expectStatic(op, cache, 3, "head dimension in the cache")))
     return failure();
   if (failed(expectAgree(op, value, 0, "tensor", cache, 1, "cache")))
