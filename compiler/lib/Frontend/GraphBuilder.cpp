@@ -105,7 +105,8 @@ private:
 
   void buildEntry(StringRef name, func::FuncOp blockFn) {
     auto f32 = b.getF32Type();
-    auto weightsType = MemRefType::get({(int64_t)layout.totalSize}, b.getI8Type());
+    auto weightsType =
+        MemRefType::get({(int64_t)layout.totalSize}, b.getI8Type());
     auto tokensType = RankedTensorType::get({t}, b.getI32Type());
     auto kvFlatType = MemRefType::get({kvCacheFloats(spec)}, f32);
     auto logitsType = RankedTensorType::get({t, spec.vocabSize}, f32);
@@ -127,9 +128,8 @@ private:
     Value weights = fn.getArgument(0);
     Value allCaches = b.create<memref::ExpandShapeOp>(
         loc,
-        MemRefType::get({spec.numLayers, 2, a.kvHeads, spec.contextLength,
-                         a.headDim},
-                        f32),
+        MemRefType::get(
+            {spec.numLayers, 2, a.kvHeads, spec.contextLength, a.headDim}, f32),
         fn.getArgument(3), SmallVector<ReassociationIndices>{{0, 1, 2, 3, 4}});
 
     // x = block(x, layer l's weights and cache) for l = 0 .. layers-1.
@@ -137,7 +137,8 @@ private:
       return b.create<arith::ConstantIndexOp>(loc, v).getResult();
     };
     Value x = embed();
-    Value layerBase = index(layout.layerBase), layerStride = index(layout.layerStride);
+    Value layerBase = index(layout.layerBase),
+          layerStride = index(layout.layerStride);
     auto loop = b.create<scf::ForOp>(
         loc, index(0), index(spec.numLayers), index(1), ValueRange{x},
         [&](OpBuilder &lb, Location l, Value layer, ValueRange carried) {
@@ -145,12 +146,13 @@ private:
               l, layerBase, lb.create<arith::MulIOp>(l, layer, layerStride));
           Value layerWeights = lb.create<memref::ViewOp>(
               l, blockFn.getArgumentTypes()[1], weights, offset, ValueRange{});
-          SmallVector<OpFoldResult> offsets = {layer, lb.getIndexAttr(0),
-                                               lb.getIndexAttr(0), lb.getIndexAttr(0),
-                                               lb.getIndexAttr(0)};
+          SmallVector<OpFoldResult> offsets = {
+              layer, lb.getIndexAttr(0), lb.getIndexAttr(0), lb.getIndexAttr(0),
+              lb.getIndexAttr(0)};
           SmallVector<OpFoldResult> sizes = {
-              lb.getIndexAttr(1), lb.getIndexAttr(2), lb.getIndexAttr(a.kvHeads),
-              lb.getIndexAttr(spec.contextLength), lb.getIndexAttr(a.headDim)};
+              lb.getIndexAttr(1), lb.getIndexAttr(2),
+              lb.getIndexAttr(a.kvHeads), lb.getIndexAttr(spec.contextLength),
+              lb.getIndexAttr(a.headDim)};
           SmallVector<OpFoldResult> strides(5, lb.getIndexAttr(1));
           Value layerCache = lb.create<memref::SubViewOp>(
               l, layerCacheType(), allCaches, offsets, sizes, strides);
@@ -237,14 +239,16 @@ private:
       q = b.create<mlir::tfm::RopeOp>(loc, q.getType(), q, pos, theta, style);
       k = b.create<mlir::tfm::RopeOp>(loc, k.getType(), k, pos, theta, style);
     }
-    b.create<mlir::tfm::KVCacheAppendOp>(loc, k, cache, mlir::tfm::CacheKind::Key, pos);
-    b.create<mlir::tfm::KVCacheAppendOp>(loc, v, cache, mlir::tfm::CacheKind::Value, pos);
+    b.create<mlir::tfm::KVCacheAppendOp>(loc, k, cache,
+                                         mlir::tfm::CacheKind::Key, pos);
+    b.create<mlir::tfm::KVCacheAppendOp>(loc, v, cache,
+                                         mlir::tfm::CacheKind::Value, pos);
     auto cachedType =
         RankedTensorType::get({a.kvHeads, kDyn, a.headDim}, b.getF32Type());
-    Value keys = b.create<mlir::tfm::KVCacheReadOp>(loc, cachedType, cache,
-                                                    mlir::tfm::CacheKind::Key, cachedLength);
-    Value values = b.create<mlir::tfm::KVCacheReadOp>(loc, cachedType, cache,
-                                                      mlir::tfm::CacheKind::Value, cachedLength);
+    Value keys = b.create<mlir::tfm::KVCacheReadOp>(
+        loc, cachedType, cache, mlir::tfm::CacheKind::Key, cachedLength);
+    Value values = b.create<mlir::tfm::KVCacheReadOp>(
+        loc, cachedType, cache, mlir::tfm::CacheKind::Value, cachedLength);
 
     auto scoresType =
         RankedTensorType::get({a.heads, t, kDyn}, b.getF32Type());
@@ -290,10 +294,12 @@ private:
   Value block(Value x) {
     std::string p = kLayerPrefix;
     if (spec.block.preNorm) {
-      x = b.create<mlir::tfm::AddOp>(loc, x, attention(norm(x, p + ".attn_norm")));
+      x = b.create<mlir::tfm::AddOp>(loc, x,
+                                     attention(norm(x, p + ".attn_norm")));
       return b.create<mlir::tfm::AddOp>(loc, x, ffn(norm(x, p + ".ffn_norm")));
     }
-    x = norm(b.create<mlir::tfm::AddOp>(loc, x, attention(x)), p + ".attn_norm");
+    x = norm(b.create<mlir::tfm::AddOp>(loc, x, attention(x)),
+             p + ".attn_norm");
     return norm(b.create<mlir::tfm::AddOp>(loc, x, ffn(x)), p + ".ffn_norm");
   }
 
@@ -320,7 +326,8 @@ OwningOpRef<ModuleOp> buildGraph(MLIRContext &ctx, const ModelSpec &spec,
                                  int64_t prefillChunk) {
   ctx.loadDialect<mlir::tfm::TfmDialect, arith::ArithDialect,
                   bufferization::BufferizationDialect, func::FuncDialect,
-                  memref::MemRefDialect, scf::SCFDialect, tensor::TensorDialect>();
+                  memref::MemRefDialect, scf::SCFDialect,
+                  tensor::TensorDialect>();
   OpBuilder b(&ctx);
   OwningOpRef<ModuleOp> module = ModuleOp::create(b.getUnknownLoc(), spec.name);
   // The weights outside the layers, by their offset in the whole blob (the
@@ -335,7 +342,8 @@ OwningOpRef<ModuleOp> buildGraph(MLIRContext &ctx, const ModelSpec &spec,
   int64_t chunk = prefillTokens(spec, prefillChunk);
   EntryBuilder(b, spec, layout, /*fixedTokens=*/0, chunk)
       .build("tfm_prefill", "prefill");
-  EntryBuilder(b, spec, layout, /*fixedTokens=*/1, 1).build("tfm_decode", "decode");
+  EntryBuilder(b, spec, layout, /*fixedTokens=*/1, 1)
+      .build("tfm_decode", "decode");
   return module;
 }
 
