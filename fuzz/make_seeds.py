@@ -14,6 +14,7 @@ seed is committed:
     tokenizer.bin when present (they are a few KB).
 Input layouts that the harnesses split (see each fuzz_*.cpp):
   safetensors: config.json NUL model.safetensors
+  config: config.json alone (the harness writes a valid model.safetensors)
   tokenizer_gpt2: vocab.json NUL merges.txt
   tokenizer_encode: mode byte, then text or 2-byte token ids
 """
@@ -182,6 +183,9 @@ def checkpoint_seeds(outdir, tok):
                 dirpath = os.path.dirname(p)
                 put(outdir, "safetensors", os.path.basename(dirpath),
                     safetensors_input(dirpath))
+                cfg_path = os.path.join(dirpath, "config.json")
+                if os.path.exists(cfg_path):
+                    put(outdir, "config", os.path.basename(dirpath), read(cfg_path))
         for i, cfg in enumerate(TINY):
             base = os.path.join(tmp, "tiny%d" % i)
             if cfg["arch"] == "llama":
@@ -199,6 +203,7 @@ def checkpoint_seeds(outdir, tok):
             with open(os.path.join(base, "config.json"), "w") as fh:
                 json.dump(wc.hf_config(cfg), fh)
             put(outdir, "safetensors", "tiny%d" % i, safetensors_input(base))
+            put(outdir, "config", "tiny%d" % i, read(os.path.join(base, "config.json")))
         # GGUF files whose tokenizers load (real byte tokens / GPT-2 bytes).
         cfg = TINY[0]
         meta = wc.gguf_metadata(dict(cfg, vocab_size=len(pieces)), "llama")
@@ -223,6 +228,39 @@ def checkpoint_seeds(outdir, tok):
         shutil.rmtree(tmp)
 
 
+def hostile_seeds(outdir):
+    """Seeds a mutation rarely reaches: deep nesting and huge counts."""
+    deep = 35000  # 70 KB of brackets overflowed llvm::json's recursive parser.
+    for t in ("config", "safetensors"):
+        nest = b"[" * deep + b"]" * deep
+        obj = b'{"a":' * (deep // 2) + b"1" + b"}" * (deep // 2)
+        cfg = json.dumps(wc.hf_config(TINY[0])).encode()
+        for name, head in (("deep-array", nest), ("deep-object", obj), ("config", cfg)):
+            # safetensors: the hostile JSON as the tensor header, a plain config.
+            data = head if t == "config" else cfg + b"\0" + struct.pack("<Q", len(head)) + head
+            put(outdir, t, "hostile-" + name, data)
+    for key, value in (("hidden_size", 1 << 58), ("num_hidden_layers", 1 << 40),
+                       ("max_position_embeddings", (1 << 58) + 1), ("vocab_size", -1),
+                       ("rms_norm_eps", -1), ("rope_theta", -5), ("num_attention_heads", 0),
+                       ("intermediate_size", 1 << 62), ("head_dim", 1 << 31)):
+        cfg = dict(wc.hf_config(TINY[0]), **{key: value})
+        put(outdir, "config", "hostile-" + key, json.dumps(cfg))
+    # GGUF headers with counts far beyond the file: tensors, key-values, and
+    # an array whose element count would need exabytes.
+    magic = b"GGUF" + struct.pack("<I", 3)
+    put(outdir, "gguf", "hostile-tensor-count", magic + struct.pack("<QQ", 1 << 62, 0))
+    put(outdir, "gguf", "hostile-kv-count", magic + struct.pack("<QQ", 0, 1 << 62))
+    key = b"tokenizer.ggml.tokens"
+    arr = struct.pack("<Q", len(key)) + key + struct.pack("<II", 9, 8) + struct.pack("<Q", 1 << 60)
+    put(outdir, "gguf", "hostile-array-count", magic + struct.pack("<QQ", 0, 1) + arr)
+    # A llama2.c header with every dimension at the int32 limit.
+    put(outdir, "llama2c", "hostile-dims", struct.pack("<7i", *([0x7fffffff] * 7)))
+    # A description nested and repeated far beyond any real model.
+    put(outdir, "description", "hostile-deep",
+        'model "m" {\n' + "block x 1 {\n" * 2000 + "}\n" * 2001)
+    put(outdir, "description", "hostile-semicolons", ";" * 100000)
+
+
 def description_seeds(outdir):
     for p in sorted(glob.glob(os.path.join(ROOT, "examples", "*.tfm")) +
                     glob.glob(os.path.join(ROOT, "test", "Frontend", "description", "*.tfm"))):
@@ -236,6 +274,7 @@ def main(argv):
     outdir = argv[1]
     os.makedirs(outdir, exist_ok=True)
     description_seeds(outdir)
+    hostile_seeds(outdir)
     checkpoint_seeds(outdir, tokenizer_seeds(outdir))
     for d in sorted(os.listdir(outdir)):
         print("%-22s %3d seeds" % (d, len(os.listdir(os.path.join(outdir, d)))))

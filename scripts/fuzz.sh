@@ -1,6 +1,7 @@
 #!/bin/bash
 # Builds the libFuzzer targets (fuzz/, clang 19) and runs each on its seed
-# corpus for SECONDS (default 60), then prints one summary line per target.
+# corpus for SECONDS (default 60), with the dictionary of its input language
+# (fuzz/dicts/), then prints one summary line per target.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     e.g. scripts/fuzz.sh 10 gguf
 #
@@ -14,7 +15,7 @@ SECONDS_PER=${1:-60}
 shift || true
 BUILD=${BUILD:-$ROOT/build-fuzz}
 JOBS=${JOBS:-2}
-ALL="description llama2c gguf_import safetensors gguf tokenizer_llama2c tokenizer_deserialize tokenizer_gpt2 tokenizer_encode"
+ALL="config description llama2c gguf_import safetensors gguf tokenizer_llama2c tokenizer_deserialize tokenizer_gpt2 tokenizer_encode"
 TARGETS=${*:-$ALL}
 
 command -v clang++-19 >/dev/null || { echo "fuzz.sh: clang++-19 not found" >&2; exit 1; }
@@ -32,9 +33,15 @@ for t in $TARGETS; do
   mkdir -p "$corpus" "$crashes"
   log=$BUILD/logs/$t.log
   mkdir -p "$(dirname "$log")"
+  dict=()
+  case $t in
+    config | safetensors | tokenizer_gpt2) dict=(-dict="$ROOT/fuzz/dicts/json.dict") ;;
+    gguf | gguf_import) dict=(-dict="$ROOT/fuzz/dicts/gguf.dict") ;;
+    description) dict=(-dict="$ROOT/fuzz/dicts/description.dict") ;;
+  esac
   echo "== fuzz_$t for ${SECONDS_PER}s" >&2
   "$BUILD/fuzz_$t" -max_total_time="$SECONDS_PER" -timeout=10 -rss_limit_mb=2048 \
-    -max_len=131072 -print_final_stats=1 -artifact_prefix="$crashes/" \
+    -max_len=131072 -print_final_stats=1 "${dict[@]}" -artifact_prefix="$crashes/" \
     "$corpus" "$BUILD/seeds/$t" >"$log" 2>&1
   rc=$?
   last=$(grep -E '^#[0-9]+' "$log" | tail -1)
