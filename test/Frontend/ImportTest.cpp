@@ -61,7 +61,7 @@ TEST_P(Fixture, ImportMatchesWriterSummary) {
   EXPECT_FLOAT_EQ(spec.block.norm.eps,
                   static_cast<float>(*s.getNumber("norm_eps")));
   EXPECT_EQ(spec.tiedHead, *s.getBoolean("tied_head"));
-  EXPECT_EQ(validateSpec(spec), "");
+  EXPECT_EQ(llvm::toString(validateSpec(spec)), "");
   if (arch == "llama") {
     EXPECT_EQ(spec.positional, PositionalKind::Rope);
     EXPECT_FLOAT_EQ(spec.ropeTheta,

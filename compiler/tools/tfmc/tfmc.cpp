@@ -23,6 +23,7 @@
 #include "tfm/Transforms/MemoryPlan.h"
 
 #include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
@@ -125,9 +126,10 @@ template <typename T> T check(llvm::Expected<T> value) {
   return std::move(*value);
 }
 
-/// The model, with its checkpoint open when it was imported from one (a
-/// description's checkpoint is opened only when the weights are needed).
-tfm::ImportedModel loadModel(llvm::SourceMgr &sm) {
+/// The model, with its checkpoint open (null for random weights or none).
+/// A description's files (checkpoint, tokenizer) are opened and checked
+/// against it when `needFiles`; --emit=spec|dot read the description alone.
+tfm::ImportedModel loadModel(llvm::SourceMgr &sm, bool needFiles) {
   if (llvm::StringRef(inputPath).ends_with(".tfm")) {
     // Located errors are printed through `sm` (file:line:col with a caret);
     // any other (an unreadable file) is printed here.
@@ -138,21 +140,42 @@ tfm::ImportedModel loadModel(llvm::SourceMgr &sm) {
           diag.print(nullptr, llvm::errs());
         },
         &located);
-    auto spec = tfm::parseDescriptionFile(inputPath, sm);
+    // The checkpoint it names is opened and checked against it here.
+    auto load = [&]() -> llvm::Expected<tfm::ImportedModel> {
+      if (needFiles)
+        return tfm::loadDescription(inputPath, sm);
+      auto spec = tfm::parseDescriptionFile(inputPath, sm);
+      if (!spec)
+        return spec.takeError();
+      return tfm::ImportedModel{std::move(*spec), nullptr};
+    };
+    auto model = load();
     sm.setDiagHandler(nullptr);
-    if (!spec) {
+    if (!model) {
       if (!located)
-        fail(llvm::toString(spec.takeError()));
-      llvm::consumeError(spec.takeError());
+        fail(llvm::toString(model.takeError()));
+      llvm::consumeError(model.takeError());
       std::exit(1);
     }
     if (!tokenizerPath.empty())
       fail("--tokenizer is for checkpoints; a .tfm names its tokenizer itself");
-    return {std::move(*spec), nullptr};
+    return std::move(*model);
   }
   tfm::ImportOptions options;
   options.tokenizerPath = tokenizerPath;
   return check(tfm::importModel(inputPath, options));
+}
+
+/// Fails with `err`, about the file the model's `key` names: at the
+/// description's key (file:line:col and a caret) for a description.
+[[noreturn]] void failAt(llvm::SourceMgr &sm, const tfm::ModelSpec &spec,
+                         tfm::SpecKey key, llvm::Error err) {
+  if (!spec.source.description)
+    fail(llvm::toString(std::move(err)));
+  llvm::consumeError(
+      tfm::errorAtKey(sm, spec, key, llvm::toString(std::move(err))));
+  llvm::sys::RunInterruptHandlers();
+  std::exit(1);
 }
 
 /// tfmc writes into existing directories only: a mistyped -o must not
@@ -295,7 +318,15 @@ int main(int argc, char **argv) {
     fail("--prefill-chunk must be at least 1");
 
   llvm::SourceMgr sm;
-  tfm::ImportedModel model = loadModel(sm);
+  tfm::ImportedModel model =
+      loadModel(sm, emit != Stage::Spec && emit != Stage::Dot);
+  // Ops carry the description's file:line:col: MLIR's errors show its line.
+  // Only errors, as without a handler (translation warns of attributes it
+  // leaves alone).
+  mlir::SourceMgrDiagnosticHandler diagnostics(sm, &ctx);
+  ctx.getDiagEngine().registerHandler([](mlir::Diagnostic &diag) {
+    return mlir::success(diag.getSeverity() != mlir::DiagnosticSeverity::Error);
+  });
   const tfm::ModelSpec &spec = model.spec;
   if (emit == Stage::Spec) {
     printText([&](llvm::raw_ostream &os) { tfm::printDescription(spec, os); });
@@ -305,8 +336,8 @@ int main(int argc, char **argv) {
     printText([&](llvm::raw_ostream &os) { tfm::printGraphDot(spec, os); });
     return 0;
   }
-  // Each checkpoint is mapped, parsed and checked once: by the import, or
-  // here for the one a description names (null for random weights).
+  // Each checkpoint is mapped, parsed and checked once, by the import or by
+  // loadDescription; openWeights only reports `weights = none`.
   std::unique_ptr<tfm::formats::Checkpoint> checkpoint =
       model.checkpoint ? std::move(model.checkpoint)
                        : check(tfm::openWeights(spec));
@@ -351,8 +382,11 @@ int main(int argc, char **argv) {
   tfm::ModelPayload payload;
   payload.embedWeights = weightsMode == WeightsMode::Embed;
   payload.weightsBytes = layout.totalSize;
-  if (auto tokenizer = check(tfm::loadModelTokenizer(spec, checkpoint.get())))
-    payload.tokenizer = tokenizer->serialize();
+  auto tokenizer = tfm::loadModelTokenizer(spec, checkpoint.get());
+  if (!tokenizer)
+    failAt(sm, spec, tfm::SpecKey::Tokenizer, tokenizer.takeError());
+  if (*tokenizer)
+    payload.tokenizer = (*tokenizer)->serialize();
   payload.prefillChunk = tfm::prefillTokens(spec, prefillChunk);
 
   // The weights blob: a temporary that the object's .incbin reads, or the
@@ -372,7 +406,8 @@ int main(int argc, char **argv) {
                    !payload.embedWeights;
   if (needsBlob) {
     llvm::raw_fd_ostream os(blob.FD, /*shouldClose=*/false);
-    check(tfm::writeWeightsBlob(spec, checkpoint.get(), os));
+    if (llvm::Error err = tfm::writeWeightsBlob(spec, checkpoint.get(), os))
+      failAt(sm, spec, tfm::SpecKey::Weights, std::move(err));
     os.flush();
     std::error_code ec = os.error();
     os.clear_error();

@@ -272,6 +272,17 @@ def st_cases(out):
     c = wc.hf_config(gcfg); c["n_embd"] = 2**62
     d = make_dir("st-huge-n-embd", gcfg, 13, config=c)
     case("st-huge-n-embd", d, "dim is %d, above the limit 65536" % 2**62)
+    # Values every frontend checks alike (validateSpec): were accepted from
+    # config.json and made every logit NaN (issue 13, finding 9).
+    c = wc.hf_config(lcfg); c["rms_norm_eps"] = -1
+    d = make_dir("st-negative-eps", lcfg, 14, config=c)
+    case("st-negative-eps", d, "config.json: rms_norm_eps: 'eps' must be between 0 and 1 (exclusive), found -1")
+    c = wc.hf_config(lcfg); c["rope_theta"] = -5
+    d = make_dir("st-negative-theta", lcfg, 14, config=c)
+    case("st-negative-theta", d, "config.json: rope_theta: 'theta' must be positive, found -5")
+    c = wc.hf_config(gcfg); c["layer_norm_epsilon"] = 0
+    d = make_dir("st-zero-eps", gcfg, 13, config=c)
+    case("st-zero-eps", d, "config.json: layer_norm_epsilon: 'eps' must be between 0 and 1 (exclusive), found 0")
 
 
 def main(argv):
