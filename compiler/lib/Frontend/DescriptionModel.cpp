@@ -209,7 +209,7 @@ bool SpecReader::readNorm(const Term &term, llvm::StringRef what,
   if (!readChoice(term, what, {"layernorm", "rmsnorm"}, choice))
     return false;
   out.kind = choice == 0 ? NormKind::LayerNorm : NormKind::RMSNorm;
-  out.eps = 1e-5f;
+  out.eps = NormSpec().eps; // The language's default (docs/tfm-language.md).
   std::vector<const Term *> args;
   if (!readArgs(term, {"eps"}, args))
     return false;

@@ -255,8 +255,11 @@ Error importHfGpt2(const Config &c, const Checkpoint &ckpt, ModelSpec &spec) {
   spec.block.ffn = {act, false, hidden, has("layers.{i}.w1.bias")};
   // GPT2LMHeadModel always ties lm_head to wte (tie_word_embeddings defaults
   // to true); an explicit false needs a stored lm_head.weight.
-  spec.tiedHead = c.boolean("tie_word_embeddings").value_or(true) ||
-                  !ckpt.find("lm_head.weight");
+  spec.tiedHead =
+      c.boolean("tie_word_embeddings").value_or(true) ||
+      !ckpt.find(defaultBinding(CheckpointFormat::Safetensors, ArchFamily::Gpt2,
+                                false, "lm_head.weight")
+                     .source);
   return Error::success();
 }
 
