@@ -73,50 +73,39 @@ Expected<std::vector<StatedValue>> statedValues(llvm::StringRef path,
   llvm_unreachable("unknown checkpoint format");
 }
 
+namespace {
+
+/// The value of `key` in `spec`, for the keys a checkpoint may state.
+std::optional<double> specValue(const ModelSpec &spec, SpecKey key) {
+  const AttentionSpec &a = spec.block.attention;
+  const std::pair<SpecKey, double> values[] = {
+      {SpecKey::Vocab, double(spec.vocabSize)},
+      {SpecKey::Dim, double(spec.dim)},
+      {SpecKey::Context, double(spec.contextLength)},
+      {SpecKey::Layers, double(spec.numLayers)},
+      {SpecKey::Heads, double(a.heads)},
+      {SpecKey::KvHeads, double(a.kvHeads)},
+      {SpecKey::HeadDim, double(a.headDim)},
+      {SpecKey::Hidden, double(spec.block.ffn.hidden)},
+      {SpecKey::Eps, spec.block.norm.eps},
+      {SpecKey::Theta, spec.ropeTheta}};
+  for (auto [k, v] : values)
+    if (k == key)
+      return v;
+  return std::nullopt;
+}
+
+} // namespace
+
 Error checkStatedValues(const ModelSpec &spec,
                         llvm::ArrayRef<StatedValue> stated) {
-  const AttentionSpec &a = spec.block.attention;
   for (const StatedValue &s : stated) {
-    double ours = 0;
-    bool isFloat = false;
-    switch (s.key) {
-    case SpecKey::Vocab:
-      ours = spec.vocabSize;
-      break;
-    case SpecKey::Dim:
-      ours = spec.dim;
-      break;
-    case SpecKey::Context:
-      ours = spec.contextLength;
-      break;
-    case SpecKey::Layers:
-      ours = spec.numLayers;
-      break;
-    case SpecKey::Heads:
-      ours = a.heads;
-      break;
-    case SpecKey::KvHeads:
-      ours = a.kvHeads;
-      break;
-    case SpecKey::HeadDim:
-      ours = a.headDim;
-      break;
-    case SpecKey::Hidden:
-      ours = spec.block.ffn.hidden;
-      break;
-    case SpecKey::Eps:
-      ours = spec.block.norm.eps;
-      isFloat = true;
-      break;
-    case SpecKey::Theta:
-      if (spec.positional != PositionalKind::Rope)
-        continue;
-      ours = spec.ropeTheta;
-      isFloat = true;
-      break;
-    default:
+    std::optional<double> value = specValue(spec, s.key);
+    if (!value ||
+        (s.key == SpecKey::Theta && spec.positional != PositionalKind::Rope))
       continue;
-    }
+    const double ours = *value;
+    const bool isFloat = s.key == SpecKey::Eps || s.key == SpecKey::Theta;
     // Floats as the spec holds them (f32), sizes exactly.
     double theirs = isFloat ? double(float(s.value)) : s.value;
     if (ours == theirs)

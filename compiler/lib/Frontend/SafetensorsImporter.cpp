@@ -141,6 +141,20 @@ ConfigArch configArch(const Config &c) {
   return a;
 }
 
+/// The JSON object of the config.json at `configPath`.
+Expected<llvm::json::Value> readConfigJson(const std::string &configPath) {
+  auto buf = formats::mapFile(configPath);
+  if (!buf)
+    return buf.takeError();
+  auto json = formats::parseJson((*buf)->getBuffer());
+  if (!json)
+    return readerError(configPath +
+                       ": invalid JSON: " + llvm::toString(json.takeError()));
+  if (!json->getAsObject())
+    return readerError(configPath + ": not a JSON object");
+  return std::move(*json);
+}
+
 /// config.json beside a safetensors file or in its directory.
 std::string configPathOf(llvm::StringRef path) {
   std::string dir = llvm::sys::fs::is_directory(path)
@@ -271,17 +285,10 @@ Expected<ModelSpec> importSafetensors(llvm::StringRef path,
   // `path` is a directory, or a .safetensors file with config.json beside.
   std::string configPath = configPathOf(path);
   std::string dir = llvm::sys::path::parent_path(configPath).str();
-  auto buf = formats::mapFile(configPath);
-  if (!buf)
-    return buf.takeError();
-  auto json = formats::parseJson((*buf)->getBuffer());
+  auto json = readConfigJson(configPath);
   if (!json)
-    return readerError(configPath +
-                       ": invalid JSON: " + llvm::toString(json.takeError()));
-  const llvm::json::Object *root = json->getAsObject();
-  if (!root)
-    return readerError(configPath + ": not a JSON object");
-  Config config(configPath, *root);
+    return json.takeError();
+  Config config(configPath, *json->getAsObject());
 
   ConfigArch arch = configArch(config);
   const bool gpt2 = arch.gpt2;
@@ -343,17 +350,10 @@ safetensorsStatedValues(llvm::StringRef path) {
   std::string configPath = configPathOf(path);
   if (!llvm::sys::fs::exists(configPath))
     return std::vector<StatedValue>();
-  auto buf = formats::mapFile(configPath);
-  if (!buf)
-    return buf.takeError();
-  auto json = formats::parseJson((*buf)->getBuffer());
+  auto json = readConfigJson(configPath);
   if (!json)
-    return readerError(configPath +
-                       ": invalid JSON: " + llvm::toString(json.takeError()));
-  const llvm::json::Object *root = json->getAsObject();
-  if (!root)
-    return readerError(configPath + ": not a JSON object");
-  Config config(configPath, *root);
+    return json.takeError();
+  Config config(configPath, *json->getAsObject());
   ConfigArch arch = configArch(config);
   if (!arch.gpt2 && !arch.llama)
     return std::vector<StatedValue>();
