@@ -157,7 +157,7 @@ Expected<ImportedModel> loadDescription(llvm::StringRef path,
 
   const CheckpointFormat format = spec.weights.format;
   if (format == CheckpointFormat::None || format == CheckpointFormat::Random)
-    return std::move(model);
+    return model;
   auto ckpt = Checkpoint::open(spec.weights.path, checkpointFormat(format));
   if (!ckpt)
     return diags.error(SpecKey::Weights, llvm::toString(ckpt.takeError()));
@@ -169,12 +169,12 @@ Expected<ImportedModel> loadDescription(llvm::StringRef path,
     llvm::handleAllErrors(std::move(e), [&](const SpecError &problem) {
       located = diags.error(problem.getKey(), problem.getMessage());
     });
-    return std::move(located);
+    return located;
   }
   if (Error e = checkWeights(spec, **ckpt))
     return diags.error(SpecKey::Weights, llvm::toString(std::move(e)));
   model.checkpoint = std::move(*ckpt);
-  return std::move(model);
+  return model;
 }
 
 } // namespace tfm
