@@ -3,8 +3,8 @@
 // A description names a checkpoint and a tokenizer file. loadDescription
 // opens the checkpoint once, checks that the description agrees with every
 // hyper-parameter the checkpoint states (statedValues: the llama2.c header,
-// GGUF metadata, config.json) and that every weight resolves, and checks that
-// the tokenizer's files can be read. Each error is reported like a parse
+// GGUF metadata, config.json) and that every weight resolves, and reads the
+// tokenizer. Each error is reported like a parse
 // error, at the description's key it concerns (file:line:col and a caret),
 // and names the checkpoint's value and where the checkpoint states it.
 //
@@ -13,12 +13,10 @@
 #include "DescriptionSyntax.h"
 
 #include "tfm/Frontend/Description.h"
+#include "tfm/Frontend/ModelTokenizer.h"
 #include "tfm/Frontend/Weights.h"
 
-#include "llvm/ADT/SmallString.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 
 using llvm::Error;
@@ -93,19 +91,12 @@ private:
   unsigned buffer = 0;
 };
 
-/// `path` is a regular file we may read.
-std::optional<std::string> unreadable(llvm::StringRef path) {
-  llvm::sys::fs::file_status status;
-  if (std::error_code ec = llvm::sys::fs::status(path, status))
-    return ec.message();
-  if (status.type() != llvm::sys::fs::file_type::regular_file)
-    return std::string("not a regular file");
-  llvm::Expected<llvm::sys::fs::file_t> file =
-      llvm::sys::fs::openNativeFileForRead(path);
-  if (!file)
-    return llvm::toString(file.takeError());
-  llvm::sys::fs::closeFile(*file);
-  return std::nullopt;
+/// Reads the tokenizer once to report a bad file here, at the description,
+/// rather than late in the compile (tfmc reads it again for the executable;
+/// a vocabulary takes milliseconds to read).
+Error loadTokenizer(const ImportedModel &model) {
+  auto tokenizer = loadModelTokenizer(model.spec, model.checkpoint.get());
+  return tokenizer ? Error::success() : tokenizer.takeError();
 }
 
 Checkpoint::Format checkpointFormat(CheckpointFormat format) {
@@ -121,13 +112,9 @@ Checkpoint::Format checkpointFormat(CheckpointFormat format) {
 
 } // namespace
 
-Error errorAtKey(llvm::SourceMgr &sm, const ModelSpec &spec, SpecKey key,
-                 const llvm::Twine &message) {
-  return KeyDiagnostics(sm, spec).error(key, message);
-}
-
 Expected<ImportedModel> loadDescription(llvm::StringRef path,
-                                        llvm::SourceMgr &sm) {
+                                        llvm::SourceMgr &sm,
+                                        bool checkTokenizer) {
   auto parsed = parseDescriptionFile(path, sm);
   if (!parsed)
     return parsed.takeError();
@@ -135,29 +122,12 @@ Expected<ImportedModel> loadDescription(llvm::StringRef path,
   const ModelSpec &spec = model.spec;
   KeyDiagnostics diags(sm, spec);
 
-  // The tokenizer's files (a GGUF tokenizer is the checkpoint itself).
-  const TokenizerSpec &tok = spec.tokenizer;
-  if (tok.kind != TokenizerKind::None && !tok.path.empty() &&
-      !(spec.weights.format == CheckpointFormat::Gguf &&
-        tok.path == spec.weights.path)) {
-    if (auto why = unreadable(tok.path))
-      return diags.error(SpecKey::Tokenizer, "cannot read the tokenizer file " +
-                                                 tok.path + ": " + *why);
-    if (tok.kind == TokenizerKind::Gpt2 &&
-        llvm::sys::path::extension(tok.path) == ".json") {
-      llvm::SmallString<256> merges(llvm::sys::path::parent_path(tok.path));
-      llvm::sys::path::append(merges, "merges.txt");
-      if (auto why = unreadable(merges))
-        return diags.error(SpecKey::Tokenizer,
-                           "cannot read merges.txt beside the GPT-2 "
-                           "vocabulary, " +
-                               merges + ": " + *why);
-    }
-  }
-
   const CheckpointFormat format = spec.weights.format;
-  if (format == CheckpointFormat::None || format == CheckpointFormat::Random)
+  if (format == CheckpointFormat::None || format == CheckpointFormat::Random) {
+    if (Error e = checkTokenizer ? loadTokenizer(model) : Error::success())
+      return diags.error(SpecKey::Tokenizer, llvm::toString(std::move(e)));
     return model;
+  }
   auto ckpt = Checkpoint::open(spec.weights.path, checkpointFormat(format));
   if (!ckpt)
     return diags.error(SpecKey::Weights, llvm::toString(ckpt.takeError()));
@@ -174,6 +144,8 @@ Expected<ImportedModel> loadDescription(llvm::StringRef path,
   if (Error e = checkWeights(spec, **ckpt))
     return diags.error(SpecKey::Weights, llvm::toString(std::move(e)));
   model.checkpoint = std::move(*ckpt);
+  if (Error e = checkTokenizer ? loadTokenizer(model) : Error::success())
+    return diags.error(SpecKey::Tokenizer, llvm::toString(std::move(e)));
   return model;
 }
 

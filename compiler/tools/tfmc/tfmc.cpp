@@ -127,9 +127,9 @@ template <typename T> T check(llvm::Expected<T> value) {
 }
 
 /// The model, with its checkpoint open (null for random weights or none).
-/// A description's files (checkpoint, tokenizer) are opened and checked
-/// against it when `needFiles`; --emit=spec|dot read the description alone.
-tfm::ImportedModel loadModel(llvm::SourceMgr &sm, bool needFiles) {
+/// A description's checkpoint is opened and checked against it unless the
+/// stage is spec or dot, its tokenizer read for the stages that embed it.
+tfm::ImportedModel loadModel(llvm::SourceMgr &sm) {
   if (llvm::StringRef(inputPath).ends_with(".tfm")) {
     // Located errors are printed through `sm` (file:line:col with a caret);
     // any other (an unreadable file) is printed here.
@@ -142,8 +142,9 @@ tfm::ImportedModel loadModel(llvm::SourceMgr &sm, bool needFiles) {
         &located);
     // The checkpoint it names is opened and checked against it here.
     auto load = [&]() -> llvm::Expected<tfm::ImportedModel> {
-      if (needFiles)
-        return tfm::loadDescription(inputPath, sm);
+      if (emit != Stage::Spec && emit != Stage::Dot)
+        return tfm::loadDescription(inputPath, sm,
+                                    /*checkTokenizer=*/emit >= Stage::LLVMIR);
       auto spec = tfm::parseDescriptionFile(inputPath, sm);
       if (!spec)
         return spec.takeError();
@@ -164,18 +165,6 @@ tfm::ImportedModel loadModel(llvm::SourceMgr &sm, bool needFiles) {
   tfm::ImportOptions options;
   options.tokenizerPath = tokenizerPath;
   return check(tfm::importModel(inputPath, options));
-}
-
-/// Fails with `err`, about the file the model's `key` names: at the
-/// description's key (file:line:col and a caret) for a description.
-[[noreturn]] void failAt(llvm::SourceMgr &sm, const tfm::ModelSpec &spec,
-                         tfm::SpecKey key, llvm::Error err) {
-  if (!spec.source.description)
-    fail(llvm::toString(std::move(err)));
-  llvm::consumeError(
-      tfm::errorAtKey(sm, spec, key, llvm::toString(std::move(err))));
-  llvm::sys::RunInterruptHandlers();
-  std::exit(1);
 }
 
 /// tfmc writes into existing directories only: a mistyped -o must not
@@ -318,8 +307,7 @@ int main(int argc, char **argv) {
     fail("--prefill-chunk must be at least 1");
 
   llvm::SourceMgr sm;
-  tfm::ImportedModel model =
-      loadModel(sm, emit != Stage::Spec && emit != Stage::Dot);
+  tfm::ImportedModel model = loadModel(sm);
   // Ops carry the description's file:line:col: MLIR's errors show its line.
   // Only errors, as without a handler (translation warns of attributes it
   // leaves alone).
@@ -382,11 +370,8 @@ int main(int argc, char **argv) {
   tfm::ModelPayload payload;
   payload.embedWeights = weightsMode == WeightsMode::Embed;
   payload.weightsBytes = layout.totalSize;
-  auto tokenizer = tfm::loadModelTokenizer(spec, checkpoint.get());
-  if (!tokenizer)
-    failAt(sm, spec, tfm::SpecKey::Tokenizer, tokenizer.takeError());
-  if (*tokenizer)
-    payload.tokenizer = (*tokenizer)->serialize();
+  if (auto tokenizer = check(tfm::loadModelTokenizer(spec, checkpoint.get())))
+    payload.tokenizer = tokenizer->serialize();
   payload.prefillChunk = tfm::prefillTokens(spec, prefillChunk);
 
   // The weights blob: a temporary that the object's .incbin reads, or the
@@ -406,8 +391,7 @@ int main(int argc, char **argv) {
                    !payload.embedWeights;
   if (needsBlob) {
     llvm::raw_fd_ostream os(blob.FD, /*shouldClose=*/false);
-    if (llvm::Error err = tfm::writeWeightsBlob(spec, checkpoint.get(), os))
-      failAt(sm, spec, tfm::SpecKey::Weights, std::move(err));
+    check(tfm::writeWeightsBlob(spec, checkpoint.get(), os));
     os.flush();
     std::error_code ec = os.error();
     os.clear_error();

@@ -45,24 +45,19 @@ llvm::Expected<ModelSpec> parseDescriptionFile(llvm::StringRef path,
                                                llvm::SourceMgr &sm);
 
 /// Parses the description at `path` (parseDescriptionFile) and checks the
-/// files it names: the tokenizer's files must be readable; the checkpoint is
+/// files it names: the checkpoint is
 /// opened (once: it is returned open), every hyper-parameter it states
 /// (statedValues: llama2.c header, GGUF metadata, config.json) must equal
-/// the description's, and every weight must resolve (checkWeights). Each
+/// the description's, and every weight must resolve (checkWeights); with
+/// `checkTokenizer`, the tokenizer must load (loadModelTokenizer) with the
+/// model's vocabulary size (only the stages that embed it need it). Each
 /// error is reported through `sm` at the description's key it concerns
 /// (`file:line:col: error: heads is 8, but the checkpoint has n_heads = 4
 /// (llama2.c header, byte 12)`) and returned as for parse errors. The
 /// checkpoint is null for random or no weights.
 llvm::Expected<ImportedModel> loadDescription(llvm::StringRef path,
-                                              llvm::SourceMgr &sm);
-
-/// Reports `message`, about the file that the description's `key` names
-/// (SpecKey::Weights or SpecKey::Tokenizer), through `sm` at that key like a
-/// parse error (`file:line:col: error: ...` and a caret), and returns it as
-/// an llvm::Error with the same one-line text. `spec` must come from a
-/// description parsed into `sm` (spec.source.description).
-llvm::Error errorAtKey(llvm::SourceMgr &sm, const ModelSpec &spec, SpecKey key,
-                       const llvm::Twine &message);
+                                              llvm::SourceMgr &sm,
+                                              bool checkTokenizer = true);
 
 /// Parses a description held in `buffer`; its identifier is the file name
 /// used in messages and the base for relative paths.
