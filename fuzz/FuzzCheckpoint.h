@@ -50,8 +50,10 @@ inline void exerciseCheckpoint(const std::string &path,
     return;
   }
   const ModelSpec &spec = *imported;
-  if (!validateSpec(spec).empty()) // finishImport promised a valid spec.
+  if (llvm::Error invalid = validateSpec(spec)) { // finishImport promised
+    llvm::consumeError(std::move(invalid));       // a valid spec.
     std::abort();
+  }
   for (const WeightDecl &decl : expectedWeights(spec)) {
     int64_t n = 1;
     for (int64_t d : decl.shape)

@@ -200,40 +200,7 @@ Error Checkpoint::addTensor(TensorInfo t) {
 
 const TensorInfo *Checkpoint::find(StringRef name) const {
   auto it = index_.find(name);
-  if (it != index_.end())
-    return &tensors_[it->second];
-  if (format_ != Format::Llama2c)
-    return nullptr;
-  // llama2.c field names (TransformerWeights), with ".<layer>" for the
-  // per-layer fields.
-  static const std::pair<const char *, const char *> kTop[] = {
-      {"token_embedding_table", "tok_embeddings.weight"},
-      {"rms_final_weight", "final_norm.weight"},
-      {"wcls", "lm_head.weight"}};
-  for (auto &[alias, canon] : kTop)
-    if (name == alias)
-      return find(canon);
-  static const std::pair<const char *, const char *> kLayer[] = {
-      {"rms_att_weight", "attn_norm"},
-      {"rms_ffn_weight", "ffn_norm"},
-      {"wq", "wq"},
-      {"wk", "wk"},
-      {"wv", "wv"},
-      {"wo", "wo"},
-      {"w1", "w1"},
-      {"w2", "w2"},
-      {"w3", "w3"}};
-  auto [field, layer] = name.rsplit('.');
-  unsigned idx;
-  if (layer.empty() || layer.getAsInteger(10, idx))
-    return nullptr;
-  for (auto &[alias, canon] : kLayer)
-    if (field == alias) {
-      auto it2 =
-          index_.find(("layers." + layer + "." + canon + ".weight").str());
-      return it2 == index_.end() ? nullptr : &tensors_[it2->second];
-    }
-  return nullptr;
+  return it == index_.end() ? nullptr : &tensors_[it->second];
 }
 
 Error Checkpoint::readF32(const TensorInfo &t, llvm::MutableArrayRef<float> out,

@@ -71,28 +71,28 @@ Error Checkpoint::parseLlama2c() {
   // as [n_layers, ...]. Sizes are computed in 128 bits so that absurd
   // headers cannot wrap around, and before anything is materialised.
   struct Field {
-    std::string name; ///< Canonical name ("{i}" for per-layer), "" = skip.
+    std::string name; ///< llama2.c's field name (".{i}": per layer); "": skip.
     std::vector<int64_t> shape;
     int64_t layers;
   };
   const int64_t L = H.numLayers;
   std::vector<Field> fields = {
-      {"tok_embeddings.weight", {v, d}, 0},
-      {"layers.{i}.attn_norm.weight", {d}, L},
-      {"layers.{i}.wq.weight", {d, d}, L},
-      {"layers.{i}.wk.weight", {kvd, d}, L},
-      {"layers.{i}.wv.weight", {kvd, d}, L},
-      {"layers.{i}.wo.weight", {d, d}, L},
-      {"layers.{i}.ffn_norm.weight", {d}, L},
-      {"layers.{i}.w1.weight", {f, d}, L},
-      {"layers.{i}.w2.weight", {d, f}, L},
-      {"layers.{i}.w3.weight", {f, d}, L},
-      {"final_norm.weight", {d}, 0},
+      {"token_embedding_table", {v, d}, 0},
+      {"rms_att_weight.{i}", {d}, L},
+      {"wq.{i}", {d, d}, L},
+      {"wk.{i}", {kvd, d}, L},
+      {"wv.{i}", {kvd, d}, L},
+      {"wo.{i}", {d, d}, L},
+      {"rms_ffn_weight.{i}", {d}, L},
+      {"w1.{i}", {f, d}, L},
+      {"w2.{i}", {d, f}, L},
+      {"w3.{i}", {f, d}, L},
+      {"rms_final_weight", {d}, 0},
       {"", {H.seqLen, hs / 2}, 0}, // freq_cis_real, unused
       {"", {H.seqLen, hs / 2}, 0}, // freq_cis_imag, unused
   };
   if (!H.sharedClassifier)
-    fields.push_back({"lm_head.weight", {v, d}, 0});
+    fields.push_back({"wcls", {v, d}, 0});
   using U128 = unsigned __int128;
   auto bytesOf = [](const Field &fl) {
     U128 n = 4;

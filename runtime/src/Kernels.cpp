@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfm/runtime/Kernels.h"
+#include "tfm/runtime/AlibiSlope.h"
 #include "tfm/runtime/ThreadPool.h"
 
 #include <algorithm>
@@ -478,17 +479,7 @@ inline void scaleAdd(float *Acc, float C, float P, const float *V, int64_t N) {
 } // namespace
 
 extern "C" float tfmrt_alibi_slope(int64_t h, int64_t numHeads) {
-  if (numHeads <= 0)
-    return 0.0f;
-  int64_t P = 1; // closest power of two <= numHeads
-  while (P * 2 <= numHeads)
-    P *= 2;
-  if (h < P)
-    return static_cast<float>(std::exp2(-8.0 * double(h + 1) / double(P)));
-  // Odd-indexed-from-one slopes of 2P: indices 0, 2, 4, ... of 2P's list.
-  int64_t J = h - P;
-  return static_cast<float>(
-      std::exp2(-8.0 * double(2 * J + 1) / double(2 * P)));
+  return tfm::rt::alibiSlope(h, numHeads);
 }
 
 extern "C" void _mlir_ciface_tfmrt_linear(TfmMemRefF32x2 *out,

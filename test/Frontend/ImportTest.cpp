@@ -61,7 +61,7 @@ TEST_P(Fixture, ImportMatchesWriterSummary) {
   EXPECT_FLOAT_EQ(spec.block.norm.eps,
                   static_cast<float>(*s.getNumber("norm_eps")));
   EXPECT_EQ(spec.tiedHead, *s.getBoolean("tied_head"));
-  EXPECT_EQ(validateSpec(spec), "");
+  EXPECT_EQ(llvm::toString(validateSpec(spec)), "");
   if (arch == "llama") {
     EXPECT_EQ(spec.positional, PositionalKind::Rope);
     EXPECT_FLOAT_EQ(spec.ropeTheta,
@@ -403,6 +403,109 @@ TEST(RealModels, TinyGpt2) {
   EXPECT_EQ(s->tokenizer.kind, TokenizerKind::Gpt2);
   EXPECT_EQ(s->name, "tiny-gpt2");
   EXPECT_FALSE(bool(checkWeights(*s, *m->checkpoint)));
+}
+
+// --- One validator, and the values a checkpoint states ---------------------
+
+/// The key of validateSpec's error, or "" when the spec is valid.
+std::string invalidKey(const ModelSpec &spec) {
+  std::string key;
+  llvm::handleAllErrors(validateSpec(spec), [&](const SpecError &e) {
+    key = toString(e.getKey());
+  });
+  return key;
+}
+
+TEST(ModelSpec, ValidatorNamesTheKeyOfEachProblem) {
+  ModelSpec base = archDefaults(ArchFamily::Llama);
+  base.vocabSize = 32;
+  base.dim = 16;
+  base.contextLength = 8;
+  base.numLayers = 2;
+  base.block.attention = {4, 2, 4};
+  base.block.ffn.hidden = 24;
+  ASSERT_EQ(invalidKey(base), "");
+  struct Case {
+    const char *key;
+    void (*edit)(ModelSpec &);
+  } cases[] = {
+      {"eps", [](ModelSpec &s) { s.block.norm.eps = -1; }},
+      {"eps", [](ModelSpec &s) { s.block.norm.eps = 1; }},
+      {"theta", [](ModelSpec &s) { s.ropeTheta = -5; }},
+      {"scale", [](ModelSpec &s) { s.embeddingScale = 0; }},
+      {"kv_heads", [](ModelSpec &s) { s.block.attention.kvHeads = 3; }},
+      {"positions", [](ModelSpec &s) { s.block.attention.headDim = 5; }},
+      {"vocab", [](ModelSpec &s) { s.vocabSize = 0; }},
+      {"layers", [](ModelSpec &s) { s.numLayers = kMaxLayers + 1; }},
+      {"model", // The KV cache: 2^10 * 2 * 2^12 * 2^24 * 2^12 floats.
+       [](ModelSpec &s) {
+         s.numLayers = kMaxLayers;
+         s.contextLength = kMaxContext;
+         s.block.attention = {4096, 4096, 4096};
+       }},
+      {"tokenizer",
+       [](ModelSpec &s) { s.tokenizer.kind = TokenizerKind::SentencePiece; }},
+  };
+  for (const Case &c : cases) {
+    ModelSpec spec = base;
+    c.edit(spec);
+    EXPECT_EQ(invalidKey(spec), c.key) << c.key;
+  }
+  // Theta only matters with rope.
+  ModelSpec learned = base;
+  learned.positional = PositionalKind::Learned;
+  learned.ropeTheta = -5;
+  EXPECT_EQ(invalidKey(learned), "");
+}
+
+TEST(ModelSpec, ArchDefaultsAreTheFamiliesConventions) {
+  ModelSpec llama = archDefaults(ArchFamily::Llama);
+  EXPECT_EQ(llama.positional, PositionalKind::Rope);
+  EXPECT_EQ(llama.block.norm.kind, NormKind::RMSNorm);
+  EXPECT_TRUE(llama.block.ffn.gated);
+  EXPECT_FALSE(llama.block.attention.qkvBias);
+  ModelSpec gpt2 = archDefaults(ArchFamily::Gpt2);
+  EXPECT_EQ(gpt2.positional, PositionalKind::Learned);
+  EXPECT_EQ(gpt2.block.norm.kind, NormKind::LayerNorm);
+  EXPECT_EQ(gpt2.block.ffn.activation, Activation::GeluTanh);
+  EXPECT_TRUE(gpt2.block.attention.qkvBias && gpt2.block.ffn.bias);
+  EXPECT_EQ(archFamily("GPT-2"), ArchFamily::Gpt2);
+  EXPECT_EQ(archFamily("mistral"), ArchFamily::Llama);
+}
+
+TEST(StatedValues, EveryFormatStatesItsHeader) {
+  for (const char *name :
+       {"llama2c-gqa", "gguf-llama", "st-llama", "st-gpt2"}) {
+    FixtureSummary summary = loadFixtureSummary(name);
+    ASSERT_FALSE(summary.path.empty()) << name;
+    auto imported = importModel(summary.path);
+    ASSERT_TRUE(bool(imported)) << llvm::toString(imported.takeError());
+    auto stated = statedValues(summary.path, *imported->checkpoint);
+    ASSERT_TRUE(bool(stated)) << llvm::toString(stated.takeError());
+    std::map<std::string, double> byKey;
+    for (const StatedValue &v : *stated)
+      byKey[toString(v.key)] = v.value;
+    const llvm::json::Object &s = summary.object("spec");
+    EXPECT_EQ(byKey["heads"], *s.getInteger("heads")) << name;
+    EXPECT_EQ(byKey["layers"], *s.getInteger("num_layers")) << name;
+    EXPECT_EQ(byKey["dim"], *s.getInteger("dim")) << name;
+    EXPECT_EQ(byKey["vocab"], *s.getInteger("vocab_size")) << name;
+    // The imported spec agrees with its own checkpoint; one edit does not.
+    EXPECT_FALSE(bool(checkStatedValues(imported->spec, *stated))) << name;
+    ModelSpec edited = imported->spec;
+    edited.numLayers += 1;
+    std::string key, message;
+    llvm::handleAllErrors(checkStatedValues(edited, *stated),
+                          [&](const SpecError &e) {
+                            key = toString(e.getKey());
+                            message = e.getMessage();
+                          });
+    EXPECT_EQ(key, "layers") << name;
+    EXPECT_NE(message.find("layers is " + std::to_string(edited.numLayers) +
+                           ", but the checkpoint has "),
+              std::string::npos)
+        << message;
+  }
 }
 
 } // namespace

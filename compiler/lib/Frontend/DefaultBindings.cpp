@@ -171,8 +171,24 @@ WeightBinding safetensorsGpt2(llvm::StringRef templ) {
 } // namespace
 
 bool isGpt2Family(const std::string &arch) {
-  llvm::StringRef a(arch);
-  return a.equals_insensitive("gpt2") || a.equals_insensitive("gpt-2");
+  return archFamily(arch) == ArchFamily::Gpt2;
+}
+
+WeightBinding defaultBinding(CheckpointFormat format, ArchFamily family,
+                             bool gated, llvm::StringRef templ) {
+  const bool gpt2 = family == ArchFamily::Gpt2;
+  switch (format) {
+  case CheckpointFormat::Llama2c:
+    return llama2c(templ);
+  case CheckpointFormat::Gguf:
+    return gpt2 ? ggufGpt2(templ, gated) : ggufLlama(templ, gated);
+  case CheckpointFormat::Safetensors:
+    return gpt2 ? safetensorsGpt2(templ) : safetensorsLlama(templ);
+  case CheckpointFormat::None:
+  case CheckpointFormat::Random:
+    break;
+  }
+  return plain(templ.str());
 }
 
 std::map<std::string, WeightBinding> defaultBindings(const ModelSpec &spec) {
@@ -180,27 +196,11 @@ std::map<std::string, WeightBinding> defaultBindings(const ModelSpec &spec) {
   const CheckpointFormat format = spec.weights.format;
   if (format == CheckpointFormat::None || format == CheckpointFormat::Random)
     return out;
-  const bool gpt2 = isGpt2Family(spec.arch);
-  const bool gated = spec.block.ffn.gated;
-  for (const WeightDecl &decl : expectedWeights(spec)) {
-    if (out.count(decl.templ))
-      continue;
-    llvm::StringRef t = decl.templ;
-    switch (format) {
-    case CheckpointFormat::Llama2c:
-      out[decl.templ] = llama2c(t);
-      break;
-    case CheckpointFormat::Gguf:
-      out[decl.templ] = gpt2 ? ggufGpt2(t, gated) : ggufLlama(t, gated);
-      break;
-    case CheckpointFormat::Safetensors:
-      out[decl.templ] = gpt2 ? safetensorsGpt2(t) : safetensorsLlama(t);
-      break;
-    case CheckpointFormat::None:
-    case CheckpointFormat::Random:
-      break;
-    }
-  }
+  const ArchFamily family = archFamily(spec.arch);
+  for (const WeightDecl &decl : expectedWeights(spec))
+    if (!out.count(decl.templ))
+      out[decl.templ] =
+          defaultBinding(format, family, spec.block.ffn.gated, decl.templ);
   return out;
 }
 

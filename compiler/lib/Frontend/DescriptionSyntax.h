@@ -1,9 +1,11 @@
-//===- DescriptionSyntax.h - Tokens and syntax tree of .tfm files -*- C++ -*-===//
+//===- DescriptionSyntax.h - Tokens and syntax tree of .tfm files -*- C++
+//-*-===//
 //
 // Private to the description frontend. The lexer turns a buffer into tokens;
 // the syntax parser turns tokens into a generic tree of blocks, entries and
-// values that knows nothing of models. DescriptionParser.cpp then reads the
-// tree into a ModelSpec, checking keys and values.
+// values that knows nothing of models. DescriptionKeys.cpp and
+// DescriptionModel.cpp then read the tree into a ModelSpec, checking keys and
+// values.
 //
 //===----------------------------------------------------------------------===//
 

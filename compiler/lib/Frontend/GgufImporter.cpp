@@ -13,6 +13,9 @@
 #include "tfm/Frontend/DefaultBindings.h"
 #include "tfm/Frontend/Importers.h"
 
+#include <string>
+#include <vector>
+
 using llvm::Error;
 using llvm::Expected;
 using tfm::formats::readerError;
@@ -76,7 +79,56 @@ private:
     return var##OrErr.takeError();                                             \
   auto var = *var##OrErr;
 
+/// The `<arch>.*` keys of each stated hyper-parameter (llama.cpp's names).
+struct StatedKey {
+  SpecKey key;
+  const char *name;
+  bool isFloat;
+};
+constexpr StatedKey kStatedKeys[] = {
+    {SpecKey::Context, "context_length", false},
+    {SpecKey::Dim, "embedding_length", false},
+    {SpecKey::Hidden, "feed_forward_length", false},
+    {SpecKey::Layers, "block_count", false},
+    {SpecKey::Heads, "attention.head_count", false},
+    {SpecKey::KvHeads, "attention.head_count_kv", false},
+    {SpecKey::HeadDim, "attention.key_length", false},
+    {SpecKey::Eps, "attention.layer_norm_rms_epsilon", true},
+    {SpecKey::Eps, "attention.layer_norm_epsilon", true},
+    {SpecKey::Theta, "rope.freq_base", true},
+};
+
 } // namespace
+
+std::vector<StatedValue> ggufStatedValues(const formats::Checkpoint &ckpt) {
+  const formats::GgufFile &f = *ckpt.gguf();
+  std::vector<StatedValue> out;
+  std::optional<llvm::StringRef> arch = f.getString("general.architecture");
+  if (!arch)
+    return out;
+  for (const StatedKey &k : kStatedKeys) {
+    std::string name = arch->str() + "." + k.name;
+    const formats::GgufKV *kv = f.find(name);
+    if (!kv || kv->type == formats::GgufType::Bool)
+      continue;
+    std::optional<double> v;
+    if (k.isFloat)
+      v = f.getFloat(name);
+    else if (std::optional<int64_t> i = f.getInt(name))
+      v = double(*i);
+    if (v)
+      out.push_back({k.key, *v, name,
+                     "GGUF metadata, byte " + std::to_string(kv->keyOffset)});
+  }
+  const std::string embd =
+      defaultBinding(CheckpointFormat::Gguf, archFamily(arch->str()), false,
+                     "tok_embeddings.weight")
+          .source;
+  if (const TensorInfo *emb = ckpt.find(embd); emb && emb->shape.size() == 2)
+    out.push_back({SpecKey::Vocab, double(emb->shape[0]), "the rows of " + embd,
+                   "GGUF tensor, data at byte " + std::to_string(emb->offset)});
+  return out;
+}
 
 Expected<ModelSpec> importGguf(llvm::StringRef path,
                                const formats::Checkpoint &ckpt,
@@ -105,25 +157,37 @@ Expected<ModelSpec> importGguf(llvm::StringRef path,
                 llvm::Twine(heads) + ") does not divide " +
                 m.full("embedding_length") + " (" + llvm::Twine(dim) + ")");
 
+  // Tensors are probed by their names in the one table of default names.
+  const ArchFamily family = gpt2 ? ArchFamily::Gpt2 : ArchFamily::Llama;
+  auto tensorName = [&](llvm::StringRef templ) {
+    return expandTemplate(
+        defaultBinding(CheckpointFormat::Gguf, family, !gpt2, templ).source, 0);
+  };
+  auto has = [&](llvm::StringRef templ) {
+    return ckpt.find(tensorName(templ)) != nullptr;
+  };
+
   // The vocabulary size comes from the embedding table.
-  const TensorInfo *emb = ckpt.find("token_embd.weight");
+  const std::string embName = tensorName("tok_embeddings.weight");
+  const TensorInfo *emb = ckpt.find(embName);
   if (!emb)
-    return readerError(p + ": missing tensor 'token_embd.weight'");
+    return readerError(p + ": missing tensor '" + embName + "'");
   if (emb->shape.size() != 2 || emb->shape[1] != dim)
-    return readerError(p + ": tensor 'token_embd.weight' (data at byte " +
-                llvm::Twine(emb->offset) + ") has shape " +
-                shapeString(emb->shape) + ", expected [vocab, " +
-                llvm::Twine(dim) + "] from " + m.full("embedding_length"));
+    return readerError(p + ": tensor '" + embName + "' (data at byte " +
+                       llvm::Twine(emb->offset) + ") has shape " +
+                       shapeString(emb->shape) + ", expected [vocab, " +
+                       llvm::Twine(dim) + "] from " +
+                       m.full("embedding_length"));
   int64_t vocab = emb->shape[0];
   auto tokens = f.getStringArray("tokenizer.ggml.tokens");
   if (tokens && static_cast<int64_t>(tokens->size()) != vocab)
     return readerError(p + ": tokenizer.ggml.tokens (at byte " +
-                llvm::Twine(f.find("tokenizer.ggml.tokens")->keyOffset) +
-                ") has " + llvm::Twine(tokens->size()) +
-                " tokens but token_embd.weight has " + llvm::Twine(vocab) +
-                " rows");
+                       llvm::Twine(f.find("tokenizer.ggml.tokens")->keyOffset) +
+                       ") has " + llvm::Twine(tokens->size()) + " tokens but " +
+                       embName + " has " + llvm::Twine(vocab) + " rows");
 
-  ModelSpec spec;
+  // The family's structure; the sizes and what the metadata states.
+  ModelSpec spec = archDefaults(family);
   spec.name = defaultModelName(path);
   spec.arch = arch;
   spec.vocabSize = vocab;
@@ -133,28 +197,23 @@ Expected<ModelSpec> importGguf(llvm::StringRef path,
   spec.block.attention.heads = heads;
   spec.block.attention.kvHeads = kvHeads;
   spec.block.attention.headDim = dim / heads;
-  spec.finalNorm = true;
-  spec.tiedHead = ckpt.find("output.weight") == nullptr;
+  spec.block.ffn.hidden = hidden;
+  spec.tiedHead = !has("lm_head.weight");
   if (gpt2) {
-    TFM_TRY(eps, m.number("attention.layer_norm_epsilon", 1e-5));
-    spec.positional = PositionalKind::Learned;
-    spec.block.norm = {NormKind::LayerNorm, static_cast<float>(eps)};
+    TFM_TRY(eps, m.number("attention.layer_norm_epsilon", spec.block.norm.eps));
+    spec.block.norm.eps = static_cast<float>(eps);
     // Biases as stored (a file without them is read as having none).
-    spec.block.attention.qkvBias = ckpt.find("blk.0.attn_qkv.bias") != nullptr;
-    spec.block.attention.outBias =
-        ckpt.find("blk.0.attn_output.bias") != nullptr;
-    spec.block.ffn = {Activation::GeluTanh, false, hidden,
-                      ckpt.find("blk.0.ffn_up.bias") != nullptr};
+    spec.block.attention.qkvBias = has("layers.{i}.wq.bias");
+    spec.block.attention.outBias = has("layers.{i}.wo.bias");
+    spec.block.ffn.bias = has("layers.{i}.w1.bias");
   } else {
-    TFM_TRY(eps, m.number("attention.layer_norm_rms_epsilon", 1e-5));
-    TFM_TRY(theta, m.number("rope.freq_base", 10000.0));
-    spec.positional = PositionalKind::Rope;
+    TFM_TRY(eps,
+            m.number("attention.layer_norm_rms_epsilon", spec.block.norm.eps));
+    TFM_TRY(theta, m.number("rope.freq_base", spec.ropeTheta));
     // GGUF llama Q/K rows are permuted by the converter so that RoPE
-    // rotates interleaved pairs, as llama2.c does.
-    spec.ropeStyle = RopeStyle::Interleaved;
+    // rotates interleaved pairs, as llama2.c does (the Llama default).
     spec.ropeTheta = static_cast<float>(theta);
-    spec.block.norm = {NormKind::RMSNorm, static_cast<float>(eps)};
-    spec.block.ffn = {Activation::SiLU, true, hidden, false};
+    spec.block.norm.eps = static_cast<float>(eps);
   }
 
   if (!options.tokenizerPath.empty()) {
@@ -176,6 +235,7 @@ Expected<ModelSpec> importGguf(llvm::StringRef path,
 
   spec.weights.format = CheckpointFormat::Gguf;
   spec.weights.path = p;
+  spec.source.file = p;
   // Every block has tensors of its own: a larger block count is corrupt, and
   // must be rejected before it sizes the weight list (found by fuzz_gguf_import).
   if (layers > static_cast<int64_t>(ckpt.tensors().size()))
@@ -183,7 +243,7 @@ Expected<ModelSpec> importGguf(llvm::StringRef path,
                 ") exceeds the number of tensors in the file (" +
                 llvm::Twine(ckpt.tensors().size()) + ")");
   completeBindings(spec);
-  if (Error e = finishImport(spec, ckpt))
+  if (Error e = finishImport(spec, ckpt, p, ggufStatedValues(ckpt)))
     return e;
   return spec;
 }

@@ -12,17 +12,14 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 
+#include "llvm/ADT/StringMap.h"
+
 #include <algorithm>
 #include <cmath>
 
 using namespace mlir;
 
 namespace tfm {
-
-int64_t kvCacheFloats(const ModelSpec &spec) {
-  const AttentionSpec &a = spec.block.attention;
-  return spec.numLayers * 2 * a.kvHeads * spec.contextLength * a.headDim;
-}
 
 namespace {
 
@@ -39,8 +36,13 @@ public:
   EntryBuilder(OpBuilder &b, const ModelSpec &spec, const WeightsLayout &layout,
                int64_t fixedTokens, int64_t maxTokens)
       : b(b), spec(spec), a(spec.block.attention), layout(layout),
-        loc(b.getUnknownLoc()), t(fixedTokens ? fixedTokens : kDyn),
-        maxTokens(maxTokens) {}
+        loc(at(SpecKey::Model, spec.name)), t(fixedTokens ? fixedTokens : kDyn),
+        maxTokens(maxTokens) {
+    // Every weight's shape comes from expectedWeights (via the layout), the
+    // one place that says which weights a model has.
+    for (const WeightDecl &w : layout.weights)
+      shapes.try_emplace(w.templ, w.shape);
+  }
 
   /// Builds `@<name>` and `@tfm_block_<kind>` at the builder's insertion
   /// point.
@@ -50,6 +52,36 @@ public:
   }
 
 private:
+  /// The location of what comes from `key` of the spec, named `name` (a
+  /// weight or a part of the model, e.g. "layers.{i}.wq"). From a
+  /// description: name("file.tfm":line:col) of the key (or of the nearest
+  /// key it gives); from a checkpoint: name("checkpoint path").
+  Location at(SpecKey key, StringRef name) {
+    MLIRContext *ctx = b.getContext();
+    const SpecSource &src = spec.source;
+    Location file = UnknownLoc::get(ctx);
+    if (src.description) {
+      auto it = src.keys.find(key);
+      if (it == src.keys.end())
+        it = src.keys.find(SpecKey::Model);
+      file = it == src.keys.end()
+                 ? FileLineColLoc::get(ctx, src.file, 1, 1)
+                 : FileLineColLoc::get(ctx, src.file, it->second.first,
+                                       it->second.second);
+    } else if (!src.file.empty()) {
+      file = NameLoc::get(b.getStringAttr(src.file));
+    }
+    return NameLoc::get(b.getStringAttr(name), file);
+  }
+
+  /// Sets the location of the ops built in its scope.
+  struct AtScope {
+    AtScope(EntryBuilder &e, Location l) : e(e), saved(e.loc) { e.loc = l; }
+    ~AtScope() { e.loc = saved; }
+    EntryBuilder &e;
+    Location saved;
+  };
+
   /// Bounds for tfm-plan-memory: the token count of one call (the runtime
   /// prefills in chunks, so the arena does not grow with the context), and
   /// the cached length pos + T.
@@ -79,6 +111,7 @@ private:
     auto fnType = b.getFunctionType(
         {rows(spec.dim), layerWeightsType, layerCacheType(), b.getIndexType()},
         {rows(spec.dim)});
+    AtScope scope(*this, at(SpecKey::Layers, kLayerPrefix));
     auto fn = b.create<func::FuncOp>(loc, name, fnType);
     fn.setPrivate();
     fn.setArgAttr(1, "tfm.weights", b.getUnitAttr());
@@ -108,7 +141,7 @@ private:
     auto weightsType =
         MemRefType::get({(int64_t)layout.totalSize}, b.getI8Type());
     auto tokensType = RankedTensorType::get({t}, b.getI32Type());
-    auto kvFlatType = MemRefType::get({kvCacheFloats(spec)}, f32);
+    auto kvFlatType = MemRefType::get({*kvCacheFloats(spec)}, f32);
     auto logitsType = RankedTensorType::get({t, spec.vocabSize}, f32);
     // Logits are written into a runtime-owned buffer (destination passing),
     // so bufferization can compute the LM head in place: no T x V temporary.
@@ -137,6 +170,7 @@ private:
       return b.create<arith::ConstantIndexOp>(loc, v).getResult();
     };
     Value x = embed();
+    AtScope layers(*this, at(SpecKey::Layers, "layers"));
     Value layerBase = index(layout.layerBase),
           layerStride = index(layout.layerStride);
     auto loop = b.create<scf::ForOp>(
@@ -163,12 +197,14 @@ private:
           lb.create<scf::YieldOp>(l, y);
         });
     x = loop.getResult(0);
-    if (spec.finalNorm)
+    if (spec.finalNorm) {
+      AtScope scope(*this, at(SpecKey::FinalNorm, "final_norm"));
       x = norm(x, "final_norm");
-    Value head = weight(spec.tiedHead ? "tok_embeddings.weight"
-                                      : "lm_head.weight",
-                        {spec.vocabSize, spec.dim});
-    Value logits = b.create<mlir::tfm::LMHeadOp>(loc, logitsType, x, head);
+    }
+    AtScope head(*this, at(SpecKey::Head, "lm_head"));
+    Value logits = b.create<mlir::tfm::LMHeadOp>(
+        loc, logitsType, x,
+        weight(spec.tiedHead ? "tok_embeddings.weight" : "lm_head.weight"));
     b.create<bufferization::MaterializeInDestinationOp>(
         loc, TypeRange{}, logits, fn.getArgument(4), /*restrict=*/true,
         /*writable=*/true);
@@ -179,17 +215,22 @@ private:
     return RankedTensorType::get({t, width}, b.getF32Type());
   }
 
-  Value weight(const std::string &name, ArrayRef<int64_t> shape) {
+  /// tfm.weight of a template of expectedWeights, with its shape.
+  Value weight(const std::string &name) {
+    auto it = shapes.find(name);
+    assert(it != shapes.end() && "a weight expectedWeights does not list");
     return b.create<mlir::tfm::WeightOp>(
-        loc, RankedTensorType::get(shape, b.getF32Type()), name);
+        loc, RankedTensorType::get(it->second, b.getF32Type()), name);
   }
 
   Value embed() {
-    Value table = weight("tok_embeddings.weight", {spec.vocabSize, spec.dim});
+    AtScope scope(*this, at(SpecKey::Vocab, "tok_embeddings"));
+    Value table = weight("tok_embeddings.weight");
     Value x = b.create<mlir::tfm::EmbeddingOp>(loc, rows(spec.dim), table, tokens);
     if (spec.embeddingScale != 1.0f)
-      x = b.create<mlir::tfm::ScaleOp>(loc, x,
-                                 b.getF32FloatAttr(spec.embeddingScale));
+      x = b.create<mlir::tfm::ScaleOp>(at(SpecKey::Scale, "embedding.scale"), x,
+                                       b.getF32FloatAttr(spec.embeddingScale));
+    AtScope positions(*this, at(SpecKey::Positions, "positions"));
     if (spec.positional == PositionalKind::Sinusoidal)
       x = b.create<mlir::tfm::PositionalOp>(loc, rows(spec.dim),
                                       mlir::tfm::PositionalKind::Sinusoidal, x, pos,
@@ -197,40 +238,47 @@ private:
     if (spec.positional == PositionalKind::Learned)
       x = b.create<mlir::tfm::PositionalOp>(
           loc, rows(spec.dim), mlir::tfm::PositionalKind::Learned, x, pos,
-          weight("pos_embeddings.weight", {spec.contextLength, spec.dim}));
+          weight("pos_embeddings.weight"));
     return x;
   }
 
   Value norm(Value x, const std::string &prefix) {
     const NormSpec &n = spec.block.norm;
-    Value w = weight(prefix + ".weight", {spec.dim});
+    Value w = weight(prefix + ".weight");
     if (n.kind == NormKind::RMSNorm)
       return b.create<mlir::tfm::RMSNormOp>(loc, x.getType(), x, w,
                                       b.getF32FloatAttr(n.eps));
-    Value bias = weight(prefix + ".bias", {spec.dim});
+    Value bias = weight(prefix + ".bias");
     return b.create<mlir::tfm::LayerNormOp>(loc, x.getType(), x, w, bias,
                                       b.getF32FloatAttr(n.eps));
   }
 
-  Value linear(Value x, const std::string &prefix, int64_t out, int64_t in,
-               bool hasBias) {
-    Value w = weight(prefix + ".weight", {out, in});
-    Value bias = hasBias ? weight(prefix + ".bias", {out}) : Value();
+  /// x W^T (+ bias) with the weights of `prefix`; `key` is the part of
+  /// the spec it belongs to (attention or ffn), for its location.
+  Value linear(Value x, const std::string &prefix, SpecKey key, bool hasBias) {
+    AtScope scope(*this, at(key, prefix));
+    Value w = weight(prefix + ".weight");
+    Value bias = hasBias ? weight(prefix + ".bias") : Value();
+    int64_t out = cast<RankedTensorType>(w.getType()).getDimSize(0);
     return b.create<mlir::tfm::LinearOp>(loc, rows(out), x, w, bias);
   }
 
   Value heads(Value x, int64_t n) {
     return b.create<mlir::tfm::SplitHeadsOp>(
-        loc, RankedTensorType::get({n, t, a.headDim}, b.getF32Type()), x);
+        at(SpecKey::Attention, std::string(kLayerPrefix) + ".attention"),
+        RankedTensorType::get({n, t, a.headDim}, b.getF32Type()), x);
   }
 
   Value attention(Value x) {
     std::string p = kLayerPrefix;
-    const int64_t qDim = a.heads * a.headDim, kvDim = a.kvHeads * a.headDim;
-    Value q = heads(linear(x, p + ".wq", qDim, spec.dim, a.qkvBias), a.heads);
-    Value k = heads(linear(x, p + ".wk", kvDim, spec.dim, a.qkvBias), a.kvHeads);
-    Value v = heads(linear(x, p + ".wv", kvDim, spec.dim, a.qkvBias), a.kvHeads);
+    const int64_t qDim = a.heads * a.headDim;
+    const SpecKey attn = SpecKey::Attention;
+    Value q = heads(linear(x, p + ".wq", attn, a.qkvBias), a.heads);
+    Value k = heads(linear(x, p + ".wk", attn, a.qkvBias), a.kvHeads);
+    Value v = heads(linear(x, p + ".wv", attn, a.qkvBias), a.kvHeads);
+    AtScope scope(*this, at(attn, p + ".attention"));
     if (spec.positional == PositionalKind::Rope) {
+      AtScope rope(*this, at(SpecKey::Positions, p + ".rope"));
       auto theta = b.getF32FloatAttr(spec.ropeTheta);
       auto style = mlir::tfm::RopeStyleAttr::get(
           b.getContext(), spec.ropeStyle == RopeStyle::Interleaved
@@ -264,7 +312,7 @@ private:
     Value o = b.create<mlir::tfm::MatmulOp>(loc, q.getType(), s, values,
                                       /*transpose_rhs=*/nullptr);
     o = b.create<mlir::tfm::MergeHeadsOp>(loc, rows(qDim), o);
-    return linear(o, p + ".wo", spec.dim, qDim, a.outBias);
+    return linear(o, p + ".wo", attn, a.outBias);
   }
 
   Value activation(Value x) {
@@ -284,30 +332,47 @@ private:
   Value ffn(Value x) {
     std::string p = kLayerPrefix;
     const FfnSpec &f = spec.block.ffn;
-    Value h = activation(linear(x, p + ".w1", f.hidden, spec.dim, f.bias));
-    if (f.gated)
-      h = b.create<mlir::tfm::MulOp>(loc, h,
-                               linear(x, p + ".w3", f.hidden, spec.dim, f.bias));
-    return linear(h, p + ".w2", spec.dim, f.hidden, f.bias);
+    Value h = linear(x, p + ".w1", SpecKey::Ffn, f.bias);
+    {
+      AtScope scope(*this, at(SpecKey::Activation, p + ".ffn"));
+      h = activation(h);
+    }
+    if (f.gated) {
+      Value gate = linear(x, p + ".w3", SpecKey::Ffn, f.bias);
+      AtScope scope(*this, at(SpecKey::Ffn, p + ".ffn"));
+      h = b.create<mlir::tfm::MulOp>(loc, h, gate);
+    }
+    return linear(h, p + ".w2", SpecKey::Ffn, f.bias);
+  }
+
+  /// A norm of the block, located at the block's `norm` key.
+  Value blockNorm(Value x, const std::string &prefix) {
+    AtScope scope(*this, at(SpecKey::Norm, prefix));
+    return norm(x, prefix);
+  }
+
+  /// The residual connection, located at the block (`block x N`).
+  Value residual(Value x, Value y) {
+    AtScope scope(*this, at(SpecKey::Layers, kLayerPrefix));
+    return b.create<mlir::tfm::AddOp>(loc, x, y);
   }
 
   Value block(Value x) {
     std::string p = kLayerPrefix;
     if (spec.block.preNorm) {
-      x = b.create<mlir::tfm::AddOp>(loc, x,
-                                     attention(norm(x, p + ".attn_norm")));
-      return b.create<mlir::tfm::AddOp>(loc, x, ffn(norm(x, p + ".ffn_norm")));
+      x = residual(x, attention(blockNorm(x, p + ".attn_norm")));
+      return residual(x, ffn(blockNorm(x, p + ".ffn_norm")));
     }
-    x = norm(b.create<mlir::tfm::AddOp>(loc, x, attention(x)),
-             p + ".attn_norm");
-    return norm(b.create<mlir::tfm::AddOp>(loc, x, ffn(x)), p + ".ffn_norm");
+    x = blockNorm(residual(x, attention(x)), p + ".attn_norm");
+    return blockNorm(residual(x, ffn(x)), p + ".ffn_norm");
   }
 
   OpBuilder &b;
   const ModelSpec &spec;
   const AttentionSpec &a;
   const WeightsLayout &layout;
-  Location loc;
+  Location loc; ///< Of the ops being built (see AtScope).
+  llvm::StringMap<ArrayRef<int64_t>> shapes; ///< Of each weight template.
   int64_t t;
   int64_t maxTokens; ///< Most tokens of one call.
   /// Of the function being built: tokens (entry points), the layer's cache
@@ -329,7 +394,12 @@ OwningOpRef<ModuleOp> buildGraph(MLIRContext &ctx, const ModelSpec &spec,
                   memref::MemRefDialect, scf::SCFDialect,
                   tensor::TensorDialect>();
   OpBuilder b(&ctx);
-  OwningOpRef<ModuleOp> module = ModuleOp::create(b.getUnknownLoc(), spec.name);
+  Location moduleLoc = b.getUnknownLoc();
+  if (spec.source.description)
+    moduleLoc = FileLineColLoc::get(&ctx, spec.source.file, 1, 1);
+  else if (!spec.source.file.empty())
+    moduleLoc = NameLoc::get(b.getStringAttr(spec.source.file));
+  OwningOpRef<ModuleOp> module = ModuleOp::create(moduleLoc, spec.name);
   // The weights outside the layers, by their offset in the whole blob (the
   // block functions record their own, relative to a layer).
   SmallVector<NamedAttribute> offsets;

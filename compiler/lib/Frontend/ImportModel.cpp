@@ -11,7 +11,9 @@
 #include "tfm/Frontend/Importers.h"
 #include "tfm/Frontend/Weights.h"
 
+#include "llvm/Support/Format.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
 
 using llvm::Error;
 using llvm::Expected;
@@ -58,10 +60,90 @@ std::string defaultModelName(llvm::StringRef path) {
   return stem.str();
 }
 
-Error finishImport(const ModelSpec &spec, const Checkpoint &ckpt) {
-  std::string invalid = validateSpec(spec);
-  if (!invalid.empty())
-    return formats::readerError(ckpt.path() + ": " + invalid);
+Expected<std::vector<StatedValue>> statedValues(llvm::StringRef path,
+                                                const Checkpoint &ckpt) {
+  switch (ckpt.format()) {
+  case Checkpoint::Format::Llama2c:
+    return llama2cStatedValues(ckpt);
+  case Checkpoint::Format::Gguf:
+    return ggufStatedValues(ckpt);
+  case Checkpoint::Format::Safetensors:
+    return safetensorsStatedValues(path);
+  }
+  llvm_unreachable("unknown checkpoint format");
+}
+
+namespace {
+
+/// The value of `key` in `spec`, for the keys a checkpoint may state.
+std::optional<double> specValue(const ModelSpec &spec, SpecKey key) {
+  const AttentionSpec &a = spec.block.attention;
+  const std::pair<SpecKey, double> values[] = {
+      {SpecKey::Vocab, double(spec.vocabSize)},
+      {SpecKey::Dim, double(spec.dim)},
+      {SpecKey::Context, double(spec.contextLength)},
+      {SpecKey::Layers, double(spec.numLayers)},
+      {SpecKey::Heads, double(a.heads)},
+      {SpecKey::KvHeads, double(a.kvHeads)},
+      {SpecKey::HeadDim, double(a.headDim)},
+      {SpecKey::Hidden, double(spec.block.ffn.hidden)},
+      {SpecKey::Eps, spec.block.norm.eps},
+      {SpecKey::Theta, spec.ropeTheta}};
+  for (auto [k, v] : values)
+    if (k == key)
+      return v;
+  return std::nullopt;
+}
+
+} // namespace
+
+Error checkStatedValues(const ModelSpec &spec,
+                        llvm::ArrayRef<StatedValue> stated) {
+  for (const StatedValue &s : stated) {
+    std::optional<double> value = specValue(spec, s.key);
+    if (!value ||
+        (s.key == SpecKey::Theta && spec.positional != PositionalKind::Rope))
+      continue;
+    const double ours = *value;
+    const bool isFloat = s.key == SpecKey::Eps || s.key == SpecKey::Theta;
+    // Floats as the spec holds them (f32), sizes exactly.
+    double theirs = isFloat ? double(float(s.value)) : s.value;
+    if (ours == theirs)
+      continue;
+    std::string message;
+    llvm::raw_string_ostream os(message);
+    auto print = [&](double v) {
+      if (isFloat)
+        os << llvm::format("%g", v);
+      else
+        os << int64_t(v);
+    };
+    os << toString(s.key) << " is ";
+    print(ours);
+    os << ", but the checkpoint has " << s.name << " = ";
+    print(theirs);
+    os << " (" << s.where << ")";
+    return llvm::make_error<SpecError>(s.key, message);
+  }
+  return Error::success();
+}
+
+Error finishImport(const ModelSpec &spec, const Checkpoint &ckpt,
+                   llvm::StringRef file, llvm::ArrayRef<StatedValue> stated) {
+  if (Error e = validateSpec(spec)) {
+    std::string where = file.str();
+    llvm::handleAllErrors(std::move(e), [&](const SpecError &problem) {
+      for (const StatedValue &s : stated)
+        if (s.key == problem.getKey()) {
+          where += ": " + s.name;
+          if (!file.ends_with(s.where)) // Not "config.json (config.json)".
+            where += " (" + s.where + ")";
+          break;
+        }
+      where += ": " + problem.getMessage();
+    });
+    return formats::readerError(where);
+  }
   return checkWeights(spec, ckpt);
 }
 

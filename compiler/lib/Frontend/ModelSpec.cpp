@@ -1,9 +1,15 @@
-//===- ModelSpec.cpp - Canonical weights and validation of a ModelSpec ----===//
+//===- ModelSpec.cpp - Canonical weights, defaults, validation of a spec --===//
 
 #include "tfm/Frontend/ModelSpec.h"
 
+#include "llvm/ADT/StringRef.h"
+#include "llvm/ADT/Twine.h"
 #include "llvm/Support/CheckedArithmetic.h"
+#include "llvm/Support/raw_ostream.h"
 
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 
@@ -74,52 +80,128 @@ std::vector<WeightDecl> expectedWeights(const ModelSpec &spec) {
   return out;
 }
 
-std::string validateSpec(const ModelSpec &spec) {
+char SpecError::ID = 0;
+
+void SpecError::log(llvm::raw_ostream &os) const { os << message; }
+
+ArchFamily archFamily(const std::string &arch) {
+  llvm::StringRef a(arch);
+  return a.equals_insensitive("gpt2") || a.equals_insensitive("gpt-2")
+             ? ArchFamily::Gpt2
+             : ArchFamily::Llama;
+}
+
+ModelSpec archDefaults(ArchFamily family) {
+  ModelSpec spec;
+  spec.block.preNorm = true;
+  spec.finalNorm = true;
+  spec.tiedHead = true;
+  switch (family) {
+  case ArchFamily::Llama:
+    spec.arch = "llama";
+    spec.positional = PositionalKind::Rope;
+    spec.ropeTheta = 10000.0f;
+    spec.ropeStyle = RopeStyle::Interleaved;
+    spec.block.norm = {NormKind::RMSNorm, 1e-5f};
+    spec.block.ffn = {Activation::SiLU, /*gated=*/true, 0, /*bias=*/false};
+    break;
+  case ArchFamily::Gpt2:
+    spec.arch = "gpt2";
+    spec.positional = PositionalKind::Learned;
+    spec.block.norm = {NormKind::LayerNorm, 1e-5f};
+    spec.block.attention.qkvBias = spec.block.attention.outBias = true;
+    spec.block.ffn = {Activation::GeluTanh, /*gated=*/false, 0, /*bias=*/true};
+    break;
+  }
+  return spec;
+}
+
+std::optional<int64_t> kvCacheFloats(const ModelSpec &spec) {
   const AttentionSpec &a = spec.block.attention;
-  if (spec.vocabSize <= 0)
-    return "vocab size must be positive";
-  if (spec.dim <= 0)
-    return "model dim must be positive";
-  if (spec.contextLength <= 0)
-    return "context length must be positive";
-  if (spec.numLayers <= 0)
-    return "number of layers must be positive";
-  if (a.heads <= 0 || a.kvHeads <= 0 || a.headDim <= 0)
-    return "heads, kv_heads and head_dim must be positive";
-  if (a.heads % a.kvHeads != 0)
-    return "kv_heads (" + std::to_string(a.kvHeads) +
-           ") must divide heads (" + std::to_string(a.heads) + ")";
-  if (spec.positional == PositionalKind::Rope && a.headDim % 2 != 0)
-    return "rope needs an even head_dim, got " + std::to_string(a.headDim);
-  if (spec.positional == PositionalKind::Sinusoidal && spec.dim % 2 != 0)
-    return "sinusoidal positions need an even dim, got " +
-           std::to_string(spec.dim);
-  if (spec.block.ffn.hidden <= 0)
-    return "ffn hidden size must be positive";
-  struct Limit {
-    const char *name;
-    int64_t value, max;
-  };
-  for (const Limit &l : {Limit{"vocab", spec.vocabSize, kMaxVocab},
-                         Limit{"dim", spec.dim, kMaxDim},
-                         Limit{"context", spec.contextLength, kMaxContext},
-                         Limit{"layers", spec.numLayers, kMaxLayers},
-                         Limit{"heads", a.heads, kMaxHeads},
-                         Limit{"kv_heads", a.kvHeads, kMaxHeads},
-                         Limit{"head_dim", a.headDim, kMaxDim},
-                         Limit{"ffn hidden", spec.block.ffn.hidden, kMaxHidden}})
-    if (l.value > l.max)
-      return std::string(l.name) + " is " + std::to_string(l.value) +
-             ", above the limit " + std::to_string(l.max) + " (docs/limits.md)";
-  // Within those limits the KV cache product can still reach 2^63.
   std::optional<int64_t> kv = llvm::checkedMul<int64_t>(spec.numLayers, 2);
   for (int64_t factor : {a.kvHeads, spec.contextLength, a.headDim})
     if (kv)
       kv = llvm::checkedMul(*kv, factor);
+  return kv;
+}
+
+namespace {
+
+/// The shortest spelling that reads back as `v` (as the printer writes).
+std::string formatValue(float v) {
+  char buf[64] = "";
+  for (int precision = 1; precision <= 9; ++precision) {
+    std::snprintf(buf, sizeof(buf), "%.*g", precision, static_cast<double>(v));
+    if (std::strtof(buf, nullptr) == v)
+      break;
+  }
+  return buf;
+}
+
+llvm::Error problem(SpecKey key, const llvm::Twine &message) {
+  return llvm::make_error<SpecError>(key, message.str());
+}
+
+} // namespace
+
+llvm::Error validateSpec(const ModelSpec &spec) {
+  const AttentionSpec &a = spec.block.attention;
+  struct Size {
+    SpecKey key;
+    const char *name;
+    int64_t value, max;
+  };
+  for (const Size &s :
+       {Size{SpecKey::Vocab, "vocab", spec.vocabSize, kMaxVocab},
+        Size{SpecKey::Dim, "dim", spec.dim, kMaxDim},
+        Size{SpecKey::Context, "context", spec.contextLength, kMaxContext},
+        Size{SpecKey::Layers, "layers", spec.numLayers, kMaxLayers},
+        Size{SpecKey::Heads, "heads", a.heads, kMaxHeads},
+        Size{SpecKey::KvHeads, "kv_heads", a.kvHeads, kMaxHeads},
+        Size{SpecKey::HeadDim, "head_dim", a.headDim, kMaxDim},
+        Size{SpecKey::Hidden, "ffn hidden", spec.block.ffn.hidden,
+             kMaxHidden}}) {
+    if (s.value <= 0)
+      return problem(s.key, llvm::Twine(s.name) + " must be positive, found " +
+                                llvm::Twine(s.value));
+    if (s.value > s.max)
+      return problem(s.key, llvm::Twine(s.name) + " is " +
+                                llvm::Twine(s.value) + ", above the limit " +
+                                llvm::Twine(s.max) + " (docs/limits.md)");
+  }
+  if (a.heads % a.kvHeads != 0)
+    return problem(SpecKey::KvHeads, "kv_heads (" + llvm::Twine(a.kvHeads) +
+                                         ") must divide heads (" +
+                                         llvm::Twine(a.heads) + ")");
+  if (spec.positional == PositionalKind::Rope && a.headDim % 2 != 0)
+    return problem(SpecKey::Positions,
+                   "rope needs an even head_dim, but head_dim is " +
+                       llvm::Twine(a.headDim));
+  if (spec.positional == PositionalKind::Sinusoidal && spec.dim % 2 != 0)
+    return problem(SpecKey::Positions,
+                   "sinusoidal positions need an even dim, but dim is " +
+                       llvm::Twine(spec.dim));
+  // Written as negations so that NaN fails too.
+  const float eps = spec.block.norm.eps;
+  if (!(eps > 0 && eps < 1))
+    return problem(SpecKey::Eps,
+                   "'eps' must be between 0 and 1 (exclusive), found " +
+                       formatValue(eps));
+  if (spec.positional == PositionalKind::Rope &&
+      !(spec.ropeTheta > 0 && std::isfinite(spec.ropeTheta)))
+    return problem(SpecKey::Theta, "'theta' must be positive, found " +
+                                       formatValue(spec.ropeTheta));
+  if (!(spec.embeddingScale > 0 && std::isfinite(spec.embeddingScale)))
+    return problem(SpecKey::Scale, "'scale' must be positive, found " +
+                                       formatValue(spec.embeddingScale));
+  // Within the limits above the KV cache product can still reach 2^63.
+  std::optional<int64_t> kv = kvCacheFloats(spec);
   if (!kv || *kv > kMaxKvCacheFloats)
-    return "the KV cache (layers x 2 x kv_heads x context x head_dim floats) "
-           "is above the limit " + std::to_string(kMaxKvCacheFloats) +
-           " floats (docs/limits.md)";
+    return problem(SpecKey::Model,
+                   "the KV cache (layers x 2 x kv_heads x context x head_dim "
+                   "floats) is above the limit " +
+                       llvm::Twine(kMaxKvCacheFloats) +
+                       " floats (docs/limits.md)");
   std::optional<int64_t> total = 0;
   for (const WeightDecl &w : expectedWeights(spec)) {
     std::optional<int64_t> n = 1;
@@ -132,12 +214,16 @@ std::string validateSpec(const ModelSpec &spec) {
       total.reset();
   }
   if (!total || *total > kMaxWeightFloats)
-    return "the weights are above the limit " +
-           std::to_string(kMaxWeightFloats) + " floats (docs/limits.md)";
-  if (spec.tokenizer.kind != TokenizerKind::None && spec.tokenizer.path.empty() &&
+    return problem(SpecKey::Model, "the weights are above the limit " +
+                                       llvm::Twine(kMaxWeightFloats) +
+                                       " floats (docs/limits.md)");
+  if (spec.tokenizer.kind != TokenizerKind::None &&
+      spec.tokenizer.path.empty() &&
       spec.weights.format != CheckpointFormat::Gguf)
-    return "tokenizer has no file";
-  return "";
+    return problem(SpecKey::Tokenizer,
+                   "the tokenizer has no file; only gguf weights carry their "
+                   "own tokenizer");
+  return llvm::Error::success();
 }
 
 const char *toString(PositionalKind k) {
@@ -172,6 +258,55 @@ const char *toString(CheckpointFormat k) {
   case CheckpointFormat::Gguf: return "gguf";
   case CheckpointFormat::Safetensors: return "safetensors";
   case CheckpointFormat::Random: return "random";
+  }
+  return "?";
+}
+const char *toString(SpecKey k) {
+  switch (k) {
+  case SpecKey::Model:
+    return "model";
+  case SpecKey::Vocab:
+    return "vocab";
+  case SpecKey::Dim:
+    return "dim";
+  case SpecKey::Context:
+    return "context";
+  case SpecKey::Positions:
+    return "positions";
+  case SpecKey::Theta:
+    return "theta";
+  case SpecKey::Scale:
+    return "scale";
+  case SpecKey::Layers:
+    return "layers";
+  case SpecKey::Order:
+    return "order";
+  case SpecKey::Norm:
+    return "norm";
+  case SpecKey::Eps:
+    return "eps";
+  case SpecKey::Attention:
+    return "attention";
+  case SpecKey::Heads:
+    return "heads";
+  case SpecKey::KvHeads:
+    return "kv_heads";
+  case SpecKey::HeadDim:
+    return "head_dim";
+  case SpecKey::Ffn:
+    return "ffn";
+  case SpecKey::Activation:
+    return "activation";
+  case SpecKey::Hidden:
+    return "hidden";
+  case SpecKey::FinalNorm:
+    return "final_norm";
+  case SpecKey::Head:
+    return "head";
+  case SpecKey::Tokenizer:
+    return "tokenizer";
+  case SpecKey::Weights:
+    return "weights";
   }
   return "?";
 }

@@ -18,9 +18,13 @@ loadModelTokenizer(const ModelSpec &spec, const formats::Checkpoint *ckpt) {
       ckpt && ckpt->gguf() && llvm::sys::fs::equivalent(path, ckpt->path());
   auto tok = fromCheckpoint ? formats::loadTokenizerFromGguf(*ckpt->gguf())
                             : formats::loadTokenizer(path);
-  if (!tok)
-    return formats::readerError("tokenizer " + path + ": " +
-                                llvm::toString(tok.takeError()));
+  if (!tok) {
+    // Reader errors start with the file's path: do not print it twice.
+    std::string message = llvm::toString(tok.takeError());
+    if (llvm::StringRef(message).starts_with(path))
+      return formats::readerError(message);
+    return formats::readerError("tokenizer " + path + ": " + message);
+  }
   if ((*tok)->vocabSize() != spec.vocabSize)
     return formats::readerError(
         "tokenizer " + path + " has " + llvm::Twine((*tok)->vocabSize()) +

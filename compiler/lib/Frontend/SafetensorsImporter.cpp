@@ -80,6 +80,93 @@ private:
     return var##OrErr.takeError();                                             \
   auto var = *var##OrErr;
 
+/// The config.json keys of each stated hyper-parameter, per family.
+struct StatedKey {
+  SpecKey key;
+  const char *name;
+};
+constexpr StatedKey kLlamaKeys[] = {
+    {SpecKey::Dim, "hidden_size"},
+    {SpecKey::Hidden, "intermediate_size"},
+    {SpecKey::Layers, "num_hidden_layers"},
+    {SpecKey::Heads, "num_attention_heads"},
+    {SpecKey::KvHeads, "num_key_value_heads"},
+    {SpecKey::HeadDim, "head_dim"},
+    {SpecKey::Vocab, "vocab_size"},
+    {SpecKey::Context, "max_position_embeddings"},
+    {SpecKey::Eps, "rms_norm_eps"},
+    {SpecKey::Theta, "rope_theta"},
+};
+constexpr StatedKey kGpt2Keys[] = {
+    {SpecKey::Dim, "n_embd"},
+    {SpecKey::Hidden, "n_inner"},
+    {SpecKey::Layers, "n_layer"},
+    {SpecKey::Heads, "n_head"},
+    {SpecKey::Vocab, "vocab_size"},
+    {SpecKey::Context, "n_positions"},
+    {SpecKey::Eps, "layer_norm_epsilon"},
+};
+
+/// The numbers config.json states.
+std::vector<StatedValue> statedValues(const Config &c, bool gpt2) {
+  std::vector<StatedValue> out;
+  llvm::ArrayRef<StatedKey> keys =
+      gpt2 ? llvm::ArrayRef<StatedKey>(kGpt2Keys) : llvm::ArrayRef(kLlamaKeys);
+  for (const StatedKey &k : keys) {
+    const llvm::json::Value *v = c.get(k.name);
+    if (std::optional<double> x = v ? v->getAsNumber() : std::nullopt)
+      out.push_back({k.key, *x, k.name, "config.json"});
+  }
+  return out;
+}
+
+/// The family config.json names: architectures[0], else model_type.
+struct ConfigArch {
+  std::string name;
+  bool gpt2 = false, llama = false;
+};
+ConfigArch configArch(const Config &c) {
+  ConfigArch a;
+  if (const llvm::json::Value *v = c.get("architectures"))
+    if (const llvm::json::Array *arr = v->getAsArray(); arr && !arr->empty())
+      if (auto s = (*arr)[0].getAsString())
+        a.name = s->str();
+  std::string modelType = c.string("model_type").value_or("").str();
+  a.gpt2 =
+      a.name == "GPT2LMHeadModel" || (a.name.empty() && modelType == "gpt2");
+  a.llama =
+      a.name == "LlamaForCausalLM" || (a.name.empty() && modelType == "llama");
+  if (a.name.empty())
+    a.name = modelType;
+  return a;
+}
+
+/// The JSON object of the config.json at `configPath`.
+Expected<llvm::json::Value> readConfigJson(const std::string &configPath) {
+  auto buf = formats::mapFile(configPath);
+  if (!buf)
+    return buf.takeError();
+  auto json = formats::parseJson((*buf)->getBuffer());
+  if (!json)
+    return readerError(configPath +
+                       ": invalid JSON: " + llvm::toString(json.takeError()));
+  if (!json->getAsObject())
+    return readerError(configPath + ": not a JSON object");
+  return std::move(*json);
+}
+
+/// config.json beside a safetensors file or in its directory.
+std::string configPathOf(llvm::StringRef path) {
+  std::string dir = llvm::sys::fs::is_directory(path)
+                        ? path.str()
+                        : llvm::sys::path::parent_path(path).str();
+  if (dir.empty())
+    dir = ".";
+  llvm::SmallString<256> configPath(dir);
+  llvm::sys::path::append(configPath, "config.json");
+  return std::string(configPath);
+}
+
 Error importHfLlama(const Config &c, const Checkpoint &ckpt, ModelSpec &spec) {
   TFM_TRY(dim, c.integer("hidden_size"));
   TFM_TRY(hidden, c.integer("intermediate_size"));
@@ -88,9 +175,11 @@ Error importHfLlama(const Config &c, const Checkpoint &ckpt, ModelSpec &spec) {
   TFM_TRY(kvHeads, c.integer("num_key_value_heads", heads));
   TFM_TRY(vocab, c.integer("vocab_size"));
   TFM_TRY(ctx, c.integer("max_position_embeddings"));
-  // Defaults are those of transformers' LlamaConfig.
+  // Defaults are those of transformers' LlamaConfig (its eps is 1e-6, not
+  // the 1e-5 of llama2.c and GGUF).
   TFM_TRY(eps, c.number("rms_norm_eps", 1e-6));
-  TFM_TRY(theta, c.number("rope_theta", 10000.0));
+  TFM_TRY(theta,
+          c.number("rope_theta", archDefaults(ArchFamily::Llama).ropeTheta));
   if (dim % heads != 0 && !c.get("head_dim"))
     return readerError(c.path() + ": num_attention_heads (" + llvm::Twine(heads) +
                 ") does not divide hidden_size (" + llvm::Twine(dim) + ")");
@@ -104,23 +193,25 @@ Error importHfLlama(const Config &c, const Checkpoint &ckpt, ModelSpec &spec) {
   if (c.boolean("attention_bias").value_or(false) ||
       c.boolean("mlp_bias").value_or(false))
     return readerError(c.path() + ": attention_bias / mlp_bias are not supported");
-  spec.arch = "llama";
+  spec = archDefaults(ArchFamily::Llama);
   spec.vocabSize = vocab;
   spec.dim = dim;
   spec.contextLength = ctx;
   spec.numLayers = layers;
-  spec.positional = PositionalKind::Rope;
   spec.ropeTheta = static_cast<float>(theta);
+  // Hugging Face Llama rotates halves (its Q/K rows are not permuted).
   spec.ropeStyle = RopeStyle::Half;
-  spec.block.norm = {NormKind::RMSNorm, static_cast<float>(eps)};
+  spec.block.norm.eps = static_cast<float>(eps);
   spec.block.attention.heads = heads;
   spec.block.attention.kvHeads = kvHeads;
   spec.block.attention.headDim = headDim;
-  spec.block.ffn = {Activation::SiLU, true, hidden, false};
-  spec.finalNorm = true;
+  spec.block.ffn.hidden = hidden;
   // Tied when the config says so or when the checkpoint has no lm_head.
-  spec.tiedHead = c.boolean("tie_word_embeddings").value_or(false) ||
-                  !ckpt.find("lm_head.weight");
+  spec.tiedHead =
+      c.boolean("tie_word_embeddings").value_or(false) ||
+      !ckpt.find(defaultBinding(CheckpointFormat::Safetensors,
+                                ArchFamily::Llama, true, "lm_head.weight")
+                     .source);
   return Error::success();
 }
 
@@ -134,7 +225,8 @@ Error importHfGpt2(const Config &c, const Checkpoint &ckpt, ModelSpec &spec) {
   // An absurd n_embd must reach validateSpec's limit, not overflow here.
   TFM_TRY(hidden, c.integer("n_inner", llvm::checkedMul<int64_t>(4, dim)
                                            .value_or(kMaxHidden + 1)));
-  TFM_TRY(eps, c.number("layer_norm_epsilon", 1e-5));
+  TFM_TRY(eps, c.number("layer_norm_epsilon",
+                        archDefaults(ArchFamily::Gpt2).block.norm.eps));
   if (dim % heads != 0)
     return readerError(c.path() + ": n_head (" + llvm::Twine(heads) +
                 ") does not divide n_embd (" + llvm::Twine(dim) + ")");
@@ -150,29 +242,38 @@ Error importHfGpt2(const Config &c, const Checkpoint &ckpt, ModelSpec &spec) {
   else
     return readerError(c.path() + ": activation_function '" + actName +
                 "' is not supported");
-  spec.arch = "gpt2";
+  spec = archDefaults(ArchFamily::Gpt2);
   spec.vocabSize = vocab;
   spec.dim = dim;
   spec.contextLength = ctx;
   spec.numLayers = layers;
-  spec.positional = PositionalKind::Learned;
-  spec.block.norm = {NormKind::LayerNorm, static_cast<float>(eps)};
+  spec.block.norm.eps = static_cast<float>(eps);
   spec.block.attention.heads = heads;
   spec.block.attention.kvHeads = heads;
   spec.block.attention.headDim = dim / heads;
   // GPT-2 has all these biases; a checkpoint that lacks one (as the shared
-  // tiny-gpt2 lacks attn.c_attn.bias) is read as having none (zeros).
-  auto has = [&](llvm::StringRef name) {
-    return ckpt.find(("transformer." + name).str()) || ckpt.find(name);
+  // tiny-gpt2 lacks attn.c_attn.bias) is read as having none (zeros). The
+  // names are the table's, with or without the "transformer." prefix.
+  auto has = [&](llvm::StringRef templ) {
+    std::string first =
+        expandTemplate(defaultBinding(CheckpointFormat::Safetensors,
+                                      ArchFamily::Gpt2, false, templ)
+                           .source,
+                       0);
+    llvm::StringRef unprefixed = first;
+    unprefixed.consume_front("transformer.");
+    return ckpt.find(first) || ckpt.find(unprefixed);
   };
-  spec.block.attention.qkvBias = has("h.0.attn.c_attn.bias");
-  spec.block.attention.outBias = has("h.0.attn.c_proj.bias");
-  spec.block.ffn = {act, false, hidden, has("h.0.mlp.c_fc.bias")};
-  spec.finalNorm = true;
+  spec.block.attention.qkvBias = has("layers.{i}.wq.bias");
+  spec.block.attention.outBias = has("layers.{i}.wo.bias");
+  spec.block.ffn = {act, false, hidden, has("layers.{i}.w1.bias")};
   // GPT2LMHeadModel always ties lm_head to wte (tie_word_embeddings defaults
   // to true); an explicit false needs a stored lm_head.weight.
-  spec.tiedHead = c.boolean("tie_word_embeddings").value_or(true) ||
-                  !ckpt.find("lm_head.weight");
+  spec.tiedHead =
+      c.boolean("tie_word_embeddings").value_or(true) ||
+      !ckpt.find(defaultBinding(CheckpointFormat::Safetensors, ArchFamily::Gpt2,
+                                false, "lm_head.weight")
+                     .source);
   return Error::success();
 }
 
@@ -182,50 +283,31 @@ Expected<ModelSpec> importSafetensors(llvm::StringRef path,
                                       const Checkpoint &ckpt,
                                       const ImportOptions &options) {
   // `path` is a directory, or a .safetensors file with config.json beside.
-  std::string dir = llvm::sys::fs::is_directory(path)
-                        ? path.str()
-                        : llvm::sys::path::parent_path(path).str();
-  if (dir.empty())
-    dir = ".";
-  llvm::SmallString<256> configPath(dir);
-  llvm::sys::path::append(configPath, "config.json");
-  auto buf = formats::mapFile(configPath);
-  if (!buf)
-    return buf.takeError();
-  auto json = formats::parseJson((*buf)->getBuffer());
+  std::string configPath = configPathOf(path);
+  std::string dir = llvm::sys::path::parent_path(configPath).str();
+  auto json = readConfigJson(configPath);
   if (!json)
-    return readerError(configPath + ": invalid JSON: " +
-                llvm::toString(json.takeError()));
-  const llvm::json::Object *root = json->getAsObject();
-  if (!root)
-    return readerError(configPath + ": not a JSON object");
-  Config config(std::string(configPath), *root);
+    return json.takeError();
+  Config config(configPath, *json->getAsObject());
 
-  std::string archName;
-  if (const llvm::json::Array *a = root->getArray("architectures"))
-    if (!a->empty())
-      if (auto s = (*a)[0].getAsString())
-        archName = s->str();
-  std::string modelType = config.string("model_type").value_or("").str();
+  ConfigArch arch = configArch(config);
+  const bool gpt2 = arch.gpt2;
   ModelSpec spec;
-  spec.name = defaultModelName(path);
-  bool gpt2 = archName == "GPT2LMHeadModel" ||
-              (archName.empty() && modelType == "gpt2");
-  bool llama = archName == "LlamaForCausalLM" ||
-               (archName.empty() && modelType == "llama");
   if (gpt2) {
     if (Error e = importHfGpt2(config, ckpt, spec))
       return e;
-  } else if (llama) {
+  } else if (arch.llama) {
     if (Error e = importHfLlama(config, ckpt, spec))
       return e;
-  } else if (archName.empty() && modelType.empty()) {
-    return readerError(configPath + ": missing key 'architectures' (or 'model_type')");
+  } else if (arch.name.empty()) {
+    return readerError(configPath +
+                       ": missing key 'architectures' (or 'model_type')");
   } else {
-    return readerError(configPath + ": architecture '" +
-                (archName.empty() ? modelType : archName) +
-                "' is not supported (LlamaForCausalLM, GPT2LMHeadModel)");
+    return readerError(configPath + ": architecture '" + arch.name +
+                       "' is not supported (LlamaForCausalLM, "
+                       "GPT2LMHeadModel)");
   }
+  spec.name = defaultModelName(path);
 
   // Tokenizer: the option, else vocab.json (GPT-2) or tokenizer.bin beside.
   std::string tok = options.tokenizerPath;
@@ -239,6 +321,7 @@ Expected<ModelSpec> importSafetensors(llvm::StringRef path,
 
   spec.weights.format = CheckpointFormat::Safetensors;
   spec.weights.path = path.str();
+  spec.source.file = configPath;
   // Every block has tensors of its own: a larger layer count is corrupt, and
   // must be rejected before it sizes the weight list (found by fuzzing).
   if (spec.numLayers > static_cast<int64_t>(ckpt.tensors().size()))
@@ -256,9 +339,25 @@ Expected<ModelSpec> importSafetensors(llvm::StringRef path,
         kv.second.source = s.str();
     }
   }
-  if (Error e = finishImport(spec, ckpt))
+  if (Error e =
+          finishImport(spec, ckpt, configPath, statedValues(config, gpt2)))
     return e;
   return spec;
+}
+
+Expected<std::vector<StatedValue>>
+safetensorsStatedValues(llvm::StringRef path) {
+  std::string configPath = configPathOf(path);
+  if (!llvm::sys::fs::exists(configPath))
+    return std::vector<StatedValue>();
+  auto json = readConfigJson(configPath);
+  if (!json)
+    return json.takeError();
+  Config config(configPath, *json->getAsObject());
+  ConfigArch arch = configArch(config);
+  if (!arch.gpt2 && !arch.llama)
+    return std::vector<StatedValue>();
+  return statedValues(config, arch.gpt2);
 }
 
 } // namespace tfm

@@ -229,7 +229,7 @@ llvm::Error addModelInfo(llvm::Module &m, const ModelSpec &spec,
     return decode.takeError();
 
   const AttentionSpec &a = spec.block.attention;
-  int64_t kvFloats = spec.numLayers * 2 * a.kvHeads * spec.contextLength * a.headDim;
+  int64_t kvFloats = *kvCacheFloats(spec); // A valid spec's: no overflow.
   // Field order and types follow TfmModelInfo in ModelAbi.h.
   auto *infoType = llvm::StructType::create(
       ctx,

@@ -23,6 +23,7 @@
 #include "tfm/Transforms/MemoryPlan.h"
 
 #include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
@@ -125,8 +126,9 @@ template <typename T> T check(llvm::Expected<T> value) {
   return std::move(*value);
 }
 
-/// The model, with its checkpoint open when it was imported from one (a
-/// description's checkpoint is opened only when the weights are needed).
+/// The model, with its checkpoint open (null for random weights or none).
+/// A description's checkpoint is opened and checked against it unless the
+/// stage is spec or dot, its tokenizer read for the stages that embed it.
 tfm::ImportedModel loadModel(llvm::SourceMgr &sm) {
   if (llvm::StringRef(inputPath).ends_with(".tfm")) {
     // Located errors are printed through `sm` (file:line:col with a caret);
@@ -138,17 +140,27 @@ tfm::ImportedModel loadModel(llvm::SourceMgr &sm) {
           diag.print(nullptr, llvm::errs());
         },
         &located);
-    auto spec = tfm::parseDescriptionFile(inputPath, sm);
+    // The checkpoint it names is opened and checked against it here.
+    auto load = [&]() -> llvm::Expected<tfm::ImportedModel> {
+      if (emit != Stage::Spec && emit != Stage::Dot)
+        return tfm::loadDescription(inputPath, sm,
+                                    /*checkTokenizer=*/emit >= Stage::LLVMIR);
+      auto spec = tfm::parseDescriptionFile(inputPath, sm);
+      if (!spec)
+        return spec.takeError();
+      return tfm::ImportedModel{std::move(*spec), nullptr};
+    };
+    auto model = load();
     sm.setDiagHandler(nullptr);
-    if (!spec) {
+    if (!model) {
       if (!located)
-        fail(llvm::toString(spec.takeError()));
-      llvm::consumeError(spec.takeError());
+        fail(llvm::toString(model.takeError()));
+      llvm::consumeError(model.takeError());
       std::exit(1);
     }
     if (!tokenizerPath.empty())
       fail("--tokenizer is for checkpoints; a .tfm names its tokenizer itself");
-    return {std::move(*spec), nullptr};
+    return std::move(*model);
   }
   tfm::ImportOptions options;
   options.tokenizerPath = tokenizerPath;
@@ -296,6 +308,13 @@ int main(int argc, char **argv) {
 
   llvm::SourceMgr sm;
   tfm::ImportedModel model = loadModel(sm);
+  // Ops carry the description's file:line:col: MLIR's errors show its line.
+  // Only errors, as without a handler (translation warns of attributes it
+  // leaves alone).
+  mlir::SourceMgrDiagnosticHandler diagnostics(sm, &ctx);
+  ctx.getDiagEngine().registerHandler([](mlir::Diagnostic &diag) {
+    return mlir::success(diag.getSeverity() != mlir::DiagnosticSeverity::Error);
+  });
   const tfm::ModelSpec &spec = model.spec;
   if (emit == Stage::Spec) {
     printText([&](llvm::raw_ostream &os) { tfm::printDescription(spec, os); });
@@ -305,8 +324,8 @@ int main(int argc, char **argv) {
     printText([&](llvm::raw_ostream &os) { tfm::printGraphDot(spec, os); });
     return 0;
   }
-  // Each checkpoint is mapped, parsed and checked once: by the import, or
-  // here for the one a description names (null for random weights).
+  // Each checkpoint is mapped, parsed and checked once, by the import or by
+  // loadDescription; openWeights only reports `weights = none`.
   std::unique_ptr<tfm::formats::Checkpoint> checkpoint =
       model.checkpoint ? std::move(model.checkpoint)
                        : check(tfm::openWeights(spec));

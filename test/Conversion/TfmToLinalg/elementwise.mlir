@@ -117,6 +117,16 @@ func.func @alibi(%s: tensor<4x?x?xf32>, %pos: index) -> tensor<4x?x?xf32> {
   return %b : tensor<4x?x?xf32>
 }
 
+// 6 heads, not a power of two: the ALiBi reference code's get_slopes gives
+// the 4 slopes of 4 heads, then every other slope of 8 heads (2^-1, 2^-3).
+// The lowering and the attention kernel share tfm::rt::alibiSlope.
+// CHECK-LABEL: func @alibi_six_heads
+// CHECK: arith.constant dense<[2.500000e-01, 6.250000e-02, 1.562500e-02, 3.906250e-03, 5.000000e-01, 1.250000e-01]> : tensor<6xf32>
+func.func @alibi_six_heads(%s: tensor<6x?x?xf32>, %pos: index) -> tensor<6x?x?xf32> {
+  %b = tfm.alibi %s, %pos : tensor<6x?x?xf32>
+  return %b : tensor<6x?x?xf32>
+}
+
 // Stable softmax: max over the last dim (from -inf), exp(x - max), sum,
 // divide.
 // CHECK-LABEL: func @softmax

@@ -52,7 +52,7 @@ def llama2c_cases(out):
     p = os.path.join(out, "l2c-short-header.bin"); put(p, data[:20])
     case("l2c-short-header", p, "header needs 28 bytes")
     p = os.path.join(out, "l2c-truncated.bin"); put(p, data[:emb_end + 10])
-    case("l2c-truncated", p, "file truncated", "layers.0.attn_norm.weight [%d] starts at byte %d" % (d, emb_end))
+    case("l2c-truncated", p, "file truncated", "rms_att_weight.0 [%d] starts at byte %d" % (d, emb_end))
     p = os.path.join(out, "l2c-trailing.bin"); put(p, data + b"\0" * 12)
     case("l2c-trailing", p, "12 unexpected bytes from byte %d" % len(data))
     p = os.path.join(out, "l2c-heads.bin"); put(p, patch(data, 12, "<i", 5))
@@ -66,7 +66,7 @@ def llama2c_cases(out):
     p = os.path.join(out, "l2c-huge-layers.bin"); put(p, patch(data, 8, "<i", 2**31 - 1))
     case("l2c-huge-layers", p, "file truncated")
     p = os.path.join(out, "l2c-untied-missing.bin"); put(p, patch(data, 20, "<i", -v))
-    case("l2c-untied-missing", p, "file truncated: lm_head.weight")
+    case("l2c-untied-missing", p, "file truncated: wcls")
 
 
 def gguf_cases(out):
@@ -272,6 +272,17 @@ def st_cases(out):
     c = wc.hf_config(gcfg); c["n_embd"] = 2**62
     d = make_dir("st-huge-n-embd", gcfg, 13, config=c)
     case("st-huge-n-embd", d, "dim is %d, above the limit 65536" % 2**62)
+    # Values every frontend checks alike (validateSpec): were accepted from
+    # config.json and made every logit NaN (issue 13, finding 9).
+    c = wc.hf_config(lcfg); c["rms_norm_eps"] = -1
+    d = make_dir("st-negative-eps", lcfg, 14, config=c)
+    case("st-negative-eps", d, "config.json: rms_norm_eps: 'eps' must be between 0 and 1 (exclusive), found -1")
+    c = wc.hf_config(lcfg); c["rope_theta"] = -5
+    d = make_dir("st-negative-theta", lcfg, 14, config=c)
+    case("st-negative-theta", d, "config.json: rope_theta: 'theta' must be positive, found -5")
+    c = wc.hf_config(gcfg); c["layer_norm_epsilon"] = 0
+    d = make_dir("st-zero-eps", gcfg, 13, config=c)
+    case("st-zero-eps", d, "config.json: layer_norm_epsilon: 'eps' must be between 0 and 1 (exclusive), found 0")
 
 
 def main(argv):

@@ -18,13 +18,23 @@
 
 #include "tfm/Frontend/ModelSpec.h"
 
+#include "llvm/ADT/StringRef.h"
+
 #include <map>
 #include <string>
 
 namespace tfm {
 
-/// True when `arch` selects the GPT-2 family of default names.
+/// True when `arch` selects the GPT-2 family of default names
+/// (archFamily(arch) == ArchFamily::Gpt2).
 bool isGpt2Family(const std::string &arch);
+
+/// Where the canonical weight template `templ` (e.g. "layers.{i}.wq.bias")
+/// lives by default in a checkpoint of `format` for `family`; `gated` says
+/// whether the FFN has a gate (w1 and w3). Importers ask it for the names of
+/// the tensors they probe rather than spelling them again.
+WeightBinding defaultBinding(CheckpointFormat format, ArchFamily family,
+                             bool gated, llvm::StringRef templ);
 
 /// The default binding of every weight template in expectedWeights(spec),
 /// for spec.weights.format (the FFN's gating and spec.arch choose names).

@@ -14,6 +14,7 @@
 #ifndef TFM_FRONTEND_DESCRIPTION_H
 #define TFM_FRONTEND_DESCRIPTION_H
 
+#include "tfm/Frontend/Importers.h"
 #include "tfm/Frontend/ModelSpec.h"
 
 #include "llvm/ADT/StringRef.h"
@@ -42,6 +43,21 @@ namespace tfm {
 /// defaults (see DefaultBindings.h) overridden by the description's mapping.
 llvm::Expected<ModelSpec> parseDescriptionFile(llvm::StringRef path,
                                                llvm::SourceMgr &sm);
+
+/// Parses the description at `path` (parseDescriptionFile) and checks the
+/// files it names: the checkpoint is
+/// opened (once: it is returned open), every hyper-parameter it states
+/// (statedValues: llama2.c header, GGUF metadata, config.json) must equal
+/// the description's, and every weight must resolve (checkWeights); with
+/// `checkTokenizer`, the tokenizer must load (loadModelTokenizer) with the
+/// model's vocabulary size (only the stages that embed it need it). Each
+/// error is reported through `sm` at the description's key it concerns
+/// (`file:line:col: error: heads is 8, but the checkpoint has n_heads = 4
+/// (llama2.c header, byte 12)`) and returned as for parse errors. The
+/// checkpoint is null for random or no weights.
+llvm::Expected<ImportedModel> loadDescription(llvm::StringRef path,
+                                              llvm::SourceMgr &sm,
+                                              bool checkTokenizer = true);
 
 /// Parses a description held in `buffer`; its identifier is the file name
 /// used in messages and the base for relative paths.

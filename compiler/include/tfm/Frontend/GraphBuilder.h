@@ -24,6 +24,12 @@
 // weights by template ("layers.{i}.wq.weight") in their own
 // tfm.weight_offsets, relative to the layer.
 //
+// Op locations: every op carries the location of the spec's key it comes
+// from, named after the weight or part it computes: from a description,
+// `"layers.{i}.wq"("model.tfm":12:5)` (the `attention` key's line); from a
+// checkpoint, `"layers.{i}.wq"("model.bin")`. So --mlir-print-debuginfo and
+// every verifier or lowering error point at the user's source.
+//
 // Attention is emitted unfused (matmul, scale, mask, softmax, matmul) so that
 // tfm-fuse-attention has real work to do.
 //
@@ -62,9 +68,6 @@ mlir::OwningOpRef<mlir::ModuleOp>
 buildGraph(mlir::MLIRContext &ctx, const ModelSpec &spec,
            const WeightsLayout &layout,
            int64_t prefillChunk = kDefaultPrefillChunk);
-
-/// Number of floats of the KV cache: [layers, 2, kv_heads, context, head_dim].
-int64_t kvCacheFloats(const ModelSpec &spec);
 
 } // namespace tfm
 

@@ -16,11 +16,13 @@
 #include "tfm/Formats/Checkpoint.h"
 #include "tfm/Frontend/ModelSpec.h"
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace tfm {
 
@@ -68,14 +70,45 @@ llvm::Expected<ModelSpec> importSafetensors(llvm::StringRef path,
                                             const formats::Checkpoint &ckpt,
                                             const ImportOptions &options = {});
 
+/// A hyper-parameter as a checkpoint states it, and where it says so.
+struct StatedValue {
+  SpecKey key;
+  double value;
+  std::string name;  ///< The file's name for it, e.g. "llama.block_count".
+  std::string where; ///< e.g. "GGUF metadata, byte 312".
+};
+
+/// Every hyper-parameter the checkpoint states explicitly: the llama2.c
+/// header, the GGUF `<arch>.*` metadata (and the rows of token_embd.weight),
+/// the config.json beside a safetensors file (none without one). `path` is
+/// the one the user named. A description using the checkpoint must agree
+/// with each (checkStatedValues).
+llvm::Expected<std::vector<StatedValue>>
+statedValues(llvm::StringRef path, const formats::Checkpoint &ckpt);
+
+/// A SpecError for the first value of `stated` that `spec` disagrees with,
+/// naming the checkpoint's value and where it is stated.
+llvm::Error checkStatedValues(const ModelSpec &spec,
+                              llvm::ArrayRef<StatedValue> stated);
+
 // Helpers shared by the importers.
 
 /// The file's stem, or its directory's name when the stem is "model" (or
 /// `path` is a directory).
 std::string defaultModelName(llvm::StringRef path);
-/// validateSpec + checkWeights against the open checkpoint.
-llvm::Error finishImport(const ModelSpec &spec,
-                         const formats::Checkpoint &ckpt);
+/// validateSpec + checkWeights against the open checkpoint. An invalid spec
+/// is reported at `file`, at the place in `stated` that states the key the
+/// problem concerns (e.g. "config.json: rms_norm_eps: 'eps' must be ...").
+llvm::Error finishImport(const ModelSpec &spec, const formats::Checkpoint &ckpt,
+                         llvm::StringRef file,
+                         llvm::ArrayRef<StatedValue> stated);
+
+// Per format (in each importer's file).
+std::vector<StatedValue> llama2cStatedValues(const formats::Checkpoint &ckpt);
+std::vector<StatedValue> ggufStatedValues(const formats::Checkpoint &ckpt);
+/// The config.json beside `path`, if there is one.
+llvm::Expected<std::vector<StatedValue>>
+safetensorsStatedValues(llvm::StringRef path);
 
 } // namespace tfm
 

@@ -10,9 +10,13 @@
 #ifndef TFM_FRONTEND_MODELSPEC_H
 #define TFM_FRONTEND_MODELSPEC_H
 
+#include "llvm/Support/Error.h"
+
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tfm {
@@ -78,6 +82,44 @@ struct TokenizerSpec {
   std::string path;     ///< tokenizer.bin, a .gguf, or vocab.json (merges.txt beside it).
 };
 
+/// The parts and hyper-parameters of a model, named by their `.tfm` keys.
+/// Errors about a spec name the key they concern, and each frontend says
+/// where that key is in its own file (a description's line, a GGUF metadata
+/// key, a config.json key, a llama2.c header field).
+enum class SpecKey {
+  Model,
+  Vocab,
+  Dim,
+  Context,
+  Positions,
+  Theta,
+  Scale,
+  Layers,
+  Order,
+  Norm,
+  Eps,
+  Attention,
+  Heads,
+  KvHeads,
+  HeadDim,
+  Ffn,
+  Activation,
+  Hidden,
+  FinalNorm,
+  Head,
+  Tokenizer,
+  Weights,
+};
+
+/// Where a spec came from. For a description: the .tfm file and the line
+/// and column (1-based) of every key it gives; for a checkpoint: its path.
+/// The graph builder gives ops the location of the key they come from.
+struct SpecSource {
+  std::string file;
+  bool description = false;
+  std::map<SpecKey, std::pair<unsigned, unsigned>> keys;
+};
+
 struct ModelSpec {
   std::string name;
   std::string arch;     ///< Free-form family name for humans: "llama", "gpt2", ...
@@ -94,7 +136,23 @@ struct ModelSpec {
   bool tiedHead = true; ///< LM head reuses tok_embeddings.
   TokenizerSpec tokenizer;
   WeightsSpec weights;
+  SpecSource source; ///< Not part of the model: equalSpecs ignores it.
 };
+
+/// The families whose conventions tfmc knows. Any arch other than "gpt2"
+/// (any case, also "gpt-2") is read as Llama.
+enum class ArchFamily { Llama, Gpt2 };
+ArchFamily archFamily(const std::string &arch);
+
+/// The one table of per-architecture defaults: a spec with the family's
+/// fixed structure (positions, norm kind and eps, FFN, biases, final norm,
+/// tied head) and all sizes 0. Importers start from it and set what their
+/// file states.
+///   Llama: rope (theta 10000, interleaved), pre-norm RMSNorm eps 1e-5,
+///          SwiGLU, no biases.
+///   GPT-2: learned positions, pre-norm LayerNorm eps 1e-5, gelu_tanh,
+///          biases everywhere.
+ModelSpec archDefaults(ArchFamily family);
 
 /// One weight the graph needs, with its canonical row-major shape
 /// (linear weights are [out, in] as in torch.nn.Linear).
@@ -124,10 +182,34 @@ constexpr int64_t kMaxHidden = int64_t(1) << 20;
 constexpr int64_t kMaxKvCacheFloats = int64_t(1) << 42;
 constexpr int64_t kMaxWeightFloats = int64_t(1) << 42;
 
-/// Checks the hyper-parameters against the limits above and for consistency
-/// (heads divide, etc.). Returns an empty string when valid, otherwise a
-/// readable message.
-std::string validateSpec(const ModelSpec &spec);
+/// An invalid ModelSpec: a readable message and the key it concerns.
+class SpecError : public llvm::ErrorInfo<SpecError> {
+public:
+  static char ID;
+  SpecError(SpecKey key, std::string message)
+      : key(key), message(std::move(message)) {}
+  SpecKey getKey() const { return key; }
+  const std::string &getMessage() const { return message; }
+  void log(llvm::raw_ostream &os) const override;
+  std::error_code convertToErrorCode() const override {
+    return llvm::inconvertibleErrorCode();
+  }
+
+private:
+  SpecKey key;
+  std::string message;
+};
+
+/// The one validator of a ModelSpec, whatever its frontend: sizes positive
+/// and within the limits above, totals without overflow, heads divisible by
+/// kv_heads, rope with an even head_dim, sinusoidal with an even dim, eps in
+/// (0, 1), rope theta and the embedding scale positive and finite, a file
+/// for the tokenizer. Returns a SpecError.
+llvm::Error validateSpec(const ModelSpec &spec);
+
+/// Floats of the KV cache, [layers][k|v][kv_head][position][head_dim], or
+/// nothing when the product overflows (validateSpec rejects such specs).
+std::optional<int64_t> kvCacheFloats(const ModelSpec &spec);
 
 // Names for printing and parsing (the .tfm keywords).
 const char *toString(PositionalKind k);
@@ -136,6 +218,7 @@ const char *toString(Activation k);
 const char *toString(RopeStyle k);
 const char *toString(CheckpointFormat k);
 const char *toString(TokenizerKind k);
+const char *toString(SpecKey k);
 
 } // namespace tfm
 

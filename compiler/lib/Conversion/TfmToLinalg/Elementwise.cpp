@@ -3,6 +3,7 @@
 #include "Utils.h"
 #include "tfm/Conversion/Passes.h"
 #include "tfm/Dialect/Tfm/IR/TfmOps.h"
+#include "tfm/runtime/AlibiSlope.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/PatternMatch.h"
@@ -92,23 +93,12 @@ Value scale(OpBuilder &b, Location loc, Value x, tfm::ScaleOp op) {
       loc, x, f32(b, loc, op.getFactor().convertToFloat()));
 }
 
-/// The ALiBi slope of each of `heads` heads (Press et al., with the
-/// interpolation for head counts that are not powers of two).
+/// The ALiBi slope of each of `heads` heads, by the one definition the
+/// attention kernel uses too (tfm/runtime/AlibiSlope.h).
 SmallVector<float> alibiSlopes(int64_t heads) {
-  auto powerOfTwo = [](int64_t n) {
-    SmallVector<float> s;
-    double start = std::pow(2.0, -std::pow(2.0, -(std::log2((double)n) - 3)));
-    for (int64_t i = 0; i < n; ++i)
-      s.push_back((float)std::pow(start, (double)(i + 1)));
-    return s;
-  };
-  int64_t closest = int64_t(1) << (int64_t)std::floor(std::log2((double)heads));
-  SmallVector<float> slopes = powerOfTwo(closest);
-  if (closest != heads) {
-    SmallVector<float> extra = powerOfTwo(2 * closest);
-    for (int64_t i = 0; i < heads - closest; ++i)
-      slopes.push_back(extra[2 * i]);
-  }
+  SmallVector<float> slopes;
+  for (int64_t h = 0; h < heads; ++h)
+    slopes.push_back(::tfm::rt::alibiSlope(h, heads));
   return slopes;
 }
 

@@ -5,11 +5,11 @@
 // it, and then lists tensors with row-major shapes (outermost dimension
 // first, whatever the format's own order) and absolute byte ranges.
 //
-//   llama2.c `.bin`: tensors get canonical names (`tok_embeddings.weight`,
-//     `layers.3.wq.weight`, `final_norm.weight`, `lm_head.weight` when
-//     untied); llama2.c's own field names are accepted as aliases by find()
-//     (`token_embedding_table`, `rms_att_weight.3`, `wq.3`, `w1.3`,
-//     `rms_final_weight`, `wcls`).
+//   llama2.c `.bin`: tensors by the names of llama2.c's TransformerWeights
+//     fields, with the layer for the per-layer ones (`token_embedding_table`,
+//     `rms_att_weight.3`, `wq.3`, `w1.3`, `rms_final_weight`, `wcls` when
+//     untied). The compiler maps its canonical names to these, as to every
+//     format's, in one table (compiler/lib/Frontend/DefaultBindings.cpp).
 //   GGUF: tensors by their GGUF names; metadata through gguf().
 //   safetensors: a `.safetensors` file, or a directory holding
 //     `model.safetensors`; tensors by their names.
@@ -81,7 +81,7 @@ public:
   /// The file that was mapped (for a safetensors directory, the file in it).
   llvm::StringRef path() const { return path_; }
   llvm::ArrayRef<TensorInfo> tensors() const { return tensors_; }
-  /// nullptr when absent (llama2.c also accepts its field-name aliases).
+  /// nullptr when absent.
   const TensorInfo *find(llvm::StringRef name) const;
 
   /// Converts elements [first, first + out.size()) of `t` (row-major) to

@@ -1,28 +1,26 @@
-//===- DescriptionParser.cpp - Reads a .tfm syntax tree into a ModelSpec --===//
+//===- DescriptionModel.cpp - Reads the keys of a .tfm file into a spec ---===//
 //
-// The syntax tree (DescriptionSyntax.h) is generic; this file knows which
-// keys each block has, which of them are required, the type and range of
-// each value, and the cross-checks between hyper-parameters. It stops at the
-// first error and reports it at the key or value it concerns.
+// Which keys a model and each of its blocks have, which are required, and
+// what each means in a ModelSpec. The keys and values themselves are read by
+// KeyReader (DescriptionKeys.h); the spec is checked by the one validator,
+// validateSpec, whose errors are reported at the key they concern. The
+// parse stops at the first error. The public parse functions are here too.
 //
 //===----------------------------------------------------------------------===//
 
+#include "DescriptionKeys.h"
 #include "DescriptionSyntax.h"
 
 #include "tfm/Frontend/DefaultBindings.h"
 #include "tfm/Frontend/Description.h"
 
 #include "llvm/ADT/ArrayRef.h"
-#include "llvm/ADT/SmallString.h"
-#include "llvm/ADT/StringMap.h"
-#include "llvm/Support/FileSystem.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 
-#include <cerrno>
 #include <cmath>
-#include <cstdlib>
+#include <map>
 #include <set>
 
 using namespace tfm::description;
@@ -35,103 +33,17 @@ float sqrtDimScale(int64_t dim) {
 
 namespace {
 
-/// The closest of `candidates` to `word` if it is close enough to be a typo.
-std::string closest(llvm::StringRef word,
-                    llvm::ArrayRef<llvm::StringRef> candidates) {
-  std::string best;
-  unsigned bestDistance = ~0u;
-  for (llvm::StringRef c : candidates) {
-    unsigned d = word.edit_distance(c, /*AllowReplacements=*/true);
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = c.str();
-    }
-  }
-  unsigned limit = std::max<unsigned>(2, word.size() / 3);
-  return bestDistance <= limit ? best : "";
-}
-
-std::string didYouMean(llvm::StringRef word,
-                       llvm::ArrayRef<llvm::StringRef> candidates) {
-  std::string best = closest(word, candidates);
-  return best.empty() ? "" : "; did you mean '" + best + "'?";
-}
-
-std::string joinNames(llvm::ArrayRef<llvm::StringRef> names) {
-  std::string out;
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (i)
-      out += i + 1 == names.size() ? " or " : ", ";
-    out += names[i].str();
-  }
-  return out;
-}
-
-std::string describe(const Term &term) {
-  switch (term.kind) {
-  case Term::Integer:
-  case Term::Float: return "number " + term.text;
-  case Term::String: return "string \"" + term.text + "\"";
-  case Term::Ident: return "'" + term.text + (term.isCall ? "(...)'" : "'");
-  }
-  return "?";
-}
-
-/// The entries of one block, after checking for unknown and duplicate keys.
-class Keys {
-public:
-  const Entry *get(llvm::StringRef key) const {
-    auto it = entries.find(key);
-    return it == entries.end() ? nullptr : it->second;
-  }
-  llvm::StringMap<const Entry *> entries;
-};
-
-class SpecReader {
+class SpecReader : public KeyReader {
 public:
   SpecReader(Diagnostics &diags, llvm::StringRef bufferName)
-      : diags(diags) {
-    llvm::SmallString<256> dir(bufferName);
-    llvm::sys::path::remove_filename(dir);
-    if (dir.empty())
-      dir = ".";
-    llvm::sys::fs::make_absolute(dir);
-    baseDir = std::string(dir);
+      : KeyReader(diags, bufferName) {
+    spec.source.file = bufferName.str();
+    spec.source.description = true;
   }
 
   bool read(const File &file, ModelSpec &out);
 
 private:
-  // ----- Generic checks --------------------------------------------------
-  bool checkKeys(const Block &block, llvm::StringRef what,
-                 llvm::ArrayRef<llvm::StringRef> allowed, Keys &keys);
-  const Entry *require(const Keys &keys, llvm::StringRef key,
-                       llvm::StringRef what, llvm::SMLoc where);
-  /// Entry must be `key = value`; returns its value.
-  const Value *valueOf(const Entry &entry);
-  /// Entry must be `key { ... }`; returns the block.
-  const Block *blockOf(const Entry &entry);
-  /// Value must be a single term with nothing after it.
-  const Term *singleTerm(const Entry &entry);
-  bool noArgs(const Term &term);
-
-  bool readInt(const Term &term, llvm::StringRef what, int64_t min,
-               int64_t max, int64_t &out);
-  bool readFloat(const Term &term, llvm::StringRef what, float &out);
-  bool readBool(const Term &term, llvm::StringRef what, bool &out);
-  bool readChoice(const Term &term, llvm::StringRef what,
-                  llvm::ArrayRef<llvm::StringRef> choices, size_t &out);
-  bool readString(const Term &term, llvm::StringRef what, std::string &out);
-  bool readPath(const Term &term, llvm::StringRef what, std::string &out);
-  /// Binds the arguments of a call to `params` (positionally or by name).
-  bool readArgs(const Term &call, llvm::ArrayRef<llvm::StringRef> params,
-                std::vector<const Term *> &out);
-
-  bool readIntEntry(const Keys &keys, llvm::StringRef key, int64_t min,
-                    int64_t max, int64_t &out);
-  bool readBoolEntry(const Keys &keys, llvm::StringRef key, bool &out);
-
-  // ----- Model structure -------------------------------------------------
   bool readPositions(const Entry &entry);
   bool readEmbedding(const Entry &entry);
   bool readBlock(const Entry &entry);
@@ -142,249 +54,23 @@ private:
   bool readTokenizer(const Entry &entry);
   bool readWeights(const Entry &entry);
   bool readMapping(const Block &block);
-  bool crossCheck(const File &file, const Keys &model);
+  bool crossCheck(const File &file);
 
-  Diagnostics &diags;
-  std::string baseDir;
+  /// Remembers where `key` is given, for errors and op locations.
+  void at(SpecKey key, llvm::SMLoc loc) { locs[key] = loc; }
+
   ModelSpec spec;
+  std::map<SpecKey, llvm::SMLoc> locs;
 
   // Remembered for cross-checks.
-  const Term *scaleTerm = nullptr;   ///< `scale = sqrt(dim)` needs the dim.
-  const Term *positionsTerm = nullptr;
   const Term *finalNormTerm = nullptr;
   const Term *tokenizerTerm = nullptr;
-  const Entry *headsEntry = nullptr, *kvHeadsEntry = nullptr,
-              *headDimEntry = nullptr;
+  const Entry *headsEntry = nullptr;
   const Block *mapping = nullptr;
   NormSpec finalNormSpec;
   bool finalNormIsCall = false;
   bool scaleIsSqrtDim = false;
 };
-
-bool SpecReader::checkKeys(const Block &block, llvm::StringRef what,
-                           llvm::ArrayRef<llvm::StringRef> allowed,
-                           Keys &keys) {
-  for (const Entry &entry : block.entries) {
-    if (entry.stringKey)
-      return diags.error(entry.keyLoc, "expected a key name in '" + what +
-                                           "', found string \"" + entry.key +
-                                           "\"");
-    if (!llvm::is_contained(allowed, llvm::StringRef(entry.key)))
-      return diags.error(entry.keyLoc,
-                         "unknown key '" + entry.key + "' in '" + what + "'" +
-                             didYouMean(entry.key, allowed));
-    auto [it, inserted] = keys.entries.try_emplace(entry.key, &entry);
-    if (!inserted) {
-      diags.error(entry.keyLoc,
-                  "duplicate key '" + entry.key + "' in '" + what + "'");
-      diags.note(it->second->keyLoc, "first given here");
-      return false;
-    }
-    if (entry.repeat && entry.key != "block")
-      return diags.error(entry.repeatLoc,
-                         "only 'block' takes a repeat count 'x N'");
-  }
-  return true;
-}
-
-const Entry *SpecReader::require(const Keys &keys, llvm::StringRef key,
-                                 llvm::StringRef what, llvm::SMLoc where) {
-  if (const Entry *e = keys.get(key))
-    return e;
-  diags.error(where, "missing required key '" + key + "' in '" + what + "'");
-  return nullptr;
-}
-
-const Value *SpecReader::valueOf(const Entry &entry) {
-  if (entry.value)
-    return entry.value.get();
-  diags.error(entry.block->open,
-              "expected '=' after '" + entry.key + "', found '{'");
-  return nullptr;
-}
-
-const Block *SpecReader::blockOf(const Entry &entry) {
-  if (entry.block)
-    return entry.block.get();
-  diags.error(entry.value->loc, "expected '{' after '" + entry.key +
-                                    "': it is a block, not a value");
-  return nullptr;
-}
-
-const Term *SpecReader::singleTerm(const Entry &entry) {
-  const Value *value = valueOf(entry);
-  if (!value)
-    return nullptr;
-  if (!value->plusLocs.empty()) {
-    diags.error(value->plusLocs.front(),
-                "unexpected '+' in the value of '" + entry.key + "'");
-    return nullptr;
-  }
-  if (!value->modifiers.empty()) {
-    diags.error(value->modifiers.front().loc,
-                "unexpected " + describe(value->modifiers.front()) +
-                    " after the value of '" + entry.key + "'");
-    return nullptr;
-  }
-  if (value->block && entry.key != "weights") {
-    diags.error(value->block->open,
-                "unexpected '{' after the value of '" + entry.key + "'");
-    return nullptr;
-  }
-  return &value->sum.front();
-}
-
-bool SpecReader::noArgs(const Term &term) {
-  if (!term.isCall)
-    return true;
-  return diags.error(term.lparenLoc,
-                     "'" + term.text + "' takes no arguments");
-}
-
-bool SpecReader::readInt(const Term &term, llvm::StringRef what, int64_t min,
-                         int64_t max, int64_t &out) {
-  if (term.kind != Term::Integer)
-    return diags.error(term.loc, "expected an integer for '" + what +
-                                     "', found " + describe(term));
-  int64_t v;
-  bool overflow = llvm::StringRef(term.text).getAsInteger(10, v);
-  if (overflow || v < min || v > max)
-    return diags.error(term.loc, "'" + what + "' must be between " +
-                                     llvm::Twine(min) + " and " +
-                                     llvm::Twine(max) + ", found " +
-                                     term.text);
-  out = v;
-  return true;
-}
-
-bool SpecReader::readFloat(const Term &term, llvm::StringRef what,
-                           float &out) {
-  if (term.kind != Term::Integer && term.kind != Term::Float)
-    return diags.error(term.loc, "expected a number for '" + what +
-                                     "', found " + describe(term));
-  errno = 0;
-  char *end = nullptr;
-  float v = std::strtof(term.text.c_str(), &end);
-  if (errno == ERANGE || !std::isfinite(v) ||
-      end != term.text.c_str() + term.text.size())
-    return diags.error(term.loc, "'" + what +
-                                     "' is out of the range of a 32-bit "
-                                     "float, found " +
-                                     term.text);
-  out = v;
-  return true;
-}
-
-bool SpecReader::readBool(const Term &term, llvm::StringRef what, bool &out) {
-  if (term.kind == Term::Ident && !term.isCall &&
-      (term.text == "true" || term.text == "false")) {
-    out = term.text == "true";
-    return true;
-  }
-  return diags.error(term.loc, "expected true or false for '" + what +
-                                   "', found " + describe(term));
-}
-
-bool SpecReader::readChoice(const Term &term, llvm::StringRef what,
-                            llvm::ArrayRef<llvm::StringRef> choices,
-                            size_t &out) {
-  if (term.kind == Term::Ident) {
-    for (size_t i = 0; i < choices.size(); ++i) {
-      if (term.text == choices[i]) {
-        out = i;
-        return true;
-      }
-    }
-  }
-  std::string hint =
-      term.kind == Term::Ident ? didYouMean(term.text, choices) : "";
-  return diags.error(term.loc, "expected " + joinNames(choices) + " for '" +
-                                   what + "', found " + describe(term) +
-                                   hint);
-}
-
-bool SpecReader::readString(const Term &term, llvm::StringRef what,
-                            std::string &out) {
-  if (term.kind != Term::String)
-    return diags.error(term.loc, "expected a string for '" + what +
-                                     "', found " + describe(term));
-  out = term.text;
-  return true;
-}
-
-bool SpecReader::readPath(const Term &term, llvm::StringRef what,
-                          std::string &out) {
-  if (term.kind != Term::String)
-    return diags.error(term.loc, "expected a file name in quotes for '" +
-                                     what + "', found " + describe(term));
-  if (term.text.empty())
-    return diags.error(term.loc, "expected a file name for '" + what +
-                                     "', found an empty string");
-  if (llvm::sys::path::is_absolute(term.text)) {
-    out = term.text;
-    return true;
-  }
-  llvm::SmallString<256> path(baseDir);
-  llvm::sys::path::append(path, term.text);
-  llvm::sys::path::remove_dots(path, /*remove_dot_dot=*/true);
-  out = std::string(path);
-  return true;
-}
-
-bool SpecReader::readArgs(const Term &call,
-                          llvm::ArrayRef<llvm::StringRef> params,
-                          std::vector<const Term *> &out) {
-  out.assign(params.size(), nullptr);
-  size_t positional = 0;
-  bool sawNamed = false;
-  for (const Arg &arg : call.args) {
-    size_t index;
-    if (arg.name.empty()) {
-      if (sawNamed)
-        return diags.error(arg.loc, "positional argument after a named one "
-                                    "in '" +
-                                        call.text + "(...)'");
-      if (positional >= params.size())
-        return diags.error(arg.loc, "too many arguments to '" + call.text +
-                                        "': expected " +
-                                        (params.empty()
-                                             ? std::string("none")
-                                             : joinNames(params)));
-      index = positional++;
-    } else {
-      sawNamed = true;
-      auto it = llvm::find(params, llvm::StringRef(arg.name));
-      if (it == params.end())
-        return diags.error(arg.loc, "unknown argument '" + arg.name +
-                                        "' of '" + call.text + "'" +
-                                        didYouMean(arg.name, params));
-      index = it - params.begin();
-    }
-    if (out[index])
-      return diags.error(arg.loc, "argument '" + params[index] + "' of '" +
-                                      call.text + "' given twice");
-    out[index] = arg.value.get();
-  }
-  return true;
-}
-
-bool SpecReader::readIntEntry(const Keys &keys, llvm::StringRef key,
-                              int64_t min, int64_t max, int64_t &out) {
-  const Entry *e = keys.get(key);
-  if (!e)
-    return true;
-  const Term *t = singleTerm(*e);
-  return t && readInt(*t, key, min, max, out);
-}
-
-bool SpecReader::readBoolEntry(const Keys &keys, llvm::StringRef key,
-                               bool &out) {
-  const Entry *e = keys.get(key);
-  if (!e)
-    return true;
-  const Term *t = singleTerm(*e);
-  return t && readBool(*t, key, out);
-}
 
 //===----------------------------------------------------------------------===//
 // The model and its parts
@@ -396,8 +82,8 @@ bool SpecReader::read(const File &file, ModelSpec &out) {
     return diags.error(file.nameLoc, "expected a non-empty model name");
 
   static const llvm::StringRef modelKeys[] = {
-      "arch",        "vocab", "dim",       "context", "positions", "embedding",
-      "block",       "final_norm", "head", "tokenizer", "weights"};
+      "arch",  "vocab",      "dim",  "context",   "positions", "embedding",
+      "block", "final_norm", "head", "tokenizer", "weights"};
   Keys keys;
   if (!checkKeys(file.body, "model", modelKeys, keys))
     return false;
@@ -406,6 +92,10 @@ bool SpecReader::read(const File &file, ModelSpec &out) {
                               "final_norm", "head", "tokenizer", "weights"})
     if (!require(keys, key, "model", file.modelLoc))
       return false;
+  at(SpecKey::Model, file.modelLoc);
+  at(SpecKey::Vocab, keys.get("vocab")->keyLoc);
+  at(SpecKey::Dim, keys.get("dim")->keyLoc);
+  at(SpecKey::Context, keys.get("context")->keyLoc);
 
   if (const Entry *e = keys.get("arch")) {
     const Term *t = singleTerm(*e);
@@ -421,8 +111,7 @@ bool SpecReader::read(const File &file, ModelSpec &out) {
   if (const Entry *e = keys.get("embedding"))
     if (!readEmbedding(*e))
       return false;
-  if (!readBlock(*keys.get("block")) ||
-      !readFinalNorm(*keys.get("final_norm")))
+  if (!readBlock(*keys.get("block")) || !readFinalNorm(*keys.get("final_norm")))
     return false;
   {
     const Term *t = singleTerm(*keys.get("head"));
@@ -431,11 +120,12 @@ bool SpecReader::read(const File &file, ModelSpec &out) {
         !noArgs(*t))
       return false;
     spec.tiedHead = choice == 0;
+    at(SpecKey::Head, t->loc);
   }
   if (!readTokenizer(*keys.get("tokenizer")) ||
       !readWeights(*keys.get("weights")))
     return false;
-  if (!crossCheck(file, keys))
+  if (!crossCheck(file))
     return false;
   out = std::move(spec);
   return true;
@@ -444,14 +134,14 @@ bool SpecReader::read(const File &file, ModelSpec &out) {
 bool SpecReader::readPositions(const Entry &entry) {
   const Term *t = singleTerm(entry);
   size_t choice;
-  if (!t || !readChoice(*t, "positions",
-                        {"none", "sinusoidal", "learned", "rope", "alibi"},
-                        choice))
+  if (!t ||
+      !readChoice(*t, "positions",
+                  {"none", "sinusoidal", "learned", "rope", "alibi"}, choice))
     return false;
-  positionsTerm = t;
+  at(SpecKey::Positions, t->loc);
   static const PositionalKind kinds[] = {
-      PositionalKind::None, PositionalKind::Sinusoidal,
-      PositionalKind::Learned, PositionalKind::Rope, PositionalKind::Alibi};
+      PositionalKind::None, PositionalKind::Sinusoidal, PositionalKind::Learned,
+      PositionalKind::Rope, PositionalKind::Alibi};
   spec.positional = kinds[choice];
   if (spec.positional != PositionalKind::Rope)
     return noArgs(*t);
@@ -461,9 +151,7 @@ bool SpecReader::readPositions(const Entry &entry) {
   if (args[0]) {
     if (!readFloat(*args[0], "theta", spec.ropeTheta))
       return false;
-    if (!(spec.ropeTheta > 0))
-      return diags.error(args[0]->loc, "'theta' must be positive, found " +
-                                           args[0]->text);
+    at(SpecKey::Theta, args[0]->loc); // Its range: validateSpec.
   }
   if (args[1]) {
     size_t style;
@@ -494,7 +182,7 @@ bool SpecReader::readEmbedding(const Entry &entry) {
     const Term &arg = *t->args[0].value;
     if (arg.kind == Term::Ident && arg.text == "dim" && !arg.isCall) {
       scaleIsSqrtDim = true; // Needs the dim: computed in crossCheck.
-      scaleTerm = t;
+      at(SpecKey::Scale, t->loc);
       return true;
     }
     float x;
@@ -511,11 +199,8 @@ bool SpecReader::readEmbedding(const Entry &entry) {
     return diags.error(t->loc, "expected a number or sqrt(dim) for 'scale', "
                                "found " +
                                    describe(*t));
-  if (!readFloat(*t, "scale", spec.embeddingScale))
-    return false;
-  if (!(spec.embeddingScale > 0))
-    return diags.error(t->loc, "'scale' must be positive, found " + t->text);
-  return true;
+  at(SpecKey::Scale, t->loc); // Its range: validateSpec.
+  return readFloat(*t, "scale", spec.embeddingScale);
 }
 
 bool SpecReader::readNorm(const Term &term, llvm::StringRef what,
@@ -524,17 +209,15 @@ bool SpecReader::readNorm(const Term &term, llvm::StringRef what,
   if (!readChoice(term, what, {"layernorm", "rmsnorm"}, choice))
     return false;
   out.kind = choice == 0 ? NormKind::LayerNorm : NormKind::RMSNorm;
-  out.eps = 1e-5f;
+  out.eps = NormSpec().eps; // The language's default (docs/tfm-language.md).
   std::vector<const Term *> args;
   if (!readArgs(term, {"eps"}, args))
     return false;
   if (args[0]) {
     if (!readFloat(*args[0], "eps", out.eps))
       return false;
-    if (!(out.eps > 0 && out.eps < 1))
-      return diags.error(args[0]->loc,
-                         "'eps' must be between 0 and 1 (exclusive), found " +
-                             args[0]->text);
+    if (what == "norm") // Its range: validateSpec.
+      at(SpecKey::Eps, args[0]->loc);
   }
   return true;
 }
@@ -553,6 +236,7 @@ bool SpecReader::readBlock(const Entry &entry) {
                            llvm::Twine(kMaxLayers) + ", found " +
                            llvm::Twine(*entry.repeat));
   spec.numLayers = *entry.repeat;
+  at(SpecKey::Layers, entry.repeatLoc);
   Keys keys;
   if (!checkKeys(*block, "block", {"order", "norm", "attention", "ffn"}, keys))
     return false;
@@ -566,6 +250,8 @@ bool SpecReader::readBlock(const Entry &entry) {
       !noArgs(*order))
     return false;
   spec.block.preNorm = choice == 0;
+  at(SpecKey::Order, keys.get("order")->keyLoc);
+  at(SpecKey::Norm, keys.get("norm")->keyLoc);
   const Term *norm = singleTerm(*keys.get("norm"));
   if (!norm || !readNorm(*norm, "norm", spec.block.norm))
     return false;
@@ -582,8 +268,12 @@ bool SpecReader::readAttention(const Entry &entry) {
     return false;
   AttentionSpec &a = spec.block.attention;
   headsEntry = keys.get("heads");
-  kvHeadsEntry = keys.get("kv_heads");
-  headDimEntry = keys.get("head_dim");
+  at(SpecKey::Attention, entry.keyLoc);
+  for (auto [key, name] : {std::pair(SpecKey::Heads, "heads"),
+                           std::pair(SpecKey::KvHeads, "kv_heads"),
+                           std::pair(SpecKey::HeadDim, "head_dim")})
+    if (const Entry *e = keys.get(name))
+      at(key, e->keyLoc);
   if (!readIntEntry(keys, "heads", 1, kMaxHeads, a.heads))
     return false;
   a.kvHeads = a.heads;
@@ -612,13 +302,13 @@ bool SpecReader::readAttention(const Entry &entry) {
     std::set<std::string> seen;
     for (const Term &t : v->sum) {
       size_t choice;
-      if (!readChoice(t, "bias",
-                      v->sum.size() == 1
-                          ? llvm::ArrayRef<llvm::StringRef>(
-                                {"none", "qkv", "out", "qkv+out", "true",
-                                 "false"})
-                          : llvm::ArrayRef<llvm::StringRef>({"qkv", "out"}),
-                      choice) ||
+      if (!readChoice(
+              t, "bias",
+              v->sum.size() == 1
+                  ? llvm::ArrayRef<llvm::StringRef>(
+                        {"none", "qkv", "out", "qkv+out", "true", "false"})
+                  : llvm::ArrayRef<llvm::StringRef>({"qkv", "out"}),
+              choice) ||
           !noArgs(t))
         return false;
       if (!seen.insert(t.text).second)
@@ -652,6 +342,9 @@ bool SpecReader::readFfn(const Entry &entry) {
   static const Activation acts[] = {Activation::ReLU, Activation::Gelu,
                                     Activation::GeluTanh, Activation::SiLU};
   f.activation = acts[choice];
+  at(SpecKey::Ffn, entry.keyLoc);
+  at(SpecKey::Activation, keys.get("activation")->keyLoc);
+  at(SpecKey::Hidden, keys.get("hidden")->keyLoc);
   f.gated = false;
   f.bias = false;
   return readIntEntry(keys, "hidden", 1, kMaxHidden, f.hidden) &&
@@ -664,6 +357,7 @@ bool SpecReader::readFinalNorm(const Entry &entry) {
   if (!t)
     return false;
   finalNormTerm = t;
+  at(SpecKey::FinalNorm, t->loc);
   if (t->kind == Term::Ident && !t->isCall &&
       (t->text == "true" || t->text == "false" || t->text == "none")) {
     spec.finalNorm = t->text == "true";
@@ -684,10 +378,11 @@ bool SpecReader::readFinalNorm(const Entry &entry) {
 bool SpecReader::readTokenizer(const Entry &entry) {
   const Term *t = singleTerm(entry);
   size_t choice;
-  if (!t || !readChoice(*t, "tokenizer", {"none", "sentencepiece", "gpt2"},
-                        choice))
+  if (!t ||
+      !readChoice(*t, "tokenizer", {"none", "sentencepiece", "gpt2"}, choice))
     return false;
   tokenizerTerm = t;
+  at(SpecKey::Tokenizer, t->loc);
   static const TokenizerKind kinds[] = {
       TokenizerKind::None, TokenizerKind::SentencePiece, TokenizerKind::Gpt2};
   spec.tokenizer.kind = kinds[choice];
@@ -696,9 +391,10 @@ bool SpecReader::readTokenizer(const Entry &entry) {
   std::vector<const Term *> args;
   if (!readArgs(*t, {"file"}, args))
     return false;
-  if (args[0])
-    return readPath(*args[0], "file", spec.tokenizer.path);
-  return true;
+  if (!args[0])
+    return true;
+  at(SpecKey::Tokenizer, args[0]->loc); // Errors about the file point here.
+  return readPath(*args[0], "file", spec.tokenizer.path);
 }
 
 bool SpecReader::readWeights(const Entry &entry) {
@@ -706,8 +402,7 @@ bool SpecReader::readWeights(const Entry &entry) {
   size_t choice;
   if (!t ||
       !readChoice(*t, "weights",
-                  {"none", "random", "llama2c", "gguf", "safetensors"},
-                  choice))
+                  {"none", "random", "llama2c", "gguf", "safetensors"}, choice))
     return false;
   static const CheckpointFormat formats[] = {
       CheckpointFormat::None, CheckpointFormat::Random,
@@ -715,11 +410,12 @@ bool SpecReader::readWeights(const Entry &entry) {
       CheckpointFormat::Safetensors};
   WeightsSpec &w = spec.weights;
   w.format = formats[choice];
+  at(SpecKey::Weights, t->loc);
   const Block *block = entry.value->block.get();
   if (block && (w.format == CheckpointFormat::None ||
                 w.format == CheckpointFormat::Random))
-    return diags.error(block->open, "'" + t->text +
-                                        "' weights take no mapping block");
+    return diags.error(block->open,
+                       "'" + t->text + "' weights take no mapping block");
   if (w.format == CheckpointFormat::None)
     return noArgs(*t);
   std::vector<const Term *> args;
@@ -735,15 +431,15 @@ bool SpecReader::readWeights(const Entry &entry) {
   if (!readArgs(*t, {"file"}, args))
     return false;
   if (!args[0])
-    return diags.error(t->loc, "expected the checkpoint's file name, e.g. " +
-                                   t->text + "(\"model" +
-                                   (w.format == CheckpointFormat::Llama2c
-                                        ? ".bin"
-                                        : w.format == CheckpointFormat::Gguf
-                                              ? ".gguf"
-                                              : ".safetensors") +
-                                   "\")");
+    return diags.error(
+        t->loc, "expected the checkpoint's file name, e.g. " + t->text +
+                    "(\"model" +
+                    (w.format == CheckpointFormat::Llama2c ? ".bin"
+                     : w.format == CheckpointFormat::Gguf  ? ".gguf"
+                                                           : ".safetensors") +
+                    "\")");
   mapping = block; // Read once the model's weights are known.
+  at(SpecKey::Weights, args[0]->loc); // Errors about the file point here.
   return readPath(*args[0], "file", w.path);
 }
 
@@ -839,10 +535,12 @@ bool SpecReader::readMapping(const Block &block) {
   return true;
 }
 
-bool SpecReader::crossCheck(const File &file, const Keys &model) {
+bool SpecReader::crossCheck(const File &file) {
   AttentionSpec &a = spec.block.attention;
   if (scaleIsSqrtDim)
     spec.embeddingScale = sqrtDimScale(spec.dim);
+  // What only a description can get wrong: the defaults it leaves to the
+  // reader, a final norm spelled apart from the block's, a missing file.
   if (a.headDim == 0) {
     if (spec.dim % a.heads != 0)
       return diags.error(headsEntry->keyLoc,
@@ -851,19 +549,6 @@ bool SpecReader::crossCheck(const File &file, const Keys &model) {
                              "): give 'head_dim' explicitly");
     a.headDim = spec.dim / a.heads;
   }
-  if (a.kvHeads > a.heads || a.heads % a.kvHeads != 0)
-    return diags.error(kvHeadsEntry->keyLoc,
-                       "kv_heads (" + llvm::Twine(a.kvHeads) +
-                           ") must divide heads (" + llvm::Twine(a.heads) +
-                           ")");
-  if (spec.positional == PositionalKind::Rope && a.headDim % 2 != 0)
-    return diags.error(positionsTerm->loc,
-                       "rope needs an even head_dim, but head_dim is " +
-                           llvm::Twine(a.headDim));
-  if (spec.positional == PositionalKind::Sinusoidal && spec.dim % 2 != 0)
-    return diags.error(positionsTerm->loc,
-                       "sinusoidal positions need an even dim, but dim is " +
-                           llvm::Twine(spec.dim));
   if (finalNormIsCall && (finalNormSpec.kind != spec.block.norm.kind ||
                           finalNormSpec.eps != spec.block.norm.eps))
     return diags.error(finalNormTerm->loc,
@@ -873,23 +558,35 @@ bool SpecReader::crossCheck(const File &file, const Keys &model) {
   if (spec.tokenizer.kind != TokenizerKind::None &&
       spec.tokenizer.path.empty() &&
       spec.weights.format != CheckpointFormat::Gguf)
-    return diags.error(tokenizerTerm->loc,
-                       "expected the tokenizer's file, e.g. " +
-                           tokenizerTerm->text + "(\"" +
-                           (spec.tokenizer.kind == TokenizerKind::Gpt2
-                                ? "vocab.json"
-                                : "tokenizer.bin") +
-                           "\"); only gguf weights carry their own tokenizer");
+    return diags.error(
+        tokenizerTerm->loc,
+        "expected the tokenizer's file, e.g. " + tokenizerTerm->text + "(\"" +
+            (spec.tokenizer.kind == TokenizerKind::Gpt2 ? "vocab.json"
+                                                        : "tokenizer.bin") +
+            "\"); only gguf weights carry their own tokenizer");
   if (mapping) {
     if (!readMapping(*mapping))
       return false;
   } else {
     completeBindings(spec);
   }
-  std::string problem = validateSpec(spec);
-  if (!problem.empty())
-    return diags.error(file.modelLoc, "invalid model: " + problem);
-  return true;
+  // Where each key is, for the errors below and later ones (checkpoint,
+  // files) and for the locations of the ops built from it.
+  llvm::SourceMgr &sm = diags.sourceMgr();
+  for (const auto &[key, loc] : locs)
+    spec.source.keys[key] = sm.getLineAndColumn(loc);
+  // Everything else: the one validator of every frontend.
+  llvm::Error invalid = validateSpec(spec);
+  if (!invalid)
+    return true;
+  llvm::handleAllErrors(std::move(invalid), [&](const SpecError &e) {
+    auto it = locs.find(e.getKey());
+    if (it == locs.end() || e.getKey() == SpecKey::Model)
+      diags.error(file.modelLoc, "invalid model: " + e.getMessage());
+    else
+      diags.error(it->second, e.getMessage());
+  });
+  return false;
 }
 
 } // namespace
@@ -922,8 +619,8 @@ parseDescription(std::unique_ptr<llvm::MemoryBuffer> buffer,
 llvm::Expected<ModelSpec> parseDescriptionString(llvm::StringRef text,
                                                  llvm::StringRef bufferName,
                                                  llvm::SourceMgr &sm) {
-  return parseDescription(llvm::MemoryBuffer::getMemBufferCopy(text, bufferName),
-                          sm);
+  return parseDescription(
+      llvm::MemoryBuffer::getMemBufferCopy(text, bufferName), sm);
 }
 
 llvm::Expected<ModelSpec> parseDescriptionFile(llvm::StringRef path,
