@@ -53,7 +53,8 @@ void Progress::watch() {
   if (done)
     return;
   shown = true;
-  report(/*force=*/true);
+  if (reported != current)
+    report(/*force=*/true);
 }
 
 void Progress::endPhase() {
@@ -74,7 +75,8 @@ void Progress::begin(Phase phase) {
   weightsDone = weightsTotal = 0;
   if (!shown && show && seconds(phaseStart) >= after)
     shown = true;
-  report(/*force=*/true);
+  if (reported != current)
+    report(/*force=*/true);
 }
 
 void Progress::weights(uint64_t done, uint64_t total) {
@@ -93,6 +95,7 @@ void Progress::report(bool force) {
   if (!force && gap < (terminal ? 0.1 : 1.0))
     return;
   lastReport = now;
+  reported = current;
   std::string line;
   llvm::raw_string_ostream text(line);
   text << "tfmc: [" << current + 1 << "/" << NumPhases << "] "
