@@ -8,6 +8,11 @@
 // builder references weights by their offset in this layout (weightsLayout),
 // which needs no checkpoint data.
 //
+// A sidecar file (tfmc --weights=mmap) is the blob followed by the 64-byte
+// TfmWeightsTrailer of ModelAbi.h (writeWeightsTrailer): magic, blob size,
+// specId(spec) and the weights id writeWeightsBlob returns, which the
+// runtime compares with the ids compiled into the model.
+//
 // Checkpoint weights are found through spec.weights.bindings: the stored
 // tensor is first split (part splitIndex of splitCount along splitAxis), then
 // transposed (2-D only), and must then have the canonical shape.
