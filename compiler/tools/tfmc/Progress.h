@@ -57,7 +57,7 @@ private:
   const double after;
   Clock::time_point start, phaseStart, lastReport;
   int current = -1;
-  int reported = -1;      ///< The last phase a report named.
+  int reported = -1;     ///< The last phase a report named.
   bool shown = false;    ///< `after` has passed: reports are printed.
   bool lineOpen = false; ///< A terminal line waits for its '\n'.
   bool done = false;

@@ -66,9 +66,7 @@ typedef struct TfmModelInfo {
   int64_t kv_cache_floats;     ///< n_layers * 2 * n_kv_heads * context_length * head_dim.
   int64_t weights_bytes;       ///< Size of the packed weights blob.
   const uint8_t *weights;      ///< Embedded weights, or NULL when weights_file is used.
-  const char *weights_file;    ///< Sidecar file to mmap (relative to the executable;
-                               ///< Session.h: TFM_WEIGHTS and the session argument
-                               ///< override it), or NULL.
+  const char *weights_file;    ///< Sidecar file to mmap, or NULL (Session.h).
   const uint8_t *tokenizer;    ///< Serialized tokenizer bytes (may be NULL: no tokenizer).
   int64_t tokenizer_bytes;
   TfmEntryFn prefill;          ///< T tokens, T in [1, prefill_chunk].
