@@ -386,8 +386,10 @@ int main(int argc, char **argv) {
   payload.specId = tfm::specId(spec);
   WeightsMode mode = weightsMode;
   if (mode == WeightsMode::Auto)
-    mode = layout.totalSize <= (embedLimit << 20) ? WeightsMode::Embed
-                                                  : WeightsMode::Mmap;
+    mode = embedLimit >= (uint64_t(1) << 44) ||
+                   layout.totalSize <= (embedLimit << 20)
+               ? WeightsMode::Embed
+               : WeightsMode::Mmap;
   payload.embedWeights = mode == WeightsMode::Embed;
   if (auto tokenizer = check(tfm::loadModelTokenizer(spec, checkpoint.get())))
     payload.tokenizer = tokenizer->serialize();
