@@ -16,7 +16,7 @@ SHARED=${TFM_TEST_DATA:-$ROOT/../shared}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
-printf "%-28s %9s %9s %12s %12s %12s %12s\n" model "compile s" "exe MiB" \
+printf "%-28s %9s %9s %12s %12s %12s %12s\n" model "compile s" "out MiB" \
   "prefill t1" "decode t1" "prefill t2" "decode t2"
 
 # bench NAME PROMPT N MODEL [tfmc flags...]
@@ -24,10 +24,11 @@ bench() {
   name=$1 prompt=$2 n=$3 model=$4
   shift 4
   start=$(date +%s.%N)
-  "$BUILD/bin/tfmc" "$model" "$@" -o "$OUT/$name"
+  "$BUILD/bin/tfmc" "$model" "$@" --quiet -o "$OUT/$name"
   end=$(date +%s.%N)
   compile=$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", e - s }')
-  size=$(ls -l "$OUT/$name" | awk '{ printf "%.1f", $5 / 1048576 }')
+  # The executable plus its sidecar, if the weights went there.
+  size=$(cat "$OUT/$name" "$OUT/$name.weights" 2>/dev/null | wc -c | awk '{ printf "%.1f", $1 / 1048576 }')
   row=""
   for t in 1 2; do
     best_p=0; best_d=0; i=0

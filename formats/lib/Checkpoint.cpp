@@ -11,9 +11,12 @@
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallString.h"
+#include "llvm/Support/CrashRecoveryContext.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
+
+#include <vector>
 
 using llvm::Error;
 using llvm::Expected;
@@ -52,10 +55,18 @@ void convertToF32(DType t, const uint8_t *data, uint64_t first,
     for (size_t k = 0; k < dst.size(); ++k)
       dst[k] = llvm::bit_cast<float>(read32le(data + 4 * (first + k)));
     return;
-  case DType::F16:
+  case DType::F16: {
+    // Every f16 value, converted once: a lookup per element.
+    static const std::vector<float> table = [] {
+      std::vector<float> t(65536);
+      for (uint32_t h = 0; h < 65536; ++h)
+        t[h] = halfToFloat(static_cast<uint16_t>(h));
+      return t;
+    }();
     for (size_t k = 0; k < dst.size(); ++k)
-      dst[k] = halfToFloat(readU16(data + 2 * (first + k)));
+      dst[k] = table[readU16(data + 2 * (first + k))];
     return;
+  }
   case DType::BF16:
     for (size_t k = 0; k < dst.size(); ++k)
       dst[k] = bf16ToFloat(readU16(data + 2 * (first + k)));
@@ -71,6 +82,17 @@ void convertToF32(DType t, const uint8_t *data, uint64_t first,
     }
     return;
   }
+}
+
+/// The byte offset of element `k` in a tensor of type `t` (for q8_0, of the
+/// block holding it).
+uint64_t byteOffset(DType t, uint64_t k) {
+  return t == DType::Q8_0 ? k / 32 * 34 : byteSize(t, k);
+}
+
+/// The end of the bytes holding elements [0, k) (for q8_0, whole blocks).
+uint64_t byteEnd(DType t, uint64_t k) {
+  return t == DType::Q8_0 ? (k + 31) / 32 * 34 : byteSize(t, k);
 }
 
 } // namespace
@@ -142,10 +164,10 @@ Expected<std::unique_ptr<Checkpoint>> Checkpoint::open(StringRef path,
     llvm::sys::path::append(p, "model.safetensors");
     file = std::string(p);
   }
-  auto buffer = mapFile(file);
-  if (!buffer)
-    return buffer.takeError();
-  return parse(std::move(file), std::move(*buffer), format);
+  auto mapped = MappedFile::open(file);
+  if (!mapped)
+    return mapped.takeError();
+  return parse(std::move(file), std::move(*mapped), format);
 }
 
 Expected<std::unique_ptr<Checkpoint>> Checkpoint::open(StringRef path) {
@@ -153,27 +175,25 @@ Expected<std::unique_ptr<Checkpoint>> Checkpoint::open(StringRef path) {
   if (llvm::sys::fs::is_directory(path) ||
       ext.equals_insensitive(".safetensors"))
     return open(path, Format::Safetensors);
-  auto buffer = mapFile(path);
-  if (!buffer)
-    return buffer.takeError();
+  auto mapped = MappedFile::open(path);
+  if (!mapped)
+    return mapped.takeError();
   // The magic decides before the name: a GGUF file may be called `.bin`.
-  if ((*buffer)->getBuffer().starts_with("GGUF") ||
-      ext.equals_insensitive(".gguf"))
-    return parse(path.str(), std::move(*buffer), Format::Gguf);
+  if (mapped->bytes().starts_with("GGUF") || ext.equals_insensitive(".gguf"))
+    return parse(path.str(), std::move(*mapped), Format::Gguf);
   if (ext.equals_insensitive(".bin"))
-    return parse(path.str(), std::move(*buffer), Format::Llama2c);
+    return parse(path.str(), std::move(*mapped), Format::Llama2c);
   return readerError(path + ": unknown checkpoint format (expected a "
                             "llama2.c .bin, a .gguf, or a directory with "
                             "config.json and model.safetensors)");
 }
 
 Expected<std::unique_ptr<Checkpoint>>
-Checkpoint::parse(std::string path, std::unique_ptr<llvm::MemoryBuffer> buffer,
-                  Format format) {
+Checkpoint::parse(std::string path, MappedFile file, Format format) {
   std::unique_ptr<Checkpoint> ckpt(new Checkpoint());
   ckpt->format_ = format;
   ckpt->path_ = std::move(path);
-  ckpt->buffer_ = std::move(buffer);
+  ckpt->file_ = std::move(file);
   Error err = Error::success();
   switch (format) {
   case Format::Llama2c:
@@ -218,8 +238,34 @@ Error Checkpoint::readF32(const TensorInfo &t, llvm::MutableArrayRef<float> out,
     return readerError(where + ": " + Twine(t.size) + " bytes do not hold " +
                        Twine(n) + " " + toString(t.dtype) +
                        " values inside the file");
-  convertToF32(t.dtype, bytes().bytes_begin() + t.offset, first, out);
+  // The bytes this read touches must still be in the file.
+  uint64_t to = byteEnd(t.dtype, first + out.size());
+  auto shrunk = [&](uint64_t now) {
+    return readerError(where + ": the file is now " + Twine(now) +
+                       " bytes, no longer the " + Twine(bytes().size()) +
+                       " it had when opened (it was truncated while tfmc "
+                       "was reading it)");
+  };
+  auto now = file_->currentSize();
+  if (!now)
+    return now.takeError();
+  if (*now < t.offset + to)
+    return shrunk(*now);
+  const uint8_t *data = bytes().bytes_begin() + t.offset;
+  llvm::CrashRecoveryContext crc;
+  if (!crc.RunSafely([&] { convertToF32(t.dtype, data, first, out); })) {
+    auto after = file_->currentSize();
+    return shrunk(after ? *after : 0);
+  }
   return Error::success();
+}
+
+void Checkpoint::releasePages(const TensorInfo &t, uint64_t first,
+                              uint64_t count) const {
+  uint64_t from = byteOffset(t.dtype, first);
+  uint64_t to = std::min(t.size, byteEnd(t.dtype, first + count));
+  if (from < to)
+    file_->releasePages(t.offset + from, to - from);
 }
 
 Error Checkpoint::parseGguf() {

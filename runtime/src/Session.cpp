@@ -103,16 +103,34 @@ std::string validate(const TfmModelInfo *M) {
   return "";
 }
 
-std::string mapWeights(TfmSession &S) {
+uint64_t readLe(const unsigned char *P, int Bytes) {
+  uint64_t V = 0;
+  for (int I = Bytes - 1; I >= 0; --I)
+    V = V << 8 | P[I];
+  return V;
+}
+
+/// Maps the sidecar: `Override` (the embedding program's path), else
+/// $TFM_WEIGHTS, else weights_file beside the executable. Its trailer must
+/// say it is this model's blob (ModelAbi.h).
+std::string mapWeights(TfmSession &S, const char *Override) {
   const TfmModelInfo &M = *S.Model;
   if (M.weights || M.weights_bytes == 0 || !M.weights_file) {
     S.Weights = M.weights;
     return "";
   }
-  std::string Path = M.weights_file;
-  if (Path[0] != '/')
-    Path = executableDir() + Path;
-  int Fd = open(Path.c_str(), O_RDONLY | O_CLOEXEC);
+  const char *Env = std::getenv("TFM_WEIGHTS");
+  std::string Path;
+  if (Override && *Override)
+    Path = Override;
+  else if (Env && *Env)
+    Path = Env;
+  else if (*M.weights_file == '/')
+    Path = M.weights_file;
+  else
+    Path = executableDir() + M.weights_file;
+  // O_NONBLOCK: a FIFO named by mistake must not block the open.
+  int Fd = open(Path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (Fd < 0)
     return format("cannot open weights file '%s': %s", Path.c_str(),
                   std::strerror(errno));
@@ -123,12 +141,48 @@ std::string mapWeights(TfmSession &S) {
     close(Fd);
     return E;
   }
-  if (int64_t(St.st_size) != M.weights_bytes) {
+  const int64_t TrailerBytes = int64_t(sizeof(TfmWeightsTrailer));
+  if (!S_ISREG(St.st_mode) ||
+      int64_t(St.st_size) != M.weights_bytes + TrailerBytes) {
     close(Fd);
     return format("weights file '%s' has %lld bytes, the model expects %lld "
-                  "(was it produced by the same tfmc run?)",
+                  "(%lld of weights and a %lld-byte trailer): it is "
+                  "truncated or belongs to another compile",
                   Path.c_str(), (long long)St.st_size,
-                  (long long)M.weights_bytes);
+                  (long long)(M.weights_bytes + TrailerBytes),
+                  (long long)M.weights_bytes, (long long)TrailerBytes);
+  }
+  unsigned char T[sizeof(TfmWeightsTrailer)];
+  if (pread(Fd, T, sizeof T, off_t(M.weights_bytes)) != ssize_t(sizeof T)) {
+    std::string E = format("cannot read the trailer of weights file '%s': %s",
+                           Path.c_str(), std::strerror(errno));
+    close(Fd);
+    return E;
+  }
+  // The fields at their offsets in TfmWeightsTrailer, little-endian.
+  uint64_t Bytes = readLe(T + 16, 8), SpecId = readLe(T + 24, 8),
+           WeightsId = readLe(T + 32, 8);
+  std::string Why;
+  if (std::memcmp(T, TFM_WEIGHTS_MAGIC, 8) != 0 ||
+      readLe(T + 12, 4) != sizeof(TfmWeightsTrailer) ||
+      Bytes != uint64_t(M.weights_bytes))
+    Why = format("weights file '%s' is not a tfmc weights file (it has no "
+                 "valid trailer)",
+                 Path.c_str());
+  else if (SpecId != M.spec_id)
+    Why = format("weights file '%s' belongs to another model (model id "
+                 "%016llx, this executable's is %016llx)",
+                 Path.c_str(), (unsigned long long)SpecId,
+                 (unsigned long long)M.spec_id);
+  else if (M.weights_id && WeightsId != M.weights_id)
+    Why = format("weights file '%s' was written by another compile of this "
+                 "model (weights id %016llx, this executable's is %016llx): "
+                 "use the file compiled with it",
+                 Path.c_str(), (unsigned long long)WeightsId,
+                 (unsigned long long)M.weights_id);
+  if (!Why.empty()) {
+    close(Fd);
+    return Why;
   }
   void *P =
       mmap(nullptr, size_t(M.weights_bytes), PROT_READ, MAP_PRIVATE, Fd, 0);
@@ -207,6 +261,13 @@ const char *const NullSessionError = "no session (NULL)";
 extern "C" TfmSession *tfm_session_create(const TfmModelInfo *model,
                                           int threads, char *err,
                                           size_t errlen) {
+  return tfm_session_create_with_weights(model, threads, nullptr, err, errlen);
+}
+
+extern "C" TfmSession *
+tfm_session_create_with_weights(const TfmModelInfo *model, int threads,
+                                const char *weights_path, char *err,
+                                size_t errlen) {
   TfmSession *S = nullptr;
   auto fail = [&](const char *Msg) -> TfmSession * {
     if (S)
@@ -222,9 +283,10 @@ extern "C" TfmSession *tfm_session_create(const TfmModelInfo *model,
           return fail(Why.c_str());
         S = new TfmSession();
         S->Model = model;
-        for (auto Step : {mapWeights, mapKvCache})
-          if (Why = Step(*S); !Why.empty())
-            return fail(Why.c_str());
+        if (Why = mapWeights(*S, weights_path); !Why.empty())
+          return fail(Why.c_str());
+        if (Why = mapKvCache(*S); !Why.empty())
+          return fail(Why.c_str());
         if (Why = startPool(*S, threads); !Why.empty())
           return fail(Why.c_str());
         S->Last.resize(size_t(model->vocab_size));

@@ -13,7 +13,11 @@
 
 #include <gtest/gtest.h>
 
+#include "llvm/Support/FileSystem.h"
+
 #include <cmath>
+
+#include <unistd.h>
 
 using namespace tfm::formats;
 using namespace tfm::test;
@@ -154,6 +158,44 @@ TEST(Checkpoint, ReadOutsideTheTensorFails) {
       (*ckpt)->readF32(*t, two, static_cast<uint64_t>(t->numElements()) - 1));
   EXPECT_NE(msg.find("tensor 'blk.1.ffn_up.weight'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("outside"), std::string::npos) << msg;
+}
+
+TEST(Checkpoint, FileTruncatedWhileMappedIsAnError) {
+  // A copy of a fixture, opened, then cut in half underneath the mapping:
+  // reading a tensor past the new end fails with the file and the tensor
+  // named (never a SIGBUS); one before it still reads.
+  std::string path = tmpPath("fixtures/truncated-copy.bin");
+  ASSERT_FALSE(
+      llvm::sys::fs::copy_file(tmpPath("fixtures/llama2c-gqa.bin"), path));
+  auto ckpt = Checkpoint::open(path);
+  ASSERT_TRUE(bool(ckpt)) << llvm::toString(ckpt.takeError());
+  const TensorInfo *first = (*ckpt)->find("tok_embeddings.weight");
+  const TensorInfo *last = (*ckpt)->find("final_norm.weight");
+  ASSERT_TRUE(first && last);
+  std::vector<float> before(first->numElements()), again(before.size());
+  ASSERT_FALSE(bool((*ckpt)->readF32(*first, before)));
+  // Released pages read back the same.
+  (*ckpt)->releasePages(*first, 0, before.size());
+  ASSERT_FALSE(bool((*ckpt)->readF32(*first, again)));
+  EXPECT_EQ(before, again);
+
+  uint64_t half = (*ckpt)->bytes().size() / 2;
+  ASSERT_GT(last->offset, half);
+  ASSERT_EQ(::truncate(path.c_str(), static_cast<off_t>(half)), 0);
+  std::vector<float> out(last->numElements());
+  std::string msg = llvm::toString((*ckpt)->readF32(*last, out));
+  EXPECT_NE(msg.find(path + ": tensor 'final_norm.weight' at byte " +
+                     std::to_string(last->offset)),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("the file is now " + std::to_string(half) + " bytes"),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("truncated while tfmc was reading it"), std::string::npos)
+      << msg;
+  ASSERT_FALSE(bool((*ckpt)->readF32(*first, again)));
+  EXPECT_EQ(before, again);
+  llvm::sys::fs::remove(path);
 }
 
 TEST(Checkpoint, UnknownFormatNamesThePath) {

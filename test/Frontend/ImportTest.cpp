@@ -96,7 +96,9 @@ TEST_P(Fixture, ImportMatchesWriterSummary) {
   EXPECT_EQ(layout.weights.size(), canon.size());
   llvm::SmallString<0> blobBuf;
   llvm::raw_svector_ostream os(blobBuf);
-  ASSERT_FALSE(bool(writeWeightsBlob(spec, imported->checkpoint.get(), os)));
+  auto id = writeWeightsBlob(spec, imported->checkpoint.get(), os);
+  ASSERT_TRUE(bool(id)) << llvm::toString(id.takeError());
+  EXPECT_NE(*id, 0u);
   ASSERT_EQ(blobBuf.size(), layout.totalSize);
   for (size_t k = 0; k < layout.weights.size(); ++k) {
     const WeightDecl &d = layout.weights[k];
@@ -139,6 +141,21 @@ TEST(Weights, RandomMatchesDocumentedGenerator) {
   }
 }
 
+TEST(Weights, RandomWeightInChunksEqualsWhole) {
+  // The blob writer generates a weight a block at a time.
+  WeightDecl d;
+  d.name = "layers.1.wq.weight";
+  d.shape = {37, 29};
+  std::vector<float> whole(37 * 29), parts(37 * 29);
+  randomWeight(5, d, whole);
+  for (size_t first = 0; first < parts.size(); first += 100)
+    randomWeight(5, d,
+                 llvm::MutableArrayRef<float>(parts).slice(
+                     first, std::min<size_t>(100, parts.size() - first)),
+                 first);
+  EXPECT_EQ(whole, parts);
+}
+
 TEST(Weights, RandomBlobIsDeterministic) {
   auto imported = importModel(tmpPath("fixtures/gguf-gpt2.gguf"));
   ASSERT_TRUE(bool(imported)) << llvm::toString(imported.takeError());
@@ -151,10 +168,25 @@ TEST(Weights, RandomBlobIsDeterministic) {
   EXPECT_FALSE(*none); // Random weights need no checkpoint.
   llvm::SmallString<0> a, b;
   llvm::raw_svector_ostream osa(a), osb(b);
-  ASSERT_FALSE(bool(writeWeightsBlob(spec, nullptr, osa)));
-  ASSERT_FALSE(bool(writeWeightsBlob(spec, nullptr, osb)));
+  auto idA = writeWeightsBlob(spec, nullptr, osa);
+  auto idB = writeWeightsBlob(spec, nullptr, osb);
+  ASSERT_TRUE(idA && idB);
   EXPECT_EQ(a, b);
+  EXPECT_EQ(*idA, *idB);
   EXPECT_EQ(a.size(), weightsLayout(spec).totalSize);
+  // Other weights: another weights id, the same spec id.
+  uint64_t spec99 = specId(spec);
+  spec.weights.seed = 100;
+  llvm::SmallString<0> c;
+  llvm::raw_svector_ostream osc(c);
+  auto idC = writeWeightsBlob(spec, nullptr, osc);
+  ASSERT_TRUE(bool(idC));
+  EXPECT_NE(*idC, *idA);
+  EXPECT_EQ(specId(spec), spec99);
+  // Another architecture of the same size: another spec id.
+  spec.block.norm.eps *= 2;
+  EXPECT_NE(specId(spec), spec99);
+  spec.block.norm.eps /= 2;
   spec.weights.format = CheckpointFormat::None;
   EXPECT_TRUE(llvm::errorToBool(openWeights(spec).takeError()));
 }

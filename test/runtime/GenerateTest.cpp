@@ -299,13 +299,25 @@ TEST(Session, MapsSidecarWeights) {
   std::string Dir(Exe, size_t(Len));
   Dir = Dir.substr(0, Dir.rfind('/') + 1);
   std::string Name = "tfm_session_test_weights.bin";
-  {
-    std::ofstream F(Dir + Name, std::ios::binary);
+  // The blob, then the trailer that says whose it is (ModelAbi.h).
+  TfmWeightsTrailer Trailer{};
+  std::memcpy(Trailer.magic, TFM_WEIGHTS_MAGIC, 8);
+  Trailer.abi_version = TFM_ABI_VERSION;
+  Trailer.trailer_bytes = sizeof Trailer;
+  Trailer.weights_bytes = sizeof FakeWeights;
+  Trailer.spec_id = 0x1234;
+  Trailer.weights_id = 0x5678;
+  auto writeSidecar = [&](const std::string &Path) {
+    std::ofstream F(Path, std::ios::binary);
     F.write(reinterpret_cast<const char *>(FakeWeights), sizeof FakeWeights);
-  }
+    F.write(reinterpret_cast<const char *>(&Trailer), sizeof Trailer);
+  };
+  writeSidecar(Dir + Name);
   TfmModelInfo M = fakeModel();
   M.weights = nullptr;
   M.weights_file = "tfm_session_test_weights.bin";
+  M.spec_id = 0x1234;
+  M.weights_id = 0x5678;
   {
     SessionPtr S(M);
     ASSERT_NE(S.S, nullptr);
@@ -314,14 +326,45 @@ TEST(Session, MapsSidecarWeights) {
     ASSERT_EQ(tfm_session_eval(S.S, &Tok, 1, nullptr), 0);
     EXPECT_FALSE(Log.BadArgs); // the entry point saw the mapped bytes
   }
+  char Err[512];
+  // The embedding program's path comes first, then TFM_WEIGHTS.
+  std::string Other = Dir + "tfm_session_test_other.bin";
+  Trailer.weights_id = 0x9999;
+  writeSidecar(Other);
+  EXPECT_EQ(
+      tfm_session_create_with_weights(&M, 1, Other.c_str(), Err, sizeof Err),
+      nullptr);
+  EXPECT_NE(
+      std::string(Err).find("'" + Other + "' was written by another compile"),
+      std::string::npos)
+      << Err;
+  setenv("TFM_WEIGHTS", Other.c_str(), 1);
+  EXPECT_EQ(tfm_session_create(&M, 1, Err, sizeof Err), nullptr);
+  EXPECT_NE(std::string(Err).find(Other), std::string::npos) << Err;
+  {
+    // The argument wins over the environment.
+    std::string Right = Dir + Name;
+    TfmSession *S =
+        tfm_session_create_with_weights(&M, 1, Right.c_str(), Err, sizeof Err);
+    EXPECT_NE(S, nullptr) << Err;
+    tfm_session_destroy(S);
+  }
+  unsetenv("TFM_WEIGHTS");
+  // Another model's file.
+  M.spec_id = 0x4321;
+  EXPECT_EQ(tfm_session_create(&M, 1, Err, sizeof Err), nullptr);
+  EXPECT_NE(std::string(Err).find("belongs to another model"),
+            std::string::npos)
+      << Err;
+  M.spec_id = 0x1234;
   // A size mismatch is refused.
   M.weights_bytes = 9;
-  char Err[512];
   EXPECT_EQ(tfm_session_create(&M, 1, Err, sizeof Err), nullptr);
-  EXPECT_NE(std::string(Err).find("has 8 bytes, the model expects 9"),
+  EXPECT_NE(std::string(Err).find("has 72 bytes, the model expects 73"),
             std::string::npos)
       << Err;
   std::remove((Dir + Name).c_str());
+  std::remove(Other.c_str());
 }
 
 /// Runs tfmMain with captured stdout/stderr.

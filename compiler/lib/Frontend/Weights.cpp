@@ -3,13 +3,18 @@
 #include "tfm/Frontend/Weights.h"
 #include "tfm/Formats/Files.h"
 #include "tfm/Frontend/DefaultBindings.h"
+#include "tfm/Frontend/Description.h"
+#include "tfm/runtime/ModelAbi.h"
 
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Endian.h"
+#include "llvm/Support/EndianStream.h"
+#include "llvm/Support/xxhash.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 using llvm::Error;
 using tfm::formats::Checkpoint;
@@ -143,7 +148,7 @@ WeightsLayout weightsLayout(const ModelSpec &spec) {
 }
 
 void randomWeight(uint64_t seed, const WeightDecl &decl,
-                  llvm::MutableArrayRef<float> out) {
+                  llvm::MutableArrayRef<float> out, uint64_t first) {
   llvm::StringRef name = decl.name;
   enum { Norm, Bias, Embedding, Linear } kind = Linear;
   if (name.ends_with("norm.weight"))
@@ -155,7 +160,8 @@ void randomWeight(uint64_t seed, const WeightDecl &decl,
   float scale = 1.0f;
   if (kind == Linear && decl.shape.size() >= 2)
     scale = 1.0f / std::sqrt(static_cast<float>(decl.shape[1]));
-  uint64_t state = seed ^ fnv1a64(name);
+  // Element k's state is the start plus (k + 1) steps.
+  uint64_t state = (seed ^ fnv1a64(name)) + first * 0x9e3779b97f4a7c15ull;
   for (float &v : out) {
     state += 0x9e3779b97f4a7c15ull;
     uint64_t z = state;
@@ -205,17 +211,122 @@ llvm::Expected<std::unique_ptr<Checkpoint>> openWeights(const ModelSpec &spec) {
 
 namespace {
 
-/// Calls `sink` with the canonical f32 values of `decl`, in row-major order,
-/// at most kChunkElements at a time (a transposed weight is first read
-/// whole: one tensor, never the model).
+/// Bytes the blob writer converts, hashes and writes at a time: large
+/// sequential writes, and a hash independent of the weights' boundaries.
+constexpr size_t kBlockBytes = size_t(4) << 20;
+
+/// A destination over a caller's array (readWeight).
+struct ArraySink {
+  llvm::MutableArrayRef<float> out;
+  size_t pos = 0;
+  llvm::MutableArrayRef<float> space(uint64_t most) {
+    return out.slice(
+        pos, std::min<uint64_t>({most, kChunkElements, out.size() - pos}));
+  }
+  void commit(size_t n) { pos += n; }
+};
+
+/// A destination growing a vector (a transposed weight's stored part).
+struct VectorSink {
+  std::vector<float> values;
+  llvm::MutableArrayRef<float> space(uint64_t most) {
+    size_t old = values.size();
+    values.resize(old + std::min(most, kChunkElements));
+    return llvm::MutableArrayRef<float>(values).drop_front(old);
+  }
+  void commit(size_t n) {
+    // space() made room for at least n values after the committed ones.
+    committed += n;
+    values.resize(committed);
+  }
+  size_t committed = 0;
+};
+
+/// The blob, converted straight into a block buffer that is hashed and
+/// written whenever it is full.
+class BlobWriter {
+public:
+  BlobWriter(llvm::raw_ostream &os, uint64_t total, WeightsProgress progress)
+      : os(os), block(kBlockBytes), total(total), progress(progress),
+        hash(total) {}
+
+  /// Room for at most `most` values at the current position.
+  llvm::MutableArrayRef<float> space(uint64_t most) {
+    if (used == block.size())
+      flush();
+    size_t room = (block.size() - used) / 4;
+    return {reinterpret_cast<float *>(block.data() + used),
+            static_cast<size_t>(std::min<uint64_t>(most, room))};
+  }
+  /// The first `n` values of the last space() are final.
+  void commit(size_t n) {
+    if constexpr (llvm::endianness::native != llvm::endianness::little) {
+      auto *words = reinterpret_cast<uint32_t *>(block.data() + used);
+      for (size_t k = 0; k < n; ++k)
+        words[k] = llvm::byteswap(words[k]);
+    }
+    used += 4 * n;
+  }
+  /// `n` zero bytes (padding).
+  void zeros(uint64_t n) {
+    while (n) {
+      if (used == block.size())
+        flush();
+      size_t k =
+          static_cast<size_t>(std::min<uint64_t>(n, block.size() - used));
+      std::memset(block.data() + used, 0, k);
+      used += k;
+      n -= k;
+    }
+  }
+  uint64_t position() const { return written + used; }
+  /// Writes what is buffered; returns the blob's hash (never 0) at the end.
+  uint64_t finish() {
+    flush();
+    return hash ? hash : 1;
+  }
+
+private:
+  void flush() {
+    if (!used)
+      return;
+    // A chain of the blocks' xxh3 digests: fast, and fixed by the bytes.
+    uint64_t link[2] = {hash,
+                        llvm::xxh3_64bits(llvm::ArrayRef<uint8_t>(
+                            reinterpret_cast<uint8_t *>(block.data()), used))};
+    hash = llvm::xxh3_64bits(llvm::ArrayRef<uint8_t>(
+        reinterpret_cast<uint8_t *>(link), sizeof link));
+    os.write(block.data(), used);
+    written += used;
+    used = 0;
+    if (progress)
+      progress(written, total);
+  }
+
+  llvm::raw_ostream &os;
+  std::vector<char> block;
+  size_t used = 0;
+  uint64_t written = 0;
+  uint64_t total;
+  WeightsProgress progress;
+  uint64_t hash;
+};
+
+/// Converts the canonical f32 values of `decl`, in row-major order, into
+/// `sink` (space/commit), at most kChunkElements at a time, straight from
+/// the mapping (a transposed weight is first gathered whole: one tensor,
+/// never the model). Converted pages of the mapping are released.
+template <typename Sink>
 Error streamWeight(const ModelSpec &spec, const Checkpoint *ckpt,
-                   const WeightDecl &decl,
-                   llvm::function_ref<void(llvm::ArrayRef<float>)> sink) {
-  std::vector<float> buf;
+                   const WeightDecl &decl, Sink &sink) {
+  const uint64_t count = static_cast<uint64_t>(elementCount(decl));
   if (spec.weights.format == CheckpointFormat::Random) {
-    buf.resize(static_cast<size_t>(elementCount(decl)));
-    randomWeight(spec.weights.seed, decl, buf);
-    sink(buf);
+    for (uint64_t done = 0; done < count;) {
+      llvm::MutableArrayRef<float> dst = sink.space(count - done);
+      randomWeight(spec.weights.seed, decl, dst, done);
+      sink.commit(dst.size());
+      done += dst.size();
+    }
     return Error::success();
   }
   if (!ckpt)
@@ -239,33 +350,35 @@ Error streamWeight(const ModelSpec &spec, const Checkpoint *ckpt,
     run = stride / static_cast<uint64_t>(b.splitCount);
     start = static_cast<uint64_t>(b.splitIndex) * run;
   }
-  auto forEachChunk = [&](auto &&emit) -> Error {
+  auto copyRuns = [&](auto &to) -> Error {
     for (uint64_t o = 0; o < outer; ++o)
       for (uint64_t done = 0; done < run;) {
-        uint64_t n = std::min(kChunkElements, run - done);
-        buf.resize(static_cast<size_t>(n));
-        if (Error e = ckpt->readF32(t, buf, o * stride + start + done))
+        llvm::MutableArrayRef<float> dst = to.space(run - done);
+        uint64_t first = o * stride + start + done;
+        if (Error e = ckpt->readF32(t, dst, first))
           return e;
-        emit(buf);
-        done += n;
+        ckpt->releasePages(t, first, dst.size());
+        to.commit(dst.size());
+        done += dst.size();
       }
     return Error::success();
   };
   if (!b.transpose)
-    return forEachChunk(sink);
+    return copyRuns(sink);
   // Transposed: gather the split part, then emit the output row by row.
-  std::vector<float> part;
-  part.reserve(static_cast<size_t>(outer * run));
-  if (Error e = forEachChunk([&](llvm::ArrayRef<float> chunk) {
-        part.insert(part.end(), chunk.begin(), chunk.end());
-      }))
+  VectorSink part;
+  part.values.reserve(static_cast<size_t>(outer * run));
+  if (Error e = copyRuns(part))
     return e;
-  const int64_t rows = r->splitShape[0], cols = r->splitShape[1];
-  buf.resize(static_cast<size_t>(rows));
-  for (int64_t j = 0; j < cols; ++j) {
-    for (int64_t i = 0; i < rows; ++i)
-      buf[i] = part[i * cols + j];
-    sink(buf);
+  const uint64_t rows = r->splitShape[0], cols = r->splitShape[1];
+  for (uint64_t k = 0; k < count;) {
+    llvm::MutableArrayRef<float> dst = sink.space(count - k);
+    for (size_t m = 0; m < dst.size(); ++m) {
+      uint64_t j = (k + m) / rows, i = (k + m) % rows;
+      dst[m] = part.values[i * cols + j];
+    }
+    sink.commit(dst.size());
+    k += dst.size();
   }
   return Error::success();
 }
@@ -278,38 +391,54 @@ Error readWeight(const ModelSpec &spec, const Checkpoint *ckpt,
     return readerError("weight '" + decl.name + "': destination holds " +
                        llvm::Twine(out.size()) + " values, expected " +
                        llvm::Twine(elementCount(decl)));
-  size_t pos = 0;
-  return streamWeight(spec, ckpt, decl, [&](llvm::ArrayRef<float> chunk) {
-    std::copy(chunk.begin(), chunk.end(), out.begin() + pos);
-    pos += chunk.size();
-  });
+  ArraySink sink{out};
+  return streamWeight(spec, ckpt, decl, sink);
 }
 
-Error writeWeightsBlob(const ModelSpec &spec, const Checkpoint *ckpt,
-                       llvm::raw_pwrite_stream &os) {
+uint64_t specId(const ModelSpec &spec) {
+  // What the code assumes about the blob: the description without its
+  // name, tokenizer and weights source, and the blob's size.
+  ModelSpec arch = spec;
+  arch.name.clear();
+  arch.tokenizer = TokenizerSpec();
+  arch.weights = WeightsSpec();
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  printDescription(arch, os);
+  os << "\nabi " << TFM_ABI_VERSION << " blob "
+     << weightsLayout(spec).totalSize;
+  uint64_t id = llvm::xxh3_64bits(os.str());
+  return id ? id : 1;
+}
+
+llvm::Expected<uint64_t> writeWeightsBlob(const ModelSpec &spec,
+                                          const Checkpoint *ckpt,
+                                          llvm::raw_ostream &os,
+                                          WeightsProgress progress) {
   if (spec.weights.format == CheckpointFormat::None)
     return readerError("model '" + spec.name + "' has no weights source");
   WeightsLayout layout = weightsLayout(spec);
-  uint64_t pos = 0;
-  std::vector<uint32_t> bits;
+  BlobWriter blob(os, layout.totalSize, progress);
   for (size_t k = 0; k < layout.weights.size(); ++k) {
-    os.write_zeros(layout.offsets[k] - pos);
-    pos = layout.offsets[k];
-    Error e = streamWeight(
-        spec, ckpt, layout.weights[k], [&](llvm::ArrayRef<float> chunk) {
-          bits.resize(chunk.size());
-          for (size_t i = 0; i < chunk.size(); ++i)
-            bits[i] = llvm::support::endian::byte_swap(
-                llvm::bit_cast<uint32_t>(chunk[i]), llvm::endianness::little);
-          os.write(reinterpret_cast<const char *>(bits.data()),
-                   4 * bits.size());
-          pos += 4 * bits.size();
-        });
-    if (e)
+    blob.zeros(layout.offsets[k] - blob.position());
+    if (Error e = streamWeight(spec, ckpt, layout.weights[k], blob))
       return e;
   }
-  os.write_zeros(layout.totalSize - pos);
-  return Error::success();
+  blob.zeros(layout.totalSize - blob.position());
+  return blob.finish();
+}
+
+void writeWeightsTrailer(llvm::raw_ostream &os, uint64_t weightsBytes,
+                         uint64_t specId, uint64_t weightsId) {
+  using llvm::support::endian::write;
+  constexpr auto le = llvm::endianness::little;
+  os.write(TFM_WEIGHTS_MAGIC, 8);
+  write<uint32_t>(os, uint32_t(TFM_ABI_VERSION), le);
+  write<uint32_t>(os, uint32_t(sizeof(TfmWeightsTrailer)), le);
+  write<uint64_t>(os, weightsBytes, le);
+  write<uint64_t>(os, specId, le);
+  write<uint64_t>(os, weightsId, le);
+  os.write_zeros(sizeof(TfmWeightsTrailer) - 40);
 }
 
 } // namespace tfm

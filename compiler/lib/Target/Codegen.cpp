@@ -195,12 +195,13 @@ llvm::Error addModelInfo(llvm::Module &m, const ModelSpec &spec,
   if (payload.embedWeights) {
     // The blob goes into .rodata through the integrated assembler, so a
     // 400 MB model never becomes an LLVM constant.
-    m.appendModuleInlineAsm(
-        ".section .rodata.tfm_weights,\"a\",@progbits\n"
-        ".p2align 6\n"
-        "tfm_weights_data:\n"
-        ".incbin \"" + asmString(payload.weightsBlobPath) + "\"\n"
-        ".text\n");
+    m.appendModuleInlineAsm((".section .rodata.tfm_weights,\"a\",@progbits\n"
+                             ".p2align 6\n"
+                             "tfm_weights_data:\n"
+                             ".incbin \"" +
+                             asmString(payload.weightsBlobPath) + "\", 0, " +
+                             llvm::Twine(payload.weightsBytes) + "\n.text\n")
+                                .str());
     weights = new llvm::GlobalVariable(m, llvm::Type::getInt8Ty(ctx), true,
                                        llvm::GlobalValue::ExternalLinkage,
                                        nullptr, "tfm_weights_data");
@@ -232,20 +233,31 @@ llvm::Error addModelInfo(llvm::Module &m, const ModelSpec &spec,
   int64_t kvFloats = *kvCacheFloats(spec); // A valid spec's: no overflow.
   // Field order and types follow TfmModelInfo in ModelAbi.h.
   auto *infoType = llvm::StructType::create(
-      ctx,
-      {i32, ptr, ptr, i64, i64, i64, i64, i64, i64, i64, i64, i64, ptr, ptr, ptr,
-       i64, ptr, ptr, i64},
+      ctx, {i32, ptr, ptr, i64, i64, i64, i64, i64, i64, i64, i64,
+            i64, ptr, ptr, ptr, i64, ptr, ptr, i64, i64, i64},
       "TfmModelInfo");
   auto c64 = [&](int64_t v) { return llvm::ConstantInt::get(i64, v); };
-  llvm::Constant *fields[] = {
-      llvm::ConstantInt::get(i32, TFM_ABI_VERSION),
-      str(spec.name, "tfm_name"),
-      str(spec.arch, "tfm_arch"),
-      c64(spec.vocabSize), c64(spec.contextLength), c64(spec.dim),
-      c64(spec.numLayers), c64(a.heads), c64(a.kvHeads), c64(a.headDim),
-      c64(kvFloats), c64((int64_t)payload.weightsBytes),
-      weights, weightsFile, tokenizer, c64((int64_t)payload.tokenizer.size()),
-      *prefill, *decode, c64(payload.prefillChunk)};
+  llvm::Constant *fields[] = {llvm::ConstantInt::get(i32, TFM_ABI_VERSION),
+                              str(spec.name, "tfm_name"),
+                              str(spec.arch, "tfm_arch"),
+                              c64(spec.vocabSize),
+                              c64(spec.contextLength),
+                              c64(spec.dim),
+                              c64(spec.numLayers),
+                              c64(a.heads),
+                              c64(a.kvHeads),
+                              c64(a.headDim),
+                              c64(kvFloats),
+                              c64((int64_t)payload.weightsBytes),
+                              weights,
+                              weightsFile,
+                              tokenizer,
+                              c64((int64_t)payload.tokenizer.size()),
+                              *prefill,
+                              *decode,
+                              c64(payload.prefillChunk),
+                              c64((int64_t)payload.specId),
+                              c64((int64_t)payload.weightsId)};
   new llvm::GlobalVariable(m, infoType, true, llvm::GlobalValue::ExternalLinkage,
                            llvm::ConstantStruct::get(infoType, fields), "tfm_model");
   return llvm::Error::success();

@@ -11,6 +11,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Progress.h"
+
 #include "tfm/Frontend/Description.h"
 #include "tfm/Frontend/GraphBuilder.h"
 #include "tfm/Frontend/GraphDot.h"
@@ -30,6 +32,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/CrashRecoveryContext.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
@@ -73,14 +76,35 @@ cl::opt<Stage> emit(
 cl::opt<std::string> tokenizerPath(
     "tokenizer", cl::desc("Tokenizer file (llama2.c tokenizer.bin, .gguf, vocab.json)"),
     cl::value_desc("file"), cl::cat(category));
-enum class WeightsMode { Embed, Mmap };
+enum class WeightsMode { Auto, Embed, Mmap, None };
 cl::opt<WeightsMode> weightsMode(
     "weights", cl::desc("Where the executable finds its weights"),
-    cl::init(WeightsMode::Embed),
-    cl::values(clEnumValN(WeightsMode::Embed, "embed", "in a read-only section (default)"),
-               clEnumValN(WeightsMode::Mmap, "mmap",
-                          "in OUTPUT.weights beside the executable, memory-mapped")),
+    cl::init(WeightsMode::Auto),
+    cl::values(
+        clEnumValN(WeightsMode::Auto, "auto",
+                   "embed up to --embed-limit, else mmap (default)"),
+        clEnumValN(WeightsMode::Embed, "embed", "in a read-only section"),
+        clEnumValN(WeightsMode::Mmap, "mmap",
+                   "in OUTPUT.weights beside the executable, memory-mapped"),
+        clEnumValN(WeightsMode::None, "none",
+                   "like mmap, but write no weights (reuse an OUTPUT.weights "
+                   "of the same model, or give one at run time)")),
     cl::cat(category));
+// 16 MiB: embedding copies the blob twice more (into the object, then the
+// executable) and makes every relink rewrite it; below this size that costs
+// under ~0.1 s and buys a single-file executable.
+cl::opt<uint64_t> embedLimit(
+    "embed-limit",
+    cl::desc("Largest weights blob --weights=auto embeds, in MiB (default 16)"),
+    cl::init(16), cl::value_desc("MiB"), cl::cat(category));
+cl::opt<bool> quiet("quiet", cl::desc("Print no progress"), cl::cat(category));
+cl::opt<bool> timings("timings",
+                      cl::desc("Print each phase's wall time and peak RSS"),
+                      cl::cat(category));
+cl::opt<double>
+    progressAfter("progress-after",
+                  cl::desc("Seconds before the progress shows (default 1)"),
+                  cl::init(1.0), cl::Hidden, cl::cat(category));
 cl::opt<std::string> targetCpu(
     "target-cpu", cl::desc("CPU to compile for (default: host; 'help' lists them)"),
     cl::cat(category));
@@ -101,7 +125,12 @@ cl::opt<bool> printPipeline("print-pipeline",
                             cl::desc("Print the pass pipeline and exit"),
                             cl::cat(category));
 
+/// The compile's progress reporter, ended before any error message.
+tfm::Progress *progress = nullptr;
+
 [[noreturn]] void exitWithError(llvm::Twine message, int status) {
+  if (progress)
+    progress->interrupt();
   llvm::WithColor::error(llvm::errs(), "tfmc") << message << "\n";
   // Removes the temporary files (TempFile) and unfinished outputs
   // (ToolOutputFile) still registered, as LLVM's own fatal-error path does.
@@ -306,6 +335,9 @@ int main(int argc, char **argv) {
   if (prefillChunk < 1)
     fail("--prefill-chunk must be at least 1");
 
+  tfm::Progress phases(llvm::errs(), /*show=*/!quiet, timings, progressAfter);
+  progress = &phases;
+  phases.begin(tfm::Progress::Import);
   llvm::SourceMgr sm;
   tfm::ImportedModel model = loadModel(sm);
   // Ops carry the description's file:line:col: MLIR's errors show its line.
@@ -318,11 +350,11 @@ int main(int argc, char **argv) {
   const tfm::ModelSpec &spec = model.spec;
   if (emit == Stage::Spec) {
     printText([&](llvm::raw_ostream &os) { tfm::printDescription(spec, os); });
-    return 0;
+    return phases.finish(), 0;
   }
   if (emit == Stage::Dot) {
     printText([&](llvm::raw_ostream &os) { tfm::printGraphDot(spec, os); });
-    return 0;
+    return phases.finish(), 0;
   }
   // Each checkpoint is mapped, parsed and checked once, by the import or by
   // loadDescription; openWeights only reports `weights = none`.
@@ -330,6 +362,7 @@ int main(int argc, char **argv) {
       model.checkpoint ? std::move(model.checkpoint)
                        : check(tfm::openWeights(spec));
 
+  phases.begin(tfm::Progress::Graph);
   tfm::WeightsLayout layout = tfm::weightsLayout(spec);
   mlir::OwningOpRef<mlir::ModuleOp> module =
       tfm::buildGraph(ctx, spec, layout, prefillChunk);
@@ -337,9 +370,11 @@ int main(int argc, char **argv) {
     fail("internal error: the built graph does not verify");
   auto printModule = [&] {
     printText([&](llvm::raw_ostream &os) { module->print(os); });
+    phases.finish();
   };
   if (emit == Stage::Tfm)
     return printModule(), 0;
+  phases.begin(tfm::Progress::Passes);
   runPasses(*module, [&](mlir::OpPassManager &pm) {
     tfm::buildOptimizationPipeline(pm, pipeline);
   });
@@ -355,7 +390,7 @@ int main(int argc, char **argv) {
       tfm::buildBufferizationPipeline(pm, pipeline);
     });
     printText([&](llvm::raw_ostream &os) { tfm::printMemoryPlans(*module, os); });
-    return 0;
+    return phases.finish(), 0;
   }
   runPasses(*module, [&](mlir::OpPassManager &pm) {
     tfm::buildLinalgToLLVMPipeline(pm, pipeline);
@@ -364,42 +399,71 @@ int main(int argc, char **argv) {
     return printModule(), 0;
 
   auto tm = check(tfm::createTargetMachine({targetCpu, targetFeatures}));
-  llvm::LLVMContext llvmCtx;
-  auto llvmModule = check(tfm::translateToLLVMIR(*module, llvmCtx, *tm));
 
   tfm::ModelPayload payload;
-  payload.embedWeights = weightsMode == WeightsMode::Embed;
   payload.weightsBytes = layout.totalSize;
+  payload.specId = tfm::specId(spec);
+  WeightsMode mode = weightsMode;
+  if (mode == WeightsMode::Auto)
+    mode = embedLimit >= (uint64_t(1) << 44) ||
+                   layout.totalSize <= (embedLimit << 20)
+               ? WeightsMode::Embed
+               : WeightsMode::Mmap;
+  payload.embedWeights = mode == WeightsMode::Embed;
   if (auto tokenizer = check(tfm::loadModelTokenizer(spec, checkpoint.get())))
     payload.tokenizer = tokenizer->serialize();
   payload.prefillChunk = tfm::prefillTokens(spec, prefillChunk);
 
-  // The weights blob: a temporary that the object's .incbin reads, or the
-  // sidecar, written under a temporary name and renamed once all is done.
+  // The weights: a temporary blob that the object's .incbin reads, or the
+  // sidecar (blob and trailer), written under a temporary name and renamed
+  // once all is done. Only an object or an executable keeps a sidecar;
+  // assembly needs the blob only to embed it.
+  bool binary = emit == Stage::Obj || emit == Stage::Exe;
   std::string sidecarPath;
   if (!payload.embedWeights) {
     sidecarPath = out.empty() || out == "-" ? defaultOutputPath(".weights")
                                              : out + ".weights";
     payload.weightsFile = llvm::sys::path::filename(sidecarPath).str();
   }
-  llvm::sys::fs::TempFile blob =
-      createTempFile(payload.embedWeights ? inTempDirectory("tfm-weights-%%%%%%.bin")
-                                          : sidecarPath + "-%%%%%%");
-  auto discardBlob = llvm::make_scope_exit([&] { llvm::consumeError(blob.discard()); });
-  payload.weightsBlobPath = blob.TmpName;
-  bool needsBlob = emit == Stage::Obj || emit == Stage::Exe || emit == Stage::Asm ||
-                   !payload.embedWeights;
-  if (needsBlob) {
-    llvm::raw_fd_ostream os(blob.FD, /*shouldClose=*/false);
-    check(tfm::writeWeightsBlob(spec, checkpoint.get(), os));
-    os.flush();
+  bool writeBlob = payload.embedWeights ? binary || emit == Stage::Asm
+                                        : binary && mode != WeightsMode::None;
+  std::optional<llvm::sys::fs::TempFile> blob;
+  auto discardBlob = llvm::make_scope_exit([&] {
+    if (blob)
+      llvm::consumeError(blob->discard());
+  });
+  if (writeBlob) {
+    phases.begin(tfm::Progress::Weights);
+    blob.emplace(createTempFile(payload.embedWeights
+                                    ? inTempDirectory("tfm-weights-%%%%%%.bin")
+                                    : sidecarPath + "-%%%%%%"));
+    payload.weightsBlobPath = blob->TmpName;
+    llvm::raw_fd_ostream os(blob->FD, /*shouldClose=*/false,
+                            /*unbuffered=*/true);
+    // A checkpoint truncated underneath the mapping: readF32 checks the
+    // size before reading, and a SIGBUS in the window after the check
+    // becomes the same error (Checkpoint::readF32).
+    llvm::CrashRecoveryContext::Enable();
+    auto weightsId = tfm::writeWeightsBlob(
+        spec, checkpoint.get(), os,
+        [&](uint64_t done, uint64_t total) { phases.weights(done, total); });
+    llvm::CrashRecoveryContext::Disable();
+    payload.weightsId = check(std::move(weightsId));
+    if (!payload.embedWeights)
+      tfm::writeWeightsTrailer(os, layout.totalSize, payload.specId,
+                               payload.weightsId);
     std::error_code ec = os.error();
     os.clear_error();
     if (ec)
-      fail("cannot write the weights to " + blob.TmpName + ": " + ec.message());
+      fail("cannot write the weights to " + blob->TmpName + ": " +
+           ec.message());
   }
   // The weights are written: unmap them before LLVM's -O3 and codegen.
   checkpoint.reset();
+  phases.begin(tfm::Progress::LLVM);
+  llvm::LLVMContext llvmCtx;
+  auto llvmModule = check(tfm::translateToLLVMIR(*module, llvmCtx, *tm));
+  module = nullptr; // the MLIR module is no longer needed
   check(tfm::addModelInfo(*llvmModule, spec, payload));
   tfm::optimizeModule(*llvmModule, *tm);
   if (emit == Stage::LLVMIR) {
@@ -414,9 +478,11 @@ int main(int argc, char **argv) {
     auto discardObject =
         llvm::make_scope_exit([&] { llvm::consumeError(object.discard()); });
     check(tfm::emitFile(*llvmModule, *tm, object.TmpName, /*assembly=*/false));
+    phases.begin(tfm::Progress::Link);
     check(tfm::linkExecutable(object.TmpName, out));
   }
-  if (!payload.embedWeights)
-    check(blob.keep(sidecarPath));
+  if (blob && !payload.embedWeights)
+    check(blob->keep(sidecarPath));
+  phases.finish();
   return 0;
 }

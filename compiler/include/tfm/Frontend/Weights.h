@@ -8,6 +8,11 @@
 // builder references weights by their offset in this layout (weightsLayout),
 // which needs no checkpoint data.
 //
+// A sidecar file (tfmc --weights=mmap) is the blob followed by the 64-byte
+// TfmWeightsTrailer of ModelAbi.h (writeWeightsTrailer): magic, blob size,
+// specId(spec) and the weights id writeWeightsBlob returns, which the
+// runtime compares with the ids compiled into the model.
+//
 // Checkpoint weights are found through spec.weights.bindings: the stored
 // tensor is first split (part splitIndex of splitCount along splitAxis), then
 // transposed (2-D only), and must then have the canonical shape.
@@ -36,6 +41,7 @@
 #include "tfm/Frontend/ModelSpec.h"
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -83,16 +89,35 @@ openWeights(const ModelSpec &spec);
 llvm::Error readWeight(const ModelSpec &spec, const formats::Checkpoint *ckpt,
                        const WeightDecl &decl, llvm::MutableArrayRef<float> out);
 
-/// Fills `out` with the Random weights of `decl` (see the file comment).
+/// Fills `out` with the Random weights of `decl` (see the file comment),
+/// elements [first, first + out.size()) of it.
 void randomWeight(uint64_t seed, const WeightDecl &decl,
-                  llvm::MutableArrayRef<float> out);
+                  llvm::MutableArrayRef<float> out, uint64_t first = 0);
 
-/// Writes the blob (weightsLayout(spec)) to `os`: exactly totalSize bytes.
-/// Weights stream from `ckpt` (null for CheckpointFormat::Random) to `os`
-/// converted a few MiB at a time, so the model is never in memory twice.
-llvm::Error writeWeightsBlob(const ModelSpec &spec,
-                             const formats::Checkpoint *ckpt,
-                             llvm::raw_pwrite_stream &os);
+/// Called by writeWeightsBlob after each block: bytes written, and of how
+/// many.
+using WeightsProgress = llvm::function_ref<void(uint64_t done, uint64_t total)>;
+
+/// The model's TfmModelInfo::spec_id: a hash (xxh3, never 0) of what the
+/// compiled code assumes about its weights: the description without its
+/// name, tokenizer and weights source, the ABI version and the blob size.
+uint64_t specId(const ModelSpec &spec);
+
+/// Writes the blob (weightsLayout(spec)) to `os`: exactly totalSize bytes,
+/// in 4 MiB writes. Weights are converted from `ckpt`'s mapping (null for
+/// CheckpointFormat::Random) straight into the block being written and the
+/// mapping's pages are released as they are converted, so neither the
+/// model nor the checkpoint is ever resident as a whole. Returns the blob's
+/// TfmModelInfo::weights_id: a hash (never 0) of its bytes, a chain of the
+/// xxh3 digests of its 4 MiB blocks, computed on the way.
+llvm::Expected<uint64_t> writeWeightsBlob(const ModelSpec &spec,
+                                          const formats::Checkpoint *ckpt,
+                                          llvm::raw_ostream &os,
+                                          WeightsProgress progress = {});
+
+/// Writes the 64-byte TfmWeightsTrailer (ModelAbi.h) that ends a sidecar.
+void writeWeightsTrailer(llvm::raw_ostream &os, uint64_t weightsBytes,
+                         uint64_t specId, uint64_t weightsId);
 
 } // namespace tfm
 

@@ -26,8 +26,12 @@ struct TargetOptions {
 
 /// What the model object carries besides code (see ModelAbi.h).
 struct ModelPayload {
-  std::string weightsBlobPath;   ///< The packed weights (tfm::writeWeightsBlob).
+  /// The packed weights (tfm::writeWeightsBlob), embedded from this file's
+  /// first weightsBytes bytes (a sidecar trailer after them stays out).
+  std::string weightsBlobPath;
   uint64_t weightsBytes = 0;
+  uint64_t specId = 0;           ///< TfmModelInfo::spec_id (tfm::specId).
+  uint64_t weightsId = 0;        ///< TfmModelInfo::weights_id; 0: unknown.
   bool embedWeights = true;      ///< false: the executable mmaps weightsFile.
   std::string weightsFile;       ///< Sidecar name, relative to the executable.
   std::vector<uint8_t> tokenizer; ///< Serialized tokenizer, may be empty.

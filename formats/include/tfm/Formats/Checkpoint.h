@@ -19,6 +19,7 @@
 #ifndef TFM_FORMATS_CHECKPOINT_H
 #define TFM_FORMATS_CHECKPOINT_H
 
+#include "tfm/Formats/Files.h"
 #include "tfm/Formats/Gguf.h"
 
 #include "llvm/ADT/ArrayRef.h"
@@ -85,9 +86,19 @@ public:
   const TensorInfo *find(llvm::StringRef name) const;
 
   /// Converts elements [first, first + out.size()) of `t` (row-major) to
-  /// f32 into `out`.
+  /// f32 into `out`. The file's size is checked again first: a file
+  /// truncated while mapped is an error naming the tensor and its byte
+  /// offset, not a SIGBUS. (Between that check and the read the file could
+  /// still shrink: the copy runs under llvm::CrashRecoveryContext, which
+  /// turns the fault into the same error when the program has called
+  /// CrashRecoveryContext::Enable(), as tfmc does while writing weights.)
   llvm::Error readF32(const TensorInfo &t, llvm::MutableArrayRef<float> out,
                       uint64_t first = 0) const;
+
+  /// Releases the mapped pages of elements [first, first + count) of `t`
+  /// from the process (MappedFile::releasePages): a weights writer that has
+  /// converted them keeps the resident set flat.
+  void releasePages(const TensorInfo &t, uint64_t first, uint64_t count) const;
 
   /// The parsed GGUF file (metadata), or nullptr for other formats.
   const GgufFile *gguf() const { return gguf_ ? &*gguf_ : nullptr; }
@@ -95,13 +106,12 @@ public:
   const Llama2cHeader *llama2c() const {
     return format_ == Format::Llama2c ? &header_ : nullptr;
   }
-  llvm::StringRef bytes() const { return buffer_->getBuffer(); }
+  llvm::StringRef bytes() const { return file_->bytes(); }
 
 private:
   Checkpoint() = default;
   static llvm::Expected<std::unique_ptr<Checkpoint>>
-  parse(std::string path, std::unique_ptr<llvm::MemoryBuffer> buffer,
-        Format format);
+  parse(std::string path, MappedFile file, Format format);
   llvm::Error parseLlama2c();
   llvm::Error parseGguf();
   llvm::Error parseSafetensors();
@@ -109,7 +119,7 @@ private:
 
   Format format_ = Format::Llama2c;
   std::string path_;
-  std::unique_ptr<llvm::MemoryBuffer> buffer_;
+  std::optional<MappedFile> file_;
   std::vector<TensorInfo> tensors_;
   llvm::StringMap<size_t> index_;
   std::optional<GgufFile> gguf_;

@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define TFM_ABI_VERSION 2
+#define TFM_ABI_VERSION 3
 
 /// MLIR's ranked memref descriptor (the layout `llvm.emit_c_interface`
 /// functions take a pointer to). Rank-specific because C has no templates.
@@ -66,7 +66,7 @@ typedef struct TfmModelInfo {
   int64_t kv_cache_floats;     ///< n_layers * 2 * n_kv_heads * context_length * head_dim.
   int64_t weights_bytes;       ///< Size of the packed weights blob.
   const uint8_t *weights;      ///< Embedded weights, or NULL when weights_file is used.
-  const char *weights_file;    ///< Sidecar file to mmap (relative to the executable), or NULL.
+  const char *weights_file;    ///< Sidecar file to mmap, or NULL (Session.h).
   const uint8_t *tokenizer;    ///< Serialized tokenizer bytes (may be NULL: no tokenizer).
   int64_t tokenizer_bytes;
   TfmEntryFn prefill;          ///< T tokens, T in [1, prefill_chunk].
@@ -74,7 +74,26 @@ typedef struct TfmModelInfo {
   int64_t prefill_chunk;       ///< Most tokens per prefill call: its activation
                                ///< memory is sized for this many (tfmc
                                ///< --prefill-chunk); longer inputs are split.
+  uint64_t spec_id;            ///< Hash of the architecture and blob layout.
+  uint64_t weights_id;         ///< Hash of the blob's bytes; 0 if unknown
+                               ///< (tfmc --weights=none).
 } TfmModelInfo;
+
+/// A sidecar weights file is the blob (weights_bytes bytes) followed by this
+/// 64-byte trailer, all little-endian. The runtime maps the file only if its
+/// size is weights_bytes + sizeof(TfmWeightsTrailer), the magic is right and
+/// the ids equal the model's (weights_id only when the model's is not 0):
+/// a truncated, foreign or stale file is refused, never read as weights.
+#define TFM_WEIGHTS_MAGIC "TFMWGHTS"
+typedef struct TfmWeightsTrailer {
+  char magic[8];          ///< TFM_WEIGHTS_MAGIC, no terminating NUL.
+  uint32_t abi_version;   ///< TFM_ABI_VERSION of the writer.
+  uint32_t trailer_bytes; ///< sizeof(TfmWeightsTrailer) == 64.
+  uint64_t weights_bytes; ///< The blob's size (the file's minus 64).
+  uint64_t spec_id;       ///< TfmModelInfo::spec_id of the compile.
+  uint64_t weights_id;    ///< TfmModelInfo::weights_id of the compile.
+  uint8_t reserved[24];   ///< Zero.
+} TfmWeightsTrailer;
 
 /// The generated code allocates its activation memory (one arena per call,
 /// see tfm-plan-memory) through these, which libtfmrt defines (MLIR's

@@ -22,9 +22,17 @@
  * memory for a model call's activations: the generated code cannot report
  * it, so the runtime prints a message and exits with status 1 (ModelAbi.h).
  *
- * Sidecar weights: `weights_file` is resolved relative to the directory of
- * the running executable (/proc/self/exe) unless it is absolute, and its
- * size must equal `weights_bytes`.
+ * Sidecar weights (a model compiled with --weights=mmap, none, or auto above
+ * --embed-limit): the file mapped is, first found,
+ *   1. the `weights_path` given to tfm_session_create_with_weights;
+ *   2. the environment variable TFM_WEIGHTS (relative to the current
+ *      directory);
+ *   3. the model's `weights_file`, relative to the directory of the running
+ *      executable (/proc/self/exe) unless it is absolute.
+ * Its size must be `weights_bytes` plus the 64-byte TfmWeightsTrailer, and
+ * the trailer's ids must match the model's (ModelAbi.h): a missing,
+ * truncated, foreign or stale file fails session creation with a message
+ * naming it. A model with embedded weights ignores both overrides.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -47,6 +55,13 @@ typedef struct TfmSession TfmSession;
  *  4096). On failure returns NULL with a message in err[0, errlen). */
 TfmSession *tfm_session_create(const TfmModelInfo *model, int threads,
                                char *err, size_t errlen);
+
+/** tfm_session_create, mapping the sidecar weights from `weights_path`
+ *  (NULL or "": the default search, see above). */
+TfmSession *tfm_session_create_with_weights(const TfmModelInfo *model,
+                                            int threads,
+                                            const char *weights_path, char *err,
+                                            size_t errlen);
 
 /** Runs the model on `n` tokens at the current position (prefill for n > 1,
  *  in calls of at most the model's prefill_chunk tokens; decode for n == 1),
