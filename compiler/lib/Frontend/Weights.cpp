@@ -286,25 +286,55 @@ Error readWeight(const ModelSpec &spec, const Checkpoint *ckpt,
 }
 
 Error writeWeightsBlob(const ModelSpec &spec, const Checkpoint *ckpt,
-                       llvm::raw_pwrite_stream &os) {
+                       llvm::raw_pwrite_stream &os,
+                       const WeightPacking &packing) {
   if (spec.weights.format == CheckpointFormat::None)
     return readerError("model '" + spec.name + "' has no weights source");
   WeightsLayout layout = weightsLayout(spec);
   uint64_t pos = 0;
   std::vector<uint32_t> bits;
+  auto write = [&](llvm::ArrayRef<float> chunk) {
+    bits.resize(chunk.size());
+    for (size_t i = 0; i < chunk.size(); ++i)
+      bits[i] = llvm::support::endian::byte_swap(
+          llvm::bit_cast<uint32_t>(chunk[i]), llvm::endianness::little);
+    os.write(reinterpret_cast<const char *>(bits.data()), 4 * bits.size());
+    pos += 4 * bits.size();
+  };
   for (size_t k = 0; k < layout.weights.size(); ++k) {
     os.write_zeros(layout.offsets[k] - pos);
     pos = layout.offsets[k];
-    Error e = streamWeight(
-        spec, ckpt, layout.weights[k], [&](llvm::ArrayRef<float> chunk) {
-          bits.resize(chunk.size());
-          for (size_t i = 0; i < chunk.size(); ++i)
-            bits[i] = llvm::support::endian::byte_swap(
-                llvm::bit_cast<uint32_t>(chunk[i]), llvm::endianness::little);
-          os.write(reinterpret_cast<const char *>(bits.data()),
-                   4 * bits.size());
-          pos += 4 * bits.size();
-        });
+    const WeightDecl &decl = layout.weights[k];
+    int64_t tile = packing.lookup(decl.templ);
+    if (!tile)
+      tile = packing.lookup(decl.name);
+    if (!tile) {
+      if (Error e = streamWeight(spec, ckpt, decl, write))
+        return e;
+      continue;
+    }
+    if (decl.shape.size() != 2 || tile < 1 || decl.shape[0] % tile != 0)
+      return readerError(
+          "weight '" + decl.name + "' " + shapeString(decl.shape) +
+          " cannot be packed in tiles of " + llvm::Twine(tile) + " rows");
+    // Rows arrive in order; every `tile` rows become one [K][tile] tile.
+    const size_t cols = static_cast<size_t>(decl.shape[1]);
+    std::vector<float> rows, tiled(tile * cols);
+    rows.reserve(tile * cols);
+    Error e = streamWeight(spec, ckpt, decl, [&](llvm::ArrayRef<float> chunk) {
+      while (!chunk.empty()) {
+        size_t n = std::min(chunk.size(), tile * cols - rows.size());
+        rows.insert(rows.end(), chunk.begin(), chunk.begin() + n);
+        chunk = chunk.drop_front(n);
+        if (rows.size() < tile * cols)
+          continue;
+        for (size_t r = 0; r < static_cast<size_t>(tile); ++r)
+          for (size_t c = 0; c < cols; ++c)
+            tiled[c * tile + r] = rows[r * cols + c];
+        write(tiled);
+        rows.clear();
+      }
+    });
     if (e)
       return e;
   }

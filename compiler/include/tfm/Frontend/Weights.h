@@ -36,6 +36,7 @@
 #include "tfm/Frontend/ModelSpec.h"
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -87,12 +88,20 @@ llvm::Error readWeight(const ModelSpec &spec, const formats::Checkpoint *ckpt,
 void randomWeight(uint64_t seed, const WeightDecl &decl,
                   llvm::MutableArrayRef<float> out);
 
+/// Packed weights (`tfm.weight ... packed P`, set by tfm-pack-weights): the
+/// column-tile width P by weight name or template. Such an [N, K] weight is
+/// stored as [N/P][K][P] (same size, same offset): element (n, k) at
+/// ((n / P) * K + k) * P + n % P.
+using WeightPacking = llvm::StringMap<int64_t>;
+
 /// Writes the blob (weightsLayout(spec)) to `os`: exactly totalSize bytes.
 /// Weights stream from `ckpt` (null for CheckpointFormat::Random) to `os`
-/// converted a few MiB at a time, so the model is never in memory twice.
+/// converted a few MiB at a time, so the model is never in memory twice;
+/// the weights `packing` names (by template or name) are stored in tiles.
 llvm::Error writeWeightsBlob(const ModelSpec &spec,
                              const formats::Checkpoint *ckpt,
-                             llvm::raw_pwrite_stream &os);
+                             llvm::raw_pwrite_stream &os,
+                             const WeightPacking &packing = {});
 
 } // namespace tfm
 
