@@ -63,6 +63,7 @@ void tfm::registerAllPasses() {
   mlir::registerConvertLinalgToLoopsPassPass();
   mlir::registerConvertAffineToStandardPass();
   mlir::registerSCFToControlFlowPass();
+  mlir::registerConvertVectorToLLVMPass();
   mlir::registerConvertMathToLibmPass();
   mlir::registerConvertMathToLLVMPassPass();
   mlir::registerFinalizeMemRefToLLVMConversionPassPass();

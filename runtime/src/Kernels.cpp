@@ -482,6 +482,26 @@ extern "C" float tfmrt_alibi_slope(int64_t h, int64_t numHeads) {
   return tfm::rt::alibiSlope(h, numHeads);
 }
 
+extern "C" void
+_mlir_ciface_tfmrt_parallel_for(TfmParallelBodyFn Body, TfmMemRefF32x2 *A,
+                                TfmMemRefF32x2 *B, TfmMemRefF32x2 *C,
+                                int64_t Items, int64_t WorkPerItem) {
+  if (!Body || !A || !B || !C)
+    fatal("tfmrt_parallel_for", "null body or operand");
+  int64_t MinChunk =
+      std::max<int64_t>(1, kMinChunkWork / std::max<int64_t>(WorkPerItem, 1));
+  tfm::rt::parallelFor(
+      Items,
+      [&](int64_t Begin, int64_t End) {
+        Body(Begin, End, A->allocated, A->aligned, A->offset, A->sizes[0],
+             A->sizes[1], A->strides[0], A->strides[1], B->allocated,
+             B->aligned, B->offset, B->sizes[0], B->sizes[1], B->strides[0],
+             B->strides[1], C->allocated, C->aligned, C->offset, C->sizes[0],
+             C->sizes[1], C->strides[0], C->strides[1]);
+      },
+      MinChunk);
+}
+
 extern "C" void _mlir_ciface_tfmrt_linear(TfmMemRefF32x2 *out,
                                           TfmMemRefF32x2 *x,
                                           TfmMemRefF32x2 *w,

@@ -2,6 +2,7 @@
 """End-to-end check of a real checkpoint: tfmc's executable vs the PyTorch oracle.
 
   check_checkpoint.py MODEL --tfmc PATH --workdir DIR --prompt TEXT [--steps N]
+                      [--kernels MODE]
 
 Compiles MODEL (a .bin, .gguf or Hugging Face directory) with tfmc, lets the
 executable tokenize TEXT (--tokenize), generates N greedy steps with
@@ -26,13 +27,15 @@ def main():
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--prompt", required=True)
     ap.add_argument("--steps", type=int, default=8)
+    ap.add_argument("--kernels", help="tfmc --kernels (default: tfmc's)")
     args = ap.parse_args()
     if not os.path.exists(args.model):
         print(f"SKIPPED: {args.model} is absent")
         return
     os.makedirs(args.workdir, exist_ok=True)
     exe = os.path.join(args.workdir, "model")
-    run([args.tfmc, args.model, "-o", exe])
+    flags = [f"--kernels={args.kernels}"] if args.kernels else []
+    run([args.tfmc, args.model, "-o", exe] + flags)
     ids = [int(t) for t in run([exe, "-p", args.prompt, "--tokenize"]).split()]
     exe_logits = os.path.join(args.workdir, "exe.f32")
     out = run([exe, "-p", args.prompt, "-n", str(args.steps), "--temp", "0", "--no-timing",

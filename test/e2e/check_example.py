@@ -2,6 +2,7 @@
 """End-to-end check of one architecture: tfmc's executable vs the PyTorch oracle.
 
   check_example.py EXAMPLE.tfm --tfmc PATH --workdir DIR [--no-fuse] [--prefill-chunk N]
+                   [--kernels MODE] [--target-cpu CPU]
 
 1. Writes random weights (numpy, seeded) with canonical names into a real
    safetensors file, and a copy of EXAMPLE.tfm whose `weights = random(...)`
@@ -72,6 +73,8 @@ def main():
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--no-fuse", action="store_true")
     ap.add_argument("--prefill-chunk", type=int)
+    ap.add_argument("--kernels", help="tfmc --kernels (default: tfmc's)")
+    ap.add_argument("--target-cpu", help="tfmc --target-cpu (default: the host)")
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     name = os.path.splitext(os.path.basename(args.example))[0]
@@ -94,6 +97,10 @@ def main():
     flags = ["--no-fuse"] if args.no_fuse else []
     if args.prefill_chunk:
         flags.append(f"--prefill-chunk={args.prefill_chunk}")
+    if args.kernels:
+        flags.append(f"--kernels={args.kernels}")
+    if args.target_cpu:
+        flags.append(f"--target-cpu={args.target_cpu}")
     run([args.tfmc, desc, "-o", exe] + flags)
     exe_logits = os.path.join(args.workdir, "exe.f32")
     out = run([exe, "-p", " ".join(map(str, PROMPT)), "-n", str(STEPS), "--temp", "0",
@@ -119,6 +126,10 @@ def main():
     mode = "unfused" if args.no_fuse else "fused"
     if args.prefill_chunk:
         mode += f", prefill chunks of {args.prefill_chunk}"
+    if args.kernels:
+        mode += f", {args.kernels} kernels"
+    if args.target_cpu:
+        mode += f", {args.target_cpu}"
     print(f"{name} ({mode}): {rows} rows, max abs error {err:.3g}, max |logit| {scale:.3g}, "
           f"relative {rel:.3g}; greedy {'equal' if exe_tokens == ref_tokens else 'DIFFERENT'}"
           f" ({len(exe_tokens)} tokens)")

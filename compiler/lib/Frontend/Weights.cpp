@@ -312,6 +312,39 @@ private:
   uint64_t hash;
 };
 
+/// Packs a [N, K] weight's rows into column tiles on their way to the blob:
+/// every `tile` rows become one [K][tile] tile (tfm-pack-weights' layout).
+class TileSink {
+public:
+  TileSink(BlobWriter &blob, size_t tile, size_t cols)
+      : blob(blob), tile(tile), cols(cols), rows(tile * cols) {}
+
+  llvm::MutableArrayRef<float> space(uint64_t most) {
+    return llvm::MutableArrayRef<float>(rows).slice(
+        used, static_cast<size_t>(std::min<uint64_t>(most, rows.size() - used)));
+  }
+  void commit(size_t n) {
+    used += n;
+    if (used < rows.size())
+      return;
+    // Element (r, c) of the tile's rows goes to c * tile + r.
+    for (size_t k = 0; k < rows.size();) {
+      llvm::MutableArrayRef<float> dst = blob.space(rows.size() - k);
+      for (size_t m = 0; m < dst.size(); ++m)
+        dst[m] = rows[((k + m) % tile) * cols + (k + m) / tile];
+      blob.commit(dst.size());
+      k += dst.size();
+    }
+    used = 0;
+  }
+
+private:
+  BlobWriter &blob;
+  size_t tile, cols;
+  std::vector<float> rows;
+  size_t used = 0;
+};
+
 /// Converts the canonical f32 values of `decl`, in row-major order, into
 /// `sink` (space/commit), at most kChunkElements at a time, straight from
 /// the mapping (a transposed weight is first gathered whole: one tensor,
@@ -414,6 +447,7 @@ uint64_t specId(const ModelSpec &spec) {
 llvm::Expected<uint64_t> writeWeightsBlob(const ModelSpec &spec,
                                           const Checkpoint *ckpt,
                                           llvm::raw_ostream &os,
+                                          const WeightPacking &packing,
                                           WeightsProgress progress) {
   if (spec.weights.format == CheckpointFormat::None)
     return readerError("model '" + spec.name + "' has no weights source");
@@ -421,7 +455,22 @@ llvm::Expected<uint64_t> writeWeightsBlob(const ModelSpec &spec,
   BlobWriter blob(os, layout.totalSize, progress);
   for (size_t k = 0; k < layout.weights.size(); ++k) {
     blob.zeros(layout.offsets[k] - blob.position());
-    if (Error e = streamWeight(spec, ckpt, layout.weights[k], blob))
+    const WeightDecl &decl = layout.weights[k];
+    int64_t tile = packing.lookup(decl.templ);
+    if (!tile)
+      tile = packing.lookup(decl.name);
+    if (!tile) {
+      if (Error e = streamWeight(spec, ckpt, decl, blob))
+        return e;
+      continue;
+    }
+    if (decl.shape.size() != 2 || tile < 1 || decl.shape[0] % tile != 0)
+      return readerError(
+          "weight '" + decl.name + "' " + shapeString(decl.shape) +
+          " cannot be packed in tiles of " + llvm::Twine(tile) + " rows");
+    TileSink tiles(blob, static_cast<size_t>(tile),
+                   static_cast<size_t>(decl.shape[1]));
+    if (Error e = streamWeight(spec, ckpt, decl, tiles))
       return e;
   }
   blob.zeros(layout.totalSize - blob.position());

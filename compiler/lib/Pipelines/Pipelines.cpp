@@ -15,6 +15,7 @@
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
@@ -37,6 +38,8 @@ namespace tfm {
 void buildOptimizationPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   if (opts.fuseAttention)
     pm.addNestedPass<func::FuncOp>(mlir::tfm::createTfmFuseAttentionPass());
+  if (opts.kernels == KernelMode::Generated)
+    pm.addPass(mlir::tfm::createTfmPackWeightsPass({opts.vectorWidth}));
   pm.addPass(createCanonicalizerPass());
 }
 
@@ -63,7 +66,17 @@ void buildBufferizationPipeline(OpPassManager &pm, const PipelineOptions &opts) 
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createCanonicalizerPass());
-  if (opts.kernels)
+  if (opts.kernels == KernelMode::Generated) {
+    // Register tiles: 8 x 2 vectors of 16 accumulators in 32 zmm registers
+    // (AVX-512); 6 x 2 = 12 of 16 ymm/xmm registers otherwise.
+    mlir::tfm::TfmGenerateKernelsPassOptions gen;
+    gen.rows = opts.vectorWidth >= 16 ? 8 : 6;
+    gen.tiles = 2;
+    gen.decodeTiles = 4;
+    pm.addPass(mlir::tfm::createTfmGenerateKernelsPass(gen));
+  }
+  // Linear layers not generated (runtime mode, or weights left unpacked).
+  if (opts.kernels != KernelMode::Loops)
     pm.addPass(mlir::tfm::createTfmLinalgToKernelsPass());
 }
 
@@ -74,6 +87,8 @@ void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertSCFToCFPass());
+  // Generated kernels' vector ops (vector.fma, loads and stores of P lanes).
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertMathToLibmPass());

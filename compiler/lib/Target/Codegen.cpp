@@ -153,6 +153,17 @@ createTargetMachine(const TargetOptions &options) {
   return std::unique_ptr<llvm::TargetMachine>(tm);
 }
 
+int64_t vectorWidthF32(const llvm::TargetMachine &tm) {
+  if (!tm.getTargetTriple().isX86())
+    return 4;
+  const llvm::MCSubtargetInfo *sti = tm.getMCSubtargetInfo();
+  if (sti->checkFeatures("+avx512f"))
+    return 16;
+  if (sti->checkFeatures("+avx"))
+    return 8;
+  return 4;
+}
+
 llvm::Expected<std::unique_ptr<llvm::Module>>
 translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &ctx,
                   llvm::TargetMachine &tm) {

@@ -39,6 +39,13 @@ bool shouldFuse(OpOperand *operand) {
   // bufferization, and a transpose is a copy the kernels rely on.
   if (!producer || !isa<linalg::GenericOp>(operand->getOwner()))
     return false;
+  // Nor into a contraction (reduction loops over two or more inputs: a
+  // linear layer on packed weights, an unfused attention matmul): the
+  // producer would be recomputed for every output column, and
+  // tfm-generate-kernels matches the plain contraction.
+  auto consumer = cast<linalg::GenericOp>(operand->getOwner());
+  if (consumer.getNumReductionLoops() > 0 && consumer.getNumDpsInputs() >= 2)
+    return false;
   // With another user (a second consumer, or a tensor.extract inside a body
   // such as rotary embeddings) the intermediate stays written: fusing would
   // only recompute it.

@@ -13,6 +13,7 @@
 
 #include "Progress.h"
 
+#include "tfm/Dialect/Tfm/IR/TfmOps.h"
 #include "tfm/Frontend/Description.h"
 #include "tfm/Frontend/GraphBuilder.h"
 #include "tfm/Frontend/GraphDot.h"
@@ -113,8 +114,18 @@ cl::opt<std::string> targetFeatures(
     cl::desc("Target features, e.g. +avx2,-avx512f (default: host; 'help' lists them)"),
     cl::cat(category));
 cl::opt<bool> noFuse("no-fuse", cl::desc("Skip tfm-fuse-attention"), cl::cat(category));
-cl::opt<bool> noKernels("no-kernels",
-                        cl::desc("Lower matmuls to loops instead of runtime kernels"),
+cl::opt<tfm::KernelMode> kernels(
+    "kernels", cl::desc("How linear layers and the LM head are computed"),
+    cl::init(tfm::KernelMode::Runtime),
+    cl::values(
+        clEnumValN(tfm::KernelMode::Runtime, "runtime",
+                   "libtfmrt's hand-written kernels (default)"),
+        clEnumValN(tfm::KernelMode::Generated, "generated",
+                   "packed weights and vector code generated for the target"),
+        clEnumValN(tfm::KernelMode::Loops, "loops",
+                   "scalar loops (reference)")),
+    cl::cat(category));
+cl::opt<bool> noKernels("no-kernels", cl::desc("Same as --kernels=loops"),
                         cl::cat(category));
 cl::opt<int64_t> prefillChunk(
     "prefill-chunk",
@@ -304,9 +315,14 @@ int main(int argc, char **argv) {
   if (llvm::Error err = tfm::checkTargetOptions({targetCpu, targetFeatures}))
     usageError(llvm::toString(std::move(err)));
 
+  if (noKernels && kernels.getNumOccurrences() &&
+      kernels != tfm::KernelMode::Loops)
+    usageError("--no-kernels contradicts --kernels");
+  auto tm = check(tfm::createTargetMachine({targetCpu, targetFeatures}));
   tfm::PipelineOptions pipeline;
   pipeline.fuseAttention = !noFuse;
-  pipeline.kernels = !noKernels;
+  pipeline.kernels = noKernels ? tfm::KernelMode::Loops : kernels.getValue();
+  pipeline.vectorWidth = tfm::vectorWidthF32(*tm);
 
   mlir::DialectRegistry registry;
   tfm::registerAllDialects(registry);
@@ -380,6 +396,12 @@ int main(int argc, char **argv) {
   });
   if (emit == Stage::Fused)
     return printModule(), 0;
+  // tfm-pack-weights' decisions, for the weights writer.
+  tfm::WeightPacking packing;
+  module->walk([&](mlir::tfm::WeightOp op) {
+    if (std::optional<uint64_t> tile = op.getPacked())
+      packing[op.getName()] = static_cast<int64_t>(*tile);
+  });
   runPasses(*module, [&](mlir::OpPassManager &pm) {
     tfm::buildToLinalgPipeline(pm, pipeline);
   });
@@ -398,7 +420,6 @@ int main(int argc, char **argv) {
   if (emit == Stage::LLVMDialect)
     return printModule(), 0;
 
-  auto tm = check(tfm::createTargetMachine({targetCpu, targetFeatures}));
 
   tfm::ModelPayload payload;
   payload.weightsBytes = layout.totalSize;
@@ -445,7 +466,7 @@ int main(int argc, char **argv) {
     // becomes the same error (Checkpoint::readF32).
     llvm::CrashRecoveryContext::Enable();
     auto weightsId = tfm::writeWeightsBlob(
-        spec, checkpoint.get(), os,
+        spec, checkpoint.get(), os, packing,
         [&](uint64_t done, uint64_t total) { phases.weights(done, total); });
     llvm::CrashRecoveryContext::Disable();
     payload.weightsId = check(std::move(weightsId));

@@ -21,6 +21,22 @@ func.func @weight_dynamic_shape() {
   return
 }
 
+// -----
+
+func.func @weight_packed_rank() {
+  // expected-error @+1 {{'tfm.weight' op packs 2-D weights only, got rank 1}}
+  %w = tfm.weight "w" packed 4 : tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @weight_packed_tile() {
+  // expected-error @+1 {{'tfm.weight' op tile 16 must divide the row count 24}}
+  %w = tfm.weight "w" packed 16 : tensor<24x8xf32>
+  return
+}
+
 //===----------------------------------------------------------------------===//
 // tfm.embedding
 //===----------------------------------------------------------------------===//

@@ -11,6 +11,13 @@ func.func @weight() -> tensor<64x64xf32> {
   return %w : tensor<64x64xf32>
 }
 
+// CHECK-LABEL: func @weight_packed
+// CHECK: tfm.weight "layers.{i}.w1.weight" packed 16 : tensor<32x8xf32>
+func.func @weight_packed() -> tensor<32x8xf32> {
+  %w = tfm.weight "layers.{i}.w1.weight" packed 16 : tensor<32x8xf32>
+  return %w : tensor<32x8xf32>
+}
+
 // CHECK-LABEL: func @embedding
 // CHECK-SAME: (%[[T:.*]]: tensor<512x64xf32>, %[[IDS:.*]]: tensor<?xi32>)
 // CHECK: tfm.embedding %[[T]], %[[IDS]] : (tensor<512x64xf32>, tensor<?xi32>) -> tensor<?x64xf32>

@@ -42,6 +42,7 @@
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -103,8 +104,15 @@ using WeightsProgress = llvm::function_ref<void(uint64_t done, uint64_t total)>;
 /// name, tokenizer and weights source, the ABI version and the blob size.
 uint64_t specId(const ModelSpec &spec);
 
+/// Packed weights (`tfm.weight ... packed P`, set by tfm-pack-weights): the
+/// column-tile width P by weight name or template. Such an [N, K] weight is
+/// stored as [N/P][K][P] (same size, same offset): element (n, k) at
+/// ((n / P) * K + k) * P + n % P.
+using WeightPacking = llvm::StringMap<int64_t>;
+
 /// Writes the blob (weightsLayout(spec)) to `os`: exactly totalSize bytes,
-/// in 4 MiB writes. Weights are converted from `ckpt`'s mapping (null for
+/// in 4 MiB writes, the weights `packing` names (by template or name) in
+/// their tiles. Weights are converted from `ckpt`'s mapping (null for
 /// CheckpointFormat::Random) straight into the block being written and the
 /// mapping's pages are released as they are converted, so neither the
 /// model nor the checkpoint is ever resident as a whole. Returns the blob's
@@ -113,6 +121,7 @@ uint64_t specId(const ModelSpec &spec);
 llvm::Expected<uint64_t> writeWeightsBlob(const ModelSpec &spec,
                                           const formats::Checkpoint *ckpt,
                                           llvm::raw_ostream &os,
+                                          const WeightPacking &packing = {},
                                           WeightsProgress progress = {});
 
 /// Writes the 64-byte TfmWeightsTrailer (ModelAbi.h) that ends a sidecar.

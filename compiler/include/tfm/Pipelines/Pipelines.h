@@ -8,6 +8,8 @@
 #ifndef TFM_PIPELINES_PIPELINES_H
 #define TFM_PIPELINES_PIPELINES_H
 
+#include <cstdint>
+
 namespace mlir {
 class OpPassManager;
 class DialectRegistry;
@@ -15,9 +17,21 @@ class DialectRegistry;
 
 namespace tfm {
 
+/// How linear layers (and the LM head) are computed.
+enum class KernelMode {
+  Loops,     ///< convert-linalg-to-loops, like every other op.
+  Runtime,   ///< Calls of libtfmrt's tfmrt_linear (tfm-linalg-to-kernels).
+  Generated, ///< Packed weights (tfm-pack-weights) and vector code generated
+             ///< by tfm-generate-kernels, run on the runtime's thread pool;
+             ///< weights that stay unpacked use tfmrt_linear.
+};
+
 struct PipelineOptions {
   bool fuseAttention = true;   ///< Run tfm-fuse-attention.
-  bool kernels = true;         ///< Matmuls as runtime kernel calls, not loops.
+  KernelMode kernels = KernelMode::Runtime;
+  /// f32 lanes of the target's vectors (16 AVX-512, 8 AVX2): the column
+  /// tile of packed weights and the vector width of generated kernels.
+  int64_t vectorWidth = 16;
   bool fuseElementwise = true; ///< Run tfm-fuse-elementwise on linalg.
   bool planMemory = true;      ///< Run tfm-plan-memory (one arena per call).
 };

@@ -54,6 +54,10 @@ llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
 createTargetMachine(const TargetOptions &options);
 
 /// Translates an LLVM-dialect module and sets its triple and data layout.
+/// f32 lanes of the widest vectors the target machine has: 16 with
+/// AVX-512F, 8 with AVX, else 4. Generated kernels and packed weights use it.
+int64_t vectorWidthF32(const llvm::TargetMachine &tm);
+
 llvm::Expected<std::unique_ptr<llvm::Module>>
 translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &ctx,
                   llvm::TargetMachine &tm);

@@ -75,6 +75,45 @@ def TfmLinalgToKernelsPass : Pass<"tfm-linalg-to-kernels", "ModuleOp"> {
   ];
 }
 
+def TfmGenerateKernelsPass : Pass<"tfm-generate-kernels", "ModuleOp"> {
+  let summary = "Generate vector code for linear layers on packed weights";
+  let description = [{
+    After bufferization, every linear layer whose weight `tfm-pack-weights`
+    packed is a `linalg.generic` contraction
+    `out[m, n1 * P + n0] += x[m, k] * w[n1, k, n0]` over `[N/P][K][P]` tiles
+    (tfm-to-linalg). This pass compiles each into:
+
+    - an outlined parallel body, a private function
+      `(begin, end, out, x, w)` that computes the column tiles
+      `[begin, end)` for all rows: loops over register tiles of `rows` x
+      `tiles` P-wide accumulators (narrower tiles for the remainders), an
+      inner `k` loop that loads one P-float vector per tile, broadcasts
+      `x[m, k]` and issues `vector.fma`s, and a store of the accumulators
+      (the layer overwrites its output when a zero fill precedes it, which
+      goes, and accumulates otherwise); decode (one row) uses `1` x
+      `decode-tiles` independent accumulators;
+    - a call of the runtime's `tfmrt_parallel_for`, which runs the body on
+      the session's thread pool over chunks of the N/P column tiles.
+
+    Bodies are shared by every layer of the same K, P and mode.
+  }];
+  let options = [
+    Option<"rows", "rows", "int64_t", /*default=*/"8",
+           "Rows of the prefill register tile">,
+    Option<"tiles", "tiles", "int64_t", /*default=*/"2",
+           "Column tiles (P wide) of the prefill register tile">,
+    Option<"decodeTiles", "decode-tiles", "int64_t", /*default=*/"4",
+           "Column tiles (independent accumulators) of one-row layers">
+  ];
+  let dependentDialects = ["arith::ArithDialect", "func::FuncDialect",
+                           "memref::MemRefDialect", "scf::SCFDialect",
+                           "vector::VectorDialect"];
+  let statistics = [
+    Statistic<"numGenerated", "num-generated", "Linear layers generated">,
+    Statistic<"numBodies", "num-bodies", "Parallel bodies outlined">
+  ];
+}
+
 def TfmPlanMemoryPass : Pass<"tfm-plan-memory", "func::FuncOp"> {
   let summary = "Place every activation buffer of a function in one arena by liveness";
   let description = [{

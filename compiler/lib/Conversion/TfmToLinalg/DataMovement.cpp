@@ -13,7 +13,6 @@
 using namespace mlir;
 
 namespace mlir::tfm {
-namespace {
 
 /// A view of the weights argument at the weight's offset. The offsets are
 /// relative to the enclosing function's `tfm.weights` argument and recorded
@@ -21,33 +20,76 @@ namespace {
 /// function (a block function, whose argument is one layer's weights), else
 /// the module (entry points, whose argument is the whole blob). The view is
 /// `restrict`: nothing else writes the weights, so no copies are needed.
+FailureOr<Value> storedWeight(OpBuilder &b, tfm::WeightOp op) {
+  auto fn = op->getParentOfType<func::FuncOp>();
+  DictionaryAttr offsets;
+  for (Operation *p = op->getParentOp(); p && !offsets; p = p->getParentOp())
+    offsets = p->getAttrOfType<DictionaryAttr>("tfm.weight_offsets");
+  if (!offsets)
+    return op.emitOpError(
+        "no tfm.weight_offsets on the enclosing function or module");
+  auto offset = offsets.getAs<IntegerAttr>(op.getName());
+  if (!offset)
+    return op.emitOpError("no offset recorded for weight '")
+           << op.getName() << "'";
+  Value weights;
+  for (unsigned i = 0; fn && i < fn.getNumArguments(); ++i)
+    if (fn.getArgAttr(i, "tfm.weights"))
+      weights = fn.getArgument(i);
+  if (!weights)
+    return op.emitOpError("enclosing function has no tfm.weights argument");
+  Location loc = op.getLoc();
+  auto type = op.getResult().getType();
+  SmallVector<int64_t> shape(type.getShape());
+  if (std::optional<uint64_t> p = op.getPacked()) {
+    int64_t tile = static_cast<int64_t>(*p);
+    shape = {shape[0] / tile, shape[1], tile};
+  }
+  auto viewType = MemRefType::get(shape, type.getElementType());
+  Value off = b.create<arith::ConstantIndexOp>(loc, offset.getInt());
+  Value view =
+      b.create<memref::ViewOp>(loc, viewType, weights, off, ValueRange{});
+  return b
+      .create<bufferization::ToTensorOp>(
+          loc, RankedTensorType::get(shape, type.getElementType()), view,
+          /*restrict=*/true)
+      .getResult();
+}
+
+tfm::WeightOp packedWeight(Value v) {
+  auto op = v.getDefiningOp<tfm::WeightOp>();
+  return op && op.getPacked() ? op : tfm::WeightOp();
+}
+
+namespace {
+
+/// The weight's stored tensor. A packed weight's users normally read the
+/// tiles themselves (packedWeight); for any other user the [N/P, K, P]
+/// tiles are transposed back into the [N, K] matrix.
 struct WeightPattern : OpRewritePattern<tfm::WeightOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(tfm::WeightOp op,
                                 PatternRewriter &b) const override {
-    auto fn = op->getParentOfType<func::FuncOp>();
-    DictionaryAttr offsets;
-    for (Operation *p = op->getParentOp(); p && !offsets; p = p->getParentOp())
-      offsets = p->getAttrOfType<DictionaryAttr>("tfm.weight_offsets");
-    if (!offsets)
-      return op.emitOpError(
-          "no tfm.weight_offsets on the enclosing function or module");
-    auto offset = offsets.getAs<IntegerAttr>(op.getName());
-    if (!offset)
-      return op.emitOpError("no offset recorded for weight '") << op.getName() << "'";
-    Value weights;
-    for (unsigned i = 0; i < fn.getNumArguments(); ++i)
-      if (fn.getArgAttr(i, "tfm.weights"))
-        weights = fn.getArgument(i);
-    if (!weights)
-      return op.emitOpError("enclosing function has no tfm.weights argument");
+    FailureOr<Value> stored = storedWeight(b, op);
+    if (failed(stored))
+      return failure();
+    if (!op.getPacked()) {
+      b.replaceOp(op, *stored);
+      return success();
+    }
     Location loc = op.getLoc();
-    auto type = cast<RankedTensorType>(op.getType());
-    auto viewType = MemRefType::get(type.getShape(), type.getElementType());
-    Value off = b.create<arith::ConstantIndexOp>(loc, offset.getInt());
-    Value view = b.create<memref::ViewOp>(loc, viewType, weights, off, ValueRange{});
-    b.replaceOpWithNewOp<bufferization::ToTensorOp>(op, type, view,
-                                                    /*restrict=*/true);
+    auto type = op.getResult().getType();
+    auto tiles = cast<RankedTensorType>(stored->getType());
+    Value init = b.create<tensor::EmptyOp>(
+        loc,
+        ArrayRef<int64_t>{tiles.getDimSize(0), tiles.getDimSize(2),
+                          tiles.getDimSize(1)},
+        type.getElementType());
+    Value rows = b.create<linalg::TransposeOp>(loc, *stored, init,
+                                               ArrayRef<int64_t>{0, 2, 1})
+                     .getResult()[0];
+    b.replaceOpWithNewOp<tensor::CollapseShapeOp>(
+        op, type, rows, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
     return success();
   }
 };
@@ -61,6 +103,15 @@ struct EmbeddingPattern : OpRewritePattern<tfm::EmbeddingOp> {
     auto type = cast<RankedTensorType>(op.getType());
     Value table = op.getTable();
     int64_t tableRows = cast<RankedTensorType>(table.getType()).getDimSize(0);
+    // A table packed for a tied LM head: row r is column r % P of tile r / P.
+    int64_t tile = 0;
+    if (tfm::WeightOp packed = packedWeight(table)) {
+      FailureOr<Value> tiles = storedWeight(b, packed);
+      if (failed(tiles))
+        return failure();
+      table = *tiles;
+      tile = static_cast<int64_t>(*packed.getPacked());
+    }
     if (ShapedType::isDynamic(tableRows))
       return b.notifyMatchFailure(op, "needs a static vocabulary size");
     AffineMap rowMap = AffineMap::get(2, 0, {b.getAffineDimExpr(0)}, b.getContext());
@@ -77,6 +128,13 @@ struct EmbeddingPattern : OpRewritePattern<tfm::EmbeddingOp> {
           row = nb.create<arith::MinSIOp>(
               l, row, nb.create<arith::ConstantIndexOp>(l, tableRows - 1));
           Value col = nb.create<linalg::IndexOp>(l, 1);
+          if (tile) {
+            Value p = nb.create<arith::ConstantIndexOp>(l, tile);
+            return nb.create<tensor::ExtractOp>(
+                l, table,
+                ValueRange{nb.create<arith::DivUIOp>(l, row, p), col,
+                           nb.create<arith::RemUIOp>(l, row, p)});
+          }
           return nb.create<tensor::ExtractOp>(l, table, ValueRange{row, col});
         },
         {rowMap}));

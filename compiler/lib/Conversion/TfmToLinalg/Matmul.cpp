@@ -34,12 +34,67 @@ Value linear(OpBuilder &b, Location loc, Value x, Value w, Value bias,
       {b.getMultiDimIdentityMap(2), column});
 }
 
+/// x W^T with W stored packed ([N/P, K, P] tiles, `tfm-pack-weights`):
+///   y[m, n1 * P + n0] += x[m, k] * w[n1, k, n0]
+/// a linalg.generic over (m, n1, n0, k) into a zero-filled output: the
+/// contraction tfm-generate-kernels turns into vector code (and that
+/// convert-linalg-to-loops runs as it is). The output keeps its [T, N]
+/// shape, so the LM head still writes straight into the logits.
+Value packedLinear(OpBuilder &b, Location loc, Value x, tfm::WeightOp w,
+                   Value bias, RankedTensorType type) {
+  FailureOr<Value> tiles = storedWeight(b, w);
+  if (failed(tiles))
+    return Value();
+  int64_t p = cast<RankedTensorType>(tiles->getType()).getDimSize(2);
+  SmallVector<Value> sizes;
+  if (type.isDynamicDim(0))
+    sizes.push_back(b.create<tensor::DimOp>(loc, x, 0));
+  Value init = filled(b, loc, type, sizes, 0.0);
+  AffineExpr m, n1, n0, k;
+  bindDims(b.getContext(), m, n1, n0, k);
+  auto map = [&](ArrayRef<AffineExpr> e) {
+    return AffineMap::get(4, 0, e, b.getContext());
+  };
+  using utils::IteratorType;
+  Value y = b.create<linalg::GenericOp>(
+                 loc, type, ValueRange{x, *tiles}, init,
+                 ArrayRef<AffineMap>{map({m, k}), map({n1, k, n0}),
+                                     map({m, n1 * p + n0})},
+                 ArrayRef<IteratorType>{
+                     IteratorType::parallel, IteratorType::parallel,
+                     IteratorType::parallel, IteratorType::reduction},
+                 [](OpBuilder &nb, Location l, ValueRange a) {
+                   Value prod = nb.create<arith::MulFOp>(l, a[0], a[1]);
+                   nb.create<linalg::YieldOp>(
+                       l, ValueRange{nb.create<arith::AddFOp>(l, a[2], prod)});
+                 })
+                .getResult(0);
+  if (!bias)
+    return y;
+  AffineMap column =
+      AffineMap::get(2, 0, {b.getAffineDimExpr(1)}, b.getContext());
+  return elementwise(b, loc, type, dynamicSizes(b, loc, y), {y, bias},
+                     [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                       return nb.create<arith::AddFOp>(l, a[0], a[1]);
+                     },
+                     {b.getMultiDimIdentityMap(2), column});
+}
+
 struct LinearPattern : OpRewritePattern<tfm::LinearOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(tfm::LinearOp op,
                                 PatternRewriter &b) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    if (tfm::WeightOp packed = packedWeight(op.getWeight())) {
+      Value y = packedLinear(b, op.getLoc(), op.getInput(), packed,
+                             op.getBias(), type);
+      if (!y)
+        return failure();
+      b.replaceOp(op, y);
+      return success();
+    }
     b.replaceOp(op, linear(b, op.getLoc(), op.getInput(), op.getWeight(),
-                           op.getBias(), cast<RankedTensorType>(op.getType())));
+                           op.getBias(), type));
     return success();
   }
 };
@@ -48,8 +103,17 @@ struct LMHeadPattern : OpRewritePattern<tfm::LMHeadOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(tfm::LMHeadOp op,
                                 PatternRewriter &b) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    if (tfm::WeightOp packed = packedWeight(op.getWeight())) {
+      Value y =
+          packedLinear(b, op.getLoc(), op.getInput(), packed, Value(), type);
+      if (!y)
+        return failure();
+      b.replaceOp(op, y);
+      return success();
+    }
     b.replaceOp(op, linear(b, op.getLoc(), op.getInput(), op.getWeight(),
-                           Value(), cast<RankedTensorType>(op.getType())));
+                           Value(), type));
     return success();
   }
 };

@@ -12,6 +12,16 @@
 
 namespace mlir::tfm {
 
+class WeightOp;
+
+/// The stored tensor of a weight: a view of the function's weights argument
+/// at the weight's offset, [N, K], or [N/P, K, P] when the op is `packed P`.
+/// Emits an error and fails when the offset or the argument is missing.
+mlir::FailureOr<mlir::Value> storedWeight(mlir::OpBuilder &b, WeightOp op);
+
+/// The `packed` tfm.weight defining `v`, or null.
+WeightOp packedWeight(mlir::Value v);
+
 /// The body of a linalg.generic: gets the block arguments (inputs then
 /// outputs) and returns the value to yield.
 using BodyFn = std::function<mlir::Value(mlir::OpBuilder &, mlir::Location,

@@ -55,6 +55,24 @@ void _mlir_ciface_tfmrt_attention(TfmMemRefF32x3 *out, TfmMemRefF32x3 *q,
 /// ALiBi slope of head \p h out of \p numHeads: 2^(-8(h+1)/n) when n is a
 /// power of two; otherwise the slopes of the closest lower power of two p,
 /// followed by every other slope of 2p (Press et al., reference code).
+/// A parallel body that tfmc outlined (tfm-generate-kernels): computes the
+/// items [begin, end) of one operation. Its three f32 2-D memref parameters
+/// arrive as MLIR's default calling convention expands a memref argument:
+/// allocated, aligned, offset, size 0, size 1, stride 0, stride 1.
+typedef void (*TfmParallelBodyFn)(int64_t begin, int64_t end, float *, float *,
+                                  int64_t, int64_t, int64_t, int64_t, int64_t,
+                                  float *, float *, int64_t, int64_t, int64_t,
+                                  int64_t, int64_t, float *, float *, int64_t,
+                                  int64_t, int64_t, int64_t, int64_t);
+
+/// Runs body over [0, items) on the calling thread's current pool, in
+/// contiguous chunks of at least kMinChunkWork / workPerItem items (a few
+/// per thread), passing a, b and c through. The runtime only schedules:
+/// the computation is the generated body's.
+void _mlir_ciface_tfmrt_parallel_for(TfmParallelBodyFn body, TfmMemRefF32x2 *a,
+                                     TfmMemRefF32x2 *b, TfmMemRefF32x2 *c,
+                                     int64_t items, int64_t workPerItem);
+
 float tfmrt_alibi_slope(int64_t h, int64_t numHeads);
 
 #ifdef __cplusplus

@@ -60,6 +60,15 @@ LogicalResult expectStatic(Operation *op, Value v, unsigned i,
 LogicalResult WeightOp::verify() {
   if (getName().empty())
     return emitOpError("needs a non-empty weight name");
+  if (std::optional<uint64_t> tile = getPacked()) {
+    auto type = getResult().getType();
+    int64_t p = static_cast<int64_t>(*tile);
+    if (type.getRank() != 2)
+      return emitOpError("packs 2-D weights only, got rank ") << type.getRank();
+    if (p < 1 || type.getDimSize(0) % p != 0)
+      return emitOpError("tile ")
+             << p << " must divide the row count " << type.getDimSize(0);
+  }
   return success();
 }
 

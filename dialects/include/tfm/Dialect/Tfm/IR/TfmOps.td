@@ -44,10 +44,27 @@ def Tfm_WeightOp : Tfm_Op<"weight", [Pure]> {
     ```mlir
     %w = tfm.weight "layers.{i}.wq.weight" : tensor<64x64xf32>
     ```
+
+    `packed P` (set by `tfm-pack-weights`) records that the blob stores the
+    `[N, K]` weight in column tiles: `[N/P][K][P]`, element `(n, k)` at
+    `((n / P) * K + k) * P + n % P`. The value is still the `[N, K]` matrix;
+    only its storage changes, and the weights writer and the lowering of the
+    weight's users follow it. A generated kernel reads one contiguous
+    P-float vector per `k`.
+
+    ```mlir
+    %w = tfm.weight "layers.{i}.wq.weight" packed 16 : tensor<64x64xf32>
+    ```
   }];
-  let arguments = (ins StrAttr:$name);
+  let arguments = (ins StrAttr:$name, OptionalAttr<I64Attr>:$packed);
   let results = (outs AnyStaticShapeTensor:$result);
-  let assemblyFormat = "$name attr-dict `:` type($result)";
+  let assemblyFormat = "$name (`packed` $packed^)? attr-dict `:` type($result)";
+  let builders = [
+    OpBuilder<(ins "Type":$result, "StringRef":$name), [{
+      build($_builder, $_state, result, $_builder.getStringAttr(name),
+            IntegerAttr());
+    }]>
+  ];
   let hasVerifier = 1;
 }
 

@@ -21,4 +21,30 @@ def TfmFuseAttentionPass : Pass<"tfm-fuse-attention", "func::FuncOp"> {
   ];
 }
 
+def TfmPackWeightsPass : Pass<"tfm-pack-weights", "mlir::ModuleOp"> {
+  let summary = "Store linear-layer weights in the column tiles kernels read";
+  let description = [{
+    Marks `tfm.weight` ops `packed P` (`P` = the `tile` option, the target's
+    f32 vector width: 16 for AVX-512, 8 for AVX2): the weights writer then
+    stores the `[N, K]` weight as `[N/P][K][P]`, and the lowering of its
+    users reads that layout, so a generated linear layer loads one
+    contiguous P-float vector per `k` and needs no horizontal sums.
+
+    A weight is packed when every `tfm.weight` of its name (the entry points
+    and block functions may each name it) is 2-D with `P` dividing its row
+    count, is used only as the weight of `tfm.linear` / `tfm.lm_head` or as
+    the table of `tfm.embedding` (a tied LM head: the embedding gathers a
+    row from the tiles), and at least one use is a linear layer. Anything
+    else keeps the row-major layout. The decision is per name because the
+    blob stores each weight once.
+  }];
+  let options = [
+    Option<"tile", "tile", "int64_t", /*default=*/"16",
+           "Rows per column tile (the f32 vector width of the target)">
+  ];
+  let statistics = [
+    Statistic<"numPacked", "num-packed", "Weight names packed">
+  ];
+}
+
 #endif // TFM_DIALECT_TFM_TRANSFORMS_PASSES_TD

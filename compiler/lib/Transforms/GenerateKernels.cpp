@@ -1,0 +1,373 @@
+//===- GenerateKernels.cpp - Vector code for packed linear layers ---------===//
+//
+// A linear layer on packed weights arrives as the buffer-level contraction
+//   out[m, n1 * P + n0] += x[m, k] * w[n1, k, n0]   (w: [N/P][K][P] tiles)
+// and leaves as a call of the runtime's scheduler with an outlined body:
+//
+//   func.func private @tfm_linear_k288_p16_rows(%begin, %end, %out, %x, %w)
+//     // column tiles [begin, end) of every row, by register tiles
+//     scf.for %n = ... step 2 { scf.for %m = ... step 8 {
+//       %acc:16 = scf.for %k = 0 to K iter_args(...) {
+//         %b0 = vector.load %w[%n, %k * P]          // one P-float vector
+//         %a0 = vector.broadcast (memref.load %x[%m, %k])
+//         vector.fma %a0, %b0, %acc ...             // no horizontal sums
+//       }
+//       vector.store ...
+//     } }
+//   ...
+//   %body = func.constant @tfm_linear_k288_p16_rows
+//   call @tfmrt_parallel_for(%body, %out, %x, %w, %numTiles, %workPerTile)
+//
+// The body takes its operands as strided 2-D memrefs, so the runtime calls
+// every body with one signature (Kernels.h); it views them back with static
+// inner strides.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfm/Transforms/Passes.h"
+
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/StringMap.h"
+
+namespace mlir::tfm {
+#define GEN_PASS_DEF_TFMGENERATEKERNELSPASS
+#include "tfm/Transforms/Passes.h.inc"
+} // namespace mlir::tfm
+
+using namespace mlir;
+
+namespace {
+
+constexpr StringLiteral kSchedulerName = "tfmrt_parallel_for";
+
+/// The operand type of bodies and of the scheduler: any f32 2-D view.
+MemRefType anyStrided2D(MLIRContext *ctx) {
+  int64_t d = ShapedType::kDynamic;
+  return MemRefType::get({d, d}, Float32Type::get(ctx),
+                         StridedLayoutAttr::get(ctx, d, {d, d}));
+}
+
+/// True when `v` is a zero float constant.
+bool isZero(Value v) {
+  auto cst = v.getDefiningOp<arith::ConstantOp>();
+  auto f = cst ? dyn_cast<FloatAttr>(cst.getValue()) : FloatAttr();
+  return f && f.getValue().isZero();
+}
+
+/// True when the innermost stride of `type` is 1 and, for rank 3, the
+/// middle stride is the inner size (contiguous P-float tiles).
+bool hasContiguousTiles(MemRefType type) {
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(getStridesAndOffset(type, strides, offset)))
+    return false;
+  if (strides.back() != 1)
+    return false;
+  return type.getRank() != 3 || strides[1] == type.getDimSize(2);
+}
+
+/// The packed contraction tfm-to-linalg emits for a linear layer:
+/// maps (m, k), (n1, k, n0), (m, n1 * P + n0) over (m, n1, n0, k), body
+/// out + x * w. Fills in K and P.
+bool isPackedLinear(linalg::GenericOp op, int64_t &k, int64_t &p) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || op.getNumLoops() != 4)
+    return false;
+  auto wType = dyn_cast<MemRefType>(op.getDpsInputs()[1].getType());
+  if (!wType || wType.getRank() != 3 || !wType.hasStaticShape())
+    return false;
+  MLIRContext *ctx = op.getContext();
+  AffineExpr m, n1, n0, kk;
+  bindDims(ctx, m, n1, n0, kk);
+  auto map = [&](ArrayRef<AffineExpr> e) {
+    return AffineMap::get(4, 0, e, ctx);
+  };
+  SmallVector<AffineMap> expected = {map({m, kk}), map({n1, kk, n0}),
+                                     map({m, n1 * wType.getDimSize(2) + n0})};
+  if (op.getIndexingMapsArray() != expected)
+    return false;
+  using utils::IteratorType;
+  if (op.getIteratorTypesArray() !=
+      SmallVector<IteratorType>{IteratorType::parallel, IteratorType::parallel,
+                                IteratorType::parallel,
+                                IteratorType::reduction})
+    return false;
+  // out + x * w (either operand order).
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
+  if (!add || body.getOperations().size() != 3)
+    return false;
+  Value acc = body.getArgument(2);
+  Value prod = add.getLhs() == acc ? add.getRhs() : add.getLhs();
+  auto mul = prod.getDefiningOp<arith::MulFOp>();
+  if (!mul || (add.getLhs() != acc && add.getRhs() != acc))
+    return false;
+  if (!((mul.getLhs() == body.getArgument(0) &&
+         mul.getRhs() == body.getArgument(1)) ||
+        (mul.getLhs() == body.getArgument(1) &&
+         mul.getRhs() == body.getArgument(0))))
+    return false;
+  auto x = dyn_cast<MemRefType>(op.getDpsInputs()[0].getType());
+  auto w = dyn_cast<MemRefType>(op.getDpsInputs()[1].getType());
+  auto out = dyn_cast<MemRefType>(op.getDpsInits()[0].getType());
+  if (!x || !w || !out || !x.getElementType().isF32() ||
+      !w.getElementType().isF32() || !out.getElementType().isF32())
+    return false;
+  if (x.getRank() != 2 || out.getRank() != 2 ||
+      ShapedType::isDynamic(x.getDimSize(1)) ||
+      out.getDimSize(1) != w.getDimSize(0) * w.getDimSize(2))
+    return false;
+  if (!hasContiguousTiles(x) || !hasContiguousTiles(w) ||
+      !hasContiguousTiles(out))
+    return false;
+  k = w.getDimSize(1);
+  p = w.getDimSize(2);
+  return x.getDimSize(1) == k;
+}
+
+/// The zero fill of `op`'s output right before it, or null.
+linalg::FillOp precedingZeroFill(linalg::GenericOp op) {
+  auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
+  if (fill && fill.hasPureBufferSemantics() && isZero(fill.getInputs()[0]) &&
+      fill.getDpsInits()[0] == op.getDpsInits()[0])
+    return fill;
+  return nullptr;
+}
+
+/// Emits the body of one parallel chunk into `fn` (see the file comment).
+class BodyEmitter {
+public:
+  BodyEmitter(OpBuilder &b, Location loc, int64_t k, int64_t p, bool oneRow,
+              bool accumulate, int64_t rows, int64_t tiles)
+      : b(b), loc(loc), k(k), p(p), oneRow(oneRow), accumulate(accumulate),
+        rows(rows), tiles(tiles) {}
+
+  void emit(func::FuncOp fn) {
+    Block *entry = fn.addEntryBlock();
+    b.setInsertionPointToStart(entry);
+    Value begin = entry->getArgument(0), end = entry->getArgument(1);
+    out = view(entry->getArgument(2), ShapedType::kDynamic);
+    x = view(entry->getArgument(3), ShapedType::kDynamic);
+    w = view(entry->getArgument(4), k * p);
+    numRows = oneRow ? cst(1) : b.create<memref::DimOp>(loc, x, 0).getResult();
+    // Column tiles: `tiles` at a time, then one at a time.
+    cascade(begin, end, tileSteps(oneRow ? decodeTiles : tiles),
+            [&](Value n, int64_t nt) {
+              // Rows: `rows` at a time, then narrower register tiles.
+              SmallVector<int64_t> rowSteps =
+                  oneRow ? SmallVector<int64_t>{1} : tileSteps(rows);
+              cascade(cst(0), numRows, rowSteps,
+                      [&](Value m, int64_t mt) { microKernel(m, mt, n, nt); });
+            });
+    b.create<func::ReturnOp>(loc);
+  }
+
+  int64_t decodeTiles = 4;
+
+private:
+  Value cst(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
+
+  /// `v` (any strided 2-D view) with unit inner stride and, when given, a
+  /// static row stride.
+  Value view(Value v, int64_t rowStride) {
+    auto meta = b.create<memref::ExtractStridedMetadataOp>(loc, v);
+    MLIRContext *ctx = b.getContext();
+    int64_t d = ShapedType::kDynamic;
+    auto type = MemRefType::get({d, d}, b.getF32Type(),
+                                StridedLayoutAttr::get(ctx, d, {rowStride, 1}));
+    OpFoldResult stride0 = ShapedType::isDynamic(rowStride)
+                               ? OpFoldResult(meta.getStrides()[0])
+                               : OpFoldResult(b.getIndexAttr(rowStride));
+    return b.create<memref::ReinterpretCastOp>(
+        loc, type, v, OpFoldResult(meta.getOffset()),
+        ArrayRef<OpFoldResult>{meta.getSizes()[0], meta.getSizes()[1]},
+        ArrayRef<OpFoldResult>{stride0, b.getIndexAttr(1)});
+  }
+
+  /// max, then the powers of two below it, down to 1.
+  static SmallVector<int64_t> tileSteps(int64_t max) {
+    SmallVector<int64_t> steps = {std::max<int64_t>(max, 1)};
+    for (int64_t s = llvm::PowerOf2Ceil(steps[0]) / 2; s >= 1; s /= 2)
+      if (s < steps.back())
+        steps.push_back(s);
+    return steps;
+  }
+
+  /// Loops over [lo, hi) with each step in turn: full steps of the first,
+  /// the remainder with the next, and so on. body(iv, step).
+  void cascade(Value lo, Value hi, ArrayRef<int64_t> steps,
+               llvm::function_ref<void(Value, int64_t)> body) {
+    for (int64_t step : steps) {
+      Value upper = hi;
+      if (step != steps.back()) {
+        Value span = b.create<arith::SubIOp>(loc, hi, lo);
+        Value whole = b.create<arith::DivUIOp>(loc, span, cst(step));
+        upper = b.create<arith::AddIOp>(
+            loc, lo, b.create<arith::MulIOp>(loc, whole, cst(step)));
+      }
+      auto loop = b.create<scf::ForOp>(loc, lo, upper, cst(step));
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(loop.getBody());
+        body(loop.getInductionVar(), step);
+      }
+      lo = upper;
+    }
+  }
+
+  /// out[m .. m+mt, tiles n .. n+nt] (+)= x[m .. m+mt, :] * w[tiles]:
+  /// mt x nt accumulators of P floats carried through the k loop.
+  void microKernel(Value m, int64_t mt, Value n, int64_t nt) {
+    auto vecType = VectorType::get({p}, b.getF32Type());
+    SmallVector<Value> rowIdx, outCol;
+    for (int64_t i = 0; i < mt; ++i)
+      rowIdx.push_back(i ? b.create<arith::AddIOp>(loc, m, cst(i)).getResult()
+                         : m);
+    SmallVector<Value> tileIdx;
+    for (int64_t j = 0; j < nt; ++j) {
+      Value nj = j ? b.create<arith::AddIOp>(loc, n, cst(j)).getResult() : n;
+      tileIdx.push_back(nj);
+      outCol.push_back(b.create<arith::MulIOp>(loc, nj, cst(p)));
+    }
+    SmallVector<Value> init;
+    Value zero;
+    if (!accumulate)
+      zero = b.create<arith::ConstantOp>(
+          loc, vecType,
+          DenseElementsAttr::get(vecType, b.getF32FloatAttr(0.0f)));
+    for (int64_t i = 0; i < mt; ++i)
+      for (int64_t j = 0; j < nt; ++j)
+        init.push_back(accumulate ? b.create<vector::LoadOp>(
+                                         loc, vecType, out,
+                                         ValueRange{rowIdx[i], outCol[j]})
+                                        .getResult()
+                                  : zero);
+    auto loop = b.create<scf::ForOp>(
+        loc, cst(0), cst(k), cst(1), init,
+        [&](OpBuilder &nb, Location l, Value kv, ValueRange acc) {
+          Value kp = nb.create<arith::MulIOp>(l, kv, cst(p));
+          SmallVector<Value> bv;
+          for (int64_t j = 0; j < nt; ++j)
+            bv.push_back(nb.create<vector::LoadOp>(l, vecType, w,
+                                                   ValueRange{tileIdx[j], kp}));
+          SmallVector<Value> next;
+          for (int64_t i = 0; i < mt; ++i) {
+            Value xs =
+                nb.create<memref::LoadOp>(l, x, ValueRange{rowIdx[i], kv});
+            Value av = nb.create<vector::BroadcastOp>(l, vecType, xs);
+            for (int64_t j = 0; j < nt; ++j)
+              next.push_back(
+                  nb.create<vector::FMAOp>(l, av, bv[j], acc[i * nt + j]));
+          }
+          nb.create<scf::YieldOp>(l, next);
+        });
+    for (int64_t i = 0; i < mt; ++i)
+      for (int64_t j = 0; j < nt; ++j)
+        b.create<vector::StoreOp>(loc, loop.getResult(i * nt + j), out,
+                                  ValueRange{rowIdx[i], outCol[j]});
+  }
+
+  OpBuilder &b;
+  Location loc;
+  int64_t k, p;
+  bool oneRow, accumulate;
+  int64_t rows, tiles;
+  Value out, x, w, numRows;
+};
+
+struct TfmGenerateKernelsPass
+    : mlir::tfm::impl::TfmGenerateKernelsPassBase<TfmGenerateKernelsPass> {
+  using TfmGenerateKernelsPassBase::TfmGenerateKernelsPassBase;
+
+  void runOnOperation() override {
+    if (rows < 1 || tiles < 1 || decodeTiles < 1) {
+      getOperation().emitError(
+          "tfm-generate-kernels: rows, tiles and decode-tiles must be >= 1");
+      return signalPassFailure();
+    }
+    SmallVector<std::pair<linalg::GenericOp, std::pair<int64_t, int64_t>>> work;
+    getOperation().walk([&](linalg::GenericOp op) {
+      int64_t k, p;
+      if (isPackedLinear(op, k, p))
+        work.push_back({op, {k, p}});
+    });
+    for (auto &[op, kp] : work)
+      generate(op, kp.first, kp.second);
+  }
+
+  /// The scheduler: tfmrt_parallel_for(body, out, x, w, items, workPerItem).
+  func::FuncOp scheduler(FunctionType bodyType) {
+    ModuleOp module = getOperation();
+    if (auto fn = module.lookupSymbol<func::FuncOp>(kSchedulerName))
+      return fn;
+    OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+    MemRefType any = anyStrided2D(&getContext());
+    auto fn = b.create<func::FuncOp>(
+        module.getLoc(), kSchedulerName,
+        b.getFunctionType(
+            {bodyType, any, any, any, b.getI64Type(), b.getI64Type()}, {}));
+    fn.setPrivate();
+    fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+    return fn;
+  }
+
+  /// The outlined body for (K, P, one row or not, accumulate or not).
+  func::FuncOp body(int64_t k, int64_t p, bool oneRow, bool accumulate,
+                    Location loc) {
+    std::string name =
+        ("tfm_linear_k" + Twine(k) + "_p" + Twine(p) +
+         (oneRow ? "_row" : "_rows") + (accumulate ? "_acc" : ""))
+            .str();
+    ModuleOp module = getOperation();
+    if (auto fn = module.lookupSymbol<func::FuncOp>(name))
+      return fn;
+    OpBuilder b(&getContext());
+    b.setInsertionPointToEnd(module.getBody());
+    MemRefType any = anyStrided2D(&getContext());
+    Type index = b.getIndexType();
+    auto fn = b.create<func::FuncOp>(
+        loc, name, b.getFunctionType({index, index, any, any, any}, {}));
+    fn.setPrivate();
+    BodyEmitter emitter(b, loc, k, p, oneRow, accumulate, rows, tiles);
+    emitter.decodeTiles = decodeTiles;
+    emitter.emit(fn);
+    ++numBodies;
+    return fn;
+  }
+
+  void generate(linalg::GenericOp op, int64_t k, int64_t p) {
+    Value x = op.getDpsInputs()[0], w = op.getDpsInputs()[1];
+    Value out = op.getDpsInits()[0];
+    auto xType = cast<MemRefType>(x.getType());
+    auto wType = cast<MemRefType>(w.getType());
+    bool oneRow = xType.getDimSize(0) == 1;
+    linalg::FillOp fill = precedingZeroFill(op);
+    func::FuncOp fn = body(k, p, oneRow, /*accumulate=*/!fill, op.getLoc());
+
+    IRRewriter b(op);
+    Location loc = op.getLoc();
+    MemRefType any = anyStrided2D(&getContext());
+    SmallVector<ReassociationIndices> tilesAsRows = {{0}, {1, 2}};
+    Value w2 = b.create<memref::CollapseShapeOp>(loc, w, tilesAsRows);
+    auto cast = [&](Value v) { return b.create<memref::CastOp>(loc, any, v); };
+    Value fnRef = b.create<func::ConstantOp>(loc, fn.getFunctionType(),
+                                             SymbolRefAttr::get(fn));
+    Value numTiles =
+        b.create<arith::ConstantIntOp>(loc, wType.getDimSize(0), 64);
+    // Multiply-adds per column tile: rows * K * P.
+    Value numRows = b.create<arith::IndexCastOp>(
+        loc, b.getI64Type(), b.create<memref::DimOp>(loc, x, 0));
+    Value workPerTile = b.create<arith::MulIOp>(
+        loc, numRows, b.create<arith::ConstantIntOp>(loc, k * p, 64));
+    b.create<func::CallOp>(
+        loc, scheduler(fn.getFunctionType()),
+        ValueRange{fnRef, cast(out), cast(x), cast(w2), numTiles, workPerTile});
+    if (fill)
+      b.eraseOp(fill);
+    b.eraseOp(op);
+    ++numGenerated;
+  }
+};
+
+} // namespace

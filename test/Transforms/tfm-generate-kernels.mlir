@@ -1,0 +1,142 @@
+// RUN: tfm-opt %s --tfm-generate-kernels --canonicalize --split-input-file | FileCheck %s
+// RUN: tfm-opt %s --tfm-generate-kernels="rows=6 tiles=2 decode-tiles=2" --canonicalize --split-input-file | FileCheck %s --check-prefix=SMALL
+
+// A linear layer on packed weights (tfm-to-linalg's contraction over
+// [N/P][K][P] tiles) becomes a call of the runtime's scheduler with an
+// outlined body: register tiles of P-float accumulators carried through a
+// k loop of loads, broadcasts and FMAs.
+
+#x = affine_map<(m, n1, n0, k) -> (m, k)>
+#w = affine_map<(m, n1, n0, k) -> (n1, k, n0)>
+#y = affine_map<(m, n1, n0, k) -> (m, n1 * 16 + n0)>
+
+// Prefill: the zero fill goes (the body overwrites), the body is called
+// through tfmrt_parallel_for over the 4 column tiles, with rows * K * P
+// multiply-adds per tile.
+// CHECK-LABEL: func.func private @tfmrt_parallel_for
+// CHECK-SAME: attributes {llvm.emit_c_interface}
+// CHECK-LABEL: func @prefill
+// CHECK-SAME: (%[[X:.*]]: memref<?x8xf32>, %[[W:.*]]: memref<4x8x16xf32>, %[[Y:.*]]: memref<?x64xf32>)
+// CHECK-NOT: linalg.fill
+// CHECK-NOT: linalg.generic
+// CHECK-DAG: %[[BODY:.*]] = constant @tfm_linear_k8_p16_rows
+// CHECK-DAG: %[[TILES:.*]] = arith.constant 4 : i64
+// CHECK-DAG: %[[KP:.*]] = arith.constant 128 : i64
+// CHECK-DAG: %[[W2:.*]] = memref.collapse_shape %[[W]] {{\[}}[0], [1, 2]] : memref<4x8x16xf32> into memref<4x128xf32>
+// CHECK-DAG: %[[ROWS:.*]] = arith.index_cast
+// CHECK-DAG: %[[YC:.*]] = memref.cast %[[Y]]
+// CHECK-DAG: %[[XC:.*]] = memref.cast %[[X]]
+// CHECK-DAG: %[[WC:.*]] = memref.cast %[[W2]]
+// CHECK-DAG: %[[WORK:.*]] = arith.muli %[[ROWS]], %[[KP]] : i64
+// CHECK: call @tfmrt_parallel_for(%[[BODY]], %[[YC]], %[[XC]], %[[WC]], %[[TILES]], %[[WORK]])
+// CHECK-NEXT: return
+func.func @prefill(%x: memref<?x8xf32>, %w: memref<4x8x16xf32>, %y: memref<?x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%y : memref<?x64xf32>)
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x8xf32>, memref<4x8x16xf32>) outs(%y : memref<?x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// The body: column tiles [begin, end) two at a time then one at a time;
+// rows 8 at a time, then 4, 2, 1; 8 x 2 accumulators through the k loop.
+// CHECK-LABEL: func.func private @tfm_linear_k8_p16_rows
+// CHECK-SAME: (%[[BEGIN:.*]]: index, %[[END:.*]]: index, %{{.*}}: memref<?x?xf32, strided<[?, ?], offset: ?>>, %{{.*}}: memref<?x?xf32, strided<[?, ?], offset: ?>>, %{{.*}}: memref<?x?xf32, strided<[?, ?], offset: ?>>)
+// CHECK: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<16xf32>
+// CHECK-COUNT-3: memref.reinterpret_cast
+// CHECK: scf.for %[[N:.*]] = %[[BEGIN]] to %{{.*}} step %c2
+// CHECK: scf.for %{{.*}} = %c0 to %{{.*}} step %c8
+// CHECK: scf.for %[[K:.*]] = %c0 to %c8 step %c1 iter_args(%{{.*}} = %[[ZERO]], {{.*}}) -> (vector<16xf32>, {{.*}})
+// CHECK: vector.load {{.*}} : memref<?x?xf32, strided<[128, 1], offset: ?>>, vector<16xf32>
+// CHECK: vector.load {{.*}} : memref<?x?xf32, strided<[128, 1], offset: ?>>, vector<16xf32>
+// CHECK: memref.load
+// CHECK: vector.broadcast %{{.*}} : f32 to vector<16xf32>
+// CHECK-COUNT-16: vector.fma
+// CHECK: scf.yield
+// CHECK-COUNT-16: vector.store
+// CHECK: step %c4
+// CHECK: step %c2
+// CHECK: step %c1
+// CHECK: scf.for %{{.*}} step %c1
+// SMALL-LABEL: func.func private @tfm_linear_k8_p16_rows
+// SMALL: step %c2
+// SMALL: step %c6
+// SMALL-COUNT-12: vector.fma
+
+// -----
+
+#x = affine_map<(m, n1, n0, k) -> (m, k)>
+#w = affine_map<(m, n1, n0, k) -> (n1, k, n0)>
+#y = affine_map<(m, n1, n0, k) -> (m, n1 * 8 + n0)>
+
+// Decode (one row) with P = 8: 4 independent accumulators (4 column tiles),
+// then 2, then 1. No fill before the contraction: the body accumulates into
+// the output (loads it first).
+// CHECK-LABEL: func @decode_accumulate
+// CHECK-NOT: linalg.generic
+// CHECK: call @tfmrt_parallel_for
+// CHECK-LABEL: func.func private @tfm_linear_k32_p8_row_acc
+// CHECK: scf.for %{{.*}} step %c4
+// CHECK-COUNT-4: vector.load {{.*}} vector<8xf32>
+// CHECK: scf.for %{{.*}} = %c0 to %c32 step %c1 iter_args
+// CHECK-COUNT-4: vector.load {{.*}} : memref<?x?xf32, strided<[256, 1], offset: ?>>, vector<8xf32>
+// CHECK: vector.broadcast
+// CHECK-COUNT-4: vector.fma
+// CHECK-COUNT-4: vector.store
+// CHECK: step %c2
+// CHECK: step %c1
+// SMALL-LABEL: func.func private @tfm_linear_k32_p8_row_acc
+// SMALL: step %c2
+// SMALL-COUNT-2: vector.fma
+func.func @decode_accumulate(%x: memref<1x32xf32>, %w: memref<12x32x8xf32>, %y: memref<1x96xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<1x32xf32>, memref<12x32x8xf32>) outs(%y : memref<1x96xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Left alone: a contraction on tensors, another body, an unpacked matmul.
+#x = affine_map<(m, n1, n0, k) -> (m, k)>
+#w = affine_map<(m, n1, n0, k) -> (n1, k, n0)>
+#y = affine_map<(m, n1, n0, k) -> (m, n1 * 16 + n0)>
+// CHECK-LABEL: func @not_generated
+// CHECK-NOT: tfmrt_parallel_for
+// CHECK: linalg.generic
+// CHECK: linalg.generic
+// CHECK: linalg.matmul_transpose_b
+// CHECK-NOT: tfmrt_parallel_for
+func.func @not_generated(%x: memref<?x8xf32>, %w: memref<4x8x16xf32>, %y: memref<?x64xf32>,
+                         %tx: tensor<?x8xf32>, %tw: tensor<4x8x16xf32>, %ty: tensor<?x64xf32>,
+                         %w2: memref<64x8xf32>) -> tensor<?x64xf32> {
+  %r = linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%tx, %tw : tensor<?x8xf32>, tensor<4x8x16xf32>) outs(%ty : tensor<?x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x64xf32>
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x8xf32>, memref<4x8x16xf32>) outs(%y : memref<?x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.maximumf %c, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.matmul_transpose_b ins(%x, %w2 : memref<?x8xf32>, memref<64x8xf32>) outs(%y : memref<?x64xf32>)
+  return %r : tensor<?x64xf32>
+}
