@@ -52,6 +52,17 @@ struct GenerateConfig {
   int64_t nPredict = 128;          ///< -1: until the context is full.
   std::vector<int32_t> stopTokens; ///< EOS (and BOS); negative ids ignored.
   std::string logitsOut;           ///< File for the logits rows; empty: none.
+  /// Already open logits file (the caller closes it); overrides logitsOut
+  /// for writing, logitsOut still names it in messages.
+  std::FILE *logitsFile = nullptr;
+  /// Append the prompt at the session's current position (interactive
+  /// turns) instead of resetting the session first.
+  bool continueSession = false;
+  /// Checked before each sampled token: true ends generation (Ctrl-C,
+  /// reverse prompts). May be empty.
+  std::function<bool()> stopRequested;
+  int32_t nProbs = 0;             ///< Top-N probabilities per token ...
+  std::FILE *probsOut = nullptr;  ///< ... printed here ("probs: ...").
   std::FILE *diag =
       nullptr; ///< Where notes go (e.g. -n truncated); may be null.
 };
@@ -63,15 +74,23 @@ struct GenerateStats {
   double promptSeconds = 0;
   double decodeSeconds = 0; ///< Sampling + decode calls.
   bool stoppedByToken = false;
+  bool interrupted = false; ///< stopRequested() ended the generation.
+  /// The last generated token, printed but not evaluated (not in the KV
+  /// cache), or -1; an interactive turn evaluates it first.
+  int32_t pendingToken = -1;
 };
 
 /// Runs prompt + generation on a fresh session position 0 (the session is
-/// reset first). `onToken` receives every generated token, in order.
+/// reset first; with config.continueSession at its current position). `onToken` receives every generated token, in order.
 /// Returns 0, or an exit code (see above) with `error` set.
 int generateTokens(TfmSession *session, const std::vector<int32_t> &prompt,
                    const GenerateConfig &config, Sampler &sampler,
                    const std::function<void(int32_t)> &onToken,
                    GenerateStats &stats, std::string &error);
+
+/// The `count` most probable ids of softmax(logits) (temperature 1) as
+/// "ID PROB ID PROB ...", most probable first.
+std::string probabilityLine(const float *logits, int64_t n, int32_t count);
 
 /// "prompt: N tokens, X tok/s | generated: M tokens, Y tok/s".
 std::string timingLine(const GenerateStats &stats);

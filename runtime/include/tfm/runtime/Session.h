@@ -65,6 +65,15 @@ const float *tfm_session_last_logits(const TfmSession *session);
 /** Current position (tokens in the KV cache), or -1 for a NULL session. */
 int64_t tfm_session_pos(const TfmSession *session);
 
+/** Limits the session to its first `n` positions (a run-time context, as
+ *  llama.cpp's -c): eval then refuses to go past n. n must lie in
+ *  [max(1, current position), context_length]. Only the KV cache pages of
+ *  positions below n are ever touched, so the cache's memory is that of n
+ *  positions. Returns 0, or -1 (message in tfm_session_error). */
+int tfm_session_set_context(TfmSession *session, int64_t n);
+/** The positions the session may use: context_length unless set by
+ *  tfm_session_set_context; -1 for a NULL session. */
+int64_t tfm_session_context(const TfmSession *session);
 /** Forgets all positions (the cache is overwritten as positions are reused). */
 void tfm_session_reset(TfmSession *session);
 
