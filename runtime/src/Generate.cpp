@@ -193,11 +193,10 @@ std::string probabilityLine(const float *logits, int64_t n, int32_t count) {
     Ids[size_t(I)] = int32_t(I);
   size_t K = size_t(std::min<int64_t>(count, n));
   // Highest logit first; ties by lower id.
-  std::partial_sort(Ids.begin(), Ids.begin() + K, Ids.end(),
-                    [&](int32_t A, int32_t B) {
-                      return logits[A] != logits[B] ? logits[A] > logits[B]
-                                                    : A < B;
-                    });
+  std::partial_sort(
+      Ids.begin(), Ids.begin() + K, Ids.end(), [&](int32_t A, int32_t B) {
+        return logits[A] != logits[B] ? logits[A] > logits[B] : A < B;
+      });
   std::string Line;
   for (size_t I = 0; I < K; ++I)
     Line += fmt::format("{}{} {:.6g}", I ? " " : "", Ids[I],
@@ -476,8 +475,7 @@ int runMain(const TfmModelInfo &model, int argc, const char *const *argv,
     Total.promptSeconds += Stats.promptSeconds;
     Total.decodeSeconds += Stats.decodeSeconds;
   };
-  int Rc =
-      generateTokens(Session, Prompt, Config, Samp, onToken, Stats, Error);
+  int Rc = generateTokens(Session, Prompt, Config, Samp, onToken, Stats, Error);
   addStats();
   // Interactive turns: each line read continues the conversation at the
   // current position; the KV cache is kept, the pending last token is

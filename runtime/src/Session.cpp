@@ -259,8 +259,7 @@ extern "C" int tfm_session_eval(TfmSession *S, const int32_t *tokens, int64_t n,
     if (n > S->Context - S->Pos) {
       S->Error = format("%lld tokens at position %lld exceed the context "
                         "length %lld",
-                        (long long)n, (long long)S->Pos,
-                        (long long)S->Context);
+                        (long long)n, (long long)S->Pos, (long long)S->Context);
       return -1;
     }
     for (int64_t I = 0; I < n; ++I)

@@ -192,13 +192,31 @@ TEST(Args, HelpAndVersion) {
   P = parse({"--version"});
   EXPECT_TRUE(P.Ok && P.Opts.version);
   std::string U = tfm::rt::usageText("prog");
-  for (const char *Flag :
-       {"-p, --prompt", "-f, --file", "-n, --n-predict", "--temp", "--top-k",
-        "--top-p", "--min-p", "--repeat-penalty", "--repeat-last-n",
-        "-s, --seed", "-t, --threads", "--no-bos", "--tokenize", "--logits-out",
-        "--no-timing", "--help", "--version", "--no-display-prompt",
-        "-c, --ctx-size", "-r, --reverse-prompt", "--ignore-eos",
-        "-e, --escape", "--n-probs", "-i, --interactive", "--bos"})
+  for (const char *Flag : {"-p, --prompt",
+                           "-f, --file",
+                           "-n, --n-predict",
+                           "--temp",
+                           "--top-k",
+                           "--top-p",
+                           "--min-p",
+                           "--repeat-penalty",
+                           "--repeat-last-n",
+                           "-s, --seed",
+                           "-t, --threads",
+                           "--no-bos",
+                           "--tokenize",
+                           "--logits-out",
+                           "--no-timing",
+                           "--help",
+                           "--version",
+                           "--no-display-prompt",
+                           "-c, --ctx-size",
+                           "-r, --reverse-prompt",
+                           "--ignore-eos",
+                           "-e, --escape",
+                           "--n-probs",
+                           "-i, --interactive",
+                           "--bos"})
     EXPECT_NE(U.find(Flag), std::string::npos) << Flag;
 }
 

@@ -256,9 +256,8 @@ TEST(Generate, LogitsOutHoldsEveryEvaluatedRow) {
   std::remove(Path.c_str());
   // An unwritable path is a clear error.
   C.logitsOut = "/nonexistent-dir/x.bin";
-  EXPECT_EQ(generateTokens(
-                S.S, Prompt, C, Samp, [](int32_t) {}, Stats, Error),
-            2);
+  EXPECT_EQ(
+      generateTokens(S.S, Prompt, C, Samp, [](int32_t) {}, Stats, Error), 2);
   EXPECT_NE(Error.find("/nonexistent-dir/x.bin"), std::string::npos);
 }
 
@@ -548,8 +547,8 @@ TEST(Main, ReversePromptAndIgnoreEos) {
   ASSERT_GE(Cont[2], 3); // the fake model never samples BOS/EOS
   // Stop at the third generated word.
   std::string Third = Tok->decode({Cont[2]});
-  MainRun R = runMain(M, {"-n", "8", "--temp", "0", "-r", Third,
-                          "--no-timing"});
+  MainRun R =
+      runMain(M, {"-n", "8", "--temp", "0", "-r", Third, "--no-timing"});
   ASSERT_EQ(R.Rc, 0) << R.Err;
   EXPECT_EQ(R.Out, Tok->decode({1, Cont[0], Cont[1], Cont[2]}) + "\n");
   // A string never produced does not stop anything.
@@ -575,8 +574,8 @@ TEST(Main, ReversePromptAndIgnoreEos) {
   std::vector<uint8_t> EosBytes = EosTok->serialize();
   M.tokenizer = EosBytes.data();
   M.tokenizer_bytes = int64_t(EosBytes.size());
-  size_t FirstEos = size_t(std::find(Cont.begin(), Cont.end(), Cont[3]) -
-                           Cont.begin());
+  size_t FirstEos =
+      size_t(std::find(Cont.begin(), Cont.end(), Cont[3]) - Cont.begin());
   R = runMain(M, {"-n", "8", "--temp", "0", "--no-timing"});
   std::vector<int32_t> Shown = {1};
   Shown.insert(Shown.end(), Cont.begin(), Cont.begin() + FirstEos);
@@ -588,8 +587,8 @@ TEST(Main, ReversePromptAndIgnoreEos) {
 // --n-probs: the top-N of softmax(logits) per generated token, on stderr.
 TEST(Main, NProbs) {
   TfmModelInfo M = fakeModel();
-  MainRun R = runMain(M, {"-p", "1 7", "-n", "2", "--temp", "0",
-                          "--n-probs", "3", "--no-timing"});
+  MainRun R = runMain(M, {"-p", "1 7", "-n", "2", "--temp", "0", "--n-probs",
+                          "3", "--no-timing"});
   ASSERT_EQ(R.Rc, 0) << R.Err;
   std::vector<int32_t> Cont = expectedContinuation({1, 7}, 2);
   // Logits -|v - target|: the target, then its neighbours (lower id first).
@@ -631,8 +630,8 @@ TEST(Main, InterruptEndsCleanly) {
   EXPECT_EQ(R.Rc, 130) << R.Err;
   std::vector<int32_t> Cont = expectedContinuation({1, 7}, 3);
   EXPECT_EQ(R.Out, "1 7 " + std::to_string(Cont[0]) + " " +
-                       std::to_string(Cont[1]) + " " +
-                       std::to_string(Cont[2]) + "\n");
+                       std::to_string(Cont[1]) + " " + std::to_string(Cont[2]) +
+                       "\n");
   EXPECT_NE(R.Err.find("generated: 3 tokens"), std::string::npos) << R.Err;
   EXPECT_EQ(Log.Decodes, 3);
   // The handler is gone afterwards: SIGINT is ignored here, as before.

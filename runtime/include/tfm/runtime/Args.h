@@ -54,12 +54,12 @@ struct Options {
   SamplerParams sampling;  ///< seed is valid only if haveSeed.
   bool haveSeed = false;
   int32_t threads = 0; ///< 0: hardware threads.
-  int addBos = -1; ///< --bos 1, --no-bos 0, -1: the tokenizer's convention.
+  int addBos = -1;     ///< --bos 1, --no-bos 0, -1: the tokenizer's convention.
   int64_t ctxSize = 0; ///< -c; 0: the compiled context length.
   std::vector<std::string> reversePrompts; ///< -r, in order given.
   bool ignoreEos = false;
-  bool escape = false;     ///< -e: process escapes in the prompt.
-  int32_t nProbs = 0;      ///< --n-probs.
+  bool escape = false;      ///< -e: process escapes in the prompt.
+  int32_t nProbs = 0;       ///< --n-probs.
   bool interactive = false; ///< -i.
   bool displayPrompt = true;
   bool tokenizeOnly = false;

@@ -61,8 +61,8 @@ struct GenerateConfig {
   /// Checked before each sampled token: true ends generation (Ctrl-C,
   /// reverse prompts). May be empty.
   std::function<bool()> stopRequested;
-  int32_t nProbs = 0;             ///< Top-N probabilities per token ...
-  std::FILE *probsOut = nullptr;  ///< ... printed here ("probs: ...").
+  int32_t nProbs = 0;            ///< Top-N probabilities per token ...
+  std::FILE *probsOut = nullptr; ///< ... printed here ("probs: ...").
   std::FILE *diag =
       nullptr; ///< Where notes go (e.g. -n truncated); may be null.
 };
@@ -81,8 +81,9 @@ struct GenerateStats {
 };
 
 /// Runs prompt + generation on a fresh session position 0 (the session is
-/// reset first; with config.continueSession at its current position). `onToken` receives every generated token, in order.
-/// Returns 0, or an exit code (see above) with `error` set.
+/// reset first; with config.continueSession at its current position). `onToken`
+/// receives every generated token, in order. Returns 0, or an exit code (see
+/// above) with `error` set.
 int generateTokens(TfmSession *session, const std::vector<int32_t> &prompt,
                    const GenerateConfig &config, Sampler &sampler,
                    const std::function<void(int32_t)> &onToken,
