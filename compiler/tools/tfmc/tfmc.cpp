@@ -289,8 +289,11 @@ int main(int argc, char **argv) {
   std::string out = outputPath;
   if (out.empty() && (emit == Stage::Obj || emit == Stage::Exe))
     out = defaultOutputPath(emit == Stage::Obj ? ".o" : "");
-  if (!out.empty() && out != "-")
+  if (!out.empty() && out != "-") {
     checkOutputDirectory(out);
+    if (llvm::sys::fs::equivalent(out, inputPath))
+      usageError("-o " + out + " is the model itself");
+  }
   if (prefillChunk < 1)
     fail("--prefill-chunk must be at least 1");
 
@@ -307,9 +310,22 @@ int main(int argc, char **argv) {
   }
   // Each checkpoint is mapped, parsed and checked once: by the import, or
   // here for the one a description names (null for random weights).
+  // `weights = none` describes a model without values: the stages up to
+  // MLIR's LLVM dialect need none; from LLVM IR on, the object holds them.
+  bool needsWeights = emit == Stage::LLVMIR || emit == Stage::Asm ||
+                      emit == Stage::Obj || emit == Stage::Exe;
+  if (spec.weights.format == tfm::CheckpointFormat::None && needsWeights)
+    usageError("model '" + spec.name + "' has weights = none: --emit=" +
+               (emit == Stage::LLVMIR ? "llvm-ir"
+                : emit == Stage::Asm  ? "asm"
+                : emit == Stage::Obj  ? "obj"
+                                      : "exe") +
+               " needs weight values (the stages up to llvm-dialect do not)");
   std::unique_ptr<tfm::formats::Checkpoint> checkpoint =
       model.checkpoint ? std::move(model.checkpoint)
-                       : check(tfm::openWeights(spec));
+      : spec.weights.format == tfm::CheckpointFormat::None
+          ? nullptr
+          : check(tfm::openWeights(spec));
 
   tfm::WeightsLayout layout = tfm::weightsLayout(spec);
   mlir::OwningOpRef<mlir::ModuleOp> module =
