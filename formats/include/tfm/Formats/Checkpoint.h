@@ -55,12 +55,13 @@ struct TensorInfo {
 /// Formats a shape as "[2, 3]".
 std::string shapeString(llvm::ArrayRef<int64_t> shape);
 
-/// The 7 x int32 header of a llama2.c checkpoint.
+/// The 7 x int32 header of a llama2.c checkpoint (legacy or version 1).
 struct Llama2cHeader {
   int32_t dim = 0, hiddenDim = 0, numLayers = 0, numHeads = 0, numKvHeads = 0;
   int32_t vocabSize = 0; ///< Absolute value; see `sharedClassifier`.
   int32_t seqLen = 0;
-  bool sharedClassifier = true; ///< Header vocab_size was positive.
+  bool sharedClassifier = true; ///< Legacy: vocab_size was positive.
+  int32_t version = 0;          ///< 0: legacy header; 1: "ak42" version 1.
 };
 
 class Checkpoint {
