@@ -140,8 +140,15 @@ Expected<std::unique_ptr<Checkpoint>> Checkpoint::open(StringRef path,
   if (format == Format::Safetensors && llvm::sys::fs::is_directory(path)) {
     llvm::SmallString<256> p(path);
     llvm::sys::path::append(p, "model.safetensors");
+    llvm::SmallString<256> index(path);
+    llvm::sys::path::append(index, "model.safetensors.index.json");
+    if (!llvm::sys::fs::exists(p) && llvm::sys::fs::exists(index))
+      return openShardedSafetensors(index);
     file = std::string(p);
   }
+  if (format == Format::Safetensors &&
+      path.ends_with(".safetensors.index.json"))
+    return openShardedSafetensors(path);
   auto buffer = mapFile(file);
   if (!buffer)
     return buffer.takeError();
@@ -151,7 +158,8 @@ Expected<std::unique_ptr<Checkpoint>> Checkpoint::open(StringRef path,
 Expected<std::unique_ptr<Checkpoint>> Checkpoint::open(StringRef path) {
   StringRef ext = llvm::sys::path::extension(path);
   if (llvm::sys::fs::is_directory(path) ||
-      ext.equals_insensitive(".safetensors"))
+      ext.equals_insensitive(".safetensors") ||
+      path.ends_with(".safetensors.index.json"))
     return open(path, Format::Safetensors);
   auto buffer = mapFile(path);
   if (!buffer)
@@ -164,7 +172,8 @@ Expected<std::unique_ptr<Checkpoint>> Checkpoint::open(StringRef path) {
     return parse(path.str(), std::move(*buffer), Format::Llama2c);
   return readerError(path + ": unknown checkpoint format (expected a "
                             "llama2.c .bin, a .gguf, or a directory with "
-                            "config.json and model.safetensors)");
+                            "config.json and model.safetensors or "
+                            "model.safetensors.index.json)");
 }
 
 Expected<std::unique_ptr<Checkpoint>>
@@ -183,7 +192,7 @@ Checkpoint::parse(std::string path, std::unique_ptr<llvm::MemoryBuffer> buffer,
     err = ckpt->parseGguf();
     break;
   case Format::Safetensors:
-    err = ckpt->parseSafetensors();
+    err = ckpt->parseSafetensors(ckpt->bytes(), 0);
     break;
   }
   if (err)
@@ -196,6 +205,10 @@ Error Checkpoint::addTensor(TensorInfo t) {
     return readerError("duplicate tensor '" + t.name + "'");
   tensors_.push_back(std::move(t));
   return Error::success();
+}
+
+StringRef Checkpoint::path(const TensorInfo &t) const {
+  return t.shard < shards_.size() ? StringRef(shards_[t.shard].first) : path_;
 }
 
 const TensorInfo *Checkpoint::find(StringRef name) const {
@@ -240,18 +253,22 @@ Error Checkpoint::readF32(const TensorInfo &t, llvm::MutableArrayRef<float> out,
                           uint64_t first) const {
   const uint64_t n = static_cast<uint64_t>(t.numElements());
   std::string where =
-      (path_ + ": tensor '" + t.name + "' at byte " + Twine(t.offset)).str();
+      (path(t) + ": tensor '" + t.name + "' at byte " + Twine(t.offset)).str();
+  StringRef data = t.shard < shards_.size()
+                       ? shards_[t.shard].second->getBuffer()
+                   : shards_.empty() ? bytes()
+                                     : StringRef();
   if (first > n || out.size() > n - first)
     return readerError(where + ": elements [" + Twine(first) + ", " +
                        Twine(first + out.size()) + ") are outside its " +
                        Twine(n));
   if ((t.dtype == DType::Q8_0 && n % 32 != 0) ||
-      byteSize(t.dtype, n) != t.size || t.offset > bytes().size() ||
-      t.size > bytes().size() - t.offset)
+      byteSize(t.dtype, n) != t.size || t.offset > data.size() ||
+      t.size > data.size() - t.offset)
     return readerError(where + ": " + Twine(t.size) + " bytes do not hold " +
                        Twine(n) + " " + toString(t.dtype) +
                        " values inside the file");
-  convertToF32(t.dtype, bytes().bytes_begin() + t.offset, first, out);
+  convertToF32(t.dtype, data.bytes_begin() + t.offset, first, out);
   return Error::success();
 }
 

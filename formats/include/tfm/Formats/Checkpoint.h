@@ -48,6 +48,7 @@ struct TensorInfo {
   DType dtype = DType::F32;
   std::vector<int64_t> shape; ///< Row-major, outermost first.
   uint64_t offset = 0;        ///< Absolute byte offset in the file.
+  unsigned shard = 0;         ///< File of a sharded safetensors checkpoint.
   uint64_t size = 0;          ///< Byte size.
   int64_t numElements() const;
 };
@@ -69,7 +70,10 @@ public:
   enum class Format { Llama2c, Gguf, Safetensors };
 
   /// Opens `path` as `format` and validates its structure. A safetensors
-  /// `path` may be the directory holding `model.safetensors`. Errors start
+  /// `path` may be the directory holding `model.safetensors`, or (sharded,
+  /// as Hugging Face saves large models) `model.safetensors.index.json`
+  /// whose weight_map names the shard of every tensor; an index file may
+  /// also be given itself. Errors start
   /// with the file's path and name byte offsets.
   static llvm::Expected<std::unique_ptr<Checkpoint>> open(llvm::StringRef path,
                                                           Format format);
@@ -79,8 +83,11 @@ public:
   static llvm::Expected<std::unique_ptr<Checkpoint>> open(llvm::StringRef path);
 
   Format format() const { return format_; }
-  /// The file that was mapped (for a safetensors directory, the file in it).
+  /// The file that was mapped (for a safetensors directory, the file in it;
+  /// for sharded safetensors, the index).
   llvm::StringRef path() const { return path_; }
+  /// The file holding tensor `t` (path() unless sharded).
+  llvm::StringRef path(const TensorInfo &t) const;
   llvm::ArrayRef<TensorInfo> tensors() const { return tensors_; }
   /// nullptr when absent (llama2.c also accepts its field-name aliases).
   const TensorInfo *find(llvm::StringRef name) const;
@@ -96,7 +103,10 @@ public:
   const Llama2cHeader *llama2c() const {
     return format_ == Format::Llama2c ? &header_ : nullptr;
   }
-  llvm::StringRef bytes() const { return buffer_->getBuffer(); }
+  /// The bytes of the (first) file.
+  llvm::StringRef bytes() const {
+    return buffer_ ? buffer_->getBuffer() : llvm::StringRef();
+  }
 
 private:
   Checkpoint() = default;
@@ -105,12 +115,19 @@ private:
         Format format);
   llvm::Error parseLlama2c();
   llvm::Error parseGguf();
-  llvm::Error parseSafetensors();
+  /// Reads the safetensors header of `bytes` (shard `shard`).
+  llvm::Error parseSafetensors(llvm::StringRef bytes, unsigned shard);
+  /// Opens the shards an index names and checks them against it.
+  static llvm::Expected<std::unique_ptr<Checkpoint>>
+  openShardedSafetensors(llvm::StringRef indexPath);
   llvm::Error addTensor(TensorInfo t);
 
   Format format_ = Format::Llama2c;
   std::string path_;
   std::unique_ptr<llvm::MemoryBuffer> buffer_;
+  /// Sharded safetensors: every shard's path and bytes (buffer_ is unused).
+  std::vector<std::pair<std::string, std::unique_ptr<llvm::MemoryBuffer>>>
+      shards_;
   std::vector<TensorInfo> tensors_;
   llvm::StringMap<size_t> index_;
   std::optional<GgufFile> gguf_;
