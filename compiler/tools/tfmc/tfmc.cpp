@@ -43,32 +43,60 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class Stage { Spec, Dot, Tfm, Fused, Linalg, MemoryPlan, LLVMDialect, LLVMIR, Asm, Obj, Exe };
+enum class Stage {
+  Spec,
+  Dot,
+  Tfm,
+  Fused,
+  Linalg,
+  MemoryPlan,
+  LLVMDialect,
+  LLVMIR,
+  Asm,
+  Obj,
+  Shared,
+  Exe
+};
 
 cl::OptionCategory category("tfmc options");
 
 cl::opt<std::string> inputPath(cl::Positional, cl::desc("MODEL"), cl::cat(category));
-cl::opt<std::string> outputPath(
-    "o", cl::desc("Output file (default: stdout for text stages; for obj/exe "
-                  "MODEL's name in the current directory: NAME.o, NAME)"),
-    cl::value_desc("path"), cl::cat(category));
+cl::opt<std::string>
+    outputPath("o",
+               cl::desc("Output file (default: stdout for text stages; for "
+                        "obj/shared/exe MODEL's name in the current directory: "
+                        "NAME.o, NAME.so, NAME)"),
+               cl::value_desc("path"), cl::cat(category));
 cl::opt<Stage> emit(
     "emit", cl::desc("What to produce (default: exe)"), cl::init(Stage::Exe),
     cl::values(
         clEnumValN(Stage::Spec, "spec", "the model as a .tfm description"),
-        clEnumValN(Stage::Dot, "dot", "a Graphviz picture of the block structure"),
-        clEnumValN(Stage::Tfm, "tfm", "the tfm-dialect graph as built (unfused)"),
+        clEnumValN(Stage::Dot, "dot",
+                   "a Graphviz picture of the block structure"),
+        clEnumValN(Stage::Tfm, "tfm",
+                   "the tfm-dialect graph as built (unfused)"),
         clEnumValN(Stage::Tfm, "graph", "alias of tfm"),
         clEnumValN(Stage::Fused, "fused", "the graph after the tfm passes"),
-        clEnumValN(Stage::Linalg, "linalg", "after lowering to linalg on tensors"),
+        clEnumValN(Stage::Linalg, "linalg",
+                   "after lowering to linalg on tensors"),
         clEnumValN(Stage::MemoryPlan, "memory-plan",
                    "the arena plan of each entry point (tfm-plan-memory)"),
         clEnumValN(Stage::LLVMDialect, "llvm-dialect", "MLIR's LLVM dialect"),
         clEnumValN(Stage::LLVMIR, "llvm-ir", "LLVM IR after -O3"),
         clEnumValN(Stage::Asm, "asm", "assembly for the target"),
         clEnumValN(Stage::Obj, "obj", "an object file defining tfm_model"),
+        clEnumValN(Stage::Shared, "shared",
+                   "a shared library (.so) exporting tfm_model and the C API, "
+                   "to dlopen"),
         clEnumValN(Stage::Exe, "exe", "a text-generating executable")),
     cl::cat(category));
+cl::opt<std::string> symbolPrefix(
+    "name",
+    cl::desc(
+        "Prefix of the model's exported symbols in obj/shared/asm/llvm-ir: "
+        "PREFIX_model instead of tfm_model, so that two models link into "
+        "one program"),
+    cl::value_desc("PREFIX"), cl::cat(category));
 cl::opt<std::string> tokenizerPath(
     "tokenizer", cl::desc("Tokenizer file (llama2.c tokenizer.bin, .gguf, vocab.json)"),
     cl::value_desc("file"), cl::cat(category));
@@ -287,8 +315,14 @@ int main(int argc, char **argv) {
   // Outputs are settled before any work, so a bad one fails at once.
   // obj/exe without -o: MODEL's name; OUT.weights beside it for mmap.
   std::string out = outputPath;
-  if (out.empty() && (emit == Stage::Obj || emit == Stage::Exe))
-    out = defaultOutputPath(emit == Stage::Obj ? ".o" : "");
+  if (out.empty() &&
+      (emit == Stage::Obj || emit == Stage::Shared || emit == Stage::Exe))
+    out = defaultOutputPath(emit == Stage::Obj      ? ".o"
+                            : emit == Stage::Shared ? ".so"
+                                                    : "");
+  if (!symbolPrefix.empty() && emit == Stage::Exe)
+    usageError("--name is for --emit=obj|shared|asm|llvm-ir: an executable's "
+               "main() uses tfm_model");
   if (!out.empty() && out != "-") {
     checkOutputDirectory(out);
     if (llvm::sys::fs::equivalent(out, inputPath))
@@ -313,13 +347,15 @@ int main(int argc, char **argv) {
   // `weights = none` describes a model without values: the stages up to
   // MLIR's LLVM dialect need none; from LLVM IR on, the object holds them.
   bool needsWeights = emit == Stage::LLVMIR || emit == Stage::Asm ||
-                      emit == Stage::Obj || emit == Stage::Exe;
+                      emit == Stage::Obj || emit == Stage::Shared ||
+                      emit == Stage::Exe;
   if (spec.weights.format == tfm::CheckpointFormat::None && needsWeights)
     usageError("model '" + spec.name + "' has weights = none: --emit=" +
-               (emit == Stage::LLVMIR ? "llvm-ir"
-                : emit == Stage::Asm  ? "asm"
-                : emit == Stage::Obj  ? "obj"
-                                      : "exe") +
+               (emit == Stage::LLVMIR   ? "llvm-ir"
+                : emit == Stage::Asm    ? "asm"
+                : emit == Stage::Obj    ? "obj"
+                : emit == Stage::Shared ? "shared"
+                                        : "exe") +
                " needs weight values (the stages up to llvm-dialect do not)");
   std::unique_ptr<tfm::formats::Checkpoint> checkpoint =
       model.checkpoint ? std::move(model.checkpoint)
@@ -384,7 +420,8 @@ int main(int argc, char **argv) {
                                           : sidecarPath + "-%%%%%%");
   auto discardBlob = llvm::make_scope_exit([&] { llvm::consumeError(blob.discard()); });
   payload.weightsBlobPath = blob.TmpName;
-  bool needsBlob = emit == Stage::Obj || emit == Stage::Exe || emit == Stage::Asm ||
+  bool needsBlob = emit == Stage::Obj || emit == Stage::Shared ||
+                   emit == Stage::Exe || emit == Stage::Asm ||
                    !payload.embedWeights;
   if (needsBlob) {
     llvm::raw_fd_ostream os(blob.FD, /*shouldClose=*/false);
@@ -398,6 +435,8 @@ int main(int argc, char **argv) {
   // The weights are written: unmap them before LLVM's -O3 and codegen.
   checkpoint.reset();
   check(tfm::addModelInfo(*llvmModule, spec, payload));
+  if (!symbolPrefix.empty())
+    check(tfm::prefixSymbols(*llvmModule, symbolPrefix));
   tfm::optimizeModule(*llvmModule, *tm);
   if (emit == Stage::LLVMIR) {
     printText([&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); });
@@ -411,7 +450,10 @@ int main(int argc, char **argv) {
     auto discardObject =
         llvm::make_scope_exit([&] { llvm::consumeError(object.discard()); });
     check(tfm::emitFile(*llvmModule, *tm, object.TmpName, /*assembly=*/false));
-    check(tfm::linkExecutable(object.TmpName, out));
+    check(tfm::linkExecutable(object.TmpName, out,
+                              emit == Stage::Shared
+                                  ? tfm::LinkKind::Shared
+                                  : tfm::LinkKind::Executable));
   }
   if (!payload.embedWeights)
     check(blob.keep(sidecarPath));
