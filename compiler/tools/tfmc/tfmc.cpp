@@ -3,11 +3,13 @@
 //   tfmc MODEL [-o out/model] [--emit=<stage>] ...
 //
 // MODEL is a .tfm description, a llama2.c .bin, a .gguf, or a directory with
-// config.json + model.safetensors. Every stage of the pipeline can be printed.
+// config.json + model.safetensors (or its sharded index). Every stage of the
+// pipeline can be printed.
 //
-// Outputs: text stages go to stdout unless -o is given; an object or an
-// executable without -o is named after MODEL (never after anything inside
-// it) in the current directory. tfmc writes into existing directories only.
+// Outputs: text stages go to stdout unless -o is given; an object, a shared
+// library or an executable without -o is named after MODEL (never after
+// anything inside it) in the current directory. tfmc writes into existing
+// directories only, and never over the model.
 //
 //===----------------------------------------------------------------------===//
 
