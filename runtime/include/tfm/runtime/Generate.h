@@ -13,10 +13,19 @@
 //    TokenDecoder so no UTF-8 character is ever split, flushed per token,
 //    followed by one '\n'. --no-display-prompt leaves the prompt out.
 //    Models without a tokenizer print token ids separated by spaces.
-//  * Empty prompt: BOS alone (llama2.c; how stories260K is run).
-//  * Stop: at -n tokens, at the context end, or when the model samples EOS
-//    or BOS (llama2.c-trained models delimit documents with BOS). The stop
-//    token is neither printed nor counted.
+//  * BOS: the tokenizer's convention (SentencePiece yes, GPT-2 no, as
+//    tfm-tokenize and Hugging Face), --bos/--no-bos override. Empty prompt:
+//    BOS alone (llama2.c; how stories260K is run).
+//  * Stop: at -n tokens, at the context end (-c, at most the compiled one),
+//    when the model samples EOS or BOS (llama2.c-trained models delimit
+//    documents with BOS; not with --ignore-eos), when the text ends with a
+//    -r string, or at Ctrl-C (the text so far, '\n', the timing line, exit
+//    130). The stop token is neither printed nor counted.
+//  * Interactive (-i): each line read from stdin is appended at the
+//    session's position (the pending last token of the turn before, then
+//    the line's ids without BOS) and continued for -n tokens; the KV cache
+//    is kept. EOF or Ctrl-C ends; a full context ends with a note.
+//  * Outputs (--logits-out) are opened before anything is printed.
 //  * Context: prompt + generated tokens <= context_length + 1: the last
 //    generated token is printed but never evaluated, so it needs no cache
 //    slot (llama2.c's convention). A prompt longer than the context is an
