@@ -24,6 +24,7 @@ config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(("%shared", config.tfm_shared_dir))
 config.substitutions.append(("%srcroot", config.tfm_src_root))
 config.substitutions.append(("%tfm_libdir", os.path.join(config.tfm_obj_root, "lib")))
+config.substitutions.append(("%tfm_build", config.tfm_obj_root))
 # What a program linking libtfmrt needs besides it (a sanitizer runtime).
 config.substitutions.append(("%tfm_link_flags", config.tfm_link_flags))
 

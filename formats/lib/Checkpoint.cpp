@@ -162,8 +162,15 @@ Expected<std::unique_ptr<Checkpoint>> Checkpoint::open(StringRef path,
   if (format == Format::Safetensors && llvm::sys::fs::is_directory(path)) {
     llvm::SmallString<256> p(path);
     llvm::sys::path::append(p, "model.safetensors");
+    llvm::SmallString<256> index(path);
+    llvm::sys::path::append(index, "model.safetensors.index.json");
+    if (!llvm::sys::fs::exists(p) && llvm::sys::fs::exists(index))
+      return openShardedSafetensors(index);
     file = std::string(p);
   }
+  if (format == Format::Safetensors &&
+      path.ends_with(".safetensors.index.json"))
+    return openShardedSafetensors(path);
   auto mapped = MappedFile::open(file);
   if (!mapped)
     return mapped.takeError();
@@ -173,7 +180,8 @@ Expected<std::unique_ptr<Checkpoint>> Checkpoint::open(StringRef path,
 Expected<std::unique_ptr<Checkpoint>> Checkpoint::open(StringRef path) {
   StringRef ext = llvm::sys::path::extension(path);
   if (llvm::sys::fs::is_directory(path) ||
-      ext.equals_insensitive(".safetensors"))
+      ext.equals_insensitive(".safetensors") ||
+      path.ends_with(".safetensors.index.json"))
     return open(path, Format::Safetensors);
   auto mapped = MappedFile::open(path);
   if (!mapped)
@@ -185,7 +193,8 @@ Expected<std::unique_ptr<Checkpoint>> Checkpoint::open(StringRef path) {
     return parse(path.str(), std::move(*mapped), Format::Llama2c);
   return readerError(path + ": unknown checkpoint format (expected a "
                             "llama2.c .bin, a .gguf, or a directory with "
-                            "config.json and model.safetensors)");
+                            "config.json and model.safetensors or "
+                            "model.safetensors.index.json)");
 }
 
 Expected<std::unique_ptr<Checkpoint>>
@@ -203,7 +212,7 @@ Checkpoint::parse(std::string path, MappedFile file, Format format) {
     err = ckpt->parseGguf();
     break;
   case Format::Safetensors:
-    err = ckpt->parseSafetensors();
+    err = ckpt->parseSafetensors(ckpt->bytes(), 0);
     break;
   }
   if (err)
@@ -218,6 +227,14 @@ Error Checkpoint::addTensor(TensorInfo t) {
   return Error::success();
 }
 
+const MappedFile &Checkpoint::fileOf(const TensorInfo &t) const {
+  return t.shard < shards_.size() ? shards_[t.shard].second : *file_;
+}
+
+StringRef Checkpoint::path(const TensorInfo &t) const {
+  return t.shard < shards_.size() ? StringRef(shards_[t.shard].first) : path_;
+}
+
 const TensorInfo *Checkpoint::find(StringRef name) const {
   auto it = index_.find(name);
   return it == index_.end() ? nullptr : &tensors_[it->second];
@@ -227,14 +244,15 @@ Error Checkpoint::readF32(const TensorInfo &t, llvm::MutableArrayRef<float> out,
                           uint64_t first) const {
   const uint64_t n = static_cast<uint64_t>(t.numElements());
   std::string where =
-      (path_ + ": tensor '" + t.name + "' at byte " + Twine(t.offset)).str();
+      (path(t) + ": tensor '" + t.name + "' at byte " + Twine(t.offset)).str();
+  StringRef data = fileOf(t).bytes();
   if (first > n || out.size() > n - first)
     return readerError(where + ": elements [" + Twine(first) + ", " +
                        Twine(first + out.size()) + ") are outside its " +
                        Twine(n));
   if ((t.dtype == DType::Q8_0 && n % 32 != 0) ||
-      byteSize(t.dtype, n) != t.size || t.offset > bytes().size() ||
-      t.size > bytes().size() - t.offset)
+      byteSize(t.dtype, n) != t.size || t.offset > data.size() ||
+      t.size > data.size() - t.offset)
     return readerError(where + ": " + Twine(t.size) + " bytes do not hold " +
                        Twine(n) + " " + toString(t.dtype) +
                        " values inside the file");
@@ -242,19 +260,20 @@ Error Checkpoint::readF32(const TensorInfo &t, llvm::MutableArrayRef<float> out,
   uint64_t to = byteEnd(t.dtype, first + out.size());
   auto shrunk = [&](uint64_t now) {
     return readerError(where + ": the file is now " + Twine(now) +
-                       " bytes, no longer the " + Twine(bytes().size()) +
+                       " bytes, no longer the " + Twine(data.size()) +
                        " it had when opened (it was truncated while tfmc "
                        "was reading it)");
   };
-  auto now = file_->currentSize();
+  const MappedFile &file = fileOf(t);
+  auto now = file.currentSize();
   if (!now)
     return now.takeError();
   if (*now < t.offset + to)
     return shrunk(*now);
-  const uint8_t *data = bytes().bytes_begin() + t.offset;
+  const uint8_t *from = data.bytes_begin() + t.offset;
   llvm::CrashRecoveryContext crc;
-  if (!crc.RunSafely([&] { convertToF32(t.dtype, data, first, out); })) {
-    auto after = file_->currentSize();
+  if (!crc.RunSafely([&] { convertToF32(t.dtype, from, first, out); })) {
+    auto after = file.currentSize();
     return shrunk(after ? *after : 0);
   }
   return Error::success();
@@ -265,7 +284,7 @@ void Checkpoint::releasePages(const TensorInfo &t, uint64_t first,
   uint64_t from = byteOffset(t.dtype, first);
   uint64_t to = std::min(t.size, byteEnd(t.dtype, first + count));
   if (from < to)
-    file_->releasePages(t.offset + from, to - from);
+    fileOf(t).releasePages(t.offset + from, to - from);
 }
 
 Error Checkpoint::parseGguf() {

@@ -10,6 +10,13 @@
 // [seq_len * head_size / 2 each, unused], wcls [V, D] when not shared.
 // Matrices are [out, in] row-major. The file size must match exactly.
 //
+// Version 1 (export.py --version 1): u32 magic 0x616b3432 ("ak42"), i32
+// version 1, the same 7 int32 (vocab_size positive), u8 shared_classifier at
+// byte 36, zeros to byte 256; then fp32 attn norms [L, D], ffn norms [L, D],
+// final norm [D], token_embedding_table [V, D], wq, wk, wv, wo, w1, w2, w3
+// (each [L, ...]) and wcls [V, D] when not shared; no freq_cis. Version 2
+// (int8 Q8_0) is refused by its version number.
+//
 //===----------------------------------------------------------------------===//
 
 #include "tfm/Formats/Checkpoint.h"
@@ -25,6 +32,43 @@ namespace tfm::formats {
 
 Error Checkpoint::parseLlama2c() {
   const uint64_t size = bytes().size();
+  // Version 1+ files start with the magic "ak42" as a little-endian u32
+  // (bytes "24ka") and an i32 version; legacy files start with dim.
+  uint64_t hdr = 0, dataStart = 28;
+  int32_t version = 0;
+  bool sharedFlag = true;
+  if (size >= 4 &&
+      llvm::support::endian::read32le(bytes().data()) == 0x616b3432) {
+    if (size < 8)
+      return readerError("file truncated: the llama2.c version needs bytes 4 "
+                         "to 8, the file has " +
+                         llvm::Twine(size));
+    version = static_cast<int32_t>(
+        llvm::support::endian::read32le(bytes().data() + 4));
+    if (version == 2)
+      return readerError(
+          "llama2.c version 2 checkpoint (magic 'ak42' at byte 0, version 2 "
+          "at byte 4: int8 Q8_0 weights) is not supported: tfmc reads the "
+          "legacy and version 1 (float32) exports (export.py --version 1)");
+    if (version != 1)
+      return readerError("llama2.c checkpoint (magic 'ak42' at byte 0) has "
+                         "version " +
+                         llvm::Twine(version) +
+                         " at byte 4; tfmc reads the legacy export and "
+                         "version 1");
+    if (size < 256)
+      return readerError("file truncated: the llama2.c version 1 header "
+                         "needs 256 bytes, the file has " +
+                         llvm::Twine(size));
+    hdr = 8;
+    dataStart = 256;
+    uint8_t flag = uint8_t(bytes()[36]);
+    if (flag > 1)
+      return readerError("llama2.c version 1 header: shared_classifier at "
+                         "byte 36 is " +
+                         llvm::Twine(flag) + ", expected 0 or 1");
+    sharedFlag = flag == 1;
+  }
   if (size < 28)
     return readerError(
         "file truncated: the llama2.c header needs 28 bytes, the file "
@@ -33,17 +77,20 @@ Error Checkpoint::parseLlama2c() {
   int32_t h[7];
   for (int k = 0; k < 7; ++k)
     h[k] = static_cast<int32_t>(
-        llvm::support::endian::read32le(bytes().data() + 4 * k));
+        llvm::support::endian::read32le(bytes().data() + hdr + 4 * k));
   static const char *const kNames[7] = {"dim",     "hidden_dim", "n_layers",
                                         "n_heads", "n_kv_heads", "vocab_size",
                                         "seq_len"};
   for (int k = 0; k < 7; ++k) {
-    bool bad = k == 5 ? (h[k] == 0 || h[k] == INT32_MIN) : h[k] <= 0;
+    // Legacy files mark a separate classifier with a negative vocab_size.
+    bool bad =
+        k == 5 && version == 0 ? (h[k] == 0 || h[k] == INT32_MIN) : h[k] <= 0;
     if (bad)
-      return readerError(
-          "llama2.c header field " + llvm::Twine(kNames[k]) + " at byte " +
-          llvm::Twine(4 * k) + " is " + llvm::Twine(h[k]) +
-          (k == 5 ? ", expected non-zero" : ", expected positive"));
+      return readerError("llama2.c header field " + llvm::Twine(kNames[k]) +
+                         " at byte " + llvm::Twine(hdr + 4 * k) + " is " +
+                         llvm::Twine(h[k]) +
+                         (k == 5 && version == 0 ? ", expected non-zero"
+                                                 : ", expected positive"));
   }
   Llama2cHeader &H = header_;
   H.dim = h[0];
@@ -51,18 +98,19 @@ Error Checkpoint::parseLlama2c() {
   H.numLayers = h[2];
   H.numHeads = h[3];
   H.numKvHeads = h[4];
-  H.sharedClassifier = h[5] > 0;
+  H.sharedClassifier = version == 0 ? h[5] > 0 : sharedFlag;
+  H.version = version;
   H.vocabSize = h[5] > 0 ? h[5] : -h[5];
   H.seqLen = h[6];
   if (H.dim % H.numHeads != 0)
-    return readerError("llama2.c header field n_heads at byte 12 (" +
-                       llvm::Twine(H.numHeads) + ") does not divide dim (" +
-                       llvm::Twine(H.dim) + ")");
+    return readerError("llama2.c header field n_heads at byte " +
+                       llvm::Twine(hdr + 12) + " (" + llvm::Twine(H.numHeads) +
+                       ") does not divide dim (" + llvm::Twine(H.dim) + ")");
   if (H.numHeads % H.numKvHeads != 0)
-    return readerError("llama2.c header field n_kv_heads at byte 16 (" +
-                       llvm::Twine(H.numKvHeads) +
-                       ") does not divide n_heads (" + llvm::Twine(H.numHeads) +
-                       ")");
+    return readerError(
+        "llama2.c header field n_kv_heads at byte " + llvm::Twine(hdr + 16) +
+        " (" + llvm::Twine(H.numKvHeads) + ") does not divide n_heads (" +
+        llvm::Twine(H.numHeads) + ")");
   const int64_t d = H.dim, f = H.hiddenDim, v = H.vocabSize;
   const int64_t hs = d / H.numHeads;
   const int64_t kvd = hs * H.numKvHeads;
@@ -76,21 +124,39 @@ Error Checkpoint::parseLlama2c() {
     int64_t layers;
   };
   const int64_t L = H.numLayers;
-  std::vector<Field> fields = {
-      {"token_embedding_table", {v, d}, 0},
-      {"rms_att_weight.{i}", {d}, L},
-      {"wq.{i}", {d, d}, L},
-      {"wk.{i}", {kvd, d}, L},
-      {"wv.{i}", {kvd, d}, L},
-      {"wo.{i}", {d, d}, L},
-      {"rms_ffn_weight.{i}", {d}, L},
-      {"w1.{i}", {f, d}, L},
-      {"w2.{i}", {d, f}, L},
-      {"w3.{i}", {f, d}, L},
-      {"rms_final_weight", {d}, 0},
-      {"", {H.seqLen, hs / 2}, 0}, // freq_cis_real, unused
-      {"", {H.seqLen, hs / 2}, 0}, // freq_cis_imag, unused
-  };
+  std::vector<Field> fields;
+  if (version == 0) {
+    fields = {
+        {"token_embedding_table", {v, d}, 0},
+        {"rms_att_weight.{i}", {d}, L},
+        {"wq.{i}", {d, d}, L},
+        {"wk.{i}", {kvd, d}, L},
+        {"wv.{i}", {kvd, d}, L},
+        {"wo.{i}", {d, d}, L},
+        {"rms_ffn_weight.{i}", {d}, L},
+        {"w1.{i}", {f, d}, L},
+        {"w2.{i}", {d, f}, L},
+        {"w3.{i}", {f, d}, L},
+        {"rms_final_weight", {d}, 0},
+        {"", {H.seqLen, hs / 2}, 0}, // freq_cis_real, unused
+        {"", {H.seqLen, hs / 2}, 0}, // freq_cis_imag, unused
+    };
+  } else {
+    // export.py version1_export: norms first, no freq_cis.
+    fields = {
+        {"rms_att_weight.{i}", {d}, L},
+        {"rms_ffn_weight.{i}", {d}, L},
+        {"rms_final_weight", {d}, 0},
+        {"token_embedding_table", {v, d}, 0},
+        {"wq.{i}", {d, d}, L},
+        {"wk.{i}", {kvd, d}, L},
+        {"wv.{i}", {kvd, d}, L},
+        {"wo.{i}", {d, d}, L},
+        {"w1.{i}", {f, d}, L},
+        {"w2.{i}", {d, f}, L},
+        {"w3.{i}", {f, d}, L},
+    };
+  }
   if (!H.sharedClassifier)
     fields.push_back({"wcls", {v, d}, 0});
   using U128 = unsigned __int128;
@@ -100,7 +166,7 @@ Error Checkpoint::parseLlama2c() {
       n *= static_cast<uint64_t>(x);
     return n;
   };
-  U128 total = 28;
+  U128 total = dataStart;
   for (const Field &fl : fields)
     total += bytesOf(fl) * static_cast<uint64_t>(fl.layers ? fl.layers : 1);
   auto str128 = [](U128 x) {
@@ -113,7 +179,10 @@ Error Checkpoint::parseLlama2c() {
            std::to_string(H.numLayers) + ", n_heads " +
            std::to_string(H.numHeads) + ", n_kv_heads " +
            std::to_string(H.numKvHeads) + ", vocab_size " +
-           std::to_string(h[5]) + ", seq_len " + std::to_string(H.seqLen);
+           std::to_string(h[5]) + ", seq_len " + std::to_string(H.seqLen) +
+           (version ? std::string(", version 1, shared_classifier ") +
+                          (sharedFlag ? "1" : "0")
+                    : std::string());
   };
   auto nameOf = [](const Field &fl, int64_t layer) {
     if (fl.name.empty())
@@ -132,7 +201,7 @@ Error Checkpoint::parseLlama2c() {
                        " unexpected bytes from byte " + str128(total));
   if (total > size) {
     // Name the first tensor that runs past the end.
-    U128 pos = 28;
+    U128 pos = dataStart;
     for (const Field &fl : fields) {
       U128 n = bytesOf(fl);
       U128 count = fl.layers ? static_cast<uint64_t>(fl.layers) : 1;
@@ -152,7 +221,7 @@ Error Checkpoint::parseLlama2c() {
     }
   }
   // The sizes match the file, so every count below is small.
-  uint64_t pos = 28;
+  uint64_t pos = dataStart;
   for (const Field &fl : fields) {
     uint64_t n = static_cast<uint64_t>(bytesOf(fl));
     for (int64_t layer = 0; layer < (fl.layers ? fl.layers : 1); ++layer) {

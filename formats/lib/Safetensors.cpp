@@ -14,14 +14,18 @@
 
 #include "llvm/Support/Endian.h"
 
+#include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Path.h"
+
 #include <algorithm>
 
 using llvm::Error;
+using llvm::Expected;
 
 namespace tfm::formats {
 
-Error Checkpoint::parseSafetensors() {
-  llvm::StringRef b = bytes();
+Error Checkpoint::parseSafetensors(llvm::StringRef b, unsigned shard) {
   const uint64_t size = b.size();
   if (size < 8)
     return readerError(
@@ -115,6 +119,7 @@ Error Checkpoint::parseSafetensors() {
                   llvm::Twine(ue - ub));
     t.offset = dataStart + ub;
     t.size = need;
+    t.shard = shard;
     found.push_back(std::move(t));
   }
   // Deterministic order (the JSON object is unordered): by offset.
@@ -135,6 +140,81 @@ Error Checkpoint::parseSafetensors() {
     if (Error e = addTensor(std::move(t)))
       return e;
   return Error::success();
+}
+
+} // namespace tfm::formats
+
+namespace tfm::formats {
+
+Expected<std::unique_ptr<Checkpoint>>
+Checkpoint::openShardedSafetensors(llvm::StringRef indexPath) {
+  auto index = mapFile(indexPath);
+  if (!index)
+    return index.takeError();
+  auto fail = [&](const llvm::Twine &problem) {
+    return readerError(indexPath + ": " + problem);
+  };
+  auto json = parseJson((*index)->getBuffer());
+  if (!json)
+    return fail("invalid JSON: " + llvm::toString(json.takeError()));
+  const llvm::json::Object *root = json->getAsObject();
+  const llvm::json::Object *map =
+      root ? root->getObject("weight_map") : nullptr;
+  if (!map)
+    return fail("no \"weight_map\" object (tensor name -> shard file)");
+  // The shards, in order of first mention sorted by name for determinism.
+  std::vector<std::string> files;
+  llvm::StringMap<unsigned> shardOf;   // file -> shard index
+  llvm::StringMap<std::string> wanted; // tensor -> file
+  for (const auto &kv : *map) {
+    llvm::StringRef name = kv.first;
+    std::optional<llvm::StringRef> file = kv.second.getAsString();
+    if (!file)
+      return fail("weight_map entry '" + name + "' is not a file name");
+    // Shards live beside the index: a name with a directory could reach
+    // any file.
+    if (file->empty() || file->contains('/') || file->contains('\\') ||
+        *file == "." || *file == "..")
+      return fail("weight_map entry '" + name + "' names '" + *file +
+                  "', not a file beside the index");
+    wanted[name] = file->str();
+    if (shardOf.try_emplace(*file, 0).second)
+      files.push_back(file->str());
+  }
+  if (files.empty())
+    return fail("weight_map is empty");
+  std::sort(files.begin(), files.end());
+  std::unique_ptr<Checkpoint> ckpt(new Checkpoint());
+  ckpt->format_ = Format::Safetensors;
+  ckpt->path_ = indexPath.str();
+  llvm::StringRef dir = llvm::sys::path::parent_path(indexPath);
+  for (unsigned k = 0; k < files.size(); ++k) {
+    shardOf[files[k]] = k;
+    llvm::SmallString<256> path(dir);
+    llvm::sys::path::append(path, files[k]);
+    auto mapped = MappedFile::open(path);
+    if (!mapped)
+      return mapped.takeError();
+    llvm::StringRef bytes = mapped->bytes();
+    ckpt->shards_.emplace_back(std::string(path), std::move(*mapped));
+    if (Error e = ckpt->parseSafetensors(bytes, k))
+      return readerError(path + ": " + llvm::toString(std::move(e)));
+  }
+  // The index and the shards must agree tensor by tensor.
+  for (const TensorInfo &t : ckpt->tensors_) {
+    auto it = wanted.find(t.name);
+    if (it == wanted.end())
+      return readerError(ckpt->shards_[t.shard].first + ": tensor '" + t.name +
+                         "' is not in the weight_map of " + indexPath);
+    if (shardOf[it->second] != t.shard)
+      return readerError(ckpt->shards_[t.shard].first + ": tensor '" + t.name +
+                         "' is mapped to " + it->second + " by " + indexPath);
+  }
+  for (const auto &kv : wanted)
+    if (!ckpt->find(kv.first()))
+      return fail("tensor '" + kv.first() + "' is not in its shard " +
+                  kv.second);
+  return ckpt;
 }
 
 } // namespace tfm::formats

@@ -53,6 +53,107 @@ TokenizerOrError built(std::unique_ptr<Tokenizer> t, const std::string &error,
   return t;
 }
 
+/// A cursor over protobuf wire format (the subset SentencePiece's ModelProto
+/// uses: varints, fixed32 and length-delimited fields). `base` is the byte
+/// offset of `bytes` in the file, for errors.
+class ProtoReader {
+public:
+  ProtoReader(StringRef bytes, uint64_t base) : bytes_(bytes), base_(base) {}
+  bool done() const { return pos_ == bytes_.size(); }
+  uint64_t offset() const { return base_ + pos_; }
+
+  Error varint(uint64_t &value) {
+    value = 0;
+    uint64_t at = offset();
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ == bytes_.size())
+        return readerError(formatv("tokenizer.model truncated in a varint at "
+                                   "byte offset {0}",
+                                   at));
+      uint8_t b = uint8_t(bytes_[pos_++]);
+      value |= uint64_t(b & 0x7F) << shift;
+      if (!(b & 0x80))
+        return Error::success();
+    }
+    return readerError(
+        formatv("tokenizer.model: varint at byte offset {0} is too long", at));
+  }
+  /// Reads a field's tag: its number and wire type.
+  Error tag(uint32_t &field, uint32_t &wire) {
+    uint64_t at = offset(), t;
+    if (Error e = varint(t))
+      return e;
+    field = uint32_t(t >> 3);
+    wire = uint32_t(t & 7);
+    if (field == 0 || t >> 3 > 0x1FFFFFFF)
+      return readerError(formatv(
+          "tokenizer.model: invalid field number 0 at byte offset {0}", at));
+    return Error::success();
+  }
+  /// The payload of a length-delimited field, with its file offset.
+  Error bytes(StringRef &out, uint64_t &at) {
+    uint64_t n;
+    if (Error e = varint(n))
+      return e;
+    at = offset();
+    if (n > bytes_.size() - pos_)
+      return readerError(formatv("tokenizer.model truncated at byte offset "
+                                 "{0}: a field needs {1} bytes, {2} left",
+                                 at, n, bytes_.size() - pos_));
+    out = bytes_.substr(pos_, n);
+    pos_ += n;
+    return Error::success();
+  }
+  Error fixed32(uint32_t &out) {
+    if (bytes_.size() - pos_ < 4)
+      return readerError(formatv("tokenizer.model truncated at byte offset "
+                                 "{0}: a fixed32 needs 4 bytes",
+                                 offset()));
+    out = llvm::support::endian::read32le(bytes_.data() + pos_);
+    pos_ += 4;
+    return Error::success();
+  }
+  /// Skips a field of wire type `wire` (groups are not used by ModelProto).
+  Error skip(uint32_t wire) {
+    uint64_t at = offset(), v;
+    StringRef ignored;
+    switch (wire) {
+    case 0:
+      return varint(v);
+    case 1:
+      if (bytes_.size() - pos_ < 8)
+        return readerError(
+            formatv("tokenizer.model truncated at byte offset {0}", at));
+      pos_ += 8;
+      return Error::success();
+    case 2:
+      return bytes(ignored, v);
+    case 5:
+      uint32_t x;
+      return fixed32(x);
+    default:
+      return readerError(formatv("tokenizer.model: unsupported wire type {0} "
+                                 "at byte offset {1}",
+                                 wire, at));
+    }
+  }
+
+private:
+  StringRef bytes_;
+  uint64_t base_;
+  size_t pos_ = 0;
+};
+
+/// Whether `bytes` looks like a SentencePiece ModelProto: its first field
+/// is `pieces` (1, length-delimited) holding a non-empty message whose first
+/// field is `piece` (1, length-delimited). A llama2.c tokenizer.bin starts
+/// with its int32 max_token_length, whose second byte is 0.
+bool looksLikeSentencePieceModel(StringRef bytes) {
+  return bytes.size() >= 4 && uint8_t(bytes[0]) == 0x0A &&
+         uint8_t(bytes[1]) != 0 &&
+         (uint8_t(bytes[2]) == 0x0A || uint8_t(bytes[3]) == 0x0A);
+}
+
 /// Builds a GPT-2 tokenizer from tokens and "left right" merge lines;
 /// `mergeWhere(i)` describes where merge line i came from for errors.
 template <typename WhereFn>
@@ -174,6 +275,116 @@ TokenizerOrError loadLlama2cTokenizer(StringRef bytes,
   auto t = Tokenizer::createSentencePiece(std::move(pieces), std::move(scores),
                                           std::move(types), bos, eos, error);
   return built(std::move(t), error, "tokenizer.bin: ");
+}
+
+TokenizerOrError loadSentencePieceModel(StringRef bytes) {
+  // ModelProto (sentencepiece_model.proto): 1 pieces, 2 trainer_spec,
+  // 3 normalizer_spec; other fields are skipped.
+  std::vector<std::string> pieces;
+  std::vector<float> scores;
+  std::vector<TokenType> types;
+  // proto2 defaults of the fields read.
+  uint64_t modelType = 1; // UNIGRAM
+  int64_t bosId = 1, eosId = 2;
+  bool addDummyPrefix = true, removeExtraWhitespaces = true;
+  std::string normalizerName;
+  uint64_t normalizerAt = 0, trainerAt = 0;
+  ProtoReader model(bytes, 0);
+  while (!model.done()) {
+    uint32_t field, wire;
+    if (Error e = model.tag(field, wire))
+      return e;
+    if (wire != 2 || field < 1 || field > 3) {
+      if (Error e = model.skip(wire))
+        return e;
+      continue;
+    }
+    StringRef body;
+    uint64_t at;
+    if (Error e = model.bytes(body, at))
+      return e;
+    if (field == 1) {
+      pieces.emplace_back();
+      scores.push_back(0.0f);
+      types.push_back(TokenType::Normal);
+    } else if (field == 2) {
+      trainerAt = at;
+    } else {
+      normalizerAt = at;
+    }
+    ProtoReader sub(body, at);
+    while (!sub.done()) {
+      uint32_t f, w;
+      uint64_t fieldAt = sub.offset(), v = 0;
+      if (Error e = sub.tag(f, w))
+        return e;
+      StringRef text;
+      Error e = Error::success();
+      if (w == 0)
+        e = sub.varint(v);
+      else if (w == 2 && f == 1 && field != 2)
+        e = sub.bytes(text, v);
+      else if (w == 5 && f == 2 && field == 1) {
+        uint32_t bits = 0;
+        e = sub.fixed32(bits);
+        scores.back() = llvm::bit_cast<float>(bits);
+      } else
+        e = sub.skip(w);
+      if (e)
+        return e;
+      if (field == 1 && f == 1 && w == 2) {
+        pieces.back() = text.str();
+      } else if (field == 1 && f == 3 && w == 0) {
+        if (v < 1 || v > 6)
+          return readerError(formatv("tokenizer.model: piece {0} has type "
+                                     "{1} at byte offset {2}, not 1..6",
+                                     pieces.size() - 1, v, fieldAt));
+        types.back() = TokenType(v);
+      } else if (field == 2 && w == 0) {
+        if (f == 3)
+          modelType = v;
+        else if (f == 41)
+          bosId = int32_t(uint32_t(v));
+        else if (f == 42)
+          eosId = int32_t(uint32_t(v));
+      } else if (field == 3 && f == 1 && w == 2) {
+        normalizerName = text.str();
+      } else if (field == 3 && f == 3 && w == 0) {
+        addDummyPrefix = v != 0;
+      } else if (field == 3 && f == 4 && w == 0) {
+        removeExtraWhitespaces = v != 0;
+      }
+    }
+  }
+  if (pieces.empty())
+    return readerError("tokenizer.model has no pieces");
+  // tfm's SentencePiece tokenizer is Llama's: BPE over an identity
+  // normaliser with a dummy prefix and whitespace kept as it is.
+  if (modelType != 2)
+    return readerError(formatv(
+        "tokenizer.model (trainer_spec at byte offset {0}) is a {1} model; "
+        "tfmc reads SentencePiece BPE models (Llama's) only",
+        trainerAt,
+        modelType == 1   ? "unigram"
+        : modelType == 3 ? "word"
+        : modelType == 4 ? "char"
+                         : "model_type " + std::to_string(modelType)));
+  if ((!normalizerName.empty() && normalizerName != "identity") ||
+      !addDummyPrefix || removeExtraWhitespaces)
+    return readerError(formatv(
+        "tokenizer.model (normalizer_spec at byte offset {0}): normalizer "
+        "'{1}', add_dummy_prefix {2}, remove_extra_whitespaces {3}; tfmc "
+        "reads Llama's settings only (identity, true, false)",
+        normalizerAt, normalizerName.empty() ? "nmt_nfkc" : normalizerName,
+        addDummyPrefix, removeExtraWhitespaces));
+  auto idOrNone = [&](int64_t id) {
+    return id >= 0 && id < int64_t(pieces.size()) ? int32_t(id) : -1;
+  };
+  std::string error;
+  auto t = Tokenizer::createSentencePiece(std::move(pieces), std::move(scores),
+                                          std::move(types), idOrNone(bosId),
+                                          idOrNone(eosId), error);
+  return built(std::move(t), error, "tokenizer.model: ");
 }
 
 TokenizerOrError loadGpt2Tokenizer(StringRef vocabJson, StringRef mergesTxt) {
@@ -349,6 +560,8 @@ TokenizerOrError loadTokenizerFile(StringRef path) {
     auto t = Tokenizer::deserialize(bytes.bytes_begin(), bytes.size(), error);
     return inFile(built(std::move(t), error, ""));
   }
+  if (looksLikeSentencePieceModel(bytes))
+    return inFile(loadSentencePieceModel(bytes));
   if (bytes.ltrim(" \t\r\n").starts_with("{")) {
     llvm::SmallString<256> mergesPath(llvm::sys::path::parent_path(path));
     llvm::sys::path::append(mergesPath, "merges.txt");
@@ -365,14 +578,15 @@ TokenizerOrError loadTokenizerFile(StringRef path) {
 
 TokenizerOrError loadTokenizer(StringRef path) {
   if (llvm::sys::fs::is_directory(path)) {
-    for (const char *name : {"vocab.json", "tokenizer.bin"}) {
+    for (const char *name :
+         {"vocab.json", "tokenizer.bin", "tokenizer.model"}) {
       llvm::SmallString<256> candidate(path);
       llvm::sys::path::append(candidate, name);
       if (llvm::sys::fs::exists(candidate))
         return loadTokenizer(candidate);
     }
-    return readerError(path + ": directory holds neither vocab.json nor "
-                              "tokenizer.bin");
+    return readerError(path + ": directory holds no vocab.json, "
+                              "tokenizer.bin or tokenizer.model");
   }
   return loadTokenizerFile(path);
 }

@@ -179,10 +179,38 @@ bool parseArgs(int argc, const char *const *argv, Options &opts,
       if (!intIn(N, 1, 4096, "1 to 4096"))
         return false;
       opts.threads = int32_t(N);
-    } else if (Flag == "--no-bos") {
+    } else if (Flag == "--no-bos" || Flag == "--bos") {
       if (!noValue())
         return false;
-      opts.addBos = false;
+      opts.addBos = Flag == "--bos" ? 1 : 0;
+    } else if (Flag == "-c" || Flag == "--ctx-size") {
+      if (!intIn(N, 0, INT64_MAX, ">= 0"))
+        return false;
+      opts.ctxSize = N;
+    } else if (Flag == "-r" || Flag == "--reverse-prompt") {
+      if (!value())
+        return false;
+      if (V.empty()) {
+        error = "empty text for " + Flag;
+        return false;
+      }
+      opts.reversePrompts.push_back(V);
+    } else if (Flag == "--ignore-eos") {
+      if (!noValue())
+        return false;
+      opts.ignoreEos = true;
+    } else if (Flag == "-e" || Flag == "--escape") {
+      if (!noValue())
+        return false;
+      opts.escape = true;
+    } else if (Flag == "--n-probs") {
+      if (!intIn(N, 0, 1 << 20, "0 to 1048576"))
+        return false;
+      opts.nProbs = int32_t(N);
+    } else if (Flag == "-i" || Flag == "--interactive") {
+      if (!noValue())
+        return false;
+      opts.interactive = true;
     } else if (Flag == "--no-display-prompt") {
       if (!noValue())
         return false;
@@ -215,21 +243,74 @@ bool parseArgs(int argc, const char *const *argv, Options &opts,
     error = "-p/--prompt and -f/--file cannot both be given";
     return false;
   }
+  if (opts.interactive && opts.promptFile == "-") {
+    error = "-f - reads the prompt from standard input, which -i needs for "
+            "its turns";
+    return false;
+  }
   return true;
+}
+
+std::string processEscapes(const std::string &text) {
+  std::string Out;
+  for (size_t I = 0; I < text.size(); ++I) {
+    if (text[I] != '\\' || I + 1 == text.size()) {
+      Out += text[I];
+      continue;
+    }
+    switch (text[++I]) {
+    case 'n':
+      Out += '\n';
+      break;
+    case 't':
+      Out += '\t';
+      break;
+    case 'r':
+      Out += '\r';
+      break;
+    case '\\':
+      Out += '\\';
+      break;
+    case '"':
+      Out += '"';
+      break;
+    case '\'':
+      Out += '\'';
+      break;
+    default: // not an escape: kept as written
+      Out += '\\';
+      Out += text[I];
+    }
+  }
+  return Out;
 }
 
 bool loadPromptFile(Options &opts, std::string &error) {
   if (opts.promptFile.empty())
     return true;
-  std::ifstream In(opts.promptFile, std::ios::binary);
-  if (!In) {
-    error = "cannot read prompt file '" + opts.promptFile +
-            "': " + std::strerror(errno);
-    return false;
+  if (opts.promptFile == "-") {
+    // Standard input, like tfm-tokenize's TEXT "-".
+    opts.prompt.clear();
+    char Buf[1 << 16];
+    size_t N;
+    while ((N = std::fread(Buf, 1, sizeof Buf, stdin)) > 0)
+      opts.prompt.append(Buf, N);
+    if (std::ferror(stdin)) {
+      error = std::string("cannot read the prompt from standard input: ") +
+              std::strerror(errno);
+      return false;
+    }
+  } else {
+    std::ifstream In(opts.promptFile, std::ios::binary);
+    if (!In) {
+      error = "cannot read prompt file '" + opts.promptFile +
+              "': " + std::strerror(errno);
+      return false;
+    }
+    std::ostringstream Buf;
+    Buf << In.rdbuf();
+    opts.prompt = Buf.str();
   }
-  std::ostringstream Buf;
-  Buf << In.rdbuf();
-  opts.prompt = Buf.str();
   // Editors end files with a newline that is not part of the prompt.
   if (!opts.prompt.empty() && opts.prompt.back() == '\n')
     opts.prompt.pop_back();
@@ -249,8 +330,18 @@ timings to stderr.
   -p, --prompt TEXT      prompt (default: empty, i.e. generation starts from
                          BOS); for a model built without a tokenizer, TEXT
                          is a list of token ids separated by spaces
-  -f, --file FILE        read the prompt from FILE (one trailing newline is
-                         dropped)
+  -f, --file FILE        read the prompt from FILE ('-': standard input; one
+                         trailing newline is dropped)
+  -e, --escape           process escapes in the prompt: \n \t \r \\ \" \'
+  -i, --interactive      after the prompt's continuation, read a line from
+                         standard input and continue from it, turn after
+                         turn, keeping the KV cache (EOF or Ctrl-C ends)
+  -r, --reverse-prompt TEXT
+                         stop generating when the output ends with TEXT
+                         (repeatable; with -i: hand the turn back)
+  -c, --ctx-size N       context of this run, up to the compiled maximum
+                         (default: 0 = the compiled maximum); the KV cache
+                         is used, and touched, for N positions only
   -n, --n-predict N      number of tokens to generate (default: 128;
                          -1 = until the context is full)
   --temp T               temperature (default: 0.8; 0 = greedy)
@@ -261,9 +352,17 @@ timings to stderr.
   --repeat-last-n N      tokens the penalty looks back on (default: 64;
                          0 = off, -1 = context size)
   -s, --seed N           random seed (default: -1 = from the clock; the seed
-                         used is printed on stderr)
+                         used is printed on stderr unless --temp 0)
   -t, --threads N        threads (default: all hardware threads)
-  --no-bos               do not prepend the BOS token to the prompt
+  --bos, --no-bos        start the prompt with BOS or not (default: the
+                         tokenizer's convention: SentencePiece yes, GPT-2
+                         no, as Hugging Face and tfm-tokenize; an empty
+                         prompt always starts from BOS)
+  --ignore-eos           do not stop when the model samples EOS (or BOS)
+  --n-probs N            after each generated token, print on stderr the
+                         N most probable tokens of its distribution
+                         (softmax of the logits at temperature 1):
+                         "probs: ID PROB ID PROB ..." (default: 0 = off)
   --no-display-prompt    do not print the prompt before the generated text
   --tokenize             print the prompt's token ids on one line and exit
   --logits-out FILE      write the float32 (little-endian) logits of every
@@ -274,7 +373,10 @@ timings to stderr.
   --version              show the model name, architecture and ABI version
 
 The sampling chain is: repetition penalty, top-k, temperature, top-p, min-p.
-Exit codes: 0 success, 2 bad arguments or input, 1 other failures.
+Ctrl-C stops the generation: the text so far, a newline and the timing line
+are printed, and the exit code is 130.
+Exit codes: 0 success, 2 bad arguments or input, 1 other failures, 130
+interrupted.
 )";
 }
 

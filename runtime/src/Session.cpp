@@ -39,6 +39,7 @@ struct TfmSession {
   std::vector<float> Last;    ///< Last row of the last eval.
   bool HaveLast = false;
   int64_t Pos = 0;
+  int64_t Context = 0; ///< Positions this session may use (<= the model's).
   std::string Error;
 };
 
@@ -283,6 +284,7 @@ tfm_session_create_with_weights(const TfmModelInfo *model, int threads,
           return fail(Why.c_str());
         S = new TfmSession();
         S->Model = model;
+        S->Context = model->context_length;
         if (Why = mapWeights(*S, weights_path); !Why.empty())
           return fail(Why.c_str());
         if (Why = mapKvCache(*S); !Why.empty())
@@ -315,12 +317,11 @@ extern "C" int tfm_session_eval(TfmSession *S, const int32_t *tokens, int64_t n,
       S->Error = "no tokens to evaluate";
       return -1;
     }
-    // Pos <= context_length always, so the difference cannot overflow.
-    if (n > M.context_length - S->Pos) {
+    // Pos <= Context always, so the difference cannot overflow.
+    if (n > S->Context - S->Pos) {
       S->Error = format("%lld tokens at position %lld exceed the context "
                         "length %lld",
-                        (long long)n, (long long)S->Pos,
-                        (long long)M.context_length);
+                        (long long)n, (long long)S->Pos, (long long)S->Context);
       return -1;
     }
     for (int64_t I = 0; I < n; ++I)
@@ -375,6 +376,26 @@ extern "C" const float *tfm_session_last_logits(const TfmSession *S) {
 
 extern "C" int64_t tfm_session_pos(const TfmSession *S) {
   return S ? S->Pos : -1;
+}
+
+extern "C" int tfm_session_set_context(TfmSession *S, int64_t n) {
+  if (!S)
+    return -1;
+  const int64_t Max = S->Model->context_length;
+  if (n < 1 || n > Max || n < S->Pos) {
+    S->Error = format("context %lld is outside [%lld, %lld] (1 or the "
+                      "current position, up to the compiled context length)",
+                      (long long)n, (long long)std::max<int64_t>(1, S->Pos),
+                      (long long)Max);
+    return -1;
+  }
+  S->Context = n;
+  S->Error.clear();
+  return 0;
+}
+
+extern "C" int64_t tfm_session_context(const TfmSession *S) {
+  return S ? S->Context : -1;
 }
 
 extern "C" void tfm_session_reset(TfmSession *S) {

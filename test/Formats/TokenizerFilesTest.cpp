@@ -200,4 +200,96 @@ TEST(TokenizerFiles, LoadTokenizerReportsMissingFiles) {
       << error;
 }
 
+/// Protobuf wire format, written here by hand from the encoding rules.
+std::string varint(uint64_t v) {
+  std::string out;
+  do {
+    out += char((v & 0x7F) | (v > 0x7F ? 0x80 : 0));
+    v >>= 7;
+  } while (v);
+  return out;
+}
+std::string lengthField(uint32_t field, const std::string &body) {
+  return varint(field << 3 | 2) + varint(body.size()) + body;
+}
+std::string varintField(uint32_t field, uint64_t v) {
+  return varint(field << 3) + varint(v);
+}
+
+/// A SentencePiece ModelProto: pieces (piece, score, type), trainer_spec
+/// (model_type), normalizer_spec (name, add_dummy_prefix,
+/// remove_extra_whitespaces).
+std::string sentencePieceModel(uint64_t modelType, bool removeExtraSpaces) {
+  std::string out;
+  struct Piece {
+    const char *text;
+    float score;
+    int type;
+  };
+  const Piece pieces[] = {{"<unk>", 0, 2},
+                          {"<s>", 0, 3},
+                          {"</s>", 0, 3},
+                          {"<0x0A>", 0, 6},
+                          {"\xE2\x96\x81", -1, 1},
+                          {"h", -2, 1},
+                          {"i", -3, 1},
+                          {"\xE2\x96\x81h", -4, 1},
+                          {"\xE2\x96\x81hi", -5, 1}};
+  for (const Piece &p : pieces) {
+    uint32_t bits;
+    std::memcpy(&bits, &p.score, 4);
+    std::string score = varint(2 << 3 | 5);
+    score.append(reinterpret_cast<const char *>(&bits), 4);
+    out += lengthField(1, lengthField(1, p.text) + score +
+                              varintField(3, uint64_t(p.type)));
+  }
+  out += lengthField(2, varintField(3, modelType) + varintField(35, 1));
+  out += lengthField(3, lengthField(1, "identity") + varintField(3, 1) +
+                            varintField(4, removeExtraSpaces));
+  return out;
+}
+
+// SentencePiece's tokenizer.model is read by content (issue 14, bug 11: it
+// was taken for a llama2.c tokenizer.bin, "max_token_length 84545034").
+TEST(TokenizerFiles, SentencePieceModel) {
+  std::string bytes = sentencePieceModel(/*BPE=*/2, false);
+  auto tok = loadSentencePieceModel(bytes);
+  ASSERT_TRUE(bool(tok)) << llvm::toString(tok.takeError());
+  EXPECT_EQ((*tok)->vocabSize(), 9);
+  EXPECT_EQ((*tok)->bos(), 1);
+  EXPECT_EQ((*tok)->eos(), 2);
+  EXPECT_EQ((*tok)->type(3), TokenType::Byte);
+  EXPECT_EQ((*tok)->type(1), TokenType::Control);
+  EXPECT_EQ((*tok)->encode("hi", true), (std::vector<int32_t>{1, 8}));
+  EXPECT_EQ((*tok)->encode("hi\n", false), (std::vector<int32_t>{8, 3}));
+
+  // Detection by content goes through loadTokenizer too.
+  std::string path = ::testing::TempDir() + "tfm-spm-test.model";
+  {
+    std::FILE *f = std::fopen(path.c_str(), "wb");
+    ASSERT_TRUE(f);
+    std::fwrite(bytes.data(), 1, bytes.size(), f);
+    std::fclose(f);
+  }
+  auto loaded = loadTokenizer(path);
+  ASSERT_TRUE(bool(loaded)) << llvm::toString(loaded.takeError());
+  EXPECT_EQ((*loaded)->encode("hi", false), (std::vector<int32_t>{8}));
+  std::remove(path.c_str());
+
+  // What the tokenizer does not implement is refused, by name.
+  std::string error =
+      errorOf(loadSentencePieceModel(sentencePieceModel(/*UNIGRAM=*/1, false)));
+  EXPECT_NE(error.find("is a unigram model; tfmc reads SentencePiece BPE "
+                       "models (Llama's) only"),
+            std::string::npos)
+      << error;
+  error = errorOf(loadSentencePieceModel(sentencePieceModel(2, true)));
+  EXPECT_NE(error.find("remove_extra_whitespaces true"), std::string::npos)
+      << error;
+  // Truncation names a byte offset.
+  error = errorOf(loadSentencePieceModel(bytes.substr(0, 20)));
+  EXPECT_NE(error.find("truncated"), std::string::npos) << error;
+  EXPECT_NE(error.find("byte offset"), std::string::npos) << error;
+}
+
 } // namespace

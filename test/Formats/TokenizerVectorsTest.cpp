@@ -148,10 +148,13 @@ TEST(TokenizerVectors, SpmMatchesSentencePiece) {
   ASSERT_EQ(lines.size(), strings.size());
   ASSERT_GE(strings.size(), 50u);
 
-  // The same vocabulary in llama2.c's format and as GGUF metadata.
+  // The same vocabulary in llama2.c's format, as GGUF metadata and in
+  // SentencePiece's own tokenizer.model (issue 14, bug 11: it was misread
+  // as a tokenizer.bin).
   for (const char *file :
-       {"/tokenizers/llama2/tokenizer.bin", "/tokenizers/llamacpp-vocab/"
-                                            "ggml-vocab-llama-spm.gguf"}) {
+       {"/tokenizers/llama2/tokenizer.bin",
+        "/tokenizers/llamacpp-vocab/ggml-vocab-llama-spm.gguf",
+        "/tokenizers/llama2/tokenizer.model"}) {
     auto tok = load(sharedDir() + file);
     ASSERT_TRUE(tok);
     size_t passed = 0, bytes = 0;
@@ -190,7 +193,8 @@ TEST(TokenizerVectors, LlamaCppSpm) {
       sharedDir() + "/tokenizers/llamacpp-vocab/ggml-vocab-llama-spm.gguf";
   REQUIRE_SHARED(base);
   for (const std::string &file :
-       {base, sharedDir() + "/tokenizers/llama2/tokenizer.bin"})
+       {base, sharedDir() + "/tokenizers/llama2/tokenizer.bin",
+        sharedDir() + "/tokenizers/llama2/tokenizer.model"})
     EXPECT_TRUE(expectLlamaCppVectors(file, base));
 }
 

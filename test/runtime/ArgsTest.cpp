@@ -56,9 +56,15 @@ TEST(Args, Defaults) {
   EXPECT_EQ(O.sampling.repeatLastN, 64);
   EXPECT_FALSE(O.haveSeed);
   EXPECT_EQ(O.threads, 0);
-  EXPECT_TRUE(O.addBos);
+  EXPECT_EQ(O.addBos, -1); // the tokenizer's convention
   EXPECT_TRUE(O.displayPrompt);
   EXPECT_FALSE(O.tokenizeOnly);
+  EXPECT_EQ(O.ctxSize, 0);
+  EXPECT_TRUE(O.reversePrompts.empty());
+  EXPECT_FALSE(O.ignoreEos);
+  EXPECT_FALSE(O.escape);
+  EXPECT_EQ(O.nProbs, 0);
+  EXPECT_FALSE(O.interactive);
   EXPECT_TRUE(O.logitsOut.empty());
   EXPECT_TRUE(O.timing);
   EXPECT_FALSE(O.help);
@@ -106,11 +112,46 @@ TEST(Args, EveryFlag) {
   EXPECT_TRUE(O.haveSeed);
   EXPECT_EQ(O.sampling.seed, UINT64_MAX);
   EXPECT_EQ(O.threads, 2);
-  EXPECT_FALSE(O.addBos);
+  EXPECT_EQ(O.addBos, 0);
   EXPECT_FALSE(O.displayPrompt);
   EXPECT_TRUE(O.tokenizeOnly);
   EXPECT_EQ(O.logitsOut, "l.bin");
   EXPECT_FALSE(O.timing);
+}
+
+// The llama.cpp staples of issue 14: -c, -r, --ignore-eos, -e, --n-probs,
+// -i, --bos.
+TEST(Args, LlamaCppStaples) {
+  Parsed P = parse({"-c", "64", "-r", "User:", "--reverse-prompt=\n\n",
+                    "--ignore-eos", "-e", "--n-probs", "5", "-i", "--bos"});
+  ASSERT_TRUE(P.Ok) << P.Error;
+  const Options &O = P.Opts;
+  EXPECT_EQ(O.ctxSize, 64);
+  EXPECT_EQ(O.reversePrompts, (std::vector<std::string>{"User:", "\n\n"}));
+  EXPECT_TRUE(O.ignoreEos);
+  EXPECT_TRUE(O.escape);
+  EXPECT_EQ(O.nProbs, 5);
+  EXPECT_TRUE(O.interactive);
+  EXPECT_EQ(O.addBos, 1);
+  P = parse({"--ctx-size=0", "--interactive", "--escape"});
+  ASSERT_TRUE(P.Ok) << P.Error;
+  EXPECT_EQ(P.Opts.ctxSize, 0);
+  expectError({"-c", "-1"}, {"-c", "out of range"});
+  expectError({"-c", "x"}, {"-c", "integer"});
+  expectError({"--n-probs", "-2"}, {"--n-probs", "out of range"});
+  expectError({"-r", ""}, {"empty text", "-r"});
+  expectError({"-r"}, {"missing value for -r"});
+  expectError({"-i", "-f", "-"}, {"-f -", "-i"});
+  expectError({"--ignore-eos=1"}, {"--ignore-eos takes no value"});
+}
+
+TEST(Args, Escapes) {
+  using tfm::rt::processEscapes;
+  EXPECT_EQ(processEscapes("a\\nb\\tc\\\\d\\\"e\\'f\\rg"),
+            "a\nb\tc\\d\"e'f\rg");
+  // Not escapes: kept as written, including a trailing backslash.
+  EXPECT_EQ(processEscapes("\\q\\x41\\"), "\\q\\x41\\");
+  EXPECT_EQ(processEscapes(""), "");
 }
 
 TEST(Args, LongFormsAndEquals) {
@@ -151,11 +192,31 @@ TEST(Args, HelpAndVersion) {
   P = parse({"--version"});
   EXPECT_TRUE(P.Ok && P.Opts.version);
   std::string U = tfm::rt::usageText("prog");
-  for (const char *Flag :
-       {"-p, --prompt", "-f, --file", "-n, --n-predict", "--temp", "--top-k",
-        "--top-p", "--min-p", "--repeat-penalty", "--repeat-last-n",
-        "-s, --seed", "-t, --threads", "--no-bos", "--tokenize", "--logits-out",
-        "--no-timing", "--help", "--version", "--no-display-prompt"})
+  for (const char *Flag : {"-p, --prompt",
+                           "-f, --file",
+                           "-n, --n-predict",
+                           "--temp",
+                           "--top-k",
+                           "--top-p",
+                           "--min-p",
+                           "--repeat-penalty",
+                           "--repeat-last-n",
+                           "-s, --seed",
+                           "-t, --threads",
+                           "--no-bos",
+                           "--tokenize",
+                           "--logits-out",
+                           "--no-timing",
+                           "--help",
+                           "--version",
+                           "--no-display-prompt",
+                           "-c, --ctx-size",
+                           "-r, --reverse-prompt",
+                           "--ignore-eos",
+                           "-e, --escape",
+                           "--n-probs",
+                           "-i, --interactive",
+                           "--bos"})
     EXPECT_NE(U.find(Flag), std::string::npos) << Flag;
 }
 

@@ -18,7 +18,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -254,9 +256,8 @@ TEST(Generate, LogitsOutHoldsEveryEvaluatedRow) {
   std::remove(Path.c_str());
   // An unwritable path is a clear error.
   C.logitsOut = "/nonexistent-dir/x.bin";
-  EXPECT_EQ(generateTokens(
-                S.S, Prompt, C, Samp, [](int32_t) {}, Stats, Error),
-            2);
+  EXPECT_EQ(
+      generateTokens(S.S, Prompt, C, Samp, [](int32_t) {}, Stats, Error), 2);
   EXPECT_NE(Error.find("/nonexistent-dir/x.bin"), std::string::npos);
 }
 
@@ -395,6 +396,10 @@ TEST(Main, TokenIdsWithoutTokenizer) {
                        std::to_string(Cont[1]) + " " + std::to_string(Cont[2]) +
                        "\n");
   EXPECT_NE(R.Err.find("prompt: 3 tokens"), std::string::npos) << R.Err;
+  // Greedy draws no random numbers: no seed line (issue 14, bug 10).
+  EXPECT_EQ(R.Err.find("seed: "), std::string::npos) << R.Err;
+  R = runMain(M, {"-p", "1 7 2", "-n", "3", "--temp", "1"});
+  ASSERT_EQ(R.Rc, 0) << R.Err;
   EXPECT_NE(R.Err.find("seed: "), std::string::npos); // no -s: random seed
 
   R = runMain(M, {"-p", "1 7 2", "-n", "3", "--temp", "0", "-s", "5",
@@ -501,6 +506,181 @@ TEST(Main, StreamsTextThroughTheTokenizer) {
   R = runMain(M, {"-p", "", "--no-bos"});
   EXPECT_EQ(R.Rc, 2);
   EXPECT_NE(R.Err.find("empty"), std::string::npos);
+}
+
+// Outputs are checked before anything is printed or evaluated (issue 14,
+// bug 7: a bad --logits-out failed after the prompt was shown).
+TEST(Main, BadLogitsOutFailsBeforeAnyOutput) {
+  TfmModelInfo M = fakeModel();
+  Log = CallLog();
+  MainRun R = runMain(M, {"-p", "1 7 2", "-n", "3", "--temp", "0",
+                          "--logits-out", "/nonexistent-dir/l.bin"});
+  EXPECT_EQ(R.Rc, 2);
+  EXPECT_EQ(R.Out, "");
+  EXPECT_NE(R.Err.find("cannot open '/nonexistent-dir/l.bin' for "
+                       "--logits-out"),
+            std::string::npos)
+      << R.Err;
+  EXPECT_EQ(Log.Prefills, 0);
+}
+
+// -c limits the positions of the run; more than compiled is an error.
+TEST(Main, CtxSize) {
+  TfmModelInfo M = fakeModel();
+  MainRun R = runMain(M, {"-p", "1 7", "-n", "-1", "--temp", "0", "-c", "5",
+                          "--no-display-prompt", "--no-timing"});
+  ASSERT_EQ(R.Rc, 0) << R.Err;
+  std::vector<int32_t> Cont = expectedContinuation({1, 7}, 4); // 5 - 2 + 1
+  std::string Want;
+  for (int32_t T : Cont)
+    Want += (Want.empty() ? "" : " ") + std::to_string(T);
+  EXPECT_EQ(R.Out, Want + "\n");
+  R = runMain(M, {"-p", "1 7 2 3 4 5", "-c", "5"});
+  EXPECT_EQ(R.Rc, 2);
+  EXPECT_NE(R.Err.find("the prompt has 6 tokens but the context length is 5"),
+            std::string::npos)
+      << R.Err;
+  R = runMain(M, {"-p", "1", "-c", "13"});
+  EXPECT_EQ(R.Rc, 2);
+  EXPECT_NE(R.Err.find("-c 13 exceeds the compiled context length 12"),
+            std::string::npos)
+      << R.Err;
+
+  SessionPtr S(M);
+  EXPECT_EQ(tfm_session_context(S.S), Ctx);
+  EXPECT_EQ(tfm_session_set_context(S.S, 0), -1);
+  EXPECT_EQ(tfm_session_set_context(S.S, Ctx + 1), -1);
+  ASSERT_EQ(tfm_session_set_context(S.S, 3), 0);
+  int32_t Toks[4] = {1, 2, 3, 4};
+  EXPECT_EQ(tfm_session_eval(S.S, Toks, 4, nullptr), -1);
+  EXPECT_NE(std::string(tfm_session_error(S.S)).find("context length 3"),
+            std::string::npos);
+  ASSERT_EQ(tfm_session_eval(S.S, Toks, 2, nullptr), 0);
+  EXPECT_EQ(tfm_session_set_context(S.S, 1), -1); // below the position
+  EXPECT_EQ(tfm_session_context(nullptr), -1);
+  EXPECT_EQ(tfm_session_set_context(nullptr, 2), -1);
+}
+
+/// A SentencePiece vocabulary of whole words over the fake model's ids.
+std::vector<uint8_t> wordTokenizer() {
+  std::vector<std::string> Pieces = {"<unk>", "<s>", "</s>"};
+  for (const char *W : {"Once", "upon", "a", "time", "there", "was", "cat",
+                        "dog", "sun", "big", "red", "ran", "home"})
+    Pieces.push_back(std::string("\xE2\x96\x81") + W);
+  std::vector<float> Scores(Pieces.size(), 0.0f);
+  std::vector<TokenType> Types(Pieces.size(), TokenType::Normal);
+  Types[0] = TokenType::Unknown;
+  Types[1] = Types[2] = TokenType::Control;
+  std::string Error;
+  auto Tok = Tokenizer::createSentencePiece(Pieces, Scores, Types, 1, 2, Error);
+  EXPECT_TRUE(Tok) << Error;
+  return Tok->serialize();
+}
+
+// -r stops when the text ends with one of the strings; --ignore-eos goes on
+// past EOS/BOS.
+TEST(Main, ReversePromptAndIgnoreEos) {
+  std::vector<uint8_t> Bytes = wordTokenizer();
+  TfmModelInfo M = fakeModel();
+  M.tokenizer = Bytes.data();
+  M.tokenizer_bytes = int64_t(Bytes.size());
+  std::string Error;
+  auto Tok = Tokenizer::deserialize(Bytes.data(), Bytes.size(), Error);
+  std::vector<int32_t> Cont = expectedContinuation({1}, 8);
+  ASSERT_GE(Cont[2], 3); // the fake model never samples BOS/EOS
+  // Stop at the third generated word.
+  std::string Third = Tok->decode({Cont[2]});
+  MainRun R =
+      runMain(M, {"-n", "8", "--temp", "0", "-r", Third, "--no-timing"});
+  ASSERT_EQ(R.Rc, 0) << R.Err;
+  EXPECT_EQ(R.Out, Tok->decode({1, Cont[0], Cont[1], Cont[2]}) + "\n");
+  // A string never produced does not stop anything.
+  R = runMain(M, {"-n", "8", "--temp", "0", "-r", "zebra", "--no-timing"});
+  std::vector<int32_t> All = {1};
+  All.insert(All.end(), Cont.begin(), Cont.end());
+  EXPECT_EQ(R.Out, Tok->decode(All) + "\n");
+
+  // A vocabulary whose EOS is a word the model samples: it stops there,
+  // unless --ignore-eos.
+  std::vector<std::string> Pieces;
+  for (int32_t Id = 0; Id < int32_t(V); ++Id)
+    Pieces.push_back(Id == 0   ? "<unk>"
+                     : Id == 1 ? "<s>"
+                               : "\xE2\x96\x81w" + std::to_string(Id));
+  std::vector<TokenType> Types(Pieces.size(), TokenType::Normal);
+  Types[0] = TokenType::Unknown;
+  Types[1] = TokenType::Control;
+  auto EosTok = Tokenizer::createSentencePiece(
+      Pieces, std::vector<float>(Pieces.size(), 0.0f), Types, 1, Cont[3],
+      Error);
+  ASSERT_TRUE(EosTok) << Error;
+  std::vector<uint8_t> EosBytes = EosTok->serialize();
+  M.tokenizer = EosBytes.data();
+  M.tokenizer_bytes = int64_t(EosBytes.size());
+  size_t FirstEos =
+      size_t(std::find(Cont.begin(), Cont.end(), Cont[3]) - Cont.begin());
+  R = runMain(M, {"-n", "8", "--temp", "0", "--no-timing"});
+  std::vector<int32_t> Shown = {1};
+  Shown.insert(Shown.end(), Cont.begin(), Cont.begin() + FirstEos);
+  EXPECT_EQ(R.Out, EosTok->decode(Shown) + "\n");
+  R = runMain(M, {"-n", "8", "--temp", "0", "--no-timing", "--ignore-eos"});
+  EXPECT_EQ(R.Out, EosTok->decode(All) + "\n");
+}
+
+// --n-probs: the top-N of softmax(logits) per generated token, on stderr.
+TEST(Main, NProbs) {
+  TfmModelInfo M = fakeModel();
+  MainRun R = runMain(M, {"-p", "1 7", "-n", "2", "--temp", "0", "--n-probs",
+                          "3", "--no-timing"});
+  ASSERT_EQ(R.Rc, 0) << R.Err;
+  std::vector<int32_t> Cont = expectedContinuation({1, 7}, 2);
+  // Logits -|v - target|: the target, then its neighbours (lower id first).
+  std::string Want;
+  std::vector<int32_t> Seq = {1, 7};
+  for (int32_t Next : Cont) {
+    int64_t Sum = 0;
+    for (int32_t T : Seq)
+      Sum += T;
+    int32_t Tg = target(Sum);
+    double Z = 0;
+    for (int64_t Vv = 0; Vv < V; ++Vv)
+      Z += std::exp(-std::fabs(double(Vv - Tg)));
+    char Line[256];
+    std::snprintf(Line, sizeof Line, "probs: %d %.6g %d %.6g %d %.6g\n", Tg,
+                  1 / Z, Tg - 1, std::exp(-1.0) / Z, Tg + 1,
+                  std::exp(-1.0) / Z);
+    Want += Line;
+    Seq.push_back(Next);
+  }
+  EXPECT_EQ(R.Err, Want);
+}
+
+/// The fake decode that raises SIGINT (Ctrl-C) at its third call.
+void interruptingDecode(TfmMemRefI8x1 *W, TfmMemRefI32x1 *Tok, int64_t Pos,
+                        TfmMemRefF32x1 *Kv, TfmMemRefF32x2 *Logits) {
+  if (++Log.Decodes == 3)
+    std::raise(SIGINT);
+  fakeEntry(W, Tok, Pos, Kv, Logits);
+}
+
+// Ctrl-C ends the generation cleanly: the text so far, the newline, the
+// timing line, exit code 130.
+TEST(Main, InterruptEndsCleanly) {
+  TfmModelInfo M = fakeModel();
+  M.decode = interruptingDecode;
+  Log = CallLog();
+  MainRun R = runMain(M, {"-p", "1 7", "-n", "8", "--temp", "0"});
+  EXPECT_EQ(R.Rc, 130) << R.Err;
+  std::vector<int32_t> Cont = expectedContinuation({1, 7}, 3);
+  EXPECT_EQ(R.Out, "1 7 " + std::to_string(Cont[0]) + " " +
+                       std::to_string(Cont[1]) + " " + std::to_string(Cont[2]) +
+                       "\n");
+  EXPECT_NE(R.Err.find("generated: 3 tokens"), std::string::npos) << R.Err;
+  EXPECT_EQ(Log.Decodes, 3);
+  // The handler is gone afterwards: SIGINT is ignored here, as before.
+  struct sigaction Now;
+  sigaction(SIGINT, nullptr, &Now);
+  EXPECT_EQ(Now.sa_handler, SIG_DFL);
 }
 
 } // namespace

@@ -309,12 +309,17 @@ Expected<ModelSpec> importSafetensors(llvm::StringRef path,
   }
   spec.name = defaultModelName(path);
 
-  // Tokenizer: the option, else vocab.json (GPT-2) or tokenizer.bin beside.
+  // Tokenizer: the option, else vocab.json (GPT-2) or tokenizer.bin /
+  // tokenizer.model beside.
   std::string tok = options.tokenizerPath;
-  llvm::SmallString<256> beside(dir);
-  llvm::sys::path::append(beside, gpt2 ? "vocab.json" : "tokenizer.bin");
-  if (tok.empty() && llvm::sys::fs::exists(beside))
-    tok = std::string(beside);
+  for (const char *name :
+       gpt2 ? std::vector<const char *>{"vocab.json"}
+            : std::vector<const char *>{"tokenizer.bin", "tokenizer.model"}) {
+    llvm::SmallString<256> beside(dir);
+    llvm::sys::path::append(beside, name);
+    if (tok.empty() && llvm::sys::fs::exists(beside))
+      tok = std::string(beside);
+  }
   if (!tok.empty())
     spec.tokenizer = {gpt2 ? TokenizerKind::Gpt2 : TokenizerKind::SentencePiece,
                       tok};

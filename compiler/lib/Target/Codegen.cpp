@@ -20,9 +20,9 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/TargetParser/Host.h"
 
-#if !defined(TFM_RUNTIME_LIB_DIR) || !defined(TFM_RUNTIME_LINK_FLAGS)
-#error "TFM_RUNTIME_LIB_DIR must name the directory of libtfmrt.a and " \
-    "TFM_RUNTIME_LINK_FLAGS the flags it needs (a sanitizer runtime)"
+#if !defined(TFM_RUNTIME_LINK_FLAGS)
+#error "TFM_RUNTIME_LINK_FLAGS must name the flags libtfmrt.a needs (a " \
+    "sanitizer runtime)"
 #endif
 
 namespace tfm {
@@ -304,22 +304,83 @@ llvm::Error emitFile(llvm::Module &module, llvm::TargetMachine &tm,
   return llvm::Error::success();
 }
 
+llvm::Error prefixSymbols(llvm::Module &module, llvm::StringRef prefix) {
+  auto isIdentifier = [](llvm::StringRef s) {
+    return !s.empty() && (llvm::isAlpha(s[0]) || s[0] == '_') &&
+           llvm::all_of(s, [](char c) { return llvm::isAlnum(c) || c == '_'; });
+  };
+  if (!isIdentifier(prefix))
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "--name '" + prefix +
+                                       "' is not a C identifier "
+                                       "([A-Za-z_][A-Za-z0-9_]*)");
+  for (llvm::GlobalValue &value : module.global_values()) {
+    if (value.isDeclaration() || value.hasLocalLinkage())
+      continue;
+    llvm::StringRef name = value.getName();
+    llvm::StringRef wrapper =
+        name.starts_with("_mlir_ciface_") ? "_mlir_ciface_" : "";
+    llvm::StringRef rest = name.drop_front(wrapper.size());
+    if (!rest.starts_with("tfm_"))
+      continue;
+    value.setName((wrapper + prefix + "_" + rest.drop_front(4)).str());
+  }
+  return llvm::Error::success();
+}
+
+std::string runtimeLibDir() {
+  // tfmc is bin/tfmc and the runtime lib/libtfmrt.a, in the build tree as
+  // in an installation: the runtime is found from tfmc's own location.
+  std::string exe = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
+  llvm::SmallString<256> dir(
+      llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe)));
+  llvm::sys::path::append(dir, "lib");
+  return std::string(dir);
+}
+
 std::vector<std::string> linkCommand(llvm::StringRef objectPath,
-                                     llvm::StringRef outputPath) {
-  std::string lib = TFM_RUNTIME_LIB_DIR;
+                                     llvm::StringRef outputPath,
+                                     LinkKind kind) {
+  std::string lib = runtimeLibDir();
   std::vector<std::string> cmd = {"c++"};
   // A sanitized libtfmrt calls into the sanitizer runtime.
   llvm::SmallVector<llvm::StringRef> runtimeFlags;
   llvm::StringRef(TFM_RUNTIME_LINK_FLAGS).split(runtimeFlags, ' ', -1, false);
   for (llvm::StringRef flag : runtimeFlags)
     cmd.push_back(flag.str());
-  cmd.insert(cmd.end(), {objectPath.str(), lib + "/libtfmrt_main.a", lib + "/libtfmrt.a",
-                         "-lfmt", "-lpthread", "-lm", "-o", outputPath.str()});
+  cmd.push_back(objectPath.str());
+  if (kind == LinkKind::Executable) {
+    cmd.push_back(lib + "/libtfmrt_main.a");
+  } else {
+    // A shared library exports the model's symbols and the C API (TFM_API);
+    // the rest of libtfmrt is compiled with hidden visibility.
+    cmd.insert(cmd.end(), {"-shared", "-Wl,-z,defs"});
+    // The C API is what a dlopen()ing program calls: keep all of it.
+    cmd.insert(cmd.end(), {"-Wl,--whole-archive", lib + "/libtfmrt.a",
+                           "-Wl,--no-whole-archive"});
+  }
+  // fmt is compiled into libtfmrt: the result depends on the C and C++
+  // runtime libraries only.
+  if (kind == LinkKind::Executable)
+    cmd.push_back(lib + "/libtfmrt.a");
+  cmd.insert(cmd.end(), {"-lpthread", "-lm", "-o", outputPath.str()});
   return cmd;
 }
 
-llvm::Error linkExecutable(llvm::StringRef objectPath, llvm::StringRef outputPath) {
-  std::vector<std::string> cmd = linkCommand(objectPath, outputPath);
+llvm::Error linkExecutable(llvm::StringRef objectPath,
+                           llvm::StringRef outputPath, LinkKind kind) {
+  std::string lib = runtimeLibDir();
+  for (const char *name : {"libtfmrt.a", "libtfmrt_main.a"}) {
+    llvm::SmallString<256> path(lib);
+    llvm::sys::path::append(path, name);
+    if (!llvm::sys::fs::exists(path))
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          "cannot find the runtime library " + path +
+              " (tfmc looks in ../lib beside its own bin directory; "
+              "reinstall, or build the tfmrt targets)");
+  }
+  std::vector<std::string> cmd = linkCommand(objectPath, outputPath, kind);
   auto program = llvm::sys::findProgramByName(cmd[0]);
   if (!program)
     program = llvm::sys::findProgramByName("clang++-19");

@@ -3,11 +3,13 @@
 //   tfmc MODEL [-o out/model] [--emit=<stage>] ...
 //
 // MODEL is a .tfm description, a llama2.c .bin, a .gguf, or a directory with
-// config.json + model.safetensors. Every stage of the pipeline can be printed.
+// config.json + model.safetensors (or its sharded index). Every stage of the
+// pipeline can be printed.
 //
-// Outputs: text stages go to stdout unless -o is given; an object or an
-// executable without -o is named after MODEL (never after anything inside
-// it) in the current directory. tfmc writes into existing directories only.
+// Outputs: text stages go to stdout unless -o is given; an object, a shared
+// library or an executable without -o is named after MODEL (never after
+// anything inside it) in the current directory. tfmc writes into existing
+// directories only, and never over the model.
 //
 //===----------------------------------------------------------------------===//
 
@@ -48,32 +50,60 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class Stage { Spec, Dot, Tfm, Fused, Linalg, MemoryPlan, LLVMDialect, LLVMIR, Asm, Obj, Exe };
+enum class Stage {
+  Spec,
+  Dot,
+  Tfm,
+  Fused,
+  Linalg,
+  MemoryPlan,
+  LLVMDialect,
+  LLVMIR,
+  Asm,
+  Obj,
+  Shared,
+  Exe
+};
 
 cl::OptionCategory category("tfmc options");
 
 cl::opt<std::string> inputPath(cl::Positional, cl::desc("MODEL"), cl::cat(category));
-cl::opt<std::string> outputPath(
-    "o", cl::desc("Output file (default: stdout for text stages; for obj/exe "
-                  "MODEL's name in the current directory: NAME.o, NAME)"),
-    cl::value_desc("path"), cl::cat(category));
+cl::opt<std::string>
+    outputPath("o",
+               cl::desc("Output file (default: stdout for text stages; for "
+                        "obj/shared/exe MODEL's name in the current directory: "
+                        "NAME.o, NAME.so, NAME)"),
+               cl::value_desc("path"), cl::cat(category));
 cl::opt<Stage> emit(
     "emit", cl::desc("What to produce (default: exe)"), cl::init(Stage::Exe),
     cl::values(
         clEnumValN(Stage::Spec, "spec", "the model as a .tfm description"),
-        clEnumValN(Stage::Dot, "dot", "a Graphviz picture of the block structure"),
-        clEnumValN(Stage::Tfm, "tfm", "the tfm-dialect graph as built (unfused)"),
+        clEnumValN(Stage::Dot, "dot",
+                   "a Graphviz picture of the block structure"),
+        clEnumValN(Stage::Tfm, "tfm",
+                   "the tfm-dialect graph as built (unfused)"),
         clEnumValN(Stage::Tfm, "graph", "alias of tfm"),
         clEnumValN(Stage::Fused, "fused", "the graph after the tfm passes"),
-        clEnumValN(Stage::Linalg, "linalg", "after lowering to linalg on tensors"),
+        clEnumValN(Stage::Linalg, "linalg",
+                   "after lowering to linalg on tensors"),
         clEnumValN(Stage::MemoryPlan, "memory-plan",
                    "the arena plan of each entry point (tfm-plan-memory)"),
         clEnumValN(Stage::LLVMDialect, "llvm-dialect", "MLIR's LLVM dialect"),
         clEnumValN(Stage::LLVMIR, "llvm-ir", "LLVM IR after -O3"),
         clEnumValN(Stage::Asm, "asm", "assembly for the target"),
         clEnumValN(Stage::Obj, "obj", "an object file defining tfm_model"),
+        clEnumValN(Stage::Shared, "shared",
+                   "a shared library (.so) exporting tfm_model and the C API, "
+                   "to dlopen"),
         clEnumValN(Stage::Exe, "exe", "a text-generating executable")),
     cl::cat(category));
+cl::opt<std::string> symbolPrefix(
+    "name",
+    cl::desc(
+        "Prefix of the model's exported symbols in obj/shared/asm/llvm-ir: "
+        "PREFIX_model instead of tfm_model, so that two models link into "
+        "one program"),
+    cl::value_desc("PREFIX"), cl::cat(category));
 cl::opt<std::string> tokenizerPath(
     "tokenizer", cl::desc("Tokenizer file (llama2.c tokenizer.bin, .gguf, vocab.json)"),
     cl::value_desc("file"), cl::cat(category));
@@ -344,10 +374,19 @@ int main(int argc, char **argv) {
   // Outputs are settled before any work, so a bad one fails at once.
   // obj/exe without -o: MODEL's name; OUT.weights beside it for mmap.
   std::string out = outputPath;
-  if (out.empty() && (emit == Stage::Obj || emit == Stage::Exe))
-    out = defaultOutputPath(emit == Stage::Obj ? ".o" : "");
-  if (!out.empty() && out != "-")
+  if (out.empty() &&
+      (emit == Stage::Obj || emit == Stage::Shared || emit == Stage::Exe))
+    out = defaultOutputPath(emit == Stage::Obj      ? ".o"
+                            : emit == Stage::Shared ? ".so"
+                                                    : "");
+  if (!symbolPrefix.empty() && emit == Stage::Exe)
+    usageError("--name is for --emit=obj|shared|asm|llvm-ir: an executable's "
+               "main() uses tfm_model");
+  if (!out.empty() && out != "-") {
     checkOutputDirectory(out);
+    if (llvm::sys::fs::equivalent(out, inputPath))
+      usageError("-o " + out + " is the model itself");
+  }
   if (prefillChunk < 1)
     fail("--prefill-chunk must be at least 1");
 
@@ -373,10 +412,25 @@ int main(int argc, char **argv) {
     return phases.finish(), 0;
   }
   // Each checkpoint is mapped, parsed and checked once, by the import or by
-  // loadDescription; openWeights only reports `weights = none`.
+  // loadDescription (null for random weights).
+  // `weights = none` describes a model without values: the stages up to
+  // MLIR's LLVM dialect need none; from LLVM IR on, the object holds them.
+  bool needsWeights = emit == Stage::LLVMIR || emit == Stage::Asm ||
+                      emit == Stage::Obj || emit == Stage::Shared ||
+                      emit == Stage::Exe;
+  if (spec.weights.format == tfm::CheckpointFormat::None && needsWeights)
+    usageError("model '" + spec.name + "' has weights = none: --emit=" +
+               (emit == Stage::LLVMIR   ? "llvm-ir"
+                : emit == Stage::Asm    ? "asm"
+                : emit == Stage::Obj    ? "obj"
+                : emit == Stage::Shared ? "shared"
+                                        : "exe") +
+               " needs weight values (the stages up to llvm-dialect do not)");
   std::unique_ptr<tfm::formats::Checkpoint> checkpoint =
       model.checkpoint ? std::move(model.checkpoint)
-                       : check(tfm::openWeights(spec));
+      : spec.weights.format == tfm::CheckpointFormat::None
+          ? nullptr
+          : check(tfm::openWeights(spec));
 
   phases.begin(tfm::Progress::Graph);
   tfm::WeightsLayout layout = tfm::weightsLayout(spec);
@@ -437,9 +491,10 @@ int main(int argc, char **argv) {
 
   // The weights: a temporary blob that the object's .incbin reads, or the
   // sidecar (blob and trailer), written under a temporary name and renamed
-  // once all is done. Only an object or an executable keeps a sidecar;
+  // once all is done. Only an object, a shared library or an executable
+  // keeps a sidecar;
   // assembly needs the blob only to embed it.
-  bool binary = emit == Stage::Obj || emit == Stage::Exe;
+  bool binary = emit == Stage::Obj || emit == Stage::Shared || emit == Stage::Exe;
   std::string sidecarPath;
   if (!payload.embedWeights) {
     sidecarPath = out.empty() || out == "-" ? defaultOutputPath(".weights")
@@ -486,6 +541,8 @@ int main(int argc, char **argv) {
   auto llvmModule = check(tfm::translateToLLVMIR(*module, llvmCtx, *tm));
   module = nullptr; // the MLIR module is no longer needed
   check(tfm::addModelInfo(*llvmModule, spec, payload));
+  if (!symbolPrefix.empty())
+    check(tfm::prefixSymbols(*llvmModule, symbolPrefix));
   tfm::optimizeModule(*llvmModule, *tm);
   if (emit == Stage::LLVMIR) {
     printText([&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); });
@@ -500,7 +557,10 @@ int main(int argc, char **argv) {
         llvm::make_scope_exit([&] { llvm::consumeError(object.discard()); });
     check(tfm::emitFile(*llvmModule, *tm, object.TmpName, /*assembly=*/false));
     phases.begin(tfm::Progress::Link);
-    check(tfm::linkExecutable(object.TmpName, out));
+    check(tfm::linkExecutable(object.TmpName, out,
+                              emit == Stage::Shared
+                                  ? tfm::LinkKind::Shared
+                                  : tfm::LinkKind::Executable));
   }
   if (blob && !payload.embedWeights)
     check(blob->keep(sidecarPath));

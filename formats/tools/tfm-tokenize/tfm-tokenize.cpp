@@ -31,9 +31,10 @@ const char *const kUsage =
     "       tfm-tokenize --tokenizer FILE --pieces\n"
     "       tfm-tokenize --tokenizer FILE --serialize OUT\n"
     "\n"
-    "  --tokenizer FILE  llama2.c tokenizer.bin, .gguf, GPT-2 vocab.json\n"
+    "  --tokenizer FILE  llama2.c tokenizer.bin, SentencePiece\n"
+    "                    tokenizer.model, .gguf, GPT-2 vocab.json\n"
     "                    (merges.txt beside it), a directory holding one,\n"
-    "                    or a serialised tokenizer\n"
+    "                    or a serialised tokenizer (told apart by content)\n"
     "  --bos, --no-bos   start the encoding with BOS or not (default: the\n"
     "                    tokenizer's convention: yes for SentencePiece,\n"
     "                    no for GPT-2)\n"
@@ -43,8 +44,13 @@ const char *const kUsage =
     "  --serialize OUT   write the tokenizer in tfmc's binary form\n"
     "  TEXT              the text to encode; '-' reads standard input\n";
 
+/// A bad command line: the message and a pointer to --help, not the whole
+/// usage (it buried the message).
 int usageError(const std::string &message) {
-  fmt::print(stderr, "tfm-tokenize: error: {}\n{}", message, kUsage);
+  fmt::print(stderr,
+             "tfm-tokenize: error: {}\n(tfm-tokenize --help shows the "
+             "usage)\n",
+             message);
   return 2;
 }
 

@@ -73,12 +73,33 @@ void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm);
 llvm::Error emitFile(llvm::Module &module, llvm::TargetMachine &tm,
                      llvm::StringRef path, bool assembly);
 
-/// The command that links a model object into an executable.
-std::vector<std::string> linkCommand(llvm::StringRef objectPath,
-                                     llvm::StringRef outputPath);
+/// What a model object is linked into.
+enum class LinkKind {
+  Executable, ///< With libtfmrt's main(): a text-generating program.
+  Shared,     ///< A shared library exporting the model and the C API.
+};
 
-/// Links `objectPath` with libtfmrt into the executable `outputPath`.
-llvm::Error linkExecutable(llvm::StringRef objectPath, llvm::StringRef outputPath);
+/// The directory of libtfmrt.a: lib/ beside the bin/ directory of the
+/// running tfmc (the build tree and an installation alike).
+std::string runtimeLibDir();
+
+/// The command that links a model object into an executable or a shared
+/// library.
+std::vector<std::string> linkCommand(llvm::StringRef objectPath,
+                                     llvm::StringRef outputPath,
+                                     LinkKind kind = LinkKind::Executable);
+
+/// Links `objectPath` with libtfmrt into `outputPath`.
+llvm::Error linkExecutable(llvm::StringRef objectPath,
+                           llvm::StringRef outputPath,
+                           LinkKind kind = LinkKind::Executable);
+
+/// Renames every symbol the model defines for other objects: "tfm_" at the
+/// start of the name (after "_mlir_ciface_" for the C wrappers) becomes
+/// "PREFIX_", so tfm_model is PREFIX_model. Two models compiled with
+/// different prefixes link into one program. `prefix` must be a C
+/// identifier.
+llvm::Error prefixSymbols(llvm::Module &module, llvm::StringRef prefix);
 
 } // namespace tfm
 

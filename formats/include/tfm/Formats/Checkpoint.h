@@ -49,6 +49,7 @@ struct TensorInfo {
   DType dtype = DType::F32;
   std::vector<int64_t> shape; ///< Row-major, outermost first.
   uint64_t offset = 0;        ///< Absolute byte offset in the file.
+  unsigned shard = 0;         ///< File of a sharded safetensors checkpoint.
   uint64_t size = 0;          ///< Byte size.
   int64_t numElements() const;
 };
@@ -56,12 +57,13 @@ struct TensorInfo {
 /// Formats a shape as "[2, 3]".
 std::string shapeString(llvm::ArrayRef<int64_t> shape);
 
-/// The 7 x int32 header of a llama2.c checkpoint.
+/// The 7 x int32 header of a llama2.c checkpoint (legacy or version 1).
 struct Llama2cHeader {
   int32_t dim = 0, hiddenDim = 0, numLayers = 0, numHeads = 0, numKvHeads = 0;
   int32_t vocabSize = 0; ///< Absolute value; see `sharedClassifier`.
   int32_t seqLen = 0;
-  bool sharedClassifier = true; ///< Header vocab_size was positive.
+  bool sharedClassifier = true; ///< Legacy: vocab_size was positive.
+  int32_t version = 0;          ///< 0: legacy header; 1: "ak42" version 1.
 };
 
 class Checkpoint {
@@ -69,7 +71,10 @@ public:
   enum class Format { Llama2c, Gguf, Safetensors };
 
   /// Opens `path` as `format` and validates its structure. A safetensors
-  /// `path` may be the directory holding `model.safetensors`. Errors start
+  /// `path` may be the directory holding `model.safetensors`, or (sharded,
+  /// as Hugging Face saves large models) `model.safetensors.index.json`
+  /// whose weight_map names the shard of every tensor; an index file may
+  /// also be given itself. Errors start
   /// with the file's path and name byte offsets.
   static llvm::Expected<std::unique_ptr<Checkpoint>> open(llvm::StringRef path,
                                                           Format format);
@@ -79,8 +84,11 @@ public:
   static llvm::Expected<std::unique_ptr<Checkpoint>> open(llvm::StringRef path);
 
   Format format() const { return format_; }
-  /// The file that was mapped (for a safetensors directory, the file in it).
+  /// The file that was mapped (for a safetensors directory, the file in it;
+  /// for sharded safetensors, the index).
   llvm::StringRef path() const { return path_; }
+  /// The file holding tensor `t` (path() unless sharded).
+  llvm::StringRef path(const TensorInfo &t) const;
   llvm::ArrayRef<TensorInfo> tensors() const { return tensors_; }
   /// nullptr when absent.
   const TensorInfo *find(llvm::StringRef name) const;
@@ -106,7 +114,10 @@ public:
   const Llama2cHeader *llama2c() const {
     return format_ == Format::Llama2c ? &header_ : nullptr;
   }
-  llvm::StringRef bytes() const { return file_->bytes(); }
+  /// The bytes of the mapped file (empty for sharded safetensors).
+  llvm::StringRef bytes() const {
+    return file_ ? file_->bytes() : llvm::StringRef();
+  }
 
 private:
   Checkpoint() = default;
@@ -114,12 +125,20 @@ private:
   parse(std::string path, MappedFile file, Format format);
   llvm::Error parseLlama2c();
   llvm::Error parseGguf();
-  llvm::Error parseSafetensors();
+  /// Reads the safetensors header of `bytes` (shard `shard`).
+  llvm::Error parseSafetensors(llvm::StringRef bytes, unsigned shard);
+  /// Opens the shards an index names and checks them against it.
+  static llvm::Expected<std::unique_ptr<Checkpoint>>
+  openShardedSafetensors(llvm::StringRef indexPath);
   llvm::Error addTensor(TensorInfo t);
+  /// The mapping that holds tensor `t`.
+  const MappedFile &fileOf(const TensorInfo &t) const;
 
   Format format_ = Format::Llama2c;
   std::string path_;
   std::optional<MappedFile> file_;
+  /// Sharded safetensors: every shard's path and mapping (file_ is empty).
+  std::vector<std::pair<std::string, MappedFile>> shards_;
   std::vector<TensorInfo> tensors_;
   llvm::StringMap<size_t> index_;
   std::optional<GgufFile> gguf_;

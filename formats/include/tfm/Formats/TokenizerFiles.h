@@ -32,6 +32,14 @@ class GgufFile;
 llvm::Expected<std::unique_ptr<rt::Tokenizer>>
 loadLlama2cTokenizer(llvm::StringRef bytes, int64_t expectedVocabSize = -1);
 
+/// Reads a SentencePiece `tokenizer.model` (the ModelProto protobuf): the
+/// pieces with their scores and types, BOS/EOS from trainer_spec. Only
+/// Llama-style models are accepted (model_type BPE, identity normaliser,
+/// add_dummy_prefix, whitespace kept); others are rejected with the setting
+/// and its byte offset.
+llvm::Expected<std::unique_ptr<rt::Tokenizer>>
+loadSentencePieceModel(llvm::StringRef bytes);
+
 /// Builds a GPT-2 tokenizer from the texts of vocab.json and merges.txt.
 llvm::Expected<std::unique_ptr<rt::Tokenizer>>
 loadGpt2Tokenizer(llvm::StringRef vocabJson, llvm::StringRef mergesTxt);
@@ -42,9 +50,10 @@ llvm::Expected<std::unique_ptr<rt::Tokenizer>>
 loadTokenizerFromGguf(const GgufFile &gguf);
 
 /// The one entry point for tools: detects the format of `path` by content —
-/// a GGUF file, a serialized tokenizer ("TFMTOK"), a GPT-2 vocab.json (with
-/// merges.txt beside it), a directory holding vocab.json + merges.txt or
-/// tokenizer.bin, or else a llama2.c tokenizer.bin. Errors start with the
+/// a GGUF file, a serialized tokenizer ("TFMTOK"), a SentencePiece
+/// tokenizer.model (protobuf), a GPT-2 vocab.json (with merges.txt beside
+/// it), a directory holding vocab.json + merges.txt, tokenizer.bin or
+/// tokenizer.model, or else a llama2.c tokenizer.bin. Errors start with the
 /// path.
 llvm::Expected<std::unique_ptr<rt::Tokenizer>>
 loadTokenizer(llvm::StringRef path);

@@ -4,7 +4,11 @@
 //
 //   -p, --prompt TEXT        prompt text (token ids if the model has no
 //                            tokenizer: "1 450 4996")
-//   -f, --file FILE          read the prompt from FILE
+//   -f, --file FILE          read the prompt from FILE ('-': stdin)
+//   -e, --escape             process \n \t \r \\ \" \' in the prompt
+//   -i, --interactive        turns read from stdin, the KV cache kept
+//   -r, --reverse-prompt T   stop when the output ends with T (repeatable)
+//   -c, --ctx-size N         run-time context (<= compiled; 0: compiled)
 //   -n, --n-predict N        tokens to generate (128; -1: until the context
 //                            is full)
 //   --temp T                 temperature (0.8; 0: greedy)
@@ -15,7 +19,10 @@
 //   --repeat-last-n N        penalty window (64; 0: off, -1: context size)
 //   -s, --seed N             (-1 or absent: random, printed on stderr)
 //   -t, --threads N          (hardware threads)
-//   --no-bos                 do not start the prompt with BOS
+//   --bos, --no-bos          start the prompt with BOS or not (default: the
+//                            tokenizer's convention)
+//   --ignore-eos             do not stop at EOS/BOS
+//   --n-probs N              top-N probabilities per generated token
 //   --no-display-prompt      do not echo the prompt text on stdout
 //   --tokenize               print the prompt's token ids and exit
 //   --logits-out FILE        write the logits of every evaluated position
@@ -34,6 +41,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace tfm {
 namespace rt {
@@ -46,7 +54,13 @@ struct Options {
   SamplerParams sampling;  ///< seed is valid only if haveSeed.
   bool haveSeed = false;
   int32_t threads = 0; ///< 0: hardware threads.
-  bool addBos = true;
+  int addBos = -1;     ///< --bos 1, --no-bos 0, -1: the tokenizer's convention.
+  int64_t ctxSize = 0; ///< -c; 0: the compiled context length.
+  std::vector<std::string> reversePrompts; ///< -r, in order given.
+  bool ignoreEos = false;
+  bool escape = false;      ///< -e: process escapes in the prompt.
+  int32_t nProbs = 0;       ///< --n-probs.
+  bool interactive = false; ///< -i.
   bool displayPrompt = true;
   bool tokenizeOnly = false;
   std::string logitsOut; ///< Empty: do not write logits.
@@ -61,10 +75,15 @@ struct Options {
 bool parseArgs(int argc, const char *const *argv, Options &opts,
                std::string &error);
 
+/// `text` with \n \t \r \\ \" \' replaced by the characters they
+/// name (-e); any other backslash is kept as written.
+std::string processEscapes(const std::string &text);
+
 /// The --help text.
 std::string usageText(const char *progName);
 
-/// Reads -f's file into opts.prompt (a no-op without -f). False plus
+/// Reads -f's file (standard input for "-") into opts.prompt (a no-op
+/// without -f). False plus
 /// `error` if the file cannot be read.
 bool loadPromptFile(Options &opts, std::string &error);
 

@@ -13,10 +13,19 @@
 //    TokenDecoder so no UTF-8 character is ever split, flushed per token,
 //    followed by one '\n'. --no-display-prompt leaves the prompt out.
 //    Models without a tokenizer print token ids separated by spaces.
-//  * Empty prompt: BOS alone (llama2.c; how stories260K is run).
-//  * Stop: at -n tokens, at the context end, or when the model samples EOS
-//    or BOS (llama2.c-trained models delimit documents with BOS). The stop
-//    token is neither printed nor counted.
+//  * BOS: the tokenizer's convention (SentencePiece yes, GPT-2 no, as
+//    tfm-tokenize and Hugging Face), --bos/--no-bos override. Empty prompt:
+//    BOS alone (llama2.c; how stories260K is run).
+//  * Stop: at -n tokens, at the context end (-c, at most the compiled one),
+//    when the model samples EOS or BOS (llama2.c-trained models delimit
+//    documents with BOS; not with --ignore-eos), when the text ends with a
+//    -r string, or at Ctrl-C (the text so far, '\n', the timing line, exit
+//    130). The stop token is neither printed nor counted.
+//  * Interactive (-i): each line read from stdin is appended at the
+//    session's position (the pending last token of the turn before, then
+//    the line's ids without BOS) and continued for -n tokens; the KV cache
+//    is kept. EOF or Ctrl-C ends; a full context ends with a note.
+//  * Outputs (--logits-out) are opened before anything is printed.
 //  * Context: prompt + generated tokens <= context_length + 1: the last
 //    generated token is printed but never evaluated, so it needs no cache
 //    slot (llama2.c's convention). A prompt longer than the context is an
@@ -52,6 +61,17 @@ struct GenerateConfig {
   int64_t nPredict = 128;          ///< -1: until the context is full.
   std::vector<int32_t> stopTokens; ///< EOS (and BOS); negative ids ignored.
   std::string logitsOut;           ///< File for the logits rows; empty: none.
+  /// Already open logits file (the caller closes it); overrides logitsOut
+  /// for writing, logitsOut still names it in messages.
+  std::FILE *logitsFile = nullptr;
+  /// Append the prompt at the session's current position (interactive
+  /// turns) instead of resetting the session first.
+  bool continueSession = false;
+  /// Checked before each sampled token: true ends generation (Ctrl-C,
+  /// reverse prompts). May be empty.
+  std::function<bool()> stopRequested;
+  int32_t nProbs = 0;            ///< Top-N probabilities per token ...
+  std::FILE *probsOut = nullptr; ///< ... printed here ("probs: ...").
   std::FILE *diag =
       nullptr; ///< Where notes go (e.g. -n truncated); may be null.
 };
@@ -63,15 +83,24 @@ struct GenerateStats {
   double promptSeconds = 0;
   double decodeSeconds = 0; ///< Sampling + decode calls.
   bool stoppedByToken = false;
+  bool interrupted = false; ///< stopRequested() ended the generation.
+  /// The last generated token, printed but not evaluated (not in the KV
+  /// cache), or -1; an interactive turn evaluates it first.
+  int32_t pendingToken = -1;
 };
 
 /// Runs prompt + generation on a fresh session position 0 (the session is
-/// reset first). `onToken` receives every generated token, in order.
-/// Returns 0, or an exit code (see above) with `error` set.
+/// reset first; with config.continueSession at its current position). `onToken`
+/// receives every generated token, in order. Returns 0, or an exit code (see
+/// above) with `error` set.
 int generateTokens(TfmSession *session, const std::vector<int32_t> &prompt,
                    const GenerateConfig &config, Sampler &sampler,
                    const std::function<void(int32_t)> &onToken,
                    GenerateStats &stats, std::string &error);
+
+/// The `count` most probable ids of softmax(logits) (temperature 1) as
+/// "ID PROB ID PROB ...", most probable first.
+std::string probabilityLine(const float *logits, int64_t n, int32_t count);
 
 /// "prompt: N tokens, X tok/s | generated: M tokens, Y tok/s".
 std::string timingLine(const GenerateStats &stats);

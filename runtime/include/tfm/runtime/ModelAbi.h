@@ -4,8 +4,10 @@
 // It is plain C so a compiled model can also be loaded by other programs.
 //
 // A compiled model object defines exactly one symbol of its own that the
-// runtime looks up: `tfm_model` (a TfmModelInfo). Everything else (entry
-// points, weights, tokenizer) is reached through it.
+// runtime looks up: `tfm_model` (a TfmModelInfo; `PREFIX_model` when tfmc
+// is given --name PREFIX, which renames every tfm_ symbol the object
+// defines). Everything else (entry points, weights, tokenizer) is reached
+// through it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,6 +21,14 @@ extern "C" {
 #endif
 
 #define TFM_ABI_VERSION 3
+
+/// Marks the C API: libtfmrt is compiled with hidden visibility, so a shared
+/// library built by tfmc --emit=shared exports the model and these only.
+#if defined(__GNUC__)
+#define TFM_API __attribute__((visibility("default")))
+#else
+#define TFM_API
+#endif
 
 /// MLIR's ranked memref descriptor (the layout `llvm.emit_c_interface`
 /// functions take a pointer to). Rank-specific because C has no templates.

@@ -53,15 +53,15 @@ typedef struct TfmSession TfmSession;
 /** Validates `model`, maps its weights, maps the KV cache and starts the
  *  session's pool of `threads` threads (<= 0: the hardware threads; at most
  *  4096). On failure returns NULL with a message in err[0, errlen). */
-TfmSession *tfm_session_create(const TfmModelInfo *model, int threads,
-                               char *err, size_t errlen);
+TFM_API TfmSession *tfm_session_create(const TfmModelInfo *model, int threads,
+                                       char *err, size_t errlen);
 
 /** tfm_session_create, mapping the sidecar weights from `weights_path`
  *  (NULL or "": the default search, see above). */
-TfmSession *tfm_session_create_with_weights(const TfmModelInfo *model,
-                                            int threads,
-                                            const char *weights_path, char *err,
-                                            size_t errlen);
+TFM_API TfmSession *
+tfm_session_create_with_weights(const TfmModelInfo *model, int threads,
+                                const char *weights_path, char *err,
+                                size_t errlen);
 
 /** Runs the model on `n` tokens at the current position (prefill for n > 1,
  *  in calls of at most the model's prefill_chunk tokens; decode for n == 1),
@@ -70,29 +70,38 @@ TfmSession *tfm_session_create_with_weights(const TfmModelInfo *model,
  *  0, or -1 without running anything if `tokens` is NULL, n < 1, pos + n
  *  exceeds the context, a token id is out of range or the logits scratch
  *  cannot be allocated (message in tfm_session_error). */
-int tfm_session_eval(TfmSession *session, const int32_t *tokens, int64_t n,
-                     float *logits);
+TFM_API int tfm_session_eval(TfmSession *session, const int32_t *tokens,
+                             int64_t n, float *logits);
 
 /** The logits row of the last token of the last successful eval
  *  (vocab_size floats), or NULL before the first eval. */
-const float *tfm_session_last_logits(const TfmSession *session);
+TFM_API const float *tfm_session_last_logits(const TfmSession *session);
 
 /** Current position (tokens in the KV cache), or -1 for a NULL session. */
-int64_t tfm_session_pos(const TfmSession *session);
+TFM_API int64_t tfm_session_pos(const TfmSession *session);
 
+/** Limits the session to its first `n` positions (a run-time context, as
+ *  llama.cpp's -c): eval then refuses to go past n. n must lie in
+ *  [max(1, current position), context_length]. Only the KV cache pages of
+ *  positions below n are ever touched, so the cache's memory is that of n
+ *  positions. Returns 0, or -1 (message in tfm_session_error). */
+TFM_API int tfm_session_set_context(TfmSession *session, int64_t n);
+/** The positions the session may use: context_length unless set by
+ *  tfm_session_set_context; -1 for a NULL session. */
+TFM_API int64_t tfm_session_context(const TfmSession *session);
 /** Forgets all positions (the cache is overwritten as positions are reused). */
-void tfm_session_reset(TfmSession *session);
+TFM_API void tfm_session_reset(TfmSession *session);
 
 /** The model the session runs. */
-const TfmModelInfo *tfm_session_model(const TfmSession *session);
+TFM_API const TfmModelInfo *tfm_session_model(const TfmSession *session);
 
 /** Message of the last failed call on this session ("" if none). The string
  *  belongs to the session: it stays valid and unchanged until the next
  *  tfm_session_eval or tfm_session_destroy of the same session; copy it to
  *  keep it longer. */
-const char *tfm_session_error(const TfmSession *session);
+TFM_API const char *tfm_session_error(const TfmSession *session);
 
-void tfm_session_destroy(TfmSession *session);
+TFM_API void tfm_session_destroy(TfmSession *session);
 
 #ifdef __cplusplus
 }
