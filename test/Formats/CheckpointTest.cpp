@@ -169,8 +169,8 @@ TEST(Checkpoint, FileTruncatedWhileMappedIsAnError) {
       llvm::sys::fs::copy_file(tmpPath("fixtures/llama2c-gqa.bin"), path));
   auto ckpt = Checkpoint::open(path);
   ASSERT_TRUE(bool(ckpt)) << llvm::toString(ckpt.takeError());
-  const TensorInfo *first = (*ckpt)->find("tok_embeddings.weight");
-  const TensorInfo *last = (*ckpt)->find("final_norm.weight");
+  const TensorInfo *first = (*ckpt)->find("token_embedding_table");
+  const TensorInfo *last = (*ckpt)->find("rms_final_weight");
   ASSERT_TRUE(first && last);
   std::vector<float> before(first->numElements()), again(before.size());
   ASSERT_FALSE(bool((*ckpt)->readF32(*first, before)));
@@ -184,7 +184,7 @@ TEST(Checkpoint, FileTruncatedWhileMappedIsAnError) {
   ASSERT_EQ(::truncate(path.c_str(), static_cast<off_t>(half)), 0);
   std::vector<float> out(last->numElements());
   std::string msg = llvm::toString((*ckpt)->readF32(*last, out));
-  EXPECT_NE(msg.find(path + ": tensor 'final_norm.weight' at byte " +
+  EXPECT_NE(msg.find(path + ": tensor 'rms_final_weight' at byte " +
                      std::to_string(last->offset)),
             std::string::npos)
       << msg;
