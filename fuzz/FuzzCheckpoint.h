@@ -37,7 +37,7 @@ inline void exerciseCheckpoint(const std::string &path,
     return;
   }
   std::vector<float> buf;
-  for (const formats::TensorInfo &t : (*ckpt)->tensors()) {
+  for (const formats::TensorInfo &t : (*ckpt)->getTensors()) {
     int64_t n = t.numElements();
     if (n < 0 || n > kMaxReadElements)
       continue;

@@ -256,7 +256,7 @@ TEST(Weights, OpenWeightsChecksTheDescriptionsCheckpoint) {
   ModelSpec spec = imported->spec;
   auto ckpt = openWeights(spec);
   ASSERT_TRUE(bool(ckpt)) << llvm::toString(ckpt.takeError());
-  EXPECT_EQ((*ckpt)->format(), Checkpoint::Format::Safetensors);
+  EXPECT_EQ((*ckpt)->getFormat(), Checkpoint::Format::Safetensors);
   spec.block.ffn.hidden = 32; // The checkpoint has 64.
   std::string msg = llvm::toString(openWeights(spec).takeError());
   EXPECT_NE(msg.find("weight 'layers.0.w1.weight' [32, 16]"), std::string::npos)
@@ -438,7 +438,7 @@ TEST(RealModels, Stories260KGgufEqualsLlama2c) {
   const TensorInfo *emb = gc.find("token_embd.weight");
   ASSERT_TRUE(emb);
   EXPECT_EQ(emb->shape, (std::vector<int64_t>{512, 64}));
-  auto toks = gc.gguf()->getStringArray("tokenizer.ggml.tokens");
+  auto toks = gc.getGguf()->getStringArray("tokenizer.ggml.tokens");
   ASSERT_TRUE(toks);
   EXPECT_EQ(toks->size(), 512u);
   // The tokenizer comes from the open checkpoint, and equals the one read

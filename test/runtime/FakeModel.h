@@ -38,25 +38,25 @@ template <TfmEntryFn Prefill, TfmEntryFn Decode>
 TfmModelInfo fakeModelInfo(const char *name, int64_t vocab, int64_t context,
                            const void *weights, int64_t weightsBytes,
                            int64_t prefillChunk = 0) {
-  TfmModelInfo M{};
-  M.abi_version = TFM_ABI_VERSION;
-  M.name = name;
-  M.arch = "test";
-  M.vocab_size = vocab;
-  M.context_length = context;
-  M.dim = 1;
-  M.n_layers = 1;
-  M.n_heads = 1;
-  M.n_kv_heads = 1;
-  M.head_dim = 1;
-  M.kv_cache_floats = 2 * context;
-  M.weights_bytes = weightsBytes;
-  M.weights = static_cast<const uint8_t *>(weights);
-  M.prefill = Prefill;
-  M.prefill_last = lastRowOnly<Prefill>;
-  M.decode = Decode;
-  M.prefill_chunk = prefillChunk > 0 ? prefillChunk : context;
-  return M;
+  TfmModelInfo m{};
+  m.abi_version = TFM_ABI_VERSION;
+  m.name = name;
+  m.arch = "test";
+  m.vocab_size = vocab;
+  m.context_length = context;
+  m.dim = 1;
+  m.n_layers = 1;
+  m.n_heads = 1;
+  m.n_kv_heads = 1;
+  m.head_dim = 1;
+  m.kv_cache_floats = 2 * context;
+  m.weights_bytes = weightsBytes;
+  m.weights = static_cast<const uint8_t *>(weights);
+  m.prefill = Prefill;
+  m.prefill_last = lastRowOnly<Prefill>;
+  m.decode = Decode;
+  m.prefill_chunk = prefillChunk > 0 ? prefillChunk : context;
+  return m;
 }
 
 } // namespace tfm::test

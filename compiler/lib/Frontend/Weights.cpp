@@ -61,14 +61,15 @@ llvm::Expected<Resolved> resolve(const ModelSpec &spec, const Checkpoint &ckpt,
   auto it = spec.weights.bindings.find(decl.templ);
   if (it == spec.weights.bindings.end())
     return readerError("weight '" + decl.name + "' (" + decl.templ +
-                ") has no binding to a tensor of " + ckpt.path());
+                       ") has no binding to a tensor of " + ckpt.getPath());
   Resolved r;
   r.binding = it->second;
   std::string source = expandTemplate(r.binding.source, layerOf(decl));
   r.tensor = ckpt.find(source);
   std::string what = "weight '" + decl.name + "' " + shapeString(decl.shape);
   if (!r.tensor)
-    return readerError(what + ": tensor '" + source + "' not found in " + ckpt.path());
+    return readerError(what + ": tensor '" + source + "' not found in " +
+                       ckpt.getPath());
   const TensorInfo &t = *r.tensor;
   std::string from = what + ": tensor '" + source + "' (data at byte " +
                      std::to_string(t.offset) + ") has shape " +
@@ -102,7 +103,7 @@ llvm::Expected<Resolved> resolve(const ModelSpec &spec, const Checkpoint &ckpt,
               (b.transpose ? "transposed" : "") + ": " +
               shapeString(r.finalShape) + ")";
     return readerError(from + after + ", expected " + shapeString(decl.shape) +
-                " in " + ckpt.path());
+                       " in " + ckpt.getPath());
   }
   return r;
 }

@@ -34,18 +34,18 @@ namespace rt {
 /// SplitMix64: a 64-bit state, one add and a mix per output.
 class SplitMix64 {
 public:
-  explicit SplitMix64(uint64_t seed) : State(seed) {}
+  explicit SplitMix64(uint64_t seed) : state(seed) {}
   uint64_t next() {
-    uint64_t Z = (State += 0x9E3779B97F4A7C15ull);
-    Z = (Z ^ (Z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    Z = (Z ^ (Z >> 27)) * 0x94D049BB133111EBull;
-    return Z ^ (Z >> 31);
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
   }
   /// Uniform in [0, 1), 53 random bits.
   double uniform() { return double(next() >> 11) * 0x1.0p-53; }
 
 private:
-  uint64_t State;
+  uint64_t state;
 };
 
 /// Sampling settings; the defaults are llama.cpp's.
@@ -79,17 +79,17 @@ public:
   std::vector<std::pair<int32_t, float>> distribution(const float *logits,
                                                       int64_t n) const;
 
-  const SamplerParams &params() const { return Params; }
+  const SamplerParams &getParams() const { return params; }
 
 private:
   /// Steps 1-6 into Cands (sorted by decreasing logit/probability).
   void filter(const float *logits, int64_t n,
               std::vector<std::pair<int32_t, float>> &cands) const;
 
-  SamplerParams Params;
-  SplitMix64 Rng;
-  std::deque<int32_t> Recent;
-  std::vector<std::pair<int32_t, float>> Scratch;
+  SamplerParams params;
+  SplitMix64 rng;
+  std::deque<int32_t> recent;
+  std::vector<std::pair<int32_t, float>> scratch;
 };
 
 } // namespace rt
