@@ -11,6 +11,7 @@
 #include "DescriptionKeys.h"
 #include "DescriptionSyntax.h"
 
+#include "tfm/Formats/Files.h"
 #include "tfm/Frontend/DefaultBindings.h"
 #include "tfm/Frontend/Description.h"
 
@@ -599,6 +600,25 @@ llvm::Expected<ModelSpec>
 parseDescription(std::unique_ptr<llvm::MemoryBuffer> buffer,
                  llvm::SourceMgr &sm) {
   std::string name = buffer->getBufferIdentifier().str();
+  if (buffer->getBufferSize() > kMaxDescriptionBytes) {
+    // Refused before the lexer makes a token of every byte (50 MB of ';'
+    // took 4.2 GB). The file stays out of `sm`, whose table of line starts
+    // would be as large as the file; line 1 is shown cut short.
+    llvm::StringRef text = buffer->getBuffer();
+    std::string message =
+        "the description is " + std::to_string(text.size()) +
+        " bytes, above the limit of " + std::to_string(kMaxDescriptionBytes) +
+        " (docs/limits.md)";
+    llvm::StringRef firstLine = text.take_until([](char c) {
+      return c == '\n' || c == '\r';
+    }).take_front(80);
+    sm.PrintMessage(llvm::errs(),
+                    llvm::SMDiagnostic(sm, llvm::SMLoc(), name, 1, 0,
+                                       llvm::SourceMgr::DK_Error, message,
+                                       firstLine, {}));
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   name + ":1:1: error: " + message);
+  }
   unsigned id = sm.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
   llvm::StringRef text = sm.getMemoryBuffer(id)->getBuffer();
   Diagnostics diags(sm);
@@ -625,11 +645,12 @@ llvm::Expected<ModelSpec> parseDescriptionString(llvm::StringRef text,
 
 llvm::Expected<ModelSpec> parseDescriptionFile(llvm::StringRef path,
                                                llvm::SourceMgr &sm) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  // A FIFO would block, a device never end: mapFile takes regular files
+  // only, and maps rather than reads (the size is checked before a byte is
+  // read).
+  auto buffer = formats::mapFile(path);
   if (!buffer)
-    return llvm::createStringError(buffer.getError(),
-                                   "cannot read '" + path.str() +
-                                       "': " + buffer.getError().message());
+    return buffer.takeError();
   return parseDescription(std::move(*buffer), sm);
 }
 
