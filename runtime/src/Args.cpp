@@ -365,8 +365,8 @@ bool loadPromptFile(Options &opts, std::string &error) {
     std::string name = "'" + opts.promptFile + "'";
     int fd = ::open(opts.promptFile.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-      error = "cannot read the prompt from " + name + ": " +
-              std::strerror(errno);
+      error =
+          "cannot read the prompt from " + name + ": " + std::strerror(errno);
       return false;
     }
     bool ok = readPrompt(fd, name, opts.prompt, error);

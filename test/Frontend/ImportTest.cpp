@@ -210,7 +210,7 @@ TEST_P(Poisoned, BlobWriterNamesTheTensorAndElement) {
   int64_t element = *poison.getInteger("element");
   std::vector<int64_t> shape = shapeOf(poison.getArray("shape"));
   std::vector<int64_t> index = shapeOf(poison.getArray("index"));
-  std::string what = value == "nan" ? "NaN"
+  std::string what = value == "nan"    ? "NaN"
                      : value[0] == '-' ? "-infinity"
                                        : "+infinity";
   auto list = [](const std::vector<int64_t> &v) {
@@ -220,8 +220,8 @@ TEST_P(Poisoned, BlobWriterNamesTheTensorAndElement) {
     return out + "]";
   };
   std::string expected = "tensor '" + tensor + "' " + list(shape) + " has " +
-                         what + " at element " + std::to_string(element) +
-                         " " + list(index);
+                         what + " at element " + std::to_string(element) + " " +
+                         list(index);
 
   auto imported = importModel(summary.path);
   ASSERT_TRUE(bool(imported)) << llvm::toString(imported.takeError());

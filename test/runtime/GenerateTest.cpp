@@ -274,9 +274,8 @@ void poisonedEntry(TfmMemRefI8x1 *W, TfmMemRefI32x1 *Tok, int64_t Pos,
 
 TEST(Generate, NonFiniteLogitsStopAtTheirPosition) {
   // Issue 13, finding 9: NaN logits printed <unk> and exited 0.
-  TfmModelInfo M = tfm::test::fakeModelInfo("poisoned", V, Ctx, FakeWeights,
-                                            sizeof FakeWeights, poisonedEntry,
-                                            poisonedEntry);
+  TfmModelInfo M = tfm::test::fakeModelInfo<poisonedEntry, poisonedEntry>(
+      "poisoned", V, Ctx, FakeWeights, sizeof FakeWeights);
   SessionPtr S(M);
   Sampler Samp(greedy());
   GenerateConfig C;

@@ -493,12 +493,10 @@ uint64_t specId(const ModelSpec &spec) {
   return id ? id : 1;
 }
 
-llvm::Expected<uint64_t> writeWeightsBlob(const ModelSpec &spec,
-                                          const Checkpoint *ckpt,
-                                          llvm::raw_ostream &os,
-                                          const WeightPacking &packing,
-                                          WeightsProgress progress,
-                                          bool allowNonFinite) {
+llvm::Expected<uint64_t>
+writeWeightsBlob(const ModelSpec &spec, const Checkpoint *ckpt,
+                 llvm::raw_ostream &os, const WeightPacking &packing,
+                 WeightsProgress progress, bool allowNonFinite) {
   if (spec.weights.format == CheckpointFormat::None)
     return readerError("model '" + spec.name + "' has no weights source");
   WeightsLayout layout = weightsLayout(spec);

@@ -39,9 +39,10 @@ namespace tfm {
 /// one-line `file:line:col: error: ...` text. Relative paths in the
 /// description (weights, tokenizer) are resolved against the directory of
 /// `path` and made absolute. `path` must be a regular file (not a FIFO, a
-/// device or a directory) of at most kMaxDescriptionBytes. For checkpoint weights the returned spec holds
-/// a complete binding for every weight in expectedWeights(): the format's
-/// defaults (see DefaultBindings.h) overridden by the description's mapping.
+/// device or a directory) of at most kMaxDescriptionBytes. For checkpoint
+/// weights the returned spec holds a complete binding for every weight in
+/// expectedWeights(): the format's defaults (see DefaultBindings.h) overridden
+/// by the description's mapping.
 llvm::Expected<ModelSpec> parseDescriptionFile(llvm::StringRef path,
                                                llvm::SourceMgr &sm);
 

@@ -121,12 +121,10 @@ using WeightPacking = llvm::StringMap<int64_t>;
 /// xxh3 digests of its 4 MiB blocks, computed on the way. A NaN or infinity
 /// in the checkpoint is an error naming the weight, the tensor and the
 /// element (found in the same pass), unless `allowNonFinite`.
-llvm::Expected<uint64_t> writeWeightsBlob(const ModelSpec &spec,
-                                          const formats::Checkpoint *ckpt,
-                                          llvm::raw_ostream &os,
-                                          const WeightPacking &packing = {},
-                                          WeightsProgress progress = {},
-                                          bool allowNonFinite = false);
+llvm::Expected<uint64_t>
+writeWeightsBlob(const ModelSpec &spec, const formats::Checkpoint *ckpt,
+                 llvm::raw_ostream &os, const WeightPacking &packing = {},
+                 WeightsProgress progress = {}, bool allowNonFinite = false);
 
 /// Writes the 64-byte TfmWeightsTrailer (ModelAbi.h) that ends a sidecar.
 void writeWeightsTrailer(llvm::raw_ostream &os, uint64_t weightsBytes,
