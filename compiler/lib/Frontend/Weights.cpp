@@ -354,7 +354,8 @@ private:
 #if defined(__x86_64__) && defined(__ELF__)
 __attribute__((target_clones("avx2", "default")))
 #endif
-size_t firstNonFinite(llvm::ArrayRef<float> values) {
+size_t
+firstNonFinite(llvm::ArrayRef<float> values) {
   constexpr size_t kBlock = 4096;
   for (size_t begin = 0; begin < values.size(); begin += kBlock) {
     size_t end = std::min(values.size(), begin + kBlock);
