@@ -7,9 +7,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string_view>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace tfm {
 namespace rt {
@@ -285,31 +287,92 @@ std::string processEscapes(const std::string &text) {
   return out;
 }
 
+namespace {
+
+/// What a file of type `mode` is, for messages.
+const char *describeType(mode_t mode) {
+  if (S_ISDIR(mode))
+    return "a directory";
+  if (S_ISBLK(mode))
+    return "a block device";
+  if (S_ISCHR(mode))
+    return "a character device";
+  if (S_ISFIFO(mode))
+    return "a FIFO";
+  if (S_ISSOCK(mode))
+    return "a socket";
+  return "of an unknown type";
+}
+
+/// Reads the prompt from `fd`, `name` in messages ("'FILE'" or "standard
+/// input"); see loadPromptFile.
+bool readPrompt(int fd, const std::string &name, std::string &prompt,
+                std::string &error) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    error = "cannot read the prompt from " + name + ": " + std::strerror(errno);
+    return false;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    error = "cannot read the prompt from " + name + ": it is a directory";
+    return false;
+  }
+  if (S_ISBLK(st.st_mode) || (S_ISCHR(st.st_mode) && !::isatty(fd))) {
+    error = "cannot read the prompt from " + name + ": not a regular file (" +
+            describeType(st.st_mode) + ")";
+    return false;
+  }
+  if (S_ISREG(st.st_mode) && uint64_t(st.st_size) > kMaxPromptBytes) {
+    error = "the prompt in " + name + " is " + std::to_string(st.st_size) +
+            " bytes, above the limit of " + std::to_string(kMaxPromptBytes) +
+            " (256 MiB)";
+    return false;
+  }
+  prompt.clear();
+  if (S_ISREG(st.st_mode))
+    prompt.reserve(size_t(st.st_size));
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      error =
+          "cannot read the prompt from " + name + ": " + std::strerror(errno);
+      return false;
+    }
+    if (n == 0)
+      return true;
+    if (prompt.size() + size_t(n) > kMaxPromptBytes) {
+      error = "the prompt in " + name + " is above the limit of " +
+              std::to_string(kMaxPromptBytes) + " bytes (256 MiB)";
+      return false;
+    }
+    prompt.append(buf, size_t(n));
+  }
+}
+
+} // namespace
+
 bool loadPromptFile(Options &opts, std::string &error) {
   if (opts.promptFile.empty())
     return true;
   if (opts.promptFile == "-") {
     // Standard input, like tfm-tokenize's TEXT "-".
-    opts.prompt.clear();
-    char buf[1 << 16];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0)
-      opts.prompt.append(buf, n);
-    if (std::ferror(stdin)) {
-      error = std::string("cannot read the prompt from standard input: ") +
-              std::strerror(errno);
+    if (!readPrompt(0, "standard input", opts.prompt, error))
       return false;
-    }
   } else {
-    std::ifstream in(opts.promptFile, std::ios::binary);
-    if (!in) {
-      error = "cannot read prompt file '" + opts.promptFile +
-              "': " + std::strerror(errno);
+    std::string name = "'" + opts.promptFile + "'";
+    int fd = ::open(opts.promptFile.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      error =
+          "cannot read the prompt from " + name + ": " + std::strerror(errno);
       return false;
     }
-    std::ostringstream buf;
-    buf << in.rdbuf();
-    opts.prompt = buf.str();
+    bool ok = readPrompt(fd, name, opts.prompt, error);
+    ::close(fd);
+    if (!ok)
+      return false;
   }
   // Editors end files with a newline that is not part of the prompt.
   if (!opts.prompt.empty() && opts.prompt.back() == '\n')

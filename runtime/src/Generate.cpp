@@ -56,6 +56,27 @@ bool writeRows(std::FILE *f, const float *data, int64_t rows, int64_t vocab) {
   return std::fwrite(data, sizeof(float), count, f) == count;
 }
 
+/// The first of `count` logits that is NaN or infinite, or -1.
+int64_t firstNonFinite(const float *logits, int64_t count) {
+  for (int64_t k = 0; k < count; ++k)
+    if (!std::isfinite(logits[k]))
+      return k;
+  return -1;
+}
+
+/// The error for logits row `row` (of `vocab`) at context position
+/// `position`, whose element `bad` is not finite.
+std::string nonFiniteLogits(int64_t position, const float *row, int64_t bad) {
+  return fmt::format("the logits at position {} are not finite ({} for "
+                     "token {}): the model's weights or activations hold "
+                     "NaN or infinity",
+                     position,
+                     std::isnan(row[bad]) ? "NaN"
+                     : row[bad] > 0       ? "+infinity"
+                                          : "-infinity",
+                     bad);
+}
+
 } // namespace
 
 int generateTokens(TfmSession *session, const std::vector<int32_t> &prompt,
@@ -139,6 +160,17 @@ int generateTokens(TfmSession *session, const std::vector<int32_t> &prompt,
   stats.promptSeconds = secondsSince(start);
   if (logitsFile && !writeRows(logitsFile, rows.data(), p, vocab))
     return writeFailed();
+  // NaN or infinity is no distribution to sample from: generation stops at
+  // the first such logits (after --logits-out has them). Without
+  // --logits-out only the prompt's last row exists.
+  for (int64_t row = LogitsFile ? 0 : P - 1; row < P; ++row) {
+    const float *logits = LogitsFile ? Rows.data() + row * Vocab
+                                     : tfm_session_last_logits(session);
+    if (int64_t bad = firstNonFinite(logits, Vocab); bad >= 0) {
+      error = nonFiniteLogits(Start0 + row, logits, bad);
+      return 1;
+    }
+  }
 
   start = Clock::now();
   std::vector<float> logits(tfm_session_last_logits(session),
@@ -175,6 +207,10 @@ int generateTokens(TfmSession *session, const std::vector<int32_t> &prompt,
     ++stats.decodeEvals;
     if (logitsFile && !writeRows(logitsFile, logits.data(), 1, vocab))
       return writeFailed();
+    if (int64_t bad = firstNonFinite(Logits.data(), Vocab); bad >= 0) {
+      error = nonFiniteLogits(tfm_session_pos(session) - 1, Logits.data(), bad);
+      return 1;
+    }
   }
   stats.decodeSeconds = secondsSince(start);
   if (owned && std::fclose(owned.release()) != 0)

@@ -743,6 +743,27 @@ TEST(DescriptionErrors, HostileInputsDoNotCrash) {
   EXPECT_FALSE(static_cast<bool>(parse("model \"x\" { dim = \xff }").spec));
 }
 
+TEST(DescriptionErrors, SizeLimit) {
+  // Issue 13, finding 10: 50 MB of ';' took 4.2 GB and 33 s. Above the
+  // documented limit a description is refused before it is lexed, at line
+  // 1, which is shown cut short; at the limit it parses.
+  std::string base = kBase;
+  std::string atLimit =
+      base + "#" + std::string(kMaxDescriptionBytes - base.size() - 2, 'x') +
+      "\n";
+  ASSERT_EQ(atLimit.size(), kMaxDescriptionBytes);
+  Parsed p = parse(atLimit);
+  EXPECT_TRUE(static_cast<bool>(p.spec)) << p.errorText;
+  std::string over = "model \"m\" {" + std::string(50 << 20, ';') + "}";
+  p = parse(over);
+  ASSERT_FALSE(static_cast<bool>(p.spec));
+  EXPECT_EQ(p.errorText, "/models/test.tfm:1:1: error: the description is "
+                         "52428812 bytes, above the limit of 1048576 "
+                         "(docs/limits.md)");
+  EXPECT_EQ(p.diagnostics.rfind(p.errorText, 0), 0u) << p.diagnostics;
+  EXPECT_LT(p.diagnostics.size(), 300u) << p.diagnostics;
+}
+
 //===----------------------------------------------------------------------===//
 // The lit inputs of test/Frontend/description/, without the driver
 //===----------------------------------------------------------------------===//

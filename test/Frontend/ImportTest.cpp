@@ -22,9 +22,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
+#include <numeric>
 
 using namespace tfm;
 using namespace tfm::test;
@@ -190,6 +193,79 @@ TEST(Weights, RandomBlobIsDeterministic) {
   spec.weights.format = CheckpointFormat::None;
   EXPECT_TRUE(llvm::errorToBool(openWeights(spec).takeError()));
 }
+
+// --- Weights that are not finite (issue 13, finding 9) --------------------
+
+class Poisoned : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(Poisoned, BlobWriterNamesTheTensorAndElement) {
+  // The fixture writer put one NaN or infinity into one stored tensor and
+  // says which; writing the blob must stop there, plain or packed, and
+  // --allow-nonfinite's writer must carry the value through.
+  FixtureSummary summary = loadFixtureSummary(GetParam());
+  ASSERT_FALSE(summary.path.empty());
+  const llvm::json::Object &poison = summary.object("poison");
+  std::string tensor = poison.getString("tensor")->str();
+  std::string value = poison.getString("value")->str();
+  int64_t element = *poison.getInteger("element");
+  std::vector<int64_t> shape = shapeOf(poison.getArray("shape"));
+  std::vector<int64_t> index = shapeOf(poison.getArray("index"));
+  std::string what = value == "nan"    ? "NaN"
+                     : value[0] == '-' ? "-infinity"
+                                       : "+infinity";
+  auto list = [](const std::vector<int64_t> &v) {
+    std::string out = "[";
+    for (size_t k = 0; k < v.size(); ++k)
+      out += (k ? ", " : "") + std::to_string(v[k]);
+    return out + "]";
+  };
+  std::string expected = "tensor '" + tensor + "' " + list(shape) + " has " +
+                         what + " at element " + std::to_string(element) + " " +
+                         list(index);
+
+  auto imported = importModel(summary.path);
+  ASSERT_TRUE(bool(imported)) << llvm::toString(imported.takeError());
+  const ModelSpec &spec = imported->spec;
+  const Checkpoint *ckpt = imported->checkpoint.get();
+  // Packed: every weight that tiles by 8, the poisoned one among them.
+  WeightsLayout layout = weightsLayout(spec);
+  for (bool packed : {false, true}) {
+    WeightPacking packing;
+    if (packed)
+      for (const WeightDecl &d : layout.weights)
+        if (d.shape.size() == 2 && d.shape[0] % 8 == 0)
+          packing[d.name] = 8;
+    llvm::SmallString<0> blob;
+    llvm::raw_svector_ostream os(blob);
+    std::string msg =
+        llvm::toString(writeWeightsBlob(spec, ckpt, os, packing).takeError());
+    EXPECT_NE(msg.find(expected), std::string::npos)
+        << "expected '" << expected << "' in: " << msg;
+    EXPECT_NE(msg.find("--allow-nonfinite"), std::string::npos) << msg;
+  }
+  llvm::SmallString<0> blob;
+  llvm::raw_svector_ostream os(blob);
+  auto id = writeWeightsBlob(spec, ckpt, os, {}, {}, /*allowNonFinite=*/true);
+  ASSERT_TRUE(bool(id)) << llvm::toString(id.takeError());
+  size_t nonFinite = 0;
+  for (size_t k = 0; k + 4 <= blob.size(); k += 4) {
+    float x;
+    std::memcpy(&x, blob.data() + k, 4);
+    nonFinite += !std::isfinite(x);
+  }
+  EXPECT_EQ(nonFinite, 1u);
+  // readWeight reads what is there.
+  for (const WeightDecl &d : layout.weights) {
+    std::vector<float> w(static_cast<size_t>(
+        std::accumulate(d.shape.begin(), d.shape.end(), int64_t(1),
+                        std::multiplies<int64_t>())));
+    EXPECT_FALSE(bool(readWeight(spec, ckpt, d, w))) << d.name;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Writer, Poisoned,
+                         ::testing::Values("llama2c-nan", "gguf-inf"),
+                         testName);
 
 TEST(Weights, PackedWeightsAreColumnTiles) {
   // A packed [N, K] weight (tfm-pack-weights) is stored as [N/P][K][P] at

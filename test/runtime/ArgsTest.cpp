@@ -303,4 +303,35 @@ TEST(Args, LoadPromptFile) {
   EXPECT_NE(error.find(path), std::string::npos) << error;
 }
 
+TEST(Args, PromptFileTypeAndSizeComeFirst) {
+  // Issue 13, finding 8: -f /dev/zero aborted with bad_alloc, -f DIRECTORY
+  // read as an empty prompt.
+  std::string Error;
+  Parsed P = parse({"-f", "/dev/zero"});
+  ASSERT_TRUE(P.Ok);
+  EXPECT_FALSE(tfm::rt::loadPromptFile(P.Opts, Error));
+  EXPECT_EQ(Error, "cannot read the prompt from '/dev/zero': not a regular "
+                   "file (a character device)");
+  EXPECT_FALSE(P.Opts.havePrompt);
+  std::string Dir = ::testing::TempDir();
+  P = parse({"-f", Dir});
+  EXPECT_FALSE(tfm::rt::loadPromptFile(P.Opts, Error));
+  EXPECT_EQ(Error,
+            "cannot read the prompt from '" + Dir + "': it is a directory");
+  // A file one byte above the limit, sparse: refused by its size unread.
+  std::string Big = ::testing::TempDir() + "tfm_args_big_prompt.txt";
+  {
+    std::ofstream F(Big, std::ios::binary);
+    F.seekp(std::streamoff(tfm::rt::kMaxPromptBytes));
+    F.put('x');
+  }
+  P = parse({"-f", Big});
+  EXPECT_FALSE(tfm::rt::loadPromptFile(P.Opts, Error));
+  EXPECT_EQ(Error, "the prompt in '" + Big +
+                       "' is 268435457 bytes, above the limit of 268435456 "
+                       "(256 MiB)");
+  EXPECT_TRUE(P.Opts.prompt.empty());
+  std::remove(Big.c_str());
+}
+
 } // namespace

@@ -128,6 +128,11 @@ cl::opt<uint64_t> embedLimit(
     "embed-limit",
     cl::desc("Largest weights blob --weights=auto embeds, in MiB (default 16)"),
     cl::init(16), cl::value_desc("MiB"), cl::cat(category));
+cl::opt<bool> allowNonFinite(
+    "allow-nonfinite",
+    cl::desc("Compile weights that hold NaN or infinity (by default an error "
+             "naming the tensor and the element)"),
+    cl::cat(category));
 cl::opt<bool> quiet("quiet", cl::desc("Print no progress"), cl::cat(category));
 cl::opt<bool> timings("timings",
                       cl::desc("Print each phase's wall time and peak RSS"),
@@ -522,7 +527,8 @@ int main(int argc, char **argv) {
     llvm::CrashRecoveryContext::Enable();
     auto weightsId = tfm::writeWeightsBlob(
         spec, checkpoint.get(), os, packing,
-        [&](uint64_t done, uint64_t total) { phases.weights(done, total); });
+        [&](uint64_t done, uint64_t total) { phases.weights(done, total); },
+        allowNonFinite);
     llvm::CrashRecoveryContext::Disable();
     payload.weightsId = check(std::move(weightsId));
     if (!payload.embedWeights)

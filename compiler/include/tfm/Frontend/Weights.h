@@ -86,7 +86,8 @@ llvm::Expected<std::unique_ptr<formats::Checkpoint>>
 openWeights(const ModelSpec &spec);
 
 /// Reads one expected weight as canonical f32 into `out` (decl.shape's
-/// element count). `ckpt` may be null for CheckpointFormat::Random.
+/// element count), non-finite values included. `ckpt` may be null for
+/// CheckpointFormat::Random.
 llvm::Error readWeight(const ModelSpec &spec, const formats::Checkpoint *ckpt,
                        const WeightDecl &decl, llvm::MutableArrayRef<float> out);
 
@@ -117,12 +118,13 @@ using WeightPacking = llvm::StringMap<int64_t>;
 /// mapping's pages are released as they are converted, so neither the
 /// model nor the checkpoint is ever resident as a whole. Returns the blob's
 /// TfmModelInfo::weights_id: a hash (never 0) of its bytes, a chain of the
-/// xxh3 digests of its 4 MiB blocks, computed on the way.
-llvm::Expected<uint64_t> writeWeightsBlob(const ModelSpec &spec,
-                                          const formats::Checkpoint *ckpt,
-                                          llvm::raw_ostream &os,
-                                          const WeightPacking &packing = {},
-                                          WeightsProgress progress = {});
+/// xxh3 digests of its 4 MiB blocks, computed on the way. A NaN or infinity
+/// in the checkpoint is an error naming the weight, the tensor and the
+/// element (found in the same pass), unless `allowNonFinite`.
+llvm::Expected<uint64_t>
+writeWeightsBlob(const ModelSpec &spec, const formats::Checkpoint *ckpt,
+                 llvm::raw_ostream &os, const WeightPacking &packing = {},
+                 WeightsProgress progress = {}, bool allowNonFinite = false);
 
 /// Writes the 64-byte TfmWeightsTrailer (ModelAbi.h) that ends a sidecar.
 void writeWeightsTrailer(llvm::raw_ostream &os, uint64_t weightsBytes,
