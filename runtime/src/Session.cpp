@@ -77,7 +77,7 @@ std::string validate(const TfmModelInfo *M) {
     return format("model has vocab_size %lld and context_length %lld; both "
                   "must be positive",
                   (long long)M->vocab_size, (long long)M->context_length);
-  if (!M->prefill)
+  if (!M->prefill || !M->prefill_last)
     return "model has no prefill entry point";
   if (M->prefill_chunk < 1)
     return format("model has prefill_chunk %lld; it must be positive",
@@ -331,15 +331,15 @@ extern "C" int tfm_session_eval(TfmSession *S, const int32_t *tokens, int64_t n,
         return -1;
       }
     // The entry points' activation memory holds prefill_chunk tokens.
+    // Without a caller's buffer only the last row is kept, so every call
+    // computes one row of logits (prefill_last or decode).
     const int64_t Chunk = std::min(M.prefill_chunk, n);
-    if (!logits && int64_t(S->Scratch.size()) < Chunk * V) {
+    if (!logits && int64_t(S->Scratch.size()) < V) {
       try {
-        S->Scratch.resize(size_t(Chunk * V));
+        S->Scratch.resize(size_t(V));
       } catch (const std::bad_alloc &) {
-        S->Error = format("cannot allocate %lld bytes for the logits of %lld "
-                          "tokens",
-                          (long long)(Chunk * V * int64_t(sizeof(float))),
-                          (long long)Chunk);
+        S->Error = format("cannot allocate %lld bytes for the logits",
+                          (long long)(V * int64_t(sizeof(float))));
         return -1;
       }
     }
@@ -355,15 +355,19 @@ extern "C" int tfm_session_eval(TfmSession *S, const int32_t *tokens, int64_t n,
     for (int64_t Done = 0; Done < n;) {
       int64_t T = std::min(Chunk, n - Done);
       float *Rows = logits ? logits + Done * V : S->Scratch.data();
+      const int64_t RowsOut = logits ? T : 1;
       int32_t *Tok = const_cast<int32_t *>(tokens + Done);
       TfmMemRefI32x1 TokensRef{Tok, Tok, 0, {T}, {1}};
-      TfmMemRefF32x2 LogitsRef{Rows, Rows, 0, {T, V}, {V, 1}};
-      TfmEntryFn Fn = (T == 1 && M.decode) ? M.decode : M.prefill;
+      TfmMemRefF32x2 LogitsRef{Rows, Rows, 0, {RowsOut, V}, {V, 1}};
+      TfmEntryFn Fn = (T == 1 && M.decode) ? M.decode
+                      : logits             ? M.prefill
+                                           : M.prefill_last;
       Fn(&WeightsRef, &TokensRef, S->Pos, &KvRef, &LogitsRef);
       S->Pos += T;
       Done += T;
       if (Done == n)
-        std::copy(Rows + (T - 1) * V, Rows + T * V, S->Last.begin());
+        std::copy(Rows + (RowsOut - 1) * V, Rows + RowsOut * V,
+                  S->Last.begin());
     }
     S->HaveLast = true;
     return 0;

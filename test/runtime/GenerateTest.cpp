@@ -75,8 +75,8 @@ void fakeDecode(TfmMemRefI8x1 *W, TfmMemRefI32x1 *Tok, int64_t Pos,
 }
 
 TfmModelInfo fakeModel() {
-  return tfm::test::fakeModelInfo("fake", V, Ctx, FakeWeights,
-                                  sizeof FakeWeights, fakePrefill, fakeDecode);
+  return tfm::test::fakeModelInfo<fakePrefill, fakeDecode>(
+      "fake", V, Ctx, FakeWeights, sizeof FakeWeights);
 }
 
 /// The greedy continuation computed from the recurrence, not the runtime.

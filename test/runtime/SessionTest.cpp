@@ -78,10 +78,9 @@ void fakeEntry(TfmMemRefI8x1 *W, TfmMemRefI32x1 *Tok, int64_t Pos,
 }
 
 TfmModelInfo fakeModel(int64_t PrefillChunk = Ctx) {
-  TfmModelInfo M = tfm::test::fakeModelInfo(
+  TfmModelInfo M = tfm::test::fakeModelInfo<fakeEntry, fakeEntry>(
       "fake-linear", V, Ctx, headWeights().data(),
-      int64_t(headWeights().size() * sizeof(float)), fakeEntry, fakeEntry,
-      PrefillChunk);
+      int64_t(headWeights().size() * sizeof(float)), PrefillChunk);
   M.dim = K;
   return M;
 }
