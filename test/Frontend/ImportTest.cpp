@@ -269,59 +269,69 @@ INSTANTIATE_TEST_SUITE_P(Writer, Poisoned,
 
 TEST(Weights, PackedWeightsAreColumnTiles) {
   // A packed [N, K] weight (tfm-pack-weights) is stored as [N/P][K][P] at
-  // its usual offset; the other weights are unchanged. Checked against the
-  // row-major blob of the same checkpoint, for a template and a plain name.
+  // its usual offset, then its last N mod P rows as one [K][N mod P] tile;
+  // the other weights are unchanged. Checked against the row-major blob of
+  // the same checkpoint, for a template and a plain name, with and without
+  // a tail.
   auto imported = importModel(tmpPath("fixtures/st-gpt2"));
   ASSERT_TRUE(bool(imported)) << llvm::toString(imported.takeError());
   const ModelSpec &spec = imported->spec;
   WeightsLayout layout = weightsLayout(spec);
-  WeightPacking packing;
-  packing["layers.{i}.w1.weight"] = 8;  // [64, 16]
-  packing["tok_embeddings.weight"] = 5; // [50, 16]
-  llvm::SmallString<0> plain, packed;
-  llvm::raw_svector_ostream osPlain(plain), osPacked(packed);
+  llvm::SmallString<0> plain;
+  llvm::raw_svector_ostream osPlain(plain);
   auto plainId = writeWeightsBlob(spec, imported->checkpoint.get(), osPlain);
   ASSERT_TRUE(bool(plainId)) << llvm::toString(plainId.takeError());
-  auto packedId =
-      writeWeightsBlob(spec, imported->checkpoint.get(), osPacked, packing);
-  ASSERT_TRUE(bool(packedId)) << llvm::toString(packedId.takeError());
-  // The weights id hashes the bytes as written: packing changes it.
-  EXPECT_NE(*plainId, *packedId);
-  ASSERT_EQ(plain.size(), packed.size());
-  int checked = 0;
-  for (size_t i = 0; i < layout.weights.size(); ++i) {
-    const WeightDecl &d = layout.weights[i];
-    int64_t p = packing.lookup(d.templ);
-    const char *a = plain.data() + layout.offsets[i];
-    const char *b = packed.data() + layout.offsets[i];
-    if (!p) {
-      int64_t n = 1;
-      for (int64_t x : d.shape)
-        n *= x;
-      EXPECT_EQ(std::memcmp(a, b, 4 * n), 0) << d.name;
-      continue;
-    }
-    ++checked;
-    int64_t rows = d.shape[0], cols = d.shape[1];
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t c = 0; c < cols; ++c) {
-        float x, y;
-        std::memcpy(&x, a + 4 * (r * cols + c), 4);
-        std::memcpy(&y, b + 4 * (((r / p) * cols + c) * p + r % p), 4);
-        ASSERT_EQ(x, y) << d.name << " (" << r << ", " << c << ")";
+  for (int64_t embeddingTile : {5, 7, 64}) {
+    WeightPacking packing;
+    packing["layers.{i}.w1.weight"] = 8;              // [64, 16]
+    packing["tok_embeddings.weight"] = embeddingTile; // [50, 16]
+    llvm::SmallString<0> packed;
+    llvm::raw_svector_ostream osPacked(packed);
+    auto packedId =
+        writeWeightsBlob(spec, imported->checkpoint.get(), osPacked, packing);
+    ASSERT_TRUE(bool(packedId)) << llvm::toString(packedId.takeError());
+    // The weights id hashes the bytes as written: packing changes it.
+    EXPECT_NE(*plainId, *packedId);
+    ASSERT_EQ(plain.size(), packed.size());
+    int checked = 0;
+    for (size_t i = 0; i < layout.weights.size(); ++i) {
+      const WeightDecl &d = layout.weights[i];
+      int64_t p = packing.lookup(d.templ);
+      const char *a = plain.data() + layout.offsets[i];
+      const char *b = packed.data() + layout.offsets[i];
+      if (!p) {
+        int64_t n = 1;
+        for (int64_t x : d.shape)
+          n *= x;
+        EXPECT_EQ(std::memcmp(a, b, 4 * n), 0) << d.name;
+        continue;
       }
+      ++checked;
+      int64_t rows = d.shape[0], cols = d.shape[1];
+      int64_t full = rows / p * p, tail = rows - full;
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) {
+          int64_t at = r < full ? ((r / p) * cols + c) * p + r % p
+                                : full * cols + c * tail + (r - full);
+          float x, y;
+          std::memcpy(&x, a + 4 * (r * cols + c), 4);
+          std::memcpy(&y, b + 4 * at, 4);
+          ASSERT_EQ(x, y) << d.name << " tile " << p << " (" << r << ", " << c
+                          << ")";
+        }
+    }
+    EXPECT_GE(checked, 2);
   }
-  EXPECT_GE(checked, 2);
-  // A tile that does not divide the rows is refused with the weight's name.
-  packing["tok_embeddings.weight"] = 7;
+  // Only a matrix has tiles: anything else is refused with its name.
+  WeightPacking packing;
+  packing["final_norm.weight"] = 8;
   llvm::SmallString<0> bad;
   llvm::raw_svector_ostream osBad(bad);
   std::string msg = llvm::toString(
       writeWeightsBlob(spec, imported->checkpoint.get(), osBad, packing)
           .takeError());
-  EXPECT_NE(msg.find("weight 'tok_embeddings.weight'"), std::string::npos)
-      << msg;
-  EXPECT_NE(msg.find("cannot be packed in tiles of 7 rows"), std::string::npos)
+  EXPECT_NE(msg.find("weight 'final_norm.weight'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("cannot be packed in tiles of 8 rows"), std::string::npos)
       << msg;
 }
 

@@ -314,34 +314,42 @@ private:
 };
 
 /// Packs a [N, K] weight's rows into column tiles on their way to the blob:
-/// every `tile` rows become one [K][tile] tile (tfm-pack-weights' layout).
+/// every `tile` rows become one [K][tile] tile, the last N mod tile rows one
+/// narrower tile (tfm-pack-weights' layout).
 class TileSink {
 public:
-  TileSink(BlobWriter &blob, size_t tile, size_t cols)
-      : blob(blob), tile(tile), cols(cols), rows(tile * cols) {}
+  TileSink(BlobWriter &blob, size_t tile, size_t numRows, size_t cols)
+      : blob(blob), cols(cols), rowsLeft(numRows),
+        rows(std::min(tile, numRows) * cols) {
+    width = std::min(tile, rowsLeft);
+  }
 
   llvm::MutableArrayRef<float> space(uint64_t most) {
+    size_t group = width * cols;
     return llvm::MutableArrayRef<float>(rows).slice(
-        used, static_cast<size_t>(std::min<uint64_t>(most, rows.size() - used)));
+        used, static_cast<size_t>(std::min<uint64_t>(most, group - used)));
   }
   void commit(size_t n) {
     used += n;
-    if (used < rows.size())
+    size_t group = width * cols;
+    if (used < group)
       return;
-    // Element (r, c) of the tile's rows goes to c * tile + r.
-    for (size_t k = 0; k < rows.size();) {
-      llvm::MutableArrayRef<float> dst = blob.space(rows.size() - k);
+    // Element (r, c) of the tile's rows goes to c * width + r.
+    for (size_t k = 0; k < group;) {
+      llvm::MutableArrayRef<float> dst = blob.space(group - k);
       for (size_t m = 0; m < dst.size(); ++m)
-        dst[m] = rows[((k + m) % tile) * cols + (k + m) / tile];
+        dst[m] = rows[((k + m) % width) * cols + (k + m) / width];
       blob.commit(dst.size());
       k += dst.size();
     }
     used = 0;
+    rowsLeft -= width;
+    width = std::min(width, rowsLeft);
   }
 
 private:
   BlobWriter &blob;
-  size_t tile, cols;
+  size_t cols, rowsLeft, width;
   std::vector<float> rows;
   size_t used = 0;
 };
@@ -519,11 +527,12 @@ writeWeightsBlob(const ModelSpec &spec, const Checkpoint *ckpt,
         return e;
       continue;
     }
-    if (decl.shape.size() != 2 || tile < 1 || decl.shape[0] % tile != 0)
+    if (decl.shape.size() != 2 || tile < 1)
       return readerError(
           "weight '" + decl.name + "' " + shapeString(decl.shape) +
           " cannot be packed in tiles of " + llvm::Twine(tile) + " rows");
     TileSink tiles(blob, static_cast<size_t>(tile),
+                   static_cast<size_t>(decl.shape[0]),
                    static_cast<size_t>(decl.shape[1]));
     if (Error e = streamWeight(spec, ckpt, decl, tiles, allowNonFinite))
       return e;

@@ -151,12 +151,13 @@ cl::opt<std::string> targetFeatures(
 cl::opt<bool> noFuse("no-fuse", cl::desc("Skip tfm-fuse-attention"), cl::cat(category));
 cl::opt<tfm::KernelMode> kernels(
     "kernels", cl::desc("How linear layers and the LM head are computed"),
-    cl::init(tfm::KernelMode::Runtime),
+    cl::init(tfm::KernelMode::Generated),
     cl::values(
         clEnumValN(tfm::KernelMode::Runtime, "runtime",
-                   "libtfmrt's hand-written kernels (default)"),
+                   "libtfmrt's hand-written kernels"),
         clEnumValN(tfm::KernelMode::Generated, "generated",
-                   "packed weights and vector code generated for the target"),
+                   "packed weights and vector code generated for the target "
+                   "(default)"),
         clEnumValN(tfm::KernelMode::Loops, "loops",
                    "scalar loops (reference)")),
     cl::cat(category));

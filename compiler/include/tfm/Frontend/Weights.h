@@ -107,8 +107,10 @@ uint64_t specId(const ModelSpec &spec);
 
 /// Packed weights (`tfm.weight ... packed P`, set by tfm-pack-weights): the
 /// column-tile width P by weight name or template. Such an [N, K] weight is
-/// stored as [N/P][K][P] (same size, same offset): element (n, k) at
-/// ((n / P) * K + k) * P + n % P.
+/// stored as floor(N/P) tiles [K][P], then its last R = N mod P rows as one
+/// [K][R] tile (same size, same offset): element (n, k) at
+/// ((n / P) * K + k) * P + n % P for n < N - R, else at
+/// (N - R) * K + k * R + n - (N - R).
 using WeightPacking = llvm::StringMap<int64_t>;
 
 /// Writes the blob (weightsLayout(spec)) to `os`: exactly totalSize bytes,
