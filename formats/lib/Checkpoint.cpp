@@ -14,6 +14,7 @@
 #include "llvm/Support/CrashRecoveryContext.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/Path.h"
 
 #include <vector>
@@ -92,7 +93,7 @@ uint64_t byteOffset(DType t, uint64_t k) {
 
 /// The end of the bytes holding elements [0, k) (for q8_0, whole blocks).
 uint64_t byteEnd(DType t, uint64_t k) {
-  return t == DType::Q8_0 ? (k + 31) / 32 * 34 : byteSize(t, k);
+  return t == DType::Q8_0 ? llvm::divideCeil(k, 32) * 34 : byteSize(t, k);
 }
 
 } // namespace

@@ -56,6 +56,21 @@ std::string format(const char *fmt, ...) {
   return buf;
 }
 
+/// The runtime's status idiom (as parseArgs, Tokenizer::deserialize...):
+/// true on success; false with the reason in `error`. Sets `error` to the
+/// printf-style message and returns false.
+bool failWith(std::string &error, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+bool failWith(std::string &error, const char *fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  error = buf;
+  return false;
+}
+
 /// Directory of the running executable, with a trailing '/', or "" if
 /// /proc/self/exe cannot be read.
 std::string executableDir() {
@@ -68,21 +83,23 @@ std::string executableDir() {
   return slash == std::string::npos ? "" : path.substr(0, slash + 1);
 }
 
-std::string validate(const TfmModelInfo *m) {
+bool validate(const TfmModelInfo *m, std::string &error) {
   if (!m)
-    return "no model";
+    return failWith(error, "no model");
   if (m->abi_version != TFM_ABI_VERSION)
-    return format("model was compiled for runtime ABI %u, this runtime has %d",
-                  m->abi_version, TFM_ABI_VERSION);
+    return failWith(
+        error, "model was compiled for runtime ABI %u, this runtime has %d",
+        m->abi_version, TFM_ABI_VERSION);
   if (m->vocab_size <= 0 || m->context_length <= 0)
-    return format("model has vocab_size %lld and context_length %lld; both "
-                  "must be positive",
-                  (long long)m->vocab_size, (long long)m->context_length);
+    return failWith(error,
+                    "model has vocab_size %lld and context_length %lld; both "
+                    "must be positive",
+                    (long long)m->vocab_size, (long long)m->context_length);
   if (!m->prefill || !m->prefill_last)
-    return "model has no prefill entry point";
+    return failWith(error, "model has no prefill entry point");
   if (m->prefill_chunk < 1)
-    return format("model has prefill_chunk %lld; it must be positive",
-                  (long long)m->prefill_chunk);
+    return failWith(error, "model has prefill_chunk %lld; it must be positive",
+                    (long long)m->prefill_chunk);
   int64_t expected = 0, logitsBytes = 0;
   bool overflow =
       __builtin_mul_overflow(m->n_layers, 2 * m->context_length, &expected) ||
@@ -91,18 +108,21 @@ std::string validate(const TfmModelInfo *m) {
       __builtin_mul_overflow(m->context_length, m->vocab_size, &logitsBytes) ||
       __builtin_mul_overflow(logitsBytes, int64_t(sizeof(float)), &logitsBytes);
   if (overflow)
-    return "model's context_length, vocab_size and KV cache dimensions "
-           "overflow 64-bit sizes";
+    return failWith(
+        error, "model's context_length, vocab_size and KV cache dimensions "
+               "overflow 64-bit sizes");
   if (m->kv_cache_floats < 0 || m->kv_cache_floats != expected)
-    return format("model's kv_cache_floats is %lld, expected n_layers * 2 * "
-                  "context_length * n_kv_heads * head_dim = %lld",
-                  (long long)m->kv_cache_floats, (long long)expected);
+    return failWith(error,
+                    "model's kv_cache_floats is %lld, expected n_layers * 2 * "
+                    "context_length * n_kv_heads * head_dim = %lld",
+                    (long long)m->kv_cache_floats, (long long)expected);
   if (m->weights_bytes < 0)
-    return "model has a negative weights_bytes";
+    return failWith(error, "model has a negative weights_bytes");
   if (m->weights_bytes > 0 && !m->weights &&
       (!m->weights_file || !*m->weights_file))
-    return "model has neither embedded weights nor a weights file";
-  return "";
+    return failWith(error,
+                    "model has neither embedded weights nor a weights file");
+  return true;
 }
 
 uint64_t readLe(const unsigned char *p, int bytes) {
@@ -112,19 +132,19 @@ uint64_t readLe(const unsigned char *p, int bytes) {
   return v;
 }
 
-/// Maps the sidecar: `Override` (the embedding program's path), else
+/// Maps the sidecar: `weightsPath` (the embedding program's path), else
 /// $TFM_WEIGHTS, else weights_file beside the executable. Its trailer must
 /// say it is this model's blob (ModelAbi.h).
-std::string mapWeights(TfmSession &s, const char *override) {
+bool mapWeights(TfmSession &s, const char *weightsPath, std::string &error) {
   const TfmModelInfo &m = *s.model;
   if (m.weights || m.weights_bytes == 0 || !m.weights_file) {
     s.weights = m.weights;
-    return "";
+    return true;
   }
   const char *env = std::getenv("TFM_WEIGHTS");
   std::string path;
-  if (override && *override)
-    path = override;
+  if (weightsPath && *weightsPath)
+    path = weightsPath;
   else if (env && *env)
     path = env;
   else if (*m.weights_file == '/')
@@ -134,103 +154,109 @@ std::string mapWeights(TfmSession &s, const char *override) {
   // O_NONBLOCK: a FIFO named by mistake must not block the open.
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
-    return format("cannot open weights file '%s': %s", path.c_str(),
-                  std::strerror(errno));
+    return failWith(error, "cannot open weights file '%s': %s", path.c_str(),
+                    std::strerror(errno));
   struct stat st;
   if (fstat(fd, &st) != 0) {
-    std::string e = format("cannot stat weights file '%s': %s", path.c_str(),
-                           std::strerror(errno));
+    failWith(error, "cannot stat weights file '%s': %s", path.c_str(),
+             std::strerror(errno));
     close(fd);
-    return e;
+    return false;
   }
   const int64_t trailerBytes = int64_t(sizeof(TfmWeightsTrailer));
   if (!S_ISREG(st.st_mode) ||
       int64_t(st.st_size) != m.weights_bytes + trailerBytes) {
     close(fd);
-    return format("weights file '%s' has %lld bytes, the model expects %lld "
-                  "(%lld of weights and a %lld-byte trailer): it is "
-                  "truncated or belongs to another compile",
-                  path.c_str(), (long long)st.st_size,
-                  (long long)(m.weights_bytes + trailerBytes),
-                  (long long)m.weights_bytes, (long long)trailerBytes);
+    return failWith(error,
+                    "weights file '%s' has %lld bytes, the model expects %lld "
+                    "(%lld of weights and a %lld-byte trailer): it is "
+                    "truncated or belongs to another compile",
+                    path.c_str(), (long long)st.st_size,
+                    (long long)(m.weights_bytes + trailerBytes),
+                    (long long)m.weights_bytes, (long long)trailerBytes);
   }
   unsigned char t[sizeof(TfmWeightsTrailer)];
   if (pread(fd, t, sizeof t, off_t(m.weights_bytes)) != ssize_t(sizeof t)) {
-    std::string e = format("cannot read the trailer of weights file '%s': %s",
-                           path.c_str(), std::strerror(errno));
+    failWith(error, "cannot read the trailer of weights file '%s': %s",
+             path.c_str(), std::strerror(errno));
     close(fd);
-    return e;
+    return false;
   }
   // The fields at their offsets in TfmWeightsTrailer, little-endian.
   uint64_t bytes = readLe(t + 16, 8), specId = readLe(t + 24, 8),
            weightsId = readLe(t + 32, 8);
-  std::string why;
+  bool valid = true;
   if (std::memcmp(t, TFM_WEIGHTS_MAGIC, 8) != 0 ||
       readLe(t + 12, 4) != sizeof(TfmWeightsTrailer) ||
       bytes != uint64_t(m.weights_bytes))
-    why = format("weights file '%s' is not a tfmc weights file (it has no "
-                 "valid trailer)",
-                 path.c_str());
+    valid = failWith(error,
+                     "weights file '%s' is not a tfmc weights file (it has no "
+                     "valid trailer)",
+                     path.c_str());
   else if (specId != m.spec_id)
-    why = format("weights file '%s' belongs to another model (model id "
-                 "%016llx, this executable's is %016llx)",
-                 path.c_str(), (unsigned long long)specId,
-                 (unsigned long long)m.spec_id);
+    valid = failWith(error,
+                     "weights file '%s' belongs to another model (model id "
+                     "%016llx, this executable's is %016llx)",
+                     path.c_str(), (unsigned long long)specId,
+                     (unsigned long long)m.spec_id);
   else if (m.weights_id && weightsId != m.weights_id)
-    why = format("weights file '%s' was written by another compile of this "
+    valid =
+        failWith(error,
+                 "weights file '%s' was written by another compile of this "
                  "model (weights id %016llx, this executable's is %016llx): "
                  "use the file compiled with it",
                  path.c_str(), (unsigned long long)weightsId,
                  (unsigned long long)m.weights_id);
-  if (!why.empty()) {
+  if (!valid) {
     close(fd);
-    return why;
+    return false;
   }
   void *p =
       mmap(nullptr, size_t(m.weights_bytes), PROT_READ, MAP_PRIVATE, fd, 0);
   close(fd); // the mapping keeps the file alive
   if (p == MAP_FAILED)
-    return format("cannot map weights file '%s': %s", path.c_str(),
-                  std::strerror(errno));
+    return failWith(error, "cannot map weights file '%s': %s", path.c_str(),
+                    std::strerror(errno));
   s.mapping = p;
   s.mappingBytes = size_t(m.weights_bytes);
   s.weights = static_cast<const uint8_t *>(p);
-  return "";
+  return true;
 }
 
 /// Maps the KV cache: anonymous pages are zero and cost nothing until a
 /// position in them is written, so a long context does not zero gigabytes
 /// at start-up. Page alignment suits every vector load.
-std::string mapKvCache(TfmSession &s) {
+bool mapKvCache(TfmSession &s, std::string &error) {
   int64_t floats = s.model->kv_cache_floats;
   if (floats == 0)
-    return "";
+    return true;
   if (uint64_t(floats) > SIZE_MAX / sizeof(float))
-    return format("the KV cache (%lld floats) exceeds the address space",
-                  (long long)floats);
+    return failWith(error,
+                    "the KV cache (%lld floats) exceeds the address space",
+                    (long long)floats);
   size_t bytes = size_t(floats) * sizeof(float);
   void *p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED)
-    return format("cannot map the KV cache (%zu bytes): %s", bytes,
-                  std::strerror(errno));
+    return failWith(error, "cannot map the KV cache (%zu bytes): %s", bytes,
+                    std::strerror(errno));
   s.kvCache = static_cast<float *>(p);
   s.kvBytes = bytes;
-  return "";
+  return true;
 }
 
-std::string startPool(TfmSession &s, int threads) {
+bool startPool(TfmSession &s, int threads, std::string &error) {
   using tfm::rt::ThreadPool;
   if (threads > ThreadPool::kMaxThreads)
-    return format("cannot run %d threads: a session runs at most %d", threads,
-                  ThreadPool::kMaxThreads);
+    return failWith(error, "cannot run %d threads: a session runs at most %d",
+                    threads, ThreadPool::kMaxThreads);
   int wanted = threads < 1 ? ThreadPool::hardwareThreads() : threads;
   s.pool = std::make_unique<ThreadPool>(wanted);
   if (s.pool->getNumThreads() < wanted)
-    return format("could start only %d of %d threads: %s",
-                  s.pool->getNumThreads(), wanted,
-                  std::strerror(s.pool->getStartError()));
-  return "";
+    return failWith(error, "could start only %d of %d threads: %s",
+                    s.pool->getNumThreads(), wanted,
+                    std::strerror(s.pool->getStartError()));
+  return true;
 }
 
 void destroy(TfmSession *s) {
@@ -280,18 +306,15 @@ tfm_session_create_with_weights(const TfmModelInfo *model, int threads,
   };
   return noThrow(
       [&]() -> TfmSession * {
-        std::string why = validate(model);
-        if (!why.empty())
-          return fail(why.c_str());
+        std::string error;
+        if (!validate(model, error))
+          return fail(error.c_str());
         s = new TfmSession();
         s->model = model;
         s->context = model->context_length;
-        if (why = mapWeights(*s, weights_path); !why.empty())
-          return fail(why.c_str());
-        if (why = mapKvCache(*s); !why.empty())
-          return fail(why.c_str());
-        if (why = startPool(*s, threads); !why.empty())
-          return fail(why.c_str());
+        if (!mapWeights(*s, weights_path, error) || !mapKvCache(*s, error) ||
+            !startPool(*s, threads, error))
+          return fail(error.c_str());
         s->last.resize(size_t(model->vocab_size));
         return s;
       },

@@ -1,10 +1,10 @@
 //===- ThreadPool.cpp - Persistent worker pool for the kernels ------------===//
 //
-// Job hand-off: the caller writes the job fields, resets `NextChunk` and
-// bumps `Generation`. Workers spin on `Generation` for a short while, then
-// sleep on `WakeCv`. All threads, the caller included, claim chunks with a
-// fetch_add on `NextChunk`; the caller returns when `Remaining` (chunks not
-// yet finished) reaches zero. A worker that wakes late finds NextChunk past
+// Job hand-off: the caller writes the job fields, resets `nextChunk` and
+// bumps `generation`. Workers spin on `generation` for a short while, then
+// sleep on `wakeCv`. All threads, the caller included, claim chunks with a
+// fetch_add on `nextChunk`; the caller returns when `remaining` (chunks not
+// yet finished) reaches zero. A worker that wakes late finds nextChunk past
 // the end (or claims a chunk of the next job, whose fields its fetch_add
 // has acquired), so it never runs a stale job.
 //
@@ -63,7 +63,7 @@ ThreadPool::ThreadPool(int requested) {
     }
     workers.push_back(thread);
   }
-  // Workers never read NumThreads; only run() on the owner's thread does.
+  // Workers never read numThreads; only run() on the owner's thread does.
   numThreads = int(workers.size()) + 1;
 }
 
@@ -145,7 +145,7 @@ void ThreadPool::run(int64_t n, int64_t minChunk, RangeFn fn, void *ctx) {
   jobN = n;
   jobChunks = chunks;
   remaining.store(chunks, std::memory_order_relaxed);
-  // Publishing NextChunk = 0 releases the job fields to any thread whose
+  // Publishing nextChunk = 0 releases the job fields to any thread whose
   // fetch_add reads it, including a worker still finishing the last job.
   nextChunk.store(chunks << 32, std::memory_order_release);
   generation.fetch_add(1); // seq_cst: pairs with the Sleepers check below

@@ -66,17 +66,18 @@ TEST_P(Fixture, ImportMatchesWriterSummary) {
   EXPECT_EQ(spec.tiedHead, *s.getBoolean("tied_head"));
   EXPECT_EQ(llvm::toString(validateSpec(spec)), "");
   if (arch == "llama") {
-    EXPECT_EQ(spec.positional, PositionalKind::Rope);
+    EXPECT_EQ(spec.positional, PositionEncoding::Rope);
     EXPECT_FLOAT_EQ(spec.ropeTheta,
                     static_cast<float>(*s.getNumber("rope_theta")));
-    EXPECT_EQ(spec.ropeStyle,
-              fmt == "safetensors" ? RopeStyle::Half : RopeStyle::Interleaved);
+    EXPECT_EQ(spec.ropePairing, fmt == "safetensors"
+                                    ? RopePairing::Half
+                                    : RopePairing::Interleaved);
     EXPECT_EQ(spec.block.norm.kind, NormKind::RMSNorm);
     EXPECT_TRUE(spec.block.ffn.gated);
     EXPECT_EQ(spec.block.ffn.activation, Activation::SiLU);
     EXPECT_FALSE(spec.block.attention.qkvBias);
   } else {
-    EXPECT_EQ(spec.positional, PositionalKind::Learned);
+    EXPECT_EQ(spec.positional, PositionEncoding::Learned);
     EXPECT_EQ(spec.block.norm.kind, NormKind::LayerNorm);
     EXPECT_FALSE(spec.block.ffn.gated);
     EXPECT_EQ(spec.block.ffn.activation, Activation::GeluTanh);
@@ -492,8 +493,8 @@ ImportedModel expectLlama(const std::string &path, int64_t dim, int64_t hidden,
   EXPECT_EQ(s.contextLength, ctx);
   EXPECT_EQ(s.block.norm.kind, NormKind::RMSNorm);
   EXPECT_FLOAT_EQ(s.block.norm.eps, 1e-5f);
-  EXPECT_EQ(s.positional, PositionalKind::Rope);
-  EXPECT_EQ(s.ropeStyle, RopeStyle::Interleaved);
+  EXPECT_EQ(s.positional, PositionEncoding::Rope);
+  EXPECT_EQ(s.ropePairing, RopePairing::Interleaved);
   EXPECT_FLOAT_EQ(s.ropeTheta, 10000.0f);
   EXPECT_TRUE(s.block.ffn.gated);
   return std::move(*m);
@@ -568,7 +569,7 @@ TEST(RealModels, TinyGpt2) {
   EXPECT_EQ(s->block.ffn.activation, Activation::GeluTanh);
   EXPECT_EQ(s->block.norm.kind, NormKind::LayerNorm);
   EXPECT_FLOAT_EQ(s->block.norm.eps, 1e-5f);
-  EXPECT_EQ(s->positional, PositionalKind::Learned);
+  EXPECT_EQ(s->positional, PositionEncoding::Learned);
   EXPECT_TRUE(s->tiedHead);
   // The shared file lacks attn.c_attn.bias (see its tensor list); the other
   // biases are there.
@@ -629,19 +630,19 @@ TEST(ModelSpec, ValidatorNamesTheKeyOfEachProblem) {
   }
   // Theta only matters with rope.
   ModelSpec learned = base;
-  learned.positional = PositionalKind::Learned;
+  learned.positional = PositionEncoding::Learned;
   learned.ropeTheta = -5;
   EXPECT_EQ(invalidKey(learned), "");
 }
 
 TEST(ModelSpec, ArchDefaultsAreTheFamiliesConventions) {
   ModelSpec llama = archDefaults(ArchFamily::Llama);
-  EXPECT_EQ(llama.positional, PositionalKind::Rope);
+  EXPECT_EQ(llama.positional, PositionEncoding::Rope);
   EXPECT_EQ(llama.block.norm.kind, NormKind::RMSNorm);
   EXPECT_TRUE(llama.block.ffn.gated);
   EXPECT_FALSE(llama.block.attention.qkvBias);
   ModelSpec gpt2 = archDefaults(ArchFamily::Gpt2);
-  EXPECT_EQ(gpt2.positional, PositionalKind::Learned);
+  EXPECT_EQ(gpt2.positional, PositionEncoding::Learned);
   EXPECT_EQ(gpt2.block.norm.kind, NormKind::LayerNorm);
   EXPECT_EQ(gpt2.block.ffn.activation, Activation::GeluTanh);
   EXPECT_TRUE(gpt2.block.attention.qkvBias && gpt2.block.ffn.bias);

@@ -17,6 +17,7 @@
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
@@ -37,6 +38,21 @@ namespace {
 
 class SpecReader : public KeyReader {
 public:
+  /// Reads `term` as one of `values`, each spelled as toString spells it
+  /// (one spelling per value, shared with the description printer).
+  template <typename E>
+  bool readEnum(const Term &term, llvm::StringRef what,
+                std::initializer_list<E> values, E &out) {
+    llvm::SmallVector<llvm::StringRef, 8> names;
+    for (E v : values)
+      names.push_back(toString(v));
+    size_t choice;
+    if (!readChoice(term, what, names, choice))
+      return false;
+    out = *(values.begin() + choice);
+    return true;
+  }
+
   SpecReader(Diagnostics &diags, llvm::StringRef bufferName)
       : KeyReader(diags, bufferName) {
     spec.source.file = bufferName.str();
@@ -135,17 +151,14 @@ bool SpecReader::read(const File &file, ModelSpec &out) {
 
 bool SpecReader::readPositions(const Entry &entry) {
   const Term *t = singleTerm(entry);
-  size_t choice;
-  if (!t ||
-      !readChoice(*t, "positions",
-                  {"none", "sinusoidal", "learned", "rope", "alibi"}, choice))
+  if (!t || !readEnum(*t, "positions",
+                      {PositionEncoding::None, PositionEncoding::Sinusoidal,
+                       PositionEncoding::Learned, PositionEncoding::Rope,
+                       PositionEncoding::Alibi},
+                      spec.positional))
     return false;
   at(SpecKey::Positions, t->loc);
-  static const PositionalKind kinds[] = {
-      PositionalKind::None, PositionalKind::Sinusoidal, PositionalKind::Learned,
-      PositionalKind::Rope, PositionalKind::Alibi};
-  spec.positional = kinds[choice];
-  if (spec.positional != PositionalKind::Rope)
+  if (spec.positional != PositionEncoding::Rope)
     return noArgs(*t);
   std::vector<const Term *> args;
   if (!readArgs(*t, {"theta", "style"}, args))
@@ -156,11 +169,11 @@ bool SpecReader::readPositions(const Entry &entry) {
     at(SpecKey::Theta, args[0]->loc); // Its range: validateSpec.
   }
   if (args[1]) {
-    size_t style;
-    if (!readChoice(*args[1], "style", {"interleaved", "half"}, style) ||
+    if (!readEnum(*args[1], "style",
+                  {RopePairing::Interleaved, RopePairing::Half},
+                  spec.ropePairing) ||
         !noArgs(*args[1]))
       return false;
-    spec.ropeStyle = style == 0 ? RopeStyle::Interleaved : RopeStyle::Half;
   }
   return true;
 }
@@ -207,10 +220,8 @@ bool SpecReader::readEmbedding(const Entry &entry) {
 
 bool SpecReader::readNorm(const Term &term, llvm::StringRef what,
                           NormSpec &out) {
-  size_t choice;
-  if (!readChoice(term, what, {"layernorm", "rmsnorm"}, choice))
+  if (!readEnum(term, what, {NormKind::LayerNorm, NormKind::RMSNorm}, out.kind))
     return false;
-  out.kind = choice == 0 ? NormKind::LayerNorm : NormKind::RMSNorm;
   out.eps = NormSpec().eps; // The language's default (docs/tfm-language.md).
   std::vector<const Term *> args;
   if (!readArgs(term, {"eps"}, args))
@@ -335,15 +346,13 @@ bool SpecReader::readFfn(const Entry &entry) {
     return false;
   FfnSpec &f = spec.block.ffn;
   const Term *act = singleTerm(*keys.get("activation"));
-  size_t choice;
   if (!act ||
-      !readChoice(*act, "activation", {"relu", "gelu", "gelu_tanh", "silu"},
-                  choice) ||
+      !readEnum(*act, "activation",
+                {Activation::ReLU, Activation::Gelu, Activation::GeluTanh,
+                 Activation::SiLU},
+                f.activation) ||
       !noArgs(*act))
     return false;
-  static const Activation acts[] = {Activation::ReLU, Activation::Gelu,
-                                    Activation::GeluTanh, Activation::SiLU};
-  f.activation = acts[choice];
   at(SpecKey::Ffn, entry.keyLoc);
   at(SpecKey::Activation, keys.get("activation")->keyLoc);
   at(SpecKey::Hidden, keys.get("hidden")->keyLoc);
@@ -379,15 +388,13 @@ bool SpecReader::readFinalNorm(const Entry &entry) {
 
 bool SpecReader::readTokenizer(const Entry &entry) {
   const Term *t = singleTerm(entry);
-  size_t choice;
-  if (!t ||
-      !readChoice(*t, "tokenizer", {"none", "sentencepiece", "gpt2"}, choice))
+  if (!t || !readEnum(*t, "tokenizer",
+                      {TokenizerKind::None, TokenizerKind::SentencePiece,
+                       TokenizerKind::Gpt2},
+                      spec.tokenizer.kind))
     return false;
   tokenizerTerm = t;
   at(SpecKey::Tokenizer, t->loc);
-  static const TokenizerKind kinds[] = {
-      TokenizerKind::None, TokenizerKind::SentencePiece, TokenizerKind::Gpt2};
-  spec.tokenizer.kind = kinds[choice];
   if (spec.tokenizer.kind == TokenizerKind::None)
     return noArgs(*t);
   std::vector<const Term *> args;
@@ -401,17 +408,13 @@ bool SpecReader::readTokenizer(const Entry &entry) {
 
 bool SpecReader::readWeights(const Entry &entry) {
   const Term *t = singleTerm(entry);
-  size_t choice;
-  if (!t ||
-      !readChoice(*t, "weights",
-                  {"none", "random", "llama2c", "gguf", "safetensors"}, choice))
-    return false;
-  static const CheckpointFormat formats[] = {
-      CheckpointFormat::None, CheckpointFormat::Random,
-      CheckpointFormat::Llama2c, CheckpointFormat::Gguf,
-      CheckpointFormat::Safetensors};
   WeightsSpec &w = spec.weights;
-  w.format = formats[choice];
+  if (!t || !readEnum(*t, "weights",
+                      {CheckpointFormat::None, CheckpointFormat::Random,
+                       CheckpointFormat::Llama2c, CheckpointFormat::Gguf,
+                       CheckpointFormat::Safetensors},
+                      w.format))
+    return false;
   at(SpecKey::Weights, t->loc);
   const Block *block = entry.value->block.get();
   if (block && (w.format == CheckpointFormat::None ||

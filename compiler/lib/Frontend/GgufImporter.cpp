@@ -13,6 +13,8 @@
 #include "tfm/Frontend/DefaultBindings.h"
 #include "tfm/Frontend/Importers.h"
 
+#include "ImporterSupport.h"
+
 #include <string>
 #include <vector>
 
@@ -72,12 +74,6 @@ private:
   const formats::GgufFile &f;
   std::string arch;
 };
-
-#define TFM_TRY(var, expr)                                                     \
-  auto var##OrErr = (expr);                                                    \
-  if (!var##OrErr)                                                             \
-    return var##OrErr.takeError();                                             \
-  auto var = *var##OrErr;
 
 /// The `<arch>.*` keys of each stated hyper-parameter (llama.cpp's names).
 struct StatedKey {

@@ -251,11 +251,11 @@ private:
       x = b.create<mlir::tfm::ScaleOp>(at(SpecKey::Scale, "embedding.scale"), x,
                                        b.getF32FloatAttr(spec.embeddingScale));
     AtScope positions(*this, at(SpecKey::Positions, "positions"));
-    if (spec.positional == PositionalKind::Sinusoidal)
+    if (spec.positional == PositionEncoding::Sinusoidal)
       x = b.create<mlir::tfm::PositionalOp>(loc, rows(spec.dim),
                                       mlir::tfm::PositionalKind::Sinusoidal, x, pos,
                                       Value());
-    if (spec.positional == PositionalKind::Learned)
+    if (spec.positional == PositionEncoding::Learned)
       x = b.create<mlir::tfm::PositionalOp>(
           loc, rows(spec.dim), mlir::tfm::PositionalKind::Learned, x, pos,
           weight("pos_embeddings.weight"));
@@ -297,11 +297,11 @@ private:
     Value k = heads(linear(x, p + ".wk", attn, a.qkvBias), a.kvHeads);
     Value v = heads(linear(x, p + ".wv", attn, a.qkvBias), a.kvHeads);
     AtScope scope(*this, at(attn, p + ".attention"));
-    if (spec.positional == PositionalKind::Rope) {
+    if (spec.positional == PositionEncoding::Rope) {
       AtScope rope(*this, at(SpecKey::Positions, p + ".rope"));
       auto theta = b.getF32FloatAttr(spec.ropeTheta);
       auto style = mlir::tfm::RopeStyleAttr::get(
-          b.getContext(), spec.ropeStyle == RopeStyle::Interleaved
+          b.getContext(), spec.ropePairing == RopePairing::Interleaved
                               ? mlir::tfm::RopeStyle::Interleaved
                               : mlir::tfm::RopeStyle::Half);
       q = b.create<mlir::tfm::RopeOp>(loc, q.getType(), q, pos, theta, style);
@@ -324,7 +324,7 @@ private:
                                       /*transpose_rhs=*/b.getUnitAttr());
     s = b.create<mlir::tfm::ScaleOp>(
         loc, s, b.getF32FloatAttr(1.0f / std::sqrt((float)a.headDim)));
-    if (spec.positional == PositionalKind::Alibi)
+    if (spec.positional == PositionEncoding::Alibi)
       s = b.create<mlir::tfm::AlibiOp>(loc, s.getType(), s, pos);
     else if (a.causal)
       s = b.create<mlir::tfm::CausalMaskOp>(loc, s.getType(), s, pos);

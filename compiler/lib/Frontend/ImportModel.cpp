@@ -102,7 +102,7 @@ Error checkStatedValues(const ModelSpec &spec,
   for (const StatedValue &s : stated) {
     std::optional<double> value = specValue(spec, s.key);
     if (!value ||
-        (s.key == SpecKey::Theta && spec.positional != PositionalKind::Rope))
+        (s.key == SpecKey::Theta && spec.positional != PositionEncoding::Rope))
       continue;
     const double ours = *value;
     const bool isFloat = s.key == SpecKey::Eps || s.key == SpecKey::Theta;

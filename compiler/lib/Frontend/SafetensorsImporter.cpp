@@ -10,6 +10,8 @@
 #include "tfm/Frontend/DefaultBindings.h"
 #include "tfm/Frontend/Importers.h"
 
+#include "ImporterSupport.h"
+
 #include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
@@ -73,12 +75,6 @@ private:
   std::string path;
   const llvm::json::Object &o;
 };
-
-#define TFM_TRY(var, expr)                                                     \
-  auto var##OrErr = (expr);                                                    \
-  if (!var##OrErr)                                                             \
-    return var##OrErr.takeError();                                             \
-  auto var = *var##OrErr;
 
 /// The config.json keys of each stated hyper-parameter, per family.
 struct StatedKey {
@@ -202,7 +198,7 @@ Error importHfLlama(const Config &c, const Checkpoint &ckpt, ModelSpec &spec) {
   spec.numLayers = layers;
   spec.ropeTheta = static_cast<float>(theta);
   // Hugging Face Llama rotates halves (its Q/K rows are not permuted).
-  spec.ropeStyle = RopeStyle::Half;
+  spec.ropePairing = RopePairing::Half;
   spec.block.norm.eps = static_cast<float>(eps);
   spec.block.attention.heads = heads;
   spec.block.attention.kvHeads = kvHeads;

@@ -5,11 +5,13 @@
 #include "tfm/Frontend/DefaultBindings.h"
 #include "tfm/Frontend/Description.h"
 #include "tfm/runtime/ModelAbi.h"
+#include "tfm/runtime/SplitMix64.h"
 
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/EndianStream.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/xxhash.h"
 
 #include <algorithm>
@@ -120,9 +122,7 @@ uint64_t fnv1a64(llvm::StringRef s) {
 } // namespace
 
 WeightsLayout weightsLayout(const ModelSpec &spec) {
-  auto align = [](uint64_t n) {
-    return (n + kWeightAlignment - 1) / kWeightAlignment * kWeightAlignment;
-  };
+  auto align = [](uint64_t n) { return llvm::alignTo(n, kWeightAlignment); };
   WeightsLayout l;
   l.weights = expectedWeights(spec);
   uint64_t pos = 0;
@@ -161,14 +161,11 @@ void randomWeight(uint64_t seed, const WeightDecl &decl,
   float scale = 1.0f;
   if (kind == Linear && decl.shape.size() >= 2)
     scale = 1.0f / std::sqrt(static_cast<float>(decl.shape[1]));
-  // Element k's state is the start plus (k + 1) steps.
-  uint64_t state = (seed ^ fnv1a64(name)) + first * 0x9e3779b97f4a7c15ull;
+  // Element k is output k of the weight's stream.
+  rt::SplitMix64 rng(seed ^ fnv1a64(name));
+  rng.skip(first);
   for (float &v : out) {
-    state += 0x9e3779b97f4a7c15ull;
-    uint64_t z = state;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
+    uint64_t z = rng.next();
     float r = static_cast<float>(z >> 40) * (1.0f / 16777216.0f) * 2.0f - 1.0f;
     switch (kind) {
     case Norm: v = 1.0f + 0.1f * r; break;

@@ -21,7 +21,7 @@
 // weight, independent of order and of the other weights:
 //   state = seed XOR fnv1a64(concrete name)     (FNV-1a, 64-bit, over bytes)
 //   for each element k in row-major order:
-//     state += 0x9e3779b97f4a7c15; z = state;           (splitmix64)
+//     state += 0x9e3779b97f4a7c15; z = state;           (SplitMix64.h)
 //     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
 //     z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
 //     z ^= z >> 31;

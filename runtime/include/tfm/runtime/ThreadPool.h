@@ -104,7 +104,7 @@ private:
   // std::system_error.
   std::vector<pthread_t> workers;
 
-  // The current job, published by bumping Generation.
+  // The current job, published by bumping generation.
   RangeFn jobFn = nullptr;
   void *jobCtx = nullptr;
   int64_t jobN = 0;
@@ -113,7 +113,7 @@ private:
   std::atomic<int64_t> remaining{0}; // chunks not finished
   std::atomic<uint64_t> generation{0};
   std::atomic<bool> stop{false};
-  std::atomic<int> sleepers{0}; // workers blocked on WakeCv
+  std::atomic<int> sleepers{0}; // workers blocked on wakeCv
   std::mutex mutex;
   std::condition_variable wakeCv;
   std::mutex runMutex; // serialises concurrent callers of run()

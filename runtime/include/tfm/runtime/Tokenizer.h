@@ -59,7 +59,11 @@ namespace tfm::rt {
 /// Version written by Tokenizer::serialize and accepted by deserialize.
 constexpr uint32_t kTokenizerFormatVersion = 1;
 
+/// The tokenizer families, numbered as the serialized form's `kind` (the
+/// compiler's ModelSpec uses the same enum). None, a model without a
+/// tokenizer, is never serialized.
 enum class TokenizerKind : uint32_t {
+  None = 0,
   SentencePiece = 1, ///< BPE over code points with piece scores.
   Gpt2 = 2,          ///< Byte-level BPE with ranked merges.
 };
