@@ -163,11 +163,11 @@ int generateTokens(TfmSession *session, const std::vector<int32_t> &prompt,
   // NaN or infinity is no distribution to sample from: generation stops at
   // the first such logits (after --logits-out has them). Without
   // --logits-out only the prompt's last row exists.
-  for (int64_t row = LogitsFile ? 0 : P - 1; row < P; ++row) {
-    const float *logits = LogitsFile ? Rows.data() + row * Vocab
+  for (int64_t row = logitsFile ? 0 : p - 1; row < p; ++row) {
+    const float *logits = logitsFile ? rows.data() + row * vocab
                                      : tfm_session_last_logits(session);
-    if (int64_t bad = firstNonFinite(logits, Vocab); bad >= 0) {
-      error = nonFiniteLogits(Start0 + row, logits, bad);
+    if (int64_t bad = firstNonFinite(logits, vocab); bad >= 0) {
+      error = nonFiniteLogits(start0 + row, logits, bad);
       return 1;
     }
   }
@@ -207,8 +207,8 @@ int generateTokens(TfmSession *session, const std::vector<int32_t> &prompt,
     ++stats.decodeEvals;
     if (logitsFile && !writeRows(logitsFile, logits.data(), 1, vocab))
       return writeFailed();
-    if (int64_t bad = firstNonFinite(Logits.data(), Vocab); bad >= 0) {
-      error = nonFiniteLogits(tfm_session_pos(session) - 1, Logits.data(), bad);
+    if (int64_t bad = firstNonFinite(logits.data(), vocab); bad >= 0) {
+      error = nonFiniteLogits(tfm_session_pos(session) - 1, logits.data(), bad);
       return 1;
     }
   }

@@ -306,32 +306,32 @@ TEST(Args, LoadPromptFile) {
 TEST(Args, PromptFileTypeAndSizeComeFirst) {
   // Issue 13, finding 8: -f /dev/zero aborted with bad_alloc, -f DIRECTORY
   // read as an empty prompt.
-  std::string Error;
-  Parsed P = parse({"-f", "/dev/zero"});
-  ASSERT_TRUE(P.Ok);
-  EXPECT_FALSE(tfm::rt::loadPromptFile(P.Opts, Error));
-  EXPECT_EQ(Error, "cannot read the prompt from '/dev/zero': not a regular "
+  std::string error;
+  Parsed p = parse({"-f", "/dev/zero"});
+  ASSERT_TRUE(p.ok);
+  EXPECT_FALSE(tfm::rt::loadPromptFile(p.opts, error));
+  EXPECT_EQ(error, "cannot read the prompt from '/dev/zero': not a regular "
                    "file (a character device)");
-  EXPECT_FALSE(P.Opts.havePrompt);
-  std::string Dir = ::testing::TempDir();
-  P = parse({"-f", Dir});
-  EXPECT_FALSE(tfm::rt::loadPromptFile(P.Opts, Error));
-  EXPECT_EQ(Error,
-            "cannot read the prompt from '" + Dir + "': it is a directory");
+  EXPECT_FALSE(p.opts.havePrompt);
+  std::string dir = ::testing::TempDir();
+  p = parse({"-f", dir});
+  EXPECT_FALSE(tfm::rt::loadPromptFile(p.opts, error));
+  EXPECT_EQ(error,
+            "cannot read the prompt from '" + dir + "': it is a directory");
   // A file one byte above the limit, sparse: refused by its size unread.
-  std::string Big = ::testing::TempDir() + "tfm_args_big_prompt.txt";
+  std::string big = ::testing::TempDir() + "tfm_args_big_prompt.txt";
   {
-    std::ofstream F(Big, std::ios::binary);
-    F.seekp(std::streamoff(tfm::rt::kMaxPromptBytes));
-    F.put('x');
+    std::ofstream f(big, std::ios::binary);
+    f.seekp(std::streamoff(tfm::rt::kMaxPromptBytes));
+    f.put('x');
   }
-  P = parse({"-f", Big});
-  EXPECT_FALSE(tfm::rt::loadPromptFile(P.Opts, Error));
-  EXPECT_EQ(Error, "the prompt in '" + Big +
+  p = parse({"-f", big});
+  EXPECT_FALSE(tfm::rt::loadPromptFile(p.opts, error));
+  EXPECT_EQ(error, "the prompt in '" + big +
                        "' is 268435457 bytes, above the limit of 268435456 "
                        "(256 MiB)");
-  EXPECT_TRUE(P.Opts.prompt.empty());
-  std::remove(Big.c_str());
+  EXPECT_TRUE(p.opts.prompt.empty());
+  std::remove(big.c_str());
 }
 
 } // namespace

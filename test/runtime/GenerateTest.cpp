@@ -264,54 +264,54 @@ TEST(Generate, LogitsOutHoldsEveryEvaluatedRow) {
 }
 
 /// Positions from which the poisoned model's logits hold a NaN (token 5).
-int64_t PoisonFrom = 0;
+int64_t poisonFrom = 0;
 
-void poisonedEntry(TfmMemRefI8x1 *W, TfmMemRefI32x1 *Tok, int64_t Pos,
-                   TfmMemRefF32x1 *Kv, TfmMemRefF32x2 *Logits) {
-  fakeEntry(W, Tok, Pos, Kv, Logits);
-  for (int64_t I = 0; I < Tok->sizes[0]; ++I)
-    if (Pos + I >= PoisonFrom)
-      Logits->aligned[Logits->offset + I * Logits->strides[0] + 5] = NAN;
+void poisonedEntry(TfmMemRefI8x1 *w, TfmMemRefI32x1 *tok, int64_t pos,
+                   TfmMemRefF32x1 *kv, TfmMemRefF32x2 *logits) {
+  fakeEntry(w, tok, pos, kv, logits);
+  for (int64_t i = 0; i < tok->sizes[0]; ++i)
+    if (pos + i >= poisonFrom)
+      logits->aligned[logits->offset + i * logits->strides[0] + 5] = NAN;
 }
 
 TEST(Generate, NonFiniteLogitsStopAtTheirPosition) {
   // Issue 13, finding 9: NaN logits printed <unk> and exited 0.
-  TfmModelInfo M = tfm::test::fakeModelInfo<poisonedEntry, poisonedEntry>(
-      "poisoned", V, Ctx, FakeWeights, sizeof FakeWeights);
-  SessionPtr S(M);
-  Sampler Samp(greedy());
-  GenerateConfig C;
-  C.nPredict = 8;
-  std::vector<int32_t> Prompt = {2, 9, 9}, Got;
-  GenerateStats Stats;
-  std::string Error;
-  auto collect = [&](int32_t T) { Got.push_back(T); };
+  TfmModelInfo m = tfm::test::fakeModelInfo<poisonedEntry, poisonedEntry>(
+      "poisoned", kVocab, kContext, kFakeWeights, sizeof kFakeWeights);
+  SessionPtr session(m);
+  Sampler samp(greedy());
+  GenerateConfig c;
+  c.nPredict = 8;
+  std::vector<int32_t> prompt = {2, 9, 9}, got;
+  GenerateStats stats;
+  std::string error;
+  auto collect = [&](int32_t t) { got.push_back(t); };
   // The prompt fills positions 0-2; generated tokens are evaluated at 3, 4,
   // 5: the third's logits are the first with a NaN, after three tokens.
-  PoisonFrom = 5;
-  EXPECT_EQ(generateTokens(S.S, Prompt, C, Samp, collect, Stats, Error), 1);
-  EXPECT_EQ(Error, "the logits at position 5 are not finite (NaN for token "
+  poisonFrom = 5;
+  EXPECT_EQ(generateTokens(session.s, prompt, c, samp, collect, stats, error), 1);
+  EXPECT_EQ(error, "the logits at position 5 are not finite (NaN for token "
                    "5): the model's weights or activations hold NaN or "
                    "infinity");
-  EXPECT_EQ(Got, expectedContinuation(Prompt, 3));
+  EXPECT_EQ(got, expectedContinuation(prompt, 3));
   // In the prompt: its last row is what generation would sample from.
-  PoisonFrom = 1;
-  Got.clear();
-  EXPECT_EQ(generateTokens(S.S, Prompt, C, Samp, collect, Stats, Error), 1);
-  EXPECT_NE(Error.find("the logits at position 2 are not finite"),
+  poisonFrom = 1;
+  got.clear();
+  EXPECT_EQ(generateTokens(session.s, prompt, c, samp, collect, stats, error), 1);
+  EXPECT_NE(error.find("the logits at position 2 are not finite"),
             std::string::npos)
-      << Error;
-  EXPECT_TRUE(Got.empty());
+      << error;
+  EXPECT_TRUE(got.empty());
   // With --logits-out every row is checked, after it is written.
-  std::string Path = ::testing::TempDir() + "tfm_nan_logits.bin";
-  C.logitsOut = Path;
-  EXPECT_EQ(generateTokens(S.S, Prompt, C, Samp, collect, Stats, Error), 1);
-  EXPECT_NE(Error.find("the logits at position 1 are not finite"),
+  std::string path = ::testing::TempDir() + "tfm_nan_logits.bin";
+  c.logitsOut = path;
+  EXPECT_EQ(generateTokens(session.s, prompt, c, samp, collect, stats, error), 1);
+  EXPECT_NE(error.find("the logits at position 1 are not finite"),
             std::string::npos)
-      << Error;
-  std::ifstream F(Path, std::ios::binary | std::ios::ate);
-  EXPECT_EQ(int64_t(F.tellg()), 3 * V * 4);
-  std::remove(Path.c_str());
+      << error;
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  EXPECT_EQ(int64_t(f.tellg()), 3 * kVocab * 4);
+  std::remove(path.c_str());
 }
 
 TEST(Session, ValidatesModelAndInputs) {
