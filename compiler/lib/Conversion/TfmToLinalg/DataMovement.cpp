@@ -216,6 +216,17 @@ FailureOr<int64_t> contextLength(Operation *op) {
   return attr.getInt();
 }
 
+/// The most entries a position table computed at compile time may have
+/// (4 MiB of f32): a model whose context makes it larger (a 16M-position
+/// context, or 128k positions of 64 frequencies) computes its angles per
+/// element instead, so tfmc's memory and the executable do not grow with
+/// the context.
+constexpr int64_t kMaxTableEntries = int64_t(1) << 20;
+
+bool tableFits(int64_t rows, int64_t cols) {
+  return cols <= 0 || rows <= kMaxTableEntries / cols;
+}
+
 /// A [rows, cols] f32 constant tensor with element (r, c) = f(r, c).
 Value table(OpBuilder &b, Location loc, int64_t rows, int64_t cols,
             llvm::function_ref<float(int64_t, int64_t)> f) {
@@ -248,20 +259,22 @@ struct PositionalPattern : OpRewritePattern<tfm::PositionalOp> {
     auto type = cast<RankedTensorType>(op.getType());
     Value pos = op.getPos(), table = op.getTable();
     bool learned = op.getKind() == tfm::PositionalKind::Learned;
-    int64_t rows = 0;
+    int64_t rows = 0, width = type.getDimSize(1);
+    bool perElement = false;
     if (!learned) {
       FailureOr<int64_t> context = contextLength(op);
       if (failed(context))
         return failure();
       rows = *context;
-      int64_t width = type.getDimSize(1);
+      perElement = !tableFits(rows, width);
       // PE[p, 2i] = sin(p / 10000^(2i/D)), PE[p, 2i+1] = cos(same angle).
-      table = tfm::table(b, loc, rows, width, [&](int64_t p, int64_t d) {
-        int64_t even = d - d % 2;
-        float denom = powf(10000.0f, float(even) / float(width));
-        float angle = float(p) / denom;
-        return d % 2 ? cosf(angle) : sinf(angle);
-      });
+      if (!perElement)
+        table = tfm::table(b, loc, rows, width, [&](int64_t p, int64_t d) {
+          int64_t even = d - d % 2;
+          float denom = powf(10000.0f, float(even) / float(width));
+          float angle = float(p) / denom;
+          return d % 2 ? cosf(angle) : sinf(angle);
+        });
     }
     b.replaceOp(
         op,
@@ -269,10 +282,39 @@ struct PositionalPattern : OpRewritePattern<tfm::PositionalOp> {
             b, loc, type, dynamicSizes(b, loc, op.getInput()), {op.getInput()},
             [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
               Value t = nb.create<linalg::IndexOp>(l, 0);
+              Value d = nb.create<linalg::IndexOp>(l, 1);
+              if (perElement) {
+                // The table's formula, evaluated here (same f32 steps).
+                auto f32 = nb.getF32Type();
+                auto toF32 = [&](Value v) -> Value {
+                  return nb.create<arith::SIToFPOp>(
+                      l, f32,
+                      nb.create<arith::IndexCastOp>(l, nb.getI64Type(), v));
+                };
+                auto idx = [&](int64_t v) -> Value {
+                  return nb.create<arith::ConstantIndexOp>(l, v);
+                };
+                Value odd = nb.create<arith::RemUIOp>(l, d, idx(2));
+                Value even = nb.create<arith::SubIOp>(l, d, odd);
+                Value exponent = nb.create<arith::DivFOp>(
+                    l, toF32(even),
+                    nb.create<arith::ConstantOp>(
+                        l, nb.getF32FloatAttr(float(width))));
+                Value denom = nb.create<math::PowFOp>(
+                    l, nb.create<arith::ConstantOp>(l, nb.getF32FloatAttr(10000.0f)),
+                    exponent);
+                Value angle = nb.create<arith::DivFOp>(
+                    l, toF32(nb.create<arith::AddIOp>(l, pos, t)), denom);
+                Value isOdd = nb.create<arith::CmpIOp>(
+                    l, arith::CmpIPredicate::ne, odd, idx(0));
+                Value pe = nb.create<arith::SelectOp>(
+                    l, isOdd, nb.create<math::CosOp>(l, angle),
+                    nb.create<math::SinOp>(l, angle));
+                return nb.create<arith::AddFOp>(l, a[0], pe);
+              }
               Value p = learned
                             ? nb.create<arith::AddIOp>(l, pos, t).getResult()
                             : tableRow(nb, l, pos, t, rows);
-              Value d = nb.create<linalg::IndexOp>(l, 1);
               return nb.create<arith::AddFOp>(
                   l, a[0],
                   nb.create<tensor::ExtractOp>(l, table, ValueRange{p, d}));
@@ -303,12 +345,16 @@ struct RopePattern : OpRewritePattern<tfm::RopeOp> {
       float freq = 1.0f / powf(theta, float(2 * j) / float(hd));
       return float(p) * freq;
     };
-    Value cosTable = table(b, loc, rows, hd / 2, [&](int64_t p, int64_t j) {
-      return cosf(angle(p, j));
-    });
-    Value sinTable = table(b, loc, rows, hd / 2, [&](int64_t p, int64_t j) {
-      return sinf(angle(p, j));
-    });
+    bool perElement = !tableFits(rows, hd / 2);
+    Value cosTable, sinTable;
+    if (!perElement) {
+      cosTable = table(b, loc, rows, hd / 2, [&](int64_t p, int64_t j) {
+        return cosf(angle(p, j));
+      });
+      sinTable = table(b, loc, rows, hd / 2, [&](int64_t p, int64_t j) {
+        return sinf(angle(p, j));
+      });
+    }
     b.replaceOp(op, elementwise(
         b, loc, type, dynamicSizes(b, loc, x), {x},
         [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
@@ -333,11 +379,31 @@ struct RopePattern : OpRewritePattern<tfm::RopeOp> {
                 l, first, nb.create<arith::AddIOp>(l, i, idx(hd / 2)),
                 nb.create<arith::SubIOp>(l, i, idx(hd / 2)));
           }
-          Value row = tableRow(nb, l, pos, t, rows);
-          Value c =
-              nb.create<tensor::ExtractOp>(l, cosTable, ValueRange{row, pair});
-          Value s =
-              nb.create<tensor::ExtractOp>(l, sinTable, ValueRange{row, pair});
+          Value c, s;
+          if (perElement) {
+            // angle(p, j) of the tables, evaluated here (same f32 steps).
+            auto f32 = nb.getF32Type();
+            auto toF32 = [&](Value v) -> Value {
+              return nb.create<arith::SIToFPOp>(
+                  l, f32, nb.create<arith::IndexCastOp>(l, nb.getI64Type(), v));
+            };
+            auto cst = [&](float v) -> Value {
+              return nb.create<arith::ConstantOp>(l, nb.getF32FloatAttr(v));
+            };
+            Value exponent = nb.create<arith::DivFOp>(
+                l, toF32(nb.create<arith::MulIOp>(l, pair, idx(2))),
+                cst(float(hd)));
+            Value freq = nb.create<arith::DivFOp>(
+                l, cst(1.0f), nb.create<math::PowFOp>(l, cst(theta), exponent));
+            Value ang = nb.create<arith::MulFOp>(
+                l, toF32(nb.create<arith::AddIOp>(l, pos, t)), freq);
+            c = nb.create<math::CosOp>(l, ang);
+            s = nb.create<math::SinOp>(l, ang);
+          } else {
+            Value row = tableRow(nb, l, pos, t, rows);
+            c = nb.create<tensor::ExtractOp>(l, cosTable, ValueRange{row, pair});
+            s = nb.create<tensor::ExtractOp>(l, sinTable, ValueRange{row, pair});
+          }
           Value other = nb.create<tensor::ExtractOp>(l, x, ValueRange{h, t, partner});
           // first: x*c - other*s; second: x*c + other*s (other is the first).
           Value xc = nb.create<arith::MulFOp>(l, a[0], c);
