@@ -282,8 +282,8 @@ struct PositionalPattern : OpRewritePattern<tfm::PositionalOp> {
             b, loc, type, dynamicSizes(b, loc, op.getInput()), {op.getInput()},
             [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
               Value t = nb.create<linalg::IndexOp>(l, 0);
-              Value d = nb.create<linalg::IndexOp>(l, 1);
               if (perElement) {
+                Value d = nb.create<linalg::IndexOp>(l, 1);
                 // The table's formula, evaluated here (same f32 steps).
                 auto f32 = nb.getF32Type();
                 auto toF32 = [&](Value v) -> Value {
@@ -315,6 +315,7 @@ struct PositionalPattern : OpRewritePattern<tfm::PositionalOp> {
               Value p = learned
                             ? nb.create<arith::AddIOp>(l, pos, t).getResult()
                             : tableRow(nb, l, pos, t, rows);
+              Value d = nb.create<linalg::IndexOp>(l, 1);
               return nb.create<arith::AddFOp>(
                   l, a[0],
                   nb.create<tensor::ExtractOp>(l, table, ValueRange{p, d}));
