@@ -227,6 +227,14 @@ bool parseArgs(int argc, const char *const *argv, Options &opts,
         return false;
       }
       opts.logitsOut = V;
+    } else if (Flag == "--attention-out") {
+      if (!value())
+        return false;
+      if (V.empty()) {
+        error = "empty file name for " + Flag;
+        return false;
+      }
+      opts.attentionOut = V;
     } else if (Flag == "--no-timing") {
       if (!noValue())
         return false;
@@ -368,6 +376,9 @@ timings to stderr.
   --logits-out FILE      write the float32 (little-endian) logits of every
                          evaluated position to FILE, one row of vocab_size
                          per position: prompt positions, then each step
+  --attention-out FILE   write the prompt's attention probabilities to FILE
+                         as a float32 NumPy array [layers, heads, P, P]
+                         (a model compiled with tfmc --probes=attention)
   --no-timing            do not print the timing line on stderr
   -h, --help             show this help
   --version              show the model name, architecture and ABI version

@@ -6,6 +6,7 @@
 
 #include "tfm/runtime/Generate.h"
 #include "tfm/runtime/Args.h"
+#include "tfm/runtime/Npy.h"
 #include "tfm/runtime/Tokenizer.h"
 
 #include <algorithm>
@@ -131,8 +132,13 @@ int generateTokens(TfmSession *session, const std::vector<int32_t> &prompt,
   if (LogitsFile)
     Rows.resize(size_t(P * Vocab));
   Clock::time_point Start = Clock::now();
-  if (tfm_session_eval(session, prompt.data(), P,
-                       LogitsFile ? Rows.data() : nullptr) != 0) {
+  float *PromptRows = LogitsFile ? Rows.data() : nullptr;
+  if (config.attention)
+    config.attention->resize(size_t(M.n_layers * M.n_heads * P * (Start0 + P)));
+  if ((config.attention
+           ? tfm_session_eval_attention(session, prompt.data(), P, PromptRows,
+                                        config.attention->data())
+           : tfm_session_eval(session, prompt.data(), P, PromptRows)) != 0) {
     error = tfm_session_error(session);
     return 2;
   }
@@ -329,6 +335,17 @@ int runMain(const TfmModelInfo &model, int argc, const char *const *argv,
                                    Opts.logitsOut, std::strerror(errno)));
   }
 
+  FilePtr AttentionFile;
+  if (!Opts.attentionOut.empty() && !Opts.tokenizeOnly) {
+    if (!model.probe_attention)
+      return usageFail("--attention-out needs a model compiled with tfmc "
+                       "--probes=attention");
+    AttentionFile.reset(std::fopen(Opts.attentionOut.c_str(), "wb"));
+    if (!AttentionFile)
+      return usageFail(fmt::format("cannot open '{}' for --attention-out: {}",
+                                   Opts.attentionOut, std::strerror(errno)));
+  }
+
   // Tokenizer (optional) and the prompt's ids.
   std::unique_ptr<Tokenizer> Tok;
   if (model.tokenizer) {
@@ -475,8 +492,22 @@ int runMain(const TfmModelInfo &model, int argc, const char *const *argv,
     Total.promptSeconds += Stats.promptSeconds;
     Total.decodeSeconds += Stats.decodeSeconds;
   };
+  std::vector<float> Attention;
+  Config.attention = AttentionFile ? &Attention : nullptr;
   int Rc = generateTokens(Session, Prompt, Config, Samp, onToken, Stats, Error);
   addStats();
+  // The first prompt's attention only (interactive turns run unprobed).
+  Config.attention = nullptr;
+  if (Rc == 0 && AttentionFile) {
+    int64_t P = int64_t(Prompt.size());
+    if (!writeNpy(AttentionFile.get(), {model.n_layers, model.n_heads, P, P},
+                  Attention.data()) ||
+        std::fclose(AttentionFile.release()) != 0) {
+      Error = fmt::format("cannot write --attention-out file '{}': {}",
+                          Opts.attentionOut, std::strerror(errno));
+      Rc = 1;
+    }
+  }
   // Interactive turns: each line read continues the conversation at the
   // current position; the KV cache is kept, the pending last token is
   // evaluated first.

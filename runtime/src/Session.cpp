@@ -297,8 +297,11 @@ tfm_session_create_with_weights(const TfmModelInfo *model, int threads,
       fail);
 }
 
-extern "C" int tfm_session_eval(TfmSession *S, const int32_t *tokens, int64_t n,
-                                float *logits) {
+namespace {
+
+/// tfm_session_eval, and with `attention` tfm_session_eval_attention.
+int eval(TfmSession *S, const int32_t *tokens, int64_t n, float *logits,
+         float *attention) {
   if (!S)
     return -1;
   auto fail = [&](const char *Msg) {
@@ -313,6 +316,11 @@ extern "C" int tfm_session_eval(TfmSession *S, const int32_t *tokens, int64_t n,
     const TfmModelInfo &M = *S->Model;
     const int64_t V = M.vocab_size;
     S->Error.clear();
+    if (attention && !M.probe_attention) {
+      S->Error = "the model was compiled without the attention probe "
+                 "(tfmc --probes=attention)";
+      return -1;
+    }
     if (n < 1 || !tokens) {
       S->Error = "no tokens to evaluate";
       return -1;
@@ -352,14 +360,29 @@ extern "C" int tfm_session_eval(TfmSession *S, const int32_t *tokens, int64_t n,
                              {1}};
     TfmMemRefF32x1 KvRef{S->KvCache, S->KvCache, 0, {M.kv_cache_floats}, {1}};
     tfm::rt::ThreadPool::Scope UsePool(*S->Pool);
+    // The probe writes rows [Done, Done + T) of each [n, Pos0 + n] matrix,
+    // columns [0, Pos + T); the rest (later keys) stays zero.
+    const int64_t Keys = S->Pos + n;
+    if (attention)
+      std::fill(attention, attention + M.n_layers * M.n_heads * n * Keys, 0.0f);
     for (int64_t Done = 0; Done < n;) {
       int64_t T = std::min(Chunk, n - Done);
       float *Rows = logits ? logits + Done * V : S->Scratch.data();
       int32_t *Tok = const_cast<int32_t *>(tokens + Done);
       TfmMemRefI32x1 TokensRef{Tok, Tok, 0, {T}, {1}};
       TfmMemRefF32x2 LogitsRef{Rows, Rows, 0, {T, V}, {V, 1}};
-      TfmEntryFn Fn = (T == 1 && M.decode) ? M.decode : M.prefill;
-      Fn(&WeightsRef, &TokensRef, S->Pos, &KvRef, &LogitsRef);
+      if (attention) {
+        TfmMemRefF32x4 AttnRef{attention,
+                               attention,
+                               Done * Keys,
+                               {M.n_layers, M.n_heads, T, S->Pos + T},
+                               {M.n_heads * n * Keys, n * Keys, Keys, 1}};
+        M.probe_attention(&WeightsRef, &TokensRef, S->Pos, &KvRef, &LogitsRef,
+                          &AttnRef);
+      } else {
+        TfmEntryFn Fn = (T == 1 && M.decode) ? M.decode : M.prefill;
+        Fn(&WeightsRef, &TokensRef, S->Pos, &KvRef, &LogitsRef);
+      }
       S->Pos += T;
       Done += T;
       if (Done == n)
@@ -368,6 +391,23 @@ extern "C" int tfm_session_eval(TfmSession *S, const int32_t *tokens, int64_t n,
     S->HaveLast = true;
     return 0;
   }, fail);
+}
+
+} // namespace
+
+extern "C" int tfm_session_eval(TfmSession *S, const int32_t *tokens, int64_t n,
+                                float *logits) {
+  return eval(S, tokens, n, logits, nullptr);
+}
+
+extern "C" int tfm_session_eval_attention(TfmSession *S, const int32_t *tokens,
+                                          int64_t n, float *logits,
+                                          float *attention) {
+  if (S && !attention) {
+    S->Error = "no buffer for the attention probabilities";
+    return -1;
+  }
+  return eval(S, tokens, n, logits, attention);
 }
 
 extern "C" const float *tfm_session_last_logits(const TfmSession *S) {

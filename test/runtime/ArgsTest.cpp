@@ -97,6 +97,7 @@ TEST(Args, EveryFlag) {
                     "--tokenize",
                     "--logits-out",
                     "l.bin",
+                    "--attention-out=a.npy",
                     "--no-timing"});
   ASSERT_TRUE(P.Ok) << P.Error;
   const Options &O = P.Opts;
@@ -116,6 +117,7 @@ TEST(Args, EveryFlag) {
   EXPECT_FALSE(O.displayPrompt);
   EXPECT_TRUE(O.tokenizeOnly);
   EXPECT_EQ(O.logitsOut, "l.bin");
+  EXPECT_EQ(O.attentionOut, "a.npy");
   EXPECT_FALSE(O.timing);
 }
 
@@ -233,10 +235,11 @@ TEST(Args, MissingValues) {
   for (const char *Flag :
        {"-p", "--prompt", "-f", "--file", "-n", "--n-predict", "--temp",
         "--top-k", "--top-p", "--min-p", "--repeat-penalty", "--repeat-last-n",
-        "-s", "--seed", "-t", "--threads", "--logits-out"})
+        "-s", "--seed", "-t", "--threads", "--logits-out", "--attention-out"})
     expectError({Flag}, {"missing value for", Flag});
   expectError({"-f", ""}, {"empty file name", "-f"});
   expectError({"--logits-out="}, {"empty file name", "--logits-out"});
+  expectError({"--attention-out="}, {"empty file name", "--attention-out"});
 }
 
 TEST(Args, NonNumbers) {

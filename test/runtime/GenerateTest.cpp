@@ -524,6 +524,23 @@ TEST(Main, BadLogitsOutFailsBeforeAnyOutput) {
   EXPECT_EQ(Log.Prefills, 0);
 }
 
+// --attention-out needs the probe entry point (tfmc --probes=attention):
+// without it, an error before anything is printed or evaluated.
+TEST(Main, AttentionOutNeedsTheProbe) {
+  TfmModelInfo M = fakeModel();
+  ASSERT_EQ(M.probe_attention, nullptr);
+  Log = CallLog();
+  MainRun R = runMain(M, {"-p", "1 7 2", "-n", "3", "--temp", "0",
+                          "--attention-out", "/nonexistent-dir/a.npy"});
+  EXPECT_EQ(R.Rc, 2);
+  EXPECT_EQ(R.Out, "");
+  EXPECT_NE(R.Err.find("--attention-out needs a model compiled with tfmc "
+                       "--probes=attention"),
+            std::string::npos)
+      << R.Err;
+  EXPECT_EQ(Log.Prefills, 0);
+}
+
 // -c limits the positions of the run; more than compiled is an error.
 TEST(Main, CtxSize) {
   TfmModelInfo M = fakeModel();

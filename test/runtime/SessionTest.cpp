@@ -78,10 +78,10 @@ void fakeEntry(TfmMemRefI8x1 *W, TfmMemRefI32x1 *Tok, int64_t Pos,
 }
 
 TfmModelInfo fakeModel(int64_t PrefillChunk = Ctx) {
-  TfmModelInfo M = tfm::test::fakeModelInfo(
-      "fake-linear", V, Ctx, headWeights().data(),
-      int64_t(headWeights().size() * sizeof(float)), fakeEntry, fakeEntry,
-      PrefillChunk);
+  TfmModelInfo M =
+      tfm::test::fakeModelInfo("fake-linear", V, Ctx, headWeights().data(),
+                               int64_t(headWeights().size() * sizeof(float)),
+                               fakeEntry, fakeEntry, PrefillChunk);
   M.dim = K;
   return M;
 }
@@ -185,6 +185,65 @@ TEST(Session, LongEvalsRunInChunks) {
               1e-4);
     EXPECT_EQ(MaxTokensPerCall, std::min<int64_t>(Chunk, 8)) << "chunk " << Chunk;
     EXPECT_EQ(tfm_session_pos(S), 13);
+    tfm_session_destroy(S);
+  }
+}
+
+/// A fake attention probe: prefill, and every (layer, head, query, key)
+/// cell of the window it is given, [layers, heads, T, pos + T], set to a
+/// value naming it (query and key as absolute positions).
+void fakeProbe(TfmMemRefI8x1 *W, TfmMemRefI32x1 *Tok, int64_t Pos,
+               TfmMemRefF32x1 *Kv, TfmMemRefF32x2 *Logits, TfmMemRefF32x4 *A) {
+  fakeEntry(W, Tok, Pos, Kv, Logits);
+  ASSERT_EQ(A->sizes[2], Tok->sizes[0]);
+  ASSERT_EQ(A->sizes[3], Pos + Tok->sizes[0]);
+  for (int64_t L = 0; L < A->sizes[0]; ++L)
+    for (int64_t H = 0; H < A->sizes[1]; ++H)
+      for (int64_t Q = 0; Q < A->sizes[2]; ++Q)
+        for (int64_t Key = 0; Key < A->sizes[3]; ++Key)
+          A->aligned[A->offset + L * A->strides[0] + H * A->strides[1] +
+                     Q * A->strides[2] + Key * A->strides[3]] =
+              float(L * 1000000 + H * 10000 + (Pos + Q) * 100 + Key);
+}
+
+// tfm_session_eval_attention hands the probe, chunk by chunk, the rows of
+// one [layers, heads, n, pos0 + n] matrix: each chunk writes its queries'
+// rows up to its last key; later keys stay zero.
+TEST(Session, AttentionProbeFillsRowsChunkByChunk) {
+  for (int64_t Chunk : {int64_t(1), int64_t(3), Ctx}) {
+    TfmModelInfo M = fakeModel(Chunk);
+    M.n_layers = 2;
+    M.n_heads = 3;
+    M.kv_cache_floats = 2 * 2 * Ctx; // two layers of one head of width 1
+    char Err[256] = "";
+    TfmSession *S = tfm_session_create(&M, 1, Err, sizeof Err);
+    ASSERT_NE(S, nullptr) << Err;
+    std::vector<int32_t> First = {7, 8}, Second = {9, 10, 11, 12, 13};
+    std::vector<float> Attn(2 * 3 * 5 * 7, -1.0f), Logits(5 * V);
+    EXPECT_EQ(
+        tfm_session_eval_attention(S, First.data(), 2, nullptr, Attn.data()),
+        -1); // compiled without the probe
+    M.probe_attention = fakeProbe;
+    ASSERT_EQ(tfm_session_eval(S, First.data(), 2, nullptr), 0);
+    ASSERT_EQ(tfm_session_eval_attention(S, Second.data(), 5, Logits.data(),
+                                         Attn.data()),
+              0)
+        << tfm_session_error(S);
+    EXPECT_LT(logitsError(Second, 2, Logits.data()), 1e-4);
+    for (int64_t L = 0; L < 2; ++L)
+      for (int64_t H = 0; H < 3; ++H)
+        for (int64_t Q = 0; Q < 5; ++Q)
+          for (int64_t Key = 0; Key < 7; ++Key) {
+            // The chunk of query Q ends at key 2 + (its chunk's end) - 1.
+            int64_t ChunkEnd = std::min<int64_t>((Q / Chunk + 1) * Chunk, 5);
+            float Want =
+                Key < 2 + ChunkEnd
+                    ? float(L * 1000000 + H * 10000 + (2 + Q) * 100 + Key)
+                    : 0.0f;
+            EXPECT_EQ(Attn[size_t(((L * 3 + H) * 5 + Q) * 7 + Key)], Want)
+                << "chunk " << Chunk << " at " << L << " " << H << " " << Q
+                << " " << Key;
+          }
     tfm_session_destroy(S);
   }
 }

@@ -26,6 +26,8 @@
 //   --no-display-prompt      do not echo the prompt text on stdout
 //   --tokenize               print the prompt's token ids and exit
 //   --logits-out FILE        write the logits of every evaluated position
+//   --attention-out FILE     the prompt's attention probabilities (.npy;
+//                            tfmc --probes=attention)
 //   --no-timing              no timing line on stderr
 //   -h, --help / --version
 //
@@ -64,6 +66,7 @@ struct Options {
   bool displayPrompt = true;
   bool tokenizeOnly = false;
   std::string logitsOut; ///< Empty: do not write logits.
+  std::string attentionOut; ///< Empty: do not write attention (.npy).
   bool timing = true;
   bool help = false;
   bool version = false;

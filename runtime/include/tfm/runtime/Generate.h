@@ -64,6 +64,10 @@ struct GenerateConfig {
   /// Already open logits file (the caller closes it); overrides logitsOut
   /// for writing, logitsOut still names it in messages.
   std::FILE *logitsFile = nullptr;
+  /// When set, the prompt is evaluated through the attention probe
+  /// (tfm_session_eval_attention) and its probabilities stored here:
+  /// [layers, heads, P, start + P] floats.
+  std::vector<float> *attention = nullptr;
   /// Append the prompt at the session's current position (interactive
   /// turns) instead of resetting the session first.
   bool continueSession = false;

@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define TFM_ABI_VERSION 3
+#define TFM_ABI_VERSION 4
 
 /// Marks the C API: libtfmrt is compiled with hidden visibility, so a shared
 /// library built by tfmc --emit=shared exports the model and these only.
@@ -45,6 +45,7 @@ TFM_DEFINE_MEMREF(TfmMemRefI32x1, int32_t, 1)
 TFM_DEFINE_MEMREF(TfmMemRefF32x1, float, 1)
 TFM_DEFINE_MEMREF(TfmMemRefF32x2, float, 2)
 TFM_DEFINE_MEMREF(TfmMemRefF32x3, float, 3)
+TFM_DEFINE_MEMREF(TfmMemRefF32x4, float, 4)
 #undef TFM_DEFINE_MEMREF
 
 /// Signature of both generated entry points.
@@ -60,6 +61,18 @@ TFM_DEFINE_MEMREF(TfmMemRefF32x3, float, 3)
 typedef void (*TfmEntryFn)(TfmMemRefI8x1 *weights, TfmMemRefI32x1 *tokens,
                            int64_t pos, TfmMemRefF32x1 *kv_cache,
                            TfmMemRefF32x2 *logits);
+
+/// Signature of the attention probe (tfmc --probes=attention): the prefill
+/// entry point with one more output,
+///   attention: [n_layers, n_heads, T, pos + T] floats, any strides with
+///            the last one 1: row t of head h of layer l receives the
+///            softmax probabilities of query pos + t over keys 0 .. pos + T
+///            - 1 (zero beyond pos + t, causal).
+/// It computes exactly what prefill computes (logits, KV cache appends), with
+/// the attention unfused.
+typedef void (*TfmProbeFn)(TfmMemRefI8x1 *weights, TfmMemRefI32x1 *tokens,
+                           int64_t pos, TfmMemRefF32x1 *kv_cache,
+                           TfmMemRefF32x2 *logits, TfmMemRefF32x4 *attention);
 
 /// Everything the runtime needs to know about a compiled model.
 typedef struct TfmModelInfo {
@@ -87,6 +100,8 @@ typedef struct TfmModelInfo {
   uint64_t spec_id;            ///< Hash of the architecture and blob layout.
   uint64_t weights_id;         ///< Hash of the blob's bytes; 0 if unknown
                                ///< (tfmc --weights=none).
+  TfmProbeFn probe_attention;  ///< NULL unless compiled with
+                               ///< --probes=attention.
 } TfmModelInfo;
 
 /// A sidecar weights file is the blob (weights_bytes bytes) followed by this
