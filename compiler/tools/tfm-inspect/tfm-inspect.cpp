@@ -4,8 +4,8 @@
 //   tfm-inspect MODEL analogy A B C [--top K] [--mean]
 //   tfm-inspect MODEL positions [--positions N] [--svg FILE|--png FILE]
 //   tfm-inspect MODEL embedding-map TOKEN... [--svg FILE|--png FILE]
-//   tfm-inspect [MODEL] attention FILE.npy [--tokens "A B ..."] [--layer L]
-//               [--head H] [--svg FILE|--png FILE]
+//   tfm-inspect [MODEL] attention FILE.npy [--tokens "A B ..." | --prompt T]
+//               [--layer L] [--head H] [--svg FILE|--png FILE]
 //   tfm-inspect MODEL probs LOGITS.f32 [--row R] [--temps 0.5,1,2] [--top K]
 //               [--svg FILE|--png FILE]
 //
@@ -92,6 +92,11 @@ cl::opt<std::string>
     tokenLabels("tokens",
                 cl::desc("attention: the T token labels, separated by spaces"),
                 cl::value_desc("labels"), cl::cat(category));
+cl::opt<std::string> promptLabels(
+    "prompt",
+    cl::desc("attention with a MODEL: the prompt the executable ran, whose "
+             "tokens (BOS as the executable adds it) label the axes"),
+    cl::value_desc("text"), cl::cat(category));
 cl::opt<int64_t> layerOpt("layer",
                           cl::desc("attention: only this layer (default all)"),
                           cl::init(-1), cl::cat(category));
@@ -116,7 +121,8 @@ const char *const kOverview =
     "      dimension; rope: angle per position and pair; alibi: slopes)\n"
     "  tfm-inspect MODEL embedding-map TOKEN... [--svg F|--png F]\n"
     "      2-D PCA projection of the tokens' embeddings\n"
-    "  tfm-inspect [MODEL] attention FILE.npy [--tokens \"A B ...\"]\n"
+    "  tfm-inspect [MODEL] attention FILE.npy [--tokens \"A B ...\" |\n"
+    "              --prompt TEXT (with MODEL)]\n"
     "              [--layer L] [--head H] [--svg F|--png F]\n"
     "      attention probabilities written by an executable's\n"
     "      --attention-out (tfmc --probes=attention)\n"
@@ -741,7 +747,18 @@ void attention(const Model *model, llvm::ArrayRef<std::string> args) {
          "' has " + llvm::Twine(model->spec.numLayers) + " of " +
          llvm::Twine(model->spec.block.attention.heads));
   std::vector<std::string> labels;
-  if (!tokenLabels.empty()) {
+  if (!promptLabels.empty()) {
+    if (!model || !model->tokenizer)
+      usageError("--prompt needs a MODEL with a tokenizer (or give --tokens)");
+    std::vector<int32_t> ids = model->tokenizer->encode(
+        promptLabels, model->tokenizer->addBosByDefault());
+    if (int64_t(ids.size()) != t)
+      usageError("--prompt has " + llvm::Twine(ids.size()) +
+                 " tokens, but the attention is over " + llvm::Twine(t) +
+                 " tokens");
+    for (int32_t id : ids)
+      labels.push_back(model->label(id));
+  } else if (!tokenLabels.empty()) {
     llvm::SmallVector<llvm::StringRef> words;
     llvm::StringRef(tokenLabels).split(words, ' ', -1, /*KeepEmpty=*/false);
     if (int64_t(words.size()) != t)
