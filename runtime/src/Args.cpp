@@ -227,6 +227,14 @@ bool parseArgs(int argc, const char *const *argv, Options &opts,
         return false;
       }
       opts.logitsOut = V;
+    } else if (Flag == "--perplexity") {
+      if (!value())
+        return false;
+      if (V.empty()) {
+        error = "empty file name for " + Flag;
+        return false;
+      }
+      opts.perplexityFile = V;
     } else if (Flag == "--attention-out") {
       if (!value())
         return false;
@@ -376,6 +384,9 @@ timings to stderr.
   --logits-out FILE      write the float32 (little-endian) logits of every
                          evaluated position to FILE, one row of vocab_size
                          per position: prompt positions, then each step
+  --perplexity FILE      print the perplexity of FILE's text (tokenized as a
+                         prompt, scored in windows of the context length)
+                         instead of generating
   --attention-out FILE   write the prompt's attention probabilities to FILE
                          as a float32 NumPy array [layers, heads, P, P]
                          (a model compiled with tfmc --probes=attention)

@@ -188,6 +188,42 @@ int generateTokens(TfmSession *session, const std::vector<int32_t> &prompt,
   return 0;
 }
 
+double PerplexityStats::perplexity() const {
+  return scored ? std::exp(nll / double(scored)) : 0.0;
+}
+
+int scoreTokens(TfmSession *session, const std::vector<int32_t> &tokens,
+                int64_t window, PerplexityStats &stats, std::string &error) {
+  const int64_t Vocab = tfm_session_model(session)->vocab_size;
+  const int64_t N = int64_t(tokens.size());
+  stats = PerplexityStats();
+  std::vector<float> Rows;
+  for (int64_t Start = 0; Start + 1 < N; Start += window) {
+    int64_t T = std::min(window, N - Start);
+    Rows.resize(size_t(T * Vocab));
+    tfm_session_reset(session);
+    if (tfm_session_eval(session, tokens.data() + Start, T, Rows.data()) != 0) {
+      error = tfm_session_error(session);
+      return 2;
+    }
+    // Row I predicts token I + 1: log-softmax in double.
+    for (int64_t I = 0; I + 1 < T; ++I) {
+      const float *L = Rows.data() + I * Vocab;
+      double Max = *std::max_element(L, L + Vocab), Sum = 0;
+      for (int64_t V = 0; V < Vocab; ++V)
+        Sum += std::exp(double(L[V]) - Max);
+      stats.nll -=
+          double(L[tokens[size_t(Start + I + 1)]]) - Max - std::log(Sum);
+      ++stats.scored;
+    }
+  }
+  if (stats.scored == 0) {
+    error = "--perplexity needs a text of at least two tokens";
+    return 2;
+  }
+  return 0;
+}
+
 std::string probabilityLine(const float *logits, int64_t n, int32_t count) {
   // Softmax at temperature 1, in double so that tiny probabilities survive.
   float Max = *std::max_element(logits, logits + n);
@@ -316,6 +352,12 @@ int runMain(const TfmModelInfo &model, int argc, const char *const *argv,
           model.vocab_size, model.context_length, model.abi_version);
     return 0;
   }
+  if (!Opts.perplexityFile.empty()) {
+    if (Opts.havePrompt || !Opts.promptFile.empty() || Opts.interactive)
+      return usageFail("--perplexity reads its text from its FILE: no -p, -f "
+                       "or -i with it");
+    Opts.promptFile = Opts.perplexityFile;
+  }
   if (!loadPromptFile(Opts, Error))
     return usageFail(Error);
   if (Opts.escape)
@@ -393,7 +435,7 @@ int runMain(const TfmModelInfo &model, int argc, const char *const *argv,
                            "to evaluate"
                          : "this model has no tokenizer: give the prompt as "
                            "token ids with -p, e.g. -p \"1 450\"");
-  if (int64_t(Prompt.size()) > Ctx)
+  if (int64_t(Prompt.size()) > Ctx && Opts.perplexityFile.empty())
     return usageFail(fmt::format("the prompt has {} tokens but the context "
                                  "length is {}",
                                  Prompt.size(), Ctx));
@@ -407,6 +449,17 @@ int runMain(const TfmModelInfo &model, int argc, const char *const *argv,
       Session, tfm_session_destroy);
   if (tfm_session_set_context(Session, Ctx) != 0)
     return usageFail(tfm_session_error(Session));
+
+  if (!Opts.perplexityFile.empty()) {
+    PerplexityStats PS;
+    if (scoreTokens(Session, Prompt, Ctx, PS, Error) != 0)
+      return usageFail(Error);
+    print(out,
+          "perplexity: {:.6f} ({} tokens scored, mean -ln p {:.6f}, "
+          "windows of {} tokens)\n",
+          PS.perplexity(), PS.scored, PS.nll / double(PS.scored), Ctx);
+    return 0;
+  }
 
   SamplerParams SP = Opts.sampling;
   if (!Opts.haveSeed) {

@@ -235,11 +235,13 @@ TEST(Args, MissingValues) {
   for (const char *Flag :
        {"-p", "--prompt", "-f", "--file", "-n", "--n-predict", "--temp",
         "--top-k", "--top-p", "--min-p", "--repeat-penalty", "--repeat-last-n",
-        "-s", "--seed", "-t", "--threads", "--logits-out", "--attention-out"})
+        "-s", "--seed", "-t", "--threads", "--logits-out", "--attention-out",
+        "--perplexity"})
     expectError({Flag}, {"missing value for", Flag});
   expectError({"-f", ""}, {"empty file name", "-f"});
   expectError({"--logits-out="}, {"empty file name", "--logits-out"});
   expectError({"--attention-out="}, {"empty file name", "--attention-out"});
+  expectError({"--perplexity="}, {"empty file name", "--perplexity"});
 }
 
 TEST(Args, NonNumbers) {
