@@ -5,11 +5,12 @@
 # checkpoints at real shapes (make-models.sh). A peer that is absent is skipped
 # by bench.sh; without ../shared/peers this script says so and exits 0.
 #
-#   bench/peers.sh [LABEL=BUILD_DIR ...]     (default: tfmc=build)
+#   bench/peers.sh [LABEL=BUILD_DIR[,TFMC_FLAG...] ...]   (default: tfmc=build)
 #
 # Each LABEL=BUILD_DIR is a tfmc build (for example before=/tmp/old/build
-# after=build): its tfmc compiles SIZE.bin with the peers' tokenizer.bin, and
-# the executable runs beside the peers. Environment: SIZE (s15|s110, default
+# after=build generated=build,--kernels=generated): its tfmc compiles SIZE.bin
+# with the peers' tokenizer.bin (and the flags after the commas), and the
+# executable runs beside the peers. Environment: SIZE (s15|s110, default
 # s15), RUNS (default 3), THREADS, TYPES, PEERS (passed to bench.sh),
 # PEER_BIN (default /tmp/peer-bin: build-native.sh's output), PEER_MODELS
 # (default /tmp/peer-models: make-models.sh's output; made when missing),
@@ -35,6 +36,7 @@ OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 # The machine's limits first: every tok/s below is read against them.
 first_build=${1#*=}
+first_build=${first_build%%,*}
 if [ -x "$first_build/bin/bench-roofline" ]; then
   echo "machine limits (bench-roofline):"
   "$first_build/bin/bench-roofline" > "$OUT/roofline"
@@ -49,10 +51,12 @@ fi
 commands=()
 for arg in "$@"; do
   label=${arg%%=*} build=${arg#*=}
+  flags=""
+  case $build in *,*) flags=$(echo "${build#*,}" | tr ',' ' ') build=${build%%,*} ;; esac
   exe=$OUT/$label-$SIZE
   # shellcheck disable=SC2086
   "$build/bin/tfmc" "$PEER_MODELS/$SIZE.bin" --tokenizer "$PEER_MODELS/tokenizer.bin" \
-    ${TFMC_FLAGS:-} -o "$exe"
+    ${TFMC_FLAGS:-} $flags -o "$exe"
   # The executable's timing line is "prompt: N tokens, X tok/s | generated:
   # N tokens, Y tok/s"; bench.sh wants one line per figure.
   commands+=("$label=$exe -p {prompt} -n {n} -t {t} --temp 0 2>&1 >/dev/null |

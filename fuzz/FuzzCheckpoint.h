@@ -11,6 +11,8 @@
 #ifndef TFM_FUZZ_FUZZCHECKPOINT_H
 #define TFM_FUZZ_FUZZCHECKPOINT_H
 
+#include "FuzzUtil.h"
+
 #include "tfm/Formats/Checkpoint.h"
 #include "tfm/Frontend/Description.h"
 #include "tfm/Frontend/Importers.h"
@@ -37,7 +39,7 @@ inline void exerciseCheckpoint(const std::string &path,
     return;
   }
   std::vector<float> buf;
-  for (const formats::TensorInfo &t : (*ckpt)->tensors()) {
+  for (const formats::TensorInfo &t : (*ckpt)->getTensors()) {
     int64_t n = t.numElements();
     if (n < 0 || n > kMaxReadElements)
       continue;
@@ -74,6 +76,16 @@ inline void exerciseCheckpoint(const std::string &path,
   printDescription(spec, os);
   os.flush();
   (void)text;
+}
+
+/// The whole harness of a single-file checkpoint format: the input is the
+/// file, written to the scratch directory as `name`.
+inline void exerciseCheckpointBytes(const uint8_t *data, size_t size,
+                                    const char *name,
+                                    formats::Checkpoint::Format format) {
+  std::string path = writeScratch(
+      name, std::string_view(reinterpret_cast<const char *>(data), size));
+  exerciseCheckpoint(path, format);
 }
 
 } // namespace tfm::fuzz

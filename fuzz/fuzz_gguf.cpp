@@ -33,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     (void)file->getFloatArray(kv.key);
     (void)file->getIntArray(kv.key);
   }
-  for (const GgufTensor &t : file->tensors()) {
+  for (const GgufTensor &t : file->getTensors()) {
     if (t.offset > size || t.size > size - t.offset)
       tfm::fuzz::fail("tensor data outside the file", t.name.str());
     if (file->findTensor(t.name) == nullptr)

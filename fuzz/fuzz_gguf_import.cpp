@@ -7,13 +7,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "FuzzCheckpoint.h"
-#include "FuzzUtil.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  using namespace tfm;
-  std::string path = fuzz::writeScratch(
-      "model.gguf",
-      std::string_view(reinterpret_cast<const char *>(data), size));
-  fuzz::exerciseCheckpoint(path, formats::Checkpoint::Format::Gguf);
+  tfm::fuzz::exerciseCheckpointBytes(data, size, "model.gguf",
+                                     tfm::formats::Checkpoint::Format::Gguf);
   return 0;
 }

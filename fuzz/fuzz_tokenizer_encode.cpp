@@ -147,9 +147,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::string streamed = tfm::fuzz::streamDecode(tok, ids);
   if (tok.decode(ids) != streamed)
     tfm::fuzz::fail("decode and streamed decode differ", "");
-  bool roundTrip = tok.kind() == tfm::rt::TokenizerKind::Gpt2
+  bool roundTrip = tok.getKind() == tfm::rt::TokenizerKind::Gpt2
                        ? tfm::rt::isValidUtf8(payload)
-                       : addBos && tok.bos() >= 0 &&
+                       : addBos && tok.getBos() >= 0 &&
                              tfm::rt::isValidUtf8(payload) &&
                              payload.find("\xe2\x96\x81") == std::string::npos;
   if (roundTrip && streamed != payload)

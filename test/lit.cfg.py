@@ -28,6 +28,10 @@ config.substitutions.append(("%tfm_libdir", os.path.join(config.tfm_obj_root, "l
 config.substitutions.append(("%tfm_build", config.tfm_obj_root))
 # What a program linking libtfmrt needs besides it (a sanitizer runtime).
 config.substitutions.append(("%tfm_link_flags", config.tfm_link_flags))
+# Built with -DTFM_SANITIZE=ON: time and memory limits allow for the
+# sanitizers' overhead.
+config.substitutions.append(
+    ("%sanitized", "1" if "-fsanitize" in config.tfm_link_flags else "0"))
 
 llvm_config.with_environment("PATH", config.tfm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)

@@ -24,102 +24,104 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double MinSeconds = 0.3;
+double minSeconds = 0.3;
 
 /// Calls fn repeatedly for at least MinSeconds; returns seconds per call.
 template <typename Fn> double timeIt(Fn &&fn) {
   fn(); // warm up
-  int64_t Iters = 0;
-  Clock::time_point Start = Clock::now();
-  double Elapsed = 0;
+  int64_t iters = 0;
+  Clock::time_point start = Clock::now();
+  double elapsed = 0;
   do {
     fn();
-    ++Iters;
-    Elapsed = std::chrono::duration<double>(Clock::now() - Start).count();
-  } while (Elapsed < MinSeconds);
-  return Elapsed / double(Iters);
+    ++iters;
+    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  } while (elapsed < minSeconds);
+  return elapsed / double(iters);
 }
 
-TfmMemRefF32x2 ref2(float *P, int64_t R, int64_t C) {
-  return {P, P, 0, {R, C}, {C, 1}};
+TfmMemRefF32x2 ref2(float *p, int64_t r, int64_t c) {
+  return {p, p, 0, {r, c}, {c, 1}};
 }
 
-void naiveLinear(float *Out, const float *X, const float *W, int64_t T,
-                 int64_t N, int64_t K) {
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t n = 0; n < N; ++n) {
-      float S = 0;
-      for (int64_t k = 0; k < K; ++k)
-        S += X[t * K + k] * W[n * K + k];
-      Out[t * N + n] = S;
+void naiveLinear(float *out, const float *x, const float *w, int64_t numT,
+                 int64_t numN, int64_t numK) {
+  for (int64_t t = 0; t < numT; ++t)
+    for (int64_t n = 0; n < numN; ++n) {
+      float s = 0;
+      for (int64_t k = 0; k < numK; ++k)
+        s += x[t * numK + k] * w[n * numK + k];
+      out[t * numN + n] = s;
     }
 }
 
-bool closeEnough(const std::vector<float> &A, const std::vector<float> &B) {
-  for (size_t I = 0; I < A.size(); ++I)
-    if (std::fabs(A[I] - B[I]) > 1e-3f * (1 + std::fabs(B[I])))
+bool closeEnough(const std::vector<float> &a, const std::vector<float> &b) {
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::fabs(a[i] - b[i]) > 1e-3f * (1 + std::fabs(b[i])))
       return false;
   return true;
 }
 
-std::vector<float> randomVec(size_t N, std::mt19937 &Rng) {
-  std::uniform_real_distribution<float> U(-1, 1);
-  std::vector<float> V(N);
-  for (float &X : V)
-    X = U(Rng);
-  return V;
+std::vector<float> randomVec(size_t n, std::mt19937 &rng) {
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<float> v(n);
+  for (float &x : v)
+    x = u(rng);
+  return v;
 }
 
-void benchGemv(int64_t N, int64_t K, std::mt19937 &Rng) {
-  double Bytes = double(N * K) * 4;
+void benchGemv(int64_t n, int64_t k, std::mt19937 &rng) {
+  double bytes = double(n * k) * 4;
   // Enough copies that a full cycle exceeds every cache level.
-  int64_t Copies =
-      std::max<int64_t>(1, int64_t((128.0 * (1 << 20)) / Bytes) + 1);
-  std::vector<float> W = randomVec(size_t(N * K * Copies), Rng);
-  std::vector<float> X = randomVec(size_t(K), Rng), Out(static_cast<size_t>(N)),
-                     Ref(static_cast<size_t>(N));
-  TfmMemRefF32x2 Xr = ref2(X.data(), 1, K), Or = ref2(Out.data(), 1, N);
-  double Naive =
-      timeIt([&] { naiveLinear(Ref.data(), X.data(), W.data(), 1, N, K); });
+  int64_t copies =
+      std::max<int64_t>(1, int64_t((128.0 * (1 << 20)) / bytes) + 1);
+  std::vector<float> w = randomVec(size_t(n * k * copies), rng);
+  std::vector<float> x = randomVec(size_t(k), rng), out(static_cast<size_t>(n)),
+                     ref(static_cast<size_t>(n));
+  TfmMemRefF32x2 xr = ref2(x.data(), 1, k), outRef = ref2(out.data(), 1, n);
+  double naive =
+      timeIt([&] { naiveLinear(ref.data(), x.data(), w.data(), 1, n, k); });
   std::printf("gemv  N=%-6lld K=%-5lld %7.2f MB | naive %6.1f GB/s",
-              (long long)N, (long long)K, Bytes / 1e6, Bytes / Naive / 1e9);
-  for (int Threads : {1, 2}) {
-    tfm::rt::ThreadPool Pool(Threads);
-    tfm::rt::ThreadPool::Scope UsePool(Pool);
-    TfmMemRefF32x2 Wr = ref2(W.data(), N, K);
-    double Hot = timeIt([&] { _mlir_ciface_tfmrt_linear(&Or, &Xr, &Wr, 0); });
-    if (!closeEnough(Out, Ref))
+              (long long)n, (long long)k, bytes / 1e6, bytes / naive / 1e9);
+  for (int threads : {1, 2}) {
+    tfm::rt::ThreadPool pool(threads);
+    tfm::rt::ThreadPool::Scope usePool(pool);
+    TfmMemRefF32x2 wr = ref2(w.data(), n, k);
+    double hot =
+        timeIt([&] { _mlir_ciface_tfmrt_linear(&outRef, &xr, &wr, 0); });
+    if (!closeEnough(out, ref))
       std::printf(" MISMATCH");
-    int64_t C = 0;
-    double Cold = timeIt([&] {
-      Wr = ref2(W.data() + (C++ % Copies) * N * K, N, K);
-      _mlir_ciface_tfmrt_linear(&Or, &Xr, &Wr, 0);
+    int64_t c = 0;
+    double cold = timeIt([&] {
+      wr = ref2(w.data() + (c++ % copies) * n * k, n, k);
+      _mlir_ciface_tfmrt_linear(&outRef, &xr, &wr, 0);
     });
-    std::printf(" | %dT hot %6.1f cold %6.1f GB/s", Threads, Bytes / Hot / 1e9,
-                Bytes / Cold / 1e9);
+    std::printf(" | %dT hot %6.1f cold %6.1f GB/s", threads, bytes / hot / 1e9,
+                bytes / cold / 1e9);
   }
   std::printf("\n");
 }
 
-void benchGemm(int64_t T, int64_t N, int64_t K, std::mt19937 &Rng) {
-  std::vector<float> W = randomVec(size_t(N * K), Rng),
-                     X = randomVec(size_t(T * K), Rng),
-                     Out(static_cast<size_t>(T * N)),
-                     Ref(static_cast<size_t>(T * N));
-  double Flops = 2.0 * double(T * N * K);
-  double Naive =
-      timeIt([&] { naiveLinear(Ref.data(), X.data(), W.data(), T, N, K); });
+void benchGemm(int64_t t, int64_t n, int64_t k, std::mt19937 &rng) {
+  std::vector<float> w = randomVec(size_t(n * k), rng),
+                     x = randomVec(size_t(t * k), rng),
+                     out(static_cast<size_t>(t * n)),
+                     ref(static_cast<size_t>(t * n));
+  double flops = 2.0 * double(t * n * k);
+  double naive =
+      timeIt([&] { naiveLinear(ref.data(), x.data(), w.data(), t, n, k); });
   std::printf("gemm  T=%-4lld N=%-5lld K=%-5lld | naive %6.1f GFLOP/s",
-              (long long)T, (long long)N, (long long)K, Flops / Naive / 1e9);
-  TfmMemRefF32x2 Xr = ref2(X.data(), T, K), Wr = ref2(W.data(), N, K),
-                 Or = ref2(Out.data(), T, N);
-  for (int Threads : {1, 2}) {
-    tfm::rt::ThreadPool Pool(Threads);
-    tfm::rt::ThreadPool::Scope UsePool(Pool);
-    double Secs = timeIt([&] { _mlir_ciface_tfmrt_linear(&Or, &Xr, &Wr, 0); });
-    if (!closeEnough(Out, Ref))
+              (long long)t, (long long)n, (long long)k, flops / naive / 1e9);
+  TfmMemRefF32x2 xr = ref2(x.data(), t, k), wr = ref2(w.data(), n, k),
+                 outRef = ref2(out.data(), t, n);
+  for (int threads : {1, 2}) {
+    tfm::rt::ThreadPool pool(threads);
+    tfm::rt::ThreadPool::Scope usePool(pool);
+    double secs =
+        timeIt([&] { _mlir_ciface_tfmrt_linear(&outRef, &xr, &wr, 0); });
+    if (!closeEnough(out, ref))
       std::printf(" MISMATCH");
-    std::printf(" | %dT %7.1f GFLOP/s", Threads, Flops / Secs / 1e9);
+    std::printf(" | %dT %7.1f GFLOP/s", threads, flops / secs / 1e9);
   }
   std::printf("\n");
 }
@@ -128,29 +130,29 @@ void benchGemm(int64_t T, int64_t N, int64_t K, std::mt19937 &Rng) {
 
 int main(int argc, char **argv) {
   if (argc > 1) {
-    char *End = nullptr;
-    MinSeconds = std::strtod(argv[1], &End);
-    if (*End != '\0' || !(MinSeconds > 0)) {
+    char *end = nullptr;
+    minSeconds = std::strtod(argv[1], &end);
+    if (*end != '\0' || !(minSeconds > 0)) {
       std::fprintf(stderr, "usage: %s [seconds-per-case > 0]\n", argv[0]);
       return 2;
     }
   }
-  std::mt19937 Rng(1);
+  std::mt19937 rng(1);
   // Shapes of the 15M (dim 288, hidden 768, vocab 32000) and 110M (dim 768,
   // hidden 2048) llama2.c models.
-  benchGemv(288, 288, Rng);
-  benchGemv(768, 288, Rng);
-  benchGemv(288, 768, Rng);
-  benchGemv(2048, 768, Rng);
-  benchGemv(32000, 288, Rng);
-  benchGemm(128, 288, 288, Rng);
-  benchGemm(128, 768, 288, Rng);
-  benchGemm(128, 288, 768, Rng);
-  benchGemm(128, 2048, 768, Rng);
-  benchGemm(128, 32000, 288, Rng);
+  benchGemv(288, 288, rng);
+  benchGemv(768, 288, rng);
+  benchGemv(288, 768, rng);
+  benchGemv(2048, 768, rng);
+  benchGemv(32000, 288, rng);
+  benchGemm(128, 288, 288, rng);
+  benchGemm(128, 768, 288, rng);
+  benchGemm(128, 288, 768, rng);
+  benchGemm(128, 2048, 768, rng);
+  benchGemm(128, 32000, 288, rng);
   // A 32-token prompt (bench/decode.sh) of the 15M model.
-  benchGemm(32, 288, 288, Rng);
-  benchGemm(32, 768, 288, Rng);
-  benchGemm(32, 288, 768, Rng);
+  benchGemm(32, 288, 288, rng);
+  benchGemm(32, 768, 288, rng);
+  benchGemm(32, 288, 768, rng);
   return 0;
 }

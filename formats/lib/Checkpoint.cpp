@@ -14,6 +14,7 @@
 #include "llvm/Support/CrashRecoveryContext.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/Path.h"
 
 #include <vector>
@@ -92,7 +93,7 @@ uint64_t byteOffset(DType t, uint64_t k) {
 
 /// The end of the bytes holding elements [0, k) (for q8_0, whole blocks).
 uint64_t byteEnd(DType t, uint64_t k) {
-  return t == DType::Q8_0 ? (k + 31) / 32 * 34 : byteSize(t, k);
+  return t == DType::Q8_0 ? llvm::divideCeil(k, 32) * 34 : byteSize(t, k);
 }
 
 } // namespace
@@ -200,9 +201,9 @@ Expected<std::unique_ptr<Checkpoint>> Checkpoint::open(StringRef path) {
 Expected<std::unique_ptr<Checkpoint>>
 Checkpoint::parse(std::string path, MappedFile file, Format format) {
   std::unique_ptr<Checkpoint> ckpt(new Checkpoint());
-  ckpt->format_ = format;
-  ckpt->path_ = std::move(path);
-  ckpt->file_ = std::move(file);
+  ckpt->format = format;
+  ckpt->path = std::move(path);
+  ckpt->file = std::move(file);
   Error err = Error::success();
   switch (format) {
   case Format::Llama2c:
@@ -216,35 +217,36 @@ Checkpoint::parse(std::string path, MappedFile file, Format format) {
     break;
   }
   if (err)
-    return readerError(ckpt->path_ + ": " + llvm::toString(std::move(err)));
+    return readerError(ckpt->path + ": " + llvm::toString(std::move(err)));
   return ckpt;
 }
 
 Error Checkpoint::addTensor(TensorInfo t) {
-  if (!index_.try_emplace(t.name, tensors_.size()).second)
+  if (!index.try_emplace(t.name, tensors.size()).second)
     return readerError("duplicate tensor '" + t.name + "'");
-  tensors_.push_back(std::move(t));
+  tensors.push_back(std::move(t));
   return Error::success();
 }
 
 const MappedFile &Checkpoint::fileOf(const TensorInfo &t) const {
-  return t.shard < shards_.size() ? shards_[t.shard].second : *file_;
+  return t.shard < shards.size() ? shards[t.shard].second : *file;
 }
 
-StringRef Checkpoint::path(const TensorInfo &t) const {
-  return t.shard < shards_.size() ? StringRef(shards_[t.shard].first) : path_;
+StringRef Checkpoint::getPath(const TensorInfo &t) const {
+  return t.shard < shards.size() ? StringRef(shards[t.shard].first) : path;
 }
 
 const TensorInfo *Checkpoint::find(StringRef name) const {
-  auto it = index_.find(name);
-  return it == index_.end() ? nullptr : &tensors_[it->second];
+  auto it = index.find(name);
+  return it == index.end() ? nullptr : &tensors[it->second];
 }
 
 Error Checkpoint::readF32(const TensorInfo &t, llvm::MutableArrayRef<float> out,
                           uint64_t first) const {
   const uint64_t n = static_cast<uint64_t>(t.numElements());
   std::string where =
-      (path(t) + ": tensor '" + t.name + "' at byte " + Twine(t.offset)).str();
+      (getPath(t) + ": tensor '" + t.name + "' at byte " + Twine(t.offset))
+          .str();
   StringRef data = fileOf(t).bytes();
   if (first > n || out.size() > n - first)
     return readerError(where + ": elements [" + Twine(first) + ", " +
@@ -264,8 +266,8 @@ Error Checkpoint::readF32(const TensorInfo &t, llvm::MutableArrayRef<float> out,
                        " it had when opened (it was truncated while tfmc "
                        "was reading it)");
   };
-  const MappedFile &file = fileOf(t);
-  auto now = file.currentSize();
+  const MappedFile &mapping = fileOf(t);
+  auto now = mapping.currentSize();
   if (!now)
     return now.takeError();
   if (*now < t.offset + to)
@@ -273,7 +275,7 @@ Error Checkpoint::readF32(const TensorInfo &t, llvm::MutableArrayRef<float> out,
   const uint8_t *from = data.bytes_begin() + t.offset;
   llvm::CrashRecoveryContext crc;
   if (!crc.RunSafely([&] { convertToF32(t.dtype, from, first, out); })) {
-    auto after = file.currentSize();
+    auto after = mapping.currentSize();
     return shrunk(after ? *after : 0);
   }
   return Error::success();
@@ -288,11 +290,11 @@ void Checkpoint::releasePages(const TensorInfo &t, uint64_t first,
 }
 
 Error Checkpoint::parseGguf() {
-  auto file = GgufFile::parse(bytes());
-  if (!file)
-    return file.takeError();
-  gguf_ = std::move(*file);
-  for (const GgufTensor &g : gguf_->tensors()) {
+  auto parsed = GgufFile::parse(bytes());
+  if (!parsed)
+    return parsed.takeError();
+  gguf = std::move(*parsed);
+  for (const GgufTensor &g : gguf->getTensors()) {
     TensorInfo t;
     t.name = g.name.str();
     // The GGUF tensor types tfmc converts.

@@ -3,6 +3,7 @@
 #include "tfm/Formats/Files.h"
 
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/Process.h"
 
 #include <algorithm>
@@ -117,8 +118,8 @@ void MappedFile::releasePages(uint64_t offset, uint64_t size) const {
   const uintptr_t page = llvm::sys::Process::getPageSizeEstimate();
   uintptr_t begin = reinterpret_cast<uintptr_t>(bytes().data()) + offset;
   uintptr_t end = begin + size;
-  begin = (begin + page - 1) / page * page;
-  end = end / page * page;
+  begin = llvm::alignTo(begin, page);
+  end = llvm::alignDown(end, page);
   if (begin < end)
     ::madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
 }

@@ -27,12 +27,12 @@ constexpr uint32_t kMaxDims = 4;
 /// names the byte offset of the field being read.
 class Reader {
 public:
-  explicit Reader(StringRef bytes) : bytes_(bytes) {}
+  explicit Reader(StringRef bytes) : bytes(bytes) {}
 
-  uint64_t pos() const { return pos_; }
-  uint64_t remaining() const { return bytes_.size() - pos_; }
-  uint64_t size() const { return bytes_.size(); }
-  const uint8_t *here() const { return bytes_.bytes_begin() + pos_; }
+  uint64_t getPos() const { return pos; }
+  uint64_t remaining() const { return bytes.size() - pos; }
+  uint64_t size() const { return bytes.size(); }
+  const uint8_t *here() const { return bytes.bytes_begin() + pos; }
 
   Error fail(uint64_t at, const Twine &msg) const {
     return readerError("gguf: " + msg + " at byte " + Twine(at));
@@ -40,9 +40,8 @@ public:
 
   Error need(uint64_t n, const char *what) const {
     if (n > remaining())
-      return fail(pos_, Twine("file truncated: ") + what + " needs " +
-                            Twine(n) + " bytes but only " + Twine(remaining()) +
-                            " remain");
+      return fail(pos, Twine("file truncated: ") + what + " needs " + Twine(n) +
+                           " bytes but only " + Twine(remaining()) + " remain");
     return Error::success();
   }
 
@@ -50,33 +49,33 @@ public:
     if (Error e = need(sizeof(T), what))
       return e;
     out = llvm::support::endian::read<T, llvm::endianness::little>(here());
-    pos_ += sizeof(T);
+    pos += sizeof(T);
     return Error::success();
   }
 
   Error readString(StringRef &out, const char *what) {
-    uint64_t at = pos_;
+    uint64_t at = pos;
     uint64_t len;
     if (Error e = read(len, what))
       return e;
     if (len > remaining())
       return fail(at, Twine(what) + " length " + Twine(len) + " exceeds the " +
                           Twine(remaining()) + " bytes left in the file");
-    out = bytes_.substr(pos_, len);
-    pos_ += len;
+    out = bytes.substr(pos, len);
+    pos += len;
     return Error::success();
   }
 
   Error skip(uint64_t n, const char *what) {
     if (Error e = need(n, what))
       return e;
-    pos_ += n;
+    pos += n;
     return Error::success();
   }
 
 private:
-  StringRef bytes_;
-  uint64_t pos_ = 0;
+  StringRef bytes;
+  uint64_t pos = 0;
 };
 
 /// What a metadata type is: its name, the byte size of one value (0 for
@@ -172,13 +171,13 @@ const GgmlTypeInfo *ggmlTypeInfo(uint32_t type) {
 /// kv->strs.
 Error parseArray(Reader &r, int depth, GgufKV *kv) {
   const bool nested = depth > 1;
-  uint64_t typeOffset = r.pos();
+  uint64_t typeOffset = r.getPos();
   uint32_t elemType;
   uint64_t count;
   if (Error e =
           r.read(elemType, nested ? "nested array type" : "array element type"))
     return e;
-  uint64_t countOffset = r.pos();
+  uint64_t countOffset = r.getPos();
   if (Error e = r.read(count, nested ? "nested array count" : "array count"))
     return e;
   if (!knownType(elemType))
@@ -188,7 +187,7 @@ Error parseArray(Reader &r, int depth, GgufKV *kv) {
   if (kv) {
     kv->elemType = et;
     kv->count = count;
-    kv->dataOffset = r.pos();
+    kv->dataOffset = r.getPos();
     strs = &kv->strs;
   }
   if (uint64_t sz = scalarSize(et)) {
@@ -234,10 +233,10 @@ Error parseArray(Reader &r, int depth, GgufKV *kv) {
 
 /// Reads one metadata key/value pair at the reader's position.
 Error parseKV(Reader &r, GgufKV &kv) {
-  kv.keyOffset = r.pos();
+  kv.keyOffset = r.getPos();
   if (Error e = r.readString(kv.key, "metadata key"))
     return e;
-  uint64_t typeAt = r.pos();
+  uint64_t typeAt = r.getPos();
   uint32_t type;
   if (Error e = r.read(type, "metadata value type"))
     return e;
@@ -245,7 +244,7 @@ Error parseKV(Reader &r, GgufKV &kv) {
     return r.fail(typeAt, "unknown metadata value type " + Twine(type) +
                               " for key '" + kv.key + "'");
   kv.type = static_cast<GgufType>(type);
-  kv.valueOffset = r.pos();
+  kv.valueOffset = r.getPos();
   if (kv.type == GgufType::String)
     return r.readString(kv.str, "metadata string");
   if (kv.type == GgufType::Array)
@@ -265,11 +264,11 @@ Error parseKV(Reader &r, GgufKV &kv) {
 /// stored at byte `offAt`.
 Error parseTensorInfo(Reader &r, uint64_t alignment, GgufTensor &t,
                       uint64_t &rel, uint64_t &offAt) {
-  t.infoOffset = r.pos();
+  t.infoOffset = r.getPos();
   if (Error e = r.readString(t.name, "tensor name"))
     return e;
   std::string quoted = ("tensor '" + t.name + "'").str();
-  uint64_t dimsAt = r.pos();
+  uint64_t dimsAt = r.getPos();
   uint32_t nDims;
   if (Error e = r.read(nDims, "tensor n_dims"))
     return e;
@@ -279,7 +278,7 @@ Error parseTensorInfo(Reader &r, uint64_t alignment, GgufTensor &t,
                               ")");
   uint64_t elems = 1;
   for (uint32_t d = 0; d < nDims; ++d) {
-    uint64_t at = r.pos();
+    uint64_t at = r.getPos();
     uint64_t dim;
     if (Error e = r.read(dim, "tensor dimension"))
       return e;
@@ -291,7 +290,7 @@ Error parseTensorInfo(Reader &r, uint64_t alignment, GgufTensor &t,
     t.dims.push_back(dim);
   }
   t.numElements = elems;
-  uint64_t typeAt = r.pos();
+  uint64_t typeAt = r.getPos();
   uint32_t type;
   if (Error e = r.read(type, "tensor type"))
     return e;
@@ -305,7 +304,7 @@ Error parseTensorInfo(Reader &r, uint64_t alignment, GgufTensor &t,
                               " block size " + Twine(info->blockElems));
   // elems < 2^61 and blockBytes < 2^9: no overflow.
   t.size = elems / info->blockElems * info->blockBytes;
-  offAt = r.pos();
+  offAt = r.getPos();
   if (Error e = r.read(rel, "tensor offset"))
     return e;
   if (rel % alignment != 0)
@@ -340,27 +339,27 @@ const char *toString(GgmlType t) {
 
 llvm::Expected<GgufFile> GgufFile::parse(StringRef bytes) {
   GgufFile f;
-  f.bytes_ = bytes;
+  f.bytes = bytes;
   if (Error e = f.parseAll())
     return e;
   return f;
 }
 
 Error GgufFile::parseAll() {
-  Reader r(bytes_);
-  const uint64_t size = bytes_.size();
+  Reader r(bytes);
+  const uint64_t size = bytes.size();
 
   uint32_t magic;
   if (Error e = r.read(magic, "magic"))
     return e;
-  if (!bytes_.starts_with("GGUF"))
+  if (!bytes.starts_with("GGUF"))
     return r.fail(0, "bad magic (not a GGUF file)");
-  if (Error e = r.read(version_, "version"))
+  if (Error e = r.read(version, "version"))
     return e;
-  if (version_ == 0x02000000u || version_ == 0x03000000u)
+  if (version == 0x02000000u || version == 0x03000000u)
     return r.fail(4, "big-endian GGUF is not supported");
-  if (version_ != 2 && version_ != 3)
-    return r.fail(4, "unsupported GGUF version " + Twine(version_) +
+  if (version != 2 && version != 3)
+    return r.fail(4, "unsupported GGUF version " + Twine(version) +
                          " (expected 2 or 3)");
   uint64_t tensorCount, kvCount;
   if (Error e = r.read(tensorCount, "tensor count"))
@@ -376,14 +375,14 @@ Error GgufFile::parseAll() {
     return r.fail(8, "tensor count " + Twine(tensorCount) +
                          " cannot fit in the " + Twine(size) + "-byte file");
 
-  kvs_.reserve(static_cast<size_t>(kvCount));
+  kvs.reserve(static_cast<size_t>(kvCount));
   for (uint64_t k = 0; k < kvCount; ++k) {
     GgufKV kv;
     if (Error e = parseKV(r, kv))
       return e;
-    if (!kvIndex_.try_emplace(kv.key, kvs_.size()).second)
+    if (!kvIndex.try_emplace(kv.key, kvs.size()).second)
       return r.fail(kv.keyOffset, "duplicate metadata key '" + kv.key + "'");
-    kvs_.push_back(std::move(kv));
+    kvs.push_back(std::move(kv));
   }
 
   if (const GgufKV *a = find("general.alignment")) {
@@ -394,10 +393,10 @@ Error GgufFile::parseAll() {
     if (!llvm::isPowerOf2_64(a->u))
       return r.fail(a->valueOffset, "general.alignment " + Twine(a->u) +
                                         " is not a power of two");
-    alignment_ = a->u;
+    alignment = a->u;
   }
 
-  tensors_.reserve(static_cast<size_t>(tensorCount));
+  tensors.reserve(static_cast<size_t>(tensorCount));
   std::vector<uint64_t> relOffsets;
   std::vector<uint64_t> offsetFieldAt;
   relOffsets.reserve(static_cast<size_t>(tensorCount));
@@ -405,43 +404,43 @@ Error GgufFile::parseAll() {
   for (uint64_t k = 0; k < tensorCount; ++k) {
     GgufTensor t;
     uint64_t rel, offAt;
-    if (Error e = parseTensorInfo(r, alignment_, t, rel, offAt))
+    if (Error e = parseTensorInfo(r, alignment, t, rel, offAt))
       return e;
-    if (!tensorIndex_.try_emplace(t.name, tensors_.size()).second)
+    if (!tensorIndex.try_emplace(t.name, tensors.size()).second)
       return r.fail(t.infoOffset, "duplicate tensor '" + t.name + "'");
-    tensors_.push_back(std::move(t));
+    tensors.push_back(std::move(t));
     relOffsets.push_back(rel);
     offsetFieldAt.push_back(offAt);
   }
 
   // The data section starts at the next multiple of the alignment.
-  uint64_t end = r.pos();
-  dataOffset_ = llvm::alignTo(end, alignment_);
-  if (tensorCount > 0 && dataOffset_ > size)
+  uint64_t end = r.getPos();
+  dataOffset = llvm::alignTo(end, alignment);
+  if (tensorCount > 0 && dataOffset > size)
     return r.fail(end, "file truncated: data section at byte " +
-                           Twine(dataOffset_) + " is past the end of the " +
+                           Twine(dataOffset) + " is past the end of the " +
                            Twine(size) + "-byte file");
-  uint64_t dataSize = dataOffset_ <= size ? size - dataOffset_ : 0;
-  for (size_t k = 0; k < tensors_.size(); ++k) {
-    GgufTensor &t = tensors_[k];
+  uint64_t dataSize = dataOffset <= size ? size - dataOffset : 0;
+  for (size_t k = 0; k < tensors.size(); ++k) {
+    GgufTensor &t = tensors[k];
     if (relOffsets[k] > dataSize || t.size > dataSize - relOffsets[k])
       return r.fail(offsetFieldAt[k],
-                    "tensor '" + t.name + "' data [" + Twine(dataOffset_) +
+                    "tensor '" + t.name + "' data [" + Twine(dataOffset) +
                         " + " + Twine(relOffsets[k]) + ", +" + Twine(t.size) +
                         " bytes) extends past the end of the " + Twine(size) +
                         "-byte file");
-    t.offset = dataOffset_ + relOffsets[k];
+    t.offset = dataOffset + relOffsets[k];
   }
   // No two tensors may share bytes (ggml itself lays them out one after
   // another): in offset order, each must start where the one before ended
   // or later.
-  std::vector<size_t> order(tensors_.size());
+  std::vector<size_t> order(tensors.size());
   std::iota(order.begin(), order.end(), 0);
   llvm::stable_sort(order, [&](size_t a, size_t b) {
-    return tensors_[a].offset < tensors_[b].offset;
+    return tensors[a].offset < tensors[b].offset;
   });
   for (size_t k = 1; k < order.size(); ++k) {
-    const GgufTensor &prev = tensors_[order[k - 1]], &t = tensors_[order[k]];
+    const GgufTensor &prev = tensors[order[k - 1]], &t = tensors[order[k]];
     if (t.offset < prev.offset + prev.size)
       return r.fail(offsetFieldAt[order[k]],
                     "tensor '" + t.name + "' data (bytes " + Twine(t.offset) +
@@ -454,13 +453,13 @@ Error GgufFile::parseAll() {
 }
 
 const GgufKV *GgufFile::find(StringRef key) const {
-  auto it = kvIndex_.find(key);
-  return it == kvIndex_.end() ? nullptr : &kvs_[it->second];
+  auto it = kvIndex.find(key);
+  return it == kvIndex.end() ? nullptr : &kvs[it->second];
 }
 
 const GgufTensor *GgufFile::findTensor(StringRef name) const {
-  auto it = tensorIndex_.find(name);
-  return it == tensorIndex_.end() ? nullptr : &tensors_[it->second];
+  auto it = tensorIndex.find(name);
+  return it == tensorIndex.end() ? nullptr : &tensors[it->second];
 }
 
 std::optional<StringRef> GgufFile::getString(StringRef key) const {
@@ -521,7 +520,7 @@ std::optional<std::vector<float>> GgufFile::getFloatArray(StringRef key) const {
       !(isFloat(kv->elemType) || isInteger(kv->elemType)))
     return std::nullopt;
   GgufType et = kv->elemType;
-  return decodeArray<float>(bytes_, *kv, [et](const Scalar &s) {
+  return decodeArray<float>(bytes, *kv, [et](const Scalar &s) {
     if (isFloat(et))
       return static_cast<float>(s.f);
     return isSigned(et) ? static_cast<float>(s.i) : static_cast<float>(s.u);
@@ -533,7 +532,7 @@ std::optional<std::vector<int64_t>> GgufFile::getIntArray(StringRef key) const {
   if (!kv || kv->type != GgufType::Array ||
       !(isInteger(kv->elemType) || kv->elemType == GgufType::Bool))
     return std::nullopt;
-  return decodeArray<int64_t>(bytes_, *kv, [](const Scalar &s) { return s.i; });
+  return decodeArray<int64_t>(bytes, *kv, [](const Scalar &s) { return s.i; });
 }
 
 } // namespace tfm::formats

@@ -92,28 +92,29 @@ Error Checkpoint::parseLlama2c() {
                          (k == 5 && version == 0 ? ", expected non-zero"
                                                  : ", expected positive"));
   }
-  Llama2cHeader &H = header_;
-  H.dim = h[0];
-  H.hiddenDim = h[1];
-  H.numLayers = h[2];
-  H.numHeads = h[3];
-  H.numKvHeads = h[4];
-  H.sharedClassifier = version == 0 ? h[5] > 0 : sharedFlag;
-  H.version = version;
-  H.vocabSize = h[5] > 0 ? h[5] : -h[5];
-  H.seqLen = h[6];
-  if (H.dim % H.numHeads != 0)
-    return readerError("llama2.c header field n_heads at byte " +
-                       llvm::Twine(hdr + 12) + " (" + llvm::Twine(H.numHeads) +
-                       ") does not divide dim (" + llvm::Twine(H.dim) + ")");
-  if (H.numHeads % H.numKvHeads != 0)
+  Llama2cHeader &parsed = header;
+  parsed.dim = h[0];
+  parsed.hiddenDim = h[1];
+  parsed.numLayers = h[2];
+  parsed.numHeads = h[3];
+  parsed.numKvHeads = h[4];
+  parsed.sharedClassifier = version == 0 ? h[5] > 0 : sharedFlag;
+  parsed.version = version;
+  parsed.vocabSize = h[5] > 0 ? h[5] : -h[5];
+  parsed.seqLen = h[6];
+  if (parsed.dim % parsed.numHeads != 0)
+    return readerError(
+        "llama2.c header field n_heads at byte " + llvm::Twine(hdr + 12) +
+        " (" + llvm::Twine(parsed.numHeads) + ") does not divide dim (" +
+        llvm::Twine(parsed.dim) + ")");
+  if (parsed.numHeads % parsed.numKvHeads != 0)
     return readerError(
         "llama2.c header field n_kv_heads at byte " + llvm::Twine(hdr + 16) +
-        " (" + llvm::Twine(H.numKvHeads) + ") does not divide n_heads (" +
-        llvm::Twine(H.numHeads) + ")");
-  const int64_t d = H.dim, f = H.hiddenDim, v = H.vocabSize;
-  const int64_t hs = d / H.numHeads;
-  const int64_t kvd = hs * H.numKvHeads;
+        " (" + llvm::Twine(parsed.numKvHeads) + ") does not divide n_heads (" +
+        llvm::Twine(parsed.numHeads) + ")");
+  const int64_t d = parsed.dim, f = parsed.hiddenDim, v = parsed.vocabSize;
+  const int64_t hs = d / parsed.numHeads;
+  const int64_t kvd = hs * parsed.numKvHeads;
 
   // The fields in file order; `layers` > 0 marks a per-layer field stored
   // as [n_layers, ...]. Sizes are computed in 128 bits so that absurd
@@ -123,41 +124,36 @@ Error Checkpoint::parseLlama2c() {
     std::vector<int64_t> shape;
     int64_t layers;
   };
-  const int64_t L = H.numLayers;
+  const int64_t l = parsed.numLayers;
   std::vector<Field> fields;
   if (version == 0) {
     fields = {
         {"token_embedding_table", {v, d}, 0},
-        {"rms_att_weight.{i}", {d}, L},
-        {"wq.{i}", {d, d}, L},
-        {"wk.{i}", {kvd, d}, L},
-        {"wv.{i}", {kvd, d}, L},
-        {"wo.{i}", {d, d}, L},
-        {"rms_ffn_weight.{i}", {d}, L},
-        {"w1.{i}", {f, d}, L},
-        {"w2.{i}", {d, f}, L},
-        {"w3.{i}", {f, d}, L},
+        {"rms_att_weight.{i}", {d}, l},
+        {"wq.{i}", {d, d}, l},
+        {"wk.{i}", {kvd, d}, l},
+        {"wv.{i}", {kvd, d}, l},
+        {"wo.{i}", {d, d}, l},
+        {"rms_ffn_weight.{i}", {d}, l},
+        {"w1.{i}", {f, d}, l},
+        {"w2.{i}", {d, f}, l},
+        {"w3.{i}", {f, d}, l},
         {"rms_final_weight", {d}, 0},
-        {"", {H.seqLen, hs / 2}, 0}, // freq_cis_real, unused
-        {"", {H.seqLen, hs / 2}, 0}, // freq_cis_imag, unused
+        {"", {parsed.seqLen, hs / 2}, 0}, // freq_cis_real, unused
+        {"", {parsed.seqLen, hs / 2}, 0}, // freq_cis_imag, unused
     };
   } else {
     // export.py version1_export: norms first, no freq_cis.
     fields = {
-        {"rms_att_weight.{i}", {d}, L},
-        {"rms_ffn_weight.{i}", {d}, L},
-        {"rms_final_weight", {d}, 0},
-        {"token_embedding_table", {v, d}, 0},
-        {"wq.{i}", {d, d}, L},
-        {"wk.{i}", {kvd, d}, L},
-        {"wv.{i}", {kvd, d}, L},
-        {"wo.{i}", {d, d}, L},
-        {"w1.{i}", {f, d}, L},
-        {"w2.{i}", {d, f}, L},
-        {"w3.{i}", {f, d}, L},
+        {"rms_att_weight.{i}", {d}, l}, {"rms_ffn_weight.{i}", {d}, l},
+        {"rms_final_weight", {d}, 0},   {"token_embedding_table", {v, d}, 0},
+        {"wq.{i}", {d, d}, l},          {"wk.{i}", {kvd, d}, l},
+        {"wv.{i}", {kvd, d}, l},        {"wo.{i}", {d, d}, l},
+        {"w1.{i}", {f, d}, l},          {"w2.{i}", {d, f}, l},
+        {"w3.{i}", {f, d}, l},
     };
   }
-  if (!H.sharedClassifier)
+  if (!parsed.sharedClassifier)
     fields.push_back({"wcls", {v, d}, 0});
   using U128 = unsigned __int128;
   auto bytesOf = [](const Field &fl) {
@@ -174,12 +170,12 @@ Error Checkpoint::parseLlama2c() {
                           : std::to_string(static_cast<uint64_t>(x));
   };
   auto headerText = [&] {
-    return "dim " + std::to_string(H.dim) + ", hidden_dim " +
-           std::to_string(H.hiddenDim) + ", n_layers " +
-           std::to_string(H.numLayers) + ", n_heads " +
-           std::to_string(H.numHeads) + ", n_kv_heads " +
-           std::to_string(H.numKvHeads) + ", vocab_size " +
-           std::to_string(h[5]) + ", seq_len " + std::to_string(H.seqLen) +
+    return "dim " + std::to_string(parsed.dim) + ", hidden_dim " +
+           std::to_string(parsed.hiddenDim) + ", n_layers " +
+           std::to_string(parsed.numLayers) + ", n_heads " +
+           std::to_string(parsed.numHeads) + ", n_kv_heads " +
+           std::to_string(parsed.numKvHeads) + ", vocab_size " +
+           std::to_string(h[5]) + ", seq_len " + std::to_string(parsed.seqLen) +
            (version ? std::string(", version 1, shared_classifier ") +
                           (sharedFlag ? "1" : "0")
                     : std::string());

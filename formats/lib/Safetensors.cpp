@@ -185,8 +185,8 @@ Checkpoint::openShardedSafetensors(llvm::StringRef indexPath) {
     return fail("weight_map is empty");
   std::sort(files.begin(), files.end());
   std::unique_ptr<Checkpoint> ckpt(new Checkpoint());
-  ckpt->format_ = Format::Safetensors;
-  ckpt->path_ = indexPath.str();
+  ckpt->format = Format::Safetensors;
+  ckpt->path = indexPath.str();
   llvm::StringRef dir = llvm::sys::path::parent_path(indexPath);
   for (unsigned k = 0; k < files.size(); ++k) {
     shardOf[files[k]] = k;
@@ -196,18 +196,18 @@ Checkpoint::openShardedSafetensors(llvm::StringRef indexPath) {
     if (!mapped)
       return mapped.takeError();
     llvm::StringRef bytes = mapped->bytes();
-    ckpt->shards_.emplace_back(std::string(path), std::move(*mapped));
+    ckpt->shards.emplace_back(std::string(path), std::move(*mapped));
     if (Error e = ckpt->parseSafetensors(bytes, k))
       return readerError(path + ": " + llvm::toString(std::move(e)));
   }
   // The index and the shards must agree tensor by tensor.
-  for (const TensorInfo &t : ckpt->tensors_) {
+  for (const TensorInfo &t : ckpt->tensors) {
     auto it = wanted.find(t.name);
     if (it == wanted.end())
-      return readerError(ckpt->shards_[t.shard].first + ": tensor '" + t.name +
+      return readerError(ckpt->shards[t.shard].first + ": tensor '" + t.name +
                          "' is not in the weight_map of " + indexPath);
     if (shardOf[it->second] != t.shard)
-      return readerError(ckpt->shards_[t.shard].first + ": tensor '" + t.name +
+      return readerError(ckpt->shards[t.shard].first + ": tensor '" + t.name +
                          "' is mapped to " + it->second + " by " + indexPath);
   }
   for (const auto &kv : wanted)

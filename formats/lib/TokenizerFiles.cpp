@@ -58,19 +58,19 @@ TokenizerOrError built(std::unique_ptr<Tokenizer> t, const std::string &error,
 /// offset of `bytes` in the file, for errors.
 class ProtoReader {
 public:
-  ProtoReader(StringRef bytes, uint64_t base) : bytes_(bytes), base_(base) {}
-  bool done() const { return pos_ == bytes_.size(); }
-  uint64_t offset() const { return base_ + pos_; }
+  ProtoReader(StringRef bytes, uint64_t base) : buffer(bytes), base(base) {}
+  bool done() const { return pos == buffer.size(); }
+  uint64_t offset() const { return base + pos; }
 
   Error varint(uint64_t &value) {
     value = 0;
     uint64_t at = offset();
     for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ == bytes_.size())
+      if (pos == buffer.size())
         return readerError(formatv("tokenizer.model truncated in a varint at "
                                    "byte offset {0}",
                                    at));
-      uint8_t b = uint8_t(bytes_[pos_++]);
+      uint8_t b = uint8_t(buffer[pos++]);
       value |= uint64_t(b & 0x7F) << shift;
       if (!(b & 0x80))
         return Error::success();
@@ -96,21 +96,21 @@ public:
     if (Error e = varint(n))
       return e;
     at = offset();
-    if (n > bytes_.size() - pos_)
+    if (n > buffer.size() - pos)
       return readerError(formatv("tokenizer.model truncated at byte offset "
                                  "{0}: a field needs {1} bytes, {2} left",
-                                 at, n, bytes_.size() - pos_));
-    out = bytes_.substr(pos_, n);
-    pos_ += n;
+                                 at, n, buffer.size() - pos));
+    out = buffer.substr(pos, n);
+    pos += n;
     return Error::success();
   }
   Error fixed32(uint32_t &out) {
-    if (bytes_.size() - pos_ < 4)
+    if (buffer.size() - pos < 4)
       return readerError(formatv("tokenizer.model truncated at byte offset "
                                  "{0}: a fixed32 needs 4 bytes",
                                  offset()));
-    out = llvm::support::endian::read32le(bytes_.data() + pos_);
-    pos_ += 4;
+    out = llvm::support::endian::read32le(buffer.data() + pos);
+    pos += 4;
     return Error::success();
   }
   /// Skips a field of wire type `wire` (groups are not used by ModelProto).
@@ -121,10 +121,10 @@ public:
     case 0:
       return varint(v);
     case 1:
-      if (bytes_.size() - pos_ < 8)
+      if (buffer.size() - pos < 8)
         return readerError(
             formatv("tokenizer.model truncated at byte offset {0}", at));
-      pos_ += 8;
+      pos += 8;
       return Error::success();
     case 2:
       return bytes(ignored, v);
@@ -139,9 +139,9 @@ public:
   }
 
 private:
-  StringRef bytes_;
-  uint64_t base_;
-  size_t pos_ = 0;
+  StringRef buffer;
+  uint64_t base;
+  size_t pos = 0;
 };
 
 /// Whether `bytes` looks like a SentencePiece ModelProto: its first field

@@ -7,36 +7,38 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string_view>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace tfm {
 namespace rt {
 
 namespace {
 
-bool parseInt(const std::string &S, int64_t &Out) {
-  if (S.empty())
+bool parseInt(const std::string &s, int64_t &out) {
+  if (s.empty())
     return false;
   errno = 0;
-  char *End = nullptr;
-  long long V = std::strtoll(S.c_str(), &End, 10);
-  if (errno != 0 || *End != '\0' || std::isspace((unsigned char)S[0]))
+  char *end = nullptr;
+  long long v = std::strtoll(s.c_str(), &end, 10);
+  if (errno != 0 || *end != '\0' || std::isspace((unsigned char)s[0]))
     return false;
-  Out = V;
+  out = v;
   return true;
 }
 
-bool parseFloat(const std::string &S, float &Out) {
-  if (S.empty() || std::isspace((unsigned char)S[0]))
+bool parseFloat(const std::string &s, float &out) {
+  if (s.empty() || std::isspace((unsigned char)s[0]))
     return false;
   errno = 0;
-  char *End = nullptr;
-  double V = std::strtod(S.c_str(), &End);
-  if (errno != 0 || *End != '\0' || !std::isfinite(V))
+  char *end = nullptr;
+  double v = std::strtod(s.c_str(), &end);
+  if (errno != 0 || *end != '\0' || !std::isfinite(v))
     return false;
-  Out = float(V);
+  out = float(v);
   return true;
 }
 
@@ -44,214 +46,214 @@ bool parseFloat(const std::string &S, float &Out) {
 
 bool parseArgs(int argc, const char *const *argv, Options &opts,
                std::string &error) {
-  for (int I = 1; I < argc; ++I) {
-    std::string Arg = argv[I];
-    std::string Flag = Arg, Inline;
-    bool HasInline = false;
-    if (Arg.size() > 2 && Arg[0] == '-' && Arg[1] == '-') {
-      size_t Eq = Arg.find('=');
-      if (Eq != std::string::npos) {
-        Flag = Arg.substr(0, Eq);
-        Inline = Arg.substr(Eq + 1);
-        HasInline = true;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string flag = arg, inlineValue;
+    bool hasInline = false;
+    if (arg.size() > 2 && arg[0] == '-' && arg[1] == '-') {
+      size_t eq = arg.find('=');
+      if (eq != std::string::npos) {
+        flag = arg.substr(0, eq);
+        inlineValue = arg.substr(eq + 1);
+        hasInline = true;
       }
     }
     // Fetches the flag's value into V; false (with error set) if missing.
-    std::string V;
+    std::string v;
     auto value = [&]() -> bool {
-      if (HasInline) {
-        V = Inline;
+      if (hasInline) {
+        v = inlineValue;
         return true;
       }
-      if (I + 1 >= argc) {
-        error = "missing value for " + Flag;
+      if (i + 1 >= argc) {
+        error = "missing value for " + flag;
         return false;
       }
-      V = argv[++I];
+      v = argv[++i];
       return true;
     };
     auto noValue = [&]() -> bool {
-      if (HasInline) {
-        error = Flag + " takes no value";
+      if (hasInline) {
+        error = flag + " takes no value";
         return false;
       }
       return true;
     };
-    auto intIn = [&](int64_t &Out, int64_t Lo, int64_t Hi,
-                     const char *Range) -> bool {
+    auto intIn = [&](int64_t &out, int64_t lo, int64_t hi,
+                     const char *range) -> bool {
       if (!value())
         return false;
-      if (!parseInt(V, Out)) {
+      if (!parseInt(v, out)) {
         error =
-            "invalid value '" + V + "' for " + Flag + ": expected an integer";
+            "invalid value '" + v + "' for " + flag + ": expected an integer";
         return false;
       }
-      if (Out < Lo || Out > Hi) {
+      if (out < lo || out > hi) {
         error =
-            "value " + V + " for " + Flag + " is out of range (" + Range + ")";
+            "value " + v + " for " + flag + " is out of range (" + range + ")";
         return false;
       }
       return true;
     };
-    auto floatIn = [&](float &Out, float Lo, float Hi, bool LoOpen,
-                       const char *Range) -> bool {
+    auto floatIn = [&](float &out, float lo, float hi, bool loOpen,
+                       const char *range) -> bool {
       if (!value())
         return false;
-      if (!parseFloat(V, Out)) {
-        error = "invalid value '" + V + "' for " + Flag + ": expected a number";
+      if (!parseFloat(v, out)) {
+        error = "invalid value '" + v + "' for " + flag + ": expected a number";
         return false;
       }
-      if (Out < Lo || (LoOpen && Out == Lo) || Out > Hi) {
+      if (out < lo || (loOpen && out == lo) || out > hi) {
         error =
-            "value " + V + " for " + Flag + " is out of range (" + Range + ")";
+            "value " + v + " for " + flag + " is out of range (" + range + ")";
         return false;
       }
       return true;
     };
 
-    int64_t N = 0;
-    if (Flag == "-h" || Flag == "--help") {
+    int64_t n = 0;
+    if (flag == "-h" || flag == "--help") {
       if (!noValue())
         return false;
       opts.help = true;
       return true;
-    } else if (Flag == "--version") {
+    } else if (flag == "--version") {
       if (!noValue())
         return false;
       opts.version = true;
       return true;
-    } else if (Flag == "-p" || Flag == "--prompt") {
+    } else if (flag == "-p" || flag == "--prompt") {
       if (!value())
         return false;
-      opts.prompt = V;
+      opts.prompt = v;
       opts.havePrompt = true;
-    } else if (Flag == "-f" || Flag == "--file") {
+    } else if (flag == "-f" || flag == "--file") {
       if (!value())
         return false;
-      if (V.empty()) {
-        error = "empty file name for " + Flag;
+      if (v.empty()) {
+        error = "empty file name for " + flag;
         return false;
       }
-      opts.promptFile = V;
-    } else if (Flag == "-n" || Flag == "--n-predict") {
-      if (!intIn(N, -1, INT64_MAX, ">= -1"))
+      opts.promptFile = v;
+    } else if (flag == "-n" || flag == "--n-predict") {
+      if (!intIn(n, -1, INT64_MAX, ">= -1"))
         return false;
-      opts.nPredict = N;
-    } else if (Flag == "--temp") {
+      opts.nPredict = n;
+    } else if (flag == "--temp") {
       if (!floatIn(opts.sampling.temperature, 0, 1e6f, false, ">= 0"))
         return false;
-    } else if (Flag == "--top-k") {
-      if (!intIn(N, 0, INT32_MAX, ">= 0"))
+    } else if (flag == "--top-k") {
+      if (!intIn(n, 0, INT32_MAX, ">= 0"))
         return false;
-      opts.sampling.topK = int32_t(N);
-    } else if (Flag == "--top-p") {
+      opts.sampling.topK = int32_t(n);
+    } else if (flag == "--top-p") {
       if (!floatIn(opts.sampling.topP, 0, 1, false, "0 to 1"))
         return false;
-    } else if (Flag == "--min-p") {
+    } else if (flag == "--min-p") {
       if (!floatIn(opts.sampling.minP, 0, 1, false, "0 to 1"))
         return false;
-    } else if (Flag == "--repeat-penalty") {
+    } else if (flag == "--repeat-penalty") {
       if (!floatIn(opts.sampling.repeatPenalty, 0, 1e6f, true, "> 0"))
         return false;
-    } else if (Flag == "--repeat-last-n") {
-      if (!intIn(N, -1, INT32_MAX, ">= -1"))
+    } else if (flag == "--repeat-last-n") {
+      if (!intIn(n, -1, INT32_MAX, ">= -1"))
         return false;
-      opts.sampling.repeatLastN = int32_t(N);
-    } else if (Flag == "-s" || Flag == "--seed") {
+      opts.sampling.repeatLastN = int32_t(n);
+    } else if (flag == "-s" || flag == "--seed") {
       if (!value())
         return false;
-      if (V == "-1") {
+      if (v == "-1") {
         opts.haveSeed = false;
         continue;
       }
       errno = 0;
-      char *End = nullptr;
-      unsigned long long S = std::strtoull(V.c_str(), &End, 10);
-      if (V.empty() || !std::isdigit((unsigned char)V[0]) || *End != '\0' ||
+      char *end = nullptr;
+      unsigned long long s = std::strtoull(v.c_str(), &end, 10);
+      if (v.empty() || !std::isdigit((unsigned char)v[0]) || *end != '\0' ||
           errno != 0) {
-        error = "invalid value '" + V + "' for " + Flag +
+        error = "invalid value '" + v + "' for " + flag +
                 ": expected -1 or an integer in [0, 2^64)";
         return false;
       }
-      opts.sampling.seed = S;
+      opts.sampling.seed = s;
       opts.haveSeed = true;
-    } else if (Flag == "-t" || Flag == "--threads") {
-      if (!intIn(N, 1, 4096, "1 to 4096"))
+    } else if (flag == "-t" || flag == "--threads") {
+      if (!intIn(n, 1, 4096, "1 to 4096"))
         return false;
-      opts.threads = int32_t(N);
-    } else if (Flag == "--no-bos" || Flag == "--bos") {
+      opts.threads = int32_t(n);
+    } else if (flag == "--no-bos" || flag == "--bos") {
       if (!noValue())
         return false;
-      opts.addBos = Flag == "--bos" ? 1 : 0;
-    } else if (Flag == "-c" || Flag == "--ctx-size") {
-      if (!intIn(N, 0, INT64_MAX, ">= 0"))
+      opts.addBos = flag == "--bos" ? 1 : 0;
+    } else if (flag == "-c" || flag == "--ctx-size") {
+      if (!intIn(n, 0, INT64_MAX, ">= 0"))
         return false;
-      opts.ctxSize = N;
-    } else if (Flag == "-r" || Flag == "--reverse-prompt") {
+      opts.ctxSize = n;
+    } else if (flag == "-r" || flag == "--reverse-prompt") {
       if (!value())
         return false;
-      if (V.empty()) {
-        error = "empty text for " + Flag;
+      if (v.empty()) {
+        error = "empty text for " + flag;
         return false;
       }
-      opts.reversePrompts.push_back(V);
-    } else if (Flag == "--ignore-eos") {
+      opts.reversePrompts.push_back(v);
+    } else if (flag == "--ignore-eos") {
       if (!noValue())
         return false;
       opts.ignoreEos = true;
-    } else if (Flag == "-e" || Flag == "--escape") {
+    } else if (flag == "-e" || flag == "--escape") {
       if (!noValue())
         return false;
       opts.escape = true;
-    } else if (Flag == "--n-probs") {
-      if (!intIn(N, 0, 1 << 20, "0 to 1048576"))
+    } else if (flag == "--n-probs") {
+      if (!intIn(n, 0, 1 << 20, "0 to 1048576"))
         return false;
-      opts.nProbs = int32_t(N);
-    } else if (Flag == "-i" || Flag == "--interactive") {
+      opts.nProbs = int32_t(n);
+    } else if (flag == "-i" || flag == "--interactive") {
       if (!noValue())
         return false;
       opts.interactive = true;
-    } else if (Flag == "--no-display-prompt") {
+    } else if (flag == "--no-display-prompt") {
       if (!noValue())
         return false;
       opts.displayPrompt = false;
-    } else if (Flag == "--tokenize") {
+    } else if (flag == "--tokenize") {
       if (!noValue())
         return false;
       opts.tokenizeOnly = true;
-    } else if (Flag == "--logits-out") {
+    } else if (flag == "--logits-out") {
       if (!value())
         return false;
-      if (V.empty()) {
-        error = "empty file name for " + Flag;
+      if (v.empty()) {
+        error = "empty file name for " + flag;
         return false;
       }
-      opts.logitsOut = V;
-    } else if (Flag == "--perplexity") {
+      opts.logitsOut = v;
+    } else if (flag == "--perplexity") {
       if (!value())
         return false;
-      if (V.empty()) {
-        error = "empty file name for " + Flag;
+      if (v.empty()) {
+        error = "empty file name for " + flag;
         return false;
       }
-      opts.perplexityFile = V;
-    } else if (Flag == "--attention-out") {
+      opts.perplexityFile = v;
+    } else if (flag == "--attention-out") {
       if (!value())
         return false;
-      if (V.empty()) {
-        error = "empty file name for " + Flag;
+      if (v.empty()) {
+        error = "empty file name for " + flag;
         return false;
       }
-      opts.attentionOut = V;
-    } else if (Flag == "--no-timing") {
+      opts.attentionOut = v;
+    } else if (flag == "--no-timing") {
       if (!noValue())
         return false;
       opts.timing = false;
-    } else if (!Arg.empty() && Arg[0] == '-') {
-      error = "unknown flag " + Flag + " (see --help)";
+    } else if (!arg.empty() && arg[0] == '-') {
+      error = "unknown flag " + flag + " (see --help)";
       return false;
     } else {
-      error = "unexpected argument '" + Arg + "' (use -p to give a prompt)";
+      error = "unexpected argument '" + arg + "' (use -p to give a prompt)";
       return false;
     }
   }
@@ -268,64 +270,125 @@ bool parseArgs(int argc, const char *const *argv, Options &opts,
 }
 
 std::string processEscapes(const std::string &text) {
-  std::string Out;
-  for (size_t I = 0; I < text.size(); ++I) {
-    if (text[I] != '\\' || I + 1 == text.size()) {
-      Out += text[I];
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\' || i + 1 == text.size()) {
+      out += text[i];
       continue;
     }
-    switch (text[++I]) {
+    switch (text[++i]) {
     case 'n':
-      Out += '\n';
+      out += '\n';
       break;
     case 't':
-      Out += '\t';
+      out += '\t';
       break;
     case 'r':
-      Out += '\r';
+      out += '\r';
       break;
     case '\\':
-      Out += '\\';
+      out += '\\';
       break;
     case '"':
-      Out += '"';
+      out += '"';
       break;
     case '\'':
-      Out += '\'';
+      out += '\'';
       break;
     default: // not an escape: kept as written
-      Out += '\\';
-      Out += text[I];
+      out += '\\';
+      out += text[i];
     }
   }
-  return Out;
+  return out;
 }
+
+namespace {
+
+/// What a file of type `mode` is, for messages.
+const char *describeType(mode_t mode) {
+  if (S_ISDIR(mode))
+    return "a directory";
+  if (S_ISBLK(mode))
+    return "a block device";
+  if (S_ISCHR(mode))
+    return "a character device";
+  if (S_ISFIFO(mode))
+    return "a FIFO";
+  if (S_ISSOCK(mode))
+    return "a socket";
+  return "of an unknown type";
+}
+
+/// Reads the prompt from `fd`, `name` in messages ("'FILE'" or "standard
+/// input"); see loadPromptFile.
+bool readPrompt(int fd, const std::string &name, std::string &prompt,
+                std::string &error) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    error = "cannot read the prompt from " + name + ": " + std::strerror(errno);
+    return false;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    error = "cannot read the prompt from " + name + ": it is a directory";
+    return false;
+  }
+  if (S_ISBLK(st.st_mode) || (S_ISCHR(st.st_mode) && !::isatty(fd))) {
+    error = "cannot read the prompt from " + name + ": not a regular file (" +
+            describeType(st.st_mode) + ")";
+    return false;
+  }
+  if (S_ISREG(st.st_mode) && uint64_t(st.st_size) > kMaxPromptBytes) {
+    error = "the prompt in " + name + " is " + std::to_string(st.st_size) +
+            " bytes, above the limit of " + std::to_string(kMaxPromptBytes) +
+            " (256 MiB)";
+    return false;
+  }
+  prompt.clear();
+  if (S_ISREG(st.st_mode))
+    prompt.reserve(size_t(st.st_size));
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      error =
+          "cannot read the prompt from " + name + ": " + std::strerror(errno);
+      return false;
+    }
+    if (n == 0)
+      return true;
+    if (prompt.size() + size_t(n) > kMaxPromptBytes) {
+      error = "the prompt in " + name + " is above the limit of " +
+              std::to_string(kMaxPromptBytes) + " bytes (256 MiB)";
+      return false;
+    }
+    prompt.append(buf, size_t(n));
+  }
+}
+
+} // namespace
 
 bool loadPromptFile(Options &opts, std::string &error) {
   if (opts.promptFile.empty())
     return true;
   if (opts.promptFile == "-") {
     // Standard input, like tfm-tokenize's TEXT "-".
-    opts.prompt.clear();
-    char Buf[1 << 16];
-    size_t N;
-    while ((N = std::fread(Buf, 1, sizeof Buf, stdin)) > 0)
-      opts.prompt.append(Buf, N);
-    if (std::ferror(stdin)) {
-      error = std::string("cannot read the prompt from standard input: ") +
-              std::strerror(errno);
+    if (!readPrompt(0, "standard input", opts.prompt, error))
       return false;
-    }
   } else {
-    std::ifstream In(opts.promptFile, std::ios::binary);
-    if (!In) {
-      error = "cannot read prompt file '" + opts.promptFile +
-              "': " + std::strerror(errno);
+    std::string name = "'" + opts.promptFile + "'";
+    int fd = ::open(opts.promptFile.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      error =
+          "cannot read the prompt from " + name + ": " + std::strerror(errno);
       return false;
     }
-    std::ostringstream Buf;
-    Buf << In.rdbuf();
-    opts.prompt = Buf.str();
+    bool ok = readPrompt(fd, name, opts.prompt, error);
+    ::close(fd);
+    if (!ok)
+      return false;
   }
   // Editors end files with a newline that is not part of the prompt.
   if (!opts.prompt.empty() && opts.prompt.back() == '\n')
@@ -337,8 +400,8 @@ bool loadPromptFile(Options &opts, std::string &error) {
 }
 
 std::string usageText(const char *progName) {
-  std::string P = progName ? progName : "model";
-  return "usage: " + P + R"( [options]
+  std::string p = progName ? progName : "model";
+  return "usage: " + p + R"( [options]
 
 Generates text with the compiled model. Text goes to stdout, diagnostics and
 timings to stderr.

@@ -27,15 +27,15 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double secondsSince(Clock::time_point Start) {
-  return std::chrono::duration<double>(Clock::now() - Start).count();
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
 /// Closes a FILE* on scope exit.
 struct FileCloser {
-  void operator()(std::FILE *F) const {
-    if (F)
-      std::fclose(F);
+  void operator()(std::FILE *f) const {
+    if (f)
+      std::fclose(f);
   }
 };
 using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
@@ -43,18 +43,39 @@ using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
 /// fmt::print without its exception on a failed write (the runtime is built
 /// without exceptions, so it would abort): the failure stays in ferror(F).
 template <typename... Args>
-void print(std::FILE *F, fmt::format_string<Args...> Format, Args &&...A) {
-  std::string Text = fmt::format(Format, std::forward<Args>(A)...);
-  std::fwrite(Text.data(), 1, Text.size(), F);
+void print(std::FILE *f, fmt::format_string<Args...> format, Args &&...a) {
+  std::string text = fmt::format(format, std::forward<Args>(a)...);
+  std::fwrite(text.data(), 1, text.size(), f);
 }
 
 /// Writes `rows` logits rows; false on a short write.
-bool writeRows(std::FILE *F, const float *Data, int64_t Rows, int64_t Vocab) {
+bool writeRows(std::FILE *f, const float *data, int64_t rows, int64_t vocab) {
   // The format is little-endian float32; every host tfmc targets is
   // little-endian, so the in-memory bytes are the file bytes.
   static_assert(sizeof(float) == 4, "float32 expected");
-  size_t Count = size_t(Rows * Vocab);
-  return std::fwrite(Data, sizeof(float), Count, F) == Count;
+  size_t count = size_t(rows * vocab);
+  return std::fwrite(data, sizeof(float), count, f) == count;
+}
+
+/// The first of `count` logits that is NaN or infinite, or -1.
+int64_t firstNonFinite(const float *logits, int64_t count) {
+  for (int64_t k = 0; k < count; ++k)
+    if (!std::isfinite(logits[k]))
+      return k;
+  return -1;
+}
+
+/// The error for logits row `row` (of `vocab`) at context position
+/// `position`, whose element `bad` is not finite.
+std::string nonFiniteLogits(int64_t position, const float *row, int64_t bad) {
+  return fmt::format("the logits at position {} are not finite ({} for "
+                     "token {}): the model's weights or activations hold "
+                     "NaN or infinity",
+                     position,
+                     std::isnan(row[bad]) ? "NaN"
+                     : row[bad] > 0       ? "+infinity"
+                                          : "-infinity",
+                     bad);
 }
 
 } // namespace
@@ -63,55 +84,55 @@ int generateTokens(TfmSession *session, const std::vector<int32_t> &prompt,
                    const GenerateConfig &config, Sampler &sampler,
                    const std::function<void(int32_t)> &onToken,
                    GenerateStats &stats, std::string &error) {
-  const TfmModelInfo &M = *tfm_session_model(session);
-  const int64_t Ctx = tfm_session_context(session), Vocab = M.vocab_size;
-  const int64_t P = int64_t(prompt.size());
-  const int64_t Start0 = config.continueSession ? tfm_session_pos(session) : 0;
+  const TfmModelInfo &m = *tfm_session_model(session);
+  const int64_t ctx = tfm_session_context(session), vocab = m.vocab_size;
+  const int64_t p = int64_t(prompt.size());
+  const int64_t start0 = config.continueSession ? tfm_session_pos(session) : 0;
   stats = GenerateStats();
-  stats.promptTokens = P;
-  if (P == 0) {
+  stats.promptTokens = p;
+  if (p == 0) {
     error = "nothing to evaluate: the prompt is empty and no BOS is added";
     return 2;
   }
-  if (P > Ctx - Start0) {
-    error = Start0 == 0
+  if (p > ctx - start0) {
+    error = start0 == 0
                 ? fmt::format("the prompt has {} tokens but the context length "
                               "is {}",
-                              P, Ctx)
+                              p, ctx)
                 : fmt::format("the input has {} tokens but only {} of the "
                               "context's {} positions are left",
-                              P, Ctx - Start0, Ctx);
+                              p, ctx - start0, ctx);
     return 2;
   }
-  for (int32_t T : prompt)
-    if (T < 0 || T >= Vocab) {
+  for (int32_t t : prompt)
+    if (t < 0 || t >= vocab) {
       error =
-          fmt::format("prompt token id {} is out of range [0, {})", T, Vocab);
+          fmt::format("prompt token id {} is out of range [0, {})", t, vocab);
       return 2;
     }
   // The last generated token is printed but never evaluated, so it needs no
   // cache slot: with P prompt tokens, Ctx - P + 1 tokens fit (as llama2.c).
-  int64_t Room = Ctx - Start0 - P + 1;
-  int64_t N = config.nPredict < 0 ? Room : config.nPredict;
-  if (N > Room) {
+  int64_t room = ctx - start0 - p + 1;
+  int64_t n = config.nPredict < 0 ? room : config.nPredict;
+  if (n > room) {
     if (config.diag && config.nPredict >= 0)
       print(config.diag,
             "note: -n {} does not fit in the context ({} tokens in it, "
             "context length {}); generating at most {} tokens\n",
-            config.nPredict, Start0 + P, Ctx, Room);
-    N = Room;
+            config.nPredict, start0 + p, ctx, room);
+    n = room;
   }
 
-  FilePtr Owned;
-  std::FILE *LogitsFile = config.logitsFile;
-  if (!LogitsFile && !config.logitsOut.empty()) {
-    Owned.reset(std::fopen(config.logitsOut.c_str(), "wb"));
-    if (!Owned) {
+  FilePtr owned;
+  std::FILE *logitsFile = config.logitsFile;
+  if (!logitsFile && !config.logitsOut.empty()) {
+    owned.reset(std::fopen(config.logitsOut.c_str(), "wb"));
+    if (!owned) {
       error = fmt::format("cannot open '{}' for --logits-out: {}",
                           config.logitsOut, std::strerror(errno));
       return 2;
     }
-    LogitsFile = Owned.get();
+    logitsFile = owned.get();
   }
   auto writeFailed = [&]() {
     error = fmt::format("cannot write --logits-out file '{}': {}",
@@ -124,66 +145,81 @@ int generateTokens(TfmSession *session, const std::vector<int32_t> &prompt,
 
   if (!config.continueSession)
     tfm_session_reset(session);
-  for (int32_t T : prompt)
-    sampler.accept(T);
+  for (int32_t t : prompt)
+    sampler.accept(t);
 
   // Prefill: all prompt rows are needed only for --logits-out.
-  std::vector<float> Rows;
-  if (LogitsFile)
-    Rows.resize(size_t(P * Vocab));
-  Clock::time_point Start = Clock::now();
-  float *PromptRows = LogitsFile ? Rows.data() : nullptr;
+  std::vector<float> rows;
+  if (logitsFile)
+    rows.resize(size_t(p * vocab));
+  Clock::time_point start = Clock::now();
+  float *promptRows = logitsFile ? rows.data() : nullptr;
   if (config.attention)
-    config.attention->resize(size_t(M.n_layers * M.n_heads * P * (Start0 + P)));
+    config.attention->resize(size_t(m.n_layers * m.n_heads * p * (start0 + p)));
   if ((config.attention
-           ? tfm_session_eval_attention(session, prompt.data(), P, PromptRows,
+           ? tfm_session_eval_attention(session, prompt.data(), p, promptRows,
                                         config.attention->data())
-           : tfm_session_eval(session, prompt.data(), P, PromptRows)) != 0) {
+           : tfm_session_eval(session, prompt.data(), p, promptRows)) != 0) {
     error = tfm_session_error(session);
     return 2;
   }
-  stats.promptSeconds = secondsSince(Start);
-  if (LogitsFile && !writeRows(LogitsFile, Rows.data(), P, Vocab))
+  stats.promptSeconds = secondsSince(start);
+  if (logitsFile && !writeRows(logitsFile, rows.data(), p, vocab))
     return writeFailed();
+  // NaN or infinity is no distribution to sample from: generation stops at
+  // the first such logits (after --logits-out has them). Without
+  // --logits-out only the prompt's last row exists.
+  for (int64_t row = logitsFile ? 0 : p - 1; row < p; ++row) {
+    const float *logits = logitsFile ? rows.data() + row * vocab
+                                     : tfm_session_last_logits(session);
+    if (int64_t bad = firstNonFinite(logits, vocab); bad >= 0) {
+      error = nonFiniteLogits(start0 + row, logits, bad);
+      return 1;
+    }
+  }
 
-  Start = Clock::now();
-  std::vector<float> Logits(tfm_session_last_logits(session),
-                            tfm_session_last_logits(session) + Vocab);
-  for (int64_t I = 0; I < N; ++I) {
+  start = Clock::now();
+  std::vector<float> logits(tfm_session_last_logits(session),
+                            tfm_session_last_logits(session) + vocab);
+  for (int64_t i = 0; i < n; ++i) {
     if (stopRequested()) {
       stats.interrupted = true;
       break;
     }
-    std::string Probs;
+    std::string probs;
     if (config.nProbs > 0 && config.probsOut)
-      Probs = probabilityLine(Logits.data(), Vocab, config.nProbs);
-    int32_t Next = sampler.sample(Logits.data(), Vocab);
-    if (std::find(config.stopTokens.begin(), config.stopTokens.end(), Next) !=
+      probs = probabilityLine(logits.data(), vocab, config.nProbs);
+    int32_t next = sampler.sample(logits.data(), vocab);
+    if (std::find(config.stopTokens.begin(), config.stopTokens.end(), next) !=
         config.stopTokens.end()) {
       stats.stoppedByToken = true;
       break;
     }
-    sampler.accept(Next);
+    sampler.accept(next);
     ++stats.generatedTokens;
-    onToken(Next);
-    if (!Probs.empty())
-      print(config.probsOut, "probs: {}\n", Probs);
-    if (I + 1 == N || stopRequested()) {
+    onToken(next);
+    if (!probs.empty())
+      print(config.probsOut, "probs: {}\n", probs);
+    if (i + 1 == n || stopRequested()) {
       // The last token's logits would never be used: it stays pending.
-      stats.pendingToken = Next;
-      stats.interrupted = I + 1 < N;
+      stats.pendingToken = next;
+      stats.interrupted = i + 1 < n;
       break;
     }
-    if (tfm_session_eval(session, &Next, 1, Logits.data()) != 0) {
+    if (tfm_session_eval(session, &next, 1, logits.data()) != 0) {
       error = tfm_session_error(session);
       return 1;
     }
     ++stats.decodeEvals;
-    if (LogitsFile && !writeRows(LogitsFile, Logits.data(), 1, Vocab))
+    if (logitsFile && !writeRows(logitsFile, logits.data(), 1, vocab))
       return writeFailed();
+    if (int64_t bad = firstNonFinite(logits.data(), vocab); bad >= 0) {
+      error = nonFiniteLogits(tfm_session_pos(session) - 1, logits.data(), bad);
+      return 1;
+    }
   }
-  stats.decodeSeconds = secondsSince(Start);
-  if (Owned && std::fclose(Owned.release()) != 0)
+  stats.decodeSeconds = secondsSince(start);
+  if (owned && std::fclose(owned.release()) != 0)
     return writeFailed();
   return 0;
 }
@@ -194,26 +230,26 @@ double PerplexityStats::perplexity() const {
 
 int scoreTokens(TfmSession *session, const std::vector<int32_t> &tokens,
                 int64_t window, PerplexityStats &stats, std::string &error) {
-  const int64_t Vocab = tfm_session_model(session)->vocab_size;
-  const int64_t N = int64_t(tokens.size());
+  const int64_t vocab = tfm_session_model(session)->vocab_size;
+  const int64_t n = int64_t(tokens.size());
   stats = PerplexityStats();
-  std::vector<float> Rows;
-  for (int64_t Start = 0; Start + 1 < N; Start += window) {
-    int64_t T = std::min(window, N - Start);
-    Rows.resize(size_t(T * Vocab));
+  std::vector<float> rows;
+  for (int64_t start = 0; start + 1 < n; start += window) {
+    int64_t t = std::min(window, n - start);
+    rows.resize(size_t(t * vocab));
     tfm_session_reset(session);
-    if (tfm_session_eval(session, tokens.data() + Start, T, Rows.data()) != 0) {
+    if (tfm_session_eval(session, tokens.data() + start, t, rows.data()) != 0) {
       error = tfm_session_error(session);
       return 2;
     }
-    // Row I predicts token I + 1: log-softmax in double.
-    for (int64_t I = 0; I + 1 < T; ++I) {
-      const float *L = Rows.data() + I * Vocab;
-      double Max = *std::max_element(L, L + Vocab), Sum = 0;
-      for (int64_t V = 0; V < Vocab; ++V)
-        Sum += std::exp(double(L[V]) - Max);
+    // Row i predicts token i + 1: log-softmax in double.
+    for (int64_t i = 0; i + 1 < t; ++i) {
+      const float *l = rows.data() + i * vocab;
+      double max = *std::max_element(l, l + vocab), sum = 0;
+      for (int64_t v = 0; v < vocab; ++v)
+        sum += std::exp(double(l[v]) - max);
       stats.nll -=
-          double(L[tokens[size_t(Start + I + 1)]]) - Max - std::log(Sum);
+          double(l[tokens[size_t(start + i + 1)]]) - max - std::log(sum);
       ++stats.scored;
     }
   }
@@ -226,65 +262,65 @@ int scoreTokens(TfmSession *session, const std::vector<int32_t> &tokens,
 
 std::string probabilityLine(const float *logits, int64_t n, int32_t count) {
   // Softmax at temperature 1, in double so that tiny probabilities survive.
-  float Max = *std::max_element(logits, logits + n);
-  double Sum = 0;
-  for (int64_t I = 0; I < n; ++I)
-    Sum += std::exp(double(logits[I]) - double(Max));
-  std::vector<int32_t> Ids(static_cast<size_t>(n));
-  for (int64_t I = 0; I < n; ++I)
-    Ids[size_t(I)] = int32_t(I);
-  size_t K = size_t(std::min<int64_t>(count, n));
+  float max = *std::max_element(logits, logits + n);
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i)
+    sum += std::exp(double(logits[i]) - double(max));
+  std::vector<int32_t> ids(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    ids[size_t(i)] = int32_t(i);
+  size_t k = size_t(std::min<int64_t>(count, n));
   // Highest logit first; ties by lower id.
   std::partial_sort(
-      Ids.begin(), Ids.begin() + K, Ids.end(), [&](int32_t A, int32_t B) {
-        return logits[A] != logits[B] ? logits[A] > logits[B] : A < B;
+      ids.begin(), ids.begin() + k, ids.end(), [&](int32_t a, int32_t b) {
+        return logits[a] != logits[b] ? logits[a] > logits[b] : a < b;
       });
-  std::string Line;
-  for (size_t I = 0; I < K; ++I)
-    Line += fmt::format("{}{} {:.6g}", I ? " " : "", Ids[I],
-                        std::exp(double(logits[Ids[I]]) - double(Max)) / Sum);
-  return Line;
+  std::string line;
+  for (size_t i = 0; i < k; ++i)
+    line += fmt::format("{}{} {:.6g}", i ? " " : "", ids[i],
+                        std::exp(double(logits[ids[i]]) - double(max)) / sum);
+  return line;
 }
 
-std::string timingLine(const GenerateStats &S) {
-  auto Rate = [](int64_t N, double Secs) {
-    return Secs > 0 ? double(N) / Secs : 0.0;
+std::string timingLine(const GenerateStats &s) {
+  auto rate = [](int64_t n, double secs) {
+    return secs > 0 ? double(n) / secs : 0.0;
   };
   return fmt::format("prompt: {} tokens, {:.1f} tok/s | generated: {} tokens, "
                      "{:.1f} tok/s",
-                     S.promptTokens, Rate(S.promptTokens, S.promptSeconds),
-                     S.generatedTokens, Rate(S.decodeEvals, S.decodeSeconds));
+                     s.promptTokens, rate(s.promptTokens, s.promptSeconds),
+                     s.generatedTokens, rate(s.decodeEvals, s.decodeSeconds));
 }
 
 bool parseTokenIds(const std::string &text, int64_t vocabSize,
                    std::vector<int32_t> &ids, std::string &error) {
   ids.clear();
-  size_t I = 0;
-  while (I < text.size()) {
-    if (std::isspace((unsigned char)text[I])) {
-      ++I;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (std::isspace((unsigned char)text[i])) {
+      ++i;
       continue;
     }
-    size_t J = I;
-    while (J < text.size() && !std::isspace((unsigned char)text[J]))
-      ++J;
-    std::string Word = text.substr(I, J - I);
-    char *End = nullptr;
+    size_t j = i;
+    while (j < text.size() && !std::isspace((unsigned char)text[j]))
+      ++j;
+    std::string word = text.substr(i, j - i);
+    char *end = nullptr;
     errno = 0;
-    long long V = std::strtoll(Word.c_str(), &End, 10);
-    if (*End != '\0' || errno != 0 || !std::isdigit((unsigned char)Word[0])) {
+    long long v = std::strtoll(word.c_str(), &end, 10);
+    if (*end != '\0' || errno != 0 || !std::isdigit((unsigned char)word[0])) {
       error = fmt::format("'{}' is not a token id (this model has no "
                           "tokenizer: the prompt is token ids separated by "
                           "spaces)",
-                          Word);
+                          word);
       return false;
     }
-    if (V >= vocabSize) {
-      error = fmt::format("token id {} is out of range [0, {})", V, vocabSize);
+    if (v >= vocabSize) {
+      error = fmt::format("token id {} is out of range [0, {})", v, vocabSize);
       return false;
     }
-    ids.push_back(int32_t(V));
-    I = J;
+    ids.push_back(int32_t(v));
+    i = j;
   }
   return true;
 }
@@ -294,56 +330,56 @@ namespace {
 /// The executable's stdout, remembering why the first flush failed: the
 /// failed flush drops the buffer, so later ones succeed and errno moves on.
 struct Output {
-  std::FILE *F;
-  int Errno = 0;
+  std::FILE *f;
+  int firstErrno = 0;
   void flush() {
-    if (std::fflush(F) != 0 && Errno == 0)
-      Errno = errno;
+    if (std::fflush(f) != 0 && firstErrno == 0)
+      firstErrno = errno;
   }
   /// Flushes; returns the reason of the first failed write, or 0.
   int finish() {
     flush();
-    return Errno ? Errno : std::ferror(F) ? EIO : 0;
+    return firstErrno ? firstErrno : std::ferror(f) ? EIO : 0;
   }
 };
 
 /// Set by SIGINT (Ctrl-C) while tfmMain runs.
-volatile std::sig_atomic_t Interrupted = 0;
-extern "C" void onInterrupt(int) { Interrupted = 1; }
+volatile std::sig_atomic_t interrupted = 0;
+extern "C" void onInterrupt(int) { interrupted = 1; }
 
 /// One line of standard input without its newline; false at EOF, on an
 /// error or when Ctrl-C interrupts the read.
-bool readLine(std::string &Line) {
-  Line.clear();
+bool readLine(std::string &line) {
+  line.clear();
   for (;;) {
-    int C = std::fgetc(stdin);
-    if (C == EOF)
-      return !Line.empty() && !Interrupted && !std::ferror(stdin);
-    if (C == '\n')
+    int c = std::fgetc(stdin);
+    if (c == EOF)
+      return !line.empty() && !interrupted && !std::ferror(stdin);
+    if (c == '\n')
       break;
-    Line += char(C);
+    line += char(c);
   }
-  if (!Line.empty() && Line.back() == '\r')
-    Line.pop_back();
-  return !Interrupted;
+  if (!line.empty() && line.back() == '\r')
+    line.pop_back();
+  return !interrupted;
 }
 
 int runMain(const TfmModelInfo &model, int argc, const char *const *argv,
-            Output &Out, std::FILE *err, const char *Prog) {
-  std::FILE *out = Out.F;
-  Options Opts;
-  std::string Error;
-  auto usageFail = [&](const std::string &Message) {
-    print(err, "{}: error: {}\n", Prog, Message);
+            Output &output, std::FILE *err, const char *prog) {
+  std::FILE *out = output.f;
+  Options opts;
+  std::string error;
+  auto usageFail = [&](const std::string &message) {
+    print(err, "{}: error: {}\n", prog, message);
     return 2;
   };
-  if (!parseArgs(argc, argv, Opts, Error))
-    return usageFail(Error);
-  if (Opts.help) {
-    print(out, "{}", usageText(Prog));
+  if (!parseArgs(argc, argv, opts, error))
+    return usageFail(error);
+  if (opts.help) {
+    print(out, "{}", usageText(prog));
     return 0;
   }
-  if (Opts.version) {
+  if (opts.version) {
     print(out,
           "{} ({}): {} layers, dim {}, {} heads ({} kv), vocab {}, "
           "context {}\ntfmrt ABI {}\n",
@@ -352,292 +388,292 @@ int runMain(const TfmModelInfo &model, int argc, const char *const *argv,
           model.vocab_size, model.context_length, model.abi_version);
     return 0;
   }
-  if (!Opts.perplexityFile.empty()) {
-    if (Opts.havePrompt || !Opts.promptFile.empty() || Opts.interactive)
+  if (!opts.perplexityFile.empty()) {
+    if (opts.havePrompt || !opts.promptFile.empty() || opts.interactive)
       return usageFail("--perplexity reads its text from its FILE: no -p, -f "
                        "or -i with it");
-    Opts.promptFile = Opts.perplexityFile;
+    opts.promptFile = opts.perplexityFile;
   }
-  if (!loadPromptFile(Opts, Error))
-    return usageFail(Error);
-  if (Opts.escape)
-    Opts.prompt = processEscapes(Opts.prompt);
-  const int64_t Ctx = Opts.ctxSize ? Opts.ctxSize : model.context_length;
-  if (Ctx > model.context_length)
+  if (!loadPromptFile(opts, error))
+    return usageFail(error);
+  if (opts.escape)
+    opts.prompt = processEscapes(opts.prompt);
+  const int64_t ctx = opts.ctxSize ? opts.ctxSize : model.context_length;
+  if (ctx > model.context_length)
     return usageFail(fmt::format("-c {} exceeds the compiled context length "
                                  "{} (tfmc's description sets it)",
-                                 Opts.ctxSize, model.context_length));
+                                 opts.ctxSize, model.context_length));
 
   // Every output is opened before anything is printed or evaluated.
-  FilePtr LogitsFile;
-  if (!Opts.logitsOut.empty() && !Opts.tokenizeOnly) {
-    LogitsFile.reset(std::fopen(Opts.logitsOut.c_str(), "wb"));
-    if (!LogitsFile)
+  FilePtr logitsFile;
+  if (!opts.logitsOut.empty() && !opts.tokenizeOnly) {
+    logitsFile.reset(std::fopen(opts.logitsOut.c_str(), "wb"));
+    if (!logitsFile)
       return usageFail(fmt::format("cannot open '{}' for --logits-out: {}",
-                                   Opts.logitsOut, std::strerror(errno)));
+                                   opts.logitsOut, std::strerror(errno)));
   }
 
-  FilePtr AttentionFile;
-  if (!Opts.attentionOut.empty() && !Opts.tokenizeOnly) {
+  FilePtr attentionFile;
+  if (!opts.attentionOut.empty() && !opts.tokenizeOnly) {
     if (!model.probe_attention)
       return usageFail("--attention-out needs a model compiled with tfmc "
                        "--probes=attention");
-    AttentionFile.reset(std::fopen(Opts.attentionOut.c_str(), "wb"));
-    if (!AttentionFile)
+    attentionFile.reset(std::fopen(opts.attentionOut.c_str(), "wb"));
+    if (!attentionFile)
       return usageFail(fmt::format("cannot open '{}' for --attention-out: {}",
-                                   Opts.attentionOut, std::strerror(errno)));
+                                   opts.attentionOut, std::strerror(errno)));
   }
 
   // Tokenizer (optional) and the prompt's ids.
-  std::unique_ptr<Tokenizer> Tok;
+  std::unique_ptr<Tokenizer> tok;
   if (model.tokenizer) {
-    Tok = Tokenizer::deserialize(model.tokenizer, size_t(model.tokenizer_bytes),
-                                 Error);
-    if (!Tok) {
-      print(err, "{}: error: embedded tokenizer is invalid: {}\n", Prog, Error);
+    tok = Tokenizer::deserialize(model.tokenizer, size_t(model.tokenizer_bytes),
+                                 error);
+    if (!tok) {
+      print(err, "{}: error: embedded tokenizer is invalid: {}\n", prog, error);
       return 1;
     }
   }
   // In interactive mode without a prompt, the first line read is the prompt.
-  bool PromptFromInput = Opts.interactive && !Opts.havePrompt;
-  if (PromptFromInput) {
+  bool promptFromInput = opts.interactive && !opts.havePrompt;
+  if (promptFromInput) {
     print(err, "> ");
     std::fflush(err);
-    if (!readLine(Opts.prompt))
+    if (!readLine(opts.prompt))
       return 0;
   }
-  std::vector<int32_t> Prompt;
-  std::vector<int32_t> Stops;
-  if (Tok) {
+  std::vector<int32_t> prompt;
+  std::vector<int32_t> stops;
+  if (tok) {
     // BOS per the tokenizer's convention (SentencePiece yes, GPT-2 no, as
     // tfm-tokenize and Hugging Face); an empty prompt starts from BOS.
-    bool AddBos = Opts.addBos >= 0
-                      ? Opts.addBos == 1
-                      : Tok->addBosByDefault() || Opts.prompt.empty();
-    Prompt = Tok->encode(Opts.prompt, AddBos);
-    if (AddBos && Prompt.empty())
+    bool addBos = opts.addBos >= 0
+                      ? opts.addBos == 1
+                      : tok->getAddBosByDefault() || opts.prompt.empty();
+    prompt = tok->encode(opts.prompt, addBos);
+    if (addBos && prompt.empty())
       return usageFail("the prompt is empty and the vocabulary has no BOS "
                        "token to start from");
-    if (!Opts.ignoreEos)
-      Stops = {Tok->eos(), Tok->bos()};
-  } else if (!parseTokenIds(Opts.prompt, model.vocab_size, Prompt, Error)) {
-    return usageFail(Error);
+    if (!opts.ignoreEos)
+      stops = {tok->getEos(), tok->getBos()};
+  } else if (!parseTokenIds(opts.prompt, model.vocab_size, prompt, error)) {
+    return usageFail(error);
   }
-  if (Opts.tokenizeOnly) {
-    std::string Line;
-    for (size_t I = 0; I < Prompt.size(); ++I)
-      Line += fmt::format("{}{}", I ? " " : "", Prompt[I]);
-    print(out, "{}\n", Line);
+  if (opts.tokenizeOnly) {
+    std::string line;
+    for (size_t i = 0; i < prompt.size(); ++i)
+      line += fmt::format("{}{}", i ? " " : "", prompt[i]);
+    print(out, "{}\n", line);
     return 0;
   }
-  if (Prompt.empty())
-    return usageFail(Tok ? "the prompt is empty and --no-bos leaves nothing "
+  if (prompt.empty())
+    return usageFail(tok ? "the prompt is empty and --no-bos leaves nothing "
                            "to evaluate"
                          : "this model has no tokenizer: give the prompt as "
                            "token ids with -p, e.g. -p \"1 450\"");
-  if (int64_t(Prompt.size()) > Ctx && Opts.perplexityFile.empty())
+  if (int64_t(prompt.size()) > ctx && opts.perplexityFile.empty())
     return usageFail(fmt::format("the prompt has {} tokens but the context "
                                  "length is {}",
-                                 Prompt.size(), Ctx));
+                                 prompt.size(), ctx));
 
-  char CreateErr[1024];
-  TfmSession *Session =
-      tfm_session_create(&model, Opts.threads, CreateErr, sizeof CreateErr);
-  if (!Session)
-    return usageFail(CreateErr);
-  std::unique_ptr<TfmSession, void (*)(TfmSession *)> Owner(
-      Session, tfm_session_destroy);
-  if (tfm_session_set_context(Session, Ctx) != 0)
-    return usageFail(tfm_session_error(Session));
+  char createErr[1024];
+  TfmSession *session =
+      tfm_session_create(&model, opts.threads, createErr, sizeof createErr);
+  if (!session)
+    return usageFail(createErr);
+  std::unique_ptr<TfmSession, void (*)(TfmSession *)> owner(
+      session, tfm_session_destroy);
+  if (tfm_session_set_context(session, ctx) != 0)
+    return usageFail(tfm_session_error(session));
 
-  if (!Opts.perplexityFile.empty()) {
-    PerplexityStats PS;
-    if (scoreTokens(Session, Prompt, Ctx, PS, Error) != 0)
-      return usageFail(Error);
+  if (!opts.perplexityFile.empty()) {
+    PerplexityStats ps;
+    if (scoreTokens(session, prompt, ctx, ps, error) != 0)
+      return usageFail(error);
     print(out,
           "perplexity: {:.6f} ({} tokens scored, mean -ln p {:.6f}, "
           "windows of {} tokens)\n",
-          PS.perplexity(), PS.scored, PS.nll / double(PS.scored), Ctx);
+          ps.perplexity(), ps.scored, ps.nll / double(ps.scored), ctx);
     return 0;
   }
 
-  SamplerParams SP = Opts.sampling;
-  if (!Opts.haveSeed) {
-    SP.seed =
+  SamplerParams sp = opts.sampling;
+  if (!opts.haveSeed) {
+    sp.seed =
         uint64_t(std::chrono::system_clock::now().time_since_epoch().count());
     // Greedy decoding draws no random numbers: its seed says nothing.
-    if (SP.temperature > 0)
-      print(err, "seed: {}\n", SP.seed);
+    if (sp.temperature > 0)
+      print(err, "seed: {}\n", sp.seed);
   }
-  if (SP.repeatLastN < 0)
-    SP.repeatLastN = int32_t(std::min<int64_t>(Ctx, INT32_MAX));
-  Sampler Samp(SP);
+  if (sp.repeatLastN < 0)
+    sp.repeatLastN = int32_t(std::min<int64_t>(ctx, INT32_MAX));
+  Sampler samp(sp);
 
   // The tail of the generated text, for -r.
-  std::string Tail;
-  size_t Longest = 0;
-  for (const std::string &R : Opts.reversePrompts)
-    Longest = std::max(Longest, R.size());
-  bool SawReversePrompt = false;
+  std::string tail;
+  size_t longest = 0;
+  for (const std::string &r : opts.reversePrompts)
+    longest = std::max(longest, r.size());
+  bool sawReversePrompt = false;
 
-  GenerateConfig Config;
-  Config.nPredict = Opts.nPredict;
-  Config.stopTokens = Stops;
-  Config.logitsOut = Opts.logitsOut;
-  Config.logitsFile = LogitsFile.get();
-  Config.diag = err;
-  Config.nProbs = Opts.nProbs;
-  Config.probsOut = err;
-  Config.stopRequested = [&] { return Interrupted || SawReversePrompt; };
+  GenerateConfig config;
+  config.nPredict = opts.nPredict;
+  config.stopTokens = stops;
+  config.logitsOut = opts.logitsOut;
+  config.logitsFile = logitsFile.get();
+  config.diag = err;
+  config.nProbs = opts.nProbs;
+  config.probsOut = err;
+  config.stopRequested = [&] { return interrupted || sawReversePrompt; };
 
   // Stream text: with a tokenizer through TokenDecoder (BOS yields nothing
   // and tells it to drop the dummy-prefix space), else ids.
-  std::unique_ptr<TokenDecoder> Decoder;
-  if (Tok)
-    Decoder = std::make_unique<TokenDecoder>(*Tok);
-  bool FirstId = true;
-  auto emit = [&](int32_t Id, bool Show) {
-    std::string Text;
-    if (Decoder) {
-      Text = Decoder->push(Id);
+  std::unique_ptr<TokenDecoder> decoder;
+  if (tok)
+    decoder = std::make_unique<TokenDecoder>(*tok);
+  bool firstId = true;
+  auto emit = [&](int32_t id, bool show) {
+    std::string text;
+    if (decoder) {
+      text = decoder->push(id);
     } else {
-      Text = fmt::format("{}{}", FirstId ? "" : " ", Id);
-      FirstId = FirstId && !Show; // the first id shown has no space
+      text = fmt::format("{}{}", firstId ? "" : " ", id);
+      firstId = firstId && !show; // the first id shown has no space
     }
-    if (Show && !Text.empty())
-      std::fwrite(Text.data(), 1, Text.size(), out);
-    return Text;
+    if (show && !text.empty())
+      std::fwrite(text.data(), 1, text.size(), out);
+    return text;
   };
-  for (int32_t Id : Prompt)
-    emit(Id, Opts.displayPrompt && !PromptFromInput);
-  Out.flush();
+  for (int32_t id : prompt)
+    emit(id, opts.displayPrompt && !promptFromInput);
+  output.flush();
 
-  GenerateStats Total, Stats;
-  auto onToken = [&](int32_t Id) {
-    std::string Text = emit(Id, true);
-    Out.flush();
-    if (Longest == 0)
+  GenerateStats total, stats;
+  auto onToken = [&](int32_t id) {
+    std::string text = emit(id, true);
+    output.flush();
+    if (longest == 0)
       return;
-    Tail += Text;
-    if (Tail.size() > 2 * Longest + 64)
-      Tail.erase(0, Tail.size() - Longest);
-    for (const std::string &R : Opts.reversePrompts)
-      if (Tail.size() >= R.size() &&
-          Tail.compare(Tail.size() - R.size(), R.size(), R) == 0)
-        SawReversePrompt = true;
+    tail += text;
+    if (tail.size() > 2 * longest + 64)
+      tail.erase(0, tail.size() - longest);
+    for (const std::string &r : opts.reversePrompts)
+      if (tail.size() >= r.size() &&
+          tail.compare(tail.size() - r.size(), r.size(), r) == 0)
+        sawReversePrompt = true;
   };
-  bool TextOpen = true; // the current turn's text still needs its '\n'
+  bool textOpen = true; // the current turn's text still needs its '\n'
   auto finishText = [&] {
-    if (!TextOpen)
+    if (!textOpen)
       return;
-    TextOpen = false;
-    if (Decoder) {
-      std::string Rest = Decoder->finish();
-      std::fwrite(Rest.data(), 1, Rest.size(), out);
+    textOpen = false;
+    if (decoder) {
+      std::string rest = decoder->finish();
+      std::fwrite(rest.data(), 1, rest.size(), out);
     }
     std::fputc('\n', out);
-    Out.flush();
+    output.flush();
   };
   auto addStats = [&] {
-    Total.promptTokens += Stats.promptTokens;
-    Total.generatedTokens += Stats.generatedTokens;
-    Total.decodeEvals += Stats.decodeEvals;
-    Total.promptSeconds += Stats.promptSeconds;
-    Total.decodeSeconds += Stats.decodeSeconds;
+    total.promptTokens += stats.promptTokens;
+    total.generatedTokens += stats.generatedTokens;
+    total.decodeEvals += stats.decodeEvals;
+    total.promptSeconds += stats.promptSeconds;
+    total.decodeSeconds += stats.decodeSeconds;
   };
-  std::vector<float> Attention;
-  Config.attention = AttentionFile ? &Attention : nullptr;
-  int Rc = generateTokens(Session, Prompt, Config, Samp, onToken, Stats, Error);
+  std::vector<float> attention;
+  config.attention = attentionFile ? &attention : nullptr;
+  int rc = generateTokens(session, prompt, config, samp, onToken, stats, error);
   addStats();
   // The first prompt's attention only (interactive turns run unprobed).
-  Config.attention = nullptr;
-  if (Rc == 0 && AttentionFile) {
-    int64_t P = int64_t(Prompt.size());
-    if (!writeNpy(AttentionFile.get(), {model.n_layers, model.n_heads, P, P},
-                  Attention.data()) ||
-        std::fclose(AttentionFile.release()) != 0) {
-      Error = fmt::format("cannot write --attention-out file '{}': {}",
-                          Opts.attentionOut, std::strerror(errno));
-      Rc = 1;
+  config.attention = nullptr;
+  if (rc == 0 && attentionFile) {
+    int64_t p = int64_t(prompt.size());
+    if (!writeNpy(attentionFile.get(), {model.n_layers, model.n_heads, p, p},
+                  attention.data()) ||
+        std::fclose(attentionFile.release()) != 0) {
+      error = fmt::format("cannot write --attention-out file '{}': {}",
+                          opts.attentionOut, std::strerror(errno));
+      rc = 1;
     }
   }
   // Interactive turns: each line read continues the conversation at the
   // current position; the KV cache is kept, the pending last token is
   // evaluated first.
-  while (Rc == 0 && Opts.interactive && !Interrupted) {
+  while (rc == 0 && opts.interactive && !interrupted) {
     finishText();
     print(err, "> ");
     std::fflush(err);
-    std::string Line;
-    if (!readLine(Line))
+    std::string line;
+    if (!readLine(line))
       break;
-    std::vector<int32_t> Input;
-    if (Stats.pendingToken >= 0)
-      Input.push_back(Stats.pendingToken);
-    if (Tok) {
-      std::vector<int32_t> Ids = Tok->encode(Line, /*addBos=*/false);
-      Input.insert(Input.end(), Ids.begin(), Ids.end());
-    } else if (!parseTokenIds(Line, model.vocab_size, Prompt, Error)) {
-      print(err, "{}: error: {}\n", Prog, Error);
+    std::vector<int32_t> input;
+    if (stats.pendingToken >= 0)
+      input.push_back(stats.pendingToken);
+    if (tok) {
+      std::vector<int32_t> ids = tok->encode(line, /*addBos=*/false);
+      input.insert(input.end(), ids.begin(), ids.end());
+    } else if (!parseTokenIds(line, model.vocab_size, prompt, error)) {
+      print(err, "{}: error: {}\n", prog, error);
       continue;
     } else {
-      Input.insert(Input.end(), Prompt.begin(), Prompt.end());
+      input.insert(input.end(), prompt.begin(), prompt.end());
     }
-    if (Input.empty())
+    if (input.empty())
       continue;
     // The pending token's text was shown; the user's was typed.
-    for (size_t I = Stats.pendingToken >= 0 ? 1 : 0; I < Input.size(); ++I)
-      emit(Input[I], false);
-    SawReversePrompt = false;
-    Tail.clear();
-    Config.continueSession = true;
-    TextOpen = true;
-    Rc = generateTokens(Session, Input, Config, Samp, onToken, Stats, Error);
-    if (Rc == 2 && tfm_session_pos(Session) + int64_t(Input.size()) >
-                       tfm_session_context(Session)) {
-      print(err, "{}: the context is full: {}\n", Prog, Error);
-      Rc = 0;
+    for (size_t i = stats.pendingToken >= 0 ? 1 : 0; i < input.size(); ++i)
+      emit(input[i], false);
+    sawReversePrompt = false;
+    tail.clear();
+    config.continueSession = true;
+    textOpen = true;
+    rc = generateTokens(session, input, config, samp, onToken, stats, error);
+    if (rc == 2 && tfm_session_pos(session) + int64_t(input.size()) >
+                       tfm_session_context(session)) {
+      print(err, "{}: the context is full: {}\n", prog, error);
+      rc = 0;
       break;
     }
     addStats();
   }
   finishText();
-  if (Rc != 0) {
-    print(err, "{}: error: {}\n", Prog, Error);
-    return Rc;
+  if (rc != 0) {
+    print(err, "{}: error: {}\n", prog, error);
+    return rc;
   }
-  if (LogitsFile && std::fclose(LogitsFile.release()) != 0) {
-    print(err, "{}: error: cannot write --logits-out file '{}': {}\n", Prog,
-          Opts.logitsOut, std::strerror(errno));
+  if (logitsFile && std::fclose(logitsFile.release()) != 0) {
+    print(err, "{}: error: cannot write --logits-out file '{}': {}\n", prog,
+          opts.logitsOut, std::strerror(errno));
     return 1;
   }
-  if (Opts.timing)
-    print(err, "{}\n", timingLine(Total));
-  return Interrupted ? 130 : 0;
+  if (opts.timing)
+    print(err, "{}\n", timingLine(total));
+  return interrupted ? 130 : 0;
 }
 
 } // namespace
 
 int tfmMain(const TfmModelInfo &model, int argc, const char *const *argv,
             std::FILE *out, std::FILE *err) {
-  const char *Prog = argc > 0 && argv[0] ? argv[0] : "model";
-  Output Out{out};
+  const char *prog = argc > 0 && argv[0] ? argv[0] : "model";
+  Output output{out};
   // Ctrl-C ends generation cleanly (runMain checks the flag between
   // tokens). No SA_RESTART: an interactive read returns at once.
-  Interrupted = 0;
-  struct sigaction Action = {}, Previous = {};
-  Action.sa_handler = onInterrupt;
-  sigemptyset(&Action.sa_mask);
-  sigaction(SIGINT, &Action, &Previous);
-  int Rc = runMain(model, argc, argv, Out, err, Prog);
-  sigaction(SIGINT, &Previous, nullptr);
+  interrupted = 0;
+  struct sigaction action = {}, previous = {};
+  action.sa_handler = onInterrupt;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, &previous);
+  int rc = runMain(model, argc, argv, output, err, prog);
+  sigaction(SIGINT, &previous, nullptr);
   // Text that never arrived (a full disk, /dev/full) is a failed run.
-  if (int Errno = Out.finish()) {
-    print(err, "{}: error: cannot write the output: {}\n", Prog,
-          std::strerror(Errno));
-    return Rc ? Rc : 1;
+  if (int writeErrno = output.finish()) {
+    print(err, "{}: error: cannot write the output: {}\n", prog,
+          std::strerror(writeErrno));
+    return rc ? rc : 1;
   }
-  return Rc;
+  return rc;
 }
 
 } // namespace rt

@@ -15,141 +15,141 @@ namespace rt {
 namespace {
 using Cand = std::pair<int32_t, float>;
 /// Larger value first; equal values: lower id first (deterministic ties).
-bool byValueDesc(const Cand &A, const Cand &B) {
-  return A.second > B.second || (A.second == B.second && A.first < B.first);
+bool byValueDesc(const Cand &a, const Cand &b) {
+  return a.second > b.second || (a.second == b.second && a.first < b.first);
 }
 } // namespace
 
 Sampler::Sampler(const SamplerParams &params)
-    : Params(params), Rng(params.seed) {}
+    : params(params), rng(params.seed) {}
 
 void Sampler::accept(int32_t token) {
-  if (Params.repeatLastN <= 0)
+  if (params.repeatLastN <= 0)
     return;
-  Recent.push_back(token);
-  while (Recent.size() > size_t(Params.repeatLastN))
-    Recent.pop_front();
+  recent.push_back(token);
+  while (recent.size() > size_t(params.repeatLastN))
+    recent.pop_front();
 }
 
 void Sampler::reset() {
-  Recent.clear();
-  Rng = SplitMix64(Params.seed);
+  recent.clear();
+  rng = SplitMix64(params.seed);
 }
 
 void Sampler::filter(const float *logits, int64_t n,
                      std::vector<Cand> &cands) const {
   cands.resize(size_t(n));
-  for (int64_t I = 0; I < n; ++I)
-    cands[size_t(I)] = {int32_t(I), logits[I]};
+  for (int64_t i = 0; i < n; ++i)
+    cands[size_t(i)] = {int32_t(i), logits[i]};
 
   // 1. Repetition penalty, once per distinct recent token.
-  if (Params.repeatPenalty != 1.0f && !Recent.empty()) {
-    std::vector<int32_t> Distinct(Recent.begin(), Recent.end());
-    std::sort(Distinct.begin(), Distinct.end());
-    Distinct.erase(std::unique(Distinct.begin(), Distinct.end()),
-                   Distinct.end());
-    for (int32_t Tok : Distinct) {
-      if (Tok < 0 || Tok >= n)
+  if (params.repeatPenalty != 1.0f && !recent.empty()) {
+    std::vector<int32_t> distinct(recent.begin(), recent.end());
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()),
+                   distinct.end());
+    for (int32_t tok : distinct) {
+      if (tok < 0 || tok >= n)
         continue;
-      float &L = cands[size_t(Tok)].second;
-      L = L > 0 ? L / Params.repeatPenalty : L * Params.repeatPenalty;
+      float &l = cands[size_t(tok)].second;
+      l = l > 0 ? l / params.repeatPenalty : l * params.repeatPenalty;
     }
   }
 
   // 2. Greedy.
-  if (Params.temperature <= 0.0f) {
-    Cand Best = cands[0];
-    for (const Cand &C : cands)
-      if (C.second > Best.second) // strict: the first (lowest id) max wins
-        Best = C;
-    cands.assign(1, {Best.first, 1.0f});
+  if (params.temperature <= 0.0f) {
+    Cand best = cands[0];
+    for (const Cand &c : cands)
+      if (c.second > best.second) // strict: the first (lowest id) max wins
+        best = c;
+    cands.assign(1, {best.first, 1.0f});
     return;
   }
 
   // 3. Top-k. Candidates are sorted whenever a later step needs the order.
-  bool Sorted = false;
-  if (Params.topK > 0 && Params.topK < n) {
-    std::partial_sort(cands.begin(), cands.begin() + Params.topK, cands.end(),
+  bool sorted = false;
+  if (params.topK > 0 && params.topK < n) {
+    std::partial_sort(cands.begin(), cands.begin() + params.topK, cands.end(),
                       byValueDesc);
-    cands.resize(size_t(Params.topK));
-    Sorted = true;
+    cands.resize(size_t(params.topK));
+    sorted = true;
   }
-  if (!Sorted && Params.topP < 1.0f) {
+  if (!sorted && params.topP < 1.0f) {
     std::sort(cands.begin(), cands.end(), byValueDesc);
-    Sorted = true;
+    sorted = true;
   }
 
   // 4. Temperature + softmax, max-subtracted so exp never overflows.
-  float Max = -INFINITY;
-  for (const Cand &C : cands)
-    Max = std::max(Max, C.second);
-  double Sum = 0;
-  double InvT = 1.0 / double(Params.temperature);
-  for (Cand &C : cands) {
-    double E = std::exp((double(C.second) - double(Max)) * InvT);
-    C.second = float(E);
-    Sum += E;
+  float max = -INFINITY;
+  for (const Cand &c : cands)
+    max = std::max(max, c.second);
+  double sum = 0;
+  double invT = 1.0 / double(params.temperature);
+  for (Cand &c : cands) {
+    double e = std::exp((double(c.second) - double(max)) * invT);
+    c.second = float(e);
+    sum += e;
   }
-  for (Cand &C : cands)
-    C.second = float(double(C.second) / Sum);
+  for (Cand &c : cands)
+    c.second = float(double(c.second) / sum);
 
   // 5. Top-p: the smallest sorted prefix with mass >= p.
-  if (Params.topP < 1.0f) {
-    double Cum = 0;
-    size_t Keep = cands.size();
-    for (size_t I = 0; I < cands.size(); ++I) {
-      Cum += cands[I].second;
-      if (Cum >= Params.topP) {
-        Keep = I + 1;
+  if (params.topP < 1.0f) {
+    double cum = 0;
+    size_t keep = cands.size();
+    for (size_t i = 0; i < cands.size(); ++i) {
+      cum += cands[i].second;
+      if (cum >= params.topP) {
+        keep = i + 1;
         break;
       }
     }
-    cands.resize(Keep);
+    cands.resize(keep);
   }
 
   // 6. Min-p, relative to the most likely candidate.
-  if (Params.minP > 0.0f) {
-    float PMax = 0;
-    for (const Cand &C : cands)
-      PMax = std::max(PMax, C.second);
-    float Threshold = Params.minP * PMax;
+  if (params.minP > 0.0f) {
+    float pMax = 0;
+    for (const Cand &c : cands)
+      pMax = std::max(pMax, c.second);
+    float threshold = params.minP * pMax;
     cands.erase(
         std::remove_if(cands.begin(), cands.end(),
-                       [&](const Cand &C) { return C.second < Threshold; }),
+                       [&](const Cand &c) { return c.second < threshold; }),
         cands.end());
   }
 
   // Renormalise the survivors.
-  double Total = 0;
-  for (const Cand &C : cands)
-    Total += C.second;
-  for (Cand &C : cands)
-    C.second = float(double(C.second) / Total);
+  double total = 0;
+  for (const Cand &c : cands)
+    total += c.second;
+  for (Cand &c : cands)
+    c.second = float(double(c.second) / total);
 }
 
 std::vector<Cand> Sampler::distribution(const float *logits, int64_t n) const {
-  std::vector<Cand> Out;
+  std::vector<Cand> out;
   if (n <= 0)
-    return Out;
-  filter(logits, n, Out);
-  std::stable_sort(Out.begin(), Out.end(), byValueDesc);
-  return Out;
+    return out;
+  filter(logits, n, out);
+  std::stable_sort(out.begin(), out.end(), byValueDesc);
+  return out;
 }
 
 int32_t Sampler::sample(const float *logits, int64_t n) {
   if (n <= 0)
     return -1;
-  filter(logits, n, Scratch);
-  if (Scratch.size() == 1)
-    return Scratch[0].first;
-  double R = Rng.uniform();
-  double Cum = 0;
-  for (const Cand &C : Scratch) {
-    Cum += C.second;
-    if (R < Cum)
-      return C.first;
+  filter(logits, n, scratch);
+  if (scratch.size() == 1)
+    return scratch[0].first;
+  double r = rng.uniform();
+  double cum = 0;
+  for (const Cand &c : scratch) {
+    cum += c.second;
+    if (r < cum)
+      return c.first;
   }
-  return Scratch.back().first; // R landed in the rounding slack
+  return scratch.back().first; // R landed in the rounding slack
 }
 
 } // namespace rt

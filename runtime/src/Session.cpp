@@ -28,234 +28,261 @@
 #include <unistd.h>
 
 struct TfmSession {
-  const TfmModelInfo *Model = nullptr;
-  const uint8_t *Weights = nullptr;
-  void *Mapping = nullptr; ///< mmap of the sidecar file, if any.
-  size_t MappingBytes = 0;
-  float *KvCache = nullptr; ///< Anonymous mmap: zero pages until written.
-  size_t KvBytes = 0;
-  std::unique_ptr<tfm::rt::ThreadPool> Pool;
-  std::vector<float> Scratch; ///< One chunk's logits when the caller gives no buffer.
-  std::vector<float> Last;    ///< Last row of the last eval.
-  bool HaveLast = false;
-  int64_t Pos = 0;
-  int64_t Context = 0; ///< Positions this session may use (<= the model's).
-  std::string Error;
+  const TfmModelInfo *model = nullptr;
+  const uint8_t *weights = nullptr;
+  void *mapping = nullptr; ///< mmap of the sidecar file, if any.
+  size_t mappingBytes = 0;
+  float *kvCache = nullptr; ///< Anonymous mmap: zero pages until written.
+  size_t kvBytes = 0;
+  std::unique_ptr<tfm::rt::ThreadPool> pool;
+  std::vector<float>
+      scratch; ///< One chunk's logits when the caller gives no buffer.
+  std::vector<float> last; ///< Last row of the last eval.
+  bool haveLast = false;
+  int64_t pos = 0;
+  int64_t context = 0; ///< Positions this session may use (<= the model's).
+  std::string error;
 };
 
 namespace {
 
-std::string format(const char *Fmt, ...) __attribute__((format(printf, 1, 2)));
-std::string format(const char *Fmt, ...) {
-  char Buf[1024];
-  va_list Ap;
-  va_start(Ap, Fmt);
-  std::vsnprintf(Buf, sizeof Buf, Fmt, Ap);
-  va_end(Ap);
-  return Buf;
+std::string format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+std::string format(const char *fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  return buf;
+}
+
+/// The runtime's status idiom (as parseArgs, Tokenizer::deserialize...):
+/// true on success; false with the reason in `error`. Sets `error` to the
+/// printf-style message and returns false.
+bool failWith(std::string &error, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+bool failWith(std::string &error, const char *fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  error = buf;
+  return false;
 }
 
 /// Directory of the running executable, with a trailing '/', or "" if
 /// /proc/self/exe cannot be read.
 std::string executableDir() {
-  std::vector<char> Buf(4096);
-  ssize_t Len = readlink("/proc/self/exe", Buf.data(), Buf.size() - 1);
-  if (Len <= 0)
+  std::vector<char> buf(4096);
+  ssize_t len = readlink("/proc/self/exe", buf.data(), buf.size() - 1);
+  if (len <= 0)
     return "";
-  std::string Path(Buf.data(), size_t(Len));
-  size_t Slash = Path.rfind('/');
-  return Slash == std::string::npos ? "" : Path.substr(0, Slash + 1);
+  std::string path(buf.data(), size_t(len));
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash + 1);
 }
 
-std::string validate(const TfmModelInfo *M) {
-  if (!M)
-    return "no model";
-  if (M->abi_version != TFM_ABI_VERSION)
-    return format("model was compiled for runtime ABI %u, this runtime has %d",
-                  M->abi_version, TFM_ABI_VERSION);
-  if (M->vocab_size <= 0 || M->context_length <= 0)
-    return format("model has vocab_size %lld and context_length %lld; both "
-                  "must be positive",
-                  (long long)M->vocab_size, (long long)M->context_length);
-  if (!M->prefill)
-    return "model has no prefill entry point";
-  if (M->prefill_chunk < 1)
-    return format("model has prefill_chunk %lld; it must be positive",
-                  (long long)M->prefill_chunk);
-  int64_t Expected = 0, LogitsBytes = 0;
-  bool Overflow =
-      __builtin_mul_overflow(M->n_layers, 2 * M->context_length, &Expected) ||
-      __builtin_mul_overflow(Expected, M->n_kv_heads, &Expected) ||
-      __builtin_mul_overflow(Expected, M->head_dim, &Expected) ||
-      __builtin_mul_overflow(M->context_length, M->vocab_size, &LogitsBytes) ||
-      __builtin_mul_overflow(LogitsBytes, int64_t(sizeof(float)), &LogitsBytes);
-  if (Overflow)
-    return "model's context_length, vocab_size and KV cache dimensions "
-           "overflow 64-bit sizes";
-  if (M->kv_cache_floats < 0 || M->kv_cache_floats != Expected)
-    return format("model's kv_cache_floats is %lld, expected n_layers * 2 * "
-                  "context_length * n_kv_heads * head_dim = %lld",
-                  (long long)M->kv_cache_floats, (long long)Expected);
-  if (M->weights_bytes < 0)
-    return "model has a negative weights_bytes";
-  if (M->weights_bytes > 0 && !M->weights &&
-      (!M->weights_file || !*M->weights_file))
-    return "model has neither embedded weights nor a weights file";
-  return "";
+bool validate(const TfmModelInfo *m, std::string &error) {
+  if (!m)
+    return failWith(error, "no model");
+  if (m->abi_version != TFM_ABI_VERSION)
+    return failWith(
+        error, "model was compiled for runtime ABI %u, this runtime has %d",
+        m->abi_version, TFM_ABI_VERSION);
+  if (m->vocab_size <= 0 || m->context_length <= 0)
+    return failWith(error,
+                    "model has vocab_size %lld and context_length %lld; both "
+                    "must be positive",
+                    (long long)m->vocab_size, (long long)m->context_length);
+  if (!m->prefill || !m->prefill_last)
+    return failWith(error, "model has no prefill entry point");
+  if (m->prefill_chunk < 1)
+    return failWith(error, "model has prefill_chunk %lld; it must be positive",
+                    (long long)m->prefill_chunk);
+  int64_t expected = 0, logitsBytes = 0;
+  bool overflow =
+      __builtin_mul_overflow(m->n_layers, 2 * m->context_length, &expected) ||
+      __builtin_mul_overflow(expected, m->n_kv_heads, &expected) ||
+      __builtin_mul_overflow(expected, m->head_dim, &expected) ||
+      __builtin_mul_overflow(m->context_length, m->vocab_size, &logitsBytes) ||
+      __builtin_mul_overflow(logitsBytes, int64_t(sizeof(float)), &logitsBytes);
+  if (overflow)
+    return failWith(
+        error, "model's context_length, vocab_size and KV cache dimensions "
+               "overflow 64-bit sizes");
+  if (m->kv_cache_floats < 0 || m->kv_cache_floats != expected)
+    return failWith(error,
+                    "model's kv_cache_floats is %lld, expected n_layers * 2 * "
+                    "context_length * n_kv_heads * head_dim = %lld",
+                    (long long)m->kv_cache_floats, (long long)expected);
+  if (m->weights_bytes < 0)
+    return failWith(error, "model has a negative weights_bytes");
+  if (m->weights_bytes > 0 && !m->weights &&
+      (!m->weights_file || !*m->weights_file))
+    return failWith(error,
+                    "model has neither embedded weights nor a weights file");
+  return true;
 }
 
-uint64_t readLe(const unsigned char *P, int Bytes) {
-  uint64_t V = 0;
-  for (int I = Bytes - 1; I >= 0; --I)
-    V = V << 8 | P[I];
-  return V;
+uint64_t readLe(const unsigned char *p, int bytes) {
+  uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i)
+    v = v << 8 | p[i];
+  return v;
 }
 
-/// Maps the sidecar: `Override` (the embedding program's path), else
+/// Maps the sidecar: `weightsPath` (the embedding program's path), else
 /// $TFM_WEIGHTS, else weights_file beside the executable. Its trailer must
 /// say it is this model's blob (ModelAbi.h).
-std::string mapWeights(TfmSession &S, const char *Override) {
-  const TfmModelInfo &M = *S.Model;
-  if (M.weights || M.weights_bytes == 0 || !M.weights_file) {
-    S.Weights = M.weights;
-    return "";
+bool mapWeights(TfmSession &s, const char *weightsPath, std::string &error) {
+  const TfmModelInfo &m = *s.model;
+  if (m.weights || m.weights_bytes == 0 || !m.weights_file) {
+    s.weights = m.weights;
+    return true;
   }
-  const char *Env = std::getenv("TFM_WEIGHTS");
-  std::string Path;
-  if (Override && *Override)
-    Path = Override;
-  else if (Env && *Env)
-    Path = Env;
-  else if (*M.weights_file == '/')
-    Path = M.weights_file;
+  const char *env = std::getenv("TFM_WEIGHTS");
+  std::string path;
+  if (weightsPath && *weightsPath)
+    path = weightsPath;
+  else if (env && *env)
+    path = env;
+  else if (*m.weights_file == '/')
+    path = m.weights_file;
   else
-    Path = executableDir() + M.weights_file;
+    path = executableDir() + m.weights_file;
   // O_NONBLOCK: a FIFO named by mistake must not block the open.
-  int Fd = open(Path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (Fd < 0)
-    return format("cannot open weights file '%s': %s", Path.c_str(),
-                  std::strerror(errno));
-  struct stat St;
-  if (fstat(Fd, &St) != 0) {
-    std::string E = format("cannot stat weights file '%s': %s", Path.c_str(),
-                           std::strerror(errno));
-    close(Fd);
-    return E;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0)
+    return failWith(error, "cannot open weights file '%s': %s", path.c_str(),
+                    std::strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    failWith(error, "cannot stat weights file '%s': %s", path.c_str(),
+             std::strerror(errno));
+    close(fd);
+    return false;
   }
-  const int64_t TrailerBytes = int64_t(sizeof(TfmWeightsTrailer));
-  if (!S_ISREG(St.st_mode) ||
-      int64_t(St.st_size) != M.weights_bytes + TrailerBytes) {
-    close(Fd);
-    return format("weights file '%s' has %lld bytes, the model expects %lld "
-                  "(%lld of weights and a %lld-byte trailer): it is "
-                  "truncated or belongs to another compile",
-                  Path.c_str(), (long long)St.st_size,
-                  (long long)(M.weights_bytes + TrailerBytes),
-                  (long long)M.weights_bytes, (long long)TrailerBytes);
+  const int64_t trailerBytes = int64_t(sizeof(TfmWeightsTrailer));
+  if (!S_ISREG(st.st_mode) ||
+      int64_t(st.st_size) != m.weights_bytes + trailerBytes) {
+    close(fd);
+    return failWith(error,
+                    "weights file '%s' has %lld bytes, the model expects %lld "
+                    "(%lld of weights and a %lld-byte trailer): it is "
+                    "truncated or belongs to another compile",
+                    path.c_str(), (long long)st.st_size,
+                    (long long)(m.weights_bytes + trailerBytes),
+                    (long long)m.weights_bytes, (long long)trailerBytes);
   }
-  unsigned char T[sizeof(TfmWeightsTrailer)];
-  if (pread(Fd, T, sizeof T, off_t(M.weights_bytes)) != ssize_t(sizeof T)) {
-    std::string E = format("cannot read the trailer of weights file '%s': %s",
-                           Path.c_str(), std::strerror(errno));
-    close(Fd);
-    return E;
+  unsigned char t[sizeof(TfmWeightsTrailer)];
+  if (pread(fd, t, sizeof t, off_t(m.weights_bytes)) != ssize_t(sizeof t)) {
+    failWith(error, "cannot read the trailer of weights file '%s': %s",
+             path.c_str(), std::strerror(errno));
+    close(fd);
+    return false;
   }
   // The fields at their offsets in TfmWeightsTrailer, little-endian.
-  uint64_t Bytes = readLe(T + 16, 8), SpecId = readLe(T + 24, 8),
-           WeightsId = readLe(T + 32, 8);
-  std::string Why;
-  if (std::memcmp(T, TFM_WEIGHTS_MAGIC, 8) != 0 ||
-      readLe(T + 12, 4) != sizeof(TfmWeightsTrailer) ||
-      Bytes != uint64_t(M.weights_bytes))
-    Why = format("weights file '%s' is not a tfmc weights file (it has no "
-                 "valid trailer)",
-                 Path.c_str());
-  else if (SpecId != M.spec_id)
-    Why = format("weights file '%s' belongs to another model (model id "
-                 "%016llx, this executable's is %016llx)",
-                 Path.c_str(), (unsigned long long)SpecId,
-                 (unsigned long long)M.spec_id);
-  else if (M.weights_id && WeightsId != M.weights_id)
-    Why = format("weights file '%s' was written by another compile of this "
+  uint64_t bytes = readLe(t + 16, 8), specId = readLe(t + 24, 8),
+           weightsId = readLe(t + 32, 8);
+  bool valid = true;
+  if (std::memcmp(t, TFM_WEIGHTS_MAGIC, 8) != 0 ||
+      readLe(t + 12, 4) != sizeof(TfmWeightsTrailer) ||
+      bytes != uint64_t(m.weights_bytes))
+    valid = failWith(error,
+                     "weights file '%s' is not a tfmc weights file (it has no "
+                     "valid trailer)",
+                     path.c_str());
+  else if (specId != m.spec_id)
+    valid = failWith(error,
+                     "weights file '%s' belongs to another model (model id "
+                     "%016llx, this executable's is %016llx)",
+                     path.c_str(), (unsigned long long)specId,
+                     (unsigned long long)m.spec_id);
+  else if (m.weights_id && weightsId != m.weights_id)
+    valid =
+        failWith(error,
+                 "weights file '%s' was written by another compile of this "
                  "model (weights id %016llx, this executable's is %016llx): "
                  "use the file compiled with it",
-                 Path.c_str(), (unsigned long long)WeightsId,
-                 (unsigned long long)M.weights_id);
-  if (!Why.empty()) {
-    close(Fd);
-    return Why;
+                 path.c_str(), (unsigned long long)weightsId,
+                 (unsigned long long)m.weights_id);
+  if (!valid) {
+    close(fd);
+    return false;
   }
-  void *P =
-      mmap(nullptr, size_t(M.weights_bytes), PROT_READ, MAP_PRIVATE, Fd, 0);
-  close(Fd); // the mapping keeps the file alive
-  if (P == MAP_FAILED)
-    return format("cannot map weights file '%s': %s", Path.c_str(),
-                  std::strerror(errno));
-  S.Mapping = P;
-  S.MappingBytes = size_t(M.weights_bytes);
-  S.Weights = static_cast<const uint8_t *>(P);
-  return "";
+  void *p =
+      mmap(nullptr, size_t(m.weights_bytes), PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd); // the mapping keeps the file alive
+  if (p == MAP_FAILED)
+    return failWith(error, "cannot map weights file '%s': %s", path.c_str(),
+                    std::strerror(errno));
+  s.mapping = p;
+  s.mappingBytes = size_t(m.weights_bytes);
+  s.weights = static_cast<const uint8_t *>(p);
+  return true;
 }
 
 /// Maps the KV cache: anonymous pages are zero and cost nothing until a
 /// position in them is written, so a long context does not zero gigabytes
 /// at start-up. Page alignment suits every vector load.
-std::string mapKvCache(TfmSession &S) {
-  int64_t Floats = S.Model->kv_cache_floats;
-  if (Floats == 0)
-    return "";
-  if (uint64_t(Floats) > SIZE_MAX / sizeof(float))
-    return format("the KV cache (%lld floats) exceeds the address space",
-                  (long long)Floats);
-  size_t Bytes = size_t(Floats) * sizeof(float);
-  void *P = mmap(nullptr, Bytes, PROT_READ | PROT_WRITE,
+bool mapKvCache(TfmSession &s, std::string &error) {
+  int64_t floats = s.model->kv_cache_floats;
+  if (floats == 0)
+    return true;
+  if (uint64_t(floats) > SIZE_MAX / sizeof(float))
+    return failWith(error,
+                    "the KV cache (%lld floats) exceeds the address space",
+                    (long long)floats);
+  size_t bytes = size_t(floats) * sizeof(float);
+  void *p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (P == MAP_FAILED)
-    return format("cannot map the KV cache (%zu bytes): %s", Bytes,
-                  std::strerror(errno));
-  S.KvCache = static_cast<float *>(P);
-  S.KvBytes = Bytes;
-  return "";
+  if (p == MAP_FAILED)
+    return failWith(error, "cannot map the KV cache (%zu bytes): %s", bytes,
+                    std::strerror(errno));
+  s.kvCache = static_cast<float *>(p);
+  s.kvBytes = bytes;
+  return true;
 }
 
-std::string startPool(TfmSession &S, int Threads) {
+bool startPool(TfmSession &s, int threads, std::string &error) {
   using tfm::rt::ThreadPool;
-  if (Threads > ThreadPool::MaxThreads)
-    return format("cannot run %d threads: a session runs at most %d", Threads,
-                  ThreadPool::MaxThreads);
-  int Wanted = Threads < 1 ? ThreadPool::hardwareThreads() : Threads;
-  S.Pool = std::make_unique<ThreadPool>(Wanted);
-  if (S.Pool->numThreads() < Wanted)
-    return format("could start only %d of %d threads: %s",
-                  S.Pool->numThreads(), Wanted,
-                  std::strerror(S.Pool->startError()));
-  return "";
+  if (threads > ThreadPool::kMaxThreads)
+    return failWith(error, "cannot run %d threads: a session runs at most %d",
+                    threads, ThreadPool::kMaxThreads);
+  int wanted = threads < 1 ? ThreadPool::hardwareThreads() : threads;
+  s.pool = std::make_unique<ThreadPool>(wanted);
+  if (s.pool->getNumThreads() < wanted)
+    return failWith(error, "could start only %d of %d threads: %s",
+                    s.pool->getNumThreads(), wanted,
+                    std::strerror(s.pool->getStartError()));
+  return true;
 }
 
-void destroy(TfmSession *S) {
-  if (S->Mapping)
-    munmap(S->Mapping, S->MappingBytes);
-  if (S->KvCache)
-    munmap(S->KvCache, S->KvBytes);
-  delete S; // joins the pool's workers
+void destroy(TfmSession *s) {
+  if (s->mapping)
+    munmap(s->mapping, s->mappingBytes);
+  if (s->kvCache)
+    munmap(s->kvCache, s->kvBytes);
+  delete s; // joins the pool's workers
 }
 
 /// Body(), or Failed(message) if it throws: no exception crosses the C API.
 /// Failed must not throw.
 template <typename Fn, typename FailFn>
-auto noThrow(Fn &&Body, FailFn &&Failed) -> decltype(Body()) {
+auto noThrow(Fn &&body, FailFn &&failed) -> decltype(body()) {
   try {
-    return Body();
+    return body();
   } catch (const std::bad_alloc &) {
-    return Failed("out of memory");
-  } catch (const std::exception &E) {
-    return Failed(E.what());
+    return failed("out of memory");
+  } catch (const std::exception &e) {
+    return failed(e.what());
   } catch (...) {
-    return Failed("unknown C++ exception");
+    return failed("unknown C++ exception");
   }
 }
 
-const char *const NullSessionError = "no session (NULL)";
+const char *const kNullSessionError = "no session (NULL)";
 
 } // namespace
 
@@ -269,30 +296,27 @@ extern "C" TfmSession *
 tfm_session_create_with_weights(const TfmModelInfo *model, int threads,
                                 const char *weights_path, char *err,
                                 size_t errlen) {
-  TfmSession *S = nullptr;
-  auto fail = [&](const char *Msg) -> TfmSession * {
-    if (S)
-      destroy(S);
+  TfmSession *s = nullptr;
+  auto fail = [&](const char *msg) -> TfmSession * {
+    if (s)
+      destroy(s);
     if (err && errlen)
-      std::snprintf(err, errlen, "%s", Msg);
+      std::snprintf(err, errlen, "%s", msg);
     return nullptr;
   };
   return noThrow(
       [&]() -> TfmSession * {
-        std::string Why = validate(model);
-        if (!Why.empty())
-          return fail(Why.c_str());
-        S = new TfmSession();
-        S->Model = model;
-        S->Context = model->context_length;
-        if (Why = mapWeights(*S, weights_path); !Why.empty())
-          return fail(Why.c_str());
-        if (Why = mapKvCache(*S); !Why.empty())
-          return fail(Why.c_str());
-        if (Why = startPool(*S, threads); !Why.empty())
-          return fail(Why.c_str());
-        S->Last.resize(size_t(model->vocab_size));
-        return S;
+        std::string error;
+        if (!validate(model, error))
+          return fail(error.c_str());
+        s = new TfmSession();
+        s->model = model;
+        s->context = model->context_length;
+        if (!mapWeights(*s, weights_path, error) || !mapKvCache(*s, error) ||
+            !startPool(*s, threads, error))
+          return fail(error.c_str());
+        s->last.resize(size_t(model->vocab_size));
+        return s;
       },
       fail);
 }
@@ -300,174 +324,187 @@ tfm_session_create_with_weights(const TfmModelInfo *model, int threads,
 namespace {
 
 /// tfm_session_eval, and with `attention` tfm_session_eval_attention.
-int eval(TfmSession *S, const int32_t *tokens, int64_t n, float *logits,
+int eval(TfmSession *s, const int32_t *tokens, int64_t n, float *logits,
          float *attention) {
-  if (!S)
+  if (!s)
     return -1;
-  auto fail = [&](const char *Msg) {
+  auto fail = [&](const char *msg) {
     try {
-      S->Error = Msg;
+      s->error = msg;
     } catch (...) {
-      S->Error.clear(); // not even the message fits
+      s->error.clear(); // not even the message fits
     }
     return -1;
   };
-  return noThrow([&] {
-    const TfmModelInfo &M = *S->Model;
-    const int64_t V = M.vocab_size;
-    S->Error.clear();
-    if (attention && !M.probe_attention) {
-      S->Error = "the model was compiled without the attention probe "
-                 "(tfmc --probes=attention)";
-      return -1;
-    }
-    if (n < 1 || !tokens) {
-      S->Error = "no tokens to evaluate";
-      return -1;
-    }
-    // Pos <= Context always, so the difference cannot overflow.
-    if (n > S->Context - S->Pos) {
-      S->Error = format("%lld tokens at position %lld exceed the context "
-                        "length %lld",
-                        (long long)n, (long long)S->Pos, (long long)S->Context);
-      return -1;
-    }
-    for (int64_t I = 0; I < n; ++I)
-      if (tokens[I] < 0 || tokens[I] >= V) {
-        S->Error = format("token id %d is out of range [0, %lld)", tokens[I],
-                          (long long)V);
-        return -1;
-      }
-    // The entry points' activation memory holds prefill_chunk tokens.
-    const int64_t Chunk = std::min(M.prefill_chunk, n);
-    if (!logits && int64_t(S->Scratch.size()) < Chunk * V) {
-      try {
-        S->Scratch.resize(size_t(Chunk * V));
-      } catch (const std::bad_alloc &) {
-        S->Error = format("cannot allocate %lld bytes for the logits of %lld "
-                          "tokens",
-                          (long long)(Chunk * V * int64_t(sizeof(float))),
-                          (long long)Chunk);
-        return -1;
-      }
-    }
+  return noThrow(
+      [&] {
+        const TfmModelInfo &m = *s->model;
+        const int64_t v = m.vocab_size;
+        s->error.clear();
+        if (attention && !m.probe_attention) {
+          s->error = "the model was compiled without the attention probe "
+                     "(tfmc --probes=attention)";
+          return -1;
+        }
+        if (n < 1 || !tokens) {
+          s->error = "no tokens to evaluate";
+          return -1;
+        }
+        // Pos <= Context always, so the difference cannot overflow.
+        if (n > s->context - s->pos) {
+          s->error =
+              format("%lld tokens at position %lld exceed the context "
+                     "length %lld",
+                     (long long)n, (long long)s->pos, (long long)s->context);
+          return -1;
+        }
+        for (int64_t i = 0; i < n; ++i)
+          if (tokens[i] < 0 || tokens[i] >= v) {
+            s->error = format("token id %d is out of range [0, %lld)",
+                              tokens[i], (long long)v);
+            return -1;
+          }
+        // The entry points' activation memory holds prefill_chunk tokens.
+        // Without a caller's buffer only the last row is kept, so every
+        // call computes one row of logits (prefill_last or decode); the
+        // attention probe has no last-row variant and writes all T rows.
+        const int64_t chunk = std::min(m.prefill_chunk, n);
+        const int64_t scratchRows = attention ? chunk : 1;
+        if (!logits && int64_t(s->scratch.size()) < scratchRows * v) {
+          try {
+            s->scratch.resize(size_t(scratchRows * v));
+          } catch (const std::bad_alloc &) {
+            s->error = format(
+                "cannot allocate %lld bytes for the logits of %lld tokens",
+                (long long)(scratchRows * v * int64_t(sizeof(float))),
+                (long long)scratchRows);
+            return -1;
+          }
+        }
 
-    uint8_t *W = const_cast<uint8_t *>(S->Weights);
-    TfmMemRefI8x1 WeightsRef{reinterpret_cast<int8_t *>(W),
-                             reinterpret_cast<int8_t *>(W),
-                             0,
-                             {M.weights_bytes},
-                             {1}};
-    TfmMemRefF32x1 KvRef{S->KvCache, S->KvCache, 0, {M.kv_cache_floats}, {1}};
-    tfm::rt::ThreadPool::Scope UsePool(*S->Pool);
-    // The probe writes rows [Done, Done + T) of each [n, Pos0 + n] matrix,
-    // columns [0, Pos + T); the rest (later keys) stays zero.
-    const int64_t Keys = S->Pos + n;
-    if (attention)
-      std::fill(attention, attention + M.n_layers * M.n_heads * n * Keys, 0.0f);
-    for (int64_t Done = 0; Done < n;) {
-      int64_t T = std::min(Chunk, n - Done);
-      float *Rows = logits ? logits + Done * V : S->Scratch.data();
-      int32_t *Tok = const_cast<int32_t *>(tokens + Done);
-      TfmMemRefI32x1 TokensRef{Tok, Tok, 0, {T}, {1}};
-      TfmMemRefF32x2 LogitsRef{Rows, Rows, 0, {T, V}, {V, 1}};
-      if (attention) {
-        TfmMemRefF32x4 AttnRef{attention,
-                               attention,
-                               Done * Keys,
-                               {M.n_layers, M.n_heads, T, S->Pos + T},
-                               {M.n_heads * n * Keys, n * Keys, Keys, 1}};
-        M.probe_attention(&WeightsRef, &TokensRef, S->Pos, &KvRef, &LogitsRef,
-                          &AttnRef);
-      } else {
-        TfmEntryFn Fn = (T == 1 && M.decode) ? M.decode : M.prefill;
-        Fn(&WeightsRef, &TokensRef, S->Pos, &KvRef, &LogitsRef);
-      }
-      S->Pos += T;
-      Done += T;
-      if (Done == n)
-        std::copy(Rows + (T - 1) * V, Rows + T * V, S->Last.begin());
-    }
-    S->HaveLast = true;
-    return 0;
-  }, fail);
+        uint8_t *w = const_cast<uint8_t *>(s->weights);
+        TfmMemRefI8x1 weightsRef{reinterpret_cast<int8_t *>(w),
+                                 reinterpret_cast<int8_t *>(w),
+                                 0,
+                                 {m.weights_bytes},
+                                 {1}};
+        TfmMemRefF32x1 kvRef{
+            s->kvCache, s->kvCache, 0, {m.kv_cache_floats}, {1}};
+        tfm::rt::ThreadPool::Scope usePool(*s->pool);
+        // The probe writes rows [done, done + t) of each [n, pos0 + n]
+        // matrix, columns [0, pos + t); the rest (later keys) stays zero.
+        const int64_t keys = s->pos + n;
+        if (attention)
+          std::fill(attention, attention + m.n_layers * m.n_heads * n * keys,
+                    0.0f);
+        for (int64_t done = 0; done < n;) {
+          int64_t t = std::min(chunk, n - done);
+          float *rows = logits ? logits + done * v : s->scratch.data();
+          const int64_t rowsOut = (logits || attention) ? t : 1;
+          int32_t *tok = const_cast<int32_t *>(tokens + done);
+          TfmMemRefI32x1 tokensRef{tok, tok, 0, {t}, {1}};
+          TfmMemRefF32x2 logitsRef{rows, rows, 0, {rowsOut, v}, {v, 1}};
+          if (attention) {
+            TfmMemRefF32x4 attnRef{attention,
+                                   attention,
+                                   done * keys,
+                                   {m.n_layers, m.n_heads, t, s->pos + t},
+                                   {m.n_heads * n * keys, n * keys, keys, 1}};
+            m.probe_attention(&weightsRef, &tokensRef, s->pos, &kvRef,
+                              &logitsRef, &attnRef);
+          } else {
+            TfmEntryFn fn = (t == 1 && m.decode) ? m.decode
+                            : logits             ? m.prefill
+                                                 : m.prefill_last;
+            fn(&weightsRef, &tokensRef, s->pos, &kvRef, &logitsRef);
+          }
+          s->pos += t;
+          done += t;
+          if (done == n)
+            std::copy(rows + (rowsOut - 1) * v, rows + rowsOut * v,
+                      s->last.begin());
+        }
+        s->haveLast = true;
+        return 0;
+      },
+      fail);
 }
 
 } // namespace
 
-extern "C" int tfm_session_eval(TfmSession *S, const int32_t *tokens, int64_t n,
+extern "C" int tfm_session_eval(TfmSession *s, const int32_t *tokens, int64_t n,
                                 float *logits) {
-  return eval(S, tokens, n, logits, nullptr);
+  return eval(s, tokens, n, logits, nullptr);
 }
 
-extern "C" int tfm_session_eval_attention(TfmSession *S, const int32_t *tokens,
+extern "C" int tfm_session_eval_attention(TfmSession *s, const int32_t *tokens,
                                           int64_t n, float *logits,
                                           float *attention) {
-  if (S && !attention) {
-    S->Error = "no buffer for the attention probabilities";
+  if (s && !attention) {
+    s->error = "no buffer for the attention probabilities";
     return -1;
   }
-  return eval(S, tokens, n, logits, attention);
+  return eval(s, tokens, n, logits, attention);
 }
 
-extern "C" const float *tfm_session_last_logits(const TfmSession *S) {
-  return S && S->HaveLast ? S->Last.data() : nullptr;
+extern "C" const float *tfm_session_last_logits(const TfmSession *s) {
+  return s && s->haveLast ? s->last.data() : nullptr;
 }
 
-extern "C" int64_t tfm_session_pos(const TfmSession *S) {
-  return S ? S->Pos : -1;
+extern "C" int64_t tfm_session_pos(const TfmSession *s) {
+  return s ? s->pos : -1;
 }
 
-extern "C" int tfm_session_set_context(TfmSession *S, int64_t n) {
-  if (!S)
+extern "C" int tfm_session_set_context(TfmSession *s, int64_t n) {
+  if (!s)
     return -1;
-  const int64_t Max = S->Model->context_length;
-  if (n < 1 || n > Max || n < S->Pos) {
-    S->Error = format("context %lld is outside [%lld, %lld] (1 or the "
+  const int64_t max = s->model->context_length;
+  if (n < 1 || n > max || n < s->pos) {
+    s->error = format("context %lld is outside [%lld, %lld] (1 or the "
                       "current position, up to the compiled context length)",
-                      (long long)n, (long long)std::max<int64_t>(1, S->Pos),
-                      (long long)Max);
+                      (long long)n, (long long)std::max<int64_t>(1, s->pos),
+                      (long long)max);
     return -1;
   }
-  S->Context = n;
-  S->Error.clear();
+  s->context = n;
+  s->error.clear();
   return 0;
 }
 
-extern "C" int64_t tfm_session_context(const TfmSession *S) {
-  return S ? S->Context : -1;
+extern "C" int64_t tfm_session_context(const TfmSession *s) {
+  return s ? s->context : -1;
 }
 
-extern "C" void tfm_session_reset(TfmSession *S) {
-  if (!S)
+extern "C" void tfm_session_reset(TfmSession *s) {
+  if (!s)
     return;
-  S->Pos = 0;
-  S->HaveLast = false;
+  s->pos = 0;
+  s->haveLast = false;
 }
 
-extern "C" const TfmModelInfo *tfm_session_model(const TfmSession *S) {
-  return S ? S->Model : nullptr;
+extern "C" const TfmModelInfo *tfm_session_model(const TfmSession *s) {
+  return s ? s->model : nullptr;
 }
 
-extern "C" const char *tfm_session_error(const TfmSession *S) {
-  return S ? S->Error.c_str() : NullSessionError;
+extern "C" const char *tfm_session_error(const TfmSession *s) {
+  return s ? s->error.c_str() : kNullSessionError;
 }
 
-extern "C" void tfm_session_destroy(TfmSession *S) {
-  if (S)
-    destroy(S);
+extern "C" void tfm_session_destroy(TfmSession *s) {
+  if (s)
+    destroy(s);
 }
 
 extern "C" void *_mlir_memref_to_llvm_alloc(uint64_t size) {
-  void *P = std::malloc(size ? size_t(size) : 1);
-  if (!P) {
+  void *p = std::malloc(size ? size_t(size) : 1);
+  if (!p) {
     std::fprintf(stderr,
                  "tfmrt: out of memory: cannot allocate %llu bytes for the "
                  "activations of a model call\n",
                  (unsigned long long)size);
     std::_Exit(1);
   }
-  return P;
+  return p;
 }
 
 extern "C" void _mlir_memref_to_llvm_free(void *ptr) { std::free(ptr); }

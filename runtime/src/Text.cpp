@@ -22,41 +22,41 @@ using tfm::rt::TokenDecoder;
 using tfm::rt::Tokenizer;
 
 struct TfmTokenizer {
-  std::unique_ptr<Tokenizer> Tok;
+  std::unique_ptr<Tokenizer> tok;
 };
 
 struct TfmDecoder {
-  explicit TfmDecoder(const Tokenizer &T) : Dec(T) {}
-  TokenDecoder Dec;
-  std::string Text; ///< The last string returned.
+  explicit TfmDecoder(const Tokenizer &t) : dec(t) {}
+  TokenDecoder dec;
+  std::string text; ///< The last string returned.
 };
 
 struct TfmSampler {
-  explicit TfmSampler(const SamplerParams &P) : Smp(P) {}
-  Sampler Smp;
+  explicit TfmSampler(const SamplerParams &p) : smp(p) {}
+  Sampler smp;
 };
 
 namespace {
 
 /// Body(), or Fallback if it throws.
-template <typename Fn, typename T> T noThrow(Fn &&Body, T Fallback) {
+template <typename Fn, typename T> T noThrow(Fn &&body, T fallback) {
   try {
-    return Body();
+    return body();
   } catch (...) {
-    return Fallback;
+    return fallback;
   }
 }
 
-void setError(char *Err, size_t Len, const std::string &Message) {
-  if (Err && Len)
-    std::snprintf(Err, Len, "%s", Message.c_str());
+void setError(char *err, size_t len, const std::string &message) {
+  if (err && len)
+    std::snprintf(err, len, "%s", message.c_str());
 }
 
-const char *textOf(TfmDecoder *D, std::string Text, size_t *Len) {
-  D->Text = std::move(Text);
-  if (Len)
-    *Len = D->Text.size();
-  return D->Text.c_str();
+const char *textOf(TfmDecoder *d, std::string text, size_t *len) {
+  d->text = std::move(text);
+  if (len)
+    *len = d->text.size();
+  return d->text.c_str();
 }
 
 } // namespace
@@ -72,14 +72,14 @@ extern "C" TfmTokenizer *tfm_tokenizer_create(const TfmModelInfo *model,
                          : "no model (NULL)");
           return nullptr;
         }
-        std::string Error;
-        auto Tok = Tokenizer::deserialize(
-            model->tokenizer, size_t(model->tokenizer_bytes), Error);
-        if (!Tok) {
-          setError(err, errlen, "the embedded tokenizer is invalid: " + Error);
+        std::string error;
+        auto tok = Tokenizer::deserialize(
+            model->tokenizer, size_t(model->tokenizer_bytes), error);
+        if (!tok) {
+          setError(err, errlen, "the embedded tokenizer is invalid: " + error);
           return nullptr;
         }
-        return new TfmTokenizer{std::move(Tok)};
+        return new TfmTokenizer{std::move(tok)};
       },
       static_cast<TfmTokenizer *>(nullptr));
 }
@@ -87,15 +87,15 @@ extern "C" TfmTokenizer *tfm_tokenizer_create(const TfmModelInfo *model,
 extern "C" void tfm_tokenizer_destroy(TfmTokenizer *tok) { delete tok; }
 
 extern "C" int32_t tfm_tokenizer_bos(const TfmTokenizer *tok) {
-  return tok ? tok->Tok->bos() : -1;
+  return tok ? tok->tok->getBos() : -1;
 }
 
 extern "C" int32_t tfm_tokenizer_eos(const TfmTokenizer *tok) {
-  return tok ? tok->Tok->eos() : -1;
+  return tok ? tok->tok->getEos() : -1;
 }
 
 extern "C" int tfm_tokenizer_add_bos_default(const TfmTokenizer *tok) {
-  return tok ? int(tok->Tok->addBosByDefault()) : -1;
+  return tok ? int(tok->tok->getAddBosByDefault()) : -1;
 }
 
 extern "C" int64_t tfm_tokenize(const TfmTokenizer *tok, const char *text,
@@ -105,11 +105,11 @@ extern "C" int64_t tfm_tokenize(const TfmTokenizer *tok, const char *text,
     return -1;
   return noThrow(
       [&]() -> int64_t {
-        bool Bos = add_bos < 0 ? tok->Tok->addBosByDefault() : add_bos != 0;
-        std::vector<int32_t> Out =
-            tok->Tok->encode(std::string_view(text ? text : "", len), Bos);
-        std::copy_n(Out.begin(), std::min<int64_t>(capacity, Out.size()), ids);
-        return int64_t(Out.size());
+        bool bos = add_bos < 0 ? tok->tok->getAddBosByDefault() : add_bos != 0;
+        std::vector<int32_t> out =
+            tok->tok->encode(std::string_view(text ? text : "", len), bos);
+        std::copy_n(out.begin(), std::min<int64_t>(capacity, out.size()), ids);
+        return int64_t(out.size());
       },
       int64_t(-1));
 }
@@ -120,13 +120,13 @@ extern "C" int64_t tfm_detokenize(const TfmTokenizer *tok, const int32_t *ids,
     return -1;
   return noThrow(
       [&]() -> int64_t {
-        std::string Text = tok->Tok->decode(std::vector<int32_t>(ids, ids + n));
+        std::string text = tok->tok->decode(std::vector<int32_t>(ids, ids + n));
         if (capacity) {
-          size_t K = std::min(Text.size(), capacity - 1);
-          std::memcpy(buf, Text.data(), K);
-          buf[K] = '\0';
+          size_t k = std::min(text.size(), capacity - 1);
+          std::memcpy(buf, text.data(), k);
+          buf[k] = '\0';
         }
-        return int64_t(Text.size());
+        return int64_t(text.size());
       },
       int64_t(-1));
 }
@@ -134,7 +134,7 @@ extern "C" int64_t tfm_detokenize(const TfmTokenizer *tok, const int32_t *ids,
 extern "C" TfmDecoder *tfm_decoder_create(const TfmTokenizer *tok) {
   if (!tok)
     return nullptr;
-  return noThrow([&] { return new TfmDecoder(*tok->Tok); },
+  return noThrow([&] { return new TfmDecoder(*tok->tok); },
                  static_cast<TfmDecoder *>(nullptr));
 }
 
@@ -142,14 +142,14 @@ extern "C" const char *tfm_decoder_push(TfmDecoder *dec, int32_t id,
                                         size_t *len) {
   if (!dec)
     return nullptr;
-  return noThrow([&] { return textOf(dec, dec->Dec.push(id), len); },
+  return noThrow([&] { return textOf(dec, dec->dec.push(id), len); },
                  static_cast<const char *>(nullptr));
 }
 
 extern "C" const char *tfm_decoder_finish(TfmDecoder *dec, size_t *len) {
   if (!dec)
     return nullptr;
-  return noThrow([&] { return textOf(dec, dec->Dec.finish(), len); },
+  return noThrow([&] { return textOf(dec, dec->dec.finish(), len); },
                  static_cast<const char *>(nullptr));
 }
 
@@ -158,23 +158,23 @@ extern "C" void tfm_decoder_destroy(TfmDecoder *dec) { delete dec; }
 extern "C" void tfm_sampler_default_params(TfmSamplerParams *params) {
   if (!params)
     return;
-  SamplerParams D;
-  *params = {D.temperature,   D.topK,        D.topP, D.minP,
-             D.repeatPenalty, D.repeatLastN, D.seed};
+  SamplerParams d;
+  *params = {d.temperature,   d.topK,        d.topP, d.minP,
+             d.repeatPenalty, d.repeatLastN, d.seed};
 }
 
 extern "C" TfmSampler *tfm_sampler_create(const TfmSamplerParams *params) {
   if (!params)
     return nullptr;
-  SamplerParams P;
-  P.temperature = params->temperature;
-  P.topK = params->top_k;
-  P.topP = params->top_p;
-  P.minP = params->min_p;
-  P.repeatPenalty = params->repeat_penalty;
-  P.repeatLastN = params->repeat_last_n;
-  P.seed = params->seed;
-  return noThrow([&] { return new TfmSampler(P); },
+  SamplerParams p;
+  p.temperature = params->temperature;
+  p.topK = params->top_k;
+  p.topP = params->top_p;
+  p.minP = params->min_p;
+  p.repeatPenalty = params->repeat_penalty;
+  p.repeatLastN = params->repeat_last_n;
+  p.seed = params->seed;
+  return noThrow([&] { return new TfmSampler(p); },
                  static_cast<TfmSampler *>(nullptr));
 }
 
@@ -182,14 +182,14 @@ extern "C" int32_t tfm_sampler_sample(TfmSampler *smp, const float *logits,
                                       int64_t n) {
   if (!smp || !logits || n < 1)
     return -1;
-  return noThrow([&] { return smp->Smp.sample(logits, n); }, int32_t(-1));
+  return noThrow([&] { return smp->smp.sample(logits, n); }, int32_t(-1));
 }
 
 extern "C" void tfm_sampler_accept(TfmSampler *smp, int32_t token) {
   if (smp)
     noThrow(
         [&] {
-          smp->Smp.accept(token);
+          smp->smp.accept(token);
           return 0;
         },
         0);

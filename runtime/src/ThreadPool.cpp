@@ -1,10 +1,10 @@
 //===- ThreadPool.cpp - Persistent worker pool for the kernels ------------===//
 //
-// Job hand-off: the caller writes the job fields, resets `NextChunk` and
-// bumps `Generation`. Workers spin on `Generation` for a short while, then
-// sleep on `WakeCv`. All threads, the caller included, claim chunks with a
-// fetch_add on `NextChunk`; the caller returns when `Remaining` (chunks not
-// yet finished) reaches zero. A worker that wakes late finds NextChunk past
+// Job hand-off: the caller writes the job fields, resets `nextChunk` and
+// bumps `generation`. Workers spin on `generation` for a short while, then
+// sleep on `wakeCv`. All threads, the caller included, claim chunks with a
+// fetch_add on `nextChunk`; the caller returns when `remaining` (chunks not
+// yet finished) reaches zero. A worker that wakes late finds nextChunk past
 // the end (or claims a chunk of the next job, whose fields its fetch_add
 // has acquired), so it never runs a stale job.
 //
@@ -29,53 +29,53 @@ namespace {
 /// True on threads currently executing a parallelFor body; nested calls then
 /// run serially instead of waiting on workers that are busy with the outer
 /// loop.
-thread_local bool InParallelRegion = false;
+thread_local bool inParallelRegion = false;
 /// The pool of the innermost live ThreadPool::Scope on this thread.
-thread_local ThreadPool *CurrentPool = nullptr;
+thread_local ThreadPool *currentPool = nullptr;
 /// Pause iterations before a waiting worker goes to sleep. Short, because the
 /// cores are shared and the gaps between decode kernels are microseconds.
-constexpr int SpinIterations = 1 << 13;
-constexpr int ChunksPerThread = 4;
+constexpr int kSpinIterations = 1 << 13;
+constexpr int kChunksPerThread = 4;
 } // namespace
 
 int ThreadPool::hardwareThreads() {
-  unsigned N = std::thread::hardware_concurrency();
-  return N == 0 ? 1 : static_cast<int>(N);
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
 }
 
-ThreadPool *ThreadPool::current() { return CurrentPool; }
+ThreadPool *ThreadPool::current() { return currentPool; }
 
-ThreadPool::Scope::Scope(ThreadPool &pool) : Previous(CurrentPool) {
-  CurrentPool = &pool;
+ThreadPool::Scope::Scope(ThreadPool &pool) : previous(currentPool) {
+  currentPool = &pool;
 }
 
-ThreadPool::Scope::~Scope() { CurrentPool = Previous; }
+ThreadPool::Scope::~Scope() { currentPool = previous; }
 
-ThreadPool::ThreadPool(int numThreads) {
-  int Wanted = numThreads < 1 ? hardwareThreads()
-                              : std::min(numThreads, MaxThreads);
-  Workers.reserve(size_t(Wanted - 1));
-  for (int I = 1; I < Wanted; ++I) {
-    pthread_t Thread;
-    if (int Rc = pthread_create(&Thread, nullptr, workerMain, this)) {
-      StartError = Rc;
+ThreadPool::ThreadPool(int requested) {
+  int wanted =
+      requested < 1 ? hardwareThreads() : std::min(requested, kMaxThreads);
+  workers.reserve(size_t(wanted - 1));
+  for (int i = 1; i < wanted; ++i) {
+    pthread_t thread;
+    if (int rc = pthread_create(&thread, nullptr, workerMain, this)) {
+      startError = rc;
       break;
     }
-    Workers.push_back(Thread);
+    workers.push_back(thread);
   }
-  // Workers never read NumThreads; only run() on the owner's thread does.
-  NumThreads = int(Workers.size()) + 1;
+  // Workers never read numThreads; only run() on the owner's thread does.
+  numThreads = int(workers.size()) + 1;
 }
 
 ThreadPool::~ThreadPool() {
   {
-    std::lock_guard<std::mutex> Lock(Mutex);
-    Stop.store(true);
-    Generation.fetch_add(1);
+    std::lock_guard<std::mutex> lock(mutex);
+    stop.store(true);
+    generation.fetch_add(1);
   }
-  WakeCv.notify_all();
-  for (pthread_t Thread : Workers)
-    pthread_join(Thread, nullptr);
+  wakeCv.notify_all();
+  for (pthread_t thread : workers)
+    pthread_join(thread, nullptr);
 }
 
 void *ThreadPool::workerMain(void *pool) {
@@ -90,38 +90,38 @@ void ThreadPool::runChunks() {
     // The chunk count travels with the index (count << 32 | index), so a
     // claim on a finished job's stale counter is recognised as such without
     // reading JobChunks, which run() may be rewriting for the next job.
-    int64_t V = NextChunk.fetch_add(1, std::memory_order_acq_rel);
-    int64_t C = V & 0xffffffff;
-    if (C >= (V >> 32))
+    int64_t v = nextChunk.fetch_add(1, std::memory_order_acq_rel);
+    int64_t c = v & 0xffffffff;
+    if (c >= (v >> 32))
       return;
     // Contiguous, balanced split: the first (N % chunks) ranges get one more.
-    int64_t Base = JobN / JobChunks, Extra = JobN % JobChunks;
-    int64_t Begin = C * Base + std::min<int64_t>(C, Extra);
-    int64_t End = Begin + Base + (C < Extra ? 1 : 0);
-    InParallelRegion = true;
-    JobFn(JobCtx, Begin, End);
-    InParallelRegion = false;
-    Remaining.fetch_sub(1, std::memory_order_acq_rel);
+    int64_t base = jobN / jobChunks, extra = jobN % jobChunks;
+    int64_t begin = c * base + std::min<int64_t>(c, extra);
+    int64_t end = begin + base + (c < extra ? 1 : 0);
+    inParallelRegion = true;
+    jobFn(jobCtx, begin, end);
+    inParallelRegion = false;
+    remaining.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 
 void ThreadPool::workerLoop() {
-  uint64_t Seen = 0;
+  uint64_t seen = 0;
   for (;;) {
-    int Spins = 0;
-    while (Generation.load(std::memory_order_acquire) == Seen &&
-           Spins < SpinIterations) {
+    int spins = 0;
+    while (generation.load(std::memory_order_acquire) == seen &&
+           spins < kSpinIterations) {
       TFM_CPU_RELAX();
-      ++Spins;
+      ++spins;
     }
-    if (Generation.load(std::memory_order_acquire) == Seen) {
-      std::unique_lock<std::mutex> Lock(Mutex);
-      Sleepers.fetch_add(1);
-      WakeCv.wait(Lock, [&] { return Generation.load() != Seen; });
-      Sleepers.fetch_sub(1);
+    if (generation.load(std::memory_order_acquire) == seen) {
+      std::unique_lock<std::mutex> lock(mutex);
+      sleepers.fetch_add(1);
+      wakeCv.wait(lock, [&] { return generation.load() != seen; });
+      sleepers.fetch_sub(1);
     }
-    Seen = Generation.load(std::memory_order_acquire);
-    if (Stop.load())
+    seen = generation.load(std::memory_order_acquire);
+    if (stop.load())
       return;
     runChunks();
   }
@@ -133,30 +133,30 @@ void ThreadPool::run(int64_t n, int64_t minChunk, RangeFn fn, void *ctx) {
   minChunk = std::max<int64_t>(minChunk, 1);
   // A few chunks per thread so that late or preempted threads (the cores
   // may be shared) leave their share to the others.
-  int64_t Chunks = std::min<int64_t>(int64_t(NumThreads) * ChunksPerThread,
+  int64_t chunks = std::min<int64_t>(int64_t(numThreads) * kChunksPerThread,
                                      (n + minChunk - 1) / minChunk);
-  if (Chunks <= 1 || NumThreads == 1 || InParallelRegion) {
+  if (chunks <= 1 || numThreads == 1 || inParallelRegion) {
     fn(ctx, 0, n);
     return;
   }
-  std::lock_guard<std::mutex> RunLock(RunMutex);
-  JobFn = fn;
-  JobCtx = ctx;
-  JobN = n;
-  JobChunks = Chunks;
-  Remaining.store(Chunks, std::memory_order_relaxed);
-  // Publishing NextChunk = 0 releases the job fields to any thread whose
+  std::lock_guard<std::mutex> runLock(runMutex);
+  jobFn = fn;
+  jobCtx = ctx;
+  jobN = n;
+  jobChunks = chunks;
+  remaining.store(chunks, std::memory_order_relaxed);
+  // Publishing nextChunk = 0 releases the job fields to any thread whose
   // fetch_add reads it, including a worker still finishing the last job.
-  NextChunk.store(Chunks << 32, std::memory_order_release);
-  Generation.fetch_add(1); // seq_cst: pairs with the Sleepers check below
-  if (Sleepers.load() > 0) {
-    std::lock_guard<std::mutex> Lock(Mutex);
-    WakeCv.notify_all();
+  nextChunk.store(chunks << 32, std::memory_order_release);
+  generation.fetch_add(1); // seq_cst: pairs with the Sleepers check below
+  if (sleepers.load() > 0) {
+    std::lock_guard<std::mutex> lock(mutex);
+    wakeCv.notify_all();
   }
   runChunks();
-  int Spins = 0;
-  while (Remaining.load(std::memory_order_acquire) != 0) {
-    if (++Spins < SpinIterations)
+  int spins = 0;
+  while (remaining.load(std::memory_order_acquire) != 0) {
+    if (++spins < kSpinIterations)
       TFM_CPU_RELAX();
     else
       std::this_thread::yield(); // a worker holding a chunk was preempted

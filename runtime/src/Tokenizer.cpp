@@ -48,39 +48,39 @@ void putU32(std::vector<uint8_t> &out, uint32_t v) {
 /// Bounds-checked little-endian reader that remembers the first error.
 class Reader {
 public:
-  Reader(const uint8_t *data, size_t size) : data_(data), size_(size) {}
+  Reader(const uint8_t *data, size_t size) : data(data), size(size) {}
   bool u32(uint32_t &v, const char *what, std::string &error) {
-    if (size_ - pos_ < 4) {
+    if (size - pos < 4) {
       error = fmt::format("tokenizer data truncated at byte offset {}: "
                           "need 4 bytes for {}, {} left",
-                          pos_, what, size_ - pos_);
+                          pos, what, size - pos);
       return false;
     }
     v = 0;
     for (int i = 0; i < 4; ++i)
-      v |= uint32_t(data_[pos_ + size_t(i)]) << (8 * i);
-    pos_ += 4;
+      v |= uint32_t(data[pos + size_t(i)]) << (8 * i);
+    pos += 4;
     return true;
   }
   bool bytes(size_t n, const uint8_t *&p, const char *what,
              std::string &error) {
-    if (size_ - pos_ < n) {
+    if (size - pos < n) {
       error = fmt::format("tokenizer data truncated at byte offset {}: "
                           "need {} bytes for {}, {} left",
-                          pos_, n, what, size_ - pos_);
+                          pos, n, what, size - pos);
       return false;
     }
-    p = data_ + pos_;
-    pos_ += n;
+    p = data + pos;
+    pos += n;
     return true;
   }
-  size_t pos() const { return pos_; }
-  size_t left() const { return size_ - pos_; }
+  size_t getPos() const { return pos; }
+  size_t left() const { return size - pos; }
 
 private:
-  const uint8_t *data_;
-  size_t size_;
-  size_t pos_ = 0;
+  const uint8_t *data;
+  size_t size;
+  size_t pos = 0;
 };
 
 } // namespace
@@ -104,12 +104,12 @@ std::unique_ptr<Tokenizer> Tokenizer::createSentencePiece(
     std::vector<TokenType> types, int32_t bos, int32_t eos,
     std::string &error) {
   std::unique_ptr<Tokenizer> t(new Tokenizer());
-  t->kind_ = TokenizerKind::SentencePiece;
-  t->pieces_ = std::move(pieces);
-  t->scores_ = std::move(scores);
-  t->types_ = std::move(types);
-  t->bos_ = bos;
-  t->eos_ = eos;
+  t->kind = TokenizerKind::SentencePiece;
+  t->pieces = std::move(pieces);
+  t->scores = std::move(scores);
+  t->types = std::move(types);
+  t->bos = bos;
+  t->eos = eos;
   if (!t->finalize(error))
     return nullptr;
   return t;
@@ -121,44 +121,44 @@ Tokenizer::createGpt2(std::vector<std::string> tokens,
                       const std::vector<std::pair<int32_t, int32_t>> &merges,
                       int32_t bos, int32_t eos, std::string &error) {
   std::unique_ptr<Tokenizer> t(new Tokenizer());
-  t->kind_ = TokenizerKind::Gpt2;
-  t->addBosByDefault_ = false;
-  t->scores_.assign(tokens.size(), 0.0f);
-  t->pieces_ = std::move(tokens);
-  t->types_ = std::move(types);
-  t->merges_ = merges;
-  t->bos_ = bos;
-  t->eos_ = eos;
+  t->kind = TokenizerKind::Gpt2;
+  t->addBosByDefault = false;
+  t->scores.assign(tokens.size(), 0.0f);
+  t->pieces = std::move(tokens);
+  t->types = std::move(types);
+  t->merges = merges;
+  t->bos = bos;
+  t->eos = eos;
   if (!t->finalize(error))
     return nullptr;
   return t;
 }
 
 bool Tokenizer::finalize(std::string &error) {
-  const size_t n = pieces_.size();
+  const size_t n = pieces.size();
   if (n == 0 || n > kMaxVocab) {
     error = fmt::format("vocabulary size {} out of range 1..{}", n, kMaxVocab);
     return false;
   }
-  if (scores_.size() != n || types_.size() != n) {
+  if (scores.size() != n || types.size() != n) {
     error = fmt::format("vocabulary has {} pieces but {} scores and {} types",
-                        n, scores_.size(), types_.size());
+                        n, scores.size(), types.size());
     return false;
   }
-  for (int32_t special : {bos_, eos_}) {
+  for (int32_t special : {bos, eos}) {
     if (special < -1 || special >= int32_t(n)) {
       error = fmt::format("special token id {} out of range (vocabulary {})",
                           special, n);
       return false;
     }
   }
-  all_.clear();
-  mergeable_.clear();
-  userDefined_.clear();
-  mergeRank_.clear();
-  bytes_.assign(n, std::string());
-  std::fill(std::begin(byteToken_), std::end(byteToken_), -1);
-  unk_ = -1;
+  all.clear();
+  mergeable.clear();
+  userDefined.clear();
+  mergeRank.clear();
+  bytes.assign(n, std::string());
+  std::fill(std::begin(byteToken), std::end(byteToken), -1);
+  unk = -1;
 
   // Inverse of GPT-2's byte -> unicode mapping (all targets are < U+0200).
   int cpToByte[0x200];
@@ -167,34 +167,34 @@ bool Tokenizer::finalize(std::string &error) {
     cpToByte[gpt2ByteToCodePoint(uint8_t(b))] = b;
 
   for (size_t i = 0; i < n; ++i) {
-    const std::string &p = pieces_[i];
-    TokenType type = types_[i];
+    const std::string &p = pieces[i];
+    TokenType type = types[i];
     if (!validType(uint8_t(type))) {
       error = fmt::format("token {} has invalid type {}", i, unsigned(type));
       return false;
     }
     // First occurrence wins, as in SentencePiece and llama.cpp.
-    all_.emplace(p, int32_t(i));
-    if (type == TokenType::Unknown && unk_ < 0)
-      unk_ = int32_t(i);
-    if (kind_ == TokenizerKind::SentencePiece) {
+    all.emplace(p, int32_t(i));
+    if (type == TokenType::Unknown && unk < 0)
+      unk = int32_t(i);
+    if (kind == TokenizerKind::SentencePiece) {
       if (type == TokenType::Normal || type == TokenType::UserDefined ||
           type == TokenType::Unused)
-        mergeable_.emplace(p, int32_t(i));
+        mergeable.emplace(p, int32_t(i));
       if (type == TokenType::UserDefined && !p.empty())
-        userDefined_.push_back(p);
+        userDefined.push_back(p);
       if (type == TokenType::Byte) {
         int b = parseByteToken(p);
         if (b < 0) {
           error = fmt::format("byte token {} is not spelled <0xNN>: '{}'", i, p);
           return false;
         }
-        if (byteToken_[b] < 0)
-          byteToken_[b] = int32_t(i);
-        bytes_[i] = std::string(1, char(b));
+        if (byteToken[b] < 0)
+          byteToken[b] = int32_t(i);
+        bytes[i] = std::string(1, char(b));
       } else if (type != TokenType::Control) {
         // "▁" (U+2581, e2 96 81) stands for a space.
-        std::string &s = bytes_[i];
+        std::string &s = bytes[i];
         for (size_t k = 0; k < p.size();) {
           if (p.compare(k, 3, "\xE2\x96\x81") == 0) {
             s += ' ';
@@ -218,66 +218,65 @@ bool Tokenizer::finalize(std::string &error) {
         byteLevel = b >= 0;
         s += char(b);
       }
-      bytes_[i] = byteLevel ? s : p;
+      bytes[i] = byteLevel ? s : p;
     }
   }
 
-  if (kind_ == TokenizerKind::Gpt2) {
+  if (kind == TokenizerKind::Gpt2) {
     for (int b = 0; b < 256; ++b) {
       std::string ch;
       appendUtf8(ch, gpt2ByteToCodePoint(uint8_t(b)));
-      auto it = all_.find(ch);
-      if (it == all_.end()) {
+      auto it = all.find(ch);
+      if (it == all.end()) {
         error = fmt::format("GPT-2 vocabulary has no token for byte 0x{:02X} "
                             "('{}')",
                             b, ch);
         return false;
       }
-      byteToken_[b] = it->second;
+      byteToken[b] = it->second;
     }
     std::string joined;
-    for (size_t r = 0; r < merges_.size(); ++r) {
-      auto [l, rt] = merges_[r];
+    for (size_t r = 0; r < merges.size(); ++r) {
+      auto [l, rt] = merges[r];
       if (l < 0 || rt < 0 || size_t(l) >= n || size_t(rt) >= n) {
         error = fmt::format("merge {} refers to token ids {} {} outside the "
                             "vocabulary",
                             r, l, rt);
         return false;
       }
-      joined = pieces_[size_t(l)] + pieces_[size_t(rt)];
-      auto it = all_.find(joined);
-      if (it == all_.end()) {
+      joined = pieces[size_t(l)] + pieces[size_t(rt)];
+      auto it = all.find(joined);
+      if (it == all.end()) {
         error = fmt::format("merge {} ('{}' '{}') yields '{}', which is not in "
                             "the vocabulary",
-                            r, pieces_[size_t(l)], pieces_[size_t(rt)],
-                            joined);
+                            r, pieces[size_t(l)], pieces[size_t(rt)], joined);
         return false;
       }
       uint64_t key = (uint64_t(uint32_t(l)) << 32) | uint32_t(rt);
       // The first (lowest-rank) occurrence of a pair wins.
-      mergeRank_.emplace(key, std::make_pair(int32_t(r), it->second));
+      mergeRank.emplace(key, std::make_pair(int32_t(r), it->second));
     }
   }
   return true;
 }
 
 int32_t Tokenizer::pieceToId(std::string_view piece) const {
-  auto it = all_.find(piece);
-  return it == all_.end() ? -1 : it->second;
+  auto it = all.find(piece);
+  return it == all.end() ? -1 : it->second;
 }
 
 std::string_view Tokenizer::tokenBytes(int32_t id) const {
-  if (id < 0 || size_t(id) >= bytes_.size())
+  if (id < 0 || size_t(id) >= bytes.size())
     return {};
-  return bytes_[size_t(id)];
+  return bytes[size_t(id)];
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text,
                                        bool addBos) const {
   std::vector<int32_t> out;
-  if (addBos && bos_ >= 0)
-    out.push_back(bos_);
-  if (kind_ == TokenizerKind::SentencePiece)
+  if (addBos && bos >= 0)
+    out.push_back(bos);
+  if (kind == TokenizerKind::SentencePiece)
     encodeSentencePiece(text, out);
   else
     encodeGpt2(text, out);
@@ -295,45 +294,45 @@ std::string Tokenizer::decode(const std::vector<int32_t> &ids) const {
 
 std::string TokenDecoder::push(int32_t id) {
   std::string out;
-  if (id < 0 || id >= tokenizer_.vocabSize())
+  if (id < 0 || id >= tokenizer.vocabSize())
     return out;
-  std::string_view bytes = tokenizer_.tokenBytes(id);
+  std::string_view bytes = tokenizer.tokenBytes(id);
   // The dummy prefix: SentencePiece adds a space before the text, llama2.c
   // drops it again from the first piece after BOS.
-  if (tokenizer_.kind() == TokenizerKind::SentencePiece && prev_ >= 0 &&
-      prev_ == tokenizer_.bos() && tokenizer_.type(id) != TokenType::Byte &&
+  if (tokenizer.getKind() == TokenizerKind::SentencePiece && prev >= 0 &&
+      prev == tokenizer.getBos() && tokenizer.type(id) != TokenType::Byte &&
       !bytes.empty() && bytes[0] == ' ')
     bytes.remove_prefix(1);
-  prev_ = id;
-  utf8_.push(bytes, out);
+  prev = id;
+  utf8.push(bytes, out);
   return out;
 }
 
 std::string TokenDecoder::finish() {
   std::string out;
-  utf8_.finish(out);
-  prev_ = -1;
+  utf8.finish(out);
+  prev = -1;
   return out;
 }
 
 std::vector<uint8_t> Tokenizer::serialize() const {
   std::vector<uint8_t> out(kMagic, kMagic + sizeof(kMagic));
   putU32(out, kTokenizerFormatVersion);
-  putU32(out, uint32_t(kind_));
-  putU32(out, uint32_t(pieces_.size()));
-  putU32(out, uint32_t(bos_));
-  putU32(out, uint32_t(eos_));
-  putU32(out, uint32_t(merges_.size()));
-  putU32(out, addBosByDefault_ ? 1u : 0u);
-  for (size_t i = 0; i < pieces_.size(); ++i) {
-    putU32(out, uint32_t(pieces_[i].size()));
-    out.insert(out.end(), pieces_[i].begin(), pieces_[i].end());
+  putU32(out, uint32_t(kind));
+  putU32(out, uint32_t(pieces.size()));
+  putU32(out, uint32_t(bos));
+  putU32(out, uint32_t(eos));
+  putU32(out, uint32_t(merges.size()));
+  putU32(out, addBosByDefault ? 1u : 0u);
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    putU32(out, uint32_t(pieces[i].size()));
+    out.insert(out.end(), pieces[i].begin(), pieces[i].end());
     uint32_t bits;
-    std::memcpy(&bits, &scores_[i], 4);
+    std::memcpy(&bits, &scores[i], 4);
     putU32(out, bits);
-    out.push_back(uint8_t(types_[i]));
+    out.push_back(uint8_t(types[i]));
   }
-  for (auto [l, r] : merges_) {
+  for (auto [l, r] : merges) {
     putU32(out, uint32_t(l));
     putU32(out, uint32_t(r));
   }
@@ -389,7 +388,7 @@ std::unique_ptr<Tokenizer> Tokenizer::deserialize(const uint8_t *data,
   if (uint64_t(n) * 9 + uint64_t(nMerges) * 8 > in.left()) {
     error = fmt::format("tokenizer data truncated: {} tokens and {} merges "
                         "need more than the {} bytes after byte offset {}",
-                        n, nMerges, in.left(), in.pos());
+                        n, nMerges, in.left(), in.getPos());
     return nullptr;
   }
   std::vector<std::string> pieces(n);
@@ -398,7 +397,7 @@ std::unique_ptr<Tokenizer> Tokenizer::deserialize(const uint8_t *data,
   for (uint32_t i = 0; i < n; ++i) {
     uint32_t len, bits;
     const uint8_t *p;
-    size_t at = in.pos();
+    size_t at = in.getPos();
     if (!in.u32(len, "a piece length", error))
       return nullptr;
     if (len > kMaxPieceBytes) {
@@ -412,7 +411,7 @@ std::unique_ptr<Tokenizer> Tokenizer::deserialize(const uint8_t *data,
       return nullptr;
     pieces[i].assign(reinterpret_cast<const char *>(p), len);
     std::memcpy(&scores[i], &bits, 4);
-    at = in.pos();
+    at = in.getPos();
     if (!in.bytes(1, p, "a token type", error))
       return nullptr;
     if (!validType(p[0])) {
@@ -432,7 +431,7 @@ std::unique_ptr<Tokenizer> Tokenizer::deserialize(const uint8_t *data,
   if (in.left() != 0) {
     error = fmt::format("{} unexpected bytes after the tokenizer at byte "
                         "offset {}",
-                        in.left(), in.pos());
+                        in.left(), in.getPos());
     return nullptr;
   }
   std::unique_ptr<Tokenizer> t;
@@ -444,12 +443,12 @@ std::unique_ptr<Tokenizer> Tokenizer::deserialize(const uint8_t *data,
     t = createGpt2(std::move(pieces), std::move(types), merges, int32_t(bos),
                    int32_t(eos), error);
     if (t)
-      t->scores_ = scores;
+      t->scores = scores;
   }
   if (!t)
     error = "invalid serialised tokenizer: " + error;
   else
-    t->addBosByDefault_ = flags & 1u;
+    t->addBosByDefault = flags & 1u;
   return t;
 }
 

@@ -103,7 +103,7 @@ void Tokenizer::bpeGpt2Word(std::string_view word,
   std::vector<Sym> syms;
   syms.reserve(word.size());
   for (size_t i = 0; i < word.size(); ++i)
-    syms.push_back({byteToken_[uint8_t(word[i])], int(i) - 1, int(i) + 1});
+    syms.push_back({byteToken[uint8_t(word[i])], int(i) - 1, int(i) + 1});
   syms.back().next = -1;
 
   std::priority_queue<Candidate, std::vector<Candidate>, CandidateOrder>
@@ -112,8 +112,8 @@ void Tokenizer::bpeGpt2Word(std::string_view word,
     if (l < 0 || r < 0)
       return;
     int32_t a = syms[size_t(l)].id, b = syms[size_t(r)].id;
-    auto it = mergeRank_.find((uint64_t(uint32_t(a)) << 32) | uint32_t(b));
-    if (it != mergeRank_.end())
+    auto it = mergeRank.find((uint64_t(uint32_t(a)) << 32) | uint32_t(b));
+    if (it != mergeRank.end())
       agenda.push({it->second.first, l, r, it->second.second, a, b});
   };
   for (size_t i = 1; i < syms.size(); ++i)

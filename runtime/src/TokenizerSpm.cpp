@@ -66,16 +66,16 @@ void Tokenizer::encodeSentencePiece(std::string_view text,
 
   // Initial symbols: user-defined pieces (longest match), else code points.
   std::vector<Symbol> symbols;
-  const std::string_view all(norm);
+  const std::string_view normView(norm);
   for (size_t i = 0; i < norm.size();) {
     size_t len = 0;
-    for (std::string_view u : userDefined_)
-      if (u.size() > len && all.substr(i, u.size()) == u)
+    for (std::string_view u : userDefined)
+      if (u.size() > len && normView.substr(i, u.size()) == u)
         len = u.size();
     bool frozen = len > 0;
     if (!frozen) {
       uint32_t cp;
-      decodeUtf8(all.substr(i), cp, len); // Valid after normalisation.
+      decodeUtf8(normView.substr(i), cp, len); // Valid after normalisation.
     }
     int idx = int(symbols.size());
     symbols.push_back({idx - 1, idx + 1, i, len, frozen});
@@ -91,10 +91,10 @@ void Tokenizer::encodeSentencePiece(std::string_view text,
       return;
     const Symbol &l = symbols[size_t(left)];
     size_t len = l.len + symbols[size_t(right)].len;
-    auto it = mergeable_.find(all.substr(l.start, len));
-    if (it == mergeable_.end())
+    auto it = mergeable.find(normView.substr(l.start, len));
+    if (it == mergeable.end())
       return;
-    agenda.push({scores_[size_t(it->second)], left, right, len});
+    agenda.push({scores[size_t(it->second)], left, right, len});
   };
   for (size_t i = 1; i < symbols.size(); ++i)
     consider(int(i) - 1, int(i));
@@ -119,9 +119,9 @@ void Tokenizer::encodeSentencePiece(std::string_view text,
 
   for (int i = 0; i >= 0; i = symbols[size_t(i)].next) {
     const Symbol &s = symbols[size_t(i)];
-    std::string_view piece = all.substr(s.start, s.len);
-    auto it = mergeable_.find(piece);
-    if (it != mergeable_.end()) {
+    std::string_view piece = normView.substr(s.start, s.len);
+    auto it = mergeable.find(piece);
+    if (it != mergeable.end()) {
       out.push_back(it->second);
       continue;
     }
@@ -129,12 +129,12 @@ void Tokenizer::encodeSentencePiece(std::string_view text,
     // the vocabulary lacks a byte token (SentencePiece without fallback).
     bool haveBytes = true;
     for (char ch : piece)
-      haveBytes &= byteToken_[uint8_t(ch)] >= 0;
+      haveBytes &= byteToken[uint8_t(ch)] >= 0;
     if (haveBytes) {
       for (char ch : piece)
-        out.push_back(byteToken_[uint8_t(ch)]);
-    } else if (unk_ >= 0) {
-      out.push_back(unk_);
+        out.push_back(byteToken[uint8_t(ch)]);
+    } else if (unk >= 0) {
+      out.push_back(unk);
     }
   }
 }

@@ -123,40 +123,40 @@ size_t utf8SequenceLength(uint8_t lead) {
 }
 
 void Utf8Assembler::push(std::string_view bytes, std::string &out) {
-  pending_.append(bytes.data(), bytes.size());
+  pending.append(bytes.data(), bytes.size());
   size_t i = 0;
-  while (i < pending_.size()) {
-    size_t need = utf8SequenceLength(uint8_t(pending_[i]));
+  while (i < pending.size()) {
+    size_t need = utf8SequenceLength(uint8_t(pending[i]));
     if (need == 0) {
       appendUtf8(out, kReplacementChar);
       ++i;
       continue;
     }
-    size_t have = pending_.size() - i;
+    size_t have = pending.size() - i;
     if (have < need) {
       // Hold the tail back only if it can still become a valid character;
       // a wrong continuation byte already proves it cannot.
       bool prefixOk = true;
       for (size_t k = 1; k < have; ++k)
-        prefixOk &= isTrail(uint8_t(pending_[i + k]));
+        prefixOk &= isTrail(uint8_t(pending[i + k]));
       if (prefixOk)
         break;
     }
     uint32_t cp;
     size_t len;
-    if (decodeUtf8(std::string_view(pending_).substr(i), cp, len))
-      out.append(pending_, i, len);
+    if (decodeUtf8(std::string_view(pending).substr(i), cp, len))
+      out.append(pending, i, len);
     else
       appendUtf8(out, kReplacementChar);
     i += len;
   }
-  pending_.erase(0, i);
+  pending.erase(0, i);
 }
 
 void Utf8Assembler::finish(std::string &out) {
-  for (size_t k = 0; k < pending_.size(); ++k)
+  for (size_t k = 0; k < pending.size(); ++k)
     appendUtf8(out, kReplacementChar);
-  pending_.clear();
+  pending.clear();
 }
 
 bool isUnicodeLetter(uint32_t cp) { return inRanges(kLetterRanges, cp); }

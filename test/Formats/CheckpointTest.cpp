@@ -32,9 +32,9 @@ TEST(Gguf, ParsesMetadataOfEveryKind) {
   auto parsed = GgufFile::parse((*buffer)->getBuffer());
   ASSERT_TRUE(bool(parsed)) << llvm::toString(parsed.takeError());
   const GgufFile &f = *parsed;
-  EXPECT_EQ(f.version(), 3u);
-  EXPECT_EQ(f.alignment(), 32u);
-  EXPECT_EQ(f.dataOffset() % 32, 0u);
+  EXPECT_EQ(f.getVersion(), 3u);
+  EXPECT_EQ(f.getAlignment(), 32u);
+  EXPECT_EQ(f.getDataOffset() % 32, 0u);
   EXPECT_EQ(f.getString("general.architecture").value_or(""), "llama");
   EXPECT_EQ(f.getString("tokenizer.ggml.model").value_or(""), "llama");
   EXPECT_EQ(f.getInt("llama.block_count").value_or(-1), 2);
@@ -70,7 +70,8 @@ TEST(Gguf, EveryTruncationFailsCleanly) {
   llvm::StringRef bytes = (*buf)->getBuffer();
   auto full = GgufFile::parse(bytes);
   ASSERT_TRUE(bool(full)) << llvm::toString(full.takeError());
-  for (size_t n = 0; n < bytes.size(); n += (n < full->dataOffset() ? 1 : 97)) {
+  for (size_t n = 0; n < bytes.size();
+       n += (n < full->getDataOffset() ? 1 : 97)) {
     // A copy, so that reading past the prefix is caught by ASan.
     std::vector<char> copy(bytes.begin(), bytes.begin() + n);
     auto f = GgufFile::parse(llvm::StringRef(copy.data(), copy.size()));
@@ -108,14 +109,15 @@ TEST_P(Fixture, TensorsMatchWriterSummary) {
   auto ckptOrErr = Checkpoint::open(summary.path);
   ASSERT_TRUE(bool(ckptOrErr)) << llvm::toString(ckptOrErr.takeError());
   const Checkpoint &ckpt = **ckptOrErr;
-  EXPECT_EQ(ckpt.format(), fmt == "llama2c" ? Checkpoint::Format::Llama2c
-                           : fmt == "gguf"  ? Checkpoint::Format::Gguf
-                                            : Checkpoint::Format::Safetensors);
-  EXPECT_EQ(ckpt.gguf() != nullptr, fmt == "gguf");
+  EXPECT_EQ(ckpt.getFormat(), fmt == "llama2c" ? Checkpoint::Format::Llama2c
+                              : fmt == "gguf"
+                                  ? Checkpoint::Format::Gguf
+                                  : Checkpoint::Format::Safetensors);
+  EXPECT_EQ(ckpt.getGguf() != nullptr, fmt == "gguf");
   EXPECT_EQ(ckpt.llama2c() != nullptr, fmt == "llama2c");
 
   const llvm::json::Object &tensors = summary.object("tensors");
-  EXPECT_EQ(ckpt.tensors().size(), tensors.size());
+  EXPECT_EQ(ckpt.getTensors().size(), tensors.size());
   for (const auto &kv : tensors) {
     std::string tname = kv.first.str();
     const llvm::json::Object &t = *kv.second.getAsObject();

@@ -66,8 +66,8 @@ TEST(TokenizerFiles, Llama2cLoaderReadsWhatItWrites) {
   ASSERT_TRUE(bool(loaded)) << llvm::toString(loaded.takeError());
   const Tokenizer &tok = **loaded;
   EXPECT_EQ(tok.vocabSize(), int32_t(pieces.size()));
-  EXPECT_EQ(tok.bos(), 1);
-  EXPECT_EQ(tok.eos(), 2);
+  EXPECT_EQ(tok.getBos(), 1);
+  EXPECT_EQ(tok.getEos(), 2);
   EXPECT_EQ(tok.type(0), TokenType::Unknown);
   EXPECT_EQ(tok.type(3 + 0x41), TokenType::Byte);
   EXPECT_EQ(tok.tokenBytes(3 + 0x41), "A");
@@ -181,7 +181,7 @@ TEST(TokenizerFiles, Gpt2FilesErrorsNameTheirLocation) {
   auto ok = loadGpt2Tokenizer(json, header + "h e\nl l\n");
   ASSERT_TRUE(bool(ok)) << llvm::toString(ok.takeError());
   EXPECT_EQ((*ok)->vocabSize(), 259);
-  EXPECT_EQ((*ok)->eos(), 258);
+  EXPECT_EQ((*ok)->getEos(), 258);
   EXPECT_EQ(
       (*ok)->encode("hell", false),
       (std::vector<int32_t>{(*ok)->pieceToId("he"), (*ok)->pieceToId("ll")}));
@@ -256,8 +256,8 @@ TEST(TokenizerFiles, SentencePieceModel) {
   auto tok = loadSentencePieceModel(bytes);
   ASSERT_TRUE(bool(tok)) << llvm::toString(tok.takeError());
   EXPECT_EQ((*tok)->vocabSize(), 9);
-  EXPECT_EQ((*tok)->bos(), 1);
-  EXPECT_EQ((*tok)->eos(), 2);
+  EXPECT_EQ((*tok)->getBos(), 1);
+  EXPECT_EQ((*tok)->getEos(), 2);
   EXPECT_EQ((*tok)->type(3), TokenType::Byte);
   EXPECT_EQ((*tok)->type(1), TokenType::Control);
   EXPECT_EQ((*tok)->encode("hi", true), (std::vector<int32_t>{1, 8}));

@@ -208,7 +208,7 @@ TEST(TokenizerVectors, LlamaCppGpt2) {
     auto tok = expectLlamaCppVectors(file, base);
     ASSERT_TRUE(tok);
     EXPECT_EQ(tok->vocabSize(), 50257);
-    EXPECT_EQ(tok->eos(), 50256);
+    EXPECT_EQ(tok->getEos(), 50256);
   }
 }
 
@@ -244,11 +244,11 @@ TEST(TokenizerVectors, SerializationRoundTrip) {
     std::string error;
     auto back = Tokenizer::deserialize(bytes.data(), bytes.size(), error);
     ASSERT_TRUE(back) << error;
-    EXPECT_EQ(back->kind(), tok->kind());
+    EXPECT_EQ(back->getKind(), tok->getKind());
     EXPECT_EQ(back->vocabSize(), tok->vocabSize());
-    EXPECT_EQ(back->bos(), tok->bos());
-    EXPECT_EQ(back->eos(), tok->eos());
-    EXPECT_EQ(back->addBosByDefault(), tok->addBosByDefault());
+    EXPECT_EQ(back->getBos(), tok->getBos());
+    EXPECT_EQ(back->getEos(), tok->getEos());
+    EXPECT_EQ(back->getAddBosByDefault(), tok->getAddBosByDefault());
     for (int32_t id = 0; id < tok->vocabSize(); ++id) {
       ASSERT_EQ(back->piece(id), tok->piece(id));
       ASSERT_EQ(back->score(id), tok->score(id));

@@ -123,9 +123,9 @@ TEST(Description, BaseParsesWithDefaults) {
   EXPECT_EQ(s.name, "base");
   EXPECT_EQ(s.arch, "");
   EXPECT_EQ(s.numLayers, 2);
-  EXPECT_EQ(s.positional, PositionalKind::Rope);
+  EXPECT_EQ(s.positional, PositionEncoding::Rope);
   EXPECT_EQ(s.ropeTheta, 10000.0f);
-  EXPECT_EQ(s.ropeStyle, RopeStyle::Interleaved);
+  EXPECT_EQ(s.ropePairing, RopePairing::Interleaved);
   EXPECT_EQ(s.embeddingScale, 1.0f);
   EXPECT_EQ(s.block.attention.kvHeads, 4);
   EXPECT_EQ(s.block.attention.headDim, 16);
@@ -174,18 +174,18 @@ TEST(Description, Aidreams260KExample) {
 TEST(Description, ExamplesCoverTheirFeatures) {
   struct Case {
     const char *file;
-    PositionalKind pos;
+    PositionEncoding pos;
     bool preNorm;
     Activation act;
     bool gated;
     int64_t kvHeads;
   } cases[] = {
-      {"gpt2-style", PositionalKind::Learned, true, Activation::GeluTanh,
+      {"gpt2-style", PositionEncoding::Learned, true, Activation::GeluTanh,
        false, 4},
-      {"llama-style", PositionalKind::Rope, true, Activation::SiLU, true, 2},
-      {"transformer-decoder", PositionalKind::Sinusoidal, false,
+      {"llama-style", PositionEncoding::Rope, true, Activation::SiLU, true, 2},
+      {"transformer-decoder", PositionEncoding::Sinusoidal, false,
        Activation::ReLU, false, 8},
-      {"alibi", PositionalKind::Alibi, true, Activation::Gelu, false, 1},
+      {"alibi", PositionEncoding::Alibi, true, Activation::Gelu, false, 1},
   };
   for (const Case &c : cases) {
     SCOPED_TRACE(c.file);
@@ -330,9 +330,9 @@ ModelSpec syntheticBase() {
   s.dim = 96;
   s.contextLength = 333;
   s.numLayers = 3;
-  s.positional = PositionalKind::Rope;
+  s.positional = PositionEncoding::Rope;
   s.ropeTheta = 500000.0f;
-  s.ropeStyle = RopeStyle::Half;
+  s.ropePairing = RopePairing::Half;
   s.block.norm = {NormKind::RMSNorm, 1e-6f};
   s.block.attention = {6, 2, 16, true, false, false};
   s.block.ffn = {Activation::SiLU, true, 256, false};
@@ -344,13 +344,14 @@ ModelSpec syntheticBase() {
 
 TEST(Description, SyntheticRoundTripsCoverEveryEnum) {
   std::vector<ModelSpec> specs;
-  for (PositionalKind k :
-       {PositionalKind::None, PositionalKind::Sinusoidal,
-        PositionalKind::Learned, PositionalKind::Rope, PositionalKind::Alibi})
-    for (RopeStyle style : {RopeStyle::Interleaved, RopeStyle::Half}) {
+  for (PositionEncoding k :
+       {PositionEncoding::None, PositionEncoding::Sinusoidal,
+        PositionEncoding::Learned, PositionEncoding::Rope,
+        PositionEncoding::Alibi})
+    for (RopePairing style : {RopePairing::Interleaved, RopePairing::Half}) {
       ModelSpec s = syntheticBase();
       s.positional = k;
-      s.ropeStyle = style;
+      s.ropePairing = style;
       specs.push_back(s);
     }
   for (NormKind n : {NormKind::LayerNorm, NormKind::RMSNorm})
@@ -378,7 +379,7 @@ TEST(Description, SyntheticRoundTripsCoverEveryEnum) {
       s.block.attention.causal = causal;
       s.block.attention.kvHeads = bias == 0 ? 1 : bias == 1 ? 6 : 3;
       s.block.attention.headDim = 7 + 2 * bias; // need not be dim / heads
-      s.positional = PositionalKind::Alibi;
+      s.positional = PositionEncoding::Alibi;
       specs.push_back(s);
     }
   for (float scale : {1.0f, 0.125f, sqrtDimScale(96), 1.0f / 3.0f, 1e-3f}) {
@@ -403,7 +404,7 @@ TEST(Description, SyntheticRoundTripsCoverEveryEnum) {
       s.tiedHead = false;
       s.block.attention.qkvBias = true;
       s.block.norm.kind = NormKind::LayerNorm;
-      s.positional = PositionalKind::Learned;
+      s.positional = PositionEncoding::Learned;
       s.weights.format = f;
       s.weights.path = "/ckpt/model";
       completeBindings(s);
@@ -444,7 +445,7 @@ TEST(Description, EqualSpecsNoticesDifferences) {
   b = a;
   b.ropeTheta = 1;
   EXPECT_FALSE(equalSpecs(a, b));
-  b.positional = a.positional = PositionalKind::Alibi;
+  b.positional = a.positional = PositionEncoding::Alibi;
   EXPECT_TRUE(equalSpecs(a, b)); // theta only matters for rope
   a.weights.format = b.weights.format = CheckpointFormat::Gguf;
   completeBindings(a);
@@ -466,7 +467,7 @@ TEST(DefaultBindings, CoverExpectedWeightsOfEachFormat) {
       s.arch = arch;
       s.weights.format = f;
       s.tiedHead = false;
-      s.positional = PositionalKind::Learned;
+      s.positional = PositionEncoding::Learned;
       s.block.norm.kind = NormKind::LayerNorm;
       s.block.attention.qkvBias = s.block.attention.outBias = true;
       s.block.ffn.bias = true;
@@ -741,6 +742,27 @@ TEST(DescriptionErrors, HostileInputsDoNotCrash) {
   EXPECT_FALSE(static_cast<bool>(
       parse(llvm::StringRef("model \"x\0\" {}", 13)).spec));
   EXPECT_FALSE(static_cast<bool>(parse("model \"x\" { dim = \xff }").spec));
+}
+
+TEST(DescriptionErrors, SizeLimit) {
+  // Issue 13, finding 10: 50 MB of ';' took 4.2 GB and 33 s. Above the
+  // documented limit a description is refused before it is lexed, at line
+  // 1, which is shown cut short; at the limit it parses.
+  std::string base = kBase;
+  std::string atLimit =
+      base + "#" + std::string(kMaxDescriptionBytes - base.size() - 2, 'x') +
+      "\n";
+  ASSERT_EQ(atLimit.size(), kMaxDescriptionBytes);
+  Parsed p = parse(atLimit);
+  EXPECT_TRUE(static_cast<bool>(p.spec)) << p.errorText;
+  std::string over = "model \"m\" {" + std::string(50 << 20, ';') + "}";
+  p = parse(over);
+  ASSERT_FALSE(static_cast<bool>(p.spec));
+  EXPECT_EQ(p.errorText, "/models/test.tfm:1:1: error: the description is "
+                         "52428812 bytes, above the limit of 1048576 "
+                         "(docs/limits.md)");
+  EXPECT_EQ(p.diagnostics.rfind(p.errorText, 0), 0u) << p.diagnostics;
+  EXPECT_LT(p.diagnostics.size(), 300u) << p.diagnostics;
 }
 
 //===----------------------------------------------------------------------===//

@@ -22,9 +22,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
+#include <numeric>
 
 using namespace tfm;
 using namespace tfm::test;
@@ -63,17 +66,18 @@ TEST_P(Fixture, ImportMatchesWriterSummary) {
   EXPECT_EQ(spec.tiedHead, *s.getBoolean("tied_head"));
   EXPECT_EQ(llvm::toString(validateSpec(spec)), "");
   if (arch == "llama") {
-    EXPECT_EQ(spec.positional, PositionalKind::Rope);
+    EXPECT_EQ(spec.positional, PositionEncoding::Rope);
     EXPECT_FLOAT_EQ(spec.ropeTheta,
                     static_cast<float>(*s.getNumber("rope_theta")));
-    EXPECT_EQ(spec.ropeStyle,
-              fmt == "safetensors" ? RopeStyle::Half : RopeStyle::Interleaved);
+    EXPECT_EQ(spec.ropePairing, fmt == "safetensors"
+                                    ? RopePairing::Half
+                                    : RopePairing::Interleaved);
     EXPECT_EQ(spec.block.norm.kind, NormKind::RMSNorm);
     EXPECT_TRUE(spec.block.ffn.gated);
     EXPECT_EQ(spec.block.ffn.activation, Activation::SiLU);
     EXPECT_FALSE(spec.block.attention.qkvBias);
   } else {
-    EXPECT_EQ(spec.positional, PositionalKind::Learned);
+    EXPECT_EQ(spec.positional, PositionEncoding::Learned);
     EXPECT_EQ(spec.block.norm.kind, NormKind::LayerNorm);
     EXPECT_FALSE(spec.block.ffn.gated);
     EXPECT_EQ(spec.block.ffn.activation, Activation::GeluTanh);
@@ -191,61 +195,144 @@ TEST(Weights, RandomBlobIsDeterministic) {
   EXPECT_TRUE(llvm::errorToBool(openWeights(spec).takeError()));
 }
 
+// --- Weights that are not finite (issue 13, finding 9) --------------------
+
+class Poisoned : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(Poisoned, BlobWriterNamesTheTensorAndElement) {
+  // The fixture writer put one NaN or infinity into one stored tensor and
+  // says which; writing the blob must stop there, plain or packed, and
+  // --allow-nonfinite's writer must carry the value through.
+  FixtureSummary summary = loadFixtureSummary(GetParam());
+  ASSERT_FALSE(summary.path.empty());
+  const llvm::json::Object &poison = summary.object("poison");
+  std::string tensor = poison.getString("tensor")->str();
+  std::string value = poison.getString("value")->str();
+  int64_t element = *poison.getInteger("element");
+  std::vector<int64_t> shape = shapeOf(poison.getArray("shape"));
+  std::vector<int64_t> index = shapeOf(poison.getArray("index"));
+  std::string what = value == "nan"    ? "NaN"
+                     : value[0] == '-' ? "-infinity"
+                                       : "+infinity";
+  auto list = [](const std::vector<int64_t> &v) {
+    std::string out = "[";
+    for (size_t k = 0; k < v.size(); ++k)
+      out += (k ? ", " : "") + std::to_string(v[k]);
+    return out + "]";
+  };
+  std::string expected = "tensor '" + tensor + "' " + list(shape) + " has " +
+                         what + " at element " + std::to_string(element) + " " +
+                         list(index);
+
+  auto imported = importModel(summary.path);
+  ASSERT_TRUE(bool(imported)) << llvm::toString(imported.takeError());
+  const ModelSpec &spec = imported->spec;
+  const Checkpoint *ckpt = imported->checkpoint.get();
+  // Packed: every weight that tiles by 8, the poisoned one among them.
+  WeightsLayout layout = weightsLayout(spec);
+  for (bool packed : {false, true}) {
+    WeightPacking packing;
+    if (packed)
+      for (const WeightDecl &d : layout.weights)
+        if (d.shape.size() == 2 && d.shape[0] % 8 == 0)
+          packing[d.name] = 8;
+    llvm::SmallString<0> blob;
+    llvm::raw_svector_ostream os(blob);
+    std::string msg =
+        llvm::toString(writeWeightsBlob(spec, ckpt, os, packing).takeError());
+    EXPECT_NE(msg.find(expected), std::string::npos)
+        << "expected '" << expected << "' in: " << msg;
+    EXPECT_NE(msg.find("--allow-nonfinite"), std::string::npos) << msg;
+  }
+  llvm::SmallString<0> blob;
+  llvm::raw_svector_ostream os(blob);
+  auto id = writeWeightsBlob(spec, ckpt, os, {}, {}, /*allowNonFinite=*/true);
+  ASSERT_TRUE(bool(id)) << llvm::toString(id.takeError());
+  size_t nonFinite = 0;
+  for (size_t k = 0; k + 4 <= blob.size(); k += 4) {
+    float x;
+    std::memcpy(&x, blob.data() + k, 4);
+    nonFinite += !std::isfinite(x);
+  }
+  EXPECT_EQ(nonFinite, 1u);
+  // readWeight reads what is there.
+  for (const WeightDecl &d : layout.weights) {
+    std::vector<float> w(static_cast<size_t>(
+        std::accumulate(d.shape.begin(), d.shape.end(), int64_t(1),
+                        std::multiplies<int64_t>())));
+    EXPECT_FALSE(bool(readWeight(spec, ckpt, d, w))) << d.name;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Writer, Poisoned,
+                         ::testing::Values("llama2c-nan", "gguf-inf"),
+                         testName);
+
 TEST(Weights, PackedWeightsAreColumnTiles) {
   // A packed [N, K] weight (tfm-pack-weights) is stored as [N/P][K][P] at
-  // its usual offset; the other weights are unchanged. Checked against the
-  // row-major blob of the same checkpoint, for a template and a plain name.
+  // its usual offset, then its last N mod P rows as one [K][N mod P] tile;
+  // the other weights are unchanged. Checked against the row-major blob of
+  // the same checkpoint, for a template and a plain name, with and without
+  // a tail.
   auto imported = importModel(tmpPath("fixtures/st-gpt2"));
   ASSERT_TRUE(bool(imported)) << llvm::toString(imported.takeError());
   const ModelSpec &spec = imported->spec;
   WeightsLayout layout = weightsLayout(spec);
-  WeightPacking packing;
-  packing["layers.{i}.w1.weight"] = 8;  // [64, 16]
-  packing["tok_embeddings.weight"] = 5; // [50, 16]
-  llvm::SmallString<0> plain, packed;
-  llvm::raw_svector_ostream osPlain(plain), osPacked(packed);
+  llvm::SmallString<0> plain;
+  llvm::raw_svector_ostream osPlain(plain);
   auto plainId = writeWeightsBlob(spec, imported->checkpoint.get(), osPlain);
   ASSERT_TRUE(bool(plainId)) << llvm::toString(plainId.takeError());
-  auto packedId =
-      writeWeightsBlob(spec, imported->checkpoint.get(), osPacked, packing);
-  ASSERT_TRUE(bool(packedId)) << llvm::toString(packedId.takeError());
-  // The weights id hashes the bytes as written: packing changes it.
-  EXPECT_NE(*plainId, *packedId);
-  ASSERT_EQ(plain.size(), packed.size());
-  int checked = 0;
-  for (size_t i = 0; i < layout.weights.size(); ++i) {
-    const WeightDecl &d = layout.weights[i];
-    int64_t p = packing.lookup(d.templ);
-    const char *a = plain.data() + layout.offsets[i];
-    const char *b = packed.data() + layout.offsets[i];
-    if (!p) {
-      int64_t n = 1;
-      for (int64_t x : d.shape)
-        n *= x;
-      EXPECT_EQ(std::memcmp(a, b, 4 * n), 0) << d.name;
-      continue;
-    }
-    ++checked;
-    int64_t rows = d.shape[0], cols = d.shape[1];
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t c = 0; c < cols; ++c) {
-        float x, y;
-        std::memcpy(&x, a + 4 * (r * cols + c), 4);
-        std::memcpy(&y, b + 4 * (((r / p) * cols + c) * p + r % p), 4);
-        ASSERT_EQ(x, y) << d.name << " (" << r << ", " << c << ")";
+  for (int64_t embeddingTile : {5, 7, 64}) {
+    WeightPacking packing;
+    packing["layers.{i}.w1.weight"] = 8;              // [64, 16]
+    packing["tok_embeddings.weight"] = embeddingTile; // [50, 16]
+    llvm::SmallString<0> packed;
+    llvm::raw_svector_ostream osPacked(packed);
+    auto packedId =
+        writeWeightsBlob(spec, imported->checkpoint.get(), osPacked, packing);
+    ASSERT_TRUE(bool(packedId)) << llvm::toString(packedId.takeError());
+    // The weights id hashes the bytes as written: packing changes it.
+    EXPECT_NE(*plainId, *packedId);
+    ASSERT_EQ(plain.size(), packed.size());
+    int checked = 0;
+    for (size_t i = 0; i < layout.weights.size(); ++i) {
+      const WeightDecl &d = layout.weights[i];
+      int64_t p = packing.lookup(d.templ);
+      const char *a = plain.data() + layout.offsets[i];
+      const char *b = packed.data() + layout.offsets[i];
+      if (!p) {
+        int64_t n = 1;
+        for (int64_t x : d.shape)
+          n *= x;
+        EXPECT_EQ(std::memcmp(a, b, 4 * n), 0) << d.name;
+        continue;
       }
+      ++checked;
+      int64_t rows = d.shape[0], cols = d.shape[1];
+      int64_t full = rows / p * p, tail = rows - full;
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) {
+          int64_t at = r < full ? ((r / p) * cols + c) * p + r % p
+                                : full * cols + c * tail + (r - full);
+          float x, y;
+          std::memcpy(&x, a + 4 * (r * cols + c), 4);
+          std::memcpy(&y, b + 4 * at, 4);
+          ASSERT_EQ(x, y) << d.name << " tile " << p << " (" << r << ", " << c
+                          << ")";
+        }
+    }
+    EXPECT_GE(checked, 2);
   }
-  EXPECT_GE(checked, 2);
-  // A tile that does not divide the rows is refused with the weight's name.
-  packing["tok_embeddings.weight"] = 7;
+  // Only a matrix has tiles: anything else is refused with its name.
+  WeightPacking packing;
+  packing["final_norm.weight"] = 8;
   llvm::SmallString<0> bad;
   llvm::raw_svector_ostream osBad(bad);
   std::string msg = llvm::toString(
       writeWeightsBlob(spec, imported->checkpoint.get(), osBad, packing)
           .takeError());
-  EXPECT_NE(msg.find("weight 'tok_embeddings.weight'"), std::string::npos)
-      << msg;
-  EXPECT_NE(msg.find("cannot be packed in tiles of 7 rows"), std::string::npos)
+  EXPECT_NE(msg.find("weight 'final_norm.weight'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("cannot be packed in tiles of 8 rows"), std::string::npos)
       << msg;
 }
 
@@ -256,7 +343,7 @@ TEST(Weights, OpenWeightsChecksTheDescriptionsCheckpoint) {
   ModelSpec spec = imported->spec;
   auto ckpt = openWeights(spec);
   ASSERT_TRUE(bool(ckpt)) << llvm::toString(ckpt.takeError());
-  EXPECT_EQ((*ckpt)->format(), Checkpoint::Format::Safetensors);
+  EXPECT_EQ((*ckpt)->getFormat(), Checkpoint::Format::Safetensors);
   spec.block.ffn.hidden = 32; // The checkpoint has 64.
   std::string msg = llvm::toString(openWeights(spec).takeError());
   EXPECT_NE(msg.find("weight 'layers.0.w1.weight' [32, 16]"), std::string::npos)
@@ -406,8 +493,8 @@ ImportedModel expectLlama(const std::string &path, int64_t dim, int64_t hidden,
   EXPECT_EQ(s.contextLength, ctx);
   EXPECT_EQ(s.block.norm.kind, NormKind::RMSNorm);
   EXPECT_FLOAT_EQ(s.block.norm.eps, 1e-5f);
-  EXPECT_EQ(s.positional, PositionalKind::Rope);
-  EXPECT_EQ(s.ropeStyle, RopeStyle::Interleaved);
+  EXPECT_EQ(s.positional, PositionEncoding::Rope);
+  EXPECT_EQ(s.ropePairing, RopePairing::Interleaved);
   EXPECT_FLOAT_EQ(s.ropeTheta, 10000.0f);
   EXPECT_TRUE(s.block.ffn.gated);
   return std::move(*m);
@@ -438,7 +525,7 @@ TEST(RealModels, Stories260KGgufEqualsLlama2c) {
   const TensorInfo *emb = gc.find("token_embd.weight");
   ASSERT_TRUE(emb);
   EXPECT_EQ(emb->shape, (std::vector<int64_t>{512, 64}));
-  auto toks = gc.gguf()->getStringArray("tokenizer.ggml.tokens");
+  auto toks = gc.getGguf()->getStringArray("tokenizer.ggml.tokens");
   ASSERT_TRUE(toks);
   EXPECT_EQ(toks->size(), 512u);
   // The tokenizer comes from the open checkpoint, and equals the one read
@@ -482,7 +569,7 @@ TEST(RealModels, TinyGpt2) {
   EXPECT_EQ(s->block.ffn.activation, Activation::GeluTanh);
   EXPECT_EQ(s->block.norm.kind, NormKind::LayerNorm);
   EXPECT_FLOAT_EQ(s->block.norm.eps, 1e-5f);
-  EXPECT_EQ(s->positional, PositionalKind::Learned);
+  EXPECT_EQ(s->positional, PositionEncoding::Learned);
   EXPECT_TRUE(s->tiedHead);
   // The shared file lacks attn.c_attn.bias (see its tensor list); the other
   // biases are there.
@@ -543,19 +630,19 @@ TEST(ModelSpec, ValidatorNamesTheKeyOfEachProblem) {
   }
   // Theta only matters with rope.
   ModelSpec learned = base;
-  learned.positional = PositionalKind::Learned;
+  learned.positional = PositionEncoding::Learned;
   learned.ropeTheta = -5;
   EXPECT_EQ(invalidKey(learned), "");
 }
 
 TEST(ModelSpec, ArchDefaultsAreTheFamiliesConventions) {
   ModelSpec llama = archDefaults(ArchFamily::Llama);
-  EXPECT_EQ(llama.positional, PositionalKind::Rope);
+  EXPECT_EQ(llama.positional, PositionEncoding::Rope);
   EXPECT_EQ(llama.block.norm.kind, NormKind::RMSNorm);
   EXPECT_TRUE(llama.block.ffn.gated);
   EXPECT_FALSE(llama.block.attention.qkvBias);
   ModelSpec gpt2 = archDefaults(ArchFamily::Gpt2);
-  EXPECT_EQ(gpt2.positional, PositionalKind::Learned);
+  EXPECT_EQ(gpt2.positional, PositionEncoding::Learned);
   EXPECT_EQ(gpt2.block.norm.kind, NormKind::LayerNorm);
   EXPECT_EQ(gpt2.block.ffn.activation, Activation::GeluTanh);
   EXPECT_TRUE(gpt2.block.attention.qkvBias && gpt2.block.ffn.bias);

@@ -15,6 +15,7 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <gtest/gtest.h>
 
@@ -39,7 +40,7 @@ void checkPlan(llvm::ArrayRef<tfm::BufferInterval> buffers, int64_t arena,
   int64_t naive = 0, maxEnd = 0;
   for (size_t i = 0; i < buffers.size(); ++i) {
     const auto &a = buffers[i];
-    naive += (a.size + alignment - 1) / alignment * alignment;
+    naive += int64_t(llvm::alignTo(a.size, alignment));
     ASSERT_GE(a.offset, 0);
     ASSERT_EQ(a.offset % alignment, 0);
     maxEnd = std::max(maxEnd, a.offset + a.size);

@@ -108,6 +108,84 @@ func.func @decode_accumulate(%x: memref<1x32xf32>, %w: memref<12x32x8xf32>, %y: 
 
 // -----
 
+#x = affine_map<(m, n1, n0, k) -> (m, k)>
+#w = affine_map<(m, n1, n0, k) -> (n1, k, n0)>
+#y = affine_map<(m, n1, n0, k) -> (m, n1 * 16 + n0)>
+#wt = affine_map<(m, n1, n0, k) -> (n1, k, n0)>
+#yt = affine_map<(m, n1, n0, k) -> (m, n1 * 3 + n0 + 32)>
+
+// A row count P does not divide (35 = 2 x 16 + 3): the full tiles, then the
+// tail tile of 3 rows into columns 32..34. Together they write every column,
+// so the fill goes and both overwrite; the tail's body uses 3-float vectors
+// and writes through a view of its columns.
+// CHECK-LABEL: func @tail
+// CHECK-SAME: (%[[X:.*]]: memref<?x8xf32>, %[[W:.*]]: memref<2x8x16xf32>, %[[WT:.*]]: memref<1x8x3xf32>, %[[Y:.*]]: memref<?x35xf32>)
+// CHECK-NOT: linalg.fill
+// CHECK-DAG: %[[TBODY:.*]] = constant @tfm_linear_k8_p3_rows :
+// CHECK-DAG: %[[BODY:.*]] = constant @tfm_linear_k8_p16_rows :
+// CHECK: %[[MAIN:.*]] = memref.subview %[[Y]][0, 0] [%{{.*}}, 32] [1, 1]
+// CHECK: %[[MAINC:.*]] = memref.cast %[[MAIN]]
+// CHECK: call @tfmrt_parallel_for(%[[BODY]], %[[MAINC]],
+// CHECK: %[[TAIL:.*]] = memref.subview %[[Y]][0, 32] [%{{.*}}, 3] [1, 1]
+// CHECK: %[[TAILC:.*]] = memref.cast %[[TAIL]]
+// CHECK: call @tfmrt_parallel_for(%[[TBODY]], %[[TAILC]],
+// CHECK-NOT: linalg.generic
+// CHECK: return
+// CHECK-LABEL: func.func private @tfm_linear_k8_p3_rows
+// CHECK: arith.constant dense<0.000000e+00> : vector<3xf32>
+// CHECK: vector.load {{.*}} vector<3xf32>
+// CHECK: vector.fma {{.*}} : vector<3xf32>
+// CHECK: vector.store {{.*}} vector<3xf32>
+func.func @tail(%x: memref<?x8xf32>, %w: memref<2x8x16xf32>, %wt: memref<1x8x3xf32>, %y: memref<?x35xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%y : memref<?x35xf32>)
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x8xf32>, memref<2x8x16xf32>) outs(%y : memref<?x35xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#x, #wt, #yt],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %wt : memref<?x8xf32>, memref<1x8x3xf32>) outs(%y : memref<?x35xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#x = affine_map<(m, n1, n0, k) -> (m, k)>
+#yt = affine_map<(m, n1, n0, k) -> (m, n1 * 3 + n0 + 32)>
+#wt = affine_map<(m, n1, n0, k) -> (n1, k, n0)>
+
+// A tail alone after a fill does not cover the output: the fill stays and
+// the tail accumulates.
+// CHECK-LABEL: func @tail_alone
+// CHECK: linalg.fill
+// CHECK: call @tfmrt_parallel_for
+// CHECK-LABEL: func.func private @tfm_linear_k8_p3_row_acc
+func.func @tail_alone(%x: memref<1x8xf32>, %wt: memref<1x8x3xf32>, %y: memref<1x35xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%y : memref<1x35xf32>)
+  linalg.generic {indexing_maps = [#x, #wt, #yt],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %wt : memref<1x8xf32>, memref<1x8x3xf32>) outs(%y : memref<1x35xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // Left alone: a contraction on tensors, another body, an unpacked matmul.
 #x = affine_map<(m, n1, n0, k) -> (m, k)>
 #w = affine_map<(m, n1, n0, k) -> (n1, k, n0)>

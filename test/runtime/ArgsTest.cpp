@@ -15,64 +15,64 @@ using tfm::rt::parseArgs;
 namespace {
 
 struct Parsed {
-  bool Ok;
-  Options Opts;
-  std::string Error;
+  bool ok;
+  Options opts;
+  std::string error;
 };
 
-Parsed parse(std::vector<std::string> Args) {
-  std::vector<const char *> Argv = {"model"};
-  for (const std::string &A : Args)
-    Argv.push_back(A.c_str());
-  Parsed P;
-  P.Ok = parseArgs(int(Argv.size()), Argv.data(), P.Opts, P.Error);
-  return P;
+Parsed parse(std::vector<std::string> args) {
+  std::vector<const char *> argv = {"model"};
+  for (const std::string &a : args)
+    argv.push_back(a.c_str());
+  Parsed p;
+  p.ok = parseArgs(int(argv.size()), argv.data(), p.opts, p.error);
+  return p;
 }
 
 /// Parsing fails and the message contains every fragment.
-void expectError(std::vector<std::string> Args,
-                 std::vector<std::string> Fragments) {
-  Parsed P = parse(Args);
-  std::string Joined;
-  for (const std::string &A : Args)
-    Joined += A + " ";
-  ASSERT_FALSE(P.Ok) << "accepted: " << Joined;
-  for (const std::string &F : Fragments)
-    EXPECT_NE(P.Error.find(F), std::string::npos)
-        << "error '" << P.Error << "' lacks '" << F << "' for " << Joined;
+void expectError(std::vector<std::string> args,
+                 std::vector<std::string> fragments) {
+  Parsed p = parse(args);
+  std::string joined;
+  for (const std::string &a : args)
+    joined += a + " ";
+  ASSERT_FALSE(p.ok) << "accepted: " << joined;
+  for (const std::string &f : fragments)
+    EXPECT_NE(p.error.find(f), std::string::npos)
+        << "error '" << p.error << "' lacks '" << f << "' for " << joined;
 }
 
 TEST(Args, Defaults) {
-  Parsed P = parse({});
-  ASSERT_TRUE(P.Ok);
-  const Options &O = P.Opts;
-  EXPECT_FALSE(O.havePrompt);
-  EXPECT_EQ(O.nPredict, 128);
-  EXPECT_FLOAT_EQ(O.sampling.temperature, 0.8f);
-  EXPECT_EQ(O.sampling.topK, 40);
-  EXPECT_FLOAT_EQ(O.sampling.topP, 0.95f);
-  EXPECT_FLOAT_EQ(O.sampling.minP, 0.05f);
-  EXPECT_FLOAT_EQ(O.sampling.repeatPenalty, 1.0f);
-  EXPECT_EQ(O.sampling.repeatLastN, 64);
-  EXPECT_FALSE(O.haveSeed);
-  EXPECT_EQ(O.threads, 0);
-  EXPECT_EQ(O.addBos, -1); // the tokenizer's convention
-  EXPECT_TRUE(O.displayPrompt);
-  EXPECT_FALSE(O.tokenizeOnly);
-  EXPECT_EQ(O.ctxSize, 0);
-  EXPECT_TRUE(O.reversePrompts.empty());
-  EXPECT_FALSE(O.ignoreEos);
-  EXPECT_FALSE(O.escape);
-  EXPECT_EQ(O.nProbs, 0);
-  EXPECT_FALSE(O.interactive);
-  EXPECT_TRUE(O.logitsOut.empty());
-  EXPECT_TRUE(O.timing);
-  EXPECT_FALSE(O.help);
-  EXPECT_FALSE(O.version);
+  Parsed p = parse({});
+  ASSERT_TRUE(p.ok);
+  const Options &o = p.opts;
+  EXPECT_FALSE(o.havePrompt);
+  EXPECT_EQ(o.nPredict, 128);
+  EXPECT_FLOAT_EQ(o.sampling.temperature, 0.8f);
+  EXPECT_EQ(o.sampling.topK, 40);
+  EXPECT_FLOAT_EQ(o.sampling.topP, 0.95f);
+  EXPECT_FLOAT_EQ(o.sampling.minP, 0.05f);
+  EXPECT_FLOAT_EQ(o.sampling.repeatPenalty, 1.0f);
+  EXPECT_EQ(o.sampling.repeatLastN, 64);
+  EXPECT_FALSE(o.haveSeed);
+  EXPECT_EQ(o.threads, 0);
+  EXPECT_EQ(o.addBos, -1); // the tokenizer's convention
+  EXPECT_TRUE(o.displayPrompt);
+  EXPECT_FALSE(o.tokenizeOnly);
+  EXPECT_EQ(o.ctxSize, 0);
+  EXPECT_TRUE(o.reversePrompts.empty());
+  EXPECT_FALSE(o.ignoreEos);
+  EXPECT_FALSE(o.escape);
+  EXPECT_EQ(o.nProbs, 0);
+  EXPECT_FALSE(o.interactive);
+  EXPECT_TRUE(o.logitsOut.empty());
+  EXPECT_TRUE(o.timing);
+  EXPECT_FALSE(o.help);
+  EXPECT_FALSE(o.version);
 }
 
 TEST(Args, EveryFlag) {
-  Parsed P = parse({"-p",
+  Parsed p = parse({"-p",
                     "Once upon",
                     "-n",
                     "-1",
@@ -99,45 +99,45 @@ TEST(Args, EveryFlag) {
                     "l.bin",
                     "--attention-out=a.npy",
                     "--no-timing"});
-  ASSERT_TRUE(P.Ok) << P.Error;
-  const Options &O = P.Opts;
-  EXPECT_EQ(O.prompt, "Once upon");
-  EXPECT_TRUE(O.havePrompt);
-  EXPECT_EQ(O.nPredict, -1);
-  EXPECT_EQ(O.sampling.temperature, 0.0f);
-  EXPECT_EQ(O.sampling.topK, 5);
-  EXPECT_FLOAT_EQ(O.sampling.topP, 0.5f);
-  EXPECT_FLOAT_EQ(O.sampling.minP, 0.1f);
-  EXPECT_FLOAT_EQ(O.sampling.repeatPenalty, 1.1f);
-  EXPECT_EQ(O.sampling.repeatLastN, -1);
-  EXPECT_TRUE(O.haveSeed);
-  EXPECT_EQ(O.sampling.seed, UINT64_MAX);
-  EXPECT_EQ(O.threads, 2);
-  EXPECT_EQ(O.addBos, 0);
-  EXPECT_FALSE(O.displayPrompt);
-  EXPECT_TRUE(O.tokenizeOnly);
-  EXPECT_EQ(O.logitsOut, "l.bin");
-  EXPECT_EQ(O.attentionOut, "a.npy");
-  EXPECT_FALSE(O.timing);
+  ASSERT_TRUE(p.ok) << p.error;
+  const Options &o = p.opts;
+  EXPECT_EQ(o.prompt, "Once upon");
+  EXPECT_TRUE(o.havePrompt);
+  EXPECT_EQ(o.nPredict, -1);
+  EXPECT_EQ(o.sampling.temperature, 0.0f);
+  EXPECT_EQ(o.sampling.topK, 5);
+  EXPECT_FLOAT_EQ(o.sampling.topP, 0.5f);
+  EXPECT_FLOAT_EQ(o.sampling.minP, 0.1f);
+  EXPECT_FLOAT_EQ(o.sampling.repeatPenalty, 1.1f);
+  EXPECT_EQ(o.sampling.repeatLastN, -1);
+  EXPECT_TRUE(o.haveSeed);
+  EXPECT_EQ(o.sampling.seed, UINT64_MAX);
+  EXPECT_EQ(o.threads, 2);
+  EXPECT_EQ(o.addBos, 0);
+  EXPECT_FALSE(o.displayPrompt);
+  EXPECT_TRUE(o.tokenizeOnly);
+  EXPECT_EQ(o.logitsOut, "l.bin");
+  EXPECT_EQ(o.attentionOut, "a.npy");
+  EXPECT_FALSE(o.timing);
 }
 
 // The llama.cpp staples of issue 14: -c, -r, --ignore-eos, -e, --n-probs,
 // -i, --bos.
 TEST(Args, LlamaCppStaples) {
-  Parsed P = parse({"-c", "64", "-r", "User:", "--reverse-prompt=\n\n",
+  Parsed p = parse({"-c", "64", "-r", "User:", "--reverse-prompt=\n\n",
                     "--ignore-eos", "-e", "--n-probs", "5", "-i", "--bos"});
-  ASSERT_TRUE(P.Ok) << P.Error;
-  const Options &O = P.Opts;
-  EXPECT_EQ(O.ctxSize, 64);
-  EXPECT_EQ(O.reversePrompts, (std::vector<std::string>{"User:", "\n\n"}));
-  EXPECT_TRUE(O.ignoreEos);
-  EXPECT_TRUE(O.escape);
-  EXPECT_EQ(O.nProbs, 5);
-  EXPECT_TRUE(O.interactive);
-  EXPECT_EQ(O.addBos, 1);
-  P = parse({"--ctx-size=0", "--interactive", "--escape"});
-  ASSERT_TRUE(P.Ok) << P.Error;
-  EXPECT_EQ(P.Opts.ctxSize, 0);
+  ASSERT_TRUE(p.ok) << p.error;
+  const Options &o = p.opts;
+  EXPECT_EQ(o.ctxSize, 64);
+  EXPECT_EQ(o.reversePrompts, (std::vector<std::string>{"User:", "\n\n"}));
+  EXPECT_TRUE(o.ignoreEos);
+  EXPECT_TRUE(o.escape);
+  EXPECT_EQ(o.nProbs, 5);
+  EXPECT_TRUE(o.interactive);
+  EXPECT_EQ(o.addBos, 1);
+  p = parse({"--ctx-size=0", "--interactive", "--escape"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.opts.ctxSize, 0);
   expectError({"-c", "-1"}, {"-c", "out of range"});
   expectError({"-c", "x"}, {"-c", "integer"});
   expectError({"--n-probs", "-2"}, {"--n-probs", "out of range"});
@@ -157,44 +157,44 @@ TEST(Args, Escapes) {
 }
 
 TEST(Args, LongFormsAndEquals) {
-  Parsed P = parse({"--prompt=a=b", "--n-predict=7", "--seed", "0",
+  Parsed p = parse({"--prompt=a=b", "--n-predict=7", "--seed", "0",
                     "--threads=1", "--file", "x.txt"});
   // -p and -f together are refused, but first check the long spellings work.
-  EXPECT_FALSE(P.Ok);
-  P = parse({"--prompt=a=b", "--n-predict=7", "--seed", "0", "--threads=1",
+  EXPECT_FALSE(p.ok);
+  p = parse({"--prompt=a=b", "--n-predict=7", "--seed", "0", "--threads=1",
              "--temp=1.5"});
-  ASSERT_TRUE(P.Ok) << P.Error;
-  EXPECT_EQ(P.Opts.prompt, "a=b");
-  EXPECT_EQ(P.Opts.nPredict, 7);
-  EXPECT_TRUE(P.Opts.haveSeed);
-  EXPECT_EQ(P.Opts.sampling.seed, 0u);
-  EXPECT_EQ(P.Opts.threads, 1);
-  EXPECT_FLOAT_EQ(P.Opts.sampling.temperature, 1.5f);
-  P = parse({"-f", "x.txt"});
-  ASSERT_TRUE(P.Ok);
-  EXPECT_EQ(P.Opts.promptFile, "x.txt");
-  P = parse({"-s", "-1"});
-  ASSERT_TRUE(P.Ok);
-  EXPECT_FALSE(P.Opts.haveSeed);
-  P = parse({"-p", ""});
-  ASSERT_TRUE(P.Ok);
-  EXPECT_TRUE(P.Opts.havePrompt);
-  EXPECT_EQ(P.Opts.prompt, "");
-  P = parse({"-p", "-n"}); // a value may start with '-'
-  ASSERT_TRUE(P.Ok);
-  EXPECT_EQ(P.Opts.prompt, "-n");
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.opts.prompt, "a=b");
+  EXPECT_EQ(p.opts.nPredict, 7);
+  EXPECT_TRUE(p.opts.haveSeed);
+  EXPECT_EQ(p.opts.sampling.seed, 0u);
+  EXPECT_EQ(p.opts.threads, 1);
+  EXPECT_FLOAT_EQ(p.opts.sampling.temperature, 1.5f);
+  p = parse({"-f", "x.txt"});
+  ASSERT_TRUE(p.ok);
+  EXPECT_EQ(p.opts.promptFile, "x.txt");
+  p = parse({"-s", "-1"});
+  ASSERT_TRUE(p.ok);
+  EXPECT_FALSE(p.opts.haveSeed);
+  p = parse({"-p", ""});
+  ASSERT_TRUE(p.ok);
+  EXPECT_TRUE(p.opts.havePrompt);
+  EXPECT_EQ(p.opts.prompt, "");
+  p = parse({"-p", "-n"}); // a value may start with '-'
+  ASSERT_TRUE(p.ok);
+  EXPECT_EQ(p.opts.prompt, "-n");
 }
 
 TEST(Args, HelpAndVersion) {
-  Parsed P = parse({"--help", "--bogus"});
-  ASSERT_TRUE(P.Ok);
-  EXPECT_TRUE(P.Opts.help);
-  P = parse({"-h"});
-  EXPECT_TRUE(P.Ok && P.Opts.help);
-  P = parse({"--version"});
-  EXPECT_TRUE(P.Ok && P.Opts.version);
-  std::string U = tfm::rt::usageText("prog");
-  for (const char *Flag : {"-p, --prompt",
+  Parsed p = parse({"--help", "--bogus"});
+  ASSERT_TRUE(p.ok);
+  EXPECT_TRUE(p.opts.help);
+  p = parse({"-h"});
+  EXPECT_TRUE(p.ok && p.opts.help);
+  p = parse({"--version"});
+  EXPECT_TRUE(p.ok && p.opts.version);
+  std::string u = tfm::rt::usageText("prog");
+  for (const char *flag : {"-p, --prompt",
                            "-f, --file",
                            "-n, --n-predict",
                            "--temp",
@@ -219,7 +219,7 @@ TEST(Args, HelpAndVersion) {
                            "--n-probs",
                            "-i, --interactive",
                            "--bos"})
-    EXPECT_NE(U.find(Flag), std::string::npos) << Flag;
+    EXPECT_NE(u.find(flag), std::string::npos) << flag;
 }
 
 TEST(Args, UnknownAndPositional) {
@@ -232,12 +232,12 @@ TEST(Args, UnknownAndPositional) {
 }
 
 TEST(Args, MissingValues) {
-  for (const char *Flag :
+  for (const char *flag :
        {"-p", "--prompt", "-f", "--file", "-n", "--n-predict", "--temp",
         "--top-k", "--top-p", "--min-p", "--repeat-penalty", "--repeat-last-n",
         "-s", "--seed", "-t", "--threads", "--logits-out", "--attention-out",
         "--perplexity"})
-    expectError({Flag}, {"missing value for", Flag});
+    expectError({flag}, {"missing value for", flag});
   expectError({"-f", ""}, {"empty file name", "-f"});
   expectError({"--logits-out="}, {"empty file name", "--logits-out"});
   expectError({"--attention-out="}, {"empty file name", "--attention-out"});
@@ -245,20 +245,20 @@ TEST(Args, MissingValues) {
 }
 
 TEST(Args, NonNumbers) {
-  for (const char *Flag : {"-n", "--top-k", "--repeat-last-n", "-t"}) {
-    expectError({Flag, "abc"}, {Flag, "'abc'", "integer"});
-    expectError({Flag, "1.5"}, {Flag, "integer"});
-    expectError({Flag, "12x"}, {Flag});
-    expectError({Flag, ""}, {Flag});
-    expectError({Flag, "99999999999999999999999"}, {Flag});
+  for (const char *flag : {"-n", "--top-k", "--repeat-last-n", "-t"}) {
+    expectError({flag, "abc"}, {flag, "'abc'", "integer"});
+    expectError({flag, "1.5"}, {flag, "integer"});
+    expectError({flag, "12x"}, {flag});
+    expectError({flag, ""}, {flag});
+    expectError({flag, "99999999999999999999999"}, {flag});
   }
-  for (const char *Flag :
+  for (const char *flag :
        {"--temp", "--top-p", "--min-p", "--repeat-penalty"}) {
-    expectError({Flag, "abc"}, {Flag, "'abc'", "number"});
-    expectError({Flag, "nan"}, {Flag});
-    expectError({Flag, "inf"}, {Flag});
-    expectError({Flag, "0.5x"}, {Flag});
-    expectError({Flag, " 1"}, {Flag});
+    expectError({flag, "abc"}, {flag, "'abc'", "number"});
+    expectError({flag, "nan"}, {flag});
+    expectError({flag, "inf"}, {flag});
+    expectError({flag, "0.5x"}, {flag});
+    expectError({flag, " 1"}, {flag});
   }
   expectError({"-s", "abc"}, {"-s", "'abc'"});
   expectError({"-s", "-2"}, {"-s"});
@@ -281,7 +281,7 @@ TEST(Args, OutOfRange) {
   // Boundaries are accepted.
   EXPECT_TRUE(parse({"--top-p", "1", "--min-p", "0", "--temp", "0", "-n", "0",
                      "--top-k", "0", "--repeat-last-n", "0", "-t", "4096"})
-                  .Ok);
+                  .ok);
 }
 
 TEST(Args, PromptAndFileExclusive) {
@@ -289,23 +289,54 @@ TEST(Args, PromptAndFileExclusive) {
 }
 
 TEST(Args, LoadPromptFile) {
-  std::string Path = ::testing::TempDir() + "tfm_args_prompt.txt";
+  std::string path = ::testing::TempDir() + "tfm_args_prompt.txt";
   {
-    std::ofstream F(Path, std::ios::binary);
-    F << "Once upon a time\n\nthere was\n";
+    std::ofstream f(path, std::ios::binary);
+    f << "Once upon a time\n\nthere was\n";
   }
-  Parsed P = parse({"-f", Path});
-  ASSERT_TRUE(P.Ok);
-  std::string Error;
-  ASSERT_TRUE(tfm::rt::loadPromptFile(P.Opts, Error)) << Error;
-  EXPECT_EQ(P.Opts.prompt, "Once upon a time\n\nthere was");
-  EXPECT_TRUE(P.Opts.havePrompt);
-  std::remove(Path.c_str());
+  Parsed p = parse({"-f", path});
+  ASSERT_TRUE(p.ok);
+  std::string error;
+  ASSERT_TRUE(tfm::rt::loadPromptFile(p.opts, error)) << error;
+  EXPECT_EQ(p.opts.prompt, "Once upon a time\n\nthere was");
+  EXPECT_TRUE(p.opts.havePrompt);
+  std::remove(path.c_str());
 
-  P = parse({"-f", Path}); // now missing
-  ASSERT_TRUE(P.Ok);
-  EXPECT_FALSE(tfm::rt::loadPromptFile(P.Opts, Error));
-  EXPECT_NE(Error.find(Path), std::string::npos) << Error;
+  p = parse({"-f", path}); // now missing
+  ASSERT_TRUE(p.ok);
+  EXPECT_FALSE(tfm::rt::loadPromptFile(p.opts, error));
+  EXPECT_NE(error.find(path), std::string::npos) << error;
+}
+
+TEST(Args, PromptFileTypeAndSizeComeFirst) {
+  // Issue 13, finding 8: -f /dev/zero aborted with bad_alloc, -f DIRECTORY
+  // read as an empty prompt.
+  std::string error;
+  Parsed p = parse({"-f", "/dev/zero"});
+  ASSERT_TRUE(p.ok);
+  EXPECT_FALSE(tfm::rt::loadPromptFile(p.opts, error));
+  EXPECT_EQ(error, "cannot read the prompt from '/dev/zero': not a regular "
+                   "file (a character device)");
+  EXPECT_FALSE(p.opts.havePrompt);
+  std::string dir = ::testing::TempDir();
+  p = parse({"-f", dir});
+  EXPECT_FALSE(tfm::rt::loadPromptFile(p.opts, error));
+  EXPECT_EQ(error,
+            "cannot read the prompt from '" + dir + "': it is a directory");
+  // A file one byte above the limit, sparse: refused by its size unread.
+  std::string big = ::testing::TempDir() + "tfm_args_big_prompt.txt";
+  {
+    std::ofstream f(big, std::ios::binary);
+    f.seekp(std::streamoff(tfm::rt::kMaxPromptBytes));
+    f.put('x');
+  }
+  p = parse({"-f", big});
+  EXPECT_FALSE(tfm::rt::loadPromptFile(p.opts, error));
+  EXPECT_EQ(error, "the prompt in '" + big +
+                       "' is 268435457 bytes, above the limit of 268435456 "
+                       "(256 MiB)");
+  EXPECT_TRUE(p.opts.prompt.empty());
+  std::remove(big.c_str());
 }
 
 } // namespace

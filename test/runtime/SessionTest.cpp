@@ -37,241 +37,240 @@
 
 namespace {
 
-constexpr int64_t V = 256, K = 64, Ctx = 32;
+constexpr int64_t kVocab = 256, kDim = 64, kContext = 32;
 
 /// W[v][k], the "LM head" of the fake model.
 const std::vector<float> &headWeights() {
-  static const std::vector<float> W = [] {
-    std::vector<float> W(size_t(V * K));
-    for (int64_t I = 0; I < V * K; ++I)
-      W[size_t(I)] = float(std::sin(0.37 * double(I)));
-    return W;
+  static const std::vector<float> weights = [] {
+    std::vector<float> w(size_t(kVocab * kDim));
+    for (int64_t i = 0; i < kVocab * kDim; ++i)
+      w[size_t(i)] = float(std::sin(0.37 * double(i)));
+    return w;
   }();
-  return W;
+  return weights;
 }
 
-float input(int32_t Token, int64_t Position, int64_t Col) {
-  return float(std::cos(0.11 * Token + 0.05 * double(Position) + 0.7 * Col));
+float input(int32_t token, int64_t position, int64_t col) {
+  return float(std::cos(0.11 * token + 0.05 * double(position) + 0.7 * col));
 }
 
 /// What the entry points saw, per calling thread.
-thread_local int SeenThreads = 0;
-thread_local int64_t MaxTokensPerCall = 0;
+thread_local int seenThreads = 0;
+thread_local int64_t maxTokensPerCall = 0;
 
-void fakeEntry(TfmMemRefI8x1 *W, TfmMemRefI32x1 *Tok, int64_t Pos,
-               TfmMemRefF32x1 *Kv, TfmMemRefF32x2 *Logits) {
-  tfm::rt::ThreadPool *Pool = tfm::rt::ThreadPool::current();
-  SeenThreads = Pool ? Pool->numThreads() : 0;
-  int64_t T = Tok->sizes[0];
-  MaxTokensPerCall = std::max(MaxTokensPerCall, T);
-  std::vector<float> X(size_t(T * K));
-  for (int64_t R = 0; R < T; ++R) {
-    int32_t Id = Tok->aligned[Tok->offset + R];
-    Kv->aligned[Pos + R] = float(Id); // positions land in the cache
-    for (int64_t C = 0; C < K; ++C)
-      X[size_t(R * K + C)] = input(Id, Pos + R, C);
+void fakeEntry(TfmMemRefI8x1 *w, TfmMemRefI32x1 *tok, int64_t pos,
+               TfmMemRefF32x1 *kv, TfmMemRefF32x2 *logits) {
+  tfm::rt::ThreadPool *pool = tfm::rt::ThreadPool::current();
+  seenThreads = pool ? pool->getNumThreads() : 0;
+  int64_t t = tok->sizes[0];
+  maxTokensPerCall = std::max(maxTokensPerCall, t);
+  std::vector<float> x(size_t(t * kDim));
+  for (int64_t r = 0; r < t; ++r) {
+    int32_t id = tok->aligned[tok->offset + r];
+    kv->aligned[pos + r] = float(id); // positions land in the cache
+    for (int64_t c = 0; c < kDim; ++c)
+      x[size_t(r * kDim + c)] = input(id, pos + r, c);
   }
-  float *Head = reinterpret_cast<float *>(W->aligned);
-  TfmMemRefF32x2 XRef{X.data(), X.data(), 0, {T, K}, {K, 1}};
-  TfmMemRefF32x2 WRef{Head, Head, 0, {V, K}, {K, 1}};
-  _mlir_ciface_tfmrt_linear(Logits, &XRef, &WRef, 0);
+  float *head = reinterpret_cast<float *>(w->aligned);
+  TfmMemRefF32x2 xRef{x.data(), x.data(), 0, {t, kDim}, {kDim, 1}};
+  TfmMemRefF32x2 wRef{head, head, 0, {kVocab, kDim}, {kDim, 1}};
+  _mlir_ciface_tfmrt_linear(logits, &xRef, &wRef, 0);
 }
 
-TfmModelInfo fakeModel(int64_t PrefillChunk = Ctx) {
-  TfmModelInfo M =
-      tfm::test::fakeModelInfo("fake-linear", V, Ctx, headWeights().data(),
-                               int64_t(headWeights().size() * sizeof(float)),
-                               fakeEntry, fakeEntry, PrefillChunk);
-  M.dim = K;
-  return M;
+TfmModelInfo fakeModel(int64_t prefillChunk = kContext) {
+  TfmModelInfo m = tfm::test::fakeModelInfo<fakeEntry, fakeEntry>(
+      "fake-linear", kVocab, kContext, headWeights().data(),
+      int64_t(headWeights().size() * sizeof(float)), prefillChunk);
+  m.dim = kDim;
+  return m;
 }
 
-/// Largest difference between `Logits` (rows for `Tokens` starting at
-/// `Pos`) and the plain-loop result.
-double logitsError(const std::vector<int32_t> &Tokens, int64_t Pos,
-                   const float *Logits) {
-  const std::vector<float> &W = headWeights();
-  double Worst = 0;
-  for (size_t R = 0; R < Tokens.size(); ++R)
-    for (int64_t Vv = 0; Vv < V; ++Vv) {
-      double Sum = 0;
-      for (int64_t C = 0; C < K; ++C)
-        Sum += double(input(Tokens[R], Pos + int64_t(R), C)) *
-               W[size_t(Vv * K + C)];
-      Worst = std::max(Worst, std::fabs(Sum - Logits[R * V + size_t(Vv)]));
+/// Largest difference between `logits` (rows for `tokens` starting at
+/// `pos`) and the plain-loop result.
+double logitsError(const std::vector<int32_t> &tokens, int64_t pos,
+                   const float *logits) {
+  const std::vector<float> &w = headWeights();
+  double worst = 0;
+  for (size_t r = 0; r < tokens.size(); ++r)
+    for (int64_t vv = 0; vv < kVocab; ++vv) {
+      double sum = 0;
+      for (int64_t c = 0; c < kDim; ++c)
+        sum += double(input(tokens[r], pos + int64_t(r), c)) *
+               w[size_t(vv * kDim + c)];
+      worst = std::max(worst, std::fabs(sum - logits[r * kVocab + size_t(vv)]));
     }
-  return Worst;
+  return worst;
 }
 
 /// Resident set size of this process in bytes.
 int64_t residentBytes() {
-  std::FILE *F = std::fopen("/proc/self/statm", "r");
-  long long Size = 0, Resident = 0;
-  if (F) {
-    if (std::fscanf(F, "%lld %lld", &Size, &Resident) != 2)
-      Resident = 0;
-    std::fclose(F);
+  std::FILE *f = std::fopen("/proc/self/statm", "r");
+  long long size = 0, resident = 0;
+  if (f) {
+    if (std::fscanf(f, "%lld %lld", &size, &resident) != 2)
+      resident = 0;
+    std::fclose(f);
   }
-  return Resident * 4096;
+  return resident * 4096;
 }
 
 // Sessions with different thread counts are created, run and destroyed on
 // several threads at once. With one process-wide pool, creating a session
 // replaced the pool under the kernels of another (SIGSEGV, TSan races).
 TEST(Session, ConcurrentSessionsKeepTheirOwnThreads) {
-  TfmModelInfo M = fakeModel();
-  std::atomic<int> Failures{0};
-  std::vector<std::string> Messages(3);
-  auto Worker = [&](int Index, int Threads) {
-    std::vector<int32_t> Prompt = {3, 1, 4, 1, 5, 9, 2};
-    for (int32_t &T : Prompt)
-      T = (T * (Index + 3)) % int32_t(V);
-    std::vector<float> Logits(Prompt.size() * V);
-    for (int Rep = 0; Rep < 40; ++Rep) {
-      char Err[256] = "";
-      TfmSession *S = tfm_session_create(&M, Threads, Err, sizeof Err);
-      if (!S) {
-        Messages[size_t(Index)] = Err;
-        ++Failures;
+  TfmModelInfo m = fakeModel();
+  std::atomic<int> failures{0};
+  std::vector<std::string> messages(3);
+  auto worker = [&](int index, int threads) {
+    std::vector<int32_t> prompt = {3, 1, 4, 1, 5, 9, 2};
+    for (int32_t &t : prompt)
+      t = (t * (index + 3)) % int32_t(kVocab);
+    std::vector<float> logits(prompt.size() * kVocab);
+    for (int rep = 0; rep < 40; ++rep) {
+      char err[256] = "";
+      TfmSession *s = tfm_session_create(&m, threads, err, sizeof err);
+      if (!s) {
+        messages[size_t(index)] = err;
+        ++failures;
         return;
       }
-      bool Ok =
-          tfm_session_eval(S, Prompt.data(), int64_t(Prompt.size()),
-                           Logits.data()) == 0 &&
-          SeenThreads == Threads &&
-          logitsError(Prompt, 0, Logits.data()) < 1e-4;
-      int32_t Next = int32_t(Rep % V);
-      Ok = Ok && tfm_session_eval(S, &Next, 1, Logits.data()) == 0 &&
-           SeenThreads == Threads &&
-           logitsError({Next}, int64_t(Prompt.size()), Logits.data()) < 1e-4;
-      if (!Ok) {
-        Messages[size_t(Index)] =
-            "rep " + std::to_string(Rep) + ": threads seen " +
-            std::to_string(SeenThreads) + ", error '" +
-            tfm_session_error(S) + "'";
-        ++Failures;
+      bool ok = tfm_session_eval(s, prompt.data(), int64_t(prompt.size()),
+                                 logits.data()) == 0 &&
+                seenThreads == threads &&
+                logitsError(prompt, 0, logits.data()) < 1e-4;
+      int32_t next = int32_t(rep % kVocab);
+      ok = ok && tfm_session_eval(s, &next, 1, logits.data()) == 0 &&
+           seenThreads == threads &&
+           logitsError({next}, int64_t(prompt.size()), logits.data()) < 1e-4;
+      if (!ok) {
+        messages[size_t(index)] = "rep " + std::to_string(rep) +
+                                  ": threads seen " +
+                                  std::to_string(seenThreads) + ", error '" +
+                                  tfm_session_error(s) + "'";
+        ++failures;
       }
-      tfm_session_destroy(S);
-      if (!Ok)
+      tfm_session_destroy(s);
+      if (!ok)
         return;
     }
   };
-  std::vector<std::thread> Threads;
-  for (int I = 0; I < 3; ++I)
-    Threads.emplace_back(Worker, I, I + 1);
-  for (std::thread &T : Threads)
-    T.join();
-  EXPECT_EQ(Failures.load(), 0) << Messages[0] << " | " << Messages[1]
-                                << " | " << Messages[2];
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3; ++i)
+    threads.emplace_back(worker, i, i + 1);
+  for (std::thread &t : threads)
+    t.join();
+  EXPECT_EQ(failures.load(), 0)
+      << messages[0] << " | " << messages[1] << " | " << messages[2];
 }
 
 // A long eval runs in calls of at most prefill_chunk tokens, each at its
 // own position, and gives the same logits as the plain loops.
 TEST(Session, LongEvalsRunInChunks) {
-  for (int64_t Chunk : {int64_t(1), int64_t(3), Ctx}) {
-    TfmModelInfo M = fakeModel(Chunk);
-    char Err[256] = "";
-    TfmSession *S = tfm_session_create(&M, 2, Err, sizeof Err);
-    ASSERT_NE(S, nullptr) << Err;
-    std::vector<int32_t> First = {7, 8, 9, 10, 11, 12, 13, 14};
-    std::vector<int32_t> Second = {200, 201, 202, 203, 204};
-    std::vector<float> Logits(First.size() * V);
-    MaxTokensPerCall = 0;
-    ASSERT_EQ(tfm_session_eval(S, First.data(), 8, Logits.data()), 0);
-    EXPECT_LT(logitsError(First, 0, Logits.data()), 1e-4) << "chunk " << Chunk;
+  for (int64_t chunk : {int64_t(1), int64_t(3), kContext}) {
+    TfmModelInfo m = fakeModel(chunk);
+    char err[256] = "";
+    TfmSession *s = tfm_session_create(&m, 2, err, sizeof err);
+    ASSERT_NE(s, nullptr) << err;
+    std::vector<int32_t> first = {7, 8, 9, 10, 11, 12, 13, 14};
+    std::vector<int32_t> second = {200, 201, 202, 203, 204};
+    std::vector<float> logits(first.size() * kVocab);
+    maxTokensPerCall = 0;
+    ASSERT_EQ(tfm_session_eval(s, first.data(), 8, logits.data()), 0);
+    EXPECT_LT(logitsError(first, 0, logits.data()), 1e-4) << "chunk " << chunk;
     // Without a logits buffer only the last row is kept.
-    ASSERT_EQ(tfm_session_eval(S, Second.data(), 5, nullptr), 0);
-    EXPECT_LT(logitsError({Second.back()}, 8 + 4, tfm_session_last_logits(S)),
+    ASSERT_EQ(tfm_session_eval(s, second.data(), 5, nullptr), 0);
+    EXPECT_LT(logitsError({second.back()}, 8 + 4, tfm_session_last_logits(s)),
               1e-4);
-    EXPECT_EQ(MaxTokensPerCall, std::min<int64_t>(Chunk, 8)) << "chunk " << Chunk;
-    EXPECT_EQ(tfm_session_pos(S), 13);
-    tfm_session_destroy(S);
+    EXPECT_EQ(maxTokensPerCall, std::min<int64_t>(chunk, 8))
+        << "chunk " << chunk;
+    EXPECT_EQ(tfm_session_pos(s), 13);
+    tfm_session_destroy(s);
   }
 }
 
 /// A fake attention probe: prefill, and every (layer, head, query, key)
 /// cell of the window it is given, [layers, heads, T, pos + T], set to a
 /// value naming it (query and key as absolute positions).
-void fakeProbe(TfmMemRefI8x1 *W, TfmMemRefI32x1 *Tok, int64_t Pos,
-               TfmMemRefF32x1 *Kv, TfmMemRefF32x2 *Logits, TfmMemRefF32x4 *A) {
-  fakeEntry(W, Tok, Pos, Kv, Logits);
-  ASSERT_EQ(A->sizes[2], Tok->sizes[0]);
-  ASSERT_EQ(A->sizes[3], Pos + Tok->sizes[0]);
-  for (int64_t L = 0; L < A->sizes[0]; ++L)
-    for (int64_t H = 0; H < A->sizes[1]; ++H)
-      for (int64_t Q = 0; Q < A->sizes[2]; ++Q)
-        for (int64_t Key = 0; Key < A->sizes[3]; ++Key)
-          A->aligned[A->offset + L * A->strides[0] + H * A->strides[1] +
-                     Q * A->strides[2] + Key * A->strides[3]] =
-              float(L * 1000000 + H * 10000 + (Pos + Q) * 100 + Key);
+void fakeProbe(TfmMemRefI8x1 *w, TfmMemRefI32x1 *tok, int64_t pos,
+               TfmMemRefF32x1 *kv, TfmMemRefF32x2 *logits, TfmMemRefF32x4 *a) {
+  fakeEntry(w, tok, pos, kv, logits);
+  ASSERT_EQ(a->sizes[2], tok->sizes[0]);
+  ASSERT_EQ(a->sizes[3], pos + tok->sizes[0]);
+  for (int64_t l = 0; l < a->sizes[0]; ++l)
+    for (int64_t h = 0; h < a->sizes[1]; ++h)
+      for (int64_t q = 0; q < a->sizes[2]; ++q)
+        for (int64_t key = 0; key < a->sizes[3]; ++key)
+          a->aligned[a->offset + l * a->strides[0] + h * a->strides[1] +
+                     q * a->strides[2] + key * a->strides[3]] =
+              float(l * 1000000 + h * 10000 + (pos + q) * 100 + key);
 }
 
 // tfm_session_eval_attention hands the probe, chunk by chunk, the rows of
 // one [layers, heads, n, pos0 + n] matrix: each chunk writes its queries'
 // rows up to its last key; later keys stay zero.
 TEST(Session, AttentionProbeFillsRowsChunkByChunk) {
-  for (int64_t Chunk : {int64_t(1), int64_t(3), Ctx}) {
-    TfmModelInfo M = fakeModel(Chunk);
-    M.n_layers = 2;
-    M.n_heads = 3;
-    M.kv_cache_floats = 2 * 2 * Ctx; // two layers of one head of width 1
-    char Err[256] = "";
-    TfmSession *S = tfm_session_create(&M, 1, Err, sizeof Err);
-    ASSERT_NE(S, nullptr) << Err;
-    std::vector<int32_t> First = {7, 8}, Second = {9, 10, 11, 12, 13};
-    std::vector<float> Attn(2 * 3 * 5 * 7, -1.0f), Logits(5 * V);
+  for (int64_t chunk : {int64_t(1), int64_t(3), kContext}) {
+    TfmModelInfo m = fakeModel(chunk);
+    m.n_layers = 2;
+    m.n_heads = 3;
+    m.kv_cache_floats = 2 * 2 * kContext; // two layers of one head of width 1
+    char err[256] = "";
+    TfmSession *s = tfm_session_create(&m, 1, err, sizeof err);
+    ASSERT_NE(s, nullptr) << err;
+    std::vector<int32_t> first = {7, 8}, second = {9, 10, 11, 12, 13};
+    std::vector<float> attn(2 * 3 * 5 * 7, -1.0f), logits(5 * kVocab);
     EXPECT_EQ(
-        tfm_session_eval_attention(S, First.data(), 2, nullptr, Attn.data()),
+        tfm_session_eval_attention(s, first.data(), 2, nullptr, attn.data()),
         -1); // compiled without the probe
-    M.probe_attention = fakeProbe;
-    ASSERT_EQ(tfm_session_eval(S, First.data(), 2, nullptr), 0);
-    ASSERT_EQ(tfm_session_eval_attention(S, Second.data(), 5, Logits.data(),
-                                         Attn.data()),
+    m.probe_attention = fakeProbe;
+    ASSERT_EQ(tfm_session_eval(s, first.data(), 2, nullptr), 0);
+    ASSERT_EQ(tfm_session_eval_attention(s, second.data(), 5, logits.data(),
+                                         attn.data()),
               0)
-        << tfm_session_error(S);
-    EXPECT_LT(logitsError(Second, 2, Logits.data()), 1e-4);
-    for (int64_t L = 0; L < 2; ++L)
-      for (int64_t H = 0; H < 3; ++H)
-        for (int64_t Q = 0; Q < 5; ++Q)
-          for (int64_t Key = 0; Key < 7; ++Key) {
-            // The chunk of query Q ends at key 2 + (its chunk's end) - 1.
-            int64_t ChunkEnd = std::min<int64_t>((Q / Chunk + 1) * Chunk, 5);
-            float Want =
-                Key < 2 + ChunkEnd
-                    ? float(L * 1000000 + H * 10000 + (2 + Q) * 100 + Key)
+        << tfm_session_error(s);
+    EXPECT_LT(logitsError(second, 2, logits.data()), 1e-4);
+    for (int64_t l = 0; l < 2; ++l)
+      for (int64_t h = 0; h < 3; ++h)
+        for (int64_t q = 0; q < 5; ++q)
+          for (int64_t key = 0; key < 7; ++key) {
+            // The chunk of query q ends at key 2 + (its chunk's end) - 1.
+            int64_t chunkEnd = std::min<int64_t>((q / chunk + 1) * chunk, 5);
+            float want =
+                key < 2 + chunkEnd
+                    ? float(l * 1000000 + h * 10000 + (2 + q) * 100 + key)
                     : 0.0f;
-            EXPECT_EQ(Attn[size_t(((L * 3 + H) * 5 + Q) * 7 + Key)], Want)
-                << "chunk " << Chunk << " at " << L << " " << H << " " << Q
-                << " " << Key;
+            EXPECT_EQ(attn[size_t(((l * 3 + h) * 5 + q) * 7 + key)], want)
+                << "chunk " << chunk << " at " << l << " " << h << " " << q
+                << " " << key;
           }
-    tfm_session_destroy(S);
+    tfm_session_destroy(s);
   }
 }
 
 // Untouched KV cache pages cost nothing: a 1 GiB cache is not zeroed (and
 // so not made resident) when the session starts.
 TEST(Session, KvCacheIsMappedLazily) {
-  TfmModelInfo M = fakeModel();
-  M.context_length = int64_t(1) << 27;
-  M.kv_cache_floats = 2 * M.context_length; // 1 GiB
-  int64_t Before = residentBytes();
-  char Err[256] = "";
-  TfmSession *S = tfm_session_create(&M, 1, Err, sizeof Err);
-  ASSERT_NE(S, nullptr) << Err;
-  int64_t Grown = residentBytes() - Before;
-  EXPECT_LT(Grown, int64_t(64) << 20) << Grown << " bytes became resident";
-  int32_t Tok = 5;
-  std::vector<float> Logits(V);
-  ASSERT_EQ(tfm_session_eval(S, &Tok, 1, Logits.data()), 0);
-  EXPECT_LT(logitsError({Tok}, 0, Logits.data()), 1e-4);
-  tfm_session_destroy(S);
+  TfmModelInfo m = fakeModel();
+  m.context_length = int64_t(1) << 27;
+  m.kv_cache_floats = 2 * m.context_length; // 1 GiB
+  int64_t before = residentBytes();
+  char err[256] = "";
+  TfmSession *s = tfm_session_create(&m, 1, err, sizeof err);
+  ASSERT_NE(s, nullptr) << err;
+  int64_t grown = residentBytes() - before;
+  EXPECT_LT(grown, int64_t(64) << 20) << grown << " bytes became resident";
+  int32_t tok = 5;
+  std::vector<float> logits(kVocab);
+  ASSERT_EQ(tfm_session_eval(s, &tok, 1, logits.data()), 0);
+  EXPECT_LT(logitsError({tok}, 0, logits.data()), 1e-4);
+  tfm_session_destroy(s);
 }
 
 TEST(Session, CarelessCallersGetErrorCodes) {
   // No session at all.
-  int32_t Tok = 1;
-  float Row[V];
-  EXPECT_EQ(tfm_session_eval(nullptr, &Tok, 1, Row), -1);
+  int32_t tok = 1;
+  float row[kVocab];
+  EXPECT_EQ(tfm_session_eval(nullptr, &tok, 1, row), -1);
   EXPECT_EQ(tfm_session_pos(nullptr), -1);
   EXPECT_EQ(tfm_session_last_logits(nullptr), nullptr);
   EXPECT_EQ(tfm_session_model(nullptr), nullptr);
@@ -280,22 +279,22 @@ TEST(Session, CarelessCallersGetErrorCodes) {
   tfm_session_destroy(nullptr);
 
   // More threads than a pool runs: an error, not std::system_error.
-  TfmModelInfo M = fakeModel();
-  char Err[256] = "";
-  EXPECT_EQ(tfm_session_create(&M, 100000, Err, sizeof Err), nullptr);
-  EXPECT_NE(std::string(Err).find("at most 4096"), std::string::npos) << Err;
+  TfmModelInfo m = fakeModel();
+  char err[256] = "";
+  EXPECT_EQ(tfm_session_create(&m, 100000, err, sizeof err), nullptr);
+  EXPECT_NE(std::string(err).find("at most 4096"), std::string::npos) << err;
 
-  TfmSession *S = tfm_session_create(&M, 1, Err, sizeof Err);
-  ASSERT_NE(S, nullptr) << Err;
-  EXPECT_EQ(tfm_session_eval(S, nullptr, 1, Row), -1);
-  ASSERT_EQ(tfm_session_eval(S, &Tok, 1, Row), 0);
+  TfmSession *s = tfm_session_create(&m, 1, err, sizeof err);
+  ASSERT_NE(s, nullptr) << err;
+  EXPECT_EQ(tfm_session_eval(s, nullptr, 1, row), -1);
+  ASSERT_EQ(tfm_session_eval(s, &tok, 1, row), 0);
   // pos + n wraps around for n = INT64_MAX: refused before any token is read.
-  EXPECT_EQ(tfm_session_eval(S, &Tok, INT64_MAX, nullptr), -1);
-  const char *Message = tfm_session_error(S);
-  EXPECT_NE(std::string(Message).find("exceed the context"), std::string::npos)
-      << Message;
-  EXPECT_EQ(tfm_session_pos(S), 1);
-  tfm_session_destroy(S);
+  EXPECT_EQ(tfm_session_eval(s, &tok, INT64_MAX, nullptr), -1);
+  const char *message = tfm_session_error(s);
+  EXPECT_NE(std::string(message).find("exceed the context"), std::string::npos)
+      << message;
+  EXPECT_EQ(tfm_session_pos(s), 1);
+  tfm_session_destroy(s);
 }
 
 // What the C++ library throws inside the API (here std::bad_alloc for a
@@ -305,17 +304,17 @@ TEST(Session, NoExceptionCrossesTheCApi) {
   GTEST_SKIP() << "the sanitizer's operator new reports an impossible "
                   "allocation instead of throwing";
 #else
-  TfmModelInfo M = fakeModel();
-  M.vocab_size = int64_t(1) << 55; // 128 PiB of floats per row
-  char Err[256] = "";
-  TfmSession *S = nullptr;
-  EXPECT_NO_THROW(S = tfm_session_create(&M, 1, Err, sizeof Err));
-  if (S) {
-    int32_t Tok = 1;
-    EXPECT_NO_THROW(EXPECT_EQ(tfm_session_eval(S, &Tok, 1, nullptr), -1));
-    tfm_session_destroy(S);
+  TfmModelInfo m = fakeModel();
+  m.vocab_size = int64_t(1) << 55; // 128 PiB of floats per row
+  char err[256] = "";
+  TfmSession *s = nullptr;
+  EXPECT_NO_THROW(s = tfm_session_create(&m, 1, err, sizeof err));
+  if (s) {
+    int32_t tok = 1;
+    EXPECT_NO_THROW(EXPECT_EQ(tfm_session_eval(s, &tok, 1, nullptr), -1));
+    tfm_session_destroy(s);
   } else {
-    EXPECT_NE(std::string(Err).find("memory"), std::string::npos) << Err;
+    EXPECT_NE(std::string(err).find("memory"), std::string::npos) << err;
   }
 #endif
 }

@@ -17,107 +17,106 @@ using tfm::rt::ThreadPool;
 namespace {
 
 TEST(ThreadPool, CoversEveryIndexOnce) {
-  for (int Threads : {1, 2, 3, 5}) {
-    ThreadPool Pool(Threads);
-    EXPECT_EQ(Pool.numThreads(), Threads);
-    for (int64_t N : {0, 1, 2, 3, 7, 64, 1000}) {
-      std::vector<std::atomic<int>> Hits(size_t(N) + 1);
-      std::atomic<int> Calls{0};
-      Pool.parallelFor(N, [&](int64_t B, int64_t E) {
-        ++Calls;
-        EXPECT_LE(B, E);
-        for (int64_t I = B; I < E; ++I)
-          ++Hits[size_t(I)];
+  for (int threads : {1, 2, 3, 5}) {
+    ThreadPool pool(threads);
+    EXPECT_EQ(pool.getNumThreads(), threads);
+    for (int64_t n : {0, 1, 2, 3, 7, 64, 1000}) {
+      std::vector<std::atomic<int>> hits(size_t(n) + 1);
+      std::atomic<int> calls{0};
+      pool.parallelFor(n, [&](int64_t b, int64_t e) {
+        ++calls;
+        EXPECT_LE(b, e);
+        for (int64_t i = b; i < e; ++i)
+          ++hits[size_t(i)];
       });
-      for (int64_t I = 0; I < N; ++I)
-        ASSERT_EQ(Hits[size_t(I)].load(), 1) << "N=" << N << " i=" << I;
-      EXPECT_LE(Calls.load(), 4 * Threads);
-      EXPECT_LE(Calls.load(), std::max<int64_t>(N, 0));
+      for (int64_t i = 0; i < n; ++i)
+        ASSERT_EQ(hits[size_t(i)].load(), 1) << "N=" << n << " i=" << i;
+      EXPECT_LE(calls.load(), 4 * threads);
+      EXPECT_LE(calls.load(), std::max<int64_t>(n, 0));
     }
   }
 }
 
 TEST(ThreadPool, UsesSeveralThreadsAndRespectsMinChunk) {
-  ThreadPool Pool(2);
-  std::mutex M;
-  std::set<std::thread::id> Ids;
+  ThreadPool pool(2);
+  std::mutex m;
+  std::set<std::thread::id> ids;
   // Chunks are claimed dynamically, so the caller may take them all if the
   // worker is slow to wake; over many slow-ish loops the worker must help.
-  for (int Rep = 0; Rep < 200 && Ids.size() < 2; ++Rep)
-    Pool.parallelFor(8, [&](int64_t, int64_t) {
+  for (int rep = 0; rep < 200 && ids.size() < 2; ++rep)
+    pool.parallelFor(8, [&](int64_t, int64_t) {
       std::this_thread::sleep_for(std::chrono::microseconds(200));
-      std::lock_guard<std::mutex> L(M);
-      Ids.insert(std::this_thread::get_id());
+      std::lock_guard<std::mutex> l(m);
+      ids.insert(std::this_thread::get_id());
     });
-  EXPECT_EQ(Ids.size(), 2u);
-  std::atomic<int> Calls{0};
-  Pool.parallelFor(
-      10, [&](int64_t B, int64_t E) { ++Calls; }, /*minChunk=*/16);
-  EXPECT_EQ(Calls.load(), 1); // too small to split
+  EXPECT_EQ(ids.size(), 2u);
+  std::atomic<int> calls{0};
+  pool.parallelFor(10, [&](int64_t b, int64_t e) { ++calls; }, /*minChunk=*/16);
+  EXPECT_EQ(calls.load(), 1); // too small to split
 }
 
 TEST(ThreadPool, NestedCallsRunSerially) {
-  ThreadPool Pool(2);
-  std::atomic<int64_t> Sum{0};
-  Pool.parallelFor(4, [&](int64_t B, int64_t E) {
-    for (int64_t I = B; I < E; ++I)
-      Pool.parallelFor(10, [&](int64_t B2, int64_t E2) {
-        for (int64_t J = B2; J < E2; ++J)
-          Sum += I * 10 + J;
+  ThreadPool pool(2);
+  std::atomic<int64_t> sum{0};
+  pool.parallelFor(4, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i)
+      pool.parallelFor(10, [&](int64_t b2, int64_t e2) {
+        for (int64_t j = b2; j < e2; ++j)
+          sum += i * 10 + j;
       });
   });
-  EXPECT_EQ(Sum.load(), 780); // sum of 0..39
+  EXPECT_EQ(sum.load(), 780); // sum of 0..39
 }
 
 TEST(ThreadPool, ManyQuickDispatches) {
-  ThreadPool Pool(2);
-  int64_t Total = 0;
-  std::vector<int64_t> Part(2);
-  for (int Rep = 0; Rep < 2000; ++Rep) {
-    Pool.parallelFor(2, [&](int64_t B, int64_t E) { Part[size_t(B)] = B + 1; });
-    Total += Part[0] + Part[1];
-    Part[0] = Part[1] = 0;
+  ThreadPool pool(2);
+  int64_t total = 0;
+  std::vector<int64_t> part(2);
+  for (int rep = 0; rep < 2000; ++rep) {
+    pool.parallelFor(2, [&](int64_t b, int64_t e) { part[size_t(b)] = b + 1; });
+    total += part[0] + part[1];
+    part[0] = part[1] = 0;
   }
-  EXPECT_EQ(Total, 2000 * 3);
+  EXPECT_EQ(total, 2000 * 3);
 }
 
 TEST(ThreadPool, SleepingWorkersWakeUp) {
-  ThreadPool Pool(2);
+  ThreadPool pool(2);
   std::this_thread::sleep_for(std::chrono::milliseconds(50)); // workers sleep
-  std::atomic<int> Count{0};
-  Pool.parallelFor(2, [&](int64_t B, int64_t E) { Count += int(E - B); });
-  EXPECT_EQ(Count.load(), 2);
+  std::atomic<int> count{0};
+  pool.parallelFor(2, [&](int64_t b, int64_t e) { count += int(e - b); });
+  EXPECT_EQ(count.load(), 2);
 }
 
 TEST(ThreadPool, ScopesChooseTheCurrentPool) {
   EXPECT_EQ(ThreadPool::current(), nullptr);
   // Without a current pool the free parallelFor runs serially in one call.
-  int Calls = 0;
-  tfm::rt::parallelFor(100, [&](int64_t B, int64_t E) {
-    ++Calls;
-    EXPECT_EQ(B, 0);
-    EXPECT_EQ(E, 100);
+  int calls = 0;
+  tfm::rt::parallelFor(100, [&](int64_t b, int64_t e) {
+    ++calls;
+    EXPECT_EQ(b, 0);
+    EXPECT_EQ(e, 100);
   });
-  EXPECT_EQ(Calls, 1);
-  ThreadPool A(2), B(3);
+  EXPECT_EQ(calls, 1);
+  ThreadPool a(2), b(3);
   {
-    ThreadPool::Scope UseA(A);
-    EXPECT_EQ(ThreadPool::current(), &A);
+    ThreadPool::Scope useA(a);
+    EXPECT_EQ(ThreadPool::current(), &a);
     {
-      ThreadPool::Scope UseB(B);
-      EXPECT_EQ(ThreadPool::current(), &B);
+      ThreadPool::Scope useB(b);
+      EXPECT_EQ(ThreadPool::current(), &b);
     }
-    EXPECT_EQ(ThreadPool::current(), &A);
+    EXPECT_EQ(ThreadPool::current(), &a);
     // The current pool belongs to the thread: another thread has none.
-    ThreadPool *Elsewhere = &A;
-    std::thread([&] { Elsewhere = ThreadPool::current(); }).join();
-    EXPECT_EQ(Elsewhere, nullptr);
-    std::atomic<int64_t> Sum{0};
-    tfm::rt::parallelFor(1000, [&](int64_t Begin, int64_t End) {
-      for (int64_t I = Begin; I < End; ++I)
-        Sum += I;
+    ThreadPool *elsewhere = &a;
+    std::thread([&] { elsewhere = ThreadPool::current(); }).join();
+    EXPECT_EQ(elsewhere, nullptr);
+    std::atomic<int64_t> sum{0};
+    tfm::rt::parallelFor(1000, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i)
+        sum += i;
     });
-    EXPECT_EQ(Sum.load(), 999 * 1000 / 2);
+    EXPECT_EQ(sum.load(), 999 * 1000 / 2);
   }
   EXPECT_EQ(ThreadPool::current(), nullptr);
 }
@@ -128,13 +127,12 @@ TEST(ThreadPool, ScopesChooseTheCurrentPool) {
 // previous job must not claim a chunk of the next one twice (it once did,
 // leaving run() waiting forever). A hang here fails the test by timeout.
 TEST(ThreadPool, BackToBackJobsOfDifferentSizes) {
-  ThreadPool Pool(2);
-  std::atomic<long> Sum{0};
-  const long Jobs = 200000;
-  for (long It = 0; It < Jobs; ++It) {
-    long N = (It & 1) ? 2 : 8;
-    Pool.parallelFor(
-        N, [&](int64_t B, int64_t E) { Sum += E - B; }, 1);
+  ThreadPool pool(2);
+  std::atomic<long> sum{0};
+  const long jobs = 200000;
+  for (long it = 0; it < jobs; ++it) {
+    long n = (it & 1) ? 2 : 8;
+    pool.parallelFor(n, [&](int64_t b, int64_t e) { sum += e - b; }, 1);
   }
-  EXPECT_EQ(Sum.load(), Jobs / 2 * 10);
+  EXPECT_EQ(sum.load(), jobs / 2 * 10);
 }

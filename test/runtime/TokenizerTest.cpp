@@ -119,16 +119,16 @@ TEST(Tokenizer, DummyPrefixStrippedOnlyAfterBos) {
   ASSERT_TRUE(tok);
   std::vector<int32_t> ids = tok->encode("a a", false);
   EXPECT_EQ(tok->decode(ids), " a a");
-  ids.insert(ids.begin(), tok->bos());
+  ids.insert(ids.begin(), tok->getBos());
   EXPECT_EQ(tok->decode(ids), "a a");
   EXPECT_TRUE(tok->encode("", false).empty());
-  EXPECT_EQ(tok->encode("", true), std::vector<int32_t>{tok->bos()});
+  EXPECT_EQ(tok->encode("", true), std::vector<int32_t>{tok->getBos()});
 }
 
 TEST(Tokenizer, Gpt2ByteLevelIsLossless) {
   auto tok = makeGpt2();
   ASSERT_TRUE(tok);
-  EXPECT_FALSE(tok->addBosByDefault());
+  EXPECT_FALSE(tok->getAddBosByDefault());
   std::mt19937 rng(7);
   for (int iter = 0; iter < 500; ++iter) {
     std::string text(rng() % 40, '\0');

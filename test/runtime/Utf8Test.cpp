@@ -101,7 +101,7 @@ TEST(Utf8, AssemblerOutputIsAlwaysValid) {
     std::string tail;
     a.finish(tail);
     ASSERT_TRUE(isValidUtf8(tail));
-    EXPECT_EQ(a.pending(), 0u);
+    EXPECT_EQ(a.getPending(), 0u);
   }
 }
 

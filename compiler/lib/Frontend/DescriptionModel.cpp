@@ -11,11 +11,14 @@
 #include "DescriptionKeys.h"
 #include "DescriptionSyntax.h"
 
+#include "tfm/Formats/Files.h"
 #include "tfm/Frontend/DefaultBindings.h"
 #include "tfm/Frontend/Description.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 
@@ -35,6 +38,21 @@ namespace {
 
 class SpecReader : public KeyReader {
 public:
+  /// Reads `term` as one of `values`, each spelled as toString spells it
+  /// (one spelling per value, shared with the description printer).
+  template <typename E>
+  bool readEnum(const Term &term, llvm::StringRef what,
+                std::initializer_list<E> values, E &out) {
+    llvm::SmallVector<llvm::StringRef, 8> names;
+    for (E v : values)
+      names.push_back(toString(v));
+    size_t choice;
+    if (!readChoice(term, what, names, choice))
+      return false;
+    out = *(values.begin() + choice);
+    return true;
+  }
+
   SpecReader(Diagnostics &diags, llvm::StringRef bufferName)
       : KeyReader(diags, bufferName) {
     spec.source.file = bufferName.str();
@@ -133,17 +151,14 @@ bool SpecReader::read(const File &file, ModelSpec &out) {
 
 bool SpecReader::readPositions(const Entry &entry) {
   const Term *t = singleTerm(entry);
-  size_t choice;
-  if (!t ||
-      !readChoice(*t, "positions",
-                  {"none", "sinusoidal", "learned", "rope", "alibi"}, choice))
+  if (!t || !readEnum(*t, "positions",
+                      {PositionEncoding::None, PositionEncoding::Sinusoidal,
+                       PositionEncoding::Learned, PositionEncoding::Rope,
+                       PositionEncoding::Alibi},
+                      spec.positional))
     return false;
   at(SpecKey::Positions, t->loc);
-  static const PositionalKind kinds[] = {
-      PositionalKind::None, PositionalKind::Sinusoidal, PositionalKind::Learned,
-      PositionalKind::Rope, PositionalKind::Alibi};
-  spec.positional = kinds[choice];
-  if (spec.positional != PositionalKind::Rope)
+  if (spec.positional != PositionEncoding::Rope)
     return noArgs(*t);
   std::vector<const Term *> args;
   if (!readArgs(*t, {"theta", "style"}, args))
@@ -154,11 +169,11 @@ bool SpecReader::readPositions(const Entry &entry) {
     at(SpecKey::Theta, args[0]->loc); // Its range: validateSpec.
   }
   if (args[1]) {
-    size_t style;
-    if (!readChoice(*args[1], "style", {"interleaved", "half"}, style) ||
+    if (!readEnum(*args[1], "style",
+                  {RopePairing::Interleaved, RopePairing::Half},
+                  spec.ropePairing) ||
         !noArgs(*args[1]))
       return false;
-    spec.ropeStyle = style == 0 ? RopeStyle::Interleaved : RopeStyle::Half;
   }
   return true;
 }
@@ -205,10 +220,8 @@ bool SpecReader::readEmbedding(const Entry &entry) {
 
 bool SpecReader::readNorm(const Term &term, llvm::StringRef what,
                           NormSpec &out) {
-  size_t choice;
-  if (!readChoice(term, what, {"layernorm", "rmsnorm"}, choice))
+  if (!readEnum(term, what, {NormKind::LayerNorm, NormKind::RMSNorm}, out.kind))
     return false;
-  out.kind = choice == 0 ? NormKind::LayerNorm : NormKind::RMSNorm;
   out.eps = NormSpec().eps; // The language's default (docs/tfm-language.md).
   std::vector<const Term *> args;
   if (!readArgs(term, {"eps"}, args))
@@ -333,15 +346,13 @@ bool SpecReader::readFfn(const Entry &entry) {
     return false;
   FfnSpec &f = spec.block.ffn;
   const Term *act = singleTerm(*keys.get("activation"));
-  size_t choice;
   if (!act ||
-      !readChoice(*act, "activation", {"relu", "gelu", "gelu_tanh", "silu"},
-                  choice) ||
+      !readEnum(*act, "activation",
+                {Activation::ReLU, Activation::Gelu, Activation::GeluTanh,
+                 Activation::SiLU},
+                f.activation) ||
       !noArgs(*act))
     return false;
-  static const Activation acts[] = {Activation::ReLU, Activation::Gelu,
-                                    Activation::GeluTanh, Activation::SiLU};
-  f.activation = acts[choice];
   at(SpecKey::Ffn, entry.keyLoc);
   at(SpecKey::Activation, keys.get("activation")->keyLoc);
   at(SpecKey::Hidden, keys.get("hidden")->keyLoc);
@@ -377,15 +388,13 @@ bool SpecReader::readFinalNorm(const Entry &entry) {
 
 bool SpecReader::readTokenizer(const Entry &entry) {
   const Term *t = singleTerm(entry);
-  size_t choice;
-  if (!t ||
-      !readChoice(*t, "tokenizer", {"none", "sentencepiece", "gpt2"}, choice))
+  if (!t || !readEnum(*t, "tokenizer",
+                      {TokenizerKind::None, TokenizerKind::SentencePiece,
+                       TokenizerKind::Gpt2},
+                      spec.tokenizer.kind))
     return false;
   tokenizerTerm = t;
   at(SpecKey::Tokenizer, t->loc);
-  static const TokenizerKind kinds[] = {
-      TokenizerKind::None, TokenizerKind::SentencePiece, TokenizerKind::Gpt2};
-  spec.tokenizer.kind = kinds[choice];
   if (spec.tokenizer.kind == TokenizerKind::None)
     return noArgs(*t);
   std::vector<const Term *> args;
@@ -399,17 +408,13 @@ bool SpecReader::readTokenizer(const Entry &entry) {
 
 bool SpecReader::readWeights(const Entry &entry) {
   const Term *t = singleTerm(entry);
-  size_t choice;
-  if (!t ||
-      !readChoice(*t, "weights",
-                  {"none", "random", "llama2c", "gguf", "safetensors"}, choice))
-    return false;
-  static const CheckpointFormat formats[] = {
-      CheckpointFormat::None, CheckpointFormat::Random,
-      CheckpointFormat::Llama2c, CheckpointFormat::Gguf,
-      CheckpointFormat::Safetensors};
   WeightsSpec &w = spec.weights;
-  w.format = formats[choice];
+  if (!t || !readEnum(*t, "weights",
+                      {CheckpointFormat::None, CheckpointFormat::Random,
+                       CheckpointFormat::Llama2c, CheckpointFormat::Gguf,
+                       CheckpointFormat::Safetensors},
+                      w.format))
+    return false;
   at(SpecKey::Weights, t->loc);
   const Block *block = entry.value->block.get();
   if (block && (w.format == CheckpointFormat::None ||
@@ -589,6 +594,27 @@ bool SpecReader::crossCheck(const File &file) {
   return false;
 }
 
+/// The error for a description of `size` bytes, above kMaxDescriptionBytes,
+/// which starts with `start`: reported at line 1 before anything is lexed
+/// (50 MB of ';' took 4.2 GB as tokens). The file stays out of `sm`, whose
+/// table of line starts would be as large as the file; line 1 is shown cut
+/// short.
+llvm::Error oversized(llvm::StringRef name, uint64_t size,
+                      llvm::StringRef start, llvm::SourceMgr &sm) {
+  std::string message = "the description is " + std::to_string(size) +
+                        " bytes, above the limit of " +
+                        std::to_string(kMaxDescriptionBytes) +
+                        " (docs/limits.md)";
+  llvm::StringRef firstLine =
+      start.take_until([](char c) { return c == '\n' || c == '\r'; })
+          .take_front(80);
+  sm.PrintMessage(llvm::errs(), llvm::SMDiagnostic(sm, llvm::SMLoc(), name, 1,
+                                                   0, llvm::SourceMgr::DK_Error,
+                                                   message, firstLine, {}));
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 name + ":1:1: error: " + message);
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -599,6 +625,8 @@ llvm::Expected<ModelSpec>
 parseDescription(std::unique_ptr<llvm::MemoryBuffer> buffer,
                  llvm::SourceMgr &sm) {
   std::string name = buffer->getBufferIdentifier().str();
+  if (buffer->getBufferSize() > kMaxDescriptionBytes)
+    return oversized(name, buffer->getBufferSize(), buffer->getBuffer(), sm);
   unsigned id = sm.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
   llvm::StringRef text = sm.getMemoryBuffer(id)->getBuffer();
   Diagnostics diags(sm);
@@ -625,11 +653,20 @@ llvm::Expected<ModelSpec> parseDescriptionString(llvm::StringRef text,
 
 llvm::Expected<ModelSpec> parseDescriptionFile(llvm::StringRef path,
                                                llvm::SourceMgr &sm) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  // The size comes first: only line 1 of a file above the limit is read.
+  llvm::sys::fs::file_status status;
+  if (!llvm::sys::fs::status(path, status) &&
+      status.type() == llvm::sys::fs::file_type::regular_file &&
+      status.getSize() > kMaxDescriptionBytes) {
+    auto start = llvm::MemoryBuffer::getFileSlice(path, 80, 0);
+    return oversized(path, status.getSize(), start ? (*start)->getBuffer() : "",
+                     sm);
+  }
+  // A FIFO would block, a device never end: mapFile takes regular files
+  // only.
+  auto buffer = formats::mapFile(path);
   if (!buffer)
-    return llvm::createStringError(buffer.getError(),
-                                   "cannot read '" + path.str() +
-                                       "': " + buffer.getError().message());
+    return buffer.takeError();
   return parseDescription(std::move(*buffer), sm);
 }
 

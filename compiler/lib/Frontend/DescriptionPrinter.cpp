@@ -106,9 +106,9 @@ void printDescription(const ModelSpec &spec, llvm::raw_ostream &os) {
   os << "  dim = " << spec.dim << "\n";
   os << "  context = " << spec.contextLength << "\n";
   os << "  positions = " << toString(spec.positional);
-  if (spec.positional == PositionalKind::Rope)
+  if (spec.positional == PositionEncoding::Rope)
     os << "(theta = " << formatFloat(spec.ropeTheta)
-       << ", style = " << toString(spec.ropeStyle) << ")";
+       << ", style = " << toString(spec.ropePairing) << ")";
   os << "\n";
   if (spec.embeddingScale != 1.0f) {
     os << "  embedding { scale = ";
@@ -192,9 +192,9 @@ bool equalSpecs(const ModelSpec &a, const ModelSpec &b,
   TFM_COMPARE(numLayers)
   TFM_COMPARE(embeddingScale)
   TFM_COMPARE_ENUM(positional)
-  if (a.positional == PositionalKind::Rope) {
+  if (a.positional == PositionEncoding::Rope) {
     TFM_COMPARE(ropeTheta)
-    TFM_COMPARE_ENUM(ropeStyle)
+    TFM_COMPARE_ENUM(ropePairing)
   }
   TFM_COMPARE(block.preNorm)
   TFM_COMPARE_ENUM(block.norm.kind)

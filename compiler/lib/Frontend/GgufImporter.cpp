@@ -13,6 +13,8 @@
 #include "tfm/Frontend/DefaultBindings.h"
 #include "tfm/Frontend/Importers.h"
 
+#include "ImporterSupport.h"
+
 #include <string>
 #include <vector>
 
@@ -30,54 +32,48 @@ namespace {
 class Meta {
 public:
   Meta(const std::string &path, const formats::GgufFile &f, std::string arch)
-      : path_(path), f_(f), arch_(std::move(arch)) {}
+      : path(path), f(f), arch(std::move(arch)) {}
 
-  std::string full(llvm::StringRef key) const { return arch_ + "." + key.str(); }
+  std::string full(llvm::StringRef key) const { return arch + "." + key.str(); }
 
   Expected<int64_t> integer(llvm::StringRef key, int64_t def = -1) const {
     std::string k = full(key);
-    const formats::GgufKV *kv = f_.find(k);
+    const formats::GgufKV *kv = f.find(k);
     if (!kv) {
       if (def < 0)
-        return readerError(path_ + ": missing metadata key '" + k + "'");
+        return readerError(path + ": missing metadata key '" + k + "'");
       return def;
     }
-    std::optional<int64_t> v = f_.getInt(k);
+    std::optional<int64_t> v = f.getInt(k);
     if (!v || kv->type == formats::GgufType::Bool)
-      return readerError(path_ + ": metadata key '" + k + "' at byte " +
-                  llvm::Twine(kv->keyOffset) + " has type " +
-                  formats::toString(kv->type) + ", expected an integer");
+      return readerError(path + ": metadata key '" + k + "' at byte " +
+                         llvm::Twine(kv->keyOffset) + " has type " +
+                         formats::toString(kv->type) + ", expected an integer");
     if (*v <= 0 || *v > (int64_t(1) << 40))
-      return readerError(path_ + ": metadata key '" + k + "' at byte " +
-                  llvm::Twine(kv->keyOffset) + " is " + llvm::Twine(*v) +
-                  ", expected a positive size");
+      return readerError(path + ": metadata key '" + k + "' at byte " +
+                         llvm::Twine(kv->keyOffset) + " is " + llvm::Twine(*v) +
+                         ", expected a positive size");
     return *v;
   }
 
   Expected<double> number(llvm::StringRef key, double def) const {
     std::string k = full(key);
-    const formats::GgufKV *kv = f_.find(k);
+    const formats::GgufKV *kv = f.find(k);
     if (!kv)
       return def;
-    std::optional<double> v = f_.getFloat(k);
+    std::optional<double> v = f.getFloat(k);
     if (!v)
-      return readerError(path_ + ": metadata key '" + k + "' at byte " +
-                  llvm::Twine(kv->keyOffset) + " has type " +
-                  formats::toString(kv->type) + ", expected a number");
+      return readerError(path + ": metadata key '" + k + "' at byte " +
+                         llvm::Twine(kv->keyOffset) + " has type " +
+                         formats::toString(kv->type) + ", expected a number");
     return *v;
   }
 
 private:
-  const std::string &path_;
-  const formats::GgufFile &f_;
-  std::string arch_;
+  const std::string &path;
+  const formats::GgufFile &f;
+  std::string arch;
 };
-
-#define TFM_TRY(var, expr)                                                     \
-  auto var##OrErr = (expr);                                                    \
-  if (!var##OrErr)                                                             \
-    return var##OrErr.takeError();                                             \
-  auto var = *var##OrErr;
 
 /// The `<arch>.*` keys of each stated hyper-parameter (llama.cpp's names).
 struct StatedKey {
@@ -101,7 +97,7 @@ constexpr StatedKey kStatedKeys[] = {
 } // namespace
 
 std::vector<StatedValue> ggufStatedValues(const formats::Checkpoint &ckpt) {
-  const formats::GgufFile &f = *ckpt.gguf();
+  const formats::GgufFile &f = *ckpt.getGguf();
   std::vector<StatedValue> out;
   std::optional<llvm::StringRef> arch = f.getString("general.architecture");
   if (!arch)
@@ -133,7 +129,7 @@ std::vector<StatedValue> ggufStatedValues(const formats::Checkpoint &ckpt) {
 Expected<ModelSpec> importGguf(llvm::StringRef path,
                                const formats::Checkpoint &ckpt,
                                const ImportOptions &options) {
-  const formats::GgufFile &f = *ckpt.gguf();
+  const formats::GgufFile &f = *ckpt.getGguf();
   const std::string p = path.str();
 
   std::optional<llvm::StringRef> archSv = f.getString("general.architecture");
@@ -238,10 +234,11 @@ Expected<ModelSpec> importGguf(llvm::StringRef path,
   spec.source.file = p;
   // Every block has tensors of its own: a larger block count is corrupt, and
   // must be rejected before it sizes the weight list (found by fuzz_gguf_import).
-  if (layers > static_cast<int64_t>(ckpt.tensors().size()))
-    return readerError(p + ": " + m.full("block_count") + " (" + llvm::Twine(layers) +
-                ") exceeds the number of tensors in the file (" +
-                llvm::Twine(ckpt.tensors().size()) + ")");
+  if (layers > static_cast<int64_t>(ckpt.getTensors().size()))
+    return readerError(p + ": " + m.full("block_count") + " (" +
+                       llvm::Twine(layers) +
+                       ") exceeds the number of tensors in the file (" +
+                       llvm::Twine(ckpt.getTensors().size()) + ")");
   completeBindings(spec);
   if (Error e = finishImport(spec, ckpt, p, ggufStatedValues(ckpt)))
     return e;

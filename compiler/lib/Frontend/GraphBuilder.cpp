@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringMap.h"
 
 #include <algorithm>
@@ -48,10 +49,16 @@ public:
   }
 
   /// Builds `@<name>` and `@tfm_block_<kind>` at the builder's insertion
-  /// point.
-  void build(StringRef name, StringRef kind) {
+  /// point; with `lastRowName`, also `@<lastRowName>`, the same entry point
+  /// calling the same block function, whose final norm and LM head see only
+  /// the last token (the runtime calls it when no caller wants the other
+  /// rows' logits: for a prompt, the LM head is most of the work of a small
+  /// model, and all of it is thrown away but one row).
+  void build(StringRef name, StringRef kind, StringRef lastRowName = {}) {
     func::FuncOp blockFn = buildBlockFunction(("tfm_block_" + kind).str());
-    buildEntry(name, blockFn);
+    buildEntry(name, blockFn, /*lastRowOnly=*/false);
+    if (!lastRowName.empty())
+      buildEntry(lastRowName, blockFn, /*lastRowOnly=*/true);
   }
 
 private:
@@ -159,16 +166,19 @@ private:
     return fn;
   }
 
-  void buildEntry(StringRef name, func::FuncOp blockFn) {
+  void buildEntry(StringRef name, func::FuncOp blockFn, bool lastRowOnly) {
     auto f32 = b.getF32Type();
+    const int64_t tokensDim = t; // The entry's T, whatever rows it returns.
+    auto restoreRows = llvm::make_scope_exit([&, tokensDim] { t = tokensDim; });
+    const int64_t logitRows = lastRowOnly ? 1 : t;
     auto weightsType =
         MemRefType::get({(int64_t)layout.totalSize}, b.getI8Type());
     auto tokensType = RankedTensorType::get({t}, b.getI32Type());
     auto kvFlatType = MemRefType::get({*kvCacheFloats(spec)}, f32);
-    auto logitsType = RankedTensorType::get({t, spec.vocabSize}, f32);
+    auto logitsType = RankedTensorType::get({logitRows, spec.vocabSize}, f32);
     // Logits are written into a runtime-owned buffer (destination passing),
     // so bufferization can compute the LM head in place: no T x V temporary.
-    auto logitsBufferType = MemRefType::get({t, spec.vocabSize}, f32);
+    auto logitsBufferType = MemRefType::get({logitRows, spec.vocabSize}, f32);
     SmallVector<Type> argTypes = {weightsType, tokensType, b.getIndexType(),
                                   kvFlatType, logitsBufferType};
     if (attentionProbe)
@@ -241,6 +251,16 @@ private:
           lb.create<scf::YieldOp>(l, y);
         });
     x = loop.getResult(0);
+    if (lastRowOnly) {
+      // x[T-1 : T, :], and every op from here on has one row.
+      Value rowsIn = b.create<tensor::DimOp>(loc, x, 0);
+      Value last = b.create<arith::SubIOp>(loc, rowsIn, index(1));
+      t = 1;
+      x = b.create<tensor::ExtractSliceOp>(
+          loc, rows(spec.dim), x, ArrayRef<OpFoldResult>{last, b.getIndexAttr(0)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(spec.dim)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+    }
     if (spec.finalNorm) {
       AtScope scope(*this, at(SpecKey::FinalNorm, "final_norm"));
       x = norm(x, "final_norm");
@@ -275,11 +295,11 @@ private:
       x = b.create<mlir::tfm::ScaleOp>(at(SpecKey::Scale, "embedding.scale"), x,
                                        b.getF32FloatAttr(spec.embeddingScale));
     AtScope positions(*this, at(SpecKey::Positions, "positions"));
-    if (spec.positional == PositionalKind::Sinusoidal)
+    if (spec.positional == PositionEncoding::Sinusoidal)
       x = b.create<mlir::tfm::PositionalOp>(loc, rows(spec.dim),
                                       mlir::tfm::PositionalKind::Sinusoidal, x, pos,
                                       Value());
-    if (spec.positional == PositionalKind::Learned)
+    if (spec.positional == PositionEncoding::Learned)
       x = b.create<mlir::tfm::PositionalOp>(
           loc, rows(spec.dim), mlir::tfm::PositionalKind::Learned, x, pos,
           weight("pos_embeddings.weight"));
@@ -321,11 +341,11 @@ private:
     Value k = heads(linear(x, p + ".wk", attn, a.qkvBias), a.kvHeads);
     Value v = heads(linear(x, p + ".wv", attn, a.qkvBias), a.kvHeads);
     AtScope scope(*this, at(attn, p + ".attention"));
-    if (spec.positional == PositionalKind::Rope) {
+    if (spec.positional == PositionEncoding::Rope) {
       AtScope rope(*this, at(SpecKey::Positions, p + ".rope"));
       auto theta = b.getF32FloatAttr(spec.ropeTheta);
       auto style = mlir::tfm::RopeStyleAttr::get(
-          b.getContext(), spec.ropeStyle == RopeStyle::Interleaved
+          b.getContext(), spec.ropePairing == RopePairing::Interleaved
                               ? mlir::tfm::RopeStyle::Interleaved
                               : mlir::tfm::RopeStyle::Half);
       q = b.create<mlir::tfm::RopeOp>(loc, q.getType(), q, pos, theta, style);
@@ -348,7 +368,7 @@ private:
                                       /*transpose_rhs=*/b.getUnitAttr());
     s = b.create<mlir::tfm::ScaleOp>(
         loc, s, b.getF32FloatAttr(1.0f / std::sqrt((float)a.headDim)));
-    if (spec.positional == PositionalKind::Alibi)
+    if (spec.positional == PositionEncoding::Alibi)
       s = b.create<mlir::tfm::AlibiOp>(loc, s.getType(), s, pos);
     else if (a.causal)
       s = b.create<mlir::tfm::CausalMaskOp>(loc, s.getType(), s, pos);
@@ -462,7 +482,7 @@ OwningOpRef<ModuleOp> buildGraph(MLIRContext &ctx, const ModelSpec &spec,
   b.setInsertionPointToEnd(module->getBody());
   int64_t chunk = prefillTokens(spec, prefillChunk);
   EntryBuilder(b, spec, layout, /*fixedTokens=*/0, chunk)
-      .build("tfm_prefill", "prefill");
+      .build("tfm_prefill", "prefill", "tfm_prefill_last");
   EntryBuilder(b, spec, layout, /*fixedTokens=*/1, 1)
       .build("tfm_decode", "decode");
   if (probes.attention)

@@ -24,9 +24,9 @@ void printGraphDot(const ModelSpec &spec, llvm::raw_ostream &os) {
   node("embed", "embedding " + std::to_string(spec.vocabSize) + " x " +
                     std::to_string(spec.dim));
   std::string pos = toString(spec.positional);
-  if (spec.positional == PositionalKind::Rope)
+  if (spec.positional == PositionEncoding::Rope)
     pos += " (theta " + std::to_string((int64_t)spec.ropeTheta) + ", " +
-           toString(spec.ropeStyle) + ")";
+           toString(spec.ropePairing) + ")";
   node("positions", "positions: " + pos, "note");
   os << "  subgraph cluster_block {\n    label=\"block x " << spec.numLayers << " ("
      << (spec.block.preNorm ? "pre-norm" : "post-norm") << ")\";\n";

@@ -35,7 +35,7 @@ Expected<ImportedModel> importModel(llvm::StringRef path,
 Expected<ModelSpec> importCheckpoint(llvm::StringRef path,
                                      const Checkpoint &ckpt,
                                      const ImportOptions &options) {
-  switch (ckpt.format()) {
+  switch (ckpt.getFormat()) {
   case Checkpoint::Format::Llama2c:
     return importLlama2c(path, ckpt, options);
   case Checkpoint::Format::Gguf:
@@ -62,7 +62,7 @@ std::string defaultModelName(llvm::StringRef path) {
 
 Expected<std::vector<StatedValue>> statedValues(llvm::StringRef path,
                                                 const Checkpoint &ckpt) {
-  switch (ckpt.format()) {
+  switch (ckpt.getFormat()) {
   case Checkpoint::Format::Llama2c:
     return llama2cStatedValues(ckpt);
   case Checkpoint::Format::Gguf:
@@ -102,7 +102,7 @@ Error checkStatedValues(const ModelSpec &spec,
   for (const StatedValue &s : stated) {
     std::optional<double> value = specValue(spec, s.key);
     if (!value ||
-        (s.key == SpecKey::Theta && spec.positional != PositionalKind::Rope))
+        (s.key == SpecKey::Theta && spec.positional != PositionEncoding::Rope))
       continue;
     const double ours = *value;
     const bool isFloat = s.key == SpecKey::Eps || s.key == SpecKey::Theta;

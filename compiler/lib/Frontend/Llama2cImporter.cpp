@@ -68,7 +68,7 @@ Expected<ModelSpec> importLlama2c(llvm::StringRef path,
   spec.source.file = path.str();
   completeBindings(spec);
   if (Error e =
-          finishImport(spec, ckpt, ckpt.path(), llama2cStatedValues(ckpt)))
+          finishImport(spec, ckpt, ckpt.getPath(), llama2cStatedValues(ckpt)))
     return e;
   return spec;
 }

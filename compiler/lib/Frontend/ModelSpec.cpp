@@ -37,7 +37,7 @@ std::vector<WeightDecl> expectedWeights(const ModelSpec &spec) {
   const bool layerNorm = b.norm.kind == NormKind::LayerNorm;
 
   add("tok_embeddings.weight", {spec.vocabSize, d});
-  if (spec.positional == PositionalKind::Learned)
+  if (spec.positional == PositionEncoding::Learned)
     add("pos_embeddings.weight", {spec.contextLength, d});
   for (int64_t i = 0; i < spec.numLayers; ++i) {
     add("layers.{i}.attn_norm.weight", {d}, i);
@@ -99,15 +99,15 @@ ModelSpec archDefaults(ArchFamily family) {
   switch (family) {
   case ArchFamily::Llama:
     spec.arch = "llama";
-    spec.positional = PositionalKind::Rope;
+    spec.positional = PositionEncoding::Rope;
     spec.ropeTheta = 10000.0f;
-    spec.ropeStyle = RopeStyle::Interleaved;
+    spec.ropePairing = RopePairing::Interleaved;
     spec.block.norm = {NormKind::RMSNorm, 1e-5f};
     spec.block.ffn = {Activation::SiLU, /*gated=*/true, 0, /*bias=*/false};
     break;
   case ArchFamily::Gpt2:
     spec.arch = "gpt2";
-    spec.positional = PositionalKind::Learned;
+    spec.positional = PositionEncoding::Learned;
     spec.block.norm = {NormKind::LayerNorm, 1e-5f};
     spec.block.attention.qkvBias = spec.block.attention.outBias = true;
     spec.block.ffn = {Activation::GeluTanh, /*gated=*/false, 0, /*bias=*/true};
@@ -173,11 +173,11 @@ llvm::Error validateSpec(const ModelSpec &spec) {
     return problem(SpecKey::KvHeads, "kv_heads (" + llvm::Twine(a.kvHeads) +
                                          ") must divide heads (" +
                                          llvm::Twine(a.heads) + ")");
-  if (spec.positional == PositionalKind::Rope && a.headDim % 2 != 0)
+  if (spec.positional == PositionEncoding::Rope && a.headDim % 2 != 0)
     return problem(SpecKey::Positions,
                    "rope needs an even head_dim, but head_dim is " +
                        llvm::Twine(a.headDim));
-  if (spec.positional == PositionalKind::Sinusoidal && spec.dim % 2 != 0)
+  if (spec.positional == PositionEncoding::Sinusoidal && spec.dim % 2 != 0)
     return problem(SpecKey::Positions,
                    "sinusoidal positions need an even dim, but dim is " +
                        llvm::Twine(spec.dim));
@@ -187,7 +187,7 @@ llvm::Error validateSpec(const ModelSpec &spec) {
     return problem(SpecKey::Eps,
                    "'eps' must be between 0 and 1 (exclusive), found " +
                        formatValue(eps));
-  if (spec.positional == PositionalKind::Rope &&
+  if (spec.positional == PositionEncoding::Rope &&
       !(spec.ropeTheta > 0 && std::isfinite(spec.ropeTheta)))
     return problem(SpecKey::Theta, "'theta' must be positive, found " +
                                        formatValue(spec.ropeTheta));
@@ -226,13 +226,18 @@ llvm::Error validateSpec(const ModelSpec &spec) {
   return llvm::Error::success();
 }
 
-const char *toString(PositionalKind k) {
+const char *toString(PositionEncoding k) {
   switch (k) {
-  case PositionalKind::None: return "none";
-  case PositionalKind::Sinusoidal: return "sinusoidal";
-  case PositionalKind::Learned: return "learned";
-  case PositionalKind::Rope: return "rope";
-  case PositionalKind::Alibi: return "alibi";
+  case PositionEncoding::None:
+    return "none";
+  case PositionEncoding::Sinusoidal:
+    return "sinusoidal";
+  case PositionEncoding::Learned:
+    return "learned";
+  case PositionEncoding::Rope:
+    return "rope";
+  case PositionEncoding::Alibi:
+    return "alibi";
   }
   return "?";
 }
@@ -248,8 +253,8 @@ const char *toString(Activation k) {
   }
   return "?";
 }
-const char *toString(RopeStyle k) {
-  return k == RopeStyle::Interleaved ? "interleaved" : "half";
+const char *toString(RopePairing k) {
+  return k == RopePairing::Interleaved ? "interleaved" : "half";
 }
 const char *toString(CheckpointFormat k) {
   switch (k) {

@@ -14,9 +14,9 @@ loadModelTokenizer(const ModelSpec &spec, const formats::Checkpoint *ckpt) {
     return nullptr;
   const std::string &path = spec.tokenizer.path;
   // A GGUF names itself as the tokenizer: use the mapping already parsed.
-  bool fromCheckpoint =
-      ckpt && ckpt->gguf() && llvm::sys::fs::equivalent(path, ckpt->path());
-  auto tok = fromCheckpoint ? formats::loadTokenizerFromGguf(*ckpt->gguf())
+  bool fromCheckpoint = ckpt && ckpt->getGguf() &&
+                        llvm::sys::fs::equivalent(path, ckpt->getPath());
+  auto tok = fromCheckpoint ? formats::loadTokenizerFromGguf(*ckpt->getGguf())
                             : formats::loadTokenizer(path);
   if (!tok) {
     // Reader errors start with the file's path: do not print it twice.

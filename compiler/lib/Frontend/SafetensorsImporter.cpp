@@ -10,6 +10,8 @@
 #include "tfm/Frontend/DefaultBindings.h"
 #include "tfm/Frontend/Importers.h"
 
+#include "ImporterSupport.h"
+
 #include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
@@ -29,18 +31,18 @@ namespace {
 class Config {
 public:
   Config(std::string path, const llvm::json::Object &o)
-      : path_(std::move(path)), o_(o) {}
+      : path(std::move(path)), o(o) {}
 
   Error missing(llvm::StringRef key) const {
-    return readerError(path_ + ": missing key '" + key + "'");
+    return readerError(path + ": missing key '" + key + "'");
   }
   Error wrongType(llvm::StringRef key, llvm::StringRef want) const {
-    return readerError(path_ + ": key '" + key + "' must be " + want);
+    return readerError(path + ": key '" + key + "' must be " + want);
   }
 
   /// Integer key; `def` < 0 means required. JSON null counts as absent.
   Expected<int64_t> integer(llvm::StringRef key, int64_t def = -1) const {
-    const llvm::json::Value *v = o_.get(key);
+    const llvm::json::Value *v = o.get(key);
     if (!v || v->kind() == llvm::json::Value::Null) {
       if (def < 0)
         return missing(key);
@@ -52,7 +54,7 @@ public:
     return *x;
   }
   Expected<double> number(llvm::StringRef key, double def) const {
-    const llvm::json::Value *v = o_.get(key);
+    const llvm::json::Value *v = o.get(key);
     if (!v || v->kind() == llvm::json::Value::Null)
       return def;
     std::optional<double> x = v->getAsNumber();
@@ -61,24 +63,18 @@ public:
     return *x;
   }
   std::optional<bool> boolean(llvm::StringRef key) const {
-    return o_.getBoolean(key);
+    return o.getBoolean(key);
   }
   std::optional<llvm::StringRef> string(llvm::StringRef key) const {
-    return o_.getString(key);
+    return o.getString(key);
   }
-  const llvm::json::Value *get(llvm::StringRef key) const { return o_.get(key); }
-  const std::string &path() const { return path_; }
+  const llvm::json::Value *get(llvm::StringRef key) const { return o.get(key); }
+  const std::string &getPath() const { return path; }
 
 private:
-  std::string path_;
-  const llvm::json::Object &o_;
+  std::string path;
+  const llvm::json::Object &o;
 };
-
-#define TFM_TRY(var, expr)                                                     \
-  auto var##OrErr = (expr);                                                    \
-  if (!var##OrErr)                                                             \
-    return var##OrErr.takeError();                                             \
-  auto var = *var##OrErr;
 
 /// The config.json keys of each stated hyper-parameter, per family.
 struct StatedKey {
@@ -181,18 +177,20 @@ Error importHfLlama(const Config &c, const Checkpoint &ckpt, ModelSpec &spec) {
   TFM_TRY(theta,
           c.number("rope_theta", archDefaults(ArchFamily::Llama).ropeTheta));
   if (dim % heads != 0 && !c.get("head_dim"))
-    return readerError(c.path() + ": num_attention_heads (" + llvm::Twine(heads) +
-                ") does not divide hidden_size (" + llvm::Twine(dim) + ")");
+    return readerError(c.getPath() + ": num_attention_heads (" +
+                       llvm::Twine(heads) + ") does not divide hidden_size (" +
+                       llvm::Twine(dim) + ")");
   TFM_TRY(headDim, c.integer("head_dim", dim / heads));
   if (auto act = c.string("hidden_act"); act && *act != "silu")
-    return readerError(c.path() + ": hidden_act '" + *act +
-                "' is not supported for Llama (only silu)");
+    return readerError(c.getPath() + ": hidden_act '" + *act +
+                       "' is not supported for Llama (only silu)");
   if (const llvm::json::Value *rs = c.get("rope_scaling");
       rs && rs->kind() != llvm::json::Value::Null)
-    return readerError(c.path() + ": rope_scaling is not supported");
+    return readerError(c.getPath() + ": rope_scaling is not supported");
   if (c.boolean("attention_bias").value_or(false) ||
       c.boolean("mlp_bias").value_or(false))
-    return readerError(c.path() + ": attention_bias / mlp_bias are not supported");
+    return readerError(c.getPath() +
+                       ": attention_bias / mlp_bias are not supported");
   spec = archDefaults(ArchFamily::Llama);
   spec.vocabSize = vocab;
   spec.dim = dim;
@@ -200,7 +198,7 @@ Error importHfLlama(const Config &c, const Checkpoint &ckpt, ModelSpec &spec) {
   spec.numLayers = layers;
   spec.ropeTheta = static_cast<float>(theta);
   // Hugging Face Llama rotates halves (its Q/K rows are not permuted).
-  spec.ropeStyle = RopeStyle::Half;
+  spec.ropePairing = RopePairing::Half;
   spec.block.norm.eps = static_cast<float>(eps);
   spec.block.attention.heads = heads;
   spec.block.attention.kvHeads = kvHeads;
@@ -228,8 +226,8 @@ Error importHfGpt2(const Config &c, const Checkpoint &ckpt, ModelSpec &spec) {
   TFM_TRY(eps, c.number("layer_norm_epsilon",
                         archDefaults(ArchFamily::Gpt2).block.norm.eps));
   if (dim % heads != 0)
-    return readerError(c.path() + ": n_head (" + llvm::Twine(heads) +
-                ") does not divide n_embd (" + llvm::Twine(dim) + ")");
+    return readerError(c.getPath() + ": n_head (" + llvm::Twine(heads) +
+                       ") does not divide n_embd (" + llvm::Twine(dim) + ")");
   Activation act = Activation::GeluTanh;
   llvm::StringRef actName = c.string("activation_function").value_or("gelu_new");
   if (actName == "gelu_new" || actName == "gelu_pytorch_tanh" ||
@@ -240,8 +238,8 @@ Error importHfGpt2(const Config &c, const Checkpoint &ckpt, ModelSpec &spec) {
   else if (actName == "relu")
     act = Activation::ReLU;
   else
-    return readerError(c.path() + ": activation_function '" + actName +
-                "' is not supported");
+    return readerError(c.getPath() + ": activation_function '" + actName +
+                       "' is not supported");
   spec = archDefaults(ArchFamily::Gpt2);
   spec.vocabSize = vocab;
   spec.dim = dim;
@@ -329,11 +327,11 @@ Expected<ModelSpec> importSafetensors(llvm::StringRef path,
   spec.source.file = configPath;
   // Every block has tensors of its own: a larger layer count is corrupt, and
   // must be rejected before it sizes the weight list (found by fuzzing).
-  if (spec.numLayers > static_cast<int64_t>(ckpt.tensors().size()))
+  if (spec.numLayers > static_cast<int64_t>(ckpt.getTensors().size()))
     return readerError(configPath + ": the layer count (" +
-                llvm::Twine(spec.numLayers) +
-                ") exceeds the number of tensors in the checkpoint (" +
-                llvm::Twine(ckpt.tensors().size()) + ")");
+                       llvm::Twine(spec.numLayers) +
+                       ") exceeds the number of tensors in the checkpoint (" +
+                       llvm::Twine(ckpt.getTensors().size()) + ")");
   completeBindings(spec);
   if (gpt2 && !ckpt.find("transformer.wte.weight") &&
       ckpt.find("wte.weight")) {

@@ -85,6 +85,8 @@ void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   if (opts.planMemory)
     pm.addNestedPass<func::FuncOp>(mlir::tfm::createTfmPlanMemoryPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  // exp, tanh, erf as polynomials: no libm call per element.
+  pm.addPass(mlir::tfm::createTfmApproximateMathPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertSCFToCFPass());
   // Generated kernels' vector ops (vector.fma, loads and stores of P lanes).

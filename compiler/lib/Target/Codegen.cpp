@@ -239,6 +239,9 @@ llvm::Error addModelInfo(llvm::Module &m, const ModelSpec &spec,
   auto decode = entry("tfm_decode");
   if (!decode)
     return decode.takeError();
+  auto prefillLast = entry("tfm_prefill_last");
+  if (!prefillLast)
+    return prefillLast.takeError();
   // Present only when compiled with --probes=attention (GraphBuilder.h's
   // kAttentionProbeName).
   llvm::Constant *probeAttention = null;
@@ -250,7 +253,7 @@ llvm::Error addModelInfo(llvm::Module &m, const ModelSpec &spec,
   // Field order and types follow TfmModelInfo in ModelAbi.h.
   auto *infoType = llvm::StructType::create(
       ctx, {i32, ptr, ptr, i64, i64, i64, i64, i64, i64, i64, i64,
-            i64, ptr, ptr, ptr, i64, ptr, ptr, i64, i64, i64, ptr},
+            i64, ptr, ptr, ptr, i64, ptr, ptr, i64, i64, i64, ptr, ptr},
       "TfmModelInfo");
   auto c64 = [&](int64_t v) { return llvm::ConstantInt::get(i64, v); };
   llvm::Constant *fields[] = {llvm::ConstantInt::get(i32, TFM_ABI_VERSION),
@@ -274,7 +277,7 @@ llvm::Error addModelInfo(llvm::Module &m, const ModelSpec &spec,
                               c64(payload.prefillChunk),
                               c64((int64_t)payload.specId),
                               c64((int64_t)payload.weightsId),
-                              probeAttention};
+                              *prefillLast, probeAttention};
   new llvm::GlobalVariable(m, infoType, true, llvm::GlobalValue::ExternalLinkage,
                            llvm::ConstantStruct::get(infoType, fields), "tfm_model");
   return llvm::Error::success();

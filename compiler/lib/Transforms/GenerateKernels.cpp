@@ -66,71 +66,88 @@ bool hasContiguousTiles(MemRefType type) {
   return type.getRank() != 3 || strides[1] == type.getDimSize(2);
 }
 
+/// A packed contraction and what the body needs to know of it.
+struct PackedLinear {
+  linalg::GenericOp op;
+  int64_t k, p;
+  int64_t column; ///< First output column it writes (C below).
+  int64_t width;  ///< Output columns it writes: N/P tiles of P.
+};
+
 /// The packed contraction tfm-to-linalg emits for a linear layer:
-/// maps (m, k), (n1, k, n0), (m, n1 * P + n0) over (m, n1, n0, k), body
-/// out + x * w. Fills in K and P.
-bool isPackedLinear(linalg::GenericOp op, int64_t &k, int64_t &p) {
+/// maps (m, k), (n1, k, n0), (m, C + n1 * P + n0) over (m, n1, n0, k), body
+/// out + x * w (C = 0 for the full tiles, N - R for a tail tile).
+std::optional<PackedLinear> isPackedLinear(linalg::GenericOp op) {
+  std::nullopt_t no = std::nullopt;
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1 || op.getNumLoops() != 4)
-    return false;
+    return no;
   auto wType = dyn_cast<MemRefType>(op.getDpsInputs()[1].getType());
   if (!wType || wType.getRank() != 3 || !wType.hasStaticShape())
-    return false;
+    return no;
   MLIRContext *ctx = op.getContext();
   AffineExpr m, n1, n0, kk;
   bindDims(ctx, m, n1, n0, kk);
   auto map = [&](ArrayRef<AffineExpr> e) {
     return AffineMap::get(4, 0, e, ctx);
   };
-  SmallVector<AffineMap> expected = {map({m, kk}), map({n1, kk, n0}),
-                                     map({m, n1 * wType.getDimSize(2) + n0})};
-  if (op.getIndexingMapsArray() != expected)
-    return false;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (maps[0] != map({m, kk}) || maps[1] != map({n1, kk, n0}) ||
+      maps[2].getNumResults() != 2 || maps[2].getResult(0) != m)
+    return no;
+  // The output column minus n1 * P + n0 must be a constant C >= 0.
+  int64_t p = wType.getDimSize(2);
+  auto column = dyn_cast<AffineConstantExpr>(
+      simplifyAffineExpr(maps[2].getResult(1) - (n1 * p + n0), 4, 0));
+  if (!column || column.getValue() < 0)
+    return no;
   using utils::IteratorType;
   if (op.getIteratorTypesArray() !=
       SmallVector<IteratorType>{IteratorType::parallel, IteratorType::parallel,
                                 IteratorType::parallel,
                                 IteratorType::reduction})
-    return false;
+    return no;
   // out + x * w (either operand order).
   Block &body = op.getRegion().front();
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
   auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
   if (!add || body.getOperations().size() != 3)
-    return false;
+    return no;
   Value acc = body.getArgument(2);
   Value prod = add.getLhs() == acc ? add.getRhs() : add.getLhs();
   auto mul = prod.getDefiningOp<arith::MulFOp>();
   if (!mul || (add.getLhs() != acc && add.getRhs() != acc))
-    return false;
+    return no;
   if (!((mul.getLhs() == body.getArgument(0) &&
          mul.getRhs() == body.getArgument(1)) ||
         (mul.getLhs() == body.getArgument(1) &&
          mul.getRhs() == body.getArgument(0))))
-    return false;
+    return no;
   auto x = dyn_cast<MemRefType>(op.getDpsInputs()[0].getType());
   auto w = dyn_cast<MemRefType>(op.getDpsInputs()[1].getType());
   auto out = dyn_cast<MemRefType>(op.getDpsInits()[0].getType());
   if (!x || !w || !out || !x.getElementType().isF32() ||
       !w.getElementType().isF32() || !out.getElementType().isF32())
-    return false;
+    return no;
+  int64_t width = w.getDimSize(0) * p;
   if (x.getRank() != 2 || out.getRank() != 2 ||
       ShapedType::isDynamic(x.getDimSize(1)) ||
-      out.getDimSize(1) != w.getDimSize(0) * w.getDimSize(2))
-    return false;
+      ShapedType::isDynamic(out.getDimSize(1)) ||
+      out.getDimSize(1) < column.getValue() + width)
+    return no;
   if (!hasContiguousTiles(x) || !hasContiguousTiles(w) ||
       !hasContiguousTiles(out))
-    return false;
-  k = w.getDimSize(1);
-  p = w.getDimSize(2);
-  return x.getDimSize(1) == k;
+    return no;
+  if (x.getDimSize(1) != w.getDimSize(1))
+    return no;
+  return PackedLinear{op, w.getDimSize(1), p, column.getValue(), width};
 }
 
 /// The zero fill of `op`'s output right before it, or null.
-linalg::FillOp precedingZeroFill(linalg::GenericOp op) {
+linalg::FillOp precedingZeroFill(Operation *op, Value out) {
   auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
   if (fill && fill.hasPureBufferSemantics() && isZero(fill.getInputs()[0]) &&
-      fill.getDpsInits()[0] == op.getDpsInits()[0])
+      fill.getDpsInits()[0] == out)
     return fill;
   return nullptr;
 }
@@ -286,14 +303,45 @@ struct TfmGenerateKernelsPass
           "tfm-generate-kernels: rows, tiles and decode-tiles must be >= 1");
       return signalPassFailure();
     }
-    SmallVector<std::pair<linalg::GenericOp, std::pair<int64_t, int64_t>>> work;
+    SmallVector<PackedLinear> work;
     getOperation().walk([&](linalg::GenericOp op) {
-      int64_t k, p;
-      if (isPackedLinear(op, k, p))
-        work.push_back({op, {k, p}});
+      if (std::optional<PackedLinear> linear = isPackedLinear(op))
+        work.push_back(*linear);
     });
-    for (auto &[op, kp] : work)
-      generate(op, kp.first, kp.second);
+    // A zero fill followed by contractions into the same output (a layer's
+    // full tiles, then its tail) goes when they write every column between
+    // them: they overwrite. Any other contraction accumulates.
+    SmallVector<bool> overwrite(work.size(), false);
+    SmallVector<linalg::FillOp> fills;
+    for (size_t i = 0; i < work.size(); ++i) {
+      Value out = work[i].op.getDpsInits()[0];
+      linalg::FillOp fill = precedingZeroFill(work[i].op, out);
+      if (!fill)
+        continue;
+      size_t end = i + 1;
+      while (end < work.size() &&
+             work[end].op->getPrevNode() == work[end - 1].op &&
+             work[end].op.getDpsInits()[0] == out)
+        ++end;
+      SmallVector<std::pair<int64_t, int64_t>> ranges;
+      for (size_t j = i; j < end; ++j)
+        ranges.push_back({work[j].column, work[j].width});
+      llvm::sort(ranges);
+      int64_t covered = 0;
+      for (auto [column, width] : ranges)
+        if (column == covered)
+          covered += width;
+      if (covered != cast<MemRefType>(out.getType()).getDimSize(1))
+        continue;
+      for (size_t j = i; j < end; ++j)
+        overwrite[j] = true;
+      fills.push_back(fill);
+      i = end - 1;
+    }
+    for (size_t i = 0; i < work.size(); ++i)
+      generate(work[i], /*accumulate=*/!overwrite[i]);
+    for (linalg::FillOp fill : fills)
+      fill.erase();
   }
 
   /// The scheduler: tfmrt_parallel_for(body, out, x, w, items, workPerItem).
@@ -336,20 +384,31 @@ struct TfmGenerateKernelsPass
     return fn;
   }
 
-  void generate(linalg::GenericOp op, int64_t k, int64_t p) {
+  void generate(const PackedLinear &linear, bool accumulate) {
+    linalg::GenericOp op = linear.op;
+    int64_t k = linear.k, p = linear.p;
     Value x = op.getDpsInputs()[0], w = op.getDpsInputs()[1];
     Value out = op.getDpsInits()[0];
     auto xType = cast<MemRefType>(x.getType());
     auto wType = cast<MemRefType>(w.getType());
+    auto outType = cast<MemRefType>(out.getType());
     bool oneRow = xType.getDimSize(0) == 1;
-    linalg::FillOp fill = precedingZeroFill(op);
-    func::FuncOp fn = body(k, p, oneRow, /*accumulate=*/!fill, op.getLoc());
+    func::FuncOp fn = body(k, p, oneRow, accumulate, op.getLoc());
 
     IRRewriter b(op);
     Location loc = op.getLoc();
     MemRefType any = anyStrided2D(&getContext());
     SmallVector<ReassociationIndices> tilesAsRows = {{0}, {1, 2}};
     Value w2 = b.create<memref::CollapseShapeOp>(loc, w, tilesAsRows);
+    // The columns this contraction writes (a tail's, or part of them).
+    if (linear.column != 0 || linear.width != outType.getDimSize(1))
+      out = b.create<memref::SubViewOp>(
+          loc, out,
+          ArrayRef<OpFoldResult>{b.getIndexAttr(0),
+                                 b.getIndexAttr(linear.column)},
+          ArrayRef<OpFoldResult>{memref::getMixedSize(b, loc, out, 0),
+                                 b.getIndexAttr(linear.width)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
     auto cast = [&](Value v) { return b.create<memref::CastOp>(loc, any, v); };
     Value fnRef = b.create<func::ConstantOp>(loc, fn.getFunctionType(),
                                              SymbolRefAttr::get(fn));
@@ -363,8 +422,6 @@ struct TfmGenerateKernelsPass
     b.create<func::CallOp>(
         loc, scheduler(fn.getFunctionType()),
         ValueRange{fnRef, cast(out), cast(x), cast(w2), numTiles, workPerTile});
-    if (fill)
-      b.eraseOp(fill);
     b.eraseOp(op);
     ++numGenerated;
   }

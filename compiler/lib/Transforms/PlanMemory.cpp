@@ -32,10 +32,6 @@ using namespace mlir;
 
 namespace tfm {
 
-static int64_t alignUp(int64_t n, int64_t alignment) {
-  return (n + alignment - 1) / alignment * alignment;
-}
-
 int64_t assignOffsets(llvm::MutableArrayRef<BufferInterval> buffers,
                       int64_t alignment) {
   if (alignment < 1)
@@ -53,7 +49,8 @@ int64_t assignOffsets(llvm::MutableArrayRef<BufferInterval> buffers,
   int64_t arena = 0;
   for (size_t i : order) {
     BufferInterval &buf = buffers[i];
-    int64_t need = alignUp(std::max<int64_t>(buf.size, 1), alignment);
+    int64_t need =
+        int64_t(llvm::alignTo(std::max<int64_t>(buf.size, 1), alignment));
     // The placed buffers live at the same time as `buf`, by offset.
     std::vector<size_t> busy;
     for (size_t j : placed)
@@ -69,8 +66,9 @@ int64_t assignOffsets(llvm::MutableArrayRef<BufferInterval> buffers,
         best = cursor;
         bestGap = gap;
       }
-      cursor = std::max(cursor, alignUp(buffers[j].offset + buffers[j].size,
-                                        alignment));
+      cursor = std::max(
+          cursor, int64_t(llvm::alignTo(buffers[j].offset + buffers[j].size,
+                                        alignment)));
     }
     buf.offset = best >= 0 ? best : cursor;
     arena = std::max(arena, buf.offset + need);

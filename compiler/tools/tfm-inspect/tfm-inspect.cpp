@@ -520,9 +520,9 @@ void positions(const Model &model, llvm::ArrayRef<std::string> args) {
   Panel p;
   p.rowAxis = "position";
   switch (spec.positional) {
-  case tfm::PositionalKind::None:
+  case tfm::PositionEncoding::None:
     fail("model '" + spec.name + "' has no positional encoding");
-  case tfm::PositionalKind::Sinusoidal: {
+  case tfm::PositionEncoding::Sinusoidal: {
     p.title = "sinusoidal positional encoding";
     p.colAxis = "dimension";
     p.rows = n;
@@ -535,7 +535,7 @@ void positions(const Model &model, llvm::ArrayRef<std::string> args) {
       }
     break;
   }
-  case tfm::PositionalKind::Learned: {
+  case tfm::PositionEncoding::Learned: {
     std::vector<int64_t> shape;
     std::vector<float> table = model.weight("pos_embeddings.weight", &shape);
     p.title = "learned positional embeddings";
@@ -545,7 +545,7 @@ void positions(const Model &model, llvm::ArrayRef<std::string> args) {
     p.values.assign(table.begin(), table.begin() + n * shape[1]);
     break;
   }
-  case tfm::PositionalKind::Rope: {
+  case tfm::PositionEncoding::Rope: {
     int64_t hd = spec.block.attention.headDim;
     float theta = spec.ropeTheta;
     p.title = "rotary embedding: angle (radians) per position and pair";
@@ -559,7 +559,7 @@ void positions(const Model &model, llvm::ArrayRef<std::string> args) {
       }
     break;
   }
-  case tfm::PositionalKind::Alibi: {
+  case tfm::PositionEncoding::Alibi: {
     // The bias -slope_h * (i - j) added to the scores of head h at distance
     // i - j: the slopes of tfm::rt::alibiSlope, the runtime's own.
     int64_t heads = spec.block.attention.heads;
@@ -751,7 +751,7 @@ void attention(const Model *model, llvm::ArrayRef<std::string> args) {
     if (!model || !model->tokenizer)
       usageError("--prompt needs a MODEL with a tokenizer (or give --tokens)");
     std::vector<int32_t> ids = model->tokenizer->encode(
-        promptLabels, model->tokenizer->addBosByDefault());
+        promptLabels, model->tokenizer->getAddBosByDefault());
     if (int64_t(ids.size()) != t)
       usageError("--prompt has " + llvm::Twine(ids.size()) +
                  " tokens, but the attention is over " + llvm::Twine(t) +

@@ -128,6 +128,11 @@ cl::opt<uint64_t> embedLimit(
     "embed-limit",
     cl::desc("Largest weights blob --weights=auto embeds, in MiB (default 16)"),
     cl::init(16), cl::value_desc("MiB"), cl::cat(category));
+cl::opt<bool> allowNonFinite(
+    "allow-nonfinite",
+    cl::desc("Compile weights that hold NaN or infinity (by default an error "
+             "naming the tensor and the element)"),
+    cl::cat(category));
 cl::opt<bool> quiet("quiet", cl::desc("Print no progress"), cl::cat(category));
 cl::opt<bool> timings("timings",
                       cl::desc("Print each phase's wall time and peak RSS"),
@@ -146,12 +151,13 @@ cl::opt<std::string> targetFeatures(
 cl::opt<bool> noFuse("no-fuse", cl::desc("Skip tfm-fuse-attention"), cl::cat(category));
 cl::opt<tfm::KernelMode> kernels(
     "kernels", cl::desc("How linear layers and the LM head are computed"),
-    cl::init(tfm::KernelMode::Runtime),
+    cl::init(tfm::KernelMode::Generated),
     cl::values(
         clEnumValN(tfm::KernelMode::Runtime, "runtime",
-                   "libtfmrt's hand-written kernels (default)"),
+                   "libtfmrt's hand-written kernels"),
         clEnumValN(tfm::KernelMode::Generated, "generated",
-                   "packed weights and vector code generated for the target"),
+                   "packed weights and vector code generated for the target "
+                   "(default)"),
         clEnumValN(tfm::KernelMode::Loops, "loops",
                    "scalar loops (reference)")),
     cl::cat(category));
@@ -534,7 +540,8 @@ int main(int argc, char **argv) {
     llvm::CrashRecoveryContext::Enable();
     auto weightsId = tfm::writeWeightsBlob(
         spec, checkpoint.get(), os, packing,
-        [&](uint64_t done, uint64_t total) { phases.weights(done, total); });
+        [&](uint64_t done, uint64_t total) { phases.weights(done, total); },
+        allowNonFinite);
     llvm::CrashRecoveryContext::Disable();
     payload.weightsId = check(std::move(weightsId));
     if (!payload.embedWeights)

@@ -188,7 +188,7 @@ int main(int argc, char **argv) {
     text = positional[0];
   }
 
-  bool addBos = bosChoice < 0 ? tok->addBosByDefault() : bosChoice == 1;
+  bool addBos = bosChoice < 0 ? tok->getAddBosByDefault() : bosChoice == 1;
   std::vector<int32_t> ids = tok->encode(text, addBos);
   if (pieces) {
     for (int32_t id : ids)

@@ -58,16 +58,20 @@ func.func @embedding(%t: tensor<512x64xf32>, %ids: tensor<?xi32>) -> tensor<?x64
   return %x : tensor<?x64xf32>
 }
 
-// Sinusoidal: sin for even, cos for odd columns of 10000^(2i/D).
+// Sinusoidal: a [context, D] table of sin for even, cos for odd columns of
+// p / 10000^(2i/D), computed at compile time; row min(pos + t, context - 1)
+// is added. No libm call is left.
 // CHECK-LABEL: func @positional_sinusoidal
+// CHECK: %[[TABLE:.*]] = arith.constant dense<{{.*}}> : tensor<16x64xf32>
 // CHECK: linalg.generic {indexing_maps = [#[[ID2]], #[[ID2]]], iterator_types = ["parallel", "parallel"]}
-// CHECK: arith.constant 1.000000e+04 : f32
-// CHECK: math.powf
-// CHECK-DAG: math.cos
-// CHECK-DAG: math.sin
-// CHECK: arith.select
+// CHECK: %[[T:.*]] = linalg.index 0 : index
+// CHECK: %[[P:.*]] = arith.addi %{{.*}}, %[[T]] : index
+// CHECK: %[[ROW:.*]] = arith.minsi %[[P]], %{{.*}} : index
+// CHECK: %[[D:.*]] = linalg.index 1 : index
+// CHECK: tensor.extract %[[TABLE]][%[[ROW]], %[[D]]] : tensor<16x64xf32>
 // CHECK: arith.addf
-func.func @positional_sinusoidal(%x: tensor<?x64xf32>, %pos: index) -> tensor<?x64xf32> {
+// CHECK-NOT: math.
+func.func @positional_sinusoidal(%x: tensor<?x64xf32>, %pos: index) -> tensor<?x64xf32> attributes {tfm.context_length = 16 : i64} {
   %y = tfm.positional sinusoidal %x, %pos : (tensor<?x64xf32>, index) -> tensor<?x64xf32>
   return %y : tensor<?x64xf32>
 }
@@ -87,37 +91,43 @@ func.func @positional_learned(%x: tensor<?x64xf32>, %pos: index, %table: tensor<
 }
 
 // Interleaved RoPE: the partner of element i is i + 1 for even i, i - 1 for
-// odd i (pairs (2j, 2j+1)).
+// odd i (pairs (2j, 2j+1)); cos and sin of (pos + t) * theta^(-2j/hd) come
+// from [context, hd/2] tables computed at compile time (row 1, pair 0: cos 1
+// and sin 1).
 // CHECK-LABEL: func @rope_interleaved
 // CHECK-SAME: (%[[Q:.*]]: tensor<8x?x8xf32>, %[[P:.*]]: index)
+// CHECK-DAG: %[[COS:.*]] = arith.constant dense<{{\[}}[1.000000e+00, 1.000000e+00, 1.000000e+00, 1.000000e+00], [0.540302277, {{.*}}]]> : tensor<16x4xf32>
+// CHECK-DAG: %[[SIN:.*]] = arith.constant dense<{{\[}}[0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00], [0.841470957, {{.*}}]]> : tensor<16x4xf32>
 // CHECK: linalg.generic {indexing_maps = [#[[ID3]], #[[ID3]]], iterator_types = ["parallel", "parallel", "parallel"]} ins(%[[Q]] : tensor<8x?x8xf32>)
 // CHECK: %[[H:.*]] = linalg.index 0 : index
 // CHECK: %[[T:.*]] = linalg.index 1 : index
 // CHECK: %[[I:.*]] = linalg.index 2 : index
 // CHECK: %[[TWO:.*]] = arith.constant 2 : index
 // CHECK: arith.remui %[[I]], %[[TWO]] : index
+// CHECK: %[[PAIR:.*]] = arith.divui %[[I]], %{{.*}} : index
 // CHECK: %[[PARTNER:.*]] = arith.select
-// CHECK: arith.constant 1.000000e+04 : f32
-// CHECK: math.powf
-// CHECK: arith.addi %[[P]], %[[T]] : index
-// CHECK-DAG: math.cos
-// CHECK-DAG: math.sin
+// CHECK: %[[PT:.*]] = arith.addi %[[P]], %[[T]] : index
+// CHECK: %[[ROW:.*]] = arith.minsi %[[PT]], %{{.*}} : index
+// CHECK: tensor.extract %[[COS]][%[[ROW]], %[[PAIR]]] : tensor<16x4xf32>
+// CHECK: tensor.extract %[[SIN]][%[[ROW]], %[[PAIR]]] : tensor<16x4xf32>
 // CHECK: tensor.extract %[[Q]][%[[H]], %[[T]], %[[PARTNER]]] : tensor<8x?x8xf32>
-func.func @rope_interleaved(%q: tensor<8x?x8xf32>, %pos: index) -> tensor<8x?x8xf32> {
+// CHECK-NOT: math.
+func.func @rope_interleaved(%q: tensor<8x?x8xf32>, %pos: index) -> tensor<8x?x8xf32> attributes {tfm.context_length = 16 : i64} {
   %r = tfm.rope %q, %pos {theta = 10000.0 : f32, style = #tfm<rope_style interleaved>} : tensor<8x?x8xf32>
   return %r : tensor<8x?x8xf32>
 }
 
 // Half RoPE: elements below hd/2 = 8 come first in their pair, and the
-// partner is i +- 8.
+// partner is i +- 8; pair j of element i is i mod 8.
 // CHECK-LABEL: func @rope_half
+// CHECK-DAG: arith.constant dense<{{.*}}> : tensor<32x8xf32>
+// CHECK-DAG: arith.constant dense<{{.*}}> : tensor<32x8xf32>
 // CHECK: %[[I:.*]] = linalg.index 2 : index
 // CHECK: %[[HALF:.*]] = arith.constant 8 : index
 // CHECK: arith.cmpi ult, %[[I]], %[[HALF]] : index
 // CHECK: arith.remui %[[I]], %{{.*}} : index
-// CHECK: arith.constant 5.000000e+05 : f32
 // CHECK-NOT: linalg.generic
-func.func @rope_half(%k: tensor<2x?x16xf32>, %pos: index) -> tensor<2x?x16xf32> {
+func.func @rope_half(%k: tensor<2x?x16xf32>, %pos: index) -> tensor<2x?x16xf32> attributes {tfm.context_length = 32 : i64} {
   %r = tfm.rope %k, %pos {theta = 500000.0 : f32, style = #tfm<rope_style half>} : tensor<2x?x16xf32>
   return %r : tensor<2x?x16xf32>
 }
@@ -194,7 +204,7 @@ func.func @kv_cache(%k: tensor<4x?x8xf32>, %cache: memref<2x4x512x8xf32, strided
 // CHECK-NEXT: %[[W:.*]] = memref.subview %[[C]][0, 0, %[[P]], 0] [1, 4, 1, 8] [1, 1, 1, 1] : memref<2x4x512x8xf32> to memref<4x1x8xf32, strided<[4096, 8, 1], offset: ?>>
 // CHECK: %[[K:.*]] = linalg.generic
 // CHECK: bufferization.materialize_in_destination %[[K]] in restrict writable %[[W]]
-func.func @kv_cache_append_one(%x: tensor<4x1x8xf32>, %cache: memref<2x4x512x8xf32>, %pos: index) {
+func.func @kv_cache_append_one(%x: tensor<4x1x8xf32>, %cache: memref<2x4x512x8xf32>, %pos: index) attributes {tfm.context_length = 512 : i64} {
   %k = tfm.rope %x, %pos {theta = 10000.0 : f32, style = #tfm<rope_style half>} : tensor<4x1x8xf32>
   tfm.kv_cache_append %k into %cache[key] at %pos : tensor<4x1x8xf32>, memref<2x4x512x8xf32>
   return

@@ -18,6 +18,14 @@ func.func @weight_packed() -> tensor<32x8xf32> {
   return %w : tensor<32x8xf32>
 }
 
+// A tile need not divide the rows: the last 40 mod 16 rows are one tail tile.
+// CHECK-LABEL: func @weight_packed_tail
+// CHECK: tfm.weight "output.weight" packed 16 : tensor<40x8xf32>
+func.func @weight_packed_tail() -> tensor<40x8xf32> {
+  %w = tfm.weight "output.weight" packed 16 : tensor<40x8xf32>
+  return %w : tensor<40x8xf32>
+}
+
 // CHECK-LABEL: func @embedding
 // CHECK-SAME: (%[[T:.*]]: tensor<512x64xf32>, %[[IDS:.*]]: tensor<?xi32>)
 // CHECK: tfm.embedding %[[T]], %[[IDS]] : (tensor<512x64xf32>, tensor<?xi32>) -> tensor<?x64xf32>

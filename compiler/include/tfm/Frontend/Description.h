@@ -38,9 +38,11 @@ namespace tfm {
 /// capture it) and then returned as an llvm::Error whose message is the same
 /// one-line `file:line:col: error: ...` text. Relative paths in the
 /// description (weights, tokenizer) are resolved against the directory of
-/// `path` and made absolute. For checkpoint weights the returned spec holds
-/// a complete binding for every weight in expectedWeights(): the format's
-/// defaults (see DefaultBindings.h) overridden by the description's mapping.
+/// `path` and made absolute. `path` must be a regular file (not a FIFO, a
+/// device or a directory) of at most kMaxDescriptionBytes. For checkpoint
+/// weights the returned spec holds a complete binding for every weight in
+/// expectedWeights(): the format's defaults (see DefaultBindings.h) overridden
+/// by the description's mapping.
 llvm::Expected<ModelSpec> parseDescriptionFile(llvm::StringRef path,
                                                llvm::SourceMgr &sm);
 
@@ -58,6 +60,10 @@ llvm::Expected<ModelSpec> parseDescriptionFile(llvm::StringRef path,
 llvm::Expected<ImportedModel> loadDescription(llvm::StringRef path,
                                               llvm::SourceMgr &sm,
                                               bool checkTokenizer = true);
+
+/// The largest description, in bytes (docs/limits.md): a thousand times a
+/// real one. A larger one is refused before it is lexed, at its line 1.
+constexpr uint64_t kMaxDescriptionBytes = uint64_t(1) << 20;
 
 /// Parses a description held in `buffer`; its identifier is the file name
 /// used in messages and the base for relative paths.

@@ -10,6 +10,8 @@
 #ifndef TFM_FRONTEND_MODELSPEC_H
 #define TFM_FRONTEND_MODELSPEC_H
 
+#include "tfm/runtime/Tokenizer.h"
+
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
@@ -21,15 +23,20 @@
 
 namespace tfm {
 
-enum class PositionalKind { None, Sinusoidal, Learned, Rope, Alibi };
+/// How a model encodes positions. (The dialect's mlir::tfm::PositionalKind
+/// is narrower: the absolute encodings that tfm.positional adds.)
+enum class PositionEncoding { None, Sinusoidal, Learned, Rope, Alibi };
 enum class NormKind { LayerNorm, RMSNorm };
 /// GeluTanh is GPT-2's `gelu_new` approximation; Gelu is the exact erf form.
 enum class Activation { ReLU, Gelu, GeluTanh, SiLU };
 /// Rope pairs: Interleaved rotates (x[2j], x[2j+1]) as llama2.c and GGUF do;
 /// Half rotates (x[j], x[j + d/2]) as Hugging Face Llama checkpoints do.
-enum class RopeStyle { Interleaved, Half };
+/// (The graph builder maps it to the dialect's mlir::tfm::RopeStyle; this
+/// library does not depend on MLIR.)
+enum class RopePairing { Interleaved, Half };
 enum class CheckpointFormat { None, Llama2c, Gguf, Safetensors, Random };
-enum class TokenizerKind { None, SentencePiece, Gpt2 };
+/// The tokenizer families are the runtime's (None: a model without one).
+using rt::TokenizerKind;
 
 struct NormSpec {
   NormKind kind = NormKind::RMSNorm;
@@ -128,9 +135,9 @@ struct ModelSpec {
   int64_t contextLength = 0;
   int64_t numLayers = 0;
   float embeddingScale = 1.0f; ///< The original Transformer multiplies by sqrt(dim).
-  PositionalKind positional = PositionalKind::None;
+  PositionEncoding positional = PositionEncoding::None;
   float ropeTheta = 10000.0f;
-  RopeStyle ropeStyle = RopeStyle::Interleaved;
+  RopePairing ropePairing = RopePairing::Interleaved;
   BlockSpec block;
   bool finalNorm = true;
   bool tiedHead = true; ///< LM head reuses tok_embeddings.
@@ -212,10 +219,10 @@ llvm::Error validateSpec(const ModelSpec &spec);
 std::optional<int64_t> kvCacheFloats(const ModelSpec &spec);
 
 // Names for printing and parsing (the .tfm keywords).
-const char *toString(PositionalKind k);
+const char *toString(PositionEncoding k);
 const char *toString(NormKind k);
 const char *toString(Activation k);
-const char *toString(RopeStyle k);
+const char *toString(RopePairing k);
 const char *toString(CheckpointFormat k);
 const char *toString(TokenizerKind k);
 const char *toString(SpecKey k);

@@ -21,7 +21,7 @@
 // weight, independent of order and of the other weights:
 //   state = seed XOR fnv1a64(concrete name)     (FNV-1a, 64-bit, over bytes)
 //   for each element k in row-major order:
-//     state += 0x9e3779b97f4a7c15; z = state;           (splitmix64)
+//     state += 0x9e3779b97f4a7c15; z = state;           (SplitMix64.h)
 //     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
 //     z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
 //     z ^= z >> 31;
@@ -86,7 +86,8 @@ llvm::Expected<std::unique_ptr<formats::Checkpoint>>
 openWeights(const ModelSpec &spec);
 
 /// Reads one expected weight as canonical f32 into `out` (decl.shape's
-/// element count). `ckpt` may be null for CheckpointFormat::Random.
+/// element count), non-finite values included. `ckpt` may be null for
+/// CheckpointFormat::Random.
 llvm::Error readWeight(const ModelSpec &spec, const formats::Checkpoint *ckpt,
                        const WeightDecl &decl, llvm::MutableArrayRef<float> out);
 
@@ -106,8 +107,10 @@ uint64_t specId(const ModelSpec &spec);
 
 /// Packed weights (`tfm.weight ... packed P`, set by tfm-pack-weights): the
 /// column-tile width P by weight name or template. Such an [N, K] weight is
-/// stored as [N/P][K][P] (same size, same offset): element (n, k) at
-/// ((n / P) * K + k) * P + n % P.
+/// stored as floor(N/P) tiles [K][P], then its last R = N mod P rows as one
+/// [K][R] tile (same size, same offset): element (n, k) at
+/// ((n / P) * K + k) * P + n % P for n < N - R, else at
+/// (N - R) * K + k * R + n - (N - R).
 using WeightPacking = llvm::StringMap<int64_t>;
 
 /// Writes the blob (weightsLayout(spec)) to `os`: exactly totalSize bytes,
@@ -117,12 +120,13 @@ using WeightPacking = llvm::StringMap<int64_t>;
 /// mapping's pages are released as they are converted, so neither the
 /// model nor the checkpoint is ever resident as a whole. Returns the blob's
 /// TfmModelInfo::weights_id: a hash (never 0) of its bytes, a chain of the
-/// xxh3 digests of its 4 MiB blocks, computed on the way.
-llvm::Expected<uint64_t> writeWeightsBlob(const ModelSpec &spec,
-                                          const formats::Checkpoint *ckpt,
-                                          llvm::raw_ostream &os,
-                                          const WeightPacking &packing = {},
-                                          WeightsProgress progress = {});
+/// xxh3 digests of its 4 MiB blocks, computed on the way. A NaN or infinity
+/// in the checkpoint is an error naming the weight, the tensor and the
+/// element (found in the same pass), unless `allowNonFinite`.
+llvm::Expected<uint64_t>
+writeWeightsBlob(const ModelSpec &spec, const formats::Checkpoint *ckpt,
+                 llvm::raw_ostream &os, const WeightPacking &packing = {},
+                 WeightsProgress progress = {}, bool allowNonFinite = false);
 
 /// Writes the 64-byte TfmWeightsTrailer (ModelAbi.h) that ends a sidecar.
 void writeWeightsTrailer(llvm::raw_ostream &os, uint64_t weightsBytes,

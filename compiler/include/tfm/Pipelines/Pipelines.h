@@ -22,13 +22,13 @@ enum class KernelMode {
   Loops,     ///< convert-linalg-to-loops, like every other op.
   Runtime,   ///< Calls of libtfmrt's tfmrt_linear (tfm-linalg-to-kernels).
   Generated, ///< Packed weights (tfm-pack-weights) and vector code generated
-             ///< by tfm-generate-kernels, run on the runtime's thread pool;
-             ///< weights that stay unpacked use tfmrt_linear.
+             ///< by tfm-generate-kernels, run on the runtime's thread pool
+             ///< (the default: at least as fast on every benchmarked shape).
 };
 
 struct PipelineOptions {
   bool fuseAttention = true;   ///< Run tfm-fuse-attention.
-  KernelMode kernels = KernelMode::Runtime;
+  KernelMode kernels = KernelMode::Generated;
   /// f32 lanes of the target's vectors (16 AVX-512, 8 AVX2): the column
   /// tile of packed weights and the vector width of generated kernels.
   int64_t vectorWidth = 16;

@@ -10,6 +10,22 @@
 
 include "mlir/Pass/PassBase.td"
 
+def TfmApproximateMathPass : Pass<"tfm-approximate-math", "ModuleOp"> {
+  let summary = "Replace libm calls of exp, tanh, erf, ... by polynomials";
+  let description = [{
+    Upstream's `populateMathPolynomialApproximationPatterns`: `math.exp`,
+    `math.tanh`, `math.erf` (and the other functions it knows) become
+    arithmetic (range reduction, a polynomial, bit manipulation) instead of
+    a call of libm per element, so the loops around them (SiLU, GELU,
+    softmax) contain no calls and LLVM can vectorize them. The position
+    tables (RoPE, sinusoids) are constants computed by tfm-to-linalg, so no
+    `sin`, `cos` or `pow` reaches this pass from tfm. Runs on linalg (any
+    level); `convert-math-to-libm` then finds nothing per element.
+  }];
+  let dependentDialects = ["arith::ArithDialect", "math::MathDialect",
+                           "vector::VectorDialect"];
+}
+
 def TfmFuseElementwisePass : Pass<"tfm-fuse-elementwise", "func::FuncOp"> {
   let summary = "Fuse chains of elementwise linalg.generic ops (bias + activation, SwiGLU gate, norm scaling)";
   let description = [{

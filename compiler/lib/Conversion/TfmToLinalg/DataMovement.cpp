@@ -10,17 +10,20 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/PatternMatch.h"
 
+#include <math.h>
+#include <vector>
+
 using namespace mlir;
 
 namespace mlir::tfm {
 
-/// A view of the weights argument at the weight's offset. The offsets are
+/// Views of the weights argument at the weight's offset. The offsets are
 /// relative to the enclosing function's `tfm.weights` argument and recorded
 /// in the `tfm.weight_offsets` of the nearest enclosing op that has one: the
 /// function (a block function, whose argument is one layer's weights), else
-/// the module (entry points, whose argument is the whole blob). The view is
-/// `restrict`: nothing else writes the weights, so no copies are needed.
-FailureOr<Value> storedWeight(OpBuilder &b, tfm::WeightOp op) {
+/// the module (entry points, whose argument is the whole blob). The views
+/// are `restrict`: nothing else writes the weights, so no copies are needed.
+FailureOr<StoredWeight> storedWeight(OpBuilder &b, tfm::WeightOp op) {
   auto fn = op->getParentOfType<func::FuncOp>();
   DictionaryAttr offsets;
   for (Operation *p = op->getParentOp(); p && !offsets; p = p->getParentOp())
@@ -40,20 +43,31 @@ FailureOr<Value> storedWeight(OpBuilder &b, tfm::WeightOp op) {
     return op.emitOpError("enclosing function has no tfm.weights argument");
   Location loc = op.getLoc();
   auto type = op.getResult().getType();
-  SmallVector<int64_t> shape(type.getShape());
-  if (std::optional<uint64_t> p = op.getPacked()) {
-    int64_t tile = static_cast<int64_t>(*p);
-    shape = {shape[0] / tile, shape[1], tile};
-  }
-  auto viewType = MemRefType::get(shape, type.getElementType());
-  Value off = b.create<arith::ConstantIndexOp>(loc, offset.getInt());
-  Value view =
-      b.create<memref::ViewOp>(loc, viewType, weights, off, ValueRange{});
-  return b
-      .create<bufferization::ToTensorOp>(
-          loc, RankedTensorType::get(shape, type.getElementType()), view,
-          /*restrict=*/true)
-      .getResult();
+  Type element = type.getElementType();
+  // A view of `shape` `skip` elements past the weight's offset.
+  auto view = [&](ArrayRef<int64_t> shape, int64_t skip) -> Value {
+    auto viewType = MemRefType::get(shape, element);
+    Value off = b.create<arith::ConstantIndexOp>(
+        loc, offset.getInt() + skip * element.getIntOrFloatBitWidth() / 8);
+    Value v =
+        b.create<memref::ViewOp>(loc, viewType, weights, off, ValueRange{});
+    return b
+        .create<bufferization::ToTensorOp>(
+            loc, RankedTensorType::get(shape, element), v, /*restrict=*/true)
+        .getResult();
+  };
+  std::optional<uint64_t> p = op.getPacked();
+  if (!p)
+    return StoredWeight{view(type.getShape(), 0), Value()};
+  int64_t tile = static_cast<int64_t>(*p);
+  int64_t n = type.getDimSize(0), k = type.getDimSize(1);
+  int64_t tiles = n / tile, rest = n % tile;
+  StoredWeight stored;
+  if (tiles)
+    stored.full = view({tiles, k, tile}, 0);
+  if (rest)
+    stored.tail = view({1, k, rest}, tiles * tile * k);
+  return stored;
 }
 
 tfm::WeightOp packedWeight(Value v) {
@@ -65,31 +79,54 @@ namespace {
 
 /// The weight's stored tensor. A packed weight's users normally read the
 /// tiles themselves (packedWeight); for any other user the [N/P, K, P]
-/// tiles are transposed back into the [N, K] matrix.
+/// tiles (and the [1, K, R] tail) are transposed back into the [N, K]
+/// matrix.
 struct WeightPattern : OpRewritePattern<tfm::WeightOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(tfm::WeightOp op,
                                 PatternRewriter &b) const override {
-    FailureOr<Value> stored = storedWeight(b, op);
+    FailureOr<StoredWeight> stored = storedWeight(b, op);
     if (failed(stored))
       return failure();
     if (!op.getPacked()) {
-      b.replaceOp(op, *stored);
+      b.replaceOp(op, stored->full);
       return success();
     }
     Location loc = op.getLoc();
     auto type = op.getResult().getType();
-    auto tiles = cast<RankedTensorType>(stored->getType());
-    Value init = b.create<tensor::EmptyOp>(
-        loc,
-        ArrayRef<int64_t>{tiles.getDimSize(0), tiles.getDimSize(2),
-                          tiles.getDimSize(1)},
-        type.getElementType());
-    Value rows = b.create<linalg::TransposeOp>(loc, *stored, init,
-                                               ArrayRef<int64_t>{0, 2, 1})
-                     .getResult()[0];
-    b.replaceOpWithNewOp<tensor::CollapseShapeOp>(
-        op, type, rows, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+    // [a, K, b] tiles -> [a * b, K] rows.
+    auto rowsOf = [&](Value tiles) -> Value {
+      auto t = cast<RankedTensorType>(tiles.getType());
+      Value init = b.create<tensor::EmptyOp>(
+          loc,
+          ArrayRef<int64_t>{t.getDimSize(0), t.getDimSize(2), t.getDimSize(1)},
+          type.getElementType());
+      Value rows = b.create<linalg::TransposeOp>(loc, tiles, init,
+                                                 ArrayRef<int64_t>{0, 2, 1})
+                       .getResult()[0];
+      return b.create<tensor::CollapseShapeOp>(
+          loc, rows, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+    };
+    if (!stored->tail) {
+      b.replaceOp(op, rowsOf(stored->full));
+      return success();
+    }
+    Value matrix =
+        b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
+    int64_t k = type.getDimSize(1), row = 0;
+    for (Value part : {stored->full, stored->tail}) {
+      if (!part)
+        continue;
+      Value rows = rowsOf(part);
+      int64_t n = cast<RankedTensorType>(rows.getType()).getDimSize(0);
+      matrix = b.create<tensor::InsertSliceOp>(
+          loc, rows, matrix,
+          ArrayRef<OpFoldResult>{b.getIndexAttr(row), b.getIndexAttr(0)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(n), b.getIndexAttr(k)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+      row += n;
+    }
+    b.replaceOp(op, matrix);
     return success();
   }
 };
@@ -103,13 +140,16 @@ struct EmbeddingPattern : OpRewritePattern<tfm::EmbeddingOp> {
     auto type = cast<RankedTensorType>(op.getType());
     Value table = op.getTable();
     int64_t tableRows = cast<RankedTensorType>(table.getType()).getDimSize(0);
-    // A table packed for a tied LM head: row r is column r % P of tile r / P.
+    // A table packed for a tied LM head: row r < N - R is column r % P of
+    // tile r / P, a later row column r - (N - R) of the tail.
     int64_t tile = 0;
+    Value tail;
     if (tfm::WeightOp packed = packedWeight(table)) {
-      FailureOr<Value> tiles = storedWeight(b, packed);
+      FailureOr<StoredWeight> tiles = storedWeight(b, packed);
       if (failed(tiles))
         return failure();
-      table = *tiles;
+      table = tiles->full;
+      tail = tiles->tail;
       tile = static_cast<int64_t>(*packed.getPacked());
     }
     if (ShapedType::isDynamic(tableRows))
@@ -129,11 +169,32 @@ struct EmbeddingPattern : OpRewritePattern<tfm::EmbeddingOp> {
               l, row, nb.create<arith::ConstantIndexOp>(l, tableRows - 1));
           Value col = nb.create<linalg::IndexOp>(l, 1);
           if (tile) {
-            Value p = nb.create<arith::ConstantIndexOp>(l, tile);
-            return nb.create<tensor::ExtractOp>(
-                l, table,
-                ValueRange{nb.create<arith::DivUIOp>(l, row, p), col,
-                           nb.create<arith::RemUIOp>(l, row, p)});
+            auto idx = [&](int64_t v) {
+              return nb.create<arith::ConstantIndexOp>(l, v);
+            };
+            int64_t full = tableRows / tile * tile;
+            Value fromTiles, fromTail;
+            if (table) {
+              Value r =
+                  tail ? nb.create<arith::MinSIOp>(l, row, idx(full - 1)) : row;
+              fromTiles = nb.create<tensor::ExtractOp>(
+                  l, table,
+                  ValueRange{nb.create<arith::DivUIOp>(l, r, idx(tile)), col,
+                             nb.create<arith::RemUIOp>(l, r, idx(tile))});
+            }
+            if (tail) {
+              Value r = nb.create<arith::MaxSIOp>(
+                  l, nb.create<arith::SubIOp>(l, row, idx(full)), idx(0));
+              fromTail = nb.create<tensor::ExtractOp>(
+                  l, tail, ValueRange{idx(0), col, r});
+            }
+            if (!fromTail)
+              return fromTiles;
+            if (!fromTiles)
+              return fromTail;
+            Value inTail = nb.create<arith::CmpIOp>(
+                l, arith::CmpIPredicate::sge, row, idx(full));
+            return nb.create<arith::SelectOp>(l, inTail, fromTail, fromTiles);
           }
           return nb.create<tensor::ExtractOp>(l, table, ValueRange{row, col});
         },
@@ -142,7 +203,43 @@ struct EmbeddingPattern : OpRewritePattern<tfm::EmbeddingOp> {
   }
 };
 
-/// Adds sinusoidal or learned encodings of positions pos + t.
+/// The context length of the function around `op` (`tfm.context_length`,
+/// set by the graph builder): the number of rows of its position tables.
+FailureOr<int64_t> contextLength(Operation *op) {
+  auto fn = op->getParentOfType<func::FuncOp>();
+  auto attr =
+      fn ? fn->getAttrOfType<IntegerAttr>("tfm.context_length") : IntegerAttr();
+  if (!attr || attr.getInt() < 1)
+    return op->emitOpError("needs the enclosing function's "
+                           "tfm.context_length (the rows of its position "
+                           "table)");
+  return attr.getInt();
+}
+
+/// A [rows, cols] f32 constant tensor with element (r, c) = f(r, c).
+Value table(OpBuilder &b, Location loc, int64_t rows, int64_t cols,
+            llvm::function_ref<float(int64_t, int64_t)> f) {
+  std::vector<float> values(static_cast<size_t>(rows * cols));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      values[r * cols + c] = f(r, c);
+  auto type = RankedTensorType::get({rows, cols}, b.getF32Type());
+  return b.create<arith::ConstantOp>(
+      loc, DenseElementsAttr::get(type, llvm::ArrayRef<float>(values)));
+}
+
+/// min(pos + t, rows - 1): the table row of position pos + t (a position
+/// past the context cannot occur; the runtime refuses it before the call).
+Value tableRow(OpBuilder &b, Location loc, Value pos, Value t, int64_t rows) {
+  Value p = b.create<arith::AddIOp>(loc, pos, t);
+  return b.create<arith::MinSIOp>(
+      loc, p, b.create<arith::ConstantIndexOp>(loc, rows - 1));
+}
+
+/// Adds sinusoidal or learned encodings of positions pos + t. The sinusoids
+/// are a [context, D] table computed here, with the single-precision libm
+/// calls the generated code used to make per element (so the values are
+/// those bits), and read like a learned table.
 struct PositionalPattern : OpRewritePattern<tfm::PositionalOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(tfm::PositionalOp op,
@@ -151,33 +248,43 @@ struct PositionalPattern : OpRewritePattern<tfm::PositionalOp> {
     auto type = cast<RankedTensorType>(op.getType());
     Value pos = op.getPos(), table = op.getTable();
     bool learned = op.getKind() == tfm::PositionalKind::Learned;
-    float width = (float)type.getDimSize(1);
-    b.replaceOp(op, elementwise(
-        b, loc, type, dynamicSizes(b, loc, op.getInput()), {op.getInput()},
-        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-          Value p = nb.create<arith::AddIOp>(l, pos, nb.create<linalg::IndexOp>(l, 0));
-          Value d = nb.create<linalg::IndexOp>(l, 1);
-          if (learned)
-            return nb.create<arith::AddFOp>(
-                l, a[0], nb.create<tensor::ExtractOp>(l, table, ValueRange{p, d}));
-          // PE[p, 2i] = sin(p / 10000^(2i/D)), PE[p, 2i+1] = cos(same angle).
-          Value two = nb.create<arith::ConstantIndexOp>(l, 2);
-          Value odd = nb.create<arith::RemUIOp>(l, d, two);
-          Value even = nb.create<arith::SubIOp>(l, d, odd);
-          Value expo = nb.create<arith::DivFOp>(l, indexF32(nb, l, even), f32(nb, l, width));
-          Value denom = nb.create<math::PowFOp>(l, f32(nb, l, 10000.0), expo);
-          Value angle = nb.create<arith::DivFOp>(l, indexF32(nb, l, p), denom);
-          Value isOdd = nb.create<arith::CmpIOp>(
-              l, arith::CmpIPredicate::ne, odd, nb.create<arith::ConstantIndexOp>(l, 0));
-          Value enc = nb.create<arith::SelectOp>(l, isOdd, nb.create<math::CosOp>(l, angle),
-                                                 nb.create<math::SinOp>(l, angle));
-          return nb.create<arith::AddFOp>(l, a[0], enc);
-        }));
+    int64_t rows = 0;
+    if (!learned) {
+      FailureOr<int64_t> context = contextLength(op);
+      if (failed(context))
+        return failure();
+      rows = *context;
+      int64_t width = type.getDimSize(1);
+      // PE[p, 2i] = sin(p / 10000^(2i/D)), PE[p, 2i+1] = cos(same angle).
+      table = tfm::table(b, loc, rows, width, [&](int64_t p, int64_t d) {
+        int64_t even = d - d % 2;
+        float denom = powf(10000.0f, float(even) / float(width));
+        float angle = float(p) / denom;
+        return d % 2 ? cosf(angle) : sinf(angle);
+      });
+    }
+    b.replaceOp(
+        op,
+        elementwise(
+            b, loc, type, dynamicSizes(b, loc, op.getInput()), {op.getInput()},
+            [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+              Value t = nb.create<linalg::IndexOp>(l, 0);
+              Value p = learned
+                            ? nb.create<arith::AddIOp>(l, pos, t).getResult()
+                            : tableRow(nb, l, pos, t, rows);
+              Value d = nb.create<linalg::IndexOp>(l, 1);
+              return nb.create<arith::AddFOp>(
+                  l, a[0],
+                  nb.create<tensor::ExtractOp>(l, table, ValueRange{p, d}));
+            }));
     return success();
   }
 };
 
-/// Rotates element pairs of [H, T, hd] by (pos + t) * theta^(-2j/hd).
+/// Rotates element pairs of [H, T, hd] by (pos + t) * theta^(-2j/hd). The
+/// cosines and sines are [context, hd/2] tables computed here, as llama2.c
+/// computes them (single-precision libm calls): the generated code used to
+/// make those calls per element.
 struct RopePattern : OpRewritePattern<tfm::RopeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(tfm::RopeOp op, PatternRewriter &b) const override {
@@ -187,6 +294,21 @@ struct RopePattern : OpRewritePattern<tfm::RopeOp> {
     int64_t hd = type.getDimSize(2);
     float theta = op.getTheta().convertToFloat();
     bool interleaved = op.getStyle() == tfm::RopeStyle::Interleaved;
+    FailureOr<int64_t> context = contextLength(op);
+    if (failed(context))
+      return failure();
+    int64_t rows = *context;
+    // freq = 1 / theta^(2j / hd); angle = p * freq.
+    auto angle = [&](int64_t p, int64_t j) {
+      float freq = 1.0f / powf(theta, float(2 * j) / float(hd));
+      return float(p) * freq;
+    };
+    Value cosTable = table(b, loc, rows, hd / 2, [&](int64_t p, int64_t j) {
+      return cosf(angle(p, j));
+    });
+    Value sinTable = table(b, loc, rows, hd / 2, [&](int64_t p, int64_t j) {
+      return sinf(angle(p, j));
+    });
     b.replaceOp(op, elementwise(
         b, loc, type, dynamicSizes(b, loc, x), {x},
         [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
@@ -194,11 +316,11 @@ struct RopePattern : OpRewritePattern<tfm::RopeOp> {
           Value t = nb.create<linalg::IndexOp>(l, 1);
           Value i = nb.create<linalg::IndexOp>(l, 2);
           auto idx = [&](int64_t v) { return nb.create<arith::ConstantIndexOp>(l, v); };
-          Value pairStart, partner, first;
+          Value pair, partner, first;
           if (interleaved) {
             // Pairs (2j, 2j+1); the first of a pair is the even element.
             Value odd = nb.create<arith::RemUIOp>(l, i, idx(2));
-            pairStart = nb.create<arith::SubIOp>(l, i, odd);
+            pair = nb.create<arith::DivUIOp>(l, i, idx(2));
             first = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, odd, idx(0));
             partner = nb.create<arith::SelectOp>(
                 l, first, nb.create<arith::AddIOp>(l, i, idx(1)),
@@ -206,20 +328,16 @@ struct RopePattern : OpRewritePattern<tfm::RopeOp> {
           } else {
             // Pairs (j, j + hd/2).
             first = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::ult, i, idx(hd / 2));
-            Value j = nb.create<arith::RemUIOp>(l, i, idx(hd / 2));
-            pairStart = nb.create<arith::MulIOp>(l, j, idx(2));
+            pair = nb.create<arith::RemUIOp>(l, i, idx(hd / 2));
             partner = nb.create<arith::SelectOp>(
                 l, first, nb.create<arith::AddIOp>(l, i, idx(hd / 2)),
                 nb.create<arith::SubIOp>(l, i, idx(hd / 2)));
           }
-          // freq = 1 / theta^(2j / hd), as llama2.c computes it.
-          Value expo = nb.create<arith::DivFOp>(l, indexF32(nb, l, pairStart),
-                                                f32(nb, l, (double)hd));
-          Value freq = nb.create<arith::DivFOp>(
-              l, f32(nb, l, 1.0), nb.create<math::PowFOp>(l, f32(nb, l, theta), expo));
-          Value p = indexF32(nb, l, nb.create<arith::AddIOp>(l, pos, t));
-          Value angle = nb.create<arith::MulFOp>(l, p, freq);
-          Value c = nb.create<math::CosOp>(l, angle), s = nb.create<math::SinOp>(l, angle);
+          Value row = tableRow(nb, l, pos, t, rows);
+          Value c =
+              nb.create<tensor::ExtractOp>(l, cosTable, ValueRange{row, pair});
+          Value s =
+              nb.create<tensor::ExtractOp>(l, sinTable, ValueRange{row, pair});
           Value other = nb.create<tensor::ExtractOp>(l, x, ValueRange{h, t, partner});
           // first: x*c - other*s; second: x*c + other*s (other is the first).
           Value xc = nb.create<arith::MulFOp>(l, a[0], c);

@@ -34,50 +34,59 @@ Value linear(OpBuilder &b, Location loc, Value x, Value w, Value bias,
       {b.getMultiDimIdentityMap(2), column});
 }
 
-/// x W^T with W stored packed ([N/P, K, P] tiles, `tfm-pack-weights`):
-///   y[m, n1 * P + n0] += x[m, k] * w[n1, k, n0]
-/// a linalg.generic over (m, n1, n0, k) into a zero-filled output: the
-/// contraction tfm-generate-kernels turns into vector code (and that
+/// x W^T with W stored packed ([N/P, K, P] tiles, then a [1, K, R] tail of
+/// the last R = N mod P rows, `tfm-pack-weights`): per part,
+///   y[m, c + n1 * P + n0] += x[m, k] * w[n1, k, n0]
+/// (c = 0 for the tiles, N - R for the tail), a linalg.generic over
+/// (m, n1, n0, k) into a zero-filled output: the contraction
+/// tfm-generate-kernels turns into vector code (and that
 /// convert-linalg-to-loops runs as it is). The output keeps its [T, N]
 /// shape, so the LM head still writes straight into the logits.
 Value packedLinear(OpBuilder &b, Location loc, Value x, tfm::WeightOp w,
                    Value bias, RankedTensorType type) {
-  FailureOr<Value> tiles = storedWeight(b, w);
-  if (failed(tiles))
+  FailureOr<StoredWeight> stored = storedWeight(b, w);
+  if (failed(stored))
     return Value();
-  int64_t p = cast<RankedTensorType>(tiles->getType()).getDimSize(2);
   SmallVector<Value> sizes;
   if (type.isDynamicDim(0))
     sizes.push_back(b.create<tensor::DimOp>(loc, x, 0));
-  Value init = filled(b, loc, type, sizes, 0.0);
+  Value y = filled(b, loc, type, sizes, 0.0);
   AffineExpr m, n1, n0, k;
   bindDims(b.getContext(), m, n1, n0, k);
   auto map = [&](ArrayRef<AffineExpr> e) {
     return AffineMap::get(4, 0, e, b.getContext());
   };
   using utils::IteratorType;
-  Value y = b.create<linalg::GenericOp>(
-                 loc, type, ValueRange{x, *tiles}, init,
-                 ArrayRef<AffineMap>{map({m, k}), map({n1, k, n0}),
-                                     map({m, n1 * p + n0})},
-                 ArrayRef<IteratorType>{
-                     IteratorType::parallel, IteratorType::parallel,
-                     IteratorType::parallel, IteratorType::reduction},
-                 [](OpBuilder &nb, Location l, ValueRange a) {
-                   Value prod = nb.create<arith::MulFOp>(l, a[0], a[1]);
-                   nb.create<linalg::YieldOp>(
-                       l, ValueRange{nb.create<arith::AddFOp>(l, a[2], prod)});
-                 })
-                .getResult(0);
+  int64_t column = 0;
+  for (Value tiles : {stored->full, stored->tail}) {
+    if (!tiles)
+      continue;
+    auto tilesType = cast<RankedTensorType>(tiles.getType());
+    int64_t p = tilesType.getDimSize(2);
+    y = b.create<linalg::GenericOp>(
+             loc, type, ValueRange{x, tiles}, y,
+             ArrayRef<AffineMap>{map({m, k}), map({n1, k, n0}),
+                                 map({m, n1 * p + n0 + column})},
+             ArrayRef<IteratorType>{
+                 IteratorType::parallel, IteratorType::parallel,
+                 IteratorType::parallel, IteratorType::reduction},
+             [](OpBuilder &nb, Location l, ValueRange a) {
+               Value prod = nb.create<arith::MulFOp>(l, a[0], a[1]);
+               nb.create<linalg::YieldOp>(
+                   l, ValueRange{nb.create<arith::AddFOp>(l, a[2], prod)});
+             })
+            .getResult(0);
+    column += tilesType.getDimSize(0) * p;
+  }
   if (!bias)
     return y;
-  AffineMap column =
+  AffineMap columnMap =
       AffineMap::get(2, 0, {b.getAffineDimExpr(1)}, b.getContext());
   return elementwise(b, loc, type, dynamicSizes(b, loc, y), {y, bias},
                      [](OpBuilder &nb, Location l, ValueRange a) -> Value {
                        return nb.create<arith::AddFOp>(l, a[0], a[1]);
                      },
-                     {b.getMultiDimIdentityMap(2), column});
+                     {b.getMultiDimIdentityMap(2), columnMap});
 }
 
 struct LinearPattern : OpRewritePattern<tfm::LinearOp> {

@@ -14,10 +14,17 @@ namespace mlir::tfm {
 
 class WeightOp;
 
-/// The stored tensor of a weight: a view of the function's weights argument
-/// at the weight's offset, [N, K], or [N/P, K, P] when the op is `packed P`.
+/// The stored tensors of a weight: views of the function's weights argument
+/// at the weight's offset. `full` is the [N, K] matrix, or, when the op is
+/// `packed P`, its [N/P, K, P] column tiles (null when N < P); `tail` is the
+/// packed weight's last R = N mod P rows as one [1, K, R] tile (null when P
+/// divides N, and for an unpacked weight).
+struct StoredWeight {
+  mlir::Value full, tail;
+};
+
 /// Emits an error and fails when the offset or the argument is missing.
-mlir::FailureOr<mlir::Value> storedWeight(mlir::OpBuilder &b, WeightOp op);
+mlir::FailureOr<StoredWeight> storedWeight(mlir::OpBuilder &b, WeightOp op);
 
 /// The `packed` tfm.weight defining `v`, or null.
 WeightOp packedWeight(mlir::Value v);

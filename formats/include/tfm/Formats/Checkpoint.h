@@ -83,13 +83,13 @@ public:
   /// with "GGUF" is GGUF, a `.bin` file is llama2.c.
   static llvm::Expected<std::unique_ptr<Checkpoint>> open(llvm::StringRef path);
 
-  Format format() const { return format_; }
+  Format getFormat() const { return format; }
   /// The file that was mapped (for a safetensors directory, the file in it;
   /// for sharded safetensors, the index).
-  llvm::StringRef path() const { return path_; }
-  /// The file holding tensor `t` (path() unless sharded).
-  llvm::StringRef path(const TensorInfo &t) const;
-  llvm::ArrayRef<TensorInfo> tensors() const { return tensors_; }
+  llvm::StringRef getPath() const { return path; }
+  /// The file holding tensor `t` (getPath() unless sharded).
+  llvm::StringRef getPath(const TensorInfo &t) const;
+  llvm::ArrayRef<TensorInfo> getTensors() const { return tensors; }
   /// nullptr when absent.
   const TensorInfo *find(llvm::StringRef name) const;
 
@@ -109,14 +109,14 @@ public:
   void releasePages(const TensorInfo &t, uint64_t first, uint64_t count) const;
 
   /// The parsed GGUF file (metadata), or nullptr for other formats.
-  const GgufFile *gguf() const { return gguf_ ? &*gguf_ : nullptr; }
+  const GgufFile *getGguf() const { return gguf ? &*gguf : nullptr; }
   /// The llama2.c header, or nullptr for other formats.
   const Llama2cHeader *llama2c() const {
-    return format_ == Format::Llama2c ? &header_ : nullptr;
+    return format == Format::Llama2c ? &header : nullptr;
   }
   /// The bytes of the mapped file (empty for sharded safetensors).
   llvm::StringRef bytes() const {
-    return file_ ? file_->bytes() : llvm::StringRef();
+    return file ? file->bytes() : llvm::StringRef();
   }
 
 private:
@@ -134,15 +134,15 @@ private:
   /// The mapping that holds tensor `t`.
   const MappedFile &fileOf(const TensorInfo &t) const;
 
-  Format format_ = Format::Llama2c;
-  std::string path_;
-  std::optional<MappedFile> file_;
+  Format format = Format::Llama2c;
+  std::string path;
+  std::optional<MappedFile> file;
   /// Sharded safetensors: every shard's path and mapping (file_ is empty).
-  std::vector<std::pair<std::string, MappedFile>> shards_;
-  std::vector<TensorInfo> tensors_;
-  llvm::StringMap<size_t> index_;
-  std::optional<GgufFile> gguf_;
-  Llama2cHeader header_;
+  std::vector<std::pair<std::string, MappedFile>> shards;
+  std::vector<TensorInfo> tensors;
+  llvm::StringMap<size_t> index;
+  std::optional<GgufFile> gguf;
+  Llama2cHeader header;
 };
 
 } // namespace tfm::formats

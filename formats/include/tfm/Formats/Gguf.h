@@ -99,14 +99,14 @@ public:
   /// Parses `bytes`. Errors start with "gguf: " and name a byte offset.
   static llvm::Expected<GgufFile> parse(llvm::StringRef bytes);
 
-  uint32_t version() const { return version_; }
-  uint64_t alignment() const { return alignment_; }
+  uint32_t getVersion() const { return version; }
+  uint64_t getAlignment() const { return alignment; }
   /// Absolute byte offset of the tensor data section.
-  uint64_t dataOffset() const { return dataOffset_; }
-  llvm::StringRef bytes() const { return bytes_; }
+  uint64_t getDataOffset() const { return dataOffset; }
+  llvm::StringRef getBytes() const { return bytes; }
 
-  llvm::ArrayRef<GgufKV> metadata() const { return kvs_; }
-  llvm::ArrayRef<GgufTensor> tensors() const { return tensors_; }
+  llvm::ArrayRef<GgufKV> metadata() const { return kvs; }
+  llvm::ArrayRef<GgufTensor> getTensors() const { return tensors; }
 
   /// nullptr when absent.
   const GgufKV *find(llvm::StringRef key) const;
@@ -131,21 +131,21 @@ public:
 
   /// Raw bytes of a tensor (inside the file, bounds-checked at parse time).
   llvm::StringRef tensorData(const GgufTensor &t) const {
-    return bytes_.substr(t.offset, t.size);
+    return bytes.substr(t.offset, t.size);
   }
 
 private:
   GgufFile() = default;
   llvm::Error parseAll();
 
-  llvm::StringRef bytes_;
-  uint32_t version_ = 0;
-  uint64_t alignment_ = 32;
-  uint64_t dataOffset_ = 0;
-  std::vector<GgufKV> kvs_;
-  std::vector<GgufTensor> tensors_;
-  llvm::StringMap<size_t> kvIndex_;
-  llvm::StringMap<size_t> tensorIndex_;
+  llvm::StringRef bytes;
+  uint32_t version = 0;
+  uint64_t alignment = 32;
+  uint64_t dataOffset = 0;
+  std::vector<GgufKV> kvs;
+  std::vector<GgufTensor> tensors;
+  llvm::StringMap<size_t> kvIndex;
+  llvm::StringMap<size_t> tensorIndex;
 };
 
 } // namespace tfm::formats

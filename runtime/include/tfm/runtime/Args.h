@@ -87,9 +87,16 @@ std::string processEscapes(const std::string &text);
 /// The --help text.
 std::string usageText(const char *progName);
 
+/// The largest prompt -f reads, in bytes (docs/limits.md): a context of 2^24
+/// tokens at 16 bytes a token.
+constexpr uint64_t kMaxPromptBytes = uint64_t(256) << 20;
+
 /// Reads -f's file (standard input for "-") into opts.prompt (a no-op
-/// without -f). False plus
-/// `error` if the file cannot be read.
+/// without -f). The type comes first: a directory, a block device or a
+/// character device other than a terminal is refused before a byte is read
+/// (/dev/zero would never end); a regular file's size must be at most
+/// kMaxPromptBytes, and a pipe is read up to that. False plus `error` if the
+/// file cannot be read or is refused.
 bool loadPromptFile(Options &opts, std::string &error);
 
 } // namespace rt

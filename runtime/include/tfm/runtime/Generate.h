@@ -37,10 +37,16 @@
 //  * The last generated token is not evaluated (its logits would be unused),
 //    so --logits-out holds prompt_tokens + generated_tokens - 1 rows
 //    (prompt_tokens rows if nothing was generated).
+//  * Logits that are not finite (NaN weights, compiled with tfmc
+//    --allow-nonfinite, or activations that overflowed) stop generation
+//    with an error naming the position and the token (exit 1): every
+//    prompt row with --logits-out (written first), else the last one, then
+//    every decode step's.
 //  * Exit codes: 0 success; 2 bad arguments or input (flags, prompt file,
 //    prompt too long, bad token ids, unusable weights file); 1 failures
 //    while running (e.g. writing --logits-out, or stdout: a full disk or
-//    /dev/full is reported on stderr, never a silent success).
+//    /dev/full is reported on stderr, never a silent success; logits that
+//    are not finite).
 //
 //===----------------------------------------------------------------------===//
 

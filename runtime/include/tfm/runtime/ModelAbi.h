@@ -48,7 +48,7 @@ TFM_DEFINE_MEMREF(TfmMemRefF32x3, float, 3)
 TFM_DEFINE_MEMREF(TfmMemRefF32x4, float, 4)
 #undef TFM_DEFINE_MEMREF
 
-/// Signature of both generated entry points.
+/// Signature of the generated entry points (prefill, prefill_last, decode).
 ///   weights: the packed f32 weights blob (TfmModelInfo::weights_bytes bytes).
 ///   tokens:  T token ids (1 <= T <= prefill_chunk; the decode entry point
 ///            takes T == 1).
@@ -56,7 +56,8 @@ TFM_DEFINE_MEMREF(TfmMemRefF32x4, float, 4)
 ///   kv_cache: kv_cache_floats floats, layout
 ///            [layer][k|v][kv_head][position][head_dim] (row-major, positions
 ///            0 .. context_length-1 of each head contiguous).
-///   logits:  T x vocab_size floats, row per token, written by the call.
+///   logits:  T x vocab_size floats, row per token, written by the call
+///            (prefill_last: 1 x vocab_size, the last token's row).
 /// The call appends the T new positions to the KV cache.
 typedef void (*TfmEntryFn)(TfmMemRefI8x1 *weights, TfmMemRefI32x1 *tokens,
                            int64_t pos, TfmMemRefF32x1 *kv_cache,
@@ -100,6 +101,9 @@ typedef struct TfmModelInfo {
   uint64_t spec_id;            ///< Hash of the architecture and blob layout.
   uint64_t weights_id;         ///< Hash of the blob's bytes; 0 if unknown
                                ///< (tfmc --weights=none).
+  TfmEntryFn prefill_last;     ///< As prefill, but logits is 1 x vocab_size:
+                               ///< the last token's row only (for callers
+                               ///< that want no other row).
   TfmProbeFn probe_attention;  ///< NULL unless compiled with
                                ///< --probes=attention.
 } TfmModelInfo;

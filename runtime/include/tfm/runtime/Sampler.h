@@ -14,15 +14,15 @@
 //   6. min-p: keep candidates with p_i >= minP * p_max (minP <= 0: off);
 //   7. draw from the renormalised survivors with the seeded generator.
 //
-// The generator is SplitMix64 (Steele, Lea, Flood 2014): state += 0x9E37...;
-// output = a fixed 64-bit mix of the state. It is tiny, passes BigCrush, and
-// gives the same stream for the same seed on every platform. Uniform doubles
-// in [0, 1) use the top 53 bits.
+// The generator is SplitMix64 (SplitMix64.h, shared with the compiler's
+// random weights). Uniform doubles in [0, 1) use the top 53 bits.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef TFM_RUNTIME_SAMPLER_H
 #define TFM_RUNTIME_SAMPLER_H
+
+#include "tfm/runtime/SplitMix64.h"
 
 #include <cstdint>
 #include <deque>
@@ -30,23 +30,6 @@
 
 namespace tfm {
 namespace rt {
-
-/// SplitMix64: a 64-bit state, one add and a mix per output.
-class SplitMix64 {
-public:
-  explicit SplitMix64(uint64_t seed) : State(seed) {}
-  uint64_t next() {
-    uint64_t Z = (State += 0x9E3779B97F4A7C15ull);
-    Z = (Z ^ (Z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    Z = (Z ^ (Z >> 27)) * 0x94D049BB133111EBull;
-    return Z ^ (Z >> 31);
-  }
-  /// Uniform in [0, 1), 53 random bits.
-  double uniform() { return double(next() >> 11) * 0x1.0p-53; }
-
-private:
-  uint64_t State;
-};
 
 /// Sampling settings; the defaults are llama.cpp's.
 struct SamplerParams {
@@ -79,17 +62,17 @@ public:
   std::vector<std::pair<int32_t, float>> distribution(const float *logits,
                                                       int64_t n) const;
 
-  const SamplerParams &params() const { return Params; }
+  const SamplerParams &getParams() const { return params; }
 
 private:
   /// Steps 1-6 into Cands (sorted by decreasing logit/probability).
   void filter(const float *logits, int64_t n,
               std::vector<std::pair<int32_t, float>> &cands) const;
 
-  SamplerParams Params;
-  SplitMix64 Rng;
-  std::deque<int32_t> Recent;
-  std::vector<std::pair<int32_t, float>> Scratch;
+  SamplerParams params;
+  SplitMix64 rng;
+  std::deque<int32_t> recent;
+  std::vector<std::pair<int32_t, float>> scratch;
 };
 
 } // namespace rt

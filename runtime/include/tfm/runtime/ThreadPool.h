@@ -44,31 +44,31 @@ namespace rt {
 class ThreadPool {
 public:
   /// Most threads one pool runs (the executable's -t takes at most this).
-  static constexpr int MaxThreads = 4096;
+  static constexpr int kMaxThreads = 4096;
 
-  /// Creates a pool that runs bodies on \p numThreads threads in total (the
+  /// Creates a pool that runs bodies on \p requested threads in total (the
   /// caller counts as one). Values < 1 mean hardwareThreads(), values above
-  /// MaxThreads mean MaxThreads. If the system refuses to start a thread, the
-  /// pool keeps the ones it has: numThreads() says how many, startError()
+  /// kMaxThreads mean kMaxThreads. If the system refuses to start a thread, the
+  /// pool keeps the ones it has: getNumThreads() says how many, getStartError()
   /// why (an errno value, 0 if every thread started).
-  explicit ThreadPool(int numThreads);
+  explicit ThreadPool(int requested);
   ~ThreadPool();
   ThreadPool(const ThreadPool &) = delete;
   ThreadPool &operator=(const ThreadPool &) = delete;
 
   /// Number of threads a parallelFor uses (including the caller).
-  int numThreads() const { return NumThreads; }
-  int startError() const { return StartError; }
+  int getNumThreads() const { return numThreads; }
+  int getStartError() const { return startError; }
 
   /// Calls fn(begin, end) on disjoint contiguous ranges covering [0, n), at
   /// most 4 ranges per thread, ranges no smaller than \p minChunk items
   /// (so tiny loops stay on one thread). Blocks until every range is done.
   template <typename Fn>
   void parallelFor(int64_t n, Fn &&fn, int64_t minChunk = 1) {
-    auto Thunk = [](void *Ctx, int64_t B, int64_t E) {
-      (*static_cast<std::remove_reference_t<Fn> *>(Ctx))(B, E);
+    auto thunk = [](void *ctx, int64_t b, int64_t e) {
+      (*static_cast<std::remove_reference_t<Fn> *>(ctx))(b, e);
     };
-    run(n, minChunk, Thunk, const_cast<void *>(static_cast<const void *>(&fn)));
+    run(n, minChunk, thunk, const_cast<void *>(static_cast<const void *>(&fn)));
   }
 
   /// std::thread::hardware_concurrency(), at least 1.
@@ -87,7 +87,7 @@ public:
     Scope &operator=(const Scope &) = delete;
 
   private:
-    ThreadPool *Previous;
+    ThreadPool *previous;
   };
 
 private:
@@ -97,34 +97,34 @@ private:
   void workerLoop();
   void runChunks();
 
-  int NumThreads = 1;
-  int StartError = 0;
+  int numThreads = 1;
+  int startError = 0;
   // pthreads rather than std::thread: the runtime is built without
   // exceptions, and a refused thread must not become an escaping
   // std::system_error.
-  std::vector<pthread_t> Workers;
+  std::vector<pthread_t> workers;
 
-  // The current job, published by bumping Generation.
-  RangeFn JobFn = nullptr;
-  void *JobCtx = nullptr;
-  int64_t JobN = 0;
-  int64_t JobChunks = 0;
-  std::atomic<int64_t> NextChunk{0}; // next chunk to claim
-  std::atomic<int64_t> Remaining{0}; // chunks not finished
-  std::atomic<uint64_t> Generation{0};
-  std::atomic<bool> Stop{false};
-  std::atomic<int> Sleepers{0}; // workers blocked on WakeCv
-  std::mutex Mutex;
-  std::condition_variable WakeCv;
-  std::mutex RunMutex; // serialises concurrent callers of run()
+  // The current job, published by bumping generation.
+  RangeFn jobFn = nullptr;
+  void *jobCtx = nullptr;
+  int64_t jobN = 0;
+  int64_t jobChunks = 0;
+  std::atomic<int64_t> nextChunk{0}; // next chunk to claim
+  std::atomic<int64_t> remaining{0}; // chunks not finished
+  std::atomic<uint64_t> generation{0};
+  std::atomic<bool> stop{false};
+  std::atomic<int> sleepers{0}; // workers blocked on wakeCv
+  std::mutex mutex;
+  std::condition_variable wakeCv;
+  std::mutex runMutex; // serialises concurrent callers of run()
 };
 
 /// ThreadPool::parallelFor on the calling thread's current pool; without
 /// one, fn(0, n) on the calling thread.
 template <typename Fn>
 void parallelFor(int64_t n, Fn &&fn, int64_t minChunk = 1) {
-  if (ThreadPool *Pool = ThreadPool::current())
-    Pool->parallelFor(n, fn, minChunk);
+  if (ThreadPool *pool = ThreadPool::current())
+    pool->parallelFor(n, fn, minChunk);
   else if (n > 0)
     fn(int64_t(0), n);
 }

@@ -59,7 +59,11 @@ namespace tfm::rt {
 /// Version written by Tokenizer::serialize and accepted by deserialize.
 constexpr uint32_t kTokenizerFormatVersion = 1;
 
+/// The tokenizer families, numbered as the serialized form's `kind` (the
+/// compiler's ModelSpec uses the same enum). None, a model without a
+/// tokenizer, is never serialized.
 enum class TokenizerKind : uint32_t {
+  None = 0,
   SentencePiece = 1, ///< BPE over code points with piece scores.
   Gpt2 = 2,          ///< Byte-level BPE with ranked merges.
 };
@@ -110,18 +114,18 @@ public:
   /// tokens are empty. Empty for ids out of range.
   std::string_view tokenBytes(int32_t id) const;
 
-  TokenizerKind kind() const { return kind_; }
-  int32_t bos() const { return bos_; }
-  int32_t eos() const { return eos_; }
-  int32_t vocabSize() const { return int32_t(pieces_.size()); }
+  TokenizerKind getKind() const { return kind; }
+  int32_t getBos() const { return bos; }
+  int32_t getEos() const { return eos; }
+  int32_t vocabSize() const { return int32_t(pieces.size()); }
   /// Whether prompts conventionally start with BOS: true for SentencePiece,
   /// false for GPT-2 (GGUF's tokenizer.ggml.add_bos_token overrides).
-  bool addBosByDefault() const { return addBosByDefault_; }
-  void setAddBosByDefault(bool value) { addBosByDefault_ = value; }
+  bool getAddBosByDefault() const { return addBosByDefault; }
+  void setAddBosByDefault(bool value) { addBosByDefault = value; }
   /// The vocabulary entry of `id` as stored (id must be in range).
-  const std::string &piece(int32_t id) const { return pieces_[size_t(id)]; }
-  float score(int32_t id) const { return scores_[size_t(id)]; }
-  TokenType type(int32_t id) const { return types_[size_t(id)]; }
+  const std::string &piece(int32_t id) const { return pieces[size_t(id)]; }
+  float score(int32_t id) const { return scores[size_t(id)]; }
+  TokenType type(int32_t id) const { return types[size_t(id)]; }
   /// Id of a vocabulary entry, or -1.
   int32_t pieceToId(std::string_view piece) const;
 
@@ -142,25 +146,25 @@ private:
   void encodeGpt2(std::string_view text, std::vector<int32_t> &out) const;
   void bpeGpt2Word(std::string_view word, std::vector<int32_t> &out) const;
 
-  TokenizerKind kind_ = TokenizerKind::SentencePiece;
-  std::vector<std::string> pieces_;
-  std::vector<float> scores_;
-  std::vector<TokenType> types_;
-  std::vector<std::pair<int32_t, int32_t>> merges_; ///< GPT-2, by rank.
-  int32_t bos_ = -1;
-  int32_t eos_ = -1;
-  bool addBosByDefault_ = true;
+  TokenizerKind kind = TokenizerKind::SentencePiece;
+  std::vector<std::string> pieces;
+  std::vector<float> scores;
+  std::vector<TokenType> types;
+  std::vector<std::pair<int32_t, int32_t>> merges; ///< GPT-2, by rank.
+  int32_t bos = -1;
+  int32_t eos = -1;
+  bool addBosByDefault = true;
 
   // Derived in finalize().
-  std::vector<std::string> bytes_;                  ///< tokenBytes per id.
-  std::unordered_map<std::string_view, int32_t> all_; ///< piece -> id.
+  std::vector<std::string> bytes;                    ///< tokenBytes per id.
+  std::unordered_map<std::string_view, int32_t> all; ///< piece -> id.
   /// SentencePiece: pieces that merges may produce (normal, user, unused).
-  std::unordered_map<std::string_view, int32_t> mergeable_;
-  std::vector<std::string_view> userDefined_; ///< Matched before merging.
-  int32_t byteToken_[256];                    ///< Byte fallback / GPT-2 bytes.
-  int32_t unk_ = -1;
+  std::unordered_map<std::string_view, int32_t> mergeable;
+  std::vector<std::string_view> userDefined; ///< Matched before merging.
+  int32_t byteToken[256];                    ///< Byte fallback / GPT-2 bytes.
+  int32_t unk = -1;
   /// GPT-2: (left << 32 | right) -> (rank, merged id).
-  std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> mergeRank_;
+  std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> mergeRank;
 };
 
 /// Turns a stream of token ids into text, one token at a time, never
@@ -171,7 +175,7 @@ private:
 /// the first piece after BOS is dropped (the dummy prefix; llama2.c's rule).
 class TokenDecoder {
 public:
-  explicit TokenDecoder(const Tokenizer &tokenizer) : tokenizer_(tokenizer) {}
+  explicit TokenDecoder(const Tokenizer &tokenizer) : tokenizer(tokenizer) {}
   /// Text completed by token `id` (possibly empty). Out-of-range ids are
   /// ignored.
   std::string push(int32_t id);
@@ -179,9 +183,9 @@ public:
   std::string finish();
 
 private:
-  const Tokenizer &tokenizer_;
-  Utf8Assembler utf8_;
-  int32_t prev_ = -1;
+  const Tokenizer &tokenizer;
+  Utf8Assembler utf8;
+  int32_t prev = -1;
 };
 
 /// GPT-2's byte -> unicode mapping: printable Latin-1 bytes map to

@@ -47,10 +47,10 @@ public:
   /// Flushes what is held back: an incomplete tail becomes U+FFFD per byte.
   void finish(std::string &out);
   /// Bytes currently held back (0..3).
-  size_t pending() const { return pending_.size(); }
+  size_t getPending() const { return pending.size(); }
 
 private:
-  std::string pending_;
+  std::string pending;
 };
 
 /// Unicode general category L* (letters), as in the regex class \p{L}.

@@ -35,11 +35,11 @@ func.func @tied_head(%ids: tensor<?xi32>, %h: tensor<?x8xf32>) -> (tensor<?x8xf3
 
 // -----
 
-// Not packed: an embedding table that feeds no linear layer, a row count the
-// tile does not divide (with tile 8 it does), a bias.
+// Not packed: an embedding table that feeds no linear layer, a bias. A row
+// count the tile does not divide is packed (40 = 2 x 16 + a tail of 8).
 // CHECK-LABEL: func @unpacked
 // CHECK: tfm.weight "tok_embeddings.weight" : tensor<64x8xf32>
-// CHECK: tfm.weight "output.weight" : tensor<40x8xf32>
+// CHECK: tfm.weight "output.weight" packed 16 : tensor<40x8xf32>
 // CHECK: tfm.weight "b" : tensor<16xf32>
 // AVX2-LABEL: func @unpacked
 // AVX2: tfm.weight "tok_embeddings.weight" : tensor<64x8xf32>

@@ -1,8 +1,9 @@
 //===- PackWeights.cpp - Column-tiled storage for linear weights ----------===//
 //
 // Decides, per weight name, whether the blob stores the weight in the
-// [N/P][K][P] tiles that generated linear layers read, and records it on
-// every tfm.weight of that name (`packed P`).
+// [N/P][K][P] tiles that generated linear layers read (the last N mod P rows
+// in one narrower tile), and records it on every tfm.weight of that name
+// (`packed P`).
 //
 //===----------------------------------------------------------------------===//
 
@@ -50,7 +51,7 @@ struct TfmPackWeightsPass
       bool packable = true, feedsLinear = false;
       for (WeightOp op : ops) {
         auto type = op.getResult().getType();
-        if (type.getRank() != 2 || type.getDimSize(0) % tile != 0) {
+        if (type.getRank() != 2 || !type.hasStaticShape()) {
           packable = false;
           break;
         }

@@ -47,7 +47,9 @@ def Tfm_WeightOp : Tfm_Op<"weight", [Pure]> {
 
     `packed P` (set by `tfm-pack-weights`) records that the blob stores the
     `[N, K]` weight in column tiles: `[N/P][K][P]`, element `(n, k)` at
-    `((n / P) * K + k) * P + n % P`. The value is still the `[N, K]` matrix;
+    `((n / P) * K + k) * P + n % P`, then the last `R = N mod P` rows as one
+    `[K][R]` tile (element `(n, k)` at `(N - R) * K + k * R + n - (N - R)`).
+    The value is still the `[N, K]` matrix;
     only its storage changes, and the weights writer and the lowering of the
     weight's users follow it. A generated kernel reads one contiguous
     P-float vector per `k`.

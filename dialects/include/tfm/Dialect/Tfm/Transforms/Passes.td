@@ -26,13 +26,13 @@ def TfmPackWeightsPass : Pass<"tfm-pack-weights", "mlir::ModuleOp"> {
   let description = [{
     Marks `tfm.weight` ops `packed P` (`P` = the `tile` option, the target's
     f32 vector width: 16 for AVX-512, 8 for AVX2): the weights writer then
-    stores the `[N, K]` weight as `[N/P][K][P]`, and the lowering of its
+    stores the `[N, K]` weight as `[N/P][K][P]` (then the last `N mod P`
+    rows as one narrower `[K][N mod P]` tile), and the lowering of its
     users reads that layout, so a generated linear layer loads one
     contiguous P-float vector per `k` and needs no horizontal sums.
 
     A weight is packed when every `tfm.weight` of its name (the entry points
-    and block functions may each name it) is 2-D with `P` dividing its row
-    count, is used only as the weight of `tfm.linear` / `tfm.lm_head` or as
+    and block functions may each name it) is 2-D, is used only as the weight of `tfm.linear` / `tfm.lm_head` or as
     the table of `tfm.embedding` (a tied LM head: the embedding gathers a
     row from the tiles), and at least one use is a linear layer. Anything
     else keeps the row-major layout. The decision is per name because the
