@@ -267,6 +267,24 @@ def description_seeds(outdir):
         put(outdir, "description", os.path.basename(p), read(p))
 
 
+def npy_seeds(outdir):
+    """.npy files as numpy writes them (float32 attention arrays), and
+    hostile headers."""
+    import io
+    import numpy as np
+    for name, shape in [("att", (2, 3, 4, 4)), ("empty", (0,)), ("scalar", ())]:
+        buf = io.BytesIO()
+        np.save(buf, np.arange(int(np.prod(shape)), dtype="<f4").reshape(shape))
+        put(outdir, "npy", name + ".npy", buf.getvalue())
+    def v1(header, data=b""):
+        header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+        return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + data
+    put(outdir, "npy", "huge-shape", v1("{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, 1099511627776), }"))
+    put(outdir, "npy", "f8", v1("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }", b"\0" * 8))
+    put(outdir, "npy", "unterminated", v1("{'descr': '<f4"))
+    put(outdir, "npy", "v2-long-header", b"\x93NUMPY\x02\x00" + struct.pack("<I", 0xFFFFFFFF))
+
+
 def main(argv):
     if len(argv) != 2:
         print(__doc__)
@@ -276,6 +294,7 @@ def main(argv):
     description_seeds(outdir)
     hostile_seeds(outdir)
     checkpoint_seeds(outdir, tokenizer_seeds(outdir))
+    npy_seeds(outdir)
     for d in sorted(os.listdir(outdir)):
         print("%-22s %3d seeds" % (d, len(os.listdir(os.path.join(outdir, d)))))
     return 0

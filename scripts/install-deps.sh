@@ -18,6 +18,8 @@ PKGS=(
   libfmt-dev libgtest-dev googletest
   # Reference checks in tests.
   python3 python3-numpy python3-torch python3-sentencepiece
+  # tfm-inspect's pictures (tfm_plot.py draws the numbers tfm-inspect computes).
+  python3-matplotlib
 )
 
 missing=()

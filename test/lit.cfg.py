@@ -20,6 +20,7 @@ llvm_config.use_default_substitutions()
 
 config.substitutions.append(("%tfmc", os.path.join(config.tfm_tools_dir, "tfmc")))
 config.substitutions.append(("%tfm-opt", os.path.join(config.tfm_tools_dir, "tfm-opt")))
+config.substitutions.append(("%tfm-inspect", os.path.join(config.tfm_tools_dir, "tfm-inspect")))
 config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(("%shared", config.tfm_shared_dir))
 config.substitutions.append(("%srcroot", config.tfm_src_root))

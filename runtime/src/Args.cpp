@@ -229,6 +229,22 @@ bool parseArgs(int argc, const char *const *argv, Options &opts,
         return false;
       }
       opts.logitsOut = v;
+    } else if (flag == "--perplexity") {
+      if (!value())
+        return false;
+      if (v.empty()) {
+        error = "empty file name for " + flag;
+        return false;
+      }
+      opts.perplexityFile = v;
+    } else if (flag == "--attention-out") {
+      if (!value())
+        return false;
+      if (v.empty()) {
+        error = "empty file name for " + flag;
+        return false;
+      }
+      opts.attentionOut = v;
     } else if (flag == "--no-timing") {
       if (!noValue())
         return false;
@@ -431,6 +447,12 @@ timings to stderr.
   --logits-out FILE      write the float32 (little-endian) logits of every
                          evaluated position to FILE, one row of vocab_size
                          per position: prompt positions, then each step
+  --perplexity FILE      print the perplexity of FILE's text (tokenized as a
+                         prompt, scored in windows of the context length)
+                         instead of generating
+  --attention-out FILE   write the prompt's attention probabilities to FILE
+                         as a float32 NumPy array [layers, heads, P, P]
+                         (a model compiled with tfmc --probes=attention)
   --no-timing            do not print the timing line on stderr
   -h, --help             show this help
   --version              show the model name, architecture and ABI version

@@ -6,6 +6,7 @@
 
 #include "tfm/runtime/Generate.h"
 #include "tfm/runtime/Args.h"
+#include "tfm/runtime/Npy.h"
 #include "tfm/runtime/Tokenizer.h"
 
 #include <algorithm>
@@ -152,8 +153,13 @@ int generateTokens(TfmSession *session, const std::vector<int32_t> &prompt,
   if (logitsFile)
     rows.resize(size_t(p * vocab));
   Clock::time_point start = Clock::now();
-  if (tfm_session_eval(session, prompt.data(), p,
-                       logitsFile ? rows.data() : nullptr) != 0) {
+  float *promptRows = logitsFile ? rows.data() : nullptr;
+  if (config.attention)
+    config.attention->resize(size_t(m.n_layers * m.n_heads * p * (start0 + p)));
+  if ((config.attention
+           ? tfm_session_eval_attention(session, prompt.data(), p, promptRows,
+                                        config.attention->data())
+           : tfm_session_eval(session, prompt.data(), p, promptRows)) != 0) {
     error = tfm_session_error(session);
     return 2;
   }
@@ -215,6 +221,42 @@ int generateTokens(TfmSession *session, const std::vector<int32_t> &prompt,
   stats.decodeSeconds = secondsSince(start);
   if (owned && std::fclose(owned.release()) != 0)
     return writeFailed();
+  return 0;
+}
+
+double PerplexityStats::perplexity() const {
+  return scored ? std::exp(nll / double(scored)) : 0.0;
+}
+
+int scoreTokens(TfmSession *session, const std::vector<int32_t> &tokens,
+                int64_t window, PerplexityStats &stats, std::string &error) {
+  const int64_t vocab = tfm_session_model(session)->vocab_size;
+  const int64_t n = int64_t(tokens.size());
+  stats = PerplexityStats();
+  std::vector<float> rows;
+  for (int64_t start = 0; start + 1 < n; start += window) {
+    int64_t t = std::min(window, n - start);
+    rows.resize(size_t(t * vocab));
+    tfm_session_reset(session);
+    if (tfm_session_eval(session, tokens.data() + start, t, rows.data()) != 0) {
+      error = tfm_session_error(session);
+      return 2;
+    }
+    // Row i predicts token i + 1: log-softmax in double.
+    for (int64_t i = 0; i + 1 < t; ++i) {
+      const float *l = rows.data() + i * vocab;
+      double max = *std::max_element(l, l + vocab), sum = 0;
+      for (int64_t v = 0; v < vocab; ++v)
+        sum += std::exp(double(l[v]) - max);
+      stats.nll -=
+          double(l[tokens[size_t(start + i + 1)]]) - max - std::log(sum);
+      ++stats.scored;
+    }
+  }
+  if (stats.scored == 0) {
+    error = "--perplexity needs a text of at least two tokens";
+    return 2;
+  }
   return 0;
 }
 
@@ -346,6 +388,12 @@ int runMain(const TfmModelInfo &model, int argc, const char *const *argv,
           model.vocab_size, model.context_length, model.abi_version);
     return 0;
   }
+  if (!opts.perplexityFile.empty()) {
+    if (opts.havePrompt || !opts.promptFile.empty() || opts.interactive)
+      return usageFail("--perplexity reads its text from its FILE: no -p, -f "
+                       "or -i with it");
+    opts.promptFile = opts.perplexityFile;
+  }
   if (!loadPromptFile(opts, error))
     return usageFail(error);
   if (opts.escape)
@@ -363,6 +411,17 @@ int runMain(const TfmModelInfo &model, int argc, const char *const *argv,
     if (!logitsFile)
       return usageFail(fmt::format("cannot open '{}' for --logits-out: {}",
                                    opts.logitsOut, std::strerror(errno)));
+  }
+
+  FilePtr attentionFile;
+  if (!opts.attentionOut.empty() && !opts.tokenizeOnly) {
+    if (!model.probe_attention)
+      return usageFail("--attention-out needs a model compiled with tfmc "
+                       "--probes=attention");
+    attentionFile.reset(std::fopen(opts.attentionOut.c_str(), "wb"));
+    if (!attentionFile)
+      return usageFail(fmt::format("cannot open '{}' for --attention-out: {}",
+                                   opts.attentionOut, std::strerror(errno)));
   }
 
   // Tokenizer (optional) and the prompt's ids.
@@ -412,7 +471,7 @@ int runMain(const TfmModelInfo &model, int argc, const char *const *argv,
                            "to evaluate"
                          : "this model has no tokenizer: give the prompt as "
                            "token ids with -p, e.g. -p \"1 450\"");
-  if (int64_t(prompt.size()) > ctx)
+  if (int64_t(prompt.size()) > ctx && opts.perplexityFile.empty())
     return usageFail(fmt::format("the prompt has {} tokens but the context "
                                  "length is {}",
                                  prompt.size(), ctx));
@@ -426,6 +485,17 @@ int runMain(const TfmModelInfo &model, int argc, const char *const *argv,
       session, tfm_session_destroy);
   if (tfm_session_set_context(session, ctx) != 0)
     return usageFail(tfm_session_error(session));
+
+  if (!opts.perplexityFile.empty()) {
+    PerplexityStats ps;
+    if (scoreTokens(session, prompt, ctx, ps, error) != 0)
+      return usageFail(error);
+    print(out,
+          "perplexity: {:.6f} ({} tokens scored, mean -ln p {:.6f}, "
+          "windows of {} tokens)\n",
+          ps.perplexity(), ps.scored, ps.nll / double(ps.scored), ctx);
+    return 0;
+  }
 
   SamplerParams sp = opts.sampling;
   if (!opts.haveSeed) {
@@ -511,8 +581,22 @@ int runMain(const TfmModelInfo &model, int argc, const char *const *argv,
     total.promptSeconds += stats.promptSeconds;
     total.decodeSeconds += stats.decodeSeconds;
   };
+  std::vector<float> attention;
+  config.attention = attentionFile ? &attention : nullptr;
   int rc = generateTokens(session, prompt, config, samp, onToken, stats, error);
   addStats();
+  // The first prompt's attention only (interactive turns run unprobed).
+  config.attention = nullptr;
+  if (rc == 0 && attentionFile) {
+    int64_t p = int64_t(prompt.size());
+    if (!writeNpy(attentionFile.get(), {model.n_layers, model.n_heads, p, p},
+                  attention.data()) ||
+        std::fclose(attentionFile.release()) != 0) {
+      error = fmt::format("cannot write --attention-out file '{}': {}",
+                          opts.attentionOut, std::strerror(errno));
+      rc = 1;
+    }
+  }
   // Interactive turns: each line read continues the conversation at the
   // current position; the KV cache is kept, the pending last token is
   // evaluated first.

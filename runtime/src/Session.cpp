@@ -321,8 +321,11 @@ tfm_session_create_with_weights(const TfmModelInfo *model, int threads,
       fail);
 }
 
-extern "C" int tfm_session_eval(TfmSession *s, const int32_t *tokens, int64_t n,
-                                float *logits) {
+namespace {
+
+/// tfm_session_eval, and with `attention` tfm_session_eval_attention.
+int eval(TfmSession *s, const int32_t *tokens, int64_t n, float *logits,
+         float *attention) {
   if (!s)
     return -1;
   auto fail = [&](const char *msg) {
@@ -338,6 +341,11 @@ extern "C" int tfm_session_eval(TfmSession *s, const int32_t *tokens, int64_t n,
         const TfmModelInfo &m = *s->model;
         const int64_t v = m.vocab_size;
         s->error.clear();
+        if (attention && !m.probe_attention) {
+          s->error = "the model was compiled without the attention probe "
+                     "(tfmc --probes=attention)";
+          return -1;
+        }
         if (n < 1 || !tokens) {
           s->error = "no tokens to evaluate";
           return -1;
@@ -358,14 +366,18 @@ extern "C" int tfm_session_eval(TfmSession *s, const int32_t *tokens, int64_t n,
           }
         // The entry points' activation memory holds prefill_chunk tokens.
         // Without a caller's buffer only the last row is kept, so every
-        // call computes one row of logits (prefill_last or decode).
+        // call computes one row of logits (prefill_last or decode); the
+        // attention probe has no last-row variant and writes all T rows.
         const int64_t chunk = std::min(m.prefill_chunk, n);
-        if (!logits && int64_t(s->scratch.size()) < v) {
+        const int64_t scratchRows = attention ? chunk : 1;
+        if (!logits && int64_t(s->scratch.size()) < scratchRows * v) {
           try {
-            s->scratch.resize(size_t(v));
+            s->scratch.resize(size_t(scratchRows * v));
           } catch (const std::bad_alloc &) {
-            s->error = format("cannot allocate %lld bytes for the logits",
-                              (long long)(v * int64_t(sizeof(float))));
+            s->error = format(
+                "cannot allocate %lld bytes for the logits of %lld tokens",
+                (long long)(scratchRows * v * int64_t(sizeof(float))),
+                (long long)scratchRows);
             return -1;
           }
         }
@@ -379,17 +391,33 @@ extern "C" int tfm_session_eval(TfmSession *s, const int32_t *tokens, int64_t n,
         TfmMemRefF32x1 kvRef{
             s->kvCache, s->kvCache, 0, {m.kv_cache_floats}, {1}};
         tfm::rt::ThreadPool::Scope usePool(*s->pool);
+        // The probe writes rows [done, done + t) of each [n, pos0 + n]
+        // matrix, columns [0, pos + t); the rest (later keys) stays zero.
+        const int64_t keys = s->pos + n;
+        if (attention)
+          std::fill(attention, attention + m.n_layers * m.n_heads * n * keys,
+                    0.0f);
         for (int64_t done = 0; done < n;) {
           int64_t t = std::min(chunk, n - done);
           float *rows = logits ? logits + done * v : s->scratch.data();
-          const int64_t rowsOut = logits ? t : 1;
+          const int64_t rowsOut = (logits || attention) ? t : 1;
           int32_t *tok = const_cast<int32_t *>(tokens + done);
           TfmMemRefI32x1 tokensRef{tok, tok, 0, {t}, {1}};
           TfmMemRefF32x2 logitsRef{rows, rows, 0, {rowsOut, v}, {v, 1}};
-          TfmEntryFn fn = (t == 1 && m.decode) ? m.decode
-                          : logits             ? m.prefill
-                                               : m.prefill_last;
-          fn(&weightsRef, &tokensRef, s->pos, &kvRef, &logitsRef);
+          if (attention) {
+            TfmMemRefF32x4 attnRef{attention,
+                                   attention,
+                                   done * keys,
+                                   {m.n_layers, m.n_heads, t, s->pos + t},
+                                   {m.n_heads * n * keys, n * keys, keys, 1}};
+            m.probe_attention(&weightsRef, &tokensRef, s->pos, &kvRef,
+                              &logitsRef, &attnRef);
+          } else {
+            TfmEntryFn fn = (t == 1 && m.decode) ? m.decode
+                            : logits             ? m.prefill
+                                                 : m.prefill_last;
+            fn(&weightsRef, &tokensRef, s->pos, &kvRef, &logitsRef);
+          }
           s->pos += t;
           done += t;
           if (done == n)
@@ -400,6 +428,23 @@ extern "C" int tfm_session_eval(TfmSession *s, const int32_t *tokens, int64_t n,
         return 0;
       },
       fail);
+}
+
+} // namespace
+
+extern "C" int tfm_session_eval(TfmSession *s, const int32_t *tokens, int64_t n,
+                                float *logits) {
+  return eval(s, tokens, n, logits, nullptr);
+}
+
+extern "C" int tfm_session_eval_attention(TfmSession *s, const int32_t *tokens,
+                                          int64_t n, float *logits,
+                                          float *attention) {
+  if (s && !attention) {
+    s->error = "no buffer for the attention probabilities";
+    return -1;
+  }
+  return eval(s, tokens, n, logits, attention);
 }
 
 extern "C" const float *tfm_session_last_logits(const TfmSession *s) {

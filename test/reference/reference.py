@@ -286,6 +286,7 @@ class Model:
                 raise ValueError("weight %s has shape %s, expected %s" % (k, tuple(t.shape), shp))
             self.w[k] = t.to(dtype)
         self.unused = sorted(set(weights) - set(need))
+        self.record = None  # a list: attention() appends each layer's [H, T, T]
 
     def norm(self, x, prefix):
         a, w = self.a, self.w
@@ -330,6 +331,8 @@ class Model:
             s = s - slopes * (i - j).to(s.dtype)[None]
         s = s.masked_fill((j > i)[None], float("-inf"))
         pr = torch.softmax(s, dim=-1)
+        if self.record is not None:
+            self.record.append(pr.float().numpy())
         o = (pr @ v).transpose(0, 1).reshape(T, H * hd)
         return self.linear(o, p + "wo", a["attn_out_bias"])
 
@@ -852,6 +855,8 @@ def main(argv=None):
     g.add_argument("--prompt-ids-file", help="file with prompt ids separated by commas/whitespace")
     ap.add_argument("--steps", type=int, default=0, help="greedy decode steps after the prompt")
     ap.add_argument("--logits-out", help="write float32 LE logits [P+steps, vocab] here")
+    ap.add_argument("--attention-out",
+                    help="write the prompt's attention probabilities, float32 .npy [layers, heads, P, P]")
     ap.add_argument("--greedy", action="store_true", help="greedy decoding (the only mode)")
     ap.add_argument("--fp64", action="store_true", help="compute in float64")
     ap.add_argument("--dump-arch", action="store_true", help="print the completed arch JSON on stderr")
@@ -874,6 +879,11 @@ def main(argv=None):
         if args.dump_arch:
             print(json.dumps(arch, indent=1, sort_keys=True), file=sys.stderr)
         model = Model(arch, w, torch.float64 if args.fp64 else torch.float32)
+        if args.attention_out:
+            model.record = []
+            model.forward(prompt)
+            np.save(args.attention_out, np.stack(model.record).astype("<f4"))
+            model.record = None
         logits, gen = model.greedy(prompt, args.steps)
     except (ValueError, KeyError, OSError) as e:
         print("reference.py: error: %s" % e, file=sys.stderr)

@@ -97,6 +97,7 @@ TEST(Args, EveryFlag) {
                     "--tokenize",
                     "--logits-out",
                     "l.bin",
+                    "--attention-out=a.npy",
                     "--no-timing"});
   ASSERT_TRUE(p.ok) << p.error;
   const Options &o = p.opts;
@@ -116,6 +117,7 @@ TEST(Args, EveryFlag) {
   EXPECT_FALSE(o.displayPrompt);
   EXPECT_TRUE(o.tokenizeOnly);
   EXPECT_EQ(o.logitsOut, "l.bin");
+  EXPECT_EQ(o.attentionOut, "a.npy");
   EXPECT_FALSE(o.timing);
 }
 
@@ -233,10 +235,13 @@ TEST(Args, MissingValues) {
   for (const char *flag :
        {"-p", "--prompt", "-f", "--file", "-n", "--n-predict", "--temp",
         "--top-k", "--top-p", "--min-p", "--repeat-penalty", "--repeat-last-n",
-        "-s", "--seed", "-t", "--threads", "--logits-out"})
+        "-s", "--seed", "-t", "--threads", "--logits-out", "--attention-out",
+        "--perplexity"})
     expectError({flag}, {"missing value for", flag});
   expectError({"-f", ""}, {"empty file name", "-f"});
   expectError({"--logits-out="}, {"empty file name", "--logits-out"});
+  expectError({"--attention-out="}, {"empty file name", "--attention-out"});
+  expectError({"--perplexity="}, {"empty file name", "--perplexity"});
 }
 
 TEST(Args, NonNumbers) {

@@ -577,6 +577,23 @@ TEST(Main, BadLogitsOutFailsBeforeAnyOutput) {
   EXPECT_EQ(log.prefills, 0);
 }
 
+// --attention-out needs the probe entry point (tfmc --probes=attention):
+// without it, an error before anything is printed or evaluated.
+TEST(Main, AttentionOutNeedsTheProbe) {
+  TfmModelInfo m = fakeModel();
+  ASSERT_EQ(m.probe_attention, nullptr);
+  log = CallLog();
+  MainRun r = runMain(m, {"-p", "1 7 2", "-n", "3", "--temp", "0",
+                          "--attention-out", "/nonexistent-dir/a.npy"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("--attention-out needs a model compiled with tfmc "
+                       "--probes=attention"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(log.prefills, 0);
+}
+
 // -c limits the positions of the run; more than compiled is an error.
 TEST(Main, CtxSize) {
   TfmModelInfo m = fakeModel();

@@ -188,6 +188,65 @@ TEST(Session, LongEvalsRunInChunks) {
   }
 }
 
+/// A fake attention probe: prefill, and every (layer, head, query, key)
+/// cell of the window it is given, [layers, heads, T, pos + T], set to a
+/// value naming it (query and key as absolute positions).
+void fakeProbe(TfmMemRefI8x1 *w, TfmMemRefI32x1 *tok, int64_t pos,
+               TfmMemRefF32x1 *kv, TfmMemRefF32x2 *logits, TfmMemRefF32x4 *a) {
+  fakeEntry(w, tok, pos, kv, logits);
+  ASSERT_EQ(a->sizes[2], tok->sizes[0]);
+  ASSERT_EQ(a->sizes[3], pos + tok->sizes[0]);
+  for (int64_t l = 0; l < a->sizes[0]; ++l)
+    for (int64_t h = 0; h < a->sizes[1]; ++h)
+      for (int64_t q = 0; q < a->sizes[2]; ++q)
+        for (int64_t key = 0; key < a->sizes[3]; ++key)
+          a->aligned[a->offset + l * a->strides[0] + h * a->strides[1] +
+                     q * a->strides[2] + key * a->strides[3]] =
+              float(l * 1000000 + h * 10000 + (pos + q) * 100 + key);
+}
+
+// tfm_session_eval_attention hands the probe, chunk by chunk, the rows of
+// one [layers, heads, n, pos0 + n] matrix: each chunk writes its queries'
+// rows up to its last key; later keys stay zero.
+TEST(Session, AttentionProbeFillsRowsChunkByChunk) {
+  for (int64_t chunk : {int64_t(1), int64_t(3), kContext}) {
+    TfmModelInfo m = fakeModel(chunk);
+    m.n_layers = 2;
+    m.n_heads = 3;
+    m.kv_cache_floats = 2 * 2 * kContext; // two layers of one head of width 1
+    char err[256] = "";
+    TfmSession *s = tfm_session_create(&m, 1, err, sizeof err);
+    ASSERT_NE(s, nullptr) << err;
+    std::vector<int32_t> first = {7, 8}, second = {9, 10, 11, 12, 13};
+    std::vector<float> attn(2 * 3 * 5 * 7, -1.0f), logits(5 * kVocab);
+    EXPECT_EQ(
+        tfm_session_eval_attention(s, first.data(), 2, nullptr, attn.data()),
+        -1); // compiled without the probe
+    m.probe_attention = fakeProbe;
+    ASSERT_EQ(tfm_session_eval(s, first.data(), 2, nullptr), 0);
+    ASSERT_EQ(tfm_session_eval_attention(s, second.data(), 5, logits.data(),
+                                         attn.data()),
+              0)
+        << tfm_session_error(s);
+    EXPECT_LT(logitsError(second, 2, logits.data()), 1e-4);
+    for (int64_t l = 0; l < 2; ++l)
+      for (int64_t h = 0; h < 3; ++h)
+        for (int64_t q = 0; q < 5; ++q)
+          for (int64_t key = 0; key < 7; ++key) {
+            // The chunk of query q ends at key 2 + (its chunk's end) - 1.
+            int64_t chunkEnd = std::min<int64_t>((q / chunk + 1) * chunk, 5);
+            float want =
+                key < 2 + chunkEnd
+                    ? float(l * 1000000 + h * 10000 + (2 + q) * 100 + key)
+                    : 0.0f;
+            EXPECT_EQ(attn[size_t(((l * 3 + h) * 5 + q) * 7 + key)], want)
+                << "chunk " << chunk << " at " << l << " " << h << " " << q
+                << " " << key;
+          }
+    tfm_session_destroy(s);
+  }
+}
+
 // Untouched KV cache pages cost nothing: a 1 GiB cache is not zeroed (and
 // so not made resident) when the session starts.
 TEST(Session, KvCacheIsMappedLazily) {

@@ -31,14 +31,17 @@ constexpr const char *kLayerPrefix = "layers.{i}";
 
 /// Emits the functions of one kind of call: the entry point and the block
 /// function it calls once per layer. `fixedTokens` is 0 for prefill (dynamic
-/// T) and 1 for decode.
+/// T) and 1 for decode. With `attentionProbe`, both functions take one more
+/// argument, a view of [layers, heads, T, pos + T] floats, into which every
+/// layer writes its attention probabilities (tfmc --probes=attention).
 class EntryBuilder {
 public:
   EntryBuilder(OpBuilder &b, const ModelSpec &spec, const WeightsLayout &layout,
-               int64_t fixedTokens, int64_t maxTokens)
+               int64_t fixedTokens, int64_t maxTokens,
+               bool attentionProbe = false)
       : b(b), spec(spec), a(spec.block.attention), layout(layout),
         loc(at(SpecKey::Model, spec.name)), t(fixedTokens ? fixedTokens : kDyn),
-        maxTokens(maxTokens) {
+        maxTokens(maxTokens), attentionProbe(attentionProbe) {
     // Every weight's shape comes from expectedWeights (via the layout), the
     // one place that says which weights a model has.
     for (const WeightDecl &w : layout.weights)
@@ -107,22 +110,40 @@ private:
                                {a.kvHeads * c * hd, c * hd, hd, 1}));
   }
 
+  /// The attention probe's view of [layers, heads, T, pos + T] floats (any
+  /// strides: the runtime passes rows of a larger matrix when it evaluates
+  /// a prompt in chunks), and one layer's [heads, T, pos + T] of it.
+  MemRefType probeType(bool oneLayer) {
+    SmallVector<int64_t> shape = {spec.numLayers, a.heads, kDyn, kDyn};
+    if (oneLayer)
+      shape.erase(shape.begin());
+    SmallVector<int64_t> strides(shape.size(), kDyn);
+    strides.back() = 1;
+    return MemRefType::get(
+        shape, b.getF32Type(),
+        StridedLayoutAttr::get(b.getContext(), kDyn, strides));
+  }
+
   /// func.func private @tfm_block_<kind>(%x: tensor<TxD>, %weights:
-  /// memref<layerStride x i8>, %cache: <one layer's cache>, %pos: index)
-  ///     -> tensor<TxD>
+  /// memref<layerStride x i8>, %cache: <one layer's cache>, %pos: index
+  /// [, %probe: <one layer's attention probabilities>]) -> tensor<TxD>
   /// One transformer block, for any layer: its weights are named by their
   /// templates, at offsets relative to the layer's first weight.
   func::FuncOp buildBlockFunction(StringRef name) {
     auto layerWeightsType =
         MemRefType::get({(int64_t)layout.layerStride}, b.getI8Type());
-    auto fnType = b.getFunctionType(
-        {rows(spec.dim), layerWeightsType, layerCacheType(), b.getIndexType()},
-        {rows(spec.dim)});
+    SmallVector<Type> argTypes = {rows(spec.dim), layerWeightsType,
+                                  layerCacheType(), b.getIndexType()};
+    if (attentionProbe)
+      argTypes.push_back(probeType(/*oneLayer=*/true));
+    auto fnType = b.getFunctionType(argTypes, {rows(spec.dim)});
     AtScope scope(*this, at(SpecKey::Layers, kLayerPrefix));
     auto fn = b.create<func::FuncOp>(loc, name, fnType);
     fn.setPrivate();
     fn.setArgAttr(1, "tfm.weights", b.getUnitAttr());
     fn.setArgAttr(2, "tfm.kv_cache", b.getUnitAttr());
+    if (attentionProbe)
+      fn.setArgAttr(4, "tfm.attention_probe", b.getUnitAttr());
     setMemoryBounds(fn);
     SmallVector<NamedAttribute> offsets;
     for (size_t i = 0; i < layout.weights.size(); ++i)
@@ -137,6 +158,8 @@ private:
     Value x = fn.getArgument(0);
     pos = fn.getArgument(3);
     cache = fn.getArgument(2);
+    if (attentionProbe)
+      probe = fn.getArgument(4);
     Value numTokens = b.create<tensor::DimOp>(loc, x, 0);
     cachedLength = b.create<arith::AddIOp>(loc, pos, numTokens);
     b.create<func::ReturnOp>(loc, block(x));
@@ -156,12 +179,17 @@ private:
     // Logits are written into a runtime-owned buffer (destination passing),
     // so bufferization can compute the LM head in place: no T x V temporary.
     auto logitsBufferType = MemRefType::get({logitRows, spec.vocabSize}, f32);
-    auto fnType = b.getFunctionType(
-        {weightsType, tokensType, b.getIndexType(), kvFlatType, logitsBufferType}, {});
+    SmallVector<Type> argTypes = {weightsType, tokensType, b.getIndexType(),
+                                  kvFlatType, logitsBufferType};
+    if (attentionProbe)
+      argTypes.push_back(probeType(/*oneLayer=*/false));
+    auto fnType = b.getFunctionType(argTypes, {});
     auto fn = b.create<func::FuncOp>(loc, name, fnType);
     fn.setArgAttr(0, "tfm.weights", b.getUnitAttr());
     fn.setArgAttr(3, "tfm.kv_cache", b.getUnitAttr());
     fn.setArgAttr(4, "tfm.logits", b.getUnitAttr());
+    if (attentionProbe)
+      fn.setArgAttr(5, "tfm.attention_probe", b.getUnitAttr());
     fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
     setMemoryBounds(fn);
     OpBuilder::InsertionGuard guard(b);
@@ -183,6 +211,12 @@ private:
     AtScope layers(*this, at(SpecKey::Layers, "layers"));
     Value layerBase = index(layout.layerBase),
           layerStride = index(layout.layerStride);
+    // The probe's [heads, T, pos + T] window of each layer.
+    Value probeTokens, probeKeys;
+    if (attentionProbe) {
+      probeTokens = b.create<tensor::DimOp>(loc, tokens, 0);
+      probeKeys = b.create<arith::AddIOp>(loc, pos, probeTokens);
+    }
     auto loop = b.create<scf::ForOp>(
         loc, index(0), index(spec.numLayers), index(1), ValueRange{x},
         [&](OpBuilder &lb, Location l, Value layer, ValueRange carried) {
@@ -200,10 +234,20 @@ private:
           SmallVector<OpFoldResult> strides(5, lb.getIndexAttr(1));
           Value layerCache = lb.create<memref::SubViewOp>(
               l, layerCacheType(), allCaches, offsets, sizes, strides);
-          Value y = lb.create<func::CallOp>(
-                          l, blockFn,
-                          ValueRange{carried[0], layerWeights, layerCache, pos})
-                        .getResult(0);
+          SmallVector<Value> args = {carried[0], layerWeights, layerCache, pos};
+          if (attentionProbe) {
+            SmallVector<OpFoldResult> first = {layer, lb.getIndexAttr(0),
+                                               lb.getIndexAttr(0),
+                                               lb.getIndexAttr(0)};
+            SmallVector<OpFoldResult> size = {lb.getIndexAttr(1),
+                                              lb.getIndexAttr(a.heads),
+                                              probeTokens, probeKeys};
+            SmallVector<OpFoldResult> step(4, lb.getIndexAttr(1));
+            args.push_back(lb.create<memref::SubViewOp>(
+                l, probeType(/*oneLayer=*/true), fn.getArgument(5), first, size,
+                step));
+          }
+          Value y = lb.create<func::CallOp>(l, blockFn, args).getResult(0);
           lb.create<scf::YieldOp>(l, y);
         });
     x = loop.getResult(0);
@@ -329,6 +373,11 @@ private:
     else if (a.causal)
       s = b.create<mlir::tfm::CausalMaskOp>(loc, s.getType(), s, pos);
     s = b.create<mlir::tfm::SoftmaxOp>(loc, s);
+    // The probe's copy of the probabilities is a second use of the softmax,
+    // so tfm-fuse-attention leaves this attention unfused.
+    if (attentionProbe)
+      b.create<bufferization::MaterializeInDestinationOp>(
+          loc, TypeRange{}, s, probe, /*restrict=*/true, /*writable=*/true);
     Value o = b.create<mlir::tfm::MatmulOp>(loc, q.getType(), s, values,
                                       /*transpose_rhs=*/nullptr);
     o = b.create<mlir::tfm::MergeHeadsOp>(loc, rows(qDim), o);
@@ -395,9 +444,11 @@ private:
   llvm::StringMap<ArrayRef<int64_t>> shapes; ///< Of each weight template.
   int64_t t;
   int64_t maxTokens; ///< Most tokens of one call.
+  bool attentionProbe;
   /// Of the function being built: tokens (entry points), the layer's cache
   /// and the cached length after this call (block functions), pos (both).
   Value tokens, pos, cache, cachedLength;
+  Value probe; ///< The layer's attention probabilities (probe block only).
 };
 
 } // namespace
@@ -408,7 +459,7 @@ int64_t prefillTokens(const ModelSpec &spec, int64_t prefillChunk) {
 
 OwningOpRef<ModuleOp> buildGraph(MLIRContext &ctx, const ModelSpec &spec,
                                  const WeightsLayout &layout,
-                                 int64_t prefillChunk) {
+                                 int64_t prefillChunk, Probes probes) {
   ctx.loadDialect<mlir::tfm::TfmDialect, arith::ArithDialect,
                   bufferization::BufferizationDialect, func::FuncDialect,
                   memref::MemRefDialect, scf::SCFDialect,
@@ -434,6 +485,10 @@ OwningOpRef<ModuleOp> buildGraph(MLIRContext &ctx, const ModelSpec &spec,
       .build("tfm_prefill", "prefill", "tfm_prefill_last");
   EntryBuilder(b, spec, layout, /*fixedTokens=*/1, 1)
       .build("tfm_decode", "decode");
+  if (probes.attention)
+    EntryBuilder(b, spec, layout, /*fixedTokens=*/0, chunk,
+                 /*attentionProbe=*/true)
+        .build(kAttentionProbeName, "probe_attention");
   return module;
 }
 

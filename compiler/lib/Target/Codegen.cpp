@@ -242,13 +242,18 @@ llvm::Error addModelInfo(llvm::Module &m, const ModelSpec &spec,
   auto prefillLast = entry("tfm_prefill_last");
   if (!prefillLast)
     return prefillLast.takeError();
+  // Present only when compiled with --probes=attention (GraphBuilder.h's
+  // kAttentionProbeName).
+  llvm::Constant *probeAttention = null;
+  if (llvm::Function *fn = m.getFunction("_mlir_ciface_tfm_probe_attention"))
+    probeAttention = fn;
 
   const AttentionSpec &a = spec.block.attention;
   int64_t kvFloats = *kvCacheFloats(spec); // A valid spec's: no overflow.
   // Field order and types follow TfmModelInfo in ModelAbi.h.
   auto *infoType = llvm::StructType::create(
       ctx, {i32, ptr, ptr, i64, i64, i64, i64, i64, i64, i64, i64,
-            i64, ptr, ptr, ptr, i64, ptr, ptr, i64, i64, i64, ptr},
+            i64, ptr, ptr, ptr, i64, ptr, ptr, i64, i64, i64, ptr, ptr},
       "TfmModelInfo");
   auto c64 = [&](int64_t v) { return llvm::ConstantInt::get(i64, v); };
   llvm::Constant *fields[] = {llvm::ConstantInt::get(i32, TFM_ABI_VERSION),
@@ -272,7 +277,7 @@ llvm::Error addModelInfo(llvm::Module &m, const ModelSpec &spec,
                               c64(payload.prefillChunk),
                               c64((int64_t)payload.specId),
                               c64((int64_t)payload.weightsId),
-                              *prefillLast};
+                              *prefillLast, probeAttention};
   new llvm::GlobalVariable(m, infoType, true, llvm::GlobalValue::ExternalLinkage,
                            llvm::ConstantStruct::get(infoType, fields), "tfm_model");
   return llvm::Error::success();

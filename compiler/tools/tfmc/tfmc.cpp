@@ -168,6 +168,16 @@ cl::opt<int64_t> prefillChunk(
     cl::desc("Most prompt tokens the executable evaluates in one call; "
              "prefill's activation memory is sized for it"),
     cl::init(tfm::kDefaultPrefillChunk), cl::value_desc("tokens"), cl::cat(category));
+enum class Probe { Attention };
+cl::list<Probe> probes(
+    "probes",
+    cl::desc("Extra entry points for inspection (default none: production "
+             "executables carry no probe)"),
+    cl::CommaSeparated,
+    cl::values(clEnumValN(Probe::Attention, "attention",
+                          "tfm_probe_attention: prefill that also writes the "
+                          "attention probabilities (--attention-out)")),
+    cl::cat(category));
 cl::opt<bool> printPipeline("print-pipeline",
                             cl::desc("Print the pass pipeline and exit"),
                             cl::cat(category));
@@ -440,8 +450,10 @@ int main(int argc, char **argv) {
 
   phases.begin(tfm::Progress::Graph);
   tfm::WeightsLayout layout = tfm::weightsLayout(spec);
+  tfm::Probes probeSet;
+  probeSet.attention = llvm::is_contained(probes, Probe::Attention);
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      tfm::buildGraph(ctx, spec, layout, prefillChunk);
+      tfm::buildGraph(ctx, spec, layout, prefillChunk, probeSet);
   if (mlir::failed(mlir::verify(*module)))
     fail("internal error: the built graph does not verify");
   auto printModule = [&] {

@@ -18,6 +18,9 @@
 //       %pos: index) -> tensor<?xDxf32>
 //   (and @tfm_block_decode with T = 1)
 //
+// With probes (tfmc --probes=attention), a third entry point,
+// @tfm_probe_attention, is prefill with one more output (see Probes).
+//
 // with views of the weights blob at layerBase + l * layerStride and of the
 // cache at layer l, then applies the final norm and the LM head. So the code
 // of a block exists once whatever the depth. Block functions name their
@@ -58,16 +61,31 @@ constexpr int64_t kDefaultPrefillChunk = 256;
 /// context length (TfmModelInfo::prefill_chunk).
 int64_t prefillTokens(const ModelSpec &spec, int64_t prefillChunk);
 
+/// Extra entry points that expose what the production ones compute without
+/// keeping (tfmc --probes). None by default: a model compiled without probes
+/// has no trace of them.
+struct Probes {
+  /// `@tfm_probe_attention`: prefill that also writes every layer's
+  /// attention probabilities into one more argument,
+  ///   %attention: memref<L x H x T x (pos + T) x f32, strided<[?, ?, ?, 1]>>
+  /// from its own block function, `@tfm_block_probe_attention`, whose
+  /// attention stays unfused (the softmax is materialised into the probe).
+  bool attention = false;
+};
+
+/// The attention probe's entry point (TfmModelInfo::probe_attention).
+constexpr const char *kAttentionProbeName = "tfm_probe_attention";
+
 /// Builds the tfm-dialect module of `spec`. The names and entry-point
 /// signatures are the runtime ABI; `layout` is recorded for the lowering of
 /// tfm.weight: the weights outside the layers in the module attribute
 /// `tfm.weight_offsets`, the layer weights in that of the block functions.
 /// Prefill's token count is bounded by prefillTokens(spec, prefillChunk)
-/// (attribute `tfm.max_tokens`, for tfm-plan-memory).
+/// (attribute `tfm.max_tokens`, for tfm-plan-memory); so is the probe's.
 mlir::OwningOpRef<mlir::ModuleOp>
 buildGraph(mlir::MLIRContext &ctx, const ModelSpec &spec,
            const WeightsLayout &layout,
-           int64_t prefillChunk = kDefaultPrefillChunk);
+           int64_t prefillChunk = kDefaultPrefillChunk, Probes probes = {});
 
 } // namespace tfm
 

@@ -26,6 +26,9 @@
 //   --no-display-prompt      do not echo the prompt text on stdout
 //   --tokenize               print the prompt's token ids and exit
 //   --logits-out FILE        write the logits of every evaluated position
+//   --perplexity FILE        perplexity of FILE's text instead of generating
+//   --attention-out FILE     the prompt's attention probabilities (.npy;
+//                            tfmc --probes=attention)
 //   --no-timing              no timing line on stderr
 //   -h, --help / --version
 //
@@ -64,6 +67,8 @@ struct Options {
   bool displayPrompt = true;
   bool tokenizeOnly = false;
   std::string logitsOut; ///< Empty: do not write logits.
+  std::string attentionOut;   ///< Empty: do not write attention (.npy).
+  std::string perplexityFile; ///< Non-empty: score this text, no generation.
   bool timing = true;
   bool help = false;
   bool version = false;

@@ -25,7 +25,10 @@
 //    session's position (the pending last token of the turn before, then
 //    the line's ids without BOS) and continued for -n tokens; the KV cache
 //    is kept. EOF or Ctrl-C ends; a full context ends with a note.
-//  * Outputs (--logits-out) are opened before anything is printed.
+//  * Outputs (--logits-out, --attention-out) are opened before anything is
+//    printed; --attention-out needs a model with the attention probe.
+//  * --perplexity FILE scores FILE's text (scoreTokens) instead of
+//    generating and prints one line on stdout.
 //  * Context: prompt + generated tokens <= context_length + 1: the last
 //    generated token is printed but never evaluated, so it needs no cache
 //    slot (llama2.c's convention). A prompt longer than the context is an
@@ -70,6 +73,10 @@ struct GenerateConfig {
   /// Already open logits file (the caller closes it); overrides logitsOut
   /// for writing, logitsOut still names it in messages.
   std::FILE *logitsFile = nullptr;
+  /// When set, the prompt is evaluated through the attention probe
+  /// (tfm_session_eval_attention) and its probabilities stored here:
+  /// [layers, heads, P, start + P] floats.
+  std::vector<float> *attention = nullptr;
   /// Append the prompt at the session's current position (interactive
   /// turns) instead of resetting the session first.
   bool continueSession = false;
@@ -103,6 +110,17 @@ int generateTokens(TfmSession *session, const std::vector<int32_t> &prompt,
                    const GenerateConfig &config, Sampler &sampler,
                    const std::function<void(int32_t)> &onToken,
                    GenerateStats &stats, std::string &error);
+
+/// The sum of -ln p(token | the tokens before it) over `tokens`, evaluated in
+/// consecutive windows of at most `window` tokens, each from position 0 of
+/// the reset session; every token but a window's first is scored.
+struct PerplexityStats {
+  int64_t scored = 0;
+  double nll = 0; ///< Nats, summed.
+  double perplexity() const;
+};
+int scoreTokens(TfmSession *session, const std::vector<int32_t> &tokens,
+                int64_t window, PerplexityStats &stats, std::string &error);
 
 /// The `count` most probable ids of softmax(logits) (temperature 1) as
 /// "ID PROB ID PROB ...", most probable first.

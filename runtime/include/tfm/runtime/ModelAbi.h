@@ -45,6 +45,7 @@ TFM_DEFINE_MEMREF(TfmMemRefI32x1, int32_t, 1)
 TFM_DEFINE_MEMREF(TfmMemRefF32x1, float, 1)
 TFM_DEFINE_MEMREF(TfmMemRefF32x2, float, 2)
 TFM_DEFINE_MEMREF(TfmMemRefF32x3, float, 3)
+TFM_DEFINE_MEMREF(TfmMemRefF32x4, float, 4)
 #undef TFM_DEFINE_MEMREF
 
 /// Signature of the generated entry points (prefill, prefill_last, decode).
@@ -61,6 +62,18 @@ TFM_DEFINE_MEMREF(TfmMemRefF32x3, float, 3)
 typedef void (*TfmEntryFn)(TfmMemRefI8x1 *weights, TfmMemRefI32x1 *tokens,
                            int64_t pos, TfmMemRefF32x1 *kv_cache,
                            TfmMemRefF32x2 *logits);
+
+/// Signature of the attention probe (tfmc --probes=attention): the prefill
+/// entry point with one more output,
+///   attention: [n_layers, n_heads, T, pos + T] floats, any strides with
+///            the last one 1: row t of head h of layer l receives the
+///            softmax probabilities of query pos + t over keys 0 .. pos + T
+///            - 1 (zero beyond pos + t, causal).
+/// It computes exactly what prefill computes (logits, KV cache appends), with
+/// the attention unfused.
+typedef void (*TfmProbeFn)(TfmMemRefI8x1 *weights, TfmMemRefI32x1 *tokens,
+                           int64_t pos, TfmMemRefF32x1 *kv_cache,
+                           TfmMemRefF32x2 *logits, TfmMemRefF32x4 *attention);
 
 /// Everything the runtime needs to know about a compiled model.
 typedef struct TfmModelInfo {
@@ -91,6 +104,8 @@ typedef struct TfmModelInfo {
   TfmEntryFn prefill_last;     ///< As prefill, but logits is 1 x vocab_size:
                                ///< the last token's row only (for callers
                                ///< that want no other row).
+  TfmProbeFn probe_attention;  ///< NULL unless compiled with
+                               ///< --probes=attention.
 } TfmModelInfo;
 
 /// A sidecar weights file is the blob (weights_bytes bytes) followed by this

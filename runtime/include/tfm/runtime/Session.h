@@ -73,6 +73,17 @@ tfm_session_create_with_weights(const TfmModelInfo *model, int threads,
 TFM_API int tfm_session_eval(TfmSession *session, const int32_t *tokens,
                              int64_t n, float *logits);
 
+/** tfm_session_eval through the model's attention probe (a model compiled
+ *  with tfmc --probes=attention; -1 for any other): the same logits and KV
+ *  cache, and `attention` receives n_layers * n_heads * n * (p + n) floats,
+ *  p the position before the call: [layer][head][query][key], row i the
+ *  softmax probabilities of the query at position p + i over the keys at
+ *  positions 0 .. p + n - 1 (zero after p + i: causal). The attention of
+ *  every layer is computed unfused (slower than tfm_session_eval). */
+TFM_API int tfm_session_eval_attention(TfmSession *session,
+                                       const int32_t *tokens, int64_t n,
+                                       float *logits, float *attention);
+
 /** The logits row of the last token of the last successful eval
  *  (vocab_size floats), or NULL before the first eval. */
 TFM_API const float *tfm_session_last_logits(const TfmSession *session);
