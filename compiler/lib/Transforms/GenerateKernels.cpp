@@ -24,6 +24,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "StridedViews.h"
+#include "mlir/IR/Matchers.h"
 #include "tfm/Transforms/Passes.h"
 
 #include "mlir/IR/PatternMatch.h"
@@ -35,24 +37,14 @@ namespace mlir::tfm {
 } // namespace mlir::tfm
 
 using namespace mlir;
+using mlir::tfm::anyStrided2D;
 
 namespace {
 
 constexpr StringLiteral kSchedulerName = "tfmrt_parallel_for";
 
-/// The operand type of bodies and of the scheduler: any f32 2-D view.
-MemRefType anyStrided2D(MLIRContext *ctx) {
-  int64_t d = ShapedType::kDynamic;
-  return MemRefType::get({d, d}, Float32Type::get(ctx),
-                         StridedLayoutAttr::get(ctx, d, {d, d}));
-}
-
 /// True when `v` is a zero float constant.
-bool isZero(Value v) {
-  auto cst = v.getDefiningOp<arith::ConstantOp>();
-  auto f = cst ? dyn_cast<FloatAttr>(cst.getValue()) : FloatAttr();
-  return f && f.getValue().isZero();
-}
+bool isZero(Value v) { return matchPattern(v, m_AnyZeroFloat()); }
 
 /// True when the innermost stride of `type` is 1 and, for rank 3, the
 /// middle stride is the inner size (contiguous P-float tiles).

@@ -1,5 +1,7 @@
 //===- LinalgToKernels.cpp - Buffer-level matmuls -> runtime kernels ------===//
 
+#include "StridedViews.h"
+#include "mlir/IR/Matchers.h"
 #include "tfm/Transforms/Passes.h"
 
 #include "mlir/IR/PatternMatch.h"
@@ -11,21 +13,12 @@ namespace mlir::tfm {
 } // namespace mlir::tfm
 
 using namespace mlir;
+using mlir::tfm::anyStrided2D;
 
 namespace {
 
-MemRefType anyStrided2D(MLIRContext *ctx) {
-  int64_t d = ShapedType::kDynamic;
-  return MemRefType::get({d, d}, Float32Type::get(ctx),
-                         StridedLayoutAttr::get(ctx, d, {d, d}));
-}
-
 /// True when `v` is a zero float constant.
-bool isZero(Value v) {
-  auto cst = v.getDefiningOp<arith::ConstantOp>();
-  auto f = cst ? dyn_cast<FloatAttr>(cst.getValue()) : FloatAttr();
-  return f && f.getValue().isZero();
-}
+bool isZero(Value v) { return matchPattern(v, m_AnyZeroFloat()); }
 
 struct MatmulToKernel : OpRewritePattern<linalg::MatmulTransposeBOp> {
   MatmulToKernel(MLIRContext *ctx, llvm::Statistic &count)

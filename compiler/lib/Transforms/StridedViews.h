@@ -1,0 +1,25 @@
+//===- StridedViews.h - The f32 view type of kernel calls -------*- C++ -*-===//
+//
+// The operand type shared by the runtime's kernels (tfm-linalg-to-kernels)
+// and the generated bodies and their scheduler (tfm-generate-kernels).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TFM_LIB_TRANSFORMS_STRIDEDVIEWS_H
+#define TFM_LIB_TRANSFORMS_STRIDEDVIEWS_H
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+namespace mlir::tfm {
+
+/// Any f32 2-D view: dynamic sizes, strides and offset.
+inline MemRefType anyStrided2D(MLIRContext *ctx) {
+  int64_t d = ShapedType::kDynamic;
+  return MemRefType::get({d, d}, Float32Type::get(ctx),
+                         StridedLayoutAttr::get(ctx, d, {d, d}));
+}
+
+} // namespace mlir::tfm
+
+#endif // TFM_LIB_TRANSFORMS_STRIDEDVIEWS_H
