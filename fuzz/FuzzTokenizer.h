@@ -40,9 +40,14 @@ inline std::string streamDecode(const rt::Tokenizer &t,
 }
 
 inline void exerciseTokenizer(const rt::Tokenizer &t) {
-  static const char *const kTexts[] = {
-      "", " ", "Hello world", "  two  spaces\n\ttab", "caf\xc3\xa9 \xe4\xb8\xad",
-      "bad \xff\xfe utf8 \xe4\xb8", "<s></s><unk><|endoftext|>", "123 4567 it's"};
+  static const char *const kTexts[] = {"",
+                                       " ",
+                                       "Hello world",
+                                       "  two  spaces\n\ttab",
+                                       "caf\xc3\xa9 \xe4\xb8\xad",
+                                       "bad \xff\xfe utf8 \xe4\xb8",
+                                       "<s></s><unk><|endoftext|>",
+                                       "123 4567 it's"};
   for (const char *text : kTexts) {
     std::vector<int32_t> ids = t.encode(text, /*addBos=*/true);
     for (int32_t id : ids)

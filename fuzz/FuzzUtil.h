@@ -26,9 +26,8 @@ namespace tfm::fuzz {
 inline const std::string &scratchDir() {
   static const std::string *dir = [] {
     struct stat st;
-    std::string base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode)
-                           ? "/dev/shm"
-                           : "/tmp";
+    std::string base =
+        stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : "/tmp";
     auto *d = new std::string(base + "/tfm-fuzz-" + std::to_string(getpid()));
     mkdir(d->c_str(), 0700);
     std::atexit([] {
@@ -48,8 +47,8 @@ inline std::string writeScratch(const std::string &name,
   FILE *f = std::fopen(path.c_str(), "wb");
   if (!f)
     std::abort(); // The harness itself is broken, not the reader.
-  if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), f) !=
-                            bytes.size())
+  if (!bytes.empty() &&
+      std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size())
     std::abort();
   std::fclose(f);
   return path;

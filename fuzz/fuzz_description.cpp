@@ -37,14 +37,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!again) {
     llvm::errs() << "printed description does not parse: "
                  << llvm::toString(again.takeError()) << "\n--- input\n"
-                 << text << "\n--- printed\n" << printed << "\n";
+                 << text << "\n--- printed\n"
+                 << printed << "\n";
     std::abort();
   }
   std::string difference;
   if (!tfm::equalSpecs(*spec, *again, &difference)) {
     llvm::errs() << "round trip changed the spec: " << difference
-                 << "\n--- input\n" << text << "\n--- printed\n" << printed
-                 << "\n";
+                 << "\n--- input\n"
+                 << text << "\n--- printed\n"
+                 << printed << "\n";
     std::abort();
   }
   return 0;

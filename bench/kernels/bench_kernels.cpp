@@ -5,9 +5,9 @@
 // GEMV (decode, T = 1): GB/s of weight bytes read, "hot" (the same matrix
 // every call, so it may sit in cache) and "cold" (cycling through copies
 // totalling > 128 MiB, so every byte comes from DRAM).
-// GEMM (prefill, T = 128, and T = 32 for the 15M shapes): GFLOP/s = 2*T*N*K / time.
-// Each at 1 and 2 threads, against a naive triple loop (1 thread), and the
-// kernel's results are checked against the naive ones.
+// GEMM (prefill, T = 128, and T = 32 for the 15M shapes): GFLOP/s = 2*T*N*K /
+// time. Each at 1 and 2 threads, against a naive triple loop (1 thread), and
+// the kernel's results are checked against the naive ones.
 //
 //===----------------------------------------------------------------------===//
 

@@ -219,14 +219,14 @@ void gemvRows(const float *x, const float *w, int64_t ws, float *out,
 /// FMAs, no horizontal sums. The packing (N*K copies) is amortised over T
 /// rows. The whole T range runs against one packed block before moving on,
 /// so the x rows of a K block (T*GKC floats) are re-read from L2.
-constexpr int GNV = 2;            // vectors per tile row
-constexpr int GNR = GNV * VL;     // columns of out per panel
+constexpr int GNV = 2;        // vectors per tile row
+constexpr int GNR = GNV * VL; // columns of out per panel
 #if defined(__AVX512F__)
-constexpr int GMR = 8;            // 16 zmm accumulators of 32
+constexpr int GMR = 8; // 16 zmm accumulators of 32
 #else
-constexpr int GMR = 6;            // 12 accumulators of 16 registers
+constexpr int GMR = 6; // 12 accumulators of 16 registers
 #endif
-constexpr int64_t GKC = 320;      // max K per packed block
+constexpr int64_t GKC = 320; // max K per packed block
 // The packed block and a tile's spill row are 64-byte aligned and read in
 // whole vectors (offsets are multiples of VL floats), so they are accessed
 // as VecF, aligned to its own size: 64 bytes on AVX-512 but 32 on AVX2.
@@ -363,11 +363,12 @@ void gemmTile(const float *x, int64_t xs, const float *bp, int64_t kc,
 using GemmTileFn = void (*)(const float *, int64_t, const float *, int64_t,
                             float *, int64_t, int64_t, bool);
 template <int... Ms>
-constexpr std::array<GemmTileFn, sizeof...(Ms)> makeGemmTiles(
-    std::integer_sequence<int, Ms...>) {
+constexpr std::array<GemmTileFn, sizeof...(Ms)>
+makeGemmTiles(std::integer_sequence<int, Ms...>) {
   return {gemmTile<Ms + 1>...};
 }
-constexpr auto GemmTiles = makeGemmTiles(std::make_integer_sequence<int, GMR>{});
+constexpr auto GemmTiles =
+    makeGemmTiles(std::make_integer_sequence<int, GMR>{});
 
 void gemmPanels(const Mat &x, const Mat &w, float *out, int64_t os,
                 bool accumulate, int64_t pBegin, int64_t pEnd) {
@@ -504,8 +505,7 @@ _mlir_ciface_tfmrt_parallel_for(TfmParallelBodyFn body, TfmMemRefF32x2 *a,
 }
 
 extern "C" void _mlir_ciface_tfmrt_linear(TfmMemRefF32x2 *out,
-                                          TfmMemRefF32x2 *x,
-                                          TfmMemRefF32x2 *w,
+                                          TfmMemRefF32x2 *x, TfmMemRefF32x2 *w,
                                           int64_t accumulate) {
   linearImpl("tfmrt_linear", out, x, w, accumulate != 0);
 }

@@ -99,10 +99,11 @@ uint32_t gpt2ByteToCodePoint(uint8_t byte) {
   return 256 + n;
 }
 
-std::unique_ptr<Tokenizer> Tokenizer::createSentencePiece(
-    std::vector<std::string> pieces, std::vector<float> scores,
-    std::vector<TokenType> types, int32_t bos, int32_t eos,
-    std::string &error) {
+std::unique_ptr<Tokenizer>
+Tokenizer::createSentencePiece(std::vector<std::string> pieces,
+                               std::vector<float> scores,
+                               std::vector<TokenType> types, int32_t bos,
+                               int32_t eos, std::string &error) {
   std::unique_ptr<Tokenizer> t(new Tokenizer());
   t->kind = TokenizerKind::SentencePiece;
   t->pieces = std::move(pieces);
@@ -186,7 +187,8 @@ bool Tokenizer::finalize(std::string &error) {
       if (type == TokenType::Byte) {
         int b = parseByteToken(p);
         if (b < 0) {
-          error = fmt::format("byte token {} is not spelled <0xNN>: '{}'", i, p);
+          error =
+              fmt::format("byte token {} is not spelled <0xNN>: '{}'", i, p);
           return false;
         }
         if (byteToken[b] < 0)
@@ -339,9 +341,8 @@ std::vector<uint8_t> Tokenizer::serialize() const {
   return out;
 }
 
-std::unique_ptr<Tokenizer> Tokenizer::deserialize(const uint8_t *data,
-                                                  size_t size,
-                                                  std::string &error) {
+std::unique_ptr<Tokenizer>
+Tokenizer::deserialize(const uint8_t *data, size_t size, std::string &error) {
   Reader in(data, size);
   const uint8_t *magic;
   if (!in.bytes(sizeof(kMagic), magic, "the magic", error))
@@ -373,8 +374,8 @@ std::unique_ptr<Tokenizer> Tokenizer::deserialize(const uint8_t *data,
       !in.u32(flags, "the flags", error))
     return nullptr;
   if (flags & ~1u) {
-    error = fmt::format("unknown tokenizer flags 0x{:x} at byte offset 32",
-                        flags);
+    error =
+        fmt::format("unknown tokenizer flags 0x{:x} at byte offset 32", flags);
     return nullptr;
   }
   if (n == 0 || n > kMaxVocab) {
@@ -406,8 +407,7 @@ std::unique_ptr<Tokenizer> Tokenizer::deserialize(const uint8_t *data,
                           i, len, at, kMaxPieceBytes);
       return nullptr;
     }
-    if (!in.bytes(len, p, "a piece", error) ||
-        !in.u32(bits, "a score", error))
+    if (!in.bytes(len, p, "a piece", error) || !in.u32(bits, "a score", error))
       return nullptr;
     pieces[i].assign(reinterpret_cast<const char *>(p), len);
     std::memcpy(&scores[i], &bits, 4);

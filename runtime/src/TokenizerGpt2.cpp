@@ -30,11 +30,11 @@ std::vector<Char> splitChars(std::string_view text) {
     uint32_t cp;
     size_t len;
     bool ok = decodeUtf8(text.substr(i), cp, len);
-    CharClass cls = !ok                      ? CharClass::Other
-                    : isUnicodeLetter(cp)    ? CharClass::Letter
-                    : isUnicodeNumber(cp)    ? CharClass::Number
+    CharClass cls = !ok                       ? CharClass::Other
+                    : isUnicodeLetter(cp)     ? CharClass::Letter
+                    : isUnicodeNumber(cp)     ? CharClass::Number
                     : isUnicodeWhitespace(cp) ? CharClass::Space
-                                             : CharClass::Other;
+                                              : CharClass::Other;
     chars.push_back({ok ? cp : 0xFFFFFFFFu, i, len, cls});
     i += len;
   }
@@ -80,7 +80,7 @@ struct Candidate {
   int left;
   int right;
   int32_t id;
-  int32_t leftId;  ///< Token ids when queued; stale if they changed.
+  int32_t leftId; ///< Token ids when queued; stale if they changed.
   int32_t rightId;
 };
 
@@ -106,8 +106,7 @@ void Tokenizer::bpeGpt2Word(std::string_view word,
     syms.push_back({byteToken[uint8_t(word[i])], int(i) - 1, int(i) + 1});
   syms.back().next = -1;
 
-  std::priority_queue<Candidate, std::vector<Candidate>, CandidateOrder>
-      agenda;
+  std::priority_queue<Candidate, std::vector<Candidate>, CandidateOrder> agenda;
   auto consider = [&](int l, int r) {
     if (l < 0 || r < 0)
       return;

@@ -83,8 +83,7 @@ void Tokenizer::encodeSentencePiece(std::string_view text,
   }
   symbols.back().next = -1;
 
-  std::priority_queue<Candidate, std::vector<Candidate>, CandidateOrder>
-      agenda;
+  std::priority_queue<Candidate, std::vector<Candidate>, CandidateOrder> agenda;
   auto consider = [&](int left, int right) {
     if (left < 0 || right < 0 || symbols[size_t(left)].frozen ||
         symbols[size_t(right)].frozen)
@@ -105,8 +104,7 @@ void Tokenizer::encodeSentencePiece(std::string_view text,
     Symbol &l = symbols[size_t(c.left)];
     Symbol &r = symbols[size_t(c.right)];
     // Skip candidates that an earlier merge invalidated.
-    if (l.len == 0 || r.len == 0 || l.next != c.right ||
-        l.len + r.len != c.len)
+    if (l.len == 0 || r.len == 0 || l.next != c.right || l.len + r.len != c.len)
       continue;
     l.len += r.len;
     r.len = 0;

@@ -63,9 +63,8 @@ bool decodeUtf8(std::string_view s, uint32_t &cp, size_t &len) {
     }
   } else if (n >= 4 && (p[0] & 0xF8) == 0xF0 && isTrail(p[1]) &&
              isTrail(p[2]) && isTrail(p[3])) {
-    uint32_t c = (uint32_t(p[0] & 0x07) << 18) |
-                 (uint32_t(p[1] & 0x3F) << 12) | (uint32_t(p[2] & 0x3F) << 6) |
-                 (p[3] & 0x3F);
+    uint32_t c = (uint32_t(p[0] & 0x07) << 18) | (uint32_t(p[1] & 0x3F) << 12) |
+                 (uint32_t(p[2] & 0x3F) << 6) | (p[3] & 0x3F);
     if (c >= 0x10000 && isScalar(c)) {
       cp = c;
       len = 4;
@@ -166,9 +165,20 @@ bool isUnicodeNumber(uint32_t cp) { return inRanges(kNumberRanges, cp); }
 bool isUnicodeWhitespace(uint32_t cp) {
   // The White_Space property (PropList.txt); small and stable.
   switch (cp) {
-  case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D: case 0x20:
-  case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029:
-  case 0x202F: case 0x205F: case 0x3000:
+  case 0x09:
+  case 0x0A:
+  case 0x0B:
+  case 0x0C:
+  case 0x0D:
+  case 0x20:
+  case 0x85:
+  case 0xA0:
+  case 0x1680:
+  case 0x2028:
+  case 0x2029:
+  case 0x202F:
+  case 0x205F:
+  case 0x3000:
     return true;
   default:
     return cp >= 0x2000 && cp <= 0x200A;

@@ -8,8 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tfm/Frontend/DefaultBindings.h"
 #include "tfm/Frontend/Description.h"
+#include "tfm/Frontend/DefaultBindings.h"
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
@@ -54,8 +54,7 @@ void captureDiag(const llvm::SMDiagnostic &diag, void *context) {
   diag.print(nullptr, os, /*ShowColors=*/false);
 }
 
-Parsed parse(llvm::StringRef text,
-             llvm::StringRef name = "/models/test.tfm") {
+Parsed parse(llvm::StringRef text, llvm::StringRef name = "/models/test.tfm") {
   Parsed p;
   llvm::SourceMgr sm;
   sm.setDiagHandler(captureDiag, &p.diagnostics);
@@ -277,10 +276,9 @@ TEST(Description, OverridesAndSyntaxVariants) {
 
 TEST(Description, EmbeddingScaleForms) {
   auto scaleOf = [](llvm::StringRef scale) {
-    Parsed p = parse(edit("  positions = rope\n",
-                          ("  positions = rope\n  embedding { scale = " +
-                           scale + " }\n")
-                              .str()));
+    Parsed p = parse(edit(
+        "  positions = rope\n",
+        ("  positions = rope\n  embedding { scale = " + scale + " }\n").str()));
     EXPECT_TRUE(static_cast<bool>(p.spec)) << p.errorText;
     return p.spec ? p.spec->embeddingScale : -1.0f;
   };
@@ -363,8 +361,8 @@ TEST(Description, SyntheticRoundTripsCoverEveryEnum) {
         s.finalNorm = finalNorm;
         specs.push_back(s);
       }
-  for (Activation a : {Activation::ReLU, Activation::Gelu,
-                       Activation::GeluTanh, Activation::SiLU})
+  for (Activation a : {Activation::ReLU, Activation::Gelu, Activation::GeluTanh,
+                       Activation::SiLU})
     for (bool gated : {true, false})
       for (bool bias : {true, false}) {
         ModelSpec s = syntheticBase();
@@ -394,10 +392,9 @@ TEST(Description, SyntheticRoundTripsCoverEveryEnum) {
     s.tiedHead = t != TokenizerKind::Gpt2;
     specs.push_back(s);
   }
-  for (CheckpointFormat f :
-       {CheckpointFormat::None, CheckpointFormat::Random,
-        CheckpointFormat::Llama2c, CheckpointFormat::Gguf,
-        CheckpointFormat::Safetensors})
+  for (CheckpointFormat f : {CheckpointFormat::None, CheckpointFormat::Random,
+                             CheckpointFormat::Llama2c, CheckpointFormat::Gguf,
+                             CheckpointFormat::Safetensors})
     for (const char *arch : {"llama", "gpt2", ""}) {
       ModelSpec s = syntheticBase();
       s.arch = arch;
@@ -616,8 +613,9 @@ TEST(DescriptionErrors, Values) {
   expectError(edit("positions = rope", "positions = rope(1, half, 3)"),
               "5:29: error: too many arguments to 'rope': expected theta or "
               "style");
-  expectError(edit("eps = 1e-5", "eps = 0"),
-              "8:26: error: 'eps' must be between 0 and 1 (exclusive), found 0");
+  expectError(
+      edit("eps = 1e-5", "eps = 0"),
+      "8:26: error: 'eps' must be between 0 and 1 (exclusive), found 0");
   expectError(edit("eps = 1e-5", "eps = 1e99"),
               "8:26: error: 'eps' is out of the range of a 32-bit float, "
               "found 1e99");
@@ -641,10 +639,11 @@ TEST(DescriptionErrors, Values) {
   expectError(edit("  positions = rope\n",
                    "  positions = rope\n  embedding { scale = -2 }\n"),
               "6:23: error: 'scale' must be positive, found -2");
-  expectError(edit("  positions = rope\n",
-                   "  positions = rope\n  embedding { scale = sqrt(dim, 2) }\n"),
-              "6:27: error: expected one argument in 'sqrt(...)', e.g. "
-              "sqrt(dim)");
+  expectError(
+      edit("  positions = rope\n",
+           "  positions = rope\n  embedding { scale = sqrt(dim, 2) }\n"),
+      "6:27: error: expected one argument in 'sqrt(...)', e.g. "
+      "sqrt(dim)");
   expectError(edit("seed = 1", "seed = -1"),
               "15:27: error: 'seed' must be between 0 and "
               "9223372036854775807, found -1");
@@ -739,8 +738,8 @@ TEST(DescriptionErrors, HostileInputsDoNotCrash) {
     EXPECT_EQ(q.errorText.rfind("/models/test.tfm:", 0), 0u) << q.errorText;
   }
   // Embedded NUL and high bytes.
-  EXPECT_FALSE(static_cast<bool>(
-      parse(llvm::StringRef("model \"x\0\" {}", 13)).spec));
+  EXPECT_FALSE(
+      static_cast<bool>(parse(llvm::StringRef("model \"x\0\" {}", 13)).spec));
   EXPECT_FALSE(static_cast<bool>(parse("model \"x\" { dim = \xff }").spec));
 }
 
@@ -780,7 +779,8 @@ std::string fileCheckRegex(llvm::StringRef pattern) {
     pattern = pattern.drop_front(open + 2);
     size_t close = pattern.find("}}");
     out += "(" + pattern.take_front(close).str() + ")";
-    pattern = close == llvm::StringRef::npos ? "" : pattern.drop_front(close + 2);
+    pattern =
+        close == llvm::StringRef::npos ? "" : pattern.drop_front(close + 2);
   }
   return out;
 }

@@ -29,7 +29,8 @@ bool liveTogether(const tfm::BufferInterval &a, const tfm::BufferInterval &b) {
   return a.first <= b.last && b.first <= a.last;
 }
 
-bool overlapInMemory(const tfm::BufferInterval &a, const tfm::BufferInterval &b) {
+bool overlapInMemory(const tfm::BufferInterval &a,
+                     const tfm::BufferInterval &b) {
   return a.offset < b.offset + b.size && b.offset < a.offset + a.size;
 }
 
@@ -62,9 +63,7 @@ void checkPlan(llvm::ArrayRef<tfm::BufferInterval> buffers, int64_t arena,
     EXPECT_GE(arena, bytes) << "at position " << pos;
 }
 
-TEST(PlanMemory, Empty) {
-  EXPECT_EQ(tfm::assignOffsets({}, 64), 0);
-}
+TEST(PlanMemory, Empty) { EXPECT_EQ(tfm::assignOffsets({}, 64), 0); }
 
 TEST(PlanMemory, DisjointIntervalsShareOffsetZero) {
   std::vector<tfm::BufferInterval> b = {{100, 0, 1}, {200, 2, 3}, {50, 4, 9}};
@@ -78,9 +77,9 @@ TEST(PlanMemory, BestFitTakesTheSmallestHole) {
   // Long-lived L1 [0,1024), L2 [1536,1792), L3 [1920,2048) leave two holes
   // once H1 and H2 die: 512 bytes at 1024 and 128 bytes at 1792. A 64-byte
   // buffer born later takes the smaller hole (first fit would take 1024).
-  std::vector<tfm::BufferInterval> b = {
-      {1024, 0, 10}, {512, 0, 1}, {256, 0, 10}, {128, 0, 1}, {128, 0, 10},
-      {64, 5, 6}};
+  std::vector<tfm::BufferInterval> b = {{1024, 0, 10}, {512, 0, 1},
+                                        {256, 0, 10},  {128, 0, 1},
+                                        {128, 0, 10},  {64, 5, 6}};
   int64_t arena = tfm::assignOffsets(b, 64);
   checkPlan(b, arena, 64);
   EXPECT_EQ(b[1].offset, 1024);
@@ -126,7 +125,8 @@ struct RandomProgram {
 RandomProgram makeProgram(std::mt19937 &rng) {
   RandomProgram p;
   std::ostringstream os;
-  os << "func.func @f(%n: index) attributes {tfm.context_length = 16 : i64} {\n";
+  os << "func.func @f(%n: index) attributes {tfm.context_length = 16 : i64} "
+        "{\n";
   int64_t pos = 0;
   struct Buf {
     std::string name, type;
@@ -164,8 +164,9 @@ RandomProgram makeProgram(std::mt19937 &rng) {
     };
     if (kind == 1) { // an alias
       std::string v = "%v" + std::to_string(values++);
-      os << "  " << v << " = \"test.alias\"(" << b.aliases[rng() % b.aliases.size()]
-         << ") : (" << b.type << ") -> " << b.type << "\n";
+      os << "  " << v << " = \"test.alias\"("
+         << b.aliases[rng() % b.aliases.size()] << ") : (" << b.type << ") -> "
+         << b.type << "\n";
       b.aliases.push_back(v);
       touch();
     } else if (kind == 2) { // a use, maybe of two buffers

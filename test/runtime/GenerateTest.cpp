@@ -289,7 +289,8 @@ TEST(Generate, NonFiniteLogitsStopAtTheirPosition) {
   // The prompt fills positions 0-2; generated tokens are evaluated at 3, 4,
   // 5: the third's logits are the first with a NaN, after three tokens.
   poisonFrom = 5;
-  EXPECT_EQ(generateTokens(session.s, prompt, c, samp, collect, stats, error), 1);
+  EXPECT_EQ(generateTokens(session.s, prompt, c, samp, collect, stats, error),
+            1);
   EXPECT_EQ(error, "the logits at position 5 are not finite (NaN for token "
                    "5): the model's weights or activations hold NaN or "
                    "infinity");
@@ -297,7 +298,8 @@ TEST(Generate, NonFiniteLogitsStopAtTheirPosition) {
   // In the prompt: its last row is what generation would sample from.
   poisonFrom = 1;
   got.clear();
-  EXPECT_EQ(generateTokens(session.s, prompt, c, samp, collect, stats, error), 1);
+  EXPECT_EQ(generateTokens(session.s, prompt, c, samp, collect, stats, error),
+            1);
   EXPECT_NE(error.find("the logits at position 2 are not finite"),
             std::string::npos)
       << error;
@@ -305,7 +307,8 @@ TEST(Generate, NonFiniteLogitsStopAtTheirPosition) {
   // With --logits-out every row is checked, after it is written.
   std::string path = ::testing::TempDir() + "tfm_nan_logits.bin";
   c.logitsOut = path;
-  EXPECT_EQ(generateTokens(session.s, prompt, c, samp, collect, stats, error), 1);
+  EXPECT_EQ(generateTokens(session.s, prompt, c, samp, collect, stats, error),
+            1);
   EXPECT_NE(error.find("the logits at position 1 are not finite"),
             std::string::npos)
       << error;

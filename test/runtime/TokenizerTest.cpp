@@ -115,7 +115,10 @@ TEST(Tokenizer, StreamingReplacesStrayBytes) {
 }
 
 TEST(Tokenizer, DummyPrefixStrippedOnlyAfterBos) {
-  auto tok = makeSpm({"\xE2\x96\x81", "\xE2\x96\x81" "a", "a"});
+  auto tok = makeSpm({"\xE2\x96\x81",
+                      "\xE2\x96\x81"
+                      "a",
+                      "a"});
   ASSERT_TRUE(tok);
   std::vector<int32_t> ids = tok->encode("a a", false);
   EXPECT_EQ(tok->decode(ids), " a a");

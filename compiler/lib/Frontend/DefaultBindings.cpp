@@ -1,4 +1,5 @@
-//===- DefaultBindings.cpp - Default weight names of each checkpoint format ===//
+//===- DefaultBindings.cpp - Default weight names of each checkpoint format
+//===//
 
 #include "tfm/Frontend/DefaultBindings.h"
 
@@ -145,9 +146,9 @@ WeightBinding safetensorsLlama(llvm::StringRef templ) {
 
 /// Hugging Face GPT2LMHeadModel: Conv1D weights are stored [in, out].
 WeightBinding safetensorsGpt2(llvm::StringRef templ) {
-  if (auto b = topLevel(templ, {"transformer.wte.weight",
-                                "transformer.wpe.weight", "lm_head.weight",
-                                "transformer.ln_f"}))
+  if (auto b =
+          topLevel(templ, {"transformer.wte.weight", "transformer.wpe.weight",
+                           "lm_head.weight", "transformer.ln_f"}))
     return *b;
   auto [module, kind] = layerParts(templ);
   const std::string h = "transformer.h.{i}.";

@@ -100,16 +100,26 @@ private:
       return true;
     };
     switch (c) {
-    case '\n': return single(TokenKind::Newline);
-    case '{': return single(TokenKind::LBrace);
-    case '}': return single(TokenKind::RBrace);
-    case '(': return single(TokenKind::LParen);
-    case ')': return single(TokenKind::RParen);
-    case '=': return single(TokenKind::Equal);
-    case ',': return single(TokenKind::Comma);
-    case ';': return single(TokenKind::Semicolon);
-    case '"': return lexString(tok);
-    default: break;
+    case '\n':
+      return single(TokenKind::Newline);
+    case '{':
+      return single(TokenKind::LBrace);
+    case '}':
+      return single(TokenKind::RBrace);
+    case '(':
+      return single(TokenKind::LParen);
+    case ')':
+      return single(TokenKind::RParen);
+    case '=':
+      return single(TokenKind::Equal);
+    case ',':
+      return single(TokenKind::Comma);
+    case ';':
+      return single(TokenKind::Semicolon);
+    case '"':
+      return lexString(tok);
+    default:
+      break;
     }
     if (llvm::isDigit(c) || ((c == '-' || c == '+') && llvm::isDigit(peek(1))))
       return lexNumber(tok);
@@ -127,8 +137,7 @@ private:
       tok = make(TokenKind::Ident, begin);
       return true;
     }
-    return diags.error(locAt(begin),
-                       "unexpected character " + printable(c));
+    return diags.error(locAt(begin), "unexpected character " + printable(c));
   }
 
   bool lexNumber(Token &tok) {
@@ -155,8 +164,8 @@ private:
     if (isIdentChar(peek()) || peek() == '.') {
       while (isIdentChar(peek()) || peek() == '.')
         ++pos;
-      return diags.error(locAt(begin), "malformed number '" +
-                                           buffer.slice(begin, pos) + "'");
+      return diags.error(locAt(begin),
+                         "malformed number '" + buffer.slice(begin, pos) + "'");
     }
     tok = make(isFloat ? TokenKind::Float : TokenKind::Integer, begin);
     return true;
@@ -179,10 +188,18 @@ private:
       }
       char e = peek();
       switch (e) {
-      case '"': value.push_back('"'); break;
-      case '\\': value.push_back('\\'); break;
-      case 'n': value.push_back('\n'); break;
-      case 't': value.push_back('\t'); break;
+      case '"':
+        value.push_back('"');
+        break;
+      case '\\':
+        value.push_back('\\');
+        break;
+      case 'n':
+        value.push_back('\n');
+        break;
+      case 't':
+        value.push_back('\t');
+        break;
       default:
         return diags.error(locAt(pos - 1),
                            "unknown escape sequence in string; expected "
@@ -208,14 +225,21 @@ bool lex(llvm::StringRef buffer, Diagnostics &diags, std::vector<Token> &out) {
 
 std::string describe(const Token &tok) {
   switch (tok.kind) {
-  case TokenKind::Eof: return "end of file";
-  case TokenKind::Newline: return "end of line";
-  case TokenKind::Ident: return "'" + tok.text + "'";
-  case TokenKind::String: return "string " + tok.spelling.str();
+  case TokenKind::Eof:
+    return "end of file";
+  case TokenKind::Newline:
+    return "end of line";
+  case TokenKind::Ident:
+    return "'" + tok.text + "'";
+  case TokenKind::String:
+    return "string " + tok.spelling.str();
   case TokenKind::Integer:
-  case TokenKind::Float: return "number " + tok.text;
-  case TokenKind::Error: return "invalid token";
-  default: return "'" + tok.spelling.str() + "'";
+  case TokenKind::Float:
+    return "number " + tok.text;
+  case TokenKind::Error:
+    return "invalid token";
+  default:
+    return "'" + tok.spelling.str() + "'";
   }
 }
 

@@ -109,13 +109,10 @@ private:
         --depth;
         return true;
       case TokenKind::Eof: {
-        unsigned line = diags.sourceMgr()
-                            .getLineAndColumn(block.open)
-                            .first;
-        return diags.error(tok.loc, "expected '}' to close '" + what +
-                                        "' opened at line " +
-                                        llvm::Twine(line) +
-                                        ", found end of file");
+        unsigned line = diags.sourceMgr().getLineAndColumn(block.open).first;
+        return diags.error(
+            tok.loc, "expected '}' to close '" + what + "' opened at line " +
+                         llvm::Twine(line) + ", found end of file");
       }
       case TokenKind::Ident:
       case TokenKind::String: {
@@ -141,8 +138,7 @@ private:
       entry.repeatLoc = at(pos + 1).loc;
       int64_t count;
       if (llvm::StringRef(at(pos + 1).text).getAsInteger(10, count))
-        return diags.error(entry.repeatLoc, "repeat count " +
-                                                at(pos + 1).text +
+        return diags.error(entry.repeatLoc, "repeat count " + at(pos + 1).text +
                                                 " is out of range");
       entry.repeat = count;
       pos += 2;
@@ -163,9 +159,8 @@ private:
       if (!parseBlock(*entry.block, entry.key))
         return false;
     } else {
-      return diags.error(cur().loc, "expected '=' or '{' after '" +
-                                        entry.key + "', found " +
-                                        describe(cur()));
+      return diags.error(cur().loc, "expected '=' or '{' after '" + entry.key +
+                                        "', found " + describe(cur()));
     }
     // The entry must end here.
     const Token &end = cur();
@@ -194,8 +189,8 @@ private:
       const Token &tok = cur();
       if (tok.kind != TokenKind::Integer && tok.kind != TokenKind::Float &&
           tok.kind != TokenKind::String && tok.kind != TokenKind::Ident)
-        return diags.error(tok.loc,
-                           "expected a value after '+', found " + describe(tok));
+        return diags.error(tok.loc, "expected a value after '+', found " +
+                                        describe(tok));
       value.sum.emplace_back();
       if (!parseTerm(value.sum.back()))
         return false;
@@ -219,10 +214,18 @@ private:
     term.loc = tok.loc;
     term.text = tok.text;
     switch (tok.kind) {
-    case TokenKind::Integer: term.kind = Term::Integer; break;
-    case TokenKind::Float: term.kind = Term::Float; break;
-    case TokenKind::String: term.kind = Term::String; break;
-    case TokenKind::Ident: term.kind = Term::Ident; break;
+    case TokenKind::Integer:
+      term.kind = Term::Integer;
+      break;
+    case TokenKind::Float:
+      term.kind = Term::Float;
+      break;
+    case TokenKind::String:
+      term.kind = Term::String;
+      break;
+    case TokenKind::Ident:
+      term.kind = Term::Ident;
+      break;
     default:
       return diags.error(tok.loc, "expected a value, found " + describe(tok));
     }

@@ -93,8 +93,8 @@ struct Arg {
 struct Term {
   enum Kind { Integer, Float, String, Ident } kind = Ident;
   llvm::SMLoc loc;
-  std::string text;      ///< Identifier name, string contents, number spelling.
-  bool isCall = false;   ///< Had parentheses (maybe empty).
+  std::string text;    ///< Identifier name, string contents, number spelling.
+  bool isCall = false; ///< Had parentheses (maybe empty).
   llvm::SMLoc lparenLoc;
   std::vector<Arg> args;
 };
@@ -103,7 +103,7 @@ struct Term {
 /// terms (identifiers or calls on the same line), then an optional block.
 struct Value {
   llvm::SMLoc loc;
-  std::vector<Term> sum;       ///< One term unless the value was `a + b`.
+  std::vector<Term> sum; ///< One term unless the value was `a + b`.
   std::vector<llvm::SMLoc> plusLocs;
   std::vector<Term> modifiers; ///< e.g. `transpose split(1, 0, 3)`.
   std::unique_ptr<Block> block;
@@ -115,8 +115,8 @@ struct Entry {
   llvm::SMLoc keyLoc;
   std::optional<int64_t> repeat; ///< `key x N { ... }`
   llvm::SMLoc repeatLoc;
-  std::unique_ptr<Value> value;  ///< `key = value`
-  std::unique_ptr<Block> block;  ///< `key { ... }`
+  std::unique_ptr<Value> value; ///< `key = value`
+  std::unique_ptr<Block> block; ///< `key { ... }`
 };
 
 struct Block {

@@ -134,12 +134,13 @@ Expected<ModelSpec> importGguf(llvm::StringRef path,
 
   std::optional<llvm::StringRef> archSv = f.getString("general.architecture");
   if (!archSv)
-    return readerError(p + ": missing metadata key 'general.architecture' (string)");
+    return readerError(
+        p + ": missing metadata key 'general.architecture' (string)");
   std::string arch(*archSv);
   bool gpt2 = arch == "gpt2";
   if (arch != "llama" && !gpt2)
     return readerError(p + ": general.architecture '" + arch +
-                "' is not supported (llama, gpt2)");
+                       "' is not supported (llama, gpt2)");
   Meta m(p, f, arch);
 
   TFM_TRY(ctx, m.integer("context_length"));
@@ -150,8 +151,9 @@ Expected<ModelSpec> importGguf(llvm::StringRef path,
   TFM_TRY(kvHeads, m.integer("attention.head_count_kv", heads));
   if (dim % heads != 0)
     return readerError(p + ": " + m.full("attention.head_count") + " (" +
-                llvm::Twine(heads) + ") does not divide " +
-                m.full("embedding_length") + " (" + llvm::Twine(dim) + ")");
+                       llvm::Twine(heads) + ") does not divide " +
+                       m.full("embedding_length") + " (" + llvm::Twine(dim) +
+                       ")");
 
   // Tensors are probed by their names in the one table of default names.
   const ArchFamily family = gpt2 ? ArchFamily::Gpt2 : ArchFamily::Llama;
@@ -222,18 +224,19 @@ Expected<ModelSpec> importGguf(llvm::StringRef path,
     else if (model && *model == "gpt2")
       spec.tokenizer = {TokenizerKind::Gpt2, p};
     else
-      return readerError(p + ": tokenizer.ggml.model at byte " +
-                  llvm::Twine(kv->keyOffset) + " is " +
-                  (model ? "'" + model->str() + "'"
-                         : std::string("not a string")) +
-                  "; supported: 'llama', 'gpt2'");
+      return readerError(
+          p + ": tokenizer.ggml.model at byte " + llvm::Twine(kv->keyOffset) +
+          " is " +
+          (model ? "'" + model->str() + "'" : std::string("not a string")) +
+          "; supported: 'llama', 'gpt2'");
   }
 
   spec.weights.format = CheckpointFormat::Gguf;
   spec.weights.path = p;
   spec.source.file = p;
   // Every block has tensors of its own: a larger block count is corrupt, and
-  // must be rejected before it sizes the weight list (found by fuzz_gguf_import).
+  // must be rejected before it sizes the weight list (found by
+  // fuzz_gguf_import).
   if (layers > static_cast<int64_t>(ckpt.getTensors().size()))
     return readerError(p + ": " + m.full("block_count") + " (" +
                        llvm::Twine(layers) +

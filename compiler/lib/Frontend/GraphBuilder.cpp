@@ -257,7 +257,8 @@ private:
       Value last = b.create<arith::SubIOp>(loc, rowsIn, index(1));
       t = 1;
       x = b.create<tensor::ExtractSliceOp>(
-          loc, rows(spec.dim), x, ArrayRef<OpFoldResult>{last, b.getIndexAttr(0)},
+          loc, rows(spec.dim), x,
+          ArrayRef<OpFoldResult>{last, b.getIndexAttr(0)},
           ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(spec.dim)},
           ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
     }
@@ -290,15 +291,16 @@ private:
   Value embed() {
     AtScope scope(*this, at(SpecKey::Vocab, "tok_embeddings"));
     Value table = weight("tok_embeddings.weight");
-    Value x = b.create<mlir::tfm::EmbeddingOp>(loc, rows(spec.dim), table, tokens);
+    Value x =
+        b.create<mlir::tfm::EmbeddingOp>(loc, rows(spec.dim), table, tokens);
     if (spec.embeddingScale != 1.0f)
       x = b.create<mlir::tfm::ScaleOp>(at(SpecKey::Scale, "embedding.scale"), x,
                                        b.getF32FloatAttr(spec.embeddingScale));
     AtScope positions(*this, at(SpecKey::Positions, "positions"));
     if (spec.positional == PositionEncoding::Sinusoidal)
-      x = b.create<mlir::tfm::PositionalOp>(loc, rows(spec.dim),
-                                      mlir::tfm::PositionalKind::Sinusoidal, x, pos,
-                                      Value());
+      x = b.create<mlir::tfm::PositionalOp>(
+          loc, rows(spec.dim), mlir::tfm::PositionalKind::Sinusoidal, x, pos,
+          Value());
     if (spec.positional == PositionEncoding::Learned)
       x = b.create<mlir::tfm::PositionalOp>(
           loc, rows(spec.dim), mlir::tfm::PositionalKind::Learned, x, pos,
@@ -311,10 +313,10 @@ private:
     Value w = weight(prefix + ".weight");
     if (n.kind == NormKind::RMSNorm)
       return b.create<mlir::tfm::RMSNormOp>(loc, x.getType(), x, w,
-                                      b.getF32FloatAttr(n.eps));
+                                            b.getF32FloatAttr(n.eps));
     Value bias = weight(prefix + ".bias");
     return b.create<mlir::tfm::LayerNormOp>(loc, x.getType(), x, w, bias,
-                                      b.getF32FloatAttr(n.eps));
+                                            b.getF32FloatAttr(n.eps));
   }
 
   /// x W^T (+ bias) with the weights of `prefix`; `key` is the part of
@@ -362,10 +364,9 @@ private:
     Value values = b.create<mlir::tfm::KVCacheReadOp>(
         loc, cachedType, cache, mlir::tfm::CacheKind::Value, cachedLength);
 
-    auto scoresType =
-        RankedTensorType::get({a.heads, t, kDyn}, b.getF32Type());
+    auto scoresType = RankedTensorType::get({a.heads, t, kDyn}, b.getF32Type());
     Value s = b.create<mlir::tfm::MatmulOp>(loc, scoresType, q, keys,
-                                      /*transpose_rhs=*/b.getUnitAttr());
+                                            /*transpose_rhs=*/b.getUnitAttr());
     s = b.create<mlir::tfm::ScaleOp>(
         loc, s, b.getF32FloatAttr(1.0f / std::sqrt((float)a.headDim)));
     if (spec.positional == PositionEncoding::Alibi)
@@ -379,7 +380,7 @@ private:
       b.create<bufferization::MaterializeInDestinationOp>(
           loc, TypeRange{}, s, probe, /*restrict=*/true, /*writable=*/true);
     Value o = b.create<mlir::tfm::MatmulOp>(loc, q.getType(), s, values,
-                                      /*transpose_rhs=*/nullptr);
+                                            /*transpose_rhs=*/nullptr);
     o = b.create<mlir::tfm::MergeHeadsOp>(loc, rows(qDim), o);
     return linear(o, p + ".wo", attn, a.outBias);
   }
@@ -391,9 +392,11 @@ private:
     case Activation::SiLU:
       return b.create<mlir::tfm::SiluOp>(loc, x);
     case Activation::Gelu:
-      return b.create<mlir::tfm::GeluOp>(loc, x, mlir::tfm::GeluApproximation::None);
+      return b.create<mlir::tfm::GeluOp>(loc, x,
+                                         mlir::tfm::GeluApproximation::None);
     case Activation::GeluTanh:
-      return b.create<mlir::tfm::GeluOp>(loc, x, mlir::tfm::GeluApproximation::Tanh);
+      return b.create<mlir::tfm::GeluOp>(loc, x,
+                                         mlir::tfm::GeluApproximation::Tanh);
     }
     llvm_unreachable("unknown activation");
   }

@@ -27,7 +27,8 @@ std::vector<WeightDecl> expectedWeights(const ModelSpec &spec) {
   std::vector<WeightDecl> out;
   auto add = [&](const std::string &templ, std::vector<int64_t> shape,
                  int64_t layer = -1) {
-    out.push_back({layer < 0 ? templ : expandTemplate(templ, layer), templ, shape});
+    out.push_back(
+        {layer < 0 ? templ : expandTemplate(templ, layer), templ, shape});
   };
   const int64_t d = spec.dim;
   const BlockSpec &b = spec.block;
@@ -246,10 +247,14 @@ const char *toString(NormKind k) {
 }
 const char *toString(Activation k) {
   switch (k) {
-  case Activation::ReLU: return "relu";
-  case Activation::Gelu: return "gelu";
-  case Activation::GeluTanh: return "gelu_tanh";
-  case Activation::SiLU: return "silu";
+  case Activation::ReLU:
+    return "relu";
+  case Activation::Gelu:
+    return "gelu";
+  case Activation::GeluTanh:
+    return "gelu_tanh";
+  case Activation::SiLU:
+    return "silu";
   }
   return "?";
 }
@@ -258,11 +263,16 @@ const char *toString(RopePairing k) {
 }
 const char *toString(CheckpointFormat k) {
   switch (k) {
-  case CheckpointFormat::None: return "none";
-  case CheckpointFormat::Llama2c: return "llama2c";
-  case CheckpointFormat::Gguf: return "gguf";
-  case CheckpointFormat::Safetensors: return "safetensors";
-  case CheckpointFormat::Random: return "random";
+  case CheckpointFormat::None:
+    return "none";
+  case CheckpointFormat::Llama2c:
+    return "llama2c";
+  case CheckpointFormat::Gguf:
+    return "gguf";
+  case CheckpointFormat::Safetensors:
+    return "safetensors";
+  case CheckpointFormat::Random:
+    return "random";
   }
   return "?";
 }
@@ -317,9 +327,12 @@ const char *toString(SpecKey k) {
 }
 const char *toString(TokenizerKind k) {
   switch (k) {
-  case TokenizerKind::None: return "none";
-  case TokenizerKind::SentencePiece: return "sentencepiece";
-  case TokenizerKind::Gpt2: return "gpt2";
+  case TokenizerKind::None:
+    return "none";
+  case TokenizerKind::SentencePiece:
+    return "sentencepiece";
+  case TokenizerKind::Gpt2:
+    return "gpt2";
   }
   return "?";
 }

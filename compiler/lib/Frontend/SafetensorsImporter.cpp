@@ -221,15 +221,17 @@ Error importHfGpt2(const Config &c, const Checkpoint &ckpt, ModelSpec &spec) {
   TFM_TRY(nctx, c.integer("n_ctx", 0));
   TFM_TRY(ctx, c.integer("n_positions", nctx > 0 ? nctx : -1));
   // An absurd n_embd must reach validateSpec's limit, not overflow here.
-  TFM_TRY(hidden, c.integer("n_inner", llvm::checkedMul<int64_t>(4, dim)
-                                           .value_or(kMaxHidden + 1)));
+  TFM_TRY(hidden,
+          c.integer("n_inner", llvm::checkedMul<int64_t>(4, dim).value_or(
+                                   kMaxHidden + 1)));
   TFM_TRY(eps, c.number("layer_norm_epsilon",
                         archDefaults(ArchFamily::Gpt2).block.norm.eps));
   if (dim % heads != 0)
     return readerError(c.getPath() + ": n_head (" + llvm::Twine(heads) +
                        ") does not divide n_embd (" + llvm::Twine(dim) + ")");
   Activation act = Activation::GeluTanh;
-  llvm::StringRef actName = c.string("activation_function").value_or("gelu_new");
+  llvm::StringRef actName =
+      c.string("activation_function").value_or("gelu_new");
   if (actName == "gelu_new" || actName == "gelu_pytorch_tanh" ||
       actName == "gelu_fast")
     act = Activation::GeluTanh;
@@ -333,8 +335,7 @@ Expected<ModelSpec> importSafetensors(llvm::StringRef path,
                        ") exceeds the number of tensors in the checkpoint (" +
                        llvm::Twine(ckpt.getTensors().size()) + ")");
   completeBindings(spec);
-  if (gpt2 && !ckpt.find("transformer.wte.weight") &&
-      ckpt.find("wte.weight")) {
+  if (gpt2 && !ckpt.find("transformer.wte.weight") && ckpt.find("wte.weight")) {
     // Exported without the GPT2LMHeadModel "transformer." prefix.
     for (auto &kv : spec.weights.bindings) {
       llvm::StringRef s = kv.second.source;

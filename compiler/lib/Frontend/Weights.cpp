@@ -82,13 +82,14 @@ llvm::Expected<Resolved> resolve(const ModelSpec &spec, const Checkpoint &ckpt,
     if (b.splitAxis >= static_cast<int64_t>(t.shape.size()) ||
         b.splitCount <= 0 || b.splitIndex < 0 || b.splitIndex >= b.splitCount)
       return readerError(from + ", which cannot take part " +
-                  llvm::Twine(b.splitIndex) + " of " + llvm::Twine(b.splitCount) +
-                  " along axis " + llvm::Twine(b.splitAxis));
+                         llvm::Twine(b.splitIndex) + " of " +
+                         llvm::Twine(b.splitCount) + " along axis " +
+                         llvm::Twine(b.splitAxis));
     int64_t &d = r.splitShape[b.splitAxis];
     if (d % b.splitCount != 0)
       return readerError(from + ": axis " + llvm::Twine(b.splitAxis) + " (" +
-                  llvm::Twine(d) + ") does not split into " +
-                  llvm::Twine(b.splitCount) + " equal parts");
+                         llvm::Twine(d) + ") does not split into " +
+                         llvm::Twine(b.splitCount) + " equal parts");
     d /= b.splitCount;
   }
   r.finalShape = r.splitShape;
@@ -168,10 +169,18 @@ void randomWeight(uint64_t seed, const WeightDecl &decl,
     uint64_t z = rng.next();
     float r = static_cast<float>(z >> 40) * (1.0f / 16777216.0f) * 2.0f - 1.0f;
     switch (kind) {
-    case Norm: v = 1.0f + 0.1f * r; break;
-    case Bias: v = 0.1f * r; break;
-    case Embedding: v = r; break;
-    case Linear: v = r * scale; break;
+    case Norm:
+      v = 1.0f + 0.1f * r;
+      break;
+    case Bias:
+      v = 0.1f * r;
+      break;
+    case Embedding:
+      v = r;
+      break;
+    case Linear:
+      v = r * scale;
+      break;
     }
   }
 }

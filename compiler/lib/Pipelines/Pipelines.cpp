@@ -54,7 +54,8 @@ void buildToLinalgPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   }
 }
 
-void buildBufferizationPipeline(OpPassManager &pm, const PipelineOptions &opts) {
+void buildBufferizationPipeline(OpPassManager &pm,
+                                const PipelineOptions &opts) {
   // The LM head's tensor.empty becomes the logits argument itself.
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   pm.addPass(mlir::tfm::createTfmBufferizePass());
@@ -112,19 +113,22 @@ void registerPipelineInterfaces(DialectRegistry &registry) {
   linalg::registerBufferizableOpInterfaceExternalModels(registry);
   scf::registerBufferizableOpInterfaceExternalModels(registry);
   tensor::registerBufferizableOpInterfaceExternalModels(registry);
-  bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(registry);
+  bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(
+      registry);
 }
 
 void registerPipelines() {
   PassPipelineRegistration<>(
       "tfm-optimize", "tfm graph optimisations (fusion), as tfmc runs them",
-      [](OpPassManager &pm) { buildOptimizationPipeline(pm, PipelineOptions()); });
-  PassPipelineRegistration<>(
-      "tfm-lower-to-llvm", "tfm -> linalg -> LLVM dialect, as tfmc runs it",
       [](OpPassManager &pm) {
-        buildToLinalgPipeline(pm);
-        buildLinalgToLLVMPipeline(pm, PipelineOptions());
+        buildOptimizationPipeline(pm, PipelineOptions());
       });
+  PassPipelineRegistration<>("tfm-lower-to-llvm",
+                             "tfm -> linalg -> LLVM dialect, as tfmc runs it",
+                             [](OpPassManager &pm) {
+                               buildToLinalgPipeline(pm);
+                               buildLinalgToLLVMPipeline(pm, PipelineOptions());
+                             });
 }
 
 } // namespace tfm

@@ -41,7 +41,8 @@ static llvm::Expected<HostTarget> hostTarget(llvm::StringRef cpu = "",
   llvm::InitializeNativeTargetAsmParser(); // for the .incbin module asm
   std::string triple = llvm::sys::getDefaultTargetTriple();
   std::string error;
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
     return llvm::createStringError(llvm::inconvertibleErrorCode(), error);
   std::unique_ptr<llvm::MCSubtargetInfo> subtarget(
@@ -76,24 +77,29 @@ llvm::Error checkTargetOptions(const TargetOptions &options) {
   };
   if (!options.cpu.empty() &&
       (!sti.isCPUStringValid(options.cpu) || !runsHostCode(*host, options.cpu)))
-    return invalid("unknown CPU '" + options.cpu + "' for the target " + triple +
+    return invalid("unknown CPU '" + options.cpu + "' for the target " +
+                   triple +
                    " (tfmc compiles for the host's target; --target-cpu=help "
                    "lists the valid names)");
   llvm::SmallVector<llvm::StringRef> features;
-  llvm::StringRef(options.features).split(features, ',', -1, /*KeepEmpty=*/false);
+  llvm::StringRef(options.features)
+      .split(features, ',', -1, /*KeepEmpty=*/false);
   for (llvm::StringRef feature : features) {
     llvm::StringRef name = feature.drop_front();
     if (!feature.starts_with("+") && !feature.starts_with("-"))
       return invalid("target feature '" + feature +
                      "' must start with '+' (enable) or '-' (disable)");
-    if (!llvm::any_of(sti.getAllProcessorFeatures(),
-                      [&](const llvm::SubtargetFeatureKV &kv) { return name == kv.Key; }))
+    if (!llvm::any_of(
+            sti.getAllProcessorFeatures(),
+            [&](const llvm::SubtargetFeatureKV &kv) { return name == kv.Key; }))
       return invalid("unknown target feature '" + name + "' for the target " +
-                     triple + " (--target-features=help lists the valid names)");
+                     triple +
+                     " (--target-features=help lists the valid names)");
     // Without 64-bit instructions LLVM aborts on a 64-bit triple.
     if (feature == "-64bit")
       return invalid("target feature '-64bit' cannot be used: tfmc compiles "
-                     "for " + triple);
+                     "for " +
+                     triple);
   }
   return llvm::Error::success();
 }
@@ -134,8 +140,8 @@ createTargetMachine(const TargetOptions &options) {
     return host.takeError();
   const llvm::Target *target = host->target;
   std::string triple = host->subtarget->getTargetTriple().str();
-  std::string cpu = options.cpu.empty() ? llvm::sys::getHostCPUName().str()
-                                        : options.cpu;
+  std::string cpu =
+      options.cpu.empty() ? llvm::sys::getHostCPUName().str() : options.cpu;
   std::string features = options.features;
   if (features.empty() && options.cpu.empty()) {
     llvm::SmallVector<std::string> list;
@@ -198,7 +204,8 @@ llvm::Error addModelInfo(llvm::Module &m, const ModelSpec &spec,
   auto str = [&](llvm::StringRef s, llvm::StringRef name) -> llvm::Constant * {
     auto *init = llvm::ConstantDataArray::getString(ctx, s);
     return new llvm::GlobalVariable(m, init->getType(), true,
-                                    llvm::GlobalValue::PrivateLinkage, init, name);
+                                    llvm::GlobalValue::PrivateLinkage, init,
+                                    name);
   };
   llvm::Constant *null = llvm::ConstantPointerNull::get(ptr);
 
@@ -221,10 +228,11 @@ llvm::Error addModelInfo(llvm::Module &m, const ModelSpec &spec,
   }
   llvm::Constant *tokenizer = null;
   if (!payload.tokenizer.empty()) {
-    auto *init = llvm::ConstantDataArray::get(ctx, llvm::ArrayRef<uint8_t>(payload.tokenizer));
+    auto *init = llvm::ConstantDataArray::get(
+        ctx, llvm::ArrayRef<uint8_t>(payload.tokenizer));
     tokenizer = new llvm::GlobalVariable(m, init->getType(), true,
-                                         llvm::GlobalValue::PrivateLinkage, init,
-                                         "tfm_tokenizer_data");
+                                         llvm::GlobalValue::PrivateLinkage,
+                                         init, "tfm_tokenizer_data");
   }
   auto entry = [&](llvm::StringRef name) -> llvm::Expected<llvm::Constant *> {
     llvm::Function *fn = m.getFunction(("_mlir_ciface_" + name).str());
@@ -252,8 +260,8 @@ llvm::Error addModelInfo(llvm::Module &m, const ModelSpec &spec,
   int64_t kvFloats = *kvCacheFloats(spec); // A valid spec's: no overflow.
   // Field order and types follow TfmModelInfo in ModelAbi.h.
   auto *infoType = llvm::StructType::create(
-      ctx, {i32, ptr, ptr, i64, i64, i64, i64, i64, i64, i64, i64,
-            i64, ptr, ptr, ptr, i64, ptr, ptr, i64, i64, i64, ptr, ptr},
+      ctx, {i32, ptr, ptr, i64, i64, i64, i64, i64, i64, i64, i64, i64,
+            ptr, ptr, ptr, i64, ptr, ptr, i64, i64, i64, ptr, ptr},
       "TfmModelInfo");
   auto c64 = [&](int64_t v) { return llvm::ConstantInt::get(i64, v); };
   llvm::Constant *fields[] = {llvm::ConstantInt::get(i32, TFM_ABI_VERSION),
@@ -277,9 +285,11 @@ llvm::Error addModelInfo(llvm::Module &m, const ModelSpec &spec,
                               c64(payload.prefillChunk),
                               c64((int64_t)payload.specId),
                               c64((int64_t)payload.weightsId),
-                              *prefillLast, probeAttention};
-  new llvm::GlobalVariable(m, infoType, true, llvm::GlobalValue::ExternalLinkage,
-                           llvm::ConstantStruct::get(infoType, fields), "tfm_model");
+                              *prefillLast,
+                              probeAttention};
+  new llvm::GlobalVariable(
+      m, infoType, true, llvm::GlobalValue::ExternalLinkage,
+      llvm::ConstantStruct::get(infoType, fields), "tfm_model");
   return llvm::Error::success();
 }
 
@@ -294,7 +304,8 @@ void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm) {
   pb.registerFunctionAnalyses(fam);
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
-  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(module, mam);
+  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3)
+      .run(module, mam);
 }
 
 llvm::Error emitFile(llvm::Module &module, llvm::TargetMachine &tm,
@@ -302,7 +313,8 @@ llvm::Error emitFile(llvm::Module &module, llvm::TargetMachine &tm,
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
   if (ec)
-    return llvm::createStringError(ec, "cannot write " + path + ": " + ec.message());
+    return llvm::createStringError(ec, "cannot write " + path + ": " +
+                                           ec.message());
   llvm::legacy::PassManager pm;
   if (tm.addPassesToEmitFile(pm, os, nullptr,
                              assembly ? llvm::CodeGenFileType::AssemblyFile
@@ -394,14 +406,16 @@ llvm::Error linkExecutable(llvm::StringRef objectPath,
   if (!program)
     program = llvm::sys::findProgramByName("clang++-19");
   if (!program)
-    return llvm::createStringError(program.getError(),
-                                   "no C++ linker driver (c++ or clang++-19) on PATH");
+    return llvm::createStringError(
+        program.getError(), "no C++ linker driver (c++ or clang++-19) on PATH");
   llvm::SmallVector<llvm::StringRef> args(cmd.begin(), cmd.end());
   std::string error;
-  int rc = llvm::sys::ExecuteAndWait(*program, args, std::nullopt, {}, 0, 0, &error);
+  int rc =
+      llvm::sys::ExecuteAndWait(*program, args, std::nullopt, {}, 0, 0, &error);
   if (rc != 0)
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "linking failed (" + llvm::join(cmd, " ") + ")" +
+                                   "linking failed (" + llvm::join(cmd, " ") +
+                                       ")" +
                                        (error.empty() ? "" : ": " + error));
   return llvm::Error::success();
 }

@@ -93,7 +93,8 @@ struct TfmFuseElementwisePass
     patterns.add<FuseWithProducer>(&getContext());
     // Fusion can leave an input twice (x read by producer and consumer).
     linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
-    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+    if (failed(
+            applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     // Each fusion of a single-use producer removes exactly one generic.
     unsigned after = countGenerics(getOperation());

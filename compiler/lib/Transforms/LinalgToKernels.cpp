@@ -51,7 +51,8 @@ struct MatmulToKernel : OpRewritePattern<linalg::MatmulTransposeBOp> {
     }
     Location loc = op.getLoc();
     auto cast = [&](Value v) { return b.create<memref::CastOp>(loc, any, v); };
-    Value accumulate = b.create<arith::ConstantIntOp>(loc, freshZeros ? 0 : 1, 64);
+    Value accumulate =
+        b.create<arith::ConstantIntOp>(loc, freshZeros ? 0 : 1, 64);
     b.create<func::CallOp>(loc, kernel,
                            ValueRange{cast(out), cast(op.getDpsInputs()[0]),
                                       cast(op.getDpsInputs()[1]), accumulate});
@@ -69,7 +70,8 @@ struct TfmLinalgToKernelsPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<MatmulToKernel>(&getContext(), numKernels);
-    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+    if (failed(
+            applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
 };

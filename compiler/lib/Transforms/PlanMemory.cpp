@@ -214,9 +214,11 @@ void printMemoryPlan(const MemoryPlan &plan, llvm::raw_ostream &os) {
     typeWidth = std::max(typeWidth, b.type.size());
   }
   os << "  " << llvm::left_justify("buffer", nameWidth) << "  "
-     << llvm::left_justify("type", typeWidth) << "  " << llvm::right_justify("bytes", 12)
-     << "  " << llvm::right_justify("first", 6) << "  " << llvm::right_justify("last", 6)
-     << "  " << llvm::right_justify("offset", 12) << "\n";
+     << llvm::left_justify("type", typeWidth) << "  "
+     << llvm::right_justify("bytes", 12) << "  "
+     << llvm::right_justify("first", 6) << "  "
+     << llvm::right_justify("last", 6) << "  "
+     << llvm::right_justify("offset", 12) << "\n";
   for (const PlannedAlloc &b : plan.buffers)
     os << "  " << llvm::left_justify(b.name, nameWidth) << "  "
        << llvm::left_justify(b.type, typeWidth) << "  "
@@ -230,8 +232,9 @@ void printMemoryPlan(const MemoryPlan &plan, llvm::raw_ostream &os) {
     os << "  arena: none (nothing to plan)\n";
     return;
   }
-  os << "  arena: " << plan.arenaSize << " bytes in 1 allocation; naive sum: "
-     << plan.naiveSize << " bytes in " << plan.buffers.size() << " allocations";
+  os << "  arena: " << plan.arenaSize
+     << " bytes in 1 allocation; naive sum: " << plan.naiveSize << " bytes in "
+     << plan.buffers.size() << " allocations";
   if (plan.naiveSize > 0)
     os << " (arena = "
        << llvm::format("%.1f", 100.0 * plan.arenaSize / plan.naiveSize)
@@ -283,7 +286,8 @@ struct TfmPlanMemoryPass
       b.setInsertionPointAfterValue(size);
       Value bound = b.create<arith::ConstantIndexOp>(
           loc, ::tfm::dynamicSizeBound(plan, size));
-      Value ok = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ule, size, bound);
+      Value ok =
+          b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ule, size, bound);
       b.create<cf::AssertOp>(
           loc, ok,
           "tfm-plan-memory: a dynamic size exceeds the bound the arena was "
@@ -293,10 +297,11 @@ struct TfmPlanMemoryPass
     for (::tfm::PlannedAlloc &buffer : plan.buffers) {
       memref::AllocOp alloc = buffer.alloc;
       b.setInsertionPoint(alloc);
-      Value offset =
-          b.create<arith::ConstantIndexOp>(alloc.getLoc(), buffer.interval.offset);
-      Value view = b.create<memref::ViewOp>(alloc.getLoc(), alloc.getType(), arena,
-                                            offset, alloc.getDynamicSizes());
+      Value offset = b.create<arith::ConstantIndexOp>(alloc.getLoc(),
+                                                      buffer.interval.offset);
+      Value view =
+          b.create<memref::ViewOp>(alloc.getLoc(), alloc.getType(), arena,
+                                   offset, alloc.getDynamicSizes());
       for (Operation *dealloc : buffer.deallocs)
         dealloc->erase();
       alloc.getResult().replaceAllUsesWith(view);

@@ -67,7 +67,8 @@ enum class Stage {
 
 cl::OptionCategory category("tfmc options");
 
-cl::opt<std::string> inputPath(cl::Positional, cl::desc("MODEL"), cl::cat(category));
+cl::opt<std::string> inputPath(cl::Positional, cl::desc("MODEL"),
+                               cl::cat(category));
 cl::opt<std::string>
     outputPath("o",
                cl::desc("Output file (default: stdout for text stages; for "
@@ -105,7 +106,8 @@ cl::opt<std::string> symbolPrefix(
         "one program"),
     cl::value_desc("PREFIX"), cl::cat(category));
 cl::opt<std::string> tokenizerPath(
-    "tokenizer", cl::desc("Tokenizer file (llama2.c tokenizer.bin, .gguf, vocab.json)"),
+    "tokenizer",
+    cl::desc("Tokenizer file (llama2.c tokenizer.bin, .gguf, vocab.json)"),
     cl::value_desc("file"), cl::cat(category));
 enum class WeightsMode { Auto, Embed, Mmap, None };
 cl::opt<WeightsMode> weightsMode(
@@ -141,14 +143,17 @@ cl::opt<double>
     progressAfter("progress-after",
                   cl::desc("Seconds before the progress shows (default 1)"),
                   cl::init(1.0), cl::Hidden, cl::cat(category));
-cl::opt<std::string> targetCpu(
-    "target-cpu", cl::desc("CPU to compile for (default: host; 'help' lists them)"),
-    cl::cat(category));
-cl::opt<std::string> targetFeatures(
-    "target-features",
-    cl::desc("Target features, e.g. +avx2,-avx512f (default: host; 'help' lists them)"),
-    cl::cat(category));
-cl::opt<bool> noFuse("no-fuse", cl::desc("Skip tfm-fuse-attention"), cl::cat(category));
+cl::opt<std::string>
+    targetCpu("target-cpu",
+              cl::desc("CPU to compile for (default: host; 'help' lists them)"),
+              cl::cat(category));
+cl::opt<std::string>
+    targetFeatures("target-features",
+                   cl::desc("Target features, e.g. +avx2,-avx512f (default: "
+                            "host; 'help' lists them)"),
+                   cl::cat(category));
+cl::opt<bool> noFuse("no-fuse", cl::desc("Skip tfm-fuse-attention"),
+                     cl::cat(category));
 cl::opt<tfm::KernelMode> kernels(
     "kernels", cl::desc("How linear layers and the LM head are computed"),
     cl::init(tfm::KernelMode::Generated),
@@ -167,7 +172,8 @@ cl::opt<int64_t> prefillChunk(
     "prefill-chunk",
     cl::desc("Most prompt tokens the executable evaluates in one call; "
              "prefill's activation memory is sized for it"),
-    cl::init(tfm::kDefaultPrefillChunk), cl::value_desc("tokens"), cl::cat(category));
+    cl::init(tfm::kDefaultPrefillChunk), cl::value_desc("tokens"),
+    cl::cat(category));
 enum class Probe { Attention };
 cl::list<Probe> probes(
     "probes",
@@ -338,7 +344,8 @@ int main(int argc, char **argv) {
   });
   // libLLVM registers hundreds of backend options; show ours and MLIR's
   // IR-printing and pass-manager flags (--mlir-print-ir-after-all, ...).
-  static cl::OptionCategory mlirCategory("MLIR options (IR printing, pass manager)");
+  static cl::OptionCategory mlirCategory(
+      "MLIR options (IR printing, pass manager)");
   for (auto &[name, option] : cl::getRegisteredOptions())
     if (name.starts_with("mlir-"))
       option->addCategory(mlirCategory);
@@ -355,7 +362,8 @@ int main(int argc, char **argv) {
         llvm::outs() << cpu << "\n";
     if (targetFeatures == "help")
       for (const auto &[name, description] : tfm::targetFeatureNames())
-        llvm::outs() << llvm::left_justify(name, 24) << " " << description << "\n";
+        llvm::outs() << llvm::left_justify(name, 24) << " " << description
+                     << "\n";
     return 0;
   }
   if (llvm::Error err = tfm::checkTargetOptions({targetCpu, targetFeatures}))
@@ -483,7 +491,8 @@ int main(int argc, char **argv) {
     runPasses(*module, [&](mlir::OpPassManager &pm) {
       tfm::buildBufferizationPipeline(pm, pipeline);
     });
-    printText([&](llvm::raw_ostream &os) { tfm::printMemoryPlans(*module, os); });
+    printText(
+        [&](llvm::raw_ostream &os) { tfm::printMemoryPlans(*module, os); });
     return phases.finish(), 0;
   }
   runPasses(*module, [&](mlir::OpPassManager &pm) {
@@ -491,7 +500,6 @@ int main(int argc, char **argv) {
   });
   if (emit == Stage::LLVMDialect)
     return printModule(), 0;
-
 
   tfm::ModelPayload payload;
   payload.weightsBytes = layout.totalSize;
@@ -512,11 +520,12 @@ int main(int argc, char **argv) {
   // once all is done. Only an object, a shared library or an executable
   // keeps a sidecar;
   // assembly needs the blob only to embed it.
-  bool binary = emit == Stage::Obj || emit == Stage::Shared || emit == Stage::Exe;
+  bool binary =
+      emit == Stage::Obj || emit == Stage::Shared || emit == Stage::Exe;
   std::string sidecarPath;
   if (!payload.embedWeights) {
     sidecarPath = out.empty() || out == "-" ? defaultOutputPath(".weights")
-                                             : out + ".weights";
+                                            : out + ".weights";
     payload.weightsFile = llvm::sys::path::filename(sidecarPath).str();
   }
   bool writeBlob = payload.embedWeights ? binary || emit == Stage::Asm
@@ -566,7 +575,8 @@ int main(int argc, char **argv) {
   if (emit == Stage::LLVMIR) {
     printText([&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); });
   } else if (emit == Stage::Asm) {
-    check(tfm::emitFile(*llvmModule, *tm, out.empty() ? "-" : out, /*assembly=*/true));
+    check(tfm::emitFile(*llvmModule, *tm, out.empty() ? "-" : out,
+                        /*assembly=*/true));
   } else if (emit == Stage::Obj) {
     check(tfm::emitFile(*llvmModule, *tm, out, /*assembly=*/false));
   } else {

@@ -1,4 +1,5 @@
-//===- ModelSpec.h - The architecture of a model, independent of its source ===//
+//===- ModelSpec.h - The architecture of a model, independent of its source
+//===//
 //
 // Every frontend (the .tfm description parser and each checkpoint importer)
 // produces one ModelSpec; one graph builder turns any ModelSpec into IR.
@@ -45,7 +46,7 @@ struct NormSpec {
 
 struct AttentionSpec {
   int64_t heads = 0;
-  int64_t kvHeads = 0;  ///< == heads: MHA; 1: MQA; otherwise GQA.
+  int64_t kvHeads = 0; ///< == heads: MHA; 1: MQA; otherwise GQA.
   int64_t headDim = 0;
   bool causal = true;
   bool qkvBias = false; ///< Biases on the Q, K and V projections.
@@ -54,39 +55,43 @@ struct AttentionSpec {
 
 struct FfnSpec {
   Activation activation = Activation::SiLU;
-  bool gated = false;   ///< true: act(x W1) * (x W3), e.g. SwiGLU.
+  bool gated = false; ///< true: act(x W1) * (x W3), e.g. SwiGLU.
   int64_t hidden = 0;
   bool bias = false;
 };
 
 /// One transformer block; every layer of a model has the same structure.
 struct BlockSpec {
-  bool preNorm = true;  ///< false: the original Transformer's post-norm.
-  NormSpec norm;        ///< Both norms of a block share kind and eps.
+  bool preNorm = true; ///< false: the original Transformer's post-norm.
+  NormSpec norm;       ///< Both norms of a block share kind and eps.
   AttentionSpec attention;
   FfnSpec ffn;
 };
 
 /// Where one canonical weight comes from.
 struct WeightBinding {
-  std::string source;   ///< Tensor name in the checkpoint, may contain {i}.
-  bool transpose = false; ///< Stored [in, out] (GPT-2 Conv1D): transpose at compile time.
-  int64_t splitAxis = -1; ///< >= 0: take part splitIndex of splitCount equal parts
-  int64_t splitIndex = 0; ///<   along this axis of the stored tensor (fused QKV).
+  std::string source; ///< Tensor name in the checkpoint, may contain {i}.
+  bool transpose =
+      false; ///< Stored [in, out] (GPT-2 Conv1D): transpose at compile time.
+  int64_t splitAxis =
+      -1; ///< >= 0: take part splitIndex of splitCount equal parts
+  int64_t splitIndex =
+      0; ///<   along this axis of the stored tensor (fused QKV).
   int64_t splitCount = 1;
 };
 
 struct WeightsSpec {
   CheckpointFormat format = CheckpointFormat::None;
-  std::string path;     ///< Checkpoint file (or directory for safetensors).
-  uint64_t seed = 0;    ///< For CheckpointFormat::Random.
+  std::string path;  ///< Checkpoint file (or directory for safetensors).
+  uint64_t seed = 0; ///< For CheckpointFormat::Random.
   /// Canonical name template (e.g. "layers.{i}.wq.weight") -> binding.
   std::map<std::string, WeightBinding> bindings;
 };
 
 struct TokenizerSpec {
   TokenizerKind kind = TokenizerKind::None;
-  std::string path;     ///< tokenizer.bin, a .gguf, or vocab.json (merges.txt beside it).
+  std::string
+      path; ///< tokenizer.bin, a .gguf, or vocab.json (merges.txt beside it).
 };
 
 /// The parts and hyper-parameters of a model, named by their `.tfm` keys.
@@ -129,12 +134,13 @@ struct SpecSource {
 
 struct ModelSpec {
   std::string name;
-  std::string arch;     ///< Free-form family name for humans: "llama", "gpt2", ...
+  std::string arch; ///< Free-form family name for humans: "llama", "gpt2", ...
   int64_t vocabSize = 0;
   int64_t dim = 0;
   int64_t contextLength = 0;
   int64_t numLayers = 0;
-  float embeddingScale = 1.0f; ///< The original Transformer multiplies by sqrt(dim).
+  float embeddingScale =
+      1.0f; ///< The original Transformer multiplies by sqrt(dim).
   PositionEncoding positional = PositionEncoding::None;
   float ropeTheta = 10000.0f;
   RopePairing ropePairing = RopePairing::Interleaved;
@@ -164,8 +170,8 @@ ModelSpec archDefaults(ArchFamily family);
 /// One weight the graph needs, with its canonical row-major shape
 /// (linear weights are [out, in] as in torch.nn.Linear).
 struct WeightDecl {
-  std::string name;     ///< Concrete name, e.g. "layers.3.wq.weight".
-  std::string templ;    ///< Its template, e.g. "layers.{i}.wq.weight".
+  std::string name;  ///< Concrete name, e.g. "layers.3.wq.weight".
+  std::string templ; ///< Its template, e.g. "layers.{i}.wq.weight".
   std::vector<int64_t> shape;
 };
 

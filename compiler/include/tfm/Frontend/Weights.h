@@ -77,7 +77,8 @@ WeightsLayout weightsLayout(const ModelSpec &spec);
 /// Checks that every expected weight has a binding, its tensor exists in
 /// `ckpt`, and its shape after split/transpose is canonical. Errors name the
 /// canonical weight, the source tensor, its byte offset and both shapes.
-llvm::Error checkWeights(const ModelSpec &spec, const formats::Checkpoint &ckpt);
+llvm::Error checkWeights(const ModelSpec &spec,
+                         const formats::Checkpoint &ckpt);
 
 /// Opens the checkpoint spec.weights names (once: the caller keeps it for
 /// reading the weights) and checks it (checkWeights). Null for
@@ -89,7 +90,8 @@ openWeights(const ModelSpec &spec);
 /// element count), non-finite values included. `ckpt` may be null for
 /// CheckpointFormat::Random.
 llvm::Error readWeight(const ModelSpec &spec, const formats::Checkpoint *ckpt,
-                       const WeightDecl &decl, llvm::MutableArrayRef<float> out);
+                       const WeightDecl &decl,
+                       llvm::MutableArrayRef<float> out);
 
 /// Fills `out` with the Random weights of `decl` (see the file comment),
 /// elements [first, first + out.size()) of it.

@@ -27,7 +27,7 @@ enum class KernelMode {
 };
 
 struct PipelineOptions {
-  bool fuseAttention = true;   ///< Run tfm-fuse-attention.
+  bool fuseAttention = true; ///< Run tfm-fuse-attention.
   KernelMode kernels = KernelMode::Generated;
   /// f32 lanes of the target's vectors (16 AVX-512, 8 AVX2): the column
   /// tile of packed weights and the vector width of generated kernels.
@@ -37,7 +37,8 @@ struct PipelineOptions {
 };
 
 /// Graph-level optimisation on the tfm dialect (fusion).
-void buildOptimizationPipeline(mlir::OpPassManager &pm, const PipelineOptions &opts);
+void buildOptimizationPipeline(mlir::OpPassManager &pm,
+                               const PipelineOptions &opts);
 
 /// tfm -> linalg on tensors (then elementwise fusion).
 void buildToLinalgPipeline(mlir::OpPassManager &pm,
@@ -46,10 +47,12 @@ void buildToLinalgPipeline(mlir::OpPassManager &pm,
 /// linalg on tensors -> buffers: bufferization, deallocation, kernel calls.
 /// The first half of buildLinalgToLLVMPipeline (before tfm-plan-memory);
 /// `tfmc --emit=memory-plan` stops here.
-void buildBufferizationPipeline(mlir::OpPassManager &pm, const PipelineOptions &opts);
+void buildBufferizationPipeline(mlir::OpPassManager &pm,
+                                const PipelineOptions &opts);
 
 /// linalg on tensors -> LLVM dialect (bufferization, loops, LLVM).
-void buildLinalgToLLVMPipeline(mlir::OpPassManager &pm, const PipelineOptions &opts);
+void buildLinalgToLLVMPipeline(mlir::OpPassManager &pm,
+                               const PipelineOptions &opts);
 
 /// The external models bufferization needs on the dialects we use.
 void registerPipelineInterfaces(mlir::DialectRegistry &registry);

@@ -20,8 +20,9 @@ namespace tfm {
 
 /// The target: the host CPU unless overridden.
 struct TargetOptions {
-  std::string cpu;      ///< Empty: the host CPU.
-  std::string features; ///< Empty: the host's features ("+avx2,-avx512f" style).
+  std::string cpu; ///< Empty: the host CPU.
+  std::string
+      features; ///< Empty: the host's features ("+avx2,-avx512f" style).
 };
 
 /// What the model object carries besides code (see ModelAbi.h).
@@ -30,12 +31,12 @@ struct ModelPayload {
   /// first weightsBytes bytes (a sidecar trailer after them stays out).
   std::string weightsBlobPath;
   uint64_t weightsBytes = 0;
-  uint64_t specId = 0;           ///< TfmModelInfo::spec_id (tfm::specId).
-  uint64_t weightsId = 0;        ///< TfmModelInfo::weights_id; 0: unknown.
-  bool embedWeights = true;      ///< false: the executable mmaps weightsFile.
-  std::string weightsFile;       ///< Sidecar name, relative to the executable.
+  uint64_t specId = 0;            ///< TfmModelInfo::spec_id (tfm::specId).
+  uint64_t weightsId = 0;         ///< TfmModelInfo::weights_id; 0: unknown.
+  bool embedWeights = true;       ///< false: the executable mmaps weightsFile.
+  std::string weightsFile;        ///< Sidecar name, relative to the executable.
   std::vector<uint8_t> tokenizer; ///< Serialized tokenizer, may be empty.
-  int64_t prefillChunk = 1;      ///< Most tokens per prefill call (prefillTokens).
+  int64_t prefillChunk = 1; ///< Most tokens per prefill call (prefillTokens).
 };
 
 /// Checks that the CPU and features are known for the host's target (tfmc

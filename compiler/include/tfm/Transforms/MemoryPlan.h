@@ -42,8 +42,8 @@ int64_t assignOffsets(llvm::MutableArrayRef<BufferInterval> buffers,
 /// One planned allocation of a function.
 struct PlannedAlloc {
   mlir::memref::AllocOp alloc;
-  std::string name;      ///< As the printer names it, e.g. "%alloc_12".
-  std::string type;      ///< Its memref type.
+  std::string name; ///< As the printer names it, e.g. "%alloc_12".
+  std::string type; ///< Its memref type.
   BufferInterval interval;
   llvm::SmallVector<mlir::Operation *> deallocs;
 };
@@ -51,13 +51,13 @@ struct PlannedAlloc {
 /// The plan of one function.
 struct MemoryPlan {
   std::string function;
-  int64_t contextLength = 0;  ///< Bound used for dynamic dimensions...
-  int64_t maxTokens = 0;      ///< ...but the token count's, if not 0.
+  int64_t contextLength = 0; ///< Bound used for dynamic dimensions...
+  int64_t maxTokens = 0;     ///< ...but the token count's, if not 0.
   int64_t alignment = 64;
   llvm::SmallVector<PlannedAlloc> buffers;
   llvm::SmallVector<std::string> skipped; ///< Allocs left alone, and why.
   int64_t arenaSize = 0;
-  int64_t naiveSize = 0;      ///< Sum of the planned buffers' sizes.
+  int64_t naiveSize = 0; ///< Sum of the planned buffers' sizes.
 };
 
 /// Plans `fn` (no IR change). `contextLength` 0 means the function's

@@ -59,11 +59,14 @@ struct FusedAttentionPattern : OpRewritePattern<tfm::FusedAttentionOp> {
     auto view = [&](Value t) -> Value {
       auto tt = cast<RankedTensorType>(t.getType());
       Value m = b.create<bufferization::ToMemrefOp>(
-          loc, MemRefType::get(tt.getShape(), tt.getElementType(),
-                               StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
-                                                      SmallVector<int64_t>(3, ShapedType::kDynamic))),
+          loc,
+          MemRefType::get(tt.getShape(), tt.getElementType(),
+                          StridedLayoutAttr::get(
+                              b.getContext(), ShapedType::kDynamic,
+                              SmallVector<int64_t>(3, ShapedType::kDynamic))),
           t, /*read_only=*/true);
-      Value tr = b.create<memref::TransposeOp>(loc, m, AffineMapAttr::get(swap01));
+      Value tr =
+          b.create<memref::TransposeOp>(loc, m, AffineMapAttr::get(swap01));
       return b.create<memref::CastOp>(loc, anyType, tr);
     };
     auto type = cast<RankedTensorType>(op.getType());
@@ -82,9 +85,11 @@ struct FusedAttentionPattern : OpRewritePattern<tfm::FusedAttentionOp> {
     b.create<func::CallOp>(
         loc, kernel,
         ValueRange{outView, view(op.getQuery()), view(op.getKey()),
-                   view(op.getValue()), pos, f32(b, loc, op.getScale().convertToFloat()),
+                   view(op.getValue()), pos,
+                   f32(b, loc, op.getScale().convertToFloat()),
                    flag(op.getCausal()), flag(op.getAlibi())});
-    b.replaceOpWithNewOp<bufferization::ToTensorOp>(op, type, out, /*restrict=*/true,
+    b.replaceOpWithNewOp<bufferization::ToTensorOp>(op, type, out,
+                                                    /*restrict=*/true,
                                                     /*writable=*/true);
     return success();
   }

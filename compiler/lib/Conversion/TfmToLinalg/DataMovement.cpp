@@ -154,51 +154,60 @@ struct EmbeddingPattern : OpRewritePattern<tfm::EmbeddingOp> {
     }
     if (ShapedType::isDynamic(tableRows))
       return b.notifyMatchFailure(op, "needs a static vocabulary size");
-    AffineMap rowMap = AffineMap::get(2, 0, {b.getAffineDimExpr(0)}, b.getContext());
+    AffineMap rowMap =
+        AffineMap::get(2, 0, {b.getAffineDimExpr(0)}, b.getContext());
     SmallVector<Value> sizes;
     if (type.isDynamicDim(0))
       sizes.push_back(b.create<tensor::DimOp>(loc, op.getIds(), 0));
-    b.replaceOp(op, elementwise(
-        b, loc, type, sizes, {op.getIds()},
-        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-          // Clamp to [0, V): an out-of-range id must not read out of bounds
-          // (the runtime rejects such prompts before calling the model).
-          Value row = nb.create<arith::IndexCastOp>(l, nb.getIndexType(), a[0]);
-          row = nb.create<arith::MaxSIOp>(l, row, nb.create<arith::ConstantIndexOp>(l, 0));
-          row = nb.create<arith::MinSIOp>(
-              l, row, nb.create<arith::ConstantIndexOp>(l, tableRows - 1));
-          Value col = nb.create<linalg::IndexOp>(l, 1);
-          if (tile) {
-            auto idx = [&](int64_t v) {
-              return nb.create<arith::ConstantIndexOp>(l, v);
-            };
-            int64_t full = tableRows / tile * tile;
-            Value fromTiles, fromTail;
-            if (table) {
-              Value r =
-                  tail ? nb.create<arith::MinSIOp>(l, row, idx(full - 1)) : row;
-              fromTiles = nb.create<tensor::ExtractOp>(
-                  l, table,
-                  ValueRange{nb.create<arith::DivUIOp>(l, r, idx(tile)), col,
-                             nb.create<arith::RemUIOp>(l, r, idx(tile))});
-            }
-            if (tail) {
-              Value r = nb.create<arith::MaxSIOp>(
-                  l, nb.create<arith::SubIOp>(l, row, idx(full)), idx(0));
-              fromTail = nb.create<tensor::ExtractOp>(
-                  l, tail, ValueRange{idx(0), col, r});
-            }
-            if (!fromTail)
-              return fromTiles;
-            if (!fromTiles)
-              return fromTail;
-            Value inTail = nb.create<arith::CmpIOp>(
-                l, arith::CmpIPredicate::sge, row, idx(full));
-            return nb.create<arith::SelectOp>(l, inTail, fromTail, fromTiles);
-          }
-          return nb.create<tensor::ExtractOp>(l, table, ValueRange{row, col});
-        },
-        {rowMap}));
+    b.replaceOp(
+        op,
+        elementwise(
+            b, loc, type, sizes, {op.getIds()},
+            [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+              // Clamp to [0, V): an out-of-range id must not read out of bounds
+              // (the runtime rejects such prompts before calling the model).
+              Value row =
+                  nb.create<arith::IndexCastOp>(l, nb.getIndexType(), a[0]);
+              row = nb.create<arith::MaxSIOp>(
+                  l, row, nb.create<arith::ConstantIndexOp>(l, 0));
+              row = nb.create<arith::MinSIOp>(
+                  l, row, nb.create<arith::ConstantIndexOp>(l, tableRows - 1));
+              Value col = nb.create<linalg::IndexOp>(l, 1);
+              if (tile) {
+                auto idx = [&](int64_t v) {
+                  return nb.create<arith::ConstantIndexOp>(l, v);
+                };
+                int64_t full = tableRows / tile * tile;
+                Value fromTiles, fromTail;
+                if (table) {
+                  Value r =
+                      tail ? nb.create<arith::MinSIOp>(l, row, idx(full - 1))
+                           : row;
+                  fromTiles = nb.create<tensor::ExtractOp>(
+                      l, table,
+                      ValueRange{nb.create<arith::DivUIOp>(l, r, idx(tile)),
+                                 col,
+                                 nb.create<arith::RemUIOp>(l, r, idx(tile))});
+                }
+                if (tail) {
+                  Value r = nb.create<arith::MaxSIOp>(
+                      l, nb.create<arith::SubIOp>(l, row, idx(full)), idx(0));
+                  fromTail = nb.create<tensor::ExtractOp>(
+                      l, tail, ValueRange{idx(0), col, r});
+                }
+                if (!fromTail)
+                  return fromTiles;
+                if (!fromTiles)
+                  return fromTail;
+                Value inTail = nb.create<arith::CmpIOp>(
+                    l, arith::CmpIPredicate::sge, row, idx(full));
+                return nb.create<arith::SelectOp>(l, inTail, fromTail,
+                                                  fromTiles);
+              }
+              return nb.create<tensor::ExtractOp>(l, table,
+                                                  ValueRange{row, col});
+            },
+            {rowMap}));
     return success();
   }
 };
@@ -301,7 +310,9 @@ struct PositionalPattern : OpRewritePattern<tfm::PositionalOp> {
                     nb.create<arith::ConstantOp>(
                         l, nb.getF32FloatAttr(float(width))));
                 Value denom = nb.create<math::PowFOp>(
-                    l, nb.create<arith::ConstantOp>(l, nb.getF32FloatAttr(10000.0f)),
+                    l,
+                    nb.create<arith::ConstantOp>(l,
+                                                 nb.getF32FloatAttr(10000.0f)),
                     exponent);
                 Value angle = nb.create<arith::DivFOp>(
                     l, toF32(nb.create<arith::AddIOp>(l, pos, t)), denom);
@@ -330,7 +341,8 @@ struct PositionalPattern : OpRewritePattern<tfm::PositionalOp> {
 /// make those calls per element.
 struct RopePattern : OpRewritePattern<tfm::RopeOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(tfm::RopeOp op, PatternRewriter &b) const override {
+  LogicalResult matchAndRewrite(tfm::RopeOp op,
+                                PatternRewriter &b) const override {
     Location loc = op.getLoc();
     auto type = cast<RankedTensorType>(op.getType());
     Value x = op.getInput(), pos = op.getPos();
@@ -349,69 +361,80 @@ struct RopePattern : OpRewritePattern<tfm::RopeOp> {
     bool perElement = !tableFits(rows, hd / 2);
     Value cosTable, sinTable;
     if (!perElement) {
-      cosTable = table(b, loc, rows, hd / 2, [&](int64_t p, int64_t j) {
-        return cosf(angle(p, j));
-      });
-      sinTable = table(b, loc, rows, hd / 2, [&](int64_t p, int64_t j) {
-        return sinf(angle(p, j));
-      });
+      cosTable = table(b, loc, rows, hd / 2,
+                       [&](int64_t p, int64_t j) { return cosf(angle(p, j)); });
+      sinTable = table(b, loc, rows, hd / 2,
+                       [&](int64_t p, int64_t j) { return sinf(angle(p, j)); });
     }
-    b.replaceOp(op, elementwise(
-        b, loc, type, dynamicSizes(b, loc, x), {x},
-        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-          Value h = nb.create<linalg::IndexOp>(l, 0);
-          Value t = nb.create<linalg::IndexOp>(l, 1);
-          Value i = nb.create<linalg::IndexOp>(l, 2);
-          auto idx = [&](int64_t v) { return nb.create<arith::ConstantIndexOp>(l, v); };
-          Value pair, partner, first;
-          if (interleaved) {
-            // Pairs (2j, 2j+1); the first of a pair is the even element.
-            Value odd = nb.create<arith::RemUIOp>(l, i, idx(2));
-            pair = nb.create<arith::DivUIOp>(l, i, idx(2));
-            first = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, odd, idx(0));
-            partner = nb.create<arith::SelectOp>(
-                l, first, nb.create<arith::AddIOp>(l, i, idx(1)),
-                nb.create<arith::SubIOp>(l, i, idx(1)));
-          } else {
-            // Pairs (j, j + hd/2).
-            first = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::ult, i, idx(hd / 2));
-            pair = nb.create<arith::RemUIOp>(l, i, idx(hd / 2));
-            partner = nb.create<arith::SelectOp>(
-                l, first, nb.create<arith::AddIOp>(l, i, idx(hd / 2)),
-                nb.create<arith::SubIOp>(l, i, idx(hd / 2)));
-          }
-          Value c, s;
-          if (perElement) {
-            // angle(p, j) of the tables, evaluated here (same f32 steps).
-            auto f32 = nb.getF32Type();
-            auto toF32 = [&](Value v) -> Value {
-              return nb.create<arith::SIToFPOp>(
-                  l, f32, nb.create<arith::IndexCastOp>(l, nb.getI64Type(), v));
-            };
-            auto cst = [&](float v) -> Value {
-              return nb.create<arith::ConstantOp>(l, nb.getF32FloatAttr(v));
-            };
-            Value exponent = nb.create<arith::DivFOp>(
-                l, toF32(nb.create<arith::MulIOp>(l, pair, idx(2))),
-                cst(float(hd)));
-            Value freq = nb.create<arith::DivFOp>(
-                l, cst(1.0f), nb.create<math::PowFOp>(l, cst(theta), exponent));
-            Value ang = nb.create<arith::MulFOp>(
-                l, toF32(nb.create<arith::AddIOp>(l, pos, t)), freq);
-            c = nb.create<math::CosOp>(l, ang);
-            s = nb.create<math::SinOp>(l, ang);
-          } else {
-            Value row = tableRow(nb, l, pos, t, rows);
-            c = nb.create<tensor::ExtractOp>(l, cosTable, ValueRange{row, pair});
-            s = nb.create<tensor::ExtractOp>(l, sinTable, ValueRange{row, pair});
-          }
-          Value other = nb.create<tensor::ExtractOp>(l, x, ValueRange{h, t, partner});
-          // first: x*c - other*s; second: x*c + other*s (other is the first).
-          Value xc = nb.create<arith::MulFOp>(l, a[0], c);
-          Value os = nb.create<arith::MulFOp>(l, other, s);
-          return nb.create<arith::SelectOp>(l, first, nb.create<arith::SubFOp>(l, xc, os),
-                                            nb.create<arith::AddFOp>(l, xc, os));
-        }));
+    b.replaceOp(
+        op,
+        elementwise(
+            b, loc, type, dynamicSizes(b, loc, x), {x},
+            [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+              Value h = nb.create<linalg::IndexOp>(l, 0);
+              Value t = nb.create<linalg::IndexOp>(l, 1);
+              Value i = nb.create<linalg::IndexOp>(l, 2);
+              auto idx = [&](int64_t v) {
+                return nb.create<arith::ConstantIndexOp>(l, v);
+              };
+              Value pair, partner, first;
+              if (interleaved) {
+                // Pairs (2j, 2j+1); the first of a pair is the even element.
+                Value odd = nb.create<arith::RemUIOp>(l, i, idx(2));
+                pair = nb.create<arith::DivUIOp>(l, i, idx(2));
+                first = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq,
+                                                 odd, idx(0));
+                partner = nb.create<arith::SelectOp>(
+                    l, first, nb.create<arith::AddIOp>(l, i, idx(1)),
+                    nb.create<arith::SubIOp>(l, i, idx(1)));
+              } else {
+                // Pairs (j, j + hd/2).
+                first = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::ult,
+                                                 i, idx(hd / 2));
+                pair = nb.create<arith::RemUIOp>(l, i, idx(hd / 2));
+                partner = nb.create<arith::SelectOp>(
+                    l, first, nb.create<arith::AddIOp>(l, i, idx(hd / 2)),
+                    nb.create<arith::SubIOp>(l, i, idx(hd / 2)));
+              }
+              Value c, s;
+              if (perElement) {
+                // angle(p, j) of the tables, evaluated here (same f32 steps).
+                auto f32 = nb.getF32Type();
+                auto toF32 = [&](Value v) -> Value {
+                  return nb.create<arith::SIToFPOp>(
+                      l, f32,
+                      nb.create<arith::IndexCastOp>(l, nb.getI64Type(), v));
+                };
+                auto cst = [&](float v) -> Value {
+                  return nb.create<arith::ConstantOp>(l, nb.getF32FloatAttr(v));
+                };
+                Value exponent = nb.create<arith::DivFOp>(
+                    l, toF32(nb.create<arith::MulIOp>(l, pair, idx(2))),
+                    cst(float(hd)));
+                Value freq = nb.create<arith::DivFOp>(
+                    l, cst(1.0f),
+                    nb.create<math::PowFOp>(l, cst(theta), exponent));
+                Value ang = nb.create<arith::MulFOp>(
+                    l, toF32(nb.create<arith::AddIOp>(l, pos, t)), freq);
+                c = nb.create<math::CosOp>(l, ang);
+                s = nb.create<math::SinOp>(l, ang);
+              } else {
+                Value row = tableRow(nb, l, pos, t, rows);
+                c = nb.create<tensor::ExtractOp>(l, cosTable,
+                                                 ValueRange{row, pair});
+                s = nb.create<tensor::ExtractOp>(l, sinTable,
+                                                 ValueRange{row, pair});
+              }
+              Value other =
+                  nb.create<tensor::ExtractOp>(l, x, ValueRange{h, t, partner});
+              // first: x*c - other*s; second: x*c + other*s (other is the
+              // first).
+              Value xc = nb.create<arith::MulFOp>(l, a[0], c);
+              Value os = nb.create<arith::MulFOp>(l, other, s);
+              return nb.create<arith::SelectOp>(
+                  l, first, nb.create<arith::SubFOp>(l, xc, os),
+                  nb.create<arith::AddFOp>(l, xc, os));
+            }));
     return success();
   }
 };
@@ -450,11 +473,13 @@ struct SplitHeadsPattern : OpRewritePattern<tfm::SplitHeadsOp> {
     auto expandedType = RankedTensorType::get({inType.getDimSize(0), heads, hd},
                                               type.getElementType());
     SmallVector<OpFoldResult> shape = {tensor::getMixedSize(b, loc, x, 0),
-                                       b.getIndexAttr(heads), b.getIndexAttr(hd)};
+                                       b.getIndexAttr(heads),
+                                       b.getIndexAttr(hd)};
     Value expanded = b.create<tensor::ExpandShapeOp>(
-        loc, expandedType, x, SmallVector<ReassociationIndices>{{0}, {1, 2}}, shape);
-    Value init = b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType(),
-                                           dynamicSizes(b, loc, x));
+        loc, expandedType, x, SmallVector<ReassociationIndices>{{0}, {1, 2}},
+        shape);
+    Value init = b.create<tensor::EmptyOp>(
+        loc, type.getShape(), type.getElementType(), dynamicSizes(b, loc, x));
     b.replaceOp(op, b.create<linalg::TransposeOp>(loc, expanded, init,
                                                   ArrayRef<int64_t>{1, 0, 2})
                         ->getResult(0));
@@ -483,11 +508,12 @@ struct MergeHeadsPattern : OpRewritePattern<tfm::MergeHeadsOp> {
       sizes.push_back(b.create<tensor::DimOp>(loc, x, 1));
     Value init = b.create<tensor::EmptyOp>(loc, transposedType.getShape(),
                                            inType.getElementType(), sizes);
-    Value transposed = b.create<linalg::TransposeOp>(loc, x, init,
-                                                     ArrayRef<int64_t>{1, 0, 2})
-                           ->getResult(0);
+    Value transposed =
+        b.create<linalg::TransposeOp>(loc, x, init, ArrayRef<int64_t>{1, 0, 2})
+            ->getResult(0);
     b.replaceOpWithNewOp<tensor::CollapseShapeOp>(
-        op, op.getType(), transposed, SmallVector<ReassociationIndices>{{0}, {1, 2}});
+        op, op.getType(), transposed,
+        SmallVector<ReassociationIndices>{{0}, {1, 2}});
     return success();
   }
 };
@@ -508,7 +534,8 @@ Value cacheWindow(OpBuilder &b, Location loc, Value cache, tfm::CacheKind kind,
   auto viewType =
       cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
           {kv, staticLength, hd}, cacheType, offsets, sizes, strides));
-  return b.create<memref::SubViewOp>(loc, viewType, cache, offsets, sizes, strides);
+  return b.create<memref::SubViewOp>(loc, viewType, cache, offsets, sizes,
+                                     strides);
 }
 
 /// Sets the insertion point right after the last definition of `values` in
@@ -548,7 +575,8 @@ struct KVCacheAppendPattern : OpRewritePattern<tfm::KVCacheAppendOp> {
           cacheWindow(b, loc, op.getCache(), op.getKind(), op.getPos(), length);
     }
     b.create<bufferization::MaterializeInDestinationOp>(
-        loc, TypeRange{}, op.getValue(), window, /*restrict=*/true, /*writable=*/true);
+        loc, TypeRange{}, op.getValue(), window, /*restrict=*/true,
+        /*writable=*/true);
     b.eraseOp(op);
     return success();
   }

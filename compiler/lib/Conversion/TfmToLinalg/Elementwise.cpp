@@ -17,8 +17,7 @@ namespace mlir::tfm {
 namespace {
 
 /// Lowers a one-input elementwise op with `fn` applied to the element.
-template <typename OpTy>
-struct UnaryPattern : OpRewritePattern<OpTy> {
+template <typename OpTy> struct UnaryPattern : OpRewritePattern<OpTy> {
   using Fn = std::function<Value(OpBuilder &, Location, Value, OpTy)>;
   UnaryPattern(MLIRContext *ctx, Fn fn) : OpRewritePattern<OpTy>(ctx), fn(fn) {}
   LogicalResult matchAndRewrite(OpTy op, PatternRewriter &b) const override {
@@ -65,7 +64,8 @@ Value relu(OpBuilder &b, Location loc, Value x, tfm::ReluOp) {
 Value silu(OpBuilder &b, Location loc, Value x, tfm::SiluOp) {
   Value e = b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, x));
   Value one = f32(b, loc, 1.0);
-  Value sig = b.create<arith::DivFOp>(loc, one, b.create<arith::AddFOp>(loc, one, e));
+  Value sig =
+      b.create<arith::DivFOp>(loc, one, b.create<arith::AddFOp>(loc, one, e));
   return b.create<arith::MulFOp>(loc, x, sig);
 }
 
@@ -74,11 +74,13 @@ Value gelu(OpBuilder &b, Location loc, Value x, tfm::GeluOp op) {
   Value inner;
   if (op.getApproximation() == tfm::GeluApproximation::Tanh) {
     // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-    Value x3 = b.create<arith::MulFOp>(loc, x, b.create<arith::MulFOp>(loc, x, x));
+    Value x3 =
+        b.create<arith::MulFOp>(loc, x, b.create<arith::MulFOp>(loc, x, x));
     Value poly = b.create<arith::AddFOp>(
         loc, x, b.create<arith::MulFOp>(loc, f32(b, loc, 0.044715), x3));
     inner = b.create<math::TanhOp>(
-        loc, b.create<arith::MulFOp>(loc, f32(b, loc, std::sqrt(2.0 / M_PI)), poly));
+        loc,
+        b.create<arith::MulFOp>(loc, f32(b, loc, std::sqrt(2.0 / M_PI)), poly));
   } else {
     // 0.5 x (1 + erf(x / sqrt(2)))
     inner = b.create<math::ErfOp>(
@@ -89,8 +91,8 @@ Value gelu(OpBuilder &b, Location loc, Value x, tfm::GeluOp op) {
 }
 
 Value scale(OpBuilder &b, Location loc, Value x, tfm::ScaleOp op) {
-  return b.create<arith::MulFOp>(
-      loc, x, f32(b, loc, op.getFactor().convertToFloat()));
+  return b.create<arith::MulFOp>(loc, x,
+                                 f32(b, loc, op.getFactor().convertToFloat()));
 }
 
 /// The ALiBi slope of each of `heads` heads, by the one definition the
@@ -103,8 +105,7 @@ SmallVector<float> alibiSlopes(int64_t heads) {
 }
 
 /// Masks keys after each query's position and, for ALiBi, adds the bias.
-template <typename OpTy>
-struct MaskPattern : OpRewritePattern<OpTy> {
+template <typename OpTy> struct MaskPattern : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
   LogicalResult matchAndRewrite(OpTy op, PatternRewriter &b) const override {
     constexpr bool isAlibi = std::is_same_v<OpTy, tfm::AlibiOp>;
@@ -121,26 +122,30 @@ struct MaskPattern : OpRewritePattern<OpTy> {
       auto slopeType = RankedTensorType::get({heads}, b.getF32Type());
       inputs.push_back(b.create<arith::ConstantOp>(
           loc, DenseElementsAttr::get(slopeType, ArrayRef<float>(slopes))));
-      maps.push_back(AffineMap::get(3, 0, {b.getAffineDimExpr(0)}, b.getContext()));
+      maps.push_back(
+          AffineMap::get(3, 0, {b.getAffineDimExpr(0)}, b.getContext()));
     }
-    b.replaceOp(op, elementwise(
-        b, loc, type, dynamicSizes(b, loc, in), inputs,
-        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-          Value query = nb.create<arith::AddIOp>(
-              l, pos, nb.create<linalg::IndexOp>(l, 1));
-          Value key = nb.create<linalg::IndexOp>(l, 2);
-          Value future = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::ugt,
-                                                  key, query);
-          Value score = a[0];
-          if constexpr (isAlibi) {
-            Value dist = indexF32(nb, l, nb.create<arith::SubIOp>(l, query, key));
-            score = nb.create<arith::SubFOp>(
-                l, score, nb.create<arith::MulFOp>(l, a[1], dist));
-          }
-          Value ninf = f32(nb, l, -std::numeric_limits<float>::infinity());
-          return nb.create<arith::SelectOp>(l, future, ninf, score);
-        },
-        maps));
+    b.replaceOp(op,
+                elementwise(
+                    b, loc, type, dynamicSizes(b, loc, in), inputs,
+                    [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                      Value query = nb.create<arith::AddIOp>(
+                          l, pos, nb.create<linalg::IndexOp>(l, 1));
+                      Value key = nb.create<linalg::IndexOp>(l, 2);
+                      Value future = nb.create<arith::CmpIOp>(
+                          l, arith::CmpIPredicate::ugt, key, query);
+                      Value score = a[0];
+                      if constexpr (isAlibi) {
+                        Value dist = indexF32(
+                            nb, l, nb.create<arith::SubIOp>(l, query, key));
+                        score = nb.create<arith::SubFOp>(
+                            l, score, nb.create<arith::MulFOp>(l, a[1], dist));
+                      }
+                      Value ninf =
+                          f32(nb, l, -std::numeric_limits<float>::infinity());
+                      return nb.create<arith::SelectOp>(l, future, ninf, score);
+                    },
+                    maps));
     return success();
   }
 };
@@ -155,16 +160,18 @@ struct SoftmaxPattern : OpRewritePattern<tfm::SoftmaxOp> {
     auto type = cast<RankedTensorType>(op.getType());
     unsigned rank = type.getRank();
     auto sizes = dynamicSizes(b, loc, in);
-    Value max = reduceLastDim(b, loc, in, -std::numeric_limits<double>::infinity(),
-                              [](OpBuilder &nb, Location l, ValueRange a) {
-                                return nb.create<arith::MaximumFOp>(l, a[0], a[1]);
-                              });
+    Value max =
+        reduceLastDim(b, loc, in, -std::numeric_limits<double>::infinity(),
+                      [](OpBuilder &nb, Location l, ValueRange a) {
+                        return nb.create<arith::MaximumFOp>(l, a[0], a[1]);
+                      });
     SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(rank),
                                    dropLastDimMap(b, rank)};
     Value exps = elementwise(
         b, loc, type, sizes, {in, max},
         [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-          return nb.create<math::ExpOp>(l, nb.create<arith::SubFOp>(l, a[0], a[1]));
+          return nb.create<math::ExpOp>(
+              l, nb.create<arith::SubFOp>(l, a[0], a[1]));
         },
         maps);
     Value sum = reduceLastDim(b, loc, exps, 0.0,
@@ -172,11 +179,11 @@ struct SoftmaxPattern : OpRewritePattern<tfm::SoftmaxOp> {
                                 return nb.create<arith::AddFOp>(l, a[0], a[1]);
                               });
     b.replaceOp(op, elementwise(
-        b, loc, type, sizes, {exps, sum},
-        [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-          return nb.create<arith::DivFOp>(l, a[0], a[1]);
-        },
-        maps));
+                        b, loc, type, sizes, {exps, sum},
+                        [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                          return nb.create<arith::DivFOp>(l, a[0], a[1]);
+                        },
+                        maps));
     return success();
   }
 };

@@ -25,13 +25,13 @@ Value linear(OpBuilder &b, Location loc, Value x, Value w, Value bias,
                 .getResult(0);
   if (!bias)
     return y;
-  AffineMap column = AffineMap::get(2, 0, {b.getAffineDimExpr(1)}, b.getContext());
-  return elementwise(
-      b, loc, type, dynamicSizes(b, loc, y), {y, bias},
-      [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-        return nb.create<arith::AddFOp>(l, a[0], a[1]);
-      },
-      {b.getMultiDimIdentityMap(2), column});
+  AffineMap column =
+      AffineMap::get(2, 0, {b.getAffineDimExpr(1)}, b.getContext());
+  return elementwise(b, loc, type, dynamicSizes(b, loc, y), {y, bias},
+                     [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                       return nb.create<arith::AddFOp>(l, a[0], a[1]);
+                     },
+                     {b.getMultiDimIdentityMap(2), column});
 }
 
 /// x W^T with W stored packed ([N/P, K, P] tiles, then a [1, K, R] tail of
@@ -146,8 +146,8 @@ struct MatmulPattern : OpRewritePattern<tfm::MatmulOp> {
     if (type.isDynamicDim(1))
       sizes.push_back(b.create<tensor::DimOp>(loc, op.getLhs(), 1));
     if (type.isDynamicDim(2))
-      sizes.push_back(b.create<tensor::DimOp>(
-          loc, op.getRhs(), op.getTransposeRhs() ? 1 : 2));
+      sizes.push_back(b.create<tensor::DimOp>(loc, op.getRhs(),
+                                              op.getTransposeRhs() ? 1 : 2));
     Value init = filled(b, loc, type, sizes, 0.0);
 
     AffineExpr bi, m, n, k;
@@ -156,18 +156,20 @@ struct MatmulPattern : OpRewritePattern<tfm::MatmulOp> {
     auto map = [&](ArrayRef<AffineExpr> e) {
       return AffineMap::get(4, 0, e, b.getContext());
     };
-    SmallVector<AffineMap> maps = {
-        map({bi, m, k}),
-        op.getTransposeRhs() ? map({rb, n, k}) : map({rb, k, n}),
-        map({bi, m, n})};
+    SmallVector<AffineMap> maps = {map({bi, m, k}),
+                                   op.getTransposeRhs() ? map({rb, n, k})
+                                                        : map({rb, k, n}),
+                                   map({bi, m, n})};
     using utils::IteratorType;
-    SmallVector<IteratorType> iters = {IteratorType::parallel, IteratorType::parallel,
-                                       IteratorType::parallel, IteratorType::reduction};
+    SmallVector<IteratorType> iters = {
+        IteratorType::parallel, IteratorType::parallel, IteratorType::parallel,
+        IteratorType::reduction};
     auto generic = b.create<linalg::GenericOp>(
         loc, type, ValueRange{op.getLhs(), op.getRhs()}, init, maps, iters,
         [](OpBuilder &nb, Location l, ValueRange a) {
           Value p = nb.create<arith::MulFOp>(l, a[0], a[1]);
-          nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::AddFOp>(l, a[2], p)});
+          nb.create<linalg::YieldOp>(
+              l, ValueRange{nb.create<arith::AddFOp>(l, a[2], p)});
         });
     b.replaceOp(op, generic.getResult(0));
     return success();
@@ -177,7 +179,8 @@ struct MatmulPattern : OpRewritePattern<tfm::MatmulOp> {
 } // namespace
 
 void populateTfmMatmulToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<LinearPattern, LMHeadPattern, MatmulPattern>(patterns.getContext());
+  patterns.add<LinearPattern, LMHeadPattern, MatmulPattern>(
+      patterns.getContext());
 }
 
 } // namespace mlir::tfm

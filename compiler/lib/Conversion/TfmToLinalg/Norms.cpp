@@ -21,9 +21,10 @@ AffineMap columnMap(OpBuilder &b) {
 }
 
 Value sumRows(OpBuilder &b, Location loc, Value x) {
-  return reduceLastDim(b, loc, x, 0.0, [](OpBuilder &nb, Location l, ValueRange a) {
-    return nb.create<arith::AddFOp>(l, a[0], a[1]);
-  });
+  return reduceLastDim(b, loc, x, 0.0,
+                       [](OpBuilder &nb, Location l, ValueRange a) {
+                         return nb.create<arith::AddFOp>(l, a[0], a[1]);
+                       });
 }
 
 /// weight * (x / sqrt(mean(x^2) + eps)), in llama2.c's order of operations.
@@ -36,11 +37,13 @@ struct RMSNormPattern : OpRewritePattern<tfm::RMSNormOp> {
     auto type = cast<RankedTensorType>(op.getType());
     float width = (float)type.getDimSize(1);
     float eps = op.getEps().convertToFloat();
-    Value ss = reduceLastDim(b, loc, x, 0.0, [](OpBuilder &nb, Location l, ValueRange a) {
-      return nb.create<arith::AddFOp>(l, a[1], nb.create<arith::MulFOp>(l, a[0], a[0]));
-    });
-    SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(2), dropLastDimMap(b, 2),
-                                   columnMap(b)};
+    Value ss = reduceLastDim(
+        b, loc, x, 0.0, [](OpBuilder &nb, Location l, ValueRange a) {
+          return nb.create<arith::AddFOp>(
+              l, a[1], nb.create<arith::MulFOp>(l, a[0], a[0]));
+        });
+    SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(2),
+                                   dropLastDimMap(b, 2), columnMap(b)};
     b.replaceOp(
         op, elementwise(
                 b, loc, type, dynamicSizes(b, loc, x), {x, ss, op.getWeight()},
@@ -80,11 +83,14 @@ struct LayerNormPattern : OpRewritePattern<tfm::LayerNormOp> {
               l, a[0], nb.create<arith::DivFOp>(l, a[1], f32(nb, l, width)));
         },
         rowMaps);
-    Value sq = reduceLastDim(b, loc, centred, 0.0, [](OpBuilder &nb, Location l, ValueRange a) {
-      return nb.create<arith::AddFOp>(l, a[1], nb.create<arith::MulFOp>(l, a[0], a[0]));
-    });
-    SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(2), dropLastDimMap(b, 2),
-                                   columnMap(b), columnMap(b)};
+    Value sq = reduceLastDim(
+        b, loc, centred, 0.0, [](OpBuilder &nb, Location l, ValueRange a) {
+          return nb.create<arith::AddFOp>(
+              l, a[1], nb.create<arith::MulFOp>(l, a[0], a[0]));
+        });
+    SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(2),
+                                   dropLastDimMap(b, 2), columnMap(b),
+                                   columnMap(b)};
     b.replaceOp(
         op,
         elementwise(

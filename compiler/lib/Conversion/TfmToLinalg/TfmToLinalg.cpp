@@ -21,16 +21,18 @@ struct ConvertTfmToLinalgPass
     // Every tfm op has a lowering; anything left over is a bug to report.
     target.addIllegalDialect<tfm::TfmDialect>();
     // The lowerings produce only these (upstream) dialects.
-    target.addLegalDialect<arith::ArithDialect, bufferization::BufferizationDialect,
-                           func::FuncDialect, linalg::LinalgDialect, math::MathDialect,
-                           memref::MemRefDialect, tensor::TensorDialect>();
+    target.addLegalDialect<
+        arith::ArithDialect, bufferization::BufferizationDialect,
+        func::FuncDialect, linalg::LinalgDialect, math::MathDialect,
+        memref::MemRefDialect, tensor::TensorDialect>();
     RewritePatternSet patterns(ctx);
     mlir::tfm::populateTfmElementwiseToLinalgPatterns(patterns);
     mlir::tfm::populateTfmNormsToLinalgPatterns(patterns);
     mlir::tfm::populateTfmMatmulToLinalgPatterns(patterns);
     mlir::tfm::populateTfmDataMovementToLinalgPatterns(patterns);
     mlir::tfm::populateTfmAttentionToKernelPatterns(patterns);
-    if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
       signalPassFailure();
   }
 };

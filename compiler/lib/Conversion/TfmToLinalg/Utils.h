@@ -134,7 +134,8 @@ inline mlir::Value f32(mlir::OpBuilder &b, mlir::Location loc, double v) {
 /// `linalg.index d` converted to f32.
 inline mlir::Value indexF32(mlir::OpBuilder &b, mlir::Location loc,
                             mlir::Value index) {
-  mlir::Value i64 = b.create<mlir::arith::IndexCastOp>(loc, b.getI64Type(), index);
+  mlir::Value i64 =
+      b.create<mlir::arith::IndexCastOp>(loc, b.getI64Type(), index);
   return b.create<mlir::arith::SIToFPOp>(loc, b.getF32Type(), i64);
 }
 

@@ -66,7 +66,7 @@ struct Options {
   bool interactive = false; ///< -i.
   bool displayPrompt = true;
   bool tokenizeOnly = false;
-  std::string logitsOut; ///< Empty: do not write logits.
+  std::string logitsOut;      ///< Empty: do not write logits.
   std::string attentionOut;   ///< Empty: do not write attention (.npy).
   std::string perplexityFile; ///< Non-empty: score this text, no generation.
   bool timing = true;

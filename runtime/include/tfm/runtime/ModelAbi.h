@@ -77,35 +77,38 @@ typedef void (*TfmProbeFn)(TfmMemRefI8x1 *weights, TfmMemRefI32x1 *tokens,
 
 /// Everything the runtime needs to know about a compiled model.
 typedef struct TfmModelInfo {
-  uint32_t abi_version;        ///< TFM_ABI_VERSION at compile time.
-  const char *name;            ///< Model name (from the description or file).
-  const char *arch;            ///< "llama", "gpt2", ... for humans.
+  uint32_t abi_version; ///< TFM_ABI_VERSION at compile time.
+  const char *name;     ///< Model name (from the description or file).
+  const char *arch;     ///< "llama", "gpt2", ... for humans.
   int64_t vocab_size;
-  int64_t context_length;      ///< Maximum positions (KV cache length).
+  int64_t context_length; ///< Maximum positions (KV cache length).
   int64_t dim;
   int64_t n_layers;
   int64_t n_heads;
   int64_t n_kv_heads;
   int64_t head_dim;
-  int64_t kv_cache_floats;     ///< n_layers * 2 * n_kv_heads * context_length * head_dim.
-  int64_t weights_bytes;       ///< Size of the packed weights blob.
-  const uint8_t *weights;      ///< Embedded weights, or NULL when weights_file is used.
-  const char *weights_file;    ///< Sidecar file to mmap, or NULL (Session.h).
-  const uint8_t *tokenizer;    ///< Serialized tokenizer bytes (may be NULL: no tokenizer).
+  int64_t kv_cache_floats; ///< n_layers * 2 * n_kv_heads * context_length *
+                           ///< head_dim.
+  int64_t weights_bytes;   ///< Size of the packed weights blob.
+  const uint8_t
+      *weights; ///< Embedded weights, or NULL when weights_file is used.
+  const char *weights_file; ///< Sidecar file to mmap, or NULL (Session.h).
+  const uint8_t
+      *tokenizer; ///< Serialized tokenizer bytes (may be NULL: no tokenizer).
   int64_t tokenizer_bytes;
-  TfmEntryFn prefill;          ///< T tokens, T in [1, prefill_chunk].
-  TfmEntryFn decode;           ///< Exactly one token; specialised for T == 1.
-  int64_t prefill_chunk;       ///< Most tokens per prefill call: its activation
-                               ///< memory is sized for this many (tfmc
-                               ///< --prefill-chunk); longer inputs are split.
-  uint64_t spec_id;            ///< Hash of the architecture and blob layout.
-  uint64_t weights_id;         ///< Hash of the blob's bytes; 0 if unknown
-                               ///< (tfmc --weights=none).
-  TfmEntryFn prefill_last;     ///< As prefill, but logits is 1 x vocab_size:
-                               ///< the last token's row only (for callers
-                               ///< that want no other row).
-  TfmProbeFn probe_attention;  ///< NULL unless compiled with
-                               ///< --probes=attention.
+  TfmEntryFn prefill;         ///< T tokens, T in [1, prefill_chunk].
+  TfmEntryFn decode;          ///< Exactly one token; specialised for T == 1.
+  int64_t prefill_chunk;      ///< Most tokens per prefill call: its activation
+                              ///< memory is sized for this many (tfmc
+                              ///< --prefill-chunk); longer inputs are split.
+  uint64_t spec_id;           ///< Hash of the architecture and blob layout.
+  uint64_t weights_id;        ///< Hash of the blob's bytes; 0 if unknown
+                              ///< (tfmc --weights=none).
+  TfmEntryFn prefill_last;    ///< As prefill, but logits is 1 x vocab_size:
+                              ///< the last token's row only (for callers
+                              ///< that want no other row).
+  TfmProbeFn probe_attention; ///< NULL unless compiled with
+                              ///< --probes=attention.
 } TfmModelInfo;
 
 /// A sidecar weights file is the blob (weights_bytes bytes) followed by this

@@ -58,10 +58,10 @@ TFM_API TfmSession *tfm_session_create(const TfmModelInfo *model, int threads,
 
 /** tfm_session_create, mapping the sidecar weights from `weights_path`
  *  (NULL or "": the default search, see above). */
-TFM_API TfmSession *
-tfm_session_create_with_weights(const TfmModelInfo *model, int threads,
-                                const char *weights_path, char *err,
-                                size_t errlen);
+TFM_API TfmSession *tfm_session_create_with_weights(const TfmModelInfo *model,
+                                                    int threads,
+                                                    const char *weights_path,
+                                                    char *err, size_t errlen);
 
 /** Runs the model on `n` tokens at the current position (prefill for n > 1,
  *  in calls of at most the model's prefill_chunk tokens; decode for n == 1),

@@ -68,7 +68,8 @@ enum class TokenizerKind : uint32_t {
   Gpt2 = 2,          ///< Byte-level BPE with ranked merges.
 };
 
-/// Token types, numbered as SentencePiece and GGUF's `tokenizer.ggml.token_type`.
+/// Token types, numbered as SentencePiece and GGUF's
+/// `tokenizer.ggml.token_type`.
 enum class TokenType : uint8_t {
   Normal = 1,
   Unknown = 2,
@@ -133,9 +134,8 @@ public:
   std::vector<uint8_t> serialize() const;
   /// Reads serialize()'s output; null plus `error` (with byte offset) if the
   /// bytes are not a valid tokenizer.
-  static std::unique_ptr<Tokenizer> deserialize(const uint8_t *data,
-                                                size_t size,
-                                                std::string &error);
+  static std::unique_ptr<Tokenizer>
+  deserialize(const uint8_t *data, size_t size, std::string &error);
 
 private:
   Tokenizer() = default;

@@ -10,8 +10,8 @@
 using namespace mlir;
 using namespace mlir::tfm;
 
-#include "tfm/Dialect/Tfm/IR/TfmOpsDialect.cpp.inc"
 #include "tfm/Dialect/Tfm/IR/TfmEnums.cpp.inc"
+#include "tfm/Dialect/Tfm/IR/TfmOpsDialect.cpp.inc"
 #define GET_ATTRDEF_CLASSES
 #include "tfm/Dialect/Tfm/IR/TfmAttrs.cpp.inc"
 

@@ -49,8 +49,7 @@ LogicalResult expectSameShape(Operation *op, Value in, Value out) {
 /// Checks that dimension `i` of `v` is static: the lowering computes with it
 /// (a norm divides by the width, RoPE and the sinusoids by the head or model
 /// dimension), and the model always fixes it.
-LogicalResult expectStatic(Operation *op, Value v, unsigned i,
-                           StringRef what) {
+LogicalResult expectStatic(Operation *op, Value v, unsigned i, StringRef what) {
   if (!ShapedType::isDynamic(dim(v, i)))
     return success();
   return op->emitOpError("needs a static ") << what;
@@ -91,7 +90,8 @@ LogicalResult PositionalOp::verify() {
     return failure();
   int64_t d = dim(getInput(), 1);
   if (d % 2 != 0)
-    return emitOpError("sinusoidal positions need an even model dimension, got ")
+    return emitOpError(
+               "sinusoidal positions need an even model dimension, got ")
            << d;
   return success();
 }
@@ -101,7 +101,8 @@ LogicalResult RopeOp::verify() {
     return failure();
   int64_t hd = dim(getInput(), 2);
   if (hd % 2 != 0)
-    return emitOpError("rotates pairs, so the head dimension must be even, got ")
+    return emitOpError(
+               "rotates pairs, so the head dimension must be even, got ")
            << hd;
   return success();
 }
@@ -109,8 +110,8 @@ LogicalResult RopeOp::verify() {
 LogicalResult LayerNormOp::verify() {
   if (failed(expectStatic(*this, getInput(), 1, "model dimension")) ||
       failed(expectSameShape(*this, getInput(), getResult())) ||
-      failed(expectAgree(*this, getWeight(), 0, "weight", getInput(), 1,
-                         "input")))
+      failed(
+          expectAgree(*this, getWeight(), 0, "weight", getInput(), 1, "input")))
     return failure();
   return expectAgree(*this, getBias(), 0, "bias", getInput(), 1, "input");
 }
@@ -138,8 +139,8 @@ LogicalResult LinearOp::verify() {
 LogicalResult LMHeadOp::verify() {
   if (failed(expectAgree(*this, getWeight(), 1, "weight", getInput(), 1,
                          "input")) ||
-      failed(expectAgree(*this, getResult(), 0, "result", getInput(), 0,
-                         "input")))
+      failed(
+          expectAgree(*this, getResult(), 0, "result", getInput(), 0, "input")))
     return failure();
   return expectAgree(*this, getResult(), 1, "result", getWeight(), 0, "weight");
 }
@@ -148,19 +149,20 @@ LogicalResult MatmulOp::verify() {
   int64_t b = dim(getLhs(), 0), rb = dim(getRhs(), 0);
   if (!ShapedType::isDynamic(b) && !ShapedType::isDynamic(rb) &&
       (rb == 0 || b % rb != 0))
-    return emitOpError("rhs batch (") << rb << ") must divide lhs batch (" << b
-                                      << ")";
+    return emitOpError("rhs batch (")
+           << rb << ") must divide lhs batch (" << b << ")";
   unsigned rhsK = getTransposeRhs() ? 2 : 1, rhsN = getTransposeRhs() ? 1 : 2;
   if (failed(expectAgree(*this, getLhs(), 2, "lhs", getRhs(), rhsK, "rhs")) ||
-      failed(expectAgree(*this, getResult(), 0, "result", getLhs(), 0, "lhs")) ||
+      failed(
+          expectAgree(*this, getResult(), 0, "result", getLhs(), 0, "lhs")) ||
       failed(expectAgree(*this, getResult(), 1, "result", getLhs(), 1, "lhs")))
     return failure();
   return expectAgree(*this, getResult(), 2, "result", getRhs(), rhsN, "rhs");
 }
 
 LogicalResult SplitHeadsOp::verify() {
-  if (failed(expectAgree(*this, getResult(), 1, "result", getInput(), 0,
-                         "input")))
+  if (failed(
+          expectAgree(*this, getResult(), 1, "result", getInput(), 0, "input")))
     return failure();
   int64_t d = dim(getInput(), 1), h = dim(getResult(), 0),
           hd = dim(getResult(), 2);
@@ -168,15 +170,15 @@ LogicalResult SplitHeadsOp::verify() {
       ShapedType::isDynamic(hd))
     return emitOpError("needs static model, head and head-dim sizes");
   if (h * hd != d)
-    return emitOpError("heads (") << h << ") x head dim (" << hd
-                                  << ") must equal the input width (" << d
-                                  << ")";
+    return emitOpError("heads (")
+           << h << ") x head dim (" << hd << ") must equal the input width ("
+           << d << ")";
   return success();
 }
 
 LogicalResult MergeHeadsOp::verify() {
-  if (failed(expectAgree(*this, getResult(), 0, "result", getInput(), 1,
-                         "input")))
+  if (failed(
+          expectAgree(*this, getResult(), 0, "result", getInput(), 1, "input")))
     return failure();
   int64_t d = dim(getResult(), 1), h = dim(getInput(), 0),
           hd = dim(getInput(), 2);
@@ -184,9 +186,9 @@ LogicalResult MergeHeadsOp::verify() {
       ShapedType::isDynamic(hd))
     return emitOpError("needs static model, head and head-dim sizes");
   if (h * hd != d)
-    return emitOpError("heads (") << h << ") x head dim (" << hd
-                                  << ") must equal the result width (" << d
-                                  << ")";
+    return emitOpError("heads (")
+           << h << ") x head dim (" << hd << ") must equal the result width ("
+           << d << ")";
   return success();
 }
 

@@ -61,7 +61,8 @@ struct FuseAttentionPattern : OpRewritePattern<MatmulOp> {
     }
     auto qk = singleUseProducer<MatmulOp>(scores);
     if (!qk || !qk.getTransposeRhs())
-      return rewriter.notifyMatchFailure(pv, "scores are not a single-use Q K^T");
+      return rewriter.notifyMatchFailure(pv,
+                                         "scores are not a single-use Q K^T");
     Value query = qk.getLhs();
     if (!scaled) {
       if (auto scale = singleUseProducer<ScaleOp>(query)) {
@@ -98,7 +99,8 @@ struct TfmFuseAttentionPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<FuseAttentionPattern>(&getContext(), numFused);
-    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+    if (failed(
+            applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
 };
