@@ -75,6 +75,7 @@ def main():
     ap.add_argument("--prefill-chunk", type=int)
     ap.add_argument("--kernels", help="tfmc --kernels (default: tfmc's)")
     ap.add_argument("--target-cpu", help="tfmc --target-cpu (default: the host)")
+    ap.add_argument("--target", help="tfmc --target (default: the host)")
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     name = os.path.splitext(os.path.basename(args.example))[0]
@@ -101,6 +102,8 @@ def main():
         flags.append(f"--kernels={args.kernels}")
     if args.target_cpu:
         flags.append(f"--target-cpu={args.target_cpu}")
+    if args.target:
+        flags.append(f"--target={args.target}")
     run([args.tfmc, desc, "-o", exe] + flags)
     exe_logits = os.path.join(args.workdir, "exe.f32")
     out = run([exe, "-p", " ".join(map(str, PROMPT)), "-n", str(STEPS), "--temp", "0",
@@ -130,6 +133,8 @@ def main():
         mode += f", {args.kernels} kernels"
     if args.target_cpu:
         mode += f", {args.target_cpu}"
+    if args.target:
+        mode += f", --target={args.target}"
     print(f"{name} ({mode}): {rows} rows, max abs error {err:.3g}, max |logit| {scale:.3g}, "
           f"relative {rel:.3g}; greedy {'equal' if exe_tokens == ref_tokens else 'DIFFERENT'}"
           f" ({len(exe_tokens)} tokens)")

@@ -94,8 +94,12 @@ void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
-  pm.addPass(createConvertMathToLibmPass());
+  // LLVM intrinsics first: the polynomials' math.fma must become llvm.fma
+  // (one instruction, or a multiply and an add on a target without FMA),
+  // not a call of libm's fmaf per element. libm only gets what LLVM has no
+  // intrinsic for.
   pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
   // Allocations call libtfmrt's _mlir_memref_to_llvm_alloc, which checks
   // for failure: generated code would store through a NULL from malloc.
   FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;
