@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from check_example import ROOT, TOLERANCE, run
+from check_example import compare_logits, run, run_reference
 
 
 def main():
@@ -41,10 +41,7 @@ def main():
     out = run([exe, "-p", args.prompt, "-n", str(args.steps), "--temp", "0", "--no-timing",
                "--logits-out", exe_logits])
     ref_logits = os.path.join(args.workdir, "ref.f32")
-    ref = run(["/usr/bin/python3", os.path.join(ROOT, "test", "reference", "reference.py"),
-               args.model, "--tokens", ",".join(map(str, ids)), "--steps", str(args.steps - 1),
-               "--logits-out", ref_logits])
-    ref_tokens = [int(t) for t in ref.strip().split(",")][:args.steps]
+    ref_tokens = run_reference(args.model, ids, args.steps, ref_logits)
 
     a = np.fromfile(exe_logits, dtype="<f4")
     b = np.fromfile(ref_logits, dtype="<f4")
@@ -53,15 +50,8 @@ def main():
         sys.exit(f"FAIL: logits sizes differ: exe {a.size}, reference {b.size}, {rows} rows")
     vocab = a.size // rows
     exe_tokens = [int(r.argmax()) for r in a.reshape(rows, vocab)[len(ids) - 1:]]
-    err = float(np.max(np.abs(a - b)))
-    scale = float(np.max(np.abs(b)))
-    rel = err / scale if scale else err
-    print(f"{os.path.basename(os.path.normpath(args.model))}: {rows} rows of {vocab}, max abs error "
-          f"{err:.3g}, max |logit| {scale:.3g}, relative {rel:.3g}; greedy "
-          f"{'equal' if exe_tokens == ref_tokens else 'DIFFERENT'} ({len(exe_tokens)} tokens)")
-    if rel > TOLERANCE or exe_tokens != ref_tokens:
-        print(f"FAIL: exe tokens {exe_tokens}\n      ref tokens {ref_tokens}\n{out}")
-        sys.exit(1)
+    compare_logits(f"{os.path.basename(os.path.normpath(args.model))}: {rows} rows of {vocab}",
+                   a, b, exe_tokens, ref_tokens, detail=out)
 
 
 if __name__ == "__main__":
