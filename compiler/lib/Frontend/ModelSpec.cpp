@@ -227,114 +227,73 @@ llvm::Error validateSpec(const ModelSpec &spec) {
   return llvm::Error::success();
 }
 
-const char *toString(PositionEncoding k) {
-  switch (k) {
-  case PositionEncoding::None:
-    return "none";
-  case PositionEncoding::Sinusoidal:
-    return "sinusoidal";
-  case PositionEncoding::Learned:
-    return "learned";
-  case PositionEncoding::Rope:
-    return "rope";
-  case PositionEncoding::Alibi:
-    return "alibi";
-  }
-  return "?";
+llvm::ArrayRef<EnumName<PositionEncoding>> enumNames(PositionEncoding) {
+  static const EnumName<PositionEncoding> names[] = {
+      {PositionEncoding::None, "none"},
+      {PositionEncoding::Sinusoidal, "sinusoidal"},
+      {PositionEncoding::Learned, "learned"},
+      {PositionEncoding::Rope, "rope"},
+      {PositionEncoding::Alibi, "alibi"}};
+  return names;
 }
-const char *toString(NormKind k) {
-  return k == NormKind::LayerNorm ? "layernorm" : "rmsnorm";
+llvm::ArrayRef<EnumName<NormKind>> enumNames(NormKind) {
+  static const EnumName<NormKind> names[] = {{NormKind::LayerNorm, "layernorm"},
+                                             {NormKind::RMSNorm, "rmsnorm"}};
+  return names;
 }
-const char *toString(Activation k) {
-  switch (k) {
-  case Activation::ReLU:
-    return "relu";
-  case Activation::Gelu:
-    return "gelu";
-  case Activation::GeluTanh:
-    return "gelu_tanh";
-  case Activation::SiLU:
-    return "silu";
-  }
-  return "?";
+llvm::ArrayRef<EnumName<Activation>> enumNames(Activation) {
+  static const EnumName<Activation> names[] = {
+      {Activation::ReLU, "relu"},
+      {Activation::Gelu, "gelu"},
+      {Activation::GeluTanh, "gelu_tanh"},
+      {Activation::SiLU, "silu"}};
+  return names;
 }
-const char *toString(RopePairing k) {
-  return k == RopePairing::Interleaved ? "interleaved" : "half";
+llvm::ArrayRef<EnumName<RopePairing>> enumNames(RopePairing) {
+  static const EnumName<RopePairing> names[] = {
+      {RopePairing::Interleaved, "interleaved"}, {RopePairing::Half, "half"}};
+  return names;
 }
-const char *toString(CheckpointFormat k) {
-  switch (k) {
-  case CheckpointFormat::None:
-    return "none";
-  case CheckpointFormat::Llama2c:
-    return "llama2c";
-  case CheckpointFormat::Gguf:
-    return "gguf";
-  case CheckpointFormat::Safetensors:
-    return "safetensors";
-  case CheckpointFormat::Random:
-    return "random";
-  }
-  return "?";
+llvm::ArrayRef<EnumName<CheckpointFormat>> enumNames(CheckpointFormat) {
+  static const EnumName<CheckpointFormat> names[] = {
+      {CheckpointFormat::None, "none"},
+      {CheckpointFormat::Random, "random"},
+      {CheckpointFormat::Llama2c, "llama2c"},
+      {CheckpointFormat::Gguf, "gguf"},
+      {CheckpointFormat::Safetensors, "safetensors"}};
+  return names;
 }
-const char *toString(SpecKey k) {
-  switch (k) {
-  case SpecKey::Model:
-    return "model";
-  case SpecKey::Vocab:
-    return "vocab";
-  case SpecKey::Dim:
-    return "dim";
-  case SpecKey::Context:
-    return "context";
-  case SpecKey::Positions:
-    return "positions";
-  case SpecKey::Theta:
-    return "theta";
-  case SpecKey::Scale:
-    return "scale";
-  case SpecKey::Layers:
-    return "layers";
-  case SpecKey::Order:
-    return "order";
-  case SpecKey::Norm:
-    return "norm";
-  case SpecKey::Eps:
-    return "eps";
-  case SpecKey::Attention:
-    return "attention";
-  case SpecKey::Heads:
-    return "heads";
-  case SpecKey::KvHeads:
-    return "kv_heads";
-  case SpecKey::HeadDim:
-    return "head_dim";
-  case SpecKey::Ffn:
-    return "ffn";
-  case SpecKey::Activation:
-    return "activation";
-  case SpecKey::Hidden:
-    return "hidden";
-  case SpecKey::FinalNorm:
-    return "final_norm";
-  case SpecKey::Head:
-    return "head";
-  case SpecKey::Tokenizer:
-    return "tokenizer";
-  case SpecKey::Weights:
-    return "weights";
-  }
-  return "?";
+llvm::ArrayRef<EnumName<TokenizerKind>> enumNames(TokenizerKind) {
+  static const EnumName<TokenizerKind> names[] = {
+      {TokenizerKind::None, "none"},
+      {TokenizerKind::SentencePiece, "sentencepiece"},
+      {TokenizerKind::Gpt2, "gpt2"}};
+  return names;
 }
-const char *toString(TokenizerKind k) {
-  switch (k) {
-  case TokenizerKind::None:
-    return "none";
-  case TokenizerKind::SentencePiece:
-    return "sentencepiece";
-  case TokenizerKind::Gpt2:
-    return "gpt2";
-  }
-  return "?";
+llvm::ArrayRef<EnumName<SpecKey>> enumNames(SpecKey) {
+  static const EnumName<SpecKey> names[] = {{SpecKey::Model, "model"},
+                                            {SpecKey::Vocab, "vocab"},
+                                            {SpecKey::Dim, "dim"},
+                                            {SpecKey::Context, "context"},
+                                            {SpecKey::Positions, "positions"},
+                                            {SpecKey::Theta, "theta"},
+                                            {SpecKey::Scale, "scale"},
+                                            {SpecKey::Layers, "layers"},
+                                            {SpecKey::Order, "order"},
+                                            {SpecKey::Norm, "norm"},
+                                            {SpecKey::Eps, "eps"},
+                                            {SpecKey::Attention, "attention"},
+                                            {SpecKey::Heads, "heads"},
+                                            {SpecKey::KvHeads, "kv_heads"},
+                                            {SpecKey::HeadDim, "head_dim"},
+                                            {SpecKey::Ffn, "ffn"},
+                                            {SpecKey::Activation, "activation"},
+                                            {SpecKey::Hidden, "hidden"},
+                                            {SpecKey::FinalNorm, "final_norm"},
+                                            {SpecKey::Head, "head"},
+                                            {SpecKey::Tokenizer, "tokenizer"},
+                                            {SpecKey::Weights, "weights"}};
+  return names;
 }
 
 } // namespace tfm
