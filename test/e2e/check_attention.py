@@ -14,7 +14,6 @@ With --production, also compiles without --probes and checks that the
 executable has no probe symbol and refuses --attention-out with a message.
 """
 
-import argparse
 import os
 import subprocess
 import sys
@@ -24,20 +23,16 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from check_example import PROMPT, run, with_safetensors_weights  # noqa: E402
+from check_example import PROMPT, arg_parser, parse_args, run, with_safetensors_weights  # noqa: E402
 
 TOLERANCE = 1e-5
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("example")
-    ap.add_argument("--tfmc", required=True)
-    ap.add_argument("--workdir", required=True)
+    ap = arg_parser("example")
     ap.add_argument("--prefill-chunk", type=int)
     ap.add_argument("--production", action="store_true")
-    args = ap.parse_args()
-    os.makedirs(args.workdir, exist_ok=True)
+    args = parse_args(ap)
     name = os.path.splitext(os.path.basename(args.example))[0]
 
     arch, desc = with_safetensors_weights(args.example, args.workdir, seed=20261202)

@@ -11,28 +11,23 @@ and compares every logits row (relative error <= 1e-4) and the greedy tokens.
 Prints SKIPPED when MODEL is absent (the shared data is not checked out).
 """
 
-import argparse
 import os
 import sys
 
 import numpy as np
 
-from check_example import compare_logits, run, run_reference
+from check_example import arg_parser, compare_logits, parse_args, run, run_reference
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("model")
-    ap.add_argument("--tfmc", required=True)
-    ap.add_argument("--workdir", required=True)
+    ap = arg_parser("model")
     ap.add_argument("--prompt", required=True)
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--kernels", help="tfmc --kernels (default: tfmc's)")
-    args = ap.parse_args()
+    args = parse_args(ap)
     if not os.path.exists(args.model):
         print(f"SKIPPED: {args.model} is absent")
         return
-    os.makedirs(args.workdir, exist_ok=True)
     exe = os.path.join(args.workdir, "model")
     flags = [f"--kernels={args.kernels}"] if args.kernels else []
     run([args.tfmc, args.model, "-o", exe] + flags)

@@ -66,6 +66,21 @@ def run(cmd, **kw):
     return r.stdout
 
 
+def arg_parser(positional):
+    """The arguments every e2e check takes: its input, --tfmc and --workdir."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument(positional)
+    ap.add_argument("--tfmc", required=True)
+    ap.add_argument("--workdir", required=True)
+    return ap
+
+
+def parse_args(ap):
+    args = ap.parse_args()
+    os.makedirs(args.workdir, exist_ok=True)
+    return args
+
+
 def with_safetensors_weights(example, workdir, seed):
     """Writes random weights for EXAMPLE into workdir/weights.safetensors and a
     copy of the description that maps them; returns (arch, description path)."""
@@ -106,16 +121,12 @@ def compare_logits(label, got, want, exe_tokens, ref_tokens, detail=""):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("example")
-    ap.add_argument("--tfmc", required=True)
-    ap.add_argument("--workdir", required=True)
+    ap = arg_parser("example")
     ap.add_argument("--no-fuse", action="store_true")
     ap.add_argument("--prefill-chunk", type=int)
     ap.add_argument("--kernels", help="tfmc --kernels (default: tfmc's)")
     ap.add_argument("--target-cpu", help="tfmc --target-cpu (default: the host)")
-    args = ap.parse_args()
-    os.makedirs(args.workdir, exist_ok=True)
+    args = parse_args(ap)
     name = os.path.splitext(os.path.basename(args.example))[0]
 
     arch, desc = with_safetensors_weights(args.example, args.workdir, seed=20261125)
