@@ -160,36 +160,33 @@ LogicalResult MatmulOp::verify() {
   return expectAgree(*this, getResult(), 2, "result", getRhs(), rhsN, "rhs");
 }
 
+/// Heads x head dim must equal the model width `d` (of the `side` operand).
+static LogicalResult verifyHeadSplit(Operation *op, int64_t d, int64_t h,
+                                     int64_t hd, llvm::StringRef side) {
+  if (ShapedType::isDynamic(d) || ShapedType::isDynamic(h) ||
+      ShapedType::isDynamic(hd))
+    return op->emitOpError("needs static model, head and head-dim sizes");
+  if (h * hd != d)
+    return op->emitOpError("heads (")
+           << h << ") x head dim (" << hd << ") must equal the " << side
+           << " width (" << d << ")";
+  return success();
+}
+
 LogicalResult SplitHeadsOp::verify() {
   if (failed(
           expectAgree(*this, getResult(), 1, "result", getInput(), 0, "input")))
     return failure();
-  int64_t d = dim(getInput(), 1), h = dim(getResult(), 0),
-          hd = dim(getResult(), 2);
-  if (ShapedType::isDynamic(d) || ShapedType::isDynamic(h) ||
-      ShapedType::isDynamic(hd))
-    return emitOpError("needs static model, head and head-dim sizes");
-  if (h * hd != d)
-    return emitOpError("heads (")
-           << h << ") x head dim (" << hd << ") must equal the input width ("
-           << d << ")";
-  return success();
+  return verifyHeadSplit(*this, dim(getInput(), 1), dim(getResult(), 0),
+                         dim(getResult(), 2), "input");
 }
 
 LogicalResult MergeHeadsOp::verify() {
   if (failed(
           expectAgree(*this, getResult(), 0, "result", getInput(), 1, "input")))
     return failure();
-  int64_t d = dim(getResult(), 1), h = dim(getInput(), 0),
-          hd = dim(getInput(), 2);
-  if (ShapedType::isDynamic(d) || ShapedType::isDynamic(h) ||
-      ShapedType::isDynamic(hd))
-    return emitOpError("needs static model, head and head-dim sizes");
-  if (h * hd != d)
-    return emitOpError("heads (")
-           << h << ") x head dim (" << hd << ") must equal the result width ("
-           << d << ")";
-  return success();
+  return verifyHeadSplit(*this, dim(getResult(), 1), dim(getInput(), 0),
+                         dim(getInput(), 2), "result");
 }
 
 /// A layer's cache is [2, KV, context, hd]; `value` is [KV, T, hd].
