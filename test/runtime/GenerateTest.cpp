@@ -564,20 +564,27 @@ TEST(Main, StreamsTextThroughTheTokenizer) {
   EXPECT_NE(r.err.find("empty"), std::string::npos);
 }
 
+/// A run that must exit 2 with `message`, before it prints or evaluates
+/// anything.
+void expectRefusedBeforeOutput(const TfmModelInfo &m,
+                               std::vector<std::string> args,
+                               const std::string &message) {
+  log = CallLog();
+  MainRun r = runMain(m, std::move(args));
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+  EXPECT_EQ(log.prefills, 0);
+}
+
 // Outputs are checked before anything is printed or evaluated (issue 14,
 // bug 7: a bad --logits-out failed after the prompt was shown).
 TEST(Main, BadLogitsOutFailsBeforeAnyOutput) {
-  TfmModelInfo m = fakeModel();
-  log = CallLog();
-  MainRun r = runMain(m, {"-p", "1 7 2", "-n", "3", "--temp", "0",
-                          "--logits-out", "/nonexistent-dir/l.bin"});
-  EXPECT_EQ(r.rc, 2);
-  EXPECT_EQ(r.out, "");
-  EXPECT_NE(r.err.find("cannot open '/nonexistent-dir/l.bin' for "
-                       "--logits-out"),
-            std::string::npos)
-      << r.err;
-  EXPECT_EQ(log.prefills, 0);
+  expectRefusedBeforeOutput(
+      fakeModel(),
+      {"-p", "1 7 2", "-n", "3", "--temp", "0", "--logits-out",
+       "/nonexistent-dir/l.bin"},
+      "cannot open '/nonexistent-dir/l.bin' for --logits-out");
 }
 
 // --attention-out needs the probe entry point (tfmc --probes=attention):
@@ -585,16 +592,11 @@ TEST(Main, BadLogitsOutFailsBeforeAnyOutput) {
 TEST(Main, AttentionOutNeedsTheProbe) {
   TfmModelInfo m = fakeModel();
   ASSERT_EQ(m.probe_attention, nullptr);
-  log = CallLog();
-  MainRun r = runMain(m, {"-p", "1 7 2", "-n", "3", "--temp", "0",
-                          "--attention-out", "/nonexistent-dir/a.npy"});
-  EXPECT_EQ(r.rc, 2);
-  EXPECT_EQ(r.out, "");
-  EXPECT_NE(r.err.find("--attention-out needs a model compiled with tfmc "
-                       "--probes=attention"),
-            std::string::npos)
-      << r.err;
-  EXPECT_EQ(log.prefills, 0);
+  expectRefusedBeforeOutput(
+      m,
+      {"-p", "1 7 2", "-n", "3", "--temp", "0", "--attention-out",
+       "/nonexistent-dir/a.npy"},
+      "--attention-out needs a model compiled with tfmc --probes=attention");
 }
 
 // -c limits the positions of the run; more than compiled is an error.
