@@ -175,25 +175,13 @@ private:
         value.push_back(c);
         continue;
       }
-      char e = peek();
-      switch (e) {
-      case '"':
-        value.push_back('"');
-        break;
-      case '\\':
-        value.push_back('\\');
-        break;
-      case 'n':
-        value.push_back('\n');
-        break;
-      case 't':
-        value.push_back('\t');
-        break;
-      default:
+      // The escapes: \" \\ \n \t.
+      size_t escape = llvm::StringRef("\"\\nt").find(peek());
+      if (escape == llvm::StringRef::npos)
         return diags.error(locAt(pos - 1),
                            "unknown escape sequence in string; expected "
                            "\\\", \\\\, \\n or \\t");
-      }
+      value.push_back("\"\\\n\t"[escape]);
       ++pos;
     }
     tok = make(TokenKind::String, begin);

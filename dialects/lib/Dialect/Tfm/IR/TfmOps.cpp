@@ -76,6 +76,16 @@ LogicalResult EmbeddingOp::verify() {
   return expectAgree(*this, getResult(), 1, "result", getTable(), 1, "table");
 }
 
+/// Dimension `d` of `v` is static and even; otherwise `message`.
+static LogicalResult expectEven(Operation *op, Value v, unsigned d,
+                                llvm::StringRef what, llvm::StringRef message) {
+  if (failed(expectStatic(op, v, d, what)))
+    return failure();
+  if (dim(v, d) % 2 != 0)
+    return op->emitOpError(message) << ", got " << dim(v, d);
+  return success();
+}
+
 LogicalResult PositionalOp::verify() {
   if (failed(expectSameShape(*this, getInput(), getResult())))
     return failure();
@@ -86,25 +96,13 @@ LogicalResult PositionalOp::verify() {
   }
   if (getTable())
     return emitOpError("sinusoidal positions take no table");
-  if (failed(expectStatic(*this, getInput(), 1, "model dimension")))
-    return failure();
-  int64_t d = dim(getInput(), 1);
-  if (d % 2 != 0)
-    return emitOpError(
-               "sinusoidal positions need an even model dimension, got ")
-           << d;
-  return success();
+  return expectEven(*this, getInput(), 1, "model dimension",
+                    "sinusoidal positions need an even model dimension");
 }
 
 LogicalResult RopeOp::verify() {
-  if (failed(expectStatic(*this, getInput(), 2, "head dimension")))
-    return failure();
-  int64_t hd = dim(getInput(), 2);
-  if (hd % 2 != 0)
-    return emitOpError(
-               "rotates pairs, so the head dimension must be even, got ")
-           << hd;
-  return success();
+  return expectEven(*this, getInput(), 2, "head dimension",
+                    "rotates pairs, so the head dimension must be even");
 }
 
 LogicalResult LayerNormOp::verify() {
