@@ -504,6 +504,27 @@ _mlir_ciface_tfmrt_parallel_for(TfmParallelBodyFn body, TfmMemRefF32x2 *a,
       minChunk);
 }
 
+extern "C" void _mlir_ciface_tfmrt_parallel_for4(
+    TfmParallelBody4Fn body, TfmMemRefF32x3 *a, TfmMemRefF32x3 *b,
+    TfmMemRefF32x3 *c, TfmMemRefF32x3 *d, int64_t scalar, int64_t items,
+    int64_t workPerItem) {
+  if (!body || !a || !b || !c || !d)
+    fatal("tfmrt_parallel_for4", "null body or operand");
+  int64_t minChunk =
+      std::max<int64_t>(1, kMinChunkWork / std::max<int64_t>(workPerItem, 1));
+#define TFM_EXPAND(m)                                                          \
+  m->allocated, m->aligned, m->offset, m->sizes[0], m->sizes[1], m->sizes[2],  \
+      m->strides[0], m->strides[1], m->strides[2]
+  tfm::rt::parallelFor(
+      items,
+      [&](int64_t begin, int64_t end) {
+        body(begin, end, TFM_EXPAND(a), TFM_EXPAND(b), TFM_EXPAND(c),
+             TFM_EXPAND(d), scalar);
+      },
+      minChunk);
+#undef TFM_EXPAND
+}
+
 extern "C" void _mlir_ciface_tfmrt_linear(TfmMemRefF32x2 *out,
                                           TfmMemRefF32x2 *x, TfmMemRefF32x2 *w,
                                           int64_t accumulate) {

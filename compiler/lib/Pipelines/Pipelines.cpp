@@ -75,6 +75,9 @@ void buildBufferizationPipeline(OpPassManager &pm,
     gen.tiles = 2;
     gen.decodeTiles = 4;
     pm.addPass(mlir::tfm::createTfmGenerateKernelsPass(gen));
+    mlir::tfm::TfmGenerateAttentionPassOptions attention;
+    attention.vectorWidth = opts.vectorWidth;
+    pm.addPass(mlir::tfm::createTfmGenerateAttentionPass(attention));
   }
   // Linear layers not generated (runtime mode, or weights left unpacked).
   if (opts.kernels != KernelMode::Loops)
@@ -94,8 +97,10 @@ void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
-  pm.addPass(createConvertMathToLibmPass());
+  // LLVM intrinsics first: the polynomials' fma and floor (vector or not)
+  // become instructions, not per-lane libm calls; libm takes what is left.
   pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
   // Allocations call libtfmrt's _mlir_memref_to_llvm_alloc, which checks
   // for failure: generated code would store through a NULL from malloc.
   FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;

@@ -73,6 +73,25 @@ void _mlir_ciface_tfmrt_parallel_for(TfmParallelBodyFn body, TfmMemRefF32x2 *a,
                                      TfmMemRefF32x2 *b, TfmMemRefF32x2 *c,
                                      int64_t items, int64_t workPerItem);
 
+/// A parallel body of four 3-D operands and one scalar (tfm-generate-attention:
+/// out, q, k, v, pos): computes the items [begin, end). Each memref arrives
+/// expanded: allocated, aligned, offset, sizes[3], strides[3].
+#define TFM_MEMREF3_PARAMS                                                     \
+  float *, float *, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t
+typedef void (*TfmParallelBody4Fn)(int64_t begin, int64_t end,
+                                   TFM_MEMREF3_PARAMS, TFM_MEMREF3_PARAMS,
+                                   TFM_MEMREF3_PARAMS, TFM_MEMREF3_PARAMS,
+                                   int64_t scalar);
+#undef TFM_MEMREF3_PARAMS
+
+/// Runs body over [0, items) on the calling thread's current pool, as
+/// tfmrt_parallel_for does, passing a, b, c, d and scalar through.
+void _mlir_ciface_tfmrt_parallel_for4(TfmParallelBody4Fn body,
+                                      TfmMemRefF32x3 *a, TfmMemRefF32x3 *b,
+                                      TfmMemRefF32x3 *c, TfmMemRefF32x3 *d,
+                                      int64_t scalar, int64_t items,
+                                      int64_t workPerItem);
+
 float tfmrt_alibi_slope(int64_t h, int64_t numHeads);
 
 #ifdef __cplusplus
