@@ -1,7 +1,7 @@
 // RUN: tfm-opt %s --tfm-generate-attention="vector-width=8" --canonicalize | FileCheck %s
 // RUN: not tfm-opt %s --tfm-generate-attention="block=12" 2>&1 | FileCheck %s --check-prefix=BAD
 
-// The attention kernel's call (tfm-to-linalg: tfmrt_attention on transposed
+// The attention kernel's call (tfm-to-linalg: tfm_attention on transposed
 // views of head-major buffers) becomes an outlined body specialised to
 // H = 8, KV = 2, head_dim = 16, scale and mask, run by tfmrt_parallel_for4.
 
@@ -9,6 +9,8 @@
 
 // CHECK-DAG: memref.global "private" constant @__tfm_alibi_log2_slopes_h8 : memref<8xf32> = dense<[0.72134751, 0.360673755,
 // CHECK-DAG: func.func private @tfmrt_parallel_for4({{.*}}) attributes {llvm.emit_c_interface}
+// The kernel's declaration goes with its calls.
+// CHECK-NOT: @tfm_attention(
 
 // Prefill: items are (kv head, block of 4 rows): 2 * ceil(T / 4); the body
 // gets the head-major buffers themselves (the transposes are peeled).
@@ -22,7 +24,6 @@
 // CHECK-DAG: %[[KC:.*]] = memref.cast %[[K]]
 // CHECK-DAG: %[[VC:.*]] = memref.cast %[[V]]
 // CHECK: call @tfmrt_parallel_for4(%[[BODY]], %[[OC]], %[[QC]], %[[KC]], %[[VC]], %[[POS]], %{{.*}}, %{{.*}})
-// CHECK-NOT: tfmrt_attention
 // CHECK: return
 
 // Decode: items are (kv head, key range) writing [split][head][acc | max |
@@ -45,10 +46,6 @@
 // CHECK-LABEL: func.func @alibi
 // CHECK: constant @tfm_attention_h8_kv2_d16_rows_alibi
 // CHECK: call @tfmrt_parallel_for4
-
-// A mask flag that is not a constant: the call stays.
-// CHECK-LABEL: func.func @dynamic_flag
-// CHECK: call @tfmrt_attention(
 
 // The prefill body: scaled queries (scale * log2 e = 0.25 * 1.4427), then
 // key blocks of 64, each query's keys bounded by its position (causal),
@@ -96,7 +93,7 @@
 // CHECK: arith.subf
 
 #any = strided<[?, ?, ?], offset: ?>
-func.func private @tfmrt_attention(memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, i64, f32, i64, i64) attributes {llvm.emit_c_interface}
+func.func private @tfm_attention(memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, i64, f32, i64, i64) attributes {llvm.emit_c_interface}
 
 func.func @prefill(%out: memref<8x?x16xf32>, %q: memref<8x?x16xf32>, %k: memref<2x?x16xf32, strided<[4096, 16, 1], offset: ?>>, %v: memref<2x?x16xf32, strided<[4096, 16, 1], offset: ?>>, %pos: index) {
   %ot = memref.transpose %out (d0, d1, d2) -> (d1, d0, d2) : memref<8x?x16xf32> to memref<?x8x16xf32, strided<[16, ?, 1]>>
@@ -112,7 +109,7 @@ func.func @prefill(%out: memref<8x?x16xf32>, %q: memref<8x?x16xf32>, %k: memref<
   %scale = arith.constant 2.500000e-01 : f32
   %causal = arith.constant 1 : i64
   %alibi = arith.constant 0 : i64
-  call @tfmrt_attention(%oc, %qc, %kc, %vc, %p, %scale, %causal, %alibi) : (memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, i64, f32, i64, i64) -> ()
+  call @tfm_attention(%oc, %qc, %kc, %vc, %p, %scale, %causal, %alibi) : (memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, i64, f32, i64, i64) -> ()
   return
 }
 
@@ -130,7 +127,7 @@ func.func @decode(%out: memref<8x1x16xf32>, %q: memref<8x1x16xf32>, %k: memref<2
   %scale = arith.constant 2.500000e-01 : f32
   %causal = arith.constant 1 : i64
   %alibi = arith.constant 0 : i64
-  call @tfmrt_attention(%oc, %qc, %kc, %vc, %p, %scale, %causal, %alibi) : (memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, i64, f32, i64, i64) -> ()
+  call @tfm_attention(%oc, %qc, %kc, %vc, %p, %scale, %causal, %alibi) : (memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, i64, f32, i64, i64) -> ()
   return
 }
 
@@ -148,23 +145,6 @@ func.func @alibi(%out: memref<8x?x16xf32>, %q: memref<8x?x16xf32>, %k: memref<2x
   %scale = arith.constant 2.500000e-01 : f32
   %causal = arith.constant 0 : i64
   %alibi = arith.constant 1 : i64
-  call @tfmrt_attention(%oc, %qc, %kc, %vc, %p, %scale, %causal, %alibi) : (memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, i64, f32, i64, i64) -> ()
-  return
-}
-
-func.func @dynamic_flag(%out: memref<8x?x16xf32>, %q: memref<8x?x16xf32>, %k: memref<2x?x16xf32, strided<[4096, 16, 1], offset: ?>>, %v: memref<2x?x16xf32, strided<[4096, 16, 1], offset: ?>>, %pos: index, %causal: i64) {
-  %ot = memref.transpose %out (d0, d1, d2) -> (d1, d0, d2) : memref<8x?x16xf32> to memref<?x8x16xf32, strided<[16, ?, 1]>>
-  %oc = memref.cast %ot : memref<?x8x16xf32, strided<[16, ?, 1]>> to memref<?x?x?xf32, #any>
-  %qc0 = memref.cast %q : memref<8x?x16xf32> to memref<8x?x16xf32, #any>
-  %qt = memref.transpose %qc0 (d0, d1, d2) -> (d1, d0, d2) : memref<8x?x16xf32, #any> to memref<?x8x16xf32, #any>
-  %qc = memref.cast %qt : memref<?x8x16xf32, #any> to memref<?x?x?xf32, #any>
-  %kt = memref.transpose %k (d0, d1, d2) -> (d1, d0, d2) : memref<2x?x16xf32, strided<[4096, 16, 1], offset: ?>> to memref<?x2x16xf32, strided<[16, 4096, 1], offset: ?>>
-  %kc = memref.cast %kt : memref<?x2x16xf32, strided<[16, 4096, 1], offset: ?>> to memref<?x?x?xf32, #any>
-  %vt = memref.transpose %v (d0, d1, d2) -> (d1, d0, d2) : memref<2x?x16xf32, strided<[4096, 16, 1], offset: ?>> to memref<?x2x16xf32, strided<[16, 4096, 1], offset: ?>>
-  %vc = memref.cast %vt : memref<?x2x16xf32, strided<[16, 4096, 1], offset: ?>> to memref<?x?x?xf32, #any>
-  %p = arith.index_cast %pos : index to i64
-  %scale = arith.constant 2.500000e-01 : f32
-  %alibi = arith.constant 0 : i64
-  call @tfmrt_attention(%oc, %qc, %kc, %vc, %p, %scale, %causal, %alibi) : (memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, i64, f32, i64, i64) -> ()
+  call @tfm_attention(%oc, %qc, %kc, %vc, %p, %scale, %causal, %alibi) : (memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, memref<?x?x?xf32, #any>, i64, f32, i64, i64) -> ()
   return
 }

@@ -75,10 +75,13 @@ void buildBufferizationPipeline(OpPassManager &pm,
     gen.tiles = 2;
     gen.decodeTiles = 4;
     pm.addPass(mlir::tfm::createTfmGenerateKernelsPass(gen));
-    mlir::tfm::TfmGenerateAttentionPassOptions attention;
-    attention.vectorWidth = opts.vectorWidth;
-    pm.addPass(mlir::tfm::createTfmGenerateAttentionPass(attention));
   }
+  // Fused attention is generated in every mode: libtfmrt has no attention
+  // kernel (the generated one was faster on every case of
+  // bench/attention.sh).
+  mlir::tfm::TfmGenerateAttentionPassOptions attention;
+  attention.vectorWidth = opts.vectorWidth;
+  pm.addPass(mlir::tfm::createTfmGenerateAttentionPass(attention));
   // Linear layers not generated (runtime mode, or weights left unpacked).
   if (opts.kernels != KernelMode::Loops)
     pm.addPass(mlir::tfm::createTfmLinalgToKernelsPass());

@@ -1,7 +1,7 @@
 //===- GenerateAttention.cpp - Vector code for fused attention ------------===//
 //
 // tfm-to-linalg lowers tfm.fused_attention to a call of the attention
-// kernel's interface, `tfmrt_attention(out, q, k, v, pos, scale, causal,
+// kernel's interface, `tfm_attention(out, q, k, v, pos, scale, causal,
 // alibi)` on [T, H, hd] / [S, KV, hd] views that are transposes of the
 // head-major buffers. This pass replaces each call by code specialised to
 // H, KV, head_dim, the scale and the mask:
@@ -44,7 +44,7 @@ using namespace mlir;
 
 namespace {
 
-constexpr StringLiteral kKernelName = "tfmrt_attention";
+constexpr StringLiteral kKernelName = "tfm_attention";
 constexpr StringLiteral kSchedulerName = "tfmrt_parallel_for4";
 
 /// memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>: the operands of the
@@ -432,10 +432,23 @@ struct TfmGenerateAttentionPass
       return signalPassFailure();
     }
     SmallVector<Attention> work;
-    getOperation().walk([&](func::CallOp call) {
-      if (std::optional<Attention> a = matchAttention(call))
-        work.push_back(*a);
+    WalkResult walk = getOperation().walk([&](func::CallOp call) {
+      if (call.getCallee() != kKernelName)
+        return WalkResult::advance();
+      std::optional<Attention> a = matchAttention(call);
+      if (!a) {
+        // No library defines the kernel: a call left would not link.
+        call.emitError("tfm-generate-attention: cannot generate this "
+                       "attention (head-major buffers with static heads and "
+                       "head_dim, unit inner stride, constant scale and "
+                       "flags expected)");
+        return WalkResult::interrupt();
+      }
+      work.push_back(*a);
+      return WalkResult::advance();
     });
+    if (walk.wasInterrupted())
+      return signalPassFailure();
     for (const Attention &a : work)
       generate(a);
     // The kernel's declaration goes with its last call.

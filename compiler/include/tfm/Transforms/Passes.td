@@ -134,9 +134,10 @@ def TfmGenerateAttentionPass : Pass<"tfm-generate-attention", "ModuleOp"> {
   let summary = "Generate vector code for fused attention";
   let description = [{
     After bufferization, `tfm.fused_attention` is a call of the attention
-    kernel `tfmrt_attention` on transposed views of head-major buffers
-    (tfm-to-linalg). This pass compiles each call whose head count, key/value
-    head count and head_dim are static into:
+    kernel's interface `tfm_attention` on transposed views of head-major
+    buffers (tfm-to-linalg). No library defines it: this pass compiles each
+    call (static head count, key/value head count and head_dim; constant
+    scale and flags; otherwise an error) into:
 
     - an outlined parallel body, a private function
       `(begin, end, out, q, k, v, pos)` specialised to H, KV, head_dim, the
