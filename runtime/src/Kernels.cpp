@@ -465,10 +465,11 @@ _mlir_ciface_tfmrt_parallel_for(TfmParallelBodyFn body, TfmMemRefF32x2 *a,
       minChunk);
 }
 
-extern "C" void _mlir_ciface_tfmrt_parallel_for4(
-    TfmParallelBody4Fn body, TfmMemRefF32x3 *a, TfmMemRefF32x3 *b,
-    TfmMemRefF32x3 *c, TfmMemRefF32x3 *d, int64_t scalar, int64_t items,
-    int64_t workPerItem) {
+extern "C" void
+_mlir_ciface_tfmrt_parallel_for4(TfmParallelBody4Fn body, TfmMemRefF32x3 *a,
+                                 TfmMemRefF32x3 *b, TfmMemRefF32x3 *c,
+                                 TfmMemRefF32x3 *d, int64_t scalar,
+                                 int64_t items, int64_t workPerItem) {
   if (!body || !a || !b || !c || !d)
     fatal("tfmrt_parallel_for4", "null body or operand");
   int64_t minChunk =

@@ -206,5 +206,4 @@ TEST(Kernels, AlibiSlopes) {
   }
 }
 
-
 } // namespace

@@ -105,10 +105,9 @@ private:
   /// context is the run-time one (the cache's size says it), so the strides
   /// of the outer dimensions are dynamic.
   MemRefType layerCacheType() {
-    return MemRefType::get(
-        {2, a.kvHeads, kDyn, a.headDim}, b.getF32Type(),
-        StridedLayoutAttr::get(b.getContext(), kDyn,
-                               {kDyn, kDyn, a.headDim, 1}));
+    return MemRefType::get({2, a.kvHeads, kDyn, a.headDim}, b.getF32Type(),
+                           StridedLayoutAttr::get(b.getContext(), kDyn,
+                                                  {kDyn, kDyn, a.headDim, 1}));
   }
 
   /// The attention probe's view of [layers, heads, T, pos + T] floats (any
@@ -203,15 +202,15 @@ private:
     // The run-time context: the cache's floats / (layers * 2 * KV * hd).
     Value context = b.create<arith::DivUIOp>(
         loc, b.create<memref::DimOp>(loc, fn.getArgument(3), 0),
-        b.create<arith::ConstantIndexOp>(
-            loc, spec.numLayers * 2 * a.kvHeads * a.headDim));
+        b.create<arith::ConstantIndexOp>(loc, spec.numLayers * 2 * a.kvHeads *
+                                                  a.headDim));
     Value allCaches = b.create<memref::ExpandShapeOp>(
         loc,
         MemRefType::get({spec.numLayers, 2, a.kvHeads, kDyn, a.headDim}, f32),
         fn.getArgument(3), SmallVector<ReassociationIndices>{{0, 1, 2, 3, 4}},
-        ArrayRef<OpFoldResult>{
-            b.getIndexAttr(spec.numLayers), b.getIndexAttr(2),
-            b.getIndexAttr(a.kvHeads), context, b.getIndexAttr(a.headDim)});
+        ArrayRef<OpFoldResult>{b.getIndexAttr(spec.numLayers),
+                               b.getIndexAttr(2), b.getIndexAttr(a.kvHeads),
+                               context, b.getIndexAttr(a.headDim)});
 
     // x = block(x, layer l's weights and cache) for l = 0 .. layers-1.
     auto index = [&](int64_t v) {
@@ -239,8 +238,7 @@ private:
               lb.getIndexAttr(0)};
           SmallVector<OpFoldResult> sizes = {
               lb.getIndexAttr(1), lb.getIndexAttr(2),
-              lb.getIndexAttr(a.kvHeads), context,
-              lb.getIndexAttr(a.headDim)};
+              lb.getIndexAttr(a.kvHeads), context, lb.getIndexAttr(a.headDim)};
           SmallVector<OpFoldResult> strides(5, lb.getIndexAttr(1));
           Value layerCache = lb.create<memref::SubViewOp>(
               l, layerCacheType(), allCaches, offsets, sizes, strides);

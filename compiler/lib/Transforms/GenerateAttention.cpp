@@ -13,8 +13,8 @@
 //       scf.for %s0 = 0 to %keys step B {  // online softmax over key blocks
 //         scf.for %r ... {                 // each query of the item
 //           sc[j] = reduce(fma(qs[r], k[kvh, s0 + j]))   (- alibi bias)
-//           m' = max(m, max(sc)); p = exp2(sc - m'); l = l * exp2(m - m') + sum p
-//           acc = acc * exp2(m - m') + sum_j broadcast(p[j]) * v[kvh, s0 + j]
+//           m' = max(m, max(sc)); p = exp2(sc - m'); l = l * exp2(m - m') + sum
+//           p acc = acc * exp2(m - m') + sum_j broadcast(p[j]) * v[kvh, s0 + j]
 //       } }
 //       out[h, t] = acc / l
 //     }
@@ -62,10 +62,9 @@ Value headMajor(Value v) {
   if (auto cast = v.getDefiningOp<memref::CastOp>())
     v = cast.getSource();
   auto transpose = v.getDefiningOp<memref::TransposeOp>();
-  if (!transpose ||
-      transpose.getPermutation() !=
-          AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0, 2},
-                                       v.getContext()))
+  if (!transpose || transpose.getPermutation() !=
+                        AffineMap::getPermutationMap(
+                            ArrayRef<unsigned>{1, 0, 2}, v.getContext()))
     return {};
   v = transpose.getIn();
   if (auto cast = v.getDefiningOp<memref::CastOp>())
@@ -149,9 +148,7 @@ public:
   Value minS(Value x, Value y) { return b.create<arith::MinSIOp>(loc, x, y); }
   Value maxS(Value x, Value y) { return b.create<arith::MaxSIOp>(loc, x, y); }
   /// (x + y - 1) / y: arith.ceildivui would need arith-expand.
-  Value ceilDiv(Value x, Value y) {
-    return divU(sub(add(x, y), idx(1)), y);
-  }
+  Value ceilDiv(Value x, Value y) { return divU(sub(add(x, y), idx(1)), y); }
 
   /// Key ranges of one-row attention over `keys` keys: ceil(keys / (2B)),
   /// between 1 and `maxSplits`.
@@ -363,8 +360,7 @@ private:
     // Block max, probabilities, sum.
     Value bm = negInf;
     for (int64_t c = 0; c < block; c += scoreWidth)
-      bm = b.create<arith::MaximumFOp>(loc, bm,
-                                       load(scores, {idx(c)}, scType));
+      bm = b.create<arith::MaximumFOp>(loc, bm, load(scores, {idx(c)}, scType));
     Value mOld = b.create<memref::LoadOp>(loc, runMax, r);
     Value mNew = b.create<arith::MaximumFOp>(
         loc, mOld, reduce(vector::CombiningKind::MAXIMUMF, bm));
@@ -374,23 +370,23 @@ private:
     Value sum = splat(scType, 0.0f);
     for (int64_t c = 0; c < block; c += scoreWidth) {
       Value p = b.create<math::Exp2Op>(
-          loc, b.create<arith::SubFOp>(loc, load(scores, {idx(c)}, scType),
-                                       mNewV));
+          loc,
+          b.create<arith::SubFOp>(loc, load(scores, {idx(c)}, scType), mNewV));
       store(p, scores, {idx(c)});
       sum = b.create<arith::AddFOp>(loc, sum, p);
     }
     Value lOld = b.create<memref::LoadOp>(loc, runSum, r);
-    Value lNew = b.create<arith::AddFOp>(
-        loc, b.create<arith::MulFOp>(loc, lOld, corr),
-        reduce(vector::CombiningKind::ADD, sum));
+    Value lNew =
+        b.create<arith::AddFOp>(loc, b.create<arith::MulFOp>(loc, lOld, corr),
+                                reduce(vector::CombiningKind::ADD, sum));
     b.create<memref::StoreOp>(loc, lNew, runSum, r);
     b.create<memref::StoreOp>(loc, mNew, runMax, r);
     // acc = acc * corr + sum_j p[j] * v[s0 + j].
     Value corrV = b.create<vector::BroadcastOp>(loc, hdType, corr);
     SmallVector<Value> init;
     for (int64_t i = 0; i < hd; i += hdWidth)
-      init.push_back(b.create<arith::MulFOp>(
-          loc, load(acc, {r, idx(i)}, hdType), corrV));
+      init.push_back(
+          b.create<arith::MulFOp>(loc, load(acc, {r, idx(i)}, hdType), corrV));
     auto pv = b.create<scf::ForOp>(
         loc, idx(0), len, idx(1), init,
         [&](OpBuilder &nb, Location l, Value j, ValueRange accs) {
@@ -402,8 +398,7 @@ private:
           SmallVector<Value> next;
           for (int64_t i = 0; i < hd; i += hdWidth)
             next.push_back(b.create<vector::FMAOp>(
-                loc, p, load(v, {kvh, s, idx(i)}, hdType),
-                accs[i / hdWidth]));
+                loc, p, load(v, {kvh, s, idx(i)}, hdType), accs[i / hdWidth]));
           b.create<scf::YieldOp>(loc, next);
         });
     for (int64_t i = 0; i < hd; i += hdWidth)
@@ -454,8 +449,8 @@ struct TfmGenerateAttentionPass
     // The kernel's declaration goes with its last call.
     ModuleOp module = getOperation();
     if (auto decl = module.lookupSymbol<func::FuncOp>(kKernelName))
-      if (decl.isDeclaration() && SymbolTable::symbolKnownUseEmpty(
-                                      decl, module.getOperation()))
+      if (decl.isDeclaration() &&
+          SymbolTable::symbolKnownUseEmpty(decl, module.getOperation()))
         decl.erase();
   }
 
@@ -486,9 +481,9 @@ struct TfmGenerateAttentionPass
         values.push_back(static_cast<float>(
             static_cast<double>(::tfm::rt::alibiSlope(h, heads)) * M_LOG2E));
       auto type = MemRefType::get({heads}, b.getF32Type());
-      auto init = DenseElementsAttr::get(
-          RankedTensorType::get({heads}, b.getF32Type()),
-          llvm::ArrayRef(values));
+      auto init =
+          DenseElementsAttr::get(RankedTensorType::get({heads}, b.getF32Type()),
+                                 llvm::ArrayRef(values));
       b.create<memref::GlobalOp>(loc, name, b.getStringAttr("private"), type,
                                  init, /*constant=*/true,
                                  /*alignment=*/IntegerAttr());
@@ -594,8 +589,8 @@ struct TfmGenerateAttentionPass
     auto maxLoop = b.create<scf::ForOp>(
         loc, e.idx(0), ns, e.idx(1), ValueRange{e.f32(-INFINITY)},
         [&](OpBuilder &nb, Location l, Value j, ValueRange m) {
-          Value mj = nb.create<memref::LoadOp>(l, part,
-                                               ValueRange{j, h, e.idx(hd)});
+          Value mj =
+              nb.create<memref::LoadOp>(l, part, ValueRange{j, h, e.idx(hd)});
           nb.create<scf::YieldOp>(
               l, ValueRange{nb.create<arith::MaximumFOp>(l, m[0], mj)});
         });
@@ -609,10 +604,10 @@ struct TfmGenerateAttentionPass
           b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
           Value mj =
               b.create<memref::LoadOp>(l, part, ValueRange{j, h, e.idx(hd)});
-          Value lj = b.create<memref::LoadOp>(
-              l, part, ValueRange{j, h, e.idx(hd + 1)});
-          Value w = b.create<math::Exp2Op>(
-              l, b.create<arith::SubFOp>(l, mj, mMax));
+          Value lj = b.create<memref::LoadOp>(l, part,
+                                              ValueRange{j, h, e.idx(hd + 1)});
+          Value w =
+              b.create<math::Exp2Op>(l, b.create<arith::SubFOp>(l, mj, mMax));
           Value wv = b.create<vector::BroadcastOp>(l, vType, w);
           SmallVector<Value> next;
           for (int64_t i = 0; i < hd; i += width)
@@ -627,8 +622,7 @@ struct TfmGenerateAttentionPass
         });
     Value inv = b.create<vector::BroadcastOp>(
         loc, vType,
-        b.create<arith::DivFOp>(loc, e.f32(1.0f),
-                                sumLoop.getResults().back()));
+        b.create<arith::DivFOp>(loc, e.f32(1.0f), sumLoop.getResults().back()));
     for (int64_t i = 0; i < hd; i += width)
       b.create<vector::StoreOp>(
           loc, b.create<arith::MulFOp>(loc, sumLoop.getResult(i / width), inv),

@@ -62,7 +62,8 @@ void _mlir_ciface_tfmrt_parallel_for(TfmParallelBodyFn body, TfmMemRefF32x2 *a,
 /// out, q, k, v, pos): computes the items [begin, end). Each memref arrives
 /// expanded: allocated, aligned, offset, sizes[3], strides[3].
 #define TFM_MEMREF3_PARAMS                                                     \
-  float *, float *, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t
+  float *, float *, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,      \
+      int64_t
 typedef void (*TfmParallelBody4Fn)(int64_t begin, int64_t end,
                                    TFM_MEMREF3_PARAMS, TFM_MEMREF3_PARAMS,
                                    TFM_MEMREF3_PARAMS, TFM_MEMREF3_PARAMS,
