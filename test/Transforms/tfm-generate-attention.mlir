@@ -88,7 +88,7 @@
 // CHECK: %[[SLOPES:.*]] = memref.get_global @__tfm_alibi_log2_slopes_h8
 // CHECK: memref.load %[[SLOPES]]
 // CHECK: vector.reduction <add>
-// CHECK: arith.uitofp
+// CHECK: arith.sitofp
 // CHECK: arith.mulf
 // CHECK: arith.subf
 

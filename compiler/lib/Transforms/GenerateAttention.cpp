@@ -349,7 +349,7 @@ private:
                                     load(k, {kvh, s, idx(i)}, hdType), d);
       Value x = reduce(vector::CombiningKind::ADD, d);
       if (slope) {
-        Value dist = b.create<arith::UIToFPOp>(
+        Value dist = b.create<arith::SIToFPOp>(
             loc, b.getF32Type(),
             b.create<arith::IndexCastOp>(loc, b.getI64Type(), sub(qPos, s)));
         x = b.create<arith::SubFOp>(loc, x,
