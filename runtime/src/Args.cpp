@@ -412,7 +412,8 @@ timings to stderr.
                          (repeatable; with -i: hand the turn back)
   -c, --ctx-size N       context of this run, up to the compiled maximum
                          (default: 0 = the compiled maximum); the KV cache
-                         is used, and touched, for N positions only
+                         is allocated for N positions, and a prompt plus
+                         -n that does not fit is an error
   -n, --n-predict N      number of tokens to generate (default: 128;
                          -1 = until the context is full)
   --temp T               temperature (default: 0.8; 0 = greedy)

@@ -48,8 +48,9 @@ void fakeEntry(TfmMemRefI8x1 *w, TfmMemRefI32x1 *tok, int64_t pos,
                TfmMemRefF32x1 *kv, TfmMemRefF32x2 *logits) {
   int64_t t = tok->sizes[0];
   if (w->sizes[0] != 8 || uint8_t(w->aligned[w->offset]) != 0xAB ||
-      kv->sizes[0] != 2 * kContext || logits->sizes[0] != t ||
-      logits->sizes[1] != kVocab || pos + t > kContext ||
+      kv->sizes[0] % 2 != 0 || kv->sizes[0] > 2 * kContext ||
+      logits->sizes[0] != t || logits->sizes[1] != kVocab ||
+      pos + t > kv->sizes[0] / 2 ||
       reinterpret_cast<uintptr_t>(kv->aligned) % 64 != 0)
     log.badArgs = true;
   float *cache = kv->aligned + kv->offset;
@@ -623,15 +624,34 @@ TEST(Main, CtxSize) {
 
   SessionPtr s(m);
   EXPECT_EQ(tfm_session_context(s.s), kContext);
+  EXPECT_EQ(tfm_session_kv_cache_floats(s.s), 2 * kContext);
   EXPECT_EQ(tfm_session_set_context(s.s, 0), -1);
   EXPECT_EQ(tfm_session_set_context(s.s, kContext + 1), -1);
   ASSERT_EQ(tfm_session_set_context(s.s, 3), 0);
+  // The cache is allocated for 3 positions, and the entry points see it.
+  EXPECT_EQ(tfm_session_kv_cache_floats(s.s), 2 * 3);
   int32_t toks[4] = {1, 2, 3, 4};
   EXPECT_EQ(tfm_session_eval(s.s, toks, 4, nullptr), -1);
   EXPECT_NE(std::string(tfm_session_error(s.s)).find("context length 3"),
             std::string::npos);
+  log = CallLog();
   ASSERT_EQ(tfm_session_eval(s.s, toks, 2, nullptr), 0);
+  EXPECT_FALSE(log.badArgs);
   EXPECT_EQ(tfm_session_set_context(s.s, 1), -1); // below the position
+  // Growing the context keeps the cached positions: the continuation is
+  // the one of a session that never changed its context.
+  ASSERT_EQ(tfm_session_set_context(s.s, kContext), 0);
+  EXPECT_EQ(tfm_session_kv_cache_floats(s.s), 2 * kContext);
+  SessionPtr full(m);
+  ASSERT_EQ(tfm_session_eval(full.s, toks, 2, nullptr), 0);
+  ASSERT_EQ(tfm_session_eval(s.s, toks + 2, 2, nullptr), 0);
+  ASSERT_EQ(tfm_session_eval(full.s, toks + 2, 2, nullptr), 0);
+  EXPECT_EQ(std::vector<float>(tfm_session_last_logits(s.s),
+                               tfm_session_last_logits(s.s) + kVocab),
+            std::vector<float>(tfm_session_last_logits(full.s),
+                               tfm_session_last_logits(full.s) + kVocab));
+  EXPECT_FALSE(log.badArgs);
+  EXPECT_EQ(tfm_session_kv_cache_floats(nullptr), -1);
   EXPECT_EQ(tfm_session_context(nullptr), -1);
   EXPECT_EQ(tfm_session_set_context(nullptr, 2), -1);
 }
