@@ -76,6 +76,12 @@ void buildBufferizationPipeline(OpPassManager &pm,
     gen.decodeTiles = 4;
     pm.addPass(mlir::tfm::createTfmGenerateKernelsPass(gen));
   }
+  // Fused attention is generated in every mode: libtfmrt has no attention
+  // kernel (the generated one was faster on every case of
+  // bench/attention.sh).
+  mlir::tfm::TfmGenerateAttentionPassOptions attention;
+  attention.vectorWidth = opts.vectorWidth;
+  pm.addPass(mlir::tfm::createTfmGenerateAttentionPass(attention));
   // Linear layers not generated (runtime mode, or weights left unpacked).
   if (opts.kernels != KernelMode::Loops)
     pm.addPass(mlir::tfm::createTfmLinalgToKernelsPass());
@@ -94,10 +100,9 @@ void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
-  // LLVM intrinsics first: the polynomials' math.fma must become llvm.fma
-  // (one instruction, or a multiply and an add on a target without FMA),
-  // not a call of libm's fmaf per element. libm only gets what LLVM has no
-  // intrinsic for.
+  // LLVM intrinsics first: the polynomials' fma and floor (vector or not)
+  // become instructions (on a target without FMA, a multiply and an add:
+  // translateToLLVMIR), not per-lane libm calls; libm takes what is left.
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   // Allocations call libtfmrt's _mlir_memref_to_llvm_alloc, which checks
