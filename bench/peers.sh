@@ -1,35 +1,78 @@
 #!/bin/bash
 # tfmc beside llama.cpp and llama2.c, in one run, with the peers' own bench
 # (../shared/peers/bench.sh): decode of 128 tokens and prefill of a 128-token
-# prompt at -t 1 and -t 2, median of RUNS runs, on the peers' random-weight
-# checkpoints at real shapes (make-models.sh). A peer that is absent is skipped
-# by bench.sh; without ../shared/peers this script says so and exits 0.
+# prompt at -t 1 and -t 2, median of RUNS runs, on random-weight llama2.c
+# checkpoints at real shapes. A peer that is absent is skipped by bench.sh;
+# without ../shared/peers this script says so and exits 0.
 #
 #   bench/peers.sh [LABEL=BUILD_DIR[,TFMC_FLAG...] ...]   (default: tfmc=build)
 #
 # Each LABEL=BUILD_DIR is a tfmc build (for example before=/tmp/old/build
-# after=build generated=build,--kernels=generated): its tfmc compiles SIZE.bin
+# after=build runtime=build,--kernels=runtime): its tfmc compiles SIZE.bin
 # with the peers' tokenizer.bin (and the flags after the commas), and the
-# executable runs beside the peers. Environment: SIZE (s15|s110, default
-# s15), RUNS (default 3), THREADS, TYPES, PEERS (passed to bench.sh),
-# PEER_BIN (default /tmp/peer-bin: build-native.sh's output), PEER_MODELS
-# (default /tmp/peer-models: make-models.sh's output; made when missing),
-# TFMC_FLAGS (extra tfmc flags for every build).
+# executable runs beside the peers.
+#
+# Shapes (SIZE, one or several, default s15):
+#   s15   stories15M shape   \  make-models.sh's files (llama2.c .bin and
+#   s110  stories110M shape  /   int8, GGUF f32/f16/q8_0/q4_0); made when missing
+#   tl1b  TinyLlama-1.1B shape (dim 2048, hidden 5632, 22 layers, GQA 32/4,
+#         vocab 32000, context 2048): the compile bench's checkpoint
+#         (TL1B_CHECKPOINT, default /tmp/cbench/tinyllama-1.1B.bin; written by
+#         test/fixtures/write_checkpoint.py --llama2c-random when absent) and
+#         its f32 GGUF by bench/llama2c_to_gguf.py (the peers' converter aborts
+#         on a 4 GB model); f32 only (no int8 file for runq).
+#
+# First the machine's limits (bench-roofline: read bandwidth, f32 FMA peak),
+# then per shape bench.sh's table and every program's fraction of the
+# roofline: decode tok/s x (the f32 bytes of the matrices read per token) /
+# bandwidth, prefill tok/s x (2 FLOPs per matrix weight) / FMA peak. Quantized
+# programs read fewer bytes, so their decode fraction of the f32 bound can
+# pass 1.
+#
+# Environment: SIZE, RUNS (default 3), THREADS, TYPES, PEERS (passed to
+# bench.sh), PEER_BIN (default /tmp/peer-bin: build-native.sh's output),
+# PEER_MODELS (default /tmp/peer-models: make-models.sh's output), TFMC_FLAGS
+# (extra tfmc flags for every build), TL1B_CHECKPOINT.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SHARED=${TFM_TEST_DATA:-$ROOT/../shared}
 PEERS_DIR=$SHARED/peers
-SIZE=${SIZE:-s15}
+SIZES=${SIZE:-s15}
 PEER_BIN=${PEER_BIN:-/tmp/peer-bin}
 PEER_MODELS=${PEER_MODELS:-/tmp/peer-models}
+TL1B_CHECKPOINT=${TL1B_CHECKPOINT:-/tmp/cbench/tinyllama-1.1B.bin}
 
 if [ ! -x "$PEERS_DIR/bench.sh" ]; then
   echo "peers.sh: $PEERS_DIR/bench.sh not found; nothing to compare with" >&2
   exit 0
 fi
 [ -d "$PEER_BIN" ] || "$PEERS_DIR/build-native.sh" "$PEER_BIN"
-[ -f "$PEER_MODELS/$SIZE.bin" ] ||
-  "$PEERS_DIR/make-models.sh" "$PEER_MODELS" "$SIZE" "$SHARED/tokenizers/llama2/tokenizer.bin"
+for size in $SIZES; do
+  case $size in
+    s15 | s110)
+      [ -f "$PEER_MODELS/$size.bin" ] ||
+        "$PEERS_DIR/make-models.sh" "$PEER_MODELS" "$size" "$SHARED/tokenizers/llama2/tokenizer.bin" ;;
+    tl1b)
+      mkdir -p "$PEER_MODELS"
+      [ -f "$PEER_MODELS/tokenizer.bin" ] ||
+        cp "$SHARED/tokenizers/llama2/tokenizer.bin" "$PEER_MODELS/tokenizer.bin"
+      if [ ! -f "$PEER_MODELS/tl1b.bin" ]; then
+        if [ -f "$TL1B_CHECKPOINT" ]; then
+          ln -s "$TL1B_CHECKPOINT" "$PEER_MODELS/tl1b.bin"
+        else # bench/compile.sh's TinyLlama shape
+          /usr/bin/python3 "$ROOT/test/fixtures/write_checkpoint.py" --llama2c-random \
+            "$PEER_MODELS/tl1b.bin" --dim 2048 --hidden 5632 --layers 22 --heads 32 \
+            --kv-heads 4 --seq-len 2048
+        fi
+      fi
+      if [ ! -f "$PEER_MODELS/tl1b-f32.gguf" ]; then
+        /usr/bin/python3 "$ROOT/bench/llama2c_to_gguf.py" "$PEER_MODELS/tl1b.bin" \
+          "$PEER_MODELS/tokenizer.bin" "$PEER_MODELS/tl1b-f32.gguf.tmp"
+        mv "$PEER_MODELS/tl1b-f32.gguf.tmp" "$PEER_MODELS/tl1b-f32.gguf"
+      fi ;;
+    *) echo "peers.sh: SIZE must be s15, s110 or tl1b, got '$size'" >&2; exit 2 ;;
+  esac
+done
 
 [ $# -gt 0 ] || set -- "tfmc=$ROOT/build"
 OUT=$(mktemp -d)
@@ -41,25 +84,73 @@ if [ -x "$first_build/bin/bench-roofline" ]; then
   echo "machine limits (bench-roofline):"
   "$first_build/bin/bench-roofline" > "$OUT/roofline"
   sed 's/^/  /' "$OUT/roofline"
-  # f32 decode reads every weight once per token (the classifier is the
-  # embedding table): the bandwidth bound is bandwidth / checkpoint size.
-  bytes=$(stat -c %s "$PEER_MODELS/$SIZE.bin")
-  awk -v b="$bytes" '/^read_gbs_t/ { sub("read_gbs_", "", $1);
-    printf "  f32 decode bound %s: %.1f tok/s (%s GB/s over %.0f MB)\n", $1, $2 * 1e9 / b, $2, b / 1e6 }' \
-    "$OUT/roofline"
 fi
-commands=()
-for arg in "$@"; do
-  label=${arg%%=*} build=${arg#*=}
-  flags=""
-  case $build in *,*) flags=$(echo "${build#*,}" | tr ',' ' ') build=${build%%,*} ;; esac
-  exe=$OUT/$label-$SIZE
-  # shellcheck disable=SC2086
-  "$build/bin/tfmc" "$PEER_MODELS/$SIZE.bin" --tokenizer "$PEER_MODELS/tokenizer.bin" \
-    ${TFMC_FLAGS:-} $flags -o "$exe"
-  # The executable's timing line is "prompt: N tokens, X tok/s | generated:
-  # N tokens, Y tok/s"; bench.sh wants one line per figure.
-  commands+=("$label=$exe -p {prompt} -n {n} -t {t} --temp 0 2>&1 >/dev/null |
-    awk -F'[,|]' '/prompt:/ { print \"prefill: \" \$2; print \"decode: \" \$4 }'")
+
+# The weights of the matrices a token multiplies (llama2.c header: dim,
+# hidden, layers, heads, kv heads, vocab (< 0: separate classifier), seq):
+# every layer's q, k, v, o, w1, w2, w3 and the classifier.
+matrix_params() {
+  od -An -t d4 -N 28 "$1" | tr -s ' \n' '  ' | awk '{ d = $1; h = $2; l = $3; kv = d / $4 * $5; v = $6 < 0 ? -$6 : $6
+    printf "%.0f\n", l * (2 * d * d + 2 * kv * d + 3 * d * h) + v * d }'
+}
+
+for SIZE in $SIZES; do
+  echo
+  echo "== $SIZE"
+  params=$(matrix_params "$PEER_MODELS/$SIZE.bin")
+  if [ -f "$OUT/roofline" ]; then
+    awk -v p="$params" '/^read_gbs_t/ { sub("read_gbs_", "", $1);
+      printf "  f32 decode bound %s: %.1f tok/s (%s GB/s over %.0f MB of matrices)\n", $1, $2 * 1e9 / (4 * p), $2, 4 * p / 1e6 }' \
+      "$OUT/roofline"
+  fi
+  commands=()
+  for arg in "$@"; do
+    label=${arg%%=*} build=${arg#*=}
+    flags=""
+    case $build in *,*) flags=$(echo "${build#*,}" | tr ',' ' ') build=${build%%,*} ;; esac
+    exe=$OUT/$label-$SIZE
+    # shellcheck disable=SC2086
+    "$build/bin/tfmc" "$PEER_MODELS/$SIZE.bin" --tokenizer "$PEER_MODELS/tokenizer.bin" \
+      --quiet ${TFMC_FLAGS:-} $flags -o "$exe"
+    # The executable's timing line is "prompt: N tokens, X tok/s | generated:
+    # N tokens, Y tok/s"; bench.sh wants one line per figure.
+    commands+=("$label=$exe -p {prompt} -n {n} -t {t} --temp 0 2>&1 >/dev/null |
+      awk -F'[,|]' '/prompt:/ { print \"prefill: \" \$2; print \"decode: \" \$4 }'")
+  done
+  types=${TYPES:-}
+  [ -n "$types" ] || { [ "$SIZE" = tl1b ] && types=f32 || types="f32 f16 q8_0 q4_0"; }
+  mkdir -p "$OUT/logs-$SIZE"
+  SIZE=$SIZE TYPES=$types LOGDIR=$OUT/logs-$SIZE \
+    "$PEERS_DIR/bench.sh" "$PEER_BIN" "$PEER_MODELS" "${commands[@]}"
+  # Each program's fraction of the roofline (results.tsv: label, metric,
+  # threads, median tok/s).
+  if [ -f "$OUT/roofline" ]; then
+    echo
+    echo "fraction of the roofline, $SIZE (decode: of read bandwidth / f32 matrix bytes; prefill: of the f32 FMA peak)"
+    awk -F'\t' -v p="$params" -v threads="${THREADS:-1 2}" '
+      FNR == NR { split($0, f, " "); lim[f[1]] = f[2]; next }
+      { v[$1 "\t" $2 "\t" $3] = $4; if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
+      END {
+        nt = split(threads, ts, " ")
+        printf "%-24s", "program weights"
+        for (i = 1; i <= nt; i++) printf " %11s", "decode " ts[i] "T"
+        for (i = 1; i <= nt; i++) printf " %11s", "prefill " ts[i] "T"
+        printf "\n"
+        for (r = 1; r <= n; r++) {
+          printf "%-24s", order[r]
+          for (i = 1; i <= nt; i++) {
+            x = v[order[r] "\tdecode\t" ts[i]]; bw = lim["read_gbs_t" ts[i]]
+            if (x == "" || x == "-" || bw == "") printf " %11s", "-"
+            else printf " %11.2f", x * 4 * p / (bw * 1e9)
+          }
+          for (i = 1; i <= nt; i++) {
+            x = v[order[r] "\tprefill\t" ts[i]]
+            peak = lim["fma512_gflops_t" ts[i]]; if (peak == "") peak = lim["fma256_gflops_t" ts[i]]
+            if (x == "" || x == "-" || peak == "") printf " %11s", "-"
+            else printf " %11.2f", x * 2 * p / (peak * 1e9)
+          }
+          printf "\n"
+        }
+      }' "$OUT/roofline" "$OUT/logs-$SIZE/results.tsv"
+  fi
 done
-SIZE=$SIZE "$PEERS_DIR/bench.sh" "$PEER_BIN" "$PEER_MODELS" "${commands[@]}"

@@ -44,3 +44,14 @@ config.available_features.add("host-" + platform.machine())
 # Tests that read ../shared declare `REQUIRES: shared-data`.
 if os.path.isdir(os.path.join(config.tfm_shared_dir, "models")):
     config.available_features.add("shared-data")
+
+# Tests that run code built for an x86-64 level declare what the CPU must have
+# (`REQUIRES: cpu-avx2`, `cpu-avx512f`).
+try:
+    with open("/proc/cpuinfo") as cpuinfo:
+        flags = next((l.split(":", 1)[1].split() for l in cpuinfo if l.startswith("flags")), [])
+    for flag in ("avx2", "avx512f"):
+        if flag in flags:
+            config.available_features.add("cpu-" + flag)
+except OSError:
+    pass

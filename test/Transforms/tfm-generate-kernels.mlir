@@ -1,5 +1,6 @@
 // RUN: tfm-opt %s --tfm-generate-kernels --canonicalize --split-input-file | FileCheck %s
 // RUN: tfm-opt %s --tfm-generate-kernels="rows=6 tiles=2 decode-tiles=2" --canonicalize --split-input-file | FileCheck %s --check-prefix=SMALL
+// RUN: tfm-opt %s --tfm-generate-kernels="k-block=3" --canonicalize --split-input-file | FileCheck %s --check-prefix=KBLOCK
 
 // A linear layer on packed weights (tfm-to-linalg's contraction over
 // [N/P][K][P] tiles) becomes a call of the runtime's scheduler with an
@@ -43,6 +44,23 @@ func.func @prefill(%x: memref<?x8xf32>, %w: memref<4x8x16xf32>, %y: memref<?x64x
   }
   return
 }
+
+// K blocks (k-block=3 of K=8, default 256): every register tile of the
+// body's columns and rows runs k = 0..3 from zero, then, per later block,
+// k = kb..min(kb + 3, 8) from the partial sums it stored.
+// KBLOCK-LABEL: func.func private @tfm_linear_k8_p16_rows
+// KBLOCK: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<16xf32>
+// KBLOCK: scf.for %{{.*}} = %c0 to %c3 step %c1 iter_args(%{{.*}} = %[[ZERO]],
+// KBLOCK-NOT: scf.for %{{.*}} = %c0 to %c8
+// KBLOCK: scf.for %[[KB:.*]] = %c3 to %c8 step %c3 {
+// KBLOCK: %[[KEND:.*]] = arith.minui %{{.*}}, %c8 : index
+// KBLOCK: %[[ACC:.*]] = vector.load
+// KBLOCK: scf.for %{{.*}} = %[[KB]] to %[[KEND]] step %c1 iter_args(%{{.*}} = %[[ACC]],
+// KBLOCK-COUNT-16: vector.fma
+// Decode bodies are not blocked (each weight is read once anyway).
+// KBLOCK-LABEL: func.func private @tfm_linear_k32_p8_row_acc
+// KBLOCK-NOT: arith.minui
+// KBLOCK: return
 
 // The body: column tiles [begin, end) two at a time then one at a time;
 // rows 8 at a time, then 4, 2, 1; 8 x 2 accumulators through the k loop.

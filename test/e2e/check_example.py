@@ -2,7 +2,7 @@
 """End-to-end check of one architecture: tfmc's executable vs the PyTorch oracle.
 
   check_example.py EXAMPLE.tfm --tfmc PATH --workdir DIR [--no-fuse] [--prefill-chunk N]
-                   [--kernels MODE] [--target-cpu CPU]
+                   [--kernels MODE] [--target-cpu CPU] [--target TARGET]
 
 1. Writes random weights (numpy, seeded) with canonical names into a real
    safetensors file, and a copy of EXAMPLE.tfm whose `weights = random(...)`
@@ -126,6 +126,7 @@ def main():
     ap.add_argument("--prefill-chunk", type=int)
     ap.add_argument("--kernels", help="tfmc --kernels (default: tfmc's)")
     ap.add_argument("--target-cpu", help="tfmc --target-cpu (default: the host)")
+    ap.add_argument("--target", help="tfmc --target (default: the host)")
     args = parse_args(ap)
     name = os.path.splitext(os.path.basename(args.example))[0]
 
@@ -139,6 +140,8 @@ def main():
         flags.append(f"--kernels={args.kernels}")
     if args.target_cpu:
         flags.append(f"--target-cpu={args.target_cpu}")
+    if args.target:
+        flags.append(f"--target={args.target}")
     run([args.tfmc, desc, "-o", exe] + flags)
     exe_logits = os.path.join(args.workdir, "exe.f32")
     out = run([exe, "-p", " ".join(map(str, PROMPT)), "-n", str(STEPS), "--temp", "0",
@@ -162,6 +165,8 @@ def main():
         mode += f", {args.kernels} kernels"
     if args.target_cpu:
         mode += f", {args.target_cpu}"
+    if args.target:
+        mode += f", --target={args.target}"
     compare_logits(f"{name} ({mode}): {rows} rows", a, b, exe_tokens, ref_tokens)
 
 

@@ -101,7 +101,8 @@ void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   // LLVM intrinsics first: the polynomials' fma and floor (vector or not)
-  // become instructions, not per-lane libm calls; libm takes what is left.
+  // become instructions (on a target without FMA, a multiply and an add:
+  // translateToLLVMIR), not per-lane libm calls; libm takes what is left.
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   // Allocations call libtfmrt's _mlir_memref_to_llvm_alloc, which checks

@@ -8,7 +8,10 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/CodeGen/TargetLowering.h"
+#include "llvm/CodeGen/TargetSubtargetInfo.h"
 #include "llvm/IR/Constants.h"
+#include "llvm/IR/Intrinsics.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
@@ -27,135 +30,235 @@
 
 namespace tfm {
 
-/// The host's target, and a subtarget of it for `cpu` and `features` (which
-/// also holds the target's tables of CPU and feature names).
-struct HostTarget {
-  const llvm::Target *target;
-  std::unique_ptr<llvm::MCSubtargetInfo> subtarget;
-};
+static llvm::Error targetError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
 
-static llvm::Expected<HostTarget> hostTarget(llvm::StringRef cpu = "",
-                                             llvm::StringRef features = "") {
+/// The x86-64 micro-architecture levels --target accepts (LLVM's CPU names
+/// for the psABI levels: baseline SSE2, v2 SSE4.2, v3 AVX2 + FMA, v4
+/// AVX-512).
+static constexpr llvm::StringLiteral kX86Levels[] = {"x86-64", "x86-64-v2",
+                                                     "x86-64-v3", "x86-64-v4"};
+
+/// Registers every target LLVM was built with, once: a triple other than the
+/// host's needs its backend (the host's is enough otherwise).
+static void initializeTargets(bool all) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   llvm::InitializeNativeTargetAsmParser(); // for the .incbin module asm
-  std::string triple = llvm::sys::getDefaultTargetTriple();
+  static bool allDone = false;
+  if (all && !allDone) {
+    llvm::InitializeAllTargetInfos();
+    llvm::InitializeAllTargets();
+    llvm::InitializeAllTargetMCs();
+    llvm::InitializeAllAsmPrinters();
+    llvm::InitializeAllAsmParsers();
+    allDone = true;
+  }
+}
+
+std::string hostTriple() {
+  return llvm::Triple::normalize(llvm::sys::getDefaultTargetTriple());
+}
+
+/// The triple `options.target` names ("" and "host" and the x86-64 levels:
+/// the host's), checked: a registered target, 64-bit, little-endian, ELF
+/// (the ABI of the runtime and of the weights blob).
+static llvm::Expected<std::string> chosenTriple(const TargetOptions &options) {
+  llvm::StringRef target = options.target;
+  std::string host = hostTriple();
+  if (target.empty() || target == "host")
+    return host;
+  if (llvm::is_contained(kX86Levels, target)) {
+    if (!llvm::Triple(host).isX86())
+      return targetError("--target=" + target + " is an x86-64 level, but " +
+                         "the host is " + host +
+                         " (give an x86_64 triple, e.g. "
+                         "--target=x86_64-linux-gnu --target-cpu=" +
+                         target + ")");
+    return host;
+  }
+  std::string triple = llvm::Triple::normalize(target);
+  llvm::Triple parsed(triple);
+  if (!target.contains('-') || parsed.getArch() == llvm::Triple::UnknownArch)
+    return targetError("unknown --target '" + target +
+                       "': give host, x86-64, x86-64-v2, x86-64-v3, "
+                       "x86-64-v4 or a target triple such as " +
+                       host + " (--target=help lists them)");
+  initializeTargets(/*all=*/true);
+  std::string error;
+  if (!llvm::TargetRegistry::lookupTarget(triple, error))
+    return targetError("--target '" + target +
+                       "': this LLVM has no backend for it (" + error + ")");
+  if (!parsed.isArch64Bit() || !parsed.isLittleEndian() ||
+      !parsed.isOSBinFormatELF())
+    return targetError("--target '" + target +
+                       "': tfmc compiles for 64-bit little-endian ELF targets "
+                       "(the runtime's ABI and the weights blob assume them)");
+  return triple;
+}
+
+/// A target and a subtarget of it for one CPU and feature string (which also
+/// holds the target's tables of CPU and feature names).
+struct Subtarget {
+  const llvm::Target *target;
+  std::unique_ptr<llvm::MCSubtargetInfo> info;
+};
+
+static llvm::Expected<Subtarget> subtarget(const std::string &triple,
+                                           llvm::StringRef cpu = "",
+                                           llvm::StringRef features = "") {
+  initializeTargets(/*all=*/triple != hostTriple());
   std::string error;
   const llvm::Target *target =
       llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
-    return llvm::createStringError(llvm::inconvertibleErrorCode(), error);
-  std::unique_ptr<llvm::MCSubtargetInfo> subtarget(
+    return targetError(error);
+  std::unique_ptr<llvm::MCSubtargetInfo> info(
       target->createMCSubtargetInfo(triple, cpu, features));
-  if (!subtarget)
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "no subtarget information for " + triple);
-  return HostTarget{target, std::move(subtarget)};
+  if (!info)
+    return targetError("no subtarget information for " + triple);
+  return Subtarget{target, std::move(info)};
 }
 
-/// False when `cpu` is valid but cannot run the host triple's code: a
-/// 32-bit-only x86 CPU (i386, pentium4, ...), on which LLVM would abort.
-static bool runsHostCode(const HostTarget &host, llvm::StringRef cpu) {
-  if (host.subtarget->getTargetTriple().getArch() != llvm::Triple::x86_64)
+/// False when `cpu` is valid but cannot run 64-bit code: a 32-bit-only x86
+/// CPU (i386, pentium4, ...), on which LLVM would abort.
+static bool runs64BitCode(const std::string &triple, llvm::StringRef cpu) {
+  if (llvm::Triple(triple).getArch() != llvm::Triple::x86_64)
     return true;
-  auto chosen = hostTarget(cpu);
+  auto chosen = subtarget(triple, cpu);
   if (!chosen) {
     llvm::consumeError(chosen.takeError());
     return false;
   }
-  return chosen->subtarget->checkFeatures("+64bit");
+  return chosen->info->checkFeatures("+64bit");
 }
 
-llvm::Error checkTargetOptions(const TargetOptions &options) {
-  auto host = hostTarget();
-  if (!host)
-    return host.takeError();
-  const llvm::MCSubtargetInfo &sti = *host->subtarget;
-  const std::string &triple = sti.getTargetTriple().str();
-  auto invalid = [](const llvm::Twine &message) {
-    return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-  };
-  if (!options.cpu.empty() &&
-      (!sti.isCPUStringValid(options.cpu) || !runsHostCode(*host, options.cpu)))
-    return invalid("unknown CPU '" + options.cpu + "' for the target " +
-                   triple +
-                   " (tfmc compiles for the host's target; --target-cpu=help "
-                   "lists the valid names)");
+llvm::Expected<ResolvedTarget> resolveTarget(const TargetOptions &options) {
+  auto triple = chosenTriple(options);
+  if (!triple)
+    return triple.takeError();
+  auto names = subtarget(*triple);
+  if (!names)
+    return names.takeError();
+  const llvm::MCSubtargetInfo &sti = *names->info;
+  bool level = llvm::is_contained(kX86Levels, options.target);
+  if (level && !options.cpu.empty() && options.cpu != options.target)
+    return targetError("--target=" + options.target +
+                       " already names the CPU; it contradicts "
+                       "--target-cpu=" +
+                       options.cpu);
+  if (!options.cpu.empty() && (!sti.isCPUStringValid(options.cpu) ||
+                               !runs64BitCode(*triple, options.cpu)))
+    return targetError("unknown CPU '" + options.cpu + "' for the target " +
+                       *triple + " (--target-cpu=help lists the valid names)");
   llvm::SmallVector<llvm::StringRef> features;
   llvm::StringRef(options.features)
       .split(features, ',', -1, /*KeepEmpty=*/false);
   for (llvm::StringRef feature : features) {
     llvm::StringRef name = feature.drop_front();
     if (!feature.starts_with("+") && !feature.starts_with("-"))
-      return invalid("target feature '" + feature +
-                     "' must start with '+' (enable) or '-' (disable)");
+      return targetError("target feature '" + feature +
+                         "' must start with '+' (enable) or '-' (disable)");
     if (!llvm::any_of(
             sti.getAllProcessorFeatures(),
             [&](const llvm::SubtargetFeatureKV &kv) { return name == kv.Key; }))
-      return invalid("unknown target feature '" + name + "' for the target " +
-                     triple +
-                     " (--target-features=help lists the valid names)");
+      return targetError("unknown target feature '" + name +
+                         "' for the target " + *triple +
+                         " (--target-features=help lists the valid names)");
     // Without 64-bit instructions LLVM aborts on a 64-bit triple.
     if (feature == "-64bit")
-      return invalid("target feature '-64bit' cannot be used: tfmc compiles "
-                     "for " +
-                     triple);
+      return targetError("target feature '-64bit' cannot be used: tfmc "
+                         "compiles for " +
+                         *triple);
   }
-  return llvm::Error::success();
+
+  ResolvedTarget resolved;
+  resolved.triple = *triple;
+  resolved.isHost = options.target.empty() || options.target == "host";
+  // The host: its CPU and every feature it reports (so AVX-512 where the
+  // machine has it), unless a CPU is named. A level or a triple: that CPU,
+  // or the architecture's baseline.
+  llvm::SmallVector<std::string> list;
+  if (!options.cpu.empty()) {
+    resolved.cpu = options.cpu;
+  } else if (level) {
+    resolved.cpu = options.target;
+  } else if (resolved.isHost) {
+    resolved.cpu = llvm::sys::getHostCPUName().str();
+    for (const auto &f : llvm::sys::getHostCPUFeatures())
+      list.push_back((f.second ? "+" : "-") + f.first().str());
+    llvm::sort(list); // the host's order is a hash table's
+  } else {
+    resolved.cpu = llvm::Triple(*triple).isX86() ? "x86-64" : "generic";
+  }
+  // --target-features apply last, on top of the CPU's (or the host's).
+  for (llvm::StringRef feature : features)
+    list.push_back(feature.str());
+  resolved.features = llvm::join(list, ",");
+  return resolved;
 }
 
-std::vector<std::string> targetCpuNames() {
-  auto host = hostTarget();
-  if (!host) {
-    llvm::consumeError(host.takeError());
+llvm::Error checkTargetOptions(const TargetOptions &options) {
+  auto resolved = resolveTarget(options);
+  return resolved ? llvm::Error::success() : resolved.takeError();
+}
+
+std::vector<std::string> targetNames() {
+  std::vector<std::string> names = {"host"};
+  names.insert(names.end(), std::begin(kX86Levels), std::end(kX86Levels));
+  return names;
+}
+
+std::vector<std::string> targetCpuNames(const TargetOptions &options) {
+  auto triple = chosenTriple(options);
+  if (!triple) {
+    llvm::consumeError(triple.takeError());
     return {};
   }
-  std::vector<std::string> names;
+  auto names = subtarget(*triple);
+  if (!names) {
+    llvm::consumeError(names.takeError());
+    return {};
+  }
+  std::vector<std::string> cpus;
   for (const llvm::SubtargetSubTypeKV &cpu :
-       host->subtarget->getAllProcessorDescriptions())
-    if (runsHostCode(*host, cpu.Key))
-      names.push_back(cpu.Key);
-  return names;
+       names->info->getAllProcessorDescriptions())
+    if (runs64BitCode(*triple, cpu.Key))
+      cpus.push_back(cpu.Key);
+  return cpus;
 }
 
-std::vector<std::pair<std::string, std::string>> targetFeatureNames() {
-  auto host = hostTarget();
-  if (!host) {
-    llvm::consumeError(host.takeError());
+std::vector<std::pair<std::string, std::string>>
+targetFeatureNames(const TargetOptions &options) {
+  auto triple = chosenTriple(options);
+  if (!triple) {
+    llvm::consumeError(triple.takeError());
     return {};
   }
-  std::vector<std::pair<std::string, std::string>> names;
+  auto names = subtarget(*triple);
+  if (!names) {
+    llvm::consumeError(names.takeError());
+    return {};
+  }
+  std::vector<std::pair<std::string, std::string>> features;
   for (const llvm::SubtargetFeatureKV &feature :
-       host->subtarget->getAllProcessorFeatures())
-    names.emplace_back(feature.Key, feature.Desc);
-  return names;
+       names->info->getAllProcessorFeatures())
+    features.emplace_back(feature.Key, feature.Desc);
+  return features;
 }
 
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
-createTargetMachine(const TargetOptions &options) {
-  if (llvm::Error err = checkTargetOptions(options))
-    return err;
-  auto host = hostTarget();
-  if (!host)
-    return host.takeError();
-  const llvm::Target *target = host->target;
-  std::string triple = host->subtarget->getTargetTriple().str();
-  std::string cpu =
-      options.cpu.empty() ? llvm::sys::getHostCPUName().str() : options.cpu;
-  std::string features = options.features;
-  if (features.empty() && options.cpu.empty()) {
-    llvm::SmallVector<std::string> list;
-    for (const auto &f : llvm::sys::getHostCPUFeatures())
-      list.push_back((f.second ? "+" : "-") + f.first().str());
-    features = llvm::join(list, ",");
-  }
+createTargetMachine(const ResolvedTarget &resolved) {
+  auto chosen = subtarget(resolved.triple);
+  if (!chosen)
+    return chosen.takeError();
   llvm::TargetOptions to;
-  auto *tm = target->createTargetMachine(triple, cpu, features, to,
-                                         llvm::Reloc::PIC_, std::nullopt,
-                                         llvm::CodeGenOptLevel::Aggressive);
+  auto *tm = chosen->target->createTargetMachine(
+      resolved.triple, resolved.cpu, resolved.features, to, llvm::Reloc::PIC_,
+      std::nullopt, llvm::CodeGenOptLevel::Aggressive);
   if (!tm)
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "cannot create a target machine for " + cpu);
+    return targetError("cannot create a target machine for " + resolved.cpu);
   return std::unique_ptr<llvm::TargetMachine>(tm);
 }
 
@@ -170,6 +273,44 @@ int64_t vectorWidthF32(const llvm::TargetMachine &tm) {
   return 4;
 }
 
+/// Puts the target machine's CPU and features on every function the module
+/// defines (the IR then says what it was optimised for, and any later tool
+/// compiles it for the same machine), and, on a target without a fused
+/// multiply-add instruction, turns each llvm.fma into llvm.fmuladd: the
+/// generated kernels and polynomials ask for FMAs, and a target that has
+/// none would otherwise call libm's fmaf, a software FMA, per element. There
+/// it is a multiply and an add (one more rounding; the oracle tests bound
+/// the difference).
+static void applyTarget(llvm::Module &module, llvm::TargetMachine &tm) {
+  bool hasFma = true;
+  for (llvm::Function &fn : module) {
+    if (fn.isDeclaration())
+      continue;
+    fn.addFnAttr("target-cpu", tm.getTargetCPU());
+    if (!tm.getTargetFeatureString().empty())
+      fn.addFnAttr("target-features", tm.getTargetFeatureString());
+  }
+  for (llvm::Function &fn : module)
+    if (!fn.isDeclaration()) {
+      const llvm::TargetLowering *tli =
+          tm.getSubtargetImpl(fn)->getTargetLowering();
+      hasFma = tli->isOperationLegalOrCustom(llvm::ISD::FMA, llvm::MVT::f32);
+      break;
+    }
+  if (hasFma)
+    return;
+  llvm::SmallVector<llvm::Function *> fmas;
+  for (llvm::Function &fn : module)
+    if (fn.getIntrinsicID() == llvm::Intrinsic::fma)
+      fmas.push_back(&fn);
+  for (llvm::Function *fma : fmas) {
+    llvm::Function *mulAdd = llvm::Intrinsic::getDeclaration(
+        &module, llvm::Intrinsic::fmuladd, {fma->getReturnType()});
+    fma->replaceAllUsesWith(mulAdd);
+    fma->eraseFromParent();
+  }
+}
+
 llvm::Expected<std::unique_ptr<llvm::Module>>
 translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &ctx,
                   llvm::TargetMachine &tm) {
@@ -181,6 +322,7 @@ translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &ctx,
                                    "translation to LLVM IR failed");
   llvmModule->setTargetTriple(tm.getTargetTriple().str());
   llvmModule->setDataLayout(tm.createDataLayout());
+  applyTarget(*llvmModule, tm);
   return llvmModule;
 }
 
@@ -213,7 +355,7 @@ llvm::Error addModelInfo(llvm::Module &m, const ModelSpec &spec,
   if (payload.embedWeights) {
     // The blob goes into .rodata through the integrated assembler, so a
     // 400 MB model never becomes an LLVM constant.
-    m.appendModuleInlineAsm((".section .rodata.tfm_weights,\"a\",@progbits\n"
+    m.appendModuleInlineAsm((".section .rodata.tfm_weights,\"a\",%progbits\n"
                              ".p2align 6\n"
                              "tfm_weights_data:\n"
                              ".incbin \"" +

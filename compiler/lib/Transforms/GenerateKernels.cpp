@@ -161,18 +161,36 @@ public:
     w = view(entry->getArgument(4), k * p);
     numRows = oneRow ? cst(1) : b.create<memref::DimOp>(loc, x, 0).getResult();
     // Column tiles: `tiles` at a time, then one at a time.
-    cascade(begin, end, tileSteps(oneRow ? decodeTiles : tiles),
-            [&](Value n, int64_t nt) {
-              // Rows: `rows` at a time, then narrower register tiles.
-              SmallVector<int64_t> rowSteps =
-                  oneRow ? SmallVector<int64_t>{1} : tileSteps(rows);
-              cascade(cst(0), numRows, rowSteps,
-                      [&](Value m, int64_t mt) { microKernel(m, mt, n, nt); });
-            });
+    auto tilesOver = [&](Value kLo, Value kHi, bool load) {
+      cascade(begin, end, tileSteps(oneRow ? decodeTiles : tiles),
+              [&](Value n, int64_t nt) {
+                // Rows: `rows` at a time, then narrower register tiles.
+                SmallVector<int64_t> rowSteps =
+                    oneRow ? SmallVector<int64_t>{1} : tileSteps(rows);
+                cascade(cst(0), numRows, rowSteps, [&](Value m, int64_t mt) {
+                  microKernel(m, mt, n, nt, kLo, kHi, load);
+                });
+              });
+    };
+    if (oneRow || kBlock <= 0 || k <= kBlock) {
+      tilesOver(cst(0), cst(k), accumulate);
+    } else {
+      // Prefill over K blocks: the first block starts from zero (or the
+      // output), every later one adds to the partial sums it stored.
+      tilesOver(cst(0), cst(kBlock), accumulate);
+      auto blocks = b.create<scf::ForOp>(loc, cst(kBlock), cst(k), cst(kBlock));
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(blocks.getBody());
+      Value kLo = blocks.getInductionVar();
+      Value kHi = b.create<arith::MinUIOp>(
+          loc, b.create<arith::AddIOp>(loc, kLo, cst(kBlock)), cst(k));
+      tilesOver(kLo, kHi, /*load=*/true);
+    }
     b.create<func::ReturnOp>(loc);
   }
 
   int64_t decodeTiles = 4;
+  int64_t kBlock = 0;
 
 private:
   Value cst(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
@@ -225,9 +243,11 @@ private:
     }
   }
 
-  /// out[m .. m+mt, tiles n .. n+nt] (+)= x[m .. m+mt, :] * w[tiles]:
-  /// mt x nt accumulators of P floats carried through the k loop.
-  void microKernel(Value m, int64_t mt, Value n, int64_t nt) {
+  /// out[m .. m+mt, tiles n .. n+nt] (+)= x[m .. m+mt, kLo .. kHi] *
+  /// w[tiles]: mt x nt accumulators of P floats carried through the k loop,
+  /// starting from the output when `load`, else from zero.
+  void microKernel(Value m, int64_t mt, Value n, int64_t nt, Value kLo,
+                   Value kHi, bool load) {
     auto vecType = VectorType::get({p}, b.getF32Type());
     SmallVector<Value> rowIdx, outCol;
     for (int64_t i = 0; i < mt; ++i)
@@ -241,19 +261,19 @@ private:
     }
     SmallVector<Value> init;
     Value zero;
-    if (!accumulate)
+    if (!load)
       zero = b.create<arith::ConstantOp>(
           loc, vecType,
           DenseElementsAttr::get(vecType, b.getF32FloatAttr(0.0f)));
     for (int64_t i = 0; i < mt; ++i)
       for (int64_t j = 0; j < nt; ++j)
-        init.push_back(accumulate ? b.create<vector::LoadOp>(
-                                         loc, vecType, out,
-                                         ValueRange{rowIdx[i], outCol[j]})
-                                        .getResult()
-                                  : zero);
+        init.push_back(
+            load ? b.create<vector::LoadOp>(loc, vecType, out,
+                                            ValueRange{rowIdx[i], outCol[j]})
+                       .getResult()
+                 : zero);
     auto loop = b.create<scf::ForOp>(
-        loc, cst(0), cst(k), cst(1), init,
+        loc, kLo, kHi, cst(1), init,
         [&](OpBuilder &nb, Location l, Value kv, ValueRange acc) {
           Value kp = nb.create<arith::MulIOp>(l, kv, cst(p));
           SmallVector<Value> bv;
@@ -371,6 +391,7 @@ struct TfmGenerateKernelsPass
     fn.setPrivate();
     BodyEmitter emitter(b, loc, k, p, oneRow, accumulate, rows, tiles);
     emitter.decodeTiles = decodeTiles;
+    emitter.kBlock = kBlock;
     emitter.emit(fn);
     ++numBodies;
     return fn;

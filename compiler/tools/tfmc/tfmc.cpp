@@ -45,6 +45,7 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/TargetParser/Triple.h"
 
 namespace cl = llvm::cl;
 
@@ -143,14 +144,21 @@ cl::opt<double>
     progressAfter("progress-after",
                   cl::desc("Seconds before the progress shows (default 1)"),
                   cl::init(1.0), cl::Hidden, cl::cat(category));
+cl::opt<std::string> target(
+    "target",
+    cl::desc("What to compile for: host (default: this machine's CPU and "
+             "features), x86-64, x86-64-v2, x86-64-v3, x86-64-v4, or a "
+             "64-bit ELF triple ('help' lists them)"),
+    cl::value_desc("host|level|triple"), cl::cat(category));
 cl::opt<std::string>
     targetCpu("target-cpu",
-              cl::desc("CPU to compile for (default: host; 'help' lists them)"),
+              cl::desc("CPU to compile for (default: the one --target "
+                       "implies; 'help' lists them)"),
               cl::cat(category));
 cl::opt<std::string>
     targetFeatures("target-features",
-                   cl::desc("Target features, e.g. +avx2,-avx512f (default: "
-                            "host; 'help' lists them)"),
+                   cl::desc("Target features on top of the CPU's, e.g. "
+                            "+avx2,-avx512f ('help' lists them)"),
                    cl::cat(category));
 cl::opt<bool> noFuse("no-fuse", cl::desc("Skip tfm-fuse-attention"),
                      cl::cat(category));
@@ -356,23 +364,42 @@ int main(int argc, char **argv) {
       "  MODEL is a .tfm description, a llama2.c .bin (with --tokenizer), a "
       ".gguf,\n  or a directory holding config.json and model.safetensors.\n");
 
+  if (target == "help") {
+    for (const std::string &name : tfm::targetNames())
+      llvm::outs() << name << "\n";
+    llvm::outs() << "or a 64-bit little-endian ELF triple, e.g. "
+                 << tfm::hostTriple() << " (the host's)\n";
+    return 0;
+  }
+  tfm::TargetOptions targetOptions{target, targetCpu, targetFeatures};
   if (targetCpu == "help" || targetFeatures == "help") {
     if (targetCpu == "help")
-      for (const std::string &cpu : tfm::targetCpuNames())
+      for (const std::string &cpu : tfm::targetCpuNames(targetOptions))
         llvm::outs() << cpu << "\n";
     if (targetFeatures == "help")
-      for (const auto &[name, description] : tfm::targetFeatureNames())
+      for (const auto &[name, description] :
+           tfm::targetFeatureNames(targetOptions))
         llvm::outs() << llvm::left_justify(name, 24) << " " << description
                      << "\n";
     return 0;
   }
-  if (llvm::Error err = tfm::checkTargetOptions({targetCpu, targetFeatures}))
-    usageError(llvm::toString(std::move(err)));
+  auto resolvedTarget = tfm::resolveTarget(targetOptions);
+  if (!resolvedTarget)
+    usageError(llvm::toString(resolvedTarget.takeError()));
+  // An executable or a shared library links libtfmrt, built for the host.
+  llvm::Triple chosen(resolvedTarget->triple), host(tfm::hostTriple());
+  if ((emit == Stage::Exe || emit == Stage::Shared) &&
+      (chosen.getArch() != host.getArch() || chosen.getOS() != host.getOS()))
+    usageError("--target=" + target +
+               ": an executable or a shared library "
+               "links the runtime built for " +
+               tfm::hostTriple() +
+               "; for another target use --emit=obj, asm or llvm-ir");
 
   if (noKernels && kernels.getNumOccurrences() &&
       kernels != tfm::KernelMode::Loops)
     usageError("--no-kernels contradicts --kernels");
-  auto tm = check(tfm::createTargetMachine({targetCpu, targetFeatures}));
+  auto tm = check(tfm::createTargetMachine(*resolvedTarget));
   tfm::PipelineOptions pipeline;
   pipeline.fuseAttention = !noFuse;
   pipeline.kernels = noKernels ? tfm::KernelMode::Loops : kernels.getValue();

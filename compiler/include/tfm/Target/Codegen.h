@@ -18,11 +18,25 @@
 
 namespace tfm {
 
-/// The target: the host CPU unless overridden.
+/// The target as tfmc's options name it (--target, --target-cpu,
+/// --target-features).
 struct TargetOptions {
-  std::string cpu; ///< Empty: the host CPU.
-  std::string
-      features; ///< Empty: the host's features ("+avx2,-avx512f" style).
+  /// Empty or "host": the host's triple, CPU and features (AVX-512 where the
+  /// machine has it). "x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4": the
+  /// host's (x86_64) triple and that CPU level. Otherwise a triple (its
+  /// architecture's baseline CPU): 64-bit, little-endian, ELF.
+  std::string target;
+  std::string cpu; ///< Empty: the one --target implies.
+  /// Applied last, on top of the CPU's ("+avx2,-avx512f" style).
+  std::string features;
+};
+
+/// A checked target: what the TargetMachine is created for.
+struct ResolvedTarget {
+  std::string triple;
+  std::string cpu;
+  std::string features;
+  bool isHost = true; ///< --target was empty or "host".
 };
 
 /// What the model object carries besides code (see ModelAbi.h).
@@ -39,26 +53,38 @@ struct ModelPayload {
   int64_t prefillChunk = 1; ///< Most tokens per prefill call (prefillTokens).
 };
 
-/// Checks that the CPU and features are known for the host's target (tfmc
-/// compiles for the host triple) and can run its code.
+/// The host's triple, normalized.
+std::string hostTriple();
+
+/// Checks `options` (a known target, CPU and features that can run 64-bit
+/// code) and resolves them to a triple, a CPU and a feature string.
+llvm::Expected<ResolvedTarget> resolveTarget(const TargetOptions &options);
+
+/// resolveTarget's errors only.
 llvm::Error checkTargetOptions(const TargetOptions &options);
 
-/// The CPU names checkTargetOptions accepts.
-std::vector<std::string> targetCpuNames();
+/// The names --target accepts besides triples.
+std::vector<std::string> targetNames();
 
-/// The feature names checkTargetOptions accepts (without +/-), with their
-/// descriptions.
-std::vector<std::pair<std::string, std::string>> targetFeatureNames();
+/// The CPU names resolveTarget accepts for options.target's triple.
+std::vector<std::string> targetCpuNames(const TargetOptions &options = {});
 
-/// The target machine for `options`, after checkTargetOptions.
+/// The feature names resolveTarget accepts (without +/-) for
+/// options.target's triple, with their descriptions.
+std::vector<std::pair<std::string, std::string>>
+targetFeatureNames(const TargetOptions &options = {});
+
+/// The target machine for a resolved target.
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
-createTargetMachine(const TargetOptions &options);
+createTargetMachine(const ResolvedTarget &target);
 
-/// Translates an LLVM-dialect module and sets its triple and data layout.
 /// f32 lanes of the widest vectors the target machine has: 16 with
 /// AVX-512F, 8 with AVX, else 4. Generated kernels and packed weights use it.
 int64_t vectorWidthF32(const llvm::TargetMachine &tm);
 
+/// Translates an LLVM-dialect module, sets its triple and data layout, and
+/// puts the target machine's CPU and features on every function it defines
+/// (on a target without FMA, llvm.fma becomes llvm.fmuladd: no libm call).
 llvm::Expected<std::unique_ptr<llvm::Module>>
 translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &ctx,
                   llvm::TargetMachine &tm);

@@ -119,7 +119,11 @@ def TfmGenerateKernelsPass : Pass<"tfm-generate-kernels", "ModuleOp"> {
     Option<"tiles", "tiles", "int64_t", /*default=*/"2",
            "Column tiles (P wide) of the prefill register tile">,
     Option<"decodeTiles", "decode-tiles", "int64_t", /*default=*/"4",
-           "Column tiles (independent accumulators) of one-row layers">
+           "Column tiles (independent accumulators) of one-row layers">,
+    Option<"kBlock", "k-block", "int64_t", /*default=*/"256",
+           "K block of prefill bodies: a block of the weights (K-block x "
+           "tiles x P floats) stays in L1 for every row tile, and the rows' "
+           "block of x in L2 for every column tile (0: no blocking)">
   ];
   let dependentDialects = ["arith::ArithDialect", "func::FuncDialect",
                            "memref::MemRefDialect", "scf::SCFDialect",
