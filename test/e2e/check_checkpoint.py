@@ -2,7 +2,7 @@
 """End-to-end check of a real checkpoint: tfmc's executable vs the PyTorch oracle.
 
   check_checkpoint.py MODEL --tfmc PATH --workdir DIR --prompt TEXT [--steps N]
-                      [--kernels MODE]
+                      [--kernels MODE] [--ignore-eos]
 
 Compiles MODEL (a .bin, .gguf or Hugging Face directory) with tfmc, lets the
 executable tokenize TEXT (--tokenize), generates N greedy steps with
@@ -28,6 +28,8 @@ def main():
     ap.add_argument("--prompt", required=True)
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--kernels", help="tfmc --kernels (default: tfmc's)")
+    ap.add_argument("--ignore-eos", action="store_true",
+                    help="generate all steps even past an end-of-sequence token")
     args = ap.parse_args()
     if not os.path.exists(args.model):
         print(f"SKIPPED: {args.model} is absent")
@@ -39,7 +41,7 @@ def main():
     ids = [int(t) for t in run([exe, "-p", args.prompt, "--tokenize"]).split()]
     exe_logits = os.path.join(args.workdir, "exe.f32")
     out = run([exe, "-p", args.prompt, "-n", str(args.steps), "--temp", "0", "--no-timing",
-               "--logits-out", exe_logits])
+               "--logits-out", exe_logits] + (["--ignore-eos"] if args.ignore_eos else []))
     ref_logits = os.path.join(args.workdir, "ref.f32")
     ref = run(["/usr/bin/python3", os.path.join(ROOT, "test", "reference", "reference.py"),
                args.model, "--tokens", ",".join(map(str, ids)), "--steps", str(args.steps - 1),
