@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "../test/support/TinyVocabularies.h"
 #include "FuzzTokenizer.h"
 
 #include "tfm/Formats/TokenizerFiles.h"
@@ -31,63 +32,25 @@ std::string envOr(const char *name, const char *fallback) {
 }
 
 std::unique_ptr<Tokenizer> tinySentencePiece() {
-  std::vector<std::string> pieces = {"<unk>", "<s>", "</s>"};
-  std::vector<TokenType> types = {TokenType::Unknown, TokenType::Control,
-                                  TokenType::Control};
-  for (int b = 0; b < 256; ++b) {
-    char buf[8];
-    std::snprintf(buf, sizeof(buf), "<0x%02X>", b);
-    pieces.push_back(buf);
-    types.push_back(TokenType::Byte);
-  }
-  for (const char *p : {"\xe2\x96\x81", "a", "b", "c",
-                        "\xe2\x96\x81"
-                        "a",
-                        "ab", "abc", "\xe4\xb8\xad", "<s>x"}) {
-    pieces.push_back(p);
-    types.push_back(TokenType::Normal);
-  }
-  std::vector<float> scores;
-  for (size_t i = 0; i < pieces.size(); ++i)
-    scores.push_back(-float(i));
   std::string error;
-  auto t = Tokenizer::createSentencePiece(pieces, scores, types, 1, 2, error);
+  auto t = tfm::test::tinySentencePiece({"\xe2\x96\x81", "a", "b", "c",
+                                         "\xe2\x96\x81"
+                                         "a",
+                                         "ab", "abc", "\xe4\xb8\xad", "<s>x"},
+                                        error);
   if (!t)
     tfm::fuzz::fail("tiny SentencePiece vocabulary", error);
   return t;
 }
 
 std::unique_ptr<Tokenizer> tinyGpt2() {
-  std::vector<std::string> tokens;
-  std::vector<TokenType> types;
-  for (int b = 0; b < 256; ++b) {
-    std::string s;
-    tfm::rt::appendUtf8(s, tfm::rt::gpt2ByteToCodePoint(uint8_t(b)));
-    tokens.push_back(s);
-    types.push_back(TokenType::Normal);
-  }
-  auto id = [&](const std::string &s) {
-    for (size_t i = 0; i < tokens.size(); ++i)
-      if (tokens[i] == s)
-        return int32_t(i);
-    return int32_t(-1);
-  };
-  std::vector<std::pair<int32_t, int32_t>> merges;
-  auto merge = [&](const std::string &l, const std::string &r) {
-    merges.push_back({id(l), id(r)});
-    tokens.push_back(l + r);
-    types.push_back(TokenType::Normal);
-  };
-  merge("\xc4\xa0", "t"); // "Ġt"
-  merge("h", "e");
-  merge("\xc4\xa0t", "he");
-  merge("l", "l");
-  merge("ll", "o");
-  tokens.push_back("<|endoftext|>");
-  types.push_back(TokenType::Control);
-  int32_t eot = int32_t(tokens.size() - 1);
   std::string error;
-  auto t = Tokenizer::createGpt2(tokens, types, merges, eot, eot, error);
+  auto t = tfm::test::tinyGpt2({{"\xc4\xa0", "t"}, // "Ġt"
+                                {"h", "e"},
+                                {"\xc4\xa0t", "he"},
+                                {"l", "l"},
+                                {"ll", "o"}},
+                               error);
   if (!t)
     tfm::fuzz::fail("tiny GPT-2 vocabulary", error);
   return t;

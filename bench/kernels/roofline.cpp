@@ -8,8 +8,6 @@
 //
 // Prints one "key value" line per figure, so scripts can read it.
 
-#include <immintrin.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -20,45 +18,46 @@
 
 namespace {
 
+typedef float Vec8 __attribute__((vector_size(32)));
+typedef float Vec16 __attribute__((vector_size(64)));
+
 double seconds() {
   using Clock = std::chrono::steady_clock;
   return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
 }
 
-// Sums floats [begin, end) with 8 independent 256-bit accumulators, so the
-// loop is limited by loads, not by the add latency.
-__attribute__((target("avx2"))) float sumRange(const float *begin,
-                                               const float *end) {
-  __m256 acc[8];
-  for (__m256 &a : acc)
-    a = _mm256_setzero_ps();
-  for (const float *p = begin; p + 64 <= end; p += 64)
+// Sums floats [begin, end) with 8 independent accumulators of `Lanes` floats,
+// so the loop is limited by loads, not by the add latency. Inlined into the
+// target-specific wrappers below, which choose the vector width.
+template <typename Vec>
+[[gnu::always_inline]] inline float sumLanes(const float *begin,
+                                             const float *end) {
+  constexpr int Lanes = sizeof(Vec) / sizeof(float);
+  Vec acc[8] = {};
+  for (const float *p = begin; p + 8 * Lanes <= end; p += 8 * Lanes)
 #pragma GCC unroll 8
-    for (int i = 0; i < 8; ++i)
-      acc[i] = _mm256_add_ps(acc[i], _mm256_loadu_ps(p + 8 * i));
+    for (int i = 0; i < 8; ++i) {
+      Vec v;
+      std::memcpy(&v, p + Lanes * i, sizeof(Vec));
+      acc[i] += v;
+    }
   for (int i = 1; i < 8; ++i)
-    acc[0] = _mm256_add_ps(acc[0], acc[i]);
-  float lanes[8];
-  _mm256_storeu_ps(lanes, acc[0]);
-  return lanes[0] + lanes[1] + lanes[2] + lanes[3] + lanes[4] + lanes[5] +
-         lanes[6] + lanes[7];
+    acc[0] += acc[i];
+  float sum = 0;
+  for (int l = 0; l < Lanes; ++l)
+    sum += acc[0][l];
+  return sum;
 }
 
-// The same with 512-bit loads: on some cores only these reach the peak.
+__attribute__((target("avx2"))) float sumRange(const float *begin,
+                                               const float *end) {
+  return sumLanes<Vec8>(begin, end);
+}
+
+// 512-bit loads: on some cores only these reach the peak.
 __attribute__((target("avx512f"))) float sumRange512(const float *begin,
                                                      const float *end) {
-  __m512 acc[8];
-  for (__m512 &a : acc)
-    a = _mm512_setzero_ps();
-  for (const float *p = begin; p + 128 <= end; p += 128)
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; ++i)
-      acc[i] = _mm512_add_ps(acc[i], _mm512_loadu_ps(p + 16 * i));
-  for (int i = 1; i < 8; ++i)
-    acc[0] = _mm512_add_ps(acc[0], acc[i]);
-  float lanes[16];
-  _mm512_storeu_ps(lanes, acc[0]);
-  return lanes[0];
+  return sumLanes<Vec16>(begin, end);
 }
 
 // Best of `reps` passes of `sum` over `data` split across `threads`, GB/s.
@@ -87,36 +86,29 @@ double readBandwidth(float (*sum)(const float *, const float *),
   return best;
 }
 
-// FMA peak: 12 independent chains (enough to cover latency x ports on
-// current x86 cores), `iters` rounds each.
-__attribute__((target("avx2,fma"))) float fma256(long iters) {
-  __m256 acc[12];
+// FMA peak: 12 independent chains of `Lanes` floats (enough to cover latency
+// x ports on current x86 cores), `iters` rounds each.
+template <typename Vec>
+[[gnu::always_inline]] inline float fmaChains(long iters) {
+  Vec acc[12];
   for (int i = 0; i < 12; ++i)
-    acc[i] = _mm256_set1_ps(float(i));
-  const __m256 a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(1e-3f);
+    acc[i] = Vec{} + float(2 + i); // 1 is the fixed point: keep away
+  const Vec a = Vec{} + 0.999f, b = Vec{} + 1e-3f;
   for (long k = 0; k < iters; ++k)
 #pragma GCC unroll 12
-    for (__m256 &x : acc)
-      x = _mm256_fmadd_ps(x, a, b);
+    for (Vec &x : acc)
+      x = x * a + b; // contracted to one FMA (GNU C++)
   for (int i = 1; i < 12; ++i)
-    acc[0] = _mm256_add_ps(acc[0], acc[i]);
-  return _mm256_cvtss_f32(acc[0]);
+    acc[0] += acc[i];
+  return acc[0][0];
+}
+
+__attribute__((target("avx2,fma"))) float fma256(long iters) {
+  return fmaChains<Vec8>(iters);
 }
 
 __attribute__((target("avx512f"))) float fma512(long iters) {
-  __m512 acc[12];
-  for (int i = 0; i < 12; ++i)
-    acc[i] = _mm512_set1_ps(float(i));
-  const __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(1e-3f);
-  for (long k = 0; k < iters; ++k)
-#pragma GCC unroll 12
-    for (__m512 &x : acc)
-      x = _mm512_fmadd_ps(x, a, b);
-  for (int i = 1; i < 12; ++i)
-    acc[0] = _mm512_add_ps(acc[0], acc[i]);
-  float lanes[16];
-  _mm512_storeu_ps(lanes, acc[0]);
-  return lanes[0];
+  return fmaChains<Vec16>(iters);
 }
 
 // GFLOP/s of `kernel` (lanes f32 per FMA, 2 flops each) on `threads`.

@@ -591,4 +591,24 @@ TokenizerOrError loadTokenizer(StringRef path) {
   return loadTokenizerFile(path);
 }
 
+std::string escapePiece(llvm::StringRef piece) {
+  std::string out;
+  for (char c : piece) {
+    auto b = uint8_t(c);
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\r')
+      out += "\\r";
+    else if (b < 0x20 || b == 0x7F)
+      out += llvm::formatv("\\x{0:x-2}", unsigned(b)).str();
+    else
+      out += c;
+  }
+  return out;
+}
+
 } // namespace tfm::formats

@@ -111,6 +111,21 @@ void expectError(llvm::StringRef text, llvm::StringRef message) {
   EXPECT_NE(p.diagnostics.find('^'), std::string::npos) << p.diagnostics;
 }
 
+/// One broken description: kBase with `from` replaced by `to`, and the error
+/// it must give.
+struct EditError {
+  const char *from;
+  const char *to;
+  const char *message;
+};
+
+void expectEditErrors(std::initializer_list<EditError> cases) {
+  for (const EditError &c : cases) {
+    SCOPED_TRACE(c.to);
+    expectError(edit(c.from, c.to), c.message);
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // Parsing
 //===----------------------------------------------------------------------===//
@@ -503,18 +518,19 @@ TEST(DefaultBindings, CoverExpectedWeightsOfEachFormat) {
 //===----------------------------------------------------------------------===//
 
 TEST(DescriptionErrors, Lexical) {
-  expectError(edit("vocab = 512", "vocab = 512 @"),
-              "2:15: error: unexpected character '@'");
-  expectError(edit("  vocab = 512\n", "  arch = \"llama\n  vocab = 512\n"),
-              "2:10: error: unterminated string: expected '\"' before the "
-              "end of the line");
-  expectError(edit("dim = 64", "dim = 64x"), "3:9: error: malformed number "
-                                             "'64x'");
-  expectError(edit("dim = 64", "dim = 6.4.1"),
-              "3:9: error: malformed number '6.4.1'");
-  expectError(edit("model \"base\"", "model \"ba\\qse\""),
-              "1:10: error: unknown escape sequence in string; expected \\\", "
-              "\\\\, \\n or \\t");
+  expectEditErrors({
+      {"vocab = 512", "vocab = 512 @", "2:15: error: unexpected character '@'"},
+      {"  vocab = 512\n", "  arch = \"llama\n  vocab = 512\n",
+       "2:10: error: unterminated string: expected '\"' before the "
+       "end of the line"},
+      {"dim = 64", "dim = 64x",
+       "3:9: error: malformed number "
+       "'64x'"},
+      {"dim = 64", "dim = 6.4.1", "3:9: error: malformed number '6.4.1'"},
+      {"model \"base\"", "model \"ba\\qse\"",
+       "1:10: error: unknown escape sequence in string; expected \\\", "
+       "\\\\, \\n or \\t"},
+  });
 }
 
 TEST(DescriptionErrors, Structure) {
@@ -535,146 +551,153 @@ TEST(DescriptionErrors, Structure) {
   expectError(std::string(kBase) + "model \"again\" {}\n",
               "17:1: error: expected the end of the file after the model's "
               "closing '}', found 'model'");
-  expectError(edit("dim = 64", "dim ="), "3:8: error: expected a value for "
-                                         "'dim', found end of line");
-  expectError(edit("dim = 64", "dim 64"),
-              "3:7: error: expected '=' or '{' after 'dim', found number 64");
-  expectError(edit("dim = 64", "dim = 64 65"),
-              "3:12: error: expected the end of the line after the value of "
-              "'dim', found number 65");
-  expectError(edit("eps = 1e-5)", "eps = 1e-5"),
-              "8:30: error: expected ',' or ')' in 'rmsnorm(...)', found end "
-              "of line");
-  expectError(edit("block x 2 {", "block {"),
-              "6:9: error: expected 'x <layers>' before '{', e.g. 'block x 12 "
-              "{ ... }'");
-  expectError(edit("block x 2 {", "block x 2 = 3"),
-              "6:13: error: expected '{' after 'block x 2', found '='");
-  expectError(edit("vocab = 512", "vocab x 2 { }"),
-              "2:11: error: only 'block' takes a repeat count 'x N'");
-  expectError(edit("attention { heads = 4 }", "attention = 4"),
-              "9:17: error: expected '{' after 'attention': it is a block, "
-              "not a value");
-  expectError(edit("dim = 64", "dim { }"),
-              "3:7: error: expected '=' after 'dim', found '{'");
-  expectError(edit("dim = 64", "\"dim\" = 64"),
-              "3:3: error: expected a key name in 'model', found string "
-              "\"dim\"");
-  expectError(edit("dim = 64", "= 64"),
-              "3:3: error: expected a key or '}' in 'model', found '='");
+  expectEditErrors({
+      {"dim = 64", "dim =",
+       "3:8: error: expected a value for "
+       "'dim', found end of line"},
+      {"dim = 64", "dim 64",
+       "3:7: error: expected '=' or '{' after 'dim', found number 64"},
+      {"dim = 64", "dim = 64 65",
+       "3:12: error: expected the end of the line after the value of "
+       "'dim', found number 65"},
+      {"eps = 1e-5)", "eps = 1e-5",
+       "8:30: error: expected ',' or ')' in 'rmsnorm(...)', found end "
+       "of line"},
+      {"block x 2 {", "block {",
+       "6:9: error: expected 'x <layers>' before '{', e.g. 'block x 12 "
+       "{ ... }'"},
+      {"block x 2 {", "block x 2 = 3",
+       "6:13: error: expected '{' after 'block x 2', found '='"},
+      {"vocab = 512", "vocab x 2 { }",
+       "2:11: error: only 'block' takes a repeat count 'x N'"},
+      {"attention { heads = 4 }", "attention = 4",
+       "9:17: error: expected '{' after 'attention': it is a block, "
+       "not a value"},
+      {"dim = 64", "dim { }",
+       "3:7: error: expected '=' after 'dim', found '{'"},
+      {"dim = 64", "\"dim\" = 64",
+       "3:3: error: expected a key name in 'model', found string "
+       "\"dim\""},
+      {"dim = 64", "= 64",
+       "3:3: error: expected a key or '}' in 'model', found '='"},
+  });
 }
 
 TEST(DescriptionErrors, Keys) {
-  expectError(edit("dim = 64", "dims = 64"),
-              "3:3: error: unknown key 'dims' in 'model'; did you mean 'dim'?");
-  expectError(edit("heads = 4", "heads = 4 kv_head = 2"),
-              "9:27: error: unknown key 'kv_head' in 'attention'; did you "
-              "mean 'kv_heads'?");
-  expectError(edit("dim = 64", "colour = 64"),
-              "3:3: error: unknown key 'colour' in 'model'");
-  expectError(edit("context = 128", "context = 128\n  dim = 32"),
-              "5:3: error: duplicate key 'dim' in 'model'");
-  expectError(edit("  vocab = 512\n", ""),
-              "1:1: error: missing required key 'vocab' in 'model'");
-  expectError(edit("    order = pre-norm\n", ""),
-              "6:3: error: missing required key 'order' in 'block'");
-  expectError(edit("activation = silu  ", ""),
-              "10:5: error: missing required key 'activation' in 'ffn'");
-  expectError(edit("heads = 4", "kv_heads = 4"),
-              "9:5: error: missing required key 'heads' in 'attention'");
+  expectEditErrors({
+      {"dim = 64", "dims = 64",
+       "3:3: error: unknown key 'dims' in 'model'; did you mean 'dim'?"},
+      {"heads = 4", "heads = 4 kv_head = 2",
+       "9:27: error: unknown key 'kv_head' in 'attention'; did you "
+       "mean 'kv_heads'?"},
+      {"dim = 64", "colour = 64",
+       "3:3: error: unknown key 'colour' in 'model'"},
+      {"context = 128", "context = 128\n  dim = 32",
+       "5:3: error: duplicate key 'dim' in 'model'"},
+      {"  vocab = 512\n", "",
+       "1:1: error: missing required key 'vocab' in 'model'"},
+      {"    order = pre-norm\n", "",
+       "6:3: error: missing required key 'order' in 'block'"},
+      {"activation = silu  ", "",
+       "10:5: error: missing required key 'activation' in 'ffn'"},
+      {"heads = 4", "kv_heads = 4",
+       "9:5: error: missing required key 'heads' in 'attention'"},
+  });
 }
 
 TEST(DescriptionErrors, Values) {
-  expectError(edit("dim = 64", "dim = \"64\""),
-              "3:9: error: expected an integer for 'dim', found string \"64\"");
-  expectError(edit("dim = 64", "dim = 64.0"),
-              "3:9: error: expected an integer for 'dim', found number 64.0");
-  expectError(edit("dim = 64", "dim = 0"),
-              "3:9: error: 'dim' must be between 1 and 65536, found 0");
-  expectError(edit("vocab = 512", "vocab = 99999999999999999999999"),
-              "2:11: error: 'vocab' must be between 1 and 16777216, found "
-              "99999999999999999999999");
-  expectError(edit("block x 2", "block x 0"),
-              "6:11: error: the number of layers must be between 1 and 1024, "
-              "found 0");
-  expectError(edit("positions = rope", "positions = rop"),
-              "5:15: error: expected none, sinusoidal, learned, rope or alibi "
-              "for 'positions', found 'rop'; did you mean 'rope'?");
-  expectError(edit("positions = rope", "positions = learned(1)"),
-              "5:22: error: 'learned' takes no arguments");
-  expectError(edit("positions = rope", "positions = rope(theta = -1)"),
-              "5:28: error: 'theta' must be positive, found -1");
-  expectError(edit("positions = rope", "positions = rope(style = haf)"),
-              "5:28: error: expected interleaved or half for 'style', found "
-              "'haf'; did you mean 'half'?");
-  expectError(edit("positions = rope", "positions = rope(thetta = 1)"),
-              "5:20: error: unknown argument 'thetta' of 'rope'; did you mean "
-              "'theta'?");
-  expectError(edit("positions = rope", "positions = rope(1, half, 3)"),
-              "5:29: error: too many arguments to 'rope': expected theta or "
-              "style");
-  expectError(
-      edit("eps = 1e-5", "eps = 0"),
-      "8:26: error: 'eps' must be between 0 and 1 (exclusive), found 0");
-  expectError(edit("eps = 1e-5", "eps = 1e99"),
-              "8:26: error: 'eps' is out of the range of a 32-bit float, "
-              "found 1e99");
-  expectError(edit("activation = silu", "activation = swish"),
-              "10:24: error: expected relu, gelu, gelu_tanh or silu for "
-              "'activation', found 'swish'");
-  expectError(edit("gated = true", "gated = yes"),
-              "10:38: error: expected true or false for 'gated', found 'yes'");
-  expectError(edit("heads = 4", "heads = 4 bias = qkv + qkv"),
-              "9:40: error: 'qkv' given twice in 'bias'");
-  expectError(edit("heads = 4", "heads = 4 bias = all"),
-              "9:34: error: expected none, qkv, out, qkv+out, true or false "
-              "for 'bias', found 'all'");
-  expectError(edit("head = tied", "head = tide"),
-              "13:10: error: expected tied or untied for 'head', found "
-              "'tide'; did you mean 'tied'?");
-  expectError(edit("dim = 64", "dim = 64 + 1"),
-              "3:12: error: unexpected '+' in the value of 'dim'");
-  expectError(edit("head = tied", "head = tied transpose"),
-              "13:15: error: unexpected 'transpose' after the value of 'head'");
-  expectError(edit("  positions = rope\n",
-                   "  positions = rope\n  embedding { scale = -2 }\n"),
-              "6:23: error: 'scale' must be positive, found -2");
-  expectError(
-      edit("  positions = rope\n",
-           "  positions = rope\n  embedding { scale = sqrt(dim, 2) }\n"),
-      "6:27: error: expected one argument in 'sqrt(...)', e.g. "
-      "sqrt(dim)");
-  expectError(edit("seed = 1", "seed = -1"),
-              "15:27: error: 'seed' must be between 0 and "
-              "9223372036854775807, found -1");
-  expectError(edit("weights = random(seed = 1)", "weights = random { }"),
-              "15:20: error: 'random' weights take no mapping block");
-  expectError(edit("weights = random(seed = 1)", "weights = gguf"),
-              "15:13: error: expected the checkpoint's file name, e.g. "
-              "gguf(\"model.gguf\")");
-  expectError(edit("weights = random(seed = 1)", "weights = gguf(\"\")"),
-              "15:18: error: expected a file name for 'file', found an empty "
-              "string");
-  expectError(edit("tokenizer = none", "tokenizer = gpt2"),
-              "14:15: error: expected the tokenizer's file, e.g. "
-              "gpt2(\"vocab.json\"); only gguf weights carry their own "
-              "tokenizer");
-  expectError(edit("final_norm = true", "final_norm = layernorm"),
-              "12:16: error: the final norm must be the block's norm "
-              "(rmsnorm) with the same eps; write 'final_norm = true'");
+  expectEditErrors({
+      {"dim = 64", "dim = \"64\"",
+       "3:9: error: expected an integer for 'dim', found string \"64\""},
+      {"dim = 64", "dim = 64.0",
+       "3:9: error: expected an integer for 'dim', found number 64.0"},
+      {"dim = 64", "dim = 0",
+       "3:9: error: 'dim' must be between 1 and 65536, found 0"},
+      {"vocab = 512", "vocab = 99999999999999999999999",
+       "2:11: error: 'vocab' must be between 1 and 16777216, found "
+       "99999999999999999999999"},
+      {"block x 2", "block x 0",
+       "6:11: error: the number of layers must be between 1 and 1024, "
+       "found 0"},
+      {"positions = rope", "positions = rop",
+       "5:15: error: expected none, sinusoidal, learned, rope or alibi "
+       "for 'positions', found 'rop'; did you mean 'rope'?"},
+      {"positions = rope", "positions = learned(1)",
+       "5:22: error: 'learned' takes no arguments"},
+      {"positions = rope", "positions = rope(theta = -1)",
+       "5:28: error: 'theta' must be positive, found -1"},
+      {"positions = rope", "positions = rope(style = haf)",
+       "5:28: error: expected interleaved or half for 'style', found "
+       "'haf'; did you mean 'half'?"},
+      {"positions = rope", "positions = rope(thetta = 1)",
+       "5:20: error: unknown argument 'thetta' of 'rope'; did you mean "
+       "'theta'?"},
+      {"positions = rope", "positions = rope(1, half, 3)",
+       "5:29: error: too many arguments to 'rope': expected theta or "
+       "style"},
+      {"eps = 1e-5", "eps = 0",
+       "8:26: error: 'eps' must be between 0 and 1 (exclusive), found 0"},
+      {"eps = 1e-5", "eps = 1e99",
+       "8:26: error: 'eps' is out of the range of a 32-bit float, "
+       "found 1e99"},
+      {"activation = silu", "activation = swish",
+       "10:24: error: expected relu, gelu, gelu_tanh or silu for "
+       "'activation', found 'swish'"},
+      {"gated = true", "gated = yes",
+       "10:38: error: expected true or false for 'gated', found 'yes'"},
+      {"heads = 4", "heads = 4 bias = qkv + qkv",
+       "9:40: error: 'qkv' given twice in 'bias'"},
+      {"heads = 4", "heads = 4 bias = all",
+       "9:34: error: expected none, qkv, out, qkv+out, true or false "
+       "for 'bias', found 'all'"},
+      {"head = tied", "head = tide",
+       "13:10: error: expected tied or untied for 'head', found "
+       "'tide'; did you mean 'tied'?"},
+      {"dim = 64", "dim = 64 + 1",
+       "3:12: error: unexpected '+' in the value of 'dim'"},
+      {"head = tied", "head = tied transpose",
+       "13:15: error: unexpected 'transpose' after the value of 'head'"},
+      {"  positions = rope\n",
+       "  positions = rope\n  embedding { scale = -2 }\n",
+       "6:23: error: 'scale' must be positive, found -2"},
+      {"  positions = rope\n",
+       "  positions = rope\n  embedding { scale = sqrt(dim, 2) }\n",
+       "6:27: error: expected one argument in 'sqrt(...)', e.g. "
+       "sqrt(dim)"},
+      {"seed = 1", "seed = -1",
+       "15:27: error: 'seed' must be between 0 and "
+       "9223372036854775807, found -1"},
+      {"weights = random(seed = 1)", "weights = random { }",
+       "15:20: error: 'random' weights take no mapping block"},
+      {"weights = random(seed = 1)", "weights = gguf",
+       "15:13: error: expected the checkpoint's file name, e.g. "
+       "gguf(\"model.gguf\")"},
+      {"weights = random(seed = 1)", "weights = gguf(\"\")",
+       "15:18: error: expected a file name for 'file', found an empty "
+       "string"},
+      {"tokenizer = none", "tokenizer = gpt2",
+       "14:15: error: expected the tokenizer's file, e.g. "
+       "gpt2(\"vocab.json\"); only gguf weights carry their own "
+       "tokenizer"},
+      {"final_norm = true", "final_norm = layernorm",
+       "12:16: error: the final norm must be the block's norm "
+       "(rmsnorm) with the same eps; write 'final_norm = true'"},
+  });
 }
 
 TEST(DescriptionErrors, Consistency) {
-  expectError(edit("heads = 4", "heads = 3"),
-              "9:17: error: heads (3) does not divide dim (64): give "
-              "'head_dim' explicitly");
-  expectError(edit("heads = 4", "heads = 4 kv_heads = 3"),
-              "9:27: error: kv_heads (3) must divide heads (4)");
-  expectError(edit("heads = 4", "heads = 4 head_dim = 7"),
-              "5:15: error: rope needs an even head_dim, but head_dim is 7");
-  expectError(edit("dim = 64", "dim = 63"),
-              "9:17: error: heads (4) does not divide dim (63): give "
-              "'head_dim' explicitly");
+  expectEditErrors({
+      {"heads = 4", "heads = 3",
+       "9:17: error: heads (3) does not divide dim (64): give "
+       "'head_dim' explicitly"},
+      {"heads = 4", "heads = 4 kv_heads = 3",
+       "9:27: error: kv_heads (3) must divide heads (4)"},
+      {"heads = 4", "heads = 4 head_dim = 7",
+       "5:15: error: rope needs an even head_dim, but head_dim is 7"},
+      {"dim = 64", "dim = 63",
+       "9:17: error: heads (4) does not divide dim (63): give "
+       "'head_dim' explicitly"},
+  });
   std::string odd = edit("dim = 64", "dim = 63");
   odd.replace(odd.find("rope"), 4, "sinusoidal");
   odd.replace(odd.find("heads = 4"), 9, "heads = 4 head_dim = 16");

@@ -14,9 +14,7 @@ With --production, also compiles without --probes and checks that the
 executable has no probe symbol and refuses --attention-out with a message.
 """
 
-import argparse
 import os
-import re
 import subprocess
 import sys
 
@@ -25,35 +23,19 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from check_example import PROMPT, random_weights, reference, run, templated, tfm_to_arch  # noqa: E402
-from write_checkpoint import write_safetensors  # noqa: E402
+from check_example import PROMPT, arg_parser, parse_args, run, with_safetensors_weights  # noqa: E402
 
 TOLERANCE = 1e-5
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("example")
-    ap.add_argument("--tfmc", required=True)
-    ap.add_argument("--workdir", required=True)
+    ap = arg_parser("example")
     ap.add_argument("--prefill-chunk", type=int)
     ap.add_argument("--production", action="store_true")
-    args = ap.parse_args()
-    os.makedirs(args.workdir, exist_ok=True)
+    args = parse_args(ap)
     name = os.path.splitext(os.path.basename(args.example))[0]
 
-    arch = reference.complete_arch(tfm_to_arch.translate(args.example)["arch"])
-    shapes = reference.expected_shapes(arch)
-    write_safetensors(os.path.join(args.workdir, "weights.safetensors"),
-                      random_weights(shapes, seed=20261202))
-    text = open(args.example).read()
-    mapping = "\n".join(f'    "{t}" = "{t}"' for t in templated(shapes))
-    text, n = re.subn(r"weights\s*=\s*random\([^)]*\)",
-                      f'weights = safetensors("weights.safetensors") {{\n{mapping}\n  }}', text)
-    if n != 1:
-        sys.exit(f"FAIL: {args.example} has no `weights = random(...)` line")
-    desc = os.path.join(args.workdir, name + ".tfm")
-    open(desc, "w").write(text)
+    arch, desc = with_safetensors_weights(args.example, args.workdir, seed=20261202)
 
     exe = os.path.join(args.workdir, name)
     flags = ["--probes=attention", "--quiet"]

@@ -66,32 +66,70 @@ def run(cmd, **kw):
     return r.stdout
 
 
-def main():
+def arg_parser(positional):
+    """The arguments every e2e check takes: its input, --tfmc and --workdir."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("example")
+    ap.add_argument(positional)
     ap.add_argument("--tfmc", required=True)
     ap.add_argument("--workdir", required=True)
-    ap.add_argument("--no-fuse", action="store_true")
-    ap.add_argument("--prefill-chunk", type=int)
-    ap.add_argument("--kernels", help="tfmc --kernels (default: tfmc's)")
-    ap.add_argument("--target-cpu", help="tfmc --target-cpu (default: the host)")
+    return ap
+
+
+def parse_args(ap):
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
-    name = os.path.splitext(os.path.basename(args.example))[0]
+    return args
 
-    arch = reference.complete_arch(tfm_to_arch.translate(args.example)["arch"])
+
+def with_safetensors_weights(example, workdir, seed):
+    """Writes random weights for EXAMPLE into workdir/weights.safetensors and a
+    copy of the description that maps them; returns (arch, description path)."""
+    arch = reference.complete_arch(tfm_to_arch.translate(example)["arch"])
     shapes = reference.expected_shapes(arch)
-    weights_path = os.path.join(args.workdir, "weights.safetensors")
-    write_safetensors(weights_path, random_weights(shapes, seed=20261125))
-
-    text = open(args.example).read()
+    write_safetensors(os.path.join(workdir, "weights.safetensors"),
+                      random_weights(shapes, seed=seed))
+    text = open(example).read()
     mapping = "\n".join(f'    "{t}" = "{t}"' for t in templated(shapes))
     text, n = re.subn(r"weights\s*=\s*random\([^)]*\)",
                       f'weights = safetensors("weights.safetensors") {{\n{mapping}\n  }}', text)
     if n != 1:
-        sys.exit(f"FAIL: {args.example} has no `weights = random(...)` line")
-    desc = os.path.join(args.workdir, name + ".tfm")
+        sys.exit(f"FAIL: {example} has no `weights = random(...)` line")
+    desc = os.path.join(workdir, os.path.splitext(os.path.basename(example))[0] + ".tfm")
     open(desc, "w").write(text)
+    return arch, desc
+
+
+def run_reference(model, tokens, steps, logits_out):
+    """The oracle's greedy tokens (the first `steps`), its logits in logits_out."""
+    out = run(["/usr/bin/python3", os.path.join(ROOT, "test", "reference", "reference.py"),
+               model, "--tokens", ",".join(map(str, tokens)), "--steps", str(steps - 1),
+               "--logits-out", logits_out])
+    return [int(t) for t in out.strip().split(",")][:steps]
+
+
+def compare_logits(label, got, want, exe_tokens, ref_tokens, detail=""):
+    """Max abs error relative to the largest reference logit, and the greedy
+    tokens; prints one summary line and exits 1 on a failure."""
+    err = float(np.max(np.abs(got - want)))
+    scale = float(np.max(np.abs(want)))
+    rel = err / scale if scale else err
+    print(f"{label}, max abs error {err:.3g}, max |logit| {scale:.3g}, relative {rel:.3g}; "
+          f"greedy {'equal' if exe_tokens == ref_tokens else 'DIFFERENT'} ({len(exe_tokens)} tokens)")
+    if rel > TOLERANCE or exe_tokens != ref_tokens:
+        print(f"FAIL: exe tokens {exe_tokens}\n      ref tokens {ref_tokens}\n{detail}")
+        sys.exit(1)
+
+
+def main():
+    ap = arg_parser("example")
+    ap.add_argument("--no-fuse", action="store_true")
+    ap.add_argument("--prefill-chunk", type=int)
+    ap.add_argument("--kernels", help="tfmc --kernels (default: tfmc's)")
+    ap.add_argument("--target-cpu", help="tfmc --target-cpu (default: the host)")
+    args = parse_args(ap)
+    name = os.path.splitext(os.path.basename(args.example))[0]
+
+    arch, desc = with_safetensors_weights(args.example, args.workdir, seed=20261125)
 
     exe = os.path.join(args.workdir, name)
     flags = ["--no-fuse"] if args.no_fuse else []
@@ -108,10 +146,7 @@ def main():
     exe_tokens = [int(t) for t in out.split()]
 
     ref_logits = os.path.join(args.workdir, "ref.f32")
-    out = run(["/usr/bin/python3", os.path.join(ROOT, "test", "reference", "reference.py"),
-               desc, "--tokens", ",".join(map(str, PROMPT)), "--steps", str(STEPS - 1),
-               "--logits-out", ref_logits])
-    ref_tokens = [int(t) for t in out.strip().split(",")][:STEPS]
+    ref_tokens = run_reference(desc, PROMPT, STEPS, ref_logits)
 
     vocab = arch["vocab_size"]
     a = np.fromfile(exe_logits, dtype="<f4")
@@ -120,9 +155,6 @@ def main():
     if a.size != rows * vocab or b.size != rows * vocab:
         sys.exit(f"FAIL: {name}: {a.size // vocab} exe rows, {b.size // vocab} reference rows,"
                  f" expected {rows}")
-    err = float(np.max(np.abs(a - b)))
-    scale = float(np.max(np.abs(b)))
-    rel = err / scale
     mode = "unfused" if args.no_fuse else "fused"
     if args.prefill_chunk:
         mode += f", prefill chunks of {args.prefill_chunk}"
@@ -130,12 +162,7 @@ def main():
         mode += f", {args.kernels} kernels"
     if args.target_cpu:
         mode += f", {args.target_cpu}"
-    print(f"{name} ({mode}): {rows} rows, max abs error {err:.3g}, max |logit| {scale:.3g}, "
-          f"relative {rel:.3g}; greedy {'equal' if exe_tokens == ref_tokens else 'DIFFERENT'}"
-          f" ({len(exe_tokens)} tokens)")
-    if rel > TOLERANCE or exe_tokens != ref_tokens:
-        print(f"FAIL: exe tokens {exe_tokens}\n      ref tokens {ref_tokens}")
-        sys.exit(1)
+    compare_logits(f"{name} ({mode}): {rows} rows", a, b, exe_tokens, ref_tokens)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@
 
 #include "tfm/runtime/Tokenizer.h"
 
+#include "../support/TinyVocabularies.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -18,56 +20,19 @@ using namespace tfm::rt;
 
 namespace {
 
-/// A llama2.c-style vocabulary: <unk>, <s>, </s>, 256 byte tokens, then
-/// `extra` pieces (SentencePiece form) with decreasing scores.
+/// A llama2.c-style vocabulary with `extra` pieces after the byte tokens.
 std::unique_ptr<Tokenizer> makeSpm(const std::vector<std::string> &extra) {
-  std::vector<std::string> pieces = {"<unk>", "<s>", "</s>"};
-  std::vector<TokenType> types = {TokenType::Unknown, TokenType::Control,
-                                  TokenType::Control};
-  for (int b = 0; b < 256; ++b) {
-    char buf[8];
-    std::snprintf(buf, sizeof(buf), "<0x%02X>", b);
-    pieces.push_back(buf);
-    types.push_back(TokenType::Byte);
-  }
-  std::vector<float> scores(pieces.size(), 0.0f);
-  for (size_t i = 0; i < extra.size(); ++i) {
-    pieces.push_back(extra[i]);
-    types.push_back(TokenType::Normal);
-    scores.push_back(-float(i));
-  }
   std::string error;
-  auto t = Tokenizer::createSentencePiece(pieces, scores, types, 1, 2, error);
+  auto t = tfm::test::tinySentencePiece(extra, error);
   EXPECT_TRUE(t) << error;
   return t;
 }
 
 /// A GPT-2 vocabulary of the 256 byte characters plus a few merges.
 std::unique_ptr<Tokenizer> makeGpt2() {
-  std::vector<std::string> tokens;
-  for (int b = 0; b < 256; ++b) {
-    std::string s;
-    appendUtf8(s, gpt2ByteToCodePoint(uint8_t(b)));
-    tokens.push_back(s);
-  }
-  auto id = [&](const std::string &s) {
-    for (size_t i = 0; i < tokens.size(); ++i)
-      if (tokens[i] == s)
-        return int32_t(i);
-    return int32_t(-1);
-  };
-  std::vector<std::pair<int32_t, int32_t>> merges;
-  for (auto [l, r] : std::vector<std::pair<std::string, std::string>>{
-           {"h", "e"}, {"l", "l"}, {"he", "ll"}, {"hell", "o"}, {"Ġ", "w"}}) {
-    merges.emplace_back(id(l), id(r));
-    tokens.push_back(l + r);
-  }
-  tokens.push_back("<|endoftext|>");
-  std::vector<TokenType> types(tokens.size(), TokenType::Normal);
-  types.back() = TokenType::Control;
-  int32_t eot = int32_t(tokens.size() - 1);
   std::string error;
-  auto t = Tokenizer::createGpt2(tokens, types, merges, eot, eot, error);
+  auto t = tfm::test::tinyGpt2(
+      {{"h", "e"}, {"l", "l"}, {"he", "ll"}, {"hell", "o"}, {"Ġ", "w"}}, error);
   EXPECT_TRUE(t) << error;
   return t;
 }

@@ -52,6 +52,37 @@ std::pair<llvm::StringRef, llvm::StringRef> layerParts(llvm::StringRef templ) {
   return templ.rsplit('.');
 }
 
+/// One row per module of a block: its canonical name and the names each
+/// checkpoint layout gives it ("" where the layout has none of its own: GPT-2
+/// fuses Q/K/V, llama2.c has no biases).
+struct LayerModule {
+  const char *canonical, *llama2c, *gguf, *hfLlama, *hfGpt2;
+};
+constexpr LayerModule kLayerModules[] = {
+    // clang-format off
+    // canonical  llama2c           gguf (llama.cpp) HF Llama                    HF GPT-2
+    {"attn_norm", "rms_att_weight", "attn_norm",   "input_layernorm",          "ln_1"},
+    {"wq",        "wq",             "attn_q",      "self_attn.q_proj",         ""},
+    {"wk",        "wk",             "attn_k",      "self_attn.k_proj",         ""},
+    {"wv",        "wv",             "attn_v",      "self_attn.v_proj",         ""},
+    {"wo",        "wo",             "attn_output", "self_attn.o_proj",         "attn.c_proj"},
+    {"ffn_norm",  "rms_ffn_weight", "ffn_norm",    "post_attention_layernorm", "ln_2"},
+    {"w1",        "w1",             "ffn_gate",    "mlp.gate_proj",            "mlp.c_fc"},
+    {"w2",        "w2",             "ffn_down",    "mlp.down_proj",            "mlp.c_proj"},
+    {"w3",        "w3",             "ffn_up",      "mlp.up_proj",              ""},
+    // clang-format on
+};
+
+/// The name `layout` gives block module `module`; the canonical name where
+/// it has none, so that the importer reports that tensor as missing.
+llvm::StringRef moduleName(llvm::StringRef module,
+                           const char *LayerModule::*layout) {
+  for (const LayerModule &m : kLayerModules)
+    if (module == m.canonical && *(m.*layout))
+      return m.*layout;
+  return module;
+}
+
 /// The names a checkpoint layout gives the weights outside the blocks.
 struct TopLevelNames {
   const char *tokens, *positions, *head, *finalNorm;
@@ -82,16 +113,8 @@ WeightBinding llama2c(llvm::StringRef templ) {
   if (templ == "lm_head.weight")
     return plain("wcls");
   auto [module, kind] = layerParts(templ);
-  if (kind == "weight") {
-    std::string field = llvm::StringSwitch<std::string>(module)
-                            .Case("attn_norm", "rms_att_weight")
-                            .Case("ffn_norm", "rms_ffn_weight")
-                            .Cases("wq", "wk", "wv", "wo", module.str())
-                            .Cases("w1", "w2", "w3", module.str())
-                            .Default("");
-    if (!field.empty())
-      return plain(field + ".{i}");
-  }
+  if (kind == "weight")
+    return plain(moduleName(module, &LayerModule::llama2c).str() + ".{i}");
   // llama2.c has no such tensor (biases, learned positions): keep the
   // canonical name so the importer reports it as missing.
   return plain(templ.str());
@@ -102,17 +125,10 @@ WeightBinding ggufLlama(llvm::StringRef templ, bool gated) {
                                 "output.weight", "output_norm"}))
     return *b;
   auto [module, kind] = layerParts(templ);
-  llvm::StringRef name = llvm::StringSwitch<llvm::StringRef>(module)
-                             .Case("attn_norm", "attn_norm")
-                             .Case("wq", "attn_q")
-                             .Case("wk", "attn_k")
-                             .Case("wv", "attn_v")
-                             .Case("wo", "attn_output")
-                             .Case("ffn_norm", "ffn_norm")
-                             .Case("w1", gated ? "ffn_gate" : "ffn_up")
-                             .Case("w2", "ffn_down")
-                             .Case("w3", "ffn_up")
-                             .Default(module);
+  // llama.cpp names an ungated FFN's input projection ffn_up.
+  llvm::StringRef name = module == "w1" && !gated
+                             ? "ffn_up"
+                             : moduleName(module, &LayerModule::gguf);
   return plain("blk.{i}." + name.str() + "." + kind.str());
 }
 
@@ -130,17 +146,7 @@ WeightBinding safetensorsLlama(llvm::StringRef templ) {
                                 "lm_head.weight", "model.norm"}))
     return *b;
   auto [module, kind] = layerParts(templ);
-  llvm::StringRef name = llvm::StringSwitch<llvm::StringRef>(module)
-                             .Case("attn_norm", "input_layernorm")
-                             .Case("wq", "self_attn.q_proj")
-                             .Case("wk", "self_attn.k_proj")
-                             .Case("wv", "self_attn.v_proj")
-                             .Case("wo", "self_attn.o_proj")
-                             .Case("ffn_norm", "post_attention_layernorm")
-                             .Case("w1", "mlp.gate_proj")
-                             .Case("w2", "mlp.down_proj")
-                             .Case("w3", "mlp.up_proj")
-                             .Default(module);
+  llvm::StringRef name = moduleName(module, &LayerModule::hfLlama);
   return plain("model.layers.{i}." + name.str() + "." + kind.str());
 }
 
@@ -157,13 +163,7 @@ WeightBinding safetensorsGpt2(llvm::StringRef templ) {
   if (part >= 0)
     return qkvPart(h + "attn.c_attn." + kind.str(), weight ? 1 : 0, part,
                    weight);
-  llvm::StringRef name = llvm::StringSwitch<llvm::StringRef>(module)
-                             .Case("attn_norm", "ln_1")
-                             .Case("wo", "attn.c_proj")
-                             .Case("ffn_norm", "ln_2")
-                             .Case("w1", "mlp.c_fc")
-                             .Case("w2", "mlp.c_proj")
-                             .Default(module);
+  llvm::StringRef name = moduleName(module, &LayerModule::hfGpt2);
   std::string source = h + name.str() + "." + kind.str();
   bool conv1d = weight && (module == "wo" || module == "w1" || module == "w2");
   return conv1d ? transposed(source) : plain(source);

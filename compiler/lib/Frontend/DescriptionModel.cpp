@@ -38,18 +38,17 @@ namespace {
 
 class SpecReader : public KeyReader {
 public:
-  /// Reads `term` as one of `values`, each spelled as toString spells it
-  /// (one spelling per value, shared with the description printer).
+  /// Reads `term` as one of E's keywords (its enumNames table, shared with
+  /// the description printer).
   template <typename E>
-  bool readEnum(const Term &term, llvm::StringRef what,
-                std::initializer_list<E> values, E &out) {
+  bool readEnum(const Term &term, llvm::StringRef what, E &out) {
     llvm::SmallVector<llvm::StringRef, 8> names;
-    for (E v : values)
-      names.push_back(toString(v));
+    for (const EnumName<E> &n : enumNames(E{}))
+      names.push_back(n.name);
     size_t choice;
     if (!readChoice(term, what, names, choice))
       return false;
-    out = *(values.begin() + choice);
+    out = enumNames(E{})[choice].value;
     return true;
   }
 
@@ -151,11 +150,7 @@ bool SpecReader::read(const File &file, ModelSpec &out) {
 
 bool SpecReader::readPositions(const Entry &entry) {
   const Term *t = singleTerm(entry);
-  if (!t || !readEnum(*t, "positions",
-                      {PositionEncoding::None, PositionEncoding::Sinusoidal,
-                       PositionEncoding::Learned, PositionEncoding::Rope,
-                       PositionEncoding::Alibi},
-                      spec.positional))
+  if (!t || !readEnum(*t, "positions", spec.positional))
     return false;
   at(SpecKey::Positions, t->loc);
   if (spec.positional != PositionEncoding::Rope)
@@ -169,10 +164,7 @@ bool SpecReader::readPositions(const Entry &entry) {
     at(SpecKey::Theta, args[0]->loc); // Its range: validateSpec.
   }
   if (args[1]) {
-    if (!readEnum(*args[1], "style",
-                  {RopePairing::Interleaved, RopePairing::Half},
-                  spec.ropePairing) ||
-        !noArgs(*args[1]))
+    if (!readEnum(*args[1], "style", spec.ropePairing) || !noArgs(*args[1]))
       return false;
   }
   return true;
@@ -220,7 +212,7 @@ bool SpecReader::readEmbedding(const Entry &entry) {
 
 bool SpecReader::readNorm(const Term &term, llvm::StringRef what,
                           NormSpec &out) {
-  if (!readEnum(term, what, {NormKind::LayerNorm, NormKind::RMSNorm}, out.kind))
+  if (!readEnum(term, what, out.kind))
     return false;
   out.eps = NormSpec().eps; // The language's default (docs/tfm-language.md).
   std::vector<const Term *> args;
@@ -346,12 +338,7 @@ bool SpecReader::readFfn(const Entry &entry) {
     return false;
   FfnSpec &f = spec.block.ffn;
   const Term *act = singleTerm(*keys.get("activation"));
-  if (!act ||
-      !readEnum(*act, "activation",
-                {Activation::ReLU, Activation::Gelu, Activation::GeluTanh,
-                 Activation::SiLU},
-                f.activation) ||
-      !noArgs(*act))
+  if (!act || !readEnum(*act, "activation", f.activation) || !noArgs(*act))
     return false;
   at(SpecKey::Ffn, entry.keyLoc);
   at(SpecKey::Activation, keys.get("activation")->keyLoc);
@@ -388,10 +375,7 @@ bool SpecReader::readFinalNorm(const Entry &entry) {
 
 bool SpecReader::readTokenizer(const Entry &entry) {
   const Term *t = singleTerm(entry);
-  if (!t || !readEnum(*t, "tokenizer",
-                      {TokenizerKind::None, TokenizerKind::SentencePiece,
-                       TokenizerKind::Gpt2},
-                      spec.tokenizer.kind))
+  if (!t || !readEnum(*t, "tokenizer", spec.tokenizer.kind))
     return false;
   tokenizerTerm = t;
   at(SpecKey::Tokenizer, t->loc);
@@ -409,11 +393,7 @@ bool SpecReader::readTokenizer(const Entry &entry) {
 bool SpecReader::readWeights(const Entry &entry) {
   const Term *t = singleTerm(entry);
   WeightsSpec &w = spec.weights;
-  if (!t || !readEnum(*t, "weights",
-                      {CheckpointFormat::None, CheckpointFormat::Random,
-                       CheckpointFormat::Llama2c, CheckpointFormat::Gguf,
-                       CheckpointFormat::Safetensors},
-                      w.format))
+  if (!t || !readEnum(*t, "weights", w.format))
     return false;
   at(SpecKey::Weights, t->loc);
   const Block *block = entry.value->block.get();

@@ -37,45 +37,38 @@ std::vector<WeightDecl> expectedWeights(const ModelSpec &spec) {
   const int64_t f = b.ffn.hidden;
   const bool layerNorm = b.norm.kind == NormKind::LayerNorm;
 
+  // A norm (weight, and bias for LayerNorm) and a Linear (weight [out, in],
+  // optional bias [out]) by their canonical stem.
+  auto norm = [&](const std::string &stem, int64_t layer = -1) {
+    add(stem + ".weight", {d}, layer);
+    if (layerNorm)
+      add(stem + ".bias", {d}, layer);
+  };
+  auto linear = [&](const std::string &stem, int64_t rows, int64_t cols,
+                    bool bias, int64_t layer) {
+    add(stem + ".weight", {rows, cols}, layer);
+    if (bias)
+      add(stem + ".bias", {rows}, layer);
+  };
+
   add("tok_embeddings.weight", {spec.vocabSize, d});
   if (spec.positional == PositionEncoding::Learned)
     add("pos_embeddings.weight", {spec.contextLength, d});
+  const bool qkvBias = b.attention.qkvBias, ffnBias = b.ffn.bias;
   for (int64_t i = 0; i < spec.numLayers; ++i) {
-    add("layers.{i}.attn_norm.weight", {d}, i);
-    if (layerNorm)
-      add("layers.{i}.attn_norm.bias", {d}, i);
-    add("layers.{i}.wq.weight", {qDim, d}, i);
-    if (b.attention.qkvBias)
-      add("layers.{i}.wq.bias", {qDim}, i);
-    add("layers.{i}.wk.weight", {kvDim, d}, i);
-    if (b.attention.qkvBias)
-      add("layers.{i}.wk.bias", {kvDim}, i);
-    add("layers.{i}.wv.weight", {kvDim, d}, i);
-    if (b.attention.qkvBias)
-      add("layers.{i}.wv.bias", {kvDim}, i);
-    add("layers.{i}.wo.weight", {d, qDim}, i);
-    if (b.attention.outBias)
-      add("layers.{i}.wo.bias", {d}, i);
-    add("layers.{i}.ffn_norm.weight", {d}, i);
-    if (layerNorm)
-      add("layers.{i}.ffn_norm.bias", {d}, i);
-    add("layers.{i}.w1.weight", {f, d}, i);
-    if (b.ffn.bias)
-      add("layers.{i}.w1.bias", {f}, i);
-    if (b.ffn.gated) {
-      add("layers.{i}.w3.weight", {f, d}, i);
-      if (b.ffn.bias)
-        add("layers.{i}.w3.bias", {f}, i);
-    }
-    add("layers.{i}.w2.weight", {d, f}, i);
-    if (b.ffn.bias)
-      add("layers.{i}.w2.bias", {d}, i);
+    norm("layers.{i}.attn_norm", i);
+    linear("layers.{i}.wq", qDim, d, qkvBias, i);
+    linear("layers.{i}.wk", kvDim, d, qkvBias, i);
+    linear("layers.{i}.wv", kvDim, d, qkvBias, i);
+    linear("layers.{i}.wo", d, qDim, b.attention.outBias, i);
+    norm("layers.{i}.ffn_norm", i);
+    linear("layers.{i}.w1", f, d, ffnBias, i);
+    if (b.ffn.gated)
+      linear("layers.{i}.w3", f, d, ffnBias, i);
+    linear("layers.{i}.w2", d, f, ffnBias, i);
   }
-  if (spec.finalNorm) {
-    add("final_norm.weight", {d});
-    if (layerNorm)
-      add("final_norm.bias", {d});
-  }
+  if (spec.finalNorm)
+    norm("final_norm");
   if (!spec.tiedHead)
     add("lm_head.weight", {spec.vocabSize, d});
   return out;
@@ -227,114 +220,65 @@ llvm::Error validateSpec(const ModelSpec &spec) {
   return llvm::Error::success();
 }
 
-const char *toString(PositionEncoding k) {
-  switch (k) {
-  case PositionEncoding::None:
-    return "none";
-  case PositionEncoding::Sinusoidal:
-    return "sinusoidal";
-  case PositionEncoding::Learned:
-    return "learned";
-  case PositionEncoding::Rope:
-    return "rope";
-  case PositionEncoding::Alibi:
-    return "alibi";
-  }
-  return "?";
-}
-const char *toString(NormKind k) {
-  return k == NormKind::LayerNorm ? "layernorm" : "rmsnorm";
-}
-const char *toString(Activation k) {
-  switch (k) {
-  case Activation::ReLU:
-    return "relu";
-  case Activation::Gelu:
-    return "gelu";
-  case Activation::GeluTanh:
-    return "gelu_tanh";
-  case Activation::SiLU:
-    return "silu";
-  }
-  return "?";
-}
-const char *toString(RopePairing k) {
-  return k == RopePairing::Interleaved ? "interleaved" : "half";
-}
-const char *toString(CheckpointFormat k) {
-  switch (k) {
-  case CheckpointFormat::None:
-    return "none";
-  case CheckpointFormat::Llama2c:
-    return "llama2c";
-  case CheckpointFormat::Gguf:
-    return "gguf";
-  case CheckpointFormat::Safetensors:
-    return "safetensors";
-  case CheckpointFormat::Random:
-    return "random";
-  }
-  return "?";
-}
-const char *toString(SpecKey k) {
-  switch (k) {
-  case SpecKey::Model:
-    return "model";
-  case SpecKey::Vocab:
-    return "vocab";
-  case SpecKey::Dim:
-    return "dim";
-  case SpecKey::Context:
-    return "context";
-  case SpecKey::Positions:
-    return "positions";
-  case SpecKey::Theta:
-    return "theta";
-  case SpecKey::Scale:
-    return "scale";
-  case SpecKey::Layers:
-    return "layers";
-  case SpecKey::Order:
-    return "order";
-  case SpecKey::Norm:
-    return "norm";
-  case SpecKey::Eps:
-    return "eps";
-  case SpecKey::Attention:
-    return "attention";
-  case SpecKey::Heads:
-    return "heads";
-  case SpecKey::KvHeads:
-    return "kv_heads";
-  case SpecKey::HeadDim:
-    return "head_dim";
-  case SpecKey::Ffn:
-    return "ffn";
-  case SpecKey::Activation:
-    return "activation";
-  case SpecKey::Hidden:
-    return "hidden";
-  case SpecKey::FinalNorm:
-    return "final_norm";
-  case SpecKey::Head:
-    return "head";
-  case SpecKey::Tokenizer:
-    return "tokenizer";
-  case SpecKey::Weights:
-    return "weights";
-  }
-  return "?";
-}
-const char *toString(TokenizerKind k) {
-  switch (k) {
-  case TokenizerKind::None:
-    return "none";
-  case TokenizerKind::SentencePiece:
-    return "sentencepiece";
-  case TokenizerKind::Gpt2:
-    return "gpt2";
-  }
-  return "?";
-}
+namespace {
+const EnumName<PositionEncoding> kPositionEncodingNames[] = {
+    {PositionEncoding::None, "none"},
+    {PositionEncoding::Sinusoidal, "sinusoidal"},
+    {PositionEncoding::Learned, "learned"},
+    {PositionEncoding::Rope, "rope"},
+    {PositionEncoding::Alibi, "alibi"}};
+const EnumName<NormKind> kNormKindNames[] = {{NormKind::LayerNorm, "layernorm"},
+                                             {NormKind::RMSNorm, "rmsnorm"}};
+const EnumName<Activation> kActivationNames[] = {
+    {Activation::ReLU, "relu"},
+    {Activation::Gelu, "gelu"},
+    {Activation::GeluTanh, "gelu_tanh"},
+    {Activation::SiLU, "silu"}};
+const EnumName<RopePairing> kRopePairingNames[] = {
+    {RopePairing::Interleaved, "interleaved"}, {RopePairing::Half, "half"}};
+const EnumName<CheckpointFormat> kCheckpointFormatNames[] = {
+    {CheckpointFormat::None, "none"},
+    {CheckpointFormat::Random, "random"},
+    {CheckpointFormat::Llama2c, "llama2c"},
+    {CheckpointFormat::Gguf, "gguf"},
+    {CheckpointFormat::Safetensors, "safetensors"}};
+const EnumName<TokenizerKind> kTokenizerKindNames[] = {
+    {TokenizerKind::None, "none"},
+    {TokenizerKind::SentencePiece, "sentencepiece"},
+    {TokenizerKind::Gpt2, "gpt2"}};
+const EnumName<SpecKey> kSpecKeyNames[] = {{SpecKey::Model, "model"},
+                                           {SpecKey::Vocab, "vocab"},
+                                           {SpecKey::Dim, "dim"},
+                                           {SpecKey::Context, "context"},
+                                           {SpecKey::Positions, "positions"},
+                                           {SpecKey::Theta, "theta"},
+                                           {SpecKey::Scale, "scale"},
+                                           {SpecKey::Layers, "layers"},
+                                           {SpecKey::Order, "order"},
+                                           {SpecKey::Norm, "norm"},
+                                           {SpecKey::Eps, "eps"},
+                                           {SpecKey::Attention, "attention"},
+                                           {SpecKey::Heads, "heads"},
+                                           {SpecKey::KvHeads, "kv_heads"},
+                                           {SpecKey::HeadDim, "head_dim"},
+                                           {SpecKey::Ffn, "ffn"},
+                                           {SpecKey::Activation, "activation"},
+                                           {SpecKey::Hidden, "hidden"},
+                                           {SpecKey::FinalNorm, "final_norm"},
+                                           {SpecKey::Head, "head"},
+                                           {SpecKey::Tokenizer, "tokenizer"},
+                                           {SpecKey::Weights, "weights"}};
+} // namespace
+
+#define TFM_ENUM_NAMES(E)                                                      \
+  llvm::ArrayRef<EnumName<E>> enumNames(E) { return k##E##Names; }
+TFM_ENUM_NAMES(PositionEncoding)
+TFM_ENUM_NAMES(NormKind)
+TFM_ENUM_NAMES(Activation)
+TFM_ENUM_NAMES(RopePairing)
+TFM_ENUM_NAMES(CheckpointFormat)
+TFM_ENUM_NAMES(TokenizerKind)
+TFM_ENUM_NAMES(SpecKey)
+#undef TFM_ENUM_NAMES
 
 } // namespace tfm

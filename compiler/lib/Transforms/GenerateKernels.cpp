@@ -70,8 +70,8 @@ bool hasContiguousTiles(MemRefType type) {
 struct PackedLinear {
   linalg::GenericOp op;
   int64_t k, p;
-  int64_t column; ///< First output column it writes (C below).
-  int64_t width;  ///< Output columns it writes: N/P tiles of P.
+  int64_t column;  ///< First output column it writes (C below).
+  int64_t width;   ///< Output columns it writes: N/P tiles of P.
   bool q8 = false; ///< int8 value tiles and f16 scales (third input).
 };
 

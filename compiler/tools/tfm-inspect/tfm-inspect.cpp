@@ -21,6 +21,7 @@
 
 #include "tfm/Formats/Checkpoint.h"
 #include "tfm/Formats/Npy.h"
+#include "tfm/Formats/TokenizerFiles.h"
 #include "tfm/Frontend/Description.h"
 #include "tfm/Frontend/Importers.h"
 #include "tfm/Frontend/ModelTokenizer.h"
@@ -151,28 +152,6 @@ template <typename T> T check(llvm::Expected<T> value) {
   return std::move(*value);
 }
 
-/// A piece made printable on one line: control bytes, tab and backslash
-/// escaped (as tfm-tokenize prints them).
-std::string escapePiece(llvm::StringRef piece) {
-  std::string out;
-  for (char c : piece) {
-    auto b = uint8_t(c);
-    if (c == '\\')
-      out += "\\\\";
-    else if (c == '\n')
-      out += "\\n";
-    else if (c == '\t')
-      out += "\\t";
-    else if (c == '\r')
-      out += "\\r";
-    else if (b < 0x20 || b == 0x7F)
-      out += llvm::formatv("\\x{0:x-2}", unsigned(b)).str();
-    else
-      out += c;
-  }
-  return out;
-}
-
 //===----------------------------------------------------------------------===//
 // The model: spec, checkpoint, tokenizer, embedding table.
 //===----------------------------------------------------------------------===//
@@ -206,7 +185,7 @@ struct Model {
   std::string label(int32_t id) const {
     if (printIds || !tokenizer)
       return std::to_string(id);
-    return escapePiece(tokenizer->piece(id));
+    return tfm::formats::escapePiece(tokenizer->piece(id));
   }
 };
 

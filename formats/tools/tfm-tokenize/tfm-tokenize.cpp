@@ -54,27 +54,6 @@ int usageError(const std::string &message) {
   return 2;
 }
 
-/// A piece made printable: control bytes and backslash escaped.
-std::string escapePiece(const std::string &piece) {
-  std::string out;
-  for (char c : piece) {
-    auto b = uint8_t(c);
-    if (c == '\\')
-      out += "\\\\";
-    else if (c == '\n')
-      out += "\\n";
-    else if (c == '\t')
-      out += "\\t";
-    else if (c == '\r')
-      out += "\\r";
-    else if (b < 0x20 || b == 0x7F)
-      out += fmt::format("\\x{:02x}", b);
-    else
-      out += c;
-  }
-  return out;
-}
-
 bool parseId(const char *s, int32_t &id) {
   errno = 0;
   char *end = nullptr;
@@ -176,7 +155,7 @@ int main(int argc, char **argv) {
     if (!pieces)
       return usageError("missing TEXT");
     for (int32_t id = 0; id < tok->vocabSize(); ++id)
-      fmt::print("{}\t{}\n", id, escapePiece(tok->piece(id)));
+      fmt::print("{}\t{}\n", id, tfm::formats::escapePiece(tok->piece(id)));
     return 0;
   }
   if (std::string(positional[0]) == "-") {
@@ -192,7 +171,7 @@ int main(int argc, char **argv) {
   std::vector<int32_t> ids = tok->encode(text, addBos);
   if (pieces) {
     for (int32_t id : ids)
-      fmt::print("{}\t{}\n", id, escapePiece(tok->piece(id)));
+      fmt::print("{}\t{}\n", id, tfm::formats::escapePiece(tok->piece(id)));
     return 0;
   }
   std::string line;

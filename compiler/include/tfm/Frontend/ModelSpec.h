@@ -13,12 +13,14 @@
 
 #include "tfm/runtime/Tokenizer.h"
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -231,14 +233,28 @@ llvm::Error validateSpec(const ModelSpec &spec);
 /// nothing when the product overflows (validateSpec rejects such specs).
 std::optional<int64_t> kvCacheFloats(const ModelSpec &spec);
 
-// Names for printing and parsing (the .tfm keywords).
-const char *toString(PositionEncoding k);
-const char *toString(NormKind k);
-const char *toString(Activation k);
-const char *toString(RopePairing k);
-const char *toString(CheckpointFormat k);
-const char *toString(TokenizerKind k);
-const char *toString(SpecKey k);
+/// A value of an enum and its .tfm keyword. One table per enum serves the
+/// printer and the parser, which offers the choices in the table's order.
+template <typename E> struct EnumName {
+  E value;
+  const char *name;
+};
+llvm::ArrayRef<EnumName<PositionEncoding>> enumNames(PositionEncoding);
+llvm::ArrayRef<EnumName<NormKind>> enumNames(NormKind);
+llvm::ArrayRef<EnumName<Activation>> enumNames(Activation);
+llvm::ArrayRef<EnumName<RopePairing>> enumNames(RopePairing);
+llvm::ArrayRef<EnumName<CheckpointFormat>> enumNames(CheckpointFormat);
+llvm::ArrayRef<EnumName<TokenizerKind>> enumNames(TokenizerKind);
+llvm::ArrayRef<EnumName<SpecKey>> enumNames(SpecKey);
+
+/// The keyword of `k` (for printing), from its enumNames table.
+template <typename E, typename = std::enable_if_t<std::is_enum_v<E>>>
+const char *toString(E k) {
+  for (const EnumName<E> &n : enumNames(E{}))
+    if (n.value == k)
+      return n.name;
+  return "?";
+}
 
 } // namespace tfm
 

@@ -56,10 +56,10 @@ namespace tfm {
 constexpr uint64_t kWeightAlignment = 64;
 
 struct WeightsLayout {
-  std::vector<WeightDecl> weights; ///< expectedWeights(spec).
+  std::vector<WeightDecl> weights;    ///< expectedWeights(spec).
   std::vector<WeightStorage> storage; ///< Of each (spec.weights.storage).
-  std::vector<uint64_t> offsets;   ///< Byte offset of each, in the blob.
-  uint64_t totalSize = 0;          ///< Bytes, including trailing padding.
+  std::vector<uint64_t> offsets;      ///< Byte offset of each, in the blob.
+  uint64_t totalSize = 0;             ///< Bytes, including trailing padding.
   /// Layer l's weights lie in [layerBase + l * layerStride, + layerStride),
   /// every layer's in the same order at the same relative offsets, and no
   /// other weight lies in a layer's range: the compiled block reads any

@@ -16,23 +16,6 @@ using namespace mlir;
 namespace mlir::tfm {
 namespace {
 
-/// Lowers a one-input elementwise op with `fn` applied to the element.
-template <typename OpTy> struct UnaryPattern : OpRewritePattern<OpTy> {
-  using Fn = std::function<Value(OpBuilder &, Location, Value, OpTy)>;
-  UnaryPattern(MLIRContext *ctx, Fn fn) : OpRewritePattern<OpTy>(ctx), fn(fn) {}
-  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &b) const override {
-    Location loc = op.getLoc();
-    Value in = op.getInput();
-    auto type = cast<RankedTensorType>(op.getType());
-    b.replaceOp(op, elementwise(b, loc, type, dynamicSizes(b, loc, in), {in},
-                                [&](OpBuilder &nb, Location l, ValueRange a) {
-                                  return fn(nb, l, a[0], op);
-                                }));
-    return success();
-  }
-  Fn fn;
-};
-
 /// `intoLhs`: the result is written over the lhs when bufferization finds it
 /// dead afterwards. For tfm.add, whose lhs is the residual stream, this keeps
 /// the hidden state in one buffer through a block (and through every layer,
@@ -40,21 +23,18 @@ template <typename OpTy> struct UnaryPattern : OpRewritePattern<OpTy> {
 /// tfm.mul: a second use of the lhs would stop tfm-fuse-elementwise from
 /// merging the SwiGLU activation into it.
 template <typename OpTy, typename ArithOp, bool intoLhs>
-struct BinaryPattern : OpRewritePattern<OpTy> {
-  using OpRewritePattern<OpTy>::OpRewritePattern;
-  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &b) const override {
-    Location loc = op.getLoc();
-    auto type = cast<RankedTensorType>(op.getType());
-    b.replaceOp(op, elementwise(
-                        b, loc, type, dynamicSizes(b, loc, op.getLhs()),
-                        {op.getLhs(), op.getRhs()},
-                        [](OpBuilder &nb, Location l, ValueRange a) {
-                          return nb.create<ArithOp>(l, a[0], a[1]);
-                        },
-                        {}, intoLhs ? op.getLhs() : Value()));
-    return success();
-  }
-};
+LogicalResult lowerBinary(OpTy op, PatternRewriter &b) {
+  Location loc = op.getLoc();
+  auto type = cast<RankedTensorType>(op.getType());
+  b.replaceOp(op, elementwise(
+                      b, loc, type, dynamicSizes(b, loc, op.getLhs()),
+                      {op.getLhs(), op.getRhs()},
+                      [](OpBuilder &nb, Location l, ValueRange a) {
+                        return nb.create<ArithOp>(l, a[0], a[1]);
+                      },
+                      {}, intoLhs ? op.getLhs() : Value()));
+  return success();
+}
 
 Value relu(OpBuilder &b, Location loc, Value x, tfm::ReluOp) {
   return b.create<arith::MaximumFOp>(loc, x, f32(b, loc, 0.0));
@@ -97,6 +77,19 @@ Value scale(OpBuilder &b, Location loc, Value x, tfm::ScaleOp op) {
 
 /// The ALiBi slope of each of `heads` heads, by the one definition the
 /// attention kernel uses too (tfm/runtime/AlibiSlope.h).
+/// Lowers a one-input elementwise op with `fn` applied to the element.
+template <typename OpTy, Value (*fn)(OpBuilder &, Location, Value, OpTy)>
+LogicalResult lowerUnary(OpTy op, PatternRewriter &b) {
+  Location loc = op.getLoc();
+  Value in = op.getInput();
+  auto type = cast<RankedTensorType>(op.getType());
+  b.replaceOp(op, elementwise(b, loc, type, dynamicSizes(b, loc, in), {in},
+                              [&](OpBuilder &nb, Location l, ValueRange a) {
+                                return fn(nb, l, a[0], op);
+                              }));
+  return success();
+}
+
 SmallVector<float> alibiSlopes(int64_t heads) {
   SmallVector<float> slopes;
   for (int64_t h = 0; h < heads; ++h)
@@ -105,101 +98,94 @@ SmallVector<float> alibiSlopes(int64_t heads) {
 }
 
 /// Masks keys after each query's position and, for ALiBi, adds the bias.
-template <typename OpTy> struct MaskPattern : OpRewritePattern<OpTy> {
-  using OpRewritePattern<OpTy>::OpRewritePattern;
-  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &b) const override {
-    constexpr bool isAlibi = std::is_same_v<OpTy, tfm::AlibiOp>;
-    Location loc = op.getLoc();
-    Value in = op.getInput(), pos = op.getPos();
-    auto type = cast<RankedTensorType>(op.getType());
-    SmallVector<Value> inputs = {in};
-    SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(3)};
-    if constexpr (isAlibi) {
-      int64_t heads = type.getDimSize(0);
-      if (ShapedType::isDynamic(heads))
-        return b.notifyMatchFailure(op, "ALiBi needs a static head count");
-      SmallVector<float> slopes = alibiSlopes(heads);
-      auto slopeType = RankedTensorType::get({heads}, b.getF32Type());
-      inputs.push_back(b.create<arith::ConstantOp>(
-          loc, DenseElementsAttr::get(slopeType, ArrayRef<float>(slopes))));
-      maps.push_back(
-          AffineMap::get(3, 0, {b.getAffineDimExpr(0)}, b.getContext()));
-    }
-    b.replaceOp(op,
-                elementwise(
-                    b, loc, type, dynamicSizes(b, loc, in), inputs,
-                    [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                      Value query = nb.create<arith::AddIOp>(
-                          l, pos, nb.create<linalg::IndexOp>(l, 1));
-                      Value key = nb.create<linalg::IndexOp>(l, 2);
-                      Value future = nb.create<arith::CmpIOp>(
-                          l, arith::CmpIPredicate::ugt, key, query);
-                      Value score = a[0];
-                      if constexpr (isAlibi) {
-                        Value dist = indexF32(
-                            nb, l, nb.create<arith::SubIOp>(l, query, key));
-                        score = nb.create<arith::SubFOp>(
-                            l, score, nb.create<arith::MulFOp>(l, a[1], dist));
-                      }
-                      Value ninf =
-                          f32(nb, l, -std::numeric_limits<float>::infinity());
-                      return nb.create<arith::SelectOp>(l, future, ninf, score);
-                    },
-                    maps));
-    return success();
+template <typename OpTy> LogicalResult lowerMask(OpTy op, PatternRewriter &b) {
+  constexpr bool isAlibi = std::is_same_v<OpTy, tfm::AlibiOp>;
+  Location loc = op.getLoc();
+  Value in = op.getInput(), pos = op.getPos();
+  auto type = cast<RankedTensorType>(op.getType());
+  SmallVector<Value> inputs = {in};
+  SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(3)};
+  if constexpr (isAlibi) {
+    int64_t heads = type.getDimSize(0);
+    if (ShapedType::isDynamic(heads))
+      return b.notifyMatchFailure(op, "ALiBi needs a static head count");
+    SmallVector<float> slopes = alibiSlopes(heads);
+    auto slopeType = RankedTensorType::get({heads}, b.getF32Type());
+    inputs.push_back(b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(slopeType, ArrayRef<float>(slopes))));
+    maps.push_back(
+        AffineMap::get(3, 0, {b.getAffineDimExpr(0)}, b.getContext()));
   }
-};
+  b.replaceOp(
+      op, elementwise(
+              b, loc, type, dynamicSizes(b, loc, in), inputs,
+              [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                Value query = nb.create<arith::AddIOp>(
+                    l, pos, nb.create<linalg::IndexOp>(l, 1));
+                Value key = nb.create<linalg::IndexOp>(l, 2);
+                Value future = nb.create<arith::CmpIOp>(
+                    l, arith::CmpIPredicate::ugt, key, query);
+                Value score = a[0];
+                if constexpr (isAlibi) {
+                  Value dist =
+                      indexF32(nb, l, nb.create<arith::SubIOp>(l, query, key));
+                  score = nb.create<arith::SubFOp>(
+                      l, score, nb.create<arith::MulFOp>(l, a[1], dist));
+                }
+                Value ninf =
+                    f32(nb, l, -std::numeric_limits<float>::infinity());
+                return nb.create<arith::SelectOp>(l, future, ninf, score);
+              },
+              maps));
+  return success();
+}
 
 /// exp(x - max) / sum(exp(x - max)) along the last dimension.
-struct SoftmaxPattern : OpRewritePattern<tfm::SoftmaxOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(tfm::SoftmaxOp op,
-                                PatternRewriter &b) const override {
-    Location loc = op.getLoc();
-    Value in = op.getInput();
-    auto type = cast<RankedTensorType>(op.getType());
-    unsigned rank = type.getRank();
-    auto sizes = dynamicSizes(b, loc, in);
-    Value max =
-        reduceLastDim(b, loc, in, -std::numeric_limits<double>::infinity(),
-                      [](OpBuilder &nb, Location l, ValueRange a) {
-                        return nb.create<arith::MaximumFOp>(l, a[0], a[1]);
-                      });
-    SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(rank),
-                                   dropLastDimMap(b, rank)};
-    Value exps = elementwise(
-        b, loc, type, sizes, {in, max},
-        [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-          return nb.create<math::ExpOp>(
-              l, nb.create<arith::SubFOp>(l, a[0], a[1]));
-        },
-        maps);
-    Value sum = reduceLastDim(b, loc, exps, 0.0,
-                              [](OpBuilder &nb, Location l, ValueRange a) {
-                                return nb.create<arith::AddFOp>(l, a[0], a[1]);
-                              });
-    b.replaceOp(op, elementwise(
-                        b, loc, type, sizes, {exps, sum},
-                        [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                          return nb.create<arith::DivFOp>(l, a[0], a[1]);
-                        },
-                        maps));
-    return success();
-  }
-};
+LogicalResult lowerSoftmax(tfm::SoftmaxOp op, PatternRewriter &b) {
+  Location loc = op.getLoc();
+  Value in = op.getInput();
+  auto type = cast<RankedTensorType>(op.getType());
+  unsigned rank = type.getRank();
+  auto sizes = dynamicSizes(b, loc, in);
+  Value max =
+      reduceLastDim(b, loc, in, -std::numeric_limits<double>::infinity(),
+                    [](OpBuilder &nb, Location l, ValueRange a) {
+                      return nb.create<arith::MaximumFOp>(l, a[0], a[1]);
+                    });
+  SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(rank),
+                                 dropLastDimMap(b, rank)};
+  Value exps = elementwise(
+      b, loc, type, sizes, {in, max},
+      [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        return nb.create<math::ExpOp>(l,
+                                      nb.create<arith::SubFOp>(l, a[0], a[1]));
+      },
+      maps);
+  Value sum = reduceLastDim(b, loc, exps, 0.0,
+                            [](OpBuilder &nb, Location l, ValueRange a) {
+                              return nb.create<arith::AddFOp>(l, a[0], a[1]);
+                            });
+  b.replaceOp(op, elementwise(
+                      b, loc, type, sizes, {exps, sum},
+                      [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                        return nb.create<arith::DivFOp>(l, a[0], a[1]);
+                      },
+                      maps));
+  return success();
+}
 
 } // namespace
 
 void populateTfmElementwiseToLinalgPatterns(RewritePatternSet &patterns) {
-  MLIRContext *ctx = patterns.getContext();
-  patterns.add<UnaryPattern<tfm::ReluOp>>(ctx, relu);
-  patterns.add<UnaryPattern<tfm::SiluOp>>(ctx, silu);
-  patterns.add<UnaryPattern<tfm::GeluOp>>(ctx, gelu);
-  patterns.add<UnaryPattern<tfm::ScaleOp>>(ctx, scale);
-  patterns.add<BinaryPattern<tfm::AddOp, arith::AddFOp, /*intoLhs=*/true>,
-               BinaryPattern<tfm::MulOp, arith::MulFOp, /*intoLhs=*/false>,
-               MaskPattern<tfm::CausalMaskOp>, MaskPattern<tfm::AlibiOp>,
-               SoftmaxPattern>(ctx);
+  patterns.add(lowerUnary<tfm::ReluOp, relu>);
+  patterns.add(lowerUnary<tfm::SiluOp, silu>);
+  patterns.add(lowerUnary<tfm::GeluOp, gelu>);
+  patterns.add(lowerUnary<tfm::ScaleOp, scale>);
+  patterns.add(lowerBinary<tfm::AddOp, arith::AddFOp, /*intoLhs=*/true>);
+  patterns.add(lowerBinary<tfm::MulOp, arith::MulFOp, /*intoLhs=*/false>);
+  patterns.add(lowerMask<tfm::CausalMaskOp>);
+  patterns.add(lowerMask<tfm::AlibiOp>);
+  patterns.add(lowerSoftmax);
 }
 
 } // namespace mlir::tfm

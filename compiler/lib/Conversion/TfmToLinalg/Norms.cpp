@@ -28,91 +28,83 @@ Value sumRows(OpBuilder &b, Location loc, Value x) {
 }
 
 /// weight * (x / sqrt(mean(x^2) + eps)), in llama2.c's order of operations.
-struct RMSNormPattern : OpRewritePattern<tfm::RMSNormOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(tfm::RMSNormOp op,
-                                PatternRewriter &b) const override {
-    Location loc = op.getLoc();
-    Value x = op.getInput();
-    auto type = cast<RankedTensorType>(op.getType());
-    float width = (float)type.getDimSize(1);
-    float eps = op.getEps().convertToFloat();
-    Value ss = reduceLastDim(
-        b, loc, x, 0.0, [](OpBuilder &nb, Location l, ValueRange a) {
-          return nb.create<arith::AddFOp>(
-              l, a[1], nb.create<arith::MulFOp>(l, a[0], a[0]));
-        });
-    SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(2),
-                                   dropLastDimMap(b, 2), columnMap(b)};
-    b.replaceOp(
-        op, elementwise(
-                b, loc, type, dynamicSizes(b, loc, x), {x, ss, op.getWeight()},
-                [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                  Value mean = nb.create<arith::AddFOp>(
-                      l, nb.create<arith::DivFOp>(l, a[1], f32(nb, l, width)),
-                      f32(nb, l, eps));
-                  Value inv = nb.create<arith::DivFOp>(
-                      l, f32(nb, l, 1.0), nb.create<math::SqrtOp>(l, mean));
-                  return nb.create<arith::MulFOp>(
-                      l, a[2], nb.create<arith::MulFOp>(l, inv, a[0]));
-                },
-                maps, /*dest=*/x));
-    return success();
-  }
-};
+LogicalResult lowerRMSNorm(tfm::RMSNormOp op, PatternRewriter &b) {
+  Location loc = op.getLoc();
+  Value x = op.getInput();
+  auto type = cast<RankedTensorType>(op.getType());
+  float width = (float)type.getDimSize(1);
+  float eps = op.getEps().convertToFloat();
+  Value ss = reduceLastDim(
+      b, loc, x, 0.0, [](OpBuilder &nb, Location l, ValueRange a) {
+        return nb.create<arith::AddFOp>(
+            l, a[1], nb.create<arith::MulFOp>(l, a[0], a[0]));
+      });
+  SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(2),
+                                 dropLastDimMap(b, 2), columnMap(b)};
+  b.replaceOp(
+      op, elementwise(
+              b, loc, type, dynamicSizes(b, loc, x), {x, ss, op.getWeight()},
+              [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                Value mean = nb.create<arith::AddFOp>(
+                    l, nb.create<arith::DivFOp>(l, a[1], f32(nb, l, width)),
+                    f32(nb, l, eps));
+                Value inv = nb.create<arith::DivFOp>(
+                    l, f32(nb, l, 1.0), nb.create<math::SqrtOp>(l, mean));
+                return nb.create<arith::MulFOp>(
+                    l, a[2], nb.create<arith::MulFOp>(l, inv, a[0]));
+              },
+              maps, /*dest=*/x));
+  return success();
+}
 
 /// (x - mean) / sqrt(var + eps) * weight + bias, biased variance.
-struct LayerNormPattern : OpRewritePattern<tfm::LayerNormOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(tfm::LayerNormOp op,
-                                PatternRewriter &b) const override {
-    Location loc = op.getLoc();
-    Value x = op.getInput();
-    auto type = cast<RankedTensorType>(op.getType());
-    float width = (float)type.getDimSize(1);
-    float eps = op.getEps().convertToFloat();
-    auto sizes = dynamicSizes(b, loc, x);
-    SmallVector<AffineMap> rowMaps = {b.getMultiDimIdentityMap(2),
-                                      dropLastDimMap(b, 2)};
-    Value sum = sumRows(b, loc, x);
-    // Centre first, then square: the two-pass variance is the stable one.
-    Value centred = elementwise(
-        b, loc, type, sizes, {x, sum},
-        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-          return nb.create<arith::SubFOp>(
-              l, a[0], nb.create<arith::DivFOp>(l, a[1], f32(nb, l, width)));
-        },
-        rowMaps);
-    Value sq = reduceLastDim(
-        b, loc, centred, 0.0, [](OpBuilder &nb, Location l, ValueRange a) {
-          return nb.create<arith::AddFOp>(
-              l, a[1], nb.create<arith::MulFOp>(l, a[0], a[0]));
-        });
-    SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(2),
-                                   dropLastDimMap(b, 2), columnMap(b),
-                                   columnMap(b)};
-    b.replaceOp(
-        op,
-        elementwise(
-            b, loc, type, sizes, {centred, sq, op.getWeight(), op.getBias()},
-            [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-              Value var = nb.create<arith::AddFOp>(
-                  l, nb.create<arith::DivFOp>(l, a[1], f32(nb, l, width)),
-                  f32(nb, l, eps));
-              Value norm = nb.create<arith::DivFOp>(
-                  l, a[0], nb.create<math::SqrtOp>(l, var));
-              return nb.create<arith::AddFOp>(
-                  l, nb.create<arith::MulFOp>(l, norm, a[2]), a[3]);
-            },
-            maps, /*dest=*/x));
-    return success();
-  }
-};
+LogicalResult lowerLayerNorm(tfm::LayerNormOp op, PatternRewriter &b) {
+  Location loc = op.getLoc();
+  Value x = op.getInput();
+  auto type = cast<RankedTensorType>(op.getType());
+  float width = (float)type.getDimSize(1);
+  float eps = op.getEps().convertToFloat();
+  auto sizes = dynamicSizes(b, loc, x);
+  SmallVector<AffineMap> rowMaps = {b.getMultiDimIdentityMap(2),
+                                    dropLastDimMap(b, 2)};
+  Value sum = sumRows(b, loc, x);
+  // Centre first, then square: the two-pass variance is the stable one.
+  Value centred = elementwise(
+      b, loc, type, sizes, {x, sum},
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        return nb.create<arith::SubFOp>(
+            l, a[0], nb.create<arith::DivFOp>(l, a[1], f32(nb, l, width)));
+      },
+      rowMaps);
+  Value sq = reduceLastDim(
+      b, loc, centred, 0.0, [](OpBuilder &nb, Location l, ValueRange a) {
+        return nb.create<arith::AddFOp>(
+            l, a[1], nb.create<arith::MulFOp>(l, a[0], a[0]));
+      });
+  SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(2),
+                                 dropLastDimMap(b, 2), columnMap(b),
+                                 columnMap(b)};
+  b.replaceOp(
+      op, elementwise(
+              b, loc, type, sizes, {centred, sq, op.getWeight(), op.getBias()},
+              [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                Value var = nb.create<arith::AddFOp>(
+                    l, nb.create<arith::DivFOp>(l, a[1], f32(nb, l, width)),
+                    f32(nb, l, eps));
+                Value norm = nb.create<arith::DivFOp>(
+                    l, a[0], nb.create<math::SqrtOp>(l, var));
+                return nb.create<arith::AddFOp>(
+                    l, nb.create<arith::MulFOp>(l, norm, a[2]), a[3]);
+              },
+              maps, /*dest=*/x));
+  return success();
+}
 
 } // namespace
 
 void populateTfmNormsToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<RMSNormPattern, LayerNormPattern>(patterns.getContext());
+  patterns.add(lowerRMSNorm);
+  patterns.add(lowerLayerNorm);
 }
 
 } // namespace mlir::tfm

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 namespace tfm::formats {
 
@@ -57,6 +58,11 @@ loadTokenizerFromGguf(const GgufFile &gguf);
 /// path.
 llvm::Expected<std::unique_ptr<rt::Tokenizer>>
 loadTokenizer(llvm::StringRef path);
+
+/// A token's piece made printable on one line, as the tools print pieces:
+/// backslash, newline, tab and CR escaped C-style, other control bytes as
+/// \xNN.
+std::string escapePiece(llvm::StringRef piece);
 
 } // namespace tfm::formats
 
