@@ -13,7 +13,9 @@ Cases: `q8_0` (every 2-D weight q8_0, output.weight too: an unpacked q8_0
 embedding table), `q8_0-tied` (no output.weight: the q8_0 embedding table is
 the LM head's packed tiles), `mixed` (q8_0 in one layer only, f16 and f32
 elsewhere: what tfmc stores as f32). The vocabulary (44) and widths (64, 96)
-leave tail tiles for 8- and 16-float vectors.
+leave tail tiles for 8- and 16-float vectors. Then broken files: a NaN
+q8_0 scale and an unknown tensor type id, each a clear error (exit 1)
+naming its byte offset.
 """
 
 import argparse
@@ -73,6 +75,41 @@ def write_case(case, path):
     write_gguf(path, "llama", metadata(), stored)
 
 
+def check_broken(tfmc, workdir):
+    """A NaN scale and a type id tfmc does not know: clear errors naming the
+    byte offset, exit 1, no crash. Returns True when both hold."""
+    rng = np.random.default_rng(3)
+    w = random_weights(dict(CFG, shared_classifier=False), 7, "gguf")
+    stored = {k: RandomQ8_0(t.shape, rng) if t.ndim == 2 else t for k, t in w.items()}
+    bad = "blk.1.ffn_down.weight"  # [64, 96]: 3 blocks per row
+    block = 5  # row 1, block 2
+    stored[bad].d[block] = np.float16("nan")
+    path = os.path.join(workdir, "nan-scale.gguf")
+    layout = write_gguf(path, "llama", metadata(), stored)
+    at = layout["tensor_data"][bad][0] + block * 34
+    expected = [f"tensor '{bad}' [64, 96] has a NaN q8_0 scale in block {block} "
+                f"(row 1, at byte {at})"]
+    # An unknown ggml type id (99) in the first tensor's info.
+    unknown = os.path.join(workdir, "unknown-type.gguf")
+    with open(path, "rb") as fh:
+        data = bytearray(fh.read())
+    first = next(iter(layout["tensor_info"].values()))
+    data[first["type"]:first["type"] + 4] = (99).to_bytes(4, "little")
+    with open(unknown, "wb") as fh:
+        fh.write(data)
+    expected.append(f"has unknown ggml type 99 at byte {first['type']}")
+    ok = True
+    for model, want in ((path, expected[0]), (unknown, expected[1])):
+        r = subprocess.run([tfmc, model, "-o", os.path.join(workdir, "broken")],
+                           capture_output=True, text=True)
+        good = r.returncode == 1 and want in r.stderr
+        print(f"{os.path.basename(model)}: exit {r.returncode}, "
+              f"{'error names' if good else 'FAIL: error lacks'} {want!r}"
+              + ("" if good else f": {r.stderr.strip()}"))
+        ok &= good
+    return ok
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tfmc", required=True)
@@ -92,6 +129,7 @@ def main():
         sys.stdout.write(case + ": " + r.stdout)
         sys.stderr.write(r.stderr)
         failed |= r.returncode != 0
+    failed |= not check_broken(args.tfmc, args.workdir)
     sys.exit(1 if failed else 0)
 
 
