@@ -42,6 +42,28 @@ bool parseFloat(const std::string &s, float &out) {
   return true;
 }
 
+/// A flag without a value that sets one option.
+struct Switch {
+  const char *shortName, *longName;
+  bool Options::*field;
+  bool value;
+};
+constexpr Switch kSwitches[] = {
+    {nullptr, "--ignore-eos", &Options::ignoreEos, true},
+    {"-e", "--escape", &Options::escape, true},
+    {"-i", "--interactive", &Options::interactive, true},
+    {nullptr, "--no-display-prompt", &Options::displayPrompt, false},
+    {nullptr, "--tokenize", &Options::tokenizeOnly, true},
+    {nullptr, "--no-timing", &Options::timing, false},
+};
+
+const Switch *findSwitch(const std::string &flag) {
+  for (const Switch &sw : kSwitches)
+    if (flag == sw.longName || (sw.shortName && flag == sw.shortName))
+      return &sw;
+  return nullptr;
+}
+
 } // namespace
 
 bool parseArgs(int argc, const char *const *argv, Options &opts,
@@ -79,6 +101,16 @@ bool parseArgs(int argc, const char *const *argv, Options &opts,
       }
       return true;
     };
+    // A value that must not be empty (`what`: "file name", "text").
+    auto nonEmptyValue = [&](const char *what) -> bool {
+      if (!value())
+        return false;
+      if (v.empty()) {
+        error = std::string("empty ") + what + " for " + flag;
+        return false;
+      }
+      return true;
+    };
     auto intIn = [&](int64_t &out, int64_t lo, int64_t hi,
                      const char *range) -> bool {
       if (!value())
@@ -112,7 +144,11 @@ bool parseArgs(int argc, const char *const *argv, Options &opts,
     };
 
     int64_t n = 0;
-    if (flag == "-h" || flag == "--help") {
+    if (const Switch *sw = findSwitch(flag)) {
+      if (!noValue())
+        return false;
+      opts.*(sw->field) = sw->value;
+    } else if (flag == "-h" || flag == "--help") {
       if (!noValue())
         return false;
       opts.help = true;
@@ -128,12 +164,8 @@ bool parseArgs(int argc, const char *const *argv, Options &opts,
       opts.prompt = v;
       opts.havePrompt = true;
     } else if (flag == "-f" || flag == "--file") {
-      if (!value())
+      if (!nonEmptyValue("file name"))
         return false;
-      if (v.empty()) {
-        error = "empty file name for " + flag;
-        return false;
-      }
       opts.promptFile = v;
     } else if (flag == "-n" || flag == "--n-predict") {
       if (!intIn(n, -1, INT64_MAX, ">= -1"))
@@ -190,65 +222,25 @@ bool parseArgs(int argc, const char *const *argv, Options &opts,
         return false;
       opts.ctxSize = n;
     } else if (flag == "-r" || flag == "--reverse-prompt") {
-      if (!value())
+      if (!nonEmptyValue("text"))
         return false;
-      if (v.empty()) {
-        error = "empty text for " + flag;
-        return false;
-      }
       opts.reversePrompts.push_back(v);
-    } else if (flag == "--ignore-eos") {
-      if (!noValue())
-        return false;
-      opts.ignoreEos = true;
-    } else if (flag == "-e" || flag == "--escape") {
-      if (!noValue())
-        return false;
-      opts.escape = true;
     } else if (flag == "--n-probs") {
       if (!intIn(n, 0, 1 << 20, "0 to 1048576"))
         return false;
       opts.nProbs = int32_t(n);
-    } else if (flag == "-i" || flag == "--interactive") {
-      if (!noValue())
-        return false;
-      opts.interactive = true;
-    } else if (flag == "--no-display-prompt") {
-      if (!noValue())
-        return false;
-      opts.displayPrompt = false;
-    } else if (flag == "--tokenize") {
-      if (!noValue())
-        return false;
-      opts.tokenizeOnly = true;
     } else if (flag == "--logits-out") {
-      if (!value())
+      if (!nonEmptyValue("file name"))
         return false;
-      if (v.empty()) {
-        error = "empty file name for " + flag;
-        return false;
-      }
       opts.logitsOut = v;
     } else if (flag == "--perplexity") {
-      if (!value())
+      if (!nonEmptyValue("file name"))
         return false;
-      if (v.empty()) {
-        error = "empty file name for " + flag;
-        return false;
-      }
       opts.perplexityFile = v;
     } else if (flag == "--attention-out") {
-      if (!value())
+      if (!nonEmptyValue("file name"))
         return false;
-      if (v.empty()) {
-        error = "empty file name for " + flag;
-        return false;
-      }
       opts.attentionOut = v;
-    } else if (flag == "--no-timing") {
-      if (!noValue())
-        return false;
-      opts.timing = false;
     } else if (!arg.empty() && arg[0] == '-') {
       error = "unknown flag " + flag + " (see --help)";
       return false;
@@ -420,7 +412,8 @@ timings to stderr.
                          (repeatable; with -i: hand the turn back)
   -c, --ctx-size N       context of this run, up to the compiled maximum
                          (default: 0 = the compiled maximum); the KV cache
-                         is used, and touched, for N positions only
+                         is allocated for N positions, and a prompt plus
+                         -n that does not fit is an error
   -n, --n-predict N      number of tokens to generate (default: 128;
                          -1 = until the context is full)
   --temp T               temperature (default: 0.8; 0 = greedy)

@@ -475,6 +475,17 @@ int runMain(const TfmModelInfo &model, int argc, const char *const *argv,
     return usageFail(fmt::format("the prompt has {} tokens but the context "
                                  "length is {}",
                                  prompt.size(), ctx));
+  // An explicit -c is a promise about memory: a run it cannot hold is an
+  // error, not a shorter generation (-n -1 fills the context). The last
+  // generated token needs no cache slot.
+  if (opts.ctxSize && opts.nPredict >= 0 && !opts.interactive &&
+      opts.perplexityFile.empty() &&
+      int64_t(prompt.size()) + opts.nPredict - 1 > ctx)
+    return usageFail(fmt::format(
+        "-c {} holds the prompt's {} tokens and at most {} generated ones; "
+        "-n {} needs -c {} or more",
+        ctx, prompt.size(), ctx - int64_t(prompt.size()) + 1, opts.nPredict,
+        int64_t(prompt.size()) + opts.nPredict - 1));
 
   char createErr[1024];
   TfmSession *session =

@@ -439,45 +439,6 @@ void linearImpl(const char *kernel, TfmMemRefF32x2 *outM, TfmMemRefF32x2 *xm,
       std::max<int64_t>(1, kMinChunkWork / std::max<int64_t>(GNR * k * t, 1)));
 }
 
-/// Unit-stride-inner 3-D view.
-struct Ten3 {
-  float *data;
-  int64_t s0, s1, s2; // sizes
-  int64_t st0, st1;   // outer strides
-  float *at(int64_t a, int64_t b) const { return data + a * st0 + b * st1; }
-};
-
-Ten3 view3(const char *name, const TfmMemRefF32x3 *m) {
-  const char *kernel = "tfmrt_attention";
-  if (!m || !m->aligned)
-    fatal(kernel, "null memref '%s'", name);
-  if (m->sizes[2] > 1 && m->strides[2] != 1)
-    fatal(kernel, "inner stride of '%s' must be 1, got %" PRId64, name,
-          m->strides[2]);
-  return {m->aligned + m->offset, m->sizes[0],  m->sizes[1], m->sizes[2],
-          m->strides[0],          m->strides[1]};
-}
-
-inline float dot(const float *a, const float *b, int64_t n) {
-  VecF acc{};
-  int64_t i = 0;
-  for (; i + VL <= n; i += VL)
-    acc += load(a + i) * load(b + i);
-  float s = hsum(acc);
-  for (; i < n; ++i)
-    s += a[i] * b[i];
-  return s;
-}
-
-/// Acc[0:N] = Acc * C + P * V.
-inline void scaleAdd(float *acc, float c, float p, const float *v, int64_t n) {
-  int64_t i = 0;
-  for (; i + VL <= n; i += VL)
-    store(acc + i, load(acc + i) * c + load(v + i) * p);
-  for (; i < n; ++i)
-    acc[i] = acc[i] * c + v[i] * p;
-}
-
 } // namespace
 
 extern "C" float tfmrt_alibi_slope(int64_t h, int64_t numHeads) {
@@ -525,93 +486,30 @@ extern "C" void _mlir_ciface_tfmrt_parallel_for_q8(
       minChunk);
 }
 
+extern "C" void
+_mlir_ciface_tfmrt_parallel_for4(TfmParallelBody4Fn body, TfmMemRefF32x3 *a,
+                                 TfmMemRefF32x3 *b, TfmMemRefF32x3 *c,
+                                 TfmMemRefF32x3 *d, int64_t scalar,
+                                 int64_t items, int64_t workPerItem) {
+  if (!body || !a || !b || !c || !d)
+    fatal("tfmrt_parallel_for4", "null body or operand");
+  int64_t minChunk =
+      std::max<int64_t>(1, kMinChunkWork / std::max<int64_t>(workPerItem, 1));
+#define TFM_EXPAND(m)                                                          \
+  m->allocated, m->aligned, m->offset, m->sizes[0], m->sizes[1], m->sizes[2],  \
+      m->strides[0], m->strides[1], m->strides[2]
+  tfm::rt::parallelFor(
+      items,
+      [&](int64_t begin, int64_t end) {
+        body(begin, end, TFM_EXPAND(a), TFM_EXPAND(b), TFM_EXPAND(c),
+             TFM_EXPAND(d), scalar);
+      },
+      minChunk);
+#undef TFM_EXPAND
+}
+
 extern "C" void _mlir_ciface_tfmrt_linear(TfmMemRefF32x2 *out,
                                           TfmMemRefF32x2 *x, TfmMemRefF32x2 *w,
                                           int64_t accumulate) {
   linearImpl("tfmrt_linear", out, x, w, accumulate != 0);
-}
-
-extern "C" void
-_mlir_ciface_tfmrt_attention(TfmMemRefF32x3 *out, TfmMemRefF32x3 *q,
-                             TfmMemRefF32x3 *k, TfmMemRefF32x3 *v, int64_t pos,
-                             float scale, int64_t causal, int64_t alibi) {
-  const char *kernel = "tfmrt_attention";
-  Ten3 o = view3("out", out), qc = view3("q", q), kc = view3("k", k),
-       vc = view3("v", v);
-  int64_t t = qc.s0, h = qc.s1, hd = qc.s2, s = kc.s0, kv = kc.s1;
-  if (o.s0 != t || o.s1 != h || o.s2 != hd)
-    fatal(kernel,
-          "out shape differs from q shape (T=%" PRId64 ", H=%" PRId64 ")", t,
-          h);
-  if (vc.s0 != s || vc.s1 != kv || vc.s2 != kc.s2)
-    fatal(kernel,
-          "v shape differs from k shape (S=%" PRId64 ", KV=%" PRId64 ")", s,
-          kv);
-  if (kc.s2 != hd)
-    fatal(kernel, "k head_dim %" PRId64 " differs from q head_dim %" PRId64,
-          kc.s2, hd);
-  if (kv <= 0 || h % kv != 0)
-    fatal(kernel,
-          "%" PRId64 " query heads are not a multiple of %" PRId64 " kv heads",
-          h, kv);
-  if (pos < 0 || pos + t > s)
-    fatal(kernel,
-          "pos + T = %" PRId64 " exceeds the %" PRId64 " cached positions",
-          pos + t, s);
-  if (t == 0 || h == 0)
-    return;
-
-  int64_t group = h / kv;
-  std::vector<float> slopes(h, 0.0f);
-  if (alibi)
-    for (int64_t hh = 0; hh < h; ++hh)
-      slopes[hh] = tfmrt_alibi_slope(hh, h);
-
-  constexpr int64_t BK = 64; // keys per online-softmax block
-  // Each (head, query) item costs about 2 * S * hd multiply-adds.
-  int64_t minItems =
-      std::max<int64_t>(1, kMinChunkWork / std::max<int64_t>(2 * s * hd, 1));
-  tfm::rt::parallelFor(
-      h * t,
-      [&](int64_t b, int64_t e) {
-        std::vector<float> acc(hd);
-        float scores[BK];
-        for (int64_t item = b; item < e; ++item) {
-          int64_t hh = item / t, tt = item % t, kvh = hh / group;
-          int64_t qPos = pos + tt;
-          int64_t nKeys = causal ? qPos + 1 : pos + t;
-          const float *qv = qc.at(tt, hh);
-          float slope = slopes[hh];
-          float max = -INFINITY, sum = 0.0f;
-          std::fill(acc.begin(), acc.end(), 0.0f);
-          for (int64_t s0 = 0; s0 < nKeys; s0 += BK) {
-            int64_t len = std::min(BK, nKeys - s0);
-            float blockMax = -INFINITY;
-            for (int64_t i = 0; i < len; ++i) {
-              int64_t sk = s0 + i;
-              float sc = scale * dot(qv, kc.at(sk, kvh), hd);
-              if (alibi)
-                sc -= slope * float(qPos - sk);
-              scores[i] = sc;
-              blockMax = std::max(blockMax, sc);
-            }
-            float newMax = std::max(max, blockMax);
-            // Rescale what was accumulated under the old max (exp(-inf) = 0).
-            float corr = std::exp(max - newMax);
-            sum *= corr;
-            for (int64_t i = 0; i < len; ++i) {
-              float p = std::exp(scores[i] - newMax);
-              sum += p;
-              scaleAdd(acc.data(), i == 0 ? corr : 1.0f, p, vc.at(s0 + i, kvh),
-                       hd);
-            }
-            max = newMax;
-          }
-          float inv = 1.0f / sum;
-          float *ov = o.at(tt, hh);
-          for (int64_t d = 0; d < hd; ++d)
-            ov[d] = acc[d] * inv;
-        }
-      },
-      minItems);
 }

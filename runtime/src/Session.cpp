@@ -34,6 +34,7 @@ struct TfmSession {
   size_t mappingBytes = 0;
   float *kvCache = nullptr; ///< Anonymous mmap: zero pages until written.
   size_t kvBytes = 0;
+  int64_t kvFloats = 0; ///< layers * 2 * kv_heads * context * head_dim.
   std::unique_ptr<tfm::rt::ThreadPool> pool;
   std::vector<float>
       scratch; ///< One chunk's logits when the caller gives no buffer.
@@ -223,25 +224,37 @@ bool mapWeights(TfmSession &s, const char *weightsPath, std::string &error) {
   return true;
 }
 
-/// Maps the KV cache: anonymous pages are zero and cost nothing until a
-/// position in them is written, so a long context does not zero gigabytes
-/// at start-up. Page alignment suits every vector load.
-bool mapKvCache(TfmSession &s, std::string &error) {
-  int64_t floats = s.model->kv_cache_floats;
+/// Maps a KV cache of `context` positions, laid out [layer][k|v][kv_head]
+/// [position][head_dim] (ModelAbi.h), and moves the first s.pos positions
+/// of the current one into it. Anonymous pages are zero and cost nothing
+/// until a position in them is written, so a long context does not zero
+/// gigabytes at start-up. Page alignment suits every vector load.
+bool mapKvCache(TfmSession &s, int64_t context, std::string &error) {
+  const TfmModelInfo &m = *s.model;
+  // validate() checked that the compiled context's size does not overflow.
+  int64_t rowFloats = m.n_kv_heads * m.head_dim;
+  int64_t floats = m.n_layers * 2 * rowFloats * context;
   if (floats == 0)
     return true;
-  if (uint64_t(floats) > SIZE_MAX / sizeof(float))
-    return failWith(error,
-                    "the KV cache (%lld floats) exceeds the address space",
-                    (long long)floats);
   size_t bytes = size_t(floats) * sizeof(float);
   void *p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED)
     return failWith(error, "cannot map the KV cache (%zu bytes): %s", bytes,
                     std::strerror(errno));
-  s.kvCache = static_cast<float *>(p);
+  float *cache = static_cast<float *>(p);
+  if (s.kvCache) {
+    // Each (layer, k|v, kv head) keeps its first pos positions.
+    int64_t heads = m.n_layers * 2 * m.n_kv_heads;
+    int64_t oldContext = s.kvFloats / (heads * m.head_dim);
+    for (int64_t h = 0; h < heads; ++h)
+      std::copy_n(s.kvCache + h * oldContext * m.head_dim, s.pos * m.head_dim,
+                  cache + h * context * m.head_dim);
+    munmap(s.kvCache, s.kvBytes);
+  }
+  s.kvCache = cache;
   s.kvBytes = bytes;
+  s.kvFloats = floats;
   return true;
 }
 
@@ -312,7 +325,8 @@ tfm_session_create_with_weights(const TfmModelInfo *model, int threads,
         s = new TfmSession();
         s->model = model;
         s->context = model->context_length;
-        if (!mapWeights(*s, weights_path, error) || !mapKvCache(*s, error) ||
+        if (!mapWeights(*s, weights_path, error) ||
+            !mapKvCache(*s, s->context, error) ||
             !startPool(*s, threads, error))
           return fail(error.c_str());
         s->last.resize(size_t(model->vocab_size));
@@ -388,8 +402,8 @@ int eval(TfmSession *s, const int32_t *tokens, int64_t n, float *logits,
                                  0,
                                  {m.weights_bytes},
                                  {1}};
-        TfmMemRefF32x1 kvRef{
-            s->kvCache, s->kvCache, 0, {m.kv_cache_floats}, {1}};
+        // The cache's size tells the entry points the context (ABI 5).
+        TfmMemRefF32x1 kvRef{s->kvCache, s->kvCache, 0, {s->kvFloats}, {1}};
         tfm::rt::ThreadPool::Scope usePool(*s->pool);
         // The probe writes rows [done, done + t) of each [n, pos0 + n]
         // matrix, columns [0, pos + t); the rest (later keys) stays zero.
@@ -466,9 +480,25 @@ extern "C" int tfm_session_set_context(TfmSession *s, int64_t n) {
                       (long long)max);
     return -1;
   }
+  if (n != s->context) {
+    std::string error;
+    bool mapped = noThrow([&] { return mapKvCache(*s, n, error); },
+                          [&](const char *msg) {
+                            error = msg;
+                            return false;
+                          });
+    if (!mapped) {
+      s->error = error;
+      return -1;
+    }
+  }
   s->context = n;
   s->error.clear();
   return 0;
+}
+
+extern "C" int64_t tfm_session_kv_cache_floats(const TfmSession *s) {
+  return s ? s->kvFloats : -1;
 }
 
 extern "C" int64_t tfm_session_context(const TfmSession *s) {

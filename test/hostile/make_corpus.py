@@ -206,13 +206,8 @@ def main(argv):
     if len(argv) != 2:
         print(__doc__)
         return 2
-    out = os.path.abspath(argv[1])
-    os.makedirs(out, exist_ok=True)
-    descriptions(out)
-    checkpoints(out)
-    executable(out)
-    with open(os.path.join(out, "cases.json"), "w") as fh:
-        json.dump(CASES, fh, indent=1)
+    wc.write_corpus(os.path.abspath(argv[1]), (descriptions, checkpoints, executable), CASES,
+                    "cases.json")
     return 0
 
 

@@ -48,8 +48,9 @@ void fakeEntry(TfmMemRefI8x1 *w, TfmMemRefI32x1 *tok, int64_t pos,
                TfmMemRefF32x1 *kv, TfmMemRefF32x2 *logits) {
   int64_t t = tok->sizes[0];
   if (w->sizes[0] != 8 || uint8_t(w->aligned[w->offset]) != 0xAB ||
-      kv->sizes[0] != 2 * kContext || logits->sizes[0] != t ||
-      logits->sizes[1] != kVocab || pos + t > kContext ||
+      kv->sizes[0] % 2 != 0 || kv->sizes[0] > 2 * kContext ||
+      logits->sizes[0] != t || logits->sizes[1] != kVocab ||
+      pos + t > kv->sizes[0] / 2 ||
       reinterpret_cast<uintptr_t>(kv->aligned) % 64 != 0)
     log.badArgs = true;
   float *cache = kv->aligned + kv->offset;
@@ -564,20 +565,27 @@ TEST(Main, StreamsTextThroughTheTokenizer) {
   EXPECT_NE(r.err.find("empty"), std::string::npos);
 }
 
+/// A run that must exit 2 with `message`, before it prints or evaluates
+/// anything.
+void expectRefusedBeforeOutput(const TfmModelInfo &m,
+                               std::vector<std::string> args,
+                               const std::string &message) {
+  log = CallLog();
+  MainRun r = runMain(m, std::move(args));
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+  EXPECT_EQ(log.prefills, 0);
+}
+
 // Outputs are checked before anything is printed or evaluated (issue 14,
 // bug 7: a bad --logits-out failed after the prompt was shown).
 TEST(Main, BadLogitsOutFailsBeforeAnyOutput) {
-  TfmModelInfo m = fakeModel();
-  log = CallLog();
-  MainRun r = runMain(m, {"-p", "1 7 2", "-n", "3", "--temp", "0",
-                          "--logits-out", "/nonexistent-dir/l.bin"});
-  EXPECT_EQ(r.rc, 2);
-  EXPECT_EQ(r.out, "");
-  EXPECT_NE(r.err.find("cannot open '/nonexistent-dir/l.bin' for "
-                       "--logits-out"),
-            std::string::npos)
-      << r.err;
-  EXPECT_EQ(log.prefills, 0);
+  expectRefusedBeforeOutput(
+      fakeModel(),
+      {"-p", "1 7 2", "-n", "3", "--temp", "0", "--logits-out",
+       "/nonexistent-dir/l.bin"},
+      "cannot open '/nonexistent-dir/l.bin' for --logits-out");
 }
 
 // --attention-out needs the probe entry point (tfmc --probes=attention):
@@ -585,16 +593,11 @@ TEST(Main, BadLogitsOutFailsBeforeAnyOutput) {
 TEST(Main, AttentionOutNeedsTheProbe) {
   TfmModelInfo m = fakeModel();
   ASSERT_EQ(m.probe_attention, nullptr);
-  log = CallLog();
-  MainRun r = runMain(m, {"-p", "1 7 2", "-n", "3", "--temp", "0",
-                          "--attention-out", "/nonexistent-dir/a.npy"});
-  EXPECT_EQ(r.rc, 2);
-  EXPECT_EQ(r.out, "");
-  EXPECT_NE(r.err.find("--attention-out needs a model compiled with tfmc "
-                       "--probes=attention"),
-            std::string::npos)
-      << r.err;
-  EXPECT_EQ(log.prefills, 0);
+  expectRefusedBeforeOutput(
+      m,
+      {"-p", "1 7 2", "-n", "3", "--temp", "0", "--attention-out",
+       "/nonexistent-dir/a.npy"},
+      "--attention-out needs a model compiled with tfmc --probes=attention");
 }
 
 // -c limits the positions of the run; more than compiled is an error.
@@ -621,15 +624,34 @@ TEST(Main, CtxSize) {
 
   SessionPtr s(m);
   EXPECT_EQ(tfm_session_context(s.s), kContext);
+  EXPECT_EQ(tfm_session_kv_cache_floats(s.s), 2 * kContext);
   EXPECT_EQ(tfm_session_set_context(s.s, 0), -1);
   EXPECT_EQ(tfm_session_set_context(s.s, kContext + 1), -1);
   ASSERT_EQ(tfm_session_set_context(s.s, 3), 0);
+  // The cache is allocated for 3 positions, and the entry points see it.
+  EXPECT_EQ(tfm_session_kv_cache_floats(s.s), 2 * 3);
   int32_t toks[4] = {1, 2, 3, 4};
   EXPECT_EQ(tfm_session_eval(s.s, toks, 4, nullptr), -1);
   EXPECT_NE(std::string(tfm_session_error(s.s)).find("context length 3"),
             std::string::npos);
+  log = CallLog();
   ASSERT_EQ(tfm_session_eval(s.s, toks, 2, nullptr), 0);
+  EXPECT_FALSE(log.badArgs);
   EXPECT_EQ(tfm_session_set_context(s.s, 1), -1); // below the position
+  // Growing the context keeps the cached positions: the continuation is
+  // the one of a session that never changed its context.
+  ASSERT_EQ(tfm_session_set_context(s.s, kContext), 0);
+  EXPECT_EQ(tfm_session_kv_cache_floats(s.s), 2 * kContext);
+  SessionPtr full(m);
+  ASSERT_EQ(tfm_session_eval(full.s, toks, 2, nullptr), 0);
+  ASSERT_EQ(tfm_session_eval(s.s, toks + 2, 2, nullptr), 0);
+  ASSERT_EQ(tfm_session_eval(full.s, toks + 2, 2, nullptr), 0);
+  EXPECT_EQ(std::vector<float>(tfm_session_last_logits(s.s),
+                               tfm_session_last_logits(s.s) + kVocab),
+            std::vector<float>(tfm_session_last_logits(full.s),
+                               tfm_session_last_logits(full.s) + kVocab));
+  EXPECT_FALSE(log.badArgs);
+  EXPECT_EQ(tfm_session_kv_cache_floats(nullptr), -1);
   EXPECT_EQ(tfm_session_context(nullptr), -1);
   EXPECT_EQ(tfm_session_set_context(nullptr, 2), -1);
 }

@@ -6,6 +6,8 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <utility>
+
 namespace tfm {
 namespace description {
 
@@ -94,37 +96,24 @@ private:
       return true;
     }
     char c = buffer[pos];
-    auto single = [&](TokenKind kind) {
-      ++pos;
-      tok = make(kind, begin);
-      return true;
-    };
-    switch (c) {
-    case '\n':
-      return single(TokenKind::Newline);
-    case '{':
-      return single(TokenKind::LBrace);
-    case '}':
-      return single(TokenKind::RBrace);
-    case '(':
-      return single(TokenKind::LParen);
-    case ')':
-      return single(TokenKind::RParen);
-    case '=':
-      return single(TokenKind::Equal);
-    case ',':
-      return single(TokenKind::Comma);
-    case ';':
-      return single(TokenKind::Semicolon);
-    case '"':
-      return lexString(tok);
-    default:
-      break;
-    }
     if (llvm::isDigit(c) || ((c == '-' || c == '+') && llvm::isDigit(peek(1))))
       return lexNumber(tok);
-    if (c == '+')
-      return single(TokenKind::Plus);
+    // The one-character tokens.
+    static constexpr std::pair<char, TokenKind> kSingles[] = {
+        {'\n', TokenKind::Newline}, {'{', TokenKind::LBrace},
+        {'}', TokenKind::RBrace},   {'(', TokenKind::LParen},
+        {')', TokenKind::RParen},   {'=', TokenKind::Equal},
+        {',', TokenKind::Comma},    {';', TokenKind::Semicolon},
+        {'+', TokenKind::Plus}};
+    for (auto [ch, kind] : kSingles) {
+      if (c == ch) {
+        ++pos;
+        tok = make(kind, begin);
+        return true;
+      }
+    }
+    if (c == '"')
+      return lexString(tok);
     if (isIdentStart(c)) {
       while (pos < buffer.size()) {
         if (isIdentChar(buffer[pos]))
@@ -186,25 +175,13 @@ private:
         value.push_back(c);
         continue;
       }
-      char e = peek();
-      switch (e) {
-      case '"':
-        value.push_back('"');
-        break;
-      case '\\':
-        value.push_back('\\');
-        break;
-      case 'n':
-        value.push_back('\n');
-        break;
-      case 't':
-        value.push_back('\t');
-        break;
-      default:
+      // The escapes: \" \\ \n \t.
+      size_t escape = llvm::StringRef("\"\\nt").find(peek());
+      if (escape == llvm::StringRef::npos)
         return diags.error(locAt(pos - 1),
                            "unknown escape sequence in string; expected "
                            "\\\", \\\\, \\n or \\t");
-      }
+      value.push_back("\"\\\n\t"[escape]);
       ++pos;
     }
     tok = make(TokenKind::String, begin);

@@ -213,22 +213,16 @@ private:
     const Token &tok = cur();
     term.loc = tok.loc;
     term.text = tok.text;
-    switch (tok.kind) {
-    case TokenKind::Integer:
+    if (tok.kind == TokenKind::Integer)
       term.kind = Term::Integer;
-      break;
-    case TokenKind::Float:
+    else if (tok.kind == TokenKind::Float)
       term.kind = Term::Float;
-      break;
-    case TokenKind::String:
+    else if (tok.kind == TokenKind::String)
       term.kind = Term::String;
-      break;
-    case TokenKind::Ident:
+    else if (tok.kind == TokenKind::Ident)
       term.kind = Term::Ident;
-      break;
-    default:
+    else
       return diags.error(tok.loc, "expected a value, found " + describe(tok));
-    }
     ++pos;
     if (term.kind != Term::Ident || cur().kind != TokenKind::LParen)
       return true;

@@ -105,13 +105,13 @@ private:
     fn->setAttr("tfm.context_length", b.getI64IntegerAttr(spec.contextLength));
   }
 
-  /// [2, KV, context, hd] of one layer, a view into the whole cache.
+  /// [2, KV, context, hd] of one layer, a view into the whole cache. The
+  /// context is the run-time one (the cache's size says it), so the strides
+  /// of the outer dimensions are dynamic.
   MemRefType layerCacheType() {
-    int64_t c = spec.contextLength, hd = a.headDim;
-    return MemRefType::get(
-        {2, a.kvHeads, c, hd}, b.getF32Type(),
-        StridedLayoutAttr::get(b.getContext(), kDyn,
-                               {a.kvHeads * c * hd, c * hd, hd, 1}));
+    return MemRefType::get({2, a.kvHeads, kDyn, a.headDim}, b.getF32Type(),
+                           StridedLayoutAttr::get(b.getContext(), kDyn,
+                                                  {kDyn, kDyn, a.headDim, 1}));
   }
 
   /// The attention probe's view of [layers, heads, T, pos + T] floats (any
@@ -178,7 +178,9 @@ private:
     auto weightsType =
         MemRefType::get({(int64_t)layout.totalSize}, b.getI8Type());
     auto tokensType = RankedTensorType::get({t}, b.getI32Type());
-    auto kvFlatType = MemRefType::get({*kvCacheFloats(spec)}, f32);
+    // layers * 2 * kv_heads * context * head_dim floats for the session's
+    // run-time context (at most the compiled one).
+    auto kvFlatType = MemRefType::get({kDyn}, f32);
     auto logitsType = RankedTensorType::get({logitRows, spec.vocabSize}, f32);
     // Logits are written into a runtime-owned buffer (destination passing),
     // so bufferization can compute the LM head in place: no T x V temporary.
@@ -201,11 +203,18 @@ private:
     tokens = fn.getArgument(1);
     pos = fn.getArgument(2);
     Value weights = fn.getArgument(0);
+    // The run-time context: the cache's floats / (layers * 2 * KV * hd).
+    Value context = b.create<arith::DivUIOp>(
+        loc, b.create<memref::DimOp>(loc, fn.getArgument(3), 0),
+        b.create<arith::ConstantIndexOp>(loc, spec.numLayers * 2 * a.kvHeads *
+                                                  a.headDim));
     Value allCaches = b.create<memref::ExpandShapeOp>(
         loc,
-        MemRefType::get(
-            {spec.numLayers, 2, a.kvHeads, spec.contextLength, a.headDim}, f32),
-        fn.getArgument(3), SmallVector<ReassociationIndices>{{0, 1, 2, 3, 4}});
+        MemRefType::get({spec.numLayers, 2, a.kvHeads, kDyn, a.headDim}, f32),
+        fn.getArgument(3), SmallVector<ReassociationIndices>{{0, 1, 2, 3, 4}},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(spec.numLayers),
+                               b.getIndexAttr(2), b.getIndexAttr(a.kvHeads),
+                               context, b.getIndexAttr(a.headDim)});
 
     // x = block(x, layer l's weights and cache) for l = 0 .. layers-1.
     auto index = [&](int64_t v) {
@@ -233,8 +242,7 @@ private:
               lb.getIndexAttr(0)};
           SmallVector<OpFoldResult> sizes = {
               lb.getIndexAttr(1), lb.getIndexAttr(2),
-              lb.getIndexAttr(a.kvHeads), lb.getIndexAttr(spec.contextLength),
-              lb.getIndexAttr(a.headDim)};
+              lb.getIndexAttr(a.kvHeads), context, lb.getIndexAttr(a.headDim)};
           SmallVector<OpFoldResult> strides(5, lb.getIndexAttr(1));
           Value layerCache = lb.create<memref::SubViewOp>(
               l, layerCacheType(), allCaches, offsets, sizes, strides);

@@ -76,42 +76,46 @@ private:
   const llvm::json::Object &o;
 };
 
-/// The config.json keys of each stated hyper-parameter, per family.
+/// The config.json keys of each stated hyper-parameter, per family (nullptr
+/// where the family's config has no such key).
 struct StatedKey {
   SpecKey key;
-  const char *name;
+  const char *llama, *gpt2;
 };
-constexpr StatedKey kLlamaKeys[] = {
-    {SpecKey::Dim, "hidden_size"},
-    {SpecKey::Hidden, "intermediate_size"},
-    {SpecKey::Layers, "num_hidden_layers"},
-    {SpecKey::Heads, "num_attention_heads"},
-    {SpecKey::KvHeads, "num_key_value_heads"},
-    {SpecKey::HeadDim, "head_dim"},
-    {SpecKey::Vocab, "vocab_size"},
-    {SpecKey::Context, "max_position_embeddings"},
-    {SpecKey::Eps, "rms_norm_eps"},
-    {SpecKey::Theta, "rope_theta"},
+constexpr StatedKey kStatedKeys[] = {
+    // clang-format off
+    {SpecKey::Dim,     "hidden_size",             "n_embd"},
+    {SpecKey::Hidden,  "intermediate_size",       "n_inner"},
+    {SpecKey::Layers,  "num_hidden_layers",       "n_layer"},
+    {SpecKey::Heads,   "num_attention_heads",     "n_head"},
+    {SpecKey::KvHeads, "num_key_value_heads",     nullptr},
+    {SpecKey::HeadDim, "head_dim",                nullptr},
+    {SpecKey::Vocab,   "vocab_size",              "vocab_size"},
+    {SpecKey::Context, "max_position_embeddings", "n_positions"},
+    {SpecKey::Eps,     "rms_norm_eps",            "layer_norm_epsilon"},
+    {SpecKey::Theta,   "rope_theta",              nullptr},
+    // clang-format on
 };
-constexpr StatedKey kGpt2Keys[] = {
-    {SpecKey::Dim, "n_embd"},
-    {SpecKey::Hidden, "n_inner"},
-    {SpecKey::Layers, "n_layer"},
-    {SpecKey::Heads, "n_head"},
-    {SpecKey::Vocab, "vocab_size"},
-    {SpecKey::Context, "n_positions"},
-    {SpecKey::Eps, "layer_norm_epsilon"},
-};
+
+/// The family's defaults with the sizes every config states.
+ModelSpec sizedSpec(ArchFamily family, int64_t vocab, int64_t dim, int64_t ctx,
+                    int64_t layers) {
+  ModelSpec spec = archDefaults(family);
+  spec.vocabSize = vocab;
+  spec.dim = dim;
+  spec.contextLength = ctx;
+  spec.numLayers = layers;
+  return spec;
+}
 
 /// The numbers config.json states.
 std::vector<StatedValue> statedValues(const Config &c, bool gpt2) {
   std::vector<StatedValue> out;
-  llvm::ArrayRef<StatedKey> keys =
-      gpt2 ? llvm::ArrayRef<StatedKey>(kGpt2Keys) : llvm::ArrayRef(kLlamaKeys);
-  for (const StatedKey &k : keys) {
-    const llvm::json::Value *v = c.get(k.name);
+  for (const StatedKey &k : kStatedKeys) {
+    const char *name = gpt2 ? k.gpt2 : k.llama;
+    const llvm::json::Value *v = name ? c.get(name) : nullptr;
     if (std::optional<double> x = v ? v->getAsNumber() : std::nullopt)
-      out.push_back({k.key, *x, k.name, "config.json"});
+      out.push_back({k.key, *x, name, "config.json"});
   }
   return out;
 }
@@ -191,11 +195,7 @@ Error importHfLlama(const Config &c, const Checkpoint &ckpt, ModelSpec &spec) {
       c.boolean("mlp_bias").value_or(false))
     return readerError(c.getPath() +
                        ": attention_bias / mlp_bias are not supported");
-  spec = archDefaults(ArchFamily::Llama);
-  spec.vocabSize = vocab;
-  spec.dim = dim;
-  spec.contextLength = ctx;
-  spec.numLayers = layers;
+  spec = sizedSpec(ArchFamily::Llama, vocab, dim, ctx, layers);
   spec.ropeTheta = static_cast<float>(theta);
   // Hugging Face Llama rotates halves (its Q/K rows are not permuted).
   spec.ropePairing = RopePairing::Half;
@@ -242,11 +242,7 @@ Error importHfGpt2(const Config &c, const Checkpoint &ckpt, ModelSpec &spec) {
   else
     return readerError(c.getPath() + ": activation_function '" + actName +
                        "' is not supported");
-  spec = archDefaults(ArchFamily::Gpt2);
-  spec.vocabSize = vocab;
-  spec.dim = dim;
-  spec.contextLength = ctx;
-  spec.numLayers = layers;
+  spec = sizedSpec(ArchFamily::Gpt2, vocab, dim, ctx, layers);
   spec.block.norm.eps = static_cast<float>(eps);
   spec.block.attention.heads = heads;
   spec.block.attention.kvHeads = heads;

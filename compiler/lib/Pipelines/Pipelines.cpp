@@ -76,6 +76,12 @@ void buildBufferizationPipeline(OpPassManager &pm,
     gen.decodeTiles = 4;
     pm.addPass(mlir::tfm::createTfmGenerateKernelsPass(gen));
   }
+  // Fused attention is generated in every mode: libtfmrt has no attention
+  // kernel (the generated one was faster on every case of
+  // bench/attention.sh).
+  mlir::tfm::TfmGenerateAttentionPassOptions attention;
+  attention.vectorWidth = opts.vectorWidth;
+  pm.addPass(mlir::tfm::createTfmGenerateAttentionPass(attention));
   // Linear layers not generated (runtime mode, or weights left unpacked).
   if (opts.kernels != KernelMode::Loops)
     pm.addPass(mlir::tfm::createTfmLinalgToKernelsPass());
@@ -94,8 +100,10 @@ void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
-  pm.addPass(createConvertMathToLibmPass());
+  // LLVM intrinsics first: the polynomials' fma and floor (vector or not)
+  // become instructions, not per-lane libm calls; libm takes what is left.
   pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
   // Allocations call libtfmrt's _mlir_memref_to_llvm_alloc, which checks
   // for failure: generated code would store through a NULL from malloc.
   FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;

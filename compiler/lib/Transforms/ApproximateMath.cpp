@@ -26,6 +26,8 @@ struct TfmApproximateMathPass
     : mlir::tfm::impl::TfmApproximateMathPassBase<TfmApproximateMathPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
+    // exp2(x) = exp(x ln 2), whose polynomial follows.
+    populateExpandExp2FPattern(patterns);
     populateMathPolynomialApproximationPatterns(patterns);
     if (failed(
             applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))

@@ -460,27 +460,32 @@ void writePanels(llvm::json::OStream &j, llvm::ArrayRef<Panel> panels) {
 // Commands.
 //===----------------------------------------------------------------------===//
 
+/// Prints the nearest tokens to sum(signs[i] * e(tokens[i])), excluding the
+/// tokens themselves.
+void printNearestTo(const Model &model, llvm::ArrayRef<std::string> tokens,
+                    llvm::ArrayRef<double> signs) {
+  Embeddings e = readEmbeddings(model);
+  std::vector<int32_t> used;
+  std::vector<double> query;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    std::vector<double> v = embeddingOf(model, e, tokens[i], used);
+    query.resize(v.size(), 0.0);
+    for (size_t d = 0; d < v.size(); ++d)
+      query[d] += signs[i] * v[d];
+  }
+  printNearest(model, nearest(e, query, used, top));
+}
+
 void neighbors(const Model &model, llvm::ArrayRef<std::string> args) {
   if (args.size() != 1)
     usageError("neighbors takes one TOKEN");
-  Embeddings e = readEmbeddings(model);
-  std::vector<int32_t> used;
-  std::vector<double> query = embeddingOf(model, e, args[0], used);
-  printNearest(model, nearest(e, query, used, top));
+  printNearestTo(model, args, {1.0});
 }
 
 void analogy(const Model &model, llvm::ArrayRef<std::string> args) {
   if (args.size() != 3)
     usageError("analogy takes three tokens: A B C (A - B + C)");
-  Embeddings e = readEmbeddings(model);
-  std::vector<int32_t> used;
-  std::vector<double> a = embeddingOf(model, e, args[0], used);
-  std::vector<double> b = embeddingOf(model, e, args[1], used);
-  std::vector<double> c = embeddingOf(model, e, args[2], used);
-  std::vector<double> query(a.size());
-  for (size_t d = 0; d < a.size(); ++d)
-    query[d] = a[d] - b[d] + c[d];
-  printNearest(model, nearest(e, query, used, top));
+  printNearestTo(model, args, {1.0, -1.0, 1.0});
 }
 
 /// The positional encodings: sinusoidal and learned as [positions, dim];

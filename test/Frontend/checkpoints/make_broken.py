@@ -289,12 +289,7 @@ def main(argv):
     out = argv[1]
     if os.path.isdir(out):
         shutil.rmtree(out)
-    os.makedirs(out)
-    llama2c_cases(out)
-    gguf_cases(out)
-    st_cases(out)
-    with open(os.path.join(out, "manifest.json"), "w") as fh:
-        json.dump(CASES, fh, indent=1)
+    wc.write_corpus(out, (llama2c_cases, gguf_cases, st_cases), CASES, "manifest.json")
     return 0
 
 

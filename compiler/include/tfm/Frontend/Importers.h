@@ -53,22 +53,19 @@ llvm::Expected<ModelSpec> importCheckpoint(llvm::StringRef path,
                                            const formats::Checkpoint &ckpt,
                                            const ImportOptions &options = {});
 
-// The importers proper, one per format.
+// The importers proper, one per format, each of this type.
+using FormatImporter = llvm::Expected<ModelSpec>(
+    llvm::StringRef path, const formats::Checkpoint &ckpt,
+    const ImportOptions &options);
 
 /// llama2.c `.bin`: Llama with RMSNorm (1e-5), SwiGLU, interleaved RoPE
 /// (theta 10000), tied head unless the header's vocab_size is negative.
-llvm::Expected<ModelSpec> importLlama2c(llvm::StringRef path,
-                                        const formats::Checkpoint &ckpt,
-                                        const ImportOptions &options = {});
+FormatImporter importLlama2c;
 /// GGUF with general.architecture `llama` or `gpt2`.
-llvm::Expected<ModelSpec> importGguf(llvm::StringRef path,
-                                     const formats::Checkpoint &ckpt,
-                                     const ImportOptions &options = {});
+FormatImporter importGguf;
 /// Hugging Face directory: config.json (LlamaForCausalLM, GPT2LMHeadModel)
 /// and model.safetensors.
-llvm::Expected<ModelSpec> importSafetensors(llvm::StringRef path,
-                                            const formats::Checkpoint &ckpt,
-                                            const ImportOptions &options = {});
+FormatImporter importSafetensors;
 
 /// A hyper-parameter as a checkpoint states it, and where it says so.
 struct StatedValue {

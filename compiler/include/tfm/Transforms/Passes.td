@@ -130,6 +130,49 @@ def TfmGenerateKernelsPass : Pass<"tfm-generate-kernels", "ModuleOp"> {
   ];
 }
 
+def TfmGenerateAttentionPass : Pass<"tfm-generate-attention", "ModuleOp"> {
+  let summary = "Generate vector code for fused attention";
+  let description = [{
+    After bufferization, `tfm.fused_attention` is a call of the attention
+    kernel's interface `tfm_attention` on transposed views of head-major
+    buffers (tfm-to-linalg). No library defines it: this pass compiles each
+    call (static head count, key/value head count and head_dim; constant
+    scale and flags; otherwise an error) into:
+
+    - an outlined parallel body, a private function
+      `(begin, end, out, q, k, v, pos)` specialised to H, KV, head_dim, the
+      scale, causal and ALiBi. Each item is one key/value head and a block of
+      `rows` query rows of its H / KV query heads (GQA/MQA heads share the
+      key/value reads). Q is scaled by scale * log2(e) once; keys are visited
+      in blocks of `block` with a running max and sum (online softmax):
+      scores are `head_dim`-wide FMAs and one reduction per key, the
+      block's max, `exp2` and sum are `vector-width`-wide, and the output
+      accumulates broadcast(p) * V rows with FMAs;
+    - for one query row (decode), the keys split into at most `splits`
+      ranges of at least `block` keys, each item one (key/value head, range)
+      writing its partial (acc, max, sum) state, and a combine after the
+      call that rescales the states to the common max;
+    - a call of the runtime's `tfmrt_parallel_for4`, which runs the body on
+      the session's thread pool.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
+           "f32 lanes of the target's vectors">,
+    Option<"block", "block", "int64_t", /*default=*/"64",
+           "Keys per online-softmax block (a multiple of vector-width)">,
+    Option<"rows", "rows", "int64_t", /*default=*/"4",
+           "Query rows per parallel item (prefill)">,
+    Option<"splits", "splits", "int64_t", /*default=*/"16",
+           "Most key ranges of one-row (decode) attention">
+  ];
+  let dependentDialects = ["arith::ArithDialect", "func::FuncDialect",
+                           "math::MathDialect", "memref::MemRefDialect",
+                           "scf::SCFDialect", "vector::VectorDialect"];
+  let statistics = [
+    Statistic<"numGenerated", "num-generated", "Attention calls generated">
+  ];
+}
+
 def TfmPlanMemoryPass : Pass<"tfm-plan-memory", "func::FuncOp"> {
   let summary = "Place every activation buffer of a function in one arena by liveness";
   let description = [{

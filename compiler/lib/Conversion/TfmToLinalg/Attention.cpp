@@ -1,10 +1,11 @@
-//===- Attention.cpp - tfm.fused_attention -> the runtime's kernel --------===//
+//===- Attention.cpp - tfm.fused_attention -> the attention kernel call ---===//
 //
-// The fused op becomes a call to `tfmrt_attention`, an online-softmax kernel
-// over key/value blocks (runtime/src/Kernels.cpp) that never materialises
-// the T x S scores and runs heads in parallel. The kernel reads [T, H, hd]
-// and [S, KV, hd] views; ours are head-major, so transposed views (strides
-// only, no copies) are passed.
+// The fused op becomes a call to `tfm_attention`, the interface of an
+// online-softmax kernel over key/value blocks that never materialises the
+// T x S scores. tfm-generate-attention replaces each call by code
+// specialised to its shapes (no library defines the symbol). The kernel
+// reads [T, H, hd] and [S, KV, hd] views; ours are head-major, so transposed
+// views (strides only, no copies) are passed.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,9 +30,9 @@ MemRefType anyStrided3D(MLIRContext *ctx) {
                          StridedLayoutAttr::get(ctx, d, {d, d, d}));
 }
 
-/// Declares `tfmrt_attention` once per module.
+/// Declares `tfm_attention` once per module.
 func::FuncOp kernelDecl(PatternRewriter &b, ModuleOp module) {
-  constexpr StringLiteral name = "tfmrt_attention";
+  constexpr StringLiteral name = "tfm_attention";
   if (auto fn = module.lookupSymbol<func::FuncOp>(name))
     return fn;
   OpBuilder::InsertionGuard guard(b);

@@ -27,27 +27,37 @@ Value sumRows(OpBuilder &b, Location loc, Value x) {
                        });
 }
 
+/// Per row, the sum of x^2.
+Value sumOfSquares(OpBuilder &b, Location loc, Value x) {
+  return reduceLastDim(b, loc, x, 0.0,
+                       [](OpBuilder &nb, Location l, ValueRange a) {
+                         return nb.create<arith::AddFOp>(
+                             l, a[1], nb.create<arith::MulFOp>(l, a[0], a[0]));
+                       });
+}
+
+/// sum / width + eps: the mean square (RMSNorm) or the variance (LayerNorm).
+Value meanPlusEps(OpBuilder &b, Location loc, Value sum, float width,
+                  const APFloat &eps) {
+  return b.create<arith::AddFOp>(
+      loc, b.create<arith::DivFOp>(loc, sum, f32(b, loc, width)),
+      f32(b, loc, eps.convertToFloat()));
+}
+
 /// weight * (x / sqrt(mean(x^2) + eps)), in llama2.c's order of operations.
 LogicalResult lowerRMSNorm(tfm::RMSNormOp op, PatternRewriter &b) {
   Location loc = op.getLoc();
   Value x = op.getInput();
   auto type = cast<RankedTensorType>(op.getType());
   float width = (float)type.getDimSize(1);
-  float eps = op.getEps().convertToFloat();
-  Value ss = reduceLastDim(
-      b, loc, x, 0.0, [](OpBuilder &nb, Location l, ValueRange a) {
-        return nb.create<arith::AddFOp>(
-            l, a[1], nb.create<arith::MulFOp>(l, a[0], a[0]));
-      });
+  Value ss = sumOfSquares(b, loc, x);
   SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(2),
                                  dropLastDimMap(b, 2), columnMap(b)};
   b.replaceOp(
       op, elementwise(
               b, loc, type, dynamicSizes(b, loc, x), {x, ss, op.getWeight()},
               [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                Value mean = nb.create<arith::AddFOp>(
-                    l, nb.create<arith::DivFOp>(l, a[1], f32(nb, l, width)),
-                    f32(nb, l, eps));
+                Value mean = meanPlusEps(nb, l, a[1], width, op.getEps());
                 Value inv = nb.create<arith::DivFOp>(
                     l, f32(nb, l, 1.0), nb.create<math::SqrtOp>(l, mean));
                 return nb.create<arith::MulFOp>(
@@ -63,10 +73,9 @@ LogicalResult lowerLayerNorm(tfm::LayerNormOp op, PatternRewriter &b) {
   Value x = op.getInput();
   auto type = cast<RankedTensorType>(op.getType());
   float width = (float)type.getDimSize(1);
-  float eps = op.getEps().convertToFloat();
-  auto sizes = dynamicSizes(b, loc, x);
   SmallVector<AffineMap> rowMaps = {b.getMultiDimIdentityMap(2),
                                     dropLastDimMap(b, 2)};
+  auto sizes = dynamicSizes(b, loc, x);
   Value sum = sumRows(b, loc, x);
   // Centre first, then square: the two-pass variance is the stable one.
   Value centred = elementwise(
@@ -76,11 +85,7 @@ LogicalResult lowerLayerNorm(tfm::LayerNormOp op, PatternRewriter &b) {
             l, a[0], nb.create<arith::DivFOp>(l, a[1], f32(nb, l, width)));
       },
       rowMaps);
-  Value sq = reduceLastDim(
-      b, loc, centred, 0.0, [](OpBuilder &nb, Location l, ValueRange a) {
-        return nb.create<arith::AddFOp>(
-            l, a[1], nb.create<arith::MulFOp>(l, a[0], a[0]));
-      });
+  Value sq = sumOfSquares(b, loc, centred);
   SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(2),
                                  dropLastDimMap(b, 2), columnMap(b),
                                  columnMap(b)};
@@ -88,9 +93,7 @@ LogicalResult lowerLayerNorm(tfm::LayerNormOp op, PatternRewriter &b) {
       op, elementwise(
               b, loc, type, sizes, {centred, sq, op.getWeight(), op.getBias()},
               [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                Value var = nb.create<arith::AddFOp>(
-                    l, nb.create<arith::DivFOp>(l, a[1], f32(nb, l, width)),
-                    f32(nb, l, eps));
+                Value var = meanPlusEps(nb, l, a[1], width, op.getEps());
                 Value norm = nb.create<arith::DivFOp>(
                     l, a[0], nb.create<math::SqrtOp>(l, var));
                 return nb.create<arith::AddFOp>(

@@ -1,8 +1,9 @@
 /*===- AlibiSlope.h - The one definition of the ALiBi slopes ---*- C++ -*-===*\
  *
  * Header-only, so that the compiler (the lowering of tfm.alibi, which puts
- * the slopes in the IR as constants) and the runtime (the fused attention
- * kernel, tfmrt_attention) compute them with the same code.
+ * the slopes in the IR as constants, and tfm-generate-attention, which puts
+ * them in a constant table) and the runtime's tfmrt_alibi_slope compute them
+ * with the same code.
  *
 \*===----------------------------------------------------------------------===*/
 

@@ -37,21 +37,6 @@ extern "C" {
 void _mlir_ciface_tfmrt_linear(TfmMemRefF32x2 *out, TfmMemRefF32x2 *x,
                                TfmMemRefF32x2 *w, int64_t accumulate);
 
-/// Fused scaled-dot-product attention with online softmax.
-///   q, out: [T, H, hd]; k, v: [S, KV, hd], the layer's cache including the
-///   T new positions, so S >= pos + T (keys at s >= pos + T are ignored).
-///   Query t sits at absolute position pos + t. causal != 0: it attends keys
-///   s <= pos + t; otherwise all keys s < pos + T.
-///   H % KV == 0; query head h reads kv head h / (H / KV) (MHA, GQA, MQA).
-///   score = scale * q.k - (alibi ? slope_h * (pos + t - s) : 0), with the
-///   ALiBi paper's slopes (tfmrt_alibi_slope).
-/// Keys are visited in blocks keeping a running max and running sum, so no
-/// T x S score matrix is ever built. Parallel over (head, query row).
-void _mlir_ciface_tfmrt_attention(TfmMemRefF32x3 *out, TfmMemRefF32x3 *q,
-                                  TfmMemRefF32x3 *k, TfmMemRefF32x3 *v,
-                                  int64_t pos, float scale, int64_t causal,
-                                  int64_t alibi);
-
 /// ALiBi slope of head \p h out of \p numHeads: 2^(-8(h+1)/n) when n is a
 /// power of two; otherwise the slopes of the closest lower power of two p,
 /// followed by every other slope of 2p (Press et al., reference code).
@@ -88,6 +73,26 @@ void _mlir_ciface_tfmrt_parallel_for_q8(TfmParallelQ8BodyFn body,
                                         TfmMemRefI8x2 *values,
                                         TfmMemRefF16x2 *scales, int64_t items,
                                         int64_t workPerItem);
+
+/// A parallel body of four 3-D operands and one scalar (tfm-generate-attention:
+/// out, q, k, v, pos): computes the items [begin, end). Each memref arrives
+/// expanded: allocated, aligned, offset, sizes[3], strides[3].
+#define TFM_MEMREF3_PARAMS                                                     \
+  float *, float *, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,      \
+      int64_t
+typedef void (*TfmParallelBody4Fn)(int64_t begin, int64_t end,
+                                   TFM_MEMREF3_PARAMS, TFM_MEMREF3_PARAMS,
+                                   TFM_MEMREF3_PARAMS, TFM_MEMREF3_PARAMS,
+                                   int64_t scalar);
+#undef TFM_MEMREF3_PARAMS
+
+/// Runs body over [0, items) on the calling thread's current pool, as
+/// tfmrt_parallel_for does, passing a, b, c, d and scalar through.
+void _mlir_ciface_tfmrt_parallel_for4(TfmParallelBody4Fn body,
+                                      TfmMemRefF32x3 *a, TfmMemRefF32x3 *b,
+                                      TfmMemRefF32x3 *c, TfmMemRefF32x3 *d,
+                                      int64_t scalar, int64_t items,
+                                      int64_t workPerItem);
 
 float tfmrt_alibi_slope(int64_t h, int64_t numHeads);
 

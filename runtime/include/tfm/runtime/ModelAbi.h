@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define TFM_ABI_VERSION 4
+#define TFM_ABI_VERSION 5
 
 /// Marks the C API: libtfmrt is compiled with hidden visibility, so a shared
 /// library built by tfmc --emit=shared exports the model and these only.
@@ -55,9 +55,12 @@ TFM_DEFINE_MEMREF(TfmMemRefF32x4, float, 4)
 ///   tokens:  T token ids (1 <= T <= prefill_chunk; the decode entry point
 ///            takes T == 1).
 ///   pos:     position of tokens[0]; the KV cache holds positions [0, pos).
-///   kv_cache: kv_cache_floats floats, layout
+///   kv_cache: n_layers * 2 * n_kv_heads * C * head_dim floats for a
+///            run-time context C in [pos + T, context_length] (ABI 5: the
+///            code takes C from the size, so a session allocates the cache
+///            for the context it uses), layout
 ///            [layer][k|v][kv_head][position][head_dim] (row-major, positions
-///            0 .. context_length-1 of each head contiguous).
+///            0 .. C-1 of each head contiguous).
 ///   logits:  T x vocab_size floats, row per token, written by the call
 ///            (prefill_last: 1 x vocab_size, the last token's row).
 /// The call appends the T new positions to the KV cache.
@@ -90,7 +93,7 @@ typedef struct TfmModelInfo {
   int64_t n_kv_heads;
   int64_t head_dim;
   int64_t kv_cache_floats; ///< n_layers * 2 * n_kv_heads * context_length *
-                           ///< head_dim.
+                           ///< head_dim: the cache at the compiled maximum.
   int64_t weights_bytes;   ///< Size of the packed weights blob.
   const uint8_t
       *weights; ///< Embedded weights, or NULL when weights_file is used.

@@ -93,10 +93,14 @@ TFM_API int64_t tfm_session_pos(const TfmSession *session);
 
 /** Limits the session to its first `n` positions (a run-time context, as
  *  llama.cpp's -c): eval then refuses to go past n. n must lie in
- *  [max(1, current position), context_length]. Only the KV cache pages of
- *  positions below n are ever touched, so the cache's memory is that of n
- *  positions. Returns 0, or -1 (message in tfm_session_error). */
+ *  [max(1, current position), context_length]. The KV cache is mapped
+ *  again for n positions (the current positions move into it), so its
+ *  memory is that of n positions, and the entry points read the context
+ *  from its size. Returns 0, or -1 (message in tfm_session_error). */
 TFM_API int tfm_session_set_context(TfmSession *session, int64_t n);
+/** Floats of the session's KV cache: n_layers * 2 * n_kv_heads * context *
+ *  head_dim for its current context; -1 for a NULL session. */
+TFM_API int64_t tfm_session_kv_cache_floats(const TfmSession *session);
 /** The positions the session may use: context_length unless set by
  *  tfm_session_set_context; -1 for a NULL session. */
 TFM_API int64_t tfm_session_context(const TfmSession *session);

@@ -83,6 +83,16 @@ LogicalResult EmbeddingOp::verify() {
   return expectAgree(*this, getResult(), 1, "result", getTable(), 1, "table");
 }
 
+/// Dimension `d` of `v` is static and even; otherwise `message`.
+static LogicalResult expectEven(Operation *op, Value v, unsigned d,
+                                llvm::StringRef what, llvm::StringRef message) {
+  if (failed(expectStatic(op, v, d, what)))
+    return failure();
+  if (dim(v, d) % 2 != 0)
+    return op->emitOpError(message) << ", got " << dim(v, d);
+  return success();
+}
+
 LogicalResult PositionalOp::verify() {
   if (failed(expectSameShape(*this, getInput(), getResult())))
     return failure();
@@ -93,25 +103,13 @@ LogicalResult PositionalOp::verify() {
   }
   if (getTable())
     return emitOpError("sinusoidal positions take no table");
-  if (failed(expectStatic(*this, getInput(), 1, "model dimension")))
-    return failure();
-  int64_t d = dim(getInput(), 1);
-  if (d % 2 != 0)
-    return emitOpError(
-               "sinusoidal positions need an even model dimension, got ")
-           << d;
-  return success();
+  return expectEven(*this, getInput(), 1, "model dimension",
+                    "sinusoidal positions need an even model dimension");
 }
 
 LogicalResult RopeOp::verify() {
-  if (failed(expectStatic(*this, getInput(), 2, "head dimension")))
-    return failure();
-  int64_t hd = dim(getInput(), 2);
-  if (hd % 2 != 0)
-    return emitOpError(
-               "rotates pairs, so the head dimension must be even, got ")
-           << hd;
-  return success();
+  return expectEven(*this, getInput(), 2, "head dimension",
+                    "rotates pairs, so the head dimension must be even");
 }
 
 LogicalResult LayerNormOp::verify() {
@@ -167,36 +165,33 @@ LogicalResult MatmulOp::verify() {
   return expectAgree(*this, getResult(), 2, "result", getRhs(), rhsN, "rhs");
 }
 
+/// Heads x head dim must equal the model width `d` (of the `side` operand).
+static LogicalResult verifyHeadSplit(Operation *op, int64_t d, int64_t h,
+                                     int64_t hd, llvm::StringRef side) {
+  if (ShapedType::isDynamic(d) || ShapedType::isDynamic(h) ||
+      ShapedType::isDynamic(hd))
+    return op->emitOpError("needs static model, head and head-dim sizes");
+  if (h * hd != d)
+    return op->emitOpError("heads (")
+           << h << ") x head dim (" << hd << ") must equal the " << side
+           << " width (" << d << ")";
+  return success();
+}
+
 LogicalResult SplitHeadsOp::verify() {
   if (failed(
           expectAgree(*this, getResult(), 1, "result", getInput(), 0, "input")))
     return failure();
-  int64_t d = dim(getInput(), 1), h = dim(getResult(), 0),
-          hd = dim(getResult(), 2);
-  if (ShapedType::isDynamic(d) || ShapedType::isDynamic(h) ||
-      ShapedType::isDynamic(hd))
-    return emitOpError("needs static model, head and head-dim sizes");
-  if (h * hd != d)
-    return emitOpError("heads (")
-           << h << ") x head dim (" << hd << ") must equal the input width ("
-           << d << ")";
-  return success();
+  return verifyHeadSplit(*this, dim(getInput(), 1), dim(getResult(), 0),
+                         dim(getResult(), 2), "input");
 }
 
 LogicalResult MergeHeadsOp::verify() {
   if (failed(
           expectAgree(*this, getResult(), 0, "result", getInput(), 1, "input")))
     return failure();
-  int64_t d = dim(getResult(), 1), h = dim(getInput(), 0),
-          hd = dim(getInput(), 2);
-  if (ShapedType::isDynamic(d) || ShapedType::isDynamic(h) ||
-      ShapedType::isDynamic(hd))
-    return emitOpError("needs static model, head and head-dim sizes");
-  if (h * hd != d)
-    return emitOpError("heads (")
-           << h << ") x head dim (" << hd << ") must equal the result width ("
-           << d << ")";
-  return success();
+  return verifyHeadSplit(*this, dim(getResult(), 1), dim(getInput(), 0),
+                         dim(getInput(), 2), "result");
 }
 
 /// A layer's cache is [2, KV, context, hd]; `value` is [KV, T, hd].
