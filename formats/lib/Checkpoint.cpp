@@ -17,6 +17,7 @@
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/Path.h"
 
+#include <cstring>
 #include <vector>
 
 using llvm::Error;
@@ -241,17 +242,16 @@ const TensorInfo *Checkpoint::find(StringRef name) const {
   return it == index.end() ? nullptr : &tensors[it->second];
 }
 
-Error Checkpoint::readF32(const TensorInfo &t, llvm::MutableArrayRef<float> out,
-                          uint64_t first) const {
+/// Runs `copy` on the bytes of `t` once its first `to` bytes are known to
+/// be in the file (see readF32).
+Error Checkpoint::readChecked(
+    const TensorInfo &t, uint64_t to,
+    llvm::function_ref<void(const uint8_t *)> copy) const {
   const uint64_t n = static_cast<uint64_t>(t.numElements());
   std::string where =
       (getPath(t) + ": tensor '" + t.name + "' at byte " + Twine(t.offset))
           .str();
   StringRef data = fileOf(t).bytes();
-  if (first > n || out.size() > n - first)
-    return readerError(where + ": elements [" + Twine(first) + ", " +
-                       Twine(first + out.size()) + ") are outside its " +
-                       Twine(n));
   if ((t.dtype == DType::Q8_0 && n % 32 != 0) ||
       byteSize(t.dtype, n) != t.size || t.offset > data.size() ||
       t.size > data.size() - t.offset)
@@ -259,7 +259,6 @@ Error Checkpoint::readF32(const TensorInfo &t, llvm::MutableArrayRef<float> out,
                        Twine(n) + " " + toString(t.dtype) +
                        " values inside the file");
   // The bytes this read touches must still be in the file.
-  uint64_t to = byteEnd(t.dtype, first + out.size());
   auto shrunk = [&](uint64_t now) {
     return readerError(where + ": the file is now " + Twine(now) +
                        " bytes, no longer the " + Twine(data.size()) +
@@ -274,11 +273,37 @@ Error Checkpoint::readF32(const TensorInfo &t, llvm::MutableArrayRef<float> out,
     return shrunk(*now);
   const uint8_t *from = data.bytes_begin() + t.offset;
   llvm::CrashRecoveryContext crc;
-  if (!crc.RunSafely([&] { convertToF32(t.dtype, from, first, out); })) {
+  if (!crc.RunSafely([&] { copy(from); })) {
     auto after = mapping.currentSize();
     return shrunk(after ? *after : 0);
   }
   return Error::success();
+}
+
+Error Checkpoint::readF32(const TensorInfo &t, llvm::MutableArrayRef<float> out,
+                          uint64_t first) const {
+  const uint64_t n = static_cast<uint64_t>(t.numElements());
+  if (first > n || out.size() > n - first)
+    return readerError(getPath(t) + ": tensor '" + t.name + "' at byte " +
+                       Twine(t.offset) + ": elements [" + Twine(first) + ", " +
+                       Twine(first + out.size()) + ") are outside its " +
+                       Twine(n));
+  return readChecked(
+      t, byteEnd(t.dtype, first + out.size()),
+      [&](const uint8_t *from) { convertToF32(t.dtype, from, first, out); });
+}
+
+Error Checkpoint::readBytes(const TensorInfo &t,
+                            llvm::MutableArrayRef<uint8_t> out,
+                            uint64_t first) const {
+  if (first > t.size || out.size() > t.size - first)
+    return readerError(getPath(t) + ": tensor '" + t.name + "' at byte " +
+                       Twine(t.offset) + ": bytes [" + Twine(first) + ", " +
+                       Twine(first + out.size()) + ") are outside its " +
+                       Twine(t.size));
+  return readChecked(t, first + out.size(), [&](const uint8_t *from) {
+    std::memcpy(out.data(), from + first, out.size());
+  });
 }
 
 void Checkpoint::releasePages(const TensorInfo &t, uint64_t first,

@@ -465,6 +465,27 @@ _mlir_ciface_tfmrt_parallel_for(TfmParallelBodyFn body, TfmMemRefF32x2 *a,
       minChunk);
 }
 
+extern "C" void _mlir_ciface_tfmrt_parallel_for_q8(
+    TfmParallelQ8BodyFn body, TfmMemRefF32x2 *a, TfmMemRefF32x2 *b,
+    TfmMemRefI8x2 *c, TfmMemRefF16x2 *d, int64_t items, int64_t workPerItem) {
+  if (!body || !a || !b || !c || !d)
+    fatal("tfmrt_parallel_for_q8", "null body or operand");
+  int64_t minChunk =
+      std::max<int64_t>(1, kMinChunkWork / std::max<int64_t>(workPerItem, 1));
+  tfm::rt::parallelFor(
+      items,
+      [&](int64_t begin, int64_t end) {
+        body(begin, end, a->allocated, a->aligned, a->offset, a->sizes[0],
+             a->sizes[1], a->strides[0], a->strides[1], b->allocated,
+             b->aligned, b->offset, b->sizes[0], b->sizes[1], b->strides[0],
+             b->strides[1], c->allocated, c->aligned, c->offset, c->sizes[0],
+             c->sizes[1], c->strides[0], c->strides[1], d->allocated,
+             d->aligned, d->offset, d->sizes[0], d->sizes[1], d->strides[0],
+             d->strides[1]);
+      },
+      minChunk);
+}
+
 extern "C" void
 _mlir_ciface_tfmrt_parallel_for4(TfmParallelBody4Fn body, TfmMemRefF32x3 *a,
                                  TfmMemRefF32x3 *b, TfmMemRefF32x3 *c,

@@ -236,3 +236,52 @@ func.func @not_generated(%x: memref<?x8xf32>, %w: memref<4x8x16xf32>, %y: memref
   linalg.matmul_transpose_b ins(%x, %w2 : memref<?x8xf32>, memref<64x8xf32>) outs(%y : memref<?x64xf32>)
   return %r : tensor<?x64xf32>
 }
+
+// -----
+
+// q8_0 weights: int8 value tiles and f16 scale tiles (a third input read at
+// block k / 32), the body dequantizing w = scale * value. The body is called
+// through tfmrt_parallel_for_q8 with both, and per block of 32 k converts one
+// P-wide scale vector, then per k converts the P int8 values and scales them
+// before the FMAs.
+
+#x = affine_map<(m, n1, n0, k) -> (m, k)>
+#q = affine_map<(m, n1, n0, k) -> (n1, k, n0)>
+#d = affine_map<(m, n1, n0, k) -> (n1, k floordiv 32, n0)>
+#y = affine_map<(m, n1, n0, k) -> (m, n1 * 16 + n0)>
+
+// CHECK-LABEL: func.func private @tfmrt_parallel_for_q8
+// CHECK-SAME: memref<?x?xi8, strided<[?, ?], offset: ?>>, memref<?x?xf16, strided<[?, ?], offset: ?>>, i64, i64)
+// CHECK-LABEL: func @decode_q8
+// CHECK-NOT: linalg.generic
+// CHECK-DAG: %[[BODY:.*]] = constant @tfm_linear_k64_p16_q8_0_row
+// CHECK-DAG: %[[Q2:.*]] = memref.collapse_shape %{{.*}} {{\[}}[0], [1, 2]] : memref<2x64x16xi8> into memref<2x1024xi8>
+// CHECK-DAG: %[[D2:.*]] = memref.collapse_shape %{{.*}} {{\[}}[0], [1, 2]] : memref<2x2x16xf16> into memref<2x32xf16>
+// CHECK: call @tfmrt_parallel_for_q8(%[[BODY]],
+// CHECK-LABEL: func.func private @tfm_linear_k64_p16_q8_0_row
+// CHECK: memref.reinterpret_cast {{.*}} to memref<?x?xi8, strided<[1024, 1], offset: ?>>
+// CHECK: memref.reinterpret_cast {{.*}} to memref<?x?xf16, strided<[32, 1], offset: ?>>
+// CHECK: scf.for %[[KB:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(
+// CHECK: %[[S:.*]] = vector.load %{{.*}} : memref<?x?xf16, strided<[32, 1], offset: ?>>, vector<16xf16>
+// CHECK: %[[SF:.*]] = arith.extf %[[S]] : vector<16xf16> to vector<16xf32>
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(
+// CHECK: %[[V:.*]] = vector.load %{{.*}} : memref<?x?xi8, strided<[1024, 1], offset: ?>>, vector<16xi8>
+// CHECK: %[[VF:.*]] = arith.sitofp %[[V]] : vector<16xi8> to vector<16xf32>
+// CHECK: %[[W:.*]] = arith.mulf %[[SF]], %[[VF]] : vector<16xf32>
+// CHECK: vector.fma %{{.*}}, %[[W]], %{{.*}} : vector<16xf32>
+func.func @decode_q8(%x: memref<1x64xf32>, %q: memref<2x64x16xi8>, %d: memref<2x2x16xf16>, %y: memref<1x32xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%y : memref<1x32xf32>)
+  linalg.generic {indexing_maps = [#x, #q, #d, #y],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %q, %d : memref<1x64xf32>, memref<2x64x16xi8>, memref<2x2x16xf16>) outs(%y : memref<1x32xf32>) {
+  ^bb0(%a: f32, %v: i8, %s: f16, %acc: f32):
+    %sf = arith.extf %s : f16 to f32
+    %vf = arith.sitofp %v : i8 to f32
+    %w = arith.mulf %sf, %vf : f32
+    %p = arith.mulf %a, %w : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return
+}

@@ -2,7 +2,7 @@
 """End-to-end check of a real checkpoint: tfmc's executable vs the PyTorch oracle.
 
   check_checkpoint.py MODEL --tfmc PATH --workdir DIR --prompt TEXT [--steps N]
-                      [--kernels MODE]
+                      [--kernels MODE] [--ignore-eos]
 
 Compiles MODEL (a .bin, .gguf or Hugging Face directory) with tfmc, lets the
 executable tokenize TEXT (--tokenize), generates N greedy steps with
@@ -24,6 +24,8 @@ def main():
     ap.add_argument("--prompt", required=True)
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--kernels", help="tfmc --kernels (default: tfmc's)")
+    ap.add_argument("--ignore-eos", action="store_true",
+                    help="generate all steps even past an end-of-sequence token")
     args = parse_args(ap)
     if not os.path.exists(args.model):
         print(f"SKIPPED: {args.model} is absent")
@@ -34,7 +36,7 @@ def main():
     ids = [int(t) for t in run([exe, "-p", args.prompt, "--tokenize"]).split()]
     exe_logits = os.path.join(args.workdir, "exe.f32")
     out = run([exe, "-p", args.prompt, "-n", str(args.steps), "--temp", "0", "--no-timing",
-               "--logits-out", exe_logits])
+               "--logits-out", exe_logits] + (["--ignore-eos"] if args.ignore_eos else []))
     ref_logits = os.path.join(args.workdir, "ref.f32")
     ref_tokens = run_reference(args.model, ids, args.steps, ref_logits)
 

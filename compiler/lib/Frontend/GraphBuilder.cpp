@@ -14,6 +14,7 @@
 
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 
 #include <algorithm>
 #include <cmath>
@@ -44,8 +45,11 @@ public:
         maxTokens(maxTokens), attentionProbe(attentionProbe) {
     // Every weight's shape comes from expectedWeights (via the layout), the
     // one place that says which weights a model has.
-    for (const WeightDecl &w : layout.weights)
-      shapes.try_emplace(w.templ, w.shape);
+    for (size_t i = 0; i < layout.weights.size(); ++i) {
+      shapes.try_emplace(layout.weights[i].templ, layout.weights[i].shape);
+      if (layout.storage[i] == WeightStorage::Q8_0)
+        q8Weights.insert(layout.weights[i].templ);
+    }
   }
 
   /// Builds `@<name>` and `@tfm_block_<kind>` at the builder's insertion
@@ -292,8 +296,11 @@ private:
   Value weight(const std::string &name) {
     auto it = shapes.find(name);
     assert(it != shapes.end() && "a weight expectedWeights does not list");
-    return b.create<mlir::tfm::WeightOp>(
+    auto op = b.create<mlir::tfm::WeightOp>(
         loc, RankedTensorType::get(it->second, b.getF32Type()), name);
+    if (q8Weights.contains(name))
+      op.setEncoding(mlir::tfm::WeightEncoding::Q8_0);
+    return op;
   }
 
   Value embed() {
@@ -453,6 +460,7 @@ private:
   const WeightsLayout &layout;
   Location loc; ///< Of the ops being built (see AtScope).
   llvm::StringMap<ArrayRef<int64_t>> shapes; ///< Of each weight template.
+  llvm::StringSet<> q8Weights; ///< Templates stored as q8_0 blocks.
   int64_t t;
   int64_t maxTokens; ///< Most tokens of one call.
   bool attentionProbe;

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
 
 using llvm::Error;
 using tfm::formats::Checkpoint;
@@ -122,6 +123,35 @@ uint64_t fnv1a64(llvm::StringRef s) {
 
 } // namespace
 
+uint64_t q8ValuesOffset(int64_t rows, int64_t cols) {
+  return llvm::alignTo(static_cast<uint64_t>(rows) *
+                           static_cast<uint64_t>(cols / 32) * 2,
+                       kWeightAlignment);
+}
+
+uint64_t storedBytes(WeightStorage storage, llvm::ArrayRef<int64_t> shape) {
+  uint64_t n = 1;
+  for (int64_t x : shape)
+    n *= static_cast<uint64_t>(x);
+  switch (storage) {
+  case WeightStorage::F32:
+    return 4 * n;
+  case WeightStorage::Q8_0:
+    return q8ValuesOffset(shape[0], shape[1]) + n;
+  }
+  return 4 * n;
+}
+
+const char *toString(WeightStorage storage) {
+  switch (storage) {
+  case WeightStorage::F32:
+    return "f32";
+  case WeightStorage::Q8_0:
+    return "q8_0";
+  }
+  return "?";
+}
+
 WeightsLayout weightsLayout(const ModelSpec &spec) {
   auto align = [](uint64_t n) { return llvm::alignTo(n, kWeightAlignment); };
   WeightsLayout l;
@@ -133,16 +163,18 @@ WeightsLayout weightsLayout(const ModelSpec &spec) {
   for (const WeightDecl &d : l.weights) {
     pos = align(pos);
     l.offsets.push_back(pos);
-    uint64_t n = 1;
-    for (int64_t x : d.shape)
-      n *= static_cast<uint64_t>(x);
+    auto it = spec.weights.storage.find(d.templ);
+    WeightStorage storage =
+        it == spec.weights.storage.end() ? WeightStorage::F32 : it->second;
+    l.storage.push_back(storage);
+    uint64_t bytes = storedBytes(storage, d.shape);
     if (layerOf(d) == 0) {
       if (first)
         l.layerBase = pos;
       first = false;
-      layer0End = align(pos + 4 * n);
+      layer0End = align(pos + bytes);
     }
-    pos += 4 * n;
+    pos += bytes;
   }
   l.totalSize = align(pos);
   l.layerStride = layer0End - l.layerBase;
@@ -190,6 +222,25 @@ Error checkWeights(const ModelSpec &spec, const Checkpoint &ckpt) {
     if (auto r = resolve(spec, ckpt, d); !r)
       return r.takeError();
   return Error::success();
+}
+
+void chooseWeightStorage(ModelSpec &spec, const Checkpoint &ckpt) {
+  spec.weights.storage.clear();
+  std::map<std::string, bool> q8;
+  for (const WeightDecl &d : expectedWeights(spec)) {
+    auto r = resolve(spec, ckpt, d);
+    bool blocks = r && r->tensor->dtype == formats::DType::Q8_0 &&
+                  d.shape.size() == 2 && d.shape[1] % 32 == 0 &&
+                  r->binding.splitAxis < 0 && !r->binding.transpose;
+    if (!r)
+      llvm::consumeError(r.takeError());
+    auto [it, inserted] = q8.try_emplace(d.templ, blocks);
+    if (!inserted)
+      it->second = it->second && blocks;
+  }
+  for (const auto &[templ, blocks] : q8)
+    if (blocks)
+      spec.weights.storage[templ] = WeightStorage::Q8_0;
 }
 
 llvm::Expected<std::unique_ptr<Checkpoint>> openWeights(const ModelSpec &spec) {
@@ -273,6 +324,17 @@ public:
         words[k] = llvm::byteswap(words[k]);
     }
     used += 4 * n;
+  }
+  /// `bytes` as they are.
+  void write(llvm::ArrayRef<uint8_t> bytes) {
+    while (!bytes.empty()) {
+      if (used == block.size())
+        flush();
+      size_t k = std::min(bytes.size(), block.size() - used);
+      std::memcpy(block.data() + used, bytes.data(), k);
+      used += k;
+      bytes = bytes.drop_front(k);
+    }
   }
   /// `n` zero bytes (padding).
   void zeros(uint64_t n) {
@@ -486,6 +548,70 @@ Error streamWeight(const ModelSpec &spec, const Checkpoint *ckpt,
   return Error::success();
 }
 
+/// Writes q8_0 weight `decl` (WeightStorage::Q8_0) in tiles of `tile` rows
+/// (see writeWeightsBlob): the scales, padding, then the int8 values.
+Error writeQ8Weight(const ModelSpec &spec, const Checkpoint &ckpt,
+                    const WeightDecl &decl, uint64_t tile, BlobWriter &blob) {
+  auto r = resolve(spec, ckpt, decl);
+  if (!r)
+    return r.takeError();
+  const TensorInfo &t = *r->tensor;
+  const uint64_t rows = decl.shape[0], cols = decl.shape[1];
+  const uint64_t blocksPerRow = cols / 32, rowBytes = blocksPerRow * 34;
+  uint64_t start = blob.position();
+  // One tile's rows at a time: at most `tile` rows of the file.
+  std::vector<uint8_t> raw(std::min(tile, rows) * rowBytes), out;
+  auto forTiles =
+      [&](llvm::function_ref<Error(uint64_t row, uint64_t width)> fn) -> Error {
+    for (uint64_t row = 0; row < rows;) {
+      uint64_t width = std::min(tile, rows - row);
+      if (Error e = ckpt.readBytes(
+              t,
+              llvm::MutableArrayRef<uint8_t>(raw).take_front(width * rowBytes),
+              row * rowBytes))
+        return e;
+      if (Error e = fn(row, width))
+        return e;
+      row += width;
+    }
+    return Error::success();
+  };
+  // Scales: [K/32][width] f16 per tile, element (b, r) = row r's block b.
+  if (Error e = forTiles([&](uint64_t row, uint64_t width) -> Error {
+        out.resize(blocksPerRow * width * 2);
+        for (uint64_t b = 0; b < blocksPerRow; ++b)
+          for (uint64_t i = 0; i < width; ++i) {
+            const uint8_t *block = &raw[i * rowBytes + b * 34];
+            float d =
+                formats::halfToFloat(llvm::support::endian::read16le(block));
+            if (!std::isfinite(d))
+              return readerError(
+                  "weight '" + decl.name + "': tensor '" + t.name + "' " +
+                  shapeString(t.shape) + " has a " +
+                  (std::isnan(d) ? "NaN" : "infinite") +
+                  " q8_0 scale in block " +
+                  llvm::Twine((row + i) * blocksPerRow + b) + " (row " +
+                  llvm::Twine(row + i) + ", at byte " +
+                  llvm::Twine(t.offset + (row + i) * rowBytes + b * 34) + ")");
+            std::memcpy(&out[(b * width + i) * 2], block, 2);
+          }
+        blob.write(out);
+        return Error::success();
+      }))
+    return e;
+  blob.zeros(start + q8ValuesOffset(rows, cols) - blob.position());
+  // Values: [K][width] int8 per tile.
+  return forTiles([&](uint64_t row, uint64_t width) -> Error {
+    out.resize(cols * width);
+    for (uint64_t k = 0; k < cols; ++k)
+      for (uint64_t i = 0; i < width; ++i)
+        out[k * width + i] = raw[i * rowBytes + k / 32 * 34 + 2 + k % 32];
+    blob.write(out);
+    ckpt.releasePages(t, row * cols, width * cols);
+    return Error::success();
+  });
+}
+
 } // namespace
 
 Error readWeight(const ModelSpec &spec, const Checkpoint *ckpt,
@@ -510,6 +636,8 @@ uint64_t specId(const ModelSpec &spec) {
   printDescription(arch, os);
   os << "\nabi " << TFM_ABI_VERSION << " blob "
      << weightsLayout(spec).totalSize;
+  for (const auto &[templ, storage] : spec.weights.storage)
+    os << "\nstorage " << templ << " " << toString(storage);
   uint64_t id = llvm::xxh3_64bits(os.str());
   return id ? id : 1;
 }
@@ -528,6 +656,16 @@ writeWeightsBlob(const ModelSpec &spec, const Checkpoint *ckpt,
     int64_t tile = packing.lookup(decl.templ);
     if (!tile)
       tile = packing.lookup(decl.name);
+    if (layout.storage[k] == WeightStorage::Q8_0) {
+      if (!ckpt)
+        return readerError("weight '" + decl.name +
+                           "': q8_0 storage needs a checkpoint");
+      if (Error e = writeQ8Weight(
+              spec, *ckpt, decl,
+              static_cast<uint64_t>(std::max<int64_t>(tile, 1)), blob))
+        return e;
+      continue;
+    }
     if (!tile) {
       if (Error e = streamWeight(spec, ckpt, decl, blob, allowNonFinite))
         return e;

@@ -22,6 +22,13 @@
 // every body with one signature (Kernels.h); it views them back with static
 // inner strides.
 //
+// A q8_0 weight (tfm.weight `encoding q8_0`) arrives as int8 value tiles
+// [N/P][K][P] and f16 scale tiles [N/P][K/32][P], the contraction's body
+// computing w = scale * value. Its body (`..._q8_0`, run by
+// tfmrt_parallel_for_q8) dequantizes in registers: per block of 32 k, one
+// P-wide scale vector (f16 -> f32), then per k one P-byte load, int8 -> f32,
+// times the scale, and the same FMAs as for f32 weights.
+//
 //===----------------------------------------------------------------------===//
 
 #include "StridedViews.h"
@@ -42,6 +49,7 @@ using mlir::tfm::anyStrided2D;
 namespace {
 
 constexpr StringLiteral kSchedulerName = "tfmrt_parallel_for";
+constexpr StringLiteral kQ8SchedulerName = "tfmrt_parallel_for_q8";
 
 /// True when `v` is a zero float constant.
 bool isZero(Value v) { return matchPattern(v, m_AnyZeroFloat()); }
@@ -62,16 +70,33 @@ bool hasContiguousTiles(MemRefType type) {
 struct PackedLinear {
   linalg::GenericOp op;
   int64_t k, p;
-  int64_t column; ///< First output column it writes (C below).
-  int64_t width;  ///< Output columns it writes: N/P tiles of P.
+  int64_t column;  ///< First output column it writes (C below).
+  int64_t width;   ///< Output columns it writes: N/P tiles of P.
+  bool q8 = false; ///< int8 value tiles and f16 scales (third input).
 };
+
+/// True when `w` is `extf(scale) * sitofp(value)` of the block arguments
+/// `scale` (f16) and `value` (i8), in either order.
+bool isDequantizedQ8(Value w, Value scale, Value value) {
+  auto mul = w.getDefiningOp<arith::MulFOp>();
+  if (!mul)
+    return false;
+  auto check = [&](Value a, Value b) {
+    auto ext = a.getDefiningOp<arith::ExtFOp>();
+    auto conv = b.getDefiningOp<arith::SIToFPOp>();
+    return ext && conv && ext.getIn() == scale && conv.getIn() == value &&
+           ext.getIn().getType().isF16() && value.getType().isInteger(8);
+  };
+  return check(mul.getLhs(), mul.getRhs()) || check(mul.getRhs(), mul.getLhs());
+}
 
 /// The packed contraction tfm-to-linalg emits for a linear layer:
 /// maps (m, k), (n1, k, n0), (m, C + n1 * P + n0) over (m, n1, n0, k), body
 /// out + x * w (C = 0 for the full tiles, N - R for a tail tile).
 std::optional<PackedLinear> isPackedLinear(linalg::GenericOp op) {
   std::nullopt_t no = std::nullopt;
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+  bool q8 = op.getNumDpsInputs() == 3;
+  if (!op.hasPureBufferSemantics() || (op.getNumDpsInputs() != 2 && !q8) ||
       op.getNumDpsInits() != 1 || op.getNumLoops() != 4)
     return no;
   auto wType = dyn_cast<MemRefType>(op.getDpsInputs()[1].getType());
@@ -84,13 +109,16 @@ std::optional<PackedLinear> isPackedLinear(linalg::GenericOp op) {
     return AffineMap::get(4, 0, e, ctx);
   };
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  AffineMap outMap = maps.back();
   if (maps[0] != map({m, kk}) || maps[1] != map({n1, kk, n0}) ||
-      maps[2].getNumResults() != 2 || maps[2].getResult(0) != m)
+      outMap.getNumResults() != 2 || outMap.getResult(0) != m)
+    return no;
+  if (q8 && maps[2] != map({n1, kk.floorDiv(32), n0}))
     return no;
   // The output column minus n1 * P + n0 must be a constant C >= 0.
   int64_t p = wType.getDimSize(2);
   auto column = dyn_cast<AffineConstantExpr>(
-      simplifyAffineExpr(maps[2].getResult(1) - (n1 * p + n0), 4, 0));
+      simplifyAffineExpr(outMap.getResult(1) - (n1 * p + n0), 4, 0));
   if (!column || column.getValue() < 0)
     return no;
   using utils::IteratorType;
@@ -103,24 +131,34 @@ std::optional<PackedLinear> isPackedLinear(linalg::GenericOp op) {
   Block &body = op.getRegion().front();
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
   auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
-  if (!add || body.getOperations().size() != 3)
+  if (!add || body.getOperations().size() != (q8 ? 6u : 3u))
     return no;
-  Value acc = body.getArgument(2);
+  Value acc = body.getArguments().back();
   Value prod = add.getLhs() == acc ? add.getRhs() : add.getLhs();
   auto mul = prod.getDefiningOp<arith::MulFOp>();
   if (!mul || (add.getLhs() != acc && add.getRhs() != acc))
     return no;
-  if (!((mul.getLhs() == body.getArgument(0) &&
-         mul.getRhs() == body.getArgument(1)) ||
-        (mul.getLhs() == body.getArgument(1) &&
-         mul.getRhs() == body.getArgument(0))))
+  // The weight operand of the product: the f32 weight, or q8_0's
+  // scale * value.
+  Value xArg = body.getArgument(0);
+  Value wArg = mul.getLhs() == xArg ? mul.getRhs() : mul.getLhs();
+  if (mul.getLhs() != xArg && mul.getRhs() != xArg)
+    return no;
+  if (q8 ? !isDequantizedQ8(wArg, body.getArgument(2), body.getArgument(1))
+         : wArg != body.getArgument(1))
     return no;
   auto x = dyn_cast<MemRefType>(op.getDpsInputs()[0].getType());
   auto w = dyn_cast<MemRefType>(op.getDpsInputs()[1].getType());
   auto out = dyn_cast<MemRefType>(op.getDpsInits()[0].getType());
   if (!x || !w || !out || !x.getElementType().isF32() ||
-      !w.getElementType().isF32() || !out.getElementType().isF32())
+      !w.getElementType().isF32() != q8 || !out.getElementType().isF32())
     return no;
+  if (q8) {
+    auto scales = dyn_cast<MemRefType>(op.getDpsInputs()[2].getType());
+    if (!scales || !scales.hasStaticShape() || !hasContiguousTiles(scales) ||
+        w.getDimSize(1) % 32 != 0)
+      return no;
+  }
   int64_t width = w.getDimSize(0) * p;
   if (x.getRank() != 2 || out.getRank() != 2 ||
       ShapedType::isDynamic(x.getDimSize(1)) ||
@@ -132,7 +170,7 @@ std::optional<PackedLinear> isPackedLinear(linalg::GenericOp op) {
     return no;
   if (x.getDimSize(1) != w.getDimSize(1))
     return no;
-  return PackedLinear{op, w.getDimSize(1), p, column.getValue(), width};
+  return PackedLinear{op, w.getDimSize(1), p, column.getValue(), width, q8};
 }
 
 /// The zero fill of `op`'s output right before it, or null.
@@ -148,9 +186,9 @@ linalg::FillOp precedingZeroFill(Operation *op, Value out) {
 class BodyEmitter {
 public:
   BodyEmitter(OpBuilder &b, Location loc, int64_t k, int64_t p, bool oneRow,
-              bool accumulate, int64_t rows, int64_t tiles)
+              bool accumulate, int64_t rows, int64_t tiles, bool q8)
       : b(b), loc(loc), k(k), p(p), oneRow(oneRow), accumulate(accumulate),
-        rows(rows), tiles(tiles) {}
+        rows(rows), tiles(tiles), q8(q8) {}
 
   void emit(func::FuncOp fn) {
     Block *entry = fn.addEntryBlock();
@@ -159,6 +197,8 @@ public:
     out = view(entry->getArgument(2), ShapedType::kDynamic);
     x = view(entry->getArgument(3), ShapedType::kDynamic);
     w = view(entry->getArgument(4), k * p);
+    if (q8)
+      scales = view(entry->getArgument(5), k / 32 * p);
     numRows = oneRow ? cst(1) : b.create<memref::DimOp>(loc, x, 0).getResult();
     // Column tiles: `tiles` at a time, then one at a time.
     auto tilesOver = [&](Value kLo, Value kHi, bool load) {
@@ -201,8 +241,9 @@ private:
     auto meta = b.create<memref::ExtractStridedMetadataOp>(loc, v);
     MLIRContext *ctx = b.getContext();
     int64_t d = ShapedType::kDynamic;
-    auto type = MemRefType::get({d, d}, b.getF32Type(),
-                                StridedLayoutAttr::get(ctx, d, {rowStride, 1}));
+    auto type =
+        MemRefType::get({d, d}, cast<MemRefType>(v.getType()).getElementType(),
+                        StridedLayoutAttr::get(ctx, d, {rowStride, 1}));
     OpFoldResult stride0 = ShapedType::isDynamic(rowStride)
                                ? OpFoldResult(meta.getStrides()[0])
                                : OpFoldResult(b.getIndexAttr(rowStride));
@@ -272,25 +313,65 @@ private:
                                             ValueRange{rowIdx[i], outCol[j]})
                        .getResult()
                  : zero);
-    auto loop = b.create<scf::ForOp>(
-        loc, kLo, kHi, cst(1), init,
-        [&](OpBuilder &nb, Location l, Value kv, ValueRange acc) {
-          Value kp = nb.create<arith::MulIOp>(l, kv, cst(p));
-          SmallVector<Value> bv;
-          for (int64_t j = 0; j < nt; ++j)
-            bv.push_back(nb.create<vector::LoadOp>(l, vecType, w,
-                                                   ValueRange{tileIdx[j], kp}));
-          SmallVector<Value> next;
-          for (int64_t i = 0; i < mt; ++i) {
-            Value xs =
-                nb.create<memref::LoadOp>(l, x, ValueRange{rowIdx[i], kv});
-            Value av = nb.create<vector::BroadcastOp>(l, vecType, xs);
-            for (int64_t j = 0; j < nt; ++j)
-              next.push_back(
-                  nb.create<vector::FMAOp>(l, av, bv[j], acc[i * nt + j]));
-          }
-          nb.create<scf::YieldOp>(l, next);
-        });
+    // One k: the weight vectors (`blockScales`: q8_0, dequantized), then
+    // for each row a broadcast of x and an FMA per tile.
+    auto step = [&](OpBuilder &nb, Location l, Value kv, ValueRange acc,
+                    ArrayRef<Value> blockScales) {
+      Value kp = nb.create<arith::MulIOp>(l, kv, cst(p));
+      SmallVector<Value> bv;
+      for (int64_t j = 0; j < nt; ++j) {
+        if (!q8) {
+          bv.push_back(nb.create<vector::LoadOp>(l, vecType, w,
+                                                 ValueRange{tileIdx[j], kp}));
+          continue;
+        }
+        Value q =
+            nb.create<vector::LoadOp>(l, VectorType::get({p}, nb.getI8Type()),
+                                      w, ValueRange{tileIdx[j], kp});
+        bv.push_back(nb.create<arith::MulFOp>(
+            l, blockScales[j], nb.create<arith::SIToFPOp>(l, vecType, q)));
+      }
+      SmallVector<Value> next;
+      for (int64_t i = 0; i < mt; ++i) {
+        Value xs = nb.create<memref::LoadOp>(l, x, ValueRange{rowIdx[i], kv});
+        Value av = nb.create<vector::BroadcastOp>(l, vecType, xs);
+        for (int64_t j = 0; j < nt; ++j)
+          next.push_back(
+              nb.create<vector::FMAOp>(l, av, bv[j], acc[i * nt + j]));
+      }
+      nb.create<scf::YieldOp>(l, next);
+    };
+    scf::ForOp loop;
+    if (!q8) {
+      loop = b.create<scf::ForOp>(
+          loc, kLo, kHi, cst(1), init,
+          [&](OpBuilder &nb, Location l, Value kv, ValueRange acc) {
+            step(nb, l, kv, acc, {});
+          });
+    } else {
+      // Blocks of 32 k: the tiles' P scales of the block, then its k (the
+      // K blocks are whole q8_0 blocks: kBlock and k are multiples of 32).
+      loop = b.create<scf::ForOp>(
+          loc, b.create<arith::DivUIOp>(loc, kLo, cst(32)),
+          b.create<arith::DivUIOp>(loc, kHi, cst(32)), cst(1), init,
+          [&](OpBuilder &nb, Location l, Value kb, ValueRange acc) {
+            Value bp = nb.create<arith::MulIOp>(l, kb, cst(p));
+            SmallVector<Value> blockScales;
+            for (int64_t j = 0; j < nt; ++j) {
+              Value d = nb.create<vector::LoadOp>(
+                  l, VectorType::get({p}, nb.getF16Type()), scales,
+                  ValueRange{tileIdx[j], bp});
+              blockScales.push_back(nb.create<arith::ExtFOp>(l, vecType, d));
+            }
+            Value k0 = nb.create<arith::MulIOp>(l, kb, cst(32));
+            auto inner = nb.create<scf::ForOp>(
+                l, k0, nb.create<arith::AddIOp>(l, k0, cst(32)), cst(1), acc,
+                [&](OpBuilder &ib, Location il, Value kv, ValueRange a) {
+                  step(ib, il, kv, a, blockScales);
+                });
+            nb.create<scf::YieldOp>(l, inner.getResults());
+          });
+    }
     for (int64_t i = 0; i < mt; ++i)
       for (int64_t j = 0; j < nt; ++j)
         b.create<vector::StoreOp>(loc, loop.getResult(i * nt + j), out,
@@ -302,7 +383,8 @@ private:
   int64_t k, p;
   bool oneRow, accumulate;
   int64_t rows, tiles;
-  Value out, x, w, numRows;
+  bool q8;
+  Value out, x, w, scales, numRows;
 };
 
 struct TfmGenerateKernelsPass
@@ -356,27 +438,35 @@ struct TfmGenerateKernelsPass
       fill.erase();
   }
 
-  /// The scheduler: tfmrt_parallel_for(body, out, x, w, items, workPerItem).
-  func::FuncOp scheduler(FunctionType bodyType) {
+  /// The scheduler: tfmrt_parallel_for(body, out, x, w, items, workPerItem),
+  /// or for q8_0 tfmrt_parallel_for_q8(body, out, x, values, scales, ...).
+  func::FuncOp scheduler(FunctionType bodyType, bool q8) {
     ModuleOp module = getOperation();
-    if (auto fn = module.lookupSymbol<func::FuncOp>(kSchedulerName))
+    StringRef name = q8 ? kQ8SchedulerName : kSchedulerName;
+    if (auto fn = module.lookupSymbol<func::FuncOp>(name))
       return fn;
     OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
-    MemRefType any = anyStrided2D(&getContext());
-    auto fn = b.create<func::FuncOp>(
-        module.getLoc(), kSchedulerName,
-        b.getFunctionType(
-            {bodyType, any, any, any, b.getI64Type(), b.getI64Type()}, {}));
+    MLIRContext *ctx = &getContext();
+    MemRefType any = anyStrided2D(ctx);
+    SmallVector<Type> operands = {bodyType, any, any};
+    if (q8)
+      operands.append({anyStrided2D(ctx, b.getI8Type()),
+                       anyStrided2D(ctx, b.getF16Type())});
+    else
+      operands.push_back(any);
+    operands.append({b.getI64Type(), b.getI64Type()});
+    auto fn = b.create<func::FuncOp>(module.getLoc(), name,
+                                     b.getFunctionType(operands, {}));
     fn.setPrivate();
     fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
     return fn;
   }
 
   /// The outlined body for (K, P, one row or not, accumulate or not).
-  func::FuncOp body(int64_t k, int64_t p, bool oneRow, bool accumulate,
+  func::FuncOp body(int64_t k, int64_t p, bool oneRow, bool accumulate, bool q8,
                     Location loc) {
     std::string name =
-        ("tfm_linear_k" + Twine(k) + "_p" + Twine(p) +
+        ("tfm_linear_k" + Twine(k) + "_p" + Twine(p) + (q8 ? "_q8_0" : "") +
          (oneRow ? "_row" : "_rows") + (accumulate ? "_acc" : ""))
             .str();
     ModuleOp module = getOperation();
@@ -384,14 +474,23 @@ struct TfmGenerateKernelsPass
       return fn;
     OpBuilder b(&getContext());
     b.setInsertionPointToEnd(module.getBody());
-    MemRefType any = anyStrided2D(&getContext());
+    MLIRContext *ctx = &getContext();
+    MemRefType any = anyStrided2D(ctx);
     Type index = b.getIndexType();
-    auto fn = b.create<func::FuncOp>(
-        loc, name, b.getFunctionType({index, index, any, any, any}, {}));
+    SmallVector<Type> operands = {index, index, any, any};
+    if (q8)
+      operands.append({anyStrided2D(ctx, b.getI8Type()),
+                       anyStrided2D(ctx, b.getF16Type())});
+    else
+      operands.push_back(any);
+    auto fn =
+        b.create<func::FuncOp>(loc, name, b.getFunctionType(operands, {}));
     fn.setPrivate();
-    BodyEmitter emitter(b, loc, k, p, oneRow, accumulate, rows, tiles);
+    BodyEmitter emitter(b, loc, k, p, oneRow, accumulate, rows, tiles, q8);
     emitter.decodeTiles = decodeTiles;
-    emitter.kBlock = kBlock;
+    // q8_0's K blocks hold whole blocks of 32.
+    emitter.kBlock =
+        q8 && kBlock > 0 ? int64_t(llvm::alignTo(kBlock, 32)) : int64_t(kBlock);
     emitter.emit(fn);
     ++numBodies;
     return fn;
@@ -406,11 +505,10 @@ struct TfmGenerateKernelsPass
     auto wType = cast<MemRefType>(w.getType());
     auto outType = cast<MemRefType>(out.getType());
     bool oneRow = xType.getDimSize(0) == 1;
-    func::FuncOp fn = body(k, p, oneRow, accumulate, op.getLoc());
+    func::FuncOp fn = body(k, p, oneRow, accumulate, linear.q8, op.getLoc());
 
     IRRewriter b(op);
     Location loc = op.getLoc();
-    MemRefType any = anyStrided2D(&getContext());
     SmallVector<ReassociationIndices> tilesAsRows = {{0}, {1, 2}};
     Value w2 = b.create<memref::CollapseShapeOp>(loc, w, tilesAsRows);
     // The columns this contraction writes (a tail's, or part of them).
@@ -422,7 +520,11 @@ struct TfmGenerateKernelsPass
           ArrayRef<OpFoldResult>{memref::getMixedSize(b, loc, out, 0),
                                  b.getIndexAttr(linear.width)},
           ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
-    auto cast = [&](Value v) { return b.create<memref::CastOp>(loc, any, v); };
+    auto anyView = [&](Value v) -> Value {
+      Type element = cast<MemRefType>(v.getType()).getElementType();
+      return b.create<memref::CastOp>(loc, anyStrided2D(&getContext(), element),
+                                      v);
+    };
     Value fnRef = b.create<func::ConstantOp>(loc, fn.getFunctionType(),
                                              SymbolRefAttr::get(fn));
     Value numTiles =
@@ -432,9 +534,14 @@ struct TfmGenerateKernelsPass
         loc, b.getI64Type(), b.create<memref::DimOp>(loc, x, 0));
     Value workPerTile = b.create<arith::MulIOp>(
         loc, numRows, b.create<arith::ConstantIntOp>(loc, k * p, 64));
-    b.create<func::CallOp>(
-        loc, scheduler(fn.getFunctionType()),
-        ValueRange{fnRef, cast(out), cast(x), cast(w2), numTiles, workPerTile});
+    SmallVector<Value> operands = {fnRef, anyView(out), anyView(x),
+                                   anyView(w2)};
+    if (linear.q8)
+      operands.push_back(anyView(b.create<memref::CollapseShapeOp>(
+          loc, op.getDpsInputs()[2], tilesAsRows)));
+    operands.append({numTiles, workPerTile});
+    b.create<func::CallOp>(loc, scheduler(fn.getFunctionType(), linear.q8),
+                           operands);
     b.eraseOp(op);
     ++numGenerated;
   }

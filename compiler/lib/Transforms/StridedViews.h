@@ -13,10 +13,11 @@
 
 namespace mlir::tfm {
 
-/// Any f32 2-D view: dynamic sizes, strides and offset.
-inline MemRefType anyStrided2D(MLIRContext *ctx) {
+/// Any 2-D view of `element` (default f32): dynamic sizes, strides and
+/// offset.
+inline MemRefType anyStrided2D(MLIRContext *ctx, Type element = {}) {
   int64_t d = ShapedType::kDynamic;
-  return MemRefType::get({d, d}, Float32Type::get(ctx),
+  return MemRefType::get({d, d}, element ? element : Float32Type::get(ctx),
                          StridedLayoutAttr::get(ctx, d, {d, d}));
 }
 

@@ -453,7 +453,7 @@ int main(int argc, char **argv) {
   ctx.getDiagEngine().registerHandler([](mlir::Diagnostic &diag) {
     return mlir::success(diag.getSeverity() != mlir::DiagnosticSeverity::Error);
   });
-  const tfm::ModelSpec &spec = model.spec;
+  tfm::ModelSpec &spec = model.spec;
   if (emit == Stage::Spec) {
     printText([&](llvm::raw_ostream &os) { tfm::printDescription(spec, os); });
     return phases.finish(), 0;
@@ -482,6 +482,11 @@ int main(int argc, char **argv) {
       : spec.weights.format == tfm::CheckpointFormat::None
           ? nullptr
           : check(tfm::openWeights(spec));
+
+  // Generated linear layers read q8_0 blocks as the checkpoint stores them;
+  // the runtime's kernels and loops read f32.
+  if (checkpoint && pipeline.kernels == tfm::KernelMode::Generated)
+    tfm::chooseWeightStorage(spec, *checkpoint);
 
   phases.begin(tfm::Progress::Graph);
   tfm::WeightsLayout layout = tfm::weightsLayout(spec);

@@ -585,3 +585,19 @@ func.func @fused_attention_missing_scale(%q: tensor<8x?x8xf32>, %k: tensor<8x?x8
   %o = tfm.fused_attention %q, %k, %v, %pos {causal} : (tensor<8x?x8xf32>, tensor<8x?x8xf32>, tensor<8x?x8xf32>, index) -> tensor<8x?x8xf32>
   return
 }
+
+// -----
+
+func.func @weight_q8_0_blocks() {
+  // expected-error @+1 {{stores q8_0 blocks of 32 along the rows of a 2-D weight, got 'tensor<8x48xf32>'}}
+  %w = tfm.weight "w" encoding q8_0 : tensor<8x48xf32>
+  return
+}
+
+// -----
+
+func.func @weight_q8_0_rank() {
+  // expected-error @+1 {{stores q8_0 blocks of 32 along the rows of a 2-D weight}}
+  %w = tfm.weight "w" encoding q8_0 : tensor<64xf32>
+  return
+}

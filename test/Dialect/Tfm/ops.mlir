@@ -19,6 +19,15 @@ func.func @weight_packed() -> tensor<32x8xf32> {
 }
 
 // A tile need not divide the rows: the last 40 mod 16 rows are one tail tile.
+// CHECK-LABEL: func @weight_q8_0
+// CHECK: tfm.weight "layers.{i}.wq.weight" encoding q8_0 packed 16 : tensor<40x64xf32>
+// CHECK: tfm.weight "tok_embeddings.weight" encoding q8_0 : tensor<40x32xf32>
+func.func @weight_q8_0() -> (tensor<40x64xf32>, tensor<40x32xf32>) {
+  %w = tfm.weight "layers.{i}.wq.weight" encoding q8_0 packed 16 : tensor<40x64xf32>
+  %t = tfm.weight "tok_embeddings.weight" encoding q8_0 : tensor<40x32xf32>
+  return %w, %t : tensor<40x64xf32>, tensor<40x32xf32>
+}
+
 // CHECK-LABEL: func @weight_packed_tail
 // CHECK: tfm.weight "output.weight" packed 16 : tensor<40x8xf32>
 func.func @weight_packed_tail() -> tensor<40x8xf32> {

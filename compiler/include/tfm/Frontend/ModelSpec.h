@@ -82,12 +82,19 @@ struct WeightBinding {
   int64_t splitCount = 1;
 };
 
+/// How the weights blob stores a weight's values (Weights.h): f32, or
+/// GGUF's q8_0 blocks as the checkpoint has them (tfm.weight's `encoding`).
+enum class WeightStorage { F32, Q8_0 };
+
 struct WeightsSpec {
   CheckpointFormat format = CheckpointFormat::None;
   std::string path;  ///< Checkpoint file (or directory for safetensors).
   uint64_t seed = 0; ///< For CheckpointFormat::Random.
   /// Canonical name template (e.g. "layers.{i}.wq.weight") -> binding.
   std::map<std::string, WeightBinding> bindings;
+  /// Template -> storage, for the weights not stored as f32 (chosen by
+  /// chooseWeightStorage, Weights.h).
+  std::map<std::string, WeightStorage> storage;
 };
 
 struct TokenizerSpec {

@@ -56,9 +56,10 @@ namespace tfm {
 constexpr uint64_t kWeightAlignment = 64;
 
 struct WeightsLayout {
-  std::vector<WeightDecl> weights; ///< expectedWeights(spec).
-  std::vector<uint64_t> offsets;   ///< Byte offset of each, in the blob.
-  uint64_t totalSize = 0;          ///< Bytes, including trailing padding.
+  std::vector<WeightDecl> weights;    ///< expectedWeights(spec).
+  std::vector<WeightStorage> storage; ///< Of each (spec.weights.storage).
+  std::vector<uint64_t> offsets;      ///< Byte offset of each, in the blob.
+  uint64_t totalSize = 0;             ///< Bytes, including trailing padding.
   /// Layer l's weights lie in [layerBase + l * layerStride, + layerStride),
   /// every layer's in the same order at the same relative offsets, and no
   /// other weight lies in a layer's range: the compiled block reads any
@@ -70,6 +71,23 @@ struct WeightsLayout {
 /// The layer index of a weight (from its name and template), or -1 for the
 /// weights outside the layers.
 int64_t layerOf(const WeightDecl &decl);
+
+/// The byte offset of a q8_0 weight's int8 values after its f16 scales:
+/// [N, K/32] scales (2 bytes each), rounded up to 64 bytes.
+uint64_t q8ValuesOffset(int64_t rows, int64_t cols);
+
+/// The bytes a weight of `shape` takes in the blob when stored as
+/// `storage` (whatever its packing).
+uint64_t storedBytes(WeightStorage storage, llvm::ArrayRef<int64_t> shape);
+
+/// The name of a storage ("f32", "q8_0").
+const char *toString(WeightStorage storage);
+
+/// Chooses how the blob stores each weight (spec.weights.storage): q8_0
+/// when every tensor bound to a template is q8_0 in `ckpt`, 2-D, neither
+/// split nor transposed (its blocks are then copied as they are); f32
+/// otherwise, and for every weight of other checkpoints.
+void chooseWeightStorage(ModelSpec &spec, const formats::Checkpoint &ckpt);
 
 /// The blob layout of `spec` (no file access).
 WeightsLayout weightsLayout(const ModelSpec &spec);
@@ -115,6 +133,11 @@ uint64_t specId(const ModelSpec &spec);
 /// (N - R) * K + k * R + n - (N - R).
 using WeightPacking = llvm::StringMap<int64_t>;
 
+/// A q8_0 weight (WeightStorage::Q8_0) is written as its f16 scales, then
+/// at q8ValuesOffset its int8 values, each array in the order of the tiles
+/// (P = 1: row-major), the file's bytes unchanged. A NaN or infinite scale
+/// is an error naming the tensor, the block and its byte offset.
+///
 /// Writes the blob (weightsLayout(spec)) to `os`: exactly totalSize bytes,
 /// in 4 MiB writes, the weights `packing` names (by template or name) in
 /// their tiles. Weights are converted from `ckpt`'s mapping (null for

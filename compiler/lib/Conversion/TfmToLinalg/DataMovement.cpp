@@ -43,12 +43,14 @@ FailureOr<StoredWeight> storedWeight(OpBuilder &b, tfm::WeightOp op) {
     return op.emitOpError("enclosing function has no tfm.weights argument");
   Location loc = op.getLoc();
   auto type = op.getResult().getType();
-  Type element = type.getElementType();
-  // A view of `shape` `skip` elements past the weight's offset.
-  auto view = [&](ArrayRef<int64_t> shape, int64_t skip) -> Value {
+  // A view of `shape` `skip` elements of `element` past byte `base` of the
+  // weight.
+  auto view = [&](ArrayRef<int64_t> shape, Type element, int64_t base,
+                  int64_t skip) -> Value {
     auto viewType = MemRefType::get(shape, element);
     Value off = b.create<arith::ConstantIndexOp>(
-        loc, offset.getInt() + skip * element.getIntOrFloatBitWidth() / 8);
+        loc,
+        offset.getInt() + base + skip * element.getIntOrFloatBitWidth() / 8);
     Value v =
         b.create<memref::ViewOp>(loc, viewType, weights, off, ValueRange{});
     return b
@@ -57,16 +59,36 @@ FailureOr<StoredWeight> storedWeight(OpBuilder &b, tfm::WeightOp op) {
         .getResult();
   };
   std::optional<uint64_t> p = op.getPacked();
-  if (!p)
-    return StoredWeight{view(type.getShape(), 0), Value()};
-  int64_t tile = static_cast<int64_t>(*p);
+  bool q8 = op.getEncoding().has_value();
+  StoredWeight stored;
+  if (!p && !q8) {
+    stored.full = view(type.getShape(), type.getElementType(), 0, 0);
+    return stored;
+  }
+  int64_t tile = stored.tile = p ? static_cast<int64_t>(*p) : 1;
   int64_t n = type.getDimSize(0), k = type.getDimSize(1);
   int64_t tiles = n / tile, rest = n % tile;
-  StoredWeight stored;
-  if (tiles)
-    stored.full = view({tiles, k, tile}, 0);
-  if (rest)
-    stored.tail = view({1, k, rest}, tiles * tile * k);
+  if (!q8) {
+    if (tiles)
+      stored.full = view({tiles, k, tile}, type.getElementType(), 0, 0);
+    if (rest)
+      stored.tail =
+          view({1, k, rest}, type.getElementType(), 0, tiles * tile * k);
+    return stored;
+  }
+  // q8_0: the f16 scales, then at the next multiple of 64 bytes the int8
+  // values (Weights.h, q8ValuesOffset).
+  Type f16 = b.getF16Type(), i8 = b.getI8Type();
+  int64_t blocks = k / 32;
+  int64_t values = llvm::alignTo(n * blocks * 2, 64);
+  if (tiles) {
+    stored.fullScales = view({tiles, blocks, tile}, f16, 0, 0);
+    stored.full = view({tiles, k, tile}, i8, values, 0);
+  }
+  if (rest) {
+    stored.tailScales = view({1, blocks, rest}, f16, 0, tiles * tile * blocks);
+    stored.tail = view({1, k, rest}, i8, values, tiles * tile * k);
+  }
   return stored;
 }
 
@@ -88,12 +110,30 @@ struct WeightPattern : OpRewritePattern<tfm::WeightOp> {
     FailureOr<StoredWeight> stored = storedWeight(b, op);
     if (failed(stored))
       return failure();
-    if (!op.getPacked()) {
+    if (!stored->tile) {
       b.replaceOp(op, stored->full);
       return success();
     }
     Location loc = op.getLoc();
     auto type = op.getResult().getType();
+    // q8_0 tiles are dequantized first (scale of block k / 32).
+    auto dequantize = [&](Value values, Value scales) -> Value {
+      auto t = cast<RankedTensorType>(values.getType());
+      auto f32Type = RankedTensorType::get(t.getShape(), b.getF32Type());
+      AffineExpr n1, kk, n0;
+      bindDims(b.getContext(), n1, kk, n0);
+      return elementwise(
+          b, loc, f32Type, {}, {scales, values},
+          [](OpBuilder &nb, Location l, ValueRange a) {
+            return dequantizeQ8(nb, l, a[0], a[1]);
+          },
+          {AffineMap::get(3, 0, {n1, kk.floorDiv(32), n0}, b.getContext()),
+           b.getMultiDimIdentityMap(3)});
+    };
+    if (stored->full && stored->fullScales)
+      stored->full = dequantize(stored->full, stored->fullScales);
+    if (stored->tail && stored->tailScales)
+      stored->tail = dequantize(stored->tail, stored->tailScales);
     // [a, K, b] tiles -> [a * b, K] rows.
     auto rowsOf = [&](Value tiles) -> Value {
       auto t = cast<RankedTensorType>(tiles.getType());
@@ -142,15 +182,20 @@ struct EmbeddingPattern : OpRewritePattern<tfm::EmbeddingOp> {
     int64_t tableRows = cast<RankedTensorType>(table.getType()).getDimSize(0);
     // A table packed for a tied LM head: row r < N - R is column r % P of
     // tile r / P, a later row column r - (N - R) of the tail.
+    // A q8_0 table (packed or not: P = 1) is read from its tiles too, each
+    // element dequantized.
     int64_t tile = 0;
-    Value tail;
-    if (tfm::WeightOp packed = packedWeight(table)) {
-      FailureOr<StoredWeight> tiles = storedWeight(b, packed);
+    Value tail, scales, tailScales;
+    auto stored = table.getDefiningOp<tfm::WeightOp>();
+    if (stored && (stored.getPacked() || stored.getEncoding())) {
+      FailureOr<StoredWeight> tiles = storedWeight(b, stored);
       if (failed(tiles))
         return failure();
       table = tiles->full;
       tail = tiles->tail;
-      tile = static_cast<int64_t>(*packed.getPacked());
+      scales = tiles->fullScales;
+      tailScales = tiles->tailScales;
+      tile = tiles->tile;
     }
     if (ShapedType::isDynamic(tableRows))
       return b.notifyMatchFailure(op, "needs a static vocabulary size");
@@ -179,21 +224,33 @@ struct EmbeddingPattern : OpRewritePattern<tfm::EmbeddingOp> {
                 };
                 int64_t full = tableRows / tile * tile;
                 Value fromTiles, fromTail;
+                // Element (tileIndex, col, lane) of `values`, dequantized
+                // by `blockScales` when the table is q8_0.
+                auto element = [&](Value values, Value blockScales,
+                                   Value tileIndex, Value lane) -> Value {
+                  Value v = nb.create<tensor::ExtractOp>(
+                      l, values, ValueRange{tileIndex, col, lane});
+                  if (!blockScales)
+                    return v;
+                  Value d = nb.create<tensor::ExtractOp>(
+                      l, blockScales,
+                      ValueRange{tileIndex,
+                                 nb.create<arith::DivUIOp>(l, col, idx(32)),
+                                 lane});
+                  return dequantizeQ8(nb, l, d, v);
+                };
                 if (table) {
                   Value r =
                       tail ? nb.create<arith::MinSIOp>(l, row, idx(full - 1))
                            : row;
-                  fromTiles = nb.create<tensor::ExtractOp>(
-                      l, table,
-                      ValueRange{nb.create<arith::DivUIOp>(l, r, idx(tile)),
-                                 col,
-                                 nb.create<arith::RemUIOp>(l, r, idx(tile))});
+                  Value tileIndex = nb.create<arith::DivUIOp>(l, r, idx(tile));
+                  Value lane = nb.create<arith::RemUIOp>(l, r, idx(tile));
+                  fromTiles = element(table, scales, tileIndex, lane);
                 }
                 if (tail) {
                   Value r = nb.create<arith::MaxSIOp>(
                       l, nb.create<arith::SubIOp>(l, row, idx(full)), idx(0));
-                  fromTail = nb.create<tensor::ExtractOp>(
-                      l, tail, ValueRange{idx(0), col, r});
+                  fromTail = element(tail, tailScales, idx(0), r);
                 }
                 if (!fromTail)
                   return fromTiles;

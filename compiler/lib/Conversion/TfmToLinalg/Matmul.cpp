@@ -37,6 +37,8 @@ Value linear(OpBuilder &b, Location loc, Value x, Value w, Value bias,
 /// x W^T with W stored packed ([N/P, K, P] tiles, then a [1, K, R] tail of
 /// the last R = N mod P rows, `tfm-pack-weights`): per part,
 ///   y[m, c + n1 * P + n0] += x[m, k] * w[n1, k, n0]
+/// (for q8_0 tiles, w[n1, k, n0] = scale[n1, k / 32, n0] * value[n1, k, n0],
+/// the scale a third input)
 /// (c = 0 for the tiles, N - R for the tail), a linalg.generic over
 /// (m, n1, n0, k) into a zero-filled output: the contraction
 /// tfm-generate-kernels turns into vector code (and that
@@ -58,22 +60,32 @@ Value packedLinear(OpBuilder &b, Location loc, Value x, tfm::WeightOp w,
   };
   using utils::IteratorType;
   int64_t column = 0;
-  for (Value tiles : {stored->full, stored->tail}) {
+  for (auto [tiles, scales] : {std::pair(stored->full, stored->fullScales),
+                               std::pair(stored->tail, stored->tailScales)}) {
     if (!tiles)
       continue;
     auto tilesType = cast<RankedTensorType>(tiles.getType());
     int64_t p = tilesType.getDimSize(2);
+    SmallVector<Value> inputs = {x, tiles};
+    SmallVector<AffineMap> maps = {map({m, k}), map({n1, k, n0})};
+    // q8_0: the block's scale, w = scale * value (dequantizeQ8).
+    if (scales) {
+      inputs.push_back(scales);
+      maps.push_back(map({n1, k.floorDiv(32), n0}));
+    }
+    maps.push_back(map({m, n1 * p + n0 + column}));
     y = b.create<linalg::GenericOp>(
-             loc, type, ValueRange{x, tiles}, y,
-             ArrayRef<AffineMap>{map({m, k}), map({n1, k, n0}),
-                                 map({m, n1 * p + n0 + column})},
+             loc, type, inputs, y, maps,
              ArrayRef<IteratorType>{
                  IteratorType::parallel, IteratorType::parallel,
                  IteratorType::parallel, IteratorType::reduction},
              [](OpBuilder &nb, Location l, ValueRange a) {
-               Value prod = nb.create<arith::MulFOp>(l, a[0], a[1]);
+               Value w = a[1];
+               if (a.size() == 4)
+                 w = dequantizeQ8(nb, l, a[2], a[1]);
+               Value prod = nb.create<arith::MulFOp>(l, a[0], w);
                nb.create<linalg::YieldOp>(
-                   l, ValueRange{nb.create<arith::AddFOp>(l, a[2], prod)});
+                   l, ValueRange{nb.create<arith::AddFOp>(l, a.back(), prod)});
              })
             .getResult(0);
     column += tilesType.getDimSize(0) * p;

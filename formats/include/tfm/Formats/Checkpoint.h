@@ -23,6 +23,7 @@
 #include "tfm/Formats/Gguf.h"
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -103,6 +104,13 @@ public:
   llvm::Error readF32(const TensorInfo &t, llvm::MutableArrayRef<float> out,
                       uint64_t first = 0) const;
 
+  /// Copies the stored bytes [first, first + out.size()) of `t` (its
+  /// encoding as the file has it: q8_0 blocks, f16 values, ...) into `out`,
+  /// with readF32's checks: the tensor's size against its type and the
+  /// file, and the file's size again before the copy.
+  llvm::Error readBytes(const TensorInfo &t, llvm::MutableArrayRef<uint8_t> out,
+                        uint64_t first = 0) const;
+
   /// Releases the mapped pages of elements [first, first + count) of `t`
   /// from the process (MappedFile::releasePages): a weights writer that has
   /// converted them keeps the resident set flat.
@@ -131,6 +139,8 @@ private:
   static llvm::Expected<std::unique_ptr<Checkpoint>>
   openShardedSafetensors(llvm::StringRef indexPath);
   llvm::Error addTensor(TensorInfo t);
+  llvm::Error readChecked(const TensorInfo &t, uint64_t to,
+                          llvm::function_ref<void(const uint8_t *)> copy) const;
   /// The mapping that holds tensor `t`.
   const MappedFile &fileOf(const TensorInfo &t) const;
 

@@ -58,6 +58,22 @@ void _mlir_ciface_tfmrt_parallel_for(TfmParallelBodyFn body, TfmMemRefF32x2 *a,
                                      TfmMemRefF32x2 *b, TfmMemRefF32x2 *c,
                                      int64_t items, int64_t workPerItem);
 
+/// A parallel body over q8_0 weights (tfm-generate-kernels): out and x as
+/// for TfmParallelBodyFn, then the int8 values and the f16 scales of the
+/// weight's tiles, each expanded the same way.
+typedef void (*TfmParallelQ8BodyFn)(
+    int64_t begin, int64_t end, float *, float *, int64_t, int64_t, int64_t,
+    int64_t, int64_t, float *, float *, int64_t, int64_t, int64_t, int64_t,
+    int64_t, int8_t *, int8_t *, int64_t, int64_t, int64_t, int64_t, int64_t,
+    uint16_t *, uint16_t *, int64_t, int64_t, int64_t, int64_t, int64_t);
+
+/// tfmrt_parallel_for for a TfmParallelQ8BodyFn: out, x, values, scales.
+void _mlir_ciface_tfmrt_parallel_for_q8(TfmParallelQ8BodyFn body,
+                                        TfmMemRefF32x2 *a, TfmMemRefF32x2 *b,
+                                        TfmMemRefI8x2 *values,
+                                        TfmMemRefF16x2 *scales, int64_t items,
+                                        int64_t workPerItem);
+
 /// A parallel body of four 3-D operands and one scalar (tfm-generate-attention:
 /// out, q, k, v, pos): computes the items [begin, end). Each memref arrives
 /// expanded: allocated, aligned, offset, sizes[3], strides[3].

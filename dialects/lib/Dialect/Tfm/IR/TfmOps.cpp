@@ -59,6 +59,13 @@ LogicalResult expectStatic(Operation *op, Value v, unsigned i, StringRef what) {
 LogicalResult WeightOp::verify() {
   if (getName().empty())
     return emitOpError("needs a non-empty weight name");
+  if (getEncoding()) {
+    auto type = getResult().getType();
+    if (type.getRank() != 2 || type.getDimSize(1) % 32 != 0)
+      return emitOpError("stores q8_0 blocks of 32 along the rows of a 2-D "
+                         "weight, got ")
+             << type;
+  }
   if (std::optional<uint64_t> tile = getPacked()) {
     auto type = getResult().getType();
     int64_t p = static_cast<int64_t>(*tile);

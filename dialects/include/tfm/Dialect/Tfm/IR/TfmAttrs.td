@@ -39,4 +39,12 @@ def Tfm_CacheKind : I32EnumAttr<"CacheKind", "which half of the KV cache", [
 }
 def Tfm_CacheKindAttr : EnumAttr<Tfm_Dialect, Tfm_CacheKind, "cache_kind">;
 
+def Tfm_WeightEncoding : I32EnumAttr<"WeightEncoding",
+    "how the blob stores a weight's values (absent: f32)", [
+      I32EnumAttrCase<"Q8_0", 0, "q8_0">]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::mlir::tfm";
+}
+def Tfm_WeightEncodingAttr : EnumAttr<Tfm_Dialect, Tfm_WeightEncoding, "weight_encoding">;
+
 #endif // TFM_DIALECT_TFM_IR_TFMATTRS_TD

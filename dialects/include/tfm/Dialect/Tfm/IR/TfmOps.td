@@ -57,14 +57,31 @@ def Tfm_WeightOp : Tfm_Op<"weight", [Pure]> {
     ```mlir
     %w = tfm.weight "layers.{i}.wq.weight" packed 16 : tensor<64x64xf32>
     ```
+
+    `encoding q8_0` records that the blob stores the weight in GGUF's
+    q8_0 blocks (a scale and 32 int8 values per 32 consecutive elements of
+    a row, value = scale * int8) as two arrays: the f16 scales
+    `[N, K/32]`, then, at the next multiple of 64 bytes, the int8 values
+    `[N, K]`, each in the order above with K/32 (resp. K) for K, so
+    unpacked (P = 1) is row-major. The value is still the dequantized f32
+    matrix: the lowering of each user dequantizes (a generated linear layer
+    in registers).
+
+    ```mlir
+    %w = tfm.weight "layers.{i}.wq.weight" encoding q8_0 packed 16 : tensor<64x64xf32>
+    ```
   }];
-  let arguments = (ins StrAttr:$name, OptionalAttr<I64Attr>:$packed);
+  let arguments = (ins StrAttr:$name,
+                   OptionalAttr<Tfm_WeightEncodingAttr>:$encoding,
+                   OptionalAttr<I64Attr>:$packed);
   let results = (outs AnyStaticShapeTensor:$result);
-  let assemblyFormat = "$name (`packed` $packed^)? attr-dict `:` type($result)";
+  let assemblyFormat = [{
+    $name (`encoding` `` $encoding^)? (`packed` $packed^)? attr-dict `:` type($result)
+  }];
   let builders = [
     OpBuilder<(ins "Type":$result, "StringRef":$name), [{
       build($_builder, $_state, result, $_builder.getStringAttr(name),
-            IntegerAttr());
+            WeightEncodingAttr(), IntegerAttr());
     }]>
   ];
   let hasVerifier = 1;
