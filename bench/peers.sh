@@ -10,7 +10,8 @@
 # Each LABEL=BUILD_DIR is a tfmc build (for example before=/tmp/old/build
 # after=build runtime=build,--kernels=runtime): its tfmc compiles SIZE.bin
 # with the peers' tokenizer.bin (and the flags after the commas), and the
-# executable runs beside the peers.
+# executable runs beside the peers. The flag gguf:TYPE compiles the peers'
+# SIZE-TYPE.gguf instead (q8=build,gguf:q8_0: the file llama.cpp's q8_0 runs).
 #
 # Shapes (SIZE, one or several, default s15):
 #   s15   stories15M shape   \  make-models.sh's files (llama2.c .bin and
@@ -109,9 +110,18 @@ for SIZE in $SIZES; do
     flags=""
     case $build in *,*) flags=$(echo "${build#*,}" | tr ',' ' ') build=${build%%,*} ;; esac
     exe=$OUT/$label-$SIZE
+    # gguf:TYPE compiles the peers' SIZE-TYPE.gguf (the file llama.cpp runs),
+    # with its own vocabulary, instead of SIZE.bin.
+    model=("$PEER_MODELS/$SIZE.bin" --tokenizer "$PEER_MODELS/tokenizer.bin")
+    tfmc_flags=()
+    for f in $flags; do
+      case $f in
+        gguf:*) model=("$PEER_MODELS/$SIZE-${f#gguf:}.gguf") ;;
+        *) tfmc_flags+=("$f") ;;
+      esac
+    done
     # shellcheck disable=SC2086
-    "$build/bin/tfmc" "$PEER_MODELS/$SIZE.bin" --tokenizer "$PEER_MODELS/tokenizer.bin" \
-      --quiet ${TFMC_FLAGS:-} $flags -o "$exe"
+    "$build/bin/tfmc" "${model[@]}" --quiet ${TFMC_FLAGS:-} "${tfmc_flags[@]}" -o "$exe"
     # The executable's timing line is "prompt: N tokens, X tok/s | generated:
     # N tokens, Y tok/s"; bench.sh wants one line per figure.
     commands+=("$label=$exe -p {prompt} -n {n} -t {t} --temp 0 2>&1 >/dev/null |
