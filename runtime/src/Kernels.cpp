@@ -445,24 +445,36 @@ extern "C" float tfmrt_alibi_slope(int64_t h, int64_t numHeads) {
   return tfm::rt::alibiSlope(h, numHeads);
 }
 
+namespace {
+
+/// Runs body(begin, end) over [0, items) on the pool, in chunks of at least
+/// kMinChunkWork / workPerItem items.
+template <typename Fn>
+void scheduleItems(int64_t items, int64_t workPerItem, Fn &&body) {
+  tfm::rt::parallelFor(
+      items, body,
+      std::max<int64_t>(1, kMinChunkWork / std::max<int64_t>(workPerItem, 1)));
+}
+
+} // namespace
+
+// A memref descriptor as the outlined bodies take it, field by field.
+#define TFM_EXPAND2(m)                                                         \
+  m->allocated, m->aligned, m->offset, m->sizes[0], m->sizes[1],               \
+      m->strides[0], m->strides[1]
+#define TFM_EXPAND3(m)                                                         \
+  m->allocated, m->aligned, m->offset, m->sizes[0], m->sizes[1], m->sizes[2],  \
+      m->strides[0], m->strides[1], m->strides[2]
+
 extern "C" void
 _mlir_ciface_tfmrt_parallel_for(TfmParallelBodyFn body, TfmMemRefF32x2 *a,
                                 TfmMemRefF32x2 *b, TfmMemRefF32x2 *c,
                                 int64_t items, int64_t workPerItem) {
   if (!body || !a || !b || !c)
     fatal("tfmrt_parallel_for", "null body or operand");
-  int64_t minChunk =
-      std::max<int64_t>(1, kMinChunkWork / std::max<int64_t>(workPerItem, 1));
-  tfm::rt::parallelFor(
-      items,
-      [&](int64_t begin, int64_t end) {
-        body(begin, end, a->allocated, a->aligned, a->offset, a->sizes[0],
-             a->sizes[1], a->strides[0], a->strides[1], b->allocated,
-             b->aligned, b->offset, b->sizes[0], b->sizes[1], b->strides[0],
-             b->strides[1], c->allocated, c->aligned, c->offset, c->sizes[0],
-             c->sizes[1], c->strides[0], c->strides[1]);
-      },
-      minChunk);
+  scheduleItems(items, workPerItem, [&](int64_t begin, int64_t end) {
+    body(begin, end, TFM_EXPAND2(a), TFM_EXPAND2(b), TFM_EXPAND2(c));
+  });
 }
 
 extern "C" void _mlir_ciface_tfmrt_parallel_for_q8(
@@ -470,20 +482,10 @@ extern "C" void _mlir_ciface_tfmrt_parallel_for_q8(
     TfmMemRefI8x2 *c, TfmMemRefF16x2 *d, int64_t items, int64_t workPerItem) {
   if (!body || !a || !b || !c || !d)
     fatal("tfmrt_parallel_for_q8", "null body or operand");
-  int64_t minChunk =
-      std::max<int64_t>(1, kMinChunkWork / std::max<int64_t>(workPerItem, 1));
-  tfm::rt::parallelFor(
-      items,
-      [&](int64_t begin, int64_t end) {
-        body(begin, end, a->allocated, a->aligned, a->offset, a->sizes[0],
-             a->sizes[1], a->strides[0], a->strides[1], b->allocated,
-             b->aligned, b->offset, b->sizes[0], b->sizes[1], b->strides[0],
-             b->strides[1], c->allocated, c->aligned, c->offset, c->sizes[0],
-             c->sizes[1], c->strides[0], c->strides[1], d->allocated,
-             d->aligned, d->offset, d->sizes[0], d->sizes[1], d->strides[0],
-             d->strides[1]);
-      },
-      minChunk);
+  scheduleItems(items, workPerItem, [&](int64_t begin, int64_t end) {
+    body(begin, end, TFM_EXPAND2(a), TFM_EXPAND2(b), TFM_EXPAND2(c),
+         TFM_EXPAND2(d));
+  });
 }
 
 extern "C" void
@@ -493,20 +495,13 @@ _mlir_ciface_tfmrt_parallel_for4(TfmParallelBody4Fn body, TfmMemRefF32x3 *a,
                                  int64_t items, int64_t workPerItem) {
   if (!body || !a || !b || !c || !d)
     fatal("tfmrt_parallel_for4", "null body or operand");
-  int64_t minChunk =
-      std::max<int64_t>(1, kMinChunkWork / std::max<int64_t>(workPerItem, 1));
-#define TFM_EXPAND(m)                                                          \
-  m->allocated, m->aligned, m->offset, m->sizes[0], m->sizes[1], m->sizes[2],  \
-      m->strides[0], m->strides[1], m->strides[2]
-  tfm::rt::parallelFor(
-      items,
-      [&](int64_t begin, int64_t end) {
-        body(begin, end, TFM_EXPAND(a), TFM_EXPAND(b), TFM_EXPAND(c),
-             TFM_EXPAND(d), scalar);
-      },
-      minChunk);
-#undef TFM_EXPAND
+  scheduleItems(items, workPerItem, [&](int64_t begin, int64_t end) {
+    body(begin, end, TFM_EXPAND3(a), TFM_EXPAND3(b), TFM_EXPAND3(c),
+         TFM_EXPAND3(d), scalar);
+  });
 }
+#undef TFM_EXPAND2
+#undef TFM_EXPAND3
 
 extern "C" void _mlir_ciface_tfmrt_linear(TfmMemRefF32x2 *out,
                                           TfmMemRefF32x2 *x, TfmMemRefF32x2 *w,

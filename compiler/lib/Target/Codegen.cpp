@@ -23,6 +23,9 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <optional>
+#include <utility>
+
 #if !defined(TFM_RUNTIME_LINK_FLAGS)
 #error "TFM_RUNTIME_LINK_FLAGS must name the flags libtfmrt.a needs (a " \
     "sanitizer runtime)"
@@ -210,40 +213,45 @@ std::vector<std::string> targetNames() {
   return names;
 }
 
-std::vector<std::string> targetCpuNames(const TargetOptions &options) {
+/// The triple `options` choose and its subtarget (for the name tables), or
+/// nothing when either is invalid (the names are then empty).
+static std::optional<std::pair<std::string, Subtarget>>
+namesSubtarget(const TargetOptions &options) {
   auto triple = chosenTriple(options);
   if (!triple) {
     llvm::consumeError(triple.takeError());
-    return {};
+    return std::nullopt;
   }
   auto names = subtarget(*triple);
   if (!names) {
     llvm::consumeError(names.takeError());
-    return {};
+    return std::nullopt;
   }
+  return std::make_pair(*triple, std::move(*names));
+}
+
+std::vector<std::string> targetCpuNames(const TargetOptions &options) {
+  auto chosen = namesSubtarget(options);
+  if (!chosen)
+    return {};
+  const auto &[triple, names] = *chosen;
   std::vector<std::string> cpus;
   for (const llvm::SubtargetSubTypeKV &cpu :
-       names->info->getAllProcessorDescriptions())
-    if (runs64BitCode(*triple, cpu.Key))
+       names.info->getAllProcessorDescriptions())
+    if (runs64BitCode(triple, cpu.Key))
       cpus.push_back(cpu.Key);
   return cpus;
 }
 
 std::vector<std::pair<std::string, std::string>>
 targetFeatureNames(const TargetOptions &options) {
-  auto triple = chosenTriple(options);
-  if (!triple) {
-    llvm::consumeError(triple.takeError());
+  auto chosen = namesSubtarget(options);
+  if (!chosen)
     return {};
-  }
-  auto names = subtarget(*triple);
-  if (!names) {
-    llvm::consumeError(names.takeError());
-    return {};
-  }
+  const Subtarget &names = chosen->second;
   std::vector<std::pair<std::string, std::string>> features;
   for (const llvm::SubtargetFeatureKV &feature :
-       names->info->getAllProcessorFeatures())
+       names.info->getAllProcessorFeatures())
     features.emplace_back(feature.Key, feature.Desc);
   return features;
 }

@@ -47,59 +47,55 @@ func::FuncOp kernelDecl(PatternRewriter &b, ModuleOp module) {
   return fn;
 }
 
-struct FusedAttentionPattern : OpRewritePattern<tfm::FusedAttentionOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(tfm::FusedAttentionOp op,
-                                PatternRewriter &b) const override {
-    Location loc = op.getLoc();
-    func::FuncOp kernel = kernelDecl(b, op->getParentOfType<ModuleOp>());
-    MemRefType anyType = anyStrided3D(b.getContext());
-    AffineMap swap01 = AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0, 2},
-                                                    b.getContext());
-    // A read-only buffer of `t`, as the kernel's [dim1, dim0, dim2] view.
-    auto view = [&](Value t) -> Value {
-      auto tt = cast<RankedTensorType>(t.getType());
-      Value m = b.create<bufferization::ToMemrefOp>(
-          loc,
-          MemRefType::get(tt.getShape(), tt.getElementType(),
-                          StridedLayoutAttr::get(
-                              b.getContext(), ShapedType::kDynamic,
-                              SmallVector<int64_t>(3, ShapedType::kDynamic))),
-          t, /*read_only=*/true);
-      Value tr =
-          b.create<memref::TransposeOp>(loc, m, AffineMapAttr::get(swap01));
-      return b.create<memref::CastOp>(loc, anyType, tr);
-    };
-    auto type = cast<RankedTensorType>(op.getType());
-    SmallVector<Value> sizes;
-    if (type.isDynamicDim(1))
-      sizes.push_back(b.create<tensor::DimOp>(loc, op.getQuery(), 1));
-    Value out = b.create<memref::AllocOp>(
-        loc, MemRefType::get(type.getShape(), type.getElementType()), sizes);
-    Value outView = b.create<memref::CastOp>(
-        loc, anyType,
-        b.create<memref::TransposeOp>(loc, out, AffineMapAttr::get(swap01)));
-    Value pos = b.create<arith::IndexCastOp>(loc, b.getI64Type(), op.getPos());
-    auto flag = [&](bool v) {
-      return b.create<arith::ConstantIntOp>(loc, v ? 1 : 0, 64).getResult();
-    };
-    b.create<func::CallOp>(
-        loc, kernel,
-        ValueRange{outView, view(op.getQuery()), view(op.getKey()),
-                   view(op.getValue()), pos,
-                   f32(b, loc, op.getScale().convertToFloat()),
-                   flag(op.getCausal()), flag(op.getAlibi())});
-    b.replaceOpWithNewOp<bufferization::ToTensorOp>(op, type, out,
-                                                    /*restrict=*/true,
-                                                    /*writable=*/true);
-    return success();
-  }
-};
+LogicalResult lowerFusedAttention(tfm::FusedAttentionOp op,
+                                  PatternRewriter &b) {
+  Location loc = op.getLoc();
+  func::FuncOp kernel = kernelDecl(b, op->getParentOfType<ModuleOp>());
+  MemRefType anyType = anyStrided3D(b.getContext());
+  AffineMap swap01 =
+      AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0, 2}, b.getContext());
+  // A read-only buffer of `t`, as the kernel's [dim1, dim0, dim2] view.
+  auto view = [&](Value t) -> Value {
+    auto tt = cast<RankedTensorType>(t.getType());
+    Value m = b.create<bufferization::ToMemrefOp>(
+        loc,
+        MemRefType::get(tt.getShape(), tt.getElementType(),
+                        StridedLayoutAttr::get(
+                            b.getContext(), ShapedType::kDynamic,
+                            SmallVector<int64_t>(3, ShapedType::kDynamic))),
+        t, /*read_only=*/true);
+    Value tr =
+        b.create<memref::TransposeOp>(loc, m, AffineMapAttr::get(swap01));
+    return b.create<memref::CastOp>(loc, anyType, tr);
+  };
+  auto type = cast<RankedTensorType>(op.getType());
+  SmallVector<Value> sizes;
+  if (type.isDynamicDim(1))
+    sizes.push_back(b.create<tensor::DimOp>(loc, op.getQuery(), 1));
+  Value out = b.create<memref::AllocOp>(
+      loc, MemRefType::get(type.getShape(), type.getElementType()), sizes);
+  Value outView = b.create<memref::CastOp>(
+      loc, anyType,
+      b.create<memref::TransposeOp>(loc, out, AffineMapAttr::get(swap01)));
+  Value pos = b.create<arith::IndexCastOp>(loc, b.getI64Type(), op.getPos());
+  auto flag = [&](bool v) {
+    return b.create<arith::ConstantIntOp>(loc, v ? 1 : 0, 64).getResult();
+  };
+  b.create<func::CallOp>(loc, kernel,
+                         ValueRange{outView, view(op.getQuery()),
+                                    view(op.getKey()), view(op.getValue()), pos,
+                                    f32(b, loc, op.getScale().convertToFloat()),
+                                    flag(op.getCausal()), flag(op.getAlibi())});
+  b.replaceOpWithNewOp<bufferization::ToTensorOp>(op, type, out,
+                                                  /*restrict=*/true,
+                                                  /*writable=*/true);
+  return success();
+}
 
 } // namespace
 
 void populateTfmAttentionToKernelPatterns(RewritePatternSet &patterns) {
-  patterns.add<FusedAttentionPattern>(patterns.getContext());
+  patterns.add(lowerFusedAttention);
 }
 
 } // namespace mlir::tfm

@@ -103,171 +103,161 @@ namespace {
 /// tiles themselves (packedWeight); for any other user the [N/P, K, P]
 /// tiles (and the [1, K, R] tail) are transposed back into the [N, K]
 /// matrix.
-struct WeightPattern : OpRewritePattern<tfm::WeightOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(tfm::WeightOp op,
-                                PatternRewriter &b) const override {
-    FailureOr<StoredWeight> stored = storedWeight(b, op);
-    if (failed(stored))
-      return failure();
-    if (!stored->tile) {
-      b.replaceOp(op, stored->full);
-      return success();
-    }
-    Location loc = op.getLoc();
-    auto type = op.getResult().getType();
-    // q8_0 tiles are dequantized first (scale of block k / 32).
-    auto dequantize = [&](Value values, Value scales) -> Value {
-      auto t = cast<RankedTensorType>(values.getType());
-      auto f32Type = RankedTensorType::get(t.getShape(), b.getF32Type());
-      AffineExpr n1, kk, n0;
-      bindDims(b.getContext(), n1, kk, n0);
-      return elementwise(
-          b, loc, f32Type, {}, {scales, values},
-          [](OpBuilder &nb, Location l, ValueRange a) {
-            return dequantizeQ8(nb, l, a[0], a[1]);
-          },
-          {AffineMap::get(3, 0, {n1, kk.floorDiv(32), n0}, b.getContext()),
-           b.getMultiDimIdentityMap(3)});
-    };
-    if (stored->full && stored->fullScales)
-      stored->full = dequantize(stored->full, stored->fullScales);
-    if (stored->tail && stored->tailScales)
-      stored->tail = dequantize(stored->tail, stored->tailScales);
-    // [a, K, b] tiles -> [a * b, K] rows.
-    auto rowsOf = [&](Value tiles) -> Value {
-      auto t = cast<RankedTensorType>(tiles.getType());
-      Value init = b.create<tensor::EmptyOp>(
-          loc,
-          ArrayRef<int64_t>{t.getDimSize(0), t.getDimSize(2), t.getDimSize(1)},
-          type.getElementType());
-      Value rows = b.create<linalg::TransposeOp>(loc, tiles, init,
-                                                 ArrayRef<int64_t>{0, 2, 1})
-                       .getResult()[0];
-      return b.create<tensor::CollapseShapeOp>(
-          loc, rows, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
-    };
-    if (!stored->tail) {
-      b.replaceOp(op, rowsOf(stored->full));
-      return success();
-    }
-    Value matrix =
-        b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
-    int64_t k = type.getDimSize(1), row = 0;
-    for (Value part : {stored->full, stored->tail}) {
-      if (!part)
-        continue;
-      Value rows = rowsOf(part);
-      int64_t n = cast<RankedTensorType>(rows.getType()).getDimSize(0);
-      matrix = b.create<tensor::InsertSliceOp>(
-          loc, rows, matrix,
-          ArrayRef<OpFoldResult>{b.getIndexAttr(row), b.getIndexAttr(0)},
-          ArrayRef<OpFoldResult>{b.getIndexAttr(n), b.getIndexAttr(k)},
-          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
-      row += n;
-    }
-    b.replaceOp(op, matrix);
+LogicalResult lowerWeight(tfm::WeightOp op, PatternRewriter &b) {
+  FailureOr<StoredWeight> stored = storedWeight(b, op);
+  if (failed(stored))
+    return failure();
+  if (!stored->tile) {
+    b.replaceOp(op, stored->full);
     return success();
   }
-};
+  Location loc = op.getLoc();
+  auto type = op.getResult().getType();
+  // q8_0 tiles are dequantized first (scale of block k / 32).
+  auto dequantize = [&](Value values, Value scales) -> Value {
+    auto t = cast<RankedTensorType>(values.getType());
+    auto f32Type = RankedTensorType::get(t.getShape(), b.getF32Type());
+    AffineExpr n1, kk, n0;
+    bindDims(b.getContext(), n1, kk, n0);
+    return elementwise(
+        b, loc, f32Type, {}, {scales, values},
+        [](OpBuilder &nb, Location l, ValueRange a) {
+          return dequantizeQ8(nb, l, a[0], a[1]);
+        },
+        {AffineMap::get(3, 0, {n1, kk.floorDiv(32), n0}, b.getContext()),
+         b.getMultiDimIdentityMap(3)});
+  };
+  if (stored->full && stored->fullScales)
+    stored->full = dequantize(stored->full, stored->fullScales);
+  if (stored->tail && stored->tailScales)
+    stored->tail = dequantize(stored->tail, stored->tailScales);
+  // [a, K, b] tiles -> [a * b, K] rows.
+  auto rowsOf = [&](Value tiles) -> Value {
+    auto t = cast<RankedTensorType>(tiles.getType());
+    Value init = b.create<tensor::EmptyOp>(
+        loc,
+        ArrayRef<int64_t>{t.getDimSize(0), t.getDimSize(2), t.getDimSize(1)},
+        type.getElementType());
+    Value rows = b.create<linalg::TransposeOp>(loc, tiles, init,
+                                               ArrayRef<int64_t>{0, 2, 1})
+                     .getResult()[0];
+    return b.create<tensor::CollapseShapeOp>(
+        loc, rows, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+  };
+  if (!stored->tail) {
+    b.replaceOp(op, rowsOf(stored->full));
+    return success();
+  }
+  Value matrix =
+      b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
+  int64_t k = type.getDimSize(1), row = 0;
+  for (Value part : {stored->full, stored->tail}) {
+    if (!part)
+      continue;
+    Value rows = rowsOf(part);
+    int64_t n = cast<RankedTensorType>(rows.getType()).getDimSize(0);
+    matrix = b.create<tensor::InsertSliceOp>(
+        loc, rows, matrix,
+        ArrayRef<OpFoldResult>{b.getIndexAttr(row), b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(n), b.getIndexAttr(k)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+    row += n;
+  }
+  b.replaceOp(op, matrix);
+  return success();
+}
 
 /// result[t, d] = table[ids[t], d]
-struct EmbeddingPattern : OpRewritePattern<tfm::EmbeddingOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(tfm::EmbeddingOp op,
-                                PatternRewriter &b) const override {
-    Location loc = op.getLoc();
-    auto type = cast<RankedTensorType>(op.getType());
-    Value table = op.getTable();
-    int64_t tableRows = cast<RankedTensorType>(table.getType()).getDimSize(0);
-    // A table packed for a tied LM head: row r < N - R is column r % P of
-    // tile r / P, a later row column r - (N - R) of the tail.
-    // A q8_0 table (packed or not: P = 1) is read from its tiles too, each
-    // element dequantized.
-    int64_t tile = 0;
-    Value tail, scales, tailScales;
-    auto stored = table.getDefiningOp<tfm::WeightOp>();
-    if (stored && (stored.getPacked() || stored.getEncoding())) {
-      FailureOr<StoredWeight> tiles = storedWeight(b, stored);
-      if (failed(tiles))
-        return failure();
-      table = tiles->full;
-      tail = tiles->tail;
-      scales = tiles->fullScales;
-      tailScales = tiles->tailScales;
-      tile = tiles->tile;
-    }
-    if (ShapedType::isDynamic(tableRows))
-      return b.notifyMatchFailure(op, "needs a static vocabulary size");
-    AffineMap rowMap =
-        AffineMap::get(2, 0, {b.getAffineDimExpr(0)}, b.getContext());
-    SmallVector<Value> sizes;
-    if (type.isDynamicDim(0))
-      sizes.push_back(b.create<tensor::DimOp>(loc, op.getIds(), 0));
-    b.replaceOp(
-        op,
-        elementwise(
-            b, loc, type, sizes, {op.getIds()},
-            [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-              // Clamp to [0, V): an out-of-range id must not read out of bounds
-              // (the runtime rejects such prompts before calling the model).
-              Value row =
-                  nb.create<arith::IndexCastOp>(l, nb.getIndexType(), a[0]);
-              row = nb.create<arith::MaxSIOp>(
-                  l, row, nb.create<arith::ConstantIndexOp>(l, 0));
-              row = nb.create<arith::MinSIOp>(
-                  l, row, nb.create<arith::ConstantIndexOp>(l, tableRows - 1));
-              Value col = nb.create<linalg::IndexOp>(l, 1);
-              if (tile) {
-                auto idx = [&](int64_t v) {
-                  return nb.create<arith::ConstantIndexOp>(l, v);
-                };
-                int64_t full = tableRows / tile * tile;
-                Value fromTiles, fromTail;
-                // Element (tileIndex, col, lane) of `values`, dequantized
-                // by `blockScales` when the table is q8_0.
-                auto element = [&](Value values, Value blockScales,
-                                   Value tileIndex, Value lane) -> Value {
-                  Value v = nb.create<tensor::ExtractOp>(
-                      l, values, ValueRange{tileIndex, col, lane});
-                  if (!blockScales)
-                    return v;
-                  Value d = nb.create<tensor::ExtractOp>(
-                      l, blockScales,
-                      ValueRange{tileIndex,
-                                 nb.create<arith::DivUIOp>(l, col, idx(32)),
-                                 lane});
-                  return dequantizeQ8(nb, l, d, v);
-                };
-                if (table) {
-                  Value r =
-                      tail ? nb.create<arith::MinSIOp>(l, row, idx(full - 1))
-                           : row;
-                  Value tileIndex = nb.create<arith::DivUIOp>(l, r, idx(tile));
-                  Value lane = nb.create<arith::RemUIOp>(l, r, idx(tile));
-                  fromTiles = element(table, scales, tileIndex, lane);
-                }
-                if (tail) {
-                  Value r = nb.create<arith::MaxSIOp>(
-                      l, nb.create<arith::SubIOp>(l, row, idx(full)), idx(0));
-                  fromTail = element(tail, tailScales, idx(0), r);
-                }
-                if (!fromTail)
-                  return fromTiles;
-                if (!fromTiles)
-                  return fromTail;
-                Value inTail = nb.create<arith::CmpIOp>(
-                    l, arith::CmpIPredicate::sge, row, idx(full));
-                return nb.create<arith::SelectOp>(l, inTail, fromTail,
-                                                  fromTiles);
-              }
-              return nb.create<tensor::ExtractOp>(l, table,
-                                                  ValueRange{row, col});
-            },
-            {rowMap}));
-    return success();
+LogicalResult lowerEmbedding(tfm::EmbeddingOp op, PatternRewriter &b) {
+  Location loc = op.getLoc();
+  auto type = cast<RankedTensorType>(op.getType());
+  Value table = op.getTable();
+  int64_t tableRows = cast<RankedTensorType>(table.getType()).getDimSize(0);
+  // A table packed for a tied LM head: row r < N - R is column r % P of
+  // tile r / P, a later row column r - (N - R) of the tail.
+  // A q8_0 table (packed or not: P = 1) is read from its tiles too, each
+  // element dequantized.
+  int64_t tile = 0;
+  Value tail, scales, tailScales;
+  auto stored = table.getDefiningOp<tfm::WeightOp>();
+  if (stored && (stored.getPacked() || stored.getEncoding())) {
+    FailureOr<StoredWeight> tiles = storedWeight(b, stored);
+    if (failed(tiles))
+      return failure();
+    table = tiles->full;
+    tail = tiles->tail;
+    scales = tiles->fullScales;
+    tailScales = tiles->tailScales;
+    tile = tiles->tile;
   }
-};
+  if (ShapedType::isDynamic(tableRows))
+    return b.notifyMatchFailure(op, "needs a static vocabulary size");
+  AffineMap rowMap =
+      AffineMap::get(2, 0, {b.getAffineDimExpr(0)}, b.getContext());
+  SmallVector<Value> sizes;
+  if (type.isDynamicDim(0))
+    sizes.push_back(b.create<tensor::DimOp>(loc, op.getIds(), 0));
+  b.replaceOp(
+      op,
+      elementwise(
+          b, loc, type, sizes, {op.getIds()},
+          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            // Clamp to [0, V): an out-of-range id must not read out of bounds
+            // (the runtime rejects such prompts before calling the model).
+            Value row =
+                nb.create<arith::IndexCastOp>(l, nb.getIndexType(), a[0]);
+            row = nb.create<arith::MaxSIOp>(
+                l, row, nb.create<arith::ConstantIndexOp>(l, 0));
+            row = nb.create<arith::MinSIOp>(
+                l, row, nb.create<arith::ConstantIndexOp>(l, tableRows - 1));
+            Value col = nb.create<linalg::IndexOp>(l, 1);
+            if (tile) {
+              auto idx = [&](int64_t v) {
+                return nb.create<arith::ConstantIndexOp>(l, v);
+              };
+              int64_t full = tableRows / tile * tile;
+              Value fromTiles, fromTail;
+              // Element (tileIndex, col, lane) of `values`, dequantized
+              // by `blockScales` when the table is q8_0.
+              auto element = [&](Value values, Value blockScales,
+                                 Value tileIndex, Value lane) -> Value {
+                Value v = nb.create<tensor::ExtractOp>(
+                    l, values, ValueRange{tileIndex, col, lane});
+                if (!blockScales)
+                  return v;
+                Value d = nb.create<tensor::ExtractOp>(
+                    l, blockScales,
+                    ValueRange{tileIndex,
+                               nb.create<arith::DivUIOp>(l, col, idx(32)),
+                               lane});
+                return dequantizeQ8(nb, l, d, v);
+              };
+              if (table) {
+                Value r = tail
+                              ? nb.create<arith::MinSIOp>(l, row, idx(full - 1))
+                              : row;
+                Value tileIndex = nb.create<arith::DivUIOp>(l, r, idx(tile));
+                Value lane = nb.create<arith::RemUIOp>(l, r, idx(tile));
+                fromTiles = element(table, scales, tileIndex, lane);
+              }
+              if (tail) {
+                Value r = nb.create<arith::MaxSIOp>(
+                    l, nb.create<arith::SubIOp>(l, row, idx(full)), idx(0));
+                fromTail = element(tail, tailScales, idx(0), r);
+              }
+              if (!fromTail)
+                return fromTiles;
+              if (!fromTiles)
+                return fromTail;
+              Value inTail = nb.create<arith::CmpIOp>(
+                  l, arith::CmpIPredicate::sge, row, idx(full));
+              return nb.create<arith::SelectOp>(l, inTail, fromTail, fromTiles);
+            }
+            return nb.create<tensor::ExtractOp>(l, table, ValueRange{row, col});
+          },
+          {rowMap}));
+  return success();
+}
 
 /// The context length of the function around `op` (`tfm.context_length`,
 /// set by the graph builder): the number of rows of its position tables.
@@ -317,184 +307,174 @@ Value tableRow(OpBuilder &b, Location loc, Value pos, Value t, int64_t rows) {
 /// are a [context, D] table computed here, with the single-precision libm
 /// calls the generated code used to make per element (so the values are
 /// those bits), and read like a learned table.
-struct PositionalPattern : OpRewritePattern<tfm::PositionalOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(tfm::PositionalOp op,
-                                PatternRewriter &b) const override {
-    Location loc = op.getLoc();
-    auto type = cast<RankedTensorType>(op.getType());
-    Value pos = op.getPos(), table = op.getTable();
-    bool learned = op.getKind() == tfm::PositionalKind::Learned;
-    int64_t rows = 0, width = type.getDimSize(1);
-    bool perElement = false;
-    if (!learned) {
-      FailureOr<int64_t> context = contextLength(op);
-      if (failed(context))
-        return failure();
-      rows = *context;
-      perElement = !tableFits(rows, width);
-      // PE[p, 2i] = sin(p / 10000^(2i/D)), PE[p, 2i+1] = cos(same angle).
-      if (!perElement)
-        table = tfm::table(b, loc, rows, width, [&](int64_t p, int64_t d) {
-          int64_t even = d - d % 2;
-          float denom = powf(10000.0f, float(even) / float(width));
-          float angle = float(p) / denom;
-          return d % 2 ? cosf(angle) : sinf(angle);
-        });
-    }
-    b.replaceOp(
-        op,
-        elementwise(
-            b, loc, type, dynamicSizes(b, loc, op.getInput()), {op.getInput()},
-            [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-              Value t = nb.create<linalg::IndexOp>(l, 0);
-              if (perElement) {
-                Value d = nb.create<linalg::IndexOp>(l, 1);
-                // The table's formula, evaluated here (same f32 steps).
-                auto f32 = nb.getF32Type();
-                auto toF32 = [&](Value v) -> Value {
-                  return nb.create<arith::SIToFPOp>(
-                      l, f32,
-                      nb.create<arith::IndexCastOp>(l, nb.getI64Type(), v));
-                };
-                auto idx = [&](int64_t v) -> Value {
-                  return nb.create<arith::ConstantIndexOp>(l, v);
-                };
-                Value odd = nb.create<arith::RemUIOp>(l, d, idx(2));
-                Value even = nb.create<arith::SubIOp>(l, d, odd);
-                Value exponent = nb.create<arith::DivFOp>(
-                    l, toF32(even),
-                    nb.create<arith::ConstantOp>(
-                        l, nb.getF32FloatAttr(float(width))));
-                Value denom = nb.create<math::PowFOp>(
-                    l,
-                    nb.create<arith::ConstantOp>(l,
-                                                 nb.getF32FloatAttr(10000.0f)),
-                    exponent);
-                Value angle = nb.create<arith::DivFOp>(
-                    l, toF32(nb.create<arith::AddIOp>(l, pos, t)), denom);
-                Value isOdd = nb.create<arith::CmpIOp>(
-                    l, arith::CmpIPredicate::ne, odd, idx(0));
-                Value pe = nb.create<arith::SelectOp>(
-                    l, isOdd, nb.create<math::CosOp>(l, angle),
-                    nb.create<math::SinOp>(l, angle));
-                return nb.create<arith::AddFOp>(l, a[0], pe);
-              }
-              Value p = learned
-                            ? nb.create<arith::AddIOp>(l, pos, t).getResult()
-                            : tableRow(nb, l, pos, t, rows);
-              Value d = nb.create<linalg::IndexOp>(l, 1);
-              return nb.create<arith::AddFOp>(
-                  l, a[0],
-                  nb.create<tensor::ExtractOp>(l, table, ValueRange{p, d}));
-            }));
-    return success();
+LogicalResult lowerPositional(tfm::PositionalOp op, PatternRewriter &b) {
+  Location loc = op.getLoc();
+  auto type = cast<RankedTensorType>(op.getType());
+  Value pos = op.getPos(), table = op.getTable();
+  bool learned = op.getKind() == tfm::PositionalKind::Learned;
+  int64_t rows = 0, width = type.getDimSize(1);
+  bool perElement = false;
+  if (!learned) {
+    FailureOr<int64_t> context = contextLength(op);
+    if (failed(context))
+      return failure();
+    rows = *context;
+    perElement = !tableFits(rows, width);
+    // PE[p, 2i] = sin(p / 10000^(2i/D)), PE[p, 2i+1] = cos(same angle).
+    if (!perElement)
+      table = tfm::table(b, loc, rows, width, [&](int64_t p, int64_t d) {
+        int64_t even = d - d % 2;
+        float denom = powf(10000.0f, float(even) / float(width));
+        float angle = float(p) / denom;
+        return d % 2 ? cosf(angle) : sinf(angle);
+      });
   }
-};
+  b.replaceOp(
+      op,
+      elementwise(
+          b, loc, type, dynamicSizes(b, loc, op.getInput()), {op.getInput()},
+          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            Value t = nb.create<linalg::IndexOp>(l, 0);
+            if (perElement) {
+              Value d = nb.create<linalg::IndexOp>(l, 1);
+              // The table's formula, evaluated here (same f32 steps).
+              auto f32 = nb.getF32Type();
+              auto toF32 = [&](Value v) -> Value {
+                return nb.create<arith::SIToFPOp>(
+                    l, f32,
+                    nb.create<arith::IndexCastOp>(l, nb.getI64Type(), v));
+              };
+              auto idx = [&](int64_t v) -> Value {
+                return nb.create<arith::ConstantIndexOp>(l, v);
+              };
+              Value odd = nb.create<arith::RemUIOp>(l, d, idx(2));
+              Value even = nb.create<arith::SubIOp>(l, d, odd);
+              Value exponent = nb.create<arith::DivFOp>(
+                  l, toF32(even),
+                  nb.create<arith::ConstantOp>(
+                      l, nb.getF32FloatAttr(float(width))));
+              Value denom = nb.create<math::PowFOp>(
+                  l,
+                  nb.create<arith::ConstantOp>(l, nb.getF32FloatAttr(10000.0f)),
+                  exponent);
+              Value angle = nb.create<arith::DivFOp>(
+                  l, toF32(nb.create<arith::AddIOp>(l, pos, t)), denom);
+              Value isOdd = nb.create<arith::CmpIOp>(
+                  l, arith::CmpIPredicate::ne, odd, idx(0));
+              Value pe = nb.create<arith::SelectOp>(
+                  l, isOdd, nb.create<math::CosOp>(l, angle),
+                  nb.create<math::SinOp>(l, angle));
+              return nb.create<arith::AddFOp>(l, a[0], pe);
+            }
+            Value p = learned ? nb.create<arith::AddIOp>(l, pos, t).getResult()
+                              : tableRow(nb, l, pos, t, rows);
+            Value d = nb.create<linalg::IndexOp>(l, 1);
+            return nb.create<arith::AddFOp>(
+                l, a[0],
+                nb.create<tensor::ExtractOp>(l, table, ValueRange{p, d}));
+          }));
+  return success();
+}
 
 /// Rotates element pairs of [H, T, hd] by (pos + t) * theta^(-2j/hd). The
 /// cosines and sines are [context, hd/2] tables computed here, as llama2.c
 /// computes them (single-precision libm calls): the generated code used to
 /// make those calls per element.
-struct RopePattern : OpRewritePattern<tfm::RopeOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(tfm::RopeOp op,
-                                PatternRewriter &b) const override {
-    Location loc = op.getLoc();
-    auto type = cast<RankedTensorType>(op.getType());
-    Value x = op.getInput(), pos = op.getPos();
-    int64_t hd = type.getDimSize(2);
-    float theta = op.getTheta().convertToFloat();
-    bool interleaved = op.getStyle() == tfm::RopeStyle::Interleaved;
-    FailureOr<int64_t> context = contextLength(op);
-    if (failed(context))
-      return failure();
-    int64_t rows = *context;
-    // freq = 1 / theta^(2j / hd); angle = p * freq.
-    auto angle = [&](int64_t p, int64_t j) {
-      float freq = 1.0f / powf(theta, float(2 * j) / float(hd));
-      return float(p) * freq;
-    };
-    bool perElement = !tableFits(rows, hd / 2);
-    Value cosTable, sinTable;
-    if (!perElement) {
-      cosTable = table(b, loc, rows, hd / 2,
-                       [&](int64_t p, int64_t j) { return cosf(angle(p, j)); });
-      sinTable = table(b, loc, rows, hd / 2,
-                       [&](int64_t p, int64_t j) { return sinf(angle(p, j)); });
-    }
-    b.replaceOp(
-        op,
-        elementwise(
-            b, loc, type, dynamicSizes(b, loc, x), {x},
-            [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-              Value h = nb.create<linalg::IndexOp>(l, 0);
-              Value t = nb.create<linalg::IndexOp>(l, 1);
-              Value i = nb.create<linalg::IndexOp>(l, 2);
-              auto idx = [&](int64_t v) {
-                return nb.create<arith::ConstantIndexOp>(l, v);
-              };
-              Value pair, partner, first;
-              if (interleaved) {
-                // Pairs (2j, 2j+1); the first of a pair is the even element.
-                Value odd = nb.create<arith::RemUIOp>(l, i, idx(2));
-                pair = nb.create<arith::DivUIOp>(l, i, idx(2));
-                first = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq,
-                                                 odd, idx(0));
-                partner = nb.create<arith::SelectOp>(
-                    l, first, nb.create<arith::AddIOp>(l, i, idx(1)),
-                    nb.create<arith::SubIOp>(l, i, idx(1)));
-              } else {
-                // Pairs (j, j + hd/2).
-                first = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::ult,
-                                                 i, idx(hd / 2));
-                pair = nb.create<arith::RemUIOp>(l, i, idx(hd / 2));
-                partner = nb.create<arith::SelectOp>(
-                    l, first, nb.create<arith::AddIOp>(l, i, idx(hd / 2)),
-                    nb.create<arith::SubIOp>(l, i, idx(hd / 2)));
-              }
-              Value c, s;
-              if (perElement) {
-                // angle(p, j) of the tables, evaluated here (same f32 steps).
-                auto f32 = nb.getF32Type();
-                auto toF32 = [&](Value v) -> Value {
-                  return nb.create<arith::SIToFPOp>(
-                      l, f32,
-                      nb.create<arith::IndexCastOp>(l, nb.getI64Type(), v));
-                };
-                auto cst = [&](float v) -> Value {
-                  return nb.create<arith::ConstantOp>(l, nb.getF32FloatAttr(v));
-                };
-                Value exponent = nb.create<arith::DivFOp>(
-                    l, toF32(nb.create<arith::MulIOp>(l, pair, idx(2))),
-                    cst(float(hd)));
-                Value freq = nb.create<arith::DivFOp>(
-                    l, cst(1.0f),
-                    nb.create<math::PowFOp>(l, cst(theta), exponent));
-                Value ang = nb.create<arith::MulFOp>(
-                    l, toF32(nb.create<arith::AddIOp>(l, pos, t)), freq);
-                c = nb.create<math::CosOp>(l, ang);
-                s = nb.create<math::SinOp>(l, ang);
-              } else {
-                Value row = tableRow(nb, l, pos, t, rows);
-                c = nb.create<tensor::ExtractOp>(l, cosTable,
-                                                 ValueRange{row, pair});
-                s = nb.create<tensor::ExtractOp>(l, sinTable,
-                                                 ValueRange{row, pair});
-              }
-              Value other =
-                  nb.create<tensor::ExtractOp>(l, x, ValueRange{h, t, partner});
-              // first: x*c - other*s; second: x*c + other*s (other is the
-              // first).
-              Value xc = nb.create<arith::MulFOp>(l, a[0], c);
-              Value os = nb.create<arith::MulFOp>(l, other, s);
-              return nb.create<arith::SelectOp>(
-                  l, first, nb.create<arith::SubFOp>(l, xc, os),
-                  nb.create<arith::AddFOp>(l, xc, os));
-            }));
-    return success();
+LogicalResult lowerRope(tfm::RopeOp op, PatternRewriter &b) {
+  Location loc = op.getLoc();
+  auto type = cast<RankedTensorType>(op.getType());
+  Value x = op.getInput(), pos = op.getPos();
+  int64_t hd = type.getDimSize(2);
+  float theta = op.getTheta().convertToFloat();
+  bool interleaved = op.getStyle() == tfm::RopeStyle::Interleaved;
+  FailureOr<int64_t> context = contextLength(op);
+  if (failed(context))
+    return failure();
+  int64_t rows = *context;
+  // freq = 1 / theta^(2j / hd); angle = p * freq.
+  auto angle = [&](int64_t p, int64_t j) {
+    float freq = 1.0f / powf(theta, float(2 * j) / float(hd));
+    return float(p) * freq;
+  };
+  bool perElement = !tableFits(rows, hd / 2);
+  Value cosTable, sinTable;
+  if (!perElement) {
+    cosTable = table(b, loc, rows, hd / 2,
+                     [&](int64_t p, int64_t j) { return cosf(angle(p, j)); });
+    sinTable = table(b, loc, rows, hd / 2,
+                     [&](int64_t p, int64_t j) { return sinf(angle(p, j)); });
   }
-};
+  b.replaceOp(
+      op,
+      elementwise(
+          b, loc, type, dynamicSizes(b, loc, x), {x},
+          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            Value h = nb.create<linalg::IndexOp>(l, 0);
+            Value t = nb.create<linalg::IndexOp>(l, 1);
+            Value i = nb.create<linalg::IndexOp>(l, 2);
+            auto idx = [&](int64_t v) {
+              return nb.create<arith::ConstantIndexOp>(l, v);
+            };
+            Value pair, partner, first;
+            if (interleaved) {
+              // Pairs (2j, 2j+1); the first of a pair is the even element.
+              Value odd = nb.create<arith::RemUIOp>(l, i, idx(2));
+              pair = nb.create<arith::DivUIOp>(l, i, idx(2));
+              first = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, odd,
+                                               idx(0));
+              partner = nb.create<arith::SelectOp>(
+                  l, first, nb.create<arith::AddIOp>(l, i, idx(1)),
+                  nb.create<arith::SubIOp>(l, i, idx(1)));
+            } else {
+              // Pairs (j, j + hd/2).
+              first = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::ult, i,
+                                               idx(hd / 2));
+              pair = nb.create<arith::RemUIOp>(l, i, idx(hd / 2));
+              partner = nb.create<arith::SelectOp>(
+                  l, first, nb.create<arith::AddIOp>(l, i, idx(hd / 2)),
+                  nb.create<arith::SubIOp>(l, i, idx(hd / 2)));
+            }
+            Value c, s;
+            if (perElement) {
+              // angle(p, j) of the tables, evaluated here (same f32 steps).
+              auto f32 = nb.getF32Type();
+              auto toF32 = [&](Value v) -> Value {
+                return nb.create<arith::SIToFPOp>(
+                    l, f32,
+                    nb.create<arith::IndexCastOp>(l, nb.getI64Type(), v));
+              };
+              auto cst = [&](float v) -> Value {
+                return nb.create<arith::ConstantOp>(l, nb.getF32FloatAttr(v));
+              };
+              Value exponent = nb.create<arith::DivFOp>(
+                  l, toF32(nb.create<arith::MulIOp>(l, pair, idx(2))),
+                  cst(float(hd)));
+              Value freq = nb.create<arith::DivFOp>(
+                  l, cst(1.0f),
+                  nb.create<math::PowFOp>(l, cst(theta), exponent));
+              Value ang = nb.create<arith::MulFOp>(
+                  l, toF32(nb.create<arith::AddIOp>(l, pos, t)), freq);
+              c = nb.create<math::CosOp>(l, ang);
+              s = nb.create<math::SinOp>(l, ang);
+            } else {
+              Value row = tableRow(nb, l, pos, t, rows);
+              c = nb.create<tensor::ExtractOp>(l, cosTable,
+                                               ValueRange{row, pair});
+              s = nb.create<tensor::ExtractOp>(l, sinTable,
+                                               ValueRange{row, pair});
+            }
+            Value other =
+                nb.create<tensor::ExtractOp>(l, x, ValueRange{h, t, partner});
+            // first: x*c - other*s; second: x*c + other*s (other is the
+            // first).
+            Value xc = nb.create<arith::MulFOp>(l, a[0], c);
+            Value os = nb.create<arith::MulFOp>(l, other, s);
+            return nb.create<arith::SelectOp>(
+                l, first, nb.create<arith::SubFOp>(l, xc, os),
+                nb.create<arith::AddFOp>(l, xc, os));
+          }));
+  return success();
+}
 
 /// With one token (decode), [1, N] and [H, 1, hd] have the same layout: the
 /// heads move by reshaping, without a transpose (a copy that LLVM would
@@ -514,66 +494,57 @@ Value reshapeSingleToken(OpBuilder &b, Location loc, Value x,
 }
 
 /// [T, H*hd] -> [T, H, hd] -> [H, T, hd].
-struct SplitHeadsPattern : OpRewritePattern<tfm::SplitHeadsOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(tfm::SplitHeadsOp op,
-                                PatternRewriter &b) const override {
-    Location loc = op.getLoc();
-    auto type = cast<RankedTensorType>(op.getType());
-    int64_t heads = type.getDimSize(0), hd = type.getDimSize(2);
-    Value x = op.getInput();
-    auto inType = cast<RankedTensorType>(x.getType());
-    if (inType.getDimSize(0) == 1) {
-      b.replaceOp(op, reshapeSingleToken(b, loc, x, type));
-      return success();
-    }
-    auto expandedType = RankedTensorType::get({inType.getDimSize(0), heads, hd},
-                                              type.getElementType());
-    SmallVector<OpFoldResult> shape = {tensor::getMixedSize(b, loc, x, 0),
-                                       b.getIndexAttr(heads),
-                                       b.getIndexAttr(hd)};
-    Value expanded = b.create<tensor::ExpandShapeOp>(
-        loc, expandedType, x, SmallVector<ReassociationIndices>{{0}, {1, 2}},
-        shape);
-    Value init = b.create<tensor::EmptyOp>(
-        loc, type.getShape(), type.getElementType(), dynamicSizes(b, loc, x));
-    b.replaceOp(op, b.create<linalg::TransposeOp>(loc, expanded, init,
-                                                  ArrayRef<int64_t>{1, 0, 2})
-                        ->getResult(0));
+LogicalResult lowerSplitHeads(tfm::SplitHeadsOp op, PatternRewriter &b) {
+  Location loc = op.getLoc();
+  auto type = cast<RankedTensorType>(op.getType());
+  int64_t heads = type.getDimSize(0), hd = type.getDimSize(2);
+  Value x = op.getInput();
+  auto inType = cast<RankedTensorType>(x.getType());
+  if (inType.getDimSize(0) == 1) {
+    b.replaceOp(op, reshapeSingleToken(b, loc, x, type));
     return success();
   }
-};
+  auto expandedType = RankedTensorType::get({inType.getDimSize(0), heads, hd},
+                                            type.getElementType());
+  SmallVector<OpFoldResult> shape = {tensor::getMixedSize(b, loc, x, 0),
+                                     b.getIndexAttr(heads), b.getIndexAttr(hd)};
+  Value expanded = b.create<tensor::ExpandShapeOp>(
+      loc, expandedType, x, SmallVector<ReassociationIndices>{{0}, {1, 2}},
+      shape);
+  Value init = b.create<tensor::EmptyOp>(
+      loc, type.getShape(), type.getElementType(), dynamicSizes(b, loc, x));
+  b.replaceOp(op, b.create<linalg::TransposeOp>(loc, expanded, init,
+                                                ArrayRef<int64_t>{1, 0, 2})
+                      ->getResult(0));
+  return success();
+}
 
 /// [H, T, hd] -> [T, H, hd] -> [T, H*hd].
-struct MergeHeadsPattern : OpRewritePattern<tfm::MergeHeadsOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(tfm::MergeHeadsOp op,
-                                PatternRewriter &b) const override {
-    Location loc = op.getLoc();
-    Value x = op.getInput();
-    auto inType = cast<RankedTensorType>(x.getType());
-    if (inType.getDimSize(1) == 1) {
-      b.replaceOp(op, reshapeSingleToken(b, loc, x,
-                                         cast<RankedTensorType>(op.getType())));
-      return success();
-    }
-    auto transposedType = RankedTensorType::get(
-        {inType.getDimSize(1), inType.getDimSize(0), inType.getDimSize(2)},
-        inType.getElementType());
-    SmallVector<Value> sizes;
-    if (inType.isDynamicDim(1))
-      sizes.push_back(b.create<tensor::DimOp>(loc, x, 1));
-    Value init = b.create<tensor::EmptyOp>(loc, transposedType.getShape(),
-                                           inType.getElementType(), sizes);
-    Value transposed =
-        b.create<linalg::TransposeOp>(loc, x, init, ArrayRef<int64_t>{1, 0, 2})
-            ->getResult(0);
-    b.replaceOpWithNewOp<tensor::CollapseShapeOp>(
-        op, op.getType(), transposed,
-        SmallVector<ReassociationIndices>{{0}, {1, 2}});
+LogicalResult lowerMergeHeads(tfm::MergeHeadsOp op, PatternRewriter &b) {
+  Location loc = op.getLoc();
+  Value x = op.getInput();
+  auto inType = cast<RankedTensorType>(x.getType());
+  if (inType.getDimSize(1) == 1) {
+    b.replaceOp(op, reshapeSingleToken(b, loc, x,
+                                       cast<RankedTensorType>(op.getType())));
     return success();
   }
-};
+  auto transposedType = RankedTensorType::get(
+      {inType.getDimSize(1), inType.getDimSize(0), inType.getDimSize(2)},
+      inType.getElementType());
+  SmallVector<Value> sizes;
+  if (inType.isDynamicDim(1))
+    sizes.push_back(b.create<tensor::DimOp>(loc, x, 1));
+  Value init = b.create<tensor::EmptyOp>(loc, transposedType.getShape(),
+                                         inType.getElementType(), sizes);
+  Value transposed =
+      b.create<linalg::TransposeOp>(loc, x, init, ArrayRef<int64_t>{1, 0, 2})
+          ->getResult(0);
+  b.replaceOpWithNewOp<tensor::CollapseShapeOp>(
+      op, op.getType(), transposed,
+      SmallVector<ReassociationIndices>{{0}, {1, 2}});
+  return success();
+}
 
 /// The [KV, length, hd] window of a layer's keys or values at `start`.
 Value cacheWindow(OpBuilder &b, Location loc, Value cache, tfm::CacheKind kind,
@@ -617,48 +588,40 @@ void setInsertionPointAfterDefinitions(OpBuilder &b, Operation *op,
 /// operands allow: it then dominates the computation of the value, and
 /// eliminate-empty-tensors computes the keys (RoPE) or values (head split)
 /// straight into the cache instead of copying them there.
-struct KVCacheAppendPattern : OpRewritePattern<tfm::KVCacheAppendOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(tfm::KVCacheAppendOp op,
-                                PatternRewriter &b) const override {
-    Location loc = op.getLoc();
-    OpFoldResult length = tensor::getMixedSize(b, loc, op.getValue(), 1);
-    Value window;
-    {
-      OpBuilder::InsertionGuard guard(b);
-      if (!isa<Value>(length))
-        setInsertionPointAfterDefinitions(b, op, {op.getCache(), op.getPos()});
-      window =
-          cacheWindow(b, loc, op.getCache(), op.getKind(), op.getPos(), length);
-    }
-    b.create<bufferization::MaterializeInDestinationOp>(
-        loc, TypeRange{}, op.getValue(), window, /*restrict=*/true,
-        /*writable=*/true);
-    b.eraseOp(op);
-    return success();
+LogicalResult lowerKVCacheAppend(tfm::KVCacheAppendOp op, PatternRewriter &b) {
+  Location loc = op.getLoc();
+  OpFoldResult length = tensor::getMixedSize(b, loc, op.getValue(), 1);
+  Value window;
+  {
+    OpBuilder::InsertionGuard guard(b);
+    if (!isa<Value>(length))
+      setInsertionPointAfterDefinitions(b, op, {op.getCache(), op.getPos()});
+    window =
+        cacheWindow(b, loc, op.getCache(), op.getKind(), op.getPos(), length);
   }
-};
+  b.create<bufferization::MaterializeInDestinationOp>(
+      loc, TypeRange{}, op.getValue(), window, /*restrict=*/true,
+      /*writable=*/true);
+  b.eraseOp(op);
+  return success();
+}
 
-struct KVCacheReadPattern : OpRewritePattern<tfm::KVCacheReadOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(tfm::KVCacheReadOp op,
-                                PatternRewriter &b) const override {
-    Location loc = op.getLoc();
-    Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
-    Value window =
-        cacheWindow(b, loc, op.getCache(), op.getKind(), zero, op.getLength());
-    b.replaceOpWithNewOp<bufferization::ToTensorOp>(op, op.getType(), window,
-                                                    /*restrict=*/true);
-    return success();
-  }
-};
+LogicalResult lowerKVCacheRead(tfm::KVCacheReadOp op, PatternRewriter &b) {
+  Location loc = op.getLoc();
+  Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+  Value window =
+      cacheWindow(b, loc, op.getCache(), op.getKind(), zero, op.getLength());
+  b.replaceOpWithNewOp<bufferization::ToTensorOp>(op, op.getType(), window,
+                                                  /*restrict=*/true);
+  return success();
+}
 
 } // namespace
 
 void populateTfmDataMovementToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<WeightPattern, EmbeddingPattern, PositionalPattern, RopePattern,
-               SplitHeadsPattern, MergeHeadsPattern, KVCacheAppendPattern,
-               KVCacheReadPattern>(patterns.getContext());
+  addLowerings(patterns, lowerWeight, lowerEmbedding, lowerPositional,
+               lowerRope, lowerSplitHeads, lowerMergeHeads, lowerKVCacheAppend,
+               lowerKVCacheRead);
 }
 
 } // namespace mlir::tfm

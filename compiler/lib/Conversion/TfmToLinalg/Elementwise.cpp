@@ -177,15 +177,12 @@ LogicalResult lowerSoftmax(tfm::SoftmaxOp op, PatternRewriter &b) {
 } // namespace
 
 void populateTfmElementwiseToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add(lowerUnary<tfm::ReluOp, relu>);
-  patterns.add(lowerUnary<tfm::SiluOp, silu>);
-  patterns.add(lowerUnary<tfm::GeluOp, gelu>);
-  patterns.add(lowerUnary<tfm::ScaleOp, scale>);
-  patterns.add(lowerBinary<tfm::AddOp, arith::AddFOp, /*intoLhs=*/true>);
-  patterns.add(lowerBinary<tfm::MulOp, arith::MulFOp, /*intoLhs=*/false>);
-  patterns.add(lowerMask<tfm::CausalMaskOp>);
-  patterns.add(lowerMask<tfm::AlibiOp>);
-  patterns.add(lowerSoftmax);
+  addLowerings(
+      patterns, lowerUnary<tfm::ReluOp, relu>, lowerUnary<tfm::SiluOp, silu>,
+      lowerUnary<tfm::GeluOp, gelu>, lowerUnary<tfm::ScaleOp, scale>,
+      lowerBinary<tfm::AddOp, arith::AddFOp, /*intoLhs=*/true>,
+      lowerBinary<tfm::MulOp, arith::MulFOp, /*intoLhs=*/false>,
+      lowerMask<tfm::CausalMaskOp>, lowerMask<tfm::AlibiOp>, lowerSoftmax);
 }
 
 } // namespace mlir::tfm

@@ -106,8 +106,7 @@ LogicalResult lowerLayerNorm(tfm::LayerNormOp op, PatternRewriter &b) {
 } // namespace
 
 void populateTfmNormsToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add(lowerRMSNorm);
-  patterns.add(lowerLayerNorm);
+  addLowerings(patterns, lowerRMSNorm, lowerLayerNorm);
 }
 
 } // namespace mlir::tfm

@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/PatternMatch.h"
 
 #include <functional>
 
@@ -154,6 +155,13 @@ inline mlir::Value indexF32(mlir::OpBuilder &b, mlir::Location loc,
   mlir::Value i64 =
       b.create<mlir::arith::IndexCastOp>(loc, b.getI64Type(), index);
   return b.create<mlir::arith::SIToFPOp>(loc, b.getF32Type(), i64);
+}
+
+/// Adds each plain-function lowering (`LogicalResult lowerX(XOp,
+/// PatternRewriter &)`) to `patterns`.
+template <typename... Fns>
+void addLowerings(RewritePatternSet &patterns, Fns... lowerings) {
+  (patterns.add(lowerings), ...);
 }
 
 } // namespace mlir::tfm
