@@ -338,19 +338,13 @@ LogicalResult lowerPositional(tfm::PositionalOp op, PatternRewriter &b) {
             if (perElement) {
               Value d = nb.create<linalg::IndexOp>(l, 1);
               // The table's formula, evaluated here (same f32 steps).
-              auto f32 = nb.getF32Type();
-              auto toF32 = [&](Value v) -> Value {
-                return nb.create<arith::SIToFPOp>(
-                    l, f32,
-                    nb.create<arith::IndexCastOp>(l, nb.getI64Type(), v));
-              };
               auto idx = [&](int64_t v) -> Value {
                 return nb.create<arith::ConstantIndexOp>(l, v);
               };
               Value odd = nb.create<arith::RemUIOp>(l, d, idx(2));
               Value even = nb.create<arith::SubIOp>(l, d, odd);
               Value exponent = nb.create<arith::DivFOp>(
-                  l, toF32(even),
+                  l, indexF32(nb, l, even),
                   nb.create<arith::ConstantOp>(
                       l, nb.getF32FloatAttr(float(width))));
               Value denom = nb.create<math::PowFOp>(
@@ -358,7 +352,8 @@ LogicalResult lowerPositional(tfm::PositionalOp op, PatternRewriter &b) {
                   nb.create<arith::ConstantOp>(l, nb.getF32FloatAttr(10000.0f)),
                   exponent);
               Value angle = nb.create<arith::DivFOp>(
-                  l, toF32(nb.create<arith::AddIOp>(l, pos, t)), denom);
+                  l, indexF32(nb, l, nb.create<arith::AddIOp>(l, pos, t)),
+                  denom);
               Value isOdd = nb.create<arith::CmpIOp>(
                   l, arith::CmpIPredicate::ne, odd, idx(0));
               Value pe = nb.create<arith::SelectOp>(
@@ -437,23 +432,18 @@ LogicalResult lowerRope(tfm::RopeOp op, PatternRewriter &b) {
             Value c, s;
             if (perElement) {
               // angle(p, j) of the tables, evaluated here (same f32 steps).
-              auto f32 = nb.getF32Type();
-              auto toF32 = [&](Value v) -> Value {
-                return nb.create<arith::SIToFPOp>(
-                    l, f32,
-                    nb.create<arith::IndexCastOp>(l, nb.getI64Type(), v));
-              };
               auto cst = [&](float v) -> Value {
                 return nb.create<arith::ConstantOp>(l, nb.getF32FloatAttr(v));
               };
               Value exponent = nb.create<arith::DivFOp>(
-                  l, toF32(nb.create<arith::MulIOp>(l, pair, idx(2))),
+                  l, indexF32(nb, l, nb.create<arith::MulIOp>(l, pair, idx(2))),
                   cst(float(hd)));
               Value freq = nb.create<arith::DivFOp>(
                   l, cst(1.0f),
                   nb.create<math::PowFOp>(l, cst(theta), exponent));
               Value ang = nb.create<arith::MulFOp>(
-                  l, toF32(nb.create<arith::AddIOp>(l, pos, t)), freq);
+                  l, indexF32(nb, l, nb.create<arith::AddIOp>(l, pos, t)),
+                  freq);
               c = nb.create<math::CosOp>(l, ang);
               s = nb.create<math::SinOp>(l, ang);
             } else {
