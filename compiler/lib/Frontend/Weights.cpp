@@ -152,6 +152,29 @@ const char *toString(WeightStorage storage) {
   return "?";
 }
 
+WeightsCensus weightsCensus(const WeightsLayout &layout) {
+  WeightsCensus c;
+  for (auto [decl, storage] : llvm::zip_equal(layout.weights, layout.storage)) {
+    int64_t n = 1;
+    for (int64_t x : decl.shape)
+      n *= x;
+    int64_t bytes = 4 * n;
+    if (storage == WeightStorage::Q8_0) {
+      bytes = n / 32 * 34;
+      ++c.q8_0Weights;
+    } else {
+      ++c.f32Weights;
+    }
+    c.values += n;
+    c.dataBytes += bytes;
+    if (decl.shape.size() == 2) {
+      c.matrixValues += n;
+      c.matrixDataBytes += bytes;
+    }
+  }
+  return c;
+}
+
 WeightsLayout weightsLayout(const ModelSpec &spec) {
   auto align = [](uint64_t n) { return llvm::alignTo(n, kWeightAlignment); };
   WeightsLayout l;

@@ -535,6 +535,7 @@ int main(int argc, char **argv) {
 
   tfm::ModelPayload payload;
   payload.weightsBytes = layout.totalSize;
+  payload.census = tfm::weightsCensus(layout);
   payload.specId = tfm::specId(spec);
   WeightsMode mode = weightsMode;
   if (mode == WeightsMode::Auto)

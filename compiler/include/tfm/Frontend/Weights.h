@@ -83,6 +83,9 @@ uint64_t storedBytes(WeightStorage storage, llvm::ArrayRef<int64_t> shape);
 /// The name of a storage ("f32", "q8_0").
 const char *toString(WeightStorage storage);
 
+/// The census of `layout`'s weights (WeightsCensus, ModelSpec.h).
+WeightsCensus weightsCensus(const WeightsLayout &layout);
+
 /// Chooses how the blob stores each weight (spec.weights.storage): q8_0
 /// when every tensor bound to a template is q8_0 in `ckpt`, 2-D, neither
 /// split nor transposed (its blocks are then copied as they are); f32
