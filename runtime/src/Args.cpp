@@ -158,6 +158,10 @@ bool parseArgs(int argc, const char *const *argv, Options &opts,
         return false;
       opts.version = true;
       return true;
+    } else if (flag == "--info") {
+      if (!noValue())
+        return false;
+      opts.info = true;
     } else if (flag == "-p" || flag == "--prompt") {
       if (!value())
         return false;
@@ -449,6 +453,8 @@ timings to stderr.
   --no-timing            do not print the timing line on stderr
   -h, --help             show this help
   --version              show the model name, architecture and ABI version
+  --info                 show the weights' bytes, bits per weight and storage
+                         and the KV cache's bytes (at -c N too), then exit
 
 The sampling chain is: repetition penalty, top-k, temperature, top-p, min-p.
 Ctrl-C stops the generation: the text so far, a newline and the timing line

@@ -343,6 +343,30 @@ struct Output {
   }
 };
 
+/// --info: what the executable holds, from the fields tfmc filled in
+/// (ModelAbi.h), and the KV cache at the compiled context and at -c `ctx`
+/// (0: not given).
+void printInfo(std::FILE *out, const TfmModelInfo &model, int64_t ctx) {
+  auto bits = [](int64_t bytes, int64_t values) {
+    return values ? 8.0 * double(bytes) / double(values) : 0.0;
+  };
+  print(out, "weight storage: {} f32, {} q8_0\n", model.weights_f32,
+        model.weights_q8_0);
+  print(out, "weight bytes: {} (blob {} with alignment padding)\n",
+        model.weight_data_bytes, model.weights_bytes);
+  print(out, "weight values: {} (matrices {})\n", model.weight_values,
+        model.matrix_values);
+  print(out, "bits per weight: {:.3f} matrices, {:.3f} overall\n",
+        bits(model.matrix_data_bytes, model.matrix_values),
+        bits(model.weight_data_bytes, model.weight_values));
+  int64_t perPosition = model.n_layers * 2 * model.n_kv_heads * model.head_dim *
+                        int64_t(sizeof(float));
+  print(out, "kv cache bytes: {} at the compiled context {}\n",
+        model.kv_cache_floats * int64_t(sizeof(float)), model.context_length);
+  if (ctx)
+    print(out, "kv cache bytes: {} at -c {}\n", perPosition * ctx, ctx);
+}
+
 /// Set by SIGINT (Ctrl-C) while tfmMain runs.
 volatile std::sig_atomic_t interrupted = 0;
 extern "C" void onInterrupt(int) { interrupted = 1; }
@@ -386,6 +410,14 @@ int runMain(const TfmModelInfo &model, int argc, const char *const *argv,
           model.name ? model.name : "?", model.arch ? model.arch : "?",
           model.n_layers, model.dim, model.n_heads, model.n_kv_heads,
           model.vocab_size, model.context_length, model.abi_version);
+    return 0;
+  }
+  if (opts.info) {
+    if (opts.ctxSize > model.context_length)
+      return usageFail(fmt::format("-c {} exceeds the compiled context length "
+                                   "{} (tfmc's description sets it)",
+                                   opts.ctxSize, model.context_length));
+    printInfo(out, model, opts.ctxSize);
     return 0;
   }
   if (!opts.perplexityFile.empty()) {

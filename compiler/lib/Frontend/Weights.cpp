@@ -7,6 +7,7 @@
 #include "tfm/runtime/ModelAbi.h"
 #include "tfm/runtime/SplitMix64.h"
 
+#include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Endian.h"
@@ -15,6 +16,7 @@
 #include "llvm/Support/xxhash.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -152,6 +154,29 @@ const char *toString(WeightStorage storage) {
   return "?";
 }
 
+WeightsCensus weightsCensus(const WeightsLayout &layout) {
+  WeightsCensus c;
+  for (auto [decl, storage] : llvm::zip_equal(layout.weights, layout.storage)) {
+    int64_t n = 1;
+    for (int64_t x : decl.shape)
+      n *= x;
+    int64_t bytes = 4 * n;
+    if (storage == WeightStorage::Q8_0) {
+      bytes = n / 32 * 34;
+      ++c.q8_0Weights;
+    } else {
+      ++c.f32Weights;
+    }
+    c.values += n;
+    c.dataBytes += bytes;
+    if (decl.shape.size() == 2) {
+      c.matrixValues += n;
+      c.matrixDataBytes += bytes;
+    }
+  }
+  return c;
+}
+
 WeightsLayout weightsLayout(const ModelSpec &spec) {
   auto align = [](uint64_t n) { return llvm::alignTo(n, kWeightAlignment); };
   WeightsLayout l;
@@ -224,16 +249,26 @@ Error checkWeights(const ModelSpec &spec, const Checkpoint &ckpt) {
   return Error::success();
 }
 
-void chooseWeightStorage(ModelSpec &spec, const Checkpoint &ckpt) {
+void chooseWeightStorage(ModelSpec &spec, const Checkpoint *ckpt,
+                         Quantize quantize) {
   spec.weights.storage.clear();
   std::map<std::string, bool> q8;
   for (const WeightDecl &d : expectedWeights(spec)) {
-    auto r = resolve(spec, ckpt, d);
-    bool blocks = r && r->tensor->dtype == formats::DType::Q8_0 &&
-                  d.shape.size() == 2 && d.shape[1] % 32 == 0 &&
-                  r->binding.splitAxis < 0 && !r->binding.transpose;
-    if (!r)
-      llvm::consumeError(r.takeError());
+    bool blocks = d.shape.size() == 2 && d.shape[1] % 32 == 0;
+    if (ckpt && spec.weights.format != CheckpointFormat::Random) {
+      auto r = resolve(spec, *ckpt, d);
+      if (!r) {
+        llvm::consumeError(r.takeError());
+        blocks = false;
+      } else if (r->tensor->dtype == formats::DType::Q8_0) {
+        // Blocks are copied as they are: not from a split or transpose.
+        blocks = blocks && r->binding.splitAxis < 0 && !r->binding.transpose;
+      } else {
+        blocks = blocks && quantize == Quantize::Q8_0;
+      }
+    } else {
+      blocks = blocks && quantize == Quantize::Q8_0;
+    }
     auto [it, inserted] = q8.try_emplace(d.templ, blocks);
     if (!inserted)
       it->second = it->second && blocks;
@@ -548,16 +583,83 @@ Error streamWeight(const ModelSpec &spec, const Checkpoint *ckpt,
   return Error::success();
 }
 
+} // namespace
+
+void quantizeQ8_0(llvm::ArrayRef<float> values,
+                  llvm::MutableArrayRef<uint8_t> out) {
+  assert(values.size() % 32 == 0 && out.size() == values.size() / 32 * 34);
+  for (size_t b = 0; b < values.size() / 32; ++b) {
+    llvm::ArrayRef<float> x = values.slice(b * 32, 32);
+    uint8_t *block = &out[b * 34];
+    float amax = 0;
+    for (float v : x)
+      amax = std::max(amax, std::fabs(v));
+    const float d = amax / 127;
+    const float id = d != 0 ? 1.0f / d : 0.0f;
+    llvm::APFloat half(d);
+    bool losesInfo = false;
+    half.convert(llvm::APFloat::IEEEhalf(), llvm::APFloat::rmNearestTiesToEven,
+                 &losesInfo);
+    llvm::support::endian::write16le(
+        block, static_cast<uint16_t>(half.bitcastToAPInt().getZExtValue()));
+    for (size_t j = 0; j < 32; ++j)
+      block[2 + j] = static_cast<uint8_t>(
+          static_cast<int8_t>(static_cast<int>(std::round(x[j] * id))));
+  }
+}
+
+namespace {
+
+/// Quantizes a weight's values, streamed in row-major order, to GGUF q8_0
+/// blocks (quantizeQ8_0) in `blocks`.
+struct QuantizeSink {
+  std::vector<uint8_t> &blocks;
+  std::vector<float> buffer = std::vector<float>(kChunkElements);
+  size_t pending = 0; ///< Values at the front of buffer, not yet quantized.
+  llvm::MutableArrayRef<float> space(uint64_t most) {
+    return llvm::MutableArrayRef<float>(buffer).slice(
+        pending, std::min<uint64_t>(most, buffer.size() - pending));
+  }
+  void commit(size_t n) {
+    pending += n;
+    size_t whole = pending / 32 * 32;
+    size_t at = blocks.size();
+    blocks.resize(at + whole / 32 * 34);
+    quantizeQ8_0(llvm::ArrayRef<float>(buffer).take_front(whole),
+                 llvm::MutableArrayRef<uint8_t>(blocks).drop_front(at));
+    std::copy(buffer.begin() + whole, buffer.begin() + pending, buffer.begin());
+    pending -= whole;
+  }
+};
+
 /// Writes q8_0 weight `decl` (WeightStorage::Q8_0) in tiles of `tile` rows
-/// (see writeWeightsBlob): the scales, padding, then the int8 values.
-Error writeQ8Weight(const ModelSpec &spec, const Checkpoint &ckpt,
-                    const WeightDecl &decl, uint64_t tile, BlobWriter &blob) {
-  auto r = resolve(spec, ckpt, decl);
-  if (!r)
-    return r.takeError();
-  const TensorInfo &t = *r->tensor;
+/// (see writeWeightsBlob): the scales, padding, then the int8 values. A
+/// q8_0 tensor's blocks are copied; any other (tfmc --quantize=q8_0) is
+/// read as f32 and quantized first.
+Error writeQ8Weight(const ModelSpec &spec, const Checkpoint *ckpt,
+                    const WeightDecl &decl, uint64_t tile, BlobWriter &blob,
+                    bool allowNonFinite) {
   const uint64_t rows = decl.shape[0], cols = decl.shape[1];
   const uint64_t blocksPerRow = cols / 32, rowBytes = blocksPerRow * 34;
+  const TensorInfo *t = nullptr;
+  std::vector<uint8_t> quantized;
+  if (ckpt && spec.weights.format != CheckpointFormat::Random) {
+    auto r = resolve(spec, *ckpt, decl);
+    if (!r)
+      return r.takeError();
+    if (r->tensor->dtype == formats::DType::Q8_0 && r->binding.splitAxis < 0 &&
+        !r->binding.transpose)
+      t = r->tensor;
+  }
+  // Where a block's bytes come from, for the error messages.
+  std::string source = t ? "tensor '" + t->name + "' " + shapeString(t->shape)
+                         : "its values quantized";
+  if (!t) {
+    quantized.reserve(rows * rowBytes);
+    QuantizeSink sink{quantized};
+    if (Error e = streamWeight(spec, ckpt, decl, sink, allowNonFinite))
+      return e;
+  }
   uint64_t start = blob.position();
   // One tile's rows at a time: at most `tile` rows of the file.
   std::vector<uint8_t> raw(std::min(tile, rows) * rowBytes), out;
@@ -565,10 +667,11 @@ Error writeQ8Weight(const ModelSpec &spec, const Checkpoint &ckpt,
       [&](llvm::function_ref<Error(uint64_t row, uint64_t width)> fn) -> Error {
     for (uint64_t row = 0; row < rows;) {
       uint64_t width = std::min(tile, rows - row);
-      if (Error e = ckpt.readBytes(
-              t,
-              llvm::MutableArrayRef<uint8_t>(raw).take_front(width * rowBytes),
-              row * rowBytes))
+      auto dst =
+          llvm::MutableArrayRef<uint8_t>(raw).take_front(width * rowBytes);
+      if (!t)
+        std::memcpy(dst.data(), &quantized[row * rowBytes], dst.size());
+      else if (Error e = ckpt->readBytes(*t, dst, row * rowBytes))
         return e;
       if (Error e = fn(row, width))
         return e;
@@ -586,13 +689,16 @@ Error writeQ8Weight(const ModelSpec &spec, const Checkpoint &ckpt,
                 formats::halfToFloat(llvm::support::endian::read16le(block));
             if (!std::isfinite(d))
               return readerError(
-                  "weight '" + decl.name + "': tensor '" + t.name + "' " +
-                  shapeString(t.shape) + " has a " +
+                  "weight '" + decl.name + "': " + source + " has a " +
                   (std::isnan(d) ? "NaN" : "infinite") +
                   " q8_0 scale in block " +
                   llvm::Twine((row + i) * blocksPerRow + b) + " (row " +
-                  llvm::Twine(row + i) + ", at byte " +
-                  llvm::Twine(t.offset + (row + i) * rowBytes + b * 34) + ")");
+                  llvm::Twine(row + i) +
+                  (t ? ", at byte " + llvm::Twine(t->offset +
+                                                  (row + i) * rowBytes + b * 34)
+                                          .str()
+                     : std::string()) +
+                  ")");
             std::memcpy(&out[(b * width + i) * 2], block, 2);
           }
         blob.write(out);
@@ -607,7 +713,8 @@ Error writeQ8Weight(const ModelSpec &spec, const Checkpoint &ckpt,
       for (uint64_t i = 0; i < width; ++i)
         out[k * width + i] = raw[i * rowBytes + k / 32 * 34 + 2 + k % 32];
     blob.write(out);
-    ckpt.releasePages(t, row * cols, width * cols);
+    if (t)
+      ckpt->releasePages(*t, row * cols, width * cols);
     return Error::success();
   });
 }
@@ -657,12 +764,10 @@ writeWeightsBlob(const ModelSpec &spec, const Checkpoint *ckpt,
     if (!tile)
       tile = packing.lookup(decl.name);
     if (layout.storage[k] == WeightStorage::Q8_0) {
-      if (!ckpt)
-        return readerError("weight '" + decl.name +
-                           "': q8_0 storage needs a checkpoint");
-      if (Error e = writeQ8Weight(
-              spec, *ckpt, decl,
-              static_cast<uint64_t>(std::max<int64_t>(tile, 1)), blob))
+      if (Error e =
+              writeQ8Weight(spec, ckpt, decl,
+                            static_cast<uint64_t>(std::max<int64_t>(tile, 1)),
+                            blob, allowNonFinite))
         return e;
       continue;
     }

@@ -408,10 +408,12 @@ llvm::Error addModelInfo(llvm::Module &m, const ModelSpec &spec,
 
   const AttentionSpec &a = spec.block.attention;
   int64_t kvFloats = *kvCacheFloats(spec); // A valid spec's: no overflow.
+  const WeightsCensus &census = payload.census;
   // Field order and types follow TfmModelInfo in ModelAbi.h.
   auto *infoType = llvm::StructType::create(
-      ctx, {i32, ptr, ptr, i64, i64, i64, i64, i64, i64, i64, i64, i64,
-            ptr, ptr, ptr, i64, ptr, ptr, i64, i64, i64, ptr, ptr},
+      ctx, {i32, ptr, ptr, i64, i64, i64, i64, i64, i64, i64,
+            i64, i64, ptr, ptr, ptr, i64, ptr, ptr, i64, i64,
+            i64, ptr, ptr, i64, i64, i64, i64, i64, i64},
       "TfmModelInfo");
   auto c64 = [&](int64_t v) { return llvm::ConstantInt::get(i64, v); };
   llvm::Constant *fields[] = {llvm::ConstantInt::get(i32, TFM_ABI_VERSION),
@@ -436,7 +438,13 @@ llvm::Error addModelInfo(llvm::Module &m, const ModelSpec &spec,
                               c64((int64_t)payload.specId),
                               c64((int64_t)payload.weightsId),
                               *prefillLast,
-                              probeAttention};
+                              probeAttention,
+                              c64(census.values),
+                              c64(census.dataBytes),
+                              c64(census.matrixValues),
+                              c64(census.matrixDataBytes),
+                              c64(census.f32Weights),
+                              c64(census.q8_0Weights)};
   new llvm::GlobalVariable(
       m, infoType, true, llvm::GlobalValue::ExternalLinkage,
       llvm::ConstantStruct::get(infoType, fields), "tfm_model");

@@ -174,6 +174,17 @@ cl::opt<tfm::KernelMode> kernels(
         clEnumValN(tfm::KernelMode::Loops, "loops",
                    "scalar loops (reference)")),
     cl::cat(category));
+cl::opt<tfm::Quantize> quantize(
+    "quantize",
+    cl::desc("Store the 2-D weights (K a multiple of 32) of f32, f16 or bf16 "
+             "checkpoints and random descriptions quantized (needs "
+             "--kernels=generated)"),
+    cl::init(tfm::Quantize::None),
+    cl::values(clEnumValN(tfm::Quantize::None, "none",
+                          "keep the checkpoint's precision (default)"),
+               clEnumValN(tfm::Quantize::Q8_0, "q8_0",
+                          "GGUF q8_0 blocks, as llama-quantize writes them")),
+    cl::cat(category));
 cl::opt<bool> noKernels("no-kernels", cl::desc("Same as --kernels=loops"),
                         cl::cat(category));
 cl::opt<int64_t> prefillChunk(
@@ -404,6 +415,10 @@ int main(int argc, char **argv) {
   pipeline.fuseAttention = !noFuse;
   pipeline.kernels = noKernels ? tfm::KernelMode::Loops : kernels.getValue();
   pipeline.vectorWidth = tfm::vectorWidthF32(*tm);
+  if (quantize != tfm::Quantize::None &&
+      pipeline.kernels != tfm::KernelMode::Generated)
+    usageError("--quantize needs --kernels=generated (the kernels that read "
+               "q8_0 blocks)");
 
   mlir::DialectRegistry registry;
   tfm::registerAllDialects(registry);
@@ -485,8 +500,10 @@ int main(int argc, char **argv) {
 
   // Generated linear layers read q8_0 blocks as the checkpoint stores them;
   // the runtime's kernels and loops read f32.
-  if (checkpoint && pipeline.kernels == tfm::KernelMode::Generated)
-    tfm::chooseWeightStorage(spec, *checkpoint);
+  // --quantize=q8_0 stores the other 2-D weights as q8_0 blocks too.
+  if (pipeline.kernels == tfm::KernelMode::Generated &&
+      (checkpoint || spec.weights.format == tfm::CheckpointFormat::Random))
+    tfm::chooseWeightStorage(spec, checkpoint.get(), quantize);
 
   phases.begin(tfm::Progress::Graph);
   tfm::WeightsLayout layout = tfm::weightsLayout(spec);
@@ -535,6 +552,7 @@ int main(int argc, char **argv) {
 
   tfm::ModelPayload payload;
   payload.weightsBytes = layout.totalSize;
+  payload.census = tfm::weightsCensus(layout);
   payload.specId = tfm::specId(spec);
   WeightsMode mode = weightsMode;
   if (mode == WeightsMode::Auto)

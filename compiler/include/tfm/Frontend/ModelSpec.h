@@ -86,6 +86,17 @@ struct WeightBinding {
 /// GGUF's q8_0 blocks as the checkpoint has them (tfm.weight's `encoding`).
 enum class WeightStorage { F32, Q8_0 };
 
+/// What a layout's weights hold (TfmModelInfo's census fields): values and
+/// data bytes (weightsCensus, Weights.h; 4 per f32 value, 34 per 32-value q8_0
+/// block: the bytes of the GGUF tensor, without the blob's alignment padding),
+/// of all weights and of the 2-D ones (linear layers and embedding tables), and
+/// the number of weights stored in each storage.
+struct WeightsCensus {
+  int64_t values = 0, dataBytes = 0;
+  int64_t matrixValues = 0, matrixDataBytes = 0;
+  int64_t f32Weights = 0, q8_0Weights = 0;
+};
+
 struct WeightsSpec {
   CheckpointFormat format = CheckpointFormat::None;
   std::string path;  ///< Checkpoint file (or directory for safetensors).

@@ -83,11 +83,28 @@ uint64_t storedBytes(WeightStorage storage, llvm::ArrayRef<int64_t> shape);
 /// The name of a storage ("f32", "q8_0").
 const char *toString(WeightStorage storage);
 
+/// The census of `layout`'s weights (WeightsCensus, ModelSpec.h).
+WeightsCensus weightsCensus(const WeightsLayout &layout);
+
+/// tfmc --quantize: the storage weights of other types are quantized to.
+enum class Quantize { None, Q8_0 };
+
 /// Chooses how the blob stores each weight (spec.weights.storage): q8_0
-/// when every tensor bound to a template is q8_0 in `ckpt`, 2-D, neither
-/// split nor transposed (its blocks are then copied as they are); f32
-/// otherwise, and for every weight of other checkpoints.
-void chooseWeightStorage(ModelSpec &spec, const formats::Checkpoint &ckpt);
+/// when every weight of a template is 2-D with a multiple of 32 columns and
+/// each is either a q8_0 tensor in `ckpt`, neither split nor transposed (its
+/// blocks are then copied as they are), or, with Quantize::Q8_0, any other
+/// tensor or a random weight (quantized by quantizeQ8_0); f32 otherwise.
+/// `ckpt` is null for random weights.
+void chooseWeightStorage(ModelSpec &spec, const formats::Checkpoint *ckpt,
+                         Quantize quantize = Quantize::None);
+
+/// GGUF's q8_0 quantization (ggml's quantize_row_q8_0_ref, which
+/// llama-quantize uses): per block of 32 values, d = max|x| / 127 stored as
+/// f16 (round to nearest even), then q = round(x * (1/d)) (halves away from
+/// zero; 0 when d is 0) as int8. `values` holds whole blocks; `out` 34 bytes
+/// per block.
+void quantizeQ8_0(llvm::ArrayRef<float> values,
+                  llvm::MutableArrayRef<uint8_t> out);
 
 /// The blob layout of `spec` (no file access).
 WeightsLayout weightsLayout(const ModelSpec &spec);

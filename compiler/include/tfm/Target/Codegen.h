@@ -51,6 +51,7 @@ struct ModelPayload {
   std::string weightsFile;        ///< Sidecar name, relative to the executable.
   std::vector<uint8_t> tokenizer; ///< Serialized tokenizer, may be empty.
   int64_t prefillChunk = 1; ///< Most tokens per prefill call (prefillTokens).
+  WeightsCensus census;     ///< TfmModelInfo's weight_* fields.
 };
 
 /// The host's triple, normalized.

@@ -72,6 +72,7 @@ struct Options {
   bool timing = true;
   bool help = false;
   bool version = false;
+  bool info = false; ///< --info: print the sizes (Generate.cpp) and exit.
 };
 
 /// Parses argv[1..argc). Returns false with a one-line message naming the

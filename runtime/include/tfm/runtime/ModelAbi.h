@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define TFM_ABI_VERSION 5
+#define TFM_ABI_VERSION 6
 
 /// Marks the C API: libtfmrt is compiled with hidden visibility, so a shared
 /// library built by tfmc --emit=shared exports the model and these only.
@@ -114,6 +114,16 @@ typedef struct TfmModelInfo {
                               ///< that want no other row).
   TfmProbeFn probe_attention; ///< NULL unless compiled with
                               ///< --probes=attention.
+  /* ABI 6: what the weights hold (the executable's --info). Data bytes are
+     the stored values' bytes without the blob's alignment padding: 4 per f32
+     value, 34 per q8_0 block of 32 values (an f16 scale and 32 int8s). */
+  int64_t weight_values;     ///< Values of all weights.
+  int64_t weight_data_bytes; ///< Their data bytes.
+  int64_t matrix_values;     ///< Values of the 2-D weights (linear layers,
+                             ///< embedding tables).
+  int64_t matrix_data_bytes; ///< Their data bytes.
+  int64_t weights_f32;       ///< Weights (tensors) stored as f32.
+  int64_t weights_q8_0;      ///< Weights stored as q8_0 blocks.
 } TfmModelInfo;
 
 /// A sidecar weights file is the blob (weights_bytes bytes) followed by this
