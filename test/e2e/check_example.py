@@ -16,7 +16,6 @@
    tolerance 1e-4) and the greedy tokens, and prints one summary line.
 """
 
-import argparse
 import os
 import re
 import subprocess
@@ -31,6 +30,7 @@ sys.path.insert(0, os.path.join(ROOT, "test", "fixtures"))
 import reference  # noqa: E402
 import tfm_to_arch  # noqa: E402
 from write_checkpoint import write_safetensors  # noqa: E402
+from e2e_args import arg_parser, parse_args  # noqa: E402,F401 (re-exported)
 
 PROMPT = [1, 17, 42, 99, 5, 300, 7, 128]
 STEPS = 8
@@ -64,21 +64,6 @@ def run(cmd, **kw):
     if r.returncode != 0:
         sys.exit(f"FAIL: {' '.join(cmd)} exited {r.returncode}\n{r.stderr}")
     return r.stdout
-
-
-def arg_parser(positional):
-    """The arguments every e2e check takes: its input, --tfmc and --workdir."""
-    ap = argparse.ArgumentParser()
-    ap.add_argument(positional)
-    ap.add_argument("--tfmc", required=True)
-    ap.add_argument("--workdir", required=True)
-    return ap
-
-
-def parse_args(ap):
-    args = ap.parse_args()
-    os.makedirs(args.workdir, exist_ok=True)
-    return args
 
 
 def with_safetensors_weights(example, workdir, seed):

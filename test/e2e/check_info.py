@@ -14,7 +14,6 @@ file's metadata. Also checks that --info generates nothing, and that a -c
 above the compiled context is a usage error (exit 2).
 """
 
-import argparse
 import os
 import re
 import struct
@@ -23,6 +22,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from e2e_args import arg_parser, parse_args  # noqa: E402
 from check_quantized import write_case  # noqa: E402
 from check_quantized import metadata as q_metadata  # noqa: E402
 from check_quantized import CFG  # noqa: E402
@@ -143,11 +143,8 @@ def check(exe, path, label):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tfmc", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
-    os.makedirs(args.workdir, exist_ok=True)
+    ap = arg_parser()
+    args = parse_args(ap)
     q8 = os.path.join(args.workdir, "q8_0.gguf")
     write_case("q8_0", q8)
     f32 = os.path.join(args.workdir, "f32.gguf")

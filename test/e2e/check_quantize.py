@@ -20,7 +20,6 @@ Prints SKIPPED: (and exits 0) without llama-quantize; the real case is
 skipped without --model.
 """
 
-import argparse
 import os
 import subprocess
 import sys
@@ -30,6 +29,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "test", "fixtures"))
+from e2e_args import arg_parser, parse_args  # noqa: E402
 from check_quantized import CFG, metadata  # noqa: E402
 from write_checkpoint import random_weights, write_gguf  # noqa: E402
 
@@ -82,13 +82,10 @@ def compare(args, label, src, extra_lq):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tfmc", required=True)
-    ap.add_argument("--workdir", required=True)
+    ap = arg_parser()
     ap.add_argument("--llama-quantize", default="/tmp/peer-bin/llama-quantize")
     ap.add_argument("--model", help="stories260K's f32 GGUF")
-    args = ap.parse_args()
-    os.makedirs(args.workdir, exist_ok=True)
+    args = parse_args(ap)
     ok = True
     src = os.path.join(args.workdir, "f32.gguf")
     write_case("f32", src)

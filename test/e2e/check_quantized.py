@@ -18,7 +18,6 @@ q8_0 scale and an unknown tensor type id, each a clear error (exit 1)
 naming its byte offset.
 """
 
-import argparse
 import os
 import subprocess
 import sys
@@ -28,6 +27,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "test", "fixtures"))
+from e2e_args import arg_parser, parse_args  # noqa: E402
 from write_checkpoint import (Q8_0, gguf_metadata, random_weights,  # noqa: E402
                               write_gguf)
 
@@ -111,12 +111,9 @@ def check_broken(tfmc, workdir):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tfmc", required=True)
-    ap.add_argument("--workdir", required=True)
+    ap = arg_parser()
     ap.add_argument("--kernels", default="generated")
-    args = ap.parse_args()
-    os.makedirs(args.workdir, exist_ok=True)
+    args = parse_args(ap)
     failed = False
     for case in ("q8_0", "q8_0-tied", "mixed"):
         path = os.path.join(args.workdir, case + ".gguf")
