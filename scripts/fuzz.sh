@@ -15,7 +15,7 @@ SECONDS_PER=${1:-60}
 shift || true
 BUILD=${BUILD:-$ROOT/build-fuzz}
 JOBS=${JOBS:-2}
-ALL="config description llama2c gguf_import safetensors gguf tokenizer_llama2c tokenizer_deserialize tokenizer_gpt2 tokenizer_encode"
+ALL="config description llama2c gguf_import safetensors gguf npy tokenizer_llama2c tokenizer_deserialize tokenizer_gpt2 tokenizer_encode"
 TARGETS=${*:-$ALL}
 
 command -v clang++-19 >/dev/null || { echo "fuzz.sh: clang++-19 not found" >&2; exit 1; }

@@ -17,10 +17,12 @@ fi
 ninja -C build-sanitize -j"${TFM_JOBS:-2}"
 built=$(date +%s)
 # halt_on_error: UBSan otherwise prints and carries on, and the test passes.
+# abort_on_error: a report ends the process with SIGABRT, not exit status 1,
+# which lit's `not` (expected failures) would count as the failure it wants.
 # allocator_may_return_null: malloc may fail as it does without ASan; the
 # runtime checks it (an impossible size would otherwise abort inside ASan).
-export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-export ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1
+export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
+export ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1:abort_on_error=1
 status=0
 (cd build-sanitize && ctest -j2 --output-on-failure "$@") || status=$?
 end=$(date +%s)

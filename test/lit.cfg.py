@@ -30,8 +30,14 @@ config.substitutions.append(("%tfm_build", config.tfm_obj_root))
 config.substitutions.append(("%tfm_link_flags", config.tfm_link_flags))
 # Built with -DTFM_SANITIZE=ON: time and memory limits allow for the
 # sanitizers' overhead.
+sanitized = "-fsanitize" in config.tfm_link_flags
+config.substitutions.append(("%sanitized", "1" if sanitized else "0"))
+# Bounds the memory of the rest of a `sh -c` command line at about 4 GB:
+# `ulimit -v`, except under ASan, whose shadow memory reserves terabytes of
+# address space (it cannot start under that limit), so ASan's own RSS limit.
 config.substitutions.append(
-    ("%sanitized", "1" if "-fsanitize" in config.tfm_link_flags else "0"))
+    ("%limit_4gb", 'export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}'
+     'hard_rss_limit_mb=4000";' if sanitized else "ulimit -v 4000000;"))
 
 llvm_config.with_environment("PATH", config.tfm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)

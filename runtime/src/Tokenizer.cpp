@@ -378,6 +378,14 @@ Tokenizer::deserialize(const uint8_t *data, size_t size, std::string &error) {
         fmt::format("unknown tokenizer flags 0x{:x} at byte offset 32", flags);
     return nullptr;
   }
+  // SentencePiece merges by score: merges in its bytes would be dropped, and
+  // the tokenizer would not serialise back to them (one encoding each).
+  if (kind == uint32_t(TokenizerKind::SentencePiece) && nMerges != 0) {
+    error = fmt::format("merge count {} at byte offset 28: a SentencePiece "
+                        "tokenizer has no merges",
+                        nMerges);
+    return nullptr;
+  }
   if (n == 0 || n > kMaxVocab) {
     error = fmt::format("vocabulary size {} at byte offset 16 out of range "
                         "1..{}",

@@ -149,6 +149,21 @@ TEST(Tokenizer, SerializationRoundTripAndTruncation) {
   }
 }
 
+// Found by fuzz_tokenizer_deserialize: merges after a SentencePiece
+// vocabulary were read and dropped, so the bytes did not round-trip.
+TEST(Tokenizer, DeserializeRejectsSentencePieceMerges) {
+  auto tok = makeSpm({"\xE2\x96\x81", "a", "b", "ab"});
+  ASSERT_TRUE(tok);
+  std::vector<uint8_t> bytes = tok->serialize();
+  ASSERT_EQ(bytes[28], 0); // the merge count
+  bytes[28] = 1;
+  bytes.insert(bytes.end(), {1, 0, 0, 0, 2, 0, 0, 0}); // merge "a" + "b"
+  std::string error;
+  EXPECT_FALSE(Tokenizer::deserialize(bytes.data(), bytes.size(), error));
+  EXPECT_NE(error.find("merge count 1 at byte offset 28"), std::string::npos)
+      << error;
+}
+
 TEST(Tokenizer, DeserializeSurvivesRandomCorruption) {
   auto tok = makeGpt2();
   ASSERT_TRUE(tok);

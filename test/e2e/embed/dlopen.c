@@ -37,6 +37,9 @@ int main(int argc, char **argv) {
   int32_t (*eos)(const TfmTokenizer *);
   TfmDecoder *(*decCreate)(const TfmTokenizer *);
   const char *(*push)(TfmDecoder *, int32_t, size_t *);
+  void (*destroy)(TfmSession *);
+  void (*tokDestroy)(TfmTokenizer *);
+  void (*decDestroy)(TfmDecoder *);
   LOAD(model, "tfm_model");
   LOAD(create, "tfm_session_create");
   LOAD(eval, "tfm_session_eval");
@@ -46,6 +49,9 @@ int main(int argc, char **argv) {
   LOAD(eos, "tfm_tokenizer_eos");
   LOAD(decCreate, "tfm_decoder_create");
   LOAD(push, "tfm_decoder_push");
+  LOAD(destroy, "tfm_session_destroy");
+  LOAD(tokDestroy, "tfm_tokenizer_destroy");
+  LOAD(decDestroy, "tfm_decoder_destroy");
   /* The runtime's C++ internals are not exported. */
   if (dlsym(lib, "_mlir_memref_to_llvm_alloc")) {
     fprintf(stderr, "libtfmrt internals are exported\n");
@@ -60,12 +66,13 @@ int main(int argc, char **argv) {
     return 1;
   }
   TfmDecoder *dec = decCreate(tok);
+  int status = 1;
   int32_t ids[256];
   int64_t count = tokenize(tok, argv[2], strlen(argv[2]), -1, ids, 256);
   for (int64_t i = 0; i < count; ++i)
     fputs(push(dec, ids[i], NULL), stdout);
   if (count < 1 || eval(s, ids, count, NULL) != 0)
-    return 1;
+    goto done;
   int n = atoi(argv[3]);
   for (int step = 0; step < n; ++step) {
     const float *logits = last(s);
@@ -77,8 +84,14 @@ int main(int argc, char **argv) {
       break;
     fputs(push(dec, best, NULL), stdout);
     if (eval(s, &best, 1, NULL) != 0)
-      return 1;
+      goto done;
   }
   fputc('\n', stdout);
-  return 0;
+  status = 0;
+done:
+  /* Everything is released (LeakSanitizer checks it in a sanitized build). */
+  decDestroy(dec);
+  destroy(s);
+  tokDestroy(tok);
+  return status;
 }
