@@ -32,8 +32,13 @@ std::vector<WeightDecl> expectedWeights(const ModelSpec &spec) {
   };
   const int64_t d = spec.dim;
   const BlockSpec &b = spec.block;
-  const int64_t qDim = b.attention.heads * b.attention.headDim;
-  const int64_t kvDim = b.attention.kvHeads * b.attention.headDim;
+  // Saturated: importers list the weights before validateSpec rejects absurd
+  // sizes (a config.json with kv_heads 2^63-1, found by fuzzing).
+  const int64_t qDim = llvm::checkedMul(b.attention.heads, b.attention.headDim)
+                           .value_or(INT64_MAX);
+  const int64_t kvDim =
+      llvm::checkedMul(b.attention.kvHeads, b.attention.headDim)
+          .value_or(INT64_MAX);
   const int64_t f = b.ffn.hidden;
   const bool layerNorm = b.norm.kind == NormKind::LayerNorm;
 
