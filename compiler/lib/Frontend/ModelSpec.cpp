@@ -273,6 +273,8 @@ const EnumName<SpecKey> kSpecKeyNames[] = {{SpecKey::Model, "model"},
                                            {SpecKey::Head, "head"},
                                            {SpecKey::Tokenizer, "tokenizer"},
                                            {SpecKey::Weights, "weights"}};
+const EnumName<WeightStorage> kWeightStorageNames[] = {
+    {WeightStorage::F32, "f32"}, {WeightStorage::Q8_0, "q8_0"}};
 } // namespace
 
 #define TFM_ENUM_NAMES(E)                                                      \
@@ -284,6 +286,7 @@ TFM_ENUM_NAMES(RopePairing)
 TFM_ENUM_NAMES(CheckpointFormat)
 TFM_ENUM_NAMES(TokenizerKind)
 TFM_ENUM_NAMES(SpecKey)
+TFM_ENUM_NAMES(WeightStorage)
 #undef TFM_ENUM_NAMES
 
 } // namespace tfm

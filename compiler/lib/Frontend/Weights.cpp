@@ -144,16 +144,6 @@ uint64_t storedBytes(WeightStorage storage, llvm::ArrayRef<int64_t> shape) {
   return 4 * n;
 }
 
-const char *toString(WeightStorage storage) {
-  switch (storage) {
-  case WeightStorage::F32:
-    return "f32";
-  case WeightStorage::Q8_0:
-    return "q8_0";
-  }
-  return "?";
-}
-
 WeightsCensus weightsCensus(const WeightsLayout &layout) {
   WeightsCensus c;
   for (auto [decl, storage] : llvm::zip_equal(layout.weights, layout.storage)) {

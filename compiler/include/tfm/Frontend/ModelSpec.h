@@ -257,6 +257,7 @@ llvm::ArrayRef<EnumName<RopePairing>> enumNames(RopePairing);
 llvm::ArrayRef<EnumName<CheckpointFormat>> enumNames(CheckpointFormat);
 llvm::ArrayRef<EnumName<TokenizerKind>> enumNames(TokenizerKind);
 llvm::ArrayRef<EnumName<SpecKey>> enumNames(SpecKey);
+llvm::ArrayRef<EnumName<WeightStorage>> enumNames(WeightStorage);
 
 /// The keyword of `k` (for printing), from its enumNames table.
 template <typename E, typename = std::enable_if_t<std::is_enum_v<E>>>

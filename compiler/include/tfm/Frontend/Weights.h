@@ -80,9 +80,6 @@ uint64_t q8ValuesOffset(int64_t rows, int64_t cols);
 /// `storage` (whatever its packing).
 uint64_t storedBytes(WeightStorage storage, llvm::ArrayRef<int64_t> shape);
 
-/// The name of a storage ("f32", "q8_0").
-const char *toString(WeightStorage storage);
-
 /// The census of `layout`'s weights (WeightsCensus, ModelSpec.h).
 WeightsCensus weightsCensus(const WeightsLayout &layout);
 
