@@ -8,6 +8,7 @@
 
 #include "tfm/Formats/Checkpoint.h"
 #include "tfm/Formats/Files.h"
+#include "tfm/Formats/Quants.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallString.h"
@@ -17,7 +18,9 @@
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/Path.h"
 
+#include <cmath>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 using llvm::Error;
@@ -33,18 +36,11 @@ uint16_t readU16(const uint8_t *p) {
   return llvm::support::endian::read16le(p);
 }
 
-/// Bytes of `count` elements of `t` (q8_0: whole 34-byte blocks of 32).
+/// Bytes of `count` elements of `t` (block types: whole blocks).
 uint64_t byteSize(DType t, uint64_t count) {
-  switch (t) {
-  case DType::F32:
-    return 4 * count;
-  case DType::F16:
-  case DType::BF16:
-    return 2 * count;
-  case DType::Q8_0:
-    return count / 32 * 34;
-  }
-  return 0;
+  if (const BlockEncoding *enc = blockEncoding(t))
+    return count / enc->elems * enc->bytes;
+  return (t == DType::F32 ? 4 : 2) * count;
 }
 
 /// Converts elements [first, first + dst.size()) of the tensor data at
@@ -73,43 +69,50 @@ void convertToF32(DType t, const uint8_t *data, uint64_t first,
     for (size_t k = 0; k < dst.size(); ++k)
       dst[k] = bf16ToFloat(readU16(data + 2 * (first + k)));
     return;
-  case DType::Q8_0:
-    // block_q8_0 { f16 d; int8 qs[32]; }: x = d * q.
-    for (size_t k = 0; k < dst.size();) {
-      uint64_t e = first + k;
-      const uint8_t *block = data + e / 32 * 34;
-      float d = halfToFloat(readU16(block));
-      for (uint64_t j = e % 32; j < 32 && k < dst.size(); ++j, ++k)
-        dst[k] = d * static_cast<float>(static_cast<int8_t>(block[2 + j]));
-    }
-    return;
+  default:
+    break;
+  }
+  // A block type: each block dequantized whole, the wanted part copied.
+  const BlockEncoding &enc = *blockEncoding(t);
+  float block[kSuperBlock];
+  for (size_t k = 0; k < dst.size();) {
+    uint64_t e = first + k, j = e % enc.elems;
+    enc.dequantize(data + e / enc.elems * enc.bytes, block);
+    size_t n = std::min<uint64_t>(enc.elems - j, dst.size() - k);
+    std::copy_n(block + j, n, dst.data() + k);
+    k += n;
   }
 }
 
-/// The byte offset of element `k` in a tensor of type `t` (for q8_0, of the
-/// block holding it).
+/// The byte offset of element `k` in a tensor of type `t` (for block
+/// types, of the block holding it).
 uint64_t byteOffset(DType t, uint64_t k) {
-  return t == DType::Q8_0 ? k / 32 * 34 : byteSize(t, k);
+  if (const BlockEncoding *enc = blockEncoding(t))
+    return k / enc->elems * enc->bytes;
+  return byteSize(t, k);
 }
 
-/// The end of the bytes holding elements [0, k) (for q8_0, whole blocks).
+/// The end of the bytes holding elements [0, k) (block types: whole blocks).
 uint64_t byteEnd(DType t, uint64_t k) {
-  return t == DType::Q8_0 ? llvm::divideCeil(k, 32) * 34 : byteSize(t, k);
+  if (const BlockEncoding *enc = blockEncoding(t))
+    return llvm::divideCeil(k, enc->elems) * enc->bytes;
+  return byteSize(t, k);
 }
+
+/// GGUF tensor types and the DTypes tfmc reads them as.
+constexpr std::pair<GgmlType, DType> kGgmlDTypes[] = {
+    {GgmlType::F32, DType::F32},   {GgmlType::F16, DType::F16},
+    {GgmlType::BF16, DType::BF16}, {GgmlType::Q8_0, DType::Q8_0},
+    {GgmlType::Q2_K, DType::Q2_K}, {GgmlType::Q3_K, DType::Q3_K},
+    {GgmlType::Q4_K, DType::Q4_K}, {GgmlType::Q5_K, DType::Q5_K},
+    {GgmlType::Q6_K, DType::Q6_K}};
 
 } // namespace
 
 const char *toString(DType t) {
-  switch (t) {
-  case DType::F32:
-    return "f32";
-  case DType::F16:
-    return "f16";
-  case DType::BF16:
-    return "bf16";
-  case DType::Q8_0:
-    return "q8_0";
-  }
+  for (auto [g, d] : kGgmlDTypes)
+    if (d == t)
+      return toString(g);
   return "?";
 }
 
@@ -252,9 +255,9 @@ Error Checkpoint::readChecked(
       (getPath(t) + ": tensor '" + t.name + "' at byte " + Twine(t.offset))
           .str();
   StringRef data = fileOf(t).bytes();
-  if ((t.dtype == DType::Q8_0 && n % 32 != 0) ||
-      byteSize(t.dtype, n) != t.size || t.offset > data.size() ||
-      t.size > data.size() - t.offset)
+  const BlockEncoding *enc = blockEncoding(t.dtype);
+  if ((enc && n % enc->elems != 0) || byteSize(t.dtype, n) != t.size ||
+      t.offset > data.size() || t.size > data.size() - t.offset)
     return readerError(where + ": " + Twine(t.size) + " bytes do not hold " +
                        Twine(n) + " " + toString(t.dtype) +
                        " values inside the file");
@@ -288,9 +291,29 @@ Error Checkpoint::readF32(const TensorInfo &t, llvm::MutableArrayRef<float> out,
                        Twine(t.offset) + ": elements [" + Twine(first) + ", " +
                        Twine(first + out.size()) + ") are outside its " +
                        Twine(n));
-  return readChecked(
-      t, byteEnd(t.dtype, first + out.size()),
-      [&](const uint8_t *from) { convertToF32(t.dtype, from, first, out); });
+  // A block whose scale is not finite is broken, whatever the values.
+  const BlockEncoding *enc = blockEncoding(t.dtype);
+  std::optional<BadScale> bad;
+  if (Error e = readChecked(
+          t, byteEnd(t.dtype, first + out.size()), [&](const uint8_t *from) {
+            if (enc && !out.empty()) {
+              uint64_t b = first / enc->elems;
+              bad = findBadScale(
+                  *enc, from, b,
+                  byteEnd(t.dtype, first + out.size()) / enc->bytes - b);
+            }
+            if (!bad)
+              convertToF32(t.dtype, from, first, out);
+          }))
+    return e;
+  if (bad)
+    return readerError(getPath(t) + ": tensor '" + t.name + "' " +
+                       shapeString(t.shape) + " has a" +
+                       (std::isnan(bad->value) ? " NaN " : "n infinite ") +
+                       toString(t.dtype) + " " + bad->field + " in block " +
+                       Twine(bad->block) + " (at byte " +
+                       Twine(t.offset + bad->block * enc->bytes) + ")");
+  return Error::success();
 }
 
 Error Checkpoint::readBytes(const TensorInfo &t,
@@ -322,20 +345,14 @@ Error Checkpoint::parseGguf() {
   for (const GgufTensor &g : gguf->getTensors()) {
     TensorInfo t;
     t.name = g.name.str();
-    // The GGUF tensor types tfmc converts.
-    static const std::pair<GgmlType, DType> kReadable[] = {
-        {GgmlType::F32, DType::F32},
-        {GgmlType::F16, DType::F16},
-        {GgmlType::BF16, DType::BF16},
-        {GgmlType::Q8_0, DType::Q8_0}};
     auto *readable = llvm::find_if(
-        kReadable, [&](const auto &entry) { return entry.first == g.type; });
-    if (readable == std::end(kReadable))
+        kGgmlDTypes, [&](const auto &entry) { return entry.first == g.type; });
+    if (readable == std::end(kGgmlDTypes))
       return readerError("gguf: tensor '" + t.name + "' (info at byte " +
                          Twine(g.infoOffset) + ") has type " +
                          toString(g.type) +
                          ", which tfmc cannot read (supported: f32, f16, "
-                         "bf16, q8_0)");
+                         "bf16, q8_0, q2_K, q3_K, q4_K, q5_K, q6_K)");
     t.dtype = readable->second;
     // ggml lists dimensions fastest-first; we use outermost-first.
     for (auto it = g.dims.rbegin(); it != g.dims.rend(); ++it)

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""tfmc --quantize=q8_0 against llama.cpp's llama-quantize, bit for bit.
+"""tfmc --quantize=q8_0 and q4_K against llama.cpp's llama-quantize.
 
   check_quantize.py --tfmc PATH --workdir DIR [--llama-quantize PATH]
                     [--model GGUF]
@@ -18,6 +18,18 @@ does). Also: --quantize with --kernels=loops is a usage error (exit 2).
 
 Prints SKIPPED: (and exits 0) without llama-quantize; the real case is
 skipped without --model.
+
+q4_K (`--type q4_K`): the same comparison on GGUFs whose rows are whole
+super-blocks (dim 256, hidden 512), quantized by `llama-quantize --pure`
+(every 2-D tensor q4_K) with the LM head's type given as tfmc's: q6_K
+(llama-quantize's default for Q4_K: output.weight, or token_embd.weight
+when tied; cases `f32`, `f32-tied`), or q4_K (tfmc --quantize-output=q4_K;
+`f16-pure`). tfmc stores q4_K's and q6_K's values as f32 for now, so the
+two blobs hold the dequantized values of tfmc's and llama-quantize's blocks:
+they must be identical, and the peer's file must hold q4_K tensors. Super-blocks crafted for the
+quantizer's corners: all zero (scale 0), all equal and positive (min
+clamped to 0), one outlier among small values, and a sub-block of zeros
+next to large values (a sub-block scale that rounds to 0).
 """
 
 import os
@@ -30,8 +42,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "test", "fixtures"))
 from e2e_args import arg_parser, parse_args  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "test", "reference"))
 from check_quantized import CFG, metadata  # noqa: E402
+from check_kquants import CFG as CFG_K  # noqa: E402
+from reference import gguf_tensor_types  # noqa: E402
 from write_checkpoint import random_weights, write_gguf  # noqa: E402
+
+GGML_Q4_K, GGML_Q6_K = 12, 14
 
 
 def write_case(case, path):
@@ -46,20 +63,37 @@ def write_case(case, path):
     write_gguf(path, "llama", metadata(), w)
 
 
+def write_case_k(case, path, tied):
+    """A random llama of whole q4_K super-blocks, with crafted corners."""
+    cfg = dict(CFG_K, shared_classifier=tied)
+    w = random_weights(cfg, 7, "gguf")
+    q = w["blk.0.attn_q.weight"]
+    q[0, :256] = 0  # max == min: scale and min 0
+    q[1, :256] = 0.25  # all equal, positive: min clamped to 0
+    q[2, :256] = 1e-3 * np.sign(q[2, :256])
+    q[2, 77] = 40.0  # one outlier
+    q[3, :32] = 0  # a zero sub-block next to large ones
+    q[3, 32:256] *= 100
+    if case == "f16":
+        w = {k: (v.astype(np.float16) if v.ndim == 2 else v) for k, v in w.items()}
+    write_gguf(path, "llama", metadata(cfg), w)
+
+
 def run(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600, **kw)
 
 
-def compare(args, label, src, extra_lq):
+def compare(args, label, src, extra_lq, qtype="q8_0", extra_tfmc=()):
     d = os.path.join(args.workdir, label)
     os.makedirs(d, exist_ok=True)
-    peer = os.path.join(d, "peer-q8_0.gguf")
-    r = run([args.llama_quantize] + extra_lq + [src, peer, "q8_0"])
+    peer = os.path.join(d, "peer-%s.gguf" % qtype)
+    r = run([args.llama_quantize] + extra_lq + [src, peer, qtype])
     if r.returncode != 0:
         print("%s: llama-quantize failed (%d):\n%s" % (label, r.returncode, r.stdout[-2000:]))
         return False
     ours, theirs = os.path.join(d, "tfmc"), os.path.join(d, "peer")
-    for cmd in ([args.tfmc, src, "--quantize=q8_0", "--weights=mmap", "-o", ours],
+    for cmd in ([args.tfmc, src, "--quantize=" + qtype, "--weights=mmap", "-o", ours]
+                + list(extra_tfmc),
                 [args.tfmc, peer, "--weights=mmap", "-o", theirs]):
         r = run(cmd)
         if r.returncode != 0:
@@ -74,9 +108,17 @@ def compare(args, label, src, extra_lq):
             if len(a) == len(b) else "size %d vs %d" % (len(a), len(b))
         print("%s: blobs differ (first at byte %s)" % (label, diff))
         return False
-    if not storage.startswith("weight storage:") or storage.endswith(" 0 q8_0"):
+    if qtype == "q8_0" and (not storage.startswith("weight storage:")
+                            or storage.endswith(" 0 q8_0")):
         print("%s: no q8_0 weights: %r" % (label, storage))
         return False
+    if qtype == "q4_K":
+        types = gguf_tensor_types(peer)
+        k = [sum(t == g for t in types.values()) for g in (GGML_Q4_K, GGML_Q6_K)]
+        if k[0] < 7 * CFG_K["n_layers"] or sum(k) < 1 + 7 * CFG_K["n_layers"]:
+            print("%s: the peer wrote only %d q4_K and %d q6_K tensors" % (label, k[0], k[1]))
+            return False
+        storage = "the peer's file: %d q4_K, %d q6_K tensors" % tuple(k)
     print("%s: identical %d-byte blobs (%s)" % (label, len(a), storage))
     return True
 
@@ -85,7 +127,10 @@ def main():
     ap = arg_parser()
     ap.add_argument("--llama-quantize", default="/tmp/peer-bin/llama-quantize")
     ap.add_argument("--model", help="stories260K's f32 GGUF")
+    ap.add_argument("--type", default="q8_0", choices=("q8_0", "q4_K"))
     args = parse_args(ap)
+    if args.type == "q4_K":
+        return main_k(args)
     ok = True
     src = os.path.join(args.workdir, "f32.gguf")
     write_case("f32", src)
@@ -105,6 +150,25 @@ def main():
         ok &= compare(args, "stories260K", args.model, ["--tensor-type", "ffn_down=f32"])
     else:
         print("stories260K: skipped (no --model)")
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+def main_k(args):
+    if not (os.path.isfile(args.llama_quantize) and os.access(args.llama_quantize, os.X_OK)):
+        print("SKIPPED: no llama-quantize at %s" % args.llama_quantize)
+        return 0
+    ok = True
+    # (label, source, tied, tfmc flags, llama-quantize flags): tfmc's
+    # default LM head q6_K is llama-quantize's default for Q4_K (here with
+    # --pure and the head's type given, so that the other layers stay q4_K).
+    for label, case, tied, tfmc, lq in (
+            ("f32", "f32", False, [], ["--tensor-type", r"^output\.weight=q6_K"]),
+            ("f16-pure", "f16", False, ["--quantize-output=q4_K"], []),
+            ("f32-tied", "f32", True, [], ["--tensor-type", r"^token_embd\.weight=q6_K"])):
+        src = os.path.join(args.workdir, "k-%s.gguf" % label)
+        write_case_k(case, src, tied)
+        ok &= compare(args, "q4_K-" + label, src, ["--pure"] + lq, "q4_K", tfmc)
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

@@ -49,11 +49,11 @@ class RandomQ8_0(Q8_0):
         self.array = np.zeros(shape, np.float32)  # the shape, for the writer
 
 
-def metadata():
+def metadata(cfg=CFG):
     """A character vocabulary the executable can tokenize PROMPT with."""
-    m = gguf_metadata(CFG, "llama")
+    m = gguf_metadata(cfg, "llama")
     toks = ["<unk>", "<s>", "</s>", "\u2581"] + [chr(ord("a") + k) for k in range(26)]
-    toks += ["<pad%d>" % k for k in range(CFG["vocab_size"] - len(toks))]
+    toks += ["<pad%d>" % k for k in range(cfg["vocab_size"] - len(toks))]
     m["tokenizer.ggml.tokens"] = toks
     m["tokenizer.ggml.token_type"] = [2, 3, 3] + [1] * (len(toks) - 3)
     m["tokenizer.ggml.eos_token_id"] = 2

@@ -13,7 +13,8 @@ Usage
 
 MODEL is one of
   * a llama2.c checkpoint ``*.bin`` (legacy 7 x int32 header),
-  * a GGUF v2/v3 file ``*.gguf`` (llama or gpt2 architecture; F32/F16/BF16/Q8_0),
+  * a GGUF v2/v3 file ``*.gguf`` (llama or gpt2 architecture; F32/F16/BF16/Q8_0/
+    Q2_K/Q3_K/Q4_K/Q5_K/Q6_K),
   * a Hugging Face directory (``config.json`` + ``*.safetensors``) or a
     ``*.safetensors`` file next to a ``config.json`` whose ``architectures`` is
     LlamaForCausalLM or GPT2LMHeadModel,
@@ -498,13 +499,134 @@ def _q8_0(raw):
     return (blocks["d"].astype(np.float32)[:, None] * blocks["q"].astype(np.float32)).reshape(-1)
 
 
+# The K-quants (super-blocks of 256 values), from the block layouts of ggml's
+# ggml-common.h. Every product and difference is a float32 operation in the
+# order of ggml's dequantize_row_*, so the values are ggml's exactly.
+F32 = np.float32
+
+
+def _kblocks(raw, size):
+    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, size)
+
+
+def _half(b, at):
+    return b[:, at:at + 2].copy().view("<f2").astype(F32)[:, 0]
+
+
+def _scale_min_k4(s):
+    """The 8 six-bit scales and mins of q4_K/q5_K's 12 scale bytes s[:, 12]."""
+    s = s.astype(np.uint32)
+    sc = np.concatenate([s[:, 0:4] & 63, (s[:, 8:12] & 0xF) | ((s[:, 0:4] >> 6) << 4)], 1)
+    m = np.concatenate([s[:, 4:8] & 63, (s[:, 8:12] >> 4) | ((s[:, 4:8] >> 6) << 4)], 1)
+    return sc.astype(F32), m.astype(F32)
+
+
+def _q45_k(b, qh_at, ql_at):
+    d, dmin = _half(b, 0), _half(b, 2)
+    sc, m = _scale_min_k4(b[:, 4:16])
+    ql = b[:, ql_at:ql_at + 128].reshape(-1, 4, 32)
+    q = np.stack([ql & 0xF, ql >> 4], 2).reshape(-1, 8, 32).astype(np.int32)  # sub-block 2j+h
+    if qh_at is not None:
+        qh = b[:, qh_at:qh_at + 32]
+        q += 16 * ((qh[:, None, :] >> np.arange(8, dtype=np.uint8)[None, :, None]) & 1)
+    d1, m1 = d[:, None] * sc, dmin[:, None] * m
+    return (d1[:, :, None] * q.astype(F32) - m1[:, :, None]).reshape(-1)
+
+
+def _q4_k(raw):
+    return _q45_k(_kblocks(raw, 144), None, 16)
+
+
+def _q5_k(raw):
+    return _q45_k(_kblocks(raw, 176), 16, 48)
+
+
+def _q6_k(raw):
+    b = _kblocks(raw, 210)
+    d = _half(b, 208)
+    sc = b[:, 192:208].copy().view(np.int8).astype(F32)  # 16 scales of 16 values
+    out = []
+    for h in range(2):  # two halves of 128 values
+        ql = b[:, 64 * h:64 * h + 64].astype(np.int32)
+        qh = b[:, 128 + 32 * h:128 + 32 * h + 32].astype(np.int32)
+        parts = [(ql[:, :32] & 0xF) | ((qh & 3) << 4), (ql[:, 32:] & 0xF) | (((qh >> 2) & 3) << 4),
+                 (ql[:, :32] >> 4) | (((qh >> 4) & 3) << 4), (ql[:, 32:] >> 4) | (((qh >> 6) & 3) << 4)]
+        for k, q in enumerate(parts):  # values 32k .. 32k + 31 of the half
+            s = np.repeat(sc[:, 8 * h + 2 * k:8 * h + 2 * k + 2], 16, axis=1)
+            out.append((d[:, None] * s) * (q - 32).astype(F32))
+    return np.concatenate(out, 1).reshape(-1)
+
+
+def _q2_k(raw):
+    b = _kblocks(raw, 84)
+    d, dmin = _half(b, 80), _half(b, 82)
+    scales = b[:, 0:16]
+    qs = b[:, 16:80]
+    out = []
+    for n in range(2):
+        for j in range(4):
+            for h in range(2):
+                sc = scales[:, 8 * n + 2 * j + h]
+                q = (qs[:, 32 * n + 16 * h:32 * n + 16 * h + 16] >> (2 * j)) & 3
+                dl, ml = d * (sc & 0xF).astype(F32), dmin * (sc >> 4).astype(F32)
+                out.append(dl[:, None] * q.astype(F32) - ml[:, None])
+    return np.concatenate(out, 1).reshape(-1)
+
+
+def _q3_k(raw):
+    b = _kblocks(raw, 110)
+    d = _half(b, 108)
+    hmask, qs, s = b[:, 0:32], b[:, 32:96], b[:, 96:108].astype(np.int32)
+    out = []
+    for n in range(2):
+        for j in range(4):
+            for h in range(2):
+                i = 8 * n + 2 * j + h  # scale index: 4 low bits, then 2 high
+                low = s[:, i] & 0xF if i < 8 else s[:, i - 8] >> 4
+                sc = low | (((s[:, 8 + i % 4] >> (2 * (i // 4))) & 3) << 4)
+                q = ((qs[:, 32 * n + 16 * h:32 * n + 16 * h + 16] >> (2 * j)) & 3).astype(np.int32)
+                hi = (hmask[:, 16 * h:16 * h + 16] >> (4 * n + j)) & 1
+                dl = d * (sc - 32).astype(F32)
+                out.append(dl[:, None] * (q - 4 * (1 - hi)).astype(F32))
+    return np.concatenate(out, 1).reshape(-1)
+
+
 # ggml type id -> (block elements, block bytes, decoder)
 GGML_TYPES = {0: (1, 4, lambda r: np.frombuffer(r, dtype="<f4")), 1: (1, 2, _f16),
-              30: (1, 2, _bf16), 8: (32, 34, _q8_0)}
+              30: (1, 2, _bf16), 8: (32, 34, _q8_0), 10: (256, 84, _q2_k),
+              11: (256, 110, _q3_k), 12: (256, 144, _q4_k), 13: (256, 176, _q5_k),
+              14: (256, 210, _q6_k)}
 
 
 def read_gguf_raw(path):
     """-> (metadata dict, {name: numpy array in PyTorch order (dims reversed)})."""
+    data, meta, infos, start = _read_gguf_header(path)
+    align = int(meta.get("general.alignment", 32))
+    tensors = {}
+    for name, dims, t, off in infos:
+        if t not in GGML_TYPES:
+            raise ValueError("%s: tensor %s has unsupported ggml type %d" % (path, name, t))
+        be, bb, dec = GGML_TYPES[t]
+        n = int(np.prod(dims)) if dims else 1
+        if n % be:
+            raise ValueError("%s: tensor %s size %d not a multiple of block %d" % (path, name, n, be))
+        nbytes = n // be * bb
+        a0 = start + off
+        if off % align or a0 + nbytes > len(data):
+            raise ValueError("%s: tensor %s data [%d, %d) misaligned or out of file (%d bytes)"
+                             % (path, name, a0, a0 + nbytes, len(data)))
+        arr = dec(data[a0: a0 + nbytes]).astype(np.float32)
+        tensors[name] = arr.reshape(tuple(reversed(dims)))
+    return meta, tensors
+
+
+def gguf_tensor_types(path):
+    """-> {tensor name: ggml type id} of a GGUF file."""
+    return {name: t for name, _, t, _ in _read_gguf_header(path)[2]}
+
+
+def _read_gguf_header(path):
+    """-> (file bytes, metadata, [(name, dims, type, offset)], data start)."""
     with open(path, "rb") as fh:
         data = fh.read()
     b = _Buf(data, path)
@@ -530,23 +652,7 @@ def read_gguf_raw(path):
         off = b.scalar("<u8", "tensor offset")
         infos.append((name, dims, t, off))
     align = int(meta.get("general.alignment", 32))
-    start = (b.p + align - 1) // align * align
-    tensors = {}
-    for name, dims, t, off in infos:
-        if t not in GGML_TYPES:
-            raise ValueError("%s: tensor %s has unsupported ggml type %d" % (path, name, t))
-        be, bb, dec = GGML_TYPES[t]
-        n = int(np.prod(dims)) if dims else 1
-        if n % be:
-            raise ValueError("%s: tensor %s size %d not a multiple of block %d" % (path, name, n, be))
-        nbytes = n // be * bb
-        a0 = start + off
-        if off % align or a0 + nbytes > len(data):
-            raise ValueError("%s: tensor %s data [%d, %d) misaligned or out of file (%d bytes)"
-                             % (path, name, a0, a0 + nbytes, len(data)))
-        arr = dec(data[a0: a0 + nbytes]).astype(np.float32)
-        tensors[name] = arr.reshape(tuple(reversed(dims)))
-    return meta, tensors
+    return data, meta, infos, (b.p + align - 1) // align * align
 
 
 def read_gguf(path):

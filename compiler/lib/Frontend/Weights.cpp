@@ -2,6 +2,7 @@
 
 #include "tfm/Frontend/Weights.h"
 #include "tfm/Formats/Files.h"
+#include "tfm/Formats/Quants.h"
 #include "tfm/Frontend/DefaultBindings.h"
 #include "tfm/Frontend/Description.h"
 #include "tfm/runtime/ModelAbi.h"
@@ -240,32 +241,45 @@ Error checkWeights(const ModelSpec &spec, const Checkpoint &ckpt) {
 }
 
 void chooseWeightStorage(ModelSpec &spec, const Checkpoint *ckpt,
-                         Quantize quantize) {
+                         Quantize quantize, formats::DType output) {
   spec.weights.storage.clear();
-  std::map<std::string, bool> q8;
+  spec.weights.rounded.clear();
+  // Per template: every weight stored as q8_0 blocks; every weight rounded
+  // to q4_K.
+  std::map<std::string, std::pair<bool, bool>> choice;
   for (const WeightDecl &d : expectedWeights(spec)) {
     bool blocks = d.shape.size() == 2 && d.shape[1] % 32 == 0;
+    bool q4k = quantize == Quantize::Q4_K && d.shape.size() == 2 &&
+               d.shape[1] % formats::kSuperBlock == 0;
     if (ckpt && spec.weights.format != CheckpointFormat::Random) {
       auto r = resolve(spec, *ckpt, d);
       if (!r) {
         llvm::consumeError(r.takeError());
-        blocks = false;
+        blocks = q4k = false;
       } else if (r->tensor->dtype == formats::DType::Q8_0) {
         // Blocks are copied as they are: not from a split or transpose.
         blocks = blocks && r->binding.splitAxis < 0 && !r->binding.transpose;
+        q4k = false;
       } else {
         blocks = blocks && quantize == Quantize::Q8_0;
+        // Quantized tensors keep their values (no requantization).
+        q4k = q4k && !formats::blockEncoding(r->tensor->dtype);
       }
     } else {
       blocks = blocks && quantize == Quantize::Q8_0;
     }
-    auto [it, inserted] = q8.try_emplace(d.templ, blocks);
+    auto [it, inserted] = choice.try_emplace(d.templ, blocks, q4k);
     if (!inserted)
-      it->second = it->second && blocks;
+      it->second = {it->second.first && blocks, it->second.second && q4k};
   }
-  for (const auto &[templ, blocks] : q8)
-    if (blocks)
+  const char *head = spec.tiedHead ? "tok_embeddings.weight" : "lm_head.weight";
+  for (const auto &[templ, c] : choice) {
+    if (c.first)
       spec.weights.storage[templ] = WeightStorage::Q8_0;
+    if (c.second)
+      spec.weights.rounded[templ] =
+          templ == head ? output : formats::DType::Q4_K;
+  }
 }
 
 llvm::Expected<std::unique_ptr<Checkpoint>> openWeights(const ModelSpec &spec) {
@@ -622,6 +636,48 @@ struct QuantizeSink {
   }
 };
 
+/// Rounds the values streamed through it to a block type's (its
+/// reference quantizer, then ggml's dequantization), one block at a time,
+/// into `sink`.
+template <typename Sink> struct RoundingSink {
+  Sink &sink;
+  const formats::BlockEncoding &enc;
+  std::vector<float> buffer = std::vector<float>(enc.elems);
+  std::vector<uint8_t> block = std::vector<uint8_t>(enc.bytes);
+  size_t pending = 0;
+  llvm::MutableArrayRef<float> space(uint64_t most) {
+    return llvm::MutableArrayRef<float>(buffer).slice(
+        pending, std::min<uint64_t>(most, buffer.size() - pending));
+  }
+  void commit(size_t n) {
+    pending += n;
+    if (pending < buffer.size())
+      return;
+    enc.quantize(buffer.data(), block.data());
+    enc.dequantize(block.data(), buffer.data());
+    for (size_t k = 0; k < pending;) {
+      llvm::MutableArrayRef<float> dst = sink.space(pending - k);
+      std::copy_n(buffer.begin() + k, dst.size(), dst.data());
+      sink.commit(dst.size());
+      k += dst.size();
+    }
+    pending = 0;
+  }
+};
+
+/// streamWeight, through a RoundingSink for the weights of
+/// spec.weights.rounded.
+template <typename Sink>
+Error streamStored(const ModelSpec &spec, const Checkpoint *ckpt,
+                   const WeightDecl &decl, Sink &sink,
+                   bool allowNonFinite = true) {
+  auto it = spec.weights.rounded.find(decl.templ);
+  if (it == spec.weights.rounded.end())
+    return streamWeight(spec, ckpt, decl, sink, allowNonFinite);
+  RoundingSink<Sink> rounded{sink, *formats::blockEncoding(it->second)};
+  return streamWeight(spec, ckpt, decl, rounded, allowNonFinite);
+}
+
 /// Writes q8_0 weight `decl` (WeightStorage::Q8_0) in tiles of `tile` rows
 /// (see writeWeightsBlob): the scales, padding, then the int8 values. A
 /// q8_0 tensor's blocks are copied; any other (tfmc --quantize=q8_0) is
@@ -718,7 +774,7 @@ Error readWeight(const ModelSpec &spec, const Checkpoint *ckpt,
                        llvm::Twine(out.size()) + " values, expected " +
                        llvm::Twine(elementCount(decl)));
   ArraySink sink{out};
-  return streamWeight(spec, ckpt, decl, sink);
+  return streamStored(spec, ckpt, decl, sink);
 }
 
 uint64_t specId(const ModelSpec &spec) {
@@ -762,7 +818,7 @@ writeWeightsBlob(const ModelSpec &spec, const Checkpoint *ckpt,
       continue;
     }
     if (!tile) {
-      if (Error e = streamWeight(spec, ckpt, decl, blob, allowNonFinite))
+      if (Error e = streamStored(spec, ckpt, decl, blob, allowNonFinite))
         return e;
       continue;
     }
@@ -773,7 +829,7 @@ writeWeightsBlob(const ModelSpec &spec, const Checkpoint *ckpt,
     TileSink tiles(blob, static_cast<size_t>(tile),
                    static_cast<size_t>(decl.shape[0]),
                    static_cast<size_t>(decl.shape[1]));
-    if (Error e = streamWeight(spec, ckpt, decl, tiles, allowNonFinite))
+    if (Error e = streamStored(spec, ckpt, decl, tiles, allowNonFinite))
       return e;
   }
   blob.zeros(layout.totalSize - blob.position());

@@ -176,14 +176,27 @@ cl::opt<tfm::KernelMode> kernels(
     cl::cat(category));
 cl::opt<tfm::Quantize> quantize(
     "quantize",
-    cl::desc("Store the 2-D weights (K a multiple of 32) of f32, f16 or bf16 "
-             "checkpoints and random descriptions quantized (needs "
-             "--kernels=generated)"),
+    cl::desc("Store the 2-D weights (K a multiple of 32; 256 for q4_K) of "
+             "f32, f16 or bf16 checkpoints and random descriptions quantized "
+             "(needs --kernels=generated)"),
     cl::init(tfm::Quantize::None),
     cl::values(clEnumValN(tfm::Quantize::None, "none",
                           "keep the checkpoint's precision (default)"),
                clEnumValN(tfm::Quantize::Q8_0, "q8_0",
-                          "GGUF q8_0 blocks, as llama-quantize writes them")),
+                          "GGUF q8_0 blocks, as llama-quantize writes them"),
+               clEnumValN(tfm::Quantize::Q4_K, "q4_K",
+                          "GGUF q4_K's values, as llama-quantize --pure "
+                          "rounds them (stored as f32 for now)")),
+    cl::cat(category));
+cl::opt<tfm::formats::DType> quantizeOutput(
+    "quantize-output",
+    cl::desc("With --quantize=q4_K: the type of the LM head (the embedding "
+             "table when tied)"),
+    cl::init(tfm::formats::DType::Q6_K),
+    cl::values(clEnumValN(tfm::formats::DType::Q6_K, "q6_K",
+                          "as llama-quantize's Q4_K (default)"),
+               clEnumValN(tfm::formats::DType::Q4_K, "q4_K",
+                          "as llama-quantize --pure")),
     cl::cat(category));
 cl::opt<bool> noKernels("no-kernels", cl::desc("Same as --kernels=loops"),
                         cl::cat(category));
@@ -419,6 +432,8 @@ int main(int argc, char **argv) {
       pipeline.kernels != tfm::KernelMode::Generated)
     usageError("--quantize needs --kernels=generated (the kernels that read "
                "q8_0 blocks)");
+  if (quantizeOutput.getNumOccurrences() && quantize != tfm::Quantize::Q4_K)
+    usageError("--quantize-output needs --quantize=q4_K");
 
   mlir::DialectRegistry registry;
   tfm::registerAllDialects(registry);
@@ -503,7 +518,7 @@ int main(int argc, char **argv) {
   // --quantize=q8_0 stores the other 2-D weights as q8_0 blocks too.
   if (pipeline.kernels == tfm::KernelMode::Generated &&
       (checkpoint || spec.weights.format == tfm::CheckpointFormat::Random))
-    tfm::chooseWeightStorage(spec, checkpoint.get(), quantize);
+    tfm::chooseWeightStorage(spec, checkpoint.get(), quantize, quantizeOutput);
 
   phases.begin(tfm::Progress::Graph);
   tfm::WeightsLayout layout = tfm::weightsLayout(spec);

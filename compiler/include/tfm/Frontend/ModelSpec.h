@@ -24,6 +24,11 @@
 #include <utility>
 #include <vector>
 
+namespace tfm::formats {
+/// A checkpoint's element type (tfm/Formats/Checkpoint.h).
+enum class DType;
+} // namespace tfm::formats
+
 namespace tfm {
 
 /// How a model encodes positions. (The dialect's mlir::tfm::PositionalKind
@@ -106,6 +111,10 @@ struct WeightsSpec {
   /// Template -> storage, for the weights not stored as f32 (chosen by
   /// chooseWeightStorage, Weights.h).
   std::map<std::string, WeightStorage> storage;
+  /// Template -> the block type (q4_K, q6_K) whose values its f32 weights
+  /// take: quantized and dequantized again on their way to the blob (tfmc
+  /// --quantize=q4_K; chooseWeightStorage).
+  std::map<std::string, formats::DType> rounded;
 };
 
 struct TokenizerSpec {

@@ -84,16 +84,23 @@ uint64_t storedBytes(WeightStorage storage, llvm::ArrayRef<int64_t> shape);
 WeightsCensus weightsCensus(const WeightsLayout &layout);
 
 /// tfmc --quantize: the storage weights of other types are quantized to.
-enum class Quantize { None, Q8_0 };
+enum class Quantize { None, Q8_0, Q4_K };
 
 /// Chooses how the blob stores each weight (spec.weights.storage): q8_0
 /// when every weight of a template is 2-D with a multiple of 32 columns and
 /// each is either a q8_0 tensor in `ckpt`, neither split nor transposed (its
 /// blocks are then copied as they are), or, with Quantize::Q8_0, any other
 /// tensor or a random weight (quantized by quantizeQ8_0); f32 otherwise.
-/// `ckpt` is null for random weights.
+/// `ckpt` is null for random weights. With Quantize::Q4_K the weights of a
+/// template that are all 2-D with a multiple of 256 columns and f32, f16 or
+/// bf16 tensors (or random) are rounded to GGUF q4_K, the LM head (the
+/// embedding table when tied) to `output` (llama-quantize's default for
+/// Q4_K: q6_K): quantized by ggml's reference quantizer and dequantized
+/// again, and stored as f32 (spec.weights.rounded; the run-time kernels do
+/// not read K-quant blocks yet).
 void chooseWeightStorage(ModelSpec &spec, const formats::Checkpoint *ckpt,
-                         Quantize quantize = Quantize::None);
+                         Quantize quantize = Quantize::None,
+                         formats::DType output = formats::DType::Q6_K);
 
 /// GGUF's q8_0 quantization (ggml's quantize_row_q8_0_ref, which
 /// llama-quantize uses): per block of 32 values, d = max|x| / 127 stored as

@@ -37,8 +37,9 @@
 
 namespace tfm::formats {
 
-/// Element types a checkpoint's tensors may have (all convert to f32).
-enum class DType { F32, F16, BF16, Q8_0 };
+/// Element types a checkpoint's tensors may have (all convert to f32; the
+/// block-quantized ones are described in Quants.h).
+enum class DType { F32, F16, BF16, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K };
 const char *toString(DType t);
 
 /// IEEE binary16 and bfloat16 bit patterns to float.

@@ -1,0 +1,129 @@
+#!/usr/bin/python3
+"""K-quant GGUF weights end to end: tfmc's executable vs the oracle.
+
+  check_kquants.py --tfmc PATH --workdir DIR [--kernels MODE] [--types T,...]
+
+Writes GGUF files whose 2-D weights are K-quant tensors of random blocks
+(every byte random, then finite random f16 d and dmin; write_checkpoint.py's
+KQuant.random), compiles each with tfmc and compares its logits with
+test/reference/reference.py, which dequantizes the same blocks with its own
+NumPy code and runs the f32 oracle (check_checkpoint.py: relative error
+<= 1e-4, equal greedy tokens). Rows are 256 or 512 values (dim 256, hidden
+512): whole super-blocks.
+
+Cases: one per type, q2_K, q3_K, q4_K, q5_K and q6_K (every 2-D weight of
+that type, output.weight too), and `q4_K_M` (q4_K, with q6_K for attn_v,
+ffn_down and output, as llama-quantize's Q4_K_M mixes them). Then broken
+files: a NaN d, an infinite dmin and a NaN q6_K d (each a clear error,
+exit 1, naming the tensor, the block and its byte offset), and a q4_K
+tensor cut short by the file's end.
+"""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "test", "fixtures"))
+from e2e_args import arg_parser, parse_args  # noqa: E402
+from check_quantized import PROMPT, metadata  # noqa: E402
+from write_checkpoint import KQuant, random_weights, write_gguf  # noqa: E402
+
+CFG = dict(arch="llama", dim=256, hidden_dim=512, n_layers=2, n_heads=4,
+           n_kv_heads=2, vocab_size=44, seq_len=32, norm_eps=1e-5,
+           rope_theta=10000.0, shared_classifier=False)
+TYPES = ("q2_K", "q3_K", "q4_K", "q5_K", "q6_K")
+# What Q4_K_M stores as q6_K (llama-quantize: attn_v, ffn_down, output).
+Q6_IN_Q4_K_M = (".attn_v.weight", ".ffn_down.weight")
+
+
+def stored_weights(case, rng):
+    w = random_weights(CFG, 7, "gguf")
+    stored = {}
+    for name, t in w.items():
+        if t.ndim != 2:
+            stored[name] = t
+            continue
+        kind = case
+        if case == "q4_K_M":
+            q6 = name == "output.weight" or name.endswith(Q6_IN_Q4_K_M)
+            kind = "q6_K" if q6 else "q4_K"
+        stored[name] = KQuant.random(kind, t.shape, rng)
+    return stored
+
+
+def check_logits(args, case):
+    path = os.path.join(args.workdir, case + ".gguf")
+    write_gguf(path, "llama", metadata(CFG), stored_weights(case, np.random.default_rng(5)))
+    r = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "check_checkpoint.py"), path,
+                        "--tfmc", args.tfmc, "--workdir", os.path.join(args.workdir, case),
+                        "--prompt", PROMPT, "--steps", "6", "--kernels", args.kernels,
+                        "--ignore-eos"],
+                       capture_output=True, text=True)
+    sys.stdout.write(case + ": " + r.stdout)
+    sys.stderr.write(r.stderr)
+    return r.returncode == 0
+
+
+def set_half(kq, block, at, value):
+    kq.blocks[block, at:at + 2] = np.array([value], "<f2").view(np.uint8)
+
+
+def check_broken(args):
+    """Broken blocks: clear errors with byte offsets, exit 1, no crash."""
+    bad = "blk.1.ffn_down.weight"  # [256, 512]: 2 super-blocks per row
+    cases = []
+    for label, kind, field, value in (("nan-d", "q4_K", 0, "nan"), ("inf-dmin", "q4_K", 1, "inf"),
+                                      ("nan-q6_K", "q6_K", 0, "nan")):
+        stored = stored_weights(kind, np.random.default_rng(3))
+        block = 5  # row 2, block 1
+        kq = stored[bad]
+        set_half(kq, block, kq.scale_at[field], np.float16(value))
+        path = os.path.join(args.workdir, label + ".gguf")
+        layout = write_gguf(path, "llama", metadata(CFG), stored)
+        at = layout["tensor_data"][bad][0] + block * kq.blocks.shape[1]
+        what = "a NaN" if value == "nan" else "an infinite"
+        cases.append((path, f"tensor '{bad}' [256, 512] has {what} {kind} "
+                            f"{('d', 'dmin')[field]} in block {block} (at byte {at})"))
+    # The last tensor's data cut short: the parser names the offset field.
+    stored = stored_weights("q4_K", np.random.default_rng(3))
+    path = os.path.join(args.workdir, "truncated.gguf")
+    layout = write_gguf(path, "llama", metadata(CFG), stored)
+    last = max(layout["tensor_data"], key=lambda n: layout["tensor_data"][n][0])
+    start, size = layout["tensor_data"][last]
+    with open(path, "r+b") as fh:
+        fh.truncate(start + size - 100)
+    cases.append((path, f"tensor '{last}' data [{layout['data']} + "
+                        f"{start - layout['data']}, +{size} bytes) extends past the end "
+                        f"of the {start + size - 100}-byte file at byte "
+                        f"{layout['tensor_info'][last]['offset']}"))
+    ok = True
+    for model, want in cases:
+        r = subprocess.run([args.tfmc, model, "-o", os.path.join(args.workdir, "broken")],
+                           capture_output=True, text=True)
+        good = r.returncode == 1 and want in r.stderr
+        print(f"{os.path.basename(model)}: exit {r.returncode}, "
+              f"{'error names' if good else 'FAIL: error lacks'} {want!r}"
+              + ("" if good else f": {r.stderr.strip()}"))
+        ok &= good
+    return ok
+
+
+def main():
+    ap = arg_parser()
+    ap.add_argument("--kernels", default="generated")
+    ap.add_argument("--types", default=",".join(TYPES + ("q4_K_M",)))
+    args = parse_args(ap)
+    ok = True
+    for case in args.types.split(","):
+        ok &= check_logits(args, case)
+    ok &= check_broken(args)
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
