@@ -2,6 +2,7 @@
 """K-quant GGUF weights end to end: tfmc's executable vs the oracle.
 
   check_kquants.py --tfmc PATH --workdir DIR [--kernels MODE] [--types T,...]
+                   [--llama-src TARBALL]
 
 Writes GGUF files whose 2-D weights are K-quant tensors of random blocks
 (every byte random, then finite random f16 d and dmin; write_checkpoint.py's
@@ -10,6 +11,10 @@ test/reference/reference.py, which dequantizes the same blocks with its own
 NumPy code and runs the f32 oracle (check_checkpoint.py: relative error
 <= 1e-4, equal greedy tokens). Rows are 256 or 512 values (dim 256, hidden
 512): whole super-blocks.
+
+With llama.cpp's source (--llama-src, the peers' tarball; skipped when
+absent), the oracle's dequantizers are first checked against gguf-py's on the
+random tensors of every type: equal bit for bit.
 
 Cases: one per type, q2_K, q3_K, q4_K, q5_K and q6_K (every 2-D weight of
 that type, output.weight too), and `q4_K_M` (q4_K, with q6_K for attn_v,
@@ -22,6 +27,8 @@ tensor cut short by the file's end.
 import os
 import subprocess
 import sys
+import tarfile
+import tempfile
 
 import numpy as np
 
@@ -30,6 +37,8 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "test", "fixtures"))
 from e2e_args import arg_parser, parse_args  # noqa: E402
 from check_quantized import PROMPT, metadata  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "test", "reference"))
+from reference import GGML_TYPES  # noqa: E402
 from write_checkpoint import KQuant, random_weights, write_gguf  # noqa: E402
 
 CFG = dict(arch="llama", dim=256, hidden_dim=512, n_layers=2, n_heads=4,
@@ -66,6 +75,31 @@ def check_logits(args, case):
     sys.stdout.write(case + ": " + r.stdout)
     sys.stderr.write(r.stderr)
     return r.returncode == 0
+
+
+def check_oracle_dequantizers(tarball):
+    """reference.py's K-quant dequantizers against gguf-py's (extracted from
+    llama.cpp's source to a temporary directory), on random blocks."""
+    if not os.path.isfile(tarball):
+        print("oracle vs gguf-py: skipped (no %s)" % tarball)
+        return True
+    with tempfile.TemporaryDirectory() as tmp:
+        with tarfile.open(tarball) as tar:
+            members = [m for m in tar.getmembers()
+                       if m.name.startswith("llama.cpp/gguf-py/gguf/") and m.isfile()]
+            tar.extractall(tmp, members)
+        sys.path.insert(0, os.path.join(tmp, "llama.cpp", "gguf-py"))
+        from gguf import GGMLQuantizationType, quants
+        ok = True
+        for kind in TYPES:
+            kq = KQuant.random(kind, (64, 512), np.random.default_rng(9))
+            ours = GGML_TYPES[kq.gtype][2](kq.tobytes())
+            theirs = quants.dequantize(kq.blocks, GGMLQuantizationType(kq.gtype)).reshape(-1)
+            same = ours.dtype == theirs.dtype and np.array_equal(ours, theirs)
+            print("oracle vs gguf-py, %s: %s" % (kind, "equal" if same else "FAIL: differ"))
+            ok &= same
+        sys.path.pop(0)
+    return ok
 
 
 def set_half(kq, block, at, value):
@@ -116,8 +150,9 @@ def main():
     ap = arg_parser()
     ap.add_argument("--kernels", default="generated")
     ap.add_argument("--types", default=",".join(TYPES + ("q4_K_M",)))
+    ap.add_argument("--llama-src", default="", help="llama.cpp-src.tar.xz of the peers")
     args = parse_args(ap)
-    ok = True
+    ok = check_oracle_dequantizers(args.llama_src)
     for case in args.types.split(","):
         ok &= check_logits(args, case)
     ok &= check_broken(args)
