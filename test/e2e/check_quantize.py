@@ -29,7 +29,10 @@ two blobs hold the dequantized values of tfmc's and llama-quantize's blocks:
 they must be identical, and the peer's file must hold q4_K tensors. Super-blocks crafted for the
 quantizer's corners: all zero (scale 0), all equal and positive (min
 clamped to 0), one outlier among small values, and a sub-block of zeros
-next to large values (a sub-block scale that rounds to 0).
+next to large values (a sub-block scale that rounds to 0). Then
+llama-quantize's own Q4_K_M file of the f32 case (q4_K with q6_K layers and
+head): tfmc's logits against the oracle's on it (check_checkpoint.py), and
+its greedy text against llama-completion's on the same file.
 """
 
 import os
@@ -169,8 +172,47 @@ def main_k(args):
         src = os.path.join(args.workdir, "k-%s.gguf" % label)
         write_case_k(case, src, tied)
         ok &= compare(args, "q4_K-" + label, src, ["--pure"] + lq, "q4_K", tfmc)
+    ok &= check_peer_q4_k_m(args)
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
+
+
+def check_peer_q4_k_m(args):
+    """llama-quantize's own Q4_K_M file (q4_K with q6_K layers and head, as
+    llama.cpp mixes them): tfmc's logits against the oracle's on it."""
+    src = os.path.join(args.workdir, "k-f32.gguf")
+    d = os.path.join(args.workdir, "Q4_K_M")
+    os.makedirs(d, exist_ok=True)
+    peer = os.path.join(d, "peer-Q4_K_M.gguf")
+    r = run([args.llama_quantize, src, peer, "Q4_K_M"])
+    if r.returncode != 0:
+        print("Q4_K_M: llama-quantize failed (%d):\n%s" % (r.returncode, r.stdout[-2000:]))
+        return False
+    types = list(gguf_tensor_types(peer).values())
+    mix = [types.count(g) for g in (GGML_Q4_K, GGML_Q6_K)]
+    if min(mix) < 1:
+        print("Q4_K_M: the peer's file is not a mix: %d q4_K, %d q6_K" % tuple(mix))
+        return False
+    r = run(["/usr/bin/python3", os.path.join(HERE, "check_checkpoint.py"), peer,
+             "--tfmc", args.tfmc, "--workdir", d, "--prompt", "abc cab bad", "--steps", "6",
+             "--ignore-eos"])
+    sys.stdout.write("Q4_K_M (%d q4_K, %d q6_K tensors): " % tuple(mix) + r.stdout)
+    sys.stderr.write(r.stderr)
+    ok = r.returncode == 0
+    # Greedy text next to llama.cpp's on the same file (its q8_K dot
+    # products round differently; the tokens must still agree here).
+    completion = os.path.join(os.path.dirname(args.llama_quantize), "llama-completion")
+    if not os.access(completion, os.X_OK):
+        print("Q4_K_M text: skipped (no %s)" % completion)
+        return ok
+    gen = ["-p", "abc cab bad", "-n", "6", "--temp", "0", "--ignore-eos"]
+    theirs = run([completion, "-m", peer, "-no-cnv", "-t", "1"] + gen)
+    ours = run([os.path.join(d, "model"), "--no-timing"] + gen)
+    same = theirs.returncode == 0 and ours.returncode == 0 and \
+        theirs.stdout.strip() == ours.stdout.strip()
+    print("Q4_K_M text: tfmc %r, llama.cpp %r: %s" % (ours.stdout.strip(), theirs.stdout.strip(),
+                                                      "equal" if same else "FAIL: differ"))
+    return ok and same
 
 
 if __name__ == "__main__":
