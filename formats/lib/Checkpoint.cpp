@@ -38,9 +38,8 @@ uint16_t readU16(const uint8_t *p) {
 
 /// Bytes of `count` elements of `t` (block types: whole blocks).
 uint64_t byteSize(DType t, uint64_t count) {
-  if (const BlockEncoding *enc = blockEncoding(t))
-    return count / enc->elems * enc->bytes;
-  return (t == DType::F32 ? 4 : 2) * count;
+  const EncodingInfo &info = encodingInfo(t);
+  return count / info.blockSize * info.blockBytes;
 }
 
 /// Converts elements [first, first + dst.size()) of the tensor data at
@@ -76,9 +75,9 @@ void convertToF32(DType t, const uint8_t *data, uint64_t first,
   const BlockEncoding &enc = *blockEncoding(t);
   float block[kSuperBlock];
   for (size_t k = 0; k < dst.size();) {
-    uint64_t e = first + k, j = e % enc.elems;
-    enc.dequantize(data + e / enc.elems * enc.bytes, block);
-    size_t n = std::min<uint64_t>(enc.elems - j, dst.size() - k);
+    uint64_t e = first + k, j = e % enc.elems();
+    enc.dequantize(data + e / enc.elems() * enc.bytes(), block);
+    size_t n = std::min<uint64_t>(enc.elems() - j, dst.size() - k);
     std::copy_n(block + j, n, dst.data() + k);
     k += n;
   }
@@ -86,35 +85,17 @@ void convertToF32(DType t, const uint8_t *data, uint64_t first,
 
 /// The byte offset of element `k` in a tensor of type `t` (for block
 /// types, of the block holding it).
-uint64_t byteOffset(DType t, uint64_t k) {
-  if (const BlockEncoding *enc = blockEncoding(t))
-    return k / enc->elems * enc->bytes;
-  return byteSize(t, k);
-}
+uint64_t byteOffset(DType t, uint64_t k) { return byteSize(t, k); }
 
 /// The end of the bytes holding elements [0, k) (block types: whole blocks).
 uint64_t byteEnd(DType t, uint64_t k) {
-  if (const BlockEncoding *enc = blockEncoding(t))
-    return llvm::divideCeil(k, enc->elems) * enc->bytes;
-  return byteSize(t, k);
+  const EncodingInfo &info = encodingInfo(t);
+  return llvm::divideCeil(k, info.blockSize) * info.blockBytes;
 }
-
-/// GGUF tensor types and the DTypes tfmc reads them as.
-constexpr std::pair<GgmlType, DType> kGgmlDTypes[] = {
-    {GgmlType::F32, DType::F32},   {GgmlType::F16, DType::F16},
-    {GgmlType::BF16, DType::BF16}, {GgmlType::Q8_0, DType::Q8_0},
-    {GgmlType::Q2_K, DType::Q2_K}, {GgmlType::Q3_K, DType::Q3_K},
-    {GgmlType::Q4_K, DType::Q4_K}, {GgmlType::Q5_K, DType::Q5_K},
-    {GgmlType::Q6_K, DType::Q6_K}};
 
 } // namespace
 
-const char *toString(DType t) {
-  for (auto [g, d] : kGgmlDTypes)
-    if (d == t)
-      return toString(g);
-  return "?";
-}
+const char *toString(DType t) { return encodingInfo(t).name; }
 
 float halfToFloat(uint16_t h) {
   uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
@@ -256,7 +237,7 @@ Error Checkpoint::readChecked(
           .str();
   StringRef data = fileOf(t).bytes();
   const BlockEncoding *enc = blockEncoding(t.dtype);
-  if ((enc && n % enc->elems != 0) || byteSize(t.dtype, n) != t.size ||
+  if ((enc && n % enc->elems() != 0) || byteSize(t.dtype, n) != t.size ||
       t.offset > data.size() || t.size > data.size() - t.offset)
     return readerError(where + ": " + Twine(t.size) + " bytes do not hold " +
                        Twine(n) + " " + toString(t.dtype) +
@@ -297,10 +278,10 @@ Error Checkpoint::readF32(const TensorInfo &t, llvm::MutableArrayRef<float> out,
   if (Error e = readChecked(
           t, byteEnd(t.dtype, first + out.size()), [&](const uint8_t *from) {
             if (enc && !out.empty()) {
-              uint64_t b = first / enc->elems;
+              uint64_t b = first / enc->elems();
               bad = findBadScale(
                   *enc, from, b,
-                  byteEnd(t.dtype, first + out.size()) / enc->bytes - b);
+                  byteEnd(t.dtype, first + out.size()) / enc->bytes() - b);
             }
             if (!bad)
               convertToF32(t.dtype, from, first, out);
@@ -312,7 +293,7 @@ Error Checkpoint::readF32(const TensorInfo &t, llvm::MutableArrayRef<float> out,
                        (std::isnan(bad->value) ? " NaN " : "n infinite ") +
                        toString(t.dtype) + " " + bad->field + " in block " +
                        Twine(bad->block) + " (at byte " +
-                       Twine(t.offset + bad->block * enc->bytes) + ")");
+                       Twine(t.offset + bad->block * enc->bytes()) + ")");
   return Error::success();
 }
 
@@ -345,15 +326,18 @@ Error Checkpoint::parseGguf() {
   for (const GgufTensor &g : gguf->getTensors()) {
     TensorInfo t;
     t.name = g.name.str();
-    auto *readable = llvm::find_if(
-        kGgmlDTypes, [&](const auto &entry) { return entry.first == g.type; });
-    if (readable == std::end(kGgmlDTypes))
+    // Every row of the encodings table is a type tfmc reads.
+    auto encodings = weightEncodings();
+    auto *readable = llvm::find_if(encodings, [&](const EncodingInfo &e) {
+      return e.ggmlType == static_cast<uint32_t>(g.type);
+    });
+    if (readable == encodings.end())
       return readerError("gguf: tensor '" + t.name + "' (info at byte " +
                          Twine(g.infoOffset) + ") has type " +
                          toString(g.type) +
                          ", which tfmc cannot read (supported: f32, f16, "
                          "bf16, q8_0, q2_K, q3_K, q4_K, q5_K, q6_K)");
-    t.dtype = readable->second;
+    t.dtype = readable->encoding;
     // ggml lists dimensions fastest-first; we use outermost-first.
     for (auto it = g.dims.rbegin(); it != g.dims.rend(); ++it)
       t.shape.push_back(static_cast<int64_t>(*it));

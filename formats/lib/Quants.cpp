@@ -372,12 +372,12 @@ void quantizeQ6K(const float *x, uint8_t *y) {
 
 // clang-format off
 constexpr BlockEncoding kEncodings[] = {
-    {DType::Q8_0, 32,  34,  {-1, -1},  dequantizeQ8_0, nullptr},
-    {DType::Q2_K, 256, 84,  {80, 82},  dequantizeQ2K,  nullptr},
-    {DType::Q3_K, 256, 110, {108, -1}, dequantizeQ3K,  nullptr},
-    {DType::Q4_K, 256, 144, {0, 2},    dequantizeQ4K,  quantizeQ4K},
-    {DType::Q5_K, 256, 176, {0, 2},    dequantizeQ5K,  nullptr},
-    {DType::Q6_K, 256, 210, {208, -1}, dequantizeQ6K,  quantizeQ6K},
+    {DType::Q8_0, {-1, -1},  dequantizeQ8_0, nullptr},
+    {DType::Q2_K, {80, 82},  dequantizeQ2K,  nullptr},
+    {DType::Q3_K, {108, -1}, dequantizeQ3K,  nullptr},
+    {DType::Q4_K, {0, 2},    dequantizeQ4K,  quantizeQ4K},
+    {DType::Q5_K, {0, 2},    dequantizeQ5K,  nullptr},
+    {DType::Q6_K, {208, -1}, dequantizeQ6K,  quantizeQ6K},
 };
 // clang-format on
 
@@ -397,7 +397,7 @@ std::optional<BadScale> findBadScale(const BlockEncoding &enc,
     for (int f = 0; f < 2; ++f) {
       if (enc.scaleAt[f] < 0)
         continue;
-      float v = f16At(data + b * enc.bytes + enc.scaleAt[f]);
+      float v = f16At(data + b * enc.bytes() + enc.scaleAt[f]);
       if (!std::isfinite(v))
         return BadScale{b, kFields[f], v};
     }
@@ -406,10 +406,10 @@ std::optional<BadScale> findBadScale(const BlockEncoding &enc,
 
 void quantizeBlocks(const BlockEncoding &enc, llvm::ArrayRef<float> values,
                     llvm::MutableArrayRef<uint8_t> out) {
-  assert(enc.quantize && values.size() % enc.elems == 0 &&
-         out.size() == values.size() / enc.elems * enc.bytes);
-  for (size_t b = 0; b < values.size() / enc.elems; ++b)
-    enc.quantize(&values[b * enc.elems], &out[b * enc.bytes]);
+  assert(enc.quantize && values.size() % enc.elems() == 0 &&
+         out.size() == values.size() / enc.elems() * enc.bytes());
+  for (size_t b = 0; b < values.size() / enc.elems(); ++b)
+    enc.quantize(&values[b * enc.elems()], &out[b * enc.bytes()]);
 }
 
 } // namespace tfm::formats

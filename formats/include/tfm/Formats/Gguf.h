@@ -53,18 +53,9 @@ enum class GgufType : uint32_t {
 };
 
 /// Tensor element types (ggml_type). The parser accepts every type whose
-/// block size it knows (see toString); these are the ones tfmc converts.
-enum class GgmlType : uint32_t {
-  F32 = 0,
-  F16 = 1,
-  Q8_0 = 8,
-  Q2_K = 10,
-  Q3_K = 11,
-  Q4_K = 12,
-  Q5_K = 13,
-  Q6_K = 14,
-  BF16 = 30
-};
+/// block size it knows (see toString); the code names these, and tfmc reads
+/// the types of the encodings table (Encodings.h).
+enum class GgmlType : uint32_t { F32 = 0, F16 = 1, Q8_0 = 8, BF16 = 30 };
 
 /// Name of a metadata type ("uint32", "string", ...), "?" when unknown.
 const char *toString(GgufType t);

@@ -36,7 +36,9 @@ constexpr uint64_t kSuperBlock = 256;
 /// A block-quantized DType.
 struct BlockEncoding {
   DType type;
-  uint32_t elems, bytes; ///< Values and bytes per block.
+  /// Values and bytes per block (the encodings table's).
+  uint32_t elems() const { return encodingInfo(type).blockSize; }
+  uint32_t bytes() const { return encodingInfo(type).blockBytes; }
   /// Byte offsets in a block of its f16 scales (d, then dmin), -1 for none.
   int16_t scaleAt[2];
   /// Writes the block's `elems` values to `out`.
