@@ -38,6 +38,8 @@ the ``N + 1`` generated ids (comma separated): the argmax of the last prompt row
 followed by the argmax of every decode row (the first N of them were fed back).
 Decoding re-runs the full prefix at every step (no KV cache), so every row is
 the plain causal forward pass of the sequence so far; there is no EOS stop.
+With ``"causal": false`` the prompt's rows see the whole prompt (it is one
+call in tfmc, which prefills it at once) and each decode row sees the past.
 
 Architecture JSON
 -----------------
@@ -75,6 +77,7 @@ All keys (defaults in brackets):
     ffn_bias         bool [false]       biases on w1/w3/w2
     final_norm       bool [true]
     tied_embeddings  bool [true]        LM head = tok_embeddings.weight
+    causal           bool [true]        false: the prompt's rows see the whole prompt
 
 ALiBi uses the slopes of the ALiBi reference code (geometric 2^(-8/n) for n a
 power of two; otherwise the closest power of two plus every other slope of
@@ -132,6 +135,7 @@ ARCH_DEFAULTS = {
     "ffn_bias": False,
     "final_norm": True,
     "tied_embeddings": True,
+    "causal": True,
 }
 ARCH_REQUIRED = ["vocab_size", "dim", "n_layers", "n_heads", "hidden_dim"]
 ENUMS = {
@@ -287,6 +291,7 @@ class Model:
             self.w[k] = t.to(dtype)
         self.unused = sorted(set(weights) - set(need))
         self.record = None  # a list: attention() appends each layer's [H, T, T]
+        self.prefix = 0  # non-causal: the rows [0, prefix) see each other
 
     def norm(self, x, prefix):
         a, w = self.a, self.w
@@ -329,7 +334,12 @@ class Model:
         if a["position"] == "alibi":
             slopes = torch.tensor(alibi_slopes(H), dtype=s.dtype)[:, None, None]
             s = s - slopes * (i - j).to(s.dtype)[None]
-        s = s.masked_fill((j > i)[None], float("-inf"))
+        hidden = j > i
+        if not a["causal"]:
+            # tfmc's non-causal attention: the rows of one call (the prompt,
+            # prefilled at once) see each other; a decode step sees the past.
+            hidden = hidden & ~((i < self.prefix) & (j < self.prefix))
+        s = s.masked_fill(hidden[None], float("-inf"))
         pr = torch.softmax(s, dim=-1)
         if self.record is not None:
             self.record.append(pr.float().numpy())
@@ -378,6 +388,7 @@ class Model:
 
         Returns (logits rows [P+steps, V] as float32 numpy, generated ids (steps+1))."""
         seq = list(prompt)
+        self.prefix = len(prompt)
         rows = [self.forward(seq).float().numpy()]
         gen = [int(np.argmax(rows[-1][-1]))]
         for _ in range(steps):
