@@ -153,7 +153,8 @@ WeightsCensus weightsCensus(const WeightsLayout &layout) {
     if (storage != WeightStorage::F32) {
       const formats::EncodingInfo &info = formats::encodingInfo(storage);
       bytes = n / info.blockSize * info.blockBytes;
-      ++c.q8_0Weights;
+      if (storage == WeightStorage::Q8_0)
+        ++c.q8_0Weights;
     } else {
       ++c.f32Weights;
     }
@@ -242,13 +243,27 @@ Error checkWeights(const ModelSpec &spec, const Checkpoint &ckpt) {
 void chooseWeightStorage(ModelSpec &spec, const Checkpoint *ckpt,
                          Quantize quantize) {
   spec.weights.storage.clear();
-  std::optional<WeightStorage> target;
-  if (quantize == Quantize::Q8_0)
-    target = WeightStorage::Q8_0;
+  static const std::optional<WeightStorage> kTargets[] = {
+      std::nullopt, WeightStorage::Q8_0, WeightStorage::Q4_0,
+      WeightStorage::F16, WeightStorage::BF16};
+  const std::optional<WeightStorage> target =
+      kTargets[static_cast<size_t>(quantize)];
+  // llama-quantize's default for the output layer (the embedding table when
+  // the head is tied) of a 4-bit file: q6_K when the rows are whole 256-value
+  // super-blocks, else q8_0. tfmc has no q6_K yet: q8_0 either way.
+  std::vector<WeightDecl> decls = expectedWeights(spec);
+  const bool tied = llvm::none_of(
+      decls, [](const WeightDecl &d) { return d.templ == "lm_head.weight"; });
+  auto targetOf = [&](const WeightDecl &d) {
+    if (target == WeightStorage::Q4_0 &&
+        d.templ == (tied ? "tok_embeddings.weight" : "lm_head.weight"))
+      return std::optional<WeightStorage>(WeightStorage::Q8_0);
+    return target;
+  };
   // Per template: the encoding every one of its weights can have, or none.
   std::map<std::string, std::optional<WeightStorage>> chosen;
-  for (const WeightDecl &d : expectedWeights(spec)) {
-    std::optional<WeightStorage> storage = target;
+  for (const WeightDecl &d : decls) {
+    std::optional<WeightStorage> storage = targetOf(d);
     if (ckpt && spec.weights.format != CheckpointFormat::Random) {
       auto r = resolve(spec, *ckpt, d);
       if (!r) {
@@ -580,34 +595,12 @@ Error streamWeight(const ModelSpec &spec, const Checkpoint *ckpt,
 
 } // namespace
 
-void quantizeQ8_0(llvm::ArrayRef<float> values,
-                  llvm::MutableArrayRef<uint8_t> out) {
-  assert(values.size() % 32 == 0 && out.size() == values.size() / 32 * 34);
-  for (size_t b = 0; b < values.size() / 32; ++b) {
-    llvm::ArrayRef<float> x = values.slice(b * 32, 32);
-    uint8_t *block = &out[b * 34];
-    float amax = 0;
-    for (float v : x)
-      amax = std::max(amax, std::fabs(v));
-    const float d = amax / 127;
-    const float id = d != 0 ? 1.0f / d : 0.0f;
-    llvm::APFloat half(d);
-    bool losesInfo = false;
-    half.convert(llvm::APFloat::IEEEhalf(), llvm::APFloat::rmNearestTiesToEven,
-                 &losesInfo);
-    llvm::support::endian::write16le(
-        block, static_cast<uint16_t>(half.bitcastToAPInt().getZExtValue()));
-    for (size_t j = 0; j < 32; ++j)
-      block[2 + j] = static_cast<uint8_t>(
-          static_cast<int8_t>(static_cast<int>(std::round(x[j] * id))));
-  }
-}
-
 namespace {
 
-/// Quantizes a weight's values, streamed in row-major order, to GGUF q8_0
-/// blocks (quantizeQ8_0) in `blocks`.
+/// Quantizes a weight's values, streamed in row-major order, to `info`'s
+/// GGUF blocks (its reference quantizer) in `blocks`.
 struct QuantizeSink {
+  const formats::EncodingInfo &info;
   std::vector<uint8_t> &blocks;
   std::vector<float> buffer = std::vector<float>(kChunkElements);
   size_t pending = 0; ///< Values at the front of buffer, not yet quantized.
@@ -617,13 +610,14 @@ struct QuantizeSink {
   }
   void commit(size_t n) {
     pending += n;
-    size_t whole = pending / 32 * 32;
+    const size_t size = info.blockSize, whole = pending / size;
     size_t at = blocks.size();
-    blocks.resize(at + whole / 32 * 34);
-    quantizeQ8_0(llvm::ArrayRef<float>(buffer).take_front(whole),
-                 llvm::MutableArrayRef<uint8_t>(blocks).drop_front(at));
-    std::copy(buffer.begin() + whole, buffer.begin() + pending, buffer.begin());
-    pending -= whole;
+    blocks.resize(at + whole * info.blockBytes);
+    for (size_t b = 0; b < whole; ++b)
+      info.quantize(&buffer[b * size], &blocks[at + b * info.blockBytes]);
+    std::copy(buffer.begin() + whole * size, buffer.begin() + pending,
+              buffer.begin());
+    pending -= whole * size;
   }
 };
 
@@ -652,9 +646,9 @@ Error writeEncodedWeight(const ModelSpec &spec, const Checkpoint *ckpt,
   std::string source = t ? "tensor '" + t->name + "' " + shapeString(t->shape)
                          : "its values quantized";
   if (!t) {
-    assert(info.encoding == WeightStorage::Q8_0 && "no quantizer");
+    assert(info.quantize && "chooseWeightStorage quantizes with a quantizer");
     quantized.reserve(rows * rowBytes);
-    QuantizeSink sink{quantized};
+    QuantizeSink sink{info, quantized};
     if (Error e = streamWeight(spec, ckpt, decl, sink, allowNonFinite))
       return e;
   }
@@ -691,14 +685,14 @@ Error writeEncodedWeight(const ModelSpec &spec, const Checkpoint *ckpt,
           for (uint64_t b = 0; b < blocksPerRow; ++b)
             for (uint64_t i = 0; i < width; ++i) {
               const uint8_t *block = &raw[i * rowBytes + b * info.blockBytes];
-              if (comp.finiteScale) {
+              if (comp.check == formats::EncodingComponent::Scale) {
                 float d = formats::halfToFloat(
                     llvm::support::endian::read16le(block + comp.byteOffset));
                 if (!std::isfinite(d))
                   return readerError(
-                      "weight '" + decl.name + "': " + source + " has a " +
-                      (std::isnan(d) ? "NaN" : "infinite") + " " + info.name +
-                      " " + comp.name + " in block " +
+                      "weight '" + decl.name + "': " + source + " has " +
+                      (std::isnan(d) ? "a NaN" : "an infinite") + " " +
+                      info.name + " " + comp.name + " in block " +
                       llvm::Twine((row + i) * blocksPerRow + b) + " (row " +
                       llvm::Twine(row + i) +
                       (t ? ", at byte " +
@@ -708,6 +702,18 @@ Error writeEncodedWeight(const ModelSpec &spec, const Checkpoint *ckpt,
                                    .str()
                          : std::string()) +
                       ")");
+              }
+              // f16 / bf16 values: non-finite ones as an f32 weight's.
+              if (comp.check != formats::EncodingComponent::None &&
+                  comp.check != formats::EncodingComponent::Scale && t &&
+                  !allowNonFinite) {
+                const uint8_t *at = block + comp.byteOffset;
+                uint16_t bits = llvm::support::endian::read16le(at);
+                float v = comp.check == formats::EncodingComponent::F16Value
+                              ? formats::halfToFloat(bits)
+                              : formats::bf16ToFloat(bits);
+                if (!std::isfinite(v))
+                  return nonFiniteError(decl, *t, (row + i) * cols + b, v);
               }
               for (uint64_t e = 0; e < comp.perBlock; ++e)
                 std::memcpy(&out[((b * comp.perBlock + e) * width + i) * bytes],

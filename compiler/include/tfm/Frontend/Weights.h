@@ -80,25 +80,21 @@ uint64_t storedBytes(WeightStorage storage, llvm::ArrayRef<int64_t> shape);
 WeightsCensus weightsCensus(const WeightsLayout &layout);
 
 /// tfmc --quantize: the storage weights of other types are quantized to.
-enum class Quantize { None, Q8_0 };
+/// (The 2-D weights; for Q4_0 the output layer, or the embedding table of a
+/// tied head, q8_0 as llama-quantize does for rows not made of 256-value
+/// super-blocks; it would use q6_K for the others, which tfmc lacks.)
+enum class Quantize { None, Q8_0, Q4_0, F16, BF16 };
 
 /// Chooses how the blob stores each weight (spec.weights.storage): an
 /// encoding E of the table (tfm/Formats/Encodings.h) when every weight of a
 /// template is 2-D with a multiple of E's block size of columns and each is
 /// either a tensor of type E in `ckpt`, neither split nor transposed (its
 /// blocks are then copied as they are), or, with --quantize=E, any other
-/// tensor or a random weight (quantized by quantizeQ8_0); f32 otherwise.
+/// tensor or a random weight (quantized by E's reference quantizer,
+/// Encodings.h); f32 otherwise.
 /// `ckpt` is null for random weights.
 void chooseWeightStorage(ModelSpec &spec, const formats::Checkpoint *ckpt,
                          Quantize quantize = Quantize::None);
-
-/// GGUF's q8_0 quantization (ggml's quantize_row_q8_0_ref, which
-/// llama-quantize uses): per block of 32 values, d = max|x| / 127 stored as
-/// f16 (round to nearest even), then q = round(x * (1/d)) (halves away from
-/// zero; 0 when d is 0) as int8. `values` holds whole blocks; `out` 34 bytes
-/// per block.
-void quantizeQ8_0(llvm::ArrayRef<float> values,
-                  llvm::MutableArrayRef<uint8_t> out);
 
 /// The blob layout of `spec` (no file access).
 WeightsLayout weightsLayout(const ModelSpec &spec);
