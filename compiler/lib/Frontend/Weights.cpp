@@ -269,8 +269,10 @@ void chooseWeightStorage(ModelSpec &spec, const Checkpoint *ckpt,
       if (!r) {
         llvm::consumeError(r.takeError());
         storage.reset();
-      } else if (auto kept = storageOf(r->tensor->dtype)) {
-        // Blocks are copied as they are: not from a split or transpose.
+      } else if (auto kept = storageOf(r->tensor->dtype);
+                 kept && (!storage || *storage == *kept)) {
+        // Blocks are copied as they are (not from a split or transpose),
+        // unless --quantize asks for another encoding.
         storage = kept;
         if (r->binding.splitAxis >= 0 || r->binding.transpose)
           storage.reset();
