@@ -169,25 +169,6 @@ std::optional<PackedLinear> isPackedLinear(linalg::GenericOp op) {
   auto wType = dyn_cast<MemRefType>(op.getDpsInputs()[1].getType());
   if (!wType || wType.getRank() != 3 || !wType.hasStaticShape())
     return no;
-  // The encoding: f32 weights, or the one whose components have the
-  // inputs' element types.
-  std::optional<WeightEncoding> encoding;
-  unsigned numComponents = op.getNumDpsInputs() - 1;
-  if (numComponents > 1 || !wType.getElementType().isF32()) {
-    for (const formats::EncodingInfo &info : formats::weightEncodings()) {
-      if (info.components.size() != numComponents)
-        continue;
-      bool typesMatch = true;
-      for (auto [c, comp] : llvm::enumerate(info.components))
-        typesMatch = typesMatch &&
-                     getElementTypeOrSelf(op.getDpsInputs()[1 + c]) ==
-                         mlir::tfm::componentType(op.getContext(), comp.kind);
-      if (typesMatch)
-        encoding = static_cast<WeightEncoding>(info.encoding);
-    }
-    if (!encoding)
-      return no;
-  }
   MLIRContext *ctx = op.getContext();
   AffineExpr m, n1, n0, kk;
   bindDims(ctx, m, n1, n0, kk);
@@ -199,11 +180,39 @@ std::optional<PackedLinear> isPackedLinear(linalg::GenericOp op) {
   if (maps[0] != map({m, kk}) || outMap.getNumResults() != 2 ||
       outMap.getResult(0) != m)
     return no;
-  for (unsigned c = 0; c < numComponents; ++c)
-    if (maps[1 + c] !=
-        map({n1, encoding ? mlir::tfm::componentIndex(*encoding, c, kk) : kk,
-             n0}))
+  // The encoding: f32 weights, or the one whose components have the
+  // inputs' element types and maps and whose contractionStep the body is
+  // (q8_0 and q4_0 have the same component types).
+  const unsigned numComponents = op.getNumDpsInputs() - 1;
+  SmallVector<Value> inputs = op.getDpsInputs();
+  auto matches = [&](std::optional<WeightEncoding> e) {
+    for (unsigned c = 0; c < numComponents; ++c)
+      if (maps[1 + c] !=
+          map({n1, e ? mlir::tfm::componentIndex(*e, c, kk) : kk, n0}))
+        return false;
+    return isContractionBody(op.getRegion().front(), e);
+  };
+  std::optional<WeightEncoding> encoding;
+  if (numComponents == 1 && wType.getElementType().isF32()) {
+    if (!matches(std::nullopt))
       return no;
+  } else {
+    for (const formats::EncodingInfo &info : formats::weightEncodings()) {
+      if (info.components.size() != numComponents)
+        continue;
+      bool typesMatch = true;
+      for (auto [c, comp] : llvm::enumerate(info.components))
+        typesMatch = typesMatch && getElementTypeOrSelf(inputs[1 + c]) ==
+                                       mlir::tfm::componentType(ctx, comp.kind);
+      auto e = static_cast<WeightEncoding>(info.encoding);
+      if (typesMatch && matches(e)) {
+        encoding = e;
+        break;
+      }
+    }
+    if (!encoding)
+      return no;
+  }
   // The output column minus n1 * P + n0 must be a constant C >= 0.
   int64_t p = wType.getDimSize(2);
   auto column = dyn_cast<AffineConstantExpr>(
@@ -216,8 +225,6 @@ std::optional<PackedLinear> isPackedLinear(linalg::GenericOp op) {
                                 IteratorType::parallel,
                                 IteratorType::reduction})
     return no;
-  if (!isContractionBody(op.getRegion().front(), encoding))
-    return no;
   auto x = dyn_cast<MemRefType>(op.getDpsInputs()[0].getType());
   auto out = dyn_cast<MemRefType>(op.getDpsInits()[0].getType());
   if (!x || !out || !x.getElementType().isF32() ||
@@ -227,7 +234,6 @@ std::optional<PackedLinear> isPackedLinear(linalg::GenericOp op) {
   if (encoding) {
     const formats::EncodingInfo &info = mlir::tfm::formatInfo(*encoding);
     k = k / info.components[0].perBlock * info.blockSize;
-    SmallVector<Value> inputs = op.getDpsInputs();
     for (Value comp : llvm::drop_begin(inputs)) {
       auto type = dyn_cast<MemRefType>(comp.getType());
       if (!type || type.getRank() != 3 || !type.hasStaticShape() ||
