@@ -17,6 +17,7 @@
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/Path.h"
 
+#include <cassert>
 #include <cstring>
 #include <vector>
 
@@ -33,32 +34,18 @@ uint16_t readU16(const uint8_t *p) {
   return llvm::support::endian::read16le(p);
 }
 
-/// Bytes of `count` elements of `t` (q8_0: whole 34-byte blocks of 32).
+/// Bytes of `count` elements of `t` (whole blocks: Encodings.h).
 uint64_t byteSize(DType t, uint64_t count) {
-  switch (t) {
-  case DType::F32:
-    return 4 * count;
-  case DType::F16:
-  case DType::BF16:
-    return 2 * count;
-  case DType::Q8_0:
-    return count / 32 * 34;
-  }
-  return 0;
+  const EncodingInfo &info = encodingInfo(t);
+  return count / info.blockSize * info.blockBytes;
 }
 
 /// Converts elements [first, first + dst.size()) of the tensor data at
-/// `data`, of type `t`, to f32.
+/// `data`, of type `t`, to f32: block by block with the table's
+/// dequantization (f16 by a lookup: every f16 value converted once).
 void convertToF32(DType t, const uint8_t *data, uint64_t first,
                   llvm::MutableArrayRef<float> dst) {
-  using llvm::support::endian::read32le;
-  switch (t) {
-  case DType::F32:
-    for (size_t k = 0; k < dst.size(); ++k)
-      dst[k] = llvm::bit_cast<float>(read32le(data + 4 * (first + k)));
-    return;
-  case DType::F16: {
-    // Every f16 value, converted once: a lookup per element.
+  if (t == DType::F16) {
     static const std::vector<float> table = [] {
       std::vector<float> t(65536);
       for (uint32_t h = 0; h < 65536; ++h)
@@ -69,49 +56,39 @@ void convertToF32(DType t, const uint8_t *data, uint64_t first,
       dst[k] = table[readU16(data + 2 * (first + k))];
     return;
   }
-  case DType::BF16:
-    for (size_t k = 0; k < dst.size(); ++k)
-      dst[k] = bf16ToFloat(readU16(data + 2 * (first + k)));
-    return;
-  case DType::Q8_0:
-    // block_q8_0 { f16 d; int8 qs[32]; }: x = d * q.
-    for (size_t k = 0; k < dst.size();) {
-      uint64_t e = first + k;
-      const uint8_t *block = data + e / 32 * 34;
-      float d = halfToFloat(readU16(block));
-      for (uint64_t j = e % 32; j < 32 && k < dst.size(); ++j, ++k)
-        dst[k] = d * static_cast<float>(static_cast<int8_t>(block[2 + j]));
+  const EncodingInfo &info = encodingInfo(t);
+  const uint64_t size = info.blockSize;
+  float block[256];
+  assert(size <= 256 && "blocks of at most 256 values");
+  for (size_t k = 0; k < dst.size();) {
+    uint64_t e = first + k;
+    uint64_t j = e % size;
+    if (size == 1) {
+      info.dequantize(data + e * info.blockBytes, &dst[k++]);
+      continue;
     }
-    return;
+    info.dequantize(data + e / size * info.blockBytes, block);
+    for (; j < size && k < dst.size(); ++j, ++k)
+      dst[k] = block[j];
   }
 }
 
-/// The byte offset of element `k` in a tensor of type `t` (for q8_0, of the
-/// block holding it).
+/// The byte offset of element `k` in a tensor of type `t` (of the block
+/// holding it).
 uint64_t byteOffset(DType t, uint64_t k) {
-  return t == DType::Q8_0 ? k / 32 * 34 : byteSize(t, k);
+  const EncodingInfo &info = encodingInfo(t);
+  return k / info.blockSize * info.blockBytes;
 }
 
-/// The end of the bytes holding elements [0, k) (for q8_0, whole blocks).
+/// The end of the bytes holding elements [0, k) (whole blocks).
 uint64_t byteEnd(DType t, uint64_t k) {
-  return t == DType::Q8_0 ? llvm::divideCeil(k, 32) * 34 : byteSize(t, k);
+  const EncodingInfo &info = encodingInfo(t);
+  return llvm::divideCeil(k, info.blockSize) * info.blockBytes;
 }
 
 } // namespace
 
-const char *toString(DType t) {
-  switch (t) {
-  case DType::F32:
-    return "f32";
-  case DType::F16:
-    return "f16";
-  case DType::BF16:
-    return "bf16";
-  case DType::Q8_0:
-    return "q8_0";
-  }
-  return "?";
-}
+const char *toString(DType t) { return encodingInfo(t).name; }
 
 float halfToFloat(uint16_t h) {
   uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
@@ -252,7 +229,7 @@ Error Checkpoint::readChecked(
       (getPath(t) + ": tensor '" + t.name + "' at byte " + Twine(t.offset))
           .str();
   StringRef data = fileOf(t).bytes();
-  if ((t.dtype == DType::Q8_0 && n % 32 != 0) ||
+  if (n % encodingInfo(t.dtype).blockSize != 0 ||
       byteSize(t.dtype, n) != t.size || t.offset > data.size() ||
       t.size > data.size() - t.offset)
     return readerError(where + ": " + Twine(t.size) + " bytes do not hold " +
@@ -322,21 +299,21 @@ Error Checkpoint::parseGguf() {
   for (const GgufTensor &g : gguf->getTensors()) {
     TensorInfo t;
     t.name = g.name.str();
-    // The GGUF tensor types tfmc converts.
-    static const std::pair<GgmlType, DType> kReadable[] = {
-        {GgmlType::F32, DType::F32},
-        {GgmlType::F16, DType::F16},
-        {GgmlType::BF16, DType::BF16},
-        {GgmlType::Q8_0, DType::Q8_0}};
-    auto *readable = llvm::find_if(
-        kReadable, [&](const auto &entry) { return entry.first == g.type; });
-    if (readable == std::end(kReadable))
+    // The GGUF tensor types tfmc reads: the encodings table's.
+    const EncodingInfo *readable =
+        encodingOfGgmlType(static_cast<uint32_t>(g.type));
+    if (!readable) {
+      std::string supported;
+      for (const EncodingInfo &info : weightEncodings())
+        supported += (supported.empty() ? "" : ", ") + std::string(info.name);
       return readerError("gguf: tensor '" + t.name + "' (info at byte " +
                          Twine(g.infoOffset) + ") has type " +
                          toString(g.type) +
-                         ", which tfmc cannot read (supported: f32, f16, "
-                         "bf16, q8_0)");
-    t.dtype = readable->second;
+                         ", which tfmc cannot read "
+                         "(supported: " +
+                         supported + ")");
+    }
+    t.dtype = readable->encoding;
     // ggml lists dimensions fastest-first; we use outermost-first.
     for (auto it = g.dims.rbegin(); it != g.dims.rend(); ++it)
       t.shape.push_back(static_cast<int64_t>(*it));

@@ -9,6 +9,11 @@ each with tfmc and compares its logits with test/reference/reference.py,
 which dequantizes the same blocks with its own NumPy code and runs the f32
 oracle (check_checkpoint.py: relative error <= 1e-4, equal greedy tokens).
 
+With --types f16,bf16,q4_0,...: per type T, `T` (every 2-D weight T,
+output.weight too) and `T-tied` (the T embedding table is the LM head's
+packed tiles), then a NaN q4_1 minimum, an infinite q5_0 scale and a
+truncated q4_0 tensor, each a clear error naming its byte offset.
+
 Cases: `q8_0` (every 2-D weight q8_0, output.weight too: an unpacked q8_0
 embedding table), `q8_0-tied` (no output.weight: the q8_0 embedding table is
 the LM head's packed tiles), `mixed` (q8_0 in one layer only, f16 and f32
@@ -28,8 +33,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "test", "fixtures"))
 from e2e_args import arg_parser, parse_args  # noqa: E402
-from write_checkpoint import (Q8_0, gguf_metadata, random_weights,  # noqa: E402
-                              write_gguf)
+from write_checkpoint import (BF16, Q8_0, Blocks, gguf_metadata,  # noqa: E402
+                              random_weights, write_gguf)
 
 CFG = dict(arch="llama", dim=64, hidden_dim=96, n_layers=2, n_heads=4,
            n_kv_heads=2, vocab_size=44, seq_len=32, norm_eps=1e-5,
@@ -49,6 +54,55 @@ class RandomQ8_0(Q8_0):
         self.array = np.zeros(shape, np.float32)  # the shape, for the writer
 
 
+# The block types: ggml id, fields of a block in file order.
+LOWBIT = {"q4_0": (2, ("d", "qs")), "q4_1": (3, ("d", "m", "qs")),
+          "q5_0": (6, ("d", "qh", "qs")), "q5_1": (7, ("d", "m", "qh", "qs"))}
+
+
+class RandomBlocks(Blocks):
+    """Blocks of a 4/5-bit type drawn at random: scale d ~ |N(0, s)| with s
+    = 1 / (levels sqrt(K)) as f16, minimum m ~ -d levels/2 (q4_1, q5_1),
+    random nibbles and fifth bits. `fields` keeps each field per block, for
+    breaking one. The oracle reads the bytes back itself."""
+
+    def __init__(self, kind, shape, rng):
+        gtype, names = LOWBIT[kind]
+        blocks = int(np.prod(shape)) // 32
+        levels = 32 if kind.startswith("q5") else 16
+        d = np.abs(rng.standard_normal(blocks)) / (levels * np.sqrt(shape[-1]))
+        self.fields = {
+            "d": d.astype("<f2"),
+            "m": (-d * levels / 2 * (1 + 0.1 * rng.standard_normal(blocks))).astype("<f2"),
+            "qh": rng.integers(0, 2**32, size=blocks, dtype=np.uint64).astype("<u4"),
+            "qs": rng.integers(0, 256, size=(blocks, 16), dtype=np.uint8)}
+        self.names, self.gtype, self.shape = names, gtype, tuple(shape)
+
+    @property
+    def data(self):
+        cols = [self.fields[n].view(np.uint8).reshape(len(self.fields["d"]), -1)
+                for n in self.names]
+        return np.concatenate(cols, axis=1).tobytes()
+
+    def field_offset(self, name):
+        """Byte offset of `name` in a block."""
+        sizes = {"d": 2, "m": 2, "qh": 4, "qs": 16}
+        return sum(sizes[n] for n in self.names[:self.names.index(name)])
+
+    block_bytes = property(lambda self: sum({"d": 2, "m": 2, "qh": 4, "qs": 16}[n]
+                                            for n in self.names))
+
+
+def stored_as(kind, t, rng):
+    """Weight t ([N, K] f32) stored as `kind`."""
+    if kind == "q8_0":
+        return RandomQ8_0(t.shape, rng)
+    if kind == "f16":
+        return t.astype(np.float16)
+    if kind == "bf16":
+        return BF16(t)
+    return RandomBlocks(kind, t.shape, rng)
+
+
 def metadata():
     """A character vocabulary the executable can tokenize PROMPT with."""
     m = gguf_metadata(CFG, "llama")
@@ -61,18 +115,64 @@ def metadata():
 
 
 def write_case(case, path):
+    """`case`: q8_0, mixed, or a type, with "-tied" for no output.weight."""
     rng = np.random.default_rng(12)
-    w = random_weights(dict(CFG, shared_classifier=case != "q8_0"), 7, "gguf")
+    kind = case.replace("-tied", "")
+    w = random_weights(dict(CFG, shared_classifier=case != kind), 7, "gguf")
     stored = {}
     for name, t in w.items():
         q8 = t.ndim == 2 and (case != "mixed" or name.startswith("blk.1."))
         if q8:
-            stored[name] = RandomQ8_0(t.shape, rng)
+            stored[name] = stored_as("q8_0" if case == "mixed" else kind, t, rng)
         elif case == "mixed" and t.ndim == 2 and name.startswith("blk.0.attn"):
             stored[name] = t.astype(np.float16)
         else:
             stored[name] = t
     write_gguf(path, "llama", metadata(), stored)
+
+
+def check_broken_lowbit(tfmc, workdir):
+    """A NaN q4_1 minimum, an infinite q5_0 scale and a truncated q4_0
+    tensor: clear errors naming the byte offset, exit 1."""
+    ok = True
+    bad = "blk.1.ffn_down.weight"  # [64, 96]: 3 blocks per row
+    block = 5  # row 1, block 2
+    for kind, field, value in (("q4_1", "m", "nan"), ("q5_0", "d", "inf")):
+        rng = np.random.default_rng(3)
+        w = random_weights(dict(CFG, shared_classifier=False), 7, "gguf")
+        stored = {k: stored_as(kind, t, rng) if t.ndim == 2 else t for k, t in w.items()}
+        stored[bad].fields[field][block] = np.float16(value)
+        path = os.path.join(workdir, "%s-%s.gguf" % (kind, value))
+        layout = write_gguf(path, "llama", metadata(), stored)
+        at = (layout["tensor_data"][bad][0] + block * stored[bad].block_bytes
+              + stored[bad].field_offset(field))
+        what = {"nan": "a NaN", "inf": "an infinite"}[value]
+        comp = {"d": "scale", "m": "min"}[field]
+        want = (f"tensor '{bad}' [64, 96] has {what} {kind} {comp} in block {block} "
+                f"(row 1, at byte {at})")
+        ok &= run_broken(tfmc, workdir, path, want)
+    # Truncated: the file ends inside the last tensor.
+    rng = np.random.default_rng(3)
+    w = random_weights(dict(CFG, shared_classifier=False), 7, "gguf")
+    stored = {k: stored_as("q4_0", t, rng) if t.ndim == 2 else t for k, t in w.items()}
+    path = os.path.join(workdir, "q4_0-truncated.gguf")
+    layout = write_gguf(path, "llama", metadata(), stored)
+    last, (start, size) = max(layout["tensor_data"].items(), key=lambda kv: kv[1][0])
+    with open(path, "r+b") as fh:
+        fh.truncate(start + size // 2)
+    ok &= run_broken(tfmc, workdir, path, f"tensor '{last}' data [",
+                     f"+{size} bytes) extends past the end of the")
+    return ok
+
+
+def run_broken(tfmc, workdir, model, *wants):
+    r = subprocess.run([tfmc, model, "-o", os.path.join(workdir, "broken")],
+                       capture_output=True, text=True)
+    good = r.returncode == 1 and all(w in r.stderr for w in wants)
+    print(f"{os.path.basename(model)}: exit {r.returncode}, "
+          f"{'error names' if good else 'FAIL: error lacks'} {wants!r}"
+          + ("" if good else f": {r.stderr.strip()}"))
+    return good
 
 
 def check_broken(tfmc, workdir):
@@ -113,9 +213,15 @@ def check_broken(tfmc, workdir):
 def main():
     ap = arg_parser()
     ap.add_argument("--kernels", default="generated")
+    ap.add_argument("--types", default="q8_0",
+                    help="q8_0 (with the mixed case and q8_0's broken files) or a "
+                         "comma list of f16, bf16, q4_0, q4_1, q5_0, q5_1")
     args = parse_args(ap)
     failed = False
-    for case in ("q8_0", "q8_0-tied", "mixed"):
+    types = args.types.split(",")
+    cases = ["q8_0", "q8_0-tied", "mixed"] if types == ["q8_0"] else \
+        [t + tied for t in types for tied in ("", "-tied")]
+    for case in cases:
         path = os.path.join(args.workdir, case + ".gguf")
         write_case(case, path)
         r = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "check_checkpoint.py"), path,
@@ -126,7 +232,10 @@ def main():
         sys.stdout.write(case + ": " + r.stdout)
         sys.stderr.write(r.stderr)
         failed |= r.returncode != 0
-    failed |= not check_broken(args.tfmc, args.workdir)
+    if types == ["q8_0"]:
+        failed |= not check_broken(args.tfmc, args.workdir)
+    else:
+        failed |= not check_broken_lowbit(args.tfmc, args.workdir)
     sys.exit(1 if failed else 0)
 
 

@@ -13,7 +13,7 @@ Usage
 
 MODEL is one of
   * a llama2.c checkpoint ``*.bin`` (legacy 7 x int32 header),
-  * a GGUF v2/v3 file ``*.gguf`` (llama or gpt2 architecture; F32/F16/BF16/Q8_0),
+  * a GGUF v2/v3 file ``*.gguf`` (llama or gpt2 architecture; F32/F16/BF16/Q8_0/Q4_0/Q4_1/Q5_0/Q5_1),
   * a Hugging Face directory (``config.json`` + ``*.safetensors``) or a
     ``*.safetensors`` file next to a ``config.json`` whose ``architectures`` is
     LlamaForCausalLM or GPT2LMHeadModel,
@@ -509,9 +509,47 @@ def _q8_0(raw):
     return (blocks["d"].astype(np.float32)[:, None] * blocks["q"].astype(np.float32)).reshape(-1)
 
 
+def _nibbles(qs):
+    """ggml's 4-bit layout: byte j of a block holds element j (low nibble)
+    and element j + 16 (high nibble). -> [blocks, 32] uint8 in 0..15."""
+    return np.concatenate([qs & 0x0F, qs >> 4], axis=1)
+
+
+def _high_bits(qh):
+    """q5's 32 fifth bits per block (uint32 little-endian, bit j for
+    element j) -> [blocks, 32] uint8 of 0 or 16."""
+    return (((qh[:, None] >> np.arange(32, dtype=np.uint32)) & 1) << 4).astype(np.uint8)
+
+
+def _q4_0(raw):
+    b = np.frombuffer(raw, dtype=np.dtype([("d", "<f2"), ("qs", "u1", 16)]))
+    q = _nibbles(b["qs"]).astype(np.float32) - 8
+    return (b["d"].astype(np.float32)[:, None] * q).reshape(-1)
+
+
+def _q4_1(raw):
+    b = np.frombuffer(raw, dtype=np.dtype([("d", "<f2"), ("m", "<f2"), ("qs", "u1", 16)]))
+    q = _nibbles(b["qs"]).astype(np.float32)
+    return (b["d"].astype(np.float32)[:, None] * q + b["m"].astype(np.float32)[:, None]).reshape(-1)
+
+
+def _q5_0(raw):
+    b = np.frombuffer(raw, dtype=np.dtype([("d", "<f2"), ("qh", "<u4"), ("qs", "u1", 16)]))
+    q = (_nibbles(b["qs"]) | _high_bits(b["qh"])).astype(np.float32) - 16
+    return (b["d"].astype(np.float32)[:, None] * q).reshape(-1)
+
+
+def _q5_1(raw):
+    b = np.frombuffer(raw, dtype=np.dtype([("d", "<f2"), ("m", "<f2"), ("qh", "<u4"),
+                                           ("qs", "u1", 16)]))
+    q = (_nibbles(b["qs"]) | _high_bits(b["qh"])).astype(np.float32)
+    return (b["d"].astype(np.float32)[:, None] * q + b["m"].astype(np.float32)[:, None]).reshape(-1)
+
+
 # ggml type id -> (block elements, block bytes, decoder)
 GGML_TYPES = {0: (1, 4, lambda r: np.frombuffer(r, dtype="<f4")), 1: (1, 2, _f16),
-              30: (1, 2, _bf16), 8: (32, 34, _q8_0)}
+              30: (1, 2, _bf16), 8: (32, 34, _q8_0), 2: (32, 18, _q4_0),
+              3: (32, 20, _q4_1), 6: (32, 22, _q5_0), 7: (32, 24, _q5_1)}
 
 
 def read_gguf_raw(path):

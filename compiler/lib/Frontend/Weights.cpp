@@ -114,6 +114,14 @@ llvm::Expected<Resolved> resolve(const ModelSpec &spec, const Checkpoint &ckpt,
   return r;
 }
 
+/// The encoding that keeps a checkpoint tensor's blocks as they are, if the
+/// blob can store it.
+std::optional<WeightStorage> storageOf(formats::DType dtype) {
+  if (formats::encodingInfo(dtype).components.empty())
+    return std::nullopt;
+  return dtype;
+}
+
 uint64_t fnv1a64(llvm::StringRef s) {
   uint64_t h = 0xcbf29ce484222325ull;
   for (unsigned char c : s) {
@@ -125,23 +133,14 @@ uint64_t fnv1a64(llvm::StringRef s) {
 
 } // namespace
 
-uint64_t q8ValuesOffset(int64_t rows, int64_t cols) {
-  return llvm::alignTo(static_cast<uint64_t>(rows) *
-                           static_cast<uint64_t>(cols / 32) * 2,
-                       kWeightAlignment);
-}
-
 uint64_t storedBytes(WeightStorage storage, llvm::ArrayRef<int64_t> shape) {
   uint64_t n = 1;
   for (int64_t x : shape)
     n *= static_cast<uint64_t>(x);
-  switch (storage) {
-  case WeightStorage::F32:
+  if (formats::encodingInfo(storage).components.empty())
     return 4 * n;
-  case WeightStorage::Q8_0:
-    return q8ValuesOffset(shape[0], shape[1]) + n;
-  }
-  return 4 * n;
+  return formats::encodedBytes(formats::encodingInfo(storage), shape[0],
+                               shape[1]);
 }
 
 WeightsCensus weightsCensus(const WeightsLayout &layout) {
@@ -151,9 +150,11 @@ WeightsCensus weightsCensus(const WeightsLayout &layout) {
     for (int64_t x : decl.shape)
       n *= x;
     int64_t bytes = 4 * n;
-    if (storage == WeightStorage::Q8_0) {
-      bytes = n / 32 * 34;
-      ++c.q8_0Weights;
+    if (storage != WeightStorage::F32) {
+      const formats::EncodingInfo &info = formats::encodingInfo(storage);
+      bytes = n / info.blockSize * info.blockBytes;
+      if (storage == WeightStorage::Q8_0)
+        ++c.q8_0Weights;
     } else {
       ++c.f32Weights;
     }
@@ -242,30 +243,51 @@ Error checkWeights(const ModelSpec &spec, const Checkpoint &ckpt) {
 void chooseWeightStorage(ModelSpec &spec, const Checkpoint *ckpt,
                          Quantize quantize) {
   spec.weights.storage.clear();
-  std::map<std::string, bool> q8;
-  for (const WeightDecl &d : expectedWeights(spec)) {
-    bool blocks = d.shape.size() == 2 && d.shape[1] % 32 == 0;
+  static const std::optional<WeightStorage> kTargets[] = {
+      std::nullopt, WeightStorage::Q8_0, WeightStorage::Q4_0,
+      WeightStorage::F16, WeightStorage::BF16};
+  const std::optional<WeightStorage> target =
+      kTargets[static_cast<size_t>(quantize)];
+  // llama-quantize's default for the output layer (the embedding table when
+  // the head is tied) of a 4-bit file: q6_K when the rows are whole 256-value
+  // super-blocks, else q8_0. tfmc has no q6_K yet: q8_0 either way.
+  std::vector<WeightDecl> decls = expectedWeights(spec);
+  const bool tied = llvm::none_of(
+      decls, [](const WeightDecl &d) { return d.templ == "lm_head.weight"; });
+  auto targetOf = [&](const WeightDecl &d) {
+    if (target == WeightStorage::Q4_0 &&
+        d.templ == (tied ? "tok_embeddings.weight" : "lm_head.weight"))
+      return std::optional<WeightStorage>(WeightStorage::Q8_0);
+    return target;
+  };
+  // Per template: the encoding every one of its weights can have, or none.
+  std::map<std::string, std::optional<WeightStorage>> chosen;
+  for (const WeightDecl &d : decls) {
+    std::optional<WeightStorage> storage = targetOf(d);
     if (ckpt && spec.weights.format != CheckpointFormat::Random) {
       auto r = resolve(spec, *ckpt, d);
       if (!r) {
         llvm::consumeError(r.takeError());
-        blocks = false;
-      } else if (r->tensor->dtype == formats::DType::Q8_0) {
-        // Blocks are copied as they are: not from a split or transpose.
-        blocks = blocks && r->binding.splitAxis < 0 && !r->binding.transpose;
-      } else {
-        blocks = blocks && quantize == Quantize::Q8_0;
+        storage.reset();
+      } else if (auto kept = storageOf(r->tensor->dtype);
+                 kept && (!storage || *storage == *kept)) {
+        // Blocks are copied as they are (not from a split or transpose),
+        // unless --quantize asks for another encoding.
+        storage = kept;
+        if (r->binding.splitAxis >= 0 || r->binding.transpose)
+          storage.reset();
       }
-    } else {
-      blocks = blocks && quantize == Quantize::Q8_0;
     }
-    auto [it, inserted] = q8.try_emplace(d.templ, blocks);
-    if (!inserted)
-      it->second = it->second && blocks;
+    if (storage && (d.shape.size() != 2 ||
+                    d.shape[1] % formats::encodingInfo(*storage).blockSize))
+      storage.reset();
+    auto [it, inserted] = chosen.try_emplace(d.templ, storage);
+    if (!inserted && it->second != storage)
+      it->second.reset();
   }
-  for (const auto &[templ, blocks] : q8)
-    if (blocks)
-      spec.weights.storage[templ] = WeightStorage::Q8_0;
+  for (const auto &[templ, storage] : chosen)
+    if (storage && *storage != WeightStorage::F32)
+      spec.weights.storage[templ] = *storage;
 }
 
 llvm::Expected<std::unique_ptr<Checkpoint>> openWeights(const ModelSpec &spec) {
@@ -575,34 +597,12 @@ Error streamWeight(const ModelSpec &spec, const Checkpoint *ckpt,
 
 } // namespace
 
-void quantizeQ8_0(llvm::ArrayRef<float> values,
-                  llvm::MutableArrayRef<uint8_t> out) {
-  assert(values.size() % 32 == 0 && out.size() == values.size() / 32 * 34);
-  for (size_t b = 0; b < values.size() / 32; ++b) {
-    llvm::ArrayRef<float> x = values.slice(b * 32, 32);
-    uint8_t *block = &out[b * 34];
-    float amax = 0;
-    for (float v : x)
-      amax = std::max(amax, std::fabs(v));
-    const float d = amax / 127;
-    const float id = d != 0 ? 1.0f / d : 0.0f;
-    llvm::APFloat half(d);
-    bool losesInfo = false;
-    half.convert(llvm::APFloat::IEEEhalf(), llvm::APFloat::rmNearestTiesToEven,
-                 &losesInfo);
-    llvm::support::endian::write16le(
-        block, static_cast<uint16_t>(half.bitcastToAPInt().getZExtValue()));
-    for (size_t j = 0; j < 32; ++j)
-      block[2 + j] = static_cast<uint8_t>(
-          static_cast<int8_t>(static_cast<int>(std::round(x[j] * id))));
-  }
-}
-
 namespace {
 
-/// Quantizes a weight's values, streamed in row-major order, to GGUF q8_0
-/// blocks (quantizeQ8_0) in `blocks`.
+/// Quantizes a weight's values, streamed in row-major order, to `info`'s
+/// GGUF blocks (its reference quantizer) in `blocks`.
 struct QuantizeSink {
+  const formats::EncodingInfo &info;
   std::vector<uint8_t> &blocks;
   std::vector<float> buffer = std::vector<float>(kChunkElements);
   size_t pending = 0; ///< Values at the front of buffer, not yet quantized.
@@ -612,32 +612,35 @@ struct QuantizeSink {
   }
   void commit(size_t n) {
     pending += n;
-    size_t whole = pending / 32 * 32;
+    const size_t size = info.blockSize, whole = pending / size;
     size_t at = blocks.size();
-    blocks.resize(at + whole / 32 * 34);
-    quantizeQ8_0(llvm::ArrayRef<float>(buffer).take_front(whole),
-                 llvm::MutableArrayRef<uint8_t>(blocks).drop_front(at));
-    std::copy(buffer.begin() + whole, buffer.begin() + pending, buffer.begin());
-    pending -= whole;
+    blocks.resize(at + whole * info.blockBytes);
+    for (size_t b = 0; b < whole; ++b)
+      info.quantize(&buffer[b * size], &blocks[at + b * info.blockBytes]);
+    std::copy(buffer.begin() + whole * size, buffer.begin() + pending,
+              buffer.begin());
+    pending -= whole * size;
   }
 };
 
-/// Writes q8_0 weight `decl` (WeightStorage::Q8_0) in tiles of `tile` rows
-/// (see writeWeightsBlob): the scales, padding, then the int8 values. A
-/// q8_0 tensor's blocks are copied; any other (tfmc --quantize=q8_0) is
-/// read as f32 and quantized first.
-Error writeQ8Weight(const ModelSpec &spec, const Checkpoint *ckpt,
-                    const WeightDecl &decl, uint64_t tile, BlobWriter &blob,
-                    bool allowNonFinite) {
+/// Writes weight `decl`, stored as `info`'s blocks, in tiles of `tile`
+/// rows (see writeWeightsBlob): each component's array in blob order. A
+/// tensor of that encoding is copied block by block; any other
+/// (tfmc --quantize) is read as f32 and quantized first.
+Error writeEncodedWeight(const ModelSpec &spec, const Checkpoint *ckpt,
+                         const WeightDecl &decl,
+                         const formats::EncodingInfo &info, uint64_t tile,
+                         BlobWriter &blob, bool allowNonFinite) {
   const uint64_t rows = decl.shape[0], cols = decl.shape[1];
-  const uint64_t blocksPerRow = cols / 32, rowBytes = blocksPerRow * 34;
+  const uint64_t blocksPerRow = cols / info.blockSize;
+  const uint64_t rowBytes = blocksPerRow * info.blockBytes;
   const TensorInfo *t = nullptr;
   std::vector<uint8_t> quantized;
   if (ckpt && spec.weights.format != CheckpointFormat::Random) {
     auto r = resolve(spec, *ckpt, decl);
     if (!r)
       return r.takeError();
-    if (r->tensor->dtype == formats::DType::Q8_0 && r->binding.splitAxis < 0 &&
+    if (r->tensor->dtype == info.encoding && r->binding.splitAxis < 0 &&
         !r->binding.transpose)
       t = r->tensor;
   }
@@ -645,8 +648,9 @@ Error writeQ8Weight(const ModelSpec &spec, const Checkpoint *ckpt,
   std::string source = t ? "tensor '" + t->name + "' " + shapeString(t->shape)
                          : "its values quantized";
   if (!t) {
+    assert(info.quantize && "chooseWeightStorage quantizes with a quantizer");
     quantized.reserve(rows * rowBytes);
-    QuantizeSink sink{quantized};
+    QuantizeSink sink{info, quantized};
     if (Error e = streamWeight(spec, ckpt, decl, sink, allowNonFinite))
       return e;
   }
@@ -669,44 +673,62 @@ Error writeQ8Weight(const ModelSpec &spec, const Checkpoint *ckpt,
     }
     return Error::success();
   };
-  // Scales: [K/32][width] f16 per tile, element (b, r) = row r's block b.
-  if (Error e = forTiles([&](uint64_t row, uint64_t width) -> Error {
-        out.resize(blocksPerRow * width * 2);
-        for (uint64_t b = 0; b < blocksPerRow; ++b)
-          for (uint64_t i = 0; i < width; ++i) {
-            const uint8_t *block = &raw[i * rowBytes + b * 34];
-            float d =
-                formats::halfToFloat(llvm::support::endian::read16le(block));
-            if (!std::isfinite(d))
-              return readerError(
-                  "weight '" + decl.name + "': " + source + " has a " +
-                  (std::isnan(d) ? "NaN" : "infinite") +
-                  " q8_0 scale in block " +
-                  llvm::Twine((row + i) * blocksPerRow + b) + " (row " +
-                  llvm::Twine(row + i) +
-                  (t ? ", at byte " + llvm::Twine(t->offset +
-                                                  (row + i) * rowBytes + b * 34)
-                                          .str()
-                     : std::string()) +
-                  ")");
-            std::memcpy(&out[(b * width + i) * 2], block, 2);
-          }
-        blob.write(out);
-        return Error::success();
-      }))
-    return e;
-  blob.zeros(start + q8ValuesOffset(rows, cols) - blob.position());
-  // Values: [K][width] int8 per tile.
-  return forTiles([&](uint64_t row, uint64_t width) -> Error {
-    out.resize(cols * width);
-    for (uint64_t k = 0; k < cols; ++k)
-      for (uint64_t i = 0; i < width; ++i)
-        out[k * width + i] = raw[i * rowBytes + k / 32 * 34 + 2 + k % 32];
-    blob.write(out);
-    if (t)
-      ckpt->releasePages(*t, row * cols, width * cols);
-    return Error::success();
-  });
+  llvm::SmallVector<unsigned, 4> order = formats::blobOrder(info);
+  for (unsigned c : order) {
+    const formats::EncodingComponent &comp = info.components[c];
+    const uint64_t bytes = formats::elementBytes(comp.kind);
+    blob.zeros(start + formats::componentOffset(info, c, rows, cols) -
+               blob.position());
+    // [K/B * perBlock][width] elements per tile: element (b * perBlock + e,
+    // r) is element e of the component in row r's block b.
+    if (Error e = forTiles([&](uint64_t row, uint64_t width) -> Error {
+          const uint64_t perRow = blocksPerRow * comp.perBlock;
+          out.resize(perRow * width * bytes);
+          for (uint64_t b = 0; b < blocksPerRow; ++b)
+            for (uint64_t i = 0; i < width; ++i) {
+              const uint8_t *block = &raw[i * rowBytes + b * info.blockBytes];
+              if (comp.check == formats::EncodingComponent::Scale) {
+                float d = formats::halfToFloat(
+                    llvm::support::endian::read16le(block + comp.byteOffset));
+                if (!std::isfinite(d))
+                  return readerError(
+                      "weight '" + decl.name + "': " + source + " has " +
+                      (std::isnan(d) ? "a NaN" : "an infinite") + " " +
+                      info.name + " " + comp.name + " in block " +
+                      llvm::Twine((row + i) * blocksPerRow + b) + " (row " +
+                      llvm::Twine(row + i) +
+                      (t ? ", at byte " +
+                               llvm::Twine(t->offset + (row + i) * rowBytes +
+                                           b * info.blockBytes +
+                                           comp.byteOffset)
+                                   .str()
+                         : std::string()) +
+                      ")");
+              }
+              // f16 / bf16 values: non-finite ones as an f32 weight's.
+              if (comp.check != formats::EncodingComponent::None &&
+                  comp.check != formats::EncodingComponent::Scale && t &&
+                  !allowNonFinite) {
+                const uint8_t *at = block + comp.byteOffset;
+                uint16_t bits = llvm::support::endian::read16le(at);
+                float v = comp.check == formats::EncodingComponent::F16Value
+                              ? formats::halfToFloat(bits)
+                              : formats::bf16ToFloat(bits);
+                if (!std::isfinite(v))
+                  return nonFiniteError(decl, *t, (row + i) * cols + b, v);
+              }
+              for (uint64_t e = 0; e < comp.perBlock; ++e)
+                std::memcpy(&out[((b * comp.perBlock + e) * width + i) * bytes],
+                            block + comp.byteOffset + e * bytes, bytes);
+            }
+          blob.write(out);
+          if (t && c == order.back())
+            ckpt->releasePages(*t, row * cols, width * cols);
+          return Error::success();
+        }))
+      return e;
+  }
+  return Error::success();
 }
 
 } // namespace
@@ -753,11 +775,11 @@ writeWeightsBlob(const ModelSpec &spec, const Checkpoint *ckpt,
     int64_t tile = packing.lookup(decl.templ);
     if (!tile)
       tile = packing.lookup(decl.name);
-    if (layout.storage[k] == WeightStorage::Q8_0) {
-      if (Error e =
-              writeQ8Weight(spec, ckpt, decl,
-                            static_cast<uint64_t>(std::max<int64_t>(tile, 1)),
-                            blob, allowNonFinite))
+    if (layout.storage[k] != WeightStorage::F32) {
+      if (Error e = writeEncodedWeight(
+              spec, ckpt, decl, formats::encodingInfo(layout.storage[k]),
+              static_cast<uint64_t>(std::max<int64_t>(tile, 1)), blob,
+              allowNonFinite))
         return e;
       continue;
     }

@@ -183,7 +183,12 @@ cl::opt<tfm::Quantize> quantize(
     cl::values(clEnumValN(tfm::Quantize::None, "none",
                           "keep the checkpoint's precision (default)"),
                clEnumValN(tfm::Quantize::Q8_0, "q8_0",
-                          "GGUF q8_0 blocks, as llama-quantize writes them")),
+                          "GGUF q8_0 blocks, as llama-quantize writes them"),
+               clEnumValN(tfm::Quantize::Q4_0, "q4_0",
+                          "GGUF q4_0 blocks (the output layer q8_0), as "
+                          "llama-quantize writes them"),
+               clEnumValN(tfm::Quantize::F16, "f16", "IEEE half"),
+               clEnumValN(tfm::Quantize::BF16, "bf16", "bfloat16")),
     cl::cat(category));
 cl::opt<bool> noKernels("no-kernels", cl::desc("Same as --kernels=loops"),
                         cl::cat(category));
