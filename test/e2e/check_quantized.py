@@ -2,12 +2,16 @@
 """Quantized GGUF weights end to end: tfmc's executable vs the oracle.
 
   check_quantized.py --tfmc PATH --workdir DIR [--kernels MODE]
+                     [--target T | --target-cpu CPU]
 
 Writes GGUF files whose 2-D weights are q8_0 tensors of random blocks (a
 random f16 scale and 32 random int8 values each, -128 included), compiles
 each with tfmc and compares its logits with test/reference/reference.py,
 which dequantizes the same blocks with its own NumPy code and runs the f32
 oracle (check_checkpoint.py: relative error <= 1e-4, equal greedy tokens).
+Each case runs twice: with f32 arithmetic (--int-dot=off) and with int8 dot
+products on quantized activations (--int-dot=on: relative error <= 1e-2,
+printed, and equal greedy tokens), for the host or the given target.
 
 Cases: `q8_0` (every 2-D weight q8_0, output.weight too: an unpacked q8_0
 embedding table), `q8_0-tied` (no output.weight: the q8_0 embedding table is
@@ -113,19 +117,26 @@ def check_broken(tfmc, workdir):
 def main():
     ap = arg_parser()
     ap.add_argument("--kernels", default="generated")
+    ap.add_argument("--target", help="tfmc --target (default: the host)")
+    ap.add_argument("--target-cpu", help="tfmc --target-cpu (default: the host)")
     args = parse_args(ap)
+    target = [f"--target={args.target}"] if args.target else []
+    target += [f"--target-cpu={args.target_cpu}"] if args.target_cpu else []
     failed = False
     for case in ("q8_0", "q8_0-tied", "mixed"):
         path = os.path.join(args.workdir, case + ".gguf")
         write_case(case, path)
-        r = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "check_checkpoint.py"), path,
-                            "--tfmc", args.tfmc, "--workdir", os.path.join(args.workdir, case),
-                            "--prompt", PROMPT, "--steps", "6", "--kernels", args.kernels,
-                            "--ignore-eos"],
-                           capture_output=True, text=True)
-        sys.stdout.write(case + ": " + r.stdout)
-        sys.stderr.write(r.stderr)
-        failed |= r.returncode != 0
+        for arithmetic in ("off", "on"):
+            workdir = os.path.join(args.workdir, f"{case}.{arithmetic}")
+            os.makedirs(workdir, exist_ok=True)
+            r = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "check_checkpoint.py"),
+                                path, "--tfmc", args.tfmc, "--workdir", workdir,
+                                "--prompt", PROMPT, "--steps", "6", "--kernels", args.kernels,
+                                "--ignore-eos", f"--int-dot={arithmetic}"] + target,
+                               capture_output=True, text=True)
+            sys.stdout.write(case + ": " + r.stdout)
+            sys.stderr.write(r.stderr)
+            failed |= r.returncode != 0
     failed |= not check_broken(args.tfmc, args.workdir)
     sys.exit(1 if failed else 0)
 

@@ -29,8 +29,16 @@
 // P-wide scale vector (f16 -> f32), then per k one P-byte load, int8 -> f32,
 // times the scale, and the same FMAs as for f32 weights.
 //
+// With integer dot products (`int-dot`, IntegerDot.h; body `..._q8_0_dot`,
+// run by tfmrt_parallel_for_q8_dot) the call is preceded by the
+// quantization of x to int8 blocks (values xq, f32 scales xd), and the body
+// keeps an int32 twin of each accumulator: per 4 k one 4P-byte load of the
+// tile, transposed so each 32-bit lane holds one column's 4 k, and one dot
+// step per row; per block of 32, acc += float(sum) * (scale_w * xd).
+//
 //===----------------------------------------------------------------------===//
 
+#include "IntegerDot.h"
 #include "StridedViews.h"
 #include "mlir/IR/Matchers.h"
 #include "tfm/Transforms/Passes.h"
@@ -50,6 +58,7 @@ namespace {
 
 constexpr StringLiteral kSchedulerName = "tfmrt_parallel_for";
 constexpr StringLiteral kQ8SchedulerName = "tfmrt_parallel_for_q8";
+constexpr StringLiteral kQ8DotSchedulerName = "tfmrt_parallel_for_q8_dot";
 
 /// True when `v` is a zero float constant.
 bool isZero(Value v) { return matchPattern(v, m_AnyZeroFloat()); }
@@ -73,6 +82,8 @@ struct PackedLinear {
   int64_t column;  ///< First output column it writes (C below).
   int64_t width;   ///< Output columns it writes: N/P tiles of P.
   bool q8 = false; ///< int8 value tiles and f16 scales (third input).
+  /// q8 with integer dot products (None: f32 arithmetic).
+  tfm::IntDotIsa dot = tfm::IntDotIsa::None;
 };
 
 /// True when `w` is `extf(scale) * sitofp(value)` of the block arguments
@@ -186,19 +197,26 @@ linalg::FillOp precedingZeroFill(Operation *op, Value out) {
 class BodyEmitter {
 public:
   BodyEmitter(OpBuilder &b, Location loc, int64_t k, int64_t p, bool oneRow,
-              bool accumulate, int64_t rows, int64_t tiles, bool q8)
+              bool accumulate, int64_t rows, int64_t tiles, bool q8,
+              tfm::IntDotIsa dot)
       : b(b), loc(loc), k(k), p(p), oneRow(oneRow), accumulate(accumulate),
-        rows(rows), tiles(tiles), q8(q8) {}
+        rows(rows), tiles(tiles), q8(q8), dot(dot) {}
 
   void emit(func::FuncOp fn) {
     Block *entry = fn.addEntryBlock();
     b.setInsertionPointToStart(entry);
     Value begin = entry->getArgument(0), end = entry->getArgument(1);
     out = view(entry->getArgument(2), ShapedType::kDynamic);
-    x = view(entry->getArgument(3), ShapedType::kDynamic);
-    w = view(entry->getArgument(4), k * p);
+    // Integer dot products: x is the activations' block scales, then xq
+    // their int8 values.
+    bool isDot = dot != tfm::IntDotIsa::None;
+    x = view(entry->getArgument(3), isDot ? k / 32 : ShapedType::kDynamic);
+    if (isDot)
+      xq = view(entry->getArgument(4), k);
+    unsigned wArg = isDot ? 5 : 4;
+    w = view(entry->getArgument(wArg), k * p);
     if (q8)
-      scales = view(entry->getArgument(5), k / 32 * p);
+      scales = view(entry->getArgument(wArg + 1), k / 32 * p);
     numRows = oneRow ? cst(1) : b.create<memref::DimOp>(loc, x, 0).getResult();
     // Column tiles: `tiles` at a time, then one at a time.
     auto tilesOver = [&](Value kLo, Value kHi, bool load) {
@@ -289,6 +307,8 @@ private:
   /// starting from the output when `load`, else from zero.
   void microKernel(Value m, int64_t mt, Value n, int64_t nt, Value kLo,
                    Value kHi, bool load) {
+    if (dot != tfm::IntDotIsa::None)
+      return dotMicroKernel(m, mt, n, nt, kLo, kHi, load);
     auto vecType = VectorType::get({p}, b.getF32Type());
     SmallVector<Value> rowIdx, outCol;
     for (int64_t i = 0; i < mt; ++i)
@@ -378,13 +398,106 @@ private:
                                   ValueRange{rowIdx[i], outCol[j]});
   }
 
+  /// microKernel with integer dot products: per block of 32 k (kLo and
+  /// kHi are multiples of 32) int32 sums over 8 steps of 4 k, then
+  /// acc += float(sum) * (weight scale * activation scale).
+  void dotMicroKernel(Value m, int64_t mt, Value n, int64_t nt, Value kLo,
+                      Value kHi, bool load) {
+    Type f32 = b.getF32Type(), i32 = b.getI32Type();
+    auto vecType = VectorType::get({p}, f32);
+    auto sumType = VectorType::get({p}, i32);
+    SmallVector<Value> rowIdx, tileIdx, outCol;
+    for (int64_t i = 0; i < mt; ++i)
+      rowIdx.push_back(i ? b.create<arith::AddIOp>(loc, m, cst(i)).getResult()
+                         : m);
+    for (int64_t j = 0; j < nt; ++j) {
+      Value nj = j ? b.create<arith::AddIOp>(loc, n, cst(j)).getResult() : n;
+      tileIdx.push_back(nj);
+      outCol.push_back(b.create<arith::MulIOp>(loc, nj, cst(p)));
+    }
+    SmallVector<Value> init;
+    Value zero = b.create<arith::ConstantOp>(
+        loc, vecType, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0)));
+    for (int64_t i = 0; i < mt; ++i)
+      for (int64_t j = 0; j < nt; ++j)
+        init.push_back(
+            load ? b.create<vector::LoadOp>(loc, vecType, out,
+                                            ValueRange{rowIdx[i], outCol[j]})
+                       .getResult()
+                 : zero);
+    Value zeroSums = b.create<arith::ConstantOp>(
+        loc, sumType, DenseElementsAttr::get(sumType, b.getI32IntegerAttr(0)));
+    SmallVector<Value> sumInit(mt * nt, zeroSums);
+    auto blocks = b.create<scf::ForOp>(
+        loc, b.create<arith::DivUIOp>(loc, kLo, cst(32)),
+        b.create<arith::DivUIOp>(loc, kHi, cst(32)), cst(1), init,
+        [&](OpBuilder &nb, Location l, Value kb, ValueRange acc) {
+          // Steps of 4 k: the tiles' transposed weights, then per row its
+          // 4 activations and a dot step per tile.
+          Value q0 = nb.create<arith::MulIOp>(l, kb, cst(8));
+          auto steps = nb.create<scf::ForOp>(
+              l, q0, nb.create<arith::AddIOp>(l, q0, cst(8)), cst(1), sumInit,
+              [&](OpBuilder &sb, Location sl, Value q, ValueRange sums) {
+                Value k4 = sb.create<arith::MulIOp>(sl, q, cst(4));
+                Value kp = sb.create<arith::MulIOp>(sl, k4, cst(p));
+                SmallVector<tfm::DotWeights> ws;
+                for (int64_t j = 0; j < nt; ++j) {
+                  Value raw = sb.create<vector::LoadOp>(
+                      sl, VectorType::get({4 * p}, sb.getI8Type()), w,
+                      ValueRange{tileIdx[j], kp});
+                  ws.push_back(tfm::emitDotWeights(sb, sl, dot, raw, p));
+                }
+                SmallVector<Value> next;
+                for (int64_t i = 0; i < mt; ++i) {
+                  Value quad = sb.create<vector::LoadOp>(
+                      sl, VectorType::get({4}, sb.getI8Type()), xq,
+                      ValueRange{rowIdx[i], k4});
+                  tfm::DotActivations xs =
+                      tfm::emitDotActivations(sb, sl, dot, quad, p);
+                  for (int64_t j = 0; j < nt; ++j)
+                    next.push_back(tfm::emitDotStep(
+                        sb, sl, dot, sums[i * nt + j], ws[j], xs, p));
+                }
+                sb.create<scf::YieldOp>(sl, next);
+              });
+          Value bp = nb.create<arith::MulIOp>(l, kb, cst(p));
+          SmallVector<Value> weightScales;
+          for (int64_t j = 0; j < nt; ++j)
+            weightScales.push_back(nb.create<arith::ExtFOp>(
+                l, vecType,
+                nb.create<vector::LoadOp>(l,
+                                          VectorType::get({p}, nb.getF16Type()),
+                                          scales, ValueRange{tileIdx[j], bp})
+                    .getResult()));
+          SmallVector<Value> next;
+          for (int64_t i = 0; i < mt; ++i) {
+            Value xs = nb.create<vector::BroadcastOp>(
+                l, vecType,
+                nb.create<memref::LoadOp>(l, x, ValueRange{rowIdx[i], kb}));
+            for (int64_t j = 0; j < nt; ++j)
+              next.push_back(nb.create<vector::FMAOp>(
+                  l,
+                  nb.create<arith::SIToFPOp>(l, vecType,
+                                             steps.getResult(i * nt + j)),
+                  nb.create<arith::MulFOp>(l, weightScales[j], xs),
+                  acc[i * nt + j]));
+          }
+          nb.create<scf::YieldOp>(l, next);
+        });
+    for (int64_t i = 0; i < mt; ++i)
+      for (int64_t j = 0; j < nt; ++j)
+        b.create<vector::StoreOp>(loc, blocks.getResult(i * nt + j), out,
+                                  ValueRange{rowIdx[i], outCol[j]});
+  }
+
   OpBuilder &b;
   Location loc;
   int64_t k, p;
   bool oneRow, accumulate;
   int64_t rows, tiles;
   bool q8;
-  Value out, x, w, scales, numRows;
+  tfm::IntDotIsa dot;
+  Value out, x, xq, w, scales, numRows;
 };
 
 struct TfmGenerateKernelsPass
@@ -392,15 +505,31 @@ struct TfmGenerateKernelsPass
   using TfmGenerateKernelsPassBase::TfmGenerateKernelsPassBase;
 
   void runOnOperation() override {
-    if (rows < 1 || tiles < 1 || decodeTiles < 1) {
-      getOperation().emitError(
-          "tfm-generate-kernels: rows, tiles and decode-tiles must be >= 1");
+    if (rows < 1 || tiles < 1 || decodeTiles < 1 || intDotRows < 1) {
+      getOperation().emitError("tfm-generate-kernels: rows, tiles, "
+                               "decode-tiles and int-dot-rows must be >= 1");
+      return signalPassFailure();
+    }
+    std::optional<tfm::IntDotIsa> isa = tfm::parseIntDotIsa(intDot);
+    if (!isa) {
+      getOperation().emitError("tfm-generate-kernels: unknown int-dot '")
+          << intDot << "'";
       return signalPassFailure();
     }
     SmallVector<PackedLinear> work;
     getOperation().walk([&](linalg::GenericOp op) {
-      if (std::optional<PackedLinear> linear = isPackedLinear(op))
-        work.push_back(*linear);
+      std::optional<PackedLinear> linear = isPackedLinear(op);
+      if (!linear)
+        return;
+      // Integer dot products where the isa's vectors are P int32 lanes and
+      // the case (decode or prefill) asks for them.
+      bool oneRow =
+          cast<MemRefType>(op.getDpsInputs()[0].getType()).getDimSize(0) == 1;
+      if (linear->q8 && *isa != tfm::IntDotIsa::None &&
+          tfm::intDotLanes(*isa) == linear->p &&
+          (oneRow ? intDotDecode : intDotPrefill))
+        linear->dot = *isa;
+      work.push_back(*linear);
     });
     // A zero fill followed by contractions into the same output (a layer's
     // full tiles, then its tail) goes when they write every column between
@@ -439,21 +568,19 @@ struct TfmGenerateKernelsPass
   }
 
   /// The scheduler: tfmrt_parallel_for(body, out, x, w, items, workPerItem),
-  /// or for q8_0 tfmrt_parallel_for_q8(body, out, x, values, scales, ...).
-  func::FuncOp scheduler(FunctionType bodyType, bool q8) {
+  /// for q8_0 tfmrt_parallel_for_q8(body, out, x, values, scales, ...), with
+  /// integer dot products tfmrt_parallel_for_q8_dot(body, out, xd, xq,
+  /// values, scales, ...): the body's operands after (begin, end).
+  func::FuncOp scheduler(FunctionType bodyType, const PackedLinear &linear) {
     ModuleOp module = getOperation();
-    StringRef name = q8 ? kQ8SchedulerName : kSchedulerName;
+    StringRef name = linear.dot != tfm::IntDotIsa::None ? kQ8DotSchedulerName
+                     : linear.q8                        ? kQ8SchedulerName
+                                                        : kSchedulerName;
     if (auto fn = module.lookupSymbol<func::FuncOp>(name))
       return fn;
     OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
-    MLIRContext *ctx = &getContext();
-    MemRefType any = anyStrided2D(ctx);
-    SmallVector<Type> operands = {bodyType, any, any};
-    if (q8)
-      operands.append({anyStrided2D(ctx, b.getI8Type()),
-                       anyStrided2D(ctx, b.getF16Type())});
-    else
-      operands.push_back(any);
+    SmallVector<Type> operands = {bodyType};
+    llvm::append_range(operands, bodyType.getInputs().drop_front(2));
     operands.append({b.getI64Type(), b.getI64Type()});
     auto fn = b.create<func::FuncOp>(module.getLoc(), name,
                                      b.getFunctionType(operands, {}));
@@ -463,10 +590,12 @@ struct TfmGenerateKernelsPass
   }
 
   /// The outlined body for (K, P, one row or not, accumulate or not).
-  func::FuncOp body(int64_t k, int64_t p, bool oneRow, bool accumulate, bool q8,
-                    Location loc) {
+  func::FuncOp body(int64_t k, int64_t p, bool oneRow, bool accumulate,
+                    const PackedLinear &linear, Location loc) {
+    bool q8 = linear.q8, isDot = linear.dot != tfm::IntDotIsa::None;
     std::string name =
         ("tfm_linear_k" + Twine(k) + "_p" + Twine(p) + (q8 ? "_q8_0" : "") +
+         (isDot ? "_dot_" + tfm::intDotIsaName(linear.dot) : "") +
          (oneRow ? "_row" : "_rows") + (accumulate ? "_acc" : ""))
             .str();
     ModuleOp module = getOperation();
@@ -478,6 +607,8 @@ struct TfmGenerateKernelsPass
     MemRefType any = anyStrided2D(ctx);
     Type index = b.getIndexType();
     SmallVector<Type> operands = {index, index, any, any};
+    if (isDot)
+      operands.push_back(anyStrided2D(ctx, b.getI8Type()));
     if (q8)
       operands.append({anyStrided2D(ctx, b.getI8Type()),
                        anyStrided2D(ctx, b.getF16Type())});
@@ -486,7 +617,9 @@ struct TfmGenerateKernelsPass
     auto fn =
         b.create<func::FuncOp>(loc, name, b.getFunctionType(operands, {}));
     fn.setPrivate();
-    BodyEmitter emitter(b, loc, k, p, oneRow, accumulate, rows, tiles, q8);
+    BodyEmitter emitter(b, loc, k, p, oneRow, accumulate,
+                        isDot ? int64_t(intDotRows) : int64_t(rows), tiles, q8,
+                        linear.dot);
     emitter.decodeTiles = decodeTiles;
     // q8_0's K blocks hold whole blocks of 32.
     emitter.kBlock =
@@ -505,7 +638,7 @@ struct TfmGenerateKernelsPass
     auto wType = cast<MemRefType>(w.getType());
     auto outType = cast<MemRefType>(out.getType());
     bool oneRow = xType.getDimSize(0) == 1;
-    func::FuncOp fn = body(k, p, oneRow, accumulate, linear.q8, op.getLoc());
+    func::FuncOp fn = body(k, p, oneRow, accumulate, linear, op.getLoc());
 
     IRRewriter b(op);
     Location loc = op.getLoc();
@@ -534,14 +667,31 @@ struct TfmGenerateKernelsPass
         loc, b.getI64Type(), b.create<memref::DimOp>(loc, x, 0));
     Value workPerTile = b.create<arith::MulIOp>(
         loc, numRows, b.create<arith::ConstantIntOp>(loc, k * p, 64));
-    SmallVector<Value> operands = {fnRef, anyView(out), anyView(x),
-                                   anyView(w2)};
+    SmallVector<Value> operands = {fnRef, anyView(out)};
+    SmallVector<Value> quantized;
+    if (linear.dot != tfm::IntDotIsa::None) {
+      // x as int8 blocks: values [M][K] and f32 scales [M][K/32].
+      Value numRowsIndex = b.create<memref::DimOp>(loc, x, 0);
+      int64_t d = ShapedType::kDynamic;
+      Value xq = b.create<memref::AllocOp>(
+          loc, MemRefType::get({d, k}, b.getI8Type()), numRowsIndex);
+      Value xd = b.create<memref::AllocOp>(
+          loc, MemRefType::get({d, k / 32}, b.getF32Type()), numRowsIndex);
+      tfm::emitQuantizeRows(b, loc, x, xq, xd, k);
+      operands.append({anyView(xd), anyView(xq)});
+      quantized = {xq, xd};
+    } else {
+      operands.push_back(anyView(x));
+    }
+    operands.push_back(anyView(w2));
     if (linear.q8)
       operands.push_back(anyView(b.create<memref::CollapseShapeOp>(
           loc, op.getDpsInputs()[2], tilesAsRows)));
     operands.append({numTiles, workPerTile});
-    b.create<func::CallOp>(loc, scheduler(fn.getFunctionType(), linear.q8),
+    b.create<func::CallOp>(loc, scheduler(fn.getFunctionType(), linear),
                            operands);
+    for (Value buffer : quantized)
+      b.create<memref::DeallocOp>(loc, buffer);
     b.eraseOp(op);
     ++numGenerated;
   }
