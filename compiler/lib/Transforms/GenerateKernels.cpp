@@ -210,7 +210,8 @@ public:
     // Integer dot products: x is the activations' block scales, then xq
     // their int8 values.
     bool isDot = dot != tfm::IntDotIsa::None;
-    x = view(entry->getArgument(3), isDot ? k / 32 : ShapedType::kDynamic);
+    x = view(entry->getArgument(3),
+             isDot ? 2 * (k / 32) : ShapedType::kDynamic);
     if (isDot)
       xq = view(entry->getArgument(4), k);
     unsigned wArg = isDot ? 5 : 4;
@@ -470,17 +471,31 @@ private:
                                           scales, ValueRange{tileIdx[j], bp})
                     .getResult()));
           SmallVector<Value> next;
+          bool biased = tfm::intDotBiased(dot);
           for (int64_t i = 0; i < mt; ++i) {
             Value xs = nb.create<vector::BroadcastOp>(
                 l, vecType,
                 nb.create<memref::LoadOp>(l, x, ValueRange{rowIdx[i], kb}));
-            for (int64_t j = 0; j < nt; ++j)
+            // The block's 128 * sum(x) (w + 128 in vpdpbusd).
+            Value bias =
+                biased ? nb.create<vector::BroadcastOp>(
+                             l, vecType,
+                             nb.create<memref::LoadOp>(
+                                 l, x,
+                                 ValueRange{rowIdx[i],
+                                            nb.create<arith::AddIOp>(
+                                                l, kb, cst(k / 32))}))
+                             .getResult()
+                       : Value();
+            for (int64_t j = 0; j < nt; ++j) {
+              Value sum = nb.create<arith::SIToFPOp>(
+                  l, vecType, steps.getResult(i * nt + j));
+              if (biased)
+                sum = nb.create<arith::SubFOp>(l, sum, bias);
               next.push_back(nb.create<vector::FMAOp>(
-                  l,
-                  nb.create<arith::SIToFPOp>(l, vecType,
-                                             steps.getResult(i * nt + j)),
-                  nb.create<arith::MulFOp>(l, weightScales[j], xs),
+                  l, sum, nb.create<arith::MulFOp>(l, weightScales[j], xs),
                   acc[i * nt + j]));
+            }
           }
           nb.create<scf::YieldOp>(l, next);
         });
@@ -670,13 +685,15 @@ struct TfmGenerateKernelsPass
     SmallVector<Value> operands = {fnRef, anyView(out)};
     SmallVector<Value> quantized;
     if (linear.dot != tfm::IntDotIsa::None) {
-      // x as int8 blocks: values [M][K] and f32 scales [M][K/32].
+      // x as int8 blocks: values [M][K]; f32 scales [M][K/32], then each
+      // block's 128 * sum of values [M][K/32].
       Value numRowsIndex = b.create<memref::DimOp>(loc, x, 0);
       int64_t d = ShapedType::kDynamic;
       Value xq = b.create<memref::AllocOp>(
           loc, MemRefType::get({d, k}, b.getI8Type()), numRowsIndex);
       Value xd = b.create<memref::AllocOp>(
-          loc, MemRefType::get({d, k / 32}, b.getF32Type()), numRowsIndex);
+          loc, MemRefType::get({d, 2 * (k / 32)}, b.getF32Type()),
+          numRowsIndex);
       tfm::emitQuantizeRows(b, loc, x, xq, xd, k);
       operands.append({anyView(xd), anyView(xq)});
       quantized = {xq, xd};

@@ -67,6 +67,8 @@ StringRef intDotIsaName(IntDotIsa isa) { return info(isa).name; }
 
 int64_t intDotLanes(IntDotIsa isa) { return info(isa).lanes; }
 
+bool intDotBiased(IntDotIsa isa) { return !info(isa).dot.empty(); }
+
 DotWeights emitDotWeights(OpBuilder &b, Location loc, IntDotIsa isa, Value raw,
                           int64_t p) {
   // Stored [k][P] (rows k .. k+3): lane c of the result holds the 4 k of
@@ -77,6 +79,13 @@ DotWeights emitDotWeights(OpBuilder &b, Location loc, IntDotIsa isa, Value raw,
       mask.push_back(t * p + c);
   Value w = b.create<vector::ShuffleOp>(loc, raw, raw, mask);
   auto type = cast<VectorType>(w.getType());
+  if (!info(isa).dot.empty()) {
+    // vpdpbusd: w + 128 as u8 (the sign bit flipped) times x as s8; the
+    // 128 * sum(x) this adds is taken off per block (emitQuantizeRows).
+    Value bias = b.create<arith::ConstantOp>(
+        loc, type, DenseElementsAttr::get(type, b.getI8IntegerAttr(-128)));
+    return {b.create<arith::XOrIOp>(loc, w, bias), Value(), w};
+  }
   Value zero = b.create<arith::ConstantOp>(
       loc, type, DenseElementsAttr::get(type, b.getI8IntegerAttr(0)));
   // max(w, -w): vpabsb (-128 stays 0x80, 128 as u8).
@@ -96,7 +105,7 @@ DotActivations emitDotActivations(OpBuilder &b, Location loc, IntDotIsa isa,
   Value lanes =
       b.create<vector::BroadcastOp>(loc, vec(p, b.getI32Type()), word);
   Value x = b.create<vector::BitCastOp>(loc, vec(4 * p, b.getI8Type()), lanes);
-  if (!info(isa).psign.empty())
+  if (!info(isa).psign.empty() || !info(isa).dot.empty())
     return {x, Value()};
   auto type = cast<VectorType>(x.getType());
   Value zero = b.create<arith::ConstantOp>(
@@ -108,17 +117,17 @@ Value emitDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
                   const DotWeights &w, const DotActivations &x, int64_t p) {
   const IsaInfo &i = info(isa);
   Type i8 = b.getI8Type(), i16 = b.getI16Type(), i32 = b.getI32Type();
+  if (!i.dot.empty()) {
+    Type words = vec(p, i32);
+    return intrinsic(b, loc, i.dot, words,
+                     {acc, b.create<vector::BitCastOp>(loc, words, w.magnitude),
+                      b.create<vector::BitCastOp>(loc, words, x.x)});
+  }
   // sign(x, w): psignb, or -x where w < 0 (AVX-512 has no vpsignb).
   Value sx =
       i.psign.empty()
           ? b.create<arith::SelectOp>(loc, w.negative, x.negX, x.x).getResult()
           : intrinsic(b, loc, i.psign, vec(4 * p, i8), {x.x, w.raw});
-  if (!i.dot.empty()) {
-    Type words = vec(p, i32);
-    return intrinsic(b, loc, i.dot, words,
-                     {acc, b.create<vector::BitCastOp>(loc, words, w.magnitude),
-                      b.create<vector::BitCastOp>(loc, words, sx)});
-  }
   Value pairs =
       intrinsic(b, loc, i.maddubs, vec(2 * p, i16), {w.magnitude, sx});
   auto pairType = vec(2 * p, i16);
@@ -165,6 +174,13 @@ void emitQuantizeRows(OpBuilder &b, Location loc, Value x, Value xq, Value xd,
                   bb.create<math::RoundEvenOp>(bl, scaled));
               bb.create<vector::StoreOp>(bl, q, xq, ValueRange{m, k0});
               bb.create<memref::StoreOp>(bl, d, xd, ValueRange{m, blk});
+              // 128 * sum(q): exact in f32 (|sum| <= 32 * 127).
+              Value sum = bb.create<vector::ReductionOp>(
+                  bl, vector::CombiningKind::ADD,
+                  bb.create<arith::SIToFPOp>(bl, vec(32, f32), q));
+              bb.create<memref::StoreOp>(
+                  bl, bb.create<arith::MulFOp>(bl, sum, f(128.0f)), xd,
+                  ValueRange{m, bb.create<arith::AddIOp>(bl, blk, cst(k / 32))});
               bb.create<scf::YieldOp>(bl);
             });
         rb.create<scf::YieldOp>(l);

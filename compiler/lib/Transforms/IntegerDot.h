@@ -33,13 +33,18 @@ int64_t intDotLanes(IntDotIsa isa);
 
 /// The weight side of a dot step: `raw` (vector<4P x i8>, the rows k .. k+3
 /// of a [K][P] tile as stored) transposed so each 32-bit lane holds the 4 k
-/// of one column, then its magnitude (u8 for vpmaddubsw/vpdpbusd) and its
-/// sign mask. Shared by every row of a register tile.
+/// of one column, then its u8 operand and sign mask. Shared by every row of
+/// a register tile.
 struct DotWeights {
-  Value magnitude; ///< |w| as vector<4P x i8> (|-128| = 128 as u8).
-  Value negative;  ///< w < 0, vector<4P x i1>.
-  Value raw;       ///< The transposed w (psignb takes its sign).
+  /// |w| for vpmaddubsw (|-128| = 128 as u8); w + 128 for vpdpbusd.
+  Value magnitude;
+  Value negative; ///< w < 0, vector<4P x i1> (AVX-512BW's select).
+  Value raw;      ///< The transposed w (psignb takes its sign).
 };
+
+/// True when the isa's dot step computes sum (w + 128) * x, which the
+/// body corrects per block by 128 * sum(x) (emitQuantizeRows).
+bool intDotBiased(IntDotIsa isa);
 DotWeights emitDotWeights(OpBuilder &b, Location loc, IntDotIsa isa, Value raw,
                           int64_t p);
 
@@ -51,16 +56,17 @@ struct DotActivations {
 DotActivations emitDotActivations(OpBuilder &b, Location loc, IntDotIsa isa,
                                   Value quad, int64_t p);
 
-/// acc (vector<P x i32>) + per lane c: sum over t < 4 of w[c][t] * x[t].
-/// x is sign(x, w) and w is |w| so vpmaddubsw's i16 pair sums stay below
-/// 2 * 128 * 127 (no saturation; x is in [-127, 127]).
+/// acc (vector<P x i32>) + per lane c: sum over t < 4 of w[c][t] * x[t]
+/// (plus 128 * x[t] when intDotBiased). vpmaddubsw gets |w| and sign(x, w)
+/// so its i16 pair sums stay below 2 * 128 * 127 (no saturation; x is in
+/// [-127, 127]); vpdpbusd has no i16 step, so w + 128 and x.
 Value emitDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
                   const DotWeights &w, const DotActivations &x, int64_t p);
 
 /// Quantizes the rows of `x` (memref<M x K x f32>) per block of 32 as
 /// llama.cpp's quantize_row_q8_0 does: d = max|x| / 127, q = round(x / d),
-/// storing q in `xq` (memref<M x K x i8>) and d in `xd` (memref<M x K/32 x
-/// f32>, kept in f32).
+/// storing q in `xq` (memref<M x K x i8>) and in `xd` (memref<M x 2K/32 x
+/// f32>) the K/32 scales d (kept in f32), then each block's 128 * sum(q).
 void emitQuantizeRows(OpBuilder &b, Location loc, Value x, Value xq, Value xd,
                       int64_t k);
 
