@@ -10,7 +10,8 @@
 // scales), keeps int32 sums per block: per 4 k one 64-byte load per tile
 // transposed so each i32 lane holds one column's 4 k, |w| and sign(x, w)
 // into vpmaddubsw + vpmaddwd (AVX-512BW: the sign by a select, AVX2 by
-// psignb), or VNNI's vpdpbusd; per block acc += float(sum) * (dw * dx).
+// psignb), or VNNI's vpdpbusd of w + 128 and x; per block
+// acc += float(sum) * (dw * dx), less 128 * sum(x) for vpdpbusd.
 // AVX2's lanes are 8: a P = 16 layer keeps f32 arithmetic there.
 
 #x = affine_map<(m, n1, n0, k) -> (m, k)>
@@ -23,11 +24,17 @@
 // CHECK-LABEL: func @decode_q8
 // CHECK: %[[BODY:.*]] = constant @tfm_linear_k64_p16_q8_0_dot_avx512bw_row
 // CHECK: %[[XQ:.*]] = memref.alloc() : memref<1x64xi8>
-// CHECK: %[[XD:.*]] = memref.alloc() : memref<1x2xf32>
+// CHECK: %[[XD:.*]] = memref.alloc() : memref<1x4xf32>
 // CHECK: scf.for
 // CHECK: vector.reduction <maxnumf>
 // CHECK: math.roundeven
-// CHECK: arith.fptosi {{.*}} : vector<32xf32> to vector<32xi8>
+// CHECK: %[[Q:.*]] = arith.fptosi {{.*}} : vector<32xf32> to vector<32xi8>
+// CHECK: vector.store %[[Q]], %[[XQ]]
+// CHECK: memref.store %{{.*}}, %[[XD]]
+// CHECK: %[[QF:.*]] = arith.sitofp %[[Q]] : vector<32xi8> to vector<32xf32>
+// CHECK: %[[SUM:.*]] = vector.reduction <add>, %[[QF]]
+// CHECK: %[[BIAS:.*]] = arith.mulf %[[SUM]], %{{.*}} : f32
+// CHECK: memref.store %[[BIAS]], %[[XD]]
 // CHECK: call @tfmrt_parallel_for_q8_dot(%[[BODY]],
 // CHECK: memref.dealloc %[[XQ]]
 // CHECK: memref.dealloc %[[XD]]
@@ -46,12 +53,18 @@
 // CHECK: arith.addi {{.*}}%[[SUMS]]
 // CHECK: scf.yield
 // CHECK: vector.load %{{.*}} : memref<?x?xf16, strided<[32, 1], offset: ?>>, vector<16xf16>
-// CHECK: memref.load %{{.*}} : memref<?x?xf32, strided<[2, 1], offset: ?>>
+// CHECK: memref.load %{{.*}} : memref<?x?xf32, strided<[4, 1], offset: ?>>
 // CHECK: arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
 // CHECK: vector.fma
 // VNNI-LABEL: func.func private @tfm_linear_k64_p16_q8_0_dot_avx512vnni_row
-// VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"({{.*}}) : (vector<16xi32>, vector<16xi32>, vector<16xi32>) -> vector<16xi32>
+// VNNI: %[[W:.*]] = vector.shuffle
+// VNNI: %[[U:.*]] = arith.xori %[[W]], %{{.*}} : vector<64xi8>
+// VNNI: %[[UW:.*]] = vector.bitcast %[[U]] : vector<64xi8> to vector<16xi32>
+// VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %[[UW]], %{{.*}}) : (vector<16xi32>, vector<16xi32>, vector<16xi32>) -> vector<16xi32>
 // VNNI-NOT: pmaddubs
+// VNNI: memref.load %{{.*}} : memref<?x?xf32, strided<[4, 1], offset: ?>>
+// VNNI: %[[S:.*]] = arith.sitofp
+// VNNI: arith.subf %[[S]], %{{.*}} : vector<16xf32>
 // AVX2-NOT: _dot_
 // AVX2-LABEL: func.func private @tfm_linear_k64_p16_q8_0_row
 // OFF-NOT: _dot_
@@ -86,7 +99,7 @@ func.func @decode_q8(%x: memref<1x64xf32>, %q: memref<2x64x16xi8>, %d: memref<2x
 
 // AVX2-LABEL: func @prefill_q8
 // AVX2: memref.alloc(%{{.*}}) : memref<?x64xi8>
-// AVX2: memref.alloc(%{{.*}}) : memref<?x2xf32>
+// AVX2: memref.alloc(%{{.*}}) : memref<?x4xf32>
 // AVX2: call @tfmrt_parallel_for_q8_dot(
 // AVX2-LABEL: func.func private @tfm_linear_k64_p8_q8_0_dot_avx2_rows_acc
 // AVX2: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
