@@ -2,6 +2,7 @@
 // RUN: tfm-opt %s --tfm-generate-kernels="int-dot=avx512vnni" --canonicalize --split-input-file | FileCheck %s --check-prefix=VNNI
 // RUN: tfm-opt %s --tfm-generate-kernels="int-dot=avx2" --canonicalize --split-input-file | FileCheck %s --check-prefix=AVX2
 // RUN: tfm-opt %s --tfm-generate-kernels="int-dot=avx512bw int-dot-decode=false" --canonicalize --split-input-file | FileCheck %s --check-prefix=OFF
+// RUN: tfm-opt %s --tfm-generate-kernels="int-dot=avx512bw int-dot-head=false" --canonicalize --split-input-file | FileCheck %s --check-prefix=HEAD
 // RUN: not tfm-opt %s --tfm-generate-kernels="int-dot=avx3" --split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
 
 // q8_0 layers with integer dot products (IntegerDot.h). Before the call, x
@@ -114,6 +115,46 @@ func.func @prefill_q8(%x: memref<?x64xf32>, %q: memref<2x64x8xi8>, %d: memref<2x
   linalg.generic {indexing_maps = [#x, #q, #d, #y],
                   iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
       ins(%x, %q, %d : memref<?x64xf32>, memref<2x64x8xi8>, memref<2x2x8xf16>) outs(%y : memref<?x16xf32>) {
+  ^bb0(%a: f32, %v: i8, %s: f16, %acc: f32):
+    %sf = arith.extf %s : f16 to f32
+    %vf = arith.sitofp %v : i8 to f32
+    %w = arith.mulf %sf, %vf : f32
+    %p = arith.mulf %a, %w : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// The LM head's contraction (`tfm.lm_head`, tfm-to-linalg): with
+// int-dot-head=false (tfmc's default) it keeps f32; the others do not.
+
+#x = affine_map<(m, n1, n0, k) -> (m, k)>
+#q = affine_map<(m, n1, n0, k) -> (n1, k, n0)>
+#d = affine_map<(m, n1, n0, k) -> (n1, k floordiv 32, n0)>
+#y = affine_map<(m, n1, n0, k) -> (m, n1 * 16 + n0)>
+
+// HEAD-LABEL: func @head_q8
+// HEAD: call @tfmrt_parallel_for_q8_dot(
+// HEAD: call @tfmrt_parallel_for_q8(
+func.func @head_q8(%x: memref<1x64xf32>, %q: memref<2x64x16xi8>, %d: memref<2x2x16xf16>, %h: memref<1x32xf32>, %y: memref<1x32xf32>) {
+  linalg.generic {indexing_maps = [#x, #q, #d, #y],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %q, %d : memref<1x64xf32>, memref<2x64x16xi8>, memref<2x2x16xf16>) outs(%h : memref<1x32xf32>) {
+  ^bb0(%a: f32, %v: i8, %s: f16, %acc: f32):
+    %sf = arith.extf %s : f16 to f32
+    %vf = arith.sitofp %v : i8 to f32
+    %w = arith.mulf %sf, %vf : f32
+    %p = arith.mulf %a, %w : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [#x, #q, #d, #y],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %q, %d : memref<1x64xf32>, memref<2x64x16xi8>, memref<2x2x16xf16>) outs(%y : memref<1x32xf32>)
+      attrs = {tfm.lm_head} {
   ^bb0(%a: f32, %v: i8, %s: f16, %acc: f32):
     %sf = arith.extf %s : f16 to f32
     %vf = arith.sitofp %v : i8 to f32

@@ -542,7 +542,8 @@ struct TfmGenerateKernelsPass
           cast<MemRefType>(op.getDpsInputs()[0].getType()).getDimSize(0) == 1;
       if (linear->q8 && *isa != tfm::IntDotIsa::None &&
           tfm::intDotLanes(*isa) == linear->p &&
-          (oneRow ? intDotDecode : intDotPrefill))
+          (oneRow ? intDotDecode : intDotPrefill) &&
+          (intDotHead || !op->hasAttr("tfm.lm_head")))
         linear->dot = *isa;
       work.push_back(*linear);
     });

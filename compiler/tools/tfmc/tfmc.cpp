@@ -191,14 +191,16 @@ cl::opt<tfm::IntDotMode> intDot(
              "activations (x86 SSSE3, AVX2, AVX-512BW, VNNI) or f32"),
     cl::init(tfm::IntDotMode::Auto),
     cl::values(clEnumValN(tfm::IntDotMode::Auto, "auto",
-                          "the measured choice per target and case (default)"),
+                          "integer for decode and prefill, the LM head f32 "
+                          "(default)"),
                clEnumValN(tfm::IntDotMode::Off, "off",
                           "f32 (dequantize in registers)"),
                clEnumValN(tfm::IntDotMode::On, "on",
-                          "integer dot products for decode and prefill"),
-               clEnumValN(tfm::IntDotMode::Decode, "decode", "for decode only"),
+                          "integer for every q8_0 layer, the LM head too"),
+               clEnumValN(tfm::IntDotMode::Decode, "decode",
+                          "as auto, for decode only"),
                clEnumValN(tfm::IntDotMode::Prefill, "prefill",
-                          "for prefill only")),
+                          "as auto, for prefill only")),
     cl::cat(category));
 cl::opt<bool> noKernels("no-kernels", cl::desc("Same as --kernels=loops"),
                         cl::cat(category));

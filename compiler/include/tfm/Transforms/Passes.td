@@ -133,6 +133,10 @@ def TfmGenerateKernelsPass : Pass<"tfm-generate-kernels", "ModuleOp"> {
            "Integer dot products for one-row (decode) q8_0 layers">,
     Option<"intDotPrefill", "int-dot-prefill", "bool", /*default=*/"true",
            "Integer dot products for many-row (prefill) q8_0 layers">,
+    Option<"intDotHead", "int-dot-head", "bool", /*default=*/"true",
+           "Integer dot products for the LM head's contractions too "
+           "(tfm-to-linalg marks them `tfm.lm_head`): false keeps the "
+           "logits' last product in f32">,
     Option<"intDotRows", "int-dot-rows", "int64_t", /*default=*/"4",
            "Rows of the prefill register tile with integer dot products "
            "(each accumulator has an int32 twin)">
