@@ -99,19 +99,7 @@ uint64_t byteEnd(DType t, uint64_t k) {
 
 } // namespace
 
-const char *toString(DType t) {
-  switch (t) {
-  case DType::F32:
-    return "f32";
-  case DType::F16:
-    return "f16";
-  case DType::BF16:
-    return "bf16";
-  case DType::Q8_0:
-    return "q8_0";
-  }
-  return "?";
-}
+const char *toString(DType t) { return encodingInfo(t).name; }
 
 float halfToFloat(uint16_t h) {
   uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;

@@ -47,8 +47,8 @@ public:
     // one place that says which weights a model has.
     for (size_t i = 0; i < layout.weights.size(); ++i) {
       shapes.try_emplace(layout.weights[i].templ, layout.weights[i].shape);
-      if (layout.storage[i] == WeightStorage::Q8_0)
-        q8Weights.insert(layout.weights[i].templ);
+      if (layout.storage[i] != WeightStorage::F32)
+        encodings.try_emplace(layout.weights[i].templ, layout.storage[i]);
     }
   }
 
@@ -298,8 +298,9 @@ private:
     assert(it != shapes.end() && "a weight expectedWeights does not list");
     auto op = b.create<mlir::tfm::WeightOp>(
         loc, RankedTensorType::get(it->second, b.getF32Type()), name);
-    if (q8Weights.contains(name))
-      op.setEncoding(mlir::tfm::WeightEncoding::Q8_0);
+    // The dialect's WeightEncoding has the encodings table's values.
+    if (auto enc = encodings.find(name); enc != encodings.end())
+      op.setEncoding(static_cast<mlir::tfm::WeightEncoding>(enc->second));
     return op;
   }
 
@@ -460,7 +461,8 @@ private:
   const WeightsLayout &layout;
   Location loc; ///< Of the ops being built (see AtScope).
   llvm::StringMap<ArrayRef<int64_t>> shapes; ///< Of each weight template.
-  llvm::StringSet<> q8Weights; ///< Templates stored as q8_0 blocks.
+  /// Templates not stored as f32, and their encodings.
+  llvm::StringMap<WeightStorage> encodings;
   int64_t t;
   int64_t maxTokens; ///< Most tokens of one call.
   bool attentionProbe;

@@ -273,8 +273,6 @@ const EnumName<SpecKey> kSpecKeyNames[] = {{SpecKey::Model, "model"},
                                            {SpecKey::Head, "head"},
                                            {SpecKey::Tokenizer, "tokenizer"},
                                            {SpecKey::Weights, "weights"}};
-const EnumName<WeightStorage> kWeightStorageNames[] = {
-    {WeightStorage::F32, "f32"}, {WeightStorage::Q8_0, "q8_0"}};
 } // namespace
 
 #define TFM_ENUM_NAMES(E)                                                      \
@@ -286,7 +284,17 @@ TFM_ENUM_NAMES(RopePairing)
 TFM_ENUM_NAMES(CheckpointFormat)
 TFM_ENUM_NAMES(TokenizerKind)
 TFM_ENUM_NAMES(SpecKey)
-TFM_ENUM_NAMES(WeightStorage)
 #undef TFM_ENUM_NAMES
+
+// The encodings table's names (tfm/Formats/Encodings.h).
+llvm::ArrayRef<EnumName<WeightStorage>> enumNames(WeightStorage) {
+  static const std::vector<EnumName<WeightStorage>> names = [] {
+    std::vector<EnumName<WeightStorage>> n;
+    for (const formats::EncodingInfo &info : formats::weightEncodings())
+      n.push_back({info.encoding, info.name});
+    return n;
+  }();
+  return names;
+}
 
 } // namespace tfm

@@ -114,6 +114,14 @@ llvm::Expected<Resolved> resolve(const ModelSpec &spec, const Checkpoint &ckpt,
   return r;
 }
 
+/// The encoding that keeps a checkpoint tensor's blocks as they are, if the
+/// blob can store it.
+std::optional<WeightStorage> storageOf(formats::DType dtype) {
+  if (formats::encodingInfo(dtype).components.empty())
+    return std::nullopt;
+  return dtype;
+}
+
 uint64_t fnv1a64(llvm::StringRef s) {
   uint64_t h = 0xcbf29ce484222325ull;
   for (unsigned char c : s) {
@@ -125,23 +133,14 @@ uint64_t fnv1a64(llvm::StringRef s) {
 
 } // namespace
 
-uint64_t q8ValuesOffset(int64_t rows, int64_t cols) {
-  return llvm::alignTo(static_cast<uint64_t>(rows) *
-                           static_cast<uint64_t>(cols / 32) * 2,
-                       kWeightAlignment);
-}
-
 uint64_t storedBytes(WeightStorage storage, llvm::ArrayRef<int64_t> shape) {
   uint64_t n = 1;
   for (int64_t x : shape)
     n *= static_cast<uint64_t>(x);
-  switch (storage) {
-  case WeightStorage::F32:
+  if (formats::encodingInfo(storage).components.empty())
     return 4 * n;
-  case WeightStorage::Q8_0:
-    return q8ValuesOffset(shape[0], shape[1]) + n;
-  }
-  return 4 * n;
+  return formats::encodedBytes(formats::encodingInfo(storage), shape[0],
+                               shape[1]);
 }
 
 WeightsCensus weightsCensus(const WeightsLayout &layout) {
@@ -151,8 +150,9 @@ WeightsCensus weightsCensus(const WeightsLayout &layout) {
     for (int64_t x : decl.shape)
       n *= x;
     int64_t bytes = 4 * n;
-    if (storage == WeightStorage::Q8_0) {
-      bytes = n / 32 * 34;
+    if (storage != WeightStorage::F32) {
+      const formats::EncodingInfo &info = formats::encodingInfo(storage);
+      bytes = n / info.blockSize * info.blockBytes;
       ++c.q8_0Weights;
     } else {
       ++c.f32Weights;
@@ -242,30 +242,35 @@ Error checkWeights(const ModelSpec &spec, const Checkpoint &ckpt) {
 void chooseWeightStorage(ModelSpec &spec, const Checkpoint *ckpt,
                          Quantize quantize) {
   spec.weights.storage.clear();
-  std::map<std::string, bool> q8;
+  std::optional<WeightStorage> target;
+  if (quantize == Quantize::Q8_0)
+    target = WeightStorage::Q8_0;
+  // Per template: the encoding every one of its weights can have, or none.
+  std::map<std::string, std::optional<WeightStorage>> chosen;
   for (const WeightDecl &d : expectedWeights(spec)) {
-    bool blocks = d.shape.size() == 2 && d.shape[1] % 32 == 0;
+    std::optional<WeightStorage> storage = target;
     if (ckpt && spec.weights.format != CheckpointFormat::Random) {
       auto r = resolve(spec, *ckpt, d);
       if (!r) {
         llvm::consumeError(r.takeError());
-        blocks = false;
-      } else if (r->tensor->dtype == formats::DType::Q8_0) {
+        storage.reset();
+      } else if (auto kept = storageOf(r->tensor->dtype)) {
         // Blocks are copied as they are: not from a split or transpose.
-        blocks = blocks && r->binding.splitAxis < 0 && !r->binding.transpose;
-      } else {
-        blocks = blocks && quantize == Quantize::Q8_0;
+        storage = kept;
+        if (r->binding.splitAxis >= 0 || r->binding.transpose)
+          storage.reset();
       }
-    } else {
-      blocks = blocks && quantize == Quantize::Q8_0;
     }
-    auto [it, inserted] = q8.try_emplace(d.templ, blocks);
-    if (!inserted)
-      it->second = it->second && blocks;
+    if (storage && (d.shape.size() != 2 ||
+                    d.shape[1] % formats::encodingInfo(*storage).blockSize))
+      storage.reset();
+    auto [it, inserted] = chosen.try_emplace(d.templ, storage);
+    if (!inserted && it->second != storage)
+      it->second.reset();
   }
-  for (const auto &[templ, blocks] : q8)
-    if (blocks)
-      spec.weights.storage[templ] = WeightStorage::Q8_0;
+  for (const auto &[templ, storage] : chosen)
+    if (storage && *storage != WeightStorage::F32)
+      spec.weights.storage[templ] = *storage;
 }
 
 llvm::Expected<std::unique_ptr<Checkpoint>> openWeights(const ModelSpec &spec) {
@@ -622,22 +627,24 @@ struct QuantizeSink {
   }
 };
 
-/// Writes q8_0 weight `decl` (WeightStorage::Q8_0) in tiles of `tile` rows
-/// (see writeWeightsBlob): the scales, padding, then the int8 values. A
-/// q8_0 tensor's blocks are copied; any other (tfmc --quantize=q8_0) is
-/// read as f32 and quantized first.
-Error writeQ8Weight(const ModelSpec &spec, const Checkpoint *ckpt,
-                    const WeightDecl &decl, uint64_t tile, BlobWriter &blob,
-                    bool allowNonFinite) {
+/// Writes weight `decl`, stored as `info`'s blocks, in tiles of `tile`
+/// rows (see writeWeightsBlob): each component's array in blob order. A
+/// tensor of that encoding is copied block by block; any other
+/// (tfmc --quantize) is read as f32 and quantized first.
+Error writeEncodedWeight(const ModelSpec &spec, const Checkpoint *ckpt,
+                         const WeightDecl &decl,
+                         const formats::EncodingInfo &info, uint64_t tile,
+                         BlobWriter &blob, bool allowNonFinite) {
   const uint64_t rows = decl.shape[0], cols = decl.shape[1];
-  const uint64_t blocksPerRow = cols / 32, rowBytes = blocksPerRow * 34;
+  const uint64_t blocksPerRow = cols / info.blockSize;
+  const uint64_t rowBytes = blocksPerRow * info.blockBytes;
   const TensorInfo *t = nullptr;
   std::vector<uint8_t> quantized;
   if (ckpt && spec.weights.format != CheckpointFormat::Random) {
     auto r = resolve(spec, *ckpt, decl);
     if (!r)
       return r.takeError();
-    if (r->tensor->dtype == formats::DType::Q8_0 && r->binding.splitAxis < 0 &&
+    if (r->tensor->dtype == info.encoding && r->binding.splitAxis < 0 &&
         !r->binding.transpose)
       t = r->tensor;
   }
@@ -645,6 +652,7 @@ Error writeQ8Weight(const ModelSpec &spec, const Checkpoint *ckpt,
   std::string source = t ? "tensor '" + t->name + "' " + shapeString(t->shape)
                          : "its values quantized";
   if (!t) {
+    assert(info.encoding == WeightStorage::Q8_0 && "no quantizer");
     quantized.reserve(rows * rowBytes);
     QuantizeSink sink{quantized};
     if (Error e = streamWeight(spec, ckpt, decl, sink, allowNonFinite))
@@ -669,44 +677,50 @@ Error writeQ8Weight(const ModelSpec &spec, const Checkpoint *ckpt,
     }
     return Error::success();
   };
-  // Scales: [K/32][width] f16 per tile, element (b, r) = row r's block b.
-  if (Error e = forTiles([&](uint64_t row, uint64_t width) -> Error {
-        out.resize(blocksPerRow * width * 2);
-        for (uint64_t b = 0; b < blocksPerRow; ++b)
-          for (uint64_t i = 0; i < width; ++i) {
-            const uint8_t *block = &raw[i * rowBytes + b * 34];
-            float d =
-                formats::halfToFloat(llvm::support::endian::read16le(block));
-            if (!std::isfinite(d))
-              return readerError(
-                  "weight '" + decl.name + "': " + source + " has a " +
-                  (std::isnan(d) ? "NaN" : "infinite") +
-                  " q8_0 scale in block " +
-                  llvm::Twine((row + i) * blocksPerRow + b) + " (row " +
-                  llvm::Twine(row + i) +
-                  (t ? ", at byte " + llvm::Twine(t->offset +
-                                                  (row + i) * rowBytes + b * 34)
-                                          .str()
-                     : std::string()) +
-                  ")");
-            std::memcpy(&out[(b * width + i) * 2], block, 2);
-          }
-        blob.write(out);
-        return Error::success();
-      }))
-    return e;
-  blob.zeros(start + q8ValuesOffset(rows, cols) - blob.position());
-  // Values: [K][width] int8 per tile.
-  return forTiles([&](uint64_t row, uint64_t width) -> Error {
-    out.resize(cols * width);
-    for (uint64_t k = 0; k < cols; ++k)
-      for (uint64_t i = 0; i < width; ++i)
-        out[k * width + i] = raw[i * rowBytes + k / 32 * 34 + 2 + k % 32];
-    blob.write(out);
-    if (t)
-      ckpt->releasePages(*t, row * cols, width * cols);
-    return Error::success();
-  });
+  llvm::SmallVector<unsigned, 4> order = formats::blobOrder(info);
+  for (unsigned c : order) {
+    const formats::EncodingComponent &comp = info.components[c];
+    const uint64_t bytes = formats::elementBytes(comp.kind);
+    blob.zeros(start + formats::componentOffset(info, c, rows, cols) -
+               blob.position());
+    // [K/B * perBlock][width] elements per tile: element (b * perBlock + e,
+    // r) is element e of the component in row r's block b.
+    if (Error e = forTiles([&](uint64_t row, uint64_t width) -> Error {
+          const uint64_t perRow = blocksPerRow * comp.perBlock;
+          out.resize(perRow * width * bytes);
+          for (uint64_t b = 0; b < blocksPerRow; ++b)
+            for (uint64_t i = 0; i < width; ++i) {
+              const uint8_t *block = &raw[i * rowBytes + b * info.blockBytes];
+              if (comp.finiteScale) {
+                float d = formats::halfToFloat(
+                    llvm::support::endian::read16le(block + comp.byteOffset));
+                if (!std::isfinite(d))
+                  return readerError(
+                      "weight '" + decl.name + "': " + source + " has a " +
+                      (std::isnan(d) ? "NaN" : "infinite") + " " + info.name +
+                      " " + comp.name + " in block " +
+                      llvm::Twine((row + i) * blocksPerRow + b) + " (row " +
+                      llvm::Twine(row + i) +
+                      (t ? ", at byte " +
+                               llvm::Twine(t->offset + (row + i) * rowBytes +
+                                           b * info.blockBytes +
+                                           comp.byteOffset)
+                                   .str()
+                         : std::string()) +
+                      ")");
+              }
+              for (uint64_t e = 0; e < comp.perBlock; ++e)
+                std::memcpy(&out[((b * comp.perBlock + e) * width + i) * bytes],
+                            block + comp.byteOffset + e * bytes, bytes);
+            }
+          blob.write(out);
+          if (t && c == order.back())
+            ckpt->releasePages(*t, row * cols, width * cols);
+          return Error::success();
+        }))
+      return e;
+  }
+  return Error::success();
 }
 
 } // namespace
@@ -753,11 +767,11 @@ writeWeightsBlob(const ModelSpec &spec, const Checkpoint *ckpt,
     int64_t tile = packing.lookup(decl.templ);
     if (!tile)
       tile = packing.lookup(decl.name);
-    if (layout.storage[k] == WeightStorage::Q8_0) {
-      if (Error e =
-              writeQ8Weight(spec, ckpt, decl,
-                            static_cast<uint64_t>(std::max<int64_t>(tile, 1)),
-                            blob, allowNonFinite))
+    if (layout.storage[k] != WeightStorage::F32) {
+      if (Error e = writeEncodedWeight(
+              spec, ckpt, decl, formats::encodingInfo(layout.storage[k]),
+              static_cast<uint64_t>(std::max<int64_t>(tile, 1)), blob,
+              allowNonFinite))
         return e;
       continue;
     }

@@ -22,19 +22,24 @@
 // every body with one signature (Kernels.h); it views them back with static
 // inner strides.
 //
-// A q8_0 weight (tfm.weight `encoding q8_0`) arrives as int8 value tiles
-// [N/P][K][P] and f16 scale tiles [N/P][K/32][P], the contraction's body
-// computing w = scale * value. Its body (`..._q8_0`, run by
-// tfmrt_parallel_for_q8) dequantizes in registers: per block of 32 k, one
-// P-wide scale vector (f16 -> f32), then per k one P-byte load, int8 -> f32,
-// times the scale, and the same FMAs as for f32 weights.
+// An encoded weight (tfm.weight `encoding E`) arrives as one tile array per
+// component of E (tfm/Formats/Encodings.h: q8_0's int8 values [N/P][K][P]
+// and f16 scales [N/P][K/32][P]), the contraction's body computing w with
+// E's dequantize() (WeightEncodings.h). Its body (`..._<E>`, run by E's
+// scheduler, tfmrt_parallel_for_q8 for q8_0) dequantizes in registers with
+// the same emitter on P-lane vectors: per block of B k, E's per-block
+// components (q8_0: one P-wide scale vector, f16 -> f32), then per step the
+// per-step components (q8_0: one P-byte load) and from them `parts`
+// elements (q8_0: int8 -> f32, times the scale), each followed by the same
+// FMAs as for f32 weights.
 //
-// With integer dot products (`int-dot`, IntegerDot.h; body `..._q8_0_dot`,
-// run by tfmrt_parallel_for_q8_dot) the call is preceded by the
-// quantization of x to int8 blocks (values xq, f32 scales xd), and the body
-// keeps an int32 twin of each accumulator: per 4 k one 4P-byte load of the
-// tile, transposed so each 32-bit lane holds one column's 4 k, and one dot
-// step per row; per block of 32, acc += float(sum) * (scale_w * xd).
+// With integer dot products (`int-dot`, IntegerDot.h; q8_0 only; body
+// `..._q8_0_dot_<isa>`, run by tfmrt_parallel_for_q8_dot) the call is
+// preceded by the quantization of x to int8 blocks (values xq, f32 scales
+// xd), and the body keeps an int32 twin of each accumulator: per 4 k one
+// 4P-byte load of the tile, transposed so each 32-bit lane holds one
+// column's 4 k, and one dot step per row; per block of 32,
+// acc += float(sum) * (scale_w * xd).
 //
 //===----------------------------------------------------------------------===//
 
@@ -42,6 +47,8 @@
 #include "StridedViews.h"
 #include "mlir/IR/Matchers.h"
 #include "tfm/Transforms/Passes.h"
+
+#include "tfm/Dialect/Tfm/IR/WeightEncodings.h"
 
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/StringMap.h"
@@ -53,11 +60,11 @@ namespace mlir::tfm {
 
 using namespace mlir;
 using mlir::tfm::anyStrided2D;
+namespace formats = ::tfm::formats;
 
 namespace {
 
 constexpr StringLiteral kSchedulerName = "tfmrt_parallel_for";
-constexpr StringLiteral kQ8SchedulerName = "tfmrt_parallel_for_q8";
 constexpr StringLiteral kQ8DotSchedulerName = "tfmrt_parallel_for_q8_dot";
 
 /// True when `v` is a zero float constant.
@@ -79,40 +86,120 @@ bool hasContiguousTiles(MemRefType type) {
 struct PackedLinear {
   linalg::GenericOp op;
   int64_t k, p;
-  int64_t column;  ///< First output column it writes (C below).
-  int64_t width;   ///< Output columns it writes: N/P tiles of P.
-  bool q8 = false; ///< int8 value tiles and f16 scales (third input).
-  /// q8 with integer dot products (None: f32 arithmetic).
-  tfm::IntDotIsa dot = tfm::IntDotIsa::None;
+  int64_t column; ///< First output column it writes (C below).
+  int64_t width;  ///< Output columns it writes: N/P tiles of P.
+  /// The weight's encoding (its components the inputs after x), or f32.
+  std::optional<mlir::tfm::WeightEncoding> encoding;
+  /// q8_0 with integer dot products (None: f32 arithmetic).
+  mlir::tfm::IntDotIsa dot = mlir::tfm::IntDotIsa::None;
 };
 
-/// True when `w` is `extf(scale) * sitofp(value)` of the block arguments
-/// `scale` (f16) and `value` (i8), in either order.
-bool isDequantizedQ8(Value w, Value scale, Value value) {
-  auto mul = w.getDefiningOp<arith::MulFOp>();
-  if (!mul)
-    return false;
-  auto check = [&](Value a, Value b) {
-    auto ext = a.getDefiningOp<arith::ExtFOp>();
-    auto conv = b.getDefiningOp<arith::SIToFPOp>();
-    return ext && conv && ext.getIn() == scale && conv.getIn() == value &&
-           ext.getIn().getType().isF16() && value.getType().isInteger(8);
+/// The attributes of `op` that matter, properties included, without
+/// arith's default flags (a parsed op has none where a built one has
+/// `none`).
+DictionaryAttr attributesOf(Operation *op) {
+  SmallVector<NamedAttribute> kept;
+  if (auto props =
+          dyn_cast_or_null<DictionaryAttr>(op->getPropertiesAsAttribute()))
+    for (NamedAttribute a : props) {
+      if (auto f = dyn_cast<arith::FastMathFlagsAttr>(a.getValue());
+          f && f.getValue() == arith::FastMathFlags::none)
+        continue;
+      if (auto f = dyn_cast<arith::IntegerOverflowFlagsAttr>(a.getValue());
+          f && f.getValue() == arith::IntegerOverflowFlags::none)
+        continue;
+      kept.push_back(a);
+    }
+  llvm::append_range(kept, op->getDiscardableAttrs());
+  return DictionaryAttr::get(op->getContext(), kept);
+}
+
+/// True when `body` is contractionStep(e) (WeightEncodings.h) op for op,
+/// compared with one built afresh in a scratch block. Constants compare by
+/// value wherever they are defined (canonicalization hoists them out).
+bool isContractionBody(Block &body,
+                       std::optional<mlir::tfm::WeightEncoding> e) {
+  MLIRContext *ctx = body.getParentOp()->getContext();
+  Block scratch;
+  for (BlockArgument arg : body.getArguments())
+    scratch.addArgument(arg.getType(), arg.getLoc());
+  OpBuilder b(ctx);
+  b.setInsertionPointToStart(&scratch);
+  Location loc = UnknownLoc::get(ctx);
+  Value expected =
+      mlir::tfm::contractionStep(b, loc, e, scratch.getArguments(), [&] {
+        return b.create<linalg::IndexOp>(loc, 3).getResult();
+      });
+  DenseMap<Value, Value> same;
+  for (auto [mine, theirs] :
+       llvm::zip_equal(scratch.getArguments(), body.getArguments()))
+    same[mine] = theirs;
+  auto matches = [&](Value mine, Value theirs) {
+    if (Value v = same.lookup(mine))
+      return v == theirs;
+    Attribute a, c;
+    return matchPattern(mine, m_Constant(&a)) &&
+           matchPattern(theirs, m_Constant(&c)) && a == c;
   };
-  return check(mul.getLhs(), mul.getRhs()) || check(mul.getRhs(), mul.getLhs());
+  // (The scratch block has no terminator.)
+  auto ops = [](Block &block) {
+    SmallVector<Operation *> list;
+    for (Operation &op : block)
+      if (!op.hasTrait<OpTrait::ConstantLike>() &&
+          !op.hasTrait<OpTrait::IsTerminator>())
+        list.push_back(&op);
+    return list;
+  };
+  SmallVector<Operation *> mine = ops(scratch), theirs = ops(body);
+  if (mine.size() != theirs.size())
+    return false;
+  for (auto [m, t] : llvm::zip_equal(mine, theirs)) {
+    if (m->getName() != t->getName() || attributesOf(m) != attributesOf(t) ||
+        m->getResultTypes() != t->getResultTypes() ||
+        m->getNumOperands() != t->getNumOperands())
+      return false;
+    for (auto [a, c] : llvm::zip_equal(m->getOperands(), t->getOperands()))
+      if (!matches(a, c))
+        return false;
+    for (auto [a, c] : llvm::zip_equal(m->getResults(), t->getResults()))
+      same[a] = c;
+  }
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  return yield.getNumOperands() == 1 && matches(expected, yield.getOperand(0));
 }
 
 /// The packed contraction tfm-to-linalg emits for a linear layer:
-/// maps (m, k), (n1, k, n0), (m, C + n1 * P + n0) over (m, n1, n0, k), body
-/// out + x * w (C = 0 for the full tiles, N - R for a tail tile).
+/// maps (m, k), (n1, k, n0) (an encoded weight: one per component, at
+/// (n1, componentIndex(k), n0)), (m, C + n1 * P + n0) over (m, n1, n0, k),
+/// body out + x * w (C = 0 for the full tiles, N - R for a tail tile).
 std::optional<PackedLinear> isPackedLinear(linalg::GenericOp op) {
+  using mlir::tfm::WeightEncoding;
   std::nullopt_t no = std::nullopt;
-  bool q8 = op.getNumDpsInputs() == 3;
-  if (!op.hasPureBufferSemantics() || (op.getNumDpsInputs() != 2 && !q8) ||
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() < 2 ||
       op.getNumDpsInits() != 1 || op.getNumLoops() != 4)
     return no;
   auto wType = dyn_cast<MemRefType>(op.getDpsInputs()[1].getType());
   if (!wType || wType.getRank() != 3 || !wType.hasStaticShape())
     return no;
+  // The encoding: f32 weights, or the one whose components have the
+  // inputs' element types.
+  std::optional<WeightEncoding> encoding;
+  unsigned numComponents = op.getNumDpsInputs() - 1;
+  if (numComponents > 1 || !wType.getElementType().isF32()) {
+    for (const formats::EncodingInfo &info : formats::weightEncodings()) {
+      if (info.components.size() != numComponents)
+        continue;
+      bool typesMatch = true;
+      for (auto [c, comp] : llvm::enumerate(info.components))
+        typesMatch = typesMatch &&
+                     getElementTypeOrSelf(op.getDpsInputs()[1 + c]) ==
+                         mlir::tfm::componentType(op.getContext(), comp.kind);
+      if (typesMatch)
+        encoding = static_cast<WeightEncoding>(info.encoding);
+    }
+    if (!encoding)
+      return no;
+  }
   MLIRContext *ctx = op.getContext();
   AffineExpr m, n1, n0, kk;
   bindDims(ctx, m, n1, n0, kk);
@@ -121,11 +208,14 @@ std::optional<PackedLinear> isPackedLinear(linalg::GenericOp op) {
   };
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   AffineMap outMap = maps.back();
-  if (maps[0] != map({m, kk}) || maps[1] != map({n1, kk, n0}) ||
-      outMap.getNumResults() != 2 || outMap.getResult(0) != m)
+  if (maps[0] != map({m, kk}) || outMap.getNumResults() != 2 ||
+      outMap.getResult(0) != m)
     return no;
-  if (q8 && maps[2] != map({n1, kk.floorDiv(32), n0}))
-    return no;
+  for (unsigned c = 0; c < numComponents; ++c)
+    if (maps[1 + c] !=
+        map({n1, encoding ? mlir::tfm::componentIndex(*encoding, c, kk) : kk,
+             n0}))
+      return no;
   // The output column minus n1 * P + n0 must be a constant C >= 0.
   int64_t p = wType.getDimSize(2);
   auto column = dyn_cast<AffineConstantExpr>(
@@ -138,50 +228,37 @@ std::optional<PackedLinear> isPackedLinear(linalg::GenericOp op) {
                                 IteratorType::parallel,
                                 IteratorType::reduction})
     return no;
-  // out + x * w (either operand order).
-  Block &body = op.getRegion().front();
-  auto yield = cast<linalg::YieldOp>(body.getTerminator());
-  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
-  if (!add || body.getOperations().size() != (q8 ? 6u : 3u))
-    return no;
-  Value acc = body.getArguments().back();
-  Value prod = add.getLhs() == acc ? add.getRhs() : add.getLhs();
-  auto mul = prod.getDefiningOp<arith::MulFOp>();
-  if (!mul || (add.getLhs() != acc && add.getRhs() != acc))
-    return no;
-  // The weight operand of the product: the f32 weight, or q8_0's
-  // scale * value.
-  Value xArg = body.getArgument(0);
-  Value wArg = mul.getLhs() == xArg ? mul.getRhs() : mul.getLhs();
-  if (mul.getLhs() != xArg && mul.getRhs() != xArg)
-    return no;
-  if (q8 ? !isDequantizedQ8(wArg, body.getArgument(2), body.getArgument(1))
-         : wArg != body.getArgument(1))
+  if (!isContractionBody(op.getRegion().front(), encoding))
     return no;
   auto x = dyn_cast<MemRefType>(op.getDpsInputs()[0].getType());
-  auto w = dyn_cast<MemRefType>(op.getDpsInputs()[1].getType());
   auto out = dyn_cast<MemRefType>(op.getDpsInits()[0].getType());
-  if (!x || !w || !out || !x.getElementType().isF32() ||
-      !w.getElementType().isF32() != q8 || !out.getElementType().isF32())
+  if (!x || !out || !x.getElementType().isF32() ||
+      !out.getElementType().isF32())
     return no;
-  if (q8) {
-    auto scales = dyn_cast<MemRefType>(op.getDpsInputs()[2].getType());
-    if (!scales || !scales.hasStaticShape() || !hasContiguousTiles(scales) ||
-        w.getDimSize(1) % 32 != 0)
-      return no;
+  int64_t k = wType.getDimSize(1);
+  if (encoding) {
+    const formats::EncodingInfo &info = mlir::tfm::formatInfo(*encoding);
+    k = k / info.components[0].perBlock * info.blockSize;
+    SmallVector<Value> inputs = op.getDpsInputs();
+    for (Value comp : llvm::drop_begin(inputs)) {
+      auto type = dyn_cast<MemRefType>(comp.getType());
+      if (!type || type.getRank() != 3 || !type.hasStaticShape() ||
+          !hasContiguousTiles(type) || type.getDimSize(2) != p)
+        return no;
+    }
   }
-  int64_t width = w.getDimSize(0) * p;
+  int64_t width = wType.getDimSize(0) * p;
   if (x.getRank() != 2 || out.getRank() != 2 ||
       ShapedType::isDynamic(x.getDimSize(1)) ||
       ShapedType::isDynamic(out.getDimSize(1)) ||
       out.getDimSize(1) < column.getValue() + width)
     return no;
-  if (!hasContiguousTiles(x) || !hasContiguousTiles(w) ||
+  if (!hasContiguousTiles(x) || !hasContiguousTiles(wType) ||
       !hasContiguousTiles(out))
     return no;
-  if (x.getDimSize(1) != w.getDimSize(1))
+  if (x.getDimSize(1) != k)
     return no;
-  return PackedLinear{op, w.getDimSize(1), p, column.getValue(), width, q8};
+  return PackedLinear{op, k, p, column.getValue(), width, encoding};
 }
 
 /// The zero fill of `op`'s output right before it, or null.
@@ -197,27 +274,33 @@ linalg::FillOp precedingZeroFill(Operation *op, Value out) {
 class BodyEmitter {
 public:
   BodyEmitter(OpBuilder &b, Location loc, int64_t k, int64_t p, bool oneRow,
-              bool accumulate, int64_t rows, int64_t tiles, bool q8,
-              tfm::IntDotIsa dot)
+              bool accumulate, int64_t rows, int64_t tiles,
+              std::optional<mlir::tfm::WeightEncoding> encoding,
+              mlir::tfm::IntDotIsa dot)
       : b(b), loc(loc), k(k), p(p), oneRow(oneRow), accumulate(accumulate),
-        rows(rows), tiles(tiles), q8(q8), dot(dot) {}
+        rows(rows), tiles(tiles), encoding(encoding), dot(dot) {}
 
   void emit(func::FuncOp fn) {
     Block *entry = fn.addEntryBlock();
     b.setInsertionPointToStart(entry);
     Value begin = entry->getArgument(0), end = entry->getArgument(1);
     out = view(entry->getArgument(2), ShapedType::kDynamic);
-    // Integer dot products: x is the activations' block scales, then xq
-    // their int8 values.
-    bool isDot = dot != tfm::IntDotIsa::None;
+    // Integer dot products: x is the activations' block scales (and
+    // biases), then xq their int8 values.
+    bool isDot = dot != mlir::tfm::IntDotIsa::None;
     x = view(entry->getArgument(3),
              isDot ? 2 * (k / 32) : ShapedType::kDynamic);
     if (isDot)
       xq = view(entry->getArgument(4), k);
-    unsigned wArg = isDot ? 5 : 4;
-    w = view(entry->getArgument(wArg), k * p);
-    if (q8)
-      scales = view(entry->getArgument(wArg + 1), k / 32 * p);
+    unsigned first = isDot ? 5 : 4;
+    if (!encoding) {
+      components.push_back(view(entry->getArgument(first), k * p));
+    } else {
+      const formats::EncodingInfo &info = mlir::tfm::formatInfo(*encoding);
+      for (auto [c, comp] : llvm::enumerate(info.components))
+        components.push_back(view(entry->getArgument(first + c),
+                                  k / info.blockSize * comp.perBlock * p));
+    }
     numRows = oneRow ? cst(1) : b.create<memref::DimOp>(loc, x, 0).getResult();
     // Column tiles: `tiles` at a time, then one at a time.
     auto tilesOver = [&](Value kLo, Value kHi, bool load) {
@@ -308,7 +391,7 @@ private:
   /// starting from the output when `load`, else from zero.
   void microKernel(Value m, int64_t mt, Value n, int64_t nt, Value kLo,
                    Value kHi, bool load) {
-    if (dot != tfm::IntDotIsa::None)
+    if (dot != mlir::tfm::IntDotIsa::None)
       return dotMicroKernel(m, mt, n, nt, kLo, kHi, load);
     auto vecType = VectorType::get({p}, b.getF32Type());
     SmallVector<Value> rowIdx, outCol;
@@ -334,61 +417,95 @@ private:
                                             ValueRange{rowIdx[i], outCol[j]})
                        .getResult()
                  : zero);
-    // One k: the weight vectors (`blockScales`: q8_0, dequantized), then
-    // for each row a broadcast of x and an FMA per tile.
-    auto step = [&](OpBuilder &nb, Location l, Value kv, ValueRange acc,
-                    ArrayRef<Value> blockScales) {
-      Value kp = nb.create<arith::MulIOp>(l, kv, cst(p));
-      SmallVector<Value> bv;
-      for (int64_t j = 0; j < nt; ++j) {
-        if (!q8) {
-          bv.push_back(nb.create<vector::LoadOp>(l, vecType, w,
-                                                 ValueRange{tileIdx[j], kp}));
-          continue;
-        }
-        Value q =
-            nb.create<vector::LoadOp>(l, VectorType::get({p}, nb.getI8Type()),
-                                      w, ValueRange{tileIdx[j], kp});
-        bv.push_back(nb.create<arith::MulFOp>(
-            l, blockScales[j], nb.create<arith::SIToFPOp>(l, vecType, q)));
-      }
-      SmallVector<Value> next;
+    // One k: the weight vectors `bv` (one per tile), then for each row a
+    // broadcast of x and an FMA per tile.
+    auto fmas = [&](OpBuilder &nb, Location l, Value kv, ArrayRef<Value> bv,
+                    SmallVector<Value> &acc) {
       for (int64_t i = 0; i < mt; ++i) {
         Value xs = nb.create<memref::LoadOp>(l, x, ValueRange{rowIdx[i], kv});
         Value av = nb.create<vector::BroadcastOp>(l, vecType, xs);
         for (int64_t j = 0; j < nt; ++j)
-          next.push_back(
-              nb.create<vector::FMAOp>(l, av, bv[j], acc[i * nt + j]));
+          acc[i * nt + j] =
+              nb.create<vector::FMAOp>(l, av, bv[j], acc[i * nt + j]);
       }
-      nb.create<scf::YieldOp>(l, next);
+    };
+    // Tile j's P elements of component c at index `at` of its K axis.
+    auto loadTile = [&](OpBuilder &nb, Location l, unsigned c, int64_t j,
+                        Value at) -> Value {
+      auto type = cast<MemRefType>(components[c].getType());
+      return nb.create<vector::LoadOp>(
+          l, VectorType::get({p}, type.getElementType()), components[c],
+          ValueRange{tileIdx[j], nb.create<arith::MulIOp>(l, at, cst(p))});
     };
     scf::ForOp loop;
-    if (!q8) {
+    if (!encoding) {
       loop = b.create<scf::ForOp>(
           loc, kLo, kHi, cst(1), init,
           [&](OpBuilder &nb, Location l, Value kv, ValueRange acc) {
-            step(nb, l, kv, acc, {});
+            SmallVector<Value> bv, next(acc);
+            for (int64_t j = 0; j < nt; ++j)
+              bv.push_back(loadTile(nb, l, 0, j, kv));
+            fmas(nb, l, kv, bv, next);
+            nb.create<scf::YieldOp>(l, next);
           });
     } else {
-      // Blocks of 32 k: the tiles' P scales of the block, then its k (the
-      // K blocks are whole q8_0 blocks: kBlock and k are multiples of 32).
+      // Blocks of B k (the K blocks are whole blocks: kBlock and k are
+      // multiples of B): the per-block components of the tiles, then
+      // B / parts steps, each loading the per-step components once and
+      // computing `parts` elements (WeightEncodings.h).
+      mlir::tfm::WeightEncoding e = *encoding;
+      const mlir::tfm::WeightEncodingInfo &info = weightEncodingInfo(e);
+      const formats::EncodingInfo &format = mlir::tfm::formatInfo(e);
+      const int64_t block = format.blockSize, steps = block / info.parts;
+      const unsigned numComponents = format.components.size();
       loop = b.create<scf::ForOp>(
-          loc, b.create<arith::DivUIOp>(loc, kLo, cst(32)),
-          b.create<arith::DivUIOp>(loc, kHi, cst(32)), cst(1), init,
+          loc, b.create<arith::DivUIOp>(loc, kLo, cst(block)),
+          b.create<arith::DivUIOp>(loc, kHi, cst(block)), cst(1), init,
           [&](OpBuilder &nb, Location l, Value kb, ValueRange acc) {
-            Value bp = nb.create<arith::MulIOp>(l, kb, cst(p));
-            SmallVector<Value> blockScales;
+            mlir::tfm::DequantBuilder d{nb, l, vecType};
+            SmallVector<SmallVector<Value>> perBlock(nt), blockValues(nt);
             for (int64_t j = 0; j < nt; ++j) {
-              Value d = nb.create<vector::LoadOp>(
-                  l, VectorType::get({p}, nb.getF16Type()), scales,
-                  ValueRange{tileIdx[j], bp});
-              blockScales.push_back(nb.create<arith::ExtFOp>(l, vecType, d));
+              perBlock[j].resize(numComponents);
+              for (unsigned c = 0; c < numComponents; ++c)
+                if (!isPerStep(e, c))
+                  perBlock[j][c] = loadTile(nb, l, c, j, kb);
+              blockValues[j] = info.block(d, perBlock[j]);
             }
-            Value k0 = nb.create<arith::MulIOp>(l, kb, cst(32));
+            Value k0 = nb.create<arith::MulIOp>(l, kb, cst(block));
             auto inner = nb.create<scf::ForOp>(
-                l, k0, nb.create<arith::AddIOp>(l, k0, cst(32)), cst(1), acc,
+                l, k0, nb.create<arith::AddIOp>(l, k0, cst(steps)), cst(1), acc,
                 [&](OpBuilder &ib, Location il, Value kv, ValueRange a) {
-                  step(ib, il, kv, a, blockScales);
+                  mlir::tfm::DequantBuilder id{ib, il, vecType};
+                  // Step kv - k0: index kb * steps + kv - k0 of the per-step
+                  // components (kv itself when a step is one element).
+                  Value at = kv;
+                  if (steps != block)
+                    at = ib.create<arith::SubIOp>(
+                        il, kv,
+                        ib.create<arith::MulIOp>(il, kb, cst(block - steps)));
+                  SmallVector<SmallVector<Value>> comps = perBlock;
+                  for (int64_t j = 0; j < nt; ++j)
+                    for (unsigned c = 0; c < numComponents; ++c)
+                      if (isPerStep(e, c))
+                        comps[j][c] = loadTile(ib, il, c, j, at);
+                  SmallVector<Value> next(a);
+                  for (int64_t part = 0; part < info.parts; ++part) {
+                    Value kp = part ? ib.create<arith::AddIOp>(
+                                            il, kv, cst(part * steps))
+                                          .getResult()
+                                    : kv;
+                    Value pos, partValue;
+                    if (info.usesPosition) {
+                      pos = ib.create<arith::SubIOp>(il, kp, k0);
+                      partValue = cst(part);
+                    }
+                    SmallVector<Value> bv;
+                    for (int64_t j = 0; j < nt; ++j)
+                      bv.push_back(info.element(id, comps[j], blockValues[j],
+                                                pos, partValue));
+                    fmas(ib, il, kp, bv, next);
+                  }
+                  ib.create<scf::YieldOp>(il, next);
                 });
             nb.create<scf::YieldOp>(l, inner.getResults());
           });
@@ -404,6 +521,8 @@ private:
   /// acc += float(sum) * (weight scale * activation scale).
   void dotMicroKernel(Value m, int64_t mt, Value n, int64_t nt, Value kLo,
                       Value kHi, bool load) {
+    // q8_0's components: the int8 values, the f16 scales.
+    Value w = components[0], scales = components[1];
     Type f32 = b.getF32Type(), i32 = b.getI32Type();
     auto vecType = VectorType::get({p}, f32);
     auto sumType = VectorType::get({p}, i32);
@@ -441,22 +560,22 @@ private:
               [&](OpBuilder &sb, Location sl, Value q, ValueRange sums) {
                 Value k4 = sb.create<arith::MulIOp>(sl, q, cst(4));
                 Value kp = sb.create<arith::MulIOp>(sl, k4, cst(p));
-                SmallVector<tfm::DotWeights> ws;
+                SmallVector<mlir::tfm::DotWeights> ws;
                 for (int64_t j = 0; j < nt; ++j) {
                   Value raw = sb.create<vector::LoadOp>(
                       sl, VectorType::get({4 * p}, sb.getI8Type()), w,
                       ValueRange{tileIdx[j], kp});
-                  ws.push_back(tfm::emitDotWeights(sb, sl, dot, raw, p));
+                  ws.push_back(mlir::tfm::emitDotWeights(sb, sl, dot, raw, p));
                 }
                 SmallVector<Value> next;
                 for (int64_t i = 0; i < mt; ++i) {
                   Value quad = sb.create<vector::LoadOp>(
                       sl, VectorType::get({4}, sb.getI8Type()), xq,
                       ValueRange{rowIdx[i], k4});
-                  tfm::DotActivations xs =
-                      tfm::emitDotActivations(sb, sl, dot, quad, p);
+                  mlir::tfm::DotActivations xs =
+                      mlir::tfm::emitDotActivations(sb, sl, dot, quad, p);
                   for (int64_t j = 0; j < nt; ++j)
-                    next.push_back(tfm::emitDotStep(
+                    next.push_back(mlir::tfm::emitDotStep(
                         sb, sl, dot, sums[i * nt + j], ws[j], xs, p));
                 }
                 sb.create<scf::YieldOp>(sl, next);
@@ -471,7 +590,7 @@ private:
                                           scales, ValueRange{tileIdx[j], bp})
                     .getResult()));
           SmallVector<Value> next;
-          bool biased = tfm::intDotBiased(dot);
+          bool biased = mlir::tfm::intDotBiased(dot);
           for (int64_t i = 0; i < mt; ++i) {
             Value xs = nb.create<vector::BroadcastOp>(
                 l, vecType,
@@ -510,9 +629,10 @@ private:
   int64_t k, p;
   bool oneRow, accumulate;
   int64_t rows, tiles;
-  bool q8;
-  tfm::IntDotIsa dot;
-  Value out, x, xq, w, scales, numRows;
+  std::optional<mlir::tfm::WeightEncoding> encoding;
+  mlir::tfm::IntDotIsa dot;
+  Value out, x, xq, numRows;
+  SmallVector<Value> components; ///< The weight's (f32: its tiles).
 };
 
 struct TfmGenerateKernelsPass
@@ -525,7 +645,7 @@ struct TfmGenerateKernelsPass
                                "decode-tiles and int-dot-rows must be >= 1");
       return signalPassFailure();
     }
-    std::optional<tfm::IntDotIsa> isa = tfm::parseIntDotIsa(intDot);
+    std::optional<mlir::tfm::IntDotIsa> isa = mlir::tfm::parseIntDotIsa(intDot);
     if (!isa) {
       getOperation().emitError("tfm-generate-kernels: unknown int-dot '")
           << intDot << "'";
@@ -536,12 +656,13 @@ struct TfmGenerateKernelsPass
       std::optional<PackedLinear> linear = isPackedLinear(op);
       if (!linear)
         return;
-      // Integer dot products where the isa's vectors are P int32 lanes and
-      // the case (decode or prefill) asks for them.
+      // Integer dot products for q8_0 where the isa's vectors are P int32
+      // lanes and the case (decode or prefill, the LM head) asks for them.
       bool oneRow =
           cast<MemRefType>(op.getDpsInputs()[0].getType()).getDimSize(0) == 1;
-      if (linear->q8 && *isa != tfm::IntDotIsa::None &&
-          tfm::intDotLanes(*isa) == linear->p &&
+      if (linear->encoding == mlir::tfm::WeightEncoding::Q8_0 &&
+          *isa != mlir::tfm::IntDotIsa::None &&
+          mlir::tfm::intDotLanes(*isa) == linear->p &&
           (oneRow ? intDotDecode : intDotPrefill) &&
           (intDotHead || !op->hasAttr("tfm.lm_head")))
         linear->dot = *isa;
@@ -584,17 +705,20 @@ struct TfmGenerateKernelsPass
   }
 
   /// The scheduler: tfmrt_parallel_for(body, out, x, w, items, workPerItem),
-  /// for q8_0 tfmrt_parallel_for_q8(body, out, x, values, scales, ...), with
-  /// integer dot products tfmrt_parallel_for_q8_dot(body, out, xd, xq,
-  /// values, scales, ...): the body's operands after (begin, end).
+  /// or for an encoded weight its encoding's (body, out, x, components...,
+  /// items, workPerItem), with integer dot products
+  /// tfmrt_parallel_for_q8_dot(body, out, xd, xq, values, scales, ...).
   func::FuncOp scheduler(FunctionType bodyType, const PackedLinear &linear) {
     ModuleOp module = getOperation();
-    StringRef name = linear.dot != tfm::IntDotIsa::None ? kQ8DotSchedulerName
-                     : linear.q8                        ? kQ8SchedulerName
-                                                        : kSchedulerName;
+    StringRef name =
+        linear.dot != mlir::tfm::IntDotIsa::None ? StringRef(kQ8DotSchedulerName)
+        : linear.encoding
+            ? mlir::tfm::weightEncodingInfo(*linear.encoding).scheduler
+            : StringRef(kSchedulerName);
     if (auto fn = module.lookupSymbol<func::FuncOp>(name))
       return fn;
     OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+    // The body's operands after begin and end.
     SmallVector<Type> operands = {bodyType};
     llvm::append_range(operands, bodyType.getInputs().drop_front(2));
     operands.append({b.getI64Type(), b.getI64Type()});
@@ -605,13 +729,18 @@ struct TfmGenerateKernelsPass
     return fn;
   }
 
-  /// The outlined body for (K, P, one row or not, accumulate or not).
+  /// The outlined body for (K, P, encoding, one row or not, accumulate or
+  /// not).
   func::FuncOp body(int64_t k, int64_t p, bool oneRow, bool accumulate,
                     const PackedLinear &linear, Location loc) {
-    bool q8 = linear.q8, isDot = linear.dot != tfm::IntDotIsa::None;
+    std::optional<mlir::tfm::WeightEncoding> encoding = linear.encoding;
+    bool isDot = linear.dot != mlir::tfm::IntDotIsa::None;
+    const formats::EncodingInfo *info =
+        encoding ? &mlir::tfm::formatInfo(*encoding) : nullptr;
     std::string name =
-        ("tfm_linear_k" + Twine(k) + "_p" + Twine(p) + (q8 ? "_q8_0" : "") +
-         (isDot ? "_dot_" + tfm::intDotIsaName(linear.dot) : "") +
+        ("tfm_linear_k" + Twine(k) + "_p" + Twine(p) +
+         (info ? "_" + Twine(info->name) : Twine()) +
+         (isDot ? "_dot_" + mlir::tfm::intDotIsaName(linear.dot) : "") +
          (oneRow ? "_row" : "_rows") + (accumulate ? "_acc" : ""))
             .str();
     ModuleOp module = getOperation();
@@ -625,21 +754,24 @@ struct TfmGenerateKernelsPass
     SmallVector<Type> operands = {index, index, any, any};
     if (isDot)
       operands.push_back(anyStrided2D(ctx, b.getI8Type()));
-    if (q8)
-      operands.append({anyStrided2D(ctx, b.getI8Type()),
-                       anyStrided2D(ctx, b.getF16Type())});
-    else
+    if (info) {
+      for (const formats::EncodingComponent &comp : info->components)
+        operands.push_back(
+            anyStrided2D(ctx, mlir::tfm::componentType(ctx, comp.kind)));
+    } else {
       operands.push_back(any);
+    }
     auto fn =
         b.create<func::FuncOp>(loc, name, b.getFunctionType(operands, {}));
     fn.setPrivate();
     BodyEmitter emitter(b, loc, k, p, oneRow, accumulate,
-                        isDot ? int64_t(intDotRows) : int64_t(rows), tiles, q8,
-                        linear.dot);
+                        isDot ? int64_t(intDotRows) : int64_t(rows), tiles,
+                        encoding, linear.dot);
     emitter.decodeTiles = decodeTiles;
-    // q8_0's K blocks hold whole blocks of 32.
-    emitter.kBlock =
-        q8 && kBlock > 0 ? int64_t(llvm::alignTo(kBlock, 32)) : int64_t(kBlock);
+    // An encoded weight's K blocks hold whole blocks.
+    emitter.kBlock = info && kBlock > 0
+                         ? int64_t(llvm::alignTo(kBlock, info->blockSize))
+                         : int64_t(kBlock);
     emitter.emit(fn);
     ++numBodies;
     return fn;
@@ -659,7 +791,6 @@ struct TfmGenerateKernelsPass
     IRRewriter b(op);
     Location loc = op.getLoc();
     SmallVector<ReassociationIndices> tilesAsRows = {{0}, {1, 2}};
-    Value w2 = b.create<memref::CollapseShapeOp>(loc, w, tilesAsRows);
     // The columns this contraction writes (a tail's, or part of them).
     if (linear.column != 0 || linear.width != outType.getDimSize(1))
       out = b.create<memref::SubViewOp>(
@@ -685,7 +816,7 @@ struct TfmGenerateKernelsPass
         loc, numRows, b.create<arith::ConstantIntOp>(loc, k * p, 64));
     SmallVector<Value> operands = {fnRef, anyView(out)};
     SmallVector<Value> quantized;
-    if (linear.dot != tfm::IntDotIsa::None) {
+    if (linear.dot != mlir::tfm::IntDotIsa::None) {
       // x as int8 blocks: values [M][K]; f32 scales [M][K/32], then each
       // block's 128 * sum of values [M][K/32].
       Value numRowsIndex = b.create<memref::DimOp>(loc, x, 0);
@@ -695,16 +826,17 @@ struct TfmGenerateKernelsPass
       Value xd = b.create<memref::AllocOp>(
           loc, MemRefType::get({d, 2 * (k / 32)}, b.getF32Type()),
           numRowsIndex);
-      tfm::emitQuantizeRows(b, loc, x, xq, xd, k);
+      mlir::tfm::emitQuantizeRows(b, loc, x, xq, xd, k);
       operands.append({anyView(xd), anyView(xq)});
       quantized = {xq, xd};
     } else {
       operands.push_back(anyView(x));
     }
-    operands.push_back(anyView(w2));
-    if (linear.q8)
-      operands.push_back(anyView(b.create<memref::CollapseShapeOp>(
-          loc, op.getDpsInputs()[2], tilesAsRows)));
+    // The weight's tiles, or its components' (each as rows of tiles).
+    SmallVector<Value> inputs = op.getDpsInputs();
+    for (Value tiles : llvm::drop_begin(inputs))
+      operands.push_back(
+          anyView(b.create<memref::CollapseShapeOp>(loc, tiles, tilesAsRows)));
     operands.append({numTiles, workPerTile});
     b.create<func::CallOp>(loc, scheduler(fn.getFunctionType(), linear),
                            operands);

@@ -11,6 +11,7 @@
 #ifndef TFM_FRONTEND_MODELSPEC_H
 #define TFM_FRONTEND_MODELSPEC_H
 
+#include "tfm/Formats/Encodings.h"
 #include "tfm/runtime/Tokenizer.h"
 
 #include "llvm/ADT/ArrayRef.h"
@@ -82,9 +83,9 @@ struct WeightBinding {
   int64_t splitCount = 1;
 };
 
-/// How the weights blob stores a weight's values (Weights.h): f32, or
-/// GGUF's q8_0 blocks as the checkpoint has them (tfm.weight's `encoding`).
-enum class WeightStorage { F32, Q8_0 };
+/// How the weights blob stores a weight's values (Weights.h): a row of the
+/// encodings table (tfm/Formats/Encodings.h; tfm.weight's `encoding`).
+using WeightStorage = formats::Encoding;
 
 /// What a layout's weights hold (TfmModelInfo's census fields): values and
 /// data bytes (weightsCensus, Weights.h; 4 per f32 value, 34 per 32-value q8_0

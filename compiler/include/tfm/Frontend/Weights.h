@@ -72,10 +72,6 @@ struct WeightsLayout {
 /// weights outside the layers.
 int64_t layerOf(const WeightDecl &decl);
 
-/// The byte offset of a q8_0 weight's int8 values after its f16 scales:
-/// [N, K/32] scales (2 bytes each), rounded up to 64 bytes.
-uint64_t q8ValuesOffset(int64_t rows, int64_t cols);
-
 /// The bytes a weight of `shape` takes in the blob when stored as
 /// `storage` (whatever its packing).
 uint64_t storedBytes(WeightStorage storage, llvm::ArrayRef<int64_t> shape);
@@ -86,10 +82,11 @@ WeightsCensus weightsCensus(const WeightsLayout &layout);
 /// tfmc --quantize: the storage weights of other types are quantized to.
 enum class Quantize { None, Q8_0 };
 
-/// Chooses how the blob stores each weight (spec.weights.storage): q8_0
-/// when every weight of a template is 2-D with a multiple of 32 columns and
-/// each is either a q8_0 tensor in `ckpt`, neither split nor transposed (its
-/// blocks are then copied as they are), or, with Quantize::Q8_0, any other
+/// Chooses how the blob stores each weight (spec.weights.storage): an
+/// encoding E of the table (tfm/Formats/Encodings.h) when every weight of a
+/// template is 2-D with a multiple of E's block size of columns and each is
+/// either a tensor of type E in `ckpt`, neither split nor transposed (its
+/// blocks are then copied as they are), or, with --quantize=E, any other
 /// tensor or a random weight (quantized by quantizeQ8_0); f32 otherwise.
 /// `ckpt` is null for random weights.
 void chooseWeightStorage(ModelSpec &spec, const formats::Checkpoint *ckpt,
@@ -147,10 +144,11 @@ uint64_t specId(const ModelSpec &spec);
 /// (N - R) * K + k * R + n - (N - R).
 using WeightPacking = llvm::StringMap<int64_t>;
 
-/// A q8_0 weight (WeightStorage::Q8_0) is written as its f16 scales, then
-/// at q8ValuesOffset its int8 values, each array in the order of the tiles
-/// (P = 1: row-major), the file's bytes unchanged. A NaN or infinite scale
-/// is an error naming the tensor, the block and its byte offset.
+/// An encoded weight (storage E other than f32) is written as E's
+/// component arrays (tfm/Formats/Encodings.h: q8_0's f16 scales, then its
+/// int8 values), each in the order of the tiles (P = 1: row-major) at
+/// formats::componentOffset, the file's bytes unchanged. A NaN or infinite
+/// scale is an error naming the tensor, the block and its byte offset.
 ///
 /// Writes the blob (weightsLayout(spec)) to `os`: exactly totalSize bytes,
 /// in 4 MiB writes, the weights `packing` names (by template or name) in

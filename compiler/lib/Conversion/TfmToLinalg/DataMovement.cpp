@@ -59,35 +59,41 @@ FailureOr<StoredWeight> storedWeight(OpBuilder &b, tfm::WeightOp op) {
         .getResult();
   };
   std::optional<uint64_t> p = op.getPacked();
-  bool q8 = op.getEncoding().has_value();
   StoredWeight stored;
-  if (!p && !q8) {
-    stored.full = view(type.getShape(), type.getElementType(), 0, 0);
+  stored.encoding = op.getEncoding();
+  if (!p && !stored.encoding) {
+    stored.full.push_back(view(type.getShape(), type.getElementType(), 0, 0));
     return stored;
   }
   int64_t tile = stored.tile = p ? static_cast<int64_t>(*p) : 1;
   int64_t n = type.getDimSize(0), k = type.getDimSize(1);
   int64_t tiles = n / tile, rest = n % tile;
-  if (!q8) {
+  if (!stored.encoding) {
     if (tiles)
-      stored.full = view({tiles, k, tile}, type.getElementType(), 0, 0);
+      stored.full.push_back(
+          view({tiles, k, tile}, type.getElementType(), 0, 0));
     if (rest)
-      stored.tail =
-          view({1, k, rest}, type.getElementType(), 0, tiles * tile * k);
+      stored.tail.push_back(
+          view({1, k, rest}, type.getElementType(), 0, tiles * tile * k));
     return stored;
   }
-  // q8_0: the f16 scales, then at the next multiple of 64 bytes the int8
-  // values (Weights.h, q8ValuesOffset).
-  Type f16 = b.getF16Type(), i8 = b.getI8Type();
-  int64_t blocks = k / 32;
-  int64_t values = llvm::alignTo(n * blocks * 2, 64);
-  if (tiles) {
-    stored.fullScales = view({tiles, blocks, tile}, f16, 0, 0);
-    stored.full = view({tiles, k, tile}, i8, values, 0);
-  }
-  if (rest) {
-    stored.tailScales = view({1, blocks, rest}, f16, 0, tiles * tile * blocks);
-    stored.tail = view({1, k, rest}, i8, values, tiles * tile * k);
+  // Each component's array at its offset (Encodings.h), [K/B * perBlock]
+  // elements along K.
+  const formats::EncodingInfo &info = formatInfo(*stored.encoding);
+  // (Viewed in blob order, listed in the components' order.)
+  stored.full.resize(tiles ? info.components.size() : 0);
+  stored.tail.resize(rest ? info.components.size() : 0);
+  for (unsigned c : formats::blobOrder(info)) {
+    const formats::EncodingComponent &comp = info.components[c];
+    Type element = componentType(b.getContext(), comp.kind);
+    int64_t along = k / info.blockSize * comp.perBlock;
+    int64_t base =
+        static_cast<int64_t>(formats::componentOffset(info, c, n, k));
+    if (tiles)
+      stored.full[c] = view({tiles, along, tile}, element, base, 0);
+    if (rest)
+      stored.tail[c] =
+          view({1, along, rest}, element, base, tiles * tile * along);
   }
   return stored;
 }
@@ -108,29 +114,45 @@ LogicalResult lowerWeight(tfm::WeightOp op, PatternRewriter &b) {
   if (failed(stored))
     return failure();
   if (!stored->tile) {
-    b.replaceOp(op, stored->full);
+    b.replaceOp(op, stored->full[0]);
     return success();
   }
   Location loc = op.getLoc();
   auto type = op.getResult().getType();
-  // q8_0 tiles are dequantized first (scale of block k / 32).
-  auto dequantize = [&](Value values, Value scales) -> Value {
-    auto t = cast<RankedTensorType>(values.getType());
-    auto f32Type = RankedTensorType::get(t.getShape(), b.getF32Type());
+  // Encoded tiles are dequantized first: element (n1, k, n0) from each
+  // component at (n1, componentIndex(k), n0).
+  auto dequantized = [&](ArrayRef<Value> parts) -> Value {
+    if (parts.empty() || !stored->encoding)
+      return parts.empty() ? Value() : parts[0];
+    WeightEncoding e = *stored->encoding;
+    auto t = cast<RankedTensorType>(parts[0].getType());
+    int64_t k = type.getDimSize(1);
+    auto f32Type = RankedTensorType::get({t.getDimSize(0), k, t.getDimSize(2)},
+                                         b.getF32Type());
     AffineExpr n1, kk, n0;
     bindDims(b.getContext(), n1, kk, n0);
+    // The inputs in blob order, the components in theirs.
+    SmallVector<unsigned, 4> order = formats::blobOrder(formatInfo(e));
+    SmallVector<Value> inputs;
+    SmallVector<AffineMap> maps;
+    for (unsigned c : order) {
+      inputs.push_back(parts[c]);
+      maps.push_back(AffineMap::get(3, 0, {n1, componentIndex(e, c, kk), n0},
+                                    b.getContext()));
+    }
     return elementwise(
-        b, loc, f32Type, {}, {scales, values},
-        [](OpBuilder &nb, Location l, ValueRange a) {
-          return dequantizeQ8(nb, l, a[0], a[1]);
+        b, loc, f32Type, {}, inputs,
+        [e, order](OpBuilder &nb, Location l, ValueRange a) {
+          SmallVector<Value> components(a.size());
+          for (auto [at, c] : llvm::enumerate(order))
+            components[c] = a[at];
+          return dequantize(nb, l, e, components, [&] {
+            return nb.create<linalg::IndexOp>(l, 1).getResult();
+          });
         },
-        {AffineMap::get(3, 0, {n1, kk.floorDiv(32), n0}, b.getContext()),
-         b.getMultiDimIdentityMap(3)});
+        maps);
   };
-  if (stored->full && stored->fullScales)
-    stored->full = dequantize(stored->full, stored->fullScales);
-  if (stored->tail && stored->tailScales)
-    stored->tail = dequantize(stored->tail, stored->tailScales);
+  Value full = dequantized(stored->full), tail = dequantized(stored->tail);
   // [a, K, b] tiles -> [a * b, K] rows.
   auto rowsOf = [&](Value tiles) -> Value {
     auto t = cast<RankedTensorType>(tiles.getType());
@@ -144,14 +166,14 @@ LogicalResult lowerWeight(tfm::WeightOp op, PatternRewriter &b) {
     return b.create<tensor::CollapseShapeOp>(
         loc, rows, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
   };
-  if (!stored->tail) {
-    b.replaceOp(op, rowsOf(stored->full));
+  if (!tail) {
+    b.replaceOp(op, rowsOf(full));
     return success();
   }
   Value matrix =
       b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
   int64_t k = type.getDimSize(1), row = 0;
-  for (Value part : {stored->full, stored->tail}) {
+  for (Value part : {full, tail}) {
     if (!part)
       continue;
     Value rows = rowsOf(part);
@@ -175,20 +197,20 @@ LogicalResult lowerEmbedding(tfm::EmbeddingOp op, PatternRewriter &b) {
   int64_t tableRows = cast<RankedTensorType>(table.getType()).getDimSize(0);
   // A table packed for a tied LM head: row r < N - R is column r % P of
   // tile r / P, a later row column r - (N - R) of the tail.
-  // A q8_0 table (packed or not: P = 1) is read from its tiles too, each
+  // An encoded table (packed or not: P = 1) is read from its tiles too, each
   // element dequantized.
   int64_t tile = 0;
-  Value tail, scales, tailScales;
+  SmallVector<Value, 4> tiles, tail;
+  std::optional<WeightEncoding> encoding;
   auto stored = table.getDefiningOp<tfm::WeightOp>();
   if (stored && (stored.getPacked() || stored.getEncoding())) {
-    FailureOr<StoredWeight> tiles = storedWeight(b, stored);
-    if (failed(tiles))
+    FailureOr<StoredWeight> parts = storedWeight(b, stored);
+    if (failed(parts))
       return failure();
-    table = tiles->full;
-    tail = tiles->tail;
-    scales = tiles->fullScales;
-    tailScales = tiles->tailScales;
-    tile = tiles->tile;
+    tiles = parts->full;
+    tail = parts->tail;
+    tile = parts->tile;
+    encoding = parts->encoding;
   }
   if (ShapedType::isDynamic(tableRows))
     return b.notifyMatchFailure(op, "needs a static vocabulary size");
@@ -217,33 +239,35 @@ LogicalResult lowerEmbedding(tfm::EmbeddingOp op, PatternRewriter &b) {
               };
               int64_t full = tableRows / tile * tile;
               Value fromTiles, fromTail;
-              // Element (tileIndex, col, lane) of `values`, dequantized
-              // by `blockScales` when the table is q8_0.
-              auto element = [&](Value values, Value blockScales,
-                                 Value tileIndex, Value lane) -> Value {
-                Value v = nb.create<tensor::ExtractOp>(
-                    l, values, ValueRange{tileIndex, col, lane});
-                if (!blockScales)
-                  return v;
-                Value d = nb.create<tensor::ExtractOp>(
-                    l, blockScales,
-                    ValueRange{tileIndex,
-                               nb.create<arith::DivUIOp>(l, col, idx(32)),
-                               lane});
-                return dequantizeQ8(nb, l, d, v);
+              // Element (tileIndex, col, lane) of the matrix in `parts`,
+              // dequantized when the table is encoded.
+              auto element = [&](ArrayRef<Value> parts, Value tileIndex,
+                                 Value lane) -> Value {
+                if (!encoding)
+                  return nb.create<tensor::ExtractOp>(
+                      l, parts[0], ValueRange{tileIndex, col, lane});
+                SmallVector<Value> values;
+                for (auto [c, part] : llvm::enumerate(parts))
+                  values.push_back(nb.create<tensor::ExtractOp>(
+                      l, part,
+                      ValueRange{tileIndex,
+                                 componentIndexValue(nb, l, *encoding, c, col),
+                                 lane}));
+                return dequantize(nb, l, *encoding, values,
+                                  [&] { return col; });
               };
-              if (table) {
-                Value r = tail
+              if (!tiles.empty()) {
+                Value r = !tail.empty()
                               ? nb.create<arith::MinSIOp>(l, row, idx(full - 1))
                               : row;
                 Value tileIndex = nb.create<arith::DivUIOp>(l, r, idx(tile));
                 Value lane = nb.create<arith::RemUIOp>(l, r, idx(tile));
-                fromTiles = element(table, scales, tileIndex, lane);
+                fromTiles = element(tiles, tileIndex, lane);
               }
-              if (tail) {
+              if (!tail.empty()) {
                 Value r = nb.create<arith::MaxSIOp>(
                     l, nb.create<arith::SubIOp>(l, row, idx(full)), idx(0));
-                fromTail = element(tail, tailScales, idx(0), r);
+                fromTail = element(tail, idx(0), r);
               }
               if (!fromTail)
                 return fromTiles;

@@ -43,8 +43,8 @@ Value linear(OpBuilder &b, Location loc, Value x, Value w, Value bias,
 /// x W^T with W stored packed ([N/P, K, P] tiles, then a [1, K, R] tail of
 /// the last R = N mod P rows, `tfm-pack-weights`): per part,
 ///   y[m, c + n1 * P + n0] += x[m, k] * w[n1, k, n0]
-/// (for q8_0 tiles, w[n1, k, n0] = scale[n1, k / 32, n0] * value[n1, k, n0],
-/// the scale a third input)
+/// (for encoded tiles, w[n1, k, n0] is dequantize() of the components at
+/// (n1, componentIndex(k), n0), further inputs: WeightEncodings.h)
 /// (c = 0 for the tiles, N - R for the tail), a linalg.generic over
 /// (m, n1, n0, k) into a zero-filled output: the contraction
 /// tfm-generate-kernels turns into vector code (and that
@@ -66,18 +66,20 @@ Value packedLinear(OpBuilder &b, Location loc, Value x, tfm::WeightOp w,
   };
   using utils::IteratorType;
   int64_t column = 0;
-  for (auto [tiles, scales] : {std::pair(stored->full, stored->fullScales),
-                               std::pair(stored->tail, stored->tailScales)}) {
-    if (!tiles)
+  std::optional<WeightEncoding> encoding = stored->encoding;
+  for (ArrayRef<Value> parts :
+       {ArrayRef<Value>(stored->full), ArrayRef<Value>(stored->tail)}) {
+    if (parts.empty())
       continue;
-    auto tilesType = cast<RankedTensorType>(tiles.getType());
+    auto tilesType = cast<RankedTensorType>(parts[0].getType());
     int64_t p = tilesType.getDimSize(2);
-    SmallVector<Value> inputs = {x, tiles};
-    SmallVector<AffineMap> maps = {map({m, k}), map({n1, k, n0})};
-    // q8_0: the block's scale, w = scale * value (dequantizeQ8).
-    if (scales) {
-      inputs.push_back(scales);
-      maps.push_back(map({n1, k.floorDiv(32), n0}));
+    SmallVector<Value> inputs = {x};
+    SmallVector<AffineMap> maps = {map({m, k})};
+    // An encoded weight's components, each at its index along K.
+    for (auto [c, part] : llvm::enumerate(parts)) {
+      inputs.push_back(part);
+      maps.push_back(
+          map({n1, encoding ? componentIndex(*encoding, c, k) : k, n0}));
     }
     maps.push_back(map({m, n1 * p + n0 + column}));
     y = b.create<linalg::GenericOp>(
@@ -85,13 +87,11 @@ Value packedLinear(OpBuilder &b, Location loc, Value x, tfm::WeightOp w,
              ArrayRef<IteratorType>{
                  IteratorType::parallel, IteratorType::parallel,
                  IteratorType::parallel, IteratorType::reduction},
-             [](OpBuilder &nb, Location l, ValueRange a) {
-               Value w = a[1];
-               if (a.size() == 4)
-                 w = dequantizeQ8(nb, l, a[2], a[1]);
-               Value prod = nb.create<arith::MulFOp>(l, a[0], w);
+             [&](OpBuilder &nb, Location l, ValueRange a) {
                nb.create<linalg::YieldOp>(
-                   l, ValueRange{nb.create<arith::AddFOp>(l, a.back(), prod)});
+                   l, contractionStep(nb, l, encoding, a, [&] {
+                     return nb.create<linalg::IndexOp>(l, 3).getResult();
+                   }));
              })
             .getResult(0);
     column += tilesType.getDimSize(0) * p;

@@ -3,6 +3,8 @@
 #ifndef TFM_LIB_CONVERSION_TFMTOLINALG_UTILS_H
 #define TFM_LIB_CONVERSION_TFMTOLINALG_UTILS_H
 
+#include "tfm/Dialect/Tfm/IR/WeightEncodings.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -13,33 +15,22 @@
 
 namespace mlir::tfm {
 
-class WeightOp;
-
 /// The stored tensors of a weight: views of the function's weights argument
 /// at the weight's offset. `full` is the [N, K] matrix, or, when the op is
-/// `packed P`, its [N/P, K, P] column tiles (null when N < P); `tail` is the
-/// packed weight's last R = N mod P rows as one [1, K, R] tile (null when P
+/// `packed P`, its [N/P, K, P] column tiles (empty when N < P); `tail` is the
+/// packed weight's last R = N mod P rows as one [1, K, R] tile (empty when P
 /// divides N, and for an unpacked weight).
 ///
-/// A q8_0 weight (`encoding q8_0`) is stored as tiles even when not packed
-/// (P = 1): `full` and `tail` then hold its int8 values ([N/P, K, P] and
-/// [1, K, R]), and `fullScales` and `tailScales` its f16 block scales
-/// ([N/P, K/32, P] and [1, K/32, R]); element (n, k) is
-/// scale[.., k / 32, ..] * value[.., k, ..].
+/// An encoded weight (`encoding E`, tfm/Formats/Encodings.h) is stored as
+/// tiles even when not packed (P = 1): `full` and `tail` then hold one
+/// array per component of E, the values first ([N/P, K/B * perBlock, P] and
+/// [1, K/B * perBlock, R]); element (n, k) is dequantize() of the
+/// components' elements at componentIndex(k) (WeightEncodings.h).
 struct StoredWeight {
-  mlir::Value full, tail;
-  mlir::Value fullScales, tailScales;
+  llvm::SmallVector<mlir::Value, 4> full, tail;
   int64_t tile = 0; ///< P, 0 for an unpacked f32 weight.
+  std::optional<WeightEncoding> encoding;
 };
-
-/// The dequantized f32 value of q8_0 element `value` (i8) with `scale`
-/// (f16): scale * value, exact in f32.
-inline mlir::Value dequantizeQ8(mlir::OpBuilder &b, mlir::Location loc,
-                                mlir::Value scale, mlir::Value value) {
-  mlir::Value d = b.create<mlir::arith::ExtFOp>(loc, b.getF32Type(), scale);
-  mlir::Value q = b.create<mlir::arith::SIToFPOp>(loc, b.getF32Type(), value);
-  return b.create<mlir::arith::MulFOp>(loc, d, q);
-}
 
 /// Emits an error and fails when the offset or the argument is missing.
 mlir::FailureOr<StoredWeight> storedWeight(mlir::OpBuilder &b, WeightOp op);

@@ -22,11 +22,13 @@
 #include "tfm/Formats/Files.h"
 #include "tfm/Formats/Gguf.h"
 
+#include "tfm/Formats/Encodings.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
+
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <cstdint>
@@ -37,8 +39,9 @@
 
 namespace tfm::formats {
 
-/// Element types a checkpoint's tensors may have (all convert to f32).
-enum class DType { F32, F16, BF16, Q8_0 };
+/// Element types a checkpoint's tensors may have (all convert to f32): the
+/// encodings table's rows (Encodings.h).
+using DType = Encoding;
 const char *toString(DType t);
 
 /// IEEE binary16 and bfloat16 bit patterns to float.

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfm/Dialect/Tfm/IR/TfmOps.h"
+#include "tfm/Dialect/Tfm/IR/WeightEncodings.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -59,12 +60,13 @@ LogicalResult expectStatic(Operation *op, Value v, unsigned i, StringRef what) {
 LogicalResult WeightOp::verify() {
   if (getName().empty())
     return emitOpError("needs a non-empty weight name");
-  if (getEncoding()) {
+  if (std::optional<WeightEncoding> e = getEncoding()) {
+    const formats::EncodingInfo &info = formatInfo(*e);
     auto type = getResult().getType();
-    if (type.getRank() != 2 || type.getDimSize(1) % 32 != 0)
-      return emitOpError("stores q8_0 blocks of 32 along the rows of a 2-D "
-                         "weight, got ")
-             << type;
+    if (type.getRank() != 2 || type.getDimSize(1) % info.blockSize != 0)
+      return emitOpError("stores ")
+             << info.name << " blocks of " << info.blockSize
+             << " along the rows of a 2-D weight, got " << type;
   }
   if (std::optional<uint64_t> tile = getPacked()) {
     auto type = getResult().getType();

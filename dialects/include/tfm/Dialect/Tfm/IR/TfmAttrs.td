@@ -39,9 +39,12 @@ def Tfm_CacheKind : I32EnumAttr<"CacheKind", "which half of the KV cache", [
 }
 def Tfm_CacheKindAttr : EnumAttr<Tfm_Dialect, Tfm_CacheKind, "cache_kind">;
 
+// One case per row of the encodings table (tfm/Formats/Encodings.h) that the
+// blob can store, with its value; f32 (0) is the attribute's absence. WeightEncodings.h holds the
+// MLIR half of each row.
 def Tfm_WeightEncoding : I32EnumAttr<"WeightEncoding",
     "how the blob stores a weight's values (absent: f32)", [
-      I32EnumAttrCase<"Q8_0", 0, "q8_0">]> {
+      I32EnumAttrCase<"Q8_0", 3, "q8_0">]> {
   let genSpecializedAttr = 0;
   let cppNamespace = "::mlir::tfm";
 }
