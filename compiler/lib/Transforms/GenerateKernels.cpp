@@ -597,15 +597,15 @@ private:
                 nb.create<memref::LoadOp>(l, x, ValueRange{rowIdx[i], kb}));
             // The block's 128 * sum(x) (w + 128 in vpdpbusd).
             Value bias =
-                biased ? nb.create<vector::BroadcastOp>(
-                             l, vecType,
-                             nb.create<memref::LoadOp>(
-                                 l, x,
-                                 ValueRange{rowIdx[i],
-                                            nb.create<arith::AddIOp>(
-                                                l, kb, cst(k / 32))}))
-                             .getResult()
-                       : Value();
+                biased
+                    ? nb.create<vector::BroadcastOp>(
+                            l, vecType,
+                            nb.create<memref::LoadOp>(
+                                l, x,
+                                ValueRange{rowIdx[i], nb.create<arith::AddIOp>(
+                                                          l, kb, cst(k / 32))}))
+                          .getResult()
+                    : Value();
             for (int64_t j = 0; j < nt; ++j) {
               Value sum = nb.create<arith::SIToFPOp>(
                   l, vecType, steps.getResult(i * nt + j));
@@ -711,7 +711,8 @@ struct TfmGenerateKernelsPass
   func::FuncOp scheduler(FunctionType bodyType, const PackedLinear &linear) {
     ModuleOp module = getOperation();
     StringRef name =
-        linear.dot != mlir::tfm::IntDotIsa::None ? StringRef(kQ8DotSchedulerName)
+        linear.dot != mlir::tfm::IntDotIsa::None
+            ? StringRef(kQ8DotSchedulerName)
         : linear.encoding
             ? mlir::tfm::weightEncodingInfo(*linear.encoding).scheduler
             : StringRef(kSchedulerName);

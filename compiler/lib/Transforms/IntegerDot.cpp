@@ -180,7 +180,8 @@ void emitQuantizeRows(OpBuilder &b, Location loc, Value x, Value xq, Value xd,
                   bb.create<arith::SIToFPOp>(bl, vec(32, f32), q));
               bb.create<memref::StoreOp>(
                   bl, bb.create<arith::MulFOp>(bl, sum, f(128.0f)), xd,
-                  ValueRange{m, bb.create<arith::AddIOp>(bl, blk, cst(k / 32))});
+                  ValueRange{m,
+                             bb.create<arith::AddIOp>(bl, blk, cst(k / 32))});
               bb.create<scf::YieldOp>(bl);
             });
         rb.create<scf::YieldOp>(l);
