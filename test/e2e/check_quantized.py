@@ -2,12 +2,24 @@
 """Quantized GGUF weights end to end: tfmc's executable vs the oracle.
 
   check_quantized.py --tfmc PATH --workdir DIR [--kernels MODE]
+                     [--target T | --target-cpu CPU] [--model GGUF]
+                     [--llama-quantize PATH]
 
 Writes GGUF files whose 2-D weights are q8_0 tensors of random blocks (a
 random f16 scale and 32 random int8 values each, -128 included), compiles
 each with tfmc and compares its logits with test/reference/reference.py,
 which dequantizes the same blocks with its own NumPy code and runs the f32
 oracle (check_checkpoint.py: relative error <= 1e-4, equal greedy tokens).
+Each case runs twice, for the host or the given target: with f32 arithmetic
+(--int-dot=off) and with int8 dot products on activations quantized per
+block of 32 (--int-dot=on, every q8_0 layer), which the oracle then emulates
+(check_checkpoint.py --int8-tile: relative error <= 1e-4, equal greedy
+tokens); the error against the plain f32 oracle is printed (issue 12's
+figure; these random models have near ties). The real case, `stories260K`
+(--model, quantized by llama-quantize to q8_0, its 172-column ffn_down kept
+f32; skipped without either), compiled with tfmc's default (--int-dot=auto:
+the LM head f32), is held to issue 12's rule instead: within 1e-2 of the f32
+oracle, equal greedy tokens.
 
 With --types f16,bf16,q4_0,...: per type T, `T` (every 2-D weight T,
 output.weight too) and `T-tied` (the T embedding table is the LM head's
@@ -210,32 +222,80 @@ def check_broken(tfmc, workdir):
     return ok
 
 
+def column_tile(args):
+    """The column tile P tfmc packs with for the target: its f32 lanes
+    (vectorWidthF32: 16 with AVX-512F, 8 with AVX, else 4)."""
+    if args.target:
+        return {"x86-64-v2": 4, "x86-64-v3": 8, "x86-64-v4": 16}[args.target]
+    if args.target_cpu:
+        return {"x86-64-v2": 4, "x86-64-v3": 8, "x86-64-v4": 16}[args.target_cpu]
+    flags = open("/proc/cpuinfo").read().split("\nflags")[1].split("\n")[0].split()
+    return 16 if "avx512f" in flags else 8 if "avx" in flags else 4
+
+
 def main():
     ap = arg_parser()
     ap.add_argument("--kernels", default="generated")
     ap.add_argument("--types", default="q8_0",
                     help="q8_0 (with the mixed case and q8_0's broken files) or a "
                          "comma list of f16, bf16, q4_0, q4_1, q5_0, q5_1")
+    ap.add_argument("--target", help="tfmc --target (default: the host)")
+    ap.add_argument("--target-cpu", help="tfmc --target-cpu (default: the host)")
+    ap.add_argument("--model", help="stories260K's f32 GGUF")
+    ap.add_argument("--llama-quantize", default="/tmp/peer-bin/llama-quantize")
     args = parse_args(ap)
+    target = [f"--target={args.target}"] if args.target else []
+    target += [f"--target-cpu={args.target_cpu}"] if args.target_cpu else []
+    tile = column_tile(args)
     failed = False
     types = args.types.split(",")
-    cases = ["q8_0", "q8_0-tied", "mixed"] if types == ["q8_0"] else \
-        [t + tied for t in types for tied in ("", "-tied")]
-    for case in cases:
-        path = os.path.join(args.workdir, case + ".gguf")
-        write_case(case, path)
-        r = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "check_checkpoint.py"), path,
-                            "--tfmc", args.tfmc, "--workdir", os.path.join(args.workdir, case),
-                            "--prompt", PROMPT, "--steps", "6", "--kernels", args.kernels,
-                            "--ignore-eos"],
-                           capture_output=True, text=True)
-        sys.stdout.write(case + ": " + r.stdout)
-        sys.stderr.write(r.stderr)
-        failed |= r.returncode != 0
-    if types == ["q8_0"]:
-        failed |= not check_broken(args.tfmc, args.workdir)
-    else:
+    if types != ["q8_0"]:
+        # lowbit formats: f32 arithmetic only (integer dot products are q8_0's).
+        for case in [t + tied for t in types for tied in ("", "-tied")]:
+            path = os.path.join(args.workdir, case + ".gguf")
+            write_case(case, path)
+            r = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "check_checkpoint.py"), path,
+                                "--tfmc", args.tfmc, "--workdir", os.path.join(args.workdir, case),
+                                "--prompt", PROMPT, "--steps", "6", "--kernels", args.kernels,
+                                "--ignore-eos"] + target,
+                               capture_output=True, text=True)
+            sys.stdout.write(case + ": " + r.stdout)
+            sys.stderr.write(r.stderr)
+            failed |= r.returncode != 0
         failed |= not check_broken_lowbit(args.tfmc, args.workdir)
+        sys.exit(1 if failed else 0)
+    cases = [(c, PROMPT, 6, []) for c in ("q8_0", "q8_0-tied", "mixed")]
+    real = os.path.join(args.workdir, "stories260K-q8_0.gguf")
+    if not (args.model and os.path.isfile(args.model) and os.access(args.llama_quantize, os.X_OK)):
+        print("stories260K: skipped (needs --model and llama-quantize)")
+    elif subprocess.run([args.llama_quantize, "--tensor-type", "ffn_down=f32", args.model, real,
+                         "q8_0"], capture_output=True).returncode != 0:
+        print("FAIL: llama-quantize could not quantize " + args.model)
+        failed = True
+    else:
+        cases.append(("stories260K-q8_0", "Once upon a time", 24, ["--int-dot-bound"]))
+    # --int-dot=on (the LM head too) for the emulated random cases; the
+    # real case gets tfmc's default (auto: the LM head f32).
+    for case, prompt, steps, bound in cases:
+        path = os.path.join(args.workdir, case + ".gguf")
+        if not os.path.exists(path):
+            write_case(case, path)
+        for arithmetic in ("off", "auto" if bound else "on"):
+            workdir = os.path.join(args.workdir, f"{case}.{arithmetic}")
+            os.makedirs(workdir, exist_ok=True)
+            # Mixed templates are stored f32: no q8_0 layer, nothing to emulate.
+            emulate = [] if arithmetic == "off" or case == "mixed" else \
+                bound or ["--int8-tile", str(tile)]
+            r = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "check_checkpoint.py"),
+                                path, "--tfmc", args.tfmc, "--workdir", workdir,
+                                "--prompt", prompt, "--steps", str(steps),
+                                "--kernels", args.kernels, "--ignore-eos",
+                                f"--int-dot={arithmetic}"] + emulate + target,
+                               capture_output=True, text=True)
+            sys.stdout.write(case + ": " + r.stdout)
+            sys.stderr.write(r.stderr)
+            failed |= r.returncode != 0
+    failed |= not check_broken(args.tfmc, args.workdir)
     sys.exit(1 if failed else 0)
 
 

@@ -292,6 +292,9 @@ class Model:
         self.unused = sorted(set(weights) - set(need))
         self.record = None  # a list: attention() appends each layer's [H, T, T]
         self.prefix = 0  # non-causal: the rows [0, prefix) see each other
+        # > 0: the arithmetic of tfmc's q8_0 layers with integer dot products
+        # (--int8-activations P), see product().
+        self.int8_tile = 0
 
     def norm(self, x, prefix):
         a, w = self.a, self.w
@@ -307,8 +310,29 @@ class Model:
             y = y + w[prefix + ".bias"]
         return y
 
+    def product(self, x, w):
+        """x @ w.T; with int8_tile = P and K a multiple of 32, the output
+        columns of whole P-column tiles see x quantized per block of 32 as
+        tfmc's integer dot products do (llama.cpp's quantize_row_q8_0, d kept
+        in f32, rounding half to even), the tail of N mod P columns x itself.
+        The integer sums of q8_0 values are exact, so this is their result."""
+        K, N, P = x.shape[-1], w.shape[0], self.int8_tile
+        full = N // P * P if P else 0
+        if not full or K % 32:
+            return x @ w.t()
+        b = x.numpy().astype(np.float32).reshape(-1, K // 32, 32)
+        amax = np.abs(b).max(-1, keepdims=True)
+        d = amax / np.float32(127)
+        with np.errstate(divide="ignore"):
+            inv = np.where(amax == 0, np.float32(0), np.float32(127) / amax)
+        q = np.rint(b * inv.astype(np.float32))
+        xq = torch.from_numpy((q * d).reshape(x.shape)).to(x.dtype)
+        y = x @ w.t()
+        y[..., :full] = xq @ w[:full].t()
+        return y
+
     def linear(self, x, name, bias):
-        y = x @ self.w[name + ".weight"].t()
+        y = self.product(x, self.w[name + ".weight"])
         if bias:
             y = y + self.w[name + ".bias"]
         return y
@@ -381,7 +405,7 @@ class Model:
         if a["final_norm"]:
             x = self.norm(x, "final_norm")
         head = w["tok_embeddings.weight"] if a["tied_embeddings"] else w["lm_head.weight"]
-        return x @ head.t()
+        return self.product(x, head)
 
     def greedy(self, prompt, steps):
         """Evaluate the prompt, then `steps` greedy decode steps (full prefix re-run).
@@ -908,6 +932,10 @@ def main(argv=None):
                     help="write the prompt's attention probabilities, float32 .npy [layers, heads, P, P]")
     ap.add_argument("--greedy", action="store_true", help="greedy decoding (the only mode)")
     ap.add_argument("--fp64", action="store_true", help="compute in float64")
+    ap.add_argument("--int8-activations", type=int, default=0, metavar="P",
+                    help="emulate tfmc's integer dot products with column tiles of P: every "
+                         "matrix with K a multiple of 32 (all q8_0 in the files this is for) "
+                         "sees its input quantized per block of 32 (see Model.product)")
     ap.add_argument("--dump-arch", action="store_true", help="print the completed arch JSON on stderr")
     args = ap.parse_args(argv)
 
@@ -928,6 +956,7 @@ def main(argv=None):
         if args.dump_arch:
             print(json.dumps(arch, indent=1, sort_keys=True), file=sys.stderr)
         model = Model(arch, w, torch.float64 if args.fp64 else torch.float32)
+        model.int8_tile = args.int8_activations
         if args.attention_out:
             model.record = []
             model.forward(prompt)

@@ -119,6 +119,21 @@ void _mlir_ciface_tfmrt_parallel_for_q5_1(
     TfmParallelBodyW4Fn body, TfmMemRefAnyx2 *out, TfmMemRefAnyx2 *x,
     TfmMemRefAnyx2 *values, TfmMemRefAnyx2 *scales, TfmMemRefAnyx2 *mins,
     TfmMemRefAnyx2 *high, int64_t items, int64_t workPerItem);
+/// A parallel body of q8_0 layers with integer dot products
+/// (tfm-generate-kernels): out, then the activations' f32 block scales and
+/// int8 values, then the weight's int8 values and f16 scales.
+typedef void (*TfmParallelQ8DotBodyFn)(
+    int64_t begin, int64_t end, float *, float *, int64_t, int64_t, int64_t,
+    int64_t, int64_t, float *, float *, int64_t, int64_t, int64_t, int64_t,
+    int64_t, int8_t *, int8_t *, int64_t, int64_t, int64_t, int64_t, int64_t,
+    int8_t *, int8_t *, int64_t, int64_t, int64_t, int64_t, int64_t, uint16_t *,
+    uint16_t *, int64_t, int64_t, int64_t, int64_t, int64_t);
+
+/// tfmrt_parallel_for for a TfmParallelQ8DotBodyFn.
+void _mlir_ciface_tfmrt_parallel_for_q8_dot(
+    TfmParallelQ8DotBodyFn body, TfmMemRefF32x2 *out, TfmMemRefF32x2 *xScales,
+    TfmMemRefI8x2 *xValues, TfmMemRefI8x2 *values, TfmMemRefF16x2 *scales,
+    int64_t items, int64_t workPerItem);
 
 /// A parallel body of four 3-D operands and one scalar (tfm-generate-attention:
 /// out, q, k, v, pos): computes the items [begin, end). Each memref arrives
