@@ -11,14 +11,17 @@ oracle (check_checkpoint.py: relative error <= 1e-4, equal greedy tokens).
 
 Cases: `q8_0` (every 2-D weight q8_0, output.weight too: an unpacked q8_0
 embedding table), `q8_0-tied` (no output.weight: the q8_0 embedding table is
-the LM head's packed tiles), `mixed` (q8_0 in one layer only, f16 and f32
-elsewhere: what tfmc stores as f32). The vocabulary (44) and widths (64, 96)
-leave tail tiles for 8- and 16-float vectors. Then broken files: a NaN
-q8_0 scale and an unknown tensor type id, each a clear error (exit 1)
-naming its byte offset.
+the LM head's packed tiles), `mixed` (q8_0 in layer 1 only, f16 and f32 in
+layer 0: each layer keeps its own storage, two block functions). With
+generated kernels, every q8_0 tensor stays q8_0: the executable's --info
+counts them, and --emit=tfm shows the mixed model's two block functions per
+kind of call. The vocabulary (44) and widths (64, 96) leave tail tiles for
+8- and 16-float vectors. Then broken files: a NaN q8_0 scale and an unknown
+tensor type id, each a clear error (exit 1) naming its byte offset.
 """
 
 import os
+import re
 import subprocess
 import sys
 
@@ -73,6 +76,30 @@ def write_case(case, path):
         else:
             stored[name] = t
     write_gguf(path, "llama", metadata(), stored)
+    return sum(isinstance(t, RandomQ8_0) for t in stored.values())
+
+
+def check_storage(case, q8, tfmc, path, exe):
+    """The q8_0 tensors the file has stay q8_0 (--info); the mixed model has
+    one block function per storage signature, layer 1's reading q8_0 (7
+    weights in each of prefill and decode). Returns True when they hold."""
+    info = subprocess.run([exe, "--info"], capture_output=True, text=True).stdout
+    m = re.search(r"weight storage:.* (\d+) q8_0", info)
+    ok = bool(m) and int(m.group(1)) == q8
+    print(f"{case}: --info q8_0 weights {m.group(1) if m else None}, file {q8}"
+          + ("" if ok else f": FAIL\n{info}"))
+    if case != "mixed":
+        return ok
+    tfm = subprocess.run([tfmc, path, "--emit=tfm", "--kernels=generated"],
+                         capture_output=True, text=True).stdout
+    blocks = re.findall(r"func\.func private @(tfm_block_\w+)\(", tfm)
+    want = ["tfm_block_prefill", "tfm_block_prefill_1", "tfm_block_decode",
+            "tfm_block_decode_1"]
+    encoded = tfm.count("encoding q8_0")
+    good = blocks == want and encoded == 2 * q8
+    print(f"{case}: --emit=tfm block functions {blocks}, {encoded} q8_0 weights"
+          + ("" if good else f": FAIL, expected {want} and {2 * q8}"))
+    return ok and good
 
 
 def check_broken(tfmc, workdir):
@@ -117,7 +144,7 @@ def main():
     failed = False
     for case in ("q8_0", "q8_0-tied", "mixed"):
         path = os.path.join(args.workdir, case + ".gguf")
-        write_case(case, path)
+        q8 = write_case(case, path)
         r = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "check_checkpoint.py"), path,
                             "--tfmc", args.tfmc, "--workdir", os.path.join(args.workdir, case),
                             "--prompt", PROMPT, "--steps", "6", "--kernels", args.kernels,
@@ -126,6 +153,9 @@ def main():
         sys.stdout.write(case + ": " + r.stdout)
         sys.stderr.write(r.stderr)
         failed |= r.returncode != 0
+        if r.returncode == 0 and args.kernels == "generated":
+            exe = os.path.join(args.workdir, case, "model")
+            failed |= not check_storage(case, q8, args.tfmc, path, exe)
     failed |= not check_broken(args.tfmc, args.workdir)
     sys.exit(1 if failed else 0)
 

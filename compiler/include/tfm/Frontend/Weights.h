@@ -3,10 +3,12 @@
 // The weights blob holds every weight of expectedWeights(spec), in that order,
 // as little-endian f32 row-major with canonical shapes ([out, in] for linear
 // weights), each starting at a multiple of kWeightAlignment bytes from the
-// start of the blob. Since every layer has the same weights and each layer
-// starts aligned, the layers follow each other at a constant stride. The graph
-// builder references weights by their offset in this layout (weightsLayout),
-// which needs no checkpoint data.
+// start of the blob; a weight stored in another precision (WeightStorage) has
+// its own bytes. Every layer has the same weights, each layer starts aligned,
+// and layers whose weights have the same storages (a LayerSignature) have the
+// same relative offsets and size. The graph builder references weights by
+// their offset in this layout (weightsLayout), which needs no checkpoint
+// data.
 //
 // A sidecar file (tfmc --weights=mmap) is the blob followed by the 64-byte
 // TfmWeightsTrailer of ModelAbi.h (writeWeightsTrailer): magic, blob size,
@@ -55,17 +57,32 @@ namespace tfm {
 /// Every weight starts at a multiple of this many bytes in the blob.
 constexpr uint64_t kWeightAlignment = 64;
 
+/// The layers whose weights have the same storage, weight by weight: one
+/// compiled block function serves them all, so the code grows with the
+/// number of signatures, never with the depth.
+struct LayerSignature {
+  /// Of the layer's weights, in expectedWeights order.
+  std::vector<WeightStorage> storage;
+  /// Byte offset of each from the layer's first weight (the block function's
+  /// tfm.weight_offsets).
+  std::vector<uint64_t> offsets;
+  uint64_t stride = 0; ///< The layer's bytes, a multiple of kWeightAlignment.
+};
+
 struct WeightsLayout {
   std::vector<WeightDecl> weights;    ///< expectedWeights(spec).
   std::vector<WeightStorage> storage; ///< Of each (spec.weights.storage).
   std::vector<uint64_t> offsets;      ///< Byte offset of each, in the blob.
   uint64_t totalSize = 0;             ///< Bytes, including trailing padding.
-  /// Layer l's weights lie in [layerBase + l * layerStride, + layerStride),
-  /// every layer's in the same order at the same relative offsets, and no
-  /// other weight lies in a layer's range: the compiled block reads any
-  /// layer as a view of the blob at a computed offset.
-  uint64_t layerBase = 0;
-  uint64_t layerStride = 0;
+  /// Layer l's weights lie in [layerOffsets[l], + signatures[s].stride) for
+  /// s = layerSignature[l], in the same order at the signature's relative
+  /// offsets, and no other weight lies in a layer's range: the compiled block
+  /// of signature s reads layer l as a view of the blob at layerOffsets[l].
+  /// Layers follow each other in order; signatures are numbered in the order
+  /// of their first layer (layer 0 has signature 0).
+  std::vector<LayerSignature> signatures;
+  std::vector<uint64_t> layerOffsets;
+  std::vector<uint32_t> layerSignature;
 };
 
 /// The layer index of a weight (from its name and template), or -1 for the
@@ -86,12 +103,12 @@ WeightsCensus weightsCensus(const WeightsLayout &layout);
 /// tfmc --quantize: the storage weights of other types are quantized to.
 enum class Quantize { None, Q8_0 };
 
-/// Chooses how the blob stores each weight (spec.weights.storage): q8_0
-/// when every weight of a template is 2-D with a multiple of 32 columns and
-/// each is either a q8_0 tensor in `ckpt`, neither split nor transposed (its
-/// blocks are then copied as they are), or, with Quantize::Q8_0, any other
-/// tensor or a random weight (quantized by quantizeQ8_0); f32 otherwise.
-/// `ckpt` is null for random weights.
+/// Chooses how the blob stores each weight (spec.weights.storage), each
+/// layer's on its own: q8_0 when the weight is 2-D with a multiple of 32
+/// columns and either a q8_0 tensor in `ckpt`, neither split nor transposed
+/// (its blocks are then copied as they are), or, with Quantize::Q8_0, any
+/// other tensor or a random weight (quantized by quantizeQ8_0); f32
+/// otherwise. `ckpt` is null for random weights.
 void chooseWeightStorage(ModelSpec &spec, const formats::Checkpoint *ckpt,
                          Quantize quantize = Quantize::None);
 
