@@ -267,6 +267,28 @@ private:
     auto loop = b.create<scf::ForOp>(
         loc, index(0), index(spec.numLayers), index(1), ValueRange{x},
         [&](OpBuilder &lb, Location l, Value layer, ValueRange carried) {
+          // Layer l's weights and, with several signatures, its signature.
+          Value offset, sig;
+          if (uniform) {
+            offset = lb.create<arith::AddIOp>(
+                l, layerBase, lb.create<arith::MulIOp>(l, layer, layerStride));
+          } else {
+            auto entry = [&](int64_t column) {
+              Value at = lb.create<arith::ConstantIndexOp>(l, column);
+              Value v =
+                  lb.create<memref::LoadOp>(l, table, ValueRange{layer, at});
+              return lb.create<arith::IndexCastOp>(l, lb.getIndexType(), v)
+                  .getResult();
+            };
+            offset = entry(0);
+            sig = entry(1);
+          }
+          // The layer's weights as each signature's block function reads them.
+          SmallVector<Value> views;
+          for (func::FuncOp blockFn : blockFns)
+            views.push_back(lb.create<memref::ViewOp>(
+                l, blockFn.getArgumentTypes()[1], weights, offset,
+                ValueRange{}));
           SmallVector<OpFoldResult> offsets = {
               layer, lb.getIndexAttr(0), lb.getIndexAttr(0), lb.getIndexAttr(0),
               lb.getIndexAttr(0)};
@@ -289,39 +311,41 @@ private:
                 l, probeType(/*oneLayer=*/true), fn.getArgument(5), first, size,
                 step));
           }
-          // The block of signature s on the weights at `offset`.
-          auto call = [&](OpBuilder &cb, Value offset, size_t s) {
-            func::FuncOp fn = blockFns[s];
-            args[1] = cb.create<memref::ViewOp>(l, fn.getArgumentTypes()[1],
-                                                weights, offset, ValueRange{});
-            return cb.create<func::CallOp>(l, fn, args).getResult(0);
+          // The block function of signature s on layer l.
+          auto call = [&](OpBuilder &cb, size_t s) {
+            args[1] = views[s];
+            return cb.create<func::CallOp>(l, blockFns[s], args).getResult(0);
           };
           if (uniform) {
-            Value offset = lb.create<arith::AddIOp>(
-                l, layerBase, lb.create<arith::MulIOp>(l, layer, layerStride));
-            lb.create<scf::YieldOp>(l, call(lb, offset, 0));
+            lb.create<scf::YieldOp>(l, call(lb, 0));
             return;
           }
-          auto entry = [&](int64_t column) {
-            Value at = lb.create<arith::ConstantIndexOp>(l, column);
-            Value v =
-                lb.create<memref::LoadOp>(l, table, ValueRange{layer, at});
-            return lb.create<arith::IndexCastOp>(l, lb.getIndexType(), v)
-                .getResult();
-          };
-          Value offset = entry(0), sig = entry(1);
-          SmallVector<int64_t> cases;
-          for (size_t s = 1; s < blockFns.size(); ++s)
-            cases.push_back(static_cast<int64_t>(s));
-          auto sw = lb.create<scf::IndexSwitchOp>(
-              l, TypeRange{carried[0].getType()}, sig, cases, cases.size());
-          for (size_t s = 0; s < blockFns.size(); ++s) {
-            Region &region =
-                s ? sw.getCaseRegions()[s - 1] : sw.getDefaultRegion();
-            OpBuilder cb = OpBuilder::atBlockEnd(&region.emplaceBlock());
-            cb.create<scf::YieldOp>(l, call(cb, offset, s));
+          // if s == 1 {block 1} else if s == 2 {...} else {block 0}: not an
+          // scf.index_switch, because once bufferized every branch yields
+          // the hidden state's buffer, which scf.if's canonicalization
+          // folds (index_switch's does not), so the loop carries no value.
+          Type hidden = carried[0].getType();
+          Value result;
+          // (Not OpBuilder::atBlockEnd: the loop is not built yet, so its
+          // body's region has no context.)
+          OpBuilder cb(lb.getContext());
+          cb.setInsertionPoint(lb.getInsertionBlock(), lb.getInsertionPoint());
+          for (size_t s = 1; s < blockFns.size(); ++s) {
+            Value is = cb.create<arith::CmpIOp>(
+                l, arith::CmpIPredicate::eq, sig,
+                cb.create<arith::ConstantIndexOp>(l, s));
+            auto branch = cb.create<scf::IfOp>(l, TypeRange{hidden}, is,
+                                               /*withElseRegion=*/true);
+            if (result)
+              cb.create<scf::YieldOp>(l, branch.getResult(0));
+            else
+              result = branch.getResult(0);
+            cb.setInsertionPointToEnd(branch.thenBlock());
+            cb.create<scf::YieldOp>(l, call(cb, s));
+            cb.setInsertionPointToEnd(branch.elseBlock());
           }
-          lb.create<scf::YieldOp>(l, sw.getResult(0));
+          cb.create<scf::YieldOp>(l, call(cb, 0));
+          lb.create<scf::YieldOp>(l, result);
         });
     x = loop.getResult(0);
     if (lastRowOnly) {
