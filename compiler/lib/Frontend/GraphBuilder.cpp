@@ -286,9 +286,9 @@ private:
           // The layer's weights as each signature's block function reads them.
           SmallVector<Value> views;
           for (func::FuncOp blockFn : blockFns)
-            views.push_back(lb.create<memref::ViewOp>(
-                l, blockFn.getArgumentTypes()[1], weights, offset,
-                ValueRange{}));
+            views.push_back(
+                lb.create<memref::ViewOp>(l, blockFn.getArgumentTypes()[1],
+                                          weights, offset, ValueRange{}));
           SmallVector<OpFoldResult> offsets = {
               layer, lb.getIndexAttr(0), lb.getIndexAttr(0), lb.getIndexAttr(0),
               lb.getIndexAttr(0)};
