@@ -79,17 +79,25 @@ def write_case(case, path):
     return sum(isinstance(t, RandomQ8_0) for t in stored.values())
 
 
-def check_storage(case, q8, tfmc, path, exe):
-    """The q8_0 tensors the file has stay q8_0 (--info); the mixed model has
-    one block function per storage signature, layer 1's reading q8_0 (7
-    weights in each of prefill and decode). Returns True when they hold."""
-    info = subprocess.run([exe, "--info"], capture_output=True, text=True).stdout
-    m = re.search(r"weight storage:.* (\d+) q8_0", info)
-    ok = bool(m) and int(m.group(1)) == q8
-    print(f"{case}: --info q8_0 weights {m.group(1) if m else None}, file {q8}"
-          + ("" if ok else f": FAIL\n{info}"))
-    if case != "mixed":
-        return ok
+def check_storage(tfmc, workdir):
+    """Every q8_0 tensor of each case's file stays q8_0 (--info); the mixed
+    model has one block function per storage signature, layer 1's reading
+    q8_0 (7 weights in each of prefill and decode). Returns True when they
+    hold."""
+    ok = True
+    for case in ("q8_0", "q8_0-tied", "mixed"):
+        path = os.path.join(workdir, case + ".gguf")
+        q8 = write_case(case, path)
+        exe = os.path.join(workdir, case + ".storage")
+        r = subprocess.run([tfmc, path, "-o", exe, "--quiet"], capture_output=True, text=True)
+        info = subprocess.run([exe, "--info"], capture_output=True, text=True).stdout \
+            if r.returncode == 0 else r.stderr
+        m = re.search(r"weight storage:.* (\d+) q8_0", info)
+        good = bool(m) and int(m.group(1)) == q8
+        print(f"{case}: --info q8_0 weights {m.group(1) if m else None}, file {q8}"
+              + ("" if good else f": FAIL\n{info}"))
+        ok &= good
+    path = os.path.join(workdir, "mixed.gguf")
     tfm = subprocess.run([tfmc, path, "--emit=tfm", "--kernels=generated"],
                          capture_output=True, text=True).stdout
     blocks = re.findall(r"func\.func private @(tfm_block_\w+)\(", tfm)
@@ -97,7 +105,7 @@ def check_storage(case, q8, tfmc, path, exe):
             "tfm_block_decode_1"]
     encoded = tfm.count("encoding q8_0")
     good = blocks == want and encoded == 2 * q8
-    print(f"{case}: --emit=tfm block functions {blocks}, {encoded} q8_0 weights"
+    print(f"mixed: --emit=tfm block functions {blocks}, {encoded} q8_0 weights"
           + ("" if good else f": FAIL, expected {want} and {2 * q8}"))
     return ok and good
 
@@ -144,7 +152,7 @@ def main():
     failed = False
     for case in ("q8_0", "q8_0-tied", "mixed"):
         path = os.path.join(args.workdir, case + ".gguf")
-        q8 = write_case(case, path)
+        write_case(case, path)
         r = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "check_checkpoint.py"), path,
                             "--tfmc", args.tfmc, "--workdir", os.path.join(args.workdir, case),
                             "--prompt", PROMPT, "--steps", "6", "--kernels", args.kernels,
@@ -153,10 +161,9 @@ def main():
         sys.stdout.write(case + ": " + r.stdout)
         sys.stderr.write(r.stderr)
         failed |= r.returncode != 0
-        if r.returncode == 0 and args.kernels == "generated":
-            exe = os.path.join(args.workdir, case, "model")
-            failed |= not check_storage(case, q8, args.tfmc, path, exe)
     failed |= not check_broken(args.tfmc, args.workdir)
+    if args.kernels == "generated":
+        failed |= not check_storage(args.tfmc, args.workdir)
     sys.exit(1 if failed else 0)
 
 
