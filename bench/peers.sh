@@ -12,6 +12,10 @@
 # with the peers' tokenizer.bin (and the flags after the commas), and the
 # executable runs beside the peers. The flag gguf:TYPE compiles the peers'
 # SIZE-TYPE.gguf instead (q8=build,gguf:q8_0: the file llama.cpp's q8_0 runs).
+# A SIZE-TYPE.gguf that make-models.sh does not write (bf16, q4_k_m, ...),
+# named by gguf:TYPE or by TYPES, is made once by llama-quantize from
+# SIZE-f32.gguf (TYPE as llama-quantize names it, any case: q4_k_m is its
+# Q4_K_M mix, with q6_K/q8_0 in some layers).
 #
 # Shapes (SIZE, one or several, default s15):
 #   s15   stories15M shape   \  make-models.sh's files (llama2.c .bin and
@@ -72,6 +76,14 @@ for size in $SIZES; do
       fi ;;
     *) echo "peers.sh: SIZE must be s15, s110 or tl1b, got '$size'" >&2; exit 2 ;;
   esac
+  for ty in ${TYPES:-} $(printf '%s\n' "$@" | tr ',' '\n' | sed -n 's/^gguf://p'); do
+    f=$PEER_MODELS/$size-$ty.gguf
+    [ -f "$f" ] && continue
+    "$PEER_BIN/llama-quantize" "$PEER_MODELS/$size-f32.gguf" "$f.tmp" "$ty" \
+      > "$PEER_MODELS/quantize-$size-$ty.log" 2>&1 ||
+      { tail -5 "$PEER_MODELS/quantize-$size-$ty.log" >&2; exit 1; }
+    mv "$f.tmp" "$f"
+  done
 done
 
 [ $# -gt 0 ] || set -- "tfmc=$ROOT/build"

@@ -533,6 +533,9 @@ extern "C" void _mlir_ciface_tfmrt_parallel_for_q5_1(
   scheduleItems(items, workPerItem, [&](int64_t begin, int64_t end) {
     body(begin, end, TFM_EXPAND2(a), TFM_EXPAND2(b), TFM_EXPAND2(c),
          TFM_EXPAND2(d), TFM_EXPAND2(e), TFM_EXPAND2(f));
+  });
+}
+
 extern "C" void _mlir_ciface_tfmrt_parallel_for_q8_dot(
     TfmParallelQ8DotBodyFn body, TfmMemRefF32x2 *a, TfmMemRefF32x2 *b,
     TfmMemRefI8x2 *c, TfmMemRefI8x2 *d, TfmMemRefF16x2 *e, int64_t items,

@@ -28,14 +28,17 @@ truncated q4_0 tensor, each a clear error naming its byte offset.
 
 Cases: `q8_0` (every 2-D weight q8_0, output.weight too: an unpacked q8_0
 embedding table), `q8_0-tied` (no output.weight: the q8_0 embedding table is
-the LM head's packed tiles), `mixed` (q8_0 in one layer only, f16 and f32
-elsewhere: what tfmc stores as f32). The vocabulary (44) and widths (64, 96)
-leave tail tiles for 8- and 16-float vectors. Then broken files: a NaN
-q8_0 scale and an unknown tensor type id, each a clear error (exit 1)
-naming its byte offset.
+the LM head's packed tiles), `mixed` (q8_0 in layer 1 only, f16 and f32 in
+layer 0: each layer keeps its own storage, two block functions). With
+generated kernels, every q8_0 tensor stays q8_0: the executable's --info
+counts them, and --emit=tfm shows the mixed model's two block functions per
+kind of call. The vocabulary (44) and widths (64, 96) leave tail tiles for
+8- and 16-float vectors. Then broken files: a NaN q8_0 scale and an unknown
+tensor type id, each a clear error (exit 1) naming its byte offset.
 """
 
 import os
+import re
 import subprocess
 import sys
 
@@ -141,6 +144,38 @@ def write_case(case, path):
         else:
             stored[name] = t
     write_gguf(path, "llama", metadata(), stored)
+    return sum(isinstance(t, RandomQ8_0) for t in stored.values())
+
+
+def check_storage(tfmc, workdir):
+    """Every q8_0 tensor of each case's file stays q8_0 (--info); the mixed
+    model has one block function per storage signature, layer 1's reading
+    q8_0 (7 weights in each of prefill and decode). Returns True when they
+    hold."""
+    ok = True
+    for case in ("q8_0", "q8_0-tied", "mixed"):
+        path = os.path.join(workdir, case + ".gguf")
+        q8 = write_case(case, path)
+        exe = os.path.join(workdir, case + ".storage")
+        r = subprocess.run([tfmc, path, "-o", exe, "--quiet"], capture_output=True, text=True)
+        info = subprocess.run([exe, "--info"], capture_output=True, text=True).stdout \
+            if r.returncode == 0 else r.stderr
+        m = re.search(r"weight storage:.* (\d+) q8_0", info)
+        good = bool(m) and int(m.group(1)) == q8
+        print(f"{case}: --info q8_0 weights {m.group(1) if m else None}, file {q8}"
+              + ("" if good else f": FAIL\n{info}"))
+        ok &= good
+    path = os.path.join(workdir, "mixed.gguf")
+    tfm = subprocess.run([tfmc, path, "--emit=tfm", "--kernels=generated"],
+                         capture_output=True, text=True).stdout
+    blocks = re.findall(r"func\.func private @(tfm_block_\w+)\(", tfm)
+    want = ["tfm_block_prefill", "tfm_block_prefill_1", "tfm_block_decode",
+            "tfm_block_decode_1"]
+    encoded = tfm.count("encoding q8_0")
+    good = blocks == want and encoded == 2 * q8
+    print(f"mixed: --emit=tfm block functions {blocks}, {encoded} q8_0 weights"
+          + ("" if good else f": FAIL, expected {want} and {2 * q8}"))
+    return ok and good
 
 
 def check_broken_lowbit(tfmc, workdir):
@@ -296,6 +331,8 @@ def main():
             sys.stderr.write(r.stderr)
             failed |= r.returncode != 0
     failed |= not check_broken(args.tfmc, args.workdir)
+    if args.kernels == "generated":
+        failed |= not check_storage(args.tfmc, args.workdir)
     sys.exit(1 if failed else 0)
 
 

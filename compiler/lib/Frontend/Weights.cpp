@@ -8,6 +8,7 @@
 #include "tfm/runtime/SplitMix64.h"
 
 #include "llvm/ADT/APFloat.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Endian.h"
@@ -19,7 +20,6 @@
 #include <cassert>
 #include <cmath>
 #include <cstring>
-#include <map>
 
 using llvm::Error;
 using tfm::formats::Checkpoint;
@@ -173,27 +173,47 @@ WeightsLayout weightsLayout(const ModelSpec &spec) {
   WeightsLayout l;
   l.weights = expectedWeights(spec);
   uint64_t pos = 0;
-  // Layer l's range ends where layer l + 1's (aligned) weights start.
-  uint64_t layer0End = 0;
-  bool first = true;
   for (const WeightDecl &d : l.weights) {
     pos = align(pos);
     l.offsets.push_back(pos);
-    auto it = spec.weights.storage.find(d.templ);
+    auto it = spec.weights.storage.find(d.name);
     WeightStorage storage =
         it == spec.weights.storage.end() ? WeightStorage::F32 : it->second;
     l.storage.push_back(storage);
-    uint64_t bytes = storedBytes(storage, d.shape);
-    if (layerOf(d) == 0) {
-      if (first)
-        l.layerBase = pos;
-      first = false;
-      layer0End = align(pos + bytes);
-    }
-    pos += bytes;
+    pos += storedBytes(storage, d.shape);
   }
   l.totalSize = align(pos);
-  l.layerStride = layer0End - l.layerBase;
+  // Each layer's weights are consecutive in expectedWeights; a layer ends
+  // where the next aligned weight would start.
+  for (size_t k = 0; k < l.weights.size();) {
+    int64_t layer = layerOf(l.weights[k]);
+    if (layer < 0) {
+      ++k;
+      continue;
+    }
+    assert(layer == static_cast<int64_t>(l.layerOffsets.size()) &&
+           "layers out of order in expectedWeights");
+    LayerSignature sig;
+    const uint64_t start = l.offsets[k];
+    size_t end = k;
+    for (; end < l.weights.size() && layerOf(l.weights[end]) == layer; ++end) {
+      sig.storage.push_back(l.storage[end]);
+      sig.offsets.push_back(l.offsets[end] - start);
+    }
+    sig.stride =
+        align(l.offsets[end - 1] +
+              storedBytes(l.storage[end - 1], l.weights[end - 1].shape)) -
+        start;
+    auto same = llvm::find_if(l.signatures, [&](const LayerSignature &s) {
+      return s.storage == sig.storage;
+    });
+    l.layerOffsets.push_back(start);
+    l.layerSignature.push_back(
+        static_cast<uint32_t>(same - l.signatures.begin()));
+    if (same == l.signatures.end())
+      l.signatures.push_back(std::move(sig));
+    k = end;
+  }
   return l;
 }
 
@@ -260,8 +280,6 @@ void chooseWeightStorage(ModelSpec &spec, const Checkpoint *ckpt,
       return std::optional<WeightStorage>(WeightStorage::Q8_0);
     return target;
   };
-  // Per template: the encoding every one of its weights can have, or none.
-  std::map<std::string, std::optional<WeightStorage>> chosen;
   for (const WeightDecl &d : decls) {
     std::optional<WeightStorage> storage = targetOf(d);
     if (ckpt && spec.weights.format != CheckpointFormat::Random) {
@@ -281,13 +299,9 @@ void chooseWeightStorage(ModelSpec &spec, const Checkpoint *ckpt,
     if (storage && (d.shape.size() != 2 ||
                     d.shape[1] % formats::encodingInfo(*storage).blockSize))
       storage.reset();
-    auto [it, inserted] = chosen.try_emplace(d.templ, storage);
-    if (!inserted && it->second != storage)
-      it->second.reset();
-  }
-  for (const auto &[templ, storage] : chosen)
     if (storage && *storage != WeightStorage::F32)
-      spec.weights.storage[templ] = *storage;
+      spec.weights.storage[d.name] = *storage;
+  }
 }
 
 llvm::Expected<std::unique_ptr<Checkpoint>> openWeights(const ModelSpec &spec) {
@@ -755,8 +769,8 @@ uint64_t specId(const ModelSpec &spec) {
   printDescription(arch, os);
   os << "\nabi " << TFM_ABI_VERSION << " blob "
      << weightsLayout(spec).totalSize;
-  for (const auto &[templ, storage] : spec.weights.storage)
-    os << "\nstorage " << templ << " " << toString(storage);
+  for (const auto &[name, storage] : spec.weights.storage)
+    os << "\nstorage " << name << " " << toString(storage);
   uint64_t id = llvm::xxh3_64bits(os.str());
   return id ? id : 1;
 }

@@ -104,8 +104,9 @@ struct WeightsSpec {
   uint64_t seed = 0; ///< For CheckpointFormat::Random.
   /// Canonical name template (e.g. "layers.{i}.wq.weight") -> binding.
   std::map<std::string, WeightBinding> bindings;
-  /// Template -> storage, for the weights not stored as f32 (chosen by
-  /// chooseWeightStorage, Weights.h).
+  /// Weight name (e.g. "layers.3.wv.weight", not its template) -> storage,
+  /// for the weights not stored as f32 (chosen by chooseWeightStorage,
+  /// Weights.h): each layer's weights keep their own precision.
   std::map<std::string, WeightStorage> storage;
 };
 
