@@ -318,8 +318,12 @@ def main():
         for arithmetic in ("off", "auto" if bound else "on"):
             workdir = os.path.join(args.workdir, f"{case}.{arithmetic}")
             os.makedirs(workdir, exist_ok=True)
-            # Mixed templates are stored f32: no q8_0 layer, nothing to emulate.
-            emulate = [] if arithmetic == "off" or case == "mixed" else \
+            # The mixed file (q8_0 in one layer only) is held to the issue's
+            # bound against the plain f32 oracle (its emulation of int8
+            # activations per layer is not yet per-layer; see the closing note).
+            if case == "mixed":
+                bound = ["--int-dot-bound"]
+            emulate = [] if arithmetic == "off" else \
                 bound or ["--int8-tile", str(tile)]
             r = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "check_checkpoint.py"),
                                 path, "--tfmc", args.tfmc, "--workdir", workdir,

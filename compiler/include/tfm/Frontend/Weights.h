@@ -104,12 +104,12 @@ enum class Quantize { None, Q8_0, Q4_0, F16, BF16 };
 
 /// Chooses how the blob stores each weight (spec.weights.storage), each
 /// layer's on its own: an
-/// encoding E of the table (tfm/Formats/Encodings.h) when the weight is 2-D with a multiple of E's block size of columns and it is
-/// either a tensor of type E in `ckpt`, neither split nor transposed (its
-/// blocks are then copied as they are), or, with --quantize=E, any other
-/// tensor or a random weight (quantized by E's reference quantizer,
-/// Encodings.h); f32 otherwise.
-/// `ckpt` is null for random weights.
+/// encoding E of the table (tfm/Formats/Encodings.h) when the weight is 2-D
+/// with a multiple of E's block size of columns and it is either a tensor of
+/// type E in `ckpt`, neither split nor transposed (its blocks are then copied
+/// as they are), or, with --quantize=E, any other tensor or a random weight
+/// (quantized by E's reference quantizer, Encodings.h); f32 otherwise. `ckpt`
+/// is null for random weights.
 void chooseWeightStorage(ModelSpec &spec, const formats::Checkpoint *ckpt,
                          Quantize quantize = Quantize::None);
 
