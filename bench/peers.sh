@@ -12,6 +12,10 @@
 # with the peers' tokenizer.bin (and the flags after the commas), and the
 # executable runs beside the peers. The flag gguf:TYPE compiles the peers'
 # SIZE-TYPE.gguf instead (q8=build,gguf:q8_0: the file llama.cpp's q8_0 runs).
+# A SIZE-TYPE.gguf that make-models.sh does not write (bf16, q4_k_m, ...),
+# named by gguf:TYPE or by TYPES, is made once by llama-quantize from
+# SIZE-f32.gguf (TYPE as llama-quantize names it, any case: q4_k_m is its
+# Q4_K_M mix, with q6_K/q8_0 in some layers).
 #
 # Shapes (SIZE, one or several, default s15):
 #   s15   stories15M shape   \  make-models.sh's files (llama2.c .bin and
@@ -25,10 +29,9 @@
 #
 # First the machine's limits (bench-roofline: read bandwidth, f32 FMA peak),
 # then per shape bench.sh's table and every program's fraction of the
-# roofline: decode tok/s x (the f32 bytes of the matrices read per token) /
-# bandwidth, prefill tok/s x (2 FLOPs per matrix weight) / FMA peak. Quantized
-# programs read fewer bytes, so their decode fraction of the f32 bound can
-# pass 1.
+# roofline: decode tok/s x (the bytes of the matrices it reads per token, in
+# its own format: bench/matrix_bytes.py for a GGUF) / bandwidth, prefill tok/s
+# x (2 FLOPs per matrix weight) / FMA peak.
 #
 # Environment: SIZE, RUNS (default 3), THREADS, TYPES, PEERS (passed to
 # bench.sh), PEER_BIN (default /tmp/peer-bin: build-native.sh's output),
@@ -73,6 +76,14 @@ for size in $SIZES; do
       fi ;;
     *) echo "peers.sh: SIZE must be s15, s110 or tl1b, got '$size'" >&2; exit 2 ;;
   esac
+  for ty in ${TYPES:-} $(printf '%s\n' "$@" | tr ',' '\n' | sed -n 's/^gguf://p'); do
+    f=$PEER_MODELS/$size-$ty.gguf
+    [ -f "$f" ] && continue
+    "$PEER_BIN/llama-quantize" "$PEER_MODELS/$size-f32.gguf" "$f.tmp" "$ty" \
+      > "$PEER_MODELS/quantize-$size-$ty.log" 2>&1 ||
+      { tail -5 "$PEER_MODELS/quantize-$size-$ty.log" >&2; exit 1; }
+    mv "$f.tmp" "$f"
+  done
 done
 
 [ $# -gt 0 ] || set -- "tfmc=$ROOT/build"
@@ -104,6 +115,20 @@ for SIZE in $SIZES; do
       printf "  f32 decode bound %s: %.1f tok/s (%s GB/s over %.0f MB of matrices)\n", $1, $2 * 1e9 / (4 * p), $2, 4 * p / 1e6 }' \
       "$OUT/roofline"
   fi
+  # Bytes of matrices each program reads per token (label, bytes).
+  bytes_of() { /usr/bin/python3 "$ROOT/bench/matrix_bytes.py" "$1"; }
+  types=${TYPES:-}
+  [ -n "$types" ] || { [ "$SIZE" = tl1b ] && types=f32 || types="f32 f16 q8_0 q4_0"; }
+  : > "$OUT/bytes-$SIZE"
+  for ty in $types; do
+    [ -f "$PEER_MODELS/$SIZE-$ty.gguf" ] &&
+      printf 'llama.cpp %s\t%s\n' "$ty" "$(bytes_of "$PEER_MODELS/$SIZE-$ty.gguf")" >> "$OUT/bytes-$SIZE"
+  done
+  printf 'llama2.c run f32\t%s\n' $((4 * params)) >> "$OUT/bytes-$SIZE"
+  if [ -f "$PEER_MODELS/${SIZE}_q80.bin" ]; then # int8 + an f32 scale per group
+    group=$(od -An -t d4 -j 37 -N 4 "$PEER_MODELS/${SIZE}_q80.bin" | tr -d ' ')
+    printf 'llama2.c runq int8\t%s\n' $((params + 4 * params / group)) >> "$OUT/bytes-$SIZE"
+  fi
   commands=()
   for arg in "$@"; do
     label=${arg%%=*} build=${arg#*=}
@@ -120,6 +145,10 @@ for SIZE in $SIZES; do
         *) tfmc_flags+=("$f") ;;
       esac
     done
+    case ${model[0]} in
+      *.gguf) printf '%s\t%s\n' "$label" "$(bytes_of "${model[0]}")" >> "$OUT/bytes-$SIZE" ;;
+      *) printf '%s\t%s\n' "$label" $((4 * params)) >> "$OUT/bytes-$SIZE" ;;
+    esac
     # shellcheck disable=SC2086
     "$build/bin/tfmc" "${model[@]}" --quiet ${TFMC_FLAGS:-} "${tfmc_flags[@]}" -o "$exe"
     # The executable's timing line is "prompt: N tokens, X tok/s | generated:
@@ -127,8 +156,6 @@ for SIZE in $SIZES; do
     commands+=("$label=$exe -p {prompt} -n {n} -t {t} --temp 0 2>&1 >/dev/null |
       awk -F'[,|]' '/prompt:/ { print \"prefill: \" \$2; print \"decode: \" \$4 }'")
   done
-  types=${TYPES:-}
-  [ -n "$types" ] || { [ "$SIZE" = tl1b ] && types=f32 || types="f32 f16 q8_0 q4_0"; }
   mkdir -p "$OUT/logs-$SIZE"
   SIZE=$SIZE TYPES=$types LOGDIR=$OUT/logs-$SIZE \
     "$PEERS_DIR/bench.sh" "$PEER_BIN" "$PEER_MODELS" "${commands[@]}"
@@ -136,9 +163,10 @@ for SIZE in $SIZES; do
   # threads, median tok/s).
   if [ -f "$OUT/roofline" ]; then
     echo
-    echo "fraction of the roofline, $SIZE (decode: of read bandwidth / f32 matrix bytes; prefill: of the f32 FMA peak)"
+    echo "fraction of the roofline, $SIZE (decode: of read bandwidth / the matrix bytes the program reads; prefill: of the f32 FMA peak)"
     awk -F'\t' -v p="$params" -v threads="${THREADS:-1 2}" '
-      FNR == NR { split($0, f, " "); lim[f[1]] = f[2]; next }
+      FILENAME == ARGV[1] { split($0, f, " "); lim[f[1]] = f[2]; next }
+      FILENAME == ARGV[2] { bytes[$1] = $2; next }
       { v[$1 "\t" $2 "\t" $3] = $4; if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
       END {
         nt = split(threads, ts, " ")
@@ -150,8 +178,9 @@ for SIZE in $SIZES; do
           printf "%-24s", order[r]
           for (i = 1; i <= nt; i++) {
             x = v[order[r] "\tdecode\t" ts[i]]; bw = lim["read_gbs_t" ts[i]]
-            if (x == "" || x == "-" || bw == "") printf " %11s", "-"
-            else printf " %11.2f", x * 4 * p / (bw * 1e9)
+            b = bytes[order[r]]
+            if (x == "" || x == "-" || bw == "" || b == "") printf " %11s", "-"
+            else printf " %11.2f", x * b / (bw * 1e9)
           }
           for (i = 1; i <= nt; i++) {
             x = v[order[r] "\tprefill\t" ts[i]]
@@ -161,6 +190,6 @@ for SIZE in $SIZES; do
           }
           printf "\n"
         }
-      }' "$OUT/roofline" "$OUT/logs-$SIZE/results.tsv"
+      }' "$OUT/roofline" "$OUT/bytes-$SIZE" "$OUT/logs-$SIZE/results.tsv"
   fi
 done

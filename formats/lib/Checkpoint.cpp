@@ -18,6 +18,7 @@
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/Path.h"
 
+#include <cassert>
 #include <cmath>
 #include <cstring>
 #include <optional>
@@ -36,24 +37,18 @@ uint16_t readU16(const uint8_t *p) {
   return llvm::support::endian::read16le(p);
 }
 
-/// Bytes of `count` elements of `t` (block types: whole blocks).
+/// Bytes of `count` elements of `t` (whole blocks: Encodings.h).
 uint64_t byteSize(DType t, uint64_t count) {
   const EncodingInfo &info = encodingInfo(t);
   return count / info.blockSize * info.blockBytes;
 }
 
 /// Converts elements [first, first + dst.size()) of the tensor data at
-/// `data`, of type `t`, to f32.
+/// `data`, of type `t`, to f32: block by block with the table's
+/// dequantization (f16 by a lookup: every f16 value converted once).
 void convertToF32(DType t, const uint8_t *data, uint64_t first,
                   llvm::MutableArrayRef<float> dst) {
-  using llvm::support::endian::read32le;
-  switch (t) {
-  case DType::F32:
-    for (size_t k = 0; k < dst.size(); ++k)
-      dst[k] = llvm::bit_cast<float>(read32le(data + 4 * (first + k)));
-    return;
-  case DType::F16: {
-    // Every f16 value, converted once: a lookup per element.
+  if (t == DType::F16) {
     static const std::vector<float> table = [] {
       std::vector<float> t(65536);
       for (uint32_t h = 0; h < 65536; ++h)
@@ -64,30 +59,31 @@ void convertToF32(DType t, const uint8_t *data, uint64_t first,
       dst[k] = table[readU16(data + 2 * (first + k))];
     return;
   }
-  case DType::BF16:
-    for (size_t k = 0; k < dst.size(); ++k)
-      dst[k] = bf16ToFloat(readU16(data + 2 * (first + k)));
-    return;
-  default:
-    break;
-  }
-  // A block type: each block dequantized whole, the wanted part copied.
-  const BlockEncoding &enc = *blockEncoding(t);
-  float block[kSuperBlock];
+  const EncodingInfo &info = encodingInfo(t);
+  const uint64_t size = info.blockSize;
+  float block[256];
+  assert(size <= 256 && "blocks of at most 256 values");
   for (size_t k = 0; k < dst.size();) {
-    uint64_t e = first + k, j = e % enc.elems();
-    enc.dequantize(data + e / enc.elems() * enc.bytes(), block);
-    size_t n = std::min<uint64_t>(enc.elems() - j, dst.size() - k);
-    std::copy_n(block + j, n, dst.data() + k);
-    k += n;
+    uint64_t e = first + k;
+    uint64_t j = e % size;
+    if (size == 1) {
+      info.dequantize(data + e * info.blockBytes, &dst[k++]);
+      continue;
+    }
+    info.dequantize(data + e / size * info.blockBytes, block);
+    for (; j < size && k < dst.size(); ++j, ++k)
+      dst[k] = block[j];
   }
 }
 
-/// The byte offset of element `k` in a tensor of type `t` (for block
-/// types, of the block holding it).
-uint64_t byteOffset(DType t, uint64_t k) { return byteSize(t, k); }
+/// The byte offset of element `k` in a tensor of type `t` (of the block
+/// holding it).
+uint64_t byteOffset(DType t, uint64_t k) {
+  const EncodingInfo &info = encodingInfo(t);
+  return k / info.blockSize * info.blockBytes;
+}
 
-/// The end of the bytes holding elements [0, k) (block types: whole blocks).
+/// The end of the bytes holding elements [0, k) (whole blocks).
 uint64_t byteEnd(DType t, uint64_t k) {
   const EncodingInfo &info = encodingInfo(t);
   return llvm::divideCeil(k, info.blockSize) * info.blockBytes;
@@ -236,9 +232,9 @@ Error Checkpoint::readChecked(
       (getPath(t) + ": tensor '" + t.name + "' at byte " + Twine(t.offset))
           .str();
   StringRef data = fileOf(t).bytes();
-  const BlockEncoding *enc = blockEncoding(t.dtype);
-  if ((enc && n % enc->elems() != 0) || byteSize(t.dtype, n) != t.size ||
-      t.offset > data.size() || t.size > data.size() - t.offset)
+  if (n % encodingInfo(t.dtype).blockSize != 0 ||
+      byteSize(t.dtype, n) != t.size || t.offset > data.size() ||
+      t.size > data.size() - t.offset)
     return readerError(where + ": " + Twine(t.size) + " bytes do not hold " +
                        Twine(n) + " " + toString(t.dtype) +
                        " values inside the file");
@@ -273,15 +269,15 @@ Error Checkpoint::readF32(const TensorInfo &t, llvm::MutableArrayRef<float> out,
                        Twine(first + out.size()) + ") are outside its " +
                        Twine(n));
   // A block whose scale is not finite is broken, whatever the values.
-  const BlockEncoding *enc = blockEncoding(t.dtype);
+  const EncodingInfo &info = encodingInfo(t.dtype);
   std::optional<BadScale> bad;
   if (Error e = readChecked(
           t, byteEnd(t.dtype, first + out.size()), [&](const uint8_t *from) {
-            if (enc && !out.empty()) {
-              uint64_t b = first / enc->elems();
+            if (!out.empty()) {
+              uint64_t b = first / info.blockSize;
               bad = findBadScale(
-                  *enc, from, b,
-                  byteEnd(t.dtype, first + out.size()) / enc->bytes() - b);
+                  t.dtype, from, b,
+                  byteEnd(t.dtype, first + out.size()) / info.blockBytes - b);
             }
             if (!bad)
               convertToF32(t.dtype, from, first, out);
@@ -293,7 +289,7 @@ Error Checkpoint::readF32(const TensorInfo &t, llvm::MutableArrayRef<float> out,
                        (std::isnan(bad->value) ? " NaN " : "n infinite ") +
                        toString(t.dtype) + " " + bad->field + " in block " +
                        Twine(bad->block) + " (at byte " +
-                       Twine(t.offset + bad->block * enc->bytes()) + ")");
+                       Twine(t.offset + bad->block * info.blockBytes) + ")");
   return Error::success();
 }
 
@@ -326,17 +322,20 @@ Error Checkpoint::parseGguf() {
   for (const GgufTensor &g : gguf->getTensors()) {
     TensorInfo t;
     t.name = g.name.str();
-    // Every row of the encodings table is a type tfmc reads.
-    auto encodings = weightEncodings();
-    auto *readable = llvm::find_if(encodings, [&](const EncodingInfo &e) {
-      return e.ggmlType == static_cast<uint32_t>(g.type);
-    });
-    if (readable == encodings.end())
+    // The GGUF tensor types tfmc reads: the encodings table's.
+    const EncodingInfo *readable =
+        encodingOfGgmlType(static_cast<uint32_t>(g.type));
+    if (!readable) {
+      std::string supported;
+      for (const EncodingInfo &info : weightEncodings())
+        supported += (supported.empty() ? "" : ", ") + std::string(info.name);
       return readerError("gguf: tensor '" + t.name + "' (info at byte " +
                          Twine(g.infoOffset) + ") has type " +
                          toString(g.type) +
-                         ", which tfmc cannot read (supported: f32, f16, "
-                         "bf16, q8_0, q2_K, q3_K, q4_K, q5_K, q6_K)");
+                         ", which tfmc cannot read "
+                         "(supported: " +
+                         supported + ")");
+    }
     t.dtype = readable->encoding;
     // ggml lists dimensions fastest-first; we use outermost-first.
     for (auto it = g.dims.rbegin(); it != g.dims.rend(); ++it)

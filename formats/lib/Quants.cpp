@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfm/Formats/Quants.h"
+#include "tfm/Formats/Checkpoint.h"
 
 #include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/STLExtras.h"
@@ -47,13 +48,9 @@ void scaleMinK4(int j, const uint8_t *q, uint8_t &sc, uint8_t &m) {
   }
 }
 
-void dequantizeQ8_0(const uint8_t *b, float *y) {
-  float d = f16At(b);
-  for (int j = 0; j < 32; ++j)
-    y[j] = d * static_cast<float>(static_cast<int8_t>(b[2 + j]));
-}
+} // namespace
 
-void dequantizeQ2K(const uint8_t *b, float *y) {
+void dequantizeQ2_K(const uint8_t *b, float *y) {
   const uint8_t *scales = b, *qs = b + 16;
   const float d = f16At(b + 80), min = f16At(b + 82);
   int is = 0;
@@ -68,7 +65,7 @@ void dequantizeQ2K(const uint8_t *b, float *y) {
       }
 }
 
-void dequantizeQ3K(const uint8_t *b, float *y) {
+void dequantizeQ3_K(const uint8_t *b, float *y) {
   const uint8_t *hmask = b, *qs = b + 32, *s = b + 96;
   const float dAll = f16At(b + 108);
   int is = 0;
@@ -89,8 +86,8 @@ void dequantizeQ3K(const uint8_t *b, float *y) {
 }
 
 /// q4_K (qh null) and q5_K (qh: the fifth bits).
-void dequantizeQ45K(const uint8_t *b, const uint8_t *qh, const uint8_t *ql,
-                    float *y) {
+static void dequantizeQ45K(const uint8_t *b, const uint8_t *qh,
+                           const uint8_t *ql, float *y) {
   const float d = f16At(b), min = f16At(b + 2);
   const uint8_t *scales = b + 4;
   for (int j = 0; j < 4; ++j, ql += 32) {
@@ -110,15 +107,15 @@ void dequantizeQ45K(const uint8_t *b, const uint8_t *qh, const uint8_t *ql,
   }
 }
 
-void dequantizeQ4K(const uint8_t *b, float *y) {
+void dequantizeQ4_K(const uint8_t *b, float *y) {
   dequantizeQ45K(b, nullptr, b + 16, y);
 }
 
-void dequantizeQ5K(const uint8_t *b, float *y) {
+void dequantizeQ5_K(const uint8_t *b, float *y) {
   dequantizeQ45K(b, b + 16, b + 48, y);
 }
 
-void dequantizeQ6K(const uint8_t *b, float *y) {
+void dequantizeQ6_K(const uint8_t *b, float *y) {
   const float d = f16At(b + 208);
   const uint8_t *ql = b, *qh = b + 128;
   const int8_t *sc = reinterpret_cast<const int8_t *>(b + 192);
@@ -142,7 +139,7 @@ constexpr float kGroupMaxEps = 1e-15f;
 
 /// ggml's nearest_int: round to nearest, ties to even, through the f32
 /// adder (|x| <= 2^22).
-int nearestInt(float x) {
+static int nearestInt(float x) {
   float v = x + 12582912.f;
   int32_t i;
   std::memcpy(&i, &v, sizeof i);
@@ -151,9 +148,10 @@ int nearestInt(float x) {
 
 /// ggml's make_qkx2_quants with use_mad = false: the scale and (negated)
 /// min of n values x with weights w, their levels in L (0..nmax).
-float makeQkx2Quants(int n, int nmax, const float *x, const float *weights,
-                     uint8_t *L, float *theMin, uint8_t *Laux, float rmin,
-                     float rdelta, int nstep) {
+static float makeQkx2Quants(int n, int nmax, const float *x,
+                            const float *weights, uint8_t *L, float *theMin,
+                            uint8_t *Laux, float rmin, float rdelta,
+                            int nstep) {
   float min = x[0], max = x[0];
   float sumW = weights[0];
   float sumX = sumW * x[0];
@@ -220,7 +218,7 @@ float makeQkx2Quants(int n, int nmax, const float *x, const float *weights,
 }
 
 /// quantize_row_q4_K_ref on one super-block.
-void quantizeQ4K(const float *x, uint8_t *y) {
+void quantizeQ4_K(const float *x, uint8_t *y) {
   uint8_t L[256], Laux[32];
   float weights[32], mins[8], scales[8];
   uint8_t *ys = y + 4, *q = y + 16;
@@ -276,7 +274,7 @@ void quantizeQ4K(const float *x, uint8_t *y) {
 
 /// ggml's make_qx_quants with rmse_type 1 and no importance weights: the
 /// scale of n values x, their levels in L (0..2 nmax - 1, offset by nmax).
-float makeQxQuants(int n, int nmax, const float *x, int8_t *L) {
+static float makeQxQuants(int n, int nmax, const float *x, int8_t *L) {
   float max = 0, amax = 0;
   for (int i = 0; i < n; ++i) {
     float ax = std::fabs(x[i]);
@@ -327,7 +325,7 @@ float makeQxQuants(int n, int nmax, const float *x, int8_t *L) {
 }
 
 /// quantize_row_q6_K_ref on one super-block.
-void quantizeQ6K(const float *x, uint8_t *y) {
+void quantizeQ6_K(const float *x, uint8_t *y) {
   int8_t L[256];
   float scales[16];
   float maxScale = 0, maxAbsScale = 0;
@@ -370,46 +368,39 @@ void quantizeQ6K(const float *x, uint8_t *y) {
     }
 }
 
-// clang-format off
-constexpr BlockEncoding kEncodings[] = {
-    {DType::Q8_0, {-1, -1},  dequantizeQ8_0, nullptr},
-    {DType::Q2_K, {80, 82},  dequantizeQ2K,  nullptr},
-    {DType::Q3_K, {108, -1}, dequantizeQ3K,  nullptr},
-    {DType::Q4_K, {0, 2},    dequantizeQ4K,  quantizeQ4K},
-    {DType::Q5_K, {0, 2},    dequantizeQ5K,  nullptr},
-    {DType::Q6_K, {208, -1}, dequantizeQ6K,  quantizeQ6K},
+namespace {
+
+/// Byte offsets in a block of its f16 super-block scales (d, dmin; -1:
+/// none).
+struct ScaleOffsets {
+  Encoding encoding;
+  int16_t at[2];
 };
-// clang-format on
+constexpr ScaleOffsets kScales[] = {{Encoding::Q2_K, {80, 82}},
+                                    {Encoding::Q3_K, {108, -1}},
+                                    {Encoding::Q4_K, {0, 2}},
+                                    {Encoding::Q5_K, {0, 2}},
+                                    {Encoding::Q6_K, {208, -1}}};
 
 } // namespace
 
-const BlockEncoding *blockEncoding(DType t) {
-  const BlockEncoding *e = llvm::find_if(
-      kEncodings, [&](const BlockEncoding &e) { return e.type == t; });
-  return e == std::end(kEncodings) ? nullptr : e;
-}
-
-std::optional<BadScale> findBadScale(const BlockEncoding &enc,
-                                     const uint8_t *data, uint64_t first,
-                                     uint64_t count) {
+std::optional<BadScale> findBadScale(Encoding e, const uint8_t *data,
+                                     uint64_t first, uint64_t count) {
+  const ScaleOffsets *s = llvm::find_if(
+      kScales, [&](const ScaleOffsets &s) { return s.encoding == e; });
+  if (s == std::end(kScales))
+    return std::nullopt;
   static const char *const kFields[2] = {"d", "dmin"};
+  const unsigned bytes = encodingInfo(e).blockBytes;
   for (uint64_t b = first; b < first + count; ++b)
     for (int f = 0; f < 2; ++f) {
-      if (enc.scaleAt[f] < 0)
+      if (s->at[f] < 0)
         continue;
-      float v = f16At(data + b * enc.bytes() + enc.scaleAt[f]);
+      float v = f16At(data + b * bytes + s->at[f]);
       if (!std::isfinite(v))
         return BadScale{b, kFields[f], v};
     }
   return std::nullopt;
-}
-
-void quantizeBlocks(const BlockEncoding &enc, llvm::ArrayRef<float> values,
-                    llvm::MutableArrayRef<uint8_t> out) {
-  assert(enc.quantize && values.size() % enc.elems() == 0 &&
-         out.size() == values.size() / enc.elems() * enc.bytes());
-  for (size_t b = 0; b < values.size() / enc.elems(); ++b)
-    enc.quantize(&values[b * enc.elems()], &out[b * enc.bytes()]);
 }
 
 } // namespace tfm::formats

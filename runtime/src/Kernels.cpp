@@ -488,6 +488,66 @@ extern "C" void _mlir_ciface_tfmrt_parallel_for_q8(
   });
 }
 
+extern "C" void _mlir_ciface_tfmrt_parallel_for_q4_0(
+    TfmParallelQ8BodyFn body, TfmMemRefF32x2 *a, TfmMemRefF32x2 *b,
+    TfmMemRefI8x2 *c, TfmMemRefF16x2 *d, int64_t items, int64_t workPerItem) {
+  _mlir_ciface_tfmrt_parallel_for_q8(body, a, b, c, d, items, workPerItem);
+}
+
+// The schedulers of the encodings with 1, 3 and 4 components.
+#define TFM_SCHEDULER_W1(NAME)                                                 \
+  extern "C" void _mlir_ciface_tfmrt_parallel_for_##NAME(                      \
+      TfmParallelBodyW1Fn body, TfmMemRefAnyx2 *a, TfmMemRefAnyx2 *b,          \
+      TfmMemRefAnyx2 *c, int64_t items, int64_t workPerItem) {                 \
+    if (!body || !a || !b || !c)                                               \
+      fatal("tfmrt_parallel_for_" #NAME, "null body or operand");              \
+    scheduleItems(items, workPerItem, [&](int64_t begin, int64_t end) {        \
+      body(begin, end, TFM_EXPAND2(a), TFM_EXPAND2(b), TFM_EXPAND2(c));        \
+    });                                                                        \
+  }
+#define TFM_SCHEDULER_W3(NAME)                                                 \
+  extern "C" void _mlir_ciface_tfmrt_parallel_for_##NAME(                      \
+      TfmParallelBodyW3Fn body, TfmMemRefAnyx2 *a, TfmMemRefAnyx2 *b,          \
+      TfmMemRefAnyx2 *c, TfmMemRefAnyx2 *d, TfmMemRefAnyx2 *e, int64_t items,  \
+      int64_t workPerItem) {                                                   \
+    if (!body || !a || !b || !c || !d || !e)                                   \
+      fatal("tfmrt_parallel_for_" #NAME, "null body or operand");              \
+    scheduleItems(items, workPerItem, [&](int64_t begin, int64_t end) {        \
+      body(begin, end, TFM_EXPAND2(a), TFM_EXPAND2(b), TFM_EXPAND2(c),         \
+           TFM_EXPAND2(d), TFM_EXPAND2(e));                                    \
+    });                                                                        \
+  }
+TFM_SCHEDULER_W1(f16)
+TFM_SCHEDULER_W1(bf16)
+TFM_SCHEDULER_W3(q4_1)
+TFM_SCHEDULER_W3(q5_0)
+#undef TFM_SCHEDULER_W1
+#undef TFM_SCHEDULER_W3
+
+extern "C" void _mlir_ciface_tfmrt_parallel_for_q5_1(
+    TfmParallelBodyW4Fn body, TfmMemRefAnyx2 *a, TfmMemRefAnyx2 *b,
+    TfmMemRefAnyx2 *c, TfmMemRefAnyx2 *d, TfmMemRefAnyx2 *e, TfmMemRefAnyx2 *f,
+    int64_t items, int64_t workPerItem) {
+  if (!body || !a || !b || !c || !d || !e || !f)
+    fatal("tfmrt_parallel_for_q5_1", "null body or operand");
+  scheduleItems(items, workPerItem, [&](int64_t begin, int64_t end) {
+    body(begin, end, TFM_EXPAND2(a), TFM_EXPAND2(b), TFM_EXPAND2(c),
+         TFM_EXPAND2(d), TFM_EXPAND2(e), TFM_EXPAND2(f));
+  });
+}
+
+extern "C" void _mlir_ciface_tfmrt_parallel_for_q8_dot(
+    TfmParallelQ8DotBodyFn body, TfmMemRefF32x2 *a, TfmMemRefF32x2 *b,
+    TfmMemRefI8x2 *c, TfmMemRefI8x2 *d, TfmMemRefF16x2 *e, int64_t items,
+    int64_t workPerItem) {
+  if (!body || !a || !b || !c || !d || !e)
+    fatal("tfmrt_parallel_for_q8_dot", "null body or operand");
+  scheduleItems(items, workPerItem, [&](int64_t begin, int64_t end) {
+    body(begin, end, TFM_EXPAND2(a), TFM_EXPAND2(b), TFM_EXPAND2(c),
+         TFM_EXPAND2(d), TFM_EXPAND2(e));
+  });
+}
+
 extern "C" void
 _mlir_ciface_tfmrt_parallel_for4(TfmParallelBody4Fn body, TfmMemRefF32x3 *a,
                                  TfmMemRefF32x3 *b, TfmMemRefF32x3 *c,

@@ -364,43 +364,72 @@ TEST(Weights, ShapeMismatchIsReported) {
   EXPECT_NE(msg.find("transposed: [64, 16]"), std::string::npos) << msg;
 }
 
-// The compiled block reads layer l's weights at layerBase + l * layerStride
-// with layer 0's relative offsets (GraphBuilder), so the layout must keep
-// every layer whole, in order, at that stride, and nothing else in between.
-TEST(Weights, LayersFollowAtConstantStride) {
+// The compiled block of signature s reads layer l's weights at
+// layerOffsets[l] with the signature's relative offsets (GraphBuilder), so the
+// layout must keep every layer whole, in order, and nothing else in between;
+// layers whose weights have the same storage share a signature. Each fixture
+// as it is (one signature) and with the 2-D weights of layers 1, 4, ... stored
+// as q8_0 (two; the layout needs no q8_0 tensor in the file).
+TEST(Weights, LayersFollowInOrderWithTheirSignatures) {
   for (const char *fixture :
        {"fixtures/gguf-gpt2.gguf", "fixtures/llama2c-untied.bin",
         "fixtures/st-llama"}) {
     auto imported = importModel(tmpPath(fixture));
     ASSERT_TRUE(bool(imported))
         << fixture << ": " << llvm::toString(imported.takeError());
-    const ModelSpec &spec = imported->spec;
-    ASSERT_GE(spec.numLayers, 2) << fixture;
-    WeightsLayout layout = weightsLayout(spec);
-    uint64_t layersEnd = layout.layerBase + spec.numLayers * layout.layerStride;
-    EXPECT_GT(layout.layerStride, 0u) << fixture;
-    EXPECT_EQ(layout.layerStride % kWeightAlignment, 0u) << fixture;
-    std::map<std::string, uint64_t> layer0; // template -> relative offset
-    for (size_t k = 0; k < layout.weights.size(); ++k) {
-      const WeightDecl &d = layout.weights[k];
-      uint64_t bytes = 4;
-      for (int64_t x : d.shape)
-        bytes *= x;
-      uint64_t begin = layout.offsets[k], end = begin + bytes;
-      int64_t l = layerOf(d);
-      if (l < 0) {
-        EXPECT_TRUE(end <= layout.layerBase || begin >= layersEnd)
-            << fixture << " " << d.name;
-        continue;
+    for (bool mixed : {false, true}) {
+      ModelSpec spec = imported->spec;
+      ASSERT_GE(spec.numLayers, 2) << fixture;
+      auto q8Layer = [&](int64_t l) { return mixed && l % 3 == 1; };
+      for (const WeightDecl &d : expectedWeights(spec))
+        if (d.shape.size() == 2 && q8Layer(layerOf(d)))
+          spec.weights.storage[d.name] = WeightStorage::Q8_0;
+      std::string what = std::string(fixture) + (mixed ? " mixed" : "");
+      WeightsLayout layout = weightsLayout(spec);
+      ASSERT_EQ(layout.signatures.size(), mixed ? 2u : 1u) << what;
+      ASSERT_EQ(layout.layerOffsets.size(), size_t(spec.numLayers)) << what;
+      ASSERT_EQ(layout.layerSignature.size(), size_t(spec.numLayers)) << what;
+      for (int64_t l = 0; l < spec.numLayers; ++l) {
+        EXPECT_EQ(layout.layerSignature[l], q8Layer(l) ? 1u : 0u) << what;
+        const LayerSignature &sig = layout.signatures[layout.layerSignature[l]];
+        EXPECT_GT(sig.stride, 0u) << what;
+        EXPECT_EQ(sig.stride % kWeightAlignment, 0u) << what;
+        if (l + 1 < spec.numLayers) {
+          EXPECT_EQ(layout.layerOffsets[l] + sig.stride,
+                    layout.layerOffsets[l + 1])
+              << what << " layer " << l;
+        }
       }
-      uint64_t start = layout.layerBase + l * layout.layerStride;
-      EXPECT_GE(begin, start) << fixture << " " << d.name;
-      EXPECT_LE(end, start + layout.layerStride) << fixture << " " << d.name;
-      if (l == 0)
-        layer0[d.templ] = begin - start;
-      else
-        EXPECT_EQ(begin - start, layer0.at(d.templ))
-            << fixture << " " << d.name;
+      uint64_t layersEnd =
+          layout.layerOffsets.back() +
+          layout.signatures[layout.layerSignature.back()].stride;
+      EXPECT_LE(layersEnd, layout.totalSize) << what;
+      int64_t lastLayer = -1;
+      size_t inLayer = 0; // the weight's index in its layer
+      for (size_t k = 0; k < layout.weights.size(); ++k) {
+        const WeightDecl &d = layout.weights[k];
+        int64_t l = layerOf(d);
+        WeightStorage storage = l >= 0 && d.shape.size() == 2 && q8Layer(l)
+                                    ? WeightStorage::Q8_0
+                                    : WeightStorage::F32;
+        EXPECT_EQ(layout.storage[k], storage) << what << " " << d.name;
+        uint64_t begin = layout.offsets[k],
+                 end = begin + storedBytes(storage, d.shape);
+        EXPECT_EQ(begin % kWeightAlignment, 0u) << what << " " << d.name;
+        if (l < 0) {
+          EXPECT_TRUE(end <= layout.layerOffsets[0] || begin >= layersEnd)
+              << what << " " << d.name;
+          continue;
+        }
+        inLayer = l == lastLayer ? inLayer + 1 : 0;
+        lastLayer = l;
+        const LayerSignature &sig = layout.signatures[layout.layerSignature[l]];
+        uint64_t start = layout.layerOffsets[l];
+        ASSERT_LT(inLayer, sig.offsets.size()) << what << " " << d.name;
+        EXPECT_EQ(sig.storage[inLayer], storage) << what << " " << d.name;
+        EXPECT_EQ(begin - start, sig.offsets[inLayer]) << what << " " << d.name;
+        EXPECT_LE(end, start + sig.stride) << what << " " << d.name;
+      }
     }
   }
 }

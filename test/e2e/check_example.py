@@ -35,6 +35,10 @@ from e2e_args import arg_parser, parse_args  # noqa: E402,F401 (re-exported)
 PROMPT = [1, 17, 42, 99, 5, 300, 7, 128]
 STEPS = 8
 TOLERANCE = 1e-4
+# With q8_0 layers' integer dot products (activations quantized to int8 per
+# block of 32): issue 12's bound on the max abs logit error relative to the
+# logit scale.
+INT_DOT_TOLERANCE = 1e-2
 
 
 def random_weights(shapes, seed):
@@ -84,23 +88,26 @@ def with_safetensors_weights(example, workdir, seed):
     return arch, desc
 
 
-def run_reference(model, tokens, steps, logits_out):
+def run_reference(model, tokens, steps, logits_out, extra=()):
     """The oracle's greedy tokens (the first `steps`), its logits in logits_out."""
     out = run(["/usr/bin/python3", os.path.join(ROOT, "test", "reference", "reference.py"),
                model, "--tokens", ",".join(map(str, tokens)), "--steps", str(steps - 1),
-               "--logits-out", logits_out])
+               "--logits-out", logits_out] + list(extra))
     return [int(t) for t in out.strip().split(",")][:steps]
 
 
-def compare_logits(label, got, want, exe_tokens, ref_tokens, detail=""):
-    """Max abs error relative to the largest reference logit, and the greedy
-    tokens; prints one summary line and exits 1 on a failure."""
+def compare_logits(label, got, want, exe_tokens, ref_tokens, detail="",
+                   tolerance=TOLERANCE, tokens_must_match=True):
+    """Max abs error relative to the largest reference logit (at most
+    `tolerance`), and the greedy tokens (equal unless not
+    `tokens_must_match`); prints one summary line and exits 1 on a
+    failure."""
     err = float(np.max(np.abs(got - want)))
     scale = float(np.max(np.abs(want)))
     rel = err / scale if scale else err
     print(f"{label}, max abs error {err:.3g}, max |logit| {scale:.3g}, relative {rel:.3g}; "
           f"greedy {'equal' if exe_tokens == ref_tokens else 'DIFFERENT'} ({len(exe_tokens)} tokens)")
-    if rel > TOLERANCE or exe_tokens != ref_tokens:
+    if rel > tolerance or (tokens_must_match and exe_tokens != ref_tokens):
         print(f"FAIL: exe tokens {exe_tokens}\n      ref tokens {ref_tokens}\n{detail}")
         sys.exit(1)
 

@@ -93,7 +93,7 @@ def check_oracle_dequantizers(tarball):
         ok = True
         for kind in TYPES:
             kq = KQuant.random(kind, (64, 512), np.random.default_rng(9))
-            ours = GGML_TYPES[kq.gtype][2](kq.tobytes())
+            ours = GGML_TYPES[kq.gtype][2](kq.data)
             theirs = quants.dequantize(kq.blocks, GGMLQuantizationType(kq.gtype)).reshape(-1)
             same = ours.dtype == theirs.dtype and np.array_equal(ours, theirs)
             print("oracle vs gguf-py, %s: %s" % (kind, "equal" if same else "FAIL: differ"))

@@ -1,5 +1,8 @@
 #!/usr/bin/python3
-"""tfmc --quantize=q8_0 and q4_K against llama.cpp's llama-quantize.
+"""tfmc --quantize=q8_0 (or --types q4_0,f16,bf16,q4_K) against llama.cpp's
+llama-quantize, bit for bit. For q4_0, llama-quantize stores the output
+layer (the embedding table when the head is tied) as q8_0 when its rows are
+not whole 256-value super-blocks (here: 64 columns), and so does tfmc.
 
   check_quantize.py --tfmc PATH --workdir DIR [--llama-quantize PATH]
                     [--model GGUF]
@@ -19,7 +22,7 @@ does). Also: --quantize with --kernels=loops is a usage error (exit 2).
 Prints SKIPPED: (and exits 0) without llama-quantize; the real case is
 skipped without --model.
 
-q4_K (`--type q4_K`): the same comparison on GGUFs whose rows are whole
+q4_K (`--types q4_K`): the same comparison on GGUFs whose rows are whole
 super-blocks (dim 256, hidden 512), quantized by `llama-quantize --pure`
 (every 2-D tensor q4_K) with the LM head's type given as tfmc's: q6_K
 (llama-quantize's default for Q4_K: output.weight, or token_embd.weight
@@ -87,10 +90,11 @@ def run(cmd, **kw):
 
 
 def compare(args, label, src, extra_lq, qtype="q8_0", extra_tfmc=()):
+    label = label if qtype in ("q8_0", "q4_K") else label + "-" + qtype
     d = os.path.join(args.workdir, label)
     os.makedirs(d, exist_ok=True)
     peer = os.path.join(d, "peer-%s.gguf" % qtype)
-    r = run([args.llama_quantize] + extra_lq + [src, peer, qtype])
+    r = run([args.llama_quantize] + extra_lq + [src, peer, qtype.upper()])
     if r.returncode != 0:
         print("%s: llama-quantize failed (%d):\n%s" % (label, r.returncode, r.stdout[-2000:]))
         return False
@@ -111,8 +115,8 @@ def compare(args, label, src, extra_lq, qtype="q8_0", extra_tfmc=()):
             if len(a) == len(b) else "size %d vs %d" % (len(a), len(b))
         print("%s: blobs differ (first at byte %s)" % (label, diff))
         return False
-    if qtype == "q8_0" and (not storage.startswith("weight storage:")
-                            or storage.endswith(" 0 q8_0")):
+    if not storage.startswith("weight storage:") or \
+            (qtype == "q8_0" and storage.endswith(" 0 q8_0")):
         print("%s: no q8_0 weights: %r" % (label, storage))
         return False
     if qtype == "q4_K":
@@ -130,9 +134,14 @@ def main():
     ap = arg_parser()
     ap.add_argument("--llama-quantize", default="/tmp/peer-bin/llama-quantize")
     ap.add_argument("--model", help="stories260K's f32 GGUF")
-    ap.add_argument("--type", default="q8_0", choices=("q8_0", "q4_K"))
+    ap.add_argument("--types", default="q8_0",
+                    help="comma list of q8_0, q4_0, f16, bf16, q4_K (llama-quantize's "
+                         "names, lower case)")
     args = parse_args(ap)
-    if args.type == "q4_K":
+    types = args.types.split(",")
+    if "q4_K" in types:
+        if types != ["q4_K"]:
+            ap.error("q4_K has its own cases: --types q4_K alone")
         return main_k(args)
     ok = True
     src = os.path.join(args.workdir, "f32.gguf")
@@ -145,14 +154,16 @@ def main():
     if not (os.path.isfile(args.llama_quantize) and os.access(args.llama_quantize, os.X_OK)):
         print("SKIPPED: no llama-quantize at %s" % args.llama_quantize)
         return 0 if ok else 1
-    ok &= compare(args, "f32", src, [])
     src16 = os.path.join(args.workdir, "f16.gguf")
     write_case("f16", src16)
-    ok &= compare(args, "f16", src16, [])
-    if args.model and os.path.isfile(args.model):
-        ok &= compare(args, "stories260K", args.model, ["--tensor-type", "ffn_down=f32"])
-    else:
-        print("stories260K: skipped (no --model)")
+    for qtype in types:
+        ok &= compare(args, "f32", src, [], qtype)
+        ok &= compare(args, "f16", src16, [], qtype)
+        if args.model and os.path.isfile(args.model):
+            ok &= compare(args, "stories260K", args.model,
+                          ["--tensor-type", "ffn_down=f32"], qtype)
+        else:
+            print("stories260K: skipped (no --model)")
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

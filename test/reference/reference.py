@@ -13,7 +13,7 @@ Usage
 
 MODEL is one of
   * a llama2.c checkpoint ``*.bin`` (legacy 7 x int32 header),
-  * a GGUF v2/v3 file ``*.gguf`` (llama or gpt2 architecture; F32/F16/BF16/Q8_0/
+  * a GGUF v2/v3 file ``*.gguf`` (llama or gpt2 architecture; F32/F16/BF16/Q8_0/Q4_0/Q4_1/Q5_0/Q5_1/
     Q2_K/Q3_K/Q4_K/Q5_K/Q6_K),
   * a Hugging Face directory (``config.json`` + ``*.safetensors``) or a
     ``*.safetensors`` file next to a ``config.json`` whose ``architectures`` is
@@ -39,6 +39,8 @@ the ``N + 1`` generated ids (comma separated): the argmax of the last prompt row
 followed by the argmax of every decode row (the first N of them were fed back).
 Decoding re-runs the full prefix at every step (no KV cache), so every row is
 the plain causal forward pass of the sequence so far; there is no EOS stop.
+With ``"causal": false`` the prompt's rows see the whole prompt (it is one
+call in tfmc, which prefills it at once) and each decode row sees the past.
 
 Architecture JSON
 -----------------
@@ -76,6 +78,7 @@ All keys (defaults in brackets):
     ffn_bias         bool [false]       biases on w1/w3/w2
     final_norm       bool [true]
     tied_embeddings  bool [true]        LM head = tok_embeddings.weight
+    causal           bool [true]        false: the prompt's rows see the whole prompt
 
 ALiBi uses the slopes of the ALiBi reference code (geometric 2^(-8/n) for n a
 power of two; otherwise the closest power of two plus every other slope of
@@ -133,6 +136,7 @@ ARCH_DEFAULTS = {
     "ffn_bias": False,
     "final_norm": True,
     "tied_embeddings": True,
+    "causal": True,
 }
 ARCH_REQUIRED = ["vocab_size", "dim", "n_layers", "n_heads", "hidden_dim"]
 ENUMS = {
@@ -288,6 +292,10 @@ class Model:
             self.w[k] = t.to(dtype)
         self.unused = sorted(set(weights) - set(need))
         self.record = None  # a list: attention() appends each layer's [H, T, T]
+        self.prefix = 0  # non-causal: the rows [0, prefix) see each other
+        # > 0: the arithmetic of tfmc's q8_0 layers with integer dot products
+        # (--int8-activations P), see product().
+        self.int8_tile = 0
 
     def norm(self, x, prefix):
         a, w = self.a, self.w
@@ -303,8 +311,29 @@ class Model:
             y = y + w[prefix + ".bias"]
         return y
 
+    def product(self, x, w):
+        """x @ w.T; with int8_tile = P and K a multiple of 32, the output
+        columns of whole P-column tiles see x quantized per block of 32 as
+        tfmc's integer dot products do (llama.cpp's quantize_row_q8_0, d kept
+        in f32, rounding half to even), the tail of N mod P columns x itself.
+        The integer sums of q8_0 values are exact, so this is their result."""
+        K, N, P = x.shape[-1], w.shape[0], self.int8_tile
+        full = N // P * P if P else 0
+        if not full or K % 32:
+            return x @ w.t()
+        b = x.numpy().astype(np.float32).reshape(-1, K // 32, 32)
+        amax = np.abs(b).max(-1, keepdims=True)
+        d = amax / np.float32(127)
+        with np.errstate(divide="ignore"):
+            inv = np.where(amax == 0, np.float32(0), np.float32(127) / amax)
+        q = np.rint(b * inv.astype(np.float32))
+        xq = torch.from_numpy((q * d).reshape(x.shape)).to(x.dtype)
+        y = x @ w.t()
+        y[..., :full] = xq @ w[:full].t()
+        return y
+
     def linear(self, x, name, bias):
-        y = x @ self.w[name + ".weight"].t()
+        y = self.product(x, self.w[name + ".weight"])
         if bias:
             y = y + self.w[name + ".bias"]
         return y
@@ -330,7 +359,12 @@ class Model:
         if a["position"] == "alibi":
             slopes = torch.tensor(alibi_slopes(H), dtype=s.dtype)[:, None, None]
             s = s - slopes * (i - j).to(s.dtype)[None]
-        s = s.masked_fill((j > i)[None], float("-inf"))
+        hidden = j > i
+        if not a["causal"]:
+            # tfmc's non-causal attention: the rows of one call (the prompt,
+            # prefilled at once) see each other; a decode step sees the past.
+            hidden = hidden & ~((i < self.prefix) & (j < self.prefix))
+        s = s.masked_fill(hidden[None], float("-inf"))
         pr = torch.softmax(s, dim=-1)
         if self.record is not None:
             self.record.append(pr.float().numpy())
@@ -372,13 +406,14 @@ class Model:
         if a["final_norm"]:
             x = self.norm(x, "final_norm")
         head = w["tok_embeddings.weight"] if a["tied_embeddings"] else w["lm_head.weight"]
-        return x @ head.t()
+        return self.product(x, head)
 
     def greedy(self, prompt, steps):
         """Evaluate the prompt, then `steps` greedy decode steps (full prefix re-run).
 
         Returns (logits rows [P+steps, V] as float32 numpy, generated ids (steps+1))."""
         seq = list(prompt)
+        self.prefix = len(prompt)
         rows = [self.forward(seq).float().numpy()]
         gen = [int(np.argmax(rows[-1][-1]))]
         for _ in range(steps):
@@ -499,6 +534,43 @@ def _q8_0(raw):
     return (blocks["d"].astype(np.float32)[:, None] * blocks["q"].astype(np.float32)).reshape(-1)
 
 
+def _nibbles(qs):
+    """ggml's 4-bit layout: byte j of a block holds element j (low nibble)
+    and element j + 16 (high nibble). -> [blocks, 32] uint8 in 0..15."""
+    return np.concatenate([qs & 0x0F, qs >> 4], axis=1)
+
+
+def _high_bits(qh):
+    """q5's 32 fifth bits per block (uint32 little-endian, bit j for
+    element j) -> [blocks, 32] uint8 of 0 or 16."""
+    return (((qh[:, None] >> np.arange(32, dtype=np.uint32)) & 1) << 4).astype(np.uint8)
+
+
+def _q4_0(raw):
+    b = np.frombuffer(raw, dtype=np.dtype([("d", "<f2"), ("qs", "u1", 16)]))
+    q = _nibbles(b["qs"]).astype(np.float32) - 8
+    return (b["d"].astype(np.float32)[:, None] * q).reshape(-1)
+
+
+def _q4_1(raw):
+    b = np.frombuffer(raw, dtype=np.dtype([("d", "<f2"), ("m", "<f2"), ("qs", "u1", 16)]))
+    q = _nibbles(b["qs"]).astype(np.float32)
+    return (b["d"].astype(np.float32)[:, None] * q + b["m"].astype(np.float32)[:, None]).reshape(-1)
+
+
+def _q5_0(raw):
+    b = np.frombuffer(raw, dtype=np.dtype([("d", "<f2"), ("qh", "<u4"), ("qs", "u1", 16)]))
+    q = (_nibbles(b["qs"]) | _high_bits(b["qh"])).astype(np.float32) - 16
+    return (b["d"].astype(np.float32)[:, None] * q).reshape(-1)
+
+
+def _q5_1(raw):
+    b = np.frombuffer(raw, dtype=np.dtype([("d", "<f2"), ("m", "<f2"), ("qh", "<u4"),
+                                           ("qs", "u1", 16)]))
+    q = (_nibbles(b["qs"]) | _high_bits(b["qh"])).astype(np.float32)
+    return (b["d"].astype(np.float32)[:, None] * q + b["m"].astype(np.float32)[:, None]).reshape(-1)
+
+
 # The K-quants (super-blocks of 256 values), from the block layouts of ggml's
 # ggml-common.h. Every product and difference is a float32 operation in the
 # order of ggml's dequantize_row_*, so the values are ggml's exactly.
@@ -593,9 +665,10 @@ def _q3_k(raw):
 
 # ggml type id -> (block elements, block bytes, decoder)
 GGML_TYPES = {0: (1, 4, lambda r: np.frombuffer(r, dtype="<f4")), 1: (1, 2, _f16),
-              30: (1, 2, _bf16), 8: (32, 34, _q8_0), 10: (256, 84, _q2_k),
-              11: (256, 110, _q3_k), 12: (256, 144, _q4_k), 13: (256, 176, _q5_k),
-              14: (256, 210, _q6_k)}
+              30: (1, 2, _bf16), 8: (32, 34, _q8_0), 2: (32, 18, _q4_0),
+              3: (32, 20, _q4_1), 6: (32, 22, _q5_0), 7: (32, 24, _q5_1),
+              10: (256, 84, _q2_k), 11: (256, 110, _q3_k), 12: (256, 144, _q4_k),
+              13: (256, 176, _q5_k), 14: (256, 210, _q6_k)}
 
 
 def read_gguf_raw(path):
@@ -965,6 +1038,10 @@ def main(argv=None):
                     help="write the prompt's attention probabilities, float32 .npy [layers, heads, P, P]")
     ap.add_argument("--greedy", action="store_true", help="greedy decoding (the only mode)")
     ap.add_argument("--fp64", action="store_true", help="compute in float64")
+    ap.add_argument("--int8-activations", type=int, default=0, metavar="P",
+                    help="emulate tfmc's integer dot products with column tiles of P: every "
+                         "matrix with K a multiple of 32 (all q8_0 in the files this is for) "
+                         "sees its input quantized per block of 32 (see Model.product)")
     ap.add_argument("--dump-arch", action="store_true", help="print the completed arch JSON on stderr")
     args = ap.parse_args(argv)
 
@@ -985,6 +1062,7 @@ def main(argv=None):
         if args.dump_arch:
             print(json.dumps(arch, indent=1, sort_keys=True), file=sys.stderr)
         model = Model(arch, w, torch.float64 if args.fp64 else torch.float32)
+        model.int8_tile = args.int8_activations
         if args.attention_out:
             model.record = []
             model.forward(prompt)

@@ -138,10 +138,8 @@ def translate(path):
     at, ff = b.get("attention", {}), b.get("ffn", {})
     _check(at, {"heads", "kv_heads", "head_dim", "causal", "bias"}, path + " attention")
     _check(ff, {"activation", "gated", "hidden", "bias"}, path + " ffn")
-    if at.get("causal", "true") != "true":
-        raise ValueError("%s: only causal attention is supported" % path)
     arch = {"vocab_size": m["vocab"], "dim": m["dim"], "max_seq_len": m["context"], "n_layers": b["count"],
-            "n_heads": at["heads"], "hidden_dim": ff["hidden"]}
+            "n_heads": at["heads"], "hidden_dim": ff["hidden"], "causal": at.get("causal", "true") == "true"}
     if "kv_heads" in at:
         arch["n_kv_heads"] = at["kv_heads"]
     if "head_dim" in at:

@@ -14,7 +14,6 @@
 
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringMap.h"
-#include "llvm/ADT/StringSet.h"
 
 #include <algorithm>
 #include <cmath>
@@ -29,6 +28,18 @@ constexpr int64_t kDyn = ShapedType::kDynamic;
 
 /// The weight names of a block function: templates, `{i}` for its layer.
 constexpr const char *kLayerPrefix = "layers.{i}";
+
+/// The table of a model whose layers have more than one storage signature:
+/// memref<L x 2 x i64>, row l = (byte offset of layer l, its signature).
+constexpr const char *kLayerTable = "tfm_layers";
+
+/// The dialect's encoding of a weight stored as `storage`; none for f32.
+std::optional<mlir::tfm::WeightEncoding> encodingOf(WeightStorage storage) {
+  // The dialect's WeightEncoding has the encodings table's values.
+  if (storage == WeightStorage::F32)
+    return std::nullopt;
+  return static_cast<mlir::tfm::WeightEncoding>(storage);
+}
 
 /// Emits the functions of one kind of call: the entry point and the block
 /// function it calls once per layer. `fixedTokens` is 0 for prefill (dynamic
@@ -47,8 +58,8 @@ public:
     // one place that says which weights a model has.
     for (size_t i = 0; i < layout.weights.size(); ++i) {
       shapes.try_emplace(layout.weights[i].templ, layout.weights[i].shape);
-      if (layout.storage[i] != WeightStorage::F32)
-        encodings.try_emplace(layout.weights[i].templ, layout.storage[i]);
+      if (layerOf(layout.weights[i]) < 0)
+        storage[layout.weights[i].name] = layout.storage[i];
     }
   }
 
@@ -58,11 +69,16 @@ public:
   /// the last token (the runtime calls it when no caller wants the other
   /// rows' logits: for a prompt, the LM head is most of the work of a small
   /// model, and all of it is thrown away but one row).
+  /// With more than one LayerSignature, one block function per signature:
+  /// `@tfm_block_<kind>` for signature 0, `@tfm_block_<kind>_<s>` for s.
   void build(StringRef name, StringRef kind, StringRef lastRowName = {}) {
-    func::FuncOp blockFn = buildBlockFunction(("tfm_block_" + kind).str());
-    buildEntry(name, blockFn, /*lastRowOnly=*/false);
+    SmallVector<func::FuncOp> blockFns;
+    for (size_t s = 0; s < layout.signatures.size(); ++s)
+      blockFns.push_back(buildBlockFunction(
+          ("tfm_block_" + kind + (s ? "_" + Twine(s) : Twine())).str(), s));
+    buildEntry(name, blockFns, /*lastRowOnly=*/false);
     if (!lastRowName.empty())
-      buildEntry(lastRowName, blockFn, /*lastRowOnly=*/true);
+      buildEntry(lastRowName, blockFns, /*lastRowOnly=*/true);
   }
 
 private:
@@ -129,13 +145,15 @@ private:
   }
 
   /// func.func private @tfm_block_<kind>(%x: tensor<TxD>, %weights:
-  /// memref<layerStride x i8>, %cache: <one layer's cache>, %pos: index
+  /// memref<stride x i8>, %cache: <one layer's cache>, %pos: index
   /// [, %probe: <one layer's attention probabilities>]) -> tensor<TxD>
-  /// One transformer block, for any layer: its weights are named by their
-  /// templates, at offsets relative to the layer's first weight.
-  func::FuncOp buildBlockFunction(StringRef name) {
+  /// One transformer block, for any layer of signature `sig`: its weights
+  /// are named by their templates, at offsets relative to the layer's first
+  /// weight, in the signature's storage.
+  func::FuncOp buildBlockFunction(StringRef name, size_t sig) {
+    const LayerSignature &signature = layout.signatures[sig];
     auto layerWeightsType =
-        MemRefType::get({(int64_t)layout.layerStride}, b.getI8Type());
+        MemRefType::get({(int64_t)signature.stride}, b.getI8Type());
     SmallVector<Type> argTypes = {rows(spec.dim), layerWeightsType,
                                   layerCacheType(), b.getIndexType()};
     if (attentionProbe)
@@ -149,12 +167,16 @@ private:
     if (attentionProbe)
       fn.setArgAttr(4, "tfm.attention_probe", b.getUnitAttr());
     setMemoryBounds(fn);
+    // Layer 0's templates, in the order of every layer's weights.
     SmallVector<NamedAttribute> offsets;
-    for (size_t i = 0; i < layout.weights.size(); ++i)
-      if (layerOf(layout.weights[i]) == 0)
-        offsets.push_back(b.getNamedAttr(
-            layout.weights[i].templ,
-            b.getI64IntegerAttr(layout.offsets[i] - layout.layerBase)));
+    size_t k = 0;
+    for (const WeightDecl &d : layout.weights) {
+      if (layerOf(d) != 0)
+        continue;
+      offsets.push_back(
+          b.getNamedAttr(d.templ, b.getI64IntegerAttr(signature.offsets[k])));
+      storage[d.templ] = signature.storage[k++];
+    }
     fn->setAttr("tfm.weight_offsets", b.getDictionaryAttr(offsets));
 
     OpBuilder::InsertionGuard guard(b);
@@ -170,7 +192,8 @@ private:
     return fn;
   }
 
-  void buildEntry(StringRef name, func::FuncOp blockFn, bool lastRowOnly) {
+  void buildEntry(StringRef name, ArrayRef<func::FuncOp> blockFns,
+                  bool lastRowOnly) {
     auto f32 = b.getF32Type();
     const int64_t tokensDim = t; // The entry's T, whatever rows it returns.
     auto restoreRows = llvm::make_scope_exit([&, tokensDim] { t = tokensDim; });
@@ -222,8 +245,16 @@ private:
     };
     Value x = embed();
     AtScope layers(*this, at(SpecKey::Layers, "layers"));
-    Value layerBase = index(layout.layerBase),
-          layerStride = index(layout.layerStride);
+    // Layer l's weights start at base + l * stride when all layers share
+    // one signature, else at the offset the table gives with its signature.
+    const bool uniform = blockFns.size() == 1;
+    Value layerBase, layerStride, table;
+    if (uniform) {
+      layerBase = index(layout.layerOffsets[0]);
+      layerStride = index(layout.signatures[0].stride);
+    } else {
+      table = b.create<memref::GetGlobalOp>(loc, layerTableType(), kLayerTable);
+    }
     // The probe's [heads, T, pos + T] window of each layer.
     Value probeTokens, probeKeys;
     if (attentionProbe) {
@@ -233,10 +264,28 @@ private:
     auto loop = b.create<scf::ForOp>(
         loc, index(0), index(spec.numLayers), index(1), ValueRange{x},
         [&](OpBuilder &lb, Location l, Value layer, ValueRange carried) {
-          Value offset = lb.create<arith::AddIOp>(
-              l, layerBase, lb.create<arith::MulIOp>(l, layer, layerStride));
-          Value layerWeights = lb.create<memref::ViewOp>(
-              l, blockFn.getArgumentTypes()[1], weights, offset, ValueRange{});
+          // Layer l's weights and, with several signatures, its signature.
+          Value offset, sig;
+          if (uniform) {
+            offset = lb.create<arith::AddIOp>(
+                l, layerBase, lb.create<arith::MulIOp>(l, layer, layerStride));
+          } else {
+            auto entry = [&](int64_t column) {
+              Value at = lb.create<arith::ConstantIndexOp>(l, column);
+              Value v =
+                  lb.create<memref::LoadOp>(l, table, ValueRange{layer, at});
+              return lb.create<arith::IndexCastOp>(l, lb.getIndexType(), v)
+                  .getResult();
+            };
+            offset = entry(0);
+            sig = entry(1);
+          }
+          // The layer's weights as each signature's block function reads them.
+          SmallVector<Value> views;
+          for (func::FuncOp blockFn : blockFns)
+            views.push_back(
+                lb.create<memref::ViewOp>(l, blockFn.getArgumentTypes()[1],
+                                          weights, offset, ValueRange{}));
           SmallVector<OpFoldResult> offsets = {
               layer, lb.getIndexAttr(0), lb.getIndexAttr(0), lb.getIndexAttr(0),
               lb.getIndexAttr(0)};
@@ -246,7 +295,7 @@ private:
           SmallVector<OpFoldResult> strides(5, lb.getIndexAttr(1));
           Value layerCache = lb.create<memref::SubViewOp>(
               l, layerCacheType(), allCaches, offsets, sizes, strides);
-          SmallVector<Value> args = {carried[0], layerWeights, layerCache, pos};
+          SmallVector<Value> args = {carried[0], Value(), layerCache, pos};
           if (attentionProbe) {
             SmallVector<OpFoldResult> first = {layer, lb.getIndexAttr(0),
                                                lb.getIndexAttr(0),
@@ -259,8 +308,41 @@ private:
                 l, probeType(/*oneLayer=*/true), fn.getArgument(5), first, size,
                 step));
           }
-          Value y = lb.create<func::CallOp>(l, blockFn, args).getResult(0);
-          lb.create<scf::YieldOp>(l, y);
+          // The block function of signature s on layer l.
+          auto call = [&](OpBuilder &cb, size_t s) {
+            args[1] = views[s];
+            return cb.create<func::CallOp>(l, blockFns[s], args).getResult(0);
+          };
+          if (uniform) {
+            lb.create<scf::YieldOp>(l, call(lb, 0));
+            return;
+          }
+          // if s == 1 {block 1} else if s == 2 {...} else {block 0}: not an
+          // scf.index_switch, because once bufferized every branch yields
+          // the hidden state's buffer, which scf.if's canonicalization
+          // folds (index_switch's does not), so the loop carries no value.
+          Type hidden = carried[0].getType();
+          Value result;
+          // (Not OpBuilder::atBlockEnd: the loop is not built yet, so its
+          // body's region has no context.)
+          OpBuilder cb(lb.getContext());
+          cb.setInsertionPoint(lb.getInsertionBlock(), lb.getInsertionPoint());
+          for (size_t s = 1; s < blockFns.size(); ++s) {
+            Value is = cb.create<arith::CmpIOp>(
+                l, arith::CmpIPredicate::eq, sig,
+                cb.create<arith::ConstantIndexOp>(l, s));
+            auto branch = cb.create<scf::IfOp>(l, TypeRange{hidden}, is,
+                                               /*withElseRegion=*/true);
+            if (result)
+              cb.create<scf::YieldOp>(l, branch.getResult(0));
+            else
+              result = branch.getResult(0);
+            cb.setInsertionPointToEnd(branch.thenBlock());
+            cb.create<scf::YieldOp>(l, call(cb, s));
+            cb.setInsertionPointToEnd(branch.elseBlock());
+          }
+          cb.create<scf::YieldOp>(l, call(cb, 0));
+          lb.create<scf::YieldOp>(l, result);
         });
     x = loop.getResult(0);
     if (lastRowOnly) {
@@ -288,19 +370,23 @@ private:
     b.create<func::ReturnOp>(loc);
   }
 
+  MemRefType layerTableType() {
+    return MemRefType::get({spec.numLayers, 2}, b.getI64Type());
+  }
+
   RankedTensorType rows(int64_t width) {
     return RankedTensorType::get({t, width}, b.getF32Type());
   }
 
-  /// tfm.weight of a template of expectedWeights, with its shape.
+  /// tfm.weight of a template of expectedWeights, with its shape and the
+  /// encoding of its storage (in the block function being built).
   Value weight(const std::string &name) {
     auto it = shapes.find(name);
     assert(it != shapes.end() && "a weight expectedWeights does not list");
     auto op = b.create<mlir::tfm::WeightOp>(
         loc, RankedTensorType::get(it->second, b.getF32Type()), name);
-    // The dialect's WeightEncoding has the encodings table's values.
-    if (auto enc = encodings.find(name); enc != encodings.end())
-      op.setEncoding(static_cast<mlir::tfm::WeightEncoding>(enc->second));
+    if (auto encoding = encodingOf(storage.lookup(name)))
+      op.setEncoding(*encoding);
     return op;
   }
 
@@ -461,8 +547,9 @@ private:
   const WeightsLayout &layout;
   Location loc; ///< Of the ops being built (see AtScope).
   llvm::StringMap<ArrayRef<int64_t>> shapes; ///< Of each weight template.
-  /// Templates not stored as f32, and their encodings.
-  llvm::StringMap<WeightStorage> encodings;
+  /// The storage of each weight outside the layers (by name) and of each
+  /// template of the block function being built.
+  llvm::StringMap<WeightStorage> storage;
   int64_t t;
   int64_t maxTokens; ///< Most tokens of one call.
   bool attentionProbe;
@@ -501,6 +588,19 @@ OwningOpRef<ModuleOp> buildGraph(MLIRContext &ctx, const ModelSpec &spec,
                                        b.getI64IntegerAttr(layout.offsets[i])));
   (*module)->setAttr("tfm.weight_offsets", b.getDictionaryAttr(offsets));
   b.setInsertionPointToEnd(module->getBody());
+  if (layout.signatures.size() > 1) {
+    SmallVector<int64_t> rows;
+    for (auto [offset, sig] :
+         llvm::zip_equal(layout.layerOffsets, layout.layerSignature))
+      rows.append({static_cast<int64_t>(offset), static_cast<int64_t>(sig)});
+    auto type = MemRefType::get({spec.numLayers, 2}, b.getI64Type());
+    b.create<memref::GlobalOp>(
+        moduleLoc, kLayerTable, b.getStringAttr("private"), type,
+        DenseElementsAttr::get(
+            RankedTensorType::get(type.getShape(), type.getElementType()),
+            ArrayRef<int64_t>(rows)),
+        /*constant=*/true, /*alignment=*/IntegerAttr());
+  }
   int64_t chunk = prefillTokens(spec, prefillChunk);
   EntryBuilder(b, spec, layout, /*fixedTokens=*/0, chunk)
       .build("tfm_prefill", "prefill", "tfm_prefill_last");

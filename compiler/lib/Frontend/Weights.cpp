@@ -2,13 +2,13 @@
 
 #include "tfm/Frontend/Weights.h"
 #include "tfm/Formats/Files.h"
-#include "tfm/Formats/Quants.h"
 #include "tfm/Frontend/DefaultBindings.h"
 #include "tfm/Frontend/Description.h"
 #include "tfm/runtime/ModelAbi.h"
 #include "tfm/runtime/SplitMix64.h"
 
 #include "llvm/ADT/APFloat.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Endian.h"
@@ -20,7 +20,6 @@
 #include <cassert>
 #include <cmath>
 #include <cstring>
-#include <map>
 
 using llvm::Error;
 using tfm::formats::Checkpoint;
@@ -154,7 +153,8 @@ WeightsCensus weightsCensus(const WeightsLayout &layout) {
     if (storage != WeightStorage::F32) {
       const formats::EncodingInfo &info = formats::encodingInfo(storage);
       bytes = n / info.blockSize * info.blockBytes;
-      ++c.q8_0Weights;
+      if (storage == WeightStorage::Q8_0)
+        ++c.q8_0Weights;
     } else {
       ++c.f32Weights;
     }
@@ -173,27 +173,47 @@ WeightsLayout weightsLayout(const ModelSpec &spec) {
   WeightsLayout l;
   l.weights = expectedWeights(spec);
   uint64_t pos = 0;
-  // Layer l's range ends where layer l + 1's (aligned) weights start.
-  uint64_t layer0End = 0;
-  bool first = true;
   for (const WeightDecl &d : l.weights) {
     pos = align(pos);
     l.offsets.push_back(pos);
-    auto it = spec.weights.storage.find(d.templ);
+    auto it = spec.weights.storage.find(d.name);
     WeightStorage storage =
         it == spec.weights.storage.end() ? WeightStorage::F32 : it->second;
     l.storage.push_back(storage);
-    uint64_t bytes = storedBytes(storage, d.shape);
-    if (layerOf(d) == 0) {
-      if (first)
-        l.layerBase = pos;
-      first = false;
-      layer0End = align(pos + bytes);
-    }
-    pos += bytes;
+    pos += storedBytes(storage, d.shape);
   }
   l.totalSize = align(pos);
-  l.layerStride = layer0End - l.layerBase;
+  // Each layer's weights are consecutive in expectedWeights; a layer ends
+  // where the next aligned weight would start.
+  for (size_t k = 0; k < l.weights.size();) {
+    int64_t layer = layerOf(l.weights[k]);
+    if (layer < 0) {
+      ++k;
+      continue;
+    }
+    assert(layer == static_cast<int64_t>(l.layerOffsets.size()) &&
+           "layers out of order in expectedWeights");
+    LayerSignature sig;
+    const uint64_t start = l.offsets[k];
+    size_t end = k;
+    for (; end < l.weights.size() && layerOf(l.weights[end]) == layer; ++end) {
+      sig.storage.push_back(l.storage[end]);
+      sig.offsets.push_back(l.offsets[end] - start);
+    }
+    sig.stride =
+        align(l.offsets[end - 1] +
+              storedBytes(l.storage[end - 1], l.weights[end - 1].shape)) -
+        start;
+    auto same = llvm::find_if(l.signatures, [&](const LayerSignature &s) {
+      return s.storage == sig.storage;
+    });
+    l.layerOffsets.push_back(start);
+    l.layerSignature.push_back(
+        static_cast<uint32_t>(same - l.signatures.begin()));
+    if (same == l.signatures.end())
+      l.signatures.push_back(std::move(sig));
+    k = end;
+  }
   return l;
 }
 
@@ -244,51 +264,57 @@ void chooseWeightStorage(ModelSpec &spec, const Checkpoint *ckpt,
                          Quantize quantize, formats::DType output) {
   spec.weights.storage.clear();
   spec.weights.rounded.clear();
-  std::optional<WeightStorage> target;
-  if (quantize == Quantize::Q8_0)
-    target = WeightStorage::Q8_0;
-  // Per template: the encoding every one of its weights can have, or none;
-  // whether every one can be rounded to q4_K.
-  std::map<std::string, std::optional<WeightStorage>> chosen;
-  std::map<std::string, bool> q4k;
-  for (const WeightDecl &d : expectedWeights(spec)) {
-    std::optional<WeightStorage> storage = target;
+  static const std::optional<WeightStorage> kTargets[] = {
+      std::nullopt,       WeightStorage::Q8_0, WeightStorage::Q4_0,
+      WeightStorage::F16, WeightStorage::BF16, std::nullopt};
+  const std::optional<WeightStorage> target =
+      kTargets[static_cast<size_t>(quantize)];
+  // llama-quantize's default for the output layer (the embedding table when
+  // the head is tied) of a 4-bit file: q6_K when the rows are whole 256-value
+  // super-blocks, else q8_0. tfmc stores no q6_K yet: q8_0 either way for
+  // q4_0; q4_K's is `output` (values rounded).
+  std::vector<WeightDecl> decls = expectedWeights(spec);
+  const bool tied = llvm::none_of(
+      decls, [](const WeightDecl &d) { return d.templ == "lm_head.weight"; });
+  const char *head = tied ? "tok_embeddings.weight" : "lm_head.weight";
+  auto targetOf = [&](const WeightDecl &d) {
+    if (target == WeightStorage::Q4_0 && d.templ == head)
+      return std::optional<WeightStorage>(WeightStorage::Q8_0);
+    return target;
+  };
+  for (const WeightDecl &d : decls) {
+    std::optional<WeightStorage> storage = targetOf(d);
+    // --quantize=q4_K: 2-D weights of whole super-blocks take q4_K's values.
     bool round = quantize == Quantize::Q4_K && d.shape.size() == 2 &&
-                 d.shape[1] % formats::kSuperBlock == 0;
+                 d.shape[1] % 256 == 0;
     if (ckpt && spec.weights.format != CheckpointFormat::Random) {
       auto r = resolve(spec, *ckpt, d);
       if (!r) {
         llvm::consumeError(r.takeError());
         storage.reset();
         round = false;
-      } else if (auto kept = storageOf(r->tensor->dtype)) {
-        // Blocks are copied as they are: not from a split or transpose.
-        storage = kept;
-        if (r->binding.splitAxis >= 0 || r->binding.transpose)
-          storage.reset();
+      } else {
+        // Quantized tensors keep their values (no requantization).
+        round = round && formats::encodingInfo(r->tensor->dtype).blockSize == 1;
+        // Blocks are copied as they are (not from a split or transpose),
+        // unless --quantize asks for another encoding.
+        auto kept = storageOf(r->tensor->dtype);
+        if (kept && !round && (!storage || *storage == *kept)) {
+          storage = kept;
+          if (r->binding.splitAxis >= 0 || r->binding.transpose)
+            storage.reset();
+        }
       }
-      // Quantized tensors keep their values (no requantization).
-      if (r && formats::blockEncoding(r->tensor->dtype))
-        round = false;
     }
     if (storage && (d.shape.size() != 2 ||
                     d.shape[1] % formats::encodingInfo(*storage).blockSize))
       storage.reset();
-    auto [it, inserted] = chosen.try_emplace(d.templ, storage);
-    if (!inserted && it->second != storage)
-      it->second.reset();
-    auto [jt, fresh] = q4k.try_emplace(d.templ, round);
-    if (!fresh)
-      jt->second = jt->second && round;
-  }
-  for (const auto &[templ, storage] : chosen)
     if (storage && *storage != WeightStorage::F32)
-      spec.weights.storage[templ] = *storage;
-  const char *head = spec.tiedHead ? "tok_embeddings.weight" : "lm_head.weight";
-  for (const auto &[templ, round] : q4k)
-    if (round && !spec.weights.storage.count(templ))
-      spec.weights.rounded[templ] =
-          templ == head ? output : formats::DType::Q4_K;
+      spec.weights.storage[d.name] = *storage;
+    else if (round)
+      spec.weights.rounded[d.name] =
+          d.templ == head ? output : formats::DType::Q4_K;
+  }
 }
 
 llvm::Expected<std::unique_ptr<Checkpoint>> openWeights(const ModelSpec &spec) {
@@ -598,34 +624,12 @@ Error streamWeight(const ModelSpec &spec, const Checkpoint *ckpt,
 
 } // namespace
 
-void quantizeQ8_0(llvm::ArrayRef<float> values,
-                  llvm::MutableArrayRef<uint8_t> out) {
-  assert(values.size() % 32 == 0 && out.size() == values.size() / 32 * 34);
-  for (size_t b = 0; b < values.size() / 32; ++b) {
-    llvm::ArrayRef<float> x = values.slice(b * 32, 32);
-    uint8_t *block = &out[b * 34];
-    float amax = 0;
-    for (float v : x)
-      amax = std::max(amax, std::fabs(v));
-    const float d = amax / 127;
-    const float id = d != 0 ? 1.0f / d : 0.0f;
-    llvm::APFloat half(d);
-    bool losesInfo = false;
-    half.convert(llvm::APFloat::IEEEhalf(), llvm::APFloat::rmNearestTiesToEven,
-                 &losesInfo);
-    llvm::support::endian::write16le(
-        block, static_cast<uint16_t>(half.bitcastToAPInt().getZExtValue()));
-    for (size_t j = 0; j < 32; ++j)
-      block[2 + j] = static_cast<uint8_t>(
-          static_cast<int8_t>(static_cast<int>(std::round(x[j] * id))));
-  }
-}
-
 namespace {
 
-/// Quantizes a weight's values, streamed in row-major order, to GGUF q8_0
-/// blocks (quantizeQ8_0) in `blocks`.
+/// Quantizes a weight's values, streamed in row-major order, to `info`'s
+/// GGUF blocks (its reference quantizer) in `blocks`.
 struct QuantizeSink {
+  const formats::EncodingInfo &info;
   std::vector<uint8_t> &blocks;
   std::vector<float> buffer = std::vector<float>(kChunkElements);
   size_t pending = 0; ///< Values at the front of buffer, not yet quantized.
@@ -635,13 +639,14 @@ struct QuantizeSink {
   }
   void commit(size_t n) {
     pending += n;
-    size_t whole = pending / 32 * 32;
+    const size_t size = info.blockSize, whole = pending / size;
     size_t at = blocks.size();
-    blocks.resize(at + whole / 32 * 34);
-    quantizeQ8_0(llvm::ArrayRef<float>(buffer).take_front(whole),
-                 llvm::MutableArrayRef<uint8_t>(blocks).drop_front(at));
-    std::copy(buffer.begin() + whole, buffer.begin() + pending, buffer.begin());
-    pending -= whole;
+    blocks.resize(at + whole * info.blockBytes);
+    for (size_t b = 0; b < whole; ++b)
+      info.quantize(&buffer[b * size], &blocks[at + b * info.blockBytes]);
+    std::copy(buffer.begin() + whole * size, buffer.begin() + pending,
+              buffer.begin());
+    pending -= whole * size;
   }
 };
 
@@ -650,9 +655,9 @@ struct QuantizeSink {
 /// into `sink`.
 template <typename Sink> struct RoundingSink {
   Sink &sink;
-  const formats::BlockEncoding &enc;
-  std::vector<float> buffer = std::vector<float>(enc.elems());
-  std::vector<uint8_t> block = std::vector<uint8_t>(enc.bytes());
+  const formats::EncodingInfo &enc;
+  std::vector<float> buffer = std::vector<float>(enc.blockSize);
+  std::vector<uint8_t> block = std::vector<uint8_t>(enc.blockBytes);
   size_t pending = 0;
   llvm::MutableArrayRef<float> space(uint64_t most) {
     return llvm::MutableArrayRef<float>(buffer).slice(
@@ -680,10 +685,10 @@ template <typename Sink>
 Error streamStored(const ModelSpec &spec, const Checkpoint *ckpt,
                    const WeightDecl &decl, Sink &sink,
                    bool allowNonFinite = true) {
-  auto it = spec.weights.rounded.find(decl.templ);
+  auto it = spec.weights.rounded.find(decl.name);
   if (it == spec.weights.rounded.end())
     return streamWeight(spec, ckpt, decl, sink, allowNonFinite);
-  RoundingSink<Sink> rounded{sink, *formats::blockEncoding(it->second)};
+  RoundingSink<Sink> rounded{sink, formats::encodingInfo(it->second)};
   return streamWeight(spec, ckpt, decl, rounded, allowNonFinite);
 }
 
@@ -712,9 +717,9 @@ Error writeEncodedWeight(const ModelSpec &spec, const Checkpoint *ckpt,
   std::string source = t ? "tensor '" + t->name + "' " + shapeString(t->shape)
                          : "its values quantized";
   if (!t) {
-    assert(info.encoding == WeightStorage::Q8_0 && "no quantizer");
+    assert(info.quantize && "chooseWeightStorage quantizes with a quantizer");
     quantized.reserve(rows * rowBytes);
-    QuantizeSink sink{quantized};
+    QuantizeSink sink{info, quantized};
     if (Error e = streamWeight(spec, ckpt, decl, sink, allowNonFinite))
       return e;
   }
@@ -751,14 +756,14 @@ Error writeEncodedWeight(const ModelSpec &spec, const Checkpoint *ckpt,
           for (uint64_t b = 0; b < blocksPerRow; ++b)
             for (uint64_t i = 0; i < width; ++i) {
               const uint8_t *block = &raw[i * rowBytes + b * info.blockBytes];
-              if (comp.finiteScale) {
+              if (comp.check == formats::EncodingComponent::Scale) {
                 float d = formats::halfToFloat(
                     llvm::support::endian::read16le(block + comp.byteOffset));
                 if (!std::isfinite(d))
                   return readerError(
-                      "weight '" + decl.name + "': " + source + " has a " +
-                      (std::isnan(d) ? "NaN" : "infinite") + " " + info.name +
-                      " " + comp.name + " in block " +
+                      "weight '" + decl.name + "': " + source + " has " +
+                      (std::isnan(d) ? "a NaN" : "an infinite") + " " +
+                      info.name + " " + comp.name + " in block " +
                       llvm::Twine((row + i) * blocksPerRow + b) + " (row " +
                       llvm::Twine(row + i) +
                       (t ? ", at byte " +
@@ -768,6 +773,18 @@ Error writeEncodedWeight(const ModelSpec &spec, const Checkpoint *ckpt,
                                    .str()
                          : std::string()) +
                       ")");
+              }
+              // f16 / bf16 values: non-finite ones as an f32 weight's.
+              if (comp.check != formats::EncodingComponent::None &&
+                  comp.check != formats::EncodingComponent::Scale && t &&
+                  !allowNonFinite) {
+                const uint8_t *at = block + comp.byteOffset;
+                uint16_t bits = llvm::support::endian::read16le(at);
+                float v = comp.check == formats::EncodingComponent::F16Value
+                              ? formats::halfToFloat(bits)
+                              : formats::bf16ToFloat(bits);
+                if (!std::isfinite(v))
+                  return nonFiniteError(decl, *t, (row + i) * cols + b, v);
               }
               for (uint64_t e = 0; e < comp.perBlock; ++e)
                 std::memcpy(&out[((b * comp.perBlock + e) * width + i) * bytes],
@@ -807,8 +824,8 @@ uint64_t specId(const ModelSpec &spec) {
   printDescription(arch, os);
   os << "\nabi " << TFM_ABI_VERSION << " blob "
      << weightsLayout(spec).totalSize;
-  for (const auto &[templ, storage] : spec.weights.storage)
-    os << "\nstorage " << templ << " " << toString(storage);
+  for (const auto &[name, storage] : spec.weights.storage)
+    os << "\nstorage " << name << " " << toString(storage);
   uint64_t id = llvm::xxh3_64bits(os.str());
   return id ? id : 1;
 }

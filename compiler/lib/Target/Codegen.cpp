@@ -281,6 +281,22 @@ int64_t vectorWidthF32(const llvm::TargetMachine &tm) {
   return 4;
 }
 
+std::string intDotIsa(const llvm::TargetMachine &tm) {
+  if (!tm.getTargetTriple().isX86())
+    return "none";
+  const llvm::MCSubtargetInfo *sti = tm.getMCSubtargetInfo();
+  int64_t width = vectorWidthF32(tm);
+  if (width == 16)
+    return sti->checkFeatures("+avx512bw,+avx512vnni") ? "avx512vnni"
+           : sti->checkFeatures("+avx512bw")           ? "avx512bw"
+                                                       : "none";
+  if (width == 8)
+    return sti->checkFeatures("+avxvnni") ? "avxvnni"
+           : sti->checkFeatures("+avx2")  ? "avx2"
+                                          : "none";
+  return sti->checkFeatures("+ssse3") ? "ssse3" : "none";
+}
+
 /// Puts the target machine's CPU and features on every function the module
 /// defines (the IR then says what it was optimised for, and any later tool
 /// compiles it for the same machine), and, on a target without a fused

@@ -189,6 +189,7 @@ public:
     pos = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
                                        entry->getArgument(6));
     numRows = b.create<memref::DimOp>(loc, q, 1);
+    numKeys = b.create<memref::DimOp>(loc, k, 1);
     int64_t r = group * rowsPerItem, hd = a.headDim;
     Type f = b.getF32Type();
     qs = b.create<memref::AllocaOp>(loc, MemRefType::get({r, hd}, f));
@@ -250,7 +251,7 @@ private:
     Value kvh, t0, tn, keysLo, keysHi, split;
     if (a.oneRow) {
       // (kv head, key range): ranges of ceil(keys / splits) keys.
-      Value keys = add(pos, idx(1));
+      Value keys = numKeys;
       Value ns = numSplits(keys, block, splits);
       kvh = divU(itemIdx, ns);
       split = remU(itemIdx, ns);
@@ -265,8 +266,9 @@ private:
       t0 = mul(remU(itemIdx, numBlocks), idx(rowsPerItem));
       tn = minS(idx(rowsPerItem), sub(numRows, t0));
       keysLo = idx(0);
-      // Causal: the last row of the block sees keys up to pos + t0 + tn - 1.
-      keysHi = a.causal ? add(pos, add(t0, tn)) : add(pos, numRows);
+      // Causal: the last row of the block sees keys up to pos + t0 + tn - 1;
+      // otherwise every key.
+      keysHi = a.causal ? add(pos, add(t0, tn)) : numKeys;
     }
     int64_t hd = a.headDim;
     // Scaled queries, empty states.
@@ -410,7 +412,7 @@ private:
   FlatSymbolRefAttr slopes;
   int64_t group, rowsPerItem, hdWidth, scoreWidth;
   VectorType hdType, scType;
-  Value out, q, k, v, pos, numRows;
+  Value out, q, k, v, pos, numRows, numKeys;
   Value qs, acc, runMax, runSum, scores, slopeTable;
 };
 
@@ -541,7 +543,6 @@ struct TfmGenerateAttentionPass
     };
     Value fnRef = b.create<func::ConstantOp>(loc, fn.getFunctionType(),
                                              SymbolRefAttr::get(fn));
-    Value pos = b.create<arith::IndexCastOp>(loc, b.getIndexType(), a.pos);
     int64_t group = a.heads / a.kvHeads, hd = a.headDim;
     if (!a.oneRow) {
       Value numRows = b.create<memref::DimOp>(loc, a.q, 1);
@@ -560,7 +561,7 @@ struct TfmGenerateAttentionPass
     // Decode: partial states [split][head][acc | max | sum], then combine.
     auto partType = MemRefType::get({splits, a.heads, hd + 2}, b.getF32Type());
     Value part = b.create<memref::AllocOp>(loc, partType);
-    Value keys = e.add(pos, e.idx(1));
+    Value keys = b.create<memref::DimOp>(loc, a.k, 1);
     Value ns = e.numSplits(keys, block, splits);
     Value items = e.mul(e.idx(a.kvHeads), ns);
     Value work = e.mul(e.ceilDiv(keys, ns), e.idx(2 * group * hd));

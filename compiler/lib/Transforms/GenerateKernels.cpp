@@ -33,8 +33,17 @@
 // elements (q8_0: int8 -> f32, times the scale), each followed by the same
 // FMAs as for f32 weights.
 //
+// With integer dot products (`int-dot`, IntegerDot.h; q8_0 only; body
+// `..._q8_0_dot_<isa>`, run by tfmrt_parallel_for_q8_dot) the call is
+// preceded by the quantization of x to int8 blocks (values xq, f32 scales
+// xd), and the body keeps an int32 twin of each accumulator: per 4 k one
+// 4P-byte load of the tile, transposed so each 32-bit lane holds one
+// column's 4 k, and one dot step per row; per block of 32,
+// acc += float(sum) * (scale_w * xd).
+//
 //===----------------------------------------------------------------------===//
 
+#include "IntegerDot.h"
 #include "StridedViews.h"
 #include "mlir/IR/Matchers.h"
 #include "tfm/Transforms/Passes.h"
@@ -56,6 +65,7 @@ namespace formats = ::tfm::formats;
 namespace {
 
 constexpr StringLiteral kSchedulerName = "tfmrt_parallel_for";
+constexpr StringLiteral kQ8DotSchedulerName = "tfmrt_parallel_for_q8_dot";
 
 /// True when `v` is a zero float constant.
 bool isZero(Value v) { return matchPattern(v, m_AnyZeroFloat()); }
@@ -80,6 +90,8 @@ struct PackedLinear {
   int64_t width;  ///< Output columns it writes: N/P tiles of P.
   /// The weight's encoding (its components the inputs after x), or f32.
   std::optional<mlir::tfm::WeightEncoding> encoding;
+  /// q8_0 with integer dot products (None: f32 arithmetic).
+  mlir::tfm::IntDotIsa dot = mlir::tfm::IntDotIsa::None;
 };
 
 /// The attributes of `op` that matter, properties included, without
@@ -169,25 +181,6 @@ std::optional<PackedLinear> isPackedLinear(linalg::GenericOp op) {
   auto wType = dyn_cast<MemRefType>(op.getDpsInputs()[1].getType());
   if (!wType || wType.getRank() != 3 || !wType.hasStaticShape())
     return no;
-  // The encoding: f32 weights, or the one whose components have the
-  // inputs' element types.
-  std::optional<WeightEncoding> encoding;
-  unsigned numComponents = op.getNumDpsInputs() - 1;
-  if (numComponents > 1 || !wType.getElementType().isF32()) {
-    for (const formats::EncodingInfo &info : formats::weightEncodings()) {
-      if (info.components.size() != numComponents)
-        continue;
-      bool typesMatch = true;
-      for (auto [c, comp] : llvm::enumerate(info.components))
-        typesMatch = typesMatch &&
-                     getElementTypeOrSelf(op.getDpsInputs()[1 + c]) ==
-                         mlir::tfm::componentType(op.getContext(), comp.kind);
-      if (typesMatch)
-        encoding = static_cast<WeightEncoding>(info.encoding);
-    }
-    if (!encoding)
-      return no;
-  }
   MLIRContext *ctx = op.getContext();
   AffineExpr m, n1, n0, kk;
   bindDims(ctx, m, n1, n0, kk);
@@ -199,11 +192,39 @@ std::optional<PackedLinear> isPackedLinear(linalg::GenericOp op) {
   if (maps[0] != map({m, kk}) || outMap.getNumResults() != 2 ||
       outMap.getResult(0) != m)
     return no;
-  for (unsigned c = 0; c < numComponents; ++c)
-    if (maps[1 + c] !=
-        map({n1, encoding ? mlir::tfm::componentIndex(*encoding, c, kk) : kk,
-             n0}))
+  // The encoding: f32 weights, or the one whose components have the
+  // inputs' element types and maps and whose contractionStep the body is
+  // (q8_0 and q4_0 have the same component types).
+  const unsigned numComponents = op.getNumDpsInputs() - 1;
+  SmallVector<Value> inputs = op.getDpsInputs();
+  auto matches = [&](std::optional<WeightEncoding> e) {
+    for (unsigned c = 0; c < numComponents; ++c)
+      if (maps[1 + c] !=
+          map({n1, e ? mlir::tfm::componentIndex(*e, c, kk) : kk, n0}))
+        return false;
+    return isContractionBody(op.getRegion().front(), e);
+  };
+  std::optional<WeightEncoding> encoding;
+  if (numComponents == 1 && wType.getElementType().isF32()) {
+    if (!matches(std::nullopt))
       return no;
+  } else {
+    for (const formats::EncodingInfo &info : formats::weightEncodings()) {
+      if (info.components.size() != numComponents)
+        continue;
+      bool typesMatch = true;
+      for (auto [c, comp] : llvm::enumerate(info.components))
+        typesMatch = typesMatch && getElementTypeOrSelf(inputs[1 + c]) ==
+                                       mlir::tfm::componentType(ctx, comp.kind);
+      auto e = static_cast<WeightEncoding>(info.encoding);
+      if (typesMatch && matches(e)) {
+        encoding = e;
+        break;
+      }
+    }
+    if (!encoding)
+      return no;
+  }
   // The output column minus n1 * P + n0 must be a constant C >= 0.
   int64_t p = wType.getDimSize(2);
   auto column = dyn_cast<AffineConstantExpr>(
@@ -216,8 +237,6 @@ std::optional<PackedLinear> isPackedLinear(linalg::GenericOp op) {
                                 IteratorType::parallel,
                                 IteratorType::reduction})
     return no;
-  if (!isContractionBody(op.getRegion().front(), encoding))
-    return no;
   auto x = dyn_cast<MemRefType>(op.getDpsInputs()[0].getType());
   auto out = dyn_cast<MemRefType>(op.getDpsInits()[0].getType());
   if (!x || !out || !x.getElementType().isF32() ||
@@ -227,7 +246,6 @@ std::optional<PackedLinear> isPackedLinear(linalg::GenericOp op) {
   if (encoding) {
     const formats::EncodingInfo &info = mlir::tfm::formatInfo(*encoding);
     k = k / info.components[0].perBlock * info.blockSize;
-    SmallVector<Value> inputs = op.getDpsInputs();
     for (Value comp : llvm::drop_begin(inputs)) {
       auto type = dyn_cast<MemRefType>(comp.getType());
       if (!type || type.getRank() != 3 || !type.hasStaticShape() ||
@@ -263,22 +281,30 @@ class BodyEmitter {
 public:
   BodyEmitter(OpBuilder &b, Location loc, int64_t k, int64_t p, bool oneRow,
               bool accumulate, int64_t rows, int64_t tiles,
-              std::optional<mlir::tfm::WeightEncoding> encoding)
+              std::optional<mlir::tfm::WeightEncoding> encoding,
+              mlir::tfm::IntDotIsa dot)
       : b(b), loc(loc), k(k), p(p), oneRow(oneRow), accumulate(accumulate),
-        rows(rows), tiles(tiles), encoding(encoding) {}
+        rows(rows), tiles(tiles), encoding(encoding), dot(dot) {}
 
   void emit(func::FuncOp fn) {
     Block *entry = fn.addEntryBlock();
     b.setInsertionPointToStart(entry);
     Value begin = entry->getArgument(0), end = entry->getArgument(1);
     out = view(entry->getArgument(2), ShapedType::kDynamic);
-    x = view(entry->getArgument(3), ShapedType::kDynamic);
+    // Integer dot products: x is the activations' block scales (and
+    // biases), then xq their int8 values.
+    bool isDot = dot != mlir::tfm::IntDotIsa::None;
+    x = view(entry->getArgument(3),
+             isDot ? 2 * (k / 32) : ShapedType::kDynamic);
+    if (isDot)
+      xq = view(entry->getArgument(4), k);
+    unsigned first = isDot ? 5 : 4;
     if (!encoding) {
-      components.push_back(view(entry->getArgument(4), k * p));
+      components.push_back(view(entry->getArgument(first), k * p));
     } else {
       const formats::EncodingInfo &info = mlir::tfm::formatInfo(*encoding);
       for (auto [c, comp] : llvm::enumerate(info.components))
-        components.push_back(view(entry->getArgument(4 + c),
+        components.push_back(view(entry->getArgument(first + c),
                                   k / info.blockSize * comp.perBlock * p));
     }
     numRows = oneRow ? cst(1) : b.create<memref::DimOp>(loc, x, 0).getResult();
@@ -371,6 +397,8 @@ private:
   /// starting from the output when `load`, else from zero.
   void microKernel(Value m, int64_t mt, Value n, int64_t nt, Value kLo,
                    Value kHi, bool load) {
+    if (dot != mlir::tfm::IntDotIsa::None)
+      return dotMicroKernel(m, mt, n, nt, kLo, kHi, load);
     auto vecType = VectorType::get({p}, b.getF32Type());
     SmallVector<Value> rowIdx, outCol;
     for (int64_t i = 0; i < mt; ++i)
@@ -494,13 +522,122 @@ private:
                                   ValueRange{rowIdx[i], outCol[j]});
   }
 
+  /// microKernel with integer dot products: per block of 32 k (kLo and
+  /// kHi are multiples of 32) int32 sums over 8 steps of 4 k, then
+  /// acc += float(sum) * (weight scale * activation scale).
+  void dotMicroKernel(Value m, int64_t mt, Value n, int64_t nt, Value kLo,
+                      Value kHi, bool load) {
+    // q8_0's components: the int8 values, the f16 scales.
+    Value w = components[0], scales = components[1];
+    Type f32 = b.getF32Type(), i32 = b.getI32Type();
+    auto vecType = VectorType::get({p}, f32);
+    auto sumType = VectorType::get({p}, i32);
+    SmallVector<Value> rowIdx, tileIdx, outCol;
+    for (int64_t i = 0; i < mt; ++i)
+      rowIdx.push_back(i ? b.create<arith::AddIOp>(loc, m, cst(i)).getResult()
+                         : m);
+    for (int64_t j = 0; j < nt; ++j) {
+      Value nj = j ? b.create<arith::AddIOp>(loc, n, cst(j)).getResult() : n;
+      tileIdx.push_back(nj);
+      outCol.push_back(b.create<arith::MulIOp>(loc, nj, cst(p)));
+    }
+    SmallVector<Value> init;
+    Value zero = b.create<arith::ConstantOp>(
+        loc, vecType, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0)));
+    for (int64_t i = 0; i < mt; ++i)
+      for (int64_t j = 0; j < nt; ++j)
+        init.push_back(
+            load ? b.create<vector::LoadOp>(loc, vecType, out,
+                                            ValueRange{rowIdx[i], outCol[j]})
+                       .getResult()
+                 : zero);
+    Value zeroSums = b.create<arith::ConstantOp>(
+        loc, sumType, DenseElementsAttr::get(sumType, b.getI32IntegerAttr(0)));
+    SmallVector<Value> sumInit(mt * nt, zeroSums);
+    auto blocks = b.create<scf::ForOp>(
+        loc, b.create<arith::DivUIOp>(loc, kLo, cst(32)),
+        b.create<arith::DivUIOp>(loc, kHi, cst(32)), cst(1), init,
+        [&](OpBuilder &nb, Location l, Value kb, ValueRange acc) {
+          // Steps of 4 k: the tiles' transposed weights, then per row its
+          // 4 activations and a dot step per tile.
+          Value q0 = nb.create<arith::MulIOp>(l, kb, cst(8));
+          auto steps = nb.create<scf::ForOp>(
+              l, q0, nb.create<arith::AddIOp>(l, q0, cst(8)), cst(1), sumInit,
+              [&](OpBuilder &sb, Location sl, Value q, ValueRange sums) {
+                Value k4 = sb.create<arith::MulIOp>(sl, q, cst(4));
+                Value kp = sb.create<arith::MulIOp>(sl, k4, cst(p));
+                SmallVector<mlir::tfm::DotWeights> ws;
+                for (int64_t j = 0; j < nt; ++j) {
+                  Value raw = sb.create<vector::LoadOp>(
+                      sl, VectorType::get({4 * p}, sb.getI8Type()), w,
+                      ValueRange{tileIdx[j], kp});
+                  ws.push_back(mlir::tfm::emitDotWeights(sb, sl, dot, raw, p));
+                }
+                SmallVector<Value> next;
+                for (int64_t i = 0; i < mt; ++i) {
+                  Value quad = sb.create<vector::LoadOp>(
+                      sl, VectorType::get({4}, sb.getI8Type()), xq,
+                      ValueRange{rowIdx[i], k4});
+                  mlir::tfm::DotActivations xs =
+                      mlir::tfm::emitDotActivations(sb, sl, dot, quad, p);
+                  for (int64_t j = 0; j < nt; ++j)
+                    next.push_back(mlir::tfm::emitDotStep(
+                        sb, sl, dot, sums[i * nt + j], ws[j], xs, p));
+                }
+                sb.create<scf::YieldOp>(sl, next);
+              });
+          Value bp = nb.create<arith::MulIOp>(l, kb, cst(p));
+          SmallVector<Value> weightScales;
+          for (int64_t j = 0; j < nt; ++j)
+            weightScales.push_back(nb.create<arith::ExtFOp>(
+                l, vecType,
+                nb.create<vector::LoadOp>(l,
+                                          VectorType::get({p}, nb.getF16Type()),
+                                          scales, ValueRange{tileIdx[j], bp})
+                    .getResult()));
+          SmallVector<Value> next;
+          bool biased = mlir::tfm::intDotBiased(dot);
+          for (int64_t i = 0; i < mt; ++i) {
+            Value xs = nb.create<vector::BroadcastOp>(
+                l, vecType,
+                nb.create<memref::LoadOp>(l, x, ValueRange{rowIdx[i], kb}));
+            // The block's 128 * sum(x) (w + 128 in vpdpbusd).
+            Value bias =
+                biased
+                    ? nb.create<vector::BroadcastOp>(
+                            l, vecType,
+                            nb.create<memref::LoadOp>(
+                                l, x,
+                                ValueRange{rowIdx[i], nb.create<arith::AddIOp>(
+                                                          l, kb, cst(k / 32))}))
+                          .getResult()
+                    : Value();
+            for (int64_t j = 0; j < nt; ++j) {
+              Value sum = nb.create<arith::SIToFPOp>(
+                  l, vecType, steps.getResult(i * nt + j));
+              if (biased)
+                sum = nb.create<arith::SubFOp>(l, sum, bias);
+              next.push_back(nb.create<vector::FMAOp>(
+                  l, sum, nb.create<arith::MulFOp>(l, weightScales[j], xs),
+                  acc[i * nt + j]));
+            }
+          }
+          nb.create<scf::YieldOp>(l, next);
+        });
+    for (int64_t i = 0; i < mt; ++i)
+      for (int64_t j = 0; j < nt; ++j)
+        b.create<vector::StoreOp>(loc, blocks.getResult(i * nt + j), out,
+                                  ValueRange{rowIdx[i], outCol[j]});
+  }
+
   OpBuilder &b;
   Location loc;
   int64_t k, p;
   bool oneRow, accumulate;
   int64_t rows, tiles;
   std::optional<mlir::tfm::WeightEncoding> encoding;
-  Value out, x, numRows;
+  mlir::tfm::IntDotIsa dot;
+  Value out, x, xq, numRows;
   SmallVector<Value> components; ///< The weight's (f32: its tiles).
 };
 
@@ -509,15 +646,33 @@ struct TfmGenerateKernelsPass
   using TfmGenerateKernelsPassBase::TfmGenerateKernelsPassBase;
 
   void runOnOperation() override {
-    if (rows < 1 || tiles < 1 || decodeTiles < 1) {
-      getOperation().emitError(
-          "tfm-generate-kernels: rows, tiles and decode-tiles must be >= 1");
+    if (rows < 1 || tiles < 1 || decodeTiles < 1 || intDotRows < 1) {
+      getOperation().emitError("tfm-generate-kernels: rows, tiles, "
+                               "decode-tiles and int-dot-rows must be >= 1");
+      return signalPassFailure();
+    }
+    std::optional<mlir::tfm::IntDotIsa> isa = mlir::tfm::parseIntDotIsa(intDot);
+    if (!isa) {
+      getOperation().emitError("tfm-generate-kernels: unknown int-dot '")
+          << intDot << "'";
       return signalPassFailure();
     }
     SmallVector<PackedLinear> work;
     getOperation().walk([&](linalg::GenericOp op) {
-      if (std::optional<PackedLinear> linear = isPackedLinear(op))
-        work.push_back(*linear);
+      std::optional<PackedLinear> linear = isPackedLinear(op);
+      if (!linear)
+        return;
+      // Integer dot products for q8_0 where the isa's vectors are P int32
+      // lanes and the case (decode or prefill, the LM head) asks for them.
+      bool oneRow =
+          cast<MemRefType>(op.getDpsInputs()[0].getType()).getDimSize(0) == 1;
+      if (linear->encoding == mlir::tfm::WeightEncoding::Q8_0 &&
+          *isa != mlir::tfm::IntDotIsa::None &&
+          mlir::tfm::intDotLanes(*isa) == linear->p &&
+          (oneRow ? intDotDecode : intDotPrefill) &&
+          (intDotHead || !op->hasAttr("tfm.lm_head")))
+        linear->dot = *isa;
+      work.push_back(*linear);
     });
     // A zero fill followed by contractions into the same output (a layer's
     // full tiles, then its tail) goes when they write every column between
@@ -557,13 +712,16 @@ struct TfmGenerateKernelsPass
 
   /// The scheduler: tfmrt_parallel_for(body, out, x, w, items, workPerItem),
   /// or for an encoded weight its encoding's (body, out, x, components...,
-  /// items, workPerItem).
-  func::FuncOp scheduler(FunctionType bodyType,
-                         std::optional<mlir::tfm::WeightEncoding> encoding) {
+  /// items, workPerItem), with integer dot products
+  /// tfmrt_parallel_for_q8_dot(body, out, xd, xq, values, scales, ...).
+  func::FuncOp scheduler(FunctionType bodyType, const PackedLinear &linear) {
     ModuleOp module = getOperation();
-    StringRef name = encoding
-                         ? mlir::tfm::weightEncodingInfo(*encoding).scheduler
-                         : kSchedulerName;
+    StringRef name =
+        linear.dot != mlir::tfm::IntDotIsa::None
+            ? StringRef(kQ8DotSchedulerName)
+        : linear.encoding
+            ? mlir::tfm::weightEncodingInfo(*linear.encoding).scheduler
+            : StringRef(kSchedulerName);
     if (auto fn = module.lookupSymbol<func::FuncOp>(name))
       return fn;
     OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
@@ -581,13 +739,15 @@ struct TfmGenerateKernelsPass
   /// The outlined body for (K, P, encoding, one row or not, accumulate or
   /// not).
   func::FuncOp body(int64_t k, int64_t p, bool oneRow, bool accumulate,
-                    std::optional<mlir::tfm::WeightEncoding> encoding,
-                    Location loc) {
+                    const PackedLinear &linear, Location loc) {
+    std::optional<mlir::tfm::WeightEncoding> encoding = linear.encoding;
+    bool isDot = linear.dot != mlir::tfm::IntDotIsa::None;
     const formats::EncodingInfo *info =
         encoding ? &mlir::tfm::formatInfo(*encoding) : nullptr;
     std::string name =
         ("tfm_linear_k" + Twine(k) + "_p" + Twine(p) +
          (info ? "_" + Twine(info->name) : Twine()) +
+         (isDot ? "_dot_" + mlir::tfm::intDotIsaName(linear.dot) : "") +
          (oneRow ? "_row" : "_rows") + (accumulate ? "_acc" : ""))
             .str();
     ModuleOp module = getOperation();
@@ -599,6 +759,8 @@ struct TfmGenerateKernelsPass
     MemRefType any = anyStrided2D(ctx);
     Type index = b.getIndexType();
     SmallVector<Type> operands = {index, index, any, any};
+    if (isDot)
+      operands.push_back(anyStrided2D(ctx, b.getI8Type()));
     if (info) {
       for (const formats::EncodingComponent &comp : info->components)
         operands.push_back(
@@ -609,8 +771,9 @@ struct TfmGenerateKernelsPass
     auto fn =
         b.create<func::FuncOp>(loc, name, b.getFunctionType(operands, {}));
     fn.setPrivate();
-    BodyEmitter emitter(b, loc, k, p, oneRow, accumulate, rows, tiles,
-                        encoding);
+    BodyEmitter emitter(b, loc, k, p, oneRow, accumulate,
+                        isDot ? int64_t(intDotRows) : int64_t(rows), tiles,
+                        encoding, linear.dot);
     emitter.decodeTiles = decodeTiles;
     // An encoded weight's K blocks hold whole blocks.
     emitter.kBlock = info && kBlock > 0
@@ -630,8 +793,7 @@ struct TfmGenerateKernelsPass
     auto wType = cast<MemRefType>(w.getType());
     auto outType = cast<MemRefType>(out.getType());
     bool oneRow = xType.getDimSize(0) == 1;
-    func::FuncOp fn =
-        body(k, p, oneRow, accumulate, linear.encoding, op.getLoc());
+    func::FuncOp fn = body(k, p, oneRow, accumulate, linear, op.getLoc());
 
     IRRewriter b(op);
     Location loc = op.getLoc();
@@ -659,15 +821,34 @@ struct TfmGenerateKernelsPass
         loc, b.getI64Type(), b.create<memref::DimOp>(loc, x, 0));
     Value workPerTile = b.create<arith::MulIOp>(
         loc, numRows, b.create<arith::ConstantIntOp>(loc, k * p, 64));
-    SmallVector<Value> operands = {fnRef, anyView(out), anyView(x)};
+    SmallVector<Value> operands = {fnRef, anyView(out)};
+    SmallVector<Value> quantized;
+    if (linear.dot != mlir::tfm::IntDotIsa::None) {
+      // x as int8 blocks: values [M][K]; f32 scales [M][K/32], then each
+      // block's 128 * sum of values [M][K/32].
+      Value numRowsIndex = b.create<memref::DimOp>(loc, x, 0);
+      int64_t d = ShapedType::kDynamic;
+      Value xq = b.create<memref::AllocOp>(
+          loc, MemRefType::get({d, k}, b.getI8Type()), numRowsIndex);
+      Value xd = b.create<memref::AllocOp>(
+          loc, MemRefType::get({d, 2 * (k / 32)}, b.getF32Type()),
+          numRowsIndex);
+      mlir::tfm::emitQuantizeRows(b, loc, x, xq, xd, k);
+      operands.append({anyView(xd), anyView(xq)});
+      quantized = {xq, xd};
+    } else {
+      operands.push_back(anyView(x));
+    }
     // The weight's tiles, or its components' (each as rows of tiles).
     SmallVector<Value> inputs = op.getDpsInputs();
     for (Value tiles : llvm::drop_begin(inputs))
       operands.push_back(
           anyView(b.create<memref::CollapseShapeOp>(loc, tiles, tilesAsRows)));
     operands.append({numTiles, workPerTile});
-    b.create<func::CallOp>(
-        loc, scheduler(fn.getFunctionType(), linear.encoding), operands);
+    b.create<func::CallOp>(loc, scheduler(fn.getFunctionType(), linear),
+                           operands);
+    for (Value buffer : quantized)
+      b.create<memref::DeallocOp>(loc, buffer);
     b.eraseOp(op);
     ++numGenerated;
   }

@@ -184,6 +184,11 @@ cl::opt<tfm::Quantize> quantize(
                           "keep the checkpoint's precision (default)"),
                clEnumValN(tfm::Quantize::Q8_0, "q8_0",
                           "GGUF q8_0 blocks, as llama-quantize writes them"),
+               clEnumValN(tfm::Quantize::Q4_0, "q4_0",
+                          "GGUF q4_0 blocks (the output layer q8_0), as "
+                          "llama-quantize writes them"),
+               clEnumValN(tfm::Quantize::F16, "f16", "IEEE half"),
+               clEnumValN(tfm::Quantize::BF16, "bf16", "bfloat16"),
                clEnumValN(tfm::Quantize::Q4_K, "q4_K",
                           "GGUF q4_K's values, as llama-quantize --pure "
                           "rounds them (stored as f32 for now)")),
@@ -197,6 +202,23 @@ cl::opt<tfm::formats::DType> quantizeOutput(
                           "as llama-quantize's Q4_K (default)"),
                clEnumValN(tfm::formats::DType::Q4_K, "q4_K",
                           "as llama-quantize --pure")),
+    cl::cat(category));
+cl::opt<tfm::IntDotMode> intDot(
+    "int-dot",
+    cl::desc("Arithmetic of q8_0 layers: int8 dot products on quantized "
+             "activations (x86 SSSE3, AVX2, AVX-512BW, VNNI) or f32"),
+    cl::init(tfm::IntDotMode::Auto),
+    cl::values(clEnumValN(tfm::IntDotMode::Auto, "auto",
+                          "integer for decode and prefill, the LM head f32 "
+                          "(default)"),
+               clEnumValN(tfm::IntDotMode::Off, "off",
+                          "f32 (dequantize in registers)"),
+               clEnumValN(tfm::IntDotMode::On, "on",
+                          "integer for every q8_0 layer, the LM head too"),
+               clEnumValN(tfm::IntDotMode::Decode, "decode",
+                          "as auto, for decode only"),
+               clEnumValN(tfm::IntDotMode::Prefill, "prefill",
+                          "as auto, for prefill only")),
     cl::cat(category));
 cl::opt<bool> noKernels("no-kernels", cl::desc("Same as --kernels=loops"),
                         cl::cat(category));
@@ -428,6 +450,8 @@ int main(int argc, char **argv) {
   pipeline.fuseAttention = !noFuse;
   pipeline.kernels = noKernels ? tfm::KernelMode::Loops : kernels.getValue();
   pipeline.vectorWidth = tfm::vectorWidthF32(*tm);
+  pipeline.intDot = tfm::intDotIsa(*tm);
+  tfm::setIntDotCases(pipeline, intDot);
   if (quantize != tfm::Quantize::None &&
       pipeline.kernels != tfm::KernelMode::Generated)
     usageError("--quantize needs --kernels=generated (the kernels that read "

@@ -134,8 +134,10 @@ def gguf_cases(out):
          "at byte %d" % ti[names[1]]["offset"])
     corrupt("gguf-unknown-type", ti["output_norm.weight"]["type"], "<I", 99,
             "unknown ggml type 99", "at byte %d" % ti["output_norm.weight"]["type"])
-    corrupt("gguf-q4-type", ti["output_norm.weight"]["type"], "<I", 2,
-            "'output_norm.weight'", "type q4_0, which tfmc cannot read")
+    # q8_1: a type ggml names but only uses for activations, so no file
+    # tfmc should read carries it.
+    corrupt("gguf-q8_1-type", ti["output_norm.weight"]["type"], "<I", 9,
+            "'output_norm.weight'", "type q8_1, which tfmc cannot read")
     # Cut the last tensor short.
     last = list(L["tensor_data"])[-1]
     p = os.path.join(out, "gguf-truncated-data.gguf"); put(p, data[:L["tensor_data"][last][0] + 8])

@@ -10,7 +10,8 @@
 //   func.func @tfm_decode (... %tokens: tensor<1xi32> ... memref<1xVxf32>)
 //
 // Each entry point embeds the tokens, runs an scf.for over the layers that
-// calls one private block function per kind of call,
+// calls one private block function per kind of call (and storage signature:
+// see below),
 //
 //   func.func private @tfm_block_prefill(%x: tensor<?xDxf32>,
 //       %weights: memref<Sxi8>,   // the layer's weights, S = layer stride
@@ -21,10 +22,14 @@
 // With probes (tfmc --probes=attention), a third entry point,
 // @tfm_probe_attention, is prefill with one more output (see Probes).
 //
-// with views of the weights blob at layerBase + l * layerStride and of the
-// cache at layer l, then applies the final norm and the LM head. So the code
-// of a block exists once whatever the depth. Block functions name their
-// weights by template ("layers.{i}.wq.weight") in their own
+// with views of the weights blob at layer l's offset and of the cache at
+// layer l, then applies the final norm and the LM head. So the code of a
+// block exists once whatever the depth. Layers whose weights are stored
+// differently (WeightsLayout::signatures: Q4_K_M's q6_K layers) get their own
+// block function, @tfm_block_<kind>_<s>; the loop then reads layer l's offset
+// and signature from the constant table @tfm_layers (memref<L x 2 x i64>) and
+// calls the signature's function through a chain of scf.if. Block functions
+// name their weights by template ("layers.{i}.wq.weight") in their own
 // tfm.weight_offsets, relative to the layer.
 //
 // Op locations: every op carries the location of the spec's key it comes

@@ -104,11 +104,12 @@ struct WeightsSpec {
   uint64_t seed = 0; ///< For CheckpointFormat::Random.
   /// Canonical name template (e.g. "layers.{i}.wq.weight") -> binding.
   std::map<std::string, WeightBinding> bindings;
-  /// Template -> storage, for the weights not stored as f32 (chosen by
-  /// chooseWeightStorage, Weights.h).
+  /// Weight name (e.g. "layers.3.wv.weight", not its template) -> storage,
+  /// for the weights not stored as f32 (chosen by chooseWeightStorage,
+  /// Weights.h): each layer's weights keep their own precision.
   std::map<std::string, WeightStorage> storage;
-  /// Template -> the block type (q4_K, q6_K) whose values its f32 weights
-  /// take: quantized and dequantized again on their way to the blob (tfmc
+  /// Weight name -> the block type (q4_K, q6_K) whose values it takes, stored
+  /// as f32: quantized and dequantized again on their way to the blob (tfmc
   /// --quantize=q4_K; chooseWeightStorage).
   std::map<std::string, formats::Encoding> rounded;
 };

@@ -3,10 +3,12 @@
 // The weights blob holds every weight of expectedWeights(spec), in that order,
 // as little-endian f32 row-major with canonical shapes ([out, in] for linear
 // weights), each starting at a multiple of kWeightAlignment bytes from the
-// start of the blob. Since every layer has the same weights and each layer
-// starts aligned, the layers follow each other at a constant stride. The graph
-// builder references weights by their offset in this layout (weightsLayout),
-// which needs no checkpoint data.
+// start of the blob; a weight stored in another precision (WeightStorage) has
+// its own bytes. Every layer has the same weights, each layer starts aligned,
+// and layers whose weights have the same storages (a LayerSignature) have the
+// same relative offsets and size. The graph builder references weights by
+// their offset in this layout (weightsLayout), which needs no checkpoint
+// data.
 //
 // A sidecar file (tfmc --weights=mmap) is the blob followed by the 64-byte
 // TfmWeightsTrailer of ModelAbi.h (writeWeightsTrailer): magic, blob size,
@@ -55,17 +57,32 @@ namespace tfm {
 /// Every weight starts at a multiple of this many bytes in the blob.
 constexpr uint64_t kWeightAlignment = 64;
 
+/// The layers whose weights have the same storage, weight by weight: one
+/// compiled block function serves them all, so the code grows with the
+/// number of signatures, never with the depth.
+struct LayerSignature {
+  /// Of the layer's weights, in expectedWeights order.
+  std::vector<WeightStorage> storage;
+  /// Byte offset of each from the layer's first weight (the block function's
+  /// tfm.weight_offsets).
+  std::vector<uint64_t> offsets;
+  uint64_t stride = 0; ///< The layer's bytes, a multiple of kWeightAlignment.
+};
+
 struct WeightsLayout {
   std::vector<WeightDecl> weights;    ///< expectedWeights(spec).
   std::vector<WeightStorage> storage; ///< Of each (spec.weights.storage).
   std::vector<uint64_t> offsets;      ///< Byte offset of each, in the blob.
   uint64_t totalSize = 0;             ///< Bytes, including trailing padding.
-  /// Layer l's weights lie in [layerBase + l * layerStride, + layerStride),
-  /// every layer's in the same order at the same relative offsets, and no
-  /// other weight lies in a layer's range: the compiled block reads any
-  /// layer as a view of the blob at a computed offset.
-  uint64_t layerBase = 0;
-  uint64_t layerStride = 0;
+  /// Layer l's weights lie in [layerOffsets[l], + signatures[s].stride) for
+  /// s = layerSignature[l], in the same order at the signature's relative
+  /// offsets, and no other weight lies in a layer's range: the compiled block
+  /// of signature s reads layer l as a view of the blob at layerOffsets[l].
+  /// Layers follow each other in order; signatures are numbered in the order
+  /// of their first layer (layer 0 has signature 0).
+  std::vector<LayerSignature> signatures;
+  std::vector<uint64_t> layerOffsets;
+  std::vector<uint32_t> layerSignature;
 };
 
 /// The layer index of a weight (from its name and template), or -1 for the
@@ -80,32 +97,29 @@ uint64_t storedBytes(WeightStorage storage, llvm::ArrayRef<int64_t> shape);
 WeightsCensus weightsCensus(const WeightsLayout &layout);
 
 /// tfmc --quantize: the storage weights of other types are quantized to.
-enum class Quantize { None, Q8_0, Q4_K };
+/// (The 2-D weights; for Q4_0 the output layer, or the embedding table of a
+/// tied head, q8_0 as llama-quantize does for rows not made of 256-value
+/// super-blocks; it would use q6_K for the others, which tfmc does not store
+/// yet. Q4_K rounds values, see chooseWeightStorage.)
+enum class Quantize { None, Q8_0, Q4_0, F16, BF16, Q4_K };
 
-/// Chooses how the blob stores each weight (spec.weights.storage): an
-/// encoding E of the table (tfm/Formats/Encodings.h) when every weight of a
-/// template is 2-D with a multiple of E's block size of columns and each is
-/// either a tensor of type E in `ckpt`, neither split nor transposed (its
-/// blocks are then copied as they are), or, with --quantize=E, any other
-/// tensor or a random weight (quantized by quantizeQ8_0); f32 otherwise.
-/// `ckpt` is null for random weights. With Quantize::Q4_K the weights of a
-/// template that are all 2-D with a multiple of 256 columns and f32, f16 or
-/// bf16 tensors (or random) are rounded to GGUF q4_K, the LM head (the
-/// embedding table when tied) to `output` (llama-quantize's default for
-/// Q4_K: q6_K): quantized by ggml's reference quantizer and dequantized
-/// again, and stored as f32 (spec.weights.rounded; the run-time kernels do
-/// not read K-quant blocks yet).
+/// Chooses how the blob stores each weight (spec.weights.storage), each
+/// layer's on its own: an
+/// encoding E of the table (tfm/Formats/Encodings.h) when the weight is 2-D
+/// with a multiple of E's block size of columns and it is either a tensor of
+/// type E in `ckpt`, neither split nor transposed (its blocks are then copied
+/// as they are), or, with --quantize=E, any other tensor or a random weight
+/// (quantized by E's reference quantizer, Encodings.h); f32 otherwise. `ckpt`
+/// is null for random weights. With Quantize::Q4_K the 2-D weights with a
+/// multiple of 256 columns that are f32, f16 or bf16 tensors (or random) are
+/// rounded to GGUF q4_K, the LM head (the embedding table when tied) to
+/// `output` (llama-quantize's default for Q4_K: q6_K): quantized by ggml's
+/// reference quantizer and dequantized again, and stored as f32
+/// (spec.weights.rounded; the run-time kernels do not read K-quant blocks
+/// yet).
 void chooseWeightStorage(ModelSpec &spec, const formats::Checkpoint *ckpt,
                          Quantize quantize = Quantize::None,
                          formats::DType output = formats::DType::Q6_K);
-
-/// GGUF's q8_0 quantization (ggml's quantize_row_q8_0_ref, which
-/// llama-quantize uses): per block of 32 values, d = max|x| / 127 stored as
-/// f16 (round to nearest even), then q = round(x * (1/d)) (halves away from
-/// zero; 0 when d is 0) as int8. `values` holds whole blocks; `out` 34 bytes
-/// per block.
-void quantizeQ8_0(llvm::ArrayRef<float> values,
-                  llvm::MutableArrayRef<uint8_t> out);
 
 /// The blob layout of `spec` (no file access).
 WeightsLayout weightsLayout(const ModelSpec &spec);

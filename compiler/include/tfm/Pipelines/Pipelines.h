@@ -9,6 +9,7 @@
 #define TFM_PIPELINES_PIPELINES_H
 
 #include <cstdint>
+#include <string>
 
 namespace mlir {
 class OpPassManager;
@@ -26,15 +27,29 @@ enum class KernelMode {
              ///< (the default: at least as fast on every benchmarked shape).
 };
 
+/// Which q8_0 layers use integer dot products (tfmc --int-dot).
+enum class IntDotMode { Auto, Off, On, Decode, Prefill };
+
 struct PipelineOptions {
   bool fuseAttention = true; ///< Run tfm-fuse-attention.
   KernelMode kernels = KernelMode::Generated;
   /// f32 lanes of the target's vectors (16 AVX-512, 8 AVX2): the column
   /// tile of packed weights and the vector width of generated kernels.
   int64_t vectorWidth = 16;
+  /// q8_0 layers' integer dot products: the instruction set (intDotIsa,
+  /// "none": f32 arithmetic) and the cases that use them.
+  std::string intDot = "none";
+  bool intDotDecode = true, intDotPrefill = true;
+  /// The LM head too (its activations' rounding is most of the logits'
+  /// error: docs/design.md).
+  bool intDotHead = false;
   bool fuseElementwise = true; ///< Run tfm-fuse-elementwise on linalg.
   bool planMemory = true;      ///< Run tfm-plan-memory (one arena per call).
 };
+
+/// Sets opts.intDotDecode / intDotPrefill for `mode` (Auto: the measured
+/// choice for opts.intDot, docs/design.md).
+void setIntDotCases(PipelineOptions &opts, IntDotMode mode);
 
 /// Graph-level optimisation on the tfm dialect (fusion).
 void buildOptimizationPipeline(mlir::OpPassManager &pm,

@@ -83,6 +83,11 @@ createTargetMachine(const ResolvedTarget &target);
 /// AVX-512F, 8 with AVX, else 4. Generated kernels and packed weights use it.
 int64_t vectorWidthF32(const llvm::TargetMachine &tm);
 
+/// The x86 instructions of q8_0 layers' integer dot products on the target
+/// (tfm-generate-kernels' `int-dot`; their lanes are vectorWidthF32's):
+/// avx512vnni, avx512bw, avxvnni, avx2, ssse3, or none.
+std::string intDotIsa(const llvm::TargetMachine &tm);
+
 /// Translates an LLVM-dialect module, sets its triple and data layout, and
 /// puts the target machine's CPU and features on every function it defines
 /// (on a target without FMA, llvm.fma becomes llvm.fmuladd: no libm call).

@@ -123,9 +123,26 @@ def TfmGenerateKernelsPass : Pass<"tfm-generate-kernels", "ModuleOp"> {
     Option<"kBlock", "k-block", "int64_t", /*default=*/"256",
            "K block of prefill bodies: a block of the weights (K-block x "
            "tiles x P floats) stays in L1 for every row tile, and the rows' "
-           "block of x in L2 for every column tile (0: no blocking)">
+           "block of x in L2 for every column tile (0: no blocking)">,
+    Option<"intDot", "int-dot", "std::string", /*default=*/"\"none\"",
+           "q8_0 layers with integer dot products on this x86 instruction "
+           "set (none, ssse3, avx2, avx512bw, avxvnni, avx512vnni; its "
+           "lanes must be P): activations quantized to int8 per block of "
+           "32 before the call, int32 sums per block in the body">,
+    Option<"intDotDecode", "int-dot-decode", "bool", /*default=*/"true",
+           "Integer dot products for one-row (decode) q8_0 layers">,
+    Option<"intDotPrefill", "int-dot-prefill", "bool", /*default=*/"true",
+           "Integer dot products for many-row (prefill) q8_0 layers">,
+    Option<"intDotHead", "int-dot-head", "bool", /*default=*/"true",
+           "Integer dot products for the LM head's contractions too "
+           "(tfm-to-linalg marks them `tfm.lm_head`): false keeps the "
+           "logits' last product in f32">,
+    Option<"intDotRows", "int-dot-rows", "int64_t", /*default=*/"4",
+           "Rows of the prefill register tile with integer dot products "
+           "(each accumulator has an int32 twin)">
   ];
   let dependentDialects = ["arith::ArithDialect", "func::FuncDialect",
+                           "LLVM::LLVMDialect", "math::MathDialect",
                            "memref::MemRefDialect", "scf::SCFDialect",
                            "vector::VectorDialect"];
   let statistics = [

@@ -121,6 +121,11 @@ LogicalResult lowerLMHead(tfm::LMHeadOp op, PatternRewriter &b) {
         packedLinear(b, op.getLoc(), op.getInput(), packed, Value(), type);
     if (!y)
       return failure();
+    // Marked for tfm-generate-kernels (int-dot-head): its contractions, the
+    // tail's and the full tiles', chained through their outputs.
+    for (auto g = y.getDefiningOp<linalg::GenericOp>(); g;
+         g = g.getDpsInits()[0].getDefiningOp<linalg::GenericOp>())
+      g->setAttr("tfm.lm_head", b.getUnitAttr());
     b.replaceOp(op, y);
     return success();
   }

@@ -40,15 +40,20 @@ enum class Encoding : uint8_t {
   F16 = 1,
   BF16 = 2,
   Q8_0 = 3,
-  Q2_K = 4,
-  Q3_K = 5,
-  Q4_K = 6,
-  Q5_K = 7,
-  Q6_K = 8
+  Q4_0 = 4,
+  Q4_1 = 5,
+  Q5_0 = 6,
+  Q5_1 = 7,
+  Q2_K = 8,
+  Q3_K = 9,
+  Q4_K = 10,
+  Q5_K = 11,
+  Q6_K = 12,
 };
 
-/// The element type of a component array.
-enum class ElementKind : uint8_t { I8, F16, F32 };
+/// The element type of a component array (BF16: the bit patterns, as i16;
+/// I32: little-endian 32-bit words).
+enum class ElementKind : uint8_t { I8, I16, I32, F16, F32 };
 
 /// Bytes of one element of `kind`.
 unsigned elementBytes(ElementKind kind);
@@ -60,9 +65,10 @@ struct EncodingComponent {
   ElementKind kind;
   unsigned byteOffset;
   unsigned perBlock;
-  /// A scale that must be finite (a NaN or infinity is an error naming the
-  /// tensor, the block and its byte offset).
-  bool finiteScale;
+  /// What must be finite: nothing, a scale (a NaN or infinity is an error
+  /// naming the tensor, the block and its byte offset), or an f16 / bf16
+  /// value (an error like an f32 weight's, unless --allow-nonfinite).
+  enum Check : uint8_t { None, Scale, F16Value, BF16Value } check;
 };
 
 struct EncodingInfo {
@@ -72,13 +78,21 @@ struct EncodingInfo {
   unsigned blockSize; ///< Values per block (B).
   unsigned blockBytes;
   /// Values first. Empty when the blob does not store the encoding (f32,
-  /// which it stores as it is, and the types read as f32).
+  /// which it stores as it is).
   llvm::ArrayRef<EncodingComponent> components;
+  /// Block `block` (blockBytes) as its blockSize f32 values: GGUF's
+  /// dequantization, exact (d * q [+ m] in f32).
+  void (*dequantize)(const uint8_t *block, float *out);
+  /// GGUF's reference quantizer for blockSize values (ggml's
+  /// quantize_row_*_ref, which llama-quantize uses), or null.
+  void (*quantize)(const float *values, uint8_t *block);
 };
 
 /// Every row, indexed by Encoding.
 llvm::ArrayRef<EncodingInfo> weightEncodings();
 const EncodingInfo &encodingInfo(Encoding e);
+/// The row of GGUF tensor type `type`, or null.
+const EncodingInfo *encodingOfGgmlType(uint32_t type);
 /// The row named `name`, or none.
 std::optional<Encoding> encodingNamed(llvm::StringRef name);
 

@@ -74,6 +74,67 @@ void _mlir_ciface_tfmrt_parallel_for_q8(TfmParallelQ8BodyFn body,
                                         TfmMemRefF16x2 *scales, int64_t items,
                                         int64_t workPerItem);
 
+/// Bodies over an encoded weight (tfm/Formats/Encodings.h) of N = 1 to 3
+/// component arrays: out and x as for TfmParallelBodyFn, then the
+/// components, each expanded the same way (any element type: the body
+/// reads them as its encoding says).
+#define TFM_MEMREF2_PARAMS                                                     \
+  void *, void *, int64_t, int64_t, int64_t, int64_t, int64_t
+typedef void (*TfmParallelBodyW1Fn)(int64_t, int64_t, TFM_MEMREF2_PARAMS,
+                                    TFM_MEMREF2_PARAMS, TFM_MEMREF2_PARAMS);
+typedef void (*TfmParallelBodyW3Fn)(int64_t, int64_t, TFM_MEMREF2_PARAMS,
+                                    TFM_MEMREF2_PARAMS, TFM_MEMREF2_PARAMS,
+                                    TFM_MEMREF2_PARAMS, TFM_MEMREF2_PARAMS);
+typedef void (*TfmParallelBodyW4Fn)(int64_t, int64_t, TFM_MEMREF2_PARAMS,
+                                    TFM_MEMREF2_PARAMS, TFM_MEMREF2_PARAMS,
+                                    TFM_MEMREF2_PARAMS, TFM_MEMREF2_PARAMS,
+                                    TFM_MEMREF2_PARAMS);
+
+/// tfmrt_parallel_for for the bodies of each encoding (its scheduler in
+/// WeightEncodings.h): out, x, then the weight's components.
+void _mlir_ciface_tfmrt_parallel_for_f16(TfmParallelBodyW1Fn body,
+                                         TfmMemRefAnyx2 *out, TfmMemRefAnyx2 *x,
+                                         TfmMemRefAnyx2 *values, int64_t items,
+                                         int64_t workPerItem);
+void _mlir_ciface_tfmrt_parallel_for_bf16(TfmParallelBodyW1Fn body,
+                                          TfmMemRefAnyx2 *out,
+                                          TfmMemRefAnyx2 *x,
+                                          TfmMemRefAnyx2 *values, int64_t items,
+                                          int64_t workPerItem);
+void _mlir_ciface_tfmrt_parallel_for_q4_0(TfmParallelQ8BodyFn body,
+                                          TfmMemRefF32x2 *out,
+                                          TfmMemRefF32x2 *x,
+                                          TfmMemRefI8x2 *values,
+                                          TfmMemRefF16x2 *scales, int64_t items,
+                                          int64_t workPerItem);
+void _mlir_ciface_tfmrt_parallel_for_q4_1(
+    TfmParallelBodyW3Fn body, TfmMemRefAnyx2 *out, TfmMemRefAnyx2 *x,
+    TfmMemRefAnyx2 *values, TfmMemRefAnyx2 *scales, TfmMemRefAnyx2 *mins,
+    int64_t items, int64_t workPerItem);
+void _mlir_ciface_tfmrt_parallel_for_q5_0(
+    TfmParallelBodyW3Fn body, TfmMemRefAnyx2 *out, TfmMemRefAnyx2 *x,
+    TfmMemRefAnyx2 *values, TfmMemRefAnyx2 *scales, TfmMemRefAnyx2 *high,
+    int64_t items, int64_t workPerItem);
+void _mlir_ciface_tfmrt_parallel_for_q5_1(
+    TfmParallelBodyW4Fn body, TfmMemRefAnyx2 *out, TfmMemRefAnyx2 *x,
+    TfmMemRefAnyx2 *values, TfmMemRefAnyx2 *scales, TfmMemRefAnyx2 *mins,
+    TfmMemRefAnyx2 *high, int64_t items, int64_t workPerItem);
+/// A parallel body of q8_0 layers with integer dot products
+/// (tfm-generate-kernels): out, then the activations' f32 block scales and
+/// int8 values, then the weight's int8 values and f16 scales.
+typedef void (*TfmParallelQ8DotBodyFn)(
+    int64_t begin, int64_t end, float *, float *, int64_t, int64_t, int64_t,
+    int64_t, int64_t, float *, float *, int64_t, int64_t, int64_t, int64_t,
+    int64_t, int8_t *, int8_t *, int64_t, int64_t, int64_t, int64_t, int64_t,
+    int8_t *, int8_t *, int64_t, int64_t, int64_t, int64_t, int64_t, uint16_t *,
+    uint16_t *, int64_t, int64_t, int64_t, int64_t, int64_t);
+
+/// tfmrt_parallel_for for a TfmParallelQ8DotBodyFn.
+void _mlir_ciface_tfmrt_parallel_for_q8_dot(
+    TfmParallelQ8DotBodyFn body, TfmMemRefF32x2 *out, TfmMemRefF32x2 *xScales,
+    TfmMemRefI8x2 *xValues, TfmMemRefI8x2 *values, TfmMemRefF16x2 *scales,
+    int64_t items, int64_t workPerItem);
+
 /// A parallel body of four 3-D operands and one scalar (tfm-generate-attention:
 /// out, q, k, v, pos): computes the items [begin, end). Each memref arrives
 /// expanded: allocated, aligned, offset, sizes[3], strides[3].

@@ -43,6 +43,7 @@ extern "C" {
 TFM_DEFINE_MEMREF(TfmMemRefI8x1, int8_t, 1)
 TFM_DEFINE_MEMREF(TfmMemRefI8x2, int8_t, 2)
 TFM_DEFINE_MEMREF(TfmMemRefF16x2, uint16_t, 2) /* f16 bit patterns */
+TFM_DEFINE_MEMREF(TfmMemRefAnyx2, void, 2)     /* any element type */
 TFM_DEFINE_MEMREF(TfmMemRefI32x1, int32_t, 1)
 TFM_DEFINE_MEMREF(TfmMemRefF32x1, float, 1)
 TFM_DEFINE_MEMREF(TfmMemRefF32x2, float, 2)

@@ -3,6 +3,7 @@
 #include "tfm/Dialect/Tfm/IR/WeightEncodings.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <cassert>
 
@@ -28,6 +29,97 @@ Value DequantBuilder::constant(Type element, double value) const {
 
 namespace {
 
+/// f16: w = extf(value).
+SmallVector<Value> noBlock(const DequantBuilder &, ValueRange) { return {}; }
+Value f16Element(const DequantBuilder &d, ValueRange c, ValueRange, Value,
+                 Value) {
+  return d.b.create<arith::ExtFOp>(d.loc, d.f32, c[0]);
+}
+
+/// bf16 (its bits as i16): w = bitcast(extui(bits) << 16), exact.
+Value bf16Element(const DequantBuilder &d, ValueRange c, ValueRange, Value,
+                  Value) {
+  Type i32 = d.b.getI32Type();
+  Value wide = d.b.create<arith::ExtUIOp>(d.loc, d.like(i32), c[0]);
+  Value bits = d.b.create<arith::ShLIOp>(d.loc, wide, d.constant(i32, 16));
+  return d.b.create<arith::BitcastOp>(d.loc, d.f32, bits);
+}
+
+/// The scale (and the minimum) as f32, per block.
+SmallVector<Value> scaleBlock(const DequantBuilder &d, ValueRange c) {
+  return {d.b.create<arith::ExtFOp>(d.loc, d.f32, c[1])};
+}
+SmallVector<Value> scaleMinBlock(const DequantBuilder &d, ValueRange c) {
+  return {d.b.create<arith::ExtFOp>(d.loc, d.f32, c[1]),
+          d.b.create<arith::ExtFOp>(d.loc, d.f32, c[2])};
+}
+
+/// The 4-bit value of element `part` of a byte of 4-bit pairs: the low
+/// nibble for part 0, the high one for part 1 (ggml: element j and j + 16
+/// share byte j), as i32.
+Value nibble(const DequantBuilder &d, Value byte, Value part) {
+  Type i8 = d.b.getI8Type(), i32 = d.b.getI32Type();
+  Value shift = d.b.create<arith::MulIOp>(
+      d.loc, d.b.create<arith::IndexCastOp>(d.loc, i8, part),
+      d.b.create<arith::ConstantIntOp>(d.loc, 4, 8));
+  if (isa<VectorType>(d.f32))
+    shift = d.b.create<vector::BroadcastOp>(d.loc, d.like(i8), shift);
+  Value q = d.b.create<arith::AndIOp>(
+      d.loc, d.b.create<arith::ShRUIOp>(d.loc, byte, shift),
+      d.constant(i8, 15));
+  return d.b.create<arith::ExtUIOp>(d.loc, d.like(i32), q);
+}
+
+/// q5's fifth bit of element `pos`: bit pos of the block's 32-bit word,
+/// as 0 or 16 (i32).
+Value fifthBit(const DequantBuilder &d, Value high, Value pos) {
+  Type i32 = d.b.getI32Type();
+  Value shift = d.b.create<arith::IndexCastOp>(d.loc, i32, pos);
+  if (isa<VectorType>(d.f32))
+    shift = d.b.create<vector::BroadcastOp>(d.loc, d.like(i32), shift);
+  Value bit = d.b.create<arith::AndIOp>(
+      d.loc, d.b.create<arith::ShRUIOp>(d.loc, high, shift),
+      d.constant(i32, 1));
+  return d.b.create<arith::ShLIOp>(d.loc, bit, d.constant(i32, 4));
+}
+
+/// d * (q - offset) or, with a minimum, d * q + m: the integer q (exact in
+/// f32) converted, then one product (and one sum), as GGUF dequantizes.
+Value scaled(const DequantBuilder &d, Value q, ValueRange block,
+             int64_t offset) {
+  Type i32 = d.b.getI32Type();
+  if (offset)
+    q = d.b.create<arith::SubIOp>(d.loc, q, d.constant(i32, offset));
+  Value w = d.b.create<arith::MulFOp>(
+      d.loc, block[0], d.b.create<arith::SIToFPOp>(d.loc, d.f32, q));
+  if (block.size() > 1)
+    w = d.b.create<arith::AddFOp>(d.loc, w, block[1]);
+  return w;
+}
+
+/// q4_0: d * (nibble - 8); q4_1: d * nibble + m.
+Value q4_0Element(const DequantBuilder &d, ValueRange c, ValueRange block,
+                  Value, Value part) {
+  return scaled(d, nibble(d, c[0], part), block, 8);
+}
+Value q4_1Element(const DequantBuilder &d, ValueRange c, ValueRange block,
+                  Value, Value part) {
+  return scaled(d, nibble(d, c[0], part), block, 0);
+}
+/// q5_0: d * ((nibble | fifth bit) - 16); q5_1: d * (nibble | fifth) + m.
+Value q5_0Element(const DequantBuilder &d, ValueRange c, ValueRange block,
+                  Value pos, Value part) {
+  Value q = d.b.create<arith::OrIOp>(d.loc, nibble(d, c[0], part),
+                                     fifthBit(d, c[2], pos));
+  return scaled(d, q, block, 16);
+}
+Value q5_1Element(const DequantBuilder &d, ValueRange c, ValueRange block,
+                  Value pos, Value part) {
+  Value q = d.b.create<arith::OrIOp>(d.loc, nibble(d, c[0], part),
+                                     fifthBit(d, c[3], pos));
+  return scaled(d, q, block, 0);
+}
+
 /// q8_0: w = d * q (d f16, q int8): exact in f32.
 SmallVector<Value> q8Block(const DequantBuilder &d, ValueRange c) {
   return {d.b.create<arith::ExtFOp>(d.loc, d.f32, c[1])};
@@ -40,8 +132,20 @@ Value q8Element(const DequantBuilder &d, ValueRange c, ValueRange block, Value,
 
 /// One per case of WeightEncoding.
 const WeightEncodingInfo kRows[] = {
+    {WeightEncoding::F16, 1, false, noBlock, f16Element,
+     "tfmrt_parallel_for_f16"},
+    {WeightEncoding::BF16, 1, false, noBlock, bf16Element,
+     "tfmrt_parallel_for_bf16"},
     {WeightEncoding::Q8_0, 1, false, q8Block, q8Element,
      "tfmrt_parallel_for_q8"},
+    {WeightEncoding::Q4_0, 2, true, scaleBlock, q4_0Element,
+     "tfmrt_parallel_for_q4_0"},
+    {WeightEncoding::Q4_1, 2, true, scaleMinBlock, q4_1Element,
+     "tfmrt_parallel_for_q4_1"},
+    {WeightEncoding::Q5_0, 2, true, scaleBlock, q5_0Element,
+     "tfmrt_parallel_for_q5_0"},
+    {WeightEncoding::Q5_1, 2, true, scaleMinBlock, q5_1Element,
+     "tfmrt_parallel_for_q5_1"},
 };
 
 } // namespace
@@ -61,6 +165,10 @@ Type mlir::tfm::componentType(MLIRContext *ctx, formats::ElementKind kind) {
   switch (kind) {
   case formats::ElementKind::I8:
     return IntegerType::get(ctx, 8);
+  case formats::ElementKind::I16:
+    return IntegerType::get(ctx, 16);
+  case formats::ElementKind::I32:
+    return IntegerType::get(ctx, 32);
   case formats::ElementKind::F16:
     return Float16Type::get(ctx);
   case formats::ElementKind::F32:

@@ -44,7 +44,13 @@ def Tfm_CacheKindAttr : EnumAttr<Tfm_Dialect, Tfm_CacheKind, "cache_kind">;
 // MLIR half of each row.
 def Tfm_WeightEncoding : I32EnumAttr<"WeightEncoding",
     "how the blob stores a weight's values (absent: f32)", [
-      I32EnumAttrCase<"Q8_0", 3, "q8_0">]> {
+      I32EnumAttrCase<"F16", 1, "f16">,
+      I32EnumAttrCase<"BF16", 2, "bf16">,
+      I32EnumAttrCase<"Q8_0", 3, "q8_0">,
+      I32EnumAttrCase<"Q4_0", 4, "q4_0">,
+      I32EnumAttrCase<"Q4_1", 5, "q4_1">,
+      I32EnumAttrCase<"Q5_0", 6, "q5_0">,
+      I32EnumAttrCase<"Q5_1", 7, "q5_1">]> {
   let genSpecializedAttr = 0;
   let cppNamespace = "::mlir::tfm";
 }

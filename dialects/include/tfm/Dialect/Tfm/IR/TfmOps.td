@@ -440,7 +440,9 @@ def Tfm_FusedAttentionOp : Tfm_Op<"fused_attention", [Pure]> {
     What `tfm-fuse-attention` makes of the chain matmul -> scale ->
     causal_mask | alibi -> softmax -> matmul. `query` is [H, T, hd] at
     positions `pos .. pos+T-1`; `key` and `value` are [KV, S, hd] with KV
-    dividing H (query head h reads key/value head h / (H / KV)). Lowered to an
+    dividing H (query head h reads key/value head h / (H / KV)). With
+    `causal` (or `alibi`) query row t sees keys `0 .. pos+t`; without, every
+    one of the S keys. Lowered to an
     online softmax over key blocks that never materialises the T x S scores.
 
     ```mlir

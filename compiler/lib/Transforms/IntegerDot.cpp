@@ -1,0 +1,191 @@
+//===- IntegerDot.cpp - int8 dot products of q8_0 blocks ------------------===//
+
+#include "IntegerDot.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+
+namespace mlir::tfm {
+
+namespace {
+
+struct IsaInfo {
+  IntDotIsa isa;
+  StringLiteral name;
+  int64_t lanes;
+  /// vpmaddubsw and vpmaddwd, or VNNI's vpdpbusd (then both empty and
+  /// `dot` set); psignb when the sign is not a masked select.
+  StringLiteral maddubs, maddwd, dot, psign;
+};
+
+// clang-format off
+constexpr IsaInfo kIsas[] = {
+    {IntDotIsa::None, "none", 0, "", "", "", ""},
+    {IntDotIsa::Ssse3, "ssse3", 4, "llvm.x86.ssse3.pmadd.ub.sw.128",
+     "llvm.x86.sse2.pmadd.wd", "", "llvm.x86.ssse3.psign.b.128"},
+    {IntDotIsa::Avx2, "avx2", 8, "llvm.x86.avx2.pmadd.ub.sw",
+     "llvm.x86.avx2.pmadd.wd", "", "llvm.x86.avx2.psign.b"},
+    {IntDotIsa::Avx512Bw, "avx512bw", 16, "llvm.x86.avx512.pmaddubs.w.512",
+     "llvm.x86.avx512.pmaddw.d.512", "", ""},
+    {IntDotIsa::AvxVnni, "avxvnni", 8, "", "", "llvm.x86.avx512.vpdpbusd.256",
+     "llvm.x86.avx2.psign.b"},
+    {IntDotIsa::Avx512Vnni, "avx512vnni", 16, "", "",
+     "llvm.x86.avx512.vpdpbusd.512", ""},
+};
+// clang-format on
+
+const IsaInfo &info(IntDotIsa isa) {
+  for (const IsaInfo &i : kIsas)
+    if (i.isa == isa)
+      return i;
+  llvm_unreachable("unknown IntDotIsa");
+}
+
+VectorType vec(int64_t n, Type t) { return VectorType::get({n}, t); }
+
+Value intrinsic(OpBuilder &b, Location loc, StringRef name, Type result,
+                ValueRange args) {
+  return b.create<LLVM::CallIntrinsicOp>(loc, result, name, args).getResult(0);
+}
+
+} // namespace
+
+std::optional<IntDotIsa> parseIntDotIsa(StringRef name) {
+  for (const IsaInfo &i : kIsas)
+    if (i.name == name)
+      return i.isa;
+  return std::nullopt;
+}
+
+StringRef intDotIsaName(IntDotIsa isa) { return info(isa).name; }
+
+int64_t intDotLanes(IntDotIsa isa) { return info(isa).lanes; }
+
+bool intDotBiased(IntDotIsa isa) { return !info(isa).dot.empty(); }
+
+DotWeights emitDotWeights(OpBuilder &b, Location loc, IntDotIsa isa, Value raw,
+                          int64_t p) {
+  // Stored [k][P] (rows k .. k+3): lane c of the result holds the 4 k of
+  // column c. LLVM picks the shuffle (vpermb, vpermd + vpshufb, ...).
+  SmallVector<int64_t> mask;
+  for (int64_t c = 0; c < p; ++c)
+    for (int64_t t = 0; t < 4; ++t)
+      mask.push_back(t * p + c);
+  Value w = b.create<vector::ShuffleOp>(loc, raw, raw, mask);
+  auto type = cast<VectorType>(w.getType());
+  if (!info(isa).dot.empty()) {
+    // vpdpbusd: w + 128 as u8 (the sign bit flipped) times x as s8; the
+    // 128 * sum(x) this adds is taken off per block (emitQuantizeRows).
+    Value bias = b.create<arith::ConstantOp>(
+        loc, type, DenseElementsAttr::get(type, b.getI8IntegerAttr(-128)));
+    return {b.create<arith::XOrIOp>(loc, w, bias), Value(), w};
+  }
+  Value zero = b.create<arith::ConstantOp>(
+      loc, type, DenseElementsAttr::get(type, b.getI8IntegerAttr(0)));
+  // max(w, -w): vpabsb (-128 stays 0x80, 128 as u8).
+  Value magnitude =
+      b.create<arith::MaxSIOp>(loc, w, b.create<arith::SubIOp>(loc, zero, w));
+  Value negative =
+      info(isa).psign.empty()
+          ? b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, w, zero)
+                .getResult()
+          : Value();
+  return {magnitude, negative, w};
+}
+
+DotActivations emitDotActivations(OpBuilder &b, Location loc, IntDotIsa isa,
+                                  Value quad, int64_t p) {
+  Value word = b.create<vector::BitCastOp>(loc, vec(1, b.getI32Type()), quad);
+  Value lanes =
+      b.create<vector::BroadcastOp>(loc, vec(p, b.getI32Type()), word);
+  Value x = b.create<vector::BitCastOp>(loc, vec(4 * p, b.getI8Type()), lanes);
+  if (!info(isa).psign.empty() || !info(isa).dot.empty())
+    return {x, Value()};
+  auto type = cast<VectorType>(x.getType());
+  Value zero = b.create<arith::ConstantOp>(
+      loc, type, DenseElementsAttr::get(type, b.getI8IntegerAttr(0)));
+  return {x, b.create<arith::SubIOp>(loc, zero, x)};
+}
+
+Value emitDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
+                  const DotWeights &w, const DotActivations &x, int64_t p) {
+  const IsaInfo &i = info(isa);
+  Type i8 = b.getI8Type(), i16 = b.getI16Type(), i32 = b.getI32Type();
+  if (!i.dot.empty()) {
+    Type words = vec(p, i32);
+    return intrinsic(b, loc, i.dot, words,
+                     {acc, b.create<vector::BitCastOp>(loc, words, w.magnitude),
+                      b.create<vector::BitCastOp>(loc, words, x.x)});
+  }
+  // sign(x, w): psignb, or -x where w < 0 (AVX-512 has no vpsignb).
+  Value sx =
+      i.psign.empty()
+          ? b.create<arith::SelectOp>(loc, w.negative, x.negX, x.x).getResult()
+          : intrinsic(b, loc, i.psign, vec(4 * p, i8), {x.x, w.raw});
+  Value pairs =
+      intrinsic(b, loc, i.maddubs, vec(2 * p, i16), {w.magnitude, sx});
+  auto pairType = vec(2 * p, i16);
+  Value ones = b.create<arith::ConstantOp>(
+      loc, pairType, DenseElementsAttr::get(pairType, b.getI16IntegerAttr(1)));
+  Value sums = intrinsic(b, loc, i.maddwd, vec(p, i32), {pairs, ones});
+  return b.create<arith::AddIOp>(loc, acc, sums);
+}
+
+void emitQuantizeRows(OpBuilder &b, Location loc, Value x, Value xq, Value xd,
+                      int64_t k) {
+  auto cst = [&](int64_t v) {
+    return b.create<arith::ConstantIndexOp>(loc, v).getResult();
+  };
+  Type f32 = b.getF32Type();
+  Value rows = b.create<memref::DimOp>(loc, x, 0);
+  b.create<scf::ForOp>(
+      loc, cst(0), rows, cst(1), ValueRange{},
+      [&](OpBuilder &rb, Location l, Value m, ValueRange) {
+        rb.create<scf::ForOp>(
+            l, cst(0), cst(k / 32), cst(1), ValueRange{},
+            [&](OpBuilder &bb, Location bl, Value blk, ValueRange) {
+              Value k0 = bb.create<arith::MulIOp>(bl, blk, cst(32));
+              Value v = bb.create<vector::LoadOp>(bl, vec(32, f32), x,
+                                                  ValueRange{m, k0});
+              Value amax = bb.create<vector::ReductionOp>(
+                  bl, vector::CombiningKind::MAXNUMF,
+                  bb.create<math::AbsFOp>(bl, v));
+              auto f = [&](float c) {
+                return bb.create<arith::ConstantOp>(bl, bb.getF32FloatAttr(c))
+                    .getResult();
+              };
+              Value d = bb.create<arith::DivFOp>(bl, amax, f(127.0f));
+              // llama.cpp: id = d ? 1/d : 0 (an all-zero block stays zero).
+              Value isZero = bb.create<arith::CmpFOp>(
+                  bl, arith::CmpFPredicate::OEQ, amax, f(0.0f));
+              Value id = bb.create<arith::SelectOp>(
+                  bl, isZero, f(0.0f),
+                  bb.create<arith::DivFOp>(bl, f(127.0f), amax));
+              Value scaled = bb.create<arith::MulFOp>(
+                  bl, v, bb.create<vector::BroadcastOp>(bl, vec(32, f32), id));
+              Value q = bb.create<arith::FPToSIOp>(
+                  bl, vec(32, bb.getI8Type()),
+                  bb.create<math::RoundEvenOp>(bl, scaled));
+              bb.create<vector::StoreOp>(bl, q, xq, ValueRange{m, k0});
+              bb.create<memref::StoreOp>(bl, d, xd, ValueRange{m, blk});
+              // 128 * sum(q): exact in f32 (|sum| <= 32 * 127).
+              Value sum = bb.create<vector::ReductionOp>(
+                  bl, vector::CombiningKind::ADD,
+                  bb.create<arith::SIToFPOp>(bl, vec(32, f32), q));
+              bb.create<memref::StoreOp>(
+                  bl, bb.create<arith::MulFOp>(bl, sum, f(128.0f)), xd,
+                  ValueRange{m,
+                             bb.create<arith::AddIOp>(bl, blk, cst(k / 32))});
+              bb.create<scf::YieldOp>(bl);
+            });
+        rb.create<scf::YieldOp>(l);
+      });
+}
+
+} // namespace mlir::tfm

@@ -1,0 +1,66 @@
+// RUN: tfm-opt %s --tfm-to-linalg --canonicalize | FileCheck %s
+// RUN: tfm-opt %s --tfm-to-linalg --canonicalize --tfm-bufferize --tfm-generate-kernels | FileCheck %s --check-prefix=GEN
+
+// A 4/5-bit weight is one view per component of its encoding (Encodings.h),
+// the values last, each array at a multiple of 64 bytes: q4_0's f16 scales
+// [N/P, K/32, P], then [N/P, K/2, P] bytes of nibble pairs (byte j of a block:
+// elements j and j + 16). The contraction reads the bytes at
+// (k floordiv 32) * 16 + k mod 16 and takes the low or the high nibble by
+// k mod 32 floordiv 16: w = d * ((q >> 4 part) & 15 - 8).
+
+// CHECK-DAG: #[[Q4:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, (d3 floordiv 32) * 16 + d3 mod 16, d2)>
+// CHECK-DAG: #[[BLK:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d3 floordiv 32, d2)>
+module attributes {tfm.weight_offsets = {"wq.weight" = 4096 : i64, "wk.weight" = 8192 : i64}} {
+// CHECK-LABEL: func @q4_0
+// 32 x 64 weight in tiles of 16: 128 bytes of scales at 4096, values at 4224.
+// CHECK: memref.view %{{.*}}[%c4096][] : memref<16384xi8> to memref<2x2x16xf16>
+// CHECK: memref.view %{{.*}}[%c4224][] : memref<16384xi8> to memref<2x32x16xi8>
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[Q4]], #[[BLK]], #{{.*}}]
+// CHECK: ^bb0(%[[X:.*]]: f32, %[[Q:.*]]: i8, %[[D:.*]]: f16, %[[ACC:.*]]: f32):
+// CHECK: %[[DF:.*]] = arith.extf %[[D]] : f16 to f32
+// CHECK: linalg.index 3
+// CHECK: %[[SH:.*]] = arith.shrui %[[Q]], %{{.*}} : i8
+// CHECK: %[[NIB:.*]] = arith.andi %[[SH]], %{{.*}} : i8
+// CHECK: %[[WIDE:.*]] = arith.extui %[[NIB]] : i8 to i32
+// CHECK: %[[CEN:.*]] = arith.subi %[[WIDE]], %{{.*}} : i32
+// CHECK: %[[QF:.*]] = arith.sitofp %[[CEN]] : i32 to f32
+// CHECK: %[[W:.*]] = arith.mulf %[[DF]], %[[QF]] : f32
+// CHECK: arith.mulf %[[X]], %[[W]] : f32
+
+// The generated body: per block of 32 one scale vector, then 16 steps of one
+// P-byte load giving two elements (low and high nibble).
+// GEN-LABEL: func.func private @tfmrt_parallel_for_q4_0
+// GEN-LABEL: func @q4_0
+// GEN: call @tfmrt_parallel_for_q4_0(
+// GEN-LABEL: func.func private @tfm_linear_k64_p16_q4_0_rows
+// GEN: vector.load %{{.*}} : memref<?x?xf16, strided<[32, 1], offset: ?>>, vector<16xf16>
+// GEN: arith.extf %{{.*}} : vector<16xf16> to vector<16xf32>
+// GEN: vector.load %{{.*}} : memref<?x?xi8, strided<[512, 1], offset: ?>>, vector<16xi8>
+// GEN: arith.shrui %{{.*}} : vector<16xi8>
+// GEN: vector.fma
+// GEN: arith.shrui %{{.*}} : vector<16xi8>
+// GEN: vector.fma
+func.func @q4_0(%blob: memref<16384xi8> {tfm.weights}, %x: tensor<?x64xf32>) -> tensor<?x32xf32> {
+  %w = tfm.weight "wq.weight" encoding q4_0 packed 16 : tensor<32x64xf32>
+  %y = tfm.linear %x, %w : (tensor<?x64xf32>, tensor<32x64xf32>) -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+
+// q5_1: scales, minimums, 32-bit fifth-bit words, then the nibbles; the
+// contraction takes all four, w = d * (nibble | bit << 4) + m.
+// CHECK-LABEL: func @q5_1
+// CHECK: memref.view %{{.*}}[%c8192][] : memref<16384xi8> to memref<2x2x16xf16>
+// CHECK: memref.view %{{.*}}[%c8320][] : memref<16384xi8> to memref<2x2x16xf16>
+// CHECK: memref.view %{{.*}}[%c8448][] : memref<16384xi8> to memref<2x2x16xi32>
+// CHECK: memref.view %{{.*}}[%c8704][] : memref<16384xi8> to memref<2x32x16xi8>
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[Q4]], #[[BLK]], #[[BLK]], #[[BLK]], #{{.*}}]
+// CHECK: arith.ori
+// CHECK: arith.sitofp
+// CHECK: arith.mulf
+// CHECK: arith.addf
+func.func @q5_1(%blob: memref<16384xi8> {tfm.weights}, %x: tensor<?x64xf32>) -> tensor<?x32xf32> {
+  %w = tfm.weight "wk.weight" encoding q5_1 packed 16 : tensor<32x64xf32>
+  %y = tfm.linear %x, %w : (tensor<?x64xf32>, tensor<32x64xf32>) -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+}

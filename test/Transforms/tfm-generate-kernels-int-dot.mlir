@@ -1,0 +1,167 @@
+// RUN: tfm-opt %s --tfm-generate-kernels="int-dot=avx512bw" --canonicalize --split-input-file | FileCheck %s
+// RUN: tfm-opt %s --tfm-generate-kernels="int-dot=avx512vnni" --canonicalize --split-input-file | FileCheck %s --check-prefix=VNNI
+// RUN: tfm-opt %s --tfm-generate-kernels="int-dot=avx2" --canonicalize --split-input-file | FileCheck %s --check-prefix=AVX2
+// RUN: tfm-opt %s --tfm-generate-kernels="int-dot=avx512bw int-dot-decode=false" --canonicalize --split-input-file | FileCheck %s --check-prefix=OFF
+// RUN: tfm-opt %s --tfm-generate-kernels="int-dot=avx512bw int-dot-head=false" --canonicalize --split-input-file | FileCheck %s --check-prefix=HEAD
+// RUN: not tfm-opt %s --tfm-generate-kernels="int-dot=avx3" --split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
+
+// q8_0 layers with integer dot products (IntegerDot.h). Before the call, x
+// is quantized per block of 32 into int8 values (xq) and f32 scales (xd);
+// the body, run by tfmrt_parallel_for_q8_dot(body, out, xd, xq, values,
+// scales), keeps int32 sums per block: per 4 k one 64-byte load per tile
+// transposed so each i32 lane holds one column's 4 k, |w| and sign(x, w)
+// into vpmaddubsw + vpmaddwd (AVX-512BW: the sign by a select, AVX2 by
+// psignb), or VNNI's vpdpbusd of w + 128 and x; per block
+// acc += float(sum) * (dw * dx), less 128 * sum(x) for vpdpbusd.
+// AVX2's lanes are 8: a P = 16 layer keeps f32 arithmetic there.
+
+#x = affine_map<(m, n1, n0, k) -> (m, k)>
+#q = affine_map<(m, n1, n0, k) -> (n1, k, n0)>
+#d = affine_map<(m, n1, n0, k) -> (n1, k floordiv 32, n0)>
+#y = affine_map<(m, n1, n0, k) -> (m, n1 * 16 + n0)>
+
+// CHECK-LABEL: func.func private @tfmrt_parallel_for_q8_dot
+// CHECK-SAME: memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xi8, strided<[?, ?], offset: ?>>, memref<?x?xi8, strided<[?, ?], offset: ?>>, memref<?x?xf16, strided<[?, ?], offset: ?>>, i64, i64)
+// CHECK-LABEL: func @decode_q8
+// CHECK: %[[BODY:.*]] = constant @tfm_linear_k64_p16_q8_0_dot_avx512bw_row
+// CHECK: %[[XQ:.*]] = memref.alloc() : memref<1x64xi8>
+// CHECK: %[[XD:.*]] = memref.alloc() : memref<1x4xf32>
+// CHECK: scf.for
+// CHECK: vector.reduction <maxnumf>
+// CHECK: math.roundeven
+// CHECK: %[[Q:.*]] = arith.fptosi {{.*}} : vector<32xf32> to vector<32xi8>
+// CHECK: vector.store %[[Q]], %[[XQ]]
+// CHECK: memref.store %{{.*}}, %[[XD]]
+// CHECK: %[[QF:.*]] = arith.sitofp %[[Q]] : vector<32xi8> to vector<32xf32>
+// CHECK: %[[SUM:.*]] = vector.reduction <add>, %[[QF]]
+// CHECK: %[[BIAS:.*]] = arith.mulf %[[SUM]], %{{.*}} : f32
+// CHECK: memref.store %[[BIAS]], %[[XD]]
+// CHECK: call @tfmrt_parallel_for_q8_dot(%[[BODY]],
+// CHECK: memref.dealloc %[[XQ]]
+// CHECK: memref.dealloc %[[XD]]
+// CHECK-LABEL: func.func private @tfm_linear_k64_p16_q8_0_dot_avx512bw_row
+// CHECK: scf.for %[[KB:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(
+// CHECK: %[[RAW:.*]] = vector.load %{{.*}} : memref<?x?xi8, strided<[1024, 1], offset: ?>>, vector<64xi8>
+// CHECK: %[[W:.*]] = vector.shuffle %[[RAW]], %[[RAW]] [0, 16, 32, 48, 1, 17, 33, 49,
+// CHECK: arith.maxsi %[[W]],
+// CHECK: %[[NEG:.*]] = arith.cmpi slt, %[[W]],
+// CHECK: %[[QUAD:.*]] = vector.load %{{.*}} : memref<?x?xi8, strided<[64, 1], offset: ?>>, vector<4xi8>
+// CHECK: vector.bitcast %[[QUAD]] : vector<4xi8> to vector<1xi32>
+// CHECK: %[[SX:.*]] = arith.select %[[NEG]],
+// CHECK: %[[PAIRS:.*]] = llvm.call_intrinsic "llvm.x86.avx512.pmaddubs.w.512"({{.*}}, %[[SX]]) : (vector<64xi8>, vector<64xi8>) -> vector<32xi16>
+// CHECK: %[[SUMS:.*]] = llvm.call_intrinsic "llvm.x86.avx512.pmaddw.d.512"(%[[PAIRS]], {{.*}}) : (vector<32xi16>, vector<32xi16>) -> vector<16xi32>
+// CHECK: arith.addi {{.*}}%[[SUMS]]
+// CHECK: scf.yield
+// CHECK: vector.load %{{.*}} : memref<?x?xf16, strided<[32, 1], offset: ?>>, vector<16xf16>
+// CHECK: memref.load %{{.*}} : memref<?x?xf32, strided<[4, 1], offset: ?>>
+// CHECK: arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// CHECK: vector.fma
+// VNNI-LABEL: func.func private @tfm_linear_k64_p16_q8_0_dot_avx512vnni_row
+// VNNI: %[[W:.*]] = vector.shuffle
+// VNNI: %[[U:.*]] = arith.xori %[[W]], %{{.*}} : vector<64xi8>
+// VNNI: %[[UW:.*]] = vector.bitcast %[[U]] : vector<64xi8> to vector<16xi32>
+// VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %[[UW]], %{{.*}}) : (vector<16xi32>, vector<16xi32>, vector<16xi32>) -> vector<16xi32>
+// VNNI-NOT: pmaddubs
+// VNNI: memref.load %{{.*}} : memref<?x?xf32, strided<[4, 1], offset: ?>>
+// VNNI: %[[S:.*]] = arith.sitofp
+// VNNI: arith.subf %[[S]], %{{.*}} : vector<16xf32>
+// AVX2-NOT: _dot_
+// AVX2-LABEL: func.func private @tfm_linear_k64_p16_q8_0_row
+// OFF-NOT: _dot_
+// OFF-LABEL: func.func private @tfm_linear_k64_p16_q8_0_row
+// BAD: unknown int-dot 'avx3'
+func.func @decode_q8(%x: memref<1x64xf32>, %q: memref<2x64x16xi8>, %d: memref<2x2x16xf16>, %y: memref<1x32xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%y : memref<1x32xf32>)
+  linalg.generic {indexing_maps = [#x, #q, #d, #y],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %q, %d : memref<1x64xf32>, memref<2x64x16xi8>, memref<2x2x16xf16>) outs(%y : memref<1x32xf32>) {
+  ^bb0(%a: f32, %v: i8, %s: f16, %acc: f32):
+    %sf = arith.extf %s : f16 to f32
+    %vf = arith.sitofp %v : i8 to f32
+    %w = arith.mulf %sf, %vf : f32
+    %p = arith.mulf %a, %w : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// Prefill, P = 8 (AVX2): psignb for the sign; the register tile is
+// int-dot-rows (4) rows by 2 tiles, each accumulator with an int32 twin.
+
+#x = affine_map<(m, n1, n0, k) -> (m, k)>
+#q = affine_map<(m, n1, n0, k) -> (n1, k, n0)>
+#d = affine_map<(m, n1, n0, k) -> (n1, k floordiv 32, n0)>
+#y = affine_map<(m, n1, n0, k) -> (m, n1 * 8 + n0)>
+
+// AVX2-LABEL: func @prefill_q8
+// AVX2: memref.alloc(%{{.*}}) : memref<?x64xi8>
+// AVX2: memref.alloc(%{{.*}}) : memref<?x4xf32>
+// AVX2: call @tfmrt_parallel_for_q8_dot(
+// AVX2-LABEL: func.func private @tfm_linear_k64_p8_q8_0_dot_avx2_rows_acc
+// AVX2: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// AVX2: scf.for {{.*}} -> (vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>)
+// AVX2: vector.load %{{.*}} : memref<?x?xi8, strided<[512, 1], offset: ?>>, vector<32xi8>
+// AVX2: vector.shuffle {{.*}} [0, 8, 16, 24, 1, 9, 17, 25,
+// AVX2: %[[SX:.*]] = llvm.call_intrinsic "llvm.x86.avx2.psign.b"
+// AVX2: %[[P:.*]] = llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"({{.*}}, %[[SX]]) : (vector<32xi8>, vector<32xi8>) -> vector<16xi16>
+// AVX2: llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"(%[[P]], {{.*}}) : (vector<16xi16>, vector<16xi16>) -> vector<8xi32>
+// AVX2: vector.fma {{.*}} : vector<8xf32>
+func.func @prefill_q8(%x: memref<?x64xf32>, %q: memref<2x64x8xi8>, %d: memref<2x2x8xf16>, %y: memref<?x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #q, #d, #y],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %q, %d : memref<?x64xf32>, memref<2x64x8xi8>, memref<2x2x8xf16>) outs(%y : memref<?x16xf32>) {
+  ^bb0(%a: f32, %v: i8, %s: f16, %acc: f32):
+    %sf = arith.extf %s : f16 to f32
+    %vf = arith.sitofp %v : i8 to f32
+    %w = arith.mulf %sf, %vf : f32
+    %p = arith.mulf %a, %w : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// The LM head's contraction (`tfm.lm_head`, tfm-to-linalg): with
+// int-dot-head=false (tfmc's default) it keeps f32; the others do not.
+
+#x = affine_map<(m, n1, n0, k) -> (m, k)>
+#q = affine_map<(m, n1, n0, k) -> (n1, k, n0)>
+#d = affine_map<(m, n1, n0, k) -> (n1, k floordiv 32, n0)>
+#y = affine_map<(m, n1, n0, k) -> (m, n1 * 16 + n0)>
+
+// HEAD-LABEL: func @head_q8
+// HEAD: call @tfmrt_parallel_for_q8_dot(
+// HEAD: call @tfmrt_parallel_for_q8(
+func.func @head_q8(%x: memref<1x64xf32>, %q: memref<2x64x16xi8>, %d: memref<2x2x16xf16>, %h: memref<1x32xf32>, %y: memref<1x32xf32>) {
+  linalg.generic {indexing_maps = [#x, #q, #d, #y],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %q, %d : memref<1x64xf32>, memref<2x64x16xi8>, memref<2x2x16xf16>) outs(%h : memref<1x32xf32>) {
+  ^bb0(%a: f32, %v: i8, %s: f16, %acc: f32):
+    %sf = arith.extf %s : f16 to f32
+    %vf = arith.sitofp %v : i8 to f32
+    %w = arith.mulf %sf, %vf : f32
+    %p = arith.mulf %a, %w : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [#x, #q, #d, #y],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %q, %d : memref<1x64xf32>, memref<2x64x16xi8>, memref<2x2x16xf16>) outs(%y : memref<1x32xf32>)
+      attrs = {tfm.lm_head} {
+  ^bb0(%a: f32, %v: i8, %s: f16, %acc: f32):
+    %sf = arith.extf %s : f16 to f32
+    %vf = arith.sitofp %v : i8 to f32
+    %w = arith.mulf %sf, %vf : f32
+    %p = arith.mulf %a, %w : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return
+}
