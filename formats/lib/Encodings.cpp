@@ -145,6 +145,24 @@ constexpr C kQ5_1[] = {{"value", ElementKind::I8, 8, 16, C::None},
                        {"scale", ElementKind::F16, 0, 1, C::Scale},
                        {"min", ElementKind::F16, 2, 1, C::Scale},
                        {"fifth bits", ElementKind::I32, 4, 1, C::None}};
+// The K-quants' repacked blocks (Quants.h), per 256 values: the values
+// (nibbles of 32-value sub-blocks as q4_0's, q6_K: of 16-value ones), the
+// sub-block scales and mins, the super-block's d and dmin.
+constexpr C kQ4_K[] = {{"value", ElementKind::I8, 20, 128, C::None},
+                       {"sub-block scale", ElementKind::I8, 4, 8, C::None},
+                       {"sub-block min", ElementKind::I8, 12, 8, C::None},
+                       {"d", ElementKind::F16, 0, 1, C::Scale},
+                       {"dmin", ElementKind::F16, 2, 1, C::Scale}};
+constexpr C kQ5_K[] = {{"value", ElementKind::I8, 52, 128, C::None},
+                       {"sub-block scale", ElementKind::I8, 4, 8, C::None},
+                       {"sub-block min", ElementKind::I8, 12, 8, C::None},
+                       {"d", ElementKind::F16, 0, 1, C::Scale},
+                       {"dmin", ElementKind::F16, 2, 1, C::Scale},
+                       {"fifth bits", ElementKind::I32, 20, 8, C::None}};
+constexpr C kQ6_K[] = {{"value", ElementKind::I8, 0, 128, C::None},
+                       {"high bits", ElementKind::I32, 128, 16, C::None},
+                       {"sub-block scale", ElementKind::I8, 192, 16, C::None},
+                       {"d", ElementKind::F16, 208, 1, C::Scale}};
 
 constexpr EncodingInfo kEncodings[] = {
     {Encoding::F32, "f32", 0, 1, 4, {}, dequantizeF32, nullptr},
@@ -155,12 +173,15 @@ constexpr EncodingInfo kEncodings[] = {
     {Encoding::Q4_1, "q4_1", 3, 32, 20, kQ4_1, dequantizeQ4_1, nullptr},
     {Encoding::Q5_0, "q5_0", 6, 32, 22, kQ5_0, dequantizeQ5_0, nullptr},
     {Encoding::Q5_1, "q5_1", 7, 32, 24, kQ5_1, dequantizeQ5_1, nullptr},
-    // K-quants (Quants.h): read as f32 until the kernels read their blocks.
+    // K-quants (Quants.h): q2_K and q3_K read as f32; the others repacked.
     {Encoding::Q2_K, "q2_K", 10, 256, 84, {}, dequantizeQ2_K, nullptr},
     {Encoding::Q3_K, "q3_K", 11, 256, 110, {}, dequantizeQ3_K, nullptr},
-    {Encoding::Q4_K, "q4_K", 12, 256, 144, {}, dequantizeQ4_K, quantizeQ4_K},
-    {Encoding::Q5_K, "q5_K", 13, 256, 176, {}, dequantizeQ5_K, nullptr},
-    {Encoding::Q6_K, "q6_K", 14, 256, 210, {}, dequantizeQ6_K, quantizeQ6_K},
+    {Encoding::Q4_K, "q4_K", 12, 256, 144, kQ4_K, dequantizeQ4_K, quantizeQ4_K,
+     repackQ4_K, 148},
+    {Encoding::Q5_K, "q5_K", 13, 256, 176, kQ5_K, dequantizeQ5_K, nullptr,
+     repackQ5_K, 180},
+    {Encoding::Q6_K, "q6_K", 14, 256, 210, kQ6_K, dequantizeQ6_K, quantizeQ6_K,
+     repackQ6_K, 210},
 };
 
 } // namespace

@@ -368,6 +368,59 @@ void quantizeQ6_K(const float *x, uint8_t *y) {
     }
 }
 
+/// q4_K / q5_K (qh: the GGUF fifth bits, or null): the common repacking.
+static void repackQ45K(const uint8_t *b, const uint8_t *qh, const uint8_t *ql,
+                       uint8_t *o) {
+  std::memcpy(o, b, 4); // d, dmin
+  uint8_t *qs = o + (qh ? 52 : 20);
+  for (int t = 0; t < 8; ++t) {
+    scaleMinK4(t, b + 4, o[4 + t], o[12 + t]);
+    // GGUF: byte l of chunk t / 2 holds element l of sub-block t in its
+    // low (even t) or high (odd t) nibble.
+    const uint8_t *chunk = ql + 32 * (t / 2);
+    auto q = [&](int l) { return t % 2 ? chunk[l] >> 4 : chunk[l] & 0xF; };
+    uint32_t fifth = 0;
+    for (int l = 0; l < 16; ++l)
+      qs[16 * t + l] = static_cast<uint8_t>(q(l) | q(l + 16) << 4);
+    for (int l = 0; qh && l < 32; ++l)
+      fifth |= static_cast<uint32_t>((qh[l] >> t) & 1) << l;
+    if (qh)
+      llvm::support::endian::write32le(o + 20 + 4 * t, fifth);
+  }
+}
+
+void repackQ4_K(const uint8_t *b, uint8_t *o) {
+  repackQ45K(b, nullptr, b + 16, o);
+}
+
+void repackQ5_K(const uint8_t *b, uint8_t *o) {
+  repackQ45K(b, b + 16, b + 48, o);
+}
+
+void repackQ6_K(const uint8_t *b, uint8_t *o) {
+  uint8_t q[256]; // 6-bit levels, in order
+  for (int n = 0; n < 2; ++n) {
+    const uint8_t *ql = b + 64 * n, *qh = b + 128 + 32 * n;
+    for (int l = 0; l < 32; ++l) {
+      uint8_t *y = q + 128 * n + l;
+      y[0] = (ql[l] & 0xF) | ((qh[l] & 3) << 4);
+      y[32] = (ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4);
+      y[64] = (ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4);
+      y[96] = (ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4);
+    }
+  }
+  for (int t = 0; t < 16; ++t) {
+    uint32_t high = 0;
+    for (int j = 0; j < 8; ++j)
+      o[8 * t + j] = static_cast<uint8_t>((q[16 * t + j] & 0xF) |
+                                          (q[16 * t + j + 8] & 0xF) << 4);
+    for (int j = 0; j < 16; ++j)
+      high |= static_cast<uint32_t>(q[16 * t + j] >> 4) << (2 * j);
+    llvm::support::endian::write32le(o + 128 + 4 * t, high);
+  }
+  std::memcpy(o + 192, b + 192, 18); // scales, d
+}
+
 namespace {
 
 /// Byte offsets in a block of its f16 super-block scales (d, dmin; -1:

@@ -19,12 +19,18 @@ random tensors of every type: equal bit for bit.
 Cases: one per type, q2_K, q3_K, q4_K, q5_K and q6_K (every 2-D weight of
 that type, output.weight too), and `q4_K_M` (q4_K, with q6_K for attn_v,
 ffn_down and output, as llama-quantize's Q4_K_M mixes them). Then broken
-files: a NaN d, an infinite dmin and a NaN q6_K d (each a clear error,
-exit 1, naming the tensor, the block and its byte offset), and a q4_K
-tensor cut short by the file's end.
+files: a NaN d, an infinite dmin, a NaN q6_K d and an infinite q2_K dmin
+(each a clear error, exit 1, naming the tensor, the block and its byte
+offset), and a q4_K tensor cut short by the file's end.
+
+q4_K, q5_K and q6_K stay in their precision (repacked, Quants.h): each case
+also checks `encoding E` in --emit=tfm for exactly the run-time types of the
+file and a --weights=mmap sidecar of at most 1.1x the GGUF's tensor bytes;
+q2_K and q3_K are converted to f32 at compile time.
 """
 
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -45,6 +51,8 @@ CFG = dict(arch="llama", dim=256, hidden_dim=512, n_layers=2, n_heads=4,
            n_kv_heads=2, vocab_size=44, seq_len=32, norm_eps=1e-5,
            rope_theta=10000.0, shared_classifier=False)
 TYPES = ("q2_K", "q3_K", "q4_K", "q5_K", "q6_K")
+# The types the generated kernels read in their precision (the others: f32).
+RUNTIME = ("q4_K", "q5_K", "q6_K")
 # What Q4_K_M stores as q6_K (llama-quantize: attn_v, ffn_down, output).
 Q6_IN_Q4_K_M = (".attn_v.weight", ".ffn_down.weight")
 
@@ -64,9 +72,40 @@ def stored_weights(case, rng):
     return stored
 
 
+def check_storage(args, case, path, stored, layout):
+    """q4_K, q5_K and q6_K weights stay in their precision: `encoding E` on
+    each in --emit=tfm, and the sidecar at most 1.1x the GGUF's tensor
+    bytes; q2_K and q3_K are f32 (no encoding)."""
+    want = {}
+    for t in stored.values():
+        if isinstance(t, KQuant) and t.kind in RUNTIME:
+            want[t.kind] = want.get(t.kind, 0) + 1
+    tfm = subprocess.run([args.tfmc, path, "--emit=tfm", "--kernels", args.kernels],
+                         capture_output=True, text=True).stdout
+    got = {k: len(re.findall(r"encoding %s\b" % k, tfm)) for k in RUNTIME}
+    got = {k: n for k, n in got.items() if n}
+    exe = os.path.join(args.workdir, case + ".mmap")
+    r = subprocess.run([args.tfmc, path, "-o", exe, "--weights=mmap", "--quiet", "--kernels",
+                        args.kernels], capture_output=True, text=True)
+    sidecar = os.path.getsize(exe + ".weights") if r.returncode == 0 else 0
+    tensors = sum(size for _, size in layout["tensor_data"].values())
+    ratio = sidecar / tensors
+    # q2_K and q3_K weights are f32 in the sidecar: no bound on its size.
+    bounded = all(t.kind in RUNTIME for t in stored.values() if isinstance(t, KQuant))
+    good = set(got) == set(want) and r.returncode == 0 and (ratio <= 1.1 or not bounded)
+    if args.kernels != "generated":
+        good = r.returncode == 0
+    print(f"{case}: encodings in --emit=tfm {sorted(got)}, run-time weights {want}, "
+          f"sidecar {sidecar} B = {ratio:.3f}x the GGUF's {tensors} tensor bytes"
+          + ("" if good else ": FAIL " + r.stderr.strip()))
+    return good
+
+
 def check_logits(args, case):
     path = os.path.join(args.workdir, case + ".gguf")
-    write_gguf(path, "llama", metadata(CFG), stored_weights(case, np.random.default_rng(5)))
+    stored = stored_weights(case, np.random.default_rng(5))
+    layout = write_gguf(path, "llama", metadata(CFG), stored)
+    ok = check_storage(args, case, path, stored, layout)
     r = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "check_checkpoint.py"), path,
                         "--tfmc", args.tfmc, "--workdir", os.path.join(args.workdir, case),
                         "--prompt", PROMPT, "--steps", "6", "--kernels", args.kernels,
@@ -74,7 +113,7 @@ def check_logits(args, case):
                        capture_output=True, text=True)
     sys.stdout.write(case + ": " + r.stdout)
     sys.stderr.write(r.stderr)
-    return r.returncode == 0
+    return ok and r.returncode == 0
 
 
 def check_oracle_dequantizers(tarball):
@@ -111,17 +150,23 @@ def check_broken(args):
     bad = "blk.1.ffn_down.weight"  # [256, 512]: 2 super-blocks per row
     cases = []
     for label, kind, field, value in (("nan-d", "q4_K", 0, "nan"), ("inf-dmin", "q4_K", 1, "inf"),
-                                      ("nan-q6_K", "q6_K", 0, "nan")):
+                                      ("nan-q6_K", "q6_K", 0, "nan"),
+                                      ("inf-q2_K", "q2_K", 1, "inf")):
         stored = stored_weights(kind, np.random.default_rng(3))
         block = 5  # row 2, block 1
         kq = stored[bad]
         set_half(kq, block, kq.scale_at[field], np.float16(value))
         path = os.path.join(args.workdir, label + ".gguf")
         layout = write_gguf(path, "llama", metadata(CFG), stored)
+        # The blob writer (run-time types) names the row and the scale's own
+        # byte; the f32 conversion the block's.
         at = layout["tensor_data"][bad][0] + block * kq.blocks.shape[1]
+        where = f"(at byte {at})"
+        if kind in RUNTIME:
+            where = f"(row 2, at byte {at + kq.scale_at[field]})"
         what = "a NaN" if value == "nan" else "an infinite"
         cases.append((path, f"tensor '{bad}' [256, 512] has {what} {kind} "
-                            f"{('d', 'dmin')[field]} in block {block} (at byte {at})"))
+                            f"{('d', 'dmin')[field]} in block {block} {where}"))
     # The last tensor's data cut short: the parser names the offset field.
     stored = stored_weights("q4_K", np.random.default_rng(3))
     path = os.path.join(args.workdir, "truncated.gguf")

@@ -27,9 +27,9 @@ super-blocks (dim 256, hidden 512), quantized by `llama-quantize --pure`
 (every 2-D tensor q4_K) with the LM head's type given as tfmc's: q6_K
 (llama-quantize's default for Q4_K: output.weight, or token_embd.weight
 when tied; cases `f32`, `f32-tied`), or q4_K (tfmc --quantize-output=q4_K;
-`f16-pure`). tfmc stores q4_K's and q6_K's values as f32 for now, so the
-two blobs hold the dequantized values of tfmc's and llama-quantize's blocks:
-they must be identical, and the peer's file must hold q4_K tensors. Super-blocks crafted for the
+`f16-pure`). tfmc stores the q4_K and q6_K blocks (repacked, Quants.h), so
+the two blobs hold tfmc's and llama-quantize's blocks: they must be
+identical, and the peer's file must hold q4_K tensors. Super-blocks crafted for the
 quantizer's corners: all zero (scale 0), all equal and positive (min
 clamped to 0), one outlier among small values, and a sub-block of zeros
 next to large values (a sub-block scale that rounds to 0). Then
@@ -216,13 +216,20 @@ def check_peer_q4_k_m(args):
     if not os.access(completion, os.X_OK):
         print("Q4_K_M text: skipped (no %s)" % completion)
         return ok
-    gen = ["-p", "abc cab bad", "-n", "6", "--temp", "0", "--ignore-eos"]
-    theirs = run([completion, "-m", peer, "-no-cnv", "-t", "1"] + gen)
-    ours = run([os.path.join(d, "model"), "--no-timing"] + gen)
+    # llama-completion's output loses a varying tail at exit (its logger
+    # thread, see check_real_quantized.py): it generates 32 tokens more, ours
+    # must be a prefix of its text, and a text that came out too short is
+    # asked for again.
+    gen = ["-p", "abc cab bad", "--temp", "0", "--ignore-eos"]
+    ours = run([os.path.join(d, "model"), "--no-timing", "-n", "6"] + gen)
+    for _ in range(3):
+        theirs = run([completion, "-m", peer, "-no-cnv", "-t", "1", "-n", "38"] + gen)
+        if len(theirs.stdout.strip()) > len(ours.stdout.strip()):
+            break
     same = theirs.returncode == 0 and ours.returncode == 0 and \
-        theirs.stdout.strip() == ours.stdout.strip()
+        theirs.stdout.strip().startswith(ours.stdout.strip())
     print("Q4_K_M text: tfmc %r, llama.cpp %r: %s" % (ours.stdout.strip(), theirs.stdout.strip(),
-                                                      "equal" if same else "FAIL: differ"))
+                                                      "a prefix" if same else "FAIL: differ"))
     return ok and same
 
 

@@ -263,47 +263,41 @@ Error checkWeights(const ModelSpec &spec, const Checkpoint &ckpt) {
 void chooseWeightStorage(ModelSpec &spec, const Checkpoint *ckpt,
                          Quantize quantize, formats::DType output) {
   spec.weights.storage.clear();
-  spec.weights.rounded.clear();
   static const std::optional<WeightStorage> kTargets[] = {
       std::nullopt,       WeightStorage::Q8_0, WeightStorage::Q4_0,
-      WeightStorage::F16, WeightStorage::BF16, std::nullopt};
+      WeightStorage::F16, WeightStorage::BF16, WeightStorage::Q4_K};
   const std::optional<WeightStorage> target =
       kTargets[static_cast<size_t>(quantize)];
   // llama-quantize's default for the output layer (the embedding table when
   // the head is tied) of a 4-bit file: q6_K when the rows are whole 256-value
-  // super-blocks, else q8_0. tfmc stores no q6_K yet: q8_0 either way for
-  // q4_0; q4_K's is `output` (values rounded).
+  // super-blocks, else q8_0. For q4_0 tfmc takes q8_0 either way; for q4_K
+  // `output` (whose rows are whole super-blocks, or the weight stays f32).
   std::vector<WeightDecl> decls = expectedWeights(spec);
   const bool tied = llvm::none_of(
       decls, [](const WeightDecl &d) { return d.templ == "lm_head.weight"; });
-  const char *head = tied ? "tok_embeddings.weight" : "lm_head.weight";
   auto targetOf = [&](const WeightDecl &d) {
-    if (target == WeightStorage::Q4_0 && d.templ == head)
+    if (d.templ != (tied ? "tok_embeddings.weight" : "lm_head.weight"))
+      return target;
+    if (target == WeightStorage::Q4_0)
       return std::optional<WeightStorage>(WeightStorage::Q8_0);
+    if (target == WeightStorage::Q4_K)
+      return std::optional<WeightStorage>(output);
     return target;
   };
   for (const WeightDecl &d : decls) {
     std::optional<WeightStorage> storage = targetOf(d);
-    // --quantize=q4_K: 2-D weights of whole super-blocks take q4_K's values.
-    bool round = quantize == Quantize::Q4_K && d.shape.size() == 2 &&
-                 d.shape[1] % 256 == 0;
     if (ckpt && spec.weights.format != CheckpointFormat::Random) {
       auto r = resolve(spec, *ckpt, d);
       if (!r) {
         llvm::consumeError(r.takeError());
         storage.reset();
-        round = false;
-      } else {
-        // Quantized tensors keep their values (no requantization).
-        round = round && formats::encodingInfo(r->tensor->dtype).blockSize == 1;
+      } else if (auto kept = storageOf(r->tensor->dtype);
+                 kept && (!storage || *storage == *kept)) {
         // Blocks are copied as they are (not from a split or transpose),
         // unless --quantize asks for another encoding.
-        auto kept = storageOf(r->tensor->dtype);
-        if (kept && !round && (!storage || *storage == *kept)) {
-          storage = kept;
-          if (r->binding.splitAxis >= 0 || r->binding.transpose)
-            storage.reset();
-        }
+        storage = kept;
+        if (r->binding.splitAxis >= 0 || r->binding.transpose)
+          storage.reset();
       }
     }
     if (storage && (d.shape.size() != 2 ||
@@ -311,9 +305,6 @@ void chooseWeightStorage(ModelSpec &spec, const Checkpoint *ckpt,
       storage.reset();
     if (storage && *storage != WeightStorage::F32)
       spec.weights.storage[d.name] = *storage;
-    else if (round)
-      spec.weights.rounded[d.name] =
-          d.templ == head ? output : formats::DType::Q4_K;
   }
 }
 
@@ -650,48 +641,6 @@ struct QuantizeSink {
   }
 };
 
-/// Rounds the values streamed through it to a block type's (its
-/// reference quantizer, then ggml's dequantization), one block at a time,
-/// into `sink`.
-template <typename Sink> struct RoundingSink {
-  Sink &sink;
-  const formats::EncodingInfo &enc;
-  std::vector<float> buffer = std::vector<float>(enc.blockSize);
-  std::vector<uint8_t> block = std::vector<uint8_t>(enc.blockBytes);
-  size_t pending = 0;
-  llvm::MutableArrayRef<float> space(uint64_t most) {
-    return llvm::MutableArrayRef<float>(buffer).slice(
-        pending, std::min<uint64_t>(most, buffer.size() - pending));
-  }
-  void commit(size_t n) {
-    pending += n;
-    if (pending < buffer.size())
-      return;
-    enc.quantize(buffer.data(), block.data());
-    enc.dequantize(block.data(), buffer.data());
-    for (size_t k = 0; k < pending;) {
-      llvm::MutableArrayRef<float> dst = sink.space(pending - k);
-      std::copy_n(buffer.begin() + k, dst.size(), dst.data());
-      sink.commit(dst.size());
-      k += dst.size();
-    }
-    pending = 0;
-  }
-};
-
-/// streamWeight, through a RoundingSink for the weights of
-/// spec.weights.rounded.
-template <typename Sink>
-Error streamStored(const ModelSpec &spec, const Checkpoint *ckpt,
-                   const WeightDecl &decl, Sink &sink,
-                   bool allowNonFinite = true) {
-  auto it = spec.weights.rounded.find(decl.name);
-  if (it == spec.weights.rounded.end())
-    return streamWeight(spec, ckpt, decl, sink, allowNonFinite);
-  RoundingSink<Sink> rounded{sink, formats::encodingInfo(it->second)};
-  return streamWeight(spec, ckpt, decl, rounded, allowNonFinite);
-}
-
 /// Writes weight `decl`, stored as `info`'s blocks, in tiles of `tile`
 /// rows (see writeWeightsBlob): each component's array in blob order. A
 /// tensor of that encoding is copied block by block; any other
@@ -724,8 +673,13 @@ Error writeEncodedWeight(const ModelSpec &spec, const Checkpoint *ckpt,
       return e;
   }
   uint64_t start = blob.position();
-  // One tile's rows at a time: at most `tile` rows of the file.
-  std::vector<uint8_t> raw(std::min(tile, rows) * rowBytes), out;
+  // One tile's rows at a time: at most `tile` rows of the file, repacked
+  // (Encodings.h) into `packed` when the encoding says so.
+  std::vector<uint8_t> raw(std::min(tile, rows) * rowBytes), out, packed;
+  const uint64_t blockBytes = info.repack ? info.packedBytes : info.blockBytes;
+  if (info.repack)
+    packed.resize(std::min(tile, rows) * blocksPerRow * blockBytes);
+  const std::vector<uint8_t> &blocks = info.repack ? packed : raw;
   auto forTiles =
       [&](llvm::function_ref<Error(uint64_t row, uint64_t width)> fn) -> Error {
     for (uint64_t row = 0; row < rows;) {
@@ -736,6 +690,8 @@ Error writeEncodedWeight(const ModelSpec &spec, const Checkpoint *ckpt,
         std::memcpy(dst.data(), &quantized[row * rowBytes], dst.size());
       else if (Error e = ckpt->readBytes(*t, dst, row * rowBytes))
         return e;
+      for (uint64_t b = 0; info.repack && b < width * blocksPerRow; ++b)
+        info.repack(&raw[b * info.blockBytes], &packed[b * blockBytes]);
       if (Error e = fn(row, width))
         return e;
       row += width;
@@ -755,7 +711,8 @@ Error writeEncodedWeight(const ModelSpec &spec, const Checkpoint *ckpt,
           out.resize(perRow * width * bytes);
           for (uint64_t b = 0; b < blocksPerRow; ++b)
             for (uint64_t i = 0; i < width; ++i) {
-              const uint8_t *block = &raw[i * rowBytes + b * info.blockBytes];
+              const uint8_t *block =
+                  &blocks[(i * blocksPerRow + b) * blockBytes];
               if (comp.check == formats::EncodingComponent::Scale) {
                 float d = formats::halfToFloat(
                     llvm::support::endian::read16le(block + comp.byteOffset));
@@ -809,7 +766,7 @@ Error readWeight(const ModelSpec &spec, const Checkpoint *ckpt,
                        llvm::Twine(out.size()) + " values, expected " +
                        llvm::Twine(elementCount(decl)));
   ArraySink sink{out};
-  return streamStored(spec, ckpt, decl, sink);
+  return streamWeight(spec, ckpt, decl, sink);
 }
 
 uint64_t specId(const ModelSpec &spec) {
@@ -853,7 +810,7 @@ writeWeightsBlob(const ModelSpec &spec, const Checkpoint *ckpt,
       continue;
     }
     if (!tile) {
-      if (Error e = streamStored(spec, ckpt, decl, blob, allowNonFinite))
+      if (Error e = streamWeight(spec, ckpt, decl, blob, allowNonFinite))
         return e;
       continue;
     }
@@ -864,7 +821,7 @@ writeWeightsBlob(const ModelSpec &spec, const Checkpoint *ckpt,
     TileSink tiles(blob, static_cast<size_t>(tile),
                    static_cast<size_t>(decl.shape[0]),
                    static_cast<size_t>(decl.shape[1]));
-    if (Error e = streamStored(spec, ckpt, decl, tiles, allowNonFinite))
+    if (Error e = streamWeight(spec, ckpt, decl, tiles, allowNonFinite))
       return e;
   }
   blob.zeros(layout.totalSize - blob.position());

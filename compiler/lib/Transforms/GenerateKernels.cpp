@@ -462,7 +462,8 @@ private:
       mlir::tfm::WeightEncoding e = *encoding;
       const mlir::tfm::WeightEncodingInfo &info = weightEncodingInfo(e);
       const formats::EncodingInfo &format = mlir::tfm::formatInfo(e);
-      const int64_t block = format.blockSize, steps = block / info.parts;
+      const int64_t block = mlir::tfm::kernelBlock(e),
+                    steps = block / info.parts;
       const unsigned numComponents = format.components.size();
       loop = b.create<scf::ForOp>(
           loc, b.create<arith::DivUIOp>(loc, kLo, cst(block)),
@@ -474,7 +475,13 @@ private:
               perBlock[j].resize(numComponents);
               for (unsigned c = 0; c < numComponents; ++c)
                 if (!isPerStep(e, c))
-                  perBlock[j][c] = loadTile(nb, l, c, j, kb);
+                  perBlock[j][c] = loadTile(
+                      nb, l, c, j,
+                      format.components[c].perBlock * block < format.blockSize
+                          ? mlir::tfm::componentIndexValue(
+                                nb, l, e, c,
+                                nb.create<arith::MulIOp>(l, kb, cst(block)))
+                          : kb);
               blockValues[j] = info.block(d, perBlock[j]);
             }
             Value k0 = nb.create<arith::MulIOp>(l, kb, cst(block));

@@ -190,8 +190,8 @@ cl::opt<tfm::Quantize> quantize(
                clEnumValN(tfm::Quantize::F16, "f16", "IEEE half"),
                clEnumValN(tfm::Quantize::BF16, "bf16", "bfloat16"),
                clEnumValN(tfm::Quantize::Q4_K, "q4_K",
-                          "GGUF q4_K's values, as llama-quantize --pure "
-                          "rounds them (stored as f32 for now)")),
+                          "GGUF q4_K blocks (the output layer q6_K), as "
+                          "llama-quantize writes them")),
     cl::cat(category));
 cl::opt<tfm::formats::DType> quantizeOutput(
     "quantize-output",

@@ -1,5 +1,6 @@
 // RUN: tfm-opt %s --tfm-to-linalg --canonicalize | FileCheck %s
 // RUN: tfm-opt %s --tfm-to-linalg --canonicalize --tfm-bufferize --tfm-generate-kernels | FileCheck %s --check-prefix=GEN
+// RUN: tfm-opt %s --tfm-to-linalg --canonicalize --tfm-bufferize --tfm-generate-kernels | FileCheck %s --check-prefix=GENK
 
 // A 4/5-bit weight is one view per component of its encoding (Encodings.h),
 // the values last, each array at a multiple of 64 bytes: q4_0's f16 scales
@@ -10,7 +11,8 @@
 
 // CHECK-DAG: #[[Q4:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, (d3 floordiv 32) * 16 + d3 mod 16, d2)>
 // CHECK-DAG: #[[BLK:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d3 floordiv 32, d2)>
-module attributes {tfm.weight_offsets = {"wq.weight" = 4096 : i64, "wk.weight" = 8192 : i64}} {
+// CHECK-DAG: #[[SUPER:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d3 floordiv 256, d2)>
+module attributes {tfm.weight_offsets = {"wq.weight" = 4096 : i64, "wk.weight" = 8192 : i64, "wv.weight" = 12288 : i64}} {
 // CHECK-LABEL: func @q4_0
 // 32 x 64 weight in tiles of 16: 128 bytes of scales at 4096, values at 4224.
 // CHECK: memref.view %{{.*}}[%c4096][] : memref<16384xi8> to memref<2x2x16xf16>
@@ -61,6 +63,47 @@ func.func @q4_0(%blob: memref<16384xi8> {tfm.weights}, %x: tensor<?x64xf32>) -> 
 func.func @q5_1(%blob: memref<16384xi8> {tfm.weights}, %x: tensor<?x64xf32>) -> tensor<?x32xf32> {
   %w = tfm.weight "wk.weight" encoding q5_1 packed 16 : tensor<32x64xf32>
   %y = tfm.linear %x, %w : (tensor<?x64xf32>, tensor<32x64xf32>) -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+
+// q4_K (repacked, Quants.h): u8 sub-block scales and minimums [N/P, K/32, P],
+// f16 d and dmin [N/P, K/256, P], then the nibbles of each 32-value sub-block
+// in q4_0's order: the contraction's block is the sub-block (kernelBlock),
+// d and dmin are read at k floordiv 256; w = (d * sc) * nibble - dmin * m.
+// CHECK-LABEL: func @q4_K
+// CHECK: memref.view %{{.*}}[%c12288][] : memref<32768xi8> to memref<2x8x16xi8>
+// CHECK: memref.view %{{.*}}[%c12544][] : memref<32768xi8> to memref<2x8x16xi8>
+// CHECK: memref.view %{{.*}}[%c12800][] : memref<32768xi8> to memref<2x1x16xf16>
+// CHECK: memref.view %{{.*}}[%c12864][] : memref<32768xi8> to memref<2x1x16xf16>
+// CHECK: memref.view %{{.*}}[%c12928][] : memref<32768xi8> to memref<2x128x16xi8>
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[Q4]], #[[BLK]], #[[BLK]], #[[SUPER]], #[[SUPER]], #{{.*}}]
+// CHECK: ^bb0(%{{.*}}: f32, %[[Q:.*]]: i8, %[[SC:.*]]: i8, %[[M:.*]]: i8, %[[D:.*]]: f16, %[[DMIN:.*]]: f16, %{{.*}}: f32):
+// CHECK: %[[SCW:.*]] = arith.extui %[[SC]] : i8 to i32
+// CHECK: %[[SCF:.*]] = arith.uitofp %[[SCW]] : i32 to f32
+// CHECK: %[[DF:.*]] = arith.extf %[[D]] : f16 to f32
+// CHECK: %[[D1:.*]] = arith.mulf %[[DF]], %[[SCF]] : f32
+// CHECK: %[[M1:.*]] = arith.mulf
+// CHECK: arith.shrui %[[Q]]
+// CHECK: %[[QF:.*]] = arith.sitofp %{{.*}} : i32 to f32
+// CHECK: %[[DQ:.*]] = arith.mulf %[[D1]], %[[QF]] : f32
+// CHECK: arith.subf %[[DQ]], %[[M1]] : f32
+
+// The generated body: per sub-block the scale and minimum vectors and d, dmin
+// at the sub-block's index divided by 8 (256 / 32), then 16 two-element steps.
+// GENK-LABEL: func.func private @tfmrt_parallel_for_q4_K
+// GENK-LABEL: func @q4_K
+// GENK: call @tfmrt_parallel_for_q4_K(
+// GENK-LABEL: func.func private @tfm_linear_k256_p16_q4_K_rows
+// GENK: vector.load %{{.*}} : memref<?x?xi8, strided<[128, 1], offset: ?>>, vector<16xi8>
+// GENK: arith.divui %{{.*}}, %c256{{.*}} : index
+// GENK: vector.load %{{.*}} : memref<?x?xf16, strided<[16, 1], offset: ?>>, vector<16xf16>
+// GENK: arith.uitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// GENK: vector.load %{{.*}} : memref<?x?xi8, strided<[2048, 1], offset: ?>>, vector<16xi8>
+// GENK: arith.subf %{{.*}} : vector<16xf32>
+// GENK: vector.fma
+func.func @q4_K(%blob: memref<32768xi8> {tfm.weights}, %x: tensor<?x256xf32>) -> tensor<?x32xf32> {
+  %w = tfm.weight "wv.weight" encoding q4_K packed 16 : tensor<32x256xf32>
+  %y = tfm.linear %x, %w : (tensor<?x256xf32>, tensor<32x256xf32>) -> tensor<?x32xf32>
   return %y : tensor<?x32xf32>
 }
 }

@@ -108,10 +108,6 @@ struct WeightsSpec {
   /// for the weights not stored as f32 (chosen by chooseWeightStorage,
   /// Weights.h): each layer's weights keep their own precision.
   std::map<std::string, WeightStorage> storage;
-  /// Weight name -> the block type (q4_K, q6_K) whose values it takes, stored
-  /// as f32: quantized and dequantized again on their way to the blob (tfmc
-  /// --quantize=q4_K; chooseWeightStorage).
-  std::map<std::string, formats::Encoding> rounded;
 };
 
 struct TokenizerSpec {

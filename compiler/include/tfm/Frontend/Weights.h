@@ -99,8 +99,7 @@ WeightsCensus weightsCensus(const WeightsLayout &layout);
 /// tfmc --quantize: the storage weights of other types are quantized to.
 /// (The 2-D weights; for Q4_0 the output layer, or the embedding table of a
 /// tied head, q8_0 as llama-quantize does for rows not made of 256-value
-/// super-blocks; it would use q6_K for the others, which tfmc does not store
-/// yet. Q4_K rounds values, see chooseWeightStorage.)
+/// super-blocks; for Q4_K it is chooseWeightStorage's `output`.)
 enum class Quantize { None, Q8_0, Q4_0, F16, BF16, Q4_K };
 
 /// Chooses how the blob stores each weight (spec.weights.storage), each
@@ -110,13 +109,9 @@ enum class Quantize { None, Q8_0, Q4_0, F16, BF16, Q4_K };
 /// type E in `ckpt`, neither split nor transposed (its blocks are then copied
 /// as they are), or, with --quantize=E, any other tensor or a random weight
 /// (quantized by E's reference quantizer, Encodings.h); f32 otherwise. `ckpt`
-/// is null for random weights. With Quantize::Q4_K the 2-D weights with a
-/// multiple of 256 columns that are f32, f16 or bf16 tensors (or random) are
-/// rounded to GGUF q4_K, the LM head (the embedding table when tied) to
-/// `output` (llama-quantize's default for Q4_K: q6_K): quantized by ggml's
-/// reference quantizer and dequantized again, and stored as f32
-/// (spec.weights.rounded; the run-time kernels do not read K-quant blocks
-/// yet).
+/// is null for random weights. With Quantize::Q4_K the LM head (the
+/// embedding table when tied) is `output` (llama-quantize's default for
+/// Q4_K: q6_K; q4_K as its --pure).
 void chooseWeightStorage(ModelSpec &spec, const formats::Checkpoint *ckpt,
                          Quantize quantize = Quantize::None,
                          formats::DType output = formats::DType::Q6_K);

@@ -10,7 +10,8 @@
 //
 // An encoded [N, K] weight is K/B blocks of B values per row, each block
 // `blockBytes` bytes of the GGUF tensor. The blob stores it as one array
-// per component (a byte range of the block: scales, values, ...), each in
+// per component (a byte range of the block, or of its repacked form:
+// scales, values, ...), each in
 // the tile order of tfm-pack-weights with K/B * perBlock for K ([N/P]
 // tiles [K/B * perBlock][P], then a [K/B * perBlock][R] tail; P = 1 when not
 // packed: row-major). The components are listed in the order the generated
@@ -44,6 +45,7 @@ enum class Encoding : uint8_t {
   Q4_1 = 5,
   Q5_0 = 6,
   Q5_1 = 7,
+  // The K-quants (Quants.h); q2_K and q3_K are stored as f32.
   Q2_K = 8,
   Q3_K = 9,
   Q4_K = 10,
@@ -86,6 +88,11 @@ struct EncodingInfo {
   /// GGUF's reference quantizer for blockSize values (ggml's
   /// quantize_row_*_ref, which llama-quantize uses), or null.
   void (*quantize)(const float *values, uint8_t *block);
+  /// Null when the components are byte ranges of the GGUF block itself;
+  /// else they are ranges of the `packedBytes` bytes `repack` makes of it
+  /// (the K-quants: 6-bit scales unpacked, values reordered per sub-block).
+  void (*repack)(const uint8_t *block, uint8_t *out) = nullptr;
+  unsigned packedBytes = 0;
 };
 
 /// Every row, indexed by Encoding.

@@ -37,6 +37,19 @@ void dequantizeQ6_K(const uint8_t *block, float *out);
 void quantizeQ4_K(const float *values, uint8_t *block);
 void quantizeQ6_K(const float *values, uint8_t *block);
 
+/// The block as the blob stores it (Encodings.h's K-quant components):
+///   q4_K 148 B: d | dmin | scale[8] | min[8] (u8) | qs[128]
+///   q5_K 180 B: d | dmin | scale[8] | min[8] | qh[8] (u32) | qs[128]
+///   q6_K 210 B: qs[128] | qh[16] (u32) | scale[16] (int8) | d
+/// Sub-block t (32 values; q6_K: 16) of qs is bytes [16 t, + 16) ([8 t,
+/// + 8)) holding its element j in the low nibble of byte j and element
+/// j + 16 (j + 8) in the high one, as q4_0's; bit j of qh[t] is its element
+/// j's fifth bit (q6_K: bits 2 j, 2 j + 1 its two high bits). d and dmin
+/// stay where they are in the GGUF block.
+void repackQ4_K(const uint8_t *block, uint8_t *out);
+void repackQ5_K(const uint8_t *block, uint8_t *out);
+void repackQ6_K(const uint8_t *block, uint8_t *out);
+
 /// A block of a tensor whose f16 super-block scale is NaN or infinite.
 struct BadScale {
   uint64_t block;    ///< Index of the block in the tensor.

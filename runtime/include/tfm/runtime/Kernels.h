@@ -89,6 +89,15 @@ typedef void (*TfmParallelBodyW4Fn)(int64_t, int64_t, TFM_MEMREF2_PARAMS,
                                     TFM_MEMREF2_PARAMS, TFM_MEMREF2_PARAMS,
                                     TFM_MEMREF2_PARAMS, TFM_MEMREF2_PARAMS,
                                     TFM_MEMREF2_PARAMS);
+typedef void (*TfmParallelBodyW5Fn)(int64_t, int64_t, TFM_MEMREF2_PARAMS,
+                                    TFM_MEMREF2_PARAMS, TFM_MEMREF2_PARAMS,
+                                    TFM_MEMREF2_PARAMS, TFM_MEMREF2_PARAMS,
+                                    TFM_MEMREF2_PARAMS, TFM_MEMREF2_PARAMS);
+typedef void (*TfmParallelBodyW6Fn)(int64_t, int64_t, TFM_MEMREF2_PARAMS,
+                                    TFM_MEMREF2_PARAMS, TFM_MEMREF2_PARAMS,
+                                    TFM_MEMREF2_PARAMS, TFM_MEMREF2_PARAMS,
+                                    TFM_MEMREF2_PARAMS, TFM_MEMREF2_PARAMS,
+                                    TFM_MEMREF2_PARAMS);
 
 /// tfmrt_parallel_for for the bodies of each encoding (its scheduler in
 /// WeightEncodings.h): out, x, then the weight's components.
@@ -119,6 +128,20 @@ void _mlir_ciface_tfmrt_parallel_for_q5_1(
     TfmParallelBodyW4Fn body, TfmMemRefAnyx2 *out, TfmMemRefAnyx2 *x,
     TfmMemRefAnyx2 *values, TfmMemRefAnyx2 *scales, TfmMemRefAnyx2 *mins,
     TfmMemRefAnyx2 *high, int64_t items, int64_t workPerItem);
+void _mlir_ciface_tfmrt_parallel_for_q6_K(
+    TfmParallelBodyW4Fn body, TfmMemRefAnyx2 *out, TfmMemRefAnyx2 *x,
+    TfmMemRefAnyx2 *values, TfmMemRefAnyx2 *high, TfmMemRefAnyx2 *scales,
+    TfmMemRefAnyx2 *d, int64_t items, int64_t workPerItem);
+void _mlir_ciface_tfmrt_parallel_for_q4_K(
+    TfmParallelBodyW5Fn body, TfmMemRefAnyx2 *out, TfmMemRefAnyx2 *x,
+    TfmMemRefAnyx2 *values, TfmMemRefAnyx2 *scales, TfmMemRefAnyx2 *mins,
+    TfmMemRefAnyx2 *d, TfmMemRefAnyx2 *dmin, int64_t items,
+    int64_t workPerItem);
+void _mlir_ciface_tfmrt_parallel_for_q5_K(
+    TfmParallelBodyW6Fn body, TfmMemRefAnyx2 *out, TfmMemRefAnyx2 *x,
+    TfmMemRefAnyx2 *values, TfmMemRefAnyx2 *scales, TfmMemRefAnyx2 *mins,
+    TfmMemRefAnyx2 *d, TfmMemRefAnyx2 *dmin, TfmMemRefAnyx2 *high,
+    int64_t items, int64_t workPerItem);
 /// A parallel body of q8_0 layers with integer dot products
 /// (tfm-generate-kernels): out, then the activations' f32 block scales and
 /// int8 values, then the weight's int8 values and f16 scales.

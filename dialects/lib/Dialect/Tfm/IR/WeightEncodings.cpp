@@ -130,6 +130,65 @@ Value q8Element(const DequantBuilder &d, ValueRange c, ValueRange block, Value,
   return d.b.create<arith::MulFOp>(d.loc, block[0], q);
 }
 
+/// The K-quants: per sub-block d * scale (and dmin * min), each product
+/// exact in f32 (11 x 8 bits at most), as ggml's d1, m1.
+Value extU8(const DequantBuilder &d, Value v) {
+  return d.b.create<arith::UIToFPOp>(
+      d.loc, d.f32,
+      d.b.create<arith::ExtUIOp>(d.loc, d.like(d.b.getI32Type()), v));
+}
+SmallVector<Value> q45KBlock(const DequantBuilder &d, ValueRange c) {
+  auto times = [&](Value half, Value u8) {
+    return d.b.create<arith::MulFOp>(
+        d.loc, d.b.create<arith::ExtFOp>(d.loc, d.f32, half), extU8(d, u8));
+  };
+  return {times(c[3], c[1]), times(c[4], c[2])};
+}
+/// q4_K: d1 * nibble - m1 (d1 * q is exact: ggml's value whatever the
+/// contraction); q5_K: with the fifth bit.
+Value kMinus(const DequantBuilder &d, Value q, ValueRange block) {
+  return d.b.create<arith::SubFOp>(
+      d.loc,
+      d.b.create<arith::MulFOp>(d.loc, block[0],
+                                d.b.create<arith::SIToFPOp>(d.loc, d.f32, q)),
+      block[1]);
+}
+Value q4KElement(const DequantBuilder &d, ValueRange c, ValueRange block, Value,
+                 Value part) {
+  return kMinus(d, nibble(d, c[0], part), block);
+}
+Value q5KElement(const DequantBuilder &d, ValueRange c, ValueRange block,
+                 Value pos, Value part) {
+  Value q = d.b.create<arith::OrIOp>(d.loc, nibble(d, c[0], part),
+                                     fifthBit(d, c[5], pos));
+  return kMinus(d, q, block);
+}
+/// q6_K: (d * scale) * (q - 32), q the nibble and bits 2 pos, 2 pos + 1 of
+/// the sub-block's high bits; the product rounds as ggml's does.
+SmallVector<Value> q6KBlock(const DequantBuilder &d, ValueRange c) {
+  Value sc = d.b.create<arith::SIToFPOp>(
+      d.loc, d.f32,
+      d.b.create<arith::ExtSIOp>(d.loc, d.like(d.b.getI32Type()), c[2]));
+  return {d.b.create<arith::MulFOp>(
+      d.loc, d.b.create<arith::ExtFOp>(d.loc, d.f32, c[3]), sc)};
+}
+Value q6KElement(const DequantBuilder &d, ValueRange c, ValueRange block,
+                 Value pos, Value part) {
+  Type i32 = d.b.getI32Type();
+  Value shift = d.b.create<arith::MulIOp>(
+      d.loc, d.b.create<arith::IndexCastOp>(d.loc, i32, pos),
+      d.b.create<arith::ConstantIntOp>(d.loc, 2, 32));
+  if (isa<VectorType>(d.f32))
+    shift = d.b.create<vector::BroadcastOp>(d.loc, d.like(i32), shift);
+  Value high = d.b.create<arith::AndIOp>(
+      d.loc, d.b.create<arith::ShRUIOp>(d.loc, c[1], shift),
+      d.constant(i32, 3));
+  Value q = d.b.create<arith::OrIOp>(
+      d.loc, nibble(d, c[0], part),
+      d.b.create<arith::ShLIOp>(d.loc, high, d.constant(i32, 4)));
+  return scaled(d, q, block, 32);
+}
+
 /// One per case of WeightEncoding.
 const WeightEncodingInfo kRows[] = {
     {WeightEncoding::F16, 1, false, noBlock, f16Element,
@@ -146,6 +205,12 @@ const WeightEncodingInfo kRows[] = {
      "tfmrt_parallel_for_q5_0"},
     {WeightEncoding::Q5_1, 2, true, scaleMinBlock, q5_1Element,
      "tfmrt_parallel_for_q5_1"},
+    {WeightEncoding::Q4_K, 2, true, q45KBlock, q4KElement,
+     "tfmrt_parallel_for_q4_K", 32},
+    {WeightEncoding::Q5_K, 2, true, q45KBlock, q5KElement,
+     "tfmrt_parallel_for_q5_K", 32},
+    {WeightEncoding::Q6_K, 2, true, q6KBlock, q6KElement,
+     "tfmrt_parallel_for_q6_K", 16},
 };
 
 } // namespace
@@ -155,6 +220,11 @@ const WeightEncodingInfo &mlir::tfm::weightEncodingInfo(WeightEncoding e) {
     if (info.encoding == e)
       return info;
   llvm_unreachable("a WeightEncoding without a row");
+}
+
+int64_t mlir::tfm::kernelBlock(WeightEncoding e) {
+  int64_t sub = weightEncodingInfo(e).subBlock;
+  return sub ? sub : formatInfo(e).blockSize;
 }
 
 const formats::EncodingInfo &mlir::tfm::formatInfo(WeightEncoding e) {
@@ -177,33 +247,47 @@ Type mlir::tfm::componentType(MLIRContext *ctx, formats::ElementKind kind) {
   return Type();
 }
 
-bool mlir::tfm::isPerStep(WeightEncoding e, unsigned c) {
+namespace {
+/// Component c's elements per kernel block B (0: fewer than one; it is
+/// then shared by `share` values, a multiple of B).
+struct PerKernelBlock {
+  int64_t per, share;
+};
+PerKernelBlock perKernelBlock(WeightEncoding e, unsigned c) {
   const formats::EncodingInfo &f = formatInfo(e);
-  return f.components[c].perBlock == f.blockSize / weightEncodingInfo(e).parts;
+  int64_t per = f.components[c].perBlock, block = kernelBlock(e);
+  int64_t scaled = per * block / f.blockSize;
+  return {scaled, scaled ? 0 : int64_t(f.blockSize) / per};
+}
+} // namespace
+
+bool mlir::tfm::isPerStep(WeightEncoding e, unsigned c) {
+  return perKernelBlock(e, c).per ==
+         kernelBlock(e) / weightEncodingInfo(e).parts;
 }
 
 AffineExpr mlir::tfm::componentIndex(WeightEncoding e, unsigned c,
                                      AffineExpr k) {
-  const formats::EncodingInfo &f = formatInfo(e);
-  int64_t per = f.components[c].perBlock, block = f.blockSize;
+  auto [per, share] = perKernelBlock(e, c);
+  int64_t block = kernelBlock(e);
   if (per == block)
     return k;
-  if (per == 1)
-    return k.floorDiv(block);
+  if (per <= 1)
+    return k.floorDiv(per ? block : share);
   return k.floorDiv(block) * per + k % per;
 }
 
 Value mlir::tfm::componentIndexValue(OpBuilder &b, Location loc,
                                      WeightEncoding e, unsigned c, Value k) {
-  const formats::EncodingInfo &f = formatInfo(e);
-  int64_t per = f.components[c].perBlock, block = f.blockSize;
+  auto [per, share] = perKernelBlock(e, c);
+  int64_t block = kernelBlock(e);
   auto cst = [&](int64_t v) {
     return b.create<arith::ConstantIndexOp>(loc, v);
   };
   if (per == block)
     return k;
-  Value blockIndex = b.create<arith::DivUIOp>(loc, k, cst(block));
-  if (per == 1)
+  Value blockIndex = b.create<arith::DivUIOp>(loc, k, cst(per ? block : share));
+  if (per <= 1)
     return blockIndex;
   return b.create<arith::AddIOp>(
       loc, b.create<arith::MulIOp>(loc, blockIndex, cst(per)),
@@ -222,7 +306,7 @@ Value mlir::tfm::dequantize(OpBuilder &b, Location loc, WeightEncoding e,
   SmallVector<Value> blockValues = info.block(d, perBlock);
   Value pos, part;
   if (info.usesPosition) {
-    int64_t block = formatInfo(e).blockSize;
+    int64_t block = kernelBlock(e);
     pos = b.create<arith::RemUIOp>(
         loc, k(), b.create<arith::ConstantIndexOp>(loc, block));
     part = b.create<arith::DivUIOp>(

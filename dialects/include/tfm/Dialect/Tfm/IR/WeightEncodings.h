@@ -15,6 +15,10 @@
 // computes `parts` elements from them (q4_0: the low and the high nibbles
 // of one byte).
 //
+// B here is the kernel's block, which for the K-quants is a sub-block (32
+// values; q6_K: 16) of the format's 256-value block: their sub-block
+// scales are per kernel block and d, dmin per 256 / B kernel blocks.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef TFM_DIALECT_TFM_IR_WEIGHTENCODINGS_H
@@ -57,7 +61,13 @@ struct WeightEncodingInfo {
                    ValueRange blockValues, Value pos, Value part);
   /// The runtime's scheduler for the generated bodies (Kernels.h).
   StringRef scheduler;
+  /// Values per kernel block (see the file comment; 0: the format's
+  /// blockSize).
+  int64_t subBlock = 0;
 };
+
+/// Values per kernel block of `e` (B in the file comment).
+int64_t kernelBlock(WeightEncoding e);
 
 const WeightEncodingInfo &weightEncodingInfo(WeightEncoding e);
 const formats::EncodingInfo &formatInfo(WeightEncoding e);
@@ -66,7 +76,7 @@ const formats::EncodingInfo &formatInfo(WeightEncoding e);
 Type componentType(MLIRContext *ctx, formats::ElementKind kind);
 
 /// True when component `c` is loaded per step (per element position) rather
-/// than once per block.
+/// than once per kernel block.
 bool isPerStep(WeightEncoding e, unsigned c);
 
 /// The index along a component array's K axis ([K/B * perBlock]) of the
