@@ -454,7 +454,8 @@ timings to stderr.
   -h, --help             show this help
   --version              show the model name, architecture and ABI version
   --info                 show the weights' bytes, bits per weight and storage
-                         and the KV cache's bytes (at -c N too), then exit
+                         (in all and per encoding: f32, f16, q8_0, ...) and
+                         the KV cache's bytes (at -c N too), then exit
 
 The sampling chain is: repetition penalty, top-k, temperature, top-p, min-p.
 Ctrl-C stops the generation: the text so far, a newline and the timing line

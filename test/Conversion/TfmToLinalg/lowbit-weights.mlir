@@ -1,5 +1,7 @@
 // RUN: tfm-opt %s --tfm-to-linalg --canonicalize | FileCheck %s
 // RUN: tfm-opt %s --tfm-to-linalg --canonicalize --tfm-bufferize --tfm-generate-kernels | FileCheck %s --check-prefix=GEN
+// RUN: tfm-opt %s --tfm-to-linalg --canonicalize --tfm-bufferize --tfm-generate-kernels="int-dot=avx512vnni" | FileCheck %s --check-prefix=VNNI
+// RUN: tfm-opt %s --tfm-to-linalg --canonicalize --tfm-bufferize --tfm-generate-kernels="int-dot=avx512bw" | FileCheck %s --check-prefix=BW
 
 // A 4/5-bit weight is one view per component of its encoding (Encodings.h),
 // the values last, each array at a multiple of 64 bytes: q4_0's f16 scales
