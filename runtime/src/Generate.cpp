@@ -358,7 +358,8 @@ void printInfo(std::FILE *out, const TfmModelInfo &model, int64_t ctx) {
   print(out, "\n");
   for (int64_t i = 0; i < model.n_storages; ++i) {
     const TfmWeightStorage &s = model.storages[i];
-    print(out, "  {}: {} weights, {} values, {} bytes, {:.3f} bits per weight\n",
+    print(out,
+          "  {}: {} weights, {} values, {} bytes, {:.3f} bits per weight\n",
           s.encoding, s.weights, s.values, s.data_bytes,
           bits(s.data_bytes, s.values));
   }

@@ -427,8 +427,8 @@ llvm::Error addModelInfo(llvm::Module &m, const ModelSpec &spec,
   const WeightsCensus &census = payload.census;
   auto c64 = [&](int64_t v) { return llvm::ConstantInt::get(i64, v); };
   // TfmWeightStorage entries, one per encoding the blob holds.
-  auto *storageType = llvm::StructType::create(ctx, {ptr, i64, i64, i64},
-                                               "TfmWeightStorage");
+  auto *storageType =
+      llvm::StructType::create(ctx, {ptr, i64, i64, i64}, "TfmWeightStorage");
   std::vector<llvm::Constant *> storages;
   for (const WeightsCensus::Storage &s : census.storages) {
     llvm::StringRef name = formats::encodingInfo(s.storage).name;

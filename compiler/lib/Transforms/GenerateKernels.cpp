@@ -564,10 +564,9 @@ private:
     auto tileVector = [&](OpBuilder &nb, Location l, Value array, Type element,
                           int64_t j, Value row) {
       return nb
-          .create<vector::LoadOp>(l, VectorType::get({p}, element), array,
-                                  ValueRange{tileIdx[j],
-                                             nb.create<arith::MulIOp>(
-                                                 l, row, cst(p))})
+          .create<vector::LoadOp>(
+              l, VectorType::get({p}, element), array,
+              ValueRange{tileIdx[j], nb.create<arith::MulIOp>(l, row, cst(p))})
           .getResult();
     };
     auto blocks = b.create<scf::ForOp>(
@@ -577,8 +576,8 @@ private:
           SmallVector<Value> fifth(nt);
           if (de.fifthComponent >= 0)
             for (int64_t j = 0; j < nt; ++j)
-              fifth[j] = tileVector(nb, l, components[de.fifthComponent], i32,
-                                    j, kb);
+              fifth[j] =
+                  tileVector(nb, l, components[de.fifthComponent], i32, j, kb);
           // Steps of 4 rows of values: the tiles' transposed weights, then
           // per part and row its 4 activations and a dot step per tile.
           Value row0 = nb.create<arith::MulIOp>(l, kb, cst(blockRows));
@@ -601,14 +600,13 @@ private:
                 for (int64_t part = 0; part < (de.nibbles ? 2 : 1); ++part) {
                   SmallVector<mlir::tfm::DotWeights> ws;
                   for (int64_t j = 0; j < nt; ++j)
-                    ws.push_back(de.nibbles ? mlir::tfm::emitNibbleWeights(
-                                                  sb, sl, raw[j], part,
-                                                  fifth[j], r)
-                                            : mlir::tfm::emitDotWeights(
-                                                  sb, sl, dot, raw[j], p));
+                    ws.push_back(de.nibbles
+                                     ? mlir::tfm::emitNibbleWeights(
+                                           sb, sl, raw[j], part, fifth[j], r)
+                                     : mlir::tfm::emitDotWeights(sb, sl, dot,
+                                                                 raw[j], p));
                   Value xk = sb.create<arith::AddIOp>(
-                      sl, sb.create<arith::AddIOp>(sl, k0, r),
-                      cst(16 * part));
+                      sl, sb.create<arith::AddIOp>(sl, k0, r), cst(16 * part));
                   for (int64_t i = 0; i < mt; ++i) {
                     Value quad = sb.create<vector::LoadOp>(
                         sl, VectorType::get({4}, sb.getI8Type()), xq,
@@ -634,9 +632,8 @@ private:
           }
           SmallVector<Value> next;
           // q8_0's vpdpbusd takes w + 128: 128 * sum(xq) more.
-          int64_t offset = de.nibbles || !mlir::tfm::intDotBiased(dot)
-                               ? de.offset
-                               : 128;
+          int64_t offset =
+              de.nibbles || !mlir::tfm::intDotBiased(dot) ? de.offset : 128;
           for (int64_t i = 0; i < mt; ++i) {
             Value xs = nb.create<vector::BroadcastOp>(
                 l, vecType,
@@ -654,18 +651,19 @@ private:
                   .getResult();
             };
             // offset * sum(xq) (exact), and the block's sum of x: xd * sum.
-            Value bias = offset ? nb.create<vector::BroadcastOp>(
-                                        l, vecType,
-                                        nb.create<arith::MulFOp>(
-                                            l, xsum, f(float(offset))))
-                                      .getResult()
-                                : Value();
+            Value bias =
+                offset
+                    ? nb.create<vector::BroadcastOp>(
+                            l, vecType,
+                            nb.create<arith::MulFOp>(l, xsum, f(float(offset))))
+                          .getResult()
+                    : Value();
             Value xTotal =
                 mins.empty()
                     ? Value()
-                    : nb.create<arith::MulFOp>(l, xs,
-                                               nb.create<vector::BroadcastOp>(
-                                                   l, vecType, xsum))
+                    : nb.create<arith::MulFOp>(
+                            l, xs,
+                            nb.create<vector::BroadcastOp>(l, vecType, xsum))
                           .getResult();
             for (int64_t j = 0; j < nt; ++j) {
               Value sum = nb.create<arith::SIToFPOp>(
