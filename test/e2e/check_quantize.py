@@ -24,6 +24,7 @@ skipped without --model.
 """
 
 import os
+import re
 import subprocess
 import sys
 
@@ -79,8 +80,8 @@ def compare(args, label, src, extra_lq, qtype="q8_0"):
         print("%s: blobs differ (first at byte %s)" % (label, diff))
         return False
     if not storage.startswith("weight storage:") or \
-            (qtype == "q8_0" and storage.endswith(" 0 q8_0")):
-        print("%s: no q8_0 weights: %r" % (label, storage))
+            not re.search(r"\d+ %s\b" % qtype, storage):
+        print("%s: no %s weights: %r" % (label, qtype, storage))
         return False
     print("%s: identical %d-byte blobs (%s)" % (label, len(a), storage))
     return True
