@@ -453,8 +453,8 @@ timings to stderr.
   --no-timing            do not print the timing line on stderr
   -h, --help             show this help
   --version              show the model name, architecture and ABI version
-  --info                 show the weights' bytes, bits per weight and storage
-                         and the KV cache's bytes (at -c N too), then exit
+  --info                 show the weights' bytes and bits per weight (all, per
+                         encoding) and the KV cache's bytes (-c N too); exit
 
 The sampling chain is: repetition penalty, top-k, temperature, top-p, min-p.
 Ctrl-C stops the generation: the text so far, a newline and the timing line

@@ -350,8 +350,19 @@ void printInfo(std::FILE *out, const TfmModelInfo &model, int64_t ctx) {
   auto bits = [](int64_t bytes, int64_t values) {
     return values ? 8.0 * double(bytes) / double(values) : 0.0;
   };
-  print(out, "weight storage: {} f32, {} q8_0\n", model.weights_f32,
-        model.weights_q8_0);
+  // One summary line, then per encoding its bytes and bits per weight.
+  print(out, "weight storage:");
+  for (int64_t i = 0; i < model.n_storages; ++i)
+    print(out, "{} {} {}", i ? "," : "", model.storages[i].weights,
+          model.storages[i].encoding);
+  print(out, "\n");
+  for (int64_t i = 0; i < model.n_storages; ++i) {
+    const TfmWeightStorage &s = model.storages[i];
+    print(out,
+          "  {}: {} weights, {} values, {} bytes, {:.3f} bits per weight\n",
+          s.encoding, s.weights, s.values, s.data_bytes,
+          bits(s.data_bytes, s.values));
+  }
   print(out, "weight bytes: {} (blob {} with alignment padding)\n",
         model.weight_data_bytes, model.weights_bytes);
   print(out, "weight values: {} (matrices {})\n", model.weight_values,

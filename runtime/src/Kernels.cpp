@@ -593,6 +593,44 @@ extern "C" void _mlir_ciface_tfmrt_parallel_for_q8_dot(
   });
 }
 
+// The 4/5-bit integer dot products' schedulers: q4_0's operands are
+// q8_0's, q4_1's and q5_0's (6 memrefs) q5_1's f32 ones'.
+extern "C" void _mlir_ciface_tfmrt_parallel_for_q4_0_dot(
+    TfmParallelQ8DotBodyFn body, TfmMemRefF32x2 *a, TfmMemRefF32x2 *b,
+    TfmMemRefI8x2 *c, TfmMemRefI8x2 *d, TfmMemRefF16x2 *e, int64_t items,
+    int64_t workPerItem) {
+  _mlir_ciface_tfmrt_parallel_for_q8_dot(body, a, b, c, d, e, items,
+                                         workPerItem);
+}
+
+extern "C" void _mlir_ciface_tfmrt_parallel_for_q4_1_dot(
+    TfmParallelBodyW4Fn body, TfmMemRefAnyx2 *a, TfmMemRefAnyx2 *b,
+    TfmMemRefAnyx2 *c, TfmMemRefAnyx2 *d, TfmMemRefAnyx2 *e, TfmMemRefAnyx2 *f,
+    int64_t items, int64_t workPerItem) {
+  _mlir_ciface_tfmrt_parallel_for_q5_1(body, a, b, c, d, e, f, items,
+                                       workPerItem);
+}
+
+extern "C" void _mlir_ciface_tfmrt_parallel_for_q5_0_dot(
+    TfmParallelBodyW4Fn body, TfmMemRefAnyx2 *a, TfmMemRefAnyx2 *b,
+    TfmMemRefAnyx2 *c, TfmMemRefAnyx2 *d, TfmMemRefAnyx2 *e, TfmMemRefAnyx2 *f,
+    int64_t items, int64_t workPerItem) {
+  _mlir_ciface_tfmrt_parallel_for_q5_1(body, a, b, c, d, e, f, items,
+                                       workPerItem);
+}
+
+extern "C" void _mlir_ciface_tfmrt_parallel_for_q5_1_dot(
+    TfmParallelBodyW5Fn body, TfmMemRefAnyx2 *a, TfmMemRefAnyx2 *b,
+    TfmMemRefAnyx2 *c, TfmMemRefAnyx2 *d, TfmMemRefAnyx2 *e, TfmMemRefAnyx2 *f,
+    TfmMemRefAnyx2 *g, int64_t items, int64_t workPerItem) {
+  if (!body || !a || !b || !c || !d || !e || !f || !g)
+    fatal("tfmrt_parallel_for_q5_1_dot", "null body or operand");
+  scheduleItems(items, workPerItem, [&](int64_t begin, int64_t end) {
+    body(begin, end, TFM_EXPAND2(a), TFM_EXPAND2(b), TFM_EXPAND2(c),
+         TFM_EXPAND2(d), TFM_EXPAND2(e), TFM_EXPAND2(f), TFM_EXPAND2(g));
+  });
+}
+
 extern "C" void
 _mlir_ciface_tfmrt_parallel_for4(TfmParallelBody4Fn body, TfmMemRefF32x3 *a,
                                  TfmMemRefF32x3 *b, TfmMemRefF32x3 *c,

@@ -3,15 +3,19 @@
 
   check_info.py --tfmc PATH --workdir DIR
 
-Writes two GGUF files of the same llama shape: every 2-D weight q8_0 (random
-blocks, check_quantized.py's `q8_0` case) and all f32. Compiles each with
-tfmc, runs `EXE --info` and `EXE --info -c 16`, and compares every number
-with what this script computes itself: the tensor table is read back from
-the written file (its own GGUF parser, not tfmc's), and each tensor's data
-bytes are GGUF's (q8_0: 34 bytes per block of 32 values; f32: 4 per value);
-the KV cache is n_layers * 2 * n_kv_heads * context * head_dim f32s from the
-file's metadata. Also checks that --info generates nothing, and that a -c
-above the compiled context is a usage error (exit 2).
+Writes three GGUF files of the same llama shape: every 2-D weight q8_0
+(random blocks, check_quantized.py's `q8_0` case), all f32, and `every`,
+whose 2-D weights are f16, bf16, q8_0, q4_0, q4_1, q5_0 and q5_1 by turns.
+Compiles each with tfmc, runs `EXE --info` and `EXE --info -c 16`, and
+compares every number with what this script computes itself: the tensor
+table is read back from the written file (its own GGUF parser, not
+tfmc's), and each tensor's data bytes are GGUF's (ggml's block sizes and
+bytes per type id, e.g. q8_0 34 bytes per block of 32 values, f32 4 per
+value), summed per type: the summary line, then one line per type with its
+weights, values, bytes and bits per weight; the KV cache is n_layers * 2 *
+n_kv_heads * context * head_dim f32s from the file's metadata. Also checks
+that --info generates nothing, and that a -c above the compiled context is a
+usage error (exit 2).
 """
 
 import os
@@ -23,14 +27,21 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from e2e_args import arg_parser, parse_args  # noqa: E402
-from check_quantized import write_case  # noqa: E402
+from check_quantized import write_case, stored_as  # noqa: E402
 from check_quantized import metadata as q_metadata  # noqa: E402
 from check_quantized import CFG  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "test", "fixtures"))
 from write_checkpoint import random_weights, write_gguf  # noqa: E402
 
-GGML_F32, GGML_Q8_0 = 0, 8
+import numpy as np  # noqa: E402
+
+# ggml's types: id -> (name, values per block, bytes per block), in the
+# order --info lists them (f32 first, then tfmc's encodings table).
+GGML_TYPES = {0: ("f32", 1, 4), 1: ("f16", 1, 2), 30: ("bf16", 1, 2),
+              8: ("q8_0", 32, 34), 2: ("q4_0", 32, 18), 3: ("q4_1", 32, 20),
+              6: ("q5_0", 32, 22), 7: ("q5_1", 32, 24)}
+EVERY = ["f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1"]
 SCALAR = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?",
           10: "<Q", 11: "<q", 12: "<d"}
 
@@ -83,15 +94,18 @@ def read_gguf(path):
 def expected(path, ctx):
     """The --info lines for the GGUF at `path` (and -c ctx when not 0)."""
     meta, tensors = read_gguf(path)
-    counts = {"f32": 0, "q8_0": 0}
+    per_type = {}  # id -> [weights, values, bytes]
     values = data = mvalues = mdata = 0
     for name, dims, t in tensors:
         n = 1
         for x in dims:
             n *= x
-        assert t in (GGML_F32, GGML_Q8_0), (name, t)
-        nbytes = n // 32 * 34 if t == GGML_Q8_0 else 4 * n
-        counts["q8_0" if t == GGML_Q8_0 else "f32"] += 1
+        _, block, block_bytes = GGML_TYPES[t]
+        nbytes = n // block * block_bytes
+        row = per_type.setdefault(t, [0, 0, 0])
+        row[0] += 1
+        row[1] += n
+        row[2] += nbytes
         values += n
         data += nbytes
         if len(dims) == 2:
@@ -102,8 +116,13 @@ def expected(path, ctx):
     head_dim = meta["llama.embedding_length"] // meta["llama.attention.head_count"]
     context = meta["llama.context_length"]
     per_pos = layers * 2 * kv_heads * head_dim * 4
-    lines = [
-        "weight storage: %d f32, %d q8_0" % (counts["f32"], counts["q8_0"]),
+    order = [t for t in GGML_TYPES if t in per_type]
+    lines = ["weight storage: " + ", ".join(
+        "%d %s" % (per_type[t][0], GGML_TYPES[t][0]) for t in order)]
+    lines += ["  %s: %d weights, %d values, %d bytes, %.3f bits per weight"
+              % (GGML_TYPES[t][0], *per_type[t], 8 * per_type[t][2] / per_type[t][1])
+              for t in order]
+    lines += [
         "weight bytes: %d (blob BLOB with alignment padding)" % data,
         "weight values: %d (matrices %d)" % (values, mvalues),
         "bits per weight: %.3f matrices, %.3f overall" % (8 * mdata / mvalues, 8 * data / values),
@@ -121,10 +140,11 @@ def check(exe, path, label):
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         want, data = expected(path, ctx)
         got = r.stdout.splitlines()
-        m = re.match(r"weight bytes: \d+ \(blob (\d+) ", got[1]) if len(got) > 1 else None
+        at = next((i for i, line in enumerate(want) if "BLOB" in line), 0)
+        m = re.match(r"weight bytes: \d+ \(blob (\d+) ", got[at]) if len(got) > at else None
         if m:
             blob = int(m.group(1))
-            want[1] = want[1].replace("BLOB", str(blob))
+            want[at] = want[at].replace("BLOB", str(blob))
             if blob < data:
                 print("%s: blob %d smaller than the data %d" % (label, blob, data))
                 ok = False
@@ -150,8 +170,17 @@ def main():
     f32 = os.path.join(args.workdir, "f32.gguf")
     write_gguf(f32, "llama", q_metadata(),
                random_weights(dict(CFG, shared_classifier=False), 7, "gguf"))
+    every = os.path.join(args.workdir, "every.gguf")
+    rng = np.random.default_rng(5)
+    weights, turn = {}, 0
+    for name, t in random_weights(dict(CFG, shared_classifier=False), 7, "gguf").items():
+        if t.ndim == 2:
+            t = stored_as(EVERY[turn % len(EVERY)], t, rng)
+            turn += 1
+        weights[name] = t
+    write_gguf(every, "llama", q_metadata(), weights)
     ok = True
-    for label, path in (("q8_0", q8), ("f32", f32)):
+    for label, path in (("q8_0", q8), ("f32", f32), ("every", every)):
         exe = os.path.join(args.workdir, label)
         r = subprocess.run([args.tfmc, path, "-o", exe], capture_output=True, text=True)
         if r.returncode != 0:

@@ -39,6 +39,7 @@ its greedy text against llama-completion's on the same file.
 """
 
 import os
+import re
 import subprocess
 import sys
 
@@ -116,8 +117,8 @@ def compare(args, label, src, extra_lq, qtype="q8_0", extra_tfmc=()):
         print("%s: blobs differ (first at byte %s)" % (label, diff))
         return False
     if not storage.startswith("weight storage:") or \
-            (qtype == "q8_0" and storage.endswith(" 0 q8_0")):
-        print("%s: no q8_0 weights: %r" % (label, storage))
+            not re.search(r"\d+ %s\b" % qtype, storage):
+        print("%s: no %s weights: %r" % (label, qtype, storage))
         return False
     if qtype == "q4_K":
         types = gguf_tensor_types(peer)

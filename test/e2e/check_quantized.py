@@ -285,18 +285,23 @@ def main():
     failed = False
     types = args.types.split(",")
     if types != ["q8_0"]:
-        # lowbit formats: f32 arithmetic only (integer dot products are q8_0's).
+        # lowbit formats: f32 arithmetic, and for the 4/5-bit ones integer
+        # dot products too (--int-dot=on, every layer; the oracle emulates).
         for case in [t + tied for t in types for tied in ("", "-tied")]:
             path = os.path.join(args.workdir, case + ".gguf")
             write_case(case, path)
-            r = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "check_checkpoint.py"), path,
-                                "--tfmc", args.tfmc, "--workdir", os.path.join(args.workdir, case),
-                                "--prompt", PROMPT, "--steps", "6", "--kernels", args.kernels,
-                                "--ignore-eos"] + target,
-                               capture_output=True, text=True)
-            sys.stdout.write(case + ": " + r.stdout)
-            sys.stderr.write(r.stderr)
-            failed |= r.returncode != 0
+            dots = ("off", "on") if case.startswith(("q4", "q5")) else ("off",)
+            for arithmetic in dots:
+                emulate = ["--int8-tile", str(tile)] if arithmetic == "on" else []
+                r = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "check_checkpoint.py"),
+                                    path, "--tfmc", args.tfmc,
+                                    "--workdir", os.path.join(args.workdir, f"{case}.{arithmetic}"),
+                                    "--prompt", PROMPT, "--steps", "6", "--kernels", args.kernels,
+                                    "--ignore-eos", f"--int-dot={arithmetic}"] + emulate + target,
+                                   capture_output=True, text=True)
+                sys.stdout.write(f"{case} --int-dot={arithmetic}: " + r.stdout)
+                sys.stderr.write(r.stderr)
+                failed |= r.returncode != 0
         failed |= not check_broken_lowbit(args.tfmc, args.workdir)
         sys.exit(1 if failed else 0)
     cases = [(c, PROMPT, 6, []) for c in ("q8_0", "q8_0-tied", "mixed")]

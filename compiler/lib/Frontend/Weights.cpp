@@ -145,19 +145,20 @@ uint64_t storedBytes(WeightStorage storage, llvm::ArrayRef<int64_t> shape) {
 
 WeightsCensus weightsCensus(const WeightsLayout &layout) {
   WeightsCensus c;
+  llvm::ArrayRef<formats::EncodingInfo> encodings = formats::weightEncodings();
+  std::vector<WeightsCensus::Storage> perEncoding(encodings.size());
   for (auto [decl, storage] : llvm::zip_equal(layout.weights, layout.storage)) {
     int64_t n = 1;
     for (int64_t x : decl.shape)
       n *= x;
-    int64_t bytes = 4 * n;
-    if (storage != WeightStorage::F32) {
-      const formats::EncodingInfo &info = formats::encodingInfo(storage);
-      bytes = n / info.blockSize * info.blockBytes;
-      if (storage == WeightStorage::Q8_0)
-        ++c.q8_0Weights;
-    } else {
-      ++c.f32Weights;
-    }
+    // GGUF's bytes: blockBytes per block (f32: 4 per value).
+    const formats::EncodingInfo &info = formats::encodingInfo(storage);
+    int64_t bytes = n / info.blockSize * info.blockBytes;
+    WeightsCensus::Storage &s = perEncoding[static_cast<size_t>(storage)];
+    s.storage = storage;
+    ++s.weights;
+    s.values += n;
+    s.dataBytes += bytes;
     c.values += n;
     c.dataBytes += bytes;
     if (decl.shape.size() == 2) {
@@ -165,6 +166,9 @@ WeightsCensus weightsCensus(const WeightsLayout &layout) {
       c.matrixDataBytes += bytes;
     }
   }
+  for (const WeightsCensus::Storage &s : perEncoding)
+    if (s.weights)
+      c.storages.push_back(s);
   return c;
 }
 

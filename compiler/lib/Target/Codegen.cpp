@@ -425,13 +425,27 @@ llvm::Error addModelInfo(llvm::Module &m, const ModelSpec &spec,
   const AttentionSpec &a = spec.block.attention;
   int64_t kvFloats = *kvCacheFloats(spec); // A valid spec's: no overflow.
   const WeightsCensus &census = payload.census;
+  auto c64 = [&](int64_t v) { return llvm::ConstantInt::get(i64, v); };
+  // TfmWeightStorage entries, one per encoding the blob holds.
+  auto *storageType =
+      llvm::StructType::create(ctx, {ptr, i64, i64, i64}, "TfmWeightStorage");
+  std::vector<llvm::Constant *> storages;
+  for (const WeightsCensus::Storage &s : census.storages) {
+    llvm::StringRef name = formats::encodingInfo(s.storage).name;
+    storages.push_back(llvm::ConstantStruct::get(
+        storageType, {str(name, ("tfm_storage_" + name).str()), c64(s.weights),
+                      c64(s.values), c64(s.dataBytes)}));
+  }
+  auto *storagesType = llvm::ArrayType::get(storageType, storages.size());
+  auto *storageTable = new llvm::GlobalVariable(
+      m, storagesType, true, llvm::GlobalValue::PrivateLinkage,
+      llvm::ConstantArray::get(storagesType, storages), "tfm_storages");
   // Field order and types follow TfmModelInfo in ModelAbi.h.
   auto *infoType = llvm::StructType::create(
       ctx, {i32, ptr, ptr, i64, i64, i64, i64, i64, i64, i64,
             i64, i64, ptr, ptr, ptr, i64, ptr, ptr, i64, i64,
-            i64, ptr, ptr, i64, i64, i64, i64, i64, i64},
+            i64, ptr, ptr, i64, i64, i64, i64, i64, ptr},
       "TfmModelInfo");
-  auto c64 = [&](int64_t v) { return llvm::ConstantInt::get(i64, v); };
   llvm::Constant *fields[] = {llvm::ConstantInt::get(i32, TFM_ABI_VERSION),
                               str(spec.name, "tfm_name"),
                               str(spec.arch, "tfm_arch"),
@@ -459,8 +473,8 @@ llvm::Error addModelInfo(llvm::Module &m, const ModelSpec &spec,
                               c64(census.dataBytes),
                               c64(census.matrixValues),
                               c64(census.matrixDataBytes),
-                              c64(census.f32Weights),
-                              c64(census.q8_0Weights)};
+                              c64(int64_t(storages.size())),
+                              storageTable};
   new llvm::GlobalVariable(
       m, infoType, true, llvm::GlobalValue::ExternalLinkage,
       llvm::ConstantStruct::get(infoType, fields), "tfm_model");

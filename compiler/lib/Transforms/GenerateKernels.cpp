@@ -33,13 +33,15 @@
 // elements (q8_0: int8 -> f32, times the scale), each followed by the same
 // FMAs as for f32 weights.
 //
-// With integer dot products (`int-dot`, IntegerDot.h; q8_0 only; body
-// `..._q8_0_dot_<isa>`, run by tfmrt_parallel_for_q8_dot) the call is
-// preceded by the quantization of x to int8 blocks (values xq, f32 scales
-// xd), and the body keeps an int32 twin of each accumulator: per 4 k one
-// 4P-byte load of the tile, transposed so each 32-bit lane holds one
-// column's 4 k, and one dot step per row; per block of 32,
-// acc += float(sum) * (scale_w * xd).
+// With integer dot products (`int-dot`, IntegerDot.h; q8_0, q4_0, q4_1,
+// q5_0, q5_1; body `..._<E>_dot_<isa>`, run by tfmrt_parallel_for_q8_dot,
+// _q4_0_dot, ...) the call is preceded by the quantization of x to int8
+// blocks (values xq, f32 scales and sums xd), and the body keeps an int32
+// twin of each accumulator: per 4 rows of the tile's values one 4P-byte
+// load, transposed so each 32-bit lane holds one column's 4 k (4-bit: its
+// low and its high nibbles, two steps), and one dot step per row; per block
+// of 32, acc += (float(sum) - offset * sum(xq)) * (scale_w * xd), plus
+// m * xd * sum(xq) with a minimum.
 //
 //===----------------------------------------------------------------------===//
 
@@ -65,7 +67,6 @@ namespace formats = ::tfm::formats;
 namespace {
 
 constexpr StringLiteral kSchedulerName = "tfmrt_parallel_for";
-constexpr StringLiteral kQ8DotSchedulerName = "tfmrt_parallel_for_q8_dot";
 
 /// True when `v` is a zero float constant.
 bool isZero(Value v) { return matchPattern(v, m_AnyZeroFloat()); }
@@ -90,7 +91,7 @@ struct PackedLinear {
   int64_t width;  ///< Output columns it writes: N/P tiles of P.
   /// The weight's encoding (its components the inputs after x), or f32.
   std::optional<mlir::tfm::WeightEncoding> encoding;
-  /// q8_0 with integer dot products (None: f32 arithmetic).
+  /// Integer dot products (None: f32 arithmetic; DotEncoding rows only).
   mlir::tfm::IntDotIsa dot = mlir::tfm::IntDotIsa::None;
 };
 
@@ -530,11 +531,15 @@ private:
   }
 
   /// microKernel with integer dot products: per block of 32 k (kLo and
-  /// kHi are multiples of 32) int32 sums over 8 steps of 4 k, then
-  /// acc += float(sum) * (weight scale * activation scale).
+  /// kHi are multiples of 32) int32 sums over 8 steps of 4 k (4-bit: 4
+  /// steps of 4 bytes, each two dot steps, the low and the high nibbles),
+  /// then acc += (float(sum) - offset * sum(xq)) * (weight scale *
+  /// activation scale) (DotEncoding; with a minimum m also m * xd *
+  /// sum(xq)).
   void dotMicroKernel(Value m, int64_t mt, Value n, int64_t nt, Value kLo,
                       Value kHi, bool load) {
-    // q8_0's components: the int8 values, the f16 scales.
+    const mlir::tfm::DotEncoding &de = *mlir::tfm::dotEncoding(*encoding);
+    // components[0] the values, [1] the f16 scales (Encodings.cpp).
     Value w = components[0], scales = components[1];
     Type f32 = b.getF32Type(), i32 = b.getI32Type();
     auto vecType = VectorType::get({p}, f32);
@@ -561,72 +566,123 @@ private:
     Value zeroSums = b.create<arith::ConstantOp>(
         loc, sumType, DenseElementsAttr::get(sumType, b.getI32IntegerAttr(0)));
     SmallVector<Value> sumInit(mt * nt, zeroSums);
+    // Rows of the values array per block and per step.
+    const int64_t blockRows = de.nibbles ? 16 : 32;
+    auto tileVector = [&](OpBuilder &nb, Location l, Value array, Type element,
+                          int64_t j, Value row) {
+      return nb
+          .create<vector::LoadOp>(
+              l, VectorType::get({p}, element), array,
+              ValueRange{tileIdx[j], nb.create<arith::MulIOp>(l, row, cst(p))})
+          .getResult();
+    };
     auto blocks = b.create<scf::ForOp>(
         loc, b.create<arith::DivUIOp>(loc, kLo, cst(32)),
         b.create<arith::DivUIOp>(loc, kHi, cst(32)), cst(1), init,
         [&](OpBuilder &nb, Location l, Value kb, ValueRange acc) {
-          // Steps of 4 k: the tiles' transposed weights, then per row its
-          // 4 activations and a dot step per tile.
-          Value q0 = nb.create<arith::MulIOp>(l, kb, cst(8));
+          SmallVector<Value> fifth(nt);
+          if (de.fifthComponent >= 0)
+            for (int64_t j = 0; j < nt; ++j)
+              fifth[j] =
+                  tileVector(nb, l, components[de.fifthComponent], i32, j, kb);
+          // Steps of 4 rows of values: the tiles' transposed weights, then
+          // per part and row its 4 activations and a dot step per tile.
+          Value row0 = nb.create<arith::MulIOp>(l, kb, cst(blockRows));
+          Value k0 = nb.create<arith::MulIOp>(l, kb, cst(32));
           auto steps = nb.create<scf::ForOp>(
-              l, q0, nb.create<arith::AddIOp>(l, q0, cst(8)), cst(1), sumInit,
-              [&](OpBuilder &sb, Location sl, Value q, ValueRange sums) {
-                Value k4 = sb.create<arith::MulIOp>(sl, q, cst(4));
-                Value kp = sb.create<arith::MulIOp>(sl, k4, cst(p));
-                SmallVector<mlir::tfm::DotWeights> ws;
+              l, cst(0), cst(blockRows), cst(4), sumInit,
+              [&](OpBuilder &sb, Location sl, Value r, ValueRange sums) {
+                Value kp = sb.create<arith::MulIOp>(
+                    sl, sb.create<arith::AddIOp>(sl, row0, r), cst(p));
+                SmallVector<Value> raw;
                 for (int64_t j = 0; j < nt; ++j) {
-                  Value raw = sb.create<vector::LoadOp>(
+                  raw.push_back(sb.create<vector::LoadOp>(
                       sl, VectorType::get({4 * p}, sb.getI8Type()), w,
-                      ValueRange{tileIdx[j], kp});
-                  ws.push_back(mlir::tfm::emitDotWeights(sb, sl, dot, raw, p));
+                      ValueRange{tileIdx[j], kp}));
+                  if (de.nibbles)
+                    raw.back() =
+                        mlir::tfm::transposeQuads(sb, sl, raw.back(), p);
                 }
-                SmallVector<Value> next;
-                for (int64_t i = 0; i < mt; ++i) {
-                  Value quad = sb.create<vector::LoadOp>(
-                      sl, VectorType::get({4}, sb.getI8Type()), xq,
-                      ValueRange{rowIdx[i], k4});
-                  mlir::tfm::DotActivations xs =
-                      mlir::tfm::emitDotActivations(sb, sl, dot, quad, p);
+                SmallVector<Value> next(sums);
+                for (int64_t part = 0; part < (de.nibbles ? 2 : 1); ++part) {
+                  SmallVector<mlir::tfm::DotWeights> ws;
                   for (int64_t j = 0; j < nt; ++j)
-                    next.push_back(mlir::tfm::emitDotStep(
-                        sb, sl, dot, sums[i * nt + j], ws[j], xs, p));
+                    ws.push_back(de.nibbles
+                                     ? mlir::tfm::emitNibbleWeights(
+                                           sb, sl, raw[j], part, fifth[j], r)
+                                     : mlir::tfm::emitDotWeights(sb, sl, dot,
+                                                                 raw[j], p));
+                  Value xk = sb.create<arith::AddIOp>(
+                      sl, sb.create<arith::AddIOp>(sl, k0, r), cst(16 * part));
+                  for (int64_t i = 0; i < mt; ++i) {
+                    Value quad = sb.create<vector::LoadOp>(
+                        sl, VectorType::get({4}, sb.getI8Type()), xq,
+                        ValueRange{rowIdx[i], xk});
+                    mlir::tfm::DotActivations xs =
+                        mlir::tfm::emitDotActivations(sb, sl, dot, quad, p);
+                    for (int64_t j = 0; j < nt; ++j)
+                      next[i * nt + j] = mlir::tfm::emitDotStep(
+                          sb, sl, dot, next[i * nt + j], ws[j], xs, p);
+                  }
                 }
                 sb.create<scf::YieldOp>(sl, next);
               });
-          Value bp = nb.create<arith::MulIOp>(l, kb, cst(p));
-          SmallVector<Value> weightScales;
-          for (int64_t j = 0; j < nt; ++j)
+          SmallVector<Value> weightScales, mins;
+          for (int64_t j = 0; j < nt; ++j) {
             weightScales.push_back(nb.create<arith::ExtFOp>(
-                l, vecType,
-                nb.create<vector::LoadOp>(l,
-                                          VectorType::get({p}, nb.getF16Type()),
-                                          scales, ValueRange{tileIdx[j], bp})
-                    .getResult()));
+                l, vecType, tileVector(nb, l, scales, nb.getF16Type(), j, kb)));
+            if (de.minComponent >= 0)
+              mins.push_back(nb.create<arith::ExtFOp>(
+                  l, vecType,
+                  tileVector(nb, l, components[de.minComponent],
+                             nb.getF16Type(), j, kb)));
+          }
           SmallVector<Value> next;
-          bool biased = mlir::tfm::intDotBiased(dot);
+          // q8_0's vpdpbusd takes w + 128: 128 * sum(xq) more.
+          int64_t offset =
+              de.nibbles || !mlir::tfm::intDotBiased(dot) ? de.offset : 128;
           for (int64_t i = 0; i < mt; ++i) {
             Value xs = nb.create<vector::BroadcastOp>(
                 l, vecType,
                 nb.create<memref::LoadOp>(l, x, ValueRange{rowIdx[i], kb}));
-            // The block's 128 * sum(x) (w + 128 in vpdpbusd).
-            Value bias =
-                biased
-                    ? nb.create<vector::BroadcastOp>(
-                            l, vecType,
-                            nb.create<memref::LoadOp>(
-                                l, x,
-                                ValueRange{rowIdx[i], nb.create<arith::AddIOp>(
-                                                          l, kb, cst(k / 32))}))
+            Value xsum =
+                offset || !mins.empty()
+                    ? nb.create<memref::LoadOp>(
+                            l, x,
+                            ValueRange{rowIdx[i], nb.create<arith::AddIOp>(
+                                                      l, kb, cst(k / 32))})
                           .getResult()
                     : Value();
+            auto f = [&](float c) {
+              return nb.create<arith::ConstantOp>(l, nb.getF32FloatAttr(c))
+                  .getResult();
+            };
+            // offset * sum(xq) (exact), and the block's sum of x: xd * sum.
+            Value bias =
+                offset
+                    ? nb.create<vector::BroadcastOp>(
+                            l, vecType,
+                            nb.create<arith::MulFOp>(l, xsum, f(float(offset))))
+                          .getResult()
+                    : Value();
+            Value xTotal =
+                mins.empty()
+                    ? Value()
+                    : nb.create<arith::MulFOp>(
+                            l, xs,
+                            nb.create<vector::BroadcastOp>(l, vecType, xsum))
+                          .getResult();
             for (int64_t j = 0; j < nt; ++j) {
               Value sum = nb.create<arith::SIToFPOp>(
                   l, vecType, steps.getResult(i * nt + j));
-              if (biased)
+              if (bias)
                 sum = nb.create<arith::SubFOp>(l, sum, bias);
-              next.push_back(nb.create<vector::FMAOp>(
+              Value a = nb.create<vector::FMAOp>(
                   l, sum, nb.create<arith::MulFOp>(l, weightScales[j], xs),
-                  acc[i * nt + j]));
+                  acc[i * nt + j]);
+              if (xTotal)
+                a = nb.create<vector::FMAOp>(l, mins[j], xTotal, a);
+              next.push_back(a);
             }
           }
           nb.create<scf::YieldOp>(l, next);
@@ -636,7 +692,6 @@ private:
         b.create<vector::StoreOp>(loc, blocks.getResult(i * nt + j), out,
                                   ValueRange{rowIdx[i], outCol[j]});
   }
-
   OpBuilder &b;
   Location loc;
   int64_t k, p;
@@ -669,11 +724,12 @@ struct TfmGenerateKernelsPass
       std::optional<PackedLinear> linear = isPackedLinear(op);
       if (!linear)
         return;
-      // Integer dot products for q8_0 where the isa's vectors are P int32
-      // lanes and the case (decode or prefill, the LM head) asks for them.
+      // Integer dot products for the encodings that have them (q8_0, q4_*,
+      // q5_*) where the isa's vectors are P int32 lanes and the case
+      // (decode or prefill, the LM head) asks for them.
       bool oneRow =
           cast<MemRefType>(op.getDpsInputs()[0].getType()).getDimSize(0) == 1;
-      if (linear->encoding == mlir::tfm::WeightEncoding::Q8_0 &&
+      if (linear->encoding && mlir::tfm::dotEncoding(*linear->encoding) &&
           *isa != mlir::tfm::IntDotIsa::None &&
           mlir::tfm::intDotLanes(*isa) == linear->p &&
           (oneRow ? intDotDecode : intDotPrefill) &&
@@ -719,13 +775,13 @@ struct TfmGenerateKernelsPass
 
   /// The scheduler: tfmrt_parallel_for(body, out, x, w, items, workPerItem),
   /// or for an encoded weight its encoding's (body, out, x, components...,
-  /// items, workPerItem), with integer dot products
-  /// tfmrt_parallel_for_q8_dot(body, out, xd, xq, values, scales, ...).
+  /// items, workPerItem), with integer dot products its DotEncoding's
+  /// (body, out, xd, xq, components..., items, workPerItem).
   func::FuncOp scheduler(FunctionType bodyType, const PackedLinear &linear) {
     ModuleOp module = getOperation();
     StringRef name =
         linear.dot != mlir::tfm::IntDotIsa::None
-            ? StringRef(kQ8DotSchedulerName)
+            ? StringRef(mlir::tfm::dotEncoding(*linear.encoding)->scheduler)
         : linear.encoding
             ? mlir::tfm::weightEncodingInfo(*linear.encoding).scheduler
             : StringRef(kSchedulerName);

@@ -1,4 +1,4 @@
-//===- IntegerDot.cpp - int8 dot products of q8_0 blocks ------------------===//
+//===- IntegerDot.cpp - int8 dot products of 32-value blocks --------------===//
 
 #include "IntegerDot.h"
 
@@ -40,6 +40,17 @@ constexpr IsaInfo kIsas[] = {
 };
 // clang-format on
 
+// clang-format off
+constexpr DotEncoding kDotEncodings[] = {
+    // encoding            nibbles offset min fifth scheduler
+    {WeightEncoding::Q8_0, false,  0,     -1, -1, "tfmrt_parallel_for_q8_dot"},
+    {WeightEncoding::Q4_0, true,   8,     -1, -1, "tfmrt_parallel_for_q4_0_dot"},
+    {WeightEncoding::Q4_1, true,   0,      2, -1, "tfmrt_parallel_for_q4_1_dot"},
+    {WeightEncoding::Q5_0, true,   16,    -1,  2, "tfmrt_parallel_for_q5_0_dot"},
+    {WeightEncoding::Q5_1, true,   0,      2,  3, "tfmrt_parallel_for_q5_1_dot"},
+};
+// clang-format on
+
 const IsaInfo &info(IntDotIsa isa) {
   for (const IsaInfo &i : kIsas)
     if (i.isa == isa)
@@ -56,6 +67,13 @@ Value intrinsic(OpBuilder &b, Location loc, StringRef name, Type result,
 
 } // namespace
 
+const DotEncoding *dotEncoding(WeightEncoding e) {
+  for (const DotEncoding &d : kDotEncodings)
+    if (d.encoding == e)
+      return &d;
+  return nullptr;
+}
+
 std::optional<IntDotIsa> parseIntDotIsa(StringRef name) {
   for (const IsaInfo &i : kIsas)
     if (i.name == name)
@@ -69,15 +87,56 @@ int64_t intDotLanes(IntDotIsa isa) { return info(isa).lanes; }
 
 bool intDotBiased(IntDotIsa isa) { return !info(isa).dot.empty(); }
 
-DotWeights emitDotWeights(OpBuilder &b, Location loc, IntDotIsa isa, Value raw,
-                          int64_t p) {
-  // Stored [k][P] (rows k .. k+3): lane c of the result holds the 4 k of
-  // column c. LLVM picks the shuffle (vpermb, vpermd + vpshufb, ...).
+/// Lane c of the result holds the 4 k of column c. LLVM picks the shuffle
+/// (vpermb, vpermd + vpshufb, ...).
+Value transposeQuads(OpBuilder &b, Location loc, Value raw, int64_t p) {
   SmallVector<int64_t> mask;
   for (int64_t c = 0; c < p; ++c)
     for (int64_t t = 0; t < 4; ++t)
       mask.push_back(t * p + c);
-  Value w = b.create<vector::ShuffleOp>(loc, raw, raw, mask);
+  return b.create<vector::ShuffleOp>(loc, raw, raw, mask);
+}
+
+namespace {
+
+Value splat(OpBuilder &b, Location loc, Type type, int64_t v) {
+  auto vt = cast<VectorType>(type);
+  return b.create<arith::ConstantOp>(
+      loc, vt,
+      DenseElementsAttr::get(vt, b.getIntegerAttr(vt.getElementType(), v)));
+}
+
+} // namespace
+
+DotWeights emitNibbleWeights(OpBuilder &b, Location loc, Value quads,
+                             int64_t part, Value fifth, Value j) {
+  Value w = quads;
+  Type bytes = w.getType();
+  if (part)
+    w = b.create<arith::ShRUIOp>(loc, w, splat(b, loc, bytes, 4));
+  Value q = b.create<arith::AndIOp>(loc, w, splat(b, loc, bytes, 15));
+  if (fifth) {
+    // Bits j + 16 part .. + 3 of each column's word to bit 4 of its 4
+    // bytes: (bits & 15) * 0x02040810 puts bit t at 4 + 8 t (and copies
+    // elsewhere that the mask drops; no two overlap, so nothing carries).
+    Type words = fifth.getType();
+    Value shift = b.create<arith::AddIOp>(
+        loc, b.create<arith::IndexCastOp>(loc, b.getI32Type(), j),
+        b.create<arith::ConstantIntOp>(loc, 16 * part, 32));
+    Value h = b.create<arith::ShRUIOp>(
+        loc, fifth, b.create<vector::BroadcastOp>(loc, words, shift));
+    h = b.create<arith::AndIOp>(loc, h, splat(b, loc, words, 15));
+    h = b.create<arith::MulIOp>(loc, h, splat(b, loc, words, 0x02040810));
+    h = b.create<arith::AndIOp>(loc, h, splat(b, loc, words, 0x10101010));
+    q = b.create<arith::OrIOp>(loc, q,
+                               b.create<vector::BitCastOp>(loc, bytes, h));
+  }
+  return {q, Value(), Value()};
+}
+
+DotWeights emitDotWeights(OpBuilder &b, Location loc, IntDotIsa isa, Value raw,
+                          int64_t p) {
+  Value w = transposeQuads(b, loc, raw, p);
   auto type = cast<VectorType>(w.getType());
   if (!info(isa).dot.empty()) {
     // vpdpbusd: w + 128 as u8 (the sign bit flipped) times x as s8; the
@@ -123,9 +182,11 @@ Value emitDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
                      {acc, b.create<vector::BitCastOp>(loc, words, w.magnitude),
                       b.create<vector::BitCastOp>(loc, words, x.x)});
   }
-  // sign(x, w): psignb, or -x where w < 0 (AVX-512 has no vpsignb).
+  // sign(x, w): psignb, or -x where w < 0 (AVX-512 has no vpsignb); x
+  // itself for unsigned weights.
   Value sx =
-      i.psign.empty()
+      !w.raw ? x.x
+      : i.psign.empty()
           ? b.create<arith::SelectOp>(loc, w.negative, x.negX, x.x).getResult()
           : intrinsic(b, loc, i.psign, vec(4 * p, i8), {x.x, w.raw});
   Value pairs =
@@ -174,12 +235,12 @@ void emitQuantizeRows(OpBuilder &b, Location loc, Value x, Value xq, Value xd,
                   bb.create<math::RoundEvenOp>(bl, scaled));
               bb.create<vector::StoreOp>(bl, q, xq, ValueRange{m, k0});
               bb.create<memref::StoreOp>(bl, d, xd, ValueRange{m, blk});
-              // 128 * sum(q): exact in f32 (|sum| <= 32 * 127).
+              // sum(q): exact in f32 (|sum| <= 32 * 127).
               Value sum = bb.create<vector::ReductionOp>(
                   bl, vector::CombiningKind::ADD,
                   bb.create<arith::SIToFPOp>(bl, vec(32, f32), q));
               bb.create<memref::StoreOp>(
-                  bl, bb.create<arith::MulFOp>(bl, sum, f(128.0f)), xd,
+                  bl, sum, xd,
                   ValueRange{m,
                              bb.create<arith::AddIOp>(bl, blk, cst(k / 32))});
               bb.create<scf::YieldOp>(bl);

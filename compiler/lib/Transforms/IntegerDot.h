@@ -1,20 +1,44 @@
-//===- IntegerDot.h - int8 dot products of q8_0 blocks ----------*- C++ -*-===//
+//===- IntegerDot.h - int8 dot products of 32-value blocks ------*- C++ -*-===//
 //
-// The integer arithmetic of tfm-generate-kernels' q8_0 bodies: activations
-// quantized per block of 32 to int8 (llama.cpp's quantize_row_q8_0), then
-// per 4 k and column one 32-bit lane of int8 products summed by x86's
-// vpmaddubsw + vpmaddwd or VNNI's vpdpbusd (LLVM intrinsics: MLIR 19's
-// x86vector dialect has no integer dot product).
+// The integer arithmetic of tfm-generate-kernels' q8_0, q4_0, q4_1, q5_0 and
+// q5_1 bodies: activations quantized per block of 32 to int8 (llama.cpp's
+// quantize_row_q8_0), then per 4 k and column one 32-bit lane of products of
+// the weights' integers and x's summed by x86's vpmaddubsw + vpmaddwd or
+// VNNI's vpdpbusd (LLVM intrinsics: MLIR 19's x86vector dialect has no
+// integer dot product). A block of w = d * (q - offset) (+ m) contributes
+// d * xd * (sum q * xq - offset * sum xq) (+ m * xd * sum xq).
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef TFM_LIB_TRANSFORMS_INTEGERDOT_H
 #define TFM_LIB_TRANSFORMS_INTEGERDOT_H
 
+#include "tfm/Dialect/Tfm/IR/TfmOps.h"
+
 #include "mlir/IR/Builders.h"
 #include <optional>
 
 namespace mlir::tfm {
+
+/// How an encoding's blocks of 32 enter integer dot products (one row per
+/// encoding that has them).
+struct DotEncoding {
+  WeightEncoding encoding;
+  /// 4-bit values, two per byte (byte j: element j low, j + 16 high), read
+  /// unsigned; else q8_0's signed int8s.
+  bool nibbles;
+  /// w = d * (q - offset) (+ m): the block subtracts offset * sum(xq).
+  int64_t offset;
+  /// The components holding the f16 minimum m and q5's 32-bit words of
+  /// fifth bits (bit j: element j's 16), or -1.
+  int minComponent, fifthComponent;
+  /// The runtime's scheduler of the bodies (Kernels.h): out, xd, xq, then
+  /// the components, each with its element type.
+  StringLiteral scheduler;
+};
+
+/// The row of `e`, or null when its layers keep f32 arithmetic.
+const DotEncoding *dotEncoding(WeightEncoding e);
 
 /// The instructions of one dot step, by target (`int-dot` pass option).
 enum class IntDotIsa {
@@ -36,10 +60,12 @@ int64_t intDotLanes(IntDotIsa isa);
 /// of one column, then its u8 operand and sign mask. Shared by every row of
 /// a register tile.
 struct DotWeights {
-  /// |w| for vpmaddubsw (|-128| = 128 as u8); w + 128 for vpdpbusd.
+  /// |w| for vpmaddubsw (|-128| = 128 as u8); w + 128 for vpdpbusd; an
+  /// unsigned q (4/5-bit) as it is.
   Value magnitude;
   Value negative; ///< w < 0, vector<4P x i1> (AVX-512BW's select).
-  Value raw;      ///< The transposed w (psignb takes its sign).
+  Value raw;      ///< The transposed w (psignb takes its sign); null when
+                  ///< `magnitude` is unsigned q (x then enters as it is).
 };
 
 /// True when the isa's dot step computes sum (w + 128) * x, which the
@@ -47,6 +73,18 @@ struct DotWeights {
 bool intDotBiased(IntDotIsa isa);
 DotWeights emitDotWeights(OpBuilder &b, Location loc, IntDotIsa isa, Value raw,
                           int64_t p);
+
+/// `raw` (vector<4P x i8>, rows k .. k+3 of a [K][P] tile as stored)
+/// transposed so each 32-bit lane holds the 4 k of one column.
+Value transposeQuads(OpBuilder &b, Location loc, Value raw, int64_t p);
+
+/// The weight side of a 4/5-bit dot step: from `quads` (transposeQuads of 4
+/// rows j .. j+3 of a block's bytes) the nibbles of part `part` (0:
+/// elements j .. j+3, the low ones; 1: j+16 .. j+19), with q5's fifth bits
+/// from `fifth` (vector<P x i32>, the block's words per column; null for
+/// q4) at bit 4: q in [0, 31], unsigned.
+DotWeights emitNibbleWeights(OpBuilder &b, Location loc, Value quads,
+                             int64_t part, Value fifth, Value j);
 
 /// The activation side: 4 int8s of x (`quad`, vector<4xi8>) repeated over
 /// the P lanes, and its negation (for AVX-512's masked select).
@@ -66,7 +104,7 @@ Value emitDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
 /// Quantizes the rows of `x` (memref<M x K x f32>) per block of 32 as
 /// llama.cpp's quantize_row_q8_0 does: d = max|x| / 127, q = round(x / d),
 /// storing q in `xq` (memref<M x K x i8>) and in `xd` (memref<M x 2K/32 x
-/// f32>) the K/32 scales d (kept in f32), then each block's 128 * sum(q).
+/// f32>) the K/32 scales d (kept in f32), then each block's sum(q).
 void emitQuantizeRows(OpBuilder &b, Location loc, Value x, Value xq, Value xd,
                       int64_t k);
 

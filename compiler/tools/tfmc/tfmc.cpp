@@ -205,8 +205,9 @@ cl::opt<tfm::formats::DType> quantizeOutput(
     cl::cat(category));
 cl::opt<tfm::IntDotMode> intDot(
     "int-dot",
-    cl::desc("Arithmetic of q8_0 layers: int8 dot products on quantized "
-             "activations (x86 SSSE3, AVX2, AVX-512BW, VNNI) or f32"),
+    cl::desc("Arithmetic of q8_0, q4_0, q4_1, q5_0 and q5_1 layers: int8 "
+             "dot products on quantized activations (x86 SSSE3, AVX2, "
+             "AVX-512BW, VNNI) or f32"),
     cl::init(tfm::IntDotMode::Auto),
     cl::values(clEnumValN(tfm::IntDotMode::Auto, "auto",
                           "integer for decode and prefill, the LM head f32 "
@@ -214,7 +215,7 @@ cl::opt<tfm::IntDotMode> intDot(
                clEnumValN(tfm::IntDotMode::Off, "off",
                           "f32 (dequantize in registers)"),
                clEnumValN(tfm::IntDotMode::On, "on",
-                          "integer for every q8_0 layer, the LM head too"),
+                          "integer for every such layer, the LM head too"),
                clEnumValN(tfm::IntDotMode::Decode, "decode",
                           "as auto, for decode only"),
                clEnumValN(tfm::IntDotMode::Prefill, "prefill",

@@ -88,14 +88,19 @@ struct WeightBinding {
 using WeightStorage = formats::Encoding;
 
 /// What a layout's weights hold (TfmModelInfo's census fields): values and
-/// data bytes (weightsCensus, Weights.h; 4 per f32 value, 34 per 32-value q8_0
-/// block: the bytes of the GGUF tensor, without the blob's alignment padding),
-/// of all weights and of the 2-D ones (linear layers and embedding tables), and
-/// the number of weights stored in each storage.
+/// data bytes (weightsCensus, Weights.h; 4 per f32 value, GGUF's block bytes
+/// per block, 34 per 32-value q8_0 block: the bytes of the GGUF tensor,
+/// without the blob's alignment padding), of all weights and of the 2-D ones
+/// (linear layers and embedding tables), and per storage the weights, values
+/// and data bytes (the storages present, in the encodings table's order).
 struct WeightsCensus {
+  struct Storage {
+    WeightStorage storage;
+    int64_t weights = 0, values = 0, dataBytes = 0;
+  };
   int64_t values = 0, dataBytes = 0;
   int64_t matrixValues = 0, matrixDataBytes = 0;
-  int64_t f32Weights = 0, q8_0Weights = 0;
+  std::vector<Storage> storages;
 };
 
 struct WeightsSpec {

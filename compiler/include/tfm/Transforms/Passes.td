@@ -125,14 +125,15 @@ def TfmGenerateKernelsPass : Pass<"tfm-generate-kernels", "ModuleOp"> {
            "tiles x P floats) stays in L1 for every row tile, and the rows' "
            "block of x in L2 for every column tile (0: no blocking)">,
     Option<"intDot", "int-dot", "std::string", /*default=*/"\"none\"",
-           "q8_0 layers with integer dot products on this x86 instruction "
+           "q8_0, q4_0, q4_1, q5_0 and q5_1 layers with integer dot "
+           "products on this x86 instruction "
            "set (none, ssse3, avx2, avx512bw, avxvnni, avx512vnni; its "
            "lanes must be P): activations quantized to int8 per block of "
            "32 before the call, int32 sums per block in the body">,
     Option<"intDotDecode", "int-dot-decode", "bool", /*default=*/"true",
-           "Integer dot products for one-row (decode) q8_0 layers">,
+           "Integer dot products for one-row (decode) layers">,
     Option<"intDotPrefill", "int-dot-prefill", "bool", /*default=*/"true",
-           "Integer dot products for many-row (prefill) q8_0 layers">,
+           "Integer dot products for many-row (prefill) layers">,
     Option<"intDotHead", "int-dot-head", "bool", /*default=*/"true",
            "Integer dot products for the LM head's contractions too "
            "(tfm-to-linalg marks them `tfm.lm_head`): false keeps the "

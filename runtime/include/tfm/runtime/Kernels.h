@@ -158,6 +158,31 @@ void _mlir_ciface_tfmrt_parallel_for_q8_dot(
     TfmMemRefI8x2 *xValues, TfmMemRefI8x2 *values, TfmMemRefF16x2 *scales,
     int64_t items, int64_t workPerItem);
 
+/// The same for the 4/5-bit encodings' integer dot products (IntegerDot.h):
+/// out, the activations' scales and values, then the weight's components
+/// (q4_0 as q8_0's; q4_1 and q5_0 three, a body of 6 memrefs; q5_1 four).
+typedef void (*TfmParallelBodyW5Fn)(int64_t, int64_t, TFM_MEMREF2_PARAMS,
+                                    TFM_MEMREF2_PARAMS, TFM_MEMREF2_PARAMS,
+                                    TFM_MEMREF2_PARAMS, TFM_MEMREF2_PARAMS,
+                                    TFM_MEMREF2_PARAMS, TFM_MEMREF2_PARAMS);
+void _mlir_ciface_tfmrt_parallel_for_q4_0_dot(
+    TfmParallelQ8DotBodyFn body, TfmMemRefF32x2 *out, TfmMemRefF32x2 *xScales,
+    TfmMemRefI8x2 *xValues, TfmMemRefI8x2 *values, TfmMemRefF16x2 *scales,
+    int64_t items, int64_t workPerItem);
+void _mlir_ciface_tfmrt_parallel_for_q4_1_dot(
+    TfmParallelBodyW4Fn body, TfmMemRefAnyx2 *out, TfmMemRefAnyx2 *xScales,
+    TfmMemRefAnyx2 *xValues, TfmMemRefAnyx2 *values, TfmMemRefAnyx2 *scales,
+    TfmMemRefAnyx2 *mins, int64_t items, int64_t workPerItem);
+void _mlir_ciface_tfmrt_parallel_for_q5_0_dot(
+    TfmParallelBodyW4Fn body, TfmMemRefAnyx2 *out, TfmMemRefAnyx2 *xScales,
+    TfmMemRefAnyx2 *xValues, TfmMemRefAnyx2 *values, TfmMemRefAnyx2 *scales,
+    TfmMemRefAnyx2 *high, int64_t items, int64_t workPerItem);
+void _mlir_ciface_tfmrt_parallel_for_q5_1_dot(
+    TfmParallelBodyW5Fn body, TfmMemRefAnyx2 *out, TfmMemRefAnyx2 *xScales,
+    TfmMemRefAnyx2 *xValues, TfmMemRefAnyx2 *values, TfmMemRefAnyx2 *scales,
+    TfmMemRefAnyx2 *mins, TfmMemRefAnyx2 *high, int64_t items,
+    int64_t workPerItem);
+
 /// A parallel body of four 3-D operands and one scalar (tfm-generate-attention:
 /// out, q, k, v, pos): computes the items [begin, end). Each memref arrives
 /// expanded: allocated, aligned, offset, sizes[3], strides[3].

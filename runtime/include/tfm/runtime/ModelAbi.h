@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define TFM_ABI_VERSION 6
+#define TFM_ABI_VERSION 7
 
 /// Marks the C API: libtfmrt is compiled with hidden visibility, so a shared
 /// library built by tfmc --emit=shared exports the model and these only.
@@ -81,6 +81,14 @@ typedef void (*TfmProbeFn)(TfmMemRefI8x1 *weights, TfmMemRefI32x1 *tokens,
                            int64_t pos, TfmMemRefF32x1 *kv_cache,
                            TfmMemRefF32x2 *logits, TfmMemRefF32x4 *attention);
 
+/// The weights stored in one encoding (ABI 7; TfmModelInfo::storages).
+typedef struct TfmWeightStorage {
+  const char *encoding; ///< Its name: "f32", "f16", "q8_0", "q4_K", ...
+  int64_t weights;      ///< Weights (tensors) stored so.
+  int64_t values;       ///< Their values.
+  int64_t data_bytes;   ///< Their data bytes (GGUF's bytes per block).
+} TfmWeightStorage;
+
 /// Everything the runtime needs to know about a compiled model.
 typedef struct TfmModelInfo {
   uint32_t abi_version; ///< TFM_ABI_VERSION at compile time.
@@ -117,14 +125,17 @@ typedef struct TfmModelInfo {
                               ///< --probes=attention.
   /* ABI 6: what the weights hold (the executable's --info). Data bytes are
      the stored values' bytes without the blob's alignment padding: 4 per f32
-     value, 34 per q8_0 block of 32 values (an f16 scale and 32 int8s). */
+     value, GGUF's block bytes per block of an encoding (34 per q8_0 block of
+     32 values: an f16 scale and 32 int8s). */
   int64_t weight_values;     ///< Values of all weights.
   int64_t weight_data_bytes; ///< Their data bytes.
   int64_t matrix_values;     ///< Values of the 2-D weights (linear layers,
                              ///< embedding tables).
   int64_t matrix_data_bytes; ///< Their data bytes.
-  int64_t weights_f32;       ///< Weights (tensors) stored as f32.
-  int64_t weights_q8_0;      ///< Weights stored as q8_0 blocks.
+  /* ABI 7: the same per encoding, one entry per encoding the blob holds,
+     in the order of the encodings table (f32 first). */
+  int64_t n_storages;
+  const TfmWeightStorage *storages;
 } TfmModelInfo;
 
 /// A sidecar weights file is the blob (weights_bytes bytes) followed by this
