@@ -247,7 +247,8 @@ TEST_P(Poisoned, BlobWriterNamesTheTensorAndElement) {
   }
   llvm::SmallString<0> blob;
   llvm::raw_svector_ostream os(blob);
-  auto id = writeWeightsBlob(spec, ckpt, os, {}, {}, {}, /*allowNonFinite=*/true);
+  auto id =
+      writeWeightsBlob(spec, ckpt, os, {}, {}, {}, /*allowNonFinite=*/true);
   ASSERT_TRUE(bool(id)) << llvm::toString(id.takeError());
   size_t nonFinite = 0;
   for (size_t k = 0; k + 4 <= blob.size(); k += 4) {
@@ -381,10 +382,10 @@ TEST(Weights, MergedWeightsAreOneWeight) {
       if (info.components.empty())
         return llvm::StringRef(blob + at, 4 * rows * cols);
       const formats::EncodingComponent &comp = info.components[c];
-      return llvm::StringRef(
-          blob + at + formats::componentOffset(info, c, rows, cols),
-          rows * cols / info.blockSize * comp.perBlock *
-              formats::elementBytes(comp.kind));
+      return llvm::StringRef(blob + at +
+                                 formats::componentOffset(info, c, rows, cols),
+                             rows * cols / info.blockSize * comp.perBlock *
+                                 formats::elementBytes(comp.kind));
     };
     std::string expected(plain.str());
     int groups = 0;
@@ -410,10 +411,10 @@ TEST(Weights, MergedWeightsAreOneWeight) {
           joined += component(plain.data(), layout.offsets[k + j], c,
                               layout.weights[k + j].shape[0], cols)
                         .str();
-        uint64_t at = begin + (info.components.empty()
-                                   ? 0
-                                   : formats::componentOffset(info, c, rows,
-                                                              cols));
+        uint64_t at =
+            begin + (info.components.empty()
+                         ? 0
+                         : formats::componentOffset(info, c, rows, cols));
         ASSERT_LE(at + joined.size(), end) << what << " " << d.name;
         std::copy(joined.begin(), joined.end(), expected.begin() + at);
       }

@@ -705,59 +705,61 @@ Error writeEncodedWeight(const ModelSpec &spec, const Checkpoint *ckpt,
     blob.zeros(start + formats::componentOffset(info, c, totalRows, cols) -
                blob.position());
     for (const Source &src : sources) {
-    const WeightDecl &decl = *src.decl;
-    const TensorInfo *t = src.t;
-    // Where a block's bytes come from, for the error messages.
-    std::string source = t ? "tensor '" + t->name + "' " + shapeString(t->shape)
-                           : "its values quantized";
-    // [K/B * perBlock][width] elements per tile: element (b * perBlock + e,
-    // r) is element e of the component in row r's block b.
-    if (Error e = forTiles(src, [&](uint64_t row, uint64_t width) -> Error {
-          const uint64_t perRow = blocksPerRow * comp.perBlock;
-          out.resize(perRow * width * bytes);
-          for (uint64_t b = 0; b < blocksPerRow; ++b)
-            for (uint64_t i = 0; i < width; ++i) {
-              const uint8_t *block = &raw[i * rowBytes + b * info.blockBytes];
-              if (comp.check == formats::EncodingComponent::Scale) {
-                float d = formats::halfToFloat(
-                    llvm::support::endian::read16le(block + comp.byteOffset));
-                if (!std::isfinite(d))
-                  return readerError(
-                      "weight '" + decl.name + "': " + source + " has " +
-                      (std::isnan(d) ? "a NaN" : "an infinite") + " " +
-                      info.name + " " + comp.name + " in block " +
-                      llvm::Twine((row + i) * blocksPerRow + b) + " (row " +
-                      llvm::Twine(row + i) +
-                      (t ? ", at byte " +
-                               llvm::Twine(t->offset + (row + i) * rowBytes +
-                                           b * info.blockBytes +
-                                           comp.byteOffset)
-                                   .str()
-                         : std::string()) +
-                      ")");
+      const WeightDecl &decl = *src.decl;
+      const TensorInfo *t = src.t;
+      // Where a block's bytes come from, for the error messages.
+      std::string source =
+          t ? "tensor '" + t->name + "' " + shapeString(t->shape)
+            : "its values quantized";
+      // [K/B * perBlock][width] elements per tile: element (b * perBlock + e,
+      // r) is element e of the component in row r's block b.
+      if (Error e = forTiles(src, [&](uint64_t row, uint64_t width) -> Error {
+            const uint64_t perRow = blocksPerRow * comp.perBlock;
+            out.resize(perRow * width * bytes);
+            for (uint64_t b = 0; b < blocksPerRow; ++b)
+              for (uint64_t i = 0; i < width; ++i) {
+                const uint8_t *block = &raw[i * rowBytes + b * info.blockBytes];
+                if (comp.check == formats::EncodingComponent::Scale) {
+                  float d = formats::halfToFloat(
+                      llvm::support::endian::read16le(block + comp.byteOffset));
+                  if (!std::isfinite(d))
+                    return readerError(
+                        "weight '" + decl.name + "': " + source + " has " +
+                        (std::isnan(d) ? "a NaN" : "an infinite") + " " +
+                        info.name + " " + comp.name + " in block " +
+                        llvm::Twine((row + i) * blocksPerRow + b) + " (row " +
+                        llvm::Twine(row + i) +
+                        (t ? ", at byte " +
+                                 llvm::Twine(t->offset + (row + i) * rowBytes +
+                                             b * info.blockBytes +
+                                             comp.byteOffset)
+                                     .str()
+                           : std::string()) +
+                        ")");
+                }
+                // f16 / bf16 values: non-finite ones as an f32 weight's.
+                if (comp.check != formats::EncodingComponent::None &&
+                    comp.check != formats::EncodingComponent::Scale && t &&
+                    !allowNonFinite) {
+                  const uint8_t *at = block + comp.byteOffset;
+                  uint16_t bits = llvm::support::endian::read16le(at);
+                  float v = comp.check == formats::EncodingComponent::F16Value
+                                ? formats::halfToFloat(bits)
+                                : formats::bf16ToFloat(bits);
+                  if (!std::isfinite(v))
+                    return nonFiniteError(decl, *t, (row + i) * cols + b, v);
+                }
+                for (uint64_t e = 0; e < comp.perBlock; ++e)
+                  std::memcpy(
+                      &out[((b * comp.perBlock + e) * width + i) * bytes],
+                      block + comp.byteOffset + e * bytes, bytes);
               }
-              // f16 / bf16 values: non-finite ones as an f32 weight's.
-              if (comp.check != formats::EncodingComponent::None &&
-                  comp.check != formats::EncodingComponent::Scale && t &&
-                  !allowNonFinite) {
-                const uint8_t *at = block + comp.byteOffset;
-                uint16_t bits = llvm::support::endian::read16le(at);
-                float v = comp.check == formats::EncodingComponent::F16Value
-                              ? formats::halfToFloat(bits)
-                              : formats::bf16ToFloat(bits);
-                if (!std::isfinite(v))
-                  return nonFiniteError(decl, *t, (row + i) * cols + b, v);
-              }
-              for (uint64_t e = 0; e < comp.perBlock; ++e)
-                std::memcpy(&out[((b * comp.perBlock + e) * width + i) * bytes],
-                            block + comp.byteOffset + e * bytes, bytes);
-            }
-          blob.write(out);
-          if (t && c == order.back())
-            ckpt->releasePages(*t, row * cols, width * cols);
-          return Error::success();
-        }))
-      return e;
+            blob.write(out);
+            if (t && c == order.back())
+              ckpt->releasePages(*t, row * cols, width * cols);
+            return Error::success();
+          }))
+        return e;
     }
   }
   return Error::success();
@@ -834,8 +836,8 @@ writeWeightsBlob(const ModelSpec &spec, const Checkpoint *ckpt,
       }
     }
     const size_t next = k + parts.size();
-    const uint64_t end = next < layout.weights.size() ? layout.offsets[next]
-                                                      : layout.totalSize;
+    const uint64_t end =
+        next < layout.weights.size() ? layout.offsets[next] : layout.totalSize;
     k = next;
     if (layout.storage[k - 1] != WeightStorage::F32) {
       if (Error e = writeEncodedWeight(
@@ -851,10 +853,9 @@ writeWeightsBlob(const ModelSpec &spec, const Checkpoint *ckpt,
           continue;
         }
         if (part->shape.size() != 2 || tile < 1)
-          return readerError("weight '" + part->name + "' " +
-                             shapeString(part->shape) +
-                             " cannot be packed in tiles of " +
-                             llvm::Twine(tile) + " rows");
+          return readerError(
+              "weight '" + part->name + "' " + shapeString(part->shape) +
+              " cannot be packed in tiles of " + llvm::Twine(tile) + " rows");
         TileSink tiles(blob, static_cast<size_t>(tile),
                        static_cast<size_t>(part->shape[0]),
                        static_cast<size_t>(part->shape[1]));

@@ -179,14 +179,14 @@ using WeightMerges = std::vector<WeightMerge>;
 ///
 /// Writes the blob (weightsLayout(spec)) to `os`: exactly totalSize bytes,
 /// in 4 MiB writes, the weights `packing` names (by template or name) in
-/// their tiles, the groups of `merges` as one weight each. Weights are converted from `ckpt`'s mapping (null for
-/// CheckpointFormat::Random) straight into the block being written and the
-/// mapping's pages are released as they are converted, so neither the
-/// model nor the checkpoint is ever resident as a whole. Returns the blob's
-/// TfmModelInfo::weights_id: a hash (never 0) of its bytes, a chain of the
-/// xxh3 digests of its 4 MiB blocks, computed on the way. A NaN or infinity
-/// in the checkpoint is an error naming the weight, the tensor and the
-/// element (found in the same pass), unless `allowNonFinite`.
+/// their tiles, the groups of `merges` as one weight each. Weights are
+/// converted from `ckpt`'s mapping (null for CheckpointFormat::Random) straight
+/// into the block being written and the mapping's pages are released as they
+/// are converted, so neither the model nor the checkpoint is ever resident as a
+/// whole. Returns the blob's TfmModelInfo::weights_id: a hash (never 0) of its
+/// bytes, a chain of the xxh3 digests of its 4 MiB blocks, computed on the way.
+/// A NaN or infinity in the checkpoint is an error naming the weight, the
+/// tensor and the element (found in the same pass), unless `allowNonFinite`.
 llvm::Expected<uint64_t>
 writeWeightsBlob(const ModelSpec &spec, const formats::Checkpoint *ckpt,
                  llvm::raw_ostream &os, const WeightPacking &packing = {},

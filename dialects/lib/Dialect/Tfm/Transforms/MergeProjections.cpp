@@ -121,9 +121,8 @@ struct TfmMergeProjectionsPass
       if (parts.size() < 2)
         continue;
       Block *block = parts.front().linear->getBlock();
-      llvm::stable_sort(parts, [](Part a, Part b) {
-        return a.offset < b.offset;
-      });
+      llvm::stable_sort(parts,
+                        [](Part a, Part b) { return a.offset < b.offset; });
       auto fits = [&](Part prev, Part next) {
         auto pt = prev.weight.getResult().getType();
         auto nt = next.weight.getResult().getType();
