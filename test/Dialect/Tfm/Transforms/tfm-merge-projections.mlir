@@ -10,9 +10,14 @@
 // CHECK: %[[W:.*]] = tfm.weight "layers.{i}.wq+wk+wv.weight" packed 16 {tfm.merged = ["layers.{i}.wq.weight", "layers.{i}.wk.weight", "layers.{i}.wv.weight"]} : tensor<64x8xf32>
 // CHECK: %[[Y:.*]] = tfm.linear %arg0, %[[W]] : (tensor<1x8xf32>, tensor<64x8xf32>) -> tensor<1x64xf32>
 // CHECK-NOT: tfm.linear
-// CHECK: %[[Q:.*]] = tensor.extract_slice %[[Y]][0, 0] [1, 32] [1, 1] : tensor<1x64xf32> to tensor<1x32xf32>
-// CHECK: %[[K:.*]] = tensor.extract_slice %[[Y]][0, 32] [1, 16] [1, 1] : tensor<1x64xf32> to tensor<1x16xf32>
-// CHECK: %[[V:.*]] = tensor.extract_slice %[[Y]][0, 48] [1, 16] [1, 1] : tensor<1x64xf32> to tensor<1x16xf32>
+// One token: 1-D slices, expanded back to 1 x N (unit strides once
+// bufferized, so the heads' reshapes need no copy).
+// CHECK: %[[QS:.*]] = tensor.extract_slice %[[Y]][0, 0] [1, 32] [1, 1] : tensor<1x64xf32> to tensor<32xf32>
+// CHECK: %[[Q:.*]] = tensor.expand_shape %[[QS]] {{\[}}[0, 1]] output_shape [1, 32] : tensor<32xf32> into tensor<1x32xf32>
+// CHECK: %[[KS:.*]] = tensor.extract_slice %[[Y]][0, 32] [1, 16] [1, 1] : tensor<1x64xf32> to tensor<16xf32>
+// CHECK: %[[K:.*]] = tensor.expand_shape %[[KS]]
+// CHECK: %[[VS:.*]] = tensor.extract_slice %[[Y]][0, 48] [1, 16] [1, 1] : tensor<1x64xf32> to tensor<16xf32>
+// CHECK: %[[V:.*]] = tensor.expand_shape %[[VS]]
 // CHECK: return %[[Q]], %[[K]], %[[V]]
 func.func private @qkv(%x: tensor<1x8xf32>) -> (tensor<1x32xf32>, tensor<1x16xf32>, tensor<1x16xf32>)
     attributes {tfm.weight_offsets = {"layers.{i}.wq.weight" = 0 : i64, "layers.{i}.wk.weight" = 1024 : i64,

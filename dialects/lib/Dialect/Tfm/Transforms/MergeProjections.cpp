@@ -209,11 +209,26 @@ struct TfmMergeProjectionsPass
     int64_t row = 0;
     for (Part &p : g.parts) {
       int64_t n = p.weight.getResult().getType().getDimSize(0);
-      Value slice = b.create<tensor::ExtractSliceOp>(
-          p.linear.getLoc(), p.linear.getResult().getType(), merged,
-          ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(row)},
-          ArrayRef<OpFoldResult>{tokens, b.getIndexAttr(n)},
-          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+      SmallVector<OpFoldResult> offsets{b.getIndexAttr(0),
+                                        b.getIndexAttr(row)};
+      SmallVector<OpFoldResult> sizes{tokens, b.getIndexAttr(n)};
+      SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+      Value slice;
+      if (yType.getDimSize(0) == 1) {
+        // One token: a 1-D slice expanded back to 1 x N, whose buffer has
+        // the unit stride that decode's head reshapes need; a 1 x N view
+        // with the merged row's stride would be copied out first.
+        auto flat = RankedTensorType::get({n}, b.getF32Type());
+        Value row1d = b.create<tensor::ExtractSliceOp>(
+            p.linear.getLoc(), flat, merged, offsets, sizes, strides);
+        slice = b.create<tensor::ExpandShapeOp>(
+            p.linear.getLoc(), p.linear.getResult().getType(), row1d,
+            ArrayRef<ReassociationIndices>{{0, 1}});
+      } else {
+        slice = b.create<tensor::ExtractSliceOp>(
+            p.linear.getLoc(), p.linear.getResult().getType(), merged,
+            offsets, sizes, strides);
+      }
       p.linear.getResult().replaceAllUsesWith(slice);
       row += n;
     }
