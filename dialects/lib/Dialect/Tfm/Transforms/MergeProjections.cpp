@@ -209,8 +209,7 @@ struct TfmMergeProjectionsPass
     int64_t row = 0;
     for (Part &p : g.parts) {
       int64_t n = p.weight.getResult().getType().getDimSize(0);
-      SmallVector<OpFoldResult> offsets{b.getIndexAttr(0),
-                                        b.getIndexAttr(row)};
+      SmallVector<OpFoldResult> offsets{b.getIndexAttr(0), b.getIndexAttr(row)};
       SmallVector<OpFoldResult> sizes{tokens, b.getIndexAttr(n)};
       SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
       Value slice;
@@ -226,8 +225,8 @@ struct TfmMergeProjectionsPass
             ArrayRef<ReassociationIndices>{{0, 1}});
       } else {
         slice = b.create<tensor::ExtractSliceOp>(
-            p.linear.getLoc(), p.linear.getResult().getType(), merged,
-            offsets, sizes, strides);
+            p.linear.getLoc(), p.linear.getResult().getType(), merged, offsets,
+            sizes, strides);
       }
       p.linear.getResult().replaceAllUsesWith(slice);
       row += n;
