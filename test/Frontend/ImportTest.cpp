@@ -16,6 +16,7 @@
 #include "tfm/Frontend/Weights.h"
 
 #include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
@@ -246,7 +247,8 @@ TEST_P(Poisoned, BlobWriterNamesTheTensorAndElement) {
   }
   llvm::SmallString<0> blob;
   llvm::raw_svector_ostream os(blob);
-  auto id = writeWeightsBlob(spec, ckpt, os, {}, {}, /*allowNonFinite=*/true);
+  auto id =
+      writeWeightsBlob(spec, ckpt, os, {}, {}, {}, /*allowNonFinite=*/true);
   ASSERT_TRUE(bool(id)) << llvm::toString(id.takeError());
   size_t nonFinite = 0;
   for (size_t k = 0; k + 4 <= blob.size(); k += 4) {
@@ -334,6 +336,101 @@ TEST(Weights, PackedWeightsAreColumnTiles) {
   EXPECT_NE(msg.find("weight 'final_norm.weight'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("cannot be packed in tiles of 8 rows"), std::string::npos)
       << msg;
+}
+
+TEST(Weights, MergedWeightsAreOneWeight) {
+  // A group of tfm-merge-projections (Q/K/V, w1/w3) is written as one
+  // [sum N, K] weight at the first part's offset: for each component of
+  // its encoding (f32: the one array), the parts' arrays one after the
+  // other, each as the unmerged blob has it; zeros up to the next weight,
+  // every other weight unchanged. GQA widths (32, 16, 16 rows of 32).
+  auto imported = importModel(tmpPath("fixtures/st-llama"));
+  ASSERT_TRUE(bool(imported)) << llvm::toString(imported.takeError());
+  for (WeightStorage storage : {WeightStorage::F32, WeightStorage::F16,
+                                WeightStorage::Q8_0, WeightStorage::Q4_0}) {
+    ModelSpec spec = imported->spec;
+    spec.weights = WeightsSpec();
+    spec.weights.format = CheckpointFormat::Random;
+    spec.weights.seed = 7;
+    for (const WeightDecl &d : expectedWeights(spec))
+      if (d.shape.size() == 2 && layerOf(d) >= 0 &&
+          storage != WeightStorage::F32)
+        spec.weights.storage[d.name] = storage;
+    const std::string what = toString(storage);
+    const formats::EncodingInfo &info = formats::encodingInfo(storage);
+    WeightsLayout layout = weightsLayout(spec);
+    WeightPacking packing;
+    WeightMerges merges;
+    for (const char *group : {"wq wk wv", "w1 w3"}) {
+      WeightMerge &m = merges.emplace_back();
+      m.tile = 8;
+      for (llvm::StringRef stem : llvm::split(group, ' ')) {
+        m.parts.push_back(("layers.{i}." + stem + ".weight").str());
+        packing[m.parts.back()] = 8;
+      }
+    }
+    llvm::SmallString<0> plain, merged;
+    llvm::raw_svector_ostream osPlain(plain), osMerged(merged);
+    ASSERT_TRUE(bool(writeWeightsBlob(spec, nullptr, osPlain, packing)));
+    ASSERT_TRUE(
+        bool(writeWeightsBlob(spec, nullptr, osMerged, packing, merges)));
+    ASSERT_EQ(plain.size(), merged.size()) << what;
+    // The bytes of component c (f32: the values) of the [rows, K] weight
+    // at `at`.
+    auto component = [&](const char *blob, uint64_t at, unsigned c,
+                         int64_t rows, int64_t cols) {
+      if (info.components.empty())
+        return llvm::StringRef(blob + at, 4 * rows * cols);
+      const formats::EncodingComponent &comp = info.components[c];
+      return llvm::StringRef(blob + at +
+                                 formats::componentOffset(info, c, rows, cols),
+                             rows * cols / info.blockSize * comp.perBlock *
+                                 formats::elementBytes(comp.kind));
+    };
+    std::string expected(plain.str());
+    int groups = 0;
+    for (size_t k = 0; k < layout.weights.size(); ++k) {
+      const WeightDecl &d = layout.weights[k];
+      auto m = llvm::find_if(merges, [&](const WeightMerge &m) {
+        return m.parts.front() == d.templ;
+      });
+      if (m == merges.end())
+        continue;
+      ++groups;
+      const size_t n = m->parts.size();
+      ASSERT_EQ(layout.weights[k + n - 1].templ, m->parts.back());
+      int64_t rows = 0, cols = d.shape[1];
+      for (size_t j = 0; j < n; ++j)
+        rows += layout.weights[k + j].shape[0];
+      uint64_t begin = layout.offsets[k], end = layout.offsets[k + n];
+      std::fill(expected.begin() + begin, expected.begin() + end, '\0');
+      unsigned count = std::max<size_t>(info.components.size(), 1);
+      for (unsigned c = 0; c < count; ++c) {
+        std::string joined;
+        for (size_t j = 0; j < n; ++j)
+          joined += component(plain.data(), layout.offsets[k + j], c,
+                              layout.weights[k + j].shape[0], cols)
+                        .str();
+        uint64_t at =
+            begin + (info.components.empty()
+                         ? 0
+                         : formats::componentOffset(info, c, rows, cols));
+        ASSERT_LE(at + joined.size(), end) << what << " " << d.name;
+        std::copy(joined.begin(), joined.end(), expected.begin() + at);
+      }
+    }
+    EXPECT_EQ(groups, 2 * spec.numLayers) << what;
+    EXPECT_TRUE(expected == merged.str()) << what;
+    // Only the next weights of the layout merge.
+    WeightMerges bad{{{"layers.{i}.wq.weight", "layers.{i}.wv.weight"}, 8}};
+    llvm::SmallString<0> none;
+    llvm::raw_svector_ostream osNone(none);
+    std::string msg = llvm::toString(
+        writeWeightsBlob(spec, nullptr, osNone, packing, bad).takeError());
+    EXPECT_NE(msg.find("cannot be merged with 'layers.{i}.wv.weight'"),
+              std::string::npos)
+        << msg;
+  }
 }
 
 // st-gpt2's checkpoint has hidden 64: its spec with 32 names a w1 that

@@ -645,54 +645,65 @@ struct QuantizeSink {
   }
 };
 
-/// Writes weight `decl`, stored as `info`'s blocks, in tiles of `tile`
-/// rows (see writeWeightsBlob): each component's array in blob order. A
-/// tensor of that encoding is copied block by block; any other
-/// (tfmc --quantize) is read as f32 and quantized first.
+/// Writes the weights `parts` (one, or a group of tfm-merge-projections:
+/// the same columns), stored as `info`'s blocks, as one weight of their rows
+/// in tiles of `tile` rows (see writeWeightsBlob): each component's array
+/// in blob order, holding every part's rows. A tensor of that encoding is
+/// copied block by block; any other (tfmc --quantize) is read as f32 and
+/// quantized first.
 Error writeEncodedWeight(const ModelSpec &spec, const Checkpoint *ckpt,
-                         const WeightDecl &decl,
+                         llvm::ArrayRef<const WeightDecl *> parts,
                          const formats::EncodingInfo &info, uint64_t tile,
                          BlobWriter &blob, bool allowNonFinite) {
-  const uint64_t rows = decl.shape[0], cols = decl.shape[1];
+  const uint64_t cols = parts.front()->shape[1];
   const uint64_t blocksPerRow = cols / info.blockSize;
   const uint64_t rowBytes = blocksPerRow * info.blockBytes;
-  const TensorInfo *t = nullptr;
-  std::vector<uint8_t> quantized;
-  if (ckpt && spec.weights.format != CheckpointFormat::Random) {
-    auto r = resolve(spec, *ckpt, decl);
-    if (!r)
-      return r.takeError();
-    if (r->tensor->dtype == info.encoding && r->binding.splitAxis < 0 &&
-        !r->binding.transpose)
-      t = r->tensor;
-  }
-  // Where a block's bytes come from, for the error messages.
-  std::string source = t ? "tensor '" + t->name + "' " + shapeString(t->shape)
-                         : "its values quantized";
-  if (!t) {
-    assert(info.quantize && "chooseWeightStorage quantizes with a quantizer");
-    quantized.reserve(rows * rowBytes);
-    QuantizeSink sink{info, quantized};
-    if (Error e = streamWeight(spec, ckpt, decl, sink, allowNonFinite))
-      return e;
+  struct Source {
+    const WeightDecl *decl;
+    const TensorInfo *t = nullptr;
+    std::vector<uint8_t> quantized;
+  };
+  std::vector<Source> sources;
+  uint64_t totalRows = 0, mostRows = 0;
+  for (const WeightDecl *decl : parts) {
+    Source &src = sources.emplace_back(Source{decl});
+    totalRows += decl->shape[0];
+    mostRows = std::max<uint64_t>(mostRows, decl->shape[0]);
+    if (ckpt && spec.weights.format != CheckpointFormat::Random) {
+      auto r = resolve(spec, *ckpt, *decl);
+      if (!r)
+        return r.takeError();
+      if (r->tensor->dtype == info.encoding && r->binding.splitAxis < 0 &&
+          !r->binding.transpose)
+        src.t = r->tensor;
+    }
+    if (!src.t) {
+      assert(info.quantize && "chooseWeightStorage quantizes with a quantizer");
+      src.quantized.reserve(decl->shape[0] * rowBytes);
+      QuantizeSink sink{info, src.quantized};
+      if (Error e = streamWeight(spec, ckpt, *decl, sink, allowNonFinite))
+        return e;
+    }
   }
   uint64_t start = blob.position();
   // One tile's rows at a time: at most `tile` rows of the file, repacked
   // (Encodings.h) into `packed` when the encoding says so.
-  std::vector<uint8_t> raw(std::min(tile, rows) * rowBytes), out, packed;
+  std::vector<uint8_t> raw(std::min(tile, mostRows) * rowBytes), out, packed;
   const uint64_t blockBytes = info.repack ? info.packedBytes : info.blockBytes;
   if (info.repack)
-    packed.resize(std::min(tile, rows) * blocksPerRow * blockBytes);
+    packed.resize(std::min(tile, mostRows) * blocksPerRow * blockBytes);
   const std::vector<uint8_t> &blocks = info.repack ? packed : raw;
   auto forTiles =
-      [&](llvm::function_ref<Error(uint64_t row, uint64_t width)> fn) -> Error {
+      [&](const Source &src,
+          llvm::function_ref<Error(uint64_t row, uint64_t width)> fn) -> Error {
+    const uint64_t rows = src.decl->shape[0];
     for (uint64_t row = 0; row < rows;) {
       uint64_t width = std::min(tile, rows - row);
       auto dst =
           llvm::MutableArrayRef<uint8_t>(raw).take_front(width * rowBytes);
-      if (!t)
-        std::memcpy(dst.data(), &quantized[row * rowBytes], dst.size());
-      else if (Error e = ckpt->readBytes(*t, dst, row * rowBytes))
+      if (!src.t)
+        std::memcpy(dst.data(), &src.quantized[row * rowBytes], dst.size());
+      else if (Error e = ckpt->readBytes(*src.t, dst, row * rowBytes))
         return e;
       for (uint64_t b = 0; info.repack && b < width * blocksPerRow; ++b)
         info.repack(&raw[b * info.blockBytes], &packed[b * blockBytes]);
@@ -706,57 +717,66 @@ Error writeEncodedWeight(const ModelSpec &spec, const Checkpoint *ckpt,
   for (unsigned c : order) {
     const formats::EncodingComponent &comp = info.components[c];
     const uint64_t bytes = formats::elementBytes(comp.kind);
-    blob.zeros(start + formats::componentOffset(info, c, rows, cols) -
+    blob.zeros(start + formats::componentOffset(info, c, totalRows, cols) -
                blob.position());
-    // [K/B * perBlock][width] elements per tile: element (b * perBlock + e,
-    // r) is element e of the component in row r's block b.
-    if (Error e = forTiles([&](uint64_t row, uint64_t width) -> Error {
-          const uint64_t perRow = blocksPerRow * comp.perBlock;
-          out.resize(perRow * width * bytes);
-          for (uint64_t b = 0; b < blocksPerRow; ++b)
-            for (uint64_t i = 0; i < width; ++i) {
-              const uint8_t *block =
-                  &blocks[(i * blocksPerRow + b) * blockBytes];
-              if (comp.check == formats::EncodingComponent::Scale) {
-                float d = formats::halfToFloat(
-                    llvm::support::endian::read16le(block + comp.byteOffset));
-                if (!std::isfinite(d))
-                  return readerError(
-                      "weight '" + decl.name + "': " + source + " has " +
-                      (std::isnan(d) ? "a NaN" : "an infinite") + " " +
-                      info.name + " " + comp.name + " in block " +
-                      llvm::Twine((row + i) * blocksPerRow + b) + " (row " +
-                      llvm::Twine(row + i) +
-                      (t ? ", at byte " +
-                               llvm::Twine(t->offset + (row + i) * rowBytes +
-                                           b * info.blockBytes +
-                                           comp.byteOffset)
-                                   .str()
-                         : std::string()) +
-                      ")");
+    for (const Source &src : sources) {
+      const WeightDecl &decl = *src.decl;
+      const TensorInfo *t = src.t;
+      // Where a block's bytes come from, for the error messages.
+      std::string source =
+          t ? "tensor '" + t->name + "' " + shapeString(t->shape)
+            : "its values quantized";
+      // [K/B * perBlock][width] elements per tile: element (b * perBlock + e,
+      // r) is element e of the component in row r's block b.
+      if (Error e = forTiles(src, [&](uint64_t row, uint64_t width) -> Error {
+            const uint64_t perRow = blocksPerRow * comp.perBlock;
+            out.resize(perRow * width * bytes);
+            for (uint64_t b = 0; b < blocksPerRow; ++b)
+              for (uint64_t i = 0; i < width; ++i) {
+                const uint8_t *block =
+                    &blocks[(i * blocksPerRow + b) * blockBytes];
+                if (comp.check == formats::EncodingComponent::Scale) {
+                  float d = formats::halfToFloat(
+                      llvm::support::endian::read16le(block + comp.byteOffset));
+                  if (!std::isfinite(d))
+                    return readerError(
+                        "weight '" + decl.name + "': " + source + " has " +
+                        (std::isnan(d) ? "a NaN" : "an infinite") + " " +
+                        info.name + " " + comp.name + " in block " +
+                        llvm::Twine((row + i) * blocksPerRow + b) + " (row " +
+                        llvm::Twine(row + i) +
+                        (t ? ", at byte " +
+                                 llvm::Twine(t->offset + (row + i) * rowBytes +
+                                             b * info.blockBytes +
+                                             comp.byteOffset)
+                                     .str()
+                           : std::string()) +
+                        ")");
+                }
+                // f16 / bf16 values: non-finite ones as an f32 weight's.
+                if (comp.check != formats::EncodingComponent::None &&
+                    comp.check != formats::EncodingComponent::Scale && t &&
+                    !allowNonFinite) {
+                  const uint8_t *at = block + comp.byteOffset;
+                  uint16_t bits = llvm::support::endian::read16le(at);
+                  float v = comp.check == formats::EncodingComponent::F16Value
+                                ? formats::halfToFloat(bits)
+                                : formats::bf16ToFloat(bits);
+                  if (!std::isfinite(v))
+                    return nonFiniteError(decl, *t, (row + i) * cols + b, v);
+                }
+                for (uint64_t e = 0; e < comp.perBlock; ++e)
+                  std::memcpy(
+                      &out[((b * comp.perBlock + e) * width + i) * bytes],
+                      block + comp.byteOffset + e * bytes, bytes);
               }
-              // f16 / bf16 values: non-finite ones as an f32 weight's.
-              if (comp.check != formats::EncodingComponent::None &&
-                  comp.check != formats::EncodingComponent::Scale && t &&
-                  !allowNonFinite) {
-                const uint8_t *at = block + comp.byteOffset;
-                uint16_t bits = llvm::support::endian::read16le(at);
-                float v = comp.check == formats::EncodingComponent::F16Value
-                              ? formats::halfToFloat(bits)
-                              : formats::bf16ToFloat(bits);
-                if (!std::isfinite(v))
-                  return nonFiniteError(decl, *t, (row + i) * cols + b, v);
-              }
-              for (uint64_t e = 0; e < comp.perBlock; ++e)
-                std::memcpy(&out[((b * comp.perBlock + e) * width + i) * bytes],
-                            block + comp.byteOffset + e * bytes, bytes);
-            }
-          blob.write(out);
-          if (t && c == order.back())
-            ckpt->releasePages(*t, row * cols, width * cols);
-          return Error::success();
-        }))
-      return e;
+            blob.write(out);
+            if (t && c == order.back())
+              ckpt->releasePages(*t, row * cols, width * cols);
+            return Error::success();
+          }))
+        return e;
+    }
   }
   return Error::success();
 }
@@ -794,39 +814,75 @@ uint64_t specId(const ModelSpec &spec) {
 llvm::Expected<uint64_t>
 writeWeightsBlob(const ModelSpec &spec, const Checkpoint *ckpt,
                  llvm::raw_ostream &os, const WeightPacking &packing,
-                 WeightsProgress progress, bool allowNonFinite) {
+                 const WeightMerges &merges, WeightsProgress progress,
+                 bool allowNonFinite) {
   if (spec.weights.format == CheckpointFormat::None)
     return readerError("model '" + spec.name + "' has no weights source");
   WeightsLayout layout = weightsLayout(spec);
   BlobWriter blob(os, layout.totalSize, progress);
-  for (size_t k = 0; k < layout.weights.size(); ++k) {
+  auto named = [](const WeightDecl &decl, llvm::StringRef name) {
+    return decl.templ == name || decl.name == name;
+  };
+  for (size_t k = 0; k < layout.weights.size();) {
     blob.zeros(layout.offsets[k] - blob.position());
     const WeightDecl &decl = layout.weights[k];
     int64_t tile = packing.lookup(decl.templ);
     if (!tile)
       tile = packing.lookup(decl.name);
-    if (layout.storage[k] != WeightStorage::F32) {
+    // A merged group: this weight and the next ones, written as one.
+    llvm::SmallVector<const WeightDecl *, 3> parts{&decl};
+    auto merge = llvm::find_if(merges, [&](const WeightMerge &m) {
+      return named(decl, m.parts.front());
+    });
+    if (merge != merges.end()) {
+      tile = merge->tile;
+      for (size_t j = 1; j < merge->parts.size(); ++j) {
+        size_t at = k + j;
+        if (at >= layout.weights.size() ||
+            !named(layout.weights[at], merge->parts[j]) ||
+            layout.storage[at] != layout.storage[k] ||
+            layout.weights[at].shape.size() != 2 ||
+            layout.weights[at].shape[1] != decl.shape[1] ||
+            (tile && layout.weights[at - 1].shape[0] % tile))
+          return readerError("weight '" + decl.name +
+                             "' cannot be merged with '" + merge->parts[j] +
+                             "': not the next weight of its storage and "
+                             "columns");
+        parts.push_back(&layout.weights[at]);
+      }
+    }
+    const size_t next = k + parts.size();
+    const uint64_t end =
+        next < layout.weights.size() ? layout.offsets[next] : layout.totalSize;
+    k = next;
+    if (layout.storage[k - 1] != WeightStorage::F32) {
       if (Error e = writeEncodedWeight(
-              spec, ckpt, decl, formats::encodingInfo(layout.storage[k]),
+              spec, ckpt, parts, formats::encodingInfo(layout.storage[k - 1]),
               static_cast<uint64_t>(std::max<int64_t>(tile, 1)), blob,
               allowNonFinite))
         return e;
-      continue;
+    } else {
+      for (const WeightDecl *part : parts) {
+        if (!tile) {
+          if (Error e = streamWeight(spec, ckpt, *part, blob, allowNonFinite))
+            return e;
+          continue;
+        }
+        if (part->shape.size() != 2 || tile < 1)
+          return readerError(
+              "weight '" + part->name + "' " + shapeString(part->shape) +
+              " cannot be packed in tiles of " + llvm::Twine(tile) + " rows");
+        TileSink tiles(blob, static_cast<size_t>(tile),
+                       static_cast<size_t>(part->shape[0]),
+                       static_cast<size_t>(part->shape[1]));
+        if (Error e = streamWeight(spec, ckpt, *part, tiles, allowNonFinite))
+          return e;
+      }
     }
-    if (!tile) {
-      if (Error e = streamWeight(spec, ckpt, decl, blob, allowNonFinite))
-        return e;
-      continue;
-    }
-    if (decl.shape.size() != 2 || tile < 1)
-      return readerError(
-          "weight '" + decl.name + "' " + shapeString(decl.shape) +
-          " cannot be packed in tiles of " + llvm::Twine(tile) + " rows");
-    TileSink tiles(blob, static_cast<size_t>(tile),
-                   static_cast<size_t>(decl.shape[0]),
-                   static_cast<size_t>(decl.shape[1]));
-    if (Error e = streamWeight(spec, ckpt, decl, tiles, allowNonFinite))
-      return e;
+    if (blob.position() > end)
+      return readerError("weight '" + decl.name + "' and the " +
+                         llvm::Twine(parts.size() - 1) +
+                         " merged with it overrun the next weight");
   }
   blob.zeros(layout.totalSize - blob.position());
   return blob.finish();

@@ -63,8 +63,12 @@ void setIntDotCases(PipelineOptions &opts, IntDotMode mode) {
 void buildOptimizationPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   if (opts.fuseAttention)
     pm.addNestedPass<func::FuncOp>(mlir::tfm::createTfmFuseAttentionPass());
-  if (opts.kernels == KernelMode::Generated)
+  if (opts.kernels == KernelMode::Generated) {
     pm.addPass(mlir::tfm::createTfmPackWeightsPass({opts.vectorWidth}));
+    // After packing: parts merge only with equal packing.
+    if (opts.mergeProjections)
+      pm.addPass(mlir::tfm::createTfmMergeProjectionsPass());
+  }
   pm.addPass(createCanonicalizerPass());
 }
 

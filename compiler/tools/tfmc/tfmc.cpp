@@ -34,6 +34,7 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/CrashRecoveryContext.h"
 #include "llvm/Support/FileSystem.h"
@@ -162,6 +163,10 @@ cl::opt<std::string>
                    cl::cat(category));
 cl::opt<bool> noFuse("no-fuse", cl::desc("Skip tfm-fuse-attention"),
                      cl::cat(category));
+cl::opt<bool> noMerge("no-merge-projections",
+                      cl::desc("Skip tfm-merge-projections (Q/K/V and "
+                               "w1/w3 as separate linear layers)"),
+                      cl::cat(category));
 cl::opt<tfm::KernelMode> kernels(
     "kernels", cl::desc("How linear layers and the LM head are computed"),
     cl::init(tfm::KernelMode::Generated),
@@ -449,6 +454,7 @@ int main(int argc, char **argv) {
   auto tm = check(tfm::createTargetMachine(*resolvedTarget));
   tfm::PipelineOptions pipeline;
   pipeline.fuseAttention = !noFuse;
+  pipeline.mergeProjections = !noMerge;
   pipeline.kernels = noKernels ? tfm::KernelMode::Loops : kernels.getValue();
   pipeline.vectorWidth = tfm::vectorWidthF32(*tm);
   pipeline.intDot = tfm::intDotIsa(*tm);
@@ -565,11 +571,22 @@ int main(int argc, char **argv) {
   });
   if (emit == Stage::Fused)
     return printModule(), 0;
-  // tfm-pack-weights' decisions, for the weights writer.
+  // tfm-pack-weights' and tfm-merge-projections' decisions, for the
+  // weights writer.
   tfm::WeightPacking packing;
+  tfm::WeightMerges merges;
+  llvm::StringSet<> mergedNames;
   module->walk([&](mlir::tfm::WeightOp op) {
-    if (std::optional<uint64_t> tile = op.getPacked())
+    std::optional<uint64_t> tile = op.getPacked();
+    if (tile)
       packing[op.getName()] = static_cast<int64_t>(*tile);
+    auto parts = op->getAttrOfType<mlir::ArrayAttr>("tfm.merged");
+    if (!parts || !mergedNames.insert(op.getName()).second)
+      return;
+    tfm::WeightMerge &m = merges.emplace_back();
+    m.tile = tile ? static_cast<int64_t>(*tile) : 0;
+    for (mlir::Attribute a : parts)
+      m.parts.push_back(mlir::cast<mlir::StringAttr>(a).str());
   });
   runPasses(*module, [&](mlir::OpPassManager &pm) {
     tfm::buildToLinalgPipeline(pm, pipeline);
@@ -638,7 +655,7 @@ int main(int argc, char **argv) {
     // becomes the same error (Checkpoint::readF32).
     llvm::CrashRecoveryContext::Enable();
     auto weightsId = tfm::writeWeightsBlob(
-        spec, checkpoint.get(), os, packing,
+        spec, checkpoint.get(), os, packing, merges,
         [&](uint64_t done, uint64_t total) { phases.weights(done, total); },
         allowNonFinite);
     llvm::CrashRecoveryContext::Disable();

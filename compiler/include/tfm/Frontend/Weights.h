@@ -160,6 +160,20 @@ uint64_t specId(const ModelSpec &spec);
 /// (N - R) * K + k * R + n - (N - R).
 using WeightPacking = llvm::StringMap<int64_t>;
 
+/// A weight merged by tfm-merge-projections (`tfm.merged` on its
+/// tfm.weight): consecutive weights of the layout (`parts`, by template or
+/// name, in layout order) stored as one [sum N, K] weight at the first
+/// part's offset, in tiles of `tile` rows (0: row-major), up to the next
+/// weight's offset. For f32, f16 and bf16 (one array) that is the parts'
+/// arrays one after the other, without the padding between them; for an
+/// encoding with several components, each component's array holds every
+/// part's rows. All but the last part are whole tiles.
+struct WeightMerge {
+  std::vector<std::string> parts;
+  int64_t tile = 0;
+};
+using WeightMerges = std::vector<WeightMerge>;
+
 /// An encoded weight (storage E other than f32) is written as E's
 /// component arrays (tfm/Formats/Encodings.h: q8_0's f16 scales, then its
 /// int8 values), each in the order of the tiles (P = 1: row-major) at
@@ -168,18 +182,19 @@ using WeightPacking = llvm::StringMap<int64_t>;
 ///
 /// Writes the blob (weightsLayout(spec)) to `os`: exactly totalSize bytes,
 /// in 4 MiB writes, the weights `packing` names (by template or name) in
-/// their tiles. Weights are converted from `ckpt`'s mapping (null for
-/// CheckpointFormat::Random) straight into the block being written and the
-/// mapping's pages are released as they are converted, so neither the
-/// model nor the checkpoint is ever resident as a whole. Returns the blob's
-/// TfmModelInfo::weights_id: a hash (never 0) of its bytes, a chain of the
-/// xxh3 digests of its 4 MiB blocks, computed on the way. A NaN or infinity
-/// in the checkpoint is an error naming the weight, the tensor and the
-/// element (found in the same pass), unless `allowNonFinite`.
+/// their tiles, the groups of `merges` as one weight each. Weights are
+/// converted from `ckpt`'s mapping (null for CheckpointFormat::Random) straight
+/// into the block being written and the mapping's pages are released as they
+/// are converted, so neither the model nor the checkpoint is ever resident as a
+/// whole. Returns the blob's TfmModelInfo::weights_id: a hash (never 0) of its
+/// bytes, a chain of the xxh3 digests of its 4 MiB blocks, computed on the way.
+/// A NaN or infinity in the checkpoint is an error naming the weight, the
+/// tensor and the element (found in the same pass), unless `allowNonFinite`.
 llvm::Expected<uint64_t>
 writeWeightsBlob(const ModelSpec &spec, const formats::Checkpoint *ckpt,
                  llvm::raw_ostream &os, const WeightPacking &packing = {},
-                 WeightsProgress progress = {}, bool allowNonFinite = false);
+                 const WeightMerges &merges = {}, WeightsProgress progress = {},
+                 bool allowNonFinite = false);
 
 /// Writes the 64-byte TfmWeightsTrailer (ModelAbi.h) that ends a sidecar.
 void writeWeightsTrailer(llvm::raw_ostream &os, uint64_t weightsBytes,

@@ -32,6 +32,8 @@ enum class IntDotMode { Auto, Off, On, Decode, Prefill };
 
 struct PipelineOptions {
   bool fuseAttention = true; ///< Run tfm-fuse-attention.
+  /// Run tfm-merge-projections (with KernelMode::Generated).
+  bool mergeProjections = true;
   KernelMode kernels = KernelMode::Generated;
   /// f32 lanes of the target's vectors (16 AVX-512, 8 AVX2): the column
   /// tile of packed weights and the vector width of generated kernels.

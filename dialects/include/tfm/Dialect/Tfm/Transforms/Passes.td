@@ -47,4 +47,31 @@ def TfmPackWeightsPass : Pass<"tfm-pack-weights", "mlir::ModuleOp"> {
   ];
 }
 
+def TfmMergeProjectionsPass : Pass<"tfm-merge-projections", "mlir::ModuleOp"> {
+  let summary = "One linear layer for the projections that read the same input";
+  let description = [{
+    Replaces linear layers that read the same input (Q/K/V, a gated FFN's
+    w1/w3) by one `tfm.linear` over a merged weight and a
+    `tensor.extract_slice` of its result per original layer: one pass over
+    the input and one kernel dispatch instead of several, which is most of a
+    small model's decode time at two threads.
+
+    A merged weight is the parts' rows one after the other, in blob order,
+    named `prefix.a+b+c.suffix` (`layers.{i}.wq+wk+wv.weight`) with the
+    parts in `tfm.merged`; it lies at the first part's offset (a new entry in
+    the same `tfm.weight_offsets`), and the weights writer stores the parts
+    there as one `[sum N, K]` weight (tfmc reads `tfm.merged` back). Parts
+    merge when they are consecutive weights in the offsets table (nothing
+    else between them), have no bias, the same K, encoding and packing, all
+    but the last a whole number of column tiles (so the merged tiles are the
+    parts' tiles), and the merged weight fits in the parts' bytes. The
+    decision is per name, as for packing: a name merges only if every op of
+    it merges into the same group.
+  }];
+  let dependentDialects = ["tensor::TensorDialect"];
+  let statistics = [
+    Statistic<"numMerged", "num-merged", "Merged weights (groups)">
+  ];
+}
+
 #endif // TFM_DIALECT_TFM_TRANSFORMS_PASSES_TD
