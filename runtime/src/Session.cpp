@@ -13,11 +13,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdarg>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <vector>
@@ -212,8 +214,10 @@ bool mapWeights(TfmSession &s, const char *weightsPath, std::string &error) {
     close(fd);
     return false;
   }
-  void *p =
-      mmap(nullptr, size_t(m.weights_bytes), PROT_READ, MAP_PRIVATE, fd, 0);
+  // Populated now (as llama.cpp maps its models): every call reads all of
+  // them, and the first would otherwise take their page faults.
+  void *p = mmap(nullptr, size_t(m.weights_bytes), PROT_READ,
+                 MAP_PRIVATE | MAP_POPULATE, fd, 0);
   close(fd); // the mapping keeps the file alive
   if (p == MAP_FAILED)
     return failWith(error, "cannot map weights file '%s': %s", path.c_str(),
@@ -242,6 +246,10 @@ bool mapKvCache(TfmSession &s, int64_t context, std::string &error) {
   if (p == MAP_FAILED)
     return failWith(error, "cannot map the KV cache (%zu bytes): %s", bytes,
                     std::strerror(errno));
+  // Transparent huge pages where the system allows them on request: a
+  // prefill writes every (layer, head) region of the cache, and a page fault
+  // per 4 KiB cost more than the prefill's arithmetic on virtual machines.
+  madvise(p, bytes, MADV_HUGEPAGE);
   float *cache = static_cast<float *>(p);
   if (s.kvCache) {
     // Each (layer, k|v, kv head) keeps its first pos positions.
@@ -525,8 +533,78 @@ extern "C" void tfm_session_destroy(TfmSession *s) {
     destroy(s);
 }
 
+namespace {
+
+/// Activation arenas of at least this size (a prefill block's, megabytes)
+/// come from huge-page mappings that are kept for reuse after their free:
+/// from malloc, every call of a fresh process took a page fault per 4 KiB
+/// of arena (most of a small model's first prefill on a virtual machine).
+constexpr size_t kHugeArenaBytes = size_t(1) << 20;
+constexpr size_t kHugePage = size_t(2) << 20;
+
+/// The mappings handed out and those free for reuse (a handful: one per
+/// nesting level of entry point and block function per running session).
+struct ArenaCache {
+  std::mutex mutex;
+  struct Block {
+    void *p;
+    size_t bytes;
+    bool inUse;
+  };
+  std::vector<Block> blocks;
+};
+
+ArenaCache &arenaCache() {
+  static ArenaCache *cache = new ArenaCache; // outlives every session
+  return *cache;
+}
+
+void *allocHugeArena(size_t size) {
+  size_t bytes = (size + kHugePage - 1) / kHugePage * kHugePage;
+  ArenaCache &c = arenaCache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  ArenaCache::Block *best = nullptr;
+  for (ArenaCache::Block &b : c.blocks)
+    if (!b.inUse && b.bytes >= bytes && (!best || b.bytes < best->bytes))
+      best = &b;
+  if (best) {
+    best->inUse = true;
+    return best->p;
+  }
+  // Aligned to the huge page: map one more and trim the ends.
+  void *raw = mmap(nullptr, bytes + kHugePage, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED)
+    return nullptr;
+  uintptr_t start = reinterpret_cast<uintptr_t>(raw);
+  uintptr_t aligned = (start + kHugePage - 1) / kHugePage * kHugePage;
+  if (aligned > start)
+    munmap(raw, aligned - start);
+  if (size_t tail = start + kHugePage - aligned)
+    munmap(reinterpret_cast<void *>(aligned + bytes), tail);
+  void *p = reinterpret_cast<void *>(aligned);
+  madvise(p, bytes, MADV_HUGEPAGE);
+  c.blocks.push_back({p, bytes, true});
+  return p;
+}
+
+/// Returns true when `p` is a cached arena (now free for reuse).
+bool freeHugeArena(void *p) {
+  ArenaCache &c = arenaCache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  for (ArenaCache::Block &b : c.blocks)
+    if (b.p == p) {
+      b.inUse = false;
+      return true;
+    }
+  return false;
+}
+
+} // namespace
+
 extern "C" void *_mlir_memref_to_llvm_alloc(uint64_t size) {
-  void *p = std::malloc(size ? size_t(size) : 1);
+  void *p = size >= kHugeArenaBytes ? allocHugeArena(size_t(size))
+                                    : std::malloc(size ? size_t(size) : 1);
   if (!p) {
     std::fprintf(stderr,
                  "tfmrt: out of memory: cannot allocate %llu bytes for the "
@@ -537,4 +615,8 @@ extern "C" void *_mlir_memref_to_llvm_alloc(uint64_t size) {
   return p;
 }
 
-extern "C" void _mlir_memref_to_llvm_free(void *ptr) { std::free(ptr); }
+extern "C" void _mlir_memref_to_llvm_free(void *ptr) {
+  if (ptr && freeHugeArena(ptr))
+    return;
+  std::free(ptr);
+}

@@ -1,6 +1,7 @@
 // RUN: tfm-opt %s --tfm-generate-kernels --canonicalize --split-input-file | FileCheck %s
 // RUN: tfm-opt %s --tfm-generate-kernels="rows=6 tiles=2 decode-tiles=2" --canonicalize --split-input-file | FileCheck %s --check-prefix=SMALL
 // RUN: tfm-opt %s --tfm-generate-kernels="k-block=3" --canonicalize --split-input-file | FileCheck %s --check-prefix=KBLOCK
+// RUN: tfm-opt %s --tfm-generate-kernels="k-block=3 n-block=0" --canonicalize --split-input-file | FileCheck %s --check-prefix=NOCOLS
 
 // A linear layer on packed weights (tfm-to-linalg's contraction over
 // [N/P][K][P] tiles) becomes a call of the runtime's scheduler with an
@@ -45,11 +46,28 @@ func.func @prefill(%x: memref<?x8xf32>, %w: memref<4x8x16xf32>, %y: memref<?x64x
   return
 }
 
-// K blocks (k-block=3 of K=8, default 256): every register tile of the
-// body's columns and rows runs k = 0..3 from zero, then, per later block,
-// k = kb..min(kb + 3, 8) from the partial sums it stored.
+// K blocks (k-block=3 of K=8, default 256) inside column blocks (n-block,
+// default 512 columns: 32 tiles of 16): per column block [nb, min(nb + 32,
+// end)) every register tile of its columns and rows runs k = 0..3 from
+// zero, then, per later K block, k = kb..min(kb + 3, 8) from the partial
+// sums it stored. Without column blocks (n-block=0) the K blocks span the
+// body's columns [begin, end).
 // KBLOCK-LABEL: func.func private @tfm_linear_k8_p16_rows
+// KBLOCK-SAME: (%[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index,
 // KBLOCK: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<16xf32>
+// KBLOCK: scf.for %[[NB:.*]] = %[[BEGIN]] to %[[END]] step %c32 {
+// KBLOCK: %[[NBEND:.*]] = arith.addi %[[NB]], %c32 : index
+// KBLOCK: %[[NHI:.*]] = arith.minui %[[NBEND]], %[[END]] : index
+// KBLOCK: %[[SPAN:.*]] = arith.subi %[[NHI]], %[[NB]] : index
+// KBLOCK: scf.for %{{.*}} = %[[NB]] to %{{.*}} step %c2 {
+// NOCOLS-LABEL: func.func private @tfm_linear_k8_p16_rows
+// NOCOLS-SAME: (%[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index,
+// NOCOLS-NOT: arith.minui
+// NOCOLS: scf.for %{{.*}} = %[[BEGIN]] to %{{.*}} step %c2 {
+// NOCOLS: scf.for %{{.*}} = %c0 to %c3 step %c1 iter_args(
+// NOCOLS: scf.for %{{.*}} = %c3 to %c8 step %c3 {
+// NOCOLS: arith.minui
+// NOCOLS: return
 // KBLOCK: scf.for %{{.*}} = %c0 to %c3 step %c1 iter_args(%{{.*}} = %[[ZERO]],
 // KBLOCK-NOT: scf.for %{{.*}} = %c0 to %c8
 // KBLOCK: scf.for %[[KB:.*]] = %c3 to %c8 step %c3 {

@@ -310,8 +310,9 @@ public:
     }
     numRows = oneRow ? cst(1) : b.create<memref::DimOp>(loc, x, 0).getResult();
     // Column tiles: `tiles` at a time, then one at a time.
-    auto tilesOver = [&](Value kLo, Value kHi, bool load) {
-      cascade(begin, end, tileSteps(oneRow ? decodeTiles : tiles),
+    auto tilesOver = [&](Value nLo, Value nHi, Value kLo, Value kHi,
+                         bool load) {
+      cascade(nLo, nHi, tileSteps(oneRow ? decodeTiles : tiles),
               [&](Value n, int64_t nt) {
                 // Rows: `rows` at a time, then narrower register tiles.
                 SmallVector<int64_t> rowSteps =
@@ -321,25 +322,41 @@ public:
                 });
               });
     };
-    if (oneRow || kBlock <= 0 || k <= kBlock) {
-      tilesOver(cst(0), cst(k), accumulate);
-    } else {
-      // Prefill over K blocks: the first block starts from zero (or the
-      // output), every later one adds to the partial sums it stored.
-      tilesOver(cst(0), cst(kBlock), accumulate);
+    // Prefill over K blocks: the first block starts from zero (or the
+    // output), every later one adds to the partial sums it stored.
+    auto kBlocks = [&](Value nLo, Value nHi) {
+      if (oneRow || kBlock <= 0 || k <= kBlock) {
+        tilesOver(nLo, nHi, cst(0), cst(k), accumulate);
+        return;
+      }
+      tilesOver(nLo, nHi, cst(0), cst(kBlock), accumulate);
       auto blocks = b.create<scf::ForOp>(loc, cst(kBlock), cst(k), cst(kBlock));
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(blocks.getBody());
       Value kLo = blocks.getInductionVar();
       Value kHi = b.create<arith::MinUIOp>(
           loc, b.create<arith::AddIOp>(loc, kLo, cst(kBlock)), cst(k));
-      tilesOver(kLo, kHi, /*load=*/true);
+      tilesOver(nLo, nHi, kLo, kHi, /*load=*/true);
+    };
+    if (oneRow || nBlock <= 0 || kBlock <= 0 || k <= kBlock) {
+      kBlocks(begin, end);
+    } else {
+      // Column blocks of nBlock tiles around the K blocks: a block's partial
+      // sums stay in L2 from one K block to the next.
+      auto columns = b.create<scf::ForOp>(loc, begin, end, cst(nBlock));
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(columns.getBody());
+      Value nLo = columns.getInductionVar();
+      kBlocks(nLo,
+              b.create<arith::MinUIOp>(
+                  loc, b.create<arith::AddIOp>(loc, nLo, cst(nBlock)), end));
     }
     b.create<func::ReturnOp>(loc);
   }
 
   int64_t decodeTiles = 4;
   int64_t kBlock = 0;
+  int64_t nBlock = 0; ///< Column tiles per column block (0: none).
 
 private:
   Value cst(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
@@ -842,6 +859,9 @@ struct TfmGenerateKernelsPass
     emitter.kBlock = info && kBlock > 0
                          ? int64_t(llvm::alignTo(kBlock, info->blockSize))
                          : int64_t(kBlock);
+    // f32 prefill: column blocks of n-block columns, whole register tiles.
+    if (!info && !isDot && nBlock > 0)
+      emitter.nBlock = llvm::alignTo(llvm::divideCeil(nBlock, p), tiles);
     emitter.emit(fn);
     ++numBodies;
     return fn;

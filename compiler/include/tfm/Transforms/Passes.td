@@ -124,6 +124,10 @@ def TfmGenerateKernelsPass : Pass<"tfm-generate-kernels", "ModuleOp"> {
            "K block of prefill bodies: a block of the weights (K-block x "
            "tiles x P floats) stays in L1 for every row tile, and the rows' "
            "block of x in L2 for every column tile (0: no blocking)">,
+    Option<"nBlock", "n-block", "int64_t", /*default=*/"512",
+           "Columns per column block of f32 prefill bodies (rounded up to "
+           "whole register tiles): the block's rows of the output stay in "
+           "L2 across the K blocks (0: no blocking)">,
     Option<"intDot", "int-dot", "std::string", /*default=*/"\"none\"",
            "q8_0, q4_0, q4_1, q5_0 and q5_1 layers with integer dot "
            "products on this x86 instruction "
