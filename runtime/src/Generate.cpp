@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -327,14 +328,24 @@ bool parseTokenIds(const std::string &text, int64_t vocabSize,
 
 namespace {
 
-/// The executable's stdout, remembering why the first flush failed: the
-/// failed flush drops the buffer, so later ones succeed and errno moves on.
+/// The executable's stdout, remembering why the first write or flush
+/// failed: a failed write drops the buffer, so later ones succeed and errno
+/// moves on (a short fwrite is where a full disk shows once the text
+/// outgrows stdio's buffer).
 struct Output {
   std::FILE *f;
   int firstErrno = 0;
+  void failed() {
+    if (firstErrno == 0)
+      firstErrno = errno ? errno : EIO;
+  }
+  void write(std::string_view text) {
+    if (std::fwrite(text.data(), 1, text.size(), f) != text.size())
+      failed();
+  }
   void flush() {
-    if (std::fflush(f) != 0 && firstErrno == 0)
-      firstErrno = errno;
+    if (std::fflush(f) != 0)
+      failed();
   }
   /// Flushes; returns the reason of the first failed write, or 0.
   int finish() {
@@ -343,10 +354,16 @@ struct Output {
   }
 };
 
+/// print to the executable's stdout.
+template <typename... Args>
+void print(Output &out, fmt::format_string<Args...> format, Args &&...a) {
+  out.write(fmt::format(format, std::forward<Args>(a)...));
+}
+
 /// --info: what the executable holds, from the fields tfmc filled in
 /// (ModelAbi.h), and the KV cache at the compiled context and at -c `ctx`
 /// (0: not given).
-void printInfo(std::FILE *out, const TfmModelInfo &model, int64_t ctx) {
+void printInfo(Output &out, const TfmModelInfo &model, int64_t ctx) {
   auto bits = [](int64_t bytes, int64_t values) {
     return values ? 8.0 * double(bytes) / double(values) : 0.0;
   };
@@ -401,7 +418,7 @@ bool readLine(std::string &line) {
 
 int runMain(const TfmModelInfo &model, int argc, const char *const *argv,
             Output &output, std::FILE *err, const char *prog) {
-  std::FILE *out = output.f;
+  Output &out = output;
   Options opts;
   std::string error;
   auto usageFail = [&](const std::string &message) {
@@ -595,7 +612,7 @@ int runMain(const TfmModelInfo &model, int argc, const char *const *argv,
       firstId = firstId && !show; // the first id shown has no space
     }
     if (show && !text.empty())
-      std::fwrite(text.data(), 1, text.size(), out);
+      out.write(text);
     return text;
   };
   for (int32_t id : prompt)
@@ -623,9 +640,9 @@ int runMain(const TfmModelInfo &model, int argc, const char *const *argv,
     textOpen = false;
     if (decoder) {
       std::string rest = decoder->finish();
-      std::fwrite(rest.data(), 1, rest.size(), out);
+      out.write(rest);
     }
-    std::fputc('\n', out);
+    out.write("\n");
     output.flush();
   };
   auto addStats = [&] {

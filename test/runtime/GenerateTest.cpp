@@ -509,6 +509,11 @@ TEST(Main, UnwritableOutputIsAnError) {
       {"-p", "1 7 2", "-n", "3", "--temp", "0", "-s", "1"},
       {"--help"},
       {"-p", "3 4", "--tokenize"}};
+  // Longer than stdio's buffer: the failure shows in a write, not a flush.
+  std::string manyIds;
+  for (int i = 0; i < 4000; ++i)
+    manyIds += "3 ";
+  runs.push_back({"-p", manyIds, "--tokenize"});
   for (const std::vector<std::string> &args : runs) {
     std::FILE *out = std::fopen("/dev/full", "w");
     ASSERT_NE(out, nullptr);
