@@ -25,13 +25,14 @@ without the peer tools or the model, prints SKIPPED: and exits 0.
 import collections
 import os
 import re
-import struct
 import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "reference"))
 from e2e_args import arg_parser, parse_args  # noqa: E402
+from reference import gguf_tensor_types  # noqa: E402
 
 PROMPT = "Once upon a time"
 TEXT = ("Once upon a time, there was a little girl named Lily. She loved to play "
@@ -47,50 +48,8 @@ GGML_TYPES = {0: "f32", 1: "f16", 2: "q4_0", 3: "q4_1", 6: "q5_0", 7: "q5_1",
 
 
 def tensor_types(path):
-    """name -> ggml type name of every tensor of a GGUF v2/v3 file (from
-    ggml's docs/gguf.md: header, key-value pairs, tensor infos)."""
-    with open(path, "rb") as fh:
-        data = fh.read()
-    pos = 0
-
-    def take(fmt):
-        nonlocal pos
-        v = struct.unpack_from("<" + fmt, data, pos)
-        pos += struct.calcsize("<" + fmt)
-        return v[0]
-
-    def string():
-        nonlocal pos
-        n = take("Q")
-        pos += n
-        return data[pos - n:pos].decode("utf-8", "replace")
-
-    scalar = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?",
-              10: "Q", 11: "q", 12: "d"}
-
-    def value(t):
-        if t == 8:
-            return string()
-        if t == 9:
-            et, n = take("I"), take("Q")
-            return [value(et) for _ in range(n)]
-        return take(scalar[t])
-
-    assert data[:4] == b"GGUF", path
-    pos = 4
-    take("I")
-    n_tensors, n_kv = take("Q"), take("Q")
-    for _ in range(n_kv):
-        string()
-        value(take("I"))
-    types = {}
-    for _ in range(n_tensors):
-        name = string()
-        for _ in range(take("I")):
-            take("Q")
-        types[name] = GGML_TYPES.get(take("I"), "unknown")
-        take("Q")
-    return types
+    """name -> ggml type name of every tensor of a GGUF file."""
+    return {name: GGML_TYPES.get(t, "unknown") for name, t in gguf_tensor_types(path).items()}
 
 
 def describe(types):
