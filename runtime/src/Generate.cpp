@@ -229,6 +229,14 @@ double PerplexityStats::perplexity() const {
   return scored ? std::exp(nll / double(scored)) : 0.0;
 }
 
+double PerplexityStats::uncertainty() const {
+  if (scored < 2)
+    return 0.0;
+  double mean = nll / double(scored);
+  double variance = std::max(0.0, nll2 / double(scored) - mean * mean);
+  return perplexity() * std::sqrt(variance / double(scored - 1));
+}
+
 int scoreTokens(TfmSession *session, const std::vector<int32_t> &tokens,
                 int64_t window, PerplexityStats &stats, std::string &error) {
   const int64_t vocab = tfm_session_model(session)->vocab_size;
@@ -249,8 +257,10 @@ int scoreTokens(TfmSession *session, const std::vector<int32_t> &tokens,
       double max = *std::max_element(l, l + vocab), sum = 0;
       for (int64_t v = 0; v < vocab; ++v)
         sum += std::exp(double(l[v]) - max);
-      stats.nll -=
-          double(l[tokens[size_t(start + i + 1)]]) - max - std::log(sum);
+      double nll =
+          std::log(sum) + max - double(l[tokens[size_t(start + i + 1)]]);
+      stats.nll += nll;
+      stats.nll2 += nll * nll;
       ++stats.scored;
     }
   }
@@ -562,9 +572,10 @@ int runMain(const TfmModelInfo &model, int argc, const char *const *argv,
     if (scoreTokens(session, prompt, ctx, ps, error) != 0)
       return usageFail(error);
     print(out,
-          "perplexity: {:.6f} ({} tokens scored, mean -ln p {:.6f}, "
-          "windows of {} tokens)\n",
-          ps.perplexity(), ps.scored, ps.nll / double(ps.scored), ctx);
+          "perplexity: {:.6f} +/- {:.6f} ({} tokens scored, mean -ln p "
+          "{:.6f}, windows of {} tokens)\n",
+          ps.perplexity(), ps.uncertainty(), ps.scored,
+          ps.nll / double(ps.scored), ctx);
     return 0;
   }
 

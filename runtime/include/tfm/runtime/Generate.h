@@ -116,8 +116,12 @@ int generateTokens(TfmSession *session, const std::vector<int32_t> &prompt,
 /// the reset session; every token but a window's first is scored.
 struct PerplexityStats {
   int64_t scored = 0;
-  double nll = 0; ///< Nats, summed.
+  double nll = 0;  ///< Nats, summed.
+  double nll2 = 0; ///< Their squares, summed.
   double perplexity() const;
+  /// llama.cpp's uncertainty of the perplexity: perplexity times the
+  /// standard error of the mean -ln p.
+  double uncertainty() const;
 };
 int scoreTokens(TfmSession *session, const std::vector<int32_t> &tokens,
                 int64_t window, PerplexityStats &stats, std::string &error);
