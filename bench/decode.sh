@@ -4,10 +4,9 @@
 # timing line) for
 #   - bench/stories15M-shape.tfm (dim 288, 6 layers, 6 heads, FFN 768, vocab
 #     32000, context 256, random weights) and bench/stories110M-shape.tfm
-#     (dim 768, 12 layers, FFN 2048, context 1024), each with the runtime's
-#     kernels (--kernels=runtime) and with generated ones
-#     (--kernels=generated); the 15M shape also with --kernels=loops (every
-#     matmul as compiled loops): the kernels' justification;
+#     (dim 768, 12 layers, FFN 2048, context 1024), with generated linear
+#     layers; the 15M shape also with --no-kernels (every matmul as compiled
+#     loops): the kernels' justification;
 #   - the real aidreams260K checkpoint, when ../shared is present.
 #
 #   bench/decode.sh [BUILD_DIR]      (default: build)
@@ -51,13 +50,10 @@ bench() {
 IDS=$(seq 1 32 | tr '\n' ' ')
 SHAPES=${SHAPES:-15M 110M}
 for shape in $SHAPES; do
-  for kernels in runtime generated; do
-    bench "stories$shape-shape-$kernels" "$IDS" 200 \
-      "$ROOT/bench/stories$shape-shape.tfm" --kernels=$kernels
-  done
+  bench "stories$shape-shape" "$IDS" 200 "$ROOT/bench/stories$shape-shape.tfm"
 done
 if [ "${LOOPS:-1}" = 1 ]; then
-  bench stories15M-shape-loops "$IDS" 64 "$ROOT/bench/stories15M-shape.tfm" --kernels=loops
+  bench stories15M-shape-loops "$IDS" 64 "$ROOT/bench/stories15M-shape.tfm" --no-kernels
 fi
 if [ -f "$SHARED/models/aidreams260K/model.bin" ]; then
   bench aidreams260K "Once upon a time" 115 "$ROOT/examples/aidreams260K.tfm"

@@ -8,7 +8,7 @@
 #   bench/peers.sh [LABEL=BUILD_DIR[,TFMC_FLAG...] ...]   (default: tfmc=build)
 #
 # Each LABEL=BUILD_DIR is a tfmc build (for example before=/tmp/old/build
-# after=build runtime=build,--kernels=runtime): its tfmc compiles SIZE.bin
+# after=build loops=build,--no-kernels): its tfmc compiles SIZE.bin
 # with the peers' tokenizer.bin (and the flags after the commas), and the
 # executable runs beside the peers. The flag gguf:TYPE compiles the peers'
 # SIZE-TYPE.gguf instead (q8=build,gguf:q8_0: the file llama.cpp's q8_0 runs).

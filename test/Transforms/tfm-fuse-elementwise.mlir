@@ -7,7 +7,7 @@
 #row = affine_map<(d0, d1) -> (d1)>
 
 // SwiGLU: silu(a) * b becomes one generic; the matmuls and their fills
-// (which tfm-linalg-to-kernels rewrites later) stay as they are.
+// stay as they are.
 // CHECK-LABEL: func.func @swiglu
 // CHECK: %[[FILL:.*]] = linalg.fill
 // CHECK: %[[A:.*]] = linalg.matmul_transpose_b {{.*}} outs(%[[FILL]]

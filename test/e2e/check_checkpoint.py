@@ -2,7 +2,7 @@
 """End-to-end check of a real checkpoint: tfmc's executable vs the PyTorch oracle.
 
   check_checkpoint.py MODEL --tfmc PATH --workdir DIR --prompt TEXT [--steps N]
-                      [--kernels MODE] [--ignore-eos] [--int-dot MODE]
+                      [--ignore-eos] [--int-dot MODE]
                       [--target T] [--target-cpu CPU]
 
 Compiles MODEL (a .bin, .gguf or Hugging Face directory) with tfmc, lets the
@@ -33,7 +33,6 @@ def main():
     ap = arg_parser("model")
     ap.add_argument("--prompt", required=True)
     ap.add_argument("--steps", type=int, default=8)
-    ap.add_argument("--kernels", help="tfmc --kernels (default: tfmc's)")
     ap.add_argument("--ignore-eos", action="store_true",
                     help="generate all steps even past an end-of-sequence token")
     ap.add_argument("--int-dot", help="tfmc --int-dot (default: tfmc's)")
@@ -48,7 +47,7 @@ def main():
         print(f"SKIPPED: {args.model} is absent")
         return
     exe = os.path.join(args.workdir, "model")
-    flags = [f"--kernels={args.kernels}"] if args.kernels else []
+    flags = []
     for flag in ("int_dot", "target", "target_cpu"):
         if getattr(args, flag):
             flags.append(f"--{flag.replace('_', '-')}={getattr(args, flag)}")

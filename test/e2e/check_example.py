@@ -2,7 +2,7 @@
 """End-to-end check of one architecture: tfmc's executable vs the PyTorch oracle.
 
   check_example.py EXAMPLE.tfm --tfmc PATH --workdir DIR [--no-fuse] [--prefill-chunk N]
-                   [--kernels MODE] [--target-cpu CPU] [--target TARGET]
+                   [--target-cpu CPU] [--target TARGET]
 
 1. Writes random weights (numpy, seeded) with canonical names into a real
    safetensors file, and a copy of EXAMPLE.tfm whose `weights = random(...)`
@@ -116,7 +116,6 @@ def main():
     ap = arg_parser("example")
     ap.add_argument("--no-fuse", action="store_true")
     ap.add_argument("--prefill-chunk", type=int)
-    ap.add_argument("--kernels", help="tfmc --kernels (default: tfmc's)")
     ap.add_argument("--target-cpu", help="tfmc --target-cpu (default: the host)")
     ap.add_argument("--target", help="tfmc --target (default: the host)")
     args = parse_args(ap)
@@ -128,8 +127,6 @@ def main():
     flags = ["--no-fuse"] if args.no_fuse else []
     if args.prefill_chunk:
         flags.append(f"--prefill-chunk={args.prefill_chunk}")
-    if args.kernels:
-        flags.append(f"--kernels={args.kernels}")
     if args.target_cpu:
         flags.append(f"--target-cpu={args.target_cpu}")
     if args.target:
@@ -153,8 +150,6 @@ def main():
     mode = "unfused" if args.no_fuse else "fused"
     if args.prefill_chunk:
         mode += f", prefill chunks of {args.prefill_chunk}"
-    if args.kernels:
-        mode += f", {args.kernels} kernels"
     if args.target_cpu:
         mode += f", {args.target_cpu}"
     if args.target:

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """K-quant GGUF weights end to end: tfmc's executable vs the oracle.
 
-  check_kquants.py --tfmc PATH --workdir DIR [--kernels MODE] [--types T,...]
+  check_kquants.py --tfmc PATH --workdir DIR [--types T,...]
                    [--llama-src TARBALL]
 
 Writes GGUF files whose 2-D weights are K-quant tensors of random blocks
@@ -80,21 +80,19 @@ def check_storage(args, case, path, stored, layout):
     for t in stored.values():
         if isinstance(t, KQuant) and t.kind in RUNTIME:
             want[t.kind] = want.get(t.kind, 0) + 1
-    tfm = subprocess.run([args.tfmc, path, "--emit=tfm", "--kernels", args.kernels],
-                         capture_output=True, text=True).stdout
+    tfm = subprocess.run([args.tfmc, path, "--emit=tfm"], capture_output=True,
+                         text=True).stdout
     got = {k: len(re.findall(r"encoding %s\b" % k, tfm)) for k in RUNTIME}
     got = {k: n for k, n in got.items() if n}
     exe = os.path.join(args.workdir, case + ".mmap")
-    r = subprocess.run([args.tfmc, path, "-o", exe, "--weights=mmap", "--quiet", "--kernels",
-                        args.kernels], capture_output=True, text=True)
+    r = subprocess.run([args.tfmc, path, "-o", exe, "--weights=mmap", "--quiet"],
+                       capture_output=True, text=True)
     sidecar = os.path.getsize(exe + ".weights") if r.returncode == 0 else 0
     tensors = sum(size for _, size in layout["tensor_data"].values())
     ratio = sidecar / tensors
     # q2_K and q3_K weights are f32 in the sidecar: no bound on its size.
     bounded = all(t.kind in RUNTIME for t in stored.values() if isinstance(t, KQuant))
     good = set(got) == set(want) and r.returncode == 0 and (ratio <= 1.1 or not bounded)
-    if args.kernels != "generated":
-        good = r.returncode == 0
     print(f"{case}: encodings in --emit=tfm {sorted(got)}, run-time weights {want}, "
           f"sidecar {sidecar} B = {ratio:.3f}x the GGUF's {tensors} tensor bytes"
           + ("" if good else ": FAIL " + r.stderr.strip()))
@@ -108,8 +106,7 @@ def check_logits(args, case):
     ok = check_storage(args, case, path, stored, layout)
     r = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "check_checkpoint.py"), path,
                         "--tfmc", args.tfmc, "--workdir", os.path.join(args.workdir, case),
-                        "--prompt", PROMPT, "--steps", "6", "--kernels", args.kernels,
-                        "--ignore-eos"],
+                        "--prompt", PROMPT, "--steps", "6", "--ignore-eos"],
                        capture_output=True, text=True)
     sys.stdout.write(case + ": " + r.stdout)
     sys.stderr.write(r.stderr)
@@ -193,7 +190,6 @@ def check_broken(args):
 
 def main():
     ap = arg_parser()
-    ap.add_argument("--kernels", default="generated")
     ap.add_argument("--types", default=",".join(TYPES + ("q4_K_M",)))
     ap.add_argument("--llama-src", default="", help="llama.cpp-src.tar.xz of the peers")
     args = parse_args(ap)

@@ -17,7 +17,7 @@ hits halves: 2.5, -3.5, 0.5, ... with d = 1, where round-half-away and
 round-half-even differ, and an all-zero block: d = 0), `f16` (the same
 weights stored as f16), and `stories260K` (the real --model, whose
 ffn_down has 172 columns: llama-quantize is told to keep it f32, as tfmc
-does). Also: --quantize with --kernels=loops is a usage error (exit 2).
+does). Also: --quantize with --no-kernels is a usage error (exit 2).
 
 Prints SKIPPED: (and exits 0) without llama-quantize; the real case is
 skipped without --model.
@@ -147,10 +147,10 @@ def main():
     ok = True
     src = os.path.join(args.workdir, "f32.gguf")
     write_case("f32", src)
-    r = run([args.tfmc, src, "--quantize=q8_0", "--kernels=loops", "-o",
+    r = run([args.tfmc, src, "--quantize=q8_0", "--no-kernels", "-o",
              os.path.join(args.workdir, "loops")])
-    if r.returncode != 2 or "--quantize needs --kernels=generated" not in r.stderr:
-        print("--kernels=loops: want exit 2, got %d %r" % (r.returncode, r.stderr))
+    if r.returncode != 2 or "--quantize contradicts --no-kernels" not in r.stderr:
+        print("--no-kernels: want exit 2, got %d %r" % (r.returncode, r.stderr))
         ok = False
     if not (os.path.isfile(args.llama_quantize) and os.access(args.llama_quantize, os.X_OK)):
         print("SKIPPED: no llama-quantize at %s" % args.llama_quantize)

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Quantized GGUF weights end to end: tfmc's executable vs the oracle.
 
-  check_quantized.py --tfmc PATH --workdir DIR [--kernels MODE]
+  check_quantized.py --tfmc PATH --workdir DIR
                      [--target T | --target-cpu CPU] [--model GGUF]
                      [--llama-quantize PATH]
 
@@ -166,7 +166,7 @@ def check_storage(tfmc, workdir):
               + ("" if good else f": FAIL\n{info}"))
         ok &= good
     path = os.path.join(workdir, "mixed.gguf")
-    tfm = subprocess.run([tfmc, path, "--emit=tfm", "--kernels=generated"],
+    tfm = subprocess.run([tfmc, path, "--emit=tfm"],
                          capture_output=True, text=True).stdout
     blocks = re.findall(r"func\.func private @(tfm_block_\w+)\(", tfm)
     want = ["tfm_block_prefill", "tfm_block_prefill_1", "tfm_block_decode",
@@ -270,7 +270,6 @@ def column_tile(args):
 
 def main():
     ap = arg_parser()
-    ap.add_argument("--kernels", default="generated")
     ap.add_argument("--types", default="q8_0",
                     help="q8_0 (with the mixed case and q8_0's broken files) or a "
                          "comma list of f16, bf16, q4_0, q4_1, q5_0, q5_1")
@@ -296,8 +295,8 @@ def main():
                 r = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "check_checkpoint.py"),
                                     path, "--tfmc", args.tfmc,
                                     "--workdir", os.path.join(args.workdir, f"{case}.{arithmetic}"),
-                                    "--prompt", PROMPT, "--steps", "6", "--kernels", args.kernels,
-                                    "--ignore-eos", f"--int-dot={arithmetic}"] + emulate + target,
+                                    "--prompt", PROMPT, "--steps", "6", "--ignore-eos",
+                                    f"--int-dot={arithmetic}"] + emulate + target,
                                    capture_output=True, text=True)
                 sys.stdout.write(f"{case} --int-dot={arithmetic}: " + r.stdout)
                 sys.stderr.write(r.stderr)
@@ -333,15 +332,14 @@ def main():
             r = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "check_checkpoint.py"),
                                 path, "--tfmc", args.tfmc, "--workdir", workdir,
                                 "--prompt", prompt, "--steps", str(steps),
-                                "--kernels", args.kernels, "--ignore-eos",
+                                "--ignore-eos",
                                 f"--int-dot={arithmetic}"] + emulate + target,
                                capture_output=True, text=True)
             sys.stdout.write(case + ": " + r.stdout)
             sys.stderr.write(r.stderr)
             failed |= r.returncode != 0
     failed |= not check_broken(args.tfmc, args.workdir)
-    if args.kernels == "generated":
-        failed |= not check_storage(args.tfmc, args.workdir)
+    failed |= not check_storage(args.tfmc, args.workdir)
     sys.exit(1 if failed else 0)
 
 

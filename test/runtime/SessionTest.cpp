@@ -1,9 +1,10 @@
 //===- SessionTest.cpp - The C API under concurrent and careless callers --===//
 //
-// The fake model here runs a real kernel: its entry points compute
-// logits = x * W^T with tfmrt_linear, where row t of x depends on the token
-// and on its absolute position, so a lost position or a split in the wrong
-// place changes the numbers. The test recomputes them with plain loops.
+// The fake model here runs on the session's pool as generated code does:
+// its entry points compute logits = x * W^T through tfmrt_parallel_for,
+// where row t of x depends on the token and on its absolute position, so a
+// lost position or a split in the wrong place changes the numbers. The test
+// recomputes them in double precision.
 // (GenerateTest.cpp covers validation and sidecar weights with a fake model
 // built for the generation loop.)
 //
@@ -58,6 +59,21 @@ float input(int32_t token, int64_t position, int64_t col) {
 thread_local int seenThreads = 0;
 thread_local int64_t maxTokensPerCall = 0;
 
+/// Columns [begin, end) of out = x * w^T, as an outlined body takes them.
+void linearBody(int64_t begin, int64_t end, float *, float *out, int64_t outOff,
+                int64_t rows, int64_t, int64_t outStride, int64_t, float *,
+                float *x, int64_t xOff, int64_t, int64_t k, int64_t xStride,
+                int64_t, float *, float *w, int64_t wOff, int64_t, int64_t,
+                int64_t wStride, int64_t) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t n = begin; n < end; ++n) {
+      float sum = 0;
+      for (int64_t c = 0; c < k; ++c)
+        sum += x[xOff + r * xStride + c] * w[wOff + n * wStride + c];
+      out[outOff + r * outStride + n] = sum;
+    }
+}
+
 void fakeEntry(TfmMemRefI8x1 *w, TfmMemRefI32x1 *tok, int64_t pos,
                TfmMemRefF32x1 *kv, TfmMemRefF32x2 *logits) {
   tfm::rt::ThreadPool *pool = tfm::rt::ThreadPool::current();
@@ -74,7 +90,8 @@ void fakeEntry(TfmMemRefI8x1 *w, TfmMemRefI32x1 *tok, int64_t pos,
   float *head = reinterpret_cast<float *>(w->aligned);
   TfmMemRefF32x2 xRef{x.data(), x.data(), 0, {t, kDim}, {kDim, 1}};
   TfmMemRefF32x2 wRef{head, head, 0, {kVocab, kDim}, {kDim, 1}};
-  _mlir_ciface_tfmrt_linear(logits, &xRef, &wRef, 0);
+  _mlir_ciface_tfmrt_parallel_for(linearBody, logits, &xRef, &wRef, kVocab,
+                                  t * kDim);
 }
 
 TfmModelInfo fakeModel(int64_t prefillChunk = kContext) {

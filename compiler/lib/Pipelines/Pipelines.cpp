@@ -63,7 +63,7 @@ void setIntDotCases(PipelineOptions &opts, IntDotMode mode) {
 void buildOptimizationPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   if (opts.fuseAttention)
     pm.addNestedPass<func::FuncOp>(mlir::tfm::createTfmFuseAttentionPass());
-  if (opts.kernels == KernelMode::Generated) {
+  if (opts.generateKernels) {
     pm.addPass(mlir::tfm::createTfmPackWeightsPass({opts.vectorWidth}));
     // After packing: parts merge only with equal packing.
     if (opts.mergeProjections)
@@ -96,7 +96,7 @@ void buildBufferizationPipeline(OpPassManager &pm,
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createCanonicalizerPass());
-  if (opts.kernels == KernelMode::Generated) {
+  if (opts.generateKernels) {
     // Register tiles: 8 x 2 vectors of 16 accumulators in 32 zmm registers
     // (AVX-512); 6 x 2 = 12 of 16 ymm/xmm registers otherwise.
     mlir::tfm::TfmGenerateKernelsPassOptions gen;
@@ -111,13 +111,11 @@ void buildBufferizationPipeline(OpPassManager &pm,
   }
   // Fused attention is generated in every mode: libtfmrt has no attention
   // kernel (the generated one was faster on every case of
-  // bench/attention.sh).
+  // bench/attention.sh). A linear layer not generated (--no-kernels, or a
+  // weight left unpacked) becomes loops with every other op.
   mlir::tfm::TfmGenerateAttentionPassOptions attention;
   attention.vectorWidth = opts.vectorWidth;
   pm.addPass(mlir::tfm::createTfmGenerateAttentionPass(attention));
-  // Linear layers not generated (runtime mode, or weights left unpacked).
-  if (opts.kernels != KernelMode::Loops)
-    pm.addPass(mlir::tfm::createTfmLinalgToKernelsPass());
 }
 
 void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &opts) {

@@ -35,8 +35,8 @@ namespace {
 /// both are linalg.generic and the producer has no other use.
 bool shouldFuse(OpOperand *operand) {
   auto producer = operand->get().getDefiningOp<linalg::GenericOp>();
-  // Named ops stay: tfm-linalg-to-kernels pattern-matches fill + matmul after
-  // bufferization, and a transpose is a copy the kernels rely on.
+  // Named ops stay: tfm-generate-kernels finds the zero fill in front of a
+  // linear layer after bufferization (and drops it).
   if (!producer || !isa<linalg::GenericOp>(operand->getOwner()))
     return false;
   // Nor into a contraction (reduction loops over two or more inputs: a

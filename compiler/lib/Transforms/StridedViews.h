@@ -1,7 +1,7 @@
 //===- StridedViews.h - The f32 view type of kernel calls -------*- C++ -*-===//
 //
-// The operand type shared by the runtime's kernels (tfm-linalg-to-kernels)
-// and the generated bodies and their scheduler (tfm-generate-kernels).
+// The operand type of the generated bodies and of their schedulers in the
+// runtime (tfm-generate-kernels): one signature for every shape.
 //
 //===----------------------------------------------------------------------===//
 

@@ -167,23 +167,11 @@ cl::opt<bool> noMerge("no-merge-projections",
                       cl::desc("Skip tfm-merge-projections (Q/K/V and "
                                "w1/w3 as separate linear layers)"),
                       cl::cat(category));
-cl::opt<tfm::KernelMode> kernels(
-    "kernels", cl::desc("How linear layers and the LM head are computed"),
-    cl::init(tfm::KernelMode::Generated),
-    cl::values(
-        clEnumValN(tfm::KernelMode::Runtime, "runtime",
-                   "libtfmrt's hand-written kernels"),
-        clEnumValN(tfm::KernelMode::Generated, "generated",
-                   "packed weights and vector code generated for the target "
-                   "(default)"),
-        clEnumValN(tfm::KernelMode::Loops, "loops",
-                   "scalar loops (reference)")),
-    cl::cat(category));
 cl::opt<tfm::Quantize> quantize(
     "quantize",
     cl::desc("Store the 2-D weights (K a multiple of 32; 256 for q4_K) of "
              "f32, f16 or bf16 checkpoints and random descriptions quantized "
-             "(needs --kernels=generated)"),
+             "(not with --no-kernels)"),
     cl::init(tfm::Quantize::None),
     cl::values(clEnumValN(tfm::Quantize::None, "none",
                           "keep the checkpoint's precision (default)"),
@@ -226,7 +214,9 @@ cl::opt<tfm::IntDotMode> intDot(
                clEnumValN(tfm::IntDotMode::Prefill, "prefill",
                           "as auto, for prefill only")),
     cl::cat(category));
-cl::opt<bool> noKernels("no-kernels", cl::desc("Same as --kernels=loops"),
+cl::opt<bool> noKernels("no-kernels",
+                        cl::desc("Linear layers and the LM head as scalar "
+                                 "loops (reference), not generated kernels"),
                         cl::cat(category));
 cl::opt<int64_t> prefillChunk(
     "prefill-chunk",
@@ -448,21 +438,17 @@ int main(int argc, char **argv) {
                tfm::hostTriple() +
                "; for another target use --emit=obj, asm or llvm-ir");
 
-  if (noKernels && kernels.getNumOccurrences() &&
-      kernels != tfm::KernelMode::Loops)
-    usageError("--no-kernels contradicts --kernels");
   auto tm = check(tfm::createTargetMachine(*resolvedTarget));
   tfm::PipelineOptions pipeline;
   pipeline.fuseAttention = !noFuse;
   pipeline.mergeProjections = !noMerge;
-  pipeline.kernels = noKernels ? tfm::KernelMode::Loops : kernels.getValue();
+  pipeline.generateKernels = !noKernels;
   pipeline.vectorWidth = tfm::vectorWidthF32(*tm);
   pipeline.intDot = tfm::intDotIsa(*tm);
   tfm::setIntDotCases(pipeline, intDot);
-  if (quantize != tfm::Quantize::None &&
-      pipeline.kernels != tfm::KernelMode::Generated)
-    usageError("--quantize needs --kernels=generated (the kernels that read "
-               "q8_0 blocks)");
+  if (quantize != tfm::Quantize::None && noKernels)
+    usageError("--quantize contradicts --no-kernels (the generated kernels "
+               "read the quantized blocks; loops read f32)");
   if (quantizeOutput.getNumOccurrences() && quantize != tfm::Quantize::Q4_K)
     usageError("--quantize-output needs --quantize=q4_K");
 
@@ -545,9 +531,9 @@ int main(int argc, char **argv) {
           : check(tfm::openWeights(spec));
 
   // Generated linear layers read q8_0 blocks as the checkpoint stores them;
-  // the runtime's kernels and loops read f32.
+  // loops (--no-kernels) read f32.
   // --quantize=q8_0 stores the other 2-D weights as q8_0 blocks too.
-  if (pipeline.kernels == tfm::KernelMode::Generated &&
+  if (pipeline.generateKernels &&
       (checkpoint || spec.weights.format == tfm::CheckpointFormat::Random))
     tfm::chooseWeightStorage(spec, checkpoint.get(), quantize, quantizeOutput);
 

@@ -1,7 +1,7 @@
 // RUN: tfm-opt %s --tfm-to-linalg | FileCheck %s
 
-// linear and lm_head become linalg.matmul_transpose_b into a zero-filled
-// output (tfm-linalg-to-kernels later turns it into a kernel call); the
+// linear and lm_head on unpacked weights (tfmc --no-kernels) become
+// linalg.matmul_transpose_b into a zero-filled output; the
 // batched attention matmul is a linalg.generic whose rhs map divides the
 // batch index by the group size, which is how GQA shares key/value heads.
 

@@ -18,23 +18,18 @@ class DialectRegistry;
 
 namespace tfm {
 
-/// How linear layers (and the LM head) are computed.
-enum class KernelMode {
-  Loops,     ///< convert-linalg-to-loops, like every other op.
-  Runtime,   ///< Calls of libtfmrt's tfmrt_linear (tfm-linalg-to-kernels).
-  Generated, ///< Packed weights (tfm-pack-weights) and vector code generated
-             ///< by tfm-generate-kernels, run on the runtime's thread pool
-             ///< (the default: at least as fast on every benchmarked shape).
-};
-
 /// Which q8_0 layers use integer dot products (tfmc --int-dot).
 enum class IntDotMode { Auto, Off, On, Decode, Prefill };
 
 struct PipelineOptions {
   bool fuseAttention = true; ///< Run tfm-fuse-attention.
-  /// Run tfm-merge-projections (with KernelMode::Generated).
+  /// Run tfm-merge-projections (with generateKernels).
   bool mergeProjections = true;
-  KernelMode kernels = KernelMode::Generated;
+  /// Linear layers and the LM head on packed weights (tfm-pack-weights) as
+  /// vector code of tfm-generate-kernels, run on the runtime's thread pool;
+  /// false (tfmc --no-kernels): convert-linalg-to-loops, like every other
+  /// op (the reference).
+  bool generateKernels = true;
   /// f32 lanes of the target's vectors (16 AVX-512, 8 AVX2): the column
   /// tile of packed weights and the vector width of generated kernels.
   int64_t vectorWidth = 16;

@@ -38,8 +38,8 @@ def TfmFuseElementwisePass : Pass<"tfm-fuse-elementwise", "func::FuncOp"> {
 
     What is deliberately not fused, and why:
     - named ops (`linalg.matmul_transpose_b`, `linalg.fill`,
-      `linalg.transpose`): `tfm-linalg-to-kernels` must still find the
-      zero-filled matmul after bufferization to call the runtime kernel;
+      `linalg.transpose`): `tfm-generate-kernels` must still find the zero
+      fill in front of a linear layer's contraction after bufferization;
     - producers with more than one use (including a capture in another
       op's body, e.g. rotary embeddings reading their input by index): the
       intermediate would stay materialised, so fusing only duplicates work;
@@ -72,22 +72,6 @@ def TfmBufferizePass : Pass<"tfm-bufferize", "ModuleOp"> {
   let dependentDialects = [
     "arith::ArithDialect", "bufferization::BufferizationDialect",
     "linalg::LinalgDialect", "memref::MemRefDialect", "scf::SCFDialect"
-  ];
-}
-
-def TfmLinalgToKernelsPass : Pass<"tfm-linalg-to-kernels", "ModuleOp"> {
-  let summary = "Replace buffer-level matmuls by calls to the runtime's kernels";
-  let description = [{
-    After bufferization, every `linalg.matmul_transpose_b` (x W^T, every
-    linear layer) becomes a call to `tfmrt_linear`, a threaded, cache-blocked
-    kernel of libtfmrt. The kernel accumulates into its output like
-    linalg.matmul, except when the output was zero-filled right before: then
-    the fill is dropped and the kernel overwrites. `bench/` compares it with
-    the loops `convert-linalg-to-loops` would produce.
-  }];
-  let dependentDialects = ["arith::ArithDialect", "func::FuncDialect", "memref::MemRefDialect"];
-  let statistics = [
-    Statistic<"numKernels", "num-kernel-calls", "Matmuls turned into kernel calls">
   ];
 }
 

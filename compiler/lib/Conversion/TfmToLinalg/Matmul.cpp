@@ -25,9 +25,9 @@ Value addBias(OpBuilder &b, Location loc, RankedTensorType type, Value y,
                      {b.getMultiDimIdentityMap(2), column});
 }
 
-/// x W^T as linalg.matmul_transpose_b into a zero-filled output; the bias, if
-/// any, is a separate elementwise add (tfm-linalg-to-kernels turns the
-/// matmul into a kernel call after bufferization).
+/// x W^T as linalg.matmul_transpose_b into a zero-filled output, for a
+/// weight left unpacked (tfmc --no-kernels): convert-linalg-to-loops runs
+/// it. The bias, if any, is a separate elementwise add.
 Value linear(OpBuilder &b, Location loc, Value x, Value w, Value bias,
              RankedTensorType type) {
   SmallVector<Value> sizes;

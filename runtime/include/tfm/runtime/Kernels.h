@@ -1,19 +1,16 @@
-//===- Kernels.h - Micro-kernels called by generated code -------*- C++ -*-===//
+//===- Kernels.h - What generated code calls in the runtime -----*- C++ -*-===//
 //
-// Hand-written kernels that tfmc-generated code calls instead of lowering the
-// op through linalg, because they beat the generic lowering (see
-// bench/kernels/bench_kernels.cpp for the numbers).
+// The schedulers that run the parallel bodies tfmc outlines (every linear
+// layer, tfm-generate-kernels; the fused attention, tfm-generate-attention)
+// on the calling thread's current pool (ThreadPool.h): the session's, when a
+// session runs the model. The computation is the generated code's; the
+// runtime only splits [0, items) into chunks.
 //
 // Calling convention: MLIR's `llvm.emit_c_interface`. A func.func named
-// `tfmrt_linear` declared with that attribute is called as
-// `_mlir_ciface_tfmrt_linear`, memref arguments are passed as pointers to
-// their descriptors (ModelAbi.h), scalars by value. All memrefs are f32; any
-// offset and any outer strides are accepted; the innermost stride must be 1
-// (checked: a violation prints a message and aborts, since it is a compiler
-// bug, not bad user input). Shape mismatches are reported the same way.
-//
-// All kernels run on the calling thread's current pool (ThreadPool.h): the
-// session's, when a session runs the model.
+// `tfmrt_parallel_for` declared with that attribute is called as
+// `_mlir_ciface_tfmrt_parallel_for`, memref arguments are passed as
+// pointers to their descriptors (ModelAbi.h), scalars by value. A null body
+// or operand is a compiler bug: it prints a message and aborts.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,18 +25,6 @@
 extern "C" {
 #endif
 
-/// out[T,N] = x[T,K] * w[N,K]^T  (PyTorch's nn.Linear weight layout), or
-/// out += x * w^T when `accumulate` is non-zero: linalg.matmul's semantics,
-/// which the compiler needs when it cannot prove `out` was just zeroed.
-/// T == 1 runs a bandwidth-bound matrix-vector product parallel over N rows;
-/// T > 1 a GEMM on packed 32-row panels of w with an 8 x 32 outer-product
-/// register tile (AVX-512), parallel over panels.
-void _mlir_ciface_tfmrt_linear(TfmMemRefF32x2 *out, TfmMemRefF32x2 *x,
-                               TfmMemRefF32x2 *w, int64_t accumulate);
-
-/// ALiBi slope of head \p h out of \p numHeads: 2^(-8(h+1)/n) when n is a
-/// power of two; otherwise the slopes of the closest lower power of two p,
-/// followed by every other slope of 2p (Press et al., reference code).
 /// A parallel body that tfmc outlined (tfm-generate-kernels): computes the
 /// items [begin, end) of one operation. Its three f32 2-D memref parameters
 /// arrive as MLIR's default calling convention expands a memref argument:
@@ -203,6 +188,9 @@ void _mlir_ciface_tfmrt_parallel_for4(TfmParallelBody4Fn body,
                                       int64_t scalar, int64_t items,
                                       int64_t workPerItem);
 
+/// ALiBi slope of head \p h out of \p numHeads: 2^(-8(h+1)/n) when n is a
+/// power of two; otherwise the slopes of the closest lower power of two p,
+/// followed by every other slope of 2p (Press et al., reference code).
 float tfmrt_alibi_slope(int64_t h, int64_t numHeads);
 
 #ifdef __cplusplus
