@@ -74,7 +74,8 @@ template <typename Fn> double timeIt(Fn &&fn) {
 /// The generated layer: linear(y, x, w).
 using LinearFn = void (*)(TfmMemRefF32x2 *, TfmMemRefF32x2 *, TfmMemRefF32x3 *);
 
-/// The host target and the JIT that holds every case's code.
+/// The host target and the JIT that holds every case's code, one library
+/// per case (bodies of equal K share a name, as in one model).
 struct Generator {
   std::unique_ptr<llvm::TargetMachine> tm;
   int64_t p = 0;
@@ -97,7 +98,8 @@ struct Generator {
     jit = check(
         llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(jtmb).create());
     // libtfmrt's symbols are hidden: the generated code finds the scheduler
-    // here, not in the process's dynamic symbols.
+    // here (the main library, which every case's links to), not in the
+    // process's dynamic symbols.
     llvm::orc::SymbolMap runtime;
     runtime[jit->mangleAndIntern("_mlir_ciface_tfmrt_parallel_for")] = {
         llvm::orc::ExecutorAddr::fromPtr(&_mlir_ciface_tfmrt_parallel_for),
@@ -162,10 +164,16 @@ struct Generator {
     std::unique_ptr<llvm::Module> ir =
         check(tfm::translateToLLVMIR(*module, *llvmCtx, *tm));
     tfm::optimizeModule(*ir, *tm);
+    llvm::Expected<llvm::orc::JITDylib &> created = jit->createJITDylib(name);
+    if (!created)
+      fail(llvm::toString(created.takeError()));
+    llvm::orc::JITDylib &lib = *created;
+    lib.addToLinkOrder(jit->getMainJITDylib());
     if (llvm::Error e = jit->addIRModule(
+            lib,
             llvm::orc::ThreadSafeModule(std::move(ir), std::move(llvmCtx))))
       fail(llvm::toString(std::move(e)));
-    return check(jit->lookup("_mlir_ciface_" + name)).toPtr<LinearFn>();
+    return check(jit->lookup(lib, "_mlir_ciface_" + name)).toPtr<LinearFn>();
   }
 };
 
