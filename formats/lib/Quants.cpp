@@ -415,7 +415,8 @@ void repackQ6_K(const uint8_t *b, uint8_t *o) {
       o[8 * t + j] = static_cast<uint8_t>((q[16 * t + j] & 0xF) |
                                           (q[16 * t + j + 8] & 0xF) << 4);
     for (int j = 0; j < 16; ++j)
-      high |= static_cast<uint32_t>(q[16 * t + j] >> 4) << (2 * j);
+      high |= static_cast<uint32_t>(q[16 * t + j] >> 4)
+              << (8 * (j % 4) + 2 * (j / 4));
     llvm::support::endian::write32le(o + 128 + 4 * t, high);
   }
   std::memcpy(o + 192, b + 192, 18); // scales, d

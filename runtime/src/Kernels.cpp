@@ -150,6 +150,20 @@ extern "C" void _mlir_ciface_tfmrt_parallel_for_q4_0(
            TFM_EXPAND2(h));                                                    \
     });                                                                        \
   }
+#define TFM_SCHEDULER_W7(NAME)                                                 \
+  extern "C" void _mlir_ciface_tfmrt_parallel_for_##NAME(                      \
+      TfmParallelBodyW7Fn body, TfmMemRefAnyx2 *a, TfmMemRefAnyx2 *b,          \
+      TfmMemRefAnyx2 *c, TfmMemRefAnyx2 *d, TfmMemRefAnyx2 *e,                 \
+      TfmMemRefAnyx2 *f, TfmMemRefAnyx2 *g, TfmMemRefAnyx2 *h,                 \
+      TfmMemRefAnyx2 *i, int64_t items, int64_t workPerItem) {                 \
+    if (!body || !a || !b || !c || !d || !e || !f || !g || !h || !i)           \
+      fatal("tfmrt_parallel_for_" #NAME, "null body or operand");              \
+    scheduleItems(items, workPerItem, [&](int64_t begin, int64_t end) {        \
+      body(begin, end, TFM_EXPAND2(a), TFM_EXPAND2(b), TFM_EXPAND2(c),         \
+           TFM_EXPAND2(d), TFM_EXPAND2(e), TFM_EXPAND2(f), TFM_EXPAND2(g),     \
+           TFM_EXPAND2(h), TFM_EXPAND2(i));                                    \
+    });                                                                        \
+  }
 TFM_SCHEDULER_W1(f16)
 TFM_SCHEDULER_W1(bf16)
 TFM_SCHEDULER_W3(q4_1)
@@ -157,11 +171,16 @@ TFM_SCHEDULER_W3(q5_0)
 TFM_SCHEDULER_W4(q6_K)
 TFM_SCHEDULER_W5(q4_K)
 TFM_SCHEDULER_W6(q5_K)
+// The K-quants' integer dot products (out, xd, xq, then the components).
+TFM_SCHEDULER_W5(q6_K_dot)
+TFM_SCHEDULER_W6(q4_K_dot)
+TFM_SCHEDULER_W7(q5_K_dot)
 #undef TFM_SCHEDULER_W1
 #undef TFM_SCHEDULER_W3
 #undef TFM_SCHEDULER_W4
 #undef TFM_SCHEDULER_W5
 #undef TFM_SCHEDULER_W6
+#undef TFM_SCHEDULER_W7
 
 extern "C" void _mlir_ciface_tfmrt_parallel_for_q5_1(
     TfmParallelBodyW4Fn body, TfmMemRefAnyx2 *a, TfmMemRefAnyx2 *b,

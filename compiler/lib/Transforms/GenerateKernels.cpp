@@ -34,14 +34,14 @@
 // FMAs as for f32 weights.
 //
 // With integer dot products (`int-dot`, IntegerDot.h; q8_0, q4_0, q4_1,
-// q5_0, q5_1; body `..._<E>_dot_<isa>`, run by tfmrt_parallel_for_q8_dot,
-// _q4_0_dot, ...) the call is preceded by the quantization of x to int8
-// blocks (values xq, f32 scales and sums xd), and the body keeps an int32
-// twin of each accumulator: per 4 rows of the tile's values one 4P-byte
-// load, transposed so each 32-bit lane holds one column's 4 k (4-bit: its
-// low and its high nibbles, two steps), and one dot step per row; per block
-// of 32, acc += (float(sum) - offset * sum(xq)) * (scale_w * xd), plus
-// m * xd * sum(xq) with a minimum.
+// q5_0, q5_1, q4_K, q5_K, q6_K; body `..._<E>_dot_<isa>`, run by
+// tfmrt_parallel_for_q8_dot, _q4_0_dot, ...) the call is preceded by the
+// quantization of x to int8 blocks (values xq, f32 scales and sums xd), and
+// the body keeps an int32 twin of each accumulator: per 4 rows of the tile's
+// values one 4P-byte load, transposed so each 32-bit lane holds one column's
+// 4 k (4-bit: its low and its high nibbles, two steps), and one dot step per
+// row; per kernel block (32; a K-quant's sub-block), acc += (float(sum) -
+// offset * sum(xq)) * (scale_w * xd), plus +-m * xd * sum(xq) with a minimum.
 //
 //===----------------------------------------------------------------------===//
 
@@ -296,7 +296,8 @@ public:
     // biases), then xq their int8 values.
     bool isDot = dot != mlir::tfm::IntDotIsa::None;
     x = view(entry->getArgument(3),
-             isDot ? 2 * (k / 32) : ShapedType::kDynamic);
+             isDot ? k / 32 + k / mlir::tfm::kernelBlock(*encoding)
+                   : ShapedType::kDynamic);
     if (isDot)
       xq = view(entry->getArgument(4), k);
     unsigned first = isDot ? 5 : 4;
@@ -490,16 +491,7 @@ private:
             mlir::tfm::DequantBuilder d{nb, l, vecType};
             SmallVector<SmallVector<Value>> perBlock(nt), blockValues(nt);
             for (int64_t j = 0; j < nt; ++j) {
-              perBlock[j].resize(numComponents);
-              for (unsigned c = 0; c < numComponents; ++c)
-                if (!isPerStep(e, c))
-                  perBlock[j][c] = loadTile(
-                      nb, l, c, j,
-                      format.components[c].perBlock * block < format.blockSize
-                          ? mlir::tfm::componentIndexValue(
-                                nb, l, e, c,
-                                nb.create<arith::MulIOp>(l, kb, cst(block)))
-                          : kb);
+              perBlock[j] = blockComponents(nb, l, tileIdx[j], kb);
               blockValues[j] = info.block(d, perBlock[j]);
             }
             Value k0 = nb.create<arith::MulIOp>(l, kb, cst(block));
@@ -547,17 +539,43 @@ private:
                                   ValueRange{rowIdx[i], outCol[j]});
   }
 
-  /// microKernel with integer dot products: per block of 32 k (kLo and
-  /// kHi are multiples of 32) int32 sums over 8 steps of 4 k (4-bit: 4
-  /// steps of 4 bytes, each two dot steps, the low and the high nibbles),
-  /// then acc += (float(sum) - offset * sum(xq)) * (weight scale *
-  /// activation scale) (DotEncoding; with a minimum m also m * xd *
-  /// sum(xq)).
+  /// The per-block components of encoding e's kernel block kb (B k) of
+  /// column tile `tile` as P-lane vectors; null for the per-step ones.
+  SmallVector<Value> blockComponents(OpBuilder &nb, Location l, Value tile,
+                                     Value kb) {
+    mlir::tfm::WeightEncoding e = *encoding;
+    const formats::EncodingInfo &format = mlir::tfm::formatInfo(e);
+    const int64_t block = mlir::tfm::kernelBlock(e);
+    SmallVector<Value> perBlock(format.components.size());
+    for (auto [c, comp] : llvm::enumerate(format.components)) {
+      if (isPerStep(e, c))
+        continue;
+      Value at =
+          comp.perBlock * block < format.blockSize
+              ? mlir::tfm::componentIndexValue(
+                    nb, l, e, c, nb.create<arith::MulIOp>(l, kb, cst(block)))
+              : kb;
+      auto type = cast<MemRefType>(components[c].getType());
+      perBlock[c] = nb.create<vector::LoadOp>(
+          l, VectorType::get({p}, type.getElementType()), components[c],
+          ValueRange{tile, nb.create<arith::MulIOp>(l, at, cst(p))});
+    }
+    return perBlock;
+  }
+
+  /// microKernel with integer dot products: per kernel block of B k (32;
+  /// q6_K's sub-blocks 16; kLo and kHi are multiples of 32) int32 sums over
+  /// B/4 steps of 4 k (4-bit: B/8 steps of 4 bytes, each two dot steps, the
+  /// low and the high nibbles), then acc += (float(sum) - offset *
+  /// sum(xq)) * (weight scale * activation scale) (DotEncoding; with a
+  /// minimum m also +-m * xd * sum(xq)). The scale and minimum are the
+  /// encoding's block values (WeightEncodings.h: q4_K's d * sc, dmin * m).
   void dotMicroKernel(Value m, int64_t mt, Value n, int64_t nt, Value kLo,
                       Value kHi, bool load) {
     const mlir::tfm::DotEncoding &de = *mlir::tfm::dotEncoding(*encoding);
-    // components[0] the values, [1] the f16 scales (Encodings.cpp).
-    Value w = components[0], scales = components[1];
+    const mlir::tfm::WeightEncodingInfo &info = weightEncodingInfo(*encoding);
+    const int64_t block = mlir::tfm::kernelBlock(*encoding);
+    Value w = components[0]; // the values (Encodings.h)
     Type f32 = b.getF32Type(), i32 = b.getI32Type();
     auto vecType = VectorType::get({p}, f32);
     auto sumType = VectorType::get({p}, i32);
@@ -583,29 +601,19 @@ private:
     Value zeroSums = b.create<arith::ConstantOp>(
         loc, sumType, DenseElementsAttr::get(sumType, b.getI32IntegerAttr(0)));
     SmallVector<Value> sumInit(mt * nt, zeroSums);
-    // Rows of the values array per block and per step.
-    const int64_t blockRows = de.nibbles ? 16 : 32;
-    auto tileVector = [&](OpBuilder &nb, Location l, Value array, Type element,
-                          int64_t j, Value row) {
-      return nb
-          .create<vector::LoadOp>(
-              l, VectorType::get({p}, element), array,
-              ValueRange{tileIdx[j], nb.create<arith::MulIOp>(l, row, cst(p))})
-          .getResult();
-    };
+    // Rows of the values array per block.
+    const int64_t blockRows = de.nibbles ? block / 2 : block;
     auto blocks = b.create<scf::ForOp>(
-        loc, b.create<arith::DivUIOp>(loc, kLo, cst(32)),
-        b.create<arith::DivUIOp>(loc, kHi, cst(32)), cst(1), init,
+        loc, b.create<arith::DivUIOp>(loc, kLo, cst(block)),
+        b.create<arith::DivUIOp>(loc, kHi, cst(block)), cst(1), init,
         [&](OpBuilder &nb, Location l, Value kb, ValueRange acc) {
-          SmallVector<Value> fifth(nt);
-          if (de.fifthComponent >= 0)
-            for (int64_t j = 0; j < nt; ++j)
-              fifth[j] =
-                  tileVector(nb, l, components[de.fifthComponent], i32, j, kb);
+          SmallVector<SmallVector<Value>> perBlock;
+          for (int64_t j = 0; j < nt; ++j)
+            perBlock.push_back(blockComponents(nb, l, tileIdx[j], kb));
           // Steps of 4 rows of values: the tiles' transposed weights, then
           // per part and row its 4 activations and a dot step per tile.
           Value row0 = nb.create<arith::MulIOp>(l, kb, cst(blockRows));
-          Value k0 = nb.create<arith::MulIOp>(l, kb, cst(32));
+          Value k0 = nb.create<arith::MulIOp>(l, kb, cst(block));
           auto steps = nb.create<scf::ForOp>(
               l, cst(0), cst(blockRows), cst(4), sumInit,
               [&](OpBuilder &sb, Location sl, Value r, ValueRange sums) {
@@ -626,11 +634,16 @@ private:
                   for (int64_t j = 0; j < nt; ++j)
                     ws.push_back(de.nibbles
                                      ? mlir::tfm::emitNibbleWeights(
-                                           sb, sl, raw[j], part, fifth[j], r)
+                                           sb, sl, de, raw[j], part,
+                                           de.highComponent >= 0
+                                               ? perBlock[j][de.highComponent]
+                                               : Value(),
+                                           r)
                                      : mlir::tfm::emitDotWeights(sb, sl, dot,
                                                                  raw[j], p));
                   Value xk = sb.create<arith::AddIOp>(
-                      sl, sb.create<arith::AddIOp>(sl, k0, r), cst(16 * part));
+                      sl, sb.create<arith::AddIOp>(sl, k0, r),
+                      cst(block / 2 * part));
                   for (int64_t i = 0; i < mt; ++i) {
                     Value quad = sb.create<vector::LoadOp>(
                         sl, VectorType::get({4}, sb.getI8Type()), xq,
@@ -644,37 +657,36 @@ private:
                 }
                 sb.create<scf::YieldOp>(sl, next);
               });
-          SmallVector<Value> weightScales, mins;
-          for (int64_t j = 0; j < nt; ++j) {
-            weightScales.push_back(nb.create<arith::ExtFOp>(
-                l, vecType, tileVector(nb, l, scales, nb.getF16Type(), j, kb)));
-            if (de.minComponent >= 0)
-              mins.push_back(nb.create<arith::ExtFOp>(
-                  l, vecType,
-                  tileVector(nb, l, components[de.minComponent],
-                             nb.getF16Type(), j, kb)));
-          }
+          // The weight scale and minimum per tile (f32 vectors).
+          mlir::tfm::DequantBuilder d{nb, l, vecType};
+          SmallVector<SmallVector<Value>> blockValues;
+          for (int64_t j = 0; j < nt; ++j)
+            blockValues.push_back(info.block(d, perBlock[j]));
           SmallVector<Value> next;
           // q8_0's vpdpbusd takes w + 128: 128 * sum(xq) more.
           int64_t offset =
               de.nibbles || !mlir::tfm::intDotBiased(dot) ? de.offset : 128;
+          // x's scale (per 32) and sum of xq (per B, emitQuantizeRows).
+          Value xScaleAt =
+              block == 32 ? kb
+                          : nb.create<arith::DivUIOp>(l, kb, cst(32 / block))
+                                .getResult();
+          Value xSumAt = nb.create<arith::AddIOp>(l, kb, cst(k / 32));
           for (int64_t i = 0; i < mt; ++i) {
-            Value xs = nb.create<vector::BroadcastOp>(
-                l, vecType,
-                nb.create<memref::LoadOp>(l, x, ValueRange{rowIdx[i], kb}));
-            Value xsum =
-                offset || !mins.empty()
-                    ? nb.create<memref::LoadOp>(
-                            l, x,
-                            ValueRange{rowIdx[i], nb.create<arith::AddIOp>(
-                                                      l, kb, cst(k / 32))})
-                          .getResult()
-                    : Value();
+            Value xd = nb.create<memref::LoadOp>(
+                l, x, ValueRange{rowIdx[i], xScaleAt});
+            Value xs = nb.create<vector::BroadcastOp>(l, vecType, xd);
+            Value xsum = offset || de.minSign
+                             ? nb.create<memref::LoadOp>(
+                                     l, x, ValueRange{rowIdx[i], xSumAt})
+                                   .getResult()
+                             : Value();
             auto f = [&](float c) {
               return nb.create<arith::ConstantOp>(l, nb.getF32FloatAttr(c))
                   .getResult();
             };
-            // offset * sum(xq) (exact), and the block's sum of x: xd * sum.
+            // offset * sum(xq) (exact), and the block's sum of x: xd * sum,
+            // negated for the K-quants' w = d * q - m.
             Value bias =
                 offset
                     ? nb.create<vector::BroadcastOp>(
@@ -682,23 +694,23 @@ private:
                             nb.create<arith::MulFOp>(l, xsum, f(float(offset))))
                           .getResult()
                     : Value();
-            Value xTotal =
-                mins.empty()
-                    ? Value()
-                    : nb.create<arith::MulFOp>(
-                            l, xs,
-                            nb.create<vector::BroadcastOp>(l, vecType, xsum))
-                          .getResult();
+            Value xTotal;
+            if (de.minSign) {
+              xTotal = nb.create<arith::MulFOp>(l, xd, xsum);
+              if (de.minSign < 0)
+                xTotal = nb.create<arith::NegFOp>(l, xTotal);
+              xTotal = nb.create<vector::BroadcastOp>(l, vecType, xTotal);
+            }
             for (int64_t j = 0; j < nt; ++j) {
               Value sum = nb.create<arith::SIToFPOp>(
                   l, vecType, steps.getResult(i * nt + j));
               if (bias)
                 sum = nb.create<arith::SubFOp>(l, sum, bias);
               Value a = nb.create<vector::FMAOp>(
-                  l, sum, nb.create<arith::MulFOp>(l, weightScales[j], xs),
+                  l, sum, nb.create<arith::MulFOp>(l, blockValues[j][0], xs),
                   acc[i * nt + j]);
               if (xTotal)
-                a = nb.create<vector::FMAOp>(l, mins[j], xTotal, a);
+                a = nb.create<vector::FMAOp>(l, blockValues[j][1], xTotal, a);
               next.push_back(a);
             }
           }
@@ -742,7 +754,7 @@ struct TfmGenerateKernelsPass
       if (!linear)
         return;
       // Integer dot products for the encodings that have them (q8_0, q4_*,
-      // q5_*) where the isa's vectors are P int32 lanes and the case
+      // q5_*, q6_K) where the isa's vectors are P int32 lanes and the case
       // (decode or prefill, the LM head) asks for them.
       bool oneRow =
           cast<MemRefType>(op.getDpsInputs()[0].getType()).getDimSize(0) == 1;
@@ -907,16 +919,17 @@ struct TfmGenerateKernelsPass
     SmallVector<Value> operands = {fnRef, anyView(out)};
     SmallVector<Value> quantized;
     if (linear.dot != mlir::tfm::IntDotIsa::None) {
-      // x as int8 blocks: values [M][K]; f32 scales [M][K/32], then each
-      // block's 128 * sum of values [M][K/32].
+      // x as int8 blocks: values [M][K]; f32 scales [M][K/32], then the
+      // sums of values per kernel block B [M][K/B].
       Value numRowsIndex = b.create<memref::DimOp>(loc, x, 0);
       int64_t d = ShapedType::kDynamic;
+      int64_t block = mlir::tfm::kernelBlock(*linear.encoding);
       Value xq = b.create<memref::AllocOp>(
           loc, MemRefType::get({d, k}, b.getI8Type()), numRowsIndex);
       Value xd = b.create<memref::AllocOp>(
-          loc, MemRefType::get({d, 2 * (k / 32)}, b.getF32Type()),
+          loc, MemRefType::get({d, k / 32 + k / block}, b.getF32Type()),
           numRowsIndex);
-      mlir::tfm::emitQuantizeRows(b, loc, x, xq, xd, k);
+      mlir::tfm::emitQuantizeRows(b, loc, x, xq, xd, k, block);
       operands.append({anyView(xd), anyView(xq)});
       quantized = {xq, xd};
     } else {

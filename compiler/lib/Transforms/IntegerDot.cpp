@@ -42,12 +42,15 @@ constexpr IsaInfo kIsas[] = {
 
 // clang-format off
 constexpr DotEncoding kDotEncodings[] = {
-    // encoding            nibbles offset min fifth scheduler
-    {WeightEncoding::Q8_0, false,  0,     -1, -1, "tfmrt_parallel_for_q8_dot"},
-    {WeightEncoding::Q4_0, true,   8,     -1, -1, "tfmrt_parallel_for_q4_0_dot"},
-    {WeightEncoding::Q4_1, true,   0,      2, -1, "tfmrt_parallel_for_q4_1_dot"},
-    {WeightEncoding::Q5_0, true,   16,    -1,  2, "tfmrt_parallel_for_q5_0_dot"},
-    {WeightEncoding::Q5_1, true,   0,      2,  3, "tfmrt_parallel_for_q5_1_dot"},
+    // encoding            nibbles offset min high  scheduler
+    {WeightEncoding::Q8_0, false,  0,     0,  0, -1, "tfmrt_parallel_for_q8_dot"},
+    {WeightEncoding::Q4_0, true,   8,     0,  0, -1, "tfmrt_parallel_for_q4_0_dot"},
+    {WeightEncoding::Q4_1, true,   0,     1,  0, -1, "tfmrt_parallel_for_q4_1_dot"},
+    {WeightEncoding::Q5_0, true,   16,    0,  1,  2, "tfmrt_parallel_for_q5_0_dot"},
+    {WeightEncoding::Q5_1, true,   0,     1,  1,  3, "tfmrt_parallel_for_q5_1_dot"},
+    {WeightEncoding::Q4_K, true,   0,    -1,  0, -1, "tfmrt_parallel_for_q4_K_dot"},
+    {WeightEncoding::Q5_K, true,   0,    -1,  1,  5, "tfmrt_parallel_for_q5_K_dot"},
+    {WeightEncoding::Q6_K, true,   32,    0,  2,  1, "tfmrt_parallel_for_q6_K_dot"},
 };
 // clang-format on
 
@@ -108,29 +111,44 @@ Value splat(OpBuilder &b, Location loc, Type type, int64_t v) {
 
 } // namespace
 
-DotWeights emitNibbleWeights(OpBuilder &b, Location loc, Value quads,
-                             int64_t part, Value fifth, Value j) {
+DotWeights emitNibbleWeights(OpBuilder &b, Location loc, const DotEncoding &de,
+                             Value quads, int64_t part, Value high, Value j) {
   Value w = quads;
   Type bytes = w.getType();
   if (part)
     w = b.create<arith::ShRUIOp>(loc, w, splat(b, loc, bytes, 4));
   Value q = b.create<arith::AndIOp>(loc, w, splat(b, loc, bytes, 15));
-  if (fifth) {
+  if (!high)
+    return {q, Value(), Value()};
+  Type words = high.getType();
+  Value j32 = b.create<arith::IndexCastOp>(loc, b.getI32Type(), j);
+  auto shifted = [&](Value shift) {
+    return b.create<arith::ShRUIOp>(
+        loc, high, b.create<vector::BroadcastOp>(loc, words, shift));
+  };
+  Value h;
+  if (de.highBits == 1) {
     // Bits j + 16 part .. + 3 of each column's word to bit 4 of its 4
     // bytes: (bits & 15) * 0x02040810 puts bit t at 4 + 8 t (and copies
     // elsewhere that the mask drops; no two overlap, so nothing carries).
-    Type words = fifth.getType();
-    Value shift = b.create<arith::AddIOp>(
-        loc, b.create<arith::IndexCastOp>(loc, b.getI32Type(), j),
-        b.create<arith::ConstantIntOp>(loc, 16 * part, 32));
-    Value h = b.create<arith::ShRUIOp>(
-        loc, fifth, b.create<vector::BroadcastOp>(loc, words, shift));
+    h = shifted(b.create<arith::AddIOp>(
+        loc, j32, b.create<arith::ConstantIntOp>(loc, 16 * part, 32)));
     h = b.create<arith::AndIOp>(loc, h, splat(b, loc, words, 15));
     h = b.create<arith::MulIOp>(loc, h, splat(b, loc, words, 0x02040810));
     h = b.create<arith::AndIOp>(loc, h, splat(b, loc, words, 0x10101010));
-    q = b.create<arith::OrIOp>(loc, q,
-                               b.create<vector::BitCastOp>(loc, bytes, h));
+  } else {
+    // q6_K: element j + t + 8 part's two bits are bits 2 (j / 4 + 2 part)
+    // of byte t: one shift, the mask, then up to bits 4, 5.
+    h = shifted(b.create<arith::AddIOp>(
+        loc,
+        b.create<arith::ShRUIOp>(loc, j32,
+                                 b.create<arith::ConstantIntOp>(loc, 1, 32)),
+        b.create<arith::ConstantIntOp>(loc, 4 * part, 32)));
+    h = b.create<arith::AndIOp>(loc, h, splat(b, loc, words, 0x03030303));
+    h = b.create<arith::ShLIOp>(loc, h, splat(b, loc, words, 4));
   }
+  q = b.create<arith::OrIOp>(loc, q,
+                             b.create<vector::BitCastOp>(loc, bytes, h));
   return {q, Value(), Value()};
 }
 
@@ -199,7 +217,7 @@ Value emitDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
 }
 
 void emitQuantizeRows(OpBuilder &b, Location loc, Value x, Value xq, Value xd,
-                      int64_t k) {
+                      int64_t k, int64_t sumBlock) {
   auto cst = [&](int64_t v) {
     return b.create<arith::ConstantIndexOp>(loc, v).getResult();
   };
@@ -235,14 +253,23 @@ void emitQuantizeRows(OpBuilder &b, Location loc, Value x, Value xq, Value xd,
                   bb.create<math::RoundEvenOp>(bl, scaled));
               bb.create<vector::StoreOp>(bl, q, xq, ValueRange{m, k0});
               bb.create<memref::StoreOp>(bl, d, xd, ValueRange{m, blk});
-              // sum(q): exact in f32 (|sum| <= 32 * 127).
-              Value sum = bb.create<vector::ReductionOp>(
-                  bl, vector::CombiningKind::ADD,
-                  bb.create<arith::SIToFPOp>(bl, vec(32, f32), q));
-              bb.create<memref::StoreOp>(
-                  bl, sum, xd,
-                  ValueRange{m,
-                             bb.create<arith::AddIOp>(bl, blk, cst(k / 32))});
+              // sum(q) per sumBlock: exact in f32 (|sum| <= 32 * 127).
+              Value wide = bb.create<arith::SIToFPOp>(bl, vec(32, f32), q);
+              const int64_t parts = 32 / sumBlock;
+              for (int64_t h = 0; h < parts; ++h) {
+                Value half =
+                    parts == 1 ? wide
+                               : bb.create<vector::ExtractStridedSliceOp>(
+                                     bl, wide, ArrayRef<int64_t>{h * sumBlock},
+                                     ArrayRef<int64_t>{sumBlock},
+                                     ArrayRef<int64_t>{1});
+                Value sum = bb.create<vector::ReductionOp>(
+                    bl, vector::CombiningKind::ADD, half);
+                Value at = bb.create<arith::AddIOp>(
+                    bl, bb.create<arith::MulIOp>(bl, blk, cst(parts)),
+                    cst(k / 32 + h));
+                bb.create<memref::StoreOp>(bl, sum, xd, ValueRange{m, at});
+              }
               bb.create<scf::YieldOp>(bl);
             });
         rb.create<scf::YieldOp>(l);

@@ -1,12 +1,13 @@
 //===- IntegerDot.h - int8 dot products of 32-value blocks ------*- C++ -*-===//
 //
-// The integer arithmetic of tfm-generate-kernels' q8_0, q4_0, q4_1, q5_0 and
-// q5_1 bodies: activations quantized per block of 32 to int8 (llama.cpp's
-// quantize_row_q8_0), then per 4 k and column one 32-bit lane of products of
-// the weights' integers and x's summed by x86's vpmaddubsw + vpmaddwd or
-// VNNI's vpdpbusd (LLVM intrinsics: MLIR 19's x86vector dialect has no
-// integer dot product). A block of w = d * (q - offset) (+ m) contributes
-// d * xd * (sum q * xq - offset * sum xq) (+ m * xd * sum xq).
+// The integer arithmetic of tfm-generate-kernels' q8_0, q4_0, q4_1, q5_0,
+// q5_1, q4_K, q5_K and q6_K bodies: activations quantized per block of 32 to
+// int8 (llama.cpp's quantize_row_q8_0), then per 4 k and column one 32-bit
+// lane of products of the weights' integers and x's summed by x86's
+// vpmaddubsw + vpmaddwd or VNNI's vpdpbusd (LLVM intrinsics: MLIR 19's
+// x86vector dialect has no integer dot product). A block (a K-quant's
+// sub-block) of w = d * (q - offset) (+- m) contributes d * xd * (sum q * xq
+// - offset * sum xq) (+- m * xd * sum xq).
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,18 +21,23 @@
 
 namespace mlir::tfm {
 
-/// How an encoding's blocks of 32 enter integer dot products (one row per
-/// encoding that has them).
+/// How an encoding's blocks (of its kernelBlock: 32, q6_K's 16) enter
+/// integer dot products (one row per encoding that has them). The block's
+/// weight scale and minimum are its WeightEncodingInfo::block values.
 struct DotEncoding {
   WeightEncoding encoding;
-  /// 4-bit values, two per byte (byte j: element j low, j + 16 high), read
+  /// 4-bit values, two per byte (byte j: element j low, j + B/2 high), read
   /// unsigned; else q8_0's signed int8s.
   bool nibbles;
   /// w = d * (q - offset) (+ m): the block subtracts offset * sum(xq).
   int64_t offset;
-  /// The components holding the f16 minimum m and q5's 32-bit words of
-  /// fifth bits (bit j: element j's 16), or -1.
-  int minComponent, fifthComponent;
+  /// w = d * q + m (1: q4_1, q5_1), d * q - m (-1: the K-quants' dmin *
+  /// min), or no minimum (0).
+  int minSign;
+  /// Bits above the nibble and the component of 32-bit words per block
+  /// holding them (-1: none): q5's fifth bit (bit j: element j's), q6_K's
+  /// two (bits 8 (j % 4) + 2 (j / 4): element j's, Quants.h's repacking).
+  int highBits, highComponent;
   /// The runtime's scheduler of the bodies (Kernels.h): out, xd, xq, then
   /// the components, each with its element type.
   StringLiteral scheduler;
@@ -61,7 +67,7 @@ int64_t intDotLanes(IntDotIsa isa);
 /// a register tile.
 struct DotWeights {
   /// |w| for vpmaddubsw (|-128| = 128 as u8); w + 128 for vpdpbusd; an
-  /// unsigned q (4/5-bit) as it is.
+  /// unsigned q (4/5/6-bit) as it is.
   Value magnitude;
   Value negative; ///< w < 0, vector<4P x i1> (AVX-512BW's select).
   Value raw;      ///< The transposed w (psignb takes its sign); null when
@@ -78,13 +84,13 @@ DotWeights emitDotWeights(OpBuilder &b, Location loc, IntDotIsa isa, Value raw,
 /// transposed so each 32-bit lane holds the 4 k of one column.
 Value transposeQuads(OpBuilder &b, Location loc, Value raw, int64_t p);
 
-/// The weight side of a 4/5-bit dot step: from `quads` (transposeQuads of 4
-/// rows j .. j+3 of a block's bytes) the nibbles of part `part` (0:
-/// elements j .. j+3, the low ones; 1: j+16 .. j+19), with q5's fifth bits
-/// from `fifth` (vector<P x i32>, the block's words per column; null for
-/// q4) at bit 4: q in [0, 31], unsigned.
-DotWeights emitNibbleWeights(OpBuilder &b, Location loc, Value quads,
-                             int64_t part, Value fifth, Value j);
+/// The weight side of a 4/5/6-bit dot step: from `quads` (transposeQuads
+/// of 4 rows j .. j+3 of a block's bytes) the nibbles of part `part` (0:
+/// elements j .. j+3, the low ones; 1: j+B/2 .. j+B/2+3), with the high
+/// bits of `de` from `high` (vector<P x i32>, the block's words per column;
+/// null without) at bits 4 (, 5): q in [0, 63], unsigned.
+DotWeights emitNibbleWeights(OpBuilder &b, Location loc, const DotEncoding &de,
+                             Value quads, int64_t part, Value high, Value j);
 
 /// The activation side: 4 int8s of x (`quad`, vector<4xi8>) repeated over
 /// the P lanes, and its negation (for AVX-512's masked select).
@@ -103,10 +109,11 @@ Value emitDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
 
 /// Quantizes the rows of `x` (memref<M x K x f32>) per block of 32 as
 /// llama.cpp's quantize_row_q8_0 does: d = max|x| / 127, q = round(x / d),
-/// storing q in `xq` (memref<M x K x i8>) and in `xd` (memref<M x 2K/32 x
-/// f32>) the K/32 scales d (kept in f32), then each block's sum(q).
+/// storing q in `xq` (memref<M x K x i8>) and in `xd` (memref<M x (K/32 +
+/// K/sumBlock) x f32>) the K/32 scales d (kept in f32), then the sums of q
+/// per `sumBlock` (32, or q6_K's 16) values.
 void emitQuantizeRows(OpBuilder &b, Location loc, Value x, Value xq, Value xd,
-                      int64_t k);
+                      int64_t k, int64_t sumBlock = 32);
 
 } // namespace mlir::tfm
 

@@ -44,8 +44,10 @@ void quantizeQ6_K(const float *values, uint8_t *block);
 /// Sub-block t (32 values; q6_K: 16) of qs is bytes [16 t, + 16) ([8 t,
 /// + 8)) holding its element j in the low nibble of byte j and element
 /// j + 16 (j + 8) in the high one, as q4_0's; bit j of qh[t] is its element
-/// j's fifth bit (q6_K: bits 2 j, 2 j + 1 its two high bits). d and dmin
-/// stay where they are in the GGUF block.
+/// j's fifth bit (q6_K: bits 8 (j % 4) + 2 (j / 4), + 1 its two high bits,
+/// so byte t of the word holds elements t, t + 4, t + 8, t + 12: the 4 k of
+/// an integer dot step, IntegerDot.h). d and dmin stay where they are in the
+/// GGUF block.
 void repackQ4_K(const uint8_t *block, uint8_t *out);
 void repackQ5_K(const uint8_t *block, uint8_t *out);
 void repackQ6_K(const uint8_t *block, uint8_t *out);

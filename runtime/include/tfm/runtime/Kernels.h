@@ -168,6 +168,29 @@ void _mlir_ciface_tfmrt_parallel_for_q5_1_dot(
     TfmMemRefAnyx2 *mins, TfmMemRefAnyx2 *high, int64_t items,
     int64_t workPerItem);
 
+/// The K-quants' integer dot products: out, the activations' scales (and
+/// sums per kernel block) and values, then the weight's components.
+typedef void (*TfmParallelBodyW7Fn)(int64_t, int64_t, TFM_MEMREF2_PARAMS,
+                                    TFM_MEMREF2_PARAMS, TFM_MEMREF2_PARAMS,
+                                    TFM_MEMREF2_PARAMS, TFM_MEMREF2_PARAMS,
+                                    TFM_MEMREF2_PARAMS, TFM_MEMREF2_PARAMS,
+                                    TFM_MEMREF2_PARAMS, TFM_MEMREF2_PARAMS);
+void _mlir_ciface_tfmrt_parallel_for_q6_K_dot(
+    TfmParallelBodyW5Fn body, TfmMemRefAnyx2 *out, TfmMemRefAnyx2 *xScales,
+    TfmMemRefAnyx2 *xValues, TfmMemRefAnyx2 *values, TfmMemRefAnyx2 *high,
+    TfmMemRefAnyx2 *scales, TfmMemRefAnyx2 *d, int64_t items,
+    int64_t workPerItem);
+void _mlir_ciface_tfmrt_parallel_for_q4_K_dot(
+    TfmParallelBodyW6Fn body, TfmMemRefAnyx2 *out, TfmMemRefAnyx2 *xScales,
+    TfmMemRefAnyx2 *xValues, TfmMemRefAnyx2 *values, TfmMemRefAnyx2 *scales,
+    TfmMemRefAnyx2 *mins, TfmMemRefAnyx2 *d, TfmMemRefAnyx2 *dmin,
+    int64_t items, int64_t workPerItem);
+void _mlir_ciface_tfmrt_parallel_for_q5_K_dot(
+    TfmParallelBodyW7Fn body, TfmMemRefAnyx2 *out, TfmMemRefAnyx2 *xScales,
+    TfmMemRefAnyx2 *xValues, TfmMemRefAnyx2 *values, TfmMemRefAnyx2 *scales,
+    TfmMemRefAnyx2 *mins, TfmMemRefAnyx2 *d, TfmMemRefAnyx2 *dmin,
+    TfmMemRefAnyx2 *high, int64_t items, int64_t workPerItem);
+
 /// A parallel body of four 3-D operands and one scalar (tfm-generate-attention:
 /// out, q, k, v, pos): computes the items [begin, end). Each memref arrives
 /// expanded: allocated, aligned, offset, sizes[3], strides[3].

@@ -163,8 +163,9 @@ Value q5KElement(const DequantBuilder &d, ValueRange c, ValueRange block,
                                      fifthBit(d, c[5], pos));
   return kMinus(d, q, block);
 }
-/// q6_K: (d * scale) * (q - 32), q the nibble and bits 2 pos, 2 pos + 1 of
-/// the sub-block's high bits; the product rounds as ggml's does.
+/// q6_K: (d * scale) * (q - 32), q the nibble and bits 8 (pos % 4) + 2
+/// (pos / 4), + 1 of the sub-block's high bits (Quants.h); the product
+/// rounds as ggml's does.
 SmallVector<Value> q6KBlock(const DequantBuilder &d, ValueRange c) {
   Value sc = d.b.create<arith::SIToFPOp>(
       d.loc, d.f32,
@@ -175,9 +176,16 @@ SmallVector<Value> q6KBlock(const DequantBuilder &d, ValueRange c) {
 Value q6KElement(const DequantBuilder &d, ValueRange c, ValueRange block,
                  Value pos, Value part) {
   Type i32 = d.b.getI32Type();
-  Value shift = d.b.create<arith::MulIOp>(
-      d.loc, d.b.create<arith::IndexCastOp>(d.loc, i32, pos),
-      d.b.create<arith::ConstantIntOp>(d.loc, 2, 32));
+  Value p = d.b.create<arith::IndexCastOp>(d.loc, i32, pos);
+  auto c32 = [&](int64_t v) {
+    return d.b.create<arith::ConstantIntOp>(d.loc, v, 32);
+  };
+  Value shift = d.b.create<arith::AddIOp>(
+      d.loc,
+      d.b.create<arith::ShLIOp>(
+          d.loc, d.b.create<arith::AndIOp>(d.loc, p, c32(3)), c32(3)),
+      d.b.create<arith::ShLIOp>(
+          d.loc, d.b.create<arith::ShRUIOp>(d.loc, p, c32(2)), c32(1)));
   if (isa<VectorType>(d.f32))
     shift = d.b.create<vector::BroadcastOp>(d.loc, d.like(i32), shift);
   Value high = d.b.create<arith::AndIOp>(
