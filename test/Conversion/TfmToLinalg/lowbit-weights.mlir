@@ -14,7 +14,7 @@
 // CHECK-DAG: #[[Q4:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, (d3 floordiv 32) * 16 + d3 mod 16, d2)>
 // CHECK-DAG: #[[BLK:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d3 floordiv 32, d2)>
 // CHECK-DAG: #[[SUPER:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d3 floordiv 256, d2)>
-module attributes {tfm.weight_offsets = {"wq.weight" = 4096 : i64, "wk.weight" = 8192 : i64, "wv.weight" = 12288 : i64}} {
+module attributes {tfm.weight_offsets = {"wq.weight" = 4096 : i64, "wk.weight" = 8192 : i64, "wv.weight" = 12288 : i64, "wo.weight" = 20480 : i64}} {
 // CHECK-LABEL: func @q4_0
 // 32 x 64 weight in tiles of 16: 128 bytes of scales at 4096, values at 4224.
 // CHECK: memref.view %{{.*}}[%c4096][] : memref<16384xi8> to memref<2x2x16xf16>
@@ -146,6 +146,45 @@ func.func @q5_1(%blob: memref<16384xi8> {tfm.weights}, %x: tensor<?x64xf32>) -> 
 // GENK: vector.fma
 func.func @q4_K(%blob: memref<32768xi8> {tfm.weights}, %x: tensor<?x256xf32>) -> tensor<?x32xf32> {
   %w = tfm.weight "wv.weight" encoding q4_K packed 16 : tensor<32x256xf32>
+  %y = tfm.linear %x, %w : (tensor<?x256xf32>, tensor<32x256xf32>) -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+
+// q4_K's int-dot body: per 32-value sub-block the block values of the f32
+// body (d1 = d * sc, m1 = dmin * m), q4_1's nibble steps, then
+// acc += sum * (d1 * xd) and m1 * -(xd * sum(xq)) (w = d1 * q - m1).
+// VNNI-LABEL: func.func private @tfm_linear_k256_p16_q4_K_dot_avx512vnni_rows
+// VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// VNNI: %[[SC4:.*]] = arith.uitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// VNNI: %[[D4:.*]] = arith.extf %{{.*}} : vector<16xf16> to vector<16xf32>
+// VNNI: %[[D1:.*]] = arith.mulf %[[D4]], %[[SC4]] : vector<16xf32>
+// VNNI: %[[M4:.*]] = arith.uitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// VNNI: %[[DM4:.*]] = arith.extf %{{.*}} : vector<16xf16> to vector<16xf32>
+// VNNI: %[[M1:.*]] = arith.mulf %[[DM4]], %[[M4]] : vector<16xf32>
+// VNNI: %[[XT:.*]] = arith.mulf %{{.*}}, %{{.*}} : f32
+// VNNI: %[[NEG:.*]] = arith.negf %[[XT]] : f32
+// VNNI: %[[NEGV:.*]] = vector.broadcast %[[NEG]] : f32 to vector<16xf32>
+// VNNI-NOT: arith.subf
+// VNNI: %[[A4:.*]] = vector.fma
+// VNNI: vector.fma %[[M1]], %[[NEGV]], %[[A4]]
+// q6_K: the int-dot body's blocks are its 16-value sub-blocks (8 rows of
+// nibble bytes, two steps); each step's two high bits per element are one
+// shift of the sub-block's word, & 0x03030303 (50529027), << 4 (Quants.h's
+// byte-aligned order); per sub-block 32 * sum(xq) (x's sums per 16) off the
+// sums, then one FMA by d * sc times xd (xd's sums are at K/32 + kb).
+// VNNI-LABEL: func.func private @tfm_linear_k256_p16_q6_K_dot_avx512vnni_rows
+// VNNI: memref.reinterpret_cast {{.*}} to memref<?x?xf32, strided<[24, 1], offset: ?>>
+// VNNI: %[[HW:.*]] = vector.load %{{.*}} : memref<?x?xi32, strided<[256, 1], offset: ?>>, vector<16xi32>
+// VNNI: scf.for %{{.*}} = %{{.*}} to %c8{{.*}} step %c4
+// VNNI: arith.shrui %[[HW]], %{{.*}} : vector<16xi32>
+// VNNI: arith.andi %{{.*}}, %cst{{.*}} : vector<16xi32>
+// VNNI: arith.shli %{{.*}}, %cst{{.*}} : vector<16xi32>
+// VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// VNNI: arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// VNNI: %[[S6:.*]] = arith.subf
+// VNNI: vector.fma %[[S6]],
+func.func @q6_K(%blob: memref<32768xi8> {tfm.weights}, %x: tensor<?x256xf32>) -> tensor<?x32xf32> {
+  %w = tfm.weight "wo.weight" encoding q6_K packed 16 : tensor<32x256xf32>
   %y = tfm.linear %x, %w : (tensor<?x256xf32>, tensor<32x256xf32>) -> tensor<?x32xf32>
   return %y : tensor<?x32xf32>
 }
