@@ -121,7 +121,8 @@ def check_logits(args, case):
         r = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "check_checkpoint.py"), path,
                             "--tfmc", args.tfmc,
                             "--workdir", os.path.join(args.workdir, f"{case}.{arithmetic}"),
-                            "--prompt", PROMPT, "--steps", "6", "--ignore-eos", f"--int-dot={arithmetic}"] + emulate + target,
+                            "--prompt", PROMPT, "--steps", "6", "--ignore-eos",
+                            f"--int-dot={arithmetic}"] + emulate + target,
                            capture_output=True, text=True)
         sys.stdout.write(f"{case} --int-dot={arithmetic}: " + r.stdout)
         sys.stderr.write(r.stderr)
