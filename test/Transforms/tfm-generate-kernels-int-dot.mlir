@@ -28,13 +28,15 @@
 // CHECK: %[[XQ:.*]] = memref.alloc() : memref<1x64xi8>
 // CHECK: %[[XD:.*]] = memref.alloc() : memref<1x4xf32>
 // CHECK: scf.for
-// CHECK: vector.reduction <maxnumf>
+// CHECK: math.absf
+// CHECK: vector.reduction <maxsi>
 // CHECK: math.roundeven
 // CHECK: %[[Q:.*]] = arith.fptosi {{.*}} : vector<32xf32> to vector<32xi8>
 // CHECK: vector.store %[[Q]], %[[XQ]]
 // CHECK: memref.store %{{.*}}, %[[XD]]
-// CHECK: %[[QF:.*]] = arith.sitofp %[[Q]] : vector<32xi8> to vector<32xf32>
-// CHECK: %[[SUM:.*]] = vector.reduction <add>, %[[QF]]
+// CHECK: %[[QI:.*]] = arith.extsi %[[Q]] : vector<32xi8> to vector<32xi32>
+// CHECK: %[[QS:.*]] = vector.reduction <add>, %[[QI]]
+// CHECK: %[[SUM:.*]] = arith.sitofp %[[QS]] : i32 to f32
 // CHECK: memref.store %[[SUM]], %[[XD]]
 // CHECK: call @tfmrt_parallel_for_q8_dot(%[[BODY]],
 // CHECK: memref.dealloc %[[XQ]]
