@@ -41,7 +41,10 @@
 // load, transposed so each 32-bit lane holds one column's 4 k (4-bit: its
 // low and its high nibbles, two steps), and one dot step per row; per block
 // of 32, acc += (float(sum) - offset * sum(xq)) * (scale_w * xd), plus
-// m * xd * sum(xq) with a minimum.
+// m * xd * sum(xq) with a minimum. A prefill body unpacks each register
+// tile's weight tiles over the K block once into a stack buffer (`kept`,
+// the dot steps' operands) that all its row tiles read, and starts the
+// int32 sums at -offset * sum(xq) where the quantization stored that.
 //
 //===----------------------------------------------------------------------===//
 
@@ -559,11 +562,10 @@ private:
   }
 
   /// microKernel with integer dot products: per block of 32 k (kLo and
-  /// kHi are multiples of 32) int32 sums over 8 steps of 4 k (4-bit: 4
-  /// steps of 4 bytes, each two dot steps, the low and the high nibbles),
-  /// then acc += (float(sum) - offset * sum(xq)) * (weight scale *
-  /// activation scale) (DotEncoding; with a minimum m also m * xd *
-  /// sum(xq)).
+  /// kHi are multiples of 32) int32 sums over 8 steps of 4 k (rawSteps, or
+  /// keptSteps in a prefill body), then acc += (float(sum) - offset *
+  /// sum(xq)) * (weight scale * activation scale) (DotEncoding; with a
+  /// minimum m also m * xd * sum(xq)).
   void dotMicroKernel(Value m, int64_t mt, Value n, int64_t nt, Value kLo,
                       Value kHi, bool load) {
     const mlir::tfm::DotEncoding &de = *mlir::tfm::dotEncoding(*encoding);
