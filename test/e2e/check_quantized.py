@@ -58,6 +58,10 @@ CFG = dict(arch="llama", dim=64, hidden_dim=96, n_layers=2, n_heads=4,
            n_kv_heads=2, vocab_size=44, seq_len=32, norm_eps=1e-5,
            rope_theta=10000.0, shared_classifier=False)
 PROMPT = "abc cab bad"
+# The -wide models' prompt (13 tokens too): with PROMPT one of q5_1-wide's
+# activations lands on a rounding boundary of the int8 quantization, which
+# the oracle's emulation then rounds the other way (0.0037; main's build too).
+WIDE_PROMPT = "bad cab abc"
 
 
 class RandomQ8_0(Q8_0):
@@ -306,7 +310,8 @@ def main():
                 r = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "check_checkpoint.py"),
                                     path, "--tfmc", args.tfmc,
                                     "--workdir", os.path.join(args.workdir, f"{case}.{arithmetic}"),
-                                    "--prompt", PROMPT, "--steps", "6", "--kernels", args.kernels,
+                                    "--prompt", WIDE_PROMPT if case.endswith("-wide") else PROMPT,
+                                    "--steps", "6", "--kernels", args.kernels,
                                     "--ignore-eos", f"--int-dot={arithmetic}"] + emulate + target,
                                    capture_output=True, text=True)
                 sys.stdout.write(f"{case} --int-dot={arithmetic}: " + r.stdout)
@@ -314,7 +319,8 @@ def main():
                 failed |= r.returncode != 0
         failed |= not check_broken_lowbit(args.tfmc, args.workdir)
         sys.exit(1 if failed else 0)
-    cases = [(c, PROMPT, 6, []) for c in ("q8_0", "q8_0-tied", "q8_0-wide", "mixed")]
+    cases = [(c, PROMPT, 6, []) for c in ("q8_0", "q8_0-tied", "mixed")]
+    cases.append(("q8_0-wide", WIDE_PROMPT, 6, []))
     real = os.path.join(args.workdir, "stories260K-q8_0.gguf")
     if not (args.model and os.path.isfile(args.model) and os.access(args.llama_quantize, os.X_OK)):
         print("stories260K: skipped (needs --model and llama-quantize)")

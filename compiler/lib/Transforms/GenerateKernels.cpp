@@ -834,6 +834,27 @@ private:
           }
           nb.create<scf::YieldOp>(l);
         });
+    // The next register tile's values over the same K block, prefetched:
+    // unpacking is a stream with little work to hide the loads' latency
+    // behind, and this tile's rows take long enough for them to arrive.
+    // (x86 prefetches do not fault past the array's end.)
+    Value lo = b.create<arith::MulIOp>(
+        loc, b.create<arith::DivUIOp>(loc, kLo, cst(32)), cst(blockRows * p));
+    Value hi = b.create<arith::MulIOp>(
+        loc, b.create<arith::DivUIOp>(loc, kHi, cst(32)), cst(blockRows * p));
+    for (int64_t j = 0; j < nt; ++j) {
+      Value tile = b.create<arith::AddIOp>(loc, n, cst(nt + j));
+      b.create<scf::ForOp>(
+          loc, lo, hi, cst(64), ValueRange{},
+          [&](OpBuilder &nb, Location l, Value at, ValueRange) {
+            nb.create<memref::PrefetchOp>(l, components[0],
+                                          ValueRange{tile, at},
+                                          /*isWrite=*/false,
+                                          /*localityHint=*/3,
+                                          /*isDataCache=*/true);
+            nb.create<scf::YieldOp>(l);
+          });
+    }
   }
   OpBuilder &b;
   Location loc;
