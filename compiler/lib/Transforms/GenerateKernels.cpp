@@ -635,8 +635,7 @@ private:
           }
           SmallVector<Value> next;
           // q8_0's vpdpbusd takes w + 128: 128 * sum(xq) more.
-          int64_t offset =
-              offsetInSums ? 0 : mlir::tfm::intDotOffset(de, dot);
+          int64_t offset = offsetInSums ? 0 : mlir::tfm::intDotOffset(de, dot);
           for (int64_t i = 0; i < mt; ++i) {
             Value xs = nb.create<vector::BroadcastOp>(
                 l, vecType,
@@ -709,8 +708,8 @@ private:
       mlir::tfm::DotActivations xs =
           mlir::tfm::emitDotActivations(sb, sl, dot, quad, p);
       for (int64_t j = 0; j < nt; ++j)
-        sums[i * nt + j] = mlir::tfm::emitDotStep(sb, sl, dot, sums[i * nt + j],
-                                                  ws[j], xs, p);
+        sums[i * nt + j] =
+            mlir::tfm::emitDotStep(sb, sl, dot, sums[i * nt + j], ws[j], xs, p);
     }
   }
 
@@ -775,13 +774,13 @@ private:
             Value v = sb.create<vector::LoadOp>(
                 sl, VectorType::get({4 * p}, sb.getI8Type()), kept,
                 ValueRange{cst(j), at});
-            ws.push_back(nibbles ? mlir::tfm::DotWeights{v, Value(), Value()}
-                                 : mlir::tfm::emitSignedWeights(sb, sl, dot, v));
+            ws.push_back(nibbles
+                             ? mlir::tfm::DotWeights{v, Value(), Value()}
+                             : mlir::tfm::emitSignedWeights(sb, sl, dot, v));
           }
           SmallVector<Value> next(sums);
-          dotRows(sb, sl, ws,
-                  sb.create<arith::AddIOp>(sl, k0, s).getResult(), rowIdx,
-                  next);
+          dotRows(sb, sl, ws, sb.create<arith::AddIOp>(sl, k0, s).getResult(),
+                  rowIdx, next);
           sb.create<scf::YieldOp>(sl, next);
         });
   }
@@ -802,11 +801,10 @@ private:
               l, nb.create<arith::MulIOp>(l, kb, cst(32)), kLo);
           for (int64_t j = 0; j < nt; ++j) {
             Value tile = nb.create<arith::AddIOp>(l, n, cst(j));
-            Value fifth =
-                de.fifthComponent >= 0
-                    ? tileVector(nb, l, components[de.fifthComponent],
-                                 nb.getI32Type(), tile, kb)
-                    : Value();
+            Value fifth = de.fifthComponent >= 0
+                              ? tileVector(nb, l, components[de.fifthComponent],
+                                           nb.getI32Type(), tile, kb)
+                              : Value();
             for (int64_t r = 0; r < blockRows; r += 4) {
               Value raw = nb.create<vector::LoadOp>(
                   l, VectorType::get({4 * p}, i8), components[0],
@@ -818,12 +816,11 @@ private:
               // 4-bit: row r's low nibbles are k0 + r .., its high ones
               // k0 + 16 + r ...
               for (int64_t part = 0; part < (de.nibbles ? 2 : 1); ++part) {
-                Value v =
-                    de.nibbles
-                        ? mlir::tfm::emitNibbleWeights(nb, l, quads, part,
-                                                       fifth, cst(r))
-                              .magnitude
-                        : mlir::tfm::emitKeptWeights(nb, l, dot, quads);
+                Value v = de.nibbles
+                              ? mlir::tfm::emitNibbleWeights(nb, l, quads, part,
+                                                             fifth, cst(r))
+                                    .magnitude
+                              : mlir::tfm::emitKeptWeights(nb, l, dot, quads);
                 Value at = nb.create<arith::AddIOp>(l, at0, cst(r + 16 * part));
                 nb.create<vector::StoreOp>(
                     l, v, kept,

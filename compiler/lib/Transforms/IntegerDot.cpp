@@ -166,7 +166,8 @@ DotWeights emitSignedWeights(OpBuilder &b, Location loc, IntDotIsa isa,
 DotWeights emitDotWeights(OpBuilder &b, Location loc, IntDotIsa isa, Value raw,
                           int64_t p) {
   return emitSignedWeights(
-      b, loc, isa, emitKeptWeights(b, loc, isa, transposeQuads(b, loc, raw, p)));
+      b, loc, isa,
+      emitKeptWeights(b, loc, isa, transposeQuads(b, loc, raw, p)));
 }
 
 DotActivations emitDotActivations(OpBuilder &b, Location loc, IntDotIsa isa,
