@@ -28,13 +28,15 @@
 // CHECK: %[[XQ:.*]] = memref.alloc() : memref<1x64xi8>
 // CHECK: %[[XD:.*]] = memref.alloc() : memref<1x4xf32>
 // CHECK: scf.for
-// CHECK: vector.reduction <maxnumf>
+// CHECK: math.absf
+// CHECK: vector.reduction <maxsi>
 // CHECK: math.roundeven
 // CHECK: %[[Q:.*]] = arith.fptosi {{.*}} : vector<32xf32> to vector<32xi8>
 // CHECK: vector.store %[[Q]], %[[XQ]]
 // CHECK: memref.store %{{.*}}, %[[XD]]
-// CHECK: %[[QF:.*]] = arith.sitofp %[[Q]] : vector<32xi8> to vector<32xf32>
-// CHECK: %[[SUM:.*]] = vector.reduction <add>, %[[QF]]
+// CHECK: %[[QI:.*]] = arith.extsi %[[Q]] : vector<32xi8> to vector<32xi32>
+// CHECK: %[[QS:.*]] = vector.reduction <add>, %[[QI]]
+// CHECK: %[[SUM:.*]] = arith.sitofp %[[QS]] : i32 to f32
 // CHECK: memref.store %[[SUM]], %[[XD]]
 // CHECK: call @tfmrt_parallel_for_q8_dot(%[[BODY]],
 // CHECK: memref.dealloc %[[XQ]]
@@ -115,6 +117,57 @@ func.func @prefill_q8(%x: memref<?x64xf32>, %q: memref<2x64x8xi8>, %d: memref<2x
   linalg.generic {indexing_maps = [#x, #q, #d, #y],
                   iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
       ins(%x, %q, %d : memref<?x64xf32>, memref<2x64x8xi8>, memref<2x2x8xf16>) outs(%y : memref<?x16xf32>) {
+  ^bb0(%a: f32, %v: i8, %s: f16, %acc: f32):
+    %sf = arith.extf %s : f16 to f32
+    %vf = arith.sitofp %v : i8 to f32
+    %w = arith.mulf %sf, %vf : f32
+    %p = arith.mulf %a, %w : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// Prefill, P = 16 (VNNI), K = 320: two K blocks (k-block 256). Per column
+// tile pair and K block the body unpacks the weights once into a stack
+// buffer (tiles x K block x P bytes): the 4P-byte rows transposed and + 128
+// (xor), read by every row tile with no shuffle. The quantization stores
+// -128 * sum(xq) as i32 bits, which start the int32 sums: no subtraction.
+
+#x = affine_map<(m, n1, n0, k) -> (m, k)>
+#q = affine_map<(m, n1, n0, k) -> (n1, k, n0)>
+#d = affine_map<(m, n1, n0, k) -> (n1, k floordiv 32, n0)>
+#y = affine_map<(m, n1, n0, k) -> (m, n1 * 16 + n0)>
+
+// VNNI-LABEL: func @prefill_q8_vnni
+// VNNI: %[[QS:.*]] = vector.reduction <add>, %{{.*}} : vector<32xi32> into i32
+// VNNI: %[[BIAS:.*]] = arith.muli %[[QS]], %c-128_i32 : i32
+// VNNI: %[[BITS:.*]] = arith.bitcast %[[BIAS]] : i32 to f32
+// VNNI: memref.store %[[BITS]]
+// VNNI: call @tfmrt_parallel_for_q8_dot(
+// VNNI-LABEL: func.func private @tfm_linear_k320_p16_q8_0_dot_avx512vnni_rows
+// VNNI: %[[KEPT:.*]] = memref.alloca() {alignment = 64 : i64} : memref<2x4096xi8>
+// VNNI: %[[RAW:.*]] = vector.load %{{.*}} : memref<?x?xi8, strided<[5120, 1], offset: ?>>, vector<64xi8>
+// VNNI: %[[T:.*]] = vector.shuffle %[[RAW]], %[[RAW]] [0, 16, 32, 48, 1, 17, 33, 49,
+// VNNI: %[[U:.*]] = arith.xori %[[T]], %{{.*}} : vector<64xi8>
+// VNNI: vector.store %[[U]], %[[KEPT]]
+// VNNI: %[[B:.*]] = memref.load %{{.*}} : memref<?x?xf32, strided<[20, 1], offset: ?>>
+// VNNI: %[[BI:.*]] = arith.bitcast %[[B]] : f32 to i32
+// VNNI: %[[START:.*]] = vector.broadcast %[[BI]] : i32 to vector<16xi32>
+// VNNI: scf.for {{.*}} iter_args(%{{.*}} = %[[START]],
+// VNNI: %[[W:.*]] = vector.load %[[KEPT]]{{.*}} : memref<2x4096xi8>, vector<64xi8>
+// VNNI-NOT: vector.shuffle
+// VNNI: %[[WW:.*]] = vector.bitcast %[[W]] : vector<64xi8> to vector<16xi32>
+// VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %[[WW]], %{{.*}})
+// VNNI: %[[S:.*]] = arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// VNNI-NOT: arith.subf
+// VNNI: vector.fma %[[S]],
+func.func @prefill_q8_vnni(%x: memref<?x320xf32>, %q: memref<2x320x16xi8>, %d: memref<2x10x16xf16>, %y: memref<?x32xf32>) {
+  linalg.generic {indexing_maps = [#x, #q, #d, #y],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %q, %d : memref<?x320xf32>, memref<2x320x16xi8>, memref<2x10x16xf16>) outs(%y : memref<?x32xf32>) {
   ^bb0(%a: f32, %v: i8, %s: f16, %acc: f32):
     %sf = arith.extf %s : f16 to f32
     %vf = arith.sitofp %v : i8 to f32

@@ -23,12 +23,15 @@ oracle, equal greedy tokens.
 
 With --types f16,bf16,q4_0,...: per type T, `T` (every 2-D weight T,
 output.weight too) and `T-tied` (the T embedding table is the LM head's
-packed tiles), then a NaN q4_1 minimum, an infinite q5_0 scale and a
+packed tiles), for q4_0 and q5_1 `T-wide` (hidden width 320: ffn_down's
+K = 320 runs the integer prefill bodies over two K blocks, the second from
+k = 256), then a NaN q4_1 minimum, an infinite q5_0 scale and a
 truncated q4_0 tensor, each a clear error naming its byte offset.
 
 Cases: `q8_0` (every 2-D weight q8_0, output.weight too: an unpacked q8_0
 embedding table), `q8_0-tied` (no output.weight: the q8_0 embedding table is
-the LM head's packed tiles), `mixed` (q8_0 in layer 1 only, f16 and f32 in
+the LM head's packed tiles), `q8_0-wide` (hidden width 320, as for the
+4-bit types below), `mixed` (q8_0 in layer 1 only, f16 and f32 in
 layer 0: each layer keeps its own storage, two block functions). With
 generated kernels, every q8_0 tensor stays q8_0: the executable's --info
 counts them, and --emit=tfm shows the mixed model's two block functions per
@@ -55,6 +58,10 @@ CFG = dict(arch="llama", dim=64, hidden_dim=96, n_layers=2, n_heads=4,
            n_kv_heads=2, vocab_size=44, seq_len=32, norm_eps=1e-5,
            rope_theta=10000.0, shared_classifier=False)
 PROMPT = "abc cab bad"
+# The -wide models' prompt (13 tokens too): with PROMPT one of q5_1-wide's
+# activations lands on a rounding boundary of the int8 quantization, which
+# the oracle's emulation then rounds the other way (0.0037; main's build too).
+WIDE_PROMPT = "bad cab abc"
 
 
 class RandomQ8_0(Q8_0):
@@ -130,10 +137,14 @@ def metadata(cfg=CFG):
 
 
 def write_case(case, path):
-    """`case`: q8_0, mixed, or a type, with "-tied" for no output.weight."""
+    """`case`: q8_0, mixed, or a type, with "-tied" for no output.weight or
+    "-wide" for a hidden width of 320 (ffn_down's K past the generated
+    prefill bodies' K block of 256: a second block starting at k = 256)."""
     rng = np.random.default_rng(12)
-    kind = case.replace("-tied", "")
-    w = random_weights(dict(CFG, shared_classifier=case != kind), 7, "gguf")
+    kind = case.replace("-tied", "").replace("-wide", "")
+    cfg = dict(CFG, shared_classifier=case.endswith("-tied"),
+               hidden_dim=320 if case.endswith("-wide") else CFG["hidden_dim"])
+    w = random_weights(cfg, 7, "gguf")
     stored = {}
     for name, t in w.items():
         q8 = t.ndim == 2 and (case != "mixed" or name.startswith("blk.1."))
@@ -143,7 +154,7 @@ def write_case(case, path):
             stored[name] = t.astype(np.float16)
         else:
             stored[name] = t
-    write_gguf(path, "llama", metadata(), stored)
+    write_gguf(path, "llama", metadata(cfg), stored)
     return sum(isinstance(t, RandomQ8_0) for t in stored.values())
 
 
@@ -286,7 +297,10 @@ def main():
     if types != ["q8_0"]:
         # lowbit formats: f32 arithmetic, and for the 4/5-bit ones integer
         # dot products too (--int-dot=on, every layer; the oracle emulates).
-        for case in [t + tied for t in types for tied in ("", "-tied")]:
+        # -wide: q4_0 (its offset in the int32 sums) and q5_1 (a minimum,
+        # fifth bits) over two K blocks.
+        wide = [t + "-wide" for t in types if t in ("q4_0", "q5_1")]
+        for case in [t + tied for t in types for tied in ("", "-tied")] + wide:
             path = os.path.join(args.workdir, case + ".gguf")
             write_case(case, path)
             dots = ("off", "on") if case.startswith(("q4", "q5")) else ("off",)
@@ -295,7 +309,8 @@ def main():
                 r = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "check_checkpoint.py"),
                                     path, "--tfmc", args.tfmc,
                                     "--workdir", os.path.join(args.workdir, f"{case}.{arithmetic}"),
-                                    "--prompt", PROMPT, "--steps", "6", "--ignore-eos",
+                                    "--prompt", WIDE_PROMPT if case.endswith("-wide") else PROMPT,
+                                    "--steps", "6", "--ignore-eos",
                                     f"--int-dot={arithmetic}"] + emulate + target,
                                    capture_output=True, text=True)
                 sys.stdout.write(f"{case} --int-dot={arithmetic}: " + r.stdout)
@@ -304,6 +319,7 @@ def main():
         failed |= not check_broken_lowbit(args.tfmc, args.workdir)
         sys.exit(1 if failed else 0)
     cases = [(c, PROMPT, 6, []) for c in ("q8_0", "q8_0-tied", "mixed")]
+    cases.append(("q8_0-wide", WIDE_PROMPT, 6, []))
     real = os.path.join(args.workdir, "stories260K-q8_0.gguf")
     if not (args.model and os.path.isfile(args.model) and os.access(args.llama_quantize, os.X_OK)):
         print("stories260K: skipped (needs --model and llama-quantize)")

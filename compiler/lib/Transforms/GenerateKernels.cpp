@@ -42,6 +42,10 @@
 // 4 k (4-bit: its low and its high nibbles, two steps), and one dot step per
 // row; per kernel block (32; a K-quant's sub-block), acc += (float(sum) -
 // offset * sum(xq)) * (scale_w * xd), plus +-m * xd * sum(xq) with a minimum.
+// A prefill body unpacks each register tile's weight tiles over the K block
+// once into a stack buffer (`kept`, the dot steps' operands) that all its
+// row tiles read, and starts the int32 sums at -offset * sum(xq) where the
+// quantization stored that.
 //
 //===----------------------------------------------------------------------===//
 
@@ -310,11 +314,22 @@ public:
                                   k / info.blockSize * comp.perBlock * p));
     }
     numRows = oneRow ? cst(1) : b.create<memref::DimOp>(loc, x, 0).getResult();
+    // Integer prefill: the register tile's weight tiles over the K block,
+    // unpacked once into `kept` (lanes of 4 k, as the dot steps take them)
+    // and read by every row tile.
+    if (isDot && !oneRow) {
+      int64_t extent = kBlock > 0 && k > kBlock ? kBlock : k;
+      kept = b.create<memref::AllocaOp>(
+          loc, MemRefType::get({tiles, extent * p}, b.getI8Type()),
+          b.getI64IntegerAttr(64));
+    }
     // Column tiles: `tiles` at a time, then one at a time.
     auto tilesOver = [&](Value nLo, Value nHi, Value kLo, Value kHi,
                          bool load) {
       cascade(nLo, nHi, tileSteps(oneRow ? decodeTiles : tiles),
               [&](Value n, int64_t nt) {
+                if (kept)
+                  keepWeights(n, nt, kLo, kHi);
                 // Rows: `rows` at a time, then narrower register tiles.
                 SmallVector<int64_t> rowSteps =
                     oneRow ? SmallVector<int64_t>{1} : tileSteps(rows);
@@ -539,43 +554,48 @@ private:
                                   ValueRange{rowIdx[i], outCol[j]});
   }
 
-  /// The per-block components of encoding e's kernel block kb (B k) of
-  /// column tile `tile` as P-lane vectors; null for the per-step ones.
-  SmallVector<Value> blockComponents(OpBuilder &nb, Location l, Value tile,
-                                     Value kb) {
+  /// Per-block component c of encoding e's kernel block kb (B k) of column
+  /// tile `tile` as a P-lane vector.
+  Value blockComponent(OpBuilder &nb, Location l, Value tile, Value kb,
+                       unsigned c) {
     mlir::tfm::WeightEncoding e = *encoding;
     const formats::EncodingInfo &format = mlir::tfm::formatInfo(e);
     const int64_t block = mlir::tfm::kernelBlock(e);
-    SmallVector<Value> perBlock(format.components.size());
-    for (auto [c, comp] : llvm::enumerate(format.components)) {
-      if (isPerStep(e, c))
-        continue;
-      Value at =
-          comp.perBlock * block < format.blockSize
-              ? mlir::tfm::componentIndexValue(
-                    nb, l, e, c, nb.create<arith::MulIOp>(l, kb, cst(block)))
-              : kb;
-      auto type = cast<MemRefType>(components[c].getType());
-      perBlock[c] = nb.create<vector::LoadOp>(
-          l, VectorType::get({p}, type.getElementType()), components[c],
-          ValueRange{tile, nb.create<arith::MulIOp>(l, at, cst(p))});
-    }
+    Value at =
+        format.components[c].perBlock * block < format.blockSize
+            ? mlir::tfm::componentIndexValue(
+                  nb, l, e, c, nb.create<arith::MulIOp>(l, kb, cst(block)))
+            : kb;
+    auto type = cast<MemRefType>(components[c].getType());
+    return nb.create<vector::LoadOp>(
+        l, VectorType::get({p}, type.getElementType()), components[c],
+        ValueRange{tile, nb.create<arith::MulIOp>(l, at, cst(p))});
+  }
+
+  /// The per-block components of kernel block kb of column tile `tile`
+  /// (blockComponent); null for the per-step ones.
+  SmallVector<Value> blockComponents(OpBuilder &nb, Location l, Value tile,
+                                     Value kb) {
+    mlir::tfm::WeightEncoding e = *encoding;
+    SmallVector<Value> perBlock(mlir::tfm::formatInfo(e).components.size());
+    for (unsigned c = 0; c < perBlock.size(); ++c)
+      if (!isPerStep(e, c))
+        perBlock[c] = blockComponent(nb, l, tile, kb, c);
     return perBlock;
   }
 
   /// microKernel with integer dot products: per kernel block of B k (32;
   /// q6_K's sub-blocks 16; kLo and kHi are multiples of 32) int32 sums over
-  /// B/4 steps of 4 k (4-bit: B/8 steps of 4 bytes, each two dot steps, the
-  /// low and the high nibbles), then acc += (float(sum) - offset *
-  /// sum(xq)) * (weight scale * activation scale) (DotEncoding; with a
-  /// minimum m also +-m * xd * sum(xq)). The scale and minimum are the
-  /// encoding's block values (WeightEncodings.h: q4_K's d * sc, dmin * m).
+  /// B/4 steps of 4 k (rawSteps, or keptSteps in a prefill body), then acc
+  /// += (float(sum) - offset * sum(xq)) * (weight scale * activation scale)
+  /// (DotEncoding; with a minimum m also +-m * xd * sum(xq)). The scale and
+  /// minimum are the encoding's block values (WeightEncodings.h: q4_K's
+  /// d * sc, dmin * m).
   void dotMicroKernel(Value m, int64_t mt, Value n, int64_t nt, Value kLo,
                       Value kHi, bool load) {
     const mlir::tfm::DotEncoding &de = *mlir::tfm::dotEncoding(*encoding);
     const mlir::tfm::WeightEncodingInfo &info = weightEncodingInfo(*encoding);
     const int64_t block = mlir::tfm::kernelBlock(*encoding);
-    Value w = components[0]; // the values (Encodings.h)
     Type f32 = b.getF32Type(), i32 = b.getI32Type();
     auto vecType = VectorType::get({p}, f32);
     auto sumType = VectorType::get({p}, i32);
@@ -601,62 +621,40 @@ private:
     Value zeroSums = b.create<arith::ConstantOp>(
         loc, sumType, DenseElementsAttr::get(sumType, b.getI32IntegerAttr(0)));
     SmallVector<Value> sumInit(mt * nt, zeroSums);
-    // Rows of the values array per block.
-    const int64_t blockRows = de.nibbles ? block / 2 : block;
+    const bool offsetInSums = kept && mlir::tfm::intDotOffsetInSums(de, dot);
     auto blocks = b.create<scf::ForOp>(
         loc, b.create<arith::DivUIOp>(loc, kLo, cst(block)),
         b.create<arith::DivUIOp>(loc, kHi, cst(block)), cst(1), init,
         [&](OpBuilder &nb, Location l, Value kb, ValueRange acc) {
           SmallVector<SmallVector<Value>> perBlock;
-          for (int64_t j = 0; j < nt; ++j)
+          SmallVector<Value> high(nt);
+          for (int64_t j = 0; j < nt; ++j) {
             perBlock.push_back(blockComponents(nb, l, tileIdx[j], kb));
-          // Steps of 4 rows of values: the tiles' transposed weights, then
-          // per part and row its 4 activations and a dot step per tile.
-          Value row0 = nb.create<arith::MulIOp>(l, kb, cst(blockRows));
+            if (de.highComponent >= 0)
+              high[j] = perBlock[j][de.highComponent];
+          }
           Value k0 = nb.create<arith::MulIOp>(l, kb, cst(block));
-          auto steps = nb.create<scf::ForOp>(
-              l, cst(0), cst(blockRows), cst(4), sumInit,
-              [&](OpBuilder &sb, Location sl, Value r, ValueRange sums) {
-                Value kp = sb.create<arith::MulIOp>(
-                    sl, sb.create<arith::AddIOp>(sl, row0, r), cst(p));
-                SmallVector<Value> raw;
-                for (int64_t j = 0; j < nt; ++j) {
-                  raw.push_back(sb.create<vector::LoadOp>(
-                      sl, VectorType::get({4 * p}, sb.getI8Type()), w,
-                      ValueRange{tileIdx[j], kp}));
-                  if (de.nibbles)
-                    raw.back() =
-                        mlir::tfm::transposeQuads(sb, sl, raw.back(), p);
-                }
-                SmallVector<Value> next(sums);
-                for (int64_t part = 0; part < (de.nibbles ? 2 : 1); ++part) {
-                  SmallVector<mlir::tfm::DotWeights> ws;
-                  for (int64_t j = 0; j < nt; ++j)
-                    ws.push_back(de.nibbles
-                                     ? mlir::tfm::emitNibbleWeights(
-                                           sb, sl, de, raw[j], part,
-                                           de.highComponent >= 0
-                                               ? perBlock[j][de.highComponent]
-                                               : Value(),
-                                           r)
-                                     : mlir::tfm::emitDotWeights(sb, sl, dot,
-                                                                 raw[j], p));
-                  Value xk = sb.create<arith::AddIOp>(
-                      sl, sb.create<arith::AddIOp>(sl, k0, r),
-                      cst(block / 2 * part));
-                  for (int64_t i = 0; i < mt; ++i) {
-                    Value quad = sb.create<vector::LoadOp>(
-                        sl, VectorType::get({4}, sb.getI8Type()), xq,
-                        ValueRange{rowIdx[i], xk});
-                    mlir::tfm::DotActivations xs =
-                        mlir::tfm::emitDotActivations(sb, sl, dot, quad, p);
-                    for (int64_t j = 0; j < nt; ++j)
-                      next[i * nt + j] = mlir::tfm::emitDotStep(
-                          sb, sl, dot, next[i * nt + j], ws[j], xs, p);
-                  }
-                }
-                sb.create<scf::YieldOp>(sl, next);
-              });
+          // x's scale (per 32) and sum of xq (per B, emitQuantizeRows).
+          Value xScaleAt =
+              block == 32 ? kb
+                          : nb.create<arith::DivUIOp>(l, kb, cst(32 / block))
+                                .getResult();
+          Value xSumAt = nb.create<arith::AddIOp>(l, kb, cst(k / 32));
+          // The int32 sums start at -offset * sum(xq) (as i32 in xd) where
+          // the quantization stored it so (intDotOffsetInSums).
+          SmallVector<Value> start(sumInit);
+          if (offsetInSums)
+            for (int64_t i = 0; i < mt; ++i) {
+              Value bits = nb.create<memref::LoadOp>(
+                  l, x, ValueRange{rowIdx[i], xSumAt});
+              Value first = nb.create<vector::BroadcastOp>(
+                  l, sumType, nb.create<arith::BitcastOp>(l, i32, bits));
+              for (int64_t j = 0; j < nt; ++j)
+                start[i * nt + j] = first;
+            }
+          scf::ForOp steps =
+              kept ? keptSteps(nb, l, k0, kLo, nt, rowIdx, start)
+                   : rawSteps(nb, l, kb, k0, tileIdx, high, rowIdx, start);
           // The weight scale and minimum per tile (f32 vectors).
           mlir::tfm::DequantBuilder d{nb, l, vecType};
           SmallVector<SmallVector<Value>> blockValues;
@@ -664,14 +662,7 @@ private:
             blockValues.push_back(info.block(d, perBlock[j]));
           SmallVector<Value> next;
           // q8_0's vpdpbusd takes w + 128: 128 * sum(xq) more.
-          int64_t offset =
-              de.nibbles || !mlir::tfm::intDotBiased(dot) ? de.offset : 128;
-          // x's scale (per 32) and sum of xq (per B, emitQuantizeRows).
-          Value xScaleAt =
-              block == 32 ? kb
-                          : nb.create<arith::DivUIOp>(l, kb, cst(32 / block))
-                                .getResult();
-          Value xSumAt = nb.create<arith::AddIOp>(l, kb, cst(k / 32));
+          int64_t offset = offsetInSums ? 0 : mlir::tfm::intDotOffset(de, dot);
           for (int64_t i = 0; i < mt; ++i) {
             Value xd = nb.create<memref::LoadOp>(
                 l, x, ValueRange{rowIdx[i], xScaleAt});
@@ -721,6 +712,165 @@ private:
         b.create<vector::StoreOp>(loc, blocks.getResult(i * nt + j), out,
                                   ValueRange{rowIdx[i], outCol[j]});
   }
+
+  /// One dot step of 4 k (from `xk`) for every row of the register tile
+  /// and every tile's weights `ws`.
+  void dotRows(OpBuilder &sb, Location sl, ArrayRef<mlir::tfm::DotWeights> ws,
+               Value xk, ArrayRef<Value> rowIdx, SmallVector<Value> &sums) {
+    int64_t nt = ws.size();
+    for (auto [i, row] : llvm::enumerate(rowIdx)) {
+      Value quad = sb.create<vector::LoadOp>(
+          sl, VectorType::get({4}, sb.getI8Type()), xq, ValueRange{row, xk});
+      mlir::tfm::DotActivations xs =
+          mlir::tfm::emitDotActivations(sb, sl, dot, quad, p);
+      for (int64_t j = 0; j < nt; ++j)
+        sums[i * nt + j] =
+            mlir::tfm::emitDotStep(sb, sl, dot, sums[i * nt + j], ws[j], xs, p);
+    }
+  }
+
+  /// The int32 sums of kernel block kb (its first k: k0) from the weights
+  /// as stored: per 4 rows of values one 4P-byte load per tile, transposed
+  /// (4-bit: two dot steps from it, the low and the high nibbles, with the
+  /// tiles' high bits `high`, null without).
+  scf::ForOp rawSteps(OpBuilder &nb, Location l, Value kb, Value k0,
+                      ArrayRef<Value> tileIdx, ArrayRef<Value> high,
+                      ArrayRef<Value> rowIdx, ValueRange sumInit) {
+    const mlir::tfm::DotEncoding &de = *mlir::tfm::dotEncoding(*encoding);
+    const int64_t block = mlir::tfm::kernelBlock(*encoding);
+    int64_t nt = tileIdx.size();
+    // Rows of the values array per block.
+    const int64_t blockRows = de.nibbles ? block / 2 : block;
+    Value row0 = nb.create<arith::MulIOp>(l, kb, cst(blockRows));
+    return nb.create<scf::ForOp>(
+        l, cst(0), cst(blockRows), cst(4), sumInit,
+        [&](OpBuilder &sb, Location sl, Value r, ValueRange sums) {
+          Value kp = sb.create<arith::MulIOp>(
+              sl, sb.create<arith::AddIOp>(sl, row0, r), cst(p));
+          SmallVector<Value> raw;
+          for (int64_t j = 0; j < nt; ++j) {
+            raw.push_back(sb.create<vector::LoadOp>(
+                sl, VectorType::get({4 * p}, sb.getI8Type()), components[0],
+                ValueRange{tileIdx[j], kp}));
+            if (de.nibbles)
+              raw.back() = mlir::tfm::transposeQuads(sb, sl, raw.back(), p);
+          }
+          SmallVector<Value> next(sums);
+          for (int64_t part = 0; part < (de.nibbles ? 2 : 1); ++part) {
+            SmallVector<mlir::tfm::DotWeights> ws;
+            for (int64_t j = 0; j < nt; ++j)
+              ws.push_back(
+                  de.nibbles
+                      ? mlir::tfm::emitNibbleWeights(sb, sl, de, raw[j], part,
+                                                     high[j], r)
+                      : mlir::tfm::emitDotWeights(sb, sl, dot, raw[j], p));
+            Value xk = sb.create<arith::AddIOp>(
+                sl, sb.create<arith::AddIOp>(sl, k0, r), cst(block / 2 * part));
+            dotRows(sb, sl, ws, xk, rowIdx, next);
+          }
+          sb.create<scf::YieldOp>(sl, next);
+        });
+  }
+
+  /// rawSteps from `kept` (keepWeights): B/4 steps of 4 k, each one load
+  /// per tile and no unpacking.
+  scf::ForOp keptSteps(OpBuilder &nb, Location l, Value k0, Value kLo,
+                       int64_t nt, ArrayRef<Value> rowIdx, ValueRange sumInit) {
+    bool nibbles = mlir::tfm::dotEncoding(*encoding)->nibbles;
+    Value at0 = nb.create<arith::SubIOp>(l, k0, kLo);
+    return nb.create<scf::ForOp>(
+        l, cst(0), cst(mlir::tfm::kernelBlock(*encoding)), cst(4), sumInit,
+        [&](OpBuilder &sb, Location sl, Value s, ValueRange sums) {
+          Value at = sb.create<arith::MulIOp>(
+              sl, sb.create<arith::AddIOp>(sl, at0, s), cst(p));
+          SmallVector<mlir::tfm::DotWeights> ws;
+          for (int64_t j = 0; j < nt; ++j) {
+            Value v = sb.create<vector::LoadOp>(
+                sl, VectorType::get({4 * p}, sb.getI8Type()), kept,
+                ValueRange{cst(j), at});
+            ws.push_back(nibbles
+                             ? mlir::tfm::DotWeights{v, Value(), Value()}
+                             : mlir::tfm::emitSignedWeights(sb, sl, dot, v));
+          }
+          SmallVector<Value> next(sums);
+          dotRows(sb, sl, ws, sb.create<arith::AddIOp>(sl, k0, s).getResult(),
+                  rowIdx, next);
+          sb.create<scf::YieldOp>(sl, next);
+        });
+  }
+
+  /// Unpacks tiles n .. n+nt of the weight over [kLo, kHi) into `kept`:
+  /// row (k - kLo) / 4 of tile j holds k .. k+3 of each column in a 32-bit
+  /// lane (q8_0: emitKeptWeights; 4/5/6-bit: q, high bits included), per
+  /// kernel block B.
+  void keepWeights(Value n, int64_t nt, Value kLo, Value kHi) {
+    const mlir::tfm::DotEncoding &de = *mlir::tfm::dotEncoding(*encoding);
+    const int64_t block = mlir::tfm::kernelBlock(*encoding);
+    const int64_t blockRows = de.nibbles ? block / 2 : block;
+    Type i8 = b.getI8Type();
+    b.create<scf::ForOp>(
+        loc, b.create<arith::DivUIOp>(loc, kLo, cst(block)),
+        b.create<arith::DivUIOp>(loc, kHi, cst(block)), cst(1), ValueRange{},
+        [&](OpBuilder &nb, Location l, Value kb, ValueRange) {
+          Value row0 = nb.create<arith::MulIOp>(l, kb, cst(blockRows));
+          Value at0 = nb.create<arith::SubIOp>(
+              l, nb.create<arith::MulIOp>(l, kb, cst(block)), kLo);
+          for (int64_t j = 0; j < nt; ++j) {
+            Value tile = nb.create<arith::AddIOp>(l, n, cst(j));
+            Value high = de.highComponent >= 0
+                             ? blockComponent(nb, l, tile, kb, de.highComponent)
+                             : Value();
+            for (int64_t r = 0; r < blockRows; r += 4) {
+              Value raw = nb.create<vector::LoadOp>(
+                  l, VectorType::get({4 * p}, i8), components[0],
+                  ValueRange{tile,
+                             nb.create<arith::MulIOp>(
+                                 l, nb.create<arith::AddIOp>(l, row0, cst(r)),
+                                 cst(p))});
+              Value quads = mlir::tfm::transposeQuads(nb, l, raw, p);
+              // 4-bit: row r's low nibbles are k0 + r .., its high ones
+              // k0 + B/2 + r ...
+              for (int64_t part = 0; part < (de.nibbles ? 2 : 1); ++part) {
+                Value v = de.nibbles
+                              ? mlir::tfm::emitNibbleWeights(nb, l, de, quads,
+                                                             part, high, cst(r))
+                                    .magnitude
+                              : mlir::tfm::emitKeptWeights(nb, l, dot, quads);
+                Value at =
+                    nb.create<arith::AddIOp>(l, at0, cst(r + block / 2 * part));
+                nb.create<vector::StoreOp>(
+                    l, v, kept,
+                    ValueRange{cst(j),
+                               nb.create<arith::MulIOp>(l, at, cst(p))});
+              }
+            }
+          }
+          nb.create<scf::YieldOp>(l);
+        });
+    // The next register tile's values over the same K block, prefetched:
+    // unpacking is a stream with little work to hide the loads' latency
+    // behind, and this tile's rows take long enough for them to arrive.
+    // (x86 prefetches do not fault past the array's end.)
+    Value lo = b.create<arith::MulIOp>(
+        loc, b.create<arith::DivUIOp>(loc, kLo, cst(block)),
+        cst(blockRows * p));
+    Value hi = b.create<arith::MulIOp>(
+        loc, b.create<arith::DivUIOp>(loc, kHi, cst(block)),
+        cst(blockRows * p));
+    for (int64_t j = 0; j < nt; ++j) {
+      Value tile = b.create<arith::AddIOp>(loc, n, cst(nt + j));
+      b.create<scf::ForOp>(
+          loc, lo, hi, cst(64), ValueRange{},
+          [&](OpBuilder &nb, Location l, Value at, ValueRange) {
+            nb.create<memref::PrefetchOp>(l, components[0],
+                                          ValueRange{tile, at},
+                                          /*isWrite=*/false,
+                                          /*localityHint=*/3,
+                                          /*isDataCache=*/true);
+            nb.create<scf::YieldOp>(l);
+          });
+    }
+  }
   OpBuilder &b;
   Location loc;
   int64_t k, p;
@@ -729,6 +879,8 @@ private:
   std::optional<mlir::tfm::WeightEncoding> encoding;
   mlir::tfm::IntDotIsa dot;
   Value out, x, xq, numRows;
+  /// Integer prefill: [tiles][K block * P] bytes, 4 k per lane (keepWeights).
+  Value kept;
   SmallVector<Value> components; ///< The weight's (f32: its tiles).
 };
 
@@ -929,7 +1081,14 @@ struct TfmGenerateKernelsPass
       Value xd = b.create<memref::AllocOp>(
           loc, MemRefType::get({d, k / 32 + k / block}, b.getF32Type()),
           numRowsIndex);
-      mlir::tfm::emitQuantizeRows(b, loc, x, xq, xd, k, block);
+      // Prefill bodies take the offset in their int32 sums (keepWeights).
+      const mlir::tfm::DotEncoding &de =
+          *mlir::tfm::dotEncoding(*linear.encoding);
+      mlir::tfm::emitQuantizeRows(
+          b, loc, x, xq, xd, k, block,
+          !oneRow && mlir::tfm::intDotOffsetInSums(de, linear.dot)
+              ? mlir::tfm::intDotOffset(de, linear.dot)
+              : 0);
       operands.append({anyView(xd), anyView(xq)});
       quantized = {xq, xd};
     } else {

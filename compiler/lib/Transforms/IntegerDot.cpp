@@ -152,28 +152,40 @@ DotWeights emitNibbleWeights(OpBuilder &b, Location loc, const DotEncoding &de,
   return {q, Value(), Value()};
 }
 
-DotWeights emitDotWeights(OpBuilder &b, Location loc, IntDotIsa isa, Value raw,
-                          int64_t p) {
-  Value w = transposeQuads(b, loc, raw, p);
+Value emitKeptWeights(OpBuilder &b, Location loc, IntDotIsa isa, Value w) {
+  if (info(isa).dot.empty())
+    return w;
+  // vpdpbusd: w + 128 as u8 (the sign bit flipped) times x as s8; the
+  // 128 * sum(x) this adds is taken off per block.
   auto type = cast<VectorType>(w.getType());
-  if (!info(isa).dot.empty()) {
-    // vpdpbusd: w + 128 as u8 (the sign bit flipped) times x as s8; the
-    // 128 * sum(x) this adds is taken off per block (emitQuantizeRows).
-    Value bias = b.create<arith::ConstantOp>(
-        loc, type, DenseElementsAttr::get(type, b.getI8IntegerAttr(-128)));
-    return {b.create<arith::XOrIOp>(loc, w, bias), Value(), w};
-  }
+  Value bias = b.create<arith::ConstantOp>(
+      loc, type, DenseElementsAttr::get(type, b.getI8IntegerAttr(-128)));
+  return b.create<arith::XOrIOp>(loc, w, bias);
+}
+
+DotWeights emitSignedWeights(OpBuilder &b, Location loc, IntDotIsa isa,
+                             Value kept) {
+  if (!info(isa).dot.empty())
+    return {kept, Value(), kept};
+  auto type = cast<VectorType>(kept.getType());
   Value zero = b.create<arith::ConstantOp>(
       loc, type, DenseElementsAttr::get(type, b.getI8IntegerAttr(0)));
   // max(w, -w): vpabsb (-128 stays 0x80, 128 as u8).
-  Value magnitude =
-      b.create<arith::MaxSIOp>(loc, w, b.create<arith::SubIOp>(loc, zero, w));
+  Value magnitude = b.create<arith::MaxSIOp>(
+      loc, kept, b.create<arith::SubIOp>(loc, zero, kept));
   Value negative =
       info(isa).psign.empty()
-          ? b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, w, zero)
+          ? b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, kept, zero)
                 .getResult()
           : Value();
-  return {magnitude, negative, w};
+  return {magnitude, negative, kept};
+}
+
+DotWeights emitDotWeights(OpBuilder &b, Location loc, IntDotIsa isa, Value raw,
+                          int64_t p) {
+  return emitSignedWeights(
+      b, loc, isa,
+      emitKeptWeights(b, loc, isa, transposeQuads(b, loc, raw, p)));
 }
 
 DotActivations emitDotActivations(OpBuilder &b, Location loc, IntDotIsa isa,
@@ -216,8 +228,16 @@ Value emitDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
   return b.create<arith::AddIOp>(loc, acc, sums);
 }
 
+int64_t intDotOffset(const DotEncoding &de, IntDotIsa isa) {
+  return de.nibbles || !intDotBiased(isa) ? de.offset : 128;
+}
+
+bool intDotOffsetInSums(const DotEncoding &de, IntDotIsa isa) {
+  return intDotOffset(de, isa) != 0 && de.minSign == 0;
+}
+
 void emitQuantizeRows(OpBuilder &b, Location loc, Value x, Value xq, Value xd,
-                      int64_t k, int64_t sumBlock) {
+                      int64_t k, int64_t sumBlock, int64_t sumOffset) {
   auto cst = [&](int64_t v) {
     return b.create<arith::ConstantIndexOp>(loc, v).getResult();
   };
@@ -232,9 +252,16 @@ void emitQuantizeRows(OpBuilder &b, Location loc, Value x, Value xq, Value xd,
               Value k0 = bb.create<arith::MulIOp>(bl, blk, cst(32));
               Value v = bb.create<vector::LoadOp>(bl, vec(32, f32), x,
                                                   ValueRange{m, k0});
-              Value amax = bb.create<vector::ReductionOp>(
-                  bl, vector::CombiningKind::MAXNUMF,
-                  bb.create<math::AbsFOp>(bl, v));
+              // max|x| as the largest bit pattern of |x| (ordered as the
+              // floats; a NaN wins): an integer reduction is a shuffle tree,
+              // a float one a serial chain of scalar maxss.
+              Type i32 = bb.getI32Type();
+              Value amax = bb.create<arith::BitcastOp>(
+                  bl, f32,
+                  bb.create<vector::ReductionOp>(
+                      bl, vector::CombiningKind::MAXSI,
+                      bb.create<vector::BitCastOp>(
+                          bl, vec(32, i32), bb.create<math::AbsFOp>(bl, v))));
               auto f = [&](float c) {
                 return bb.create<arith::ConstantOp>(bl, bb.getF32FloatAttr(c))
                     .getResult();
@@ -253,18 +280,29 @@ void emitQuantizeRows(OpBuilder &b, Location loc, Value x, Value xq, Value xd,
                   bb.create<math::RoundEvenOp>(bl, scaled));
               bb.create<vector::StoreOp>(bl, q, xq, ValueRange{m, k0});
               bb.create<memref::StoreOp>(bl, d, xd, ValueRange{m, blk});
-              // sum(q) per sumBlock: exact in f32 (|sum| <= 32 * 127).
-              Value wide = bb.create<arith::SIToFPOp>(bl, vec(32, f32), q);
+              // sum(q) per sumBlock in i32 (a shuffle tree; exact in f32
+              // too, |sum| <= 32 * 127).
+              Value wide = bb.create<arith::ExtSIOp>(bl, vec(32, i32), q);
               const int64_t parts = 32 / sumBlock;
               for (int64_t h = 0; h < parts; ++h) {
-                Value half =
+                Value part =
                     parts == 1 ? wide
                                : bb.create<vector::ExtractStridedSliceOp>(
                                      bl, wide, ArrayRef<int64_t>{h * sumBlock},
                                      ArrayRef<int64_t>{sumBlock},
                                      ArrayRef<int64_t>{1});
                 Value sum = bb.create<vector::ReductionOp>(
-                    bl, vector::CombiningKind::ADD, half);
+                    bl, vector::CombiningKind::ADD, part);
+                sum =
+                    sumOffset
+                        ? bb.create<arith::BitcastOp>(
+                                bl, f32,
+                                bb.create<arith::MulIOp>(
+                                    bl, sum,
+                                    bb.create<arith::ConstantIntOp>(
+                                        bl, -sumOffset, 32)))
+                              .getResult()
+                        : bb.create<arith::SIToFPOp>(bl, f32, sum).getResult();
                 Value at = bb.create<arith::AddIOp>(
                     bl, bb.create<arith::MulIOp>(bl, blk, cst(parts)),
                     cst(k / 32 + h));

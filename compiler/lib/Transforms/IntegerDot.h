@@ -79,6 +79,12 @@ struct DotWeights {
 bool intDotBiased(IntDotIsa isa);
 DotWeights emitDotWeights(OpBuilder &b, Location loc, IntDotIsa isa, Value raw,
                           int64_t p);
+/// emitDotWeights in two halves, so that a prefill body can keep the first's
+/// bytes of a q8_0 tile (transposed: lanes of 4 k) for all its rows: w + 128
+/// for vpdpbusd, else w; then the DotWeights of those bytes.
+Value emitKeptWeights(OpBuilder &b, Location loc, IntDotIsa isa, Value w);
+DotWeights emitSignedWeights(OpBuilder &b, Location loc, IntDotIsa isa,
+                             Value kept);
 
 /// `raw` (vector<4P x i8>, rows k .. k+3 of a [K][P] tile as stored)
 /// transposed so each 32-bit lane holds the 4 k of one column.
@@ -107,13 +113,23 @@ DotActivations emitDotActivations(OpBuilder &b, Location loc, IntDotIsa isa,
 Value emitDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
                   const DotWeights &w, const DotActivations &x, int64_t p);
 
+/// The multiple of sum(xq) a block of `de` takes off its int32 sum: its
+/// offset, or 128 for q8_0 with vpdpbusd (w + 128).
+int64_t intDotOffset(const DotEncoding &de, IntDotIsa isa);
+
+/// True when a prefill body of `de` starts each block's int32 sums at
+/// -intDotOffset * sum(xq) (then stored as i32, emitQuantizeRows): an
+/// offset and no minimum (which needs sum(xq) as a float).
+bool intDotOffsetInSums(const DotEncoding &de, IntDotIsa isa);
+
 /// Quantizes the rows of `x` (memref<M x K x f32>) per block of 32 as
 /// llama.cpp's quantize_row_q8_0 does: d = max|x| / 127, q = round(x / d),
 /// storing q in `xq` (memref<M x K x i8>) and in `xd` (memref<M x (K/32 +
 /// K/sumBlock) x f32>) the K/32 scales d (kept in f32), then the sums of q
-/// per `sumBlock` (32, or q6_K's 16) values.
+/// per `sumBlock` (32, or q6_K's 16) values, or with `sumOffset` the bits of
+/// the i32 -sumOffset * sum(q).
 void emitQuantizeRows(OpBuilder &b, Location loc, Value x, Value xq, Value xd,
-                      int64_t k, int64_t sumBlock = 32);
+                      int64_t k, int64_t sumBlock = 32, int64_t sumOffset = 0);
 
 } // namespace mlir::tfm
 

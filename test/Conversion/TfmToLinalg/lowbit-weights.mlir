@@ -45,45 +45,74 @@ module attributes {tfm.weight_offsets = {"wq.weight" = 4096 : i64, "wk.weight" =
 // GEN: arith.shrui %{{.*}} : vector<16xi8>
 // GEN: vector.fma
 // With integer dot products (IntegerDot.h) x is quantized to int8 blocks
-// first and each encoding's scheduler runs a `_dot_` body: per 4 rows of a
-// block's bytes one 64-byte load per tile, transposed so each i32 lane holds
-// one column's 4 bytes, then the low nibbles (& 15) and the high ones (>> 4,
-// & 15) as unsigned operands of vpdpbusd (no + 128) or vpmaddubsw (x as it
-// is: no sign select); per block, q4_0 takes 8 * sum(xq) off the sums, q5_1
-// adds its fifth bits ((word >> j & 15) * 0x02040810 & 0x10101010) and the
-// minimum's m * xd * sum(xq).
+// first and each encoding's scheduler runs a `_dot_` body. These layers
+// have many rows (prefill): per register tile's column tiles and K block,
+// the weight is unpacked once into a stack buffer (`memref.alloca`: per 4
+// rows of a block's bytes one 64-byte load per tile, transposed so each i32
+// lane holds one column's 4 bytes, then the low nibbles (& 15) and the high
+// ones (>> 4, & 15), q5_1 with its fifth bits ((word >> j & 15) * 0x02040810
+// & 0x10101010) or-ed in), which every row tile then reads as unsigned
+// operands of vpdpbusd (no + 128) or vpmaddubsw (x as it is: no sign
+// select). q4_0's offset starts the int32 sums: the quantization stores
+// -8 * sum(xq) as i32 bits; q5_1's minimum adds m * xd * sum(xq) per block.
 // VNNI-DAG: func.func private @tfmrt_parallel_for_q4_0_dot(
 // VNNI-DAG: func.func private @tfmrt_parallel_for_q5_1_dot(
 // VNNI-LABEL: func @q4_0
+// VNNI: %[[QS:.*]] = vector.reduction <add>, %{{.*}} : vector<32xi32> into i32
+// VNNI: %[[BIAS:.*]] = arith.muli %[[QS]], %c-8_i32 : i32
+// VNNI: %[[BITS:.*]] = arith.bitcast %[[BIAS]] : i32 to f32
+// VNNI: memref.store %[[BITS]]
 // VNNI: call @tfmrt_parallel_for_q4_0_dot(
 // VNNI-LABEL: func @q5_1
+// VNNI: %[[QS:.*]] = vector.reduction <add>, %{{.*}} : vector<32xi32> into i32
+// VNNI: arith.sitofp %[[QS]] : i32 to f32
 // VNNI: call @tfmrt_parallel_for_q5_1_dot(
+// q6_K's quantization: -32 * sum(xq) per 16 as i32 bits (two per block).
+// VNNI-LABEL: func @q6_K
+// VNNI: %[[QS6:.*]] = vector.reduction <add>, %{{.*}} : vector<16xi32> into i32
+// VNNI: arith.muli %[[QS6]], %c-32_i32 : i32
+// VNNI: vector.reduction <add>, %{{.*}} : vector<16xi32> into i32
+// VNNI: call @tfmrt_parallel_for_q6_K_dot(
 // VNNI-LABEL: func.func private @tfm_linear_k64_p16_q4_0_dot_avx512vnni_rows
+// VNNI: %[[KEPT:.*]] = memref.alloca() {alignment = 64 : i64} : memref<2x1024xi8>
 // VNNI: %[[RAW:.*]] = vector.load %{{.*}} : memref<?x?xi8, strided<[512, 1], offset: ?>>, vector<64xi8>
 // VNNI: %[[T:.*]] = vector.shuffle %[[RAW]], %[[RAW]] [0, 16, 32, 48, 1, 17, 33, 49,
 // VNNI: %[[LO:.*]] = arith.andi %[[T]], %{{.*}} : vector<64xi8>
-// VNNI: %[[LW:.*]] = vector.bitcast %[[LO]] : vector<64xi8> to vector<16xi32>
-// VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %[[LW]], %{{.*}})
+// VNNI: vector.store %[[LO]], %[[KEPT]]
 // VNNI: %[[HI:.*]] = arith.shrui %[[T]], %{{.*}} : vector<64xi8>
-// VNNI: arith.andi %[[HI]], %{{.*}} : vector<64xi8>
-// VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// VNNI: %[[HQ:.*]] = arith.andi %[[HI]], %{{.*}} : vector<64xi8>
+// VNNI: vector.store %[[HQ]], %[[KEPT]]
+// VNNI: %[[B:.*]] = memref.load %{{.*}} : memref<?x?xf32, strided<[4, 1], offset: ?>>
+// VNNI: %[[BI:.*]] = arith.bitcast %[[B]] : f32 to i32
+// VNNI: %[[START:.*]] = vector.broadcast %[[BI]] : i32 to vector<16xi32>
+// VNNI: scf.for {{.*}} iter_args(%{{.*}} = %[[START]], %{{.*}} = %[[START]],
+// VNNI: %[[W:.*]] = vector.load %[[KEPT]]{{.*}} : memref<2x1024xi8>, vector<64xi8>
+// VNNI-NOT: vector.shuffle
+// VNNI: %[[WW:.*]] = vector.bitcast %[[W]] : vector<64xi8> to vector<16xi32>
+// VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %[[WW]], %{{.*}})
 // VNNI: %[[S:.*]] = arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
-// VNNI: %[[C:.*]] = arith.subf %[[S]], %{{.*}} : vector<16xf32>
-// VNNI: vector.fma %[[C]],
+// VNNI-NOT: arith.subf
+// VNNI: vector.fma %[[S]],
 // VNNI-LABEL: func.func private @tfm_linear_k64_p16_q5_1_dot_avx512vnni_rows
+// VNNI: %[[KEPT:.*]] = memref.alloca() {alignment = 64 : i64} : memref<2x1024xi8>
 // VNNI: %[[WORDS:.*]] = vector.load %{{.*}} : memref<?x?xi32, strided<[32, 1], offset: ?>>, vector<16xi32>
 // VNNI: arith.shrui %[[WORDS]], %{{.*}} : vector<16xi32>
 // VNNI: arith.muli %{{.*}}, %{{.*}} : vector<16xi32>
-// VNNI: arith.ori %{{.*}}, %{{.*}} : vector<64xi8>
+// VNNI: %[[Q:.*]] = arith.ori %{{.*}}, %{{.*}} : vector<64xi8>
+// VNNI: vector.store %[[Q]], %[[KEPT]]
+// VNNI: vector.load %[[KEPT]]{{.*}} : memref<2x1024xi8>, vector<64xi8>
 // VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
 // VNNI: arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
 // VNNI-NOT: arith.subf
 // VNNI: vector.fma
 // VNNI: vector.fma
 // BW-LABEL: func.func private @tfm_linear_k64_p16_q4_0_dot_avx512bw_rows
+// BW: %[[KEPT:.*]] = memref.alloca() {alignment = 64 : i64} : memref<2x1024xi8>
 // BW: %[[LO:.*]] = arith.andi %{{.*}}, %{{.*}} : vector<64xi8>
+// BW: vector.store %[[LO]], %[[KEPT]]
+// BW: %[[W:.*]] = vector.load %[[KEPT]]{{.*}} : memref<2x1024xi8>, vector<64xi8>
 // BW-NOT: arith.select
-// BW: llvm.call_intrinsic "llvm.x86.avx512.pmaddubs.w.512"(%[[LO]], %{{.*}}) : (vector<64xi8>, vector<64xi8>) -> vector<32xi16>
+// BW: llvm.call_intrinsic "llvm.x86.avx512.pmaddubs.w.512"(%[[W]], %{{.*}}) : (vector<64xi8>, vector<64xi8>) -> vector<32xi16>
 // BW: llvm.call_intrinsic "llvm.x86.avx512.pmaddw.d.512"
 func.func @q4_0(%blob: memref<16384xi8> {tfm.weights}, %x: tensor<?x64xf32>) -> tensor<?x32xf32> {
   %w = tfm.weight "wq.weight" encoding q4_0 packed 16 : tensor<32x64xf32>
@@ -168,20 +197,29 @@ func.func @q4_K(%blob: memref<32768xi8> {tfm.weights}, %x: tensor<?x256xf32>) ->
 // VNNI: %[[A4:.*]] = vector.fma
 // VNNI: vector.fma %[[M1]], %[[NEGV]], %[[A4]]
 // q6_K: the int-dot body's blocks are its 16-value sub-blocks (8 rows of
-// nibble bytes, two steps); each step's two high bits per element are one
-// shift of the sub-block's word, & 0x03030303 (50529027), << 4 (Quants.h's
-// byte-aligned order); per sub-block 32 * sum(xq) (x's sums per 16) off the
-// sums, then one FMA by d * sc times xd (xd's sums are at K/32 + kb).
+// nibble bytes, two rows of 4 each giving its low and high nibbles); the
+// prefill body unpacks them into the kept buffer once per K block, each
+// row's two high bits per element one shift of the sub-block's word,
+// & 0x03030303 (50529027), << 4 (Quants.h's byte-aligned order). The
+// quantization stores -32 * sum(xq) per 16 as i32 bits (xd's sums at
+// K/32 + kb), which start the sub-block's int32 sums: no subtraction, then
+// one FMA by d * sc times xd.
 // VNNI-LABEL: func.func private @tfm_linear_k256_p16_q6_K_dot_avx512vnni_rows
 // VNNI: memref.reinterpret_cast {{.*}} to memref<?x?xf32, strided<[24, 1], offset: ?>>
+// VNNI: %[[KEPT6:.*]] = memref.alloca() {alignment = 64 : i64} : memref<2x4096xi8>
 // VNNI: %[[HW:.*]] = vector.load %{{.*}} : memref<?x?xi32, strided<[256, 1], offset: ?>>, vector<16xi32>
-// VNNI: scf.for %{{.*}} = %{{.*}} to %c8{{.*}} step %c4
 // VNNI: arith.shrui %[[HW]], %{{.*}} : vector<16xi32>
 // VNNI: arith.andi %{{.*}}, %cst{{.*}} : vector<16xi32>
 // VNNI: arith.shli %{{.*}}, %cst{{.*}} : vector<16xi32>
+// VNNI: %[[Q6:.*]] = arith.ori %{{.*}}, %{{.*}} : vector<64xi8>
+// VNNI: vector.store %[[Q6]], %[[KEPT6]]
+// VNNI: %[[B6:.*]] = arith.bitcast %{{.*}} : f32 to i32
+// VNNI: %[[START6:.*]] = vector.broadcast %[[B6]] : i32 to vector<16xi32>
+// VNNI: scf.for %{{.*}} = %{{.*}} to %c16{{.*}} step %c4{{.*}} iter_args(%{{.*}} = %[[START6]],
+// VNNI: vector.load %[[KEPT6]]{{.*}} : memref<2x4096xi8>, vector<64xi8>
 // VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
-// VNNI: arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
-// VNNI: %[[S6:.*]] = arith.subf
+// VNNI: %[[S6:.*]] = arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// VNNI-NOT: arith.subf
 // VNNI: vector.fma %[[S6]],
 func.func @q6_K(%blob: memref<32768xi8> {tfm.weights}, %x: tensor<?x256xf32>) -> tensor<?x32xf32> {
   %w = tfm.weight "wo.weight" encoding q6_K packed 16 : tensor<32x256xf32>
