@@ -161,9 +161,11 @@ for SIZE in $SIZES; do
     esac
     # shellcheck disable=SC2086
     "$build/bin/tfmc" "${model[@]}" --quiet ${TFMC_FLAGS:-} "${tfmc_flags[@]}" -o "$exe"
-    warmup=--warmup
-    "$exe" --help 2>&1 | grep -q -- --warmup ||
-      { warmup=""; echo "peers.sh: $label has no --warmup: its prefill is a first call" >&2; }
+    warmup=--warmup # not `--help | grep -q`: grep's early exit is a SIGPIPE pipefail sees
+    case $("$exe" --help 2>&1) in
+      *--warmup*) ;;
+      *) warmup=""; echo "peers.sh: $label has no --warmup: its prefill is a first call" >&2 ;;
+    esac
     # The executable's timing line is "prompt: N tokens, X tok/s | generated:
     # N tokens, Y tok/s"; bench.sh wants one line per figure.
     commands+=("$label=$exe -p {prompt} -n {n} -t {t} --temp 0 $warmup 2>&1 >/dev/null |
