@@ -12,6 +12,16 @@
 # with the peers' tokenizer.bin (and the flags after the commas), and the
 # executable runs beside the peers. The flag gguf:TYPE compiles the peers'
 # SIZE-TYPE.gguf instead (q8=build,gguf:q8_0: the file llama.cpp's q8_0 runs).
+# Warm-up: llama-bench evaluates the prompt once untimed before its timed
+# repetitions, so its pp128 is a warm call (weights, code and buffers
+# touched). tfmc's executable gets the same: it runs with --warmup, which
+# evaluates the prompt once untimed and forgets it, so its "prompt:" rate is
+# a warm 128-token prefill too, not the process's first call (2-4x slower
+# on the stories shapes; on the 110M shape half of that call was the kernel
+# zeroing the fresh KV cache's and arena's huge pages, which llama-bench's
+# warm-up pays for it too).
+# Decode follows the timed prefill in both. A build from before --warmup
+# runs without it (a note says so).
 # A SIZE-TYPE.gguf that make-models.sh does not write (bf16, q4_k_m, ...),
 # named by gguf:TYPE or by TYPES, is made once by llama-quantize from
 # SIZE-f32.gguf (TYPE as llama-quantize names it, any case: q4_k_m is its
@@ -151,9 +161,14 @@ for SIZE in $SIZES; do
     esac
     # shellcheck disable=SC2086
     "$build/bin/tfmc" "${model[@]}" --quiet ${TFMC_FLAGS:-} "${tfmc_flags[@]}" -o "$exe"
+    warmup=--warmup # not `--help | grep -q`: grep's early exit is a SIGPIPE pipefail sees
+    case $("$exe" --help 2>&1) in
+      *--warmup*) ;;
+      *) warmup=""; echo "peers.sh: $label has no --warmup: its prefill is a first call" >&2 ;;
+    esac
     # The executable's timing line is "prompt: N tokens, X tok/s | generated:
     # N tokens, Y tok/s"; bench.sh wants one line per figure.
-    commands+=("$label=$exe -p {prompt} -n {n} -t {t} --temp 0 2>&1 >/dev/null |
+    commands+=("$label=$exe -p {prompt} -n {n} -t {t} --temp 0 $warmup 2>&1 >/dev/null |
       awk -F'[,|]' '/prompt:/ { print \"prefill: \" \$2; print \"decode: \" \$4 }'")
   done
   mkdir -p "$OUT/logs-$SIZE"

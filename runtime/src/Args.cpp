@@ -55,6 +55,7 @@ constexpr Switch kSwitches[] = {
     {nullptr, "--no-display-prompt", &Options::displayPrompt, false},
     {nullptr, "--tokenize", &Options::tokenizeOnly, true},
     {nullptr, "--no-timing", &Options::timing, false},
+    {nullptr, "--warmup", &Options::warmup, true},
 };
 
 const Switch *findSwitch(const std::string &flag) {
@@ -451,6 +452,9 @@ timings to stderr.
                          as a float32 NumPy array [layers, heads, P, P]
                          (a model compiled with tfmc --probes=attention)
   --no-timing            do not print the timing line on stderr
+  --warmup               evaluate the prompt once, untimed, before the timed
+                         run (as llama-bench's warm-up run), so the timing
+                         line leaves out first-call costs
   -h, --help             show this help
   --version              show the model name, architecture and ABI version
   --info                 show the weights' bytes and bits per weight (all, per

@@ -144,8 +144,14 @@ int generateTokens(TfmSession *session, const std::vector<int32_t> &prompt,
     return config.stopRequested && config.stopRequested();
   };
 
-  if (!config.continueSession)
+  if (!config.continueSession) {
+    if (config.warmup &&
+        tfm_session_eval(session, prompt.data(), p, nullptr) != 0) {
+      error = tfm_session_error(session);
+      return 2;
+    }
     tfm_session_reset(session);
+  }
   for (int32_t t : prompt)
     sampler.accept(t);
 
@@ -606,6 +612,7 @@ int runMain(const TfmModelInfo &model, int argc, const char *const *argv,
   config.diag = err;
   config.nProbs = opts.nProbs;
   config.probsOut = err;
+  config.warmup = opts.warmup;
   config.stopRequested = [&] { return interrupted || sawReversePrompt; };
 
   // Stream text: with a tokenizer through TokenDecoder (BOS yields nothing

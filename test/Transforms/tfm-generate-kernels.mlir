@@ -2,6 +2,7 @@
 // RUN: tfm-opt %s --tfm-generate-kernels="rows=6 tiles=2 decode-tiles=2" --canonicalize --split-input-file | FileCheck %s --check-prefix=SMALL
 // RUN: tfm-opt %s --tfm-generate-kernels="k-block=3" --canonicalize --split-input-file | FileCheck %s --check-prefix=KBLOCK
 // RUN: tfm-opt %s --tfm-generate-kernels="k-block=3 n-block=0" --canonicalize --split-input-file | FileCheck %s --check-prefix=NOCOLS
+// RUN: tfm-opt %s --tfm-generate-kernels="k-block=6" --canonicalize --split-input-file | FileCheck %s --check-prefix=KWHOLE
 
 // A linear layer on packed weights (tfm-to-linalg's contraction over
 // [N/P][K][P] tiles) becomes a call of the runtime's scheduler with an
@@ -68,6 +69,14 @@ func.func @prefill(%x: memref<?x8xf32>, %w: memref<4x8x16xf32>, %y: memref<?x64x
 // NOCOLS: scf.for %{{.*}} = %c3 to %c8 step %c3 {
 // NOCOLS: arith.minui
 // NOCOLS: return
+// An f32 K up to 1.5 K blocks (8 <= 1.5 * 6) stays one k loop: no second
+// pass over a short rest that reloads and stores every accumulator (the
+// stories15M shape's K = 288 with blocks of 256).
+// KWHOLE-LABEL: func.func private @tfm_linear_k8_p16_rows
+// KWHOLE-NOT: arith.minui
+// KWHOLE: scf.for %{{.*}} = %c0 to %c8 step %c1 iter_args(
+// KWHOLE-NOT: step %c6
+// KWHOLE: return
 // KBLOCK: scf.for %{{.*}} = %c0 to %c3 step %c1 iter_args(%{{.*}} = %[[ZERO]],
 // KBLOCK-NOT: scf.for %{{.*}} = %c0 to %c8
 // KBLOCK: scf.for %[[KB:.*]] = %c3 to %c8 step %c3 {

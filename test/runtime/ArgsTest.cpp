@@ -67,6 +67,7 @@ TEST(Args, Defaults) {
   EXPECT_FALSE(o.interactive);
   EXPECT_TRUE(o.logitsOut.empty());
   EXPECT_TRUE(o.timing);
+  EXPECT_FALSE(o.warmup);
   EXPECT_FALSE(o.help);
   EXPECT_FALSE(o.version);
 }
@@ -98,9 +99,11 @@ TEST(Args, EveryFlag) {
                     "--logits-out",
                     "l.bin",
                     "--attention-out=a.npy",
-                    "--no-timing"});
+                    "--no-timing",
+                    "--warmup"});
   ASSERT_TRUE(p.ok) << p.error;
   const Options &o = p.opts;
+  EXPECT_TRUE(o.warmup);
   EXPECT_EQ(o.prompt, "Once upon");
   EXPECT_TRUE(o.havePrompt);
   EXPECT_EQ(o.nPredict, -1);

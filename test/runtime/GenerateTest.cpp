@@ -151,6 +151,32 @@ TEST(Generate, GreedyFollowsTheModelAndTheCache) {
   EXPECT_NE(timingLine(stats).find("generated: 5 tokens"), std::string::npos);
 }
 
+// --warmup: the prompt is evaluated twice, and the first pass leaves no trace
+// in the cache (the continuation and the position are those of one pass).
+TEST(Generate, WarmupEvaluatesThePromptOnceMoreAndForgetsIt) {
+  TfmModelInfo m = fakeModel();
+  SessionPtr s(m);
+  log = CallLog();
+  Sampler samp(greedy());
+  GenerateConfig c;
+  c.nPredict = 4;
+  c.warmup = true;
+  std::vector<int32_t> got;
+  GenerateStats stats;
+  std::string error;
+  std::vector<int32_t> prompt = {1, 5, 9, 4};
+  ASSERT_EQ(generateTokens(
+                s.s, prompt, c, samp, [&](int32_t t) { got.push_back(t); },
+                stats, error),
+            0)
+      << error;
+  EXPECT_EQ(got, expectedContinuation(prompt, 4));
+  EXPECT_EQ(log.prefills, 2);
+  EXPECT_EQ(log.decodes, 3);
+  EXPECT_EQ(stats.promptTokens, 4);
+  EXPECT_EQ(tfm_session_pos(s.s), 4 + 3);
+}
+
 TEST(Generate, StopsAtStopToken) {
   TfmModelInfo m = fakeModel();
   SessionPtr s(m);

@@ -122,6 +122,10 @@ void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   buildBufferizationPipeline(pm, opts);
   if (opts.planMemory)
     pm.addNestedPass<func::FuncOp>(mlir::tfm::createTfmPlanMemoryPass());
+  // Norms, activations, residuals, transposes: vector code, one row at a
+  // time; the rest (fills, unpacked matmuls, gathers) becomes loops.
+  pm.addNestedPass<func::FuncOp>(
+      mlir::tfm::createTfmVectorizeElementwisePass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   // exp, tanh, erf as polynomials: no libm call per element.
   pm.addPass(mlir::tfm::createTfmApproximateMathPass());

@@ -52,6 +52,42 @@ def TfmFuseElementwisePass : Pass<"tfm-fuse-elementwise", "func::FuncOp"> {
   ];
 }
 
+def TfmVectorizeElementwisePass : Pass<"tfm-vectorize-elementwise", "func::FuncOp"> {
+  let summary = "Tile and vectorize the elementwise and row-reduction linalg ops (norms, activations, residuals, transposes)";
+  let description = [{
+    Runs on buffers, after the kernel passes and `tfm-plan-memory`, before
+    `convert-linalg-to-loops`. Each `linalg.generic` or `linalg.transpose`
+    with projected-permutation maps whose innermost loop has a static size S
+    (a model dimension: 288, 768, head_dim) and that is not a contraction
+    (at most one input when it reduces, and reductions only in the
+    innermost loop: RMSNorm's sum of squares, softmax's max and sum) becomes
+    an `scf.for` nest over its tiles, every outer loop (T included) by 1 and
+    the innermost by a chunk of at most 512 that divides S (S itself if
+    none), around a copy of the op on static `memref.subview`s of the tile,
+    which `linalg::vectorize` turns into vector code. The vectors are 1-D
+    once the unit dimensions are dropped; reductions become
+    `vector.reduction` with `reassoc` (a tree, not S dependent scalar
+    adds). Without this, `convert-linalg-to-loops` leaves scalar loops that
+    LLVM does not vectorize (it cannot bound the descriptors' pointers for
+    its alias checks, nor reorder the reductions). On buffers, because
+    bufferization has then decided every in-place update (the hidden
+    state's residual adds): tiling on tensors would read an in-place op's
+    input from the loop's initial value and make it copy.
+
+    An op whose tile the vectorizer refuses (a `memref.load` by computed
+    index in the body, as rotary embeddings' table reads) stays tiled and
+    scalar. Fills and the matmuls that no kernel pass took become loops as
+    before.
+  }];
+  let dependentDialects = ["arith::ArithDialect", "linalg::LinalgDialect",
+                           "memref::MemRefDialect", "scf::SCFDialect",
+                           "vector::VectorDialect"];
+  let statistics = [
+    Statistic<"numVectorized", "num-vectorized", "Linalg ops tiled and vectorized">,
+    Statistic<"numScalar", "num-scalar", "Linalg ops tiled but left scalar (refused by the vectorizer)">
+  ];
+}
+
 def TfmBufferizePass : Pass<"tfm-bufferize", "ModuleOp"> {
   let summary = "One-shot bufferization of the whole module, configured for the runtime ABI";
   let description = [{

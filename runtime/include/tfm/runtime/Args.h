@@ -70,6 +70,7 @@ struct Options {
   std::string attentionOut;   ///< Empty: do not write attention (.npy).
   std::string perplexityFile; ///< Non-empty: score this text, no generation.
   bool timing = true;
+  bool warmup = false; ///< --warmup: evaluate the prompt once untimed.
   bool help = false;
   bool version = false;
   bool info = false; ///< --info: print the sizes (Generate.cpp) and exit.

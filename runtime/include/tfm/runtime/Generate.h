@@ -80,6 +80,10 @@ struct GenerateConfig {
   /// Append the prompt at the session's current position (interactive
   /// turns) instead of resetting the session first.
   bool continueSession = false;
+  /// Evaluate the prompt once, untimed, and forget it before the timed run
+  /// (llama-bench's warm-up run): the timings then leave out a first call's
+  /// page faults and cold caches. Ignored with continueSession.
+  bool warmup = false;
   /// Checked before each sampled token: true ends generation (Ctrl-C,
   /// reverse prompts). May be empty.
   std::function<bool()> stopRequested;
