@@ -3,7 +3,9 @@
 // RUN: tfm-opt %s --tfm-generate-kernels="int-dot=avx2" --canonicalize --split-input-file | FileCheck %s --check-prefix=AVX2
 // RUN: tfm-opt %s --tfm-generate-kernels="int-dot=avx512bw int-dot-decode=false" --canonicalize --split-input-file | FileCheck %s --check-prefix=OFF
 // RUN: tfm-opt %s --tfm-generate-kernels="int-dot=avx512bw int-dot-head=false" --canonicalize --split-input-file | FileCheck %s --check-prefix=HEAD
+// RUN: tfm-opt %s --tfm-generate-kernels="int-dot=avx512vnni int-dot-head-bits=16" --canonicalize --split-input-file | FileCheck %s --check-prefix=HEAD16
 // RUN: not tfm-opt %s --tfm-generate-kernels="int-dot=avx3" --split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not tfm-opt %s --tfm-generate-kernels="int-dot=avx512bw int-dot-head-bits=12" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADBITS
 
 // q8_0 layers with integer dot products (IntegerDot.h). Before the call, x
 // is quantized per block of 32 into int8 values (xq) and f32 scales (xd);
@@ -192,6 +194,42 @@ func.func @prefill_q8_vnni(%x: memref<?x320xf32>, %q: memref<2x320x16xi8>, %d: m
 // HEAD-LABEL: func @head_q8
 // HEAD: call @tfmrt_parallel_for_q8_dot(
 // HEAD: call @tfmrt_parallel_for_q8(
+
+// int-dot-head-bits=16 (tfmc's auto): the head's input quantized per 32 to
+// int16 (d = max|x| / 32767, two bytes per value in xq), its body
+// `_dot16_` widening the weights to i16 (no + 128: vpdpwssd is signed x
+// signed), two vpdpwssd per 4 k (each half of the columns, 2 lanes per
+// column), the lane pairs summed once per block; the other layer int8.
+// HEAD16-LABEL: func @head_q8
+// HEAD16-DAG: %[[LEVELS:.*]] = arith.constant 3.276700e+04 : f32
+// HEAD16-DAG: %[[BODY16:.*]] = constant @tfm_linear_k64_p16_q8_0_dot16_avx512vnni_row_acc
+// HEAD16-DAG: %[[BODY8:.*]] = constant @tfm_linear_k64_p16_q8_0_dot_avx512vnni_row_acc
+// HEAD16: call @tfmrt_parallel_for_q8_dot(%[[BODY8]],
+// HEAD16: %[[XQ:.*]] = memref.alloc() : memref<1x128xi8>
+// HEAD16: arith.divf %{{.*}}, %[[LEVELS]] : f32
+// HEAD16: arith.divf %[[LEVELS]], %{{.*}} : f32
+// HEAD16: %[[Q16:.*]] = arith.fptosi %{{.*}} : vector<32xf32> to vector<32xi16>
+// HEAD16: %[[BYTES:.*]] = vector.bitcast %[[Q16]] : vector<32xi16> to vector<64xi8>
+// HEAD16: vector.store %[[BYTES]], %[[XQ]]
+// HEAD16: call @tfmrt_parallel_for_q8_dot(%[[BODY16]],
+// HEAD16-LABEL: func.func private @tfm_linear_k64_p16_q8_0_dot16_avx512vnni_row_acc
+// HEAD16-NOT: arith.xori
+// HEAD16: strides: [128, 1]
+// HEAD16: scf.for {{.*}} -> (vector<32xi32>, vector<32xi32>, vector<32xi32>, vector<32xi32>)
+// HEAD16: %[[W16:.*]] = arith.extsi %{{.*}} : vector<64xi8> to vector<64xi16>
+// HEAD16: %[[X8:.*]] = vector.load %{{.*}} : memref<?x?xi8, strided<[128, 1], offset: ?>>, vector<8xi8>
+// HEAD16: %[[X64:.*]] = vector.bitcast %[[X8]] : vector<8xi8> to vector<1xi64>
+// HEAD16: vector.broadcast %[[X64]] : vector<1xi64> to vector<8xi64>
+// HEAD16: vector.extract_strided_slice %[[W16]] {offsets = [0], sizes = [32]
+// HEAD16: llvm.call_intrinsic "llvm.x86.avx512.vpdpwssd.512"
+// HEAD16: vector.extract_strided_slice %[[W16]] {offsets = [32], sizes = [32]
+// HEAD16: llvm.call_intrinsic "llvm.x86.avx512.vpdpwssd.512"
+// HEAD16: vector.shuffle {{.*}} [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31] : vector<32xi32>
+// HEAD16: vector.shuffle {{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30] : vector<32xi32>
+// HEAD16: %[[SUM:.*]] = arith.addi %{{.*}} : vector<16xi32>
+// HEAD16: arith.sitofp %[[SUM]] : vector<16xi32> to vector<16xf32>
+// HEAD16: vector.fma
+// BADBITS: int-dot-head-bits must be 8 or 16
 func.func @head_q8(%x: memref<1x64xf32>, %q: memref<2x64x16xi8>, %d: memref<2x2x16xf16>, %h: memref<1x32xf32>, %y: memref<1x32xf32>) {
   linalg.generic {indexing_maps = [#x, #q, #d, #y],
                   iterator_types = ["parallel", "parallel", "parallel", "reduction"]}

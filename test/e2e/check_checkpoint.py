@@ -38,6 +38,12 @@ def main():
     ap.add_argument("--int-dot", help="tfmc --int-dot (default: tfmc's)")
     ap.add_argument("--int8-tile", type=int, default=0,
                     help="the oracle emulates integer dot products with this column tile")
+    ap.add_argument("--head-bits", type=int, choices=(8, 16), default=8,
+                    help="with --int8-tile: the LM head's activations in the emulation "
+                         "(tfmc --int-dot=on: 8, auto: 16)")
+    ap.add_argument("--fp64", action="store_true",
+                    help="the emulating oracle computes in float64 (its f32 rounding can "
+                         "land an activation on the other side of a rounding boundary)")
     ap.add_argument("--int-dot-bound", action="store_true",
                     help="relative error <= 1e-2 (issue 12's bound for integer dot products)")
     ap.add_argument("--target", help="tfmc --target (default: the host)")
@@ -57,7 +63,9 @@ def main():
     out = run([exe, "-p", args.prompt, "-n", str(args.steps), "--temp", "0", "--no-timing",
                "--logits-out", exe_logits] + (["--ignore-eos"] if args.ignore_eos else []))
     ref_logits = os.path.join(args.workdir, "ref.f32")
-    emulate = ["--int8-activations", str(args.int8_tile)] if args.int8_tile else []
+    emulate = (["--int8-activations", str(args.int8_tile),
+                "--head-activation-bits", str(args.head_bits)] if args.int8_tile else [])
+    emulate += ["--fp64"] if args.fp64 and args.int8_tile else []
     ref_tokens = run_reference(args.model, ids, args.steps, ref_logits, emulate)
 
     a = np.fromfile(exe_logits, dtype="<f4")
@@ -70,8 +78,8 @@ def main():
     name = os.path.basename(os.path.normpath(args.model))
     compare_logits(f"{name}: {rows} rows of {vocab}"
                    + (f", --int-dot={args.int_dot}" if args.int_dot else "")
-                   + (f", oracle with int8 activations (P = {args.int8_tile})"
-                      if args.int8_tile else ""),
+                   + (f", oracle with int8 activations (P = {args.int8_tile}, "
+                      f"head int{args.head_bits})" if args.int8_tile else ""),
                    a, b, exe_tokens, ref_tokens, detail=out,
                    tolerance=INT_DOT_TOLERANCE if args.int_dot_bound else TOLERANCE)
     if args.int8_tile:

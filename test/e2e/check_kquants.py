@@ -28,12 +28,13 @@ also checks `encoding E` in --emit=tfm for exactly the run-time types of the
 file and a --weights=mmap sidecar of at most 1.1x the GGUF's tensor bytes;
 q2_K and q3_K are converted to f32 at compile time. Their cases run with
 f32 arithmetic (--int-dot=off) and with integer dot products on every layer
-(--int-dot=on, the LM head too; for the host or --target / --target-cpu),
-which the oracle emulates (check_checkpoint.py --int8-tile: relative error
-<= 1e-4, equal greedy tokens); the error against the plain f32 oracle is
-printed (issue 12's figure; not held to its 1e-2: these random models'
-logits are flat, the all-q6_K one's largest is 5.8). --int-dot-only runs
-just the integer case (the per-ISA tests).
+(--int-dot=on, the LM head on int8 activations too, and tfmc's default
+--int-dot=auto, the LM head on int16 activations; for the host or --target /
+--target-cpu), which the oracle emulates (check_checkpoint.py --int8-tile
+--head-bits: relative error <= 1e-4, equal greedy tokens); the error against
+the plain f32 oracle is printed (issue 12's figure; not held to its 1e-2:
+these random models' logits are flat, the all-q6_K one's largest is 5.8).
+--int-dot-only runs just the integer cases (the per-ISA tests).
 """
 
 import os
@@ -115,9 +116,12 @@ def check_logits(args, case):
         ok = check_storage(args, case, path, stored, layout)
     target = [f"--target={args.target}"] if args.target else []
     target += [f"--target-cpu={args.target_cpu}"] if args.target_cpu else []
-    dots = ["off", "on"] if case in RUNTIME + ("q4_K_M",) else ["off"]
+    dots = ["off", "on", "auto"] if case in RUNTIME + ("q4_K_M",) else ["off"]
     for arithmetic in dots[1:] if args.int_dot_only else dots:
-        emulate = ["--int8-tile", str(column_tile(args))] if arithmetic == "on" else []
+        # on: the LM head's activations int8, as every layer's; auto: int16.
+        emulate = [] if arithmetic == "off" else \
+            ["--int8-tile", str(column_tile(args)),
+             "--head-bits", "16" if arithmetic == "auto" else "8"]
         r = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "check_checkpoint.py"), path,
                             "--tfmc", args.tfmc,
                             "--workdir", os.path.join(args.workdir, f"{case}.{arithmetic}"),

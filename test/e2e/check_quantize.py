@@ -42,6 +42,7 @@ import os
 import re
 import subprocess
 import sys
+import types
 
 import numpy as np
 
@@ -50,7 +51,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "test", "fixtures"))
 from e2e_args import arg_parser, parse_args  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "test", "reference"))
-from check_quantized import CFG, metadata  # noqa: E402
+from check_quantized import CFG, column_tile, metadata  # noqa: E402
 from check_kquants import CFG as CFG_K  # noqa: E402
 from reference import gguf_tensor_types  # noqa: E402
 from write_checkpoint import random_weights, write_gguf  # noqa: E402
@@ -213,6 +214,20 @@ def check_peer_q4_k_m(args):
     sys.stdout.write("Q4_K_M (%d q4_K, %d q6_K tensors): " % tuple(mix) + r.stdout)
     sys.stderr.write(r.stderr)
     ok = r.returncode == 0
+    # Integer dot products (on: the LM head's activations int8; auto: int16)
+    # against the oracle emulating them in float64: in float32 the oracle
+    # itself rounds one of prompt row 12's activations the other way (0.0035
+    # of the logit scale there; tfmc agrees with the float64 emulation to
+    # 3e-7), so the f32 emulation is no test on this file.
+    host_tile = column_tile(types.SimpleNamespace(target=None, target_cpu=None))
+    for mode, bits in (("on", "8"), ("auto", "16")):
+        r = run(["/usr/bin/python3", os.path.join(HERE, "check_checkpoint.py"), peer,
+                 "--tfmc", args.tfmc, "--workdir", os.path.join(d, mode), "--prompt",
+                 "abc cab bad", "--steps", "6", "--ignore-eos", "--int-dot=" + mode,
+                 "--int8-tile", str(host_tile), "--head-bits", bits, "--fp64"])
+        sys.stdout.write("Q4_K_M --int-dot=%s: " % mode + r.stdout)
+        sys.stderr.write(r.stderr)
+        ok &= r.returncode == 0
     # Greedy text next to llama.cpp's on the same file (its q8_K dot
     # products round differently; the tokens must still agree here).
     completion = os.path.join(os.path.dirname(args.llama_quantize), "llama-completion")

@@ -294,8 +294,10 @@ class Model:
         self.record = None  # a list: attention() appends each layer's [H, T, T]
         self.prefix = 0  # non-causal: the rows [0, prefix) see each other
         # > 0: the arithmetic of tfmc's q8_0 layers with integer dot products
-        # (--int8-activations P), see product().
+        # (--int8-activations P), see product(); the LM head's activations
+        # with head_bits (--head-activation-bits: tfmc's auto takes 16).
         self.int8_tile = 0
+        self.head_bits = 8
 
     def norm(self, x, prefix):
         a, w = self.a, self.w
@@ -311,21 +313,23 @@ class Model:
             y = y + w[prefix + ".bias"]
         return y
 
-    def product(self, x, w):
+    def product(self, x, w, bits=8):
         """x @ w.T; with int8_tile = P and K a multiple of 32, the output
         columns of whole P-column tiles see x quantized per block of 32 as
         tfmc's integer dot products do (llama.cpp's quantize_row_q8_0, d kept
-        in f32, rounding half to even), the tail of N mod P columns x itself.
-        The integer sums of q8_0 values are exact, so this is their result."""
+        in f32, rounding half to even; with bits = 16 d = max|x| / 32767 and
+        int16 values), the tail of N mod P columns x itself. The integer
+        sums of the weights' values are exact, so this is their result."""
         K, N, P = x.shape[-1], w.shape[0], self.int8_tile
         full = N // P * P if P else 0
         if not full or K % 32:
             return x @ w.t()
+        levels = np.float32(127 if bits == 8 else 32767)
         b = x.numpy().astype(np.float32).reshape(-1, K // 32, 32)
         amax = np.abs(b).max(-1, keepdims=True)
-        d = amax / np.float32(127)
+        d = amax / levels
         with np.errstate(divide="ignore"):
-            inv = np.where(amax == 0, np.float32(0), np.float32(127) / amax)
+            inv = np.where(amax == 0, np.float32(0), levels / amax)
         q = np.rint(b * inv.astype(np.float32))
         xq = torch.from_numpy((q * d).reshape(x.shape)).to(x.dtype)
         y = x @ w.t()
@@ -406,7 +410,7 @@ class Model:
         if a["final_norm"]:
             x = self.norm(x, "final_norm")
         head = w["tok_embeddings.weight"] if a["tied_embeddings"] else w["lm_head.weight"]
-        return self.product(x, head)
+        return self.product(x, head, self.head_bits)
 
     def greedy(self, prompt, steps):
         """Evaluate the prompt, then `steps` greedy decode steps (full prefix re-run).
@@ -1042,6 +1046,9 @@ def main(argv=None):
                     help="emulate tfmc's integer dot products with column tiles of P: every "
                          "matrix with K a multiple of 32 (all q8_0 in the files this is for) "
                          "sees its input quantized per block of 32 (see Model.product)")
+    ap.add_argument("--head-activation-bits", type=int, choices=(8, 16), default=8,
+                    help="with --int8-activations: the LM head's input quantized to int8 or "
+                         "int16 (tfmc --int-dot=on: 8, auto: 16)")
     ap.add_argument("--dump-arch", action="store_true", help="print the completed arch JSON on stderr")
     args = ap.parse_args(argv)
 
@@ -1063,6 +1070,7 @@ def main(argv=None):
             print(json.dumps(arch, indent=1, sort_keys=True), file=sys.stderr)
         model = Model(arch, w, torch.float64 if args.fp64 else torch.float32)
         model.int8_tile = args.int8_activations
+        model.head_bits = args.head_activation_bits
         if args.attention_out:
             model.record = []
             model.forward(prompt)

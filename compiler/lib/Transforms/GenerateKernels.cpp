@@ -97,6 +97,8 @@ struct PackedLinear {
   std::optional<mlir::tfm::WeightEncoding> encoding;
   /// Integer dot products (None: f32 arithmetic; DotEncoding rows only).
   mlir::tfm::IntDotIsa dot = mlir::tfm::IntDotIsa::None;
+  /// Their activations' bits: 8, or 16 (the LM head, int-dot-head-bits).
+  int64_t bits = 8;
 };
 
 /// The attributes of `op` that matter, properties included, without
@@ -287,9 +289,9 @@ public:
   BodyEmitter(OpBuilder &b, Location loc, int64_t k, int64_t p, bool oneRow,
               bool accumulate, int64_t rows, int64_t tiles,
               std::optional<mlir::tfm::WeightEncoding> encoding,
-              mlir::tfm::IntDotIsa dot)
+              mlir::tfm::IntDotIsa dot, int64_t bits)
       : b(b), loc(loc), k(k), p(p), oneRow(oneRow), accumulate(accumulate),
-        rows(rows), tiles(tiles), encoding(encoding), dot(dot) {}
+        rows(rows), tiles(tiles), encoding(encoding), dot(dot), bits(bits) {}
 
   void emit(func::FuncOp fn) {
     Block *entry = fn.addEntryBlock();
@@ -297,13 +299,13 @@ public:
     Value begin = entry->getArgument(0), end = entry->getArgument(1);
     out = view(entry->getArgument(2), ShapedType::kDynamic);
     // Integer dot products: x is the activations' block scales (and
-    // biases), then xq their int8 values.
+    // biases), then xq their int8 (int16: two bytes each) values.
     bool isDot = dot != mlir::tfm::IntDotIsa::None;
     x = view(entry->getArgument(3),
              isDot ? k / 32 + k / mlir::tfm::kernelBlock(*encoding)
                    : ShapedType::kDynamic);
     if (isDot)
-      xq = view(entry->getArgument(4), k);
+      xq = view(entry->getArgument(4), k * bits / 8);
     unsigned first = isDot ? 5 : 4;
     if (!encoding) {
       components.push_back(view(entry->getArgument(first), k * p));
@@ -602,6 +604,9 @@ private:
     Type f32 = b.getF32Type(), i32 = b.getI32Type();
     auto vecType = VectorType::get({p}, f32);
     auto sumType = VectorType::get({p}, i32);
+    // int16: two lanes per column until the block's end (emitWordDotStep).
+    const bool words = bits == 16;
+    auto stepType = VectorType::get({words ? 2 * p : p}, i32);
     SmallVector<Value> rowIdx, tileIdx, outCol;
     for (int64_t i = 0; i < mt; ++i)
       rowIdx.push_back(i ? b.create<arith::AddIOp>(loc, m, cst(i)).getResult()
@@ -622,9 +627,11 @@ private:
                        .getResult()
                  : zero);
     Value zeroSums = b.create<arith::ConstantOp>(
-        loc, sumType, DenseElementsAttr::get(sumType, b.getI32IntegerAttr(0)));
+        loc, stepType,
+        DenseElementsAttr::get(stepType, b.getI32IntegerAttr(0)));
     SmallVector<Value> sumInit(mt * nt, zeroSums);
-    const bool offsetInSums = kept && mlir::tfm::intDotOffsetInSums(de, dot);
+    const bool offsetInSums =
+        (kept || words) && mlir::tfm::intDotOffsetInSums(de, dot, bits);
     auto blocks = b.create<scf::ForOp>(
         loc, b.create<arith::DivUIOp>(loc, kLo, cst(block)),
         b.create<arith::DivUIOp>(loc, kHi, cst(block)), cst(1), init,
@@ -644,20 +651,31 @@ private:
                                 .getResult();
           Value xSumAt = nb.create<arith::AddIOp>(l, kb, cst(k / 32));
           // The int32 sums start at -offset * sum(xq) (as i32 in xd) where
-          // the quantization stored it so (intDotOffsetInSums).
-          SmallVector<Value> start(sumInit);
+          // the quantization stored it so (intDotOffsetInSums); int16 sums
+          // take it after their lane pairs are summed.
+          SmallVector<Value> start(sumInit), first;
           if (offsetInSums)
             for (int64_t i = 0; i < mt; ++i) {
-              Value bits = nb.create<memref::LoadOp>(
+              Value stored = nb.create<memref::LoadOp>(
                   l, x, ValueRange{rowIdx[i], xSumAt});
-              Value first = nb.create<vector::BroadcastOp>(
-                  l, sumType, nb.create<arith::BitcastOp>(l, i32, bits));
-              for (int64_t j = 0; j < nt; ++j)
-                start[i * nt + j] = first;
+              first.push_back(nb.create<vector::BroadcastOp>(
+                  l, sumType, nb.create<arith::BitcastOp>(l, i32, stored)));
+              if (!words)
+                for (int64_t j = 0; j < nt; ++j)
+                  start[i * nt + j] = first[i];
             }
           scf::ForOp steps =
               kept ? keptSteps(nb, l, k0, kLo, nt, rowIdx, start)
                    : rawSteps(nb, l, kb, k0, tileIdx, high, rowIdx, start);
+          SmallVector<Value> sums(steps.getResults());
+          if (words)
+            for (int64_t i = 0; i < mt; ++i)
+              for (int64_t j = 0; j < nt; ++j) {
+                Value &sum = sums[i * nt + j];
+                sum = mlir::tfm::emitWordPairSums(nb, l, sum, p);
+                if (offsetInSums)
+                  sum = nb.create<arith::AddIOp>(l, sum, first[i]);
+              }
           // The weight scale and minimum per tile (f32 vectors).
           mlir::tfm::DequantBuilder d{nb, l, vecType};
           SmallVector<SmallVector<Value>> blockValues;
@@ -665,7 +683,8 @@ private:
             blockValues.push_back(info.block(d, perBlock[j]));
           SmallVector<Value> next;
           // q8_0's vpdpbusd takes w + 128: 128 * sum(xq) more.
-          int64_t offset = offsetInSums ? 0 : mlir::tfm::intDotOffset(de, dot);
+          int64_t offset =
+              offsetInSums ? 0 : mlir::tfm::intDotOffset(de, dot, bits);
           for (int64_t i = 0; i < mt; ++i) {
             Value xd = nb.create<memref::LoadOp>(
                 l, x, ValueRange{rowIdx[i], xScaleAt});
@@ -696,8 +715,8 @@ private:
               xTotal = nb.create<vector::BroadcastOp>(l, vecType, xTotal);
             }
             for (int64_t j = 0; j < nt; ++j) {
-              Value sum = nb.create<arith::SIToFPOp>(
-                  l, vecType, steps.getResult(i * nt + j));
+              Value sum =
+                  nb.create<arith::SIToFPOp>(l, vecType, sums[i * nt + j]);
               if (bias)
                 sum = nb.create<arith::SubFOp>(l, sum, bias);
               Value a = nb.create<vector::FMAOp>(
@@ -722,6 +741,19 @@ private:
                Value xk, ArrayRef<Value> rowIdx, SmallVector<Value> &sums) {
     int64_t nt = ws.size();
     for (auto [i, row] : llvm::enumerate(rowIdx)) {
+      if (bits == 16) {
+        // x's 4 int16s at bytes 2 xk ...
+        Value quad = sb.create<vector::BitCastOp>(
+            sl, VectorType::get({4}, sb.getI16Type()),
+            sb.create<vector::LoadOp>(
+                sl, VectorType::get({8}, sb.getI8Type()), xq,
+                ValueRange{row, sb.create<arith::MulIOp>(sl, xk, cst(2))}));
+        Value xs = mlir::tfm::emitWordActivations(sb, sl, quad, p);
+        for (int64_t j = 0; j < nt; ++j)
+          sums[i * nt + j] = mlir::tfm::emitWordDotStep(
+              sb, sl, dot, sums[i * nt + j], ws[j].magnitude, xs, p);
+        continue;
+      }
       Value quad = sb.create<vector::LoadOp>(
           sl, VectorType::get({4}, sb.getI8Type()), xq, ValueRange{row, xk});
       mlir::tfm::DotActivations xs =
@@ -755,18 +787,23 @@ private:
             raw.push_back(sb.create<vector::LoadOp>(
                 sl, VectorType::get({4 * p}, sb.getI8Type()), components[0],
                 ValueRange{tileIdx[j], kp}));
-            if (de.nibbles)
+            if (de.nibbles || bits == 16)
               raw.back() = mlir::tfm::transposeQuads(sb, sl, raw.back(), p);
           }
           SmallVector<Value> next(sums);
           for (int64_t part = 0; part < (de.nibbles ? 2 : 1); ++part) {
             SmallVector<mlir::tfm::DotWeights> ws;
-            for (int64_t j = 0; j < nt; ++j)
+            for (int64_t j = 0; j < nt; ++j) {
               ws.push_back(
-                  de.nibbles
-                      ? mlir::tfm::emitNibbleWeights(sb, sl, de, raw[j], part,
-                                                     high[j], r)
+                  de.nibbles ? mlir::tfm::emitNibbleWeights(sb, sl, de, raw[j],
+                                                            part, high[j], r)
+                  : bits == 16
+                      ? mlir::tfm::DotWeights{raw[j], Value(), Value()}
                       : mlir::tfm::emitDotWeights(sb, sl, dot, raw[j], p));
+              if (bits == 16)
+                ws.back().magnitude =
+                    mlir::tfm::emitWordWeights(sb, sl, de, ws.back().magnitude);
+            }
             Value xk = sb.create<arith::AddIOp>(
                 sl, sb.create<arith::AddIOp>(sl, k0, r), cst(block / 2 * part));
             dotRows(sb, sl, ws, xk, rowIdx, next);
@@ -779,7 +816,7 @@ private:
   /// per tile and no unpacking.
   scf::ForOp keptSteps(OpBuilder &nb, Location l, Value k0, Value kLo,
                        int64_t nt, ArrayRef<Value> rowIdx, ValueRange sumInit) {
-    bool nibbles = mlir::tfm::dotEncoding(*encoding)->nibbles;
+    const mlir::tfm::DotEncoding &de = *mlir::tfm::dotEncoding(*encoding);
     Value at0 = nb.create<arith::SubIOp>(l, k0, kLo);
     return nb.create<scf::ForOp>(
         l, cst(0), cst(mlir::tfm::kernelBlock(*encoding)), cst(4), sumInit,
@@ -791,8 +828,11 @@ private:
             Value v = sb.create<vector::LoadOp>(
                 sl, VectorType::get({4 * p}, sb.getI8Type()), kept,
                 ValueRange{cst(j), at});
-            ws.push_back(nibbles
-                             ? mlir::tfm::DotWeights{v, Value(), Value()}
+            ws.push_back(
+                bits == 16   ? mlir::tfm::DotWeights{mlir::tfm::emitWordWeights(
+                                                       sb, sl, de, v),
+                                                   Value(), Value()}
+                : de.nibbles ? mlir::tfm::DotWeights{v, Value(), Value()}
                              : mlir::tfm::emitSignedWeights(sb, sl, dot, v));
           }
           SmallVector<Value> next(sums);
@@ -804,8 +844,8 @@ private:
 
   /// Unpacks tiles n .. n+nt of the weight over [kLo, kHi) into `kept`:
   /// row (k - kLo) / 4 of tile j holds k .. k+3 of each column in a 32-bit
-  /// lane (q8_0: emitKeptWeights; 4/5/6-bit: q, high bits included), per
-  /// kernel block B.
+  /// lane (q8_0: emitKeptWeights, as stored for int16; 4/5/6-bit: q, high
+  /// bits included), per kernel block B.
   void keepWeights(Value n, int64_t nt, Value kLo, Value kHi) {
     const mlir::tfm::DotEncoding &de = *mlir::tfm::dotEncoding(*encoding);
     const int64_t block = mlir::tfm::kernelBlock(*encoding);
@@ -834,10 +874,11 @@ private:
               // 4-bit: row r's low nibbles are k0 + r .., its high ones
               // k0 + B/2 + r ...
               for (int64_t part = 0; part < (de.nibbles ? 2 : 1); ++part) {
-                Value v = de.nibbles
-                              ? mlir::tfm::emitNibbleWeights(nb, l, de, quads,
-                                                             part, high, cst(r))
-                                    .magnitude
+                Value v = de.nibbles ? mlir::tfm::emitNibbleWeights(
+                                           nb, l, de, quads, part, high, cst(r))
+                                           .magnitude
+                          : bits == 16
+                              ? quads
                               : mlir::tfm::emitKeptWeights(nb, l, dot, quads);
                 Value at =
                     nb.create<arith::AddIOp>(l, at0, cst(r + block / 2 * part));
@@ -881,6 +922,7 @@ private:
   int64_t rows, tiles;
   std::optional<mlir::tfm::WeightEncoding> encoding;
   mlir::tfm::IntDotIsa dot;
+  int64_t bits;
   Value out, x, xq, numRows;
   /// Integer prefill: [tiles][K block * P] bytes, 4 k per lane (keepWeights).
   Value kept;
@@ -895,6 +937,11 @@ struct TfmGenerateKernelsPass
     if (rows < 1 || tiles < 1 || decodeTiles < 1 || intDotRows < 1) {
       getOperation().emitError("tfm-generate-kernels: rows, tiles, "
                                "decode-tiles and int-dot-rows must be >= 1");
+      return signalPassFailure();
+    }
+    if (intDotHeadBits != 8 && intDotHeadBits != 16) {
+      getOperation().emitError(
+          "tfm-generate-kernels: int-dot-head-bits must be 8 or 16");
       return signalPassFailure();
     }
     std::optional<mlir::tfm::IntDotIsa> isa = mlir::tfm::parseIntDotIsa(intDot);
@@ -913,12 +960,14 @@ struct TfmGenerateKernelsPass
       // (decode or prefill, the LM head) asks for them.
       bool oneRow =
           cast<MemRefType>(op.getDpsInputs()[0].getType()).getDimSize(0) == 1;
+      bool head = op->hasAttr("tfm.lm_head");
       if (linear->encoding && mlir::tfm::dotEncoding(*linear->encoding) &&
           *isa != mlir::tfm::IntDotIsa::None &&
           mlir::tfm::intDotLanes(*isa) == linear->p &&
-          (oneRow ? intDotDecode : intDotPrefill) &&
-          (intDotHead || !op->hasAttr("tfm.lm_head")))
+          (oneRow ? intDotDecode : intDotPrefill) && (intDotHead || !head)) {
         linear->dot = *isa;
+        linear->bits = head ? int64_t(intDotHeadBits) : 8;
+      }
       work.push_back(*linear);
     });
     // A zero fill followed by contractions into the same output (a layer's
@@ -994,7 +1043,9 @@ struct TfmGenerateKernelsPass
     std::string name =
         ("tfm_linear_k" + Twine(k) + "_p" + Twine(p) +
          (info ? "_" + Twine(info->name) : Twine()) +
-         (isDot ? "_dot_" + mlir::tfm::intDotIsaName(linear.dot) : "") +
+         (isDot ? (linear.bits == 16 ? "_dot16_" : "_dot_") +
+                      mlir::tfm::intDotIsaName(linear.dot)
+                : "") +
          (oneRow ? "_row" : "_rows") + (accumulate ? "_acc" : ""))
             .str();
     ModuleOp module = getOperation();
@@ -1020,7 +1071,7 @@ struct TfmGenerateKernelsPass
     fn.setPrivate();
     BodyEmitter emitter(b, loc, k, p, oneRow, accumulate,
                         isDot ? int64_t(intDotRows) : int64_t(rows), tiles,
-                        encoding, linear.dot);
+                        encoding, linear.dot, linear.bits);
     emitter.decodeTiles = decodeTiles;
     // An encoded weight's K blocks hold whole blocks.
     emitter.kBlock = info && kBlock > 0
@@ -1074,24 +1125,28 @@ struct TfmGenerateKernelsPass
     SmallVector<Value> operands = {fnRef, anyView(out)};
     SmallVector<Value> quantized;
     if (linear.dot != mlir::tfm::IntDotIsa::None) {
-      // x as int8 blocks: values [M][K]; f32 scales [M][K/32], then the
-      // sums of values per kernel block B [M][K/B].
+      // x as int8 (int16) blocks: values [M][K] ([M][2K] bytes); f32
+      // scales [M][K/32], then the sums of values per kernel block B [M][K/B].
       Value numRowsIndex = b.create<memref::DimOp>(loc, x, 0);
       int64_t d = ShapedType::kDynamic;
       int64_t block = mlir::tfm::kernelBlock(*linear.encoding);
       Value xq = b.create<memref::AllocOp>(
-          loc, MemRefType::get({d, k}, b.getI8Type()), numRowsIndex);
+          loc, MemRefType::get({d, k * linear.bits / 8}, b.getI8Type()),
+          numRowsIndex);
       Value xd = b.create<memref::AllocOp>(
           loc, MemRefType::get({d, k / 32 + k / block}, b.getF32Type()),
           numRowsIndex);
-      // Prefill bodies take the offset in their int32 sums (keepWeights).
+      // int8 prefill bodies (keepWeights) and int16 bodies take the offset
+      // in their int32 sums.
       const mlir::tfm::DotEncoding &de =
           *mlir::tfm::dotEncoding(*linear.encoding);
       mlir::tfm::emitQuantizeRows(
           b, loc, x, xq, xd, k, block,
-          !oneRow && mlir::tfm::intDotOffsetInSums(de, linear.dot)
-              ? mlir::tfm::intDotOffset(de, linear.dot)
-              : 0);
+          (!oneRow || linear.bits == 16) &&
+                  mlir::tfm::intDotOffsetInSums(de, linear.dot, linear.bits)
+              ? mlir::tfm::intDotOffset(de, linear.dot, linear.bits)
+              : 0,
+          linear.bits);
       operands.append({anyView(xd), anyView(xq)});
       quantized = {xq, xd};
     } else {

@@ -20,23 +20,27 @@ struct IsaInfo {
   StringLiteral name;
   int64_t lanes;
   /// vpmaddubsw and vpmaddwd, or VNNI's vpdpbusd (then both empty and
-  /// `dot` set); psignb when the sign is not a masked select.
-  StringLiteral maddubs, maddwd, dot, psign;
+  /// `dot` set); psignb when the sign is not a masked select. The int16
+  /// step: pmaddwd, or VNNI's vpdpwssd (`wordDot`).
+  StringLiteral maddubs, maddwd, dot, psign, wordMadd, wordDot;
 };
 
 // clang-format off
 constexpr IsaInfo kIsas[] = {
-    {IntDotIsa::None, "none", 0, "", "", "", ""},
+    {IntDotIsa::None, "none", 0, "", "", "", "", "", ""},
     {IntDotIsa::Ssse3, "ssse3", 4, "llvm.x86.ssse3.pmadd.ub.sw.128",
-     "llvm.x86.sse2.pmadd.wd", "", "llvm.x86.ssse3.psign.b.128"},
+     "llvm.x86.sse2.pmadd.wd", "", "llvm.x86.ssse3.psign.b.128",
+     "llvm.x86.sse2.pmadd.wd", ""},
     {IntDotIsa::Avx2, "avx2", 8, "llvm.x86.avx2.pmadd.ub.sw",
-     "llvm.x86.avx2.pmadd.wd", "", "llvm.x86.avx2.psign.b"},
+     "llvm.x86.avx2.pmadd.wd", "", "llvm.x86.avx2.psign.b",
+     "llvm.x86.avx2.pmadd.wd", ""},
     {IntDotIsa::Avx512Bw, "avx512bw", 16, "llvm.x86.avx512.pmaddubs.w.512",
-     "llvm.x86.avx512.pmaddw.d.512", "", ""},
+     "llvm.x86.avx512.pmaddw.d.512", "", "", "llvm.x86.avx512.pmaddw.d.512",
+     ""},
     {IntDotIsa::AvxVnni, "avxvnni", 8, "", "", "llvm.x86.avx512.vpdpbusd.256",
-     "llvm.x86.avx2.psign.b"},
+     "llvm.x86.avx2.psign.b", "", "llvm.x86.avx512.vpdpwssd.256"},
     {IntDotIsa::Avx512Vnni, "avx512vnni", 16, "", "",
-     "llvm.x86.avx512.vpdpbusd.512", ""},
+     "llvm.x86.avx512.vpdpbusd.512", "", "", "llvm.x86.avx512.vpdpwssd.512"},
 };
 // clang-format on
 
@@ -228,16 +232,75 @@ Value emitDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
   return b.create<arith::AddIOp>(loc, acc, sums);
 }
 
-int64_t intDotOffset(const DotEncoding &de, IntDotIsa isa) {
-  return de.nibbles || !intDotBiased(isa) ? de.offset : 128;
+Value emitWordWeights(OpBuilder &b, Location loc, const DotEncoding &de,
+                      Value quads) {
+  auto type = cast<VectorType>(quads.getType());
+  auto words = vec(type.getNumElements(), b.getI16Type());
+  if (de.nibbles)
+    return b.create<arith::ExtUIOp>(loc, words, quads);
+  return b.create<arith::ExtSIOp>(loc, words, quads);
 }
 
-bool intDotOffsetInSums(const DotEncoding &de, IntDotIsa isa) {
-  return intDotOffset(de, isa) != 0 && de.minSign == 0;
+Value emitWordActivations(OpBuilder &b, Location loc, Value quad, int64_t p) {
+  Type i64 = b.getI64Type();
+  Value word = b.create<vector::BitCastOp>(loc, vec(1, i64), quad);
+  Value lanes = b.create<vector::BroadcastOp>(loc, vec(p / 2, i64), word);
+  return b.create<vector::BitCastOp>(loc, vec(2 * p, b.getI16Type()), lanes);
+}
+
+Value emitWordDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
+                      Value w, Value x, int64_t p) {
+  const IsaInfo &i = info(isa);
+  Type i32 = b.getI32Type();
+  auto words = vec(p, i32);
+  // Half h of w (vector<4P x i16>) holds columns h P/2 .. (h + 1) P/2 - 1,
+  // 4 k each: its 32-bit lanes, 2 per column, are the pairs vpmaddwd sums.
+  Value next = acc;
+  for (int64_t h = 0; h < 2; ++h) {
+    Value wh = b.create<vector::ExtractStridedSliceOp>(
+        loc, w, ArrayRef<int64_t>{h * 2 * p}, ArrayRef<int64_t>{2 * p},
+        ArrayRef<int64_t>{1});
+    Value ah = b.create<vector::ExtractStridedSliceOp>(
+        loc, acc, ArrayRef<int64_t>{h * p}, ArrayRef<int64_t>{p},
+        ArrayRef<int64_t>{1});
+    Value sum =
+        i.wordDot.empty()
+            ? b.create<arith::AddIOp>(
+                   loc, ah, intrinsic(b, loc, i.wordMadd, words, {wh, x}))
+                  .getResult()
+            : intrinsic(b, loc, i.wordDot, words,
+                        {ah, b.create<vector::BitCastOp>(loc, words, wh),
+                         b.create<vector::BitCastOp>(loc, words, x)});
+    next = b.create<vector::InsertStridedSliceOp>(
+        loc, sum, next, ArrayRef<int64_t>{h * p}, ArrayRef<int64_t>{1});
+  }
+  return next;
+}
+
+Value emitWordPairSums(OpBuilder &b, Location loc, Value acc, int64_t p) {
+  SmallVector<int64_t> even, odd;
+  for (int64_t c = 0; c < p; ++c) {
+    even.push_back(2 * c);
+    odd.push_back(2 * c + 1);
+  }
+  return b.create<arith::AddIOp>(
+      loc, b.create<vector::ShuffleOp>(loc, acc, acc, even),
+      b.create<vector::ShuffleOp>(loc, acc, acc, odd));
+}
+
+int64_t intDotOffset(const DotEncoding &de, IntDotIsa isa, int64_t bits) {
+  return de.nibbles || bits == 16 || !intDotBiased(isa) ? de.offset : 128;
+}
+
+bool intDotOffsetInSums(const DotEncoding &de, IntDotIsa isa, int64_t bits) {
+  return intDotOffset(de, isa, bits) != 0 && de.minSign == 0;
 }
 
 void emitQuantizeRows(OpBuilder &b, Location loc, Value x, Value xq, Value xd,
-                      int64_t k, int64_t sumBlock, int64_t sumOffset) {
+                      int64_t k, int64_t sumBlock, int64_t sumOffset,
+                      int64_t bits) {
+  // int8: llama.cpp's 127 levels; int16: 32767.
+  const float levels = bits == 16 ? 32767.0f : 127.0f;
   auto cst = [&](int64_t v) {
     return b.create<arith::ConstantIndexOp>(loc, v).getResult();
   };
@@ -266,22 +329,33 @@ void emitQuantizeRows(OpBuilder &b, Location loc, Value x, Value xq, Value xd,
                 return bb.create<arith::ConstantOp>(bl, bb.getF32FloatAttr(c))
                     .getResult();
               };
-              Value d = bb.create<arith::DivFOp>(bl, amax, f(127.0f));
+              Value d = bb.create<arith::DivFOp>(bl, amax, f(levels));
               // llama.cpp: id = d ? 1/d : 0 (an all-zero block stays zero).
               Value isZero = bb.create<arith::CmpFOp>(
                   bl, arith::CmpFPredicate::OEQ, amax, f(0.0f));
               Value id = bb.create<arith::SelectOp>(
                   bl, isZero, f(0.0f),
-                  bb.create<arith::DivFOp>(bl, f(127.0f), amax));
+                  bb.create<arith::DivFOp>(bl, f(levels), amax));
               Value scaled = bb.create<arith::MulFOp>(
                   bl, v, bb.create<vector::BroadcastOp>(bl, vec(32, f32), id));
               Value q = bb.create<arith::FPToSIOp>(
-                  bl, vec(32, bb.getI8Type()),
+                  bl, vec(32, bb.getIntegerType(bits)),
                   bb.create<math::RoundEvenOp>(bl, scaled));
-              bb.create<vector::StoreOp>(bl, q, xq, ValueRange{m, k0});
+              // int16 values go to xq's bytes 2k, 2k + 1 (little-endian).
+              bb.create<vector::StoreOp>(
+                  bl,
+                  bits == 16 ? bb.create<vector::BitCastOp>(
+                                   bl, vec(64, bb.getI8Type()), q)
+                             : q,
+                  xq,
+                  ValueRange{
+                      m,
+                      bits == 16
+                          ? bb.create<arith::MulIOp>(bl, k0, cst(2)).getResult()
+                          : k0});
               bb.create<memref::StoreOp>(bl, d, xd, ValueRange{m, blk});
               // sum(q) per sumBlock in i32 (a shuffle tree; exact in f32
-              // too, |sum| <= 32 * 127).
+              // too, |sum| <= 32 * 32767).
               Value wide = bb.create<arith::ExtSIOp>(bl, vec(32, i32), q);
               const int64_t parts = 32 / sumBlock;
               for (int64_t h = 0; h < parts; ++h) {

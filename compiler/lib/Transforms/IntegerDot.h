@@ -1,4 +1,4 @@
-//===- IntegerDot.h - int8 dot products of 32-value blocks ------*- C++ -*-===//
+//===- IntegerDot.h - Integer dot products of 32-value blocks ---*- C++ -*-===//
 //
 // The integer arithmetic of tfm-generate-kernels' q8_0, q4_0, q4_1, q5_0,
 // q5_1, q4_K, q5_K and q6_K bodies: activations quantized per block of 32 to
@@ -113,23 +113,48 @@ DotActivations emitDotActivations(OpBuilder &b, Location loc, IntDotIsa isa,
 Value emitDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
                   const DotWeights &w, const DotActivations &x, int64_t p);
 
-/// The multiple of sum(xq) a block of `de` takes off its int32 sum: its
-/// offset, or 128 for q8_0 with vpdpbusd (w + 128).
-int64_t intDotOffset(const DotEncoding &de, IntDotIsa isa);
+/// int16 activations (the LM head: the int8 rounding of its input was most
+/// of the logits' error, docs/design.md): x per block of 32 to int16 (d =
+/// max|x| / 32767), the weights' q widened to i16 in registers, products
+/// by pmaddwd or VNNI's vpdpwssd (signed x signed: no bias, no sign
+/// trick). The sums of a column's 4 k stay in two 32-bit lanes until the
+/// block ends (emitWordPairSums).
+///
+/// `quads` (vector<4P x i8>, transposeQuads' lanes of 4 k: q unsigned for
+/// 4/5/6-bit, q8_0's int8 signed) widened to vector<4P x i16>.
+Value emitWordWeights(OpBuilder &b, Location loc, const DotEncoding &de,
+                      Value quads);
+/// 4 int16s of x (`quad`, vector<4 x i16>) repeated over P/2 64-bit lanes
+/// (vector<2P x i16>: the k of one half of the weights' columns).
+Value emitWordActivations(OpBuilder &b, Location loc, Value quad, int64_t p);
+/// acc (vector<2P x i32>; lanes 2c, 2c+1: column c's products of k, k+1
+/// and of k+2, k+3) + the products of `w` (emitWordWeights) and `x`
+/// (emitWordActivations). |sum| per block <= 32 * 128 * 32767 < 2^31.
+Value emitWordDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
+                      Value w, Value x, int64_t p);
+/// The per-column sums (vector<P x i32>) of emitWordDotStep's lane pairs.
+Value emitWordPairSums(OpBuilder &b, Location loc, Value acc, int64_t p);
 
-/// True when a prefill body of `de` starts each block's int32 sums at
-/// -intDotOffset * sum(xq) (then stored as i32, emitQuantizeRows): an
-/// offset and no minimum (which needs sum(xq) as a float).
-bool intDotOffsetInSums(const DotEncoding &de, IntDotIsa isa);
+/// The multiple of sum(xq) a block of `de` takes off its int32 sum: its
+/// offset, or 128 for q8_0 with vpdpbusd (w + 128) on int8 activations.
+int64_t intDotOffset(const DotEncoding &de, IntDotIsa isa, int64_t bits = 8);
+
+/// True when a body of `de` adds -intDotOffset * sum(xq) to each block's
+/// int32 sums (then stored as i32, emitQuantizeRows; int8 prefill bodies
+/// and every int16 body): an offset and no minimum (which needs sum(xq) as
+/// a float).
+bool intDotOffsetInSums(const DotEncoding &de, IntDotIsa isa, int64_t bits = 8);
 
 /// Quantizes the rows of `x` (memref<M x K x f32>) per block of 32 as
 /// llama.cpp's quantize_row_q8_0 does: d = max|x| / 127, q = round(x / d),
 /// storing q in `xq` (memref<M x K x i8>) and in `xd` (memref<M x (K/32 +
 /// K/sumBlock) x f32>) the K/32 scales d (kept in f32), then the sums of q
 /// per `sumBlock` (32, or q6_K's 16) values, or with `sumOffset` the bits of
-/// the i32 -sumOffset * sum(q).
+/// the i32 -sumOffset * sum(q). With `bits` 16: d = max|x| / 32767 and q as
+/// int16 in xq's bytes (memref<M x 2K x i8>).
 void emitQuantizeRows(OpBuilder &b, Location loc, Value x, Value xq, Value xd,
-                      int64_t k, int64_t sumBlock = 32, int64_t sumOffset = 0);
+                      int64_t k, int64_t sumBlock = 32, int64_t sumOffset = 0,
+                      int64_t bits = 8);
 
 } // namespace mlir::tfm
 

@@ -203,12 +203,13 @@ cl::opt<tfm::IntDotMode> intDot(
              "SSSE3, AVX2, AVX-512BW, VNNI) or f32"),
     cl::init(tfm::IntDotMode::Auto),
     cl::values(clEnumValN(tfm::IntDotMode::Auto, "auto",
-                          "integer for decode and prefill, the LM head f32 "
-                          "(default)"),
+                          "integer for decode and prefill, the LM head on "
+                          "int16 activations (default)"),
                clEnumValN(tfm::IntDotMode::Off, "off",
                           "f32 (dequantize in registers)"),
                clEnumValN(tfm::IntDotMode::On, "on",
-                          "integer for every such layer, the LM head too"),
+                          "integer for every such layer, the LM head on int8 "
+                          "activations too"),
                clEnumValN(tfm::IntDotMode::Decode, "decode",
                           "as auto, for decode only"),
                clEnumValN(tfm::IntDotMode::Prefill, "prefill",

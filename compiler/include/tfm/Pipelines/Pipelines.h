@@ -37,9 +37,10 @@ struct PipelineOptions {
   /// "none": f32 arithmetic) and the cases that use them.
   std::string intDot = "none";
   bool intDotDecode = true, intDotPrefill = true;
-  /// The LM head too (its activations' rounding is most of the logits'
-  /// error: docs/design.md).
+  /// The LM head too, its activations int8 or int16 (their int8 rounding
+  /// was most of the logits' error: docs/design.md).
   bool intDotHead = false;
+  int64_t intDotHeadBits = 16;
   bool fuseElementwise = true; ///< Run tfm-fuse-elementwise on linalg.
   bool planMemory = true;      ///< Run tfm-plan-memory (one arena per call).
 };

@@ -162,6 +162,11 @@ def TfmGenerateKernelsPass : Pass<"tfm-generate-kernels", "ModuleOp"> {
            "Integer dot products for the LM head's contractions too "
            "(tfm-to-linalg marks them `tfm.lm_head`): false keeps the "
            "logits' last product in f32">,
+    Option<"intDotHeadBits", "int-dot-head-bits", "int64_t",
+           /*default=*/"8",
+           "Bits of the LM head's quantized activations with integer dot "
+           "products: 8 (as every other layer) or 16 (int16 per block of "
+           "32, pmaddwd / vpdpwssd: the logits' error ~1/256 of int8's)">,
     Option<"intDotRows", "int-dot-rows", "int64_t", /*default=*/"4",
            "Rows of the prefill register tile with integer dot products "
            "(each accumulator has an int32 twin)">
