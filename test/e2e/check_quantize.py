@@ -34,15 +34,16 @@ quantizer's corners: all zero (scale 0), all equal and positive (min
 clamped to 0), one outlier among small values, and a sub-block of zeros
 next to large values (a sub-block scale that rounds to 0). Then
 llama-quantize's own Q4_K_M file of the f32 case (q4_K with q6_K layers and
-head): tfmc's logits against the oracle's on it (check_checkpoint.py), and
-its greedy text against llama-completion's on the same file.
+head): tfmc's logits against the oracle's on it (check_checkpoint.py; f32
+arithmetic, then --int-dot=on and auto against the oracle emulating them in
+float64), and its greedy text against llama-completion's on the same file.
 """
 
 import os
 import re
 import subprocess
 import sys
-import types
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -219,7 +220,7 @@ def check_peer_q4_k_m(args):
     # itself rounds one of prompt row 12's activations the other way (0.0035
     # of the logit scale there; tfmc agrees with the float64 emulation to
     # 3e-7), so the f32 emulation is no test on this file.
-    host_tile = column_tile(types.SimpleNamespace(target=None, target_cpu=None))
+    host_tile = column_tile(SimpleNamespace(target=None, target_cpu=None))
     for mode, bits in (("on", "8"), ("auto", "16")):
         r = run(["/usr/bin/python3", os.path.join(HERE, "check_checkpoint.py"), peer,
                  "--tfmc", args.tfmc, "--workdir", os.path.join(d, mode), "--prompt",

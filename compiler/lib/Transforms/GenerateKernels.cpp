@@ -45,7 +45,9 @@
 // A prefill body unpacks each register tile's weight tiles over the K block
 // once into a stack buffer (`kept`, the dot steps' operands) that all its
 // row tiles read, and starts the int32 sums at -offset * sum(xq) where the
-// quantization stored that.
+// quantization stored that. The LM head with int-dot-head-bits=16 (body
+// `..._<E>_dot16_<isa>`) takes x as int16 (two bytes each in xq) and keeps
+// two int32 lanes per column until each block's end (IntegerDot.h).
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,4 +1,4 @@
-//===- IntegerDot.cpp - int8 dot products of 32-value blocks --------------===//
+//===- IntegerDot.cpp - Integer dot products of 32-value blocks -----------===//
 
 #include "IntegerDot.h"
 

@@ -7,7 +7,8 @@
 // vpmaddubsw + vpmaddwd or VNNI's vpdpbusd (LLVM intrinsics: MLIR 19's
 // x86vector dialect has no integer dot product). A block (a K-quant's
 // sub-block) of w = d * (q - offset) (+- m) contributes d * xd * (sum q * xq
-// - offset * sum xq) (+- m * xd * sum xq).
+// - offset * sum xq) (+- m * xd * sum xq). The LM head's may take int16
+// activations instead (emitWord*: pmaddwd or VNNI's vpdpwssd).
 //
 //===----------------------------------------------------------------------===//
 
