@@ -31,7 +31,8 @@ f32 arithmetic (--int-dot=off) and with integer dot products on every layer
 (--int-dot=on, the LM head on int8 activations too, and tfmc's default
 --int-dot=auto, the LM head on int16 activations; for the host or --target /
 --target-cpu), which the oracle emulates (check_checkpoint.py --int8-tile
---head-bits: relative error <= 1e-4, equal greedy tokens); the error against
+--head-bits, for auto in float64: relative error <= 1e-4, equal greedy
+tokens); the error against
 the plain f32 oracle is printed (issue 12's figure; not held to its 1e-2:
 these random models' logits are flat, the all-q6_K one's largest is 5.8).
 --int-dot-only runs just the integer cases (the per-ISA tests).
@@ -50,7 +51,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "test", "fixtures"))
 from e2e_args import arg_parser, parse_args  # noqa: E402
-from check_quantized import PROMPT, column_tile, metadata  # noqa: E402
+from check_quantized import PROMPT, column_tile, emulation, metadata  # noqa: E402
 sys.path.insert(0, os.path.join(ROOT, "test", "reference"))
 from reference import GGML_TYPES  # noqa: E402
 from write_checkpoint import KQuant, random_weights, write_gguf  # noqa: E402
@@ -119,9 +120,7 @@ def check_logits(args, case):
     dots = ["off", "on", "auto"] if case in RUNTIME + ("q4_K_M",) else ["off"]
     for arithmetic in dots[1:] if args.int_dot_only else dots:
         # on: the LM head's activations int8, as every layer's; auto: int16.
-        emulate = [] if arithmetic == "off" else \
-            ["--int8-tile", str(column_tile(args)),
-             "--head-bits", "16" if arithmetic == "auto" else "8"]
+        emulate = [] if arithmetic == "off" else emulation(column_tile(args), arithmetic)
         r = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "check_checkpoint.py"), path,
                             "--tfmc", args.tfmc,
                             "--workdir", os.path.join(args.workdir, f"{case}.{arithmetic}"),
