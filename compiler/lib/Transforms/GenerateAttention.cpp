@@ -150,6 +150,21 @@ public:
   /// (x + y - 1) / y: arith.ceildivui would need arith-expand.
   Value ceilDiv(Value x, Value y) { return divU(sub(add(x, y), idx(1)), y); }
 
+  /// `m` viewed with a unit inner stride.
+  Value view(Value m) {
+    auto meta = b.create<memref::ExtractStridedMetadataOp>(loc, m);
+    int64_t d = ShapedType::kDynamic;
+    auto type =
+        MemRefType::get({d, d, d}, b.getF32Type(),
+                        StridedLayoutAttr::get(b.getContext(), d, {d, d, 1}));
+    return b.create<memref::ReinterpretCastOp>(
+        loc, type, m, OpFoldResult(meta.getOffset()),
+        ArrayRef<OpFoldResult>{meta.getSizes()[0], meta.getSizes()[1],
+                               meta.getSizes()[2]},
+        ArrayRef<OpFoldResult>{meta.getStrides()[0], meta.getStrides()[1],
+                               b.getIndexAttr(1)});
+  }
+
   /// Key ranges of one-row attention over `keys` keys: ceil(keys / (2B)),
   /// between 1 and `maxSplits`.
   Value numSplits(Value keys, int64_t block, int64_t maxSplits) {
@@ -208,21 +223,6 @@ public:
   }
 
 private:
-  /// `m` viewed with a unit inner stride.
-  Value view(Value m) {
-    auto meta = b.create<memref::ExtractStridedMetadataOp>(loc, m);
-    int64_t d = ShapedType::kDynamic;
-    auto type =
-        MemRefType::get({d, d, d}, b.getF32Type(),
-                        StridedLayoutAttr::get(b.getContext(), d, {d, d, 1}));
-    return b.create<memref::ReinterpretCastOp>(
-        loc, type, m, OpFoldResult(meta.getOffset()),
-        ArrayRef<OpFoldResult>{meta.getSizes()[0], meta.getSizes()[1],
-                               meta.getSizes()[2]},
-        ArrayRef<OpFoldResult>{meta.getStrides()[0], meta.getStrides()[1],
-                               b.getIndexAttr(1)});
-  }
-
   /// for g in [0, group), t in [0, tn): body(r, h, t), r = g * rows + t.
   void forQueries(Value kvh, Value tn,
                   llvm::function_ref<void(Value, Value, Value)> body) {
@@ -416,6 +416,270 @@ private:
   Value qs, acc, runMax, runSum, scores, slopeTable;
 };
 
+/// Prefill without ALiBi, the lanes of one vector over query rows: an item
+/// is a key/value head and `lanes` (query head of the group, row) pairs, so
+/// the group's queries share every key and value load. Per key the scores of
+/// all lanes are head_dim FMAs of a column of the transposed, scaled queries
+/// by a broadcast key element, with no horizontal sum; the running max and
+/// sum are vectors; each value element is broadcast once and FMAed into the
+/// lanes' accumulators. Keys go `kKeyGroup` at a time (independent FMA
+/// chains) and values `kValueGroup` head_dim elements at a time.
+class LanesEmitter : public Emitter {
+public:
+  static constexpr int64_t kKeyGroup = 8;
+  static constexpr int64_t kValueGroup = 8;
+
+  /// Whether this body fits `a`: prefill, no ALiBi, the group's query heads
+  /// a divisor of the lanes.
+  static bool fits(const Attention &a, int64_t lanes) {
+    int64_t group = a.heads / a.kvHeads;
+    return !a.oneRow && !a.alibi && lanes >= 2 && lanes % group == 0;
+  }
+
+  /// Query rows per item.
+  static int64_t rowsPerItem(const Attention &a, int64_t lanes) {
+    return lanes / (a.heads / a.kvHeads);
+  }
+
+  LanesEmitter(OpBuilder &b, Location loc, const Attention &a, int64_t lanes,
+               int64_t block)
+      : Emitter(b, loc), a(a), lanes(lanes), block(block) {
+    group = a.heads / a.kvHeads;
+    rows = rowsPerItem(a, lanes);
+    vType = VectorType::get({lanes}, b.getF32Type());
+    valueGroup = kValueGroup;
+    while (a.headDim % valueGroup != 0)
+      valueGroup /= 2;
+  }
+
+  void emit(func::FuncOp fn) {
+    Block *entry = fn.addEntryBlock();
+    b.setInsertionPointToStart(entry);
+    Value begin = entry->getArgument(0), end = entry->getArgument(1);
+    out = view(entry->getArgument(2));
+    q = view(entry->getArgument(3));
+    k = view(entry->getArgument(4));
+    v = view(entry->getArgument(5));
+    pos = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
+                                       entry->getArgument(6));
+    numRows = b.create<memref::DimOp>(loc, q, 1);
+    numKeys = b.create<memref::DimOp>(loc, k, 1);
+    Type f = b.getF32Type();
+    int64_t hd = a.headDim;
+    // [head_dim][lanes]: queries transposed, then the accumulators.
+    qs = b.create<memref::AllocaOp>(loc, MemRefType::get({hd, lanes}, f));
+    acc = b.create<memref::AllocaOp>(loc, MemRefType::get({hd, lanes}, f));
+    int64_t padded = (block + kKeyGroup - 1) / kKeyGroup * kKeyGroup;
+    scores =
+        b.create<memref::AllocaOp>(loc, MemRefType::get({padded, lanes}, f));
+    auto loop = b.create<scf::ForOp>(loc, begin, end, idx(1));
+    b.setInsertionPointToStart(loop.getBody());
+    item(loop.getInductionVar());
+    b.setInsertionPointAfter(loop);
+    b.create<func::ReturnOp>(loc);
+  }
+
+private:
+  /// scf.for over [lo, hi) by `step` with `init`; body returns the yields.
+  scf::ForOp
+  loop(Value lo, Value hi, Value step, ValueRange init,
+       llvm::function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    auto forOp = b.create<scf::ForOp>(loc, lo, hi, step, init);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forOp.getBody());
+    SmallVector<Value> next =
+        body(forOp.getInductionVar(), forOp.getRegionIterArgs());
+    if (init.empty() && next.empty())
+      return forOp; // the builder added the empty yield
+    b.create<scf::YieldOp>(loc, next);
+    return forOp;
+  }
+
+  /// for g in [0, group), t in [0, tn): body(lane, h, t).
+  void forLanes(Value kvh, Value tn,
+                llvm::function_ref<void(Value, Value, Value)> body) {
+    loop(idx(0), idx(group), idx(1), {}, [&](Value g, ValueRange) {
+      loop(idx(0), tn, idx(1), {}, [&](Value t, ValueRange) {
+        body(add(mul(g, idx(rows)), t), add(mul(kvh, idx(group)), g), t);
+        return SmallVector<Value>{};
+      });
+      return SmallVector<Value>{};
+    });
+  }
+
+  Value vload(Value m, ValueRange at) {
+    return b.create<vector::LoadOp>(loc, vType, m, at);
+  }
+  void vstore(Value x, Value m, ValueRange at) {
+    b.create<vector::StoreOp>(loc, x, m, at);
+  }
+  Value bcast(Value m, ValueRange at) {
+    return b.create<vector::BroadcastOp>(loc, vType,
+                                         b.create<memref::LoadOp>(loc, m, at));
+  }
+
+  void item(Value itemIdx) {
+    int64_t hd = a.headDim;
+    Value numBlocks = ceilDiv(numRows, idx(rows));
+    Value kvh = divU(itemIdx, numBlocks);
+    Value t0 = mul(remU(itemIdx, numBlocks), idx(rows));
+    Value tn = minS(idx(rows), sub(numRows, t0));
+    // Causal: the item's last row sees keys up to pos + t0 + tn - 1.
+    Value keysHi = a.causal ? add(pos, add(t0, tn)) : numKeys;
+    Value zero = splat(vType, 0.0f), negInf = splat(vType, -INFINITY);
+    loop(idx(0), idx(hd), idx(1), {}, [&](Value d, ValueRange) {
+      vstore(zero, qs, {d, idx(0)});
+      vstore(zero, acc, {d, idx(0)});
+      return SmallVector<Value>{};
+    });
+    Value qScale = f32(a.scale * float(M_LOG2E));
+    forLanes(kvh, tn, [&](Value lane, Value h, Value t) {
+      loop(idx(0), idx(hd), idx(1), {}, [&](Value d, ValueRange) {
+        Value x =
+            b.create<memref::LoadOp>(loc, q, ValueRange{h, add(t0, t), d});
+        b.create<memref::StoreOp>(loc, b.create<arith::MulFOp>(loc, x, qScale),
+                                  qs, ValueRange{d, lane});
+        return SmallVector<Value>{};
+      });
+    });
+    // Lane l's position pos + t0 + l % rows (causal masks).
+    Value qPos;
+    if (a.causal) {
+      auto iType = VectorType::get({lanes}, b.getI32Type());
+      SmallVector<int32_t> laneRows;
+      for (int64_t l = 0; l < lanes; ++l)
+        laneRows.push_back(int32_t(l % rows));
+      Value base = b.create<vector::BroadcastOp>(
+          loc, iType,
+          b.create<arith::IndexCastOp>(loc, b.getI32Type(), add(pos, t0)));
+      qPos = b.create<arith::AddIOp>(
+          loc, base,
+          b.create<arith::ConstantOp>(
+              loc, iType,
+              DenseElementsAttr::get(iType, llvm::ArrayRef(laneRows))));
+    }
+    auto blocks = loop(
+        idx(0), keysHi, idx(block), {negInf, zero},
+        [&](Value s0, ValueRange state) {
+          Value len = minS(idx(block), sub(keysHi, s0));
+          Value m = scoreBlock(kvh, s0, len, keysHi, qPos, state[0]);
+          Value corr = b.create<math::Exp2Op>(
+              loc, b.create<arith::SubFOp>(loc, state[0], m));
+          // Probabilities in place, and their sum.
+          Value sum =
+              loop(idx(0), len, idx(1), {zero}, [&](Value j, ValueRange s) {
+                Value p = b.create<math::Exp2Op>(
+                    loc, b.create<arith::SubFOp>(
+                             loc, vload(scores, {j, idx(0)}), m));
+                vstore(p, scores, {j, idx(0)});
+                return SmallVector<Value>{
+                    b.create<arith::AddFOp>(loc, s[0], p)};
+              }).getResult(0);
+          Value l = b.create<vector::FMAOp>(loc, state[1], corr, sum);
+          accumulate(kvh, s0, len, corr);
+          return SmallVector<Value>{m, l};
+        });
+    Value inv =
+        b.create<arith::DivFOp>(loc, splat(vType, 1.0f), blocks.getResult(1));
+    loop(idx(0), idx(hd), idx(1), {}, [&](Value d, ValueRange) {
+      vstore(b.create<arith::MulFOp>(loc, vload(acc, {d, idx(0)}), inv), acc,
+             {d, idx(0)});
+      return SmallVector<Value>{};
+    });
+    forLanes(kvh, tn, [&](Value lane, Value h, Value t) {
+      loop(idx(0), idx(hd), idx(1), {}, [&](Value d, ValueRange) {
+        b.create<memref::StoreOp>(
+            loc, b.create<memref::LoadOp>(loc, acc, ValueRange{d, lane}), out,
+            ValueRange{h, add(t0, t), d});
+        return SmallVector<Value>{};
+      });
+    });
+  }
+
+  /// Scores of keys [s0, s0 + len) into `scores` (masked ones -inf); returns
+  /// max(mOld, their max). Keys past the block in the last group of
+  /// kKeyGroup read the block's last key and are masked.
+  Value scoreBlock(Value kvh, Value s0, Value len, Value keysHi, Value qPos,
+                   Value mOld) {
+    int64_t hd = a.headDim;
+    Value zero = splat(vType, 0.0f), negInf = splat(vType, -INFINITY);
+    Value last = sub(keysHi, idx(1));
+    return loop(idx(0), len, idx(kKeyGroup), {mOld},
+                [&](Value j0, ValueRange bm) {
+                  SmallVector<Value> keys, init(kKeyGroup, zero);
+                  for (int64_t i = 0; i < kKeyGroup; ++i)
+                    keys.push_back(minS(add(s0, add(j0, idx(i))), last));
+                  auto dots = loop(
+                      idx(0), idx(hd), idx(1), init,
+                      [&](Value d, ValueRange sums) {
+                        Value qd = vload(qs, {d, idx(0)});
+                        SmallVector<Value> next;
+                        for (int64_t i = 0; i < kKeyGroup; ++i)
+                          next.push_back(b.create<vector::FMAOp>(
+                              loc, qd, bcast(k, {kvh, keys[i], d}), sums[i]));
+                        return next;
+                      });
+                  Value m = bm[0];
+                  for (int64_t i = 0; i < kKeyGroup; ++i) {
+                    Value j = add(j0, idx(i));
+                    Value x = b.create<arith::SelectOp>(
+                        loc,
+                        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult,
+                                                j, len),
+                        dots.getResult(i), negInf);
+                    if (qPos) {
+                      auto iType = cast<VectorType>(qPos.getType());
+                      Value s = b.create<vector::BroadcastOp>(
+                          loc, iType,
+                          b.create<arith::IndexCastOp>(loc, b.getI32Type(),
+                                                       add(s0, j)));
+                      x = b.create<arith::SelectOp>(
+                          loc,
+                          b.create<arith::CmpIOp>(
+                              loc, arith::CmpIPredicate::sle, s, qPos),
+                          x, negInf);
+                    }
+                    vstore(x, scores, {j, idx(0)});
+                    m = b.create<arith::MaximumFOp>(loc, m, x);
+                  }
+                  return SmallVector<Value>{m};
+                })
+        .getResult(0);
+  }
+
+  /// acc = acc * corr + sum_j p[j] * v[s0 + j], valueGroup elements of
+  /// head_dim at a time.
+  void accumulate(Value kvh, Value s0, Value len, Value corr) {
+    loop(idx(0), idx(a.headDim), idx(valueGroup), {},
+         [&](Value d0, ValueRange) {
+           SmallVector<Value> init, at;
+           for (int64_t i = 0; i < valueGroup; ++i) {
+             at.push_back(add(d0, idx(i)));
+             init.push_back(b.create<arith::MulFOp>(
+                 loc, vload(acc, {at.back(), idx(0)}), corr));
+           }
+           auto pv =
+               loop(idx(0), len, idx(1), init, [&](Value j, ValueRange accs) {
+                 Value p = vload(scores, {j, idx(0)});
+                 Value s = add(s0, j);
+                 SmallVector<Value> next;
+                 for (int64_t i = 0; i < valueGroup; ++i)
+                   next.push_back(b.create<vector::FMAOp>(
+                       loc, bcast(v, {kvh, s, at[i]}), p, accs[i]));
+                 return next;
+               });
+           for (int64_t i = 0; i < valueGroup; ++i)
+             vstore(pv.getResult(i), acc, {at[i], idx(0)});
+           return SmallVector<Value>{};
+         });
+  }
+
+  const Attention &a;
+  int64_t lanes, block, group, rows, valueGroup;
+  VectorType vType;
+  Value out, q, k, v, pos, numRows, numKeys, qs, acc, scores;
+};
+
 struct TfmGenerateAttentionPass
     : mlir::tfm::impl::TfmGenerateAttentionPassBase<TfmGenerateAttentionPass> {
   using TfmGenerateAttentionPassBase::TfmGenerateAttentionPassBase;
@@ -494,11 +758,13 @@ struct TfmGenerateAttentionPass
   }
 
   func::FuncOp body(const Attention &a, Location loc) {
-    std::string name =
-        ("tfm_attention_h" + Twine(a.heads) + "_kv" + Twine(a.kvHeads) + "_d" +
-         Twine(a.headDim) + (a.oneRow ? "_row" : "_rows") +
-         (a.causal ? "_causal" : "") + (a.alibi ? "_alibi" : ""))
-            .str();
+    std::string name = ("tfm_attention_h" + Twine(a.heads) + "_kv" +
+                        Twine(a.kvHeads) + "_d" + Twine(a.headDim) +
+                        (a.oneRow                             ? "_row"
+                         : LanesEmitter::fits(a, vectorWidth) ? "_lanes"
+                                                              : "_rows") +
+                        (a.causal ? "_causal" : "") + (a.alibi ? "_alibi" : ""))
+                           .str();
     // The scale is part of the code: a second scale gets its own body.
     ModuleOp module = getOperation();
     for (int n = 0;; ++n) {
@@ -525,6 +791,10 @@ struct TfmGenerateAttentionPass
     FlatSymbolRefAttr slopes;
     if (a.alibi)
       slopes = slopeGlobal(a.heads, loc);
+    if (LanesEmitter::fits(a, vectorWidth)) {
+      LanesEmitter(b, loc, a, vectorWidth, block).emit(fn);
+      return fn;
+    }
     BodyEmitter emitter(b, loc, a, vectorWidth, block, rows, splits, slopes);
     emitter.emit(fn);
     return fn;
@@ -547,9 +817,13 @@ struct TfmGenerateAttentionPass
     if (!a.oneRow) {
       Value numRows = b.create<memref::DimOp>(loc, a.q, 1);
       Value keys = b.create<memref::DimOp>(loc, a.k, 1);
-      Value items = e.mul(e.idx(a.kvHeads), e.ceilDiv(numRows, e.idx(rows)));
+      int64_t itemRows = LanesEmitter::fits(a, vectorWidth)
+                             ? LanesEmitter::rowsPerItem(a, vectorWidth)
+                             : int64_t(rows);
+      Value items =
+          e.mul(e.idx(a.kvHeads), e.ceilDiv(numRows, e.idx(itemRows)));
       // Multiply-adds per item: rows * group * 2 * keys * hd (at most).
-      Value work = e.mul(keys, e.idx(2 * rows * group * hd));
+      Value work = e.mul(keys, e.idx(2 * itemRows * group * hd));
       b.create<func::CallOp>(loc, scheduler(fn.getFunctionType()),
                              ValueRange{fnRef, cast(a.out), cast(a.q),
                                         cast(a.k), cast(a.v), a.pos,
