@@ -31,8 +31,8 @@ f32 arithmetic (--int-dot=off) and with integer dot products on every layer
 (--int-dot=on, the LM head on int8 activations too, and tfmc's default
 --int-dot=auto, the LM head on int16 activations; for the host or --target /
 --target-cpu), which the oracle emulates (check_checkpoint.py --int8-tile
---head-bits, for auto in float64: relative error <= 1e-4, equal greedy
-tokens); the error against
+--head-bits, for auto in float32 and float64, the closer: relative error
+<= 1e-4, equal greedy tokens); the error against
 the plain f32 oracle is printed (issue 12's figure; not held to its 1e-2:
 these random models' logits are flat, the all-q6_K one's largest is 5.8).
 --int-dot-only runs just the integer cases (the per-ISA tests).
