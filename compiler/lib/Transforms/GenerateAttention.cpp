@@ -175,13 +175,39 @@ public:
   Location loc;
 };
 
+/// An Emitter of an outlined body: binds the body's operands (begin, end,
+/// out, q, k, v, pos) and the row and key counts they imply.
+class OperandEmitter : public Emitter {
+public:
+  using Emitter::Emitter;
+
+  /// Adds `fn`'s entry block, sets the insertion point in it, binds the
+  /// operands and returns the item range [begin, end).
+  std::pair<Value, Value> bindOperands(func::FuncOp fn) {
+    Block *entry = fn.addEntryBlock();
+    b.setInsertionPointToStart(entry);
+    out = view(entry->getArgument(2));
+    q = view(entry->getArgument(3));
+    k = view(entry->getArgument(4));
+    v = view(entry->getArgument(5));
+    pos = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
+                                       entry->getArgument(6));
+    numRows = b.create<memref::DimOp>(loc, q, 1);
+    numKeys = b.create<memref::DimOp>(loc, k, 1);
+    return {entry->getArgument(0), entry->getArgument(1)};
+  }
+
+  Value out, q, k, v, pos, numRows, numKeys;
+};
+
 /// The outlined body of one attention shape (see the file comment).
-class BodyEmitter : public Emitter {
+class BodyEmitter : public OperandEmitter {
 public:
   BodyEmitter(OpBuilder &b, Location loc, const Attention &a, int64_t width,
               int64_t block, int64_t rows, int64_t splits,
               FlatSymbolRefAttr slopes)
-      : Emitter(b, loc), a(a), block(block), splits(splits), slopes(slopes) {
+      : OperandEmitter(b, loc), a(a), block(block), splits(splits),
+        slopes(slopes) {
     group = a.heads / a.kvHeads;
     rowsPerItem = a.oneRow ? 1 : rows;
     // Vectors over head_dim: the widest power of two <= width dividing it.
@@ -194,17 +220,7 @@ public:
   }
 
   void emit(func::FuncOp fn) {
-    Block *entry = fn.addEntryBlock();
-    b.setInsertionPointToStart(entry);
-    Value begin = entry->getArgument(0), end = entry->getArgument(1);
-    out = view(entry->getArgument(2));
-    q = view(entry->getArgument(3));
-    k = view(entry->getArgument(4));
-    v = view(entry->getArgument(5));
-    pos = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
-                                       entry->getArgument(6));
-    numRows = b.create<memref::DimOp>(loc, q, 1);
-    numKeys = b.create<memref::DimOp>(loc, k, 1);
+    auto [begin, end] = bindOperands(fn);
     int64_t r = group * rowsPerItem, hd = a.headDim;
     Type f = b.getF32Type();
     qs = b.create<memref::AllocaOp>(loc, MemRefType::get({r, hd}, f));
@@ -412,7 +428,6 @@ private:
   FlatSymbolRefAttr slopes;
   int64_t group, rowsPerItem, hdWidth, scoreWidth;
   VectorType hdType, scType;
-  Value out, q, k, v, pos, numRows, numKeys;
   Value qs, acc, runMax, runSum, scores, slopeTable;
 };
 
@@ -424,7 +439,7 @@ private:
 /// sum are vectors; each value element is broadcast once and FMAed into the
 /// lanes' accumulators. Keys go `kKeyGroup` at a time (independent FMA
 /// chains) and values `kValueGroup` head_dim elements at a time.
-class LanesEmitter : public Emitter {
+class LanesEmitter : public OperandEmitter {
 public:
   static constexpr int64_t kKeyGroup = 8;
   static constexpr int64_t kValueGroup = 8;
@@ -443,7 +458,7 @@ public:
 
   LanesEmitter(OpBuilder &b, Location loc, const Attention &a, int64_t lanes,
                int64_t block)
-      : Emitter(b, loc), a(a), lanes(lanes), block(block) {
+      : OperandEmitter(b, loc), a(a), lanes(lanes), block(block) {
     group = a.heads / a.kvHeads;
     rows = rowsPerItem(a, lanes);
     vType = VectorType::get({lanes}, b.getF32Type());
@@ -453,17 +468,7 @@ public:
   }
 
   void emit(func::FuncOp fn) {
-    Block *entry = fn.addEntryBlock();
-    b.setInsertionPointToStart(entry);
-    Value begin = entry->getArgument(0), end = entry->getArgument(1);
-    out = view(entry->getArgument(2));
-    q = view(entry->getArgument(3));
-    k = view(entry->getArgument(4));
-    v = view(entry->getArgument(5));
-    pos = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
-                                       entry->getArgument(6));
-    numRows = b.create<memref::DimOp>(loc, q, 1);
-    numKeys = b.create<memref::DimOp>(loc, k, 1);
+    auto [begin, end] = bindOperands(fn);
     Type f = b.getF32Type();
     int64_t hd = a.headDim;
     // [head_dim][lanes]: queries transposed, then the accumulators.
@@ -677,7 +682,7 @@ private:
   const Attention &a;
   int64_t lanes, block, group, rows, valueGroup;
   VectorType vType;
-  Value out, q, k, v, pos, numRows, numKeys, qs, acc, scores;
+  Value qs, acc, scores;
 };
 
 struct TfmGenerateAttentionPass
