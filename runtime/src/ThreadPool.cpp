@@ -135,10 +135,6 @@ void ThreadPool::run(int64_t n, int64_t minChunk, RangeFn fn, void *ctx) {
   // may be shared) leave their share to the others.
   int64_t chunks = std::min<int64_t>(int64_t(numThreads) * kChunksPerThread,
                                      (n + minChunk - 1) / minChunk);
-  // A whole number of chunks per thread: 3 equal chunks on 2 threads leave
-  // one thread 2/3 of the work (a 288-wide layer at stories15M's decode).
-  if (chunks > numThreads)
-    chunks -= chunks % numThreads;
   if (chunks <= 1 || numThreads == 1 || inParallelRegion) {
     fn(ctx, 0, n);
     return;

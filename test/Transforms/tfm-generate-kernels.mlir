@@ -3,7 +3,6 @@
 // RUN: tfm-opt %s --tfm-generate-kernels="k-block=3" --canonicalize --split-input-file | FileCheck %s --check-prefix=KBLOCK
 // RUN: tfm-opt %s --tfm-generate-kernels="k-block=3 n-block=0" --canonicalize --split-input-file | FileCheck %s --check-prefix=NOCOLS
 // RUN: tfm-opt %s --tfm-generate-kernels="k-block=6" --canonicalize --split-input-file | FileCheck %s --check-prefix=KWHOLE
-// RUN: tfm-opt %s --tfm-generate-kernels="decode-prefetch=0" --canonicalize --split-input-file | FileCheck %s --check-prefix=NOPF
 
 // A linear layer on packed weights (tfm-to-linalg's contraction over
 // [N/P][K][P] tiles) becomes a call of the runtime's scheduler with an
@@ -144,38 +143,6 @@ func.func @decode_accumulate(%x: memref<1x32xf32>, %w: memref<12x32x8xf32>, %y: 
   linalg.generic {indexing_maps = [#x, #w, #y],
                   iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
       ins(%x, %w : memref<1x32xf32>, memref<12x32x8xf32>) outs(%y : memref<1x96xf32>) {
-  ^bb0(%a: f32, %b: f32, %c: f32):
-    %p = arith.mulf %a, %b : f32
-    %s = arith.addf %c, %p : f32
-    linalg.yield %s : f32
-  }
-  return
-}
-
-// -----
-
-#x = affine_map<(m, n1, n0, k) -> (m, k)>
-#w = affine_map<(m, n1, n0, k) -> (n1, k, n0)>
-#y = affine_map<(m, n1, n0, k) -> (m, n1 * 16 + n0)>
-
-// Decode with P = 16 (a step of each tile is one 64-byte line): every k step
-// prefetches each tile's line decode-prefetch bytes ahead (2048 / 64 = 32
-// steps); P = 8 above does not (a prefetch per half line).
-// CHECK-LABEL: func.func private @tfm_linear_k64_p16_row_acc
-// CHECK: scf.for %[[K:.*]] = %c0 to %c64 step %c1 iter_args
-// CHECK-COUNT-4: vector.load {{.*}} vector<16xf32>
-// CHECK: %[[AHEAD:.*]] = arith.addi %[[K]], %c32
-// CHECK: %[[AT:.*]] = arith.muli %[[AHEAD]], %c16
-// CHECK-COUNT-4: memref.prefetch %{{.*}}[%{{.*}}, %[[AT]]], read, locality<3>, data
-// CHECK: vector.broadcast
-// CHECK-COUNT-4: vector.fma
-// NOPF-LABEL: func.func private @tfm_linear_k64_p16_row_acc
-// NOPF-NOT: memref.prefetch
-// NOPF: return
-func.func @decode_prefetch(%x: memref<1x64xf32>, %w: memref<4x64x16xf32>, %y: memref<1x64xf32>) {
-  linalg.generic {indexing_maps = [#x, #w, #y],
-                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
-      ins(%x, %w : memref<1x64xf32>, memref<4x64x16xf32>) outs(%y : memref<1x64xf32>) {
   ^bb0(%a: f32, %b: f32, %c: f32):
     %p = arith.mulf %a, %b : f32
     %s = arith.addf %c, %p : f32

@@ -73,18 +73,6 @@ TEST(Kernels, ParallelForKeepsSmallWorkInOneRange) {
   EXPECT_EQ(ranges[0], std::make_pair(int64_t(0), int64_t(1000)));
 }
 
-// stories15M's attention output at decode: 18 column tiles of 288 x 16
-// multiply-adds give 3 chunks of the minimum work, which 2 threads would
-// share 2:1; they get one range of 9 each.
-TEST(Kernels, ParallelForGivesEachThreadAWholeNumberOfRanges) {
-  std::vector<float> counts = runCounting(18, 288 * 16);
-  for (size_t i = 0; i < counts.size(); ++i)
-    EXPECT_EQ(counts[i], 1.0f) << "item " << i;
-  ASSERT_EQ(ranges.size(), 2u);
-  for (auto [begin, end] : ranges)
-    EXPECT_EQ(end - begin, 9) << "range from " << begin;
-}
-
 TEST(KernelsDeathTest, ParallelForRejectsNullBody) {
   float v = 0;
   TfmMemRefF32x2 m{&v, &v, 0, {1, 1}, {1, 1}};

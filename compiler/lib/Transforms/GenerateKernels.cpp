@@ -378,7 +378,6 @@ public:
   }
 
   int64_t decodeTiles = 4;
-  int64_t prefetchSteps = 0; ///< One-row f32 bodies: prefetch k steps ahead.
   int64_t kBlock = 0;
   int64_t nBlock = 0; ///< Column tiles per column block (0: none).
 
@@ -493,19 +492,6 @@ private:
             SmallVector<Value> bv, next(acc);
             for (int64_t j = 0; j < nt; ++j)
               bv.push_back(loadTile(nb, l, 0, j, kv));
-            // One row: each tile is a stream of its own; ask for its line
-            // `prefetchSteps` k ahead (past the tile's end it is the next
-            // tile's, and x86 prefetches do not fault past the array).
-            if (oneRow && prefetchSteps > 0) {
-              Value ahead = nb.create<arith::MulIOp>(
-                  l, nb.create<arith::AddIOp>(l, kv, cst(prefetchSteps)),
-                  cst(p));
-              for (int64_t j = 0; j < nt; ++j)
-                nb.create<memref::PrefetchOp>(
-                    l, components[0], ValueRange{tileIdx[j], ahead},
-                    /*isWrite=*/false, /*localityHint=*/3,
-                    /*isDataCache=*/true);
-            }
             fmas(nb, l, kv, bv, next);
             nb.create<scf::YieldOp>(l, next);
           });
@@ -1089,10 +1075,6 @@ struct TfmGenerateKernelsPass
                         isDot ? int64_t(intDotRows) : int64_t(rows), tiles,
                         encoding, linear.dot, linear.bits);
     emitter.decodeTiles = decodeTiles;
-    // f32 one-row bodies: a step is P floats of each tile, one prefetch
-    // per step, so only where a step is a whole 64-byte line (AVX-512).
-    if (!info && !isDot && p * 4 >= 64)
-      emitter.prefetchSteps = decodePrefetch / (p * 4);
     // An encoded weight's K blocks hold whole blocks.
     emitter.kBlock = info && kBlock > 0
                          ? int64_t(llvm::alignTo(kBlock, info->blockSize))

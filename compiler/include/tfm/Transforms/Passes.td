@@ -145,11 +145,6 @@ def TfmGenerateKernelsPass : Pass<"tfm-generate-kernels", "ModuleOp"> {
            "Column tiles (P wide) of the prefill register tile">,
     Option<"decodeTiles", "decode-tiles", "int64_t", /*default=*/"4",
            "Column tiles (independent accumulators) of one-row layers">,
-    Option<"decodePrefetch", "decode-prefetch", "int64_t",
-           /*default=*/"2048",
-           "Bytes ahead that one-row f32 bodies prefetch each weight tile "
-           "(one prefetch per k step, so only where a step of P floats is "
-           "a 64-byte line; 0: none)">,
     Option<"kBlock", "k-block", "int64_t", /*default=*/"256",
            "K block of prefill bodies: a block of the weights (K-block x "
            "tiles x P floats) stays in L1 for every row tile, and the rows' "
