@@ -93,110 +93,26 @@ func.func @heads(%x: memref<?x6x48xf32>, %o: memref<6x?x48xf32>) {
   return
 }
 
-// Rotary embeddings (interleaved pairs) load by computed index: the
-// tables at [pos + t, i / 2], the pair partner at [h, t, i +- 1].
-// linalg::vectorize refuses the loads; the lanes' indices are known
-// offsets of the row, so each is one vector.load of its span and a
-// shuffle (the 24 table entries doubled, the pairs swapped), and the
-// first-of-pair select a constant mask.
-// CHECK-LABEL: func.func @rope
-// CHECK-DAG: %[[EVEN:.*]] = arith.constant dense<[true, false, true, false, {{.*}}]> : vector<48xi1>
-// CHECK: scf.for %[[H:.*]] = %c0 to %c6 step %c1 {
-// CHECK: scf.for %[[T:.*]] = %c0 to %{{.*}} step %c1 {
-// CHECK: %[[X:.*]] = vector.transfer_read {{.*}} vector<48xf32>
-// CHECK: %[[P:.*]] = arith.addi %arg4, %[[T]] : index
-// CHECK: %[[ROW:.*]] = arith.minsi %[[P]], %c255 : index
-// CHECK: %[[C24:.*]] = vector.load %arg1[%[[ROW]], %c0] : memref<256x24xf32>, vector<24xf32>
-// CHECK: %[[C:.*]] = vector.shuffle %[[C24]], %[[C24]] [0, 0, 1, 1, 2, 2, {{.*}}, 23, 23] : vector<24xf32>, vector<24xf32>
-// CHECK: %[[S24:.*]] = vector.load %arg2[%[[ROW]], %c0] : memref<256x24xf32>, vector<24xf32>
-// CHECK: %[[S:.*]] = vector.shuffle %[[S24]], %[[S24]] [0, 0, 1, 1, {{.*}}] : vector<24xf32>, vector<24xf32>
-// CHECK: %[[ROWX:.*]] = vector.load %arg0[%[[H]], %[[T]], %c0] : memref<6x?x48xf32>, vector<48xf32>
-// CHECK: %[[OTHER:.*]] = vector.shuffle %[[ROWX]], %[[ROWX]] [1, 0, 3, 2, 5, 4, {{.*}}, 47, 46] : vector<48xf32>, vector<48xf32>
-// CHECK: %[[XC:.*]] = arith.mulf %[[X]], %[[C]] : vector<48xf32>
-// CHECK: %[[OS:.*]] = arith.mulf %[[OTHER]], %[[S]] : vector<48xf32>
-// CHECK: %[[A:.*]] = arith.addf %[[XC]], %[[OS]] : vector<48xf32>
-// CHECK: %[[B:.*]] = arith.subf %[[XC]], %[[OS]] : vector<48xf32>
-// CHECK: %[[R:.*]] = arith.select %[[EVEN]], %[[B]], %[[A]] : vector<48xi1>, vector<48xf32>
-// CHECK: vector.transfer_write %[[R]]
-// CHECK-NOT: linalg.generic
-func.func @rope(%x: memref<6x?x48xf32>, %cos: memref<256x24xf32>, %sin: memref<256x24xf32>, %o: memref<6x?x48xf32>, %pos: index) {
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %c2 = arith.constant 2 : index
-  %c255 = arith.constant 255 : index
-  linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
-      ins(%x : memref<6x?x48xf32>) outs(%o : memref<6x?x48xf32>) {
-  ^bb0(%in: f32, %out: f32):
-    %h = linalg.index 0 : index
-    %t = linalg.index 1 : index
-    %i = linalg.index 2 : index
-    %odd = arith.remui %i, %c2 : index
-    %j = arith.divui %i, %c2 : index
-    %first = arith.cmpi eq, %odd, %c0 : index
-    %m1 = arith.subi %i, %c1 : index
-    %p1 = arith.addi %i, %c1 : index
-    %partner = arith.select %first, %p1, %m1 : index
-    %p = arith.addi %pos, %t : index
-    %row = arith.minsi %p, %c255 : index
-    %c = memref.load %cos[%row, %j] : memref<256x24xf32>
-    %s = memref.load %sin[%row, %j] : memref<256x24xf32>
-    %other = memref.load %x[%h, %t, %partner] : memref<6x?x48xf32>
-    %xc = arith.mulf %in, %c : f32
-    %os = arith.mulf %other, %s : f32
-    %a = arith.addf %xc, %os : f32
-    %b = arith.subf %xc, %os : f32
-    %r = arith.select %first, %b, %a : f32
-    linalg.yield %r : f32
-  }
-  return
-}
-
-// The embedding gather, a row wider than a chunk: the token is uniform
-// over the chunk, the columns the chunk's own, so each chunk is one
-// vector.load of the token's row at the chunk's column (no shuffle).
-// CHECK-LABEL: func.func @gather
-// CHECK: scf.for %[[T:.*]] = %c0 to %{{.*}} step %c1 {
-// CHECK: scf.for %[[C:.*]] = %c0 to %c2048 step %c512 {
-// CHECK: %[[OUT:.*]] = memref.subview %arg2[%[[T]], %[[C]]] [1, 512]
-// CHECK: %[[TOK:.*]] = memref.load %arg0[%[[T]]] : memref<?xi32>
-// CHECK: %[[ROW:.*]] = arith.index_cast %[[TOK]] : i32 to index
-// CHECK: %[[V:.*]] = vector.load %arg1[%[[ROW]], %[[C]]] : memref<32000x2048xf32>, vector<512xf32>
-// CHECK-NOT: vector.shuffle
-// CHECK: vector.transfer_write %[[V]], %[[OUT]]
-func.func @gather(%tokens: memref<?xi32>, %table: memref<32000x2048xf32>, %o: memref<?x2048xf32>) {
-  linalg.generic {indexing_maps = [#id], iterator_types = ["parallel", "parallel"]}
-      outs(%o : memref<?x2048xf32>) {
-  ^bb0(%out: f32):
-    %t = linalg.index 0 : index
-    %d = linalg.index 1 : index
-    %tok = memref.load %tokens[%t] : memref<?xi32>
-    %ti = arith.index_cast %tok : i32 to index
-    %v = memref.load %table[%ti, %d] : memref<32000x2048xf32>
-    linalg.yield %v : f32
-  }
-  return
-}
-
-// An index the lanes cannot follow (a product of two lane indices) leaves
-// the tile scalar: a generic per tile, its linalg.index offset by the
-// tile's position (now arith), and nothing of the attempt.
-// CHECK-LABEL: func.func @square_index
+// A body that loads by computed index (rotary embeddings' tables) is
+// refused by the vectorizer: it stays a scalar generic per tile, its
+// linalg.index offset by the tile's position.
+// CHECK-LABEL: func.func @table_by_index
 // CHECK: scf.for %[[H:.*]] =
 // CHECK: scf.for %[[T:.*]] =
-// CHECK-NOT: vector.
 // CHECK: linalg.generic
 // CHECK: linalg.index 1
-// CHECK: arith.addi %{{.*}}, %[[T]]
+// CHECK: affine.apply #{{.*}}(%{{.*}}, %[[T]])
 // CHECK: memref.load %arg1
 // CHECK-NOT: vector.
-func.func @square_index(%x: memref<6x?x48xf32>, %table: memref<256x2304xf32>, %o: memref<6x?x48xf32>) {
+func.func @table_by_index(%x: memref<6x?x48xf32>, %table: memref<256x24xf32>, %o: memref<6x?x48xf32>) {
+  %c2 = arith.constant 2 : index
   linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
       ins(%x : memref<6x?x48xf32>) outs(%o : memref<6x?x48xf32>) {
   ^bb0(%in: f32, %out: f32):
     %t = linalg.index 1 : index
     %i = linalg.index 2 : index
-    %j = arith.muli %i, %i : index
-    %c = memref.load %table[%t, %j] : memref<256x2304xf32>
+    %j = arith.divui %i, %c2 : index
+    %c = memref.load %table[%t, %j] : memref<256x24xf32>
     %y = arith.mulf %in, %c : f32
     linalg.yield %y : f32
   }

@@ -74,15 +74,10 @@ def TfmVectorizeElementwisePass : Pass<"tfm-vectorize-elementwise", "func::FuncO
     state's residual adds): tiling on tensors would read an in-place op's
     input from the loop's initial value and make it copy.
 
-    A tile the vectorizer refuses because its body loads by computed index
-    (rotary embeddings' tables and pair partner, the embedding gather,
-    positional tables) is vectorized lane by lane: values of the outer
-    loops stay scalar, an index derived from the innermost one by adds,
-    constant multiplies, divisions, remainders, compares and selects is a
-    base plus a compile-time offset per lane, and a load whose last index
-    is such a value becomes one `vector.load` of the offsets' span and a
-    `vector.shuffle`. Anything else leaves the tile scalar. Fills and the
-    matmuls that no kernel pass took become loops as before.
+    An op whose tile the vectorizer refuses (a `memref.load` by computed
+    index in the body, as rotary embeddings' table reads) stays tiled and
+    scalar. Fills and the matmuls that no kernel pass took become loops as
+    before.
   }];
   let dependentDialects = ["arith::ArithDialect", "linalg::LinalgDialect",
                            "memref::MemRefDialect", "scf::SCFDialect",
@@ -197,21 +192,13 @@ def TfmGenerateAttentionPass : Pass<"tfm-generate-attention", "ModuleOp"> {
 
     - an outlined parallel body, a private function
       `(begin, end, out, q, k, v, pos)` specialised to H, KV, head_dim, the
-      scale, causal and ALiBi. Prefill without ALiBi, when the H / KV query
-      heads of a group divide `vector-width`: the lanes of a vector are
-      (query head, row) pairs, an item one key/value head and
-      `vector-width` / (H / KV) rows; the scaled queries are transposed to
-      [head_dim][lanes] once per item, a key's scores are `head_dim` FMAs of
-      a query column by the broadcast key element (8 keys at a time), the
-      running max and sum are vectors, `exp2` is one vector per key, and
-      the output accumulates broadcast(v) * p over the keys, 8 head_dim
-      elements per pass. Otherwise each item is one key/value head and a
-      block of `rows` query rows of its H / KV query heads (GQA/MQA heads
-      share the key/value reads). Q is scaled by scale * log2(e) once; keys
-      are visited in blocks of `block` with a running max and sum (online
-      softmax): scores are `head_dim`-wide FMAs and one reduction per key,
-      the block's max, `exp2` and sum are `vector-width`-wide, and the
-      output accumulates broadcast(p) * V rows with FMAs;
+      scale, causal and ALiBi. Each item is one key/value head and a block of
+      `rows` query rows of its H / KV query heads (GQA/MQA heads share the
+      key/value reads). Q is scaled by scale * log2(e) once; keys are visited
+      in blocks of `block` with a running max and sum (online softmax):
+      scores are `head_dim`-wide FMAs and one reduction per key, the
+      block's max, `exp2` and sum are `vector-width`-wide, and the output
+      accumulates broadcast(p) * V rows with FMAs;
     - for one query row (decode), the keys split into at most `splits`
       ranges of at least `block` keys, each item one (key/value head, range)
       writing its partial (acc, max, sum) state, and a combine after the
@@ -225,7 +212,7 @@ def TfmGenerateAttentionPass : Pass<"tfm-generate-attention", "ModuleOp"> {
     Option<"block", "block", "int64_t", /*default=*/"64",
            "Keys per online-softmax block (a multiple of vector-width)">,
     Option<"rows", "rows", "int64_t", /*default=*/"4",
-           "Query rows per parallel item (prefill with ALiBi or groups wider than vector-width)">,
+           "Query rows per parallel item (prefill)">,
     Option<"splits", "splits", "int64_t", /*default=*/"16",
            "Most key ranges of one-row (decode) attention">
   ];
