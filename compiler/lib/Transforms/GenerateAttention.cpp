@@ -197,6 +197,15 @@ public:
     return {entry->getArgument(0), entry->getArgument(1)};
   }
 
+  /// The body's loop over its items [begin, end), then its return.
+  void emitItems(Value begin, Value end, function_ref<void(Value)> item) {
+    auto loop = b.create<scf::ForOp>(loc, begin, end, idx(1));
+    b.setInsertionPointToStart(loop.getBody());
+    item(loop.getInductionVar());
+    b.setInsertionPointAfter(loop);
+    b.create<func::ReturnOp>(loc);
+  }
+
   Value out, q, k, v, pos, numRows, numKeys;
 };
 
@@ -231,11 +240,7 @@ public:
     if (slopes)
       slopeTable = b.create<memref::GetGlobalOp>(
           loc, MemRefType::get({a.heads}, f), slopes.getValue());
-    auto loop = b.create<scf::ForOp>(loc, begin, end, idx(1));
-    b.setInsertionPointToStart(loop.getBody());
-    item(loop.getInductionVar());
-    b.setInsertionPointAfter(loop);
-    b.create<func::ReturnOp>(loc);
+    emitItems(begin, end, [&](Value i) { item(i); });
   }
 
 private:
@@ -477,11 +482,7 @@ public:
     int64_t padded = (block + kKeyGroup - 1) / kKeyGroup * kKeyGroup;
     scores =
         b.create<memref::AllocaOp>(loc, MemRefType::get({padded, lanes}, f));
-    auto loop = b.create<scf::ForOp>(loc, begin, end, idx(1));
-    b.setInsertionPointToStart(loop.getBody());
-    item(loop.getInductionVar());
-    b.setInsertionPointAfter(loop);
-    b.create<func::ReturnOp>(loc);
+    emitItems(begin, end, [&](Value i) { item(i); });
   }
 
 private:
