@@ -41,7 +41,8 @@
 # then per shape bench.sh's table and every program's fraction of the
 # roofline: decode tok/s x (the bytes of the matrices it reads per token, in
 # its own format: bench/matrix_bytes.py for a GGUF) / bandwidth, prefill tok/s
-# x (2 FLOPs per matrix weight) / FMA peak.
+# x (2 FLOPs per layer matrix weight, plus the classifier's once per prompt:
+# only the last row's logits are computed) / FMA peak.
 #
 # Environment: SIZE, RUNS (default 3), THREADS, TYPES, PEERS (passed to
 # bench.sh), PEER_BIN (default /tmp/peer-bin: build-native.sh's output),
@@ -110,16 +111,19 @@ fi
 
 # The weights of the matrices a token multiplies (llama2.c header: dim,
 # hidden, layers, heads, kv heads, vocab (< 0: separate classifier), seq):
-# every layer's q, k, v, o, w1, w2, w3 and the classifier.
+# every layer's q, k, v, o, w1, w2, w3 and the classifier; with `layers`,
+# the layers' only (a prompt's rows but its last skip the classifier, in
+# tfmc and in llama-bench alike).
 matrix_params() {
-  od -An -t d4 -N 28 "$1" | tr -s ' \n' '  ' | awk '{ d = $1; h = $2; l = $3; kv = d / $4 * $5; v = $6 < 0 ? -$6 : $6
-    printf "%.0f\n", l * (2 * d * d + 2 * kv * d + 3 * d * h) + v * d }'
+  od -An -t d4 -N 28 "$1" | tr -s ' \n' '  ' | awk -v only="${2:-}" '{ d = $1; h = $2; l = $3; kv = d / $4 * $5; v = $6 < 0 ? -$6 : $6
+    printf "%.0f\n", l * (2 * d * d + 2 * kv * d + 3 * d * h) + (only == "layers" ? 0 : v * d) }'
 }
 
 for SIZE in $SIZES; do
   echo
   echo "== $SIZE"
   params=$(matrix_params "$PEER_MODELS/$SIZE.bin")
+  layer_params=$(matrix_params "$PEER_MODELS/$SIZE.bin" layers)
   if [ -f "$OUT/roofline" ]; then
     awk -v p="$params" '/^read_gbs_t/ { sub("read_gbs_", "", $1);
       printf "  f32 decode bound %s: %.1f tok/s (%s GB/s over %.0f MB of matrices)\n", $1, $2 * 1e9 / (4 * p), $2, 4 * p / 1e6 }' \
@@ -178,8 +182,8 @@ for SIZE in $SIZES; do
   # threads, median tok/s).
   if [ -f "$OUT/roofline" ]; then
     echo
-    echo "fraction of the roofline, $SIZE (decode: of read bandwidth / the matrix bytes the program reads; prefill: of the f32 FMA peak)"
-    awk -F'\t' -v p="$params" -v threads="${THREADS:-1 2}" '
+    echo "fraction of the roofline, $SIZE (decode: of read bandwidth / the matrix bytes the program reads; prefill: of the f32 FMA peak, 2 FLOPs per layer weight and prompt token, the classifier once per 128 tokens)"
+    awk -F'\t' -v p="$params" -v lp="$layer_params" -v threads="${THREADS:-1 2}" '
       FILENAME == ARGV[1] { split($0, f, " "); lim[f[1]] = f[2]; next }
       FILENAME == ARGV[2] { bytes[$1] = $2; next }
       { v[$1 "\t" $2 "\t" $3] = $4; if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
@@ -201,7 +205,7 @@ for SIZE in $SIZES; do
             x = v[order[r] "\tprefill\t" ts[i]]
             peak = lim["fma512_gflops_t" ts[i]]; if (peak == "") peak = lim["fma256_gflops_t" ts[i]]
             if (x == "" || x == "-" || peak == "") printf " %11s", "-"
-            else printf " %11.2f", x * 2 * p / (peak * 1e9)
+            else printf " %11.2f", x * 2 * (lp + (p - lp) / 128) / (peak * 1e9)
           }
           printf "\n"
         }
