@@ -646,6 +646,8 @@ private:
               high[j] = perBlock[j][de.highComponent];
           }
           Value k0 = nb.create<arith::MulIOp>(l, kb, cst(block));
+          if (oneRow)
+            prefetchNextTiles(nb, l, kb, tileIdx);
           // x's scale (per 32) and sum of xq (per B, emitQuantizeRows).
           Value xScaleAt =
               block == 32 ? kb
@@ -735,6 +737,32 @@ private:
       for (int64_t j = 0; j < nt; ++j)
         b.create<vector::StoreOp>(loc, blocks.getResult(i * nt + j), out,
                                   ValueRange{rowIdx[i], outCol[j]});
+  }
+
+  /// Decode: the values of kernel block kb of the next nt column tiles,
+  /// prefetched (into L2: a group of K 2048 is L1's 32 KiB) while this tile
+  /// group's block is computed. A one-row body reads nt short streams (a
+  /// q4_0 tile of K 768 is 3 KiB) that end before the hardware prefetcher
+  /// has ramped up. Zen 3, stories110M shape, -t 1: decode CPU time q4_0
+  /// -16%, Q4_K_M -10%, q8_0 and the stories15M shape unchanged.
+  void prefetchNextTiles(OpBuilder &nb, Location l, Value kb,
+                         ArrayRef<Value> tileIdx) {
+    const mlir::tfm::DotEncoding &de = *mlir::tfm::dotEncoding(*encoding);
+    const int64_t block = mlir::tfm::kernelBlock(*encoding);
+    const int64_t blockBytes = (de.nibbles ? block / 2 : block) * p;
+    Value at = nb.create<arith::MulIOp>(l, kb, cst(blockBytes));
+    int64_t nt = tileIdx.size();
+    for (int64_t j = 0; j < nt; ++j) {
+      Value tile = nb.create<arith::AddIOp>(l, tileIdx[j], cst(nt));
+      for (int64_t line = 0; line < blockBytes; line += 64)
+        nb.create<memref::PrefetchOp>(
+            l, components[0],
+            ValueRange{
+                tile,
+                line ? nb.create<arith::AddIOp>(l, at, cst(line)).getResult()
+                     : at},
+            /*isWrite=*/false, /*localityHint=*/2, /*isDataCache=*/true);
+    }
   }
 
   /// One dot step of 4 k (from `xk`) for every row of the register tile
