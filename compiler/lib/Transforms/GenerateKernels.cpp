@@ -47,7 +47,8 @@
 // row tiles read, and starts the int32 sums at -offset * sum(xq) where the
 // quantization stored that. The LM head with int-dot-head-bits=16 (body
 // `..._<E>_dot16_<isa>`) takes x as int16 (two bytes each in xq) and keeps
-// two int32 lanes per column until each block's end (IntegerDot.h).
+// two int32 lanes per column until each block's end, or for unsigned q
+// without VNNI one, from x's low and high bytes (IntegerDot.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -606,8 +607,9 @@ private:
     Type f32 = b.getF32Type(), i32 = b.getI32Type();
     auto vecType = VectorType::get({p}, f32);
     auto sumType = VectorType::get({p}, i32);
-    // int16: two lanes per column until the block's end (emitWordDotStep).
-    const bool words = bits == 16;
+    // int16: two lanes per column until the block's end (emitWordDotStep),
+    // but for split words (one lane, as int8).
+    const bool words = bits == 16 && !splitWords();
     auto stepType = VectorType::get({words ? 2 * p : p}, i32);
     SmallVector<Value> rowIdx, tileIdx, outCol;
     for (int64_t i = 0; i < mt; ++i)
@@ -633,7 +635,7 @@ private:
         DenseElementsAttr::get(stepType, b.getI32IntegerAttr(0)));
     SmallVector<Value> sumInit(mt * nt, zeroSums);
     const bool offsetInSums =
-        (kept || words) && mlir::tfm::intDotOffsetInSums(de, dot, bits);
+        (kept || bits == 16) && mlir::tfm::intDotOffsetInSums(de, dot, bits);
     auto blocks = b.create<scf::ForOp>(
         loc, b.create<arith::DivUIOp>(loc, kLo, cst(block)),
         b.create<arith::DivUIOp>(loc, kHi, cst(block)), cst(1), init,
@@ -654,7 +656,7 @@ private:
           Value xSumAt = nb.create<arith::AddIOp>(l, kb, cst(k / 32));
           // The int32 sums start at -offset * sum(xq) (as i32 in xd) where
           // the quantization stored it so (intDotOffsetInSums); int16 sums
-          // take it after their lane pairs are summed.
+          // in lane pairs take it after those are summed.
           SmallVector<Value> start(sumInit), first;
           if (offsetInSums)
             for (int64_t i = 0; i < mt; ++i) {
@@ -737,12 +739,36 @@ private:
                                   ValueRange{rowIdx[i], outCol[j]});
   }
 
+  /// True when int16 x enters as bytes (intDotSplitWords).
+  bool splitWords() const {
+    return bits == 16 &&
+           mlir::tfm::intDotSplitWords(*mlir::tfm::dotEncoding(*encoding), dot);
+  }
+
   /// One dot step of 4 k (from `xk`) for every row of the register tile
   /// and every tile's weights `ws`.
   void dotRows(OpBuilder &sb, Location sl, ArrayRef<mlir::tfm::DotWeights> ws,
                Value xk, ArrayRef<Value> rowIdx, SmallVector<Value> &sums) {
     int64_t nt = ws.size();
+    auto quadAt = [&](Value row, Value at) {
+      return sb.create<vector::LoadOp>(sl, VectorType::get({4}, sb.getI8Type()),
+                                       xq, ValueRange{row, at});
+    };
     for (auto [i, row] : llvm::enumerate(rowIdx)) {
+      if (splitWords()) {
+        // x's 4 low bytes at 2 xk, its 4 high ones at 2 xk + 4.
+        Value at = sb.create<arith::MulIOp>(sl, xk, cst(2));
+        Value xl =
+            mlir::tfm::emitDotActivations(sb, sl, dot, quadAt(row, at), p).x;
+        Value xh = mlir::tfm::emitDotActivations(
+                       sb, sl, dot,
+                       quadAt(row, sb.create<arith::AddIOp>(sl, at, cst(4))), p)
+                       .x;
+        for (int64_t j = 0; j < nt; ++j)
+          sums[i * nt + j] = mlir::tfm::emitSplitWordDotStep(
+              sb, sl, dot, sums[i * nt + j], ws[j].magnitude, xl, xh, p);
+        continue;
+      }
       if (bits == 16) {
         // x's 4 int16s at bytes 2 xk ...
         Value quad = sb.create<vector::BitCastOp>(
@@ -756,10 +782,8 @@ private:
               sb, sl, dot, sums[i * nt + j], ws[j].magnitude, xs, p);
         continue;
       }
-      Value quad = sb.create<vector::LoadOp>(
-          sl, VectorType::get({4}, sb.getI8Type()), xq, ValueRange{row, xk});
       mlir::tfm::DotActivations xs =
-          mlir::tfm::emitDotActivations(sb, sl, dot, quad, p);
+          mlir::tfm::emitDotActivations(sb, sl, dot, quadAt(row, xk), p);
       for (int64_t j = 0; j < nt; ++j)
         sums[i * nt + j] =
             mlir::tfm::emitDotStep(sb, sl, dot, sums[i * nt + j], ws[j], xs, p);
@@ -778,6 +802,7 @@ private:
     int64_t nt = tileIdx.size();
     // Rows of the values array per block.
     const int64_t blockRows = de.nibbles ? block / 2 : block;
+    const int64_t parts = de.nibbles ? 2 : 1;
     Value row0 = nb.create<arith::MulIOp>(l, kb, cst(blockRows));
     return nb.create<scf::ForOp>(
         l, cst(0), cst(blockRows), cst(4), sumInit,
@@ -793,7 +818,7 @@ private:
               raw.back() = mlir::tfm::transposeQuads(sb, sl, raw.back(), p);
           }
           SmallVector<Value> next(sums);
-          for (int64_t part = 0; part < (de.nibbles ? 2 : 1); ++part) {
+          for (int64_t part = 0; part < parts; ++part) {
             SmallVector<mlir::tfm::DotWeights> ws;
             for (int64_t j = 0; j < nt; ++j) {
               ws.push_back(
@@ -802,7 +827,7 @@ private:
                   : bits == 16
                       ? mlir::tfm::DotWeights{raw[j], Value(), Value()}
                       : mlir::tfm::emitDotWeights(sb, sl, dot, raw[j], p));
-              if (bits == 16)
+              if (bits == 16 && !splitWords())
                 ws.back().magnitude =
                     mlir::tfm::emitWordWeights(sb, sl, de, ws.back().magnitude);
             }
@@ -830,11 +855,12 @@ private:
             Value v = sb.create<vector::LoadOp>(
                 sl, VectorType::get({4 * p}, sb.getI8Type()), kept,
                 ValueRange{cst(j), at});
-            ws.push_back(
-                bits == 16   ? mlir::tfm::DotWeights{mlir::tfm::emitWordWeights(
-                                                       sb, sl, de, v),
-                                                   Value(), Value()}
-                : de.nibbles ? mlir::tfm::DotWeights{v, Value(), Value()}
+            ws.push_back(bits == 16 && !splitWords()
+                             ? mlir::tfm::DotWeights{mlir::tfm::emitWordWeights(
+                                                         sb, sl, de, v),
+                                                     Value(), Value()}
+                         : de.nibbles
+                             ? mlir::tfm::DotWeights{v, Value(), Value()}
                              : mlir::tfm::emitSignedWeights(sb, sl, dot, v));
           }
           SmallVector<Value> next(sums);
@@ -1148,7 +1174,8 @@ struct TfmGenerateKernelsPass
                   mlir::tfm::intDotOffsetInSums(de, linear.dot, linear.bits)
               ? mlir::tfm::intDotOffset(de, linear.dot, linear.bits)
               : 0,
-          linear.bits);
+          linear.bits,
+          linear.bits == 16 && mlir::tfm::intDotSplitWords(de, linear.dot));
       operands.append({anyView(xd), anyView(xq)});
       quantized = {xq, xd};
     } else {
