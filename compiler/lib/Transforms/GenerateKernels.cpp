@@ -745,10 +745,21 @@ private:
            mlir::tfm::intDotSplitWords(*mlir::tfm::dotEncoding(*encoding), dot);
   }
 
+  /// Dot steps whose i16 pair sums add up before their vpmaddwd (int8:
+  /// intDotPairSteps; else 1).
+  int64_t pairSteps() const {
+    return bits == 8 ? mlir::tfm::intDotPairSteps(
+                           *mlir::tfm::dotEncoding(*encoding), dot)
+                     : 1;
+  }
+
   /// One dot step of 4 k (from `xk`) for every row of the register tile
-  /// and every tile's weights `ws`.
+  /// and every tile's weights `ws`: into `sums`, or with `pairs`
+  /// (pairSteps() > 1) into the i16 pair sums (null: none yet) that
+  /// addPairs takes into `sums`.
   void dotRows(OpBuilder &sb, Location sl, ArrayRef<mlir::tfm::DotWeights> ws,
-               Value xk, ArrayRef<Value> rowIdx, SmallVector<Value> &sums) {
+               Value xk, ArrayRef<Value> rowIdx, SmallVector<Value> &sums,
+               SmallVector<Value> *pairs = nullptr) {
     int64_t nt = ws.size();
     auto quadAt = [&](Value row, Value at) {
       return sb.create<vector::LoadOp>(sl, VectorType::get({4}, sb.getI8Type()),
@@ -784,16 +795,32 @@ private:
       }
       mlir::tfm::DotActivations xs =
           mlir::tfm::emitDotActivations(sb, sl, dot, quadAt(row, xk), p);
-      for (int64_t j = 0; j < nt; ++j)
-        sums[i * nt + j] =
-            mlir::tfm::emitDotStep(sb, sl, dot, sums[i * nt + j], ws[j], xs, p);
+      for (int64_t j = 0; j < nt; ++j) {
+        if (!pairs) {
+          sums[i * nt + j] = mlir::tfm::emitDotStep(
+              sb, sl, dot, sums[i * nt + j], ws[j], xs, p);
+          continue;
+        }
+        Value step = mlir::tfm::emitDotPairs(sb, sl, dot, ws[j], xs, p);
+        Value &pair = (*pairs)[i * nt + j];
+        pair =
+            pair ? sb.create<arith::AddIOp>(sl, pair, step).getResult() : step;
+      }
     }
+  }
+
+  /// sums + the pair sums of dotRows' `pairs`.
+  void addPairs(OpBuilder &sb, Location sl, SmallVector<Value> &sums,
+                ArrayRef<Value> pairs) {
+    for (auto [sum, pair] : llvm::zip(sums, pairs))
+      sum = mlir::tfm::emitPairSums(sb, sl, dot, sum, pair, p);
   }
 
   /// The int32 sums of kernel block kb (its first k: k0) from the weights
   /// as stored: per 4 rows of values one 4P-byte load per tile, transposed
   /// (4-bit: two dot steps from it, the low and the high nibbles, with the
-  /// tiles' high bits `high`, null without).
+  /// tiles' high bits `high`, null without; their pair sums added in i16
+  /// where pairSteps() allows).
   scf::ForOp rawSteps(OpBuilder &nb, Location l, Value kb, Value k0,
                       ArrayRef<Value> tileIdx, ArrayRef<Value> high,
                       ArrayRef<Value> rowIdx, ValueRange sumInit) {
@@ -803,6 +830,8 @@ private:
     // Rows of the values array per block.
     const int64_t blockRows = de.nibbles ? block / 2 : block;
     const int64_t parts = de.nibbles ? 2 : 1;
+    // The two nibble steps of a load add their pair sums in i16.
+    const bool paired = pairSteps() >= 2;
     Value row0 = nb.create<arith::MulIOp>(l, kb, cst(blockRows));
     return nb.create<scf::ForOp>(
         l, cst(0), cst(blockRows), cst(4), sumInit,
@@ -817,7 +846,7 @@ private:
             if (de.nibbles || bits == 16)
               raw.back() = mlir::tfm::transposeQuads(sb, sl, raw.back(), p);
           }
-          SmallVector<Value> next(sums);
+          SmallVector<Value> next(sums), pairs(sums.size());
           for (int64_t part = 0; part < parts; ++part) {
             SmallVector<mlir::tfm::DotWeights> ws;
             for (int64_t j = 0; j < nt; ++j) {
@@ -833,8 +862,10 @@ private:
             }
             Value xk = sb.create<arith::AddIOp>(
                 sl, sb.create<arith::AddIOp>(sl, k0, r), cst(block / 2 * part));
-            dotRows(sb, sl, ws, xk, rowIdx, next);
+            dotRows(sb, sl, ws, xk, rowIdx, next, paired ? &pairs : nullptr);
           }
+          if (paired)
+            addPairs(sb, sl, next, pairs);
           sb.create<scf::YieldOp>(sl, next);
         });
   }
@@ -845,27 +876,37 @@ private:
                        int64_t nt, ArrayRef<Value> rowIdx, ValueRange sumInit) {
     const mlir::tfm::DotEncoding &de = *mlir::tfm::dotEncoding(*encoding);
     Value at0 = nb.create<arith::SubIOp>(l, k0, kLo);
+    // Two steps per iteration where their pair sums fit in i16 (more were
+    // not faster: docs/design.md).
+    const int64_t steps = std::min<int64_t>(2, pairSteps());
     return nb.create<scf::ForOp>(
-        l, cst(0), cst(mlir::tfm::kernelBlock(*encoding)), cst(4), sumInit,
-        [&](OpBuilder &sb, Location sl, Value s, ValueRange sums) {
-          Value at = sb.create<arith::MulIOp>(
-              sl, sb.create<arith::AddIOp>(sl, at0, s), cst(p));
-          SmallVector<mlir::tfm::DotWeights> ws;
-          for (int64_t j = 0; j < nt; ++j) {
-            Value v = sb.create<vector::LoadOp>(
-                sl, VectorType::get({4 * p}, sb.getI8Type()), kept,
-                ValueRange{cst(j), at});
-            ws.push_back(bits == 16 && !splitWords()
-                             ? mlir::tfm::DotWeights{mlir::tfm::emitWordWeights(
-                                                         sb, sl, de, v),
-                                                     Value(), Value()}
-                         : de.nibbles
-                             ? mlir::tfm::DotWeights{v, Value(), Value()}
-                             : mlir::tfm::emitSignedWeights(sb, sl, dot, v));
+        l, cst(0), cst(mlir::tfm::kernelBlock(*encoding)), cst(4 * steps),
+        sumInit, [&](OpBuilder &sb, Location sl, Value s0, ValueRange sums) {
+          SmallVector<Value> next(sums), pairs(sums.size());
+          for (int64_t t = 0; t < steps; ++t) {
+            Value s =
+                t ? sb.create<arith::AddIOp>(sl, s0, cst(4 * t)).getResult()
+                  : s0;
+            Value at = sb.create<arith::MulIOp>(
+                sl, sb.create<arith::AddIOp>(sl, at0, s), cst(p));
+            SmallVector<mlir::tfm::DotWeights> ws;
+            for (int64_t j = 0; j < nt; ++j) {
+              Value v = sb.create<vector::LoadOp>(
+                  sl, VectorType::get({4 * p}, sb.getI8Type()), kept,
+                  ValueRange{cst(j), at});
+              ws.push_back(
+                  bits == 16 && !splitWords()
+                      ? mlir::tfm::DotWeights{mlir::tfm::emitWordWeights(sb, sl,
+                                                                         de, v),
+                                              Value(), Value()}
+                  : de.nibbles ? mlir::tfm::DotWeights{v, Value(), Value()}
+                               : mlir::tfm::emitSignedWeights(sb, sl, dot, v));
+            }
+            dotRows(sb, sl, ws, sb.create<arith::AddIOp>(sl, k0, s).getResult(),
+                    rowIdx, next, steps > 1 ? &pairs : nullptr);
           }
-          SmallVector<Value> next(sums);
-          dotRows(sb, sl, ws, sb.create<arith::AddIOp>(sl, k0, s).getResult(),
-                  rowIdx, next);
+          if (steps > 1)
+            addPairs(sb, sl, next, pairs);
           sb.create<scf::YieldOp>(sl, next);
         });
   }

@@ -224,16 +224,10 @@ DotActivations emitDotActivations(OpBuilder &b, Location loc, IntDotIsa isa,
   return {x, b.create<arith::SubIOp>(loc, zero, x)};
 }
 
-Value emitDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
-                  const DotWeights &w, const DotActivations &x, int64_t p) {
+Value emitDotPairs(OpBuilder &b, Location loc, IntDotIsa isa,
+                   const DotWeights &w, const DotActivations &x, int64_t p) {
   const IsaInfo &i = info(isa);
   Type i8 = b.getI8Type();
-  if (!i.dot.empty()) {
-    Type words = vec(p, b.getI32Type());
-    return intrinsic(b, loc, i.dot, words,
-                     {acc, b.create<vector::BitCastOp>(loc, words, w.magnitude),
-                      b.create<vector::BitCastOp>(loc, words, x.x)});
-  }
   // sign(x, w): psignb, or -x where w < 0 (AVX-512 has no vpsignb); x
   // itself for unsigned weights.
   Value sx =
@@ -241,9 +235,33 @@ Value emitDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
       : i.psign.empty()
           ? b.create<arith::SelectOp>(loc, w.negative, x.negX, x.x).getResult()
           : intrinsic(b, loc, i.psign, vec(4 * p, i8), {x.x, w.raw});
-  Value pairs = intrinsic(b, loc, i.maddubs, vec(2 * p, b.getI16Type()),
-                          {w.magnitude, sx});
-  return addPairs(b, loc, i, acc, pairs, 1, p);
+  return intrinsic(b, loc, i.maddubs, vec(2 * p, b.getI16Type()),
+                   {w.magnitude, sx});
+}
+
+Value emitPairSums(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
+                   Value pairs, int64_t p) {
+  return addPairs(b, loc, info(isa), acc, pairs, 1, p);
+}
+
+int64_t intDotPairSteps(const DotEncoding &de, IntDotIsa isa) {
+  if (!de.nibbles || intDotBiased(isa))
+    return 1;
+  // |pair| <= 2 * qmax * 127 per step (q < 2^(4 + highBits)).
+  const int64_t qmax = (int64_t(16) << de.highBits) - 1;
+  return std::max<int64_t>(1, 32767 / (2 * qmax * 127));
+}
+
+Value emitDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
+                  const DotWeights &w, const DotActivations &x, int64_t p) {
+  const IsaInfo &i = info(isa);
+  if (!i.dot.empty()) {
+    Type words = vec(p, b.getI32Type());
+    return intrinsic(b, loc, i.dot, words,
+                     {acc, b.create<vector::BitCastOp>(loc, words, w.magnitude),
+                      b.create<vector::BitCastOp>(loc, words, x.x)});
+  }
+  return emitPairSums(b, loc, isa, acc, emitDotPairs(b, loc, isa, w, x, p), p);
 }
 
 bool intDotSplitWords(const DotEncoding &de, IntDotIsa isa) {

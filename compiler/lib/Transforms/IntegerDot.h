@@ -7,9 +7,11 @@
 // vpmaddubsw + vpmaddwd or VNNI's vpdpbusd (LLVM intrinsics: MLIR 19's
 // x86vector dialect has no integer dot product). A block (a K-quant's
 // sub-block) of w = d * (q - offset) (+- m) contributes d * xd * (sum q * xq
-// - offset * sum xq) (+- m * xd * sum xq). The LM head's may take int16
-// activations instead (emitWord*: pmaddwd or VNNI's vpdpwssd on q widened to
-// i16; for unsigned q without VNNI x split into bytes, two vpmaddubsw:
+// - offset * sum xq) (+- m * xd * sum xq). Without VNNI, unsigned q's
+// vpmaddubsw pair sums of a load's two nibble steps are added in i16 before
+// one vpmaddwd (emitDotPairs). The LM head's may take int16 activations
+// instead (emitWord*: pmaddwd or VNNI's vpdpwssd on q widened to i16; for
+// unsigned q without VNNI x split into bytes, two vpmaddubsw:
 // emitSplitWordDotStep).
 //
 //===----------------------------------------------------------------------===//
@@ -115,6 +117,18 @@ DotActivations emitDotActivations(OpBuilder &b, Location loc, IntDotIsa isa,
 /// [-127, 127]); vpdpbusd has no i16 step, so w + 128 and x.
 Value emitDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
                   const DotWeights &w, const DotActivations &x, int64_t p);
+/// emitDotStep in two halves (no VNNI): the vpmaddubsw i16 pair sums
+/// (vector<2P x i16>), which steps on unsigned q may add up with vpaddw
+/// (intDotPairSteps of them), then acc + their sums per lane (vpmaddwd by
+/// ones).
+Value emitDotPairs(OpBuilder &b, Location loc, IntDotIsa isa,
+                   const DotWeights &w, const DotActivations &x, int64_t p);
+Value emitPairSums(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
+                   Value pairs, int64_t p);
+/// The dot steps of `de` whose pair sums stay exact in i16: |pair| <= 2 *
+/// qmax * 127 per step, so 8 for q4 (3810), 4 for q5 (7874), 2 for q6_K
+/// (16002); 1 for q8_0's signed w (2 * 128 * 127) and for VNNI.
+int64_t intDotPairSteps(const DotEncoding &de, IntDotIsa isa);
 
 /// int16 activations (the LM head: the int8 rounding of its input was most
 /// of the logits' error, docs/design.md): x per block of 32 to int16 (d =
