@@ -47,7 +47,8 @@
 // row tiles read, and starts the int32 sums at -offset * sum(xq) where the
 // quantization stored that. The LM head with int-dot-head-bits=16 (body
 // `..._<E>_dot16_<isa>`) takes x as int16 (two bytes each in xq) and keeps
-// two int32 lanes per column until each block's end (IntegerDot.h).
+// two int32 lanes per column until each block's end, or for unsigned q
+// without VNNI one, from x's low and high bytes (IntegerDot.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -606,8 +607,9 @@ private:
     Type f32 = b.getF32Type(), i32 = b.getI32Type();
     auto vecType = VectorType::get({p}, f32);
     auto sumType = VectorType::get({p}, i32);
-    // int16: two lanes per column until the block's end (emitWordDotStep).
-    const bool words = bits == 16;
+    // int16: two lanes per column until the block's end (emitWordDotStep),
+    // but for split words (one lane, as int8).
+    const bool words = bits == 16 && !splitWords();
     auto stepType = VectorType::get({words ? 2 * p : p}, i32);
     SmallVector<Value> rowIdx, tileIdx, outCol;
     for (int64_t i = 0; i < mt; ++i)
@@ -633,7 +635,7 @@ private:
         DenseElementsAttr::get(stepType, b.getI32IntegerAttr(0)));
     SmallVector<Value> sumInit(mt * nt, zeroSums);
     const bool offsetInSums =
-        (kept || words) && mlir::tfm::intDotOffsetInSums(de, dot, bits);
+        (kept || bits == 16) && mlir::tfm::intDotOffsetInSums(de, dot, bits);
     auto blocks = b.create<scf::ForOp>(
         loc, b.create<arith::DivUIOp>(loc, kLo, cst(block)),
         b.create<arith::DivUIOp>(loc, kHi, cst(block)), cst(1), init,
@@ -656,7 +658,7 @@ private:
           Value xSumAt = nb.create<arith::AddIOp>(l, kb, cst(k / 32));
           // The int32 sums start at -offset * sum(xq) (as i32 in xd) where
           // the quantization stored it so (intDotOffsetInSums); int16 sums
-          // take it after their lane pairs are summed.
+          // in lane pairs take it after those are summed.
           SmallVector<Value> start(sumInit), first;
           if (offsetInSums)
             for (int64_t i = 0; i < mt; ++i) {
@@ -765,12 +767,47 @@ private:
     }
   }
 
+  /// True when int16 x enters as bytes (intDotSplitWords).
+  bool splitWords() const {
+    return bits == 16 &&
+           mlir::tfm::intDotSplitWords(*mlir::tfm::dotEncoding(*encoding), dot);
+  }
+
+  /// Dot steps whose i16 pair sums add up before their vpmaddwd (int8:
+  /// intDotPairSteps; else 1).
+  int64_t pairSteps() const {
+    return bits == 8 ? mlir::tfm::intDotPairSteps(
+                           *mlir::tfm::dotEncoding(*encoding), dot)
+                     : 1;
+  }
+
   /// One dot step of 4 k (from `xk`) for every row of the register tile
-  /// and every tile's weights `ws`.
+  /// and every tile's weights `ws`: into `sums`, or with `pairs`
+  /// (pairSteps() > 1) into the i16 pair sums (null: none yet) that
+  /// addPairs takes into `sums`.
   void dotRows(OpBuilder &sb, Location sl, ArrayRef<mlir::tfm::DotWeights> ws,
-               Value xk, ArrayRef<Value> rowIdx, SmallVector<Value> &sums) {
+               Value xk, ArrayRef<Value> rowIdx, SmallVector<Value> &sums,
+               SmallVector<Value> *pairs = nullptr) {
     int64_t nt = ws.size();
+    auto quadAt = [&](Value row, Value at) {
+      return sb.create<vector::LoadOp>(sl, VectorType::get({4}, sb.getI8Type()),
+                                       xq, ValueRange{row, at});
+    };
     for (auto [i, row] : llvm::enumerate(rowIdx)) {
+      if (splitWords()) {
+        // x's 4 low bytes at 2 xk, its 4 high ones at 2 xk + 4.
+        Value at = sb.create<arith::MulIOp>(sl, xk, cst(2));
+        Value xl =
+            mlir::tfm::emitDotActivations(sb, sl, dot, quadAt(row, at), p).x;
+        Value xh = mlir::tfm::emitDotActivations(
+                       sb, sl, dot,
+                       quadAt(row, sb.create<arith::AddIOp>(sl, at, cst(4))), p)
+                       .x;
+        for (int64_t j = 0; j < nt; ++j)
+          sums[i * nt + j] = mlir::tfm::emitSplitWordDotStep(
+              sb, sl, dot, sums[i * nt + j], ws[j].magnitude, xl, xh, p);
+        continue;
+      }
       if (bits == 16) {
         // x's 4 int16s at bytes 2 xk ...
         Value quad = sb.create<vector::BitCastOp>(
@@ -784,20 +821,34 @@ private:
               sb, sl, dot, sums[i * nt + j], ws[j].magnitude, xs, p);
         continue;
       }
-      Value quad = sb.create<vector::LoadOp>(
-          sl, VectorType::get({4}, sb.getI8Type()), xq, ValueRange{row, xk});
       mlir::tfm::DotActivations xs =
-          mlir::tfm::emitDotActivations(sb, sl, dot, quad, p);
-      for (int64_t j = 0; j < nt; ++j)
-        sums[i * nt + j] =
-            mlir::tfm::emitDotStep(sb, sl, dot, sums[i * nt + j], ws[j], xs, p);
+          mlir::tfm::emitDotActivations(sb, sl, dot, quadAt(row, xk), p);
+      for (int64_t j = 0; j < nt; ++j) {
+        if (!pairs) {
+          sums[i * nt + j] = mlir::tfm::emitDotStep(
+              sb, sl, dot, sums[i * nt + j], ws[j], xs, p);
+          continue;
+        }
+        Value step = mlir::tfm::emitDotPairs(sb, sl, dot, ws[j], xs, p);
+        Value &pair = (*pairs)[i * nt + j];
+        pair =
+            pair ? sb.create<arith::AddIOp>(sl, pair, step).getResult() : step;
+      }
     }
+  }
+
+  /// sums + the pair sums of dotRows' `pairs`.
+  void addPairs(OpBuilder &sb, Location sl, SmallVector<Value> &sums,
+                ArrayRef<Value> pairs) {
+    for (auto [sum, pair] : llvm::zip(sums, pairs))
+      sum = mlir::tfm::emitPairSums(sb, sl, dot, sum, pair, p);
   }
 
   /// The int32 sums of kernel block kb (its first k: k0) from the weights
   /// as stored: per 4 rows of values one 4P-byte load per tile, transposed
   /// (4-bit: two dot steps from it, the low and the high nibbles, with the
-  /// tiles' high bits `high`, null without).
+  /// tiles' high bits `high`, null without; their pair sums added in i16
+  /// where pairSteps() allows).
   scf::ForOp rawSteps(OpBuilder &nb, Location l, Value kb, Value k0,
                       ArrayRef<Value> tileIdx, ArrayRef<Value> high,
                       ArrayRef<Value> rowIdx, ValueRange sumInit) {
@@ -806,6 +857,9 @@ private:
     int64_t nt = tileIdx.size();
     // Rows of the values array per block.
     const int64_t blockRows = de.nibbles ? block / 2 : block;
+    const int64_t parts = de.nibbles ? 2 : 1;
+    // The two nibble steps of a load add their pair sums in i16.
+    const bool paired = pairSteps() >= 2;
     Value row0 = nb.create<arith::MulIOp>(l, kb, cst(blockRows));
     return nb.create<scf::ForOp>(
         l, cst(0), cst(blockRows), cst(4), sumInit,
@@ -820,8 +874,8 @@ private:
             if (de.nibbles || bits == 16)
               raw.back() = mlir::tfm::transposeQuads(sb, sl, raw.back(), p);
           }
-          SmallVector<Value> next(sums);
-          for (int64_t part = 0; part < (de.nibbles ? 2 : 1); ++part) {
+          SmallVector<Value> next(sums), pairs(sums.size());
+          for (int64_t part = 0; part < parts; ++part) {
             SmallVector<mlir::tfm::DotWeights> ws;
             for (int64_t j = 0; j < nt; ++j) {
               ws.push_back(
@@ -830,14 +884,16 @@ private:
                   : bits == 16
                       ? mlir::tfm::DotWeights{raw[j], Value(), Value()}
                       : mlir::tfm::emitDotWeights(sb, sl, dot, raw[j], p));
-              if (bits == 16)
+              if (bits == 16 && !splitWords())
                 ws.back().magnitude =
                     mlir::tfm::emitWordWeights(sb, sl, de, ws.back().magnitude);
             }
             Value xk = sb.create<arith::AddIOp>(
                 sl, sb.create<arith::AddIOp>(sl, k0, r), cst(block / 2 * part));
-            dotRows(sb, sl, ws, xk, rowIdx, next);
+            dotRows(sb, sl, ws, xk, rowIdx, next, paired ? &pairs : nullptr);
           }
+          if (paired)
+            addPairs(sb, sl, next, pairs);
           sb.create<scf::YieldOp>(sl, next);
         });
   }
@@ -848,26 +904,37 @@ private:
                        int64_t nt, ArrayRef<Value> rowIdx, ValueRange sumInit) {
     const mlir::tfm::DotEncoding &de = *mlir::tfm::dotEncoding(*encoding);
     Value at0 = nb.create<arith::SubIOp>(l, k0, kLo);
+    // Two steps per iteration where their pair sums fit in i16 (more were
+    // not faster: docs/design.md).
+    const int64_t steps = std::min<int64_t>(2, pairSteps());
     return nb.create<scf::ForOp>(
-        l, cst(0), cst(mlir::tfm::kernelBlock(*encoding)), cst(4), sumInit,
-        [&](OpBuilder &sb, Location sl, Value s, ValueRange sums) {
-          Value at = sb.create<arith::MulIOp>(
-              sl, sb.create<arith::AddIOp>(sl, at0, s), cst(p));
-          SmallVector<mlir::tfm::DotWeights> ws;
-          for (int64_t j = 0; j < nt; ++j) {
-            Value v = sb.create<vector::LoadOp>(
-                sl, VectorType::get({4 * p}, sb.getI8Type()), kept,
-                ValueRange{cst(j), at});
-            ws.push_back(
-                bits == 16   ? mlir::tfm::DotWeights{mlir::tfm::emitWordWeights(
-                                                       sb, sl, de, v),
-                                                   Value(), Value()}
-                : de.nibbles ? mlir::tfm::DotWeights{v, Value(), Value()}
-                             : mlir::tfm::emitSignedWeights(sb, sl, dot, v));
+        l, cst(0), cst(mlir::tfm::kernelBlock(*encoding)), cst(4 * steps),
+        sumInit, [&](OpBuilder &sb, Location sl, Value s0, ValueRange sums) {
+          SmallVector<Value> next(sums), pairs(sums.size());
+          for (int64_t t = 0; t < steps; ++t) {
+            Value s =
+                t ? sb.create<arith::AddIOp>(sl, s0, cst(4 * t)).getResult()
+                  : s0;
+            Value at = sb.create<arith::MulIOp>(
+                sl, sb.create<arith::AddIOp>(sl, at0, s), cst(p));
+            SmallVector<mlir::tfm::DotWeights> ws;
+            for (int64_t j = 0; j < nt; ++j) {
+              Value v = sb.create<vector::LoadOp>(
+                  sl, VectorType::get({4 * p}, sb.getI8Type()), kept,
+                  ValueRange{cst(j), at});
+              ws.push_back(
+                  bits == 16 && !splitWords()
+                      ? mlir::tfm::DotWeights{mlir::tfm::emitWordWeights(sb, sl,
+                                                                         de, v),
+                                              Value(), Value()}
+                  : de.nibbles ? mlir::tfm::DotWeights{v, Value(), Value()}
+                               : mlir::tfm::emitSignedWeights(sb, sl, dot, v));
+            }
+            dotRows(sb, sl, ws, sb.create<arith::AddIOp>(sl, k0, s).getResult(),
+                    rowIdx, next, steps > 1 ? &pairs : nullptr);
           }
-          SmallVector<Value> next(sums);
-          dotRows(sb, sl, ws, sb.create<arith::AddIOp>(sl, k0, s).getResult(),
-                  rowIdx, next);
+          if (steps > 1)
+            addPairs(sb, sl, next, pairs);
           sb.create<scf::YieldOp>(sl, next);
         });
   }
@@ -1176,7 +1243,8 @@ struct TfmGenerateKernelsPass
                   mlir::tfm::intDotOffsetInSums(de, linear.dot, linear.bits)
               ? mlir::tfm::intDotOffset(de, linear.dot, linear.bits)
               : 0,
-          linear.bits);
+          linear.bits,
+          linear.bits == 16 && mlir::tfm::intDotSplitWords(de, linear.dot));
       operands.append({anyView(xd), anyView(xq)});
       quantized = {xq, xd};
     } else {

@@ -192,12 +192,30 @@ DotWeights emitDotWeights(OpBuilder &b, Location loc, IntDotIsa isa, Value raw,
       emitKeptWeights(b, loc, isa, transposeQuads(b, loc, raw, p)));
 }
 
-DotActivations emitDotActivations(OpBuilder &b, Location loc, IntDotIsa isa,
-                                  Value quad, int64_t p) {
+namespace {
+
+/// `quad` (vector<4xi8>) repeated over P 32-bit lanes.
+Value broadcastQuad(OpBuilder &b, Location loc, Value quad, int64_t p) {
   Value word = b.create<vector::BitCastOp>(loc, vec(1, b.getI32Type()), quad);
   Value lanes =
       b.create<vector::BroadcastOp>(loc, vec(p, b.getI32Type()), word);
-  Value x = b.create<vector::BitCastOp>(loc, vec(4 * p, b.getI8Type()), lanes);
+  return b.create<vector::BitCastOp>(loc, vec(4 * p, b.getI8Type()), lanes);
+}
+
+/// acc + per 32-bit lane the sum of the i16 `pairs` times `factor`
+/// (vpmaddwd).
+Value addPairs(OpBuilder &b, Location loc, const IsaInfo &i, Value acc,
+               Value pairs, int64_t factor, int64_t p) {
+  Value sums = intrinsic(b, loc, i.maddwd, vec(p, b.getI32Type()),
+                         {pairs, splat(b, loc, pairs.getType(), factor)});
+  return b.create<arith::AddIOp>(loc, acc, sums);
+}
+
+} // namespace
+
+DotActivations emitDotActivations(OpBuilder &b, Location loc, IntDotIsa isa,
+                                  Value quad, int64_t p) {
+  Value x = broadcastQuad(b, loc, quad, p);
   if (!info(isa).psign.empty() || !info(isa).dot.empty())
     return {x, Value()};
   auto type = cast<VectorType>(x.getType());
@@ -206,16 +224,10 @@ DotActivations emitDotActivations(OpBuilder &b, Location loc, IntDotIsa isa,
   return {x, b.create<arith::SubIOp>(loc, zero, x)};
 }
 
-Value emitDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
-                  const DotWeights &w, const DotActivations &x, int64_t p) {
+Value emitDotPairs(OpBuilder &b, Location loc, IntDotIsa isa,
+                   const DotWeights &w, const DotActivations &x, int64_t p) {
   const IsaInfo &i = info(isa);
-  Type i8 = b.getI8Type(), i16 = b.getI16Type(), i32 = b.getI32Type();
-  if (!i.dot.empty()) {
-    Type words = vec(p, i32);
-    return intrinsic(b, loc, i.dot, words,
-                     {acc, b.create<vector::BitCastOp>(loc, words, w.magnitude),
-                      b.create<vector::BitCastOp>(loc, words, x.x)});
-  }
+  Type i8 = b.getI8Type();
   // sign(x, w): psignb, or -x where w < 0 (AVX-512 has no vpsignb); x
   // itself for unsigned weights.
   Value sx =
@@ -223,13 +235,48 @@ Value emitDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
       : i.psign.empty()
           ? b.create<arith::SelectOp>(loc, w.negative, x.negX, x.x).getResult()
           : intrinsic(b, loc, i.psign, vec(4 * p, i8), {x.x, w.raw});
-  Value pairs =
-      intrinsic(b, loc, i.maddubs, vec(2 * p, i16), {w.magnitude, sx});
-  auto pairType = vec(2 * p, i16);
-  Value ones = b.create<arith::ConstantOp>(
-      loc, pairType, DenseElementsAttr::get(pairType, b.getI16IntegerAttr(1)));
-  Value sums = intrinsic(b, loc, i.maddwd, vec(p, i32), {pairs, ones});
-  return b.create<arith::AddIOp>(loc, acc, sums);
+  return intrinsic(b, loc, i.maddubs, vec(2 * p, b.getI16Type()),
+                   {w.magnitude, sx});
+}
+
+Value emitPairSums(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
+                   Value pairs, int64_t p) {
+  return addPairs(b, loc, info(isa), acc, pairs, 1, p);
+}
+
+int64_t intDotPairSteps(const DotEncoding &de, IntDotIsa isa) {
+  if (!de.nibbles || intDotBiased(isa))
+    return 1;
+  // |pair| <= 2 * qmax * 127 per step (q < 2^(4 + highBits)).
+  const int64_t qmax = (int64_t(16) << de.highBits) - 1;
+  return std::max<int64_t>(1, 32767 / (2 * qmax * 127));
+}
+
+Value emitDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
+                  const DotWeights &w, const DotActivations &x, int64_t p) {
+  const IsaInfo &i = info(isa);
+  if (!i.dot.empty()) {
+    Type words = vec(p, b.getI32Type());
+    return intrinsic(b, loc, i.dot, words,
+                     {acc, b.create<vector::BitCastOp>(loc, words, w.magnitude),
+                      b.create<vector::BitCastOp>(loc, words, x.x)});
+  }
+  return emitPairSums(b, loc, isa, acc, emitDotPairs(b, loc, isa, w, x, p), p);
+}
+
+bool intDotSplitWords(const DotEncoding &de, IntDotIsa isa) {
+  return de.nibbles && info(isa).wordDot.empty();
+}
+
+Value emitSplitWordDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
+                           Value q, Value xl, Value xh, int64_t p) {
+  const IsaInfo &i = info(isa);
+  auto pairType = vec(2 * p, b.getI16Type());
+  // u8 xl times s8 q (q <= 63): |pair| <= 2 * 255 * 63 = 32130; u8 q times
+  // s8 xh: <= 2 * 63 * 128. Neither saturates.
+  Value low = intrinsic(b, loc, i.maddubs, pairType, {xl, q});
+  Value high = intrinsic(b, loc, i.maddubs, pairType, {q, xh});
+  return addPairs(b, loc, i, addPairs(b, loc, i, acc, high, 256, p), low, 1, p);
 }
 
 Value emitWordWeights(OpBuilder &b, Location loc, const DotEncoding &de,
@@ -298,7 +345,7 @@ bool intDotOffsetInSums(const DotEncoding &de, IntDotIsa isa, int64_t bits) {
 
 void emitQuantizeRows(OpBuilder &b, Location loc, Value x, Value xq, Value xd,
                       int64_t k, int64_t sumBlock, int64_t sumOffset,
-                      int64_t bits) {
+                      int64_t bits, bool splitWords) {
   // int8: llama.cpp's 127 levels; int16: 32767.
   const float levels = bits == 16 ? 32767.0f : 127.0f;
   auto cst = [&](int64_t v) {
@@ -341,13 +388,24 @@ void emitQuantizeRows(OpBuilder &b, Location loc, Value x, Value xq, Value xd,
               Value q = bb.create<arith::FPToSIOp>(
                   bl, vec(32, bb.getIntegerType(bits)),
                   bb.create<math::RoundEvenOp>(bl, scaled));
-              // int16 values go to xq's bytes 2k, 2k + 1 (little-endian).
+              // int16 values go to xq's bytes 2k, 2k + 1 (little-endian);
+              // split, per 4 k their 4 low bytes, then their 4 high ones.
+              Value stored = q;
+              if (bits == 16) {
+                stored = bb.create<vector::BitCastOp>(
+                    bl, vec(64, bb.getI8Type()), q);
+                if (splitWords) {
+                  SmallVector<int64_t> mask;
+                  for (int64_t g = 0; g < 64; g += 8)
+                    for (int64_t h = 0; h < 2; ++h)
+                      for (int64_t t = 0; t < 4; ++t)
+                        mask.push_back(g + 2 * t + h);
+                  stored =
+                      bb.create<vector::ShuffleOp>(bl, stored, stored, mask);
+                }
+              }
               bb.create<vector::StoreOp>(
-                  bl,
-                  bits == 16 ? bb.create<vector::BitCastOp>(
-                                   bl, vec(64, bb.getI8Type()), q)
-                             : q,
-                  xq,
+                  bl, stored, xq,
                   ValueRange{
                       m,
                       bits == 16

@@ -7,8 +7,12 @@
 // vpmaddubsw + vpmaddwd or VNNI's vpdpbusd (LLVM intrinsics: MLIR 19's
 // x86vector dialect has no integer dot product). A block (a K-quant's
 // sub-block) of w = d * (q - offset) (+- m) contributes d * xd * (sum q * xq
-// - offset * sum xq) (+- m * xd * sum xq). The LM head's may take int16
-// activations instead (emitWord*: pmaddwd or VNNI's vpdpwssd).
+// - offset * sum xq) (+- m * xd * sum xq). Without VNNI, unsigned q's
+// vpmaddubsw pair sums of a load's two nibble steps are added in i16 before
+// one vpmaddwd (emitDotPairs). The LM head's may take int16 activations
+// instead (emitWord*: pmaddwd or VNNI's vpdpwssd on q widened to i16; for
+// unsigned q without VNNI x split into bytes, two vpmaddubsw:
+// emitSplitWordDotStep).
 //
 //===----------------------------------------------------------------------===//
 
@@ -113,6 +117,18 @@ DotActivations emitDotActivations(OpBuilder &b, Location loc, IntDotIsa isa,
 /// [-127, 127]); vpdpbusd has no i16 step, so w + 128 and x.
 Value emitDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
                   const DotWeights &w, const DotActivations &x, int64_t p);
+/// emitDotStep in two halves (no VNNI): the vpmaddubsw i16 pair sums
+/// (vector<2P x i16>), which steps on unsigned q may add up with vpaddw
+/// (intDotPairSteps of them), then acc + their sums per lane (vpmaddwd by
+/// ones).
+Value emitDotPairs(OpBuilder &b, Location loc, IntDotIsa isa,
+                   const DotWeights &w, const DotActivations &x, int64_t p);
+Value emitPairSums(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
+                   Value pairs, int64_t p);
+/// The dot steps of `de` whose pair sums stay exact in i16: |pair| <= 2 *
+/// qmax * 127 per step, so 8 for q4 (3810), 4 for q5 (7874), 2 for q6_K
+/// (16002); 1 for q8_0's signed w (2 * 128 * 127) and for VNNI.
+int64_t intDotPairSteps(const DotEncoding &de, IntDotIsa isa);
 
 /// int16 activations (the LM head: the int8 rounding of its input was most
 /// of the logits' error, docs/design.md): x per block of 32 to int16 (d =
@@ -136,6 +152,22 @@ Value emitWordDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
 /// The per-column sums (vector<P x i32>) of emitWordDotStep's lane pairs.
 Value emitWordPairSums(OpBuilder &b, Location loc, Value acc, int64_t p);
 
+/// True when `de`'s int16 dot steps on `isa` split x into bytes instead
+/// (no VNNI, q unsigned: 4/5/6-bit): x = 256 xh + xl with xl = x & 255
+/// (u8) and xh = x >> 8 (s8), sum q x = 256 sum q xh + sum q xl by two
+/// vpmaddubsw, as the int8 steps' (no widening of q to i16: that took 3
+/// shuffles per step). The quantization stores per 4 k the 4 xl, then the
+/// 4 xh (emitQuantizeRows' splitWords). On AVX2 (Zen 3) the q4_0 head's
+/// perf samples fell 1.35x, stories110M q4_0 decode rose 1.12x
+/// (docs/design.md).
+bool intDotSplitWords(const DotEncoding &de, IntDotIsa isa);
+/// acc (vector<P x i32>) + per lane c: sum over t < 4 of q[c][t] * x[t],
+/// from `q` (vector<4P x i8>, transposeQuads' lanes, unsigned q <= 63) and
+/// the broadcast quads of xl and xh (vector<4P x i8>): vpmaddwd of the xh
+/// pairs by 256 and of the xl pairs by 1.
+Value emitSplitWordDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
+                           Value q, Value xl, Value xh, int64_t p);
+
 /// The multiple of sum(xq) a block of `de` takes off its int32 sum: its
 /// offset, or 128 for q8_0 with vpdpbusd (w + 128) on int8 activations.
 int64_t intDotOffset(const DotEncoding &de, IntDotIsa isa, int64_t bits = 8);
@@ -152,10 +184,11 @@ bool intDotOffsetInSums(const DotEncoding &de, IntDotIsa isa, int64_t bits = 8);
 /// K/sumBlock) x f32>) the K/32 scales d (kept in f32), then the sums of q
 /// per `sumBlock` (32, or q6_K's 16) values, or with `sumOffset` the bits of
 /// the i32 -sumOffset * sum(q). With `bits` 16: d = max|x| / 32767 and q as
-/// int16 in xq's bytes (memref<M x 2K x i8>).
+/// int16 in xq's bytes (memref<M x 2K x i8>): little-endian, or with
+/// `splitWords` per 4 k their low bytes, then their high bytes.
 void emitQuantizeRows(OpBuilder &b, Location loc, Value x, Value xq, Value xd,
                       int64_t k, int64_t sumBlock = 32, int64_t sumOffset = 0,
-                      int64_t bits = 8);
+                      int64_t bits = 8, bool splitWords = false);
 
 } // namespace mlir::tfm
 
