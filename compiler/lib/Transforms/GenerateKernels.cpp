@@ -609,7 +609,7 @@ private:
     auto sumType = VectorType::get({p}, i32);
     // int16: two lanes per column until the block's end (emitWordDotStep),
     // but for split words (one lane, as int8).
-    const bool words = bits == 16 && !splitWords();
+    const bool words = widenedWords();
     auto stepType = VectorType::get({words ? 2 * p : p}, i32);
     SmallVector<Value> rowIdx, tileIdx, outCol;
     for (int64_t i = 0; i < mt; ++i)
@@ -773,6 +773,9 @@ private:
            mlir::tfm::intDotSplitWords(*mlir::tfm::dotEncoding(*encoding), dot);
   }
 
+  /// True when int16 x meets q widened to i16 (emitWordWeights).
+  bool widenedWords() const { return bits == 16 && !splitWords(); }
+
   /// Dot steps whose i16 pair sums add up before their vpmaddwd (int8:
   /// intDotPairSteps; else 1).
   int64_t pairSteps() const {
@@ -884,7 +887,7 @@ private:
                   : bits == 16
                       ? mlir::tfm::DotWeights{raw[j], Value(), Value()}
                       : mlir::tfm::emitDotWeights(sb, sl, dot, raw[j], p));
-              if (bits == 16 && !splitWords())
+              if (widenedWords())
                 ws.back().magnitude =
                     mlir::tfm::emitWordWeights(sb, sl, de, ws.back().magnitude);
             }
@@ -923,7 +926,7 @@ private:
                   sl, VectorType::get({4 * p}, sb.getI8Type()), kept,
                   ValueRange{cst(j), at});
               ws.push_back(
-                  bits == 16 && !splitWords()
+                  widenedWords()
                       ? mlir::tfm::DotWeights{mlir::tfm::emitWordWeights(sb, sl,
                                                                          de, v),
                                               Value(), Value()}
