@@ -299,7 +299,7 @@ TEST(Weights, PackedWeightsAreColumnTiles) {
     int checked = 0;
     for (size_t i = 0; i < layout.weights.size(); ++i) {
       const WeightDecl &d = layout.weights[i];
-      int64_t p = packing.lookup(d.templ);
+      int64_t p = packing.lookup(d.templ).tile;
       const char *a = plain.data() + layout.offsets[i];
       const char *b = packed.data() + layout.offsets[i];
       if (!p) {
@@ -430,6 +430,60 @@ TEST(Weights, MergedWeightsAreOneWeight) {
     EXPECT_NE(msg.find("cannot be merged with 'layers.{i}.wv.weight'"),
               std::string::npos)
         << msg;
+  }
+}
+
+TEST(Weights, QuadsAreLanesOf4K) {
+  // A weight packed in quads (tfm.weight `quads`) has the same blob as
+  // without, but for its int8 values' full tiles: byte (k, c) of a tile's
+  // [K'][P] values at (k - k % 4) * P + 4 c + k % 4. Its scales, its tail
+  // tile (32 rows in tiles of 12: two tiles and 8 rows) and every other
+  // weight are unchanged. q8_0 (32 values a block) and q4_0 (16 bytes).
+  auto imported = importModel(tmpPath("fixtures/st-llama"));
+  ASSERT_TRUE(bool(imported)) << llvm::toString(imported.takeError());
+  for (WeightStorage storage : {WeightStorage::Q8_0, WeightStorage::Q4_0}) {
+    ModelSpec spec = imported->spec;
+    spec.weights = WeightsSpec();
+    spec.weights.format = CheckpointFormat::Random;
+    spec.weights.seed = 11;
+    for (const WeightDecl &d : expectedWeights(spec))
+      if (d.shape.size() == 2 && layerOf(d) >= 0)
+        spec.weights.storage[d.name] = storage;
+    const formats::EncodingInfo &info = formats::encodingInfo(storage);
+    const std::string what = toString(storage);
+    WeightsLayout layout = weightsLayout(spec);
+    const char *name = "layers.{i}.wq.weight";
+    const int64_t tile = 12;
+    llvm::SmallString<0> plain, quads;
+    llvm::raw_svector_ostream osPlain(plain), osQuads(quads);
+    WeightPacking packing;
+    packing[name] = {tile, false};
+    ASSERT_TRUE(bool(writeWeightsBlob(spec, nullptr, osPlain, packing)));
+    packing[name] = {tile, true};
+    ASSERT_TRUE(bool(writeWeightsBlob(spec, nullptr, osQuads, packing)));
+    ASSERT_EQ(plain.size(), quads.size()) << what;
+    std::string expected(plain.str());
+    int checked = 0;
+    for (size_t i = 0; i < layout.weights.size(); ++i) {
+      const WeightDecl &d = layout.weights[i];
+      if (d.templ != name)
+        continue;
+      ++checked;
+      const int64_t rows = d.shape[0], cols = d.shape[1];
+      ASSERT_EQ(rows, 32) << what;
+      // K': the values along a row; [K'][tile] bytes per full tile.
+      const int64_t along = cols / info.blockSize * info.components[0].perBlock;
+      const uint64_t values =
+          layout.offsets[i] + formats::componentOffset(info, 0, rows, cols);
+      for (int64_t t = 0; t < rows / tile; ++t)
+        for (int64_t k = 0; k < along; ++k)
+          for (int64_t c = 0; c < tile; ++c)
+            expected[values + t * along * tile + (k - k % 4) * tile + 4 * c +
+                     k % 4] = plain[values + (t * along + k) * tile + c];
+    }
+    EXPECT_EQ(checked, spec.numLayers) << what;
+    EXPECT_NE(plain.str(), quads.str()) << what;
+    EXPECT_TRUE(expected == quads.str()) << what;
   }
 }
 

@@ -654,7 +654,7 @@ struct QuantizeSink {
 Error writeEncodedWeight(const ModelSpec &spec, const Checkpoint *ckpt,
                          llvm::ArrayRef<const WeightDecl *> parts,
                          const formats::EncodingInfo &info, uint64_t tile,
-                         BlobWriter &blob, bool allowNonFinite) {
+                         bool quads, BlobWriter &blob, bool allowNonFinite) {
   const uint64_t cols = parts.front()->shape[1];
   const uint64_t blocksPerRow = cols / info.blockSize;
   const uint64_t rowBytes = blocksPerRow * info.blockBytes;
@@ -727,7 +727,8 @@ Error writeEncodedWeight(const ModelSpec &spec, const Checkpoint *ckpt,
           t ? "tensor '" + t->name + "' " + shapeString(t->shape)
             : "its values quantized";
       // [K/B * perBlock][width] elements per tile: element (b * perBlock + e,
-      // r) is element e of the component in row r's block b.
+      // r) is element e of the component in row r's block b; values in
+      // quads: ([K/B * perBlock / 4][width][4]) for a full tile.
       if (Error e = forTiles(src, [&](uint64_t row, uint64_t width) -> Error {
             const uint64_t perRow = blocksPerRow * comp.perBlock;
             out.resize(perRow * width * bytes);
@@ -765,10 +766,15 @@ Error writeEncodedWeight(const ModelSpec &spec, const Checkpoint *ckpt,
                   if (!std::isfinite(v))
                     return nonFiniteError(decl, *t, (row + i) * cols + b, v);
                 }
-                for (uint64_t e = 0; e < comp.perBlock; ++e)
-                  std::memcpy(
-                      &out[((b * comp.perBlock + e) * width + i) * bytes],
-                      block + comp.byteOffset + e * bytes, bytes);
+                const bool inQuads = quads && c == 0 && width == tile;
+                for (uint64_t e = 0; e < comp.perBlock; ++e) {
+                  uint64_t kk = b * comp.perBlock + e;
+                  uint64_t at =
+                      inQuads ? (kk & ~uint64_t(3)) * width + i * 4 + (kk & 3)
+                              : kk * width + i;
+                  std::memcpy(&out[at * bytes],
+                              block + comp.byteOffset + e * bytes, bytes);
+                }
               }
             blob.write(out);
             if (t && c == order.back())
@@ -826,9 +832,10 @@ writeWeightsBlob(const ModelSpec &spec, const Checkpoint *ckpt,
   for (size_t k = 0; k < layout.weights.size();) {
     blob.zeros(layout.offsets[k] - blob.position());
     const WeightDecl &decl = layout.weights[k];
-    int64_t tile = packing.lookup(decl.templ);
-    if (!tile)
-      tile = packing.lookup(decl.name);
+    WeightTiling tiling = packing.lookup(decl.templ);
+    if (!tiling.tile)
+      tiling = packing.lookup(decl.name);
+    int64_t tile = tiling.tile;
     // A merged group: this weight and the next ones, written as one.
     llvm::SmallVector<const WeightDecl *, 3> parts{&decl};
     auto merge = llvm::find_if(merges, [&](const WeightMerge &m) {
@@ -836,6 +843,7 @@ writeWeightsBlob(const ModelSpec &spec, const Checkpoint *ckpt,
     });
     if (merge != merges.end()) {
       tile = merge->tile;
+      tiling.quads = merge->quads;
       for (size_t j = 1; j < merge->parts.size(); ++j) {
         size_t at = k + j;
         if (at >= layout.weights.size() ||
@@ -858,8 +866,8 @@ writeWeightsBlob(const ModelSpec &spec, const Checkpoint *ckpt,
     if (layout.storage[k - 1] != WeightStorage::F32) {
       if (Error e = writeEncodedWeight(
               spec, ckpt, parts, formats::encodingInfo(layout.storage[k - 1]),
-              static_cast<uint64_t>(std::max<int64_t>(tile, 1)), blob,
-              allowNonFinite))
+              static_cast<uint64_t>(std::max<int64_t>(tile, 1)), tiling.quads,
+              blob, allowNonFinite))
         return e;
     } else {
       for (const WeightDecl *part : parts) {

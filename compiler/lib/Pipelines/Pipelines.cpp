@@ -65,7 +65,13 @@ void buildOptimizationPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   if (opts.fuseAttention)
     pm.addNestedPass<func::FuncOp>(mlir::tfm::createTfmFuseAttentionPass());
   if (opts.generateKernels) {
-    pm.addPass(mlir::tfm::createTfmPackWeightsPass({opts.vectorWidth}));
+    // Weights stored in the dot steps' lanes of 4 k where every linear
+    // layer reading them takes integer dot products (intDotIsa's lanes are
+    // the vector width).
+    bool dots = opts.intDot != "none";
+    pm.addPass(mlir::tfm::createTfmPackWeightsPass(
+        {opts.vectorWidth, dots && opts.intDotDecode && opts.intDotPrefill,
+         dots && opts.intDotHead}));
     // After packing: parts merge only with equal packing.
     if (opts.mergeProjections)
       pm.addPass(mlir::tfm::createTfmMergeProjectionsPass());

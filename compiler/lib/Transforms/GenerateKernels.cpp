@@ -87,6 +87,8 @@ bool hasContiguousTiles(MemRefType type) {
     return false;
   if (strides.back() != 1)
     return false;
+  if (type.getRank() == 4)
+    return strides[2] == 4 && strides[1] == 4 * type.getDimSize(2);
   return type.getRank() != 3 || strides[1] == type.getDimSize(2);
 }
 
@@ -102,6 +104,9 @@ struct PackedLinear {
   mlir::tfm::IntDotIsa dot = mlir::tfm::IntDotIsa::None;
   /// Their activations' bits: 8, or 16 (the LM head, int-dot-head-bits).
   int64_t bits = 8;
+  /// The values' tiles hold lanes of 4 k ([N/P][K'/4][P][4], tfm.weight
+  /// `quads`): the dot steps take them as loaded.
+  bool quads = false;
 };
 
 /// The attributes of `op` that matter, properties included, without
@@ -180,8 +185,10 @@ bool isContractionBody(Block &body,
 
 /// The packed contraction tfm-to-linalg emits for a linear layer:
 /// maps (m, k), (n1, k, n0) (an encoded weight: one per component, at
-/// (n1, componentIndex(k), n0)), (m, C + n1 * P + n0) over (m, n1, n0, k),
-/// body out + x * w (C = 0 for the full tiles, N - R for a tail tile).
+/// (n1, componentIndex(k), n0); values in quads at (n1, componentIndex(k)
+/// floordiv 4, n0, componentIndex(k) mod 4)), (m, C + n1 * P + n0) over
+/// (m, n1, n0, k), body out + x * w (C = 0 for the full tiles, N - R for a
+/// tail tile).
 std::optional<PackedLinear> isPackedLinear(linalg::GenericOp op) {
   using mlir::tfm::WeightEncoding;
   std::nullopt_t no = std::nullopt;
@@ -189,8 +196,10 @@ std::optional<PackedLinear> isPackedLinear(linalg::GenericOp op) {
       op.getNumDpsInits() != 1 || op.getNumLoops() != 4)
     return no;
   auto wType = dyn_cast<MemRefType>(op.getDpsInputs()[1].getType());
-  if (!wType || wType.getRank() != 3 || !wType.hasStaticShape())
+  if (!wType || wType.getRank() < 3 || wType.getRank() > 4 ||
+      !wType.hasStaticShape())
     return no;
+  const bool quads = wType.getRank() == 4;
   MLIRContext *ctx = op.getContext();
   AffineExpr m, n1, n0, kk;
   bindDims(ctx, m, n1, n0, kk);
@@ -208,14 +217,17 @@ std::optional<PackedLinear> isPackedLinear(linalg::GenericOp op) {
   const unsigned numComponents = op.getNumDpsInputs() - 1;
   SmallVector<Value> inputs = op.getDpsInputs();
   auto matches = [&](std::optional<WeightEncoding> e) {
-    for (unsigned c = 0; c < numComponents; ++c)
-      if (maps[1 + c] !=
-          map({n1, e ? mlir::tfm::componentIndex(*e, c, kk) : kk, n0}))
+    for (unsigned c = 0; c < numComponents; ++c) {
+      AffineExpr at = e ? mlir::tfm::componentIndex(*e, c, kk) : kk;
+      if (maps[1 + c] != (quads && c == 0
+                              ? map({n1, at.floorDiv(4), n0, at % 4})
+                              : map({n1, at, n0})))
         return false;
+    }
     return isContractionBody(op.getRegion().front(), e);
   };
   std::optional<WeightEncoding> encoding;
-  if (numComponents == 1 && wType.getElementType().isF32()) {
+  if (numComponents == 1 && wType.getElementType().isF32() && !quads) {
     if (!matches(std::nullopt))
       return no;
   } else {
@@ -252,11 +264,11 @@ std::optional<PackedLinear> isPackedLinear(linalg::GenericOp op) {
   if (!x || !out || !x.getElementType().isF32() ||
       !out.getElementType().isF32())
     return no;
-  int64_t k = wType.getDimSize(1);
+  int64_t k = wType.getDimSize(1) * (quads ? 4 : 1);
   if (encoding) {
     const formats::EncodingInfo &info = mlir::tfm::formatInfo(*encoding);
     k = k / info.components[0].perBlock * info.blockSize;
-    for (Value comp : llvm::drop_begin(inputs)) {
+    for (Value comp : llvm::drop_begin(inputs, 2)) {
       auto type = dyn_cast<MemRefType>(comp.getType());
       if (!type || type.getRank() != 3 || !type.hasStaticShape() ||
           !hasContiguousTiles(type) || type.getDimSize(2) != p)
@@ -274,7 +286,9 @@ std::optional<PackedLinear> isPackedLinear(linalg::GenericOp op) {
     return no;
   if (x.getDimSize(1) != k)
     return no;
-  return PackedLinear{op, k, p, column.getValue(), width, encoding};
+  PackedLinear linear{op, k, p, column.getValue(), width, encoding};
+  linear.quads = quads;
+  return linear;
 }
 
 /// The zero fill of `op`'s output right before it, or null.
@@ -379,6 +393,8 @@ public:
   }
 
   int64_t decodeTiles = 4;
+  /// The values are stored in lanes of 4 k (PackedLinear::quads).
+  bool quads = false;
   int64_t kBlock = 0;
   int64_t nBlock = 0; ///< Column tiles per column block (0: none).
 
@@ -847,11 +863,17 @@ private:
       sum = mlir::tfm::emitPairSums(sb, sl, dot, sum, pair, p);
   }
 
+  /// `raw` (4 rows of a values tile as loaded) in lanes of 4 k: as stored
+  /// in quads, else transposed.
+  Value lanesOf4(OpBuilder &nb, Location l, Value raw) {
+    return quads ? raw : mlir::tfm::transposeQuads(nb, l, raw, p);
+  }
+
   /// The int32 sums of kernel block kb (its first k: k0) from the weights
-  /// as stored: per 4 rows of values one 4P-byte load per tile, transposed
-  /// (4-bit: two dot steps from it, the low and the high nibbles, with the
-  /// tiles' high bits `high`, null without; their pair sums added in i16
-  /// where pairSteps() allows).
+  /// as stored: per 4 rows of values one 4P-byte load per tile in lanes of
+  /// 4 k (lanesOf4; 4-bit: two dot steps from it, the low and the high nibbles,
+  /// with the tiles' high bits `high`, null without; their pair sums added in
+  /// i16 where pairSteps() allows).
   scf::ForOp rawSteps(OpBuilder &nb, Location l, Value kb, Value k0,
                       ArrayRef<Value> tileIdx, ArrayRef<Value> high,
                       ArrayRef<Value> rowIdx, ValueRange sumInit) {
@@ -871,11 +893,11 @@ private:
               sl, sb.create<arith::AddIOp>(sl, row0, r), cst(p));
           SmallVector<Value> raw;
           for (int64_t j = 0; j < nt; ++j) {
-            raw.push_back(sb.create<vector::LoadOp>(
-                sl, VectorType::get({4 * p}, sb.getI8Type()), components[0],
-                ValueRange{tileIdx[j], kp}));
-            if (de.nibbles || bits == 16)
-              raw.back() = mlir::tfm::transposeQuads(sb, sl, raw.back(), p);
+            raw.push_back(
+                lanesOf4(sb, sl,
+                         sb.create<vector::LoadOp>(
+                             sl, VectorType::get({4 * p}, sb.getI8Type()),
+                             components[0], ValueRange{tileIdx[j], kp})));
           }
           SmallVector<Value> next(sums), pairs(sums.size());
           for (int64_t part = 0; part < parts; ++part) {
@@ -886,7 +908,7 @@ private:
                                                             part, high[j], r)
                   : bits == 16
                       ? mlir::tfm::DotWeights{raw[j], Value(), Value()}
-                      : mlir::tfm::emitDotWeights(sb, sl, dot, raw[j], p));
+                      : mlir::tfm::emitDotWeights(sb, sl, dot, raw[j]));
               if (widenedWords())
                 ws.back().magnitude =
                     mlir::tfm::emitWordWeights(sb, sl, de, ws.back().magnitude);
@@ -970,7 +992,7 @@ private:
                              nb.create<arith::MulIOp>(
                                  l, nb.create<arith::AddIOp>(l, row0, cst(r)),
                                  cst(p))});
-              Value quads = mlir::tfm::transposeQuads(nb, l, raw, p);
+              Value quads = lanesOf4(nb, l, raw);
               // 4-bit: row r's low nibbles are k0 + r .., its high ones
               // k0 + B/2 + r ...
               for (int64_t part = 0; part < (de.nibbles ? 2 : 1); ++part) {
@@ -1068,6 +1090,10 @@ struct TfmGenerateKernelsPass
         linear->dot = *isa;
         linear->bits = head ? int64_t(intDotHeadBits) : 8;
       }
+      // Values in quads are for dot steps only (tfm-pack-weights sets them
+      // so); any other case stays a loop nest, slow but right.
+      if (linear->quads && linear->dot == mlir::tfm::IntDotIsa::None)
+        return;
       work.push_back(*linear);
     });
     // A zero fill followed by contractions into the same output (a layer's
@@ -1146,7 +1172,8 @@ struct TfmGenerateKernelsPass
          (isDot ? (linear.bits == 16 ? "_dot16_" : "_dot_") +
                       mlir::tfm::intDotIsaName(linear.dot)
                 : "") +
-         (oneRow ? "_row" : "_rows") + (accumulate ? "_acc" : ""))
+         (linear.quads ? "_quads" : "") + (oneRow ? "_row" : "_rows") +
+         (accumulate ? "_acc" : ""))
             .str();
     ModuleOp module = getOperation();
     if (auto fn = module.lookupSymbol<func::FuncOp>(name))
@@ -1173,6 +1200,7 @@ struct TfmGenerateKernelsPass
                         isDot ? int64_t(intDotRows) : int64_t(rows), tiles,
                         encoding, linear.dot, linear.bits);
     emitter.decodeTiles = decodeTiles;
+    emitter.quads = linear.quads;
     // An encoded weight's K blocks hold whole blocks.
     emitter.kBlock = info && kBlock > 0
                          ? int64_t(llvm::alignTo(kBlock, info->blockSize))
@@ -1198,7 +1226,8 @@ struct TfmGenerateKernelsPass
 
     IRRewriter b(op);
     Location loc = op.getLoc();
-    SmallVector<ReassociationIndices> tilesAsRows = {{0}, {1, 2}};
+    SmallVector<ReassociationIndices> tilesAsRows = {{0}, {1, 2}},
+                                      quadsAsRows = {{0}, {1, 2, 3}};
     // The columns this contraction writes (a tail's, or part of them).
     if (linear.column != 0 || linear.width != outType.getDimSize(1))
       out = b.create<memref::SubViewOp>(
@@ -1256,8 +1285,10 @@ struct TfmGenerateKernelsPass
     // The weight's tiles, or its components' (each as rows of tiles).
     SmallVector<Value> inputs = op.getDpsInputs();
     for (Value tiles : llvm::drop_begin(inputs))
-      operands.push_back(
-          anyView(b.create<memref::CollapseShapeOp>(loc, tiles, tilesAsRows)));
+      operands.push_back(anyView(b.create<memref::CollapseShapeOp>(
+          loc, tiles,
+          cast<MemRefType>(tiles.getType()).getRank() == 4 ? quadsAsRows
+                                                           : tilesAsRows)));
     operands.append({numTiles, workPerTile});
     b.create<func::CallOp>(loc, scheduler(fn.getFunctionType(), linear),
                            operands);

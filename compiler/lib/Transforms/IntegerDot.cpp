@@ -185,11 +185,9 @@ DotWeights emitSignedWeights(OpBuilder &b, Location loc, IntDotIsa isa,
   return {magnitude, negative, kept};
 }
 
-DotWeights emitDotWeights(OpBuilder &b, Location loc, IntDotIsa isa, Value raw,
-                          int64_t p) {
-  return emitSignedWeights(
-      b, loc, isa,
-      emitKeptWeights(b, loc, isa, transposeQuads(b, loc, raw, p)));
+DotWeights emitDotWeights(OpBuilder &b, Location loc, IntDotIsa isa,
+                          Value quads) {
+  return emitSignedWeights(b, loc, isa, emitKeptWeights(b, loc, isa, quads));
 }
 
 namespace {

@@ -66,10 +66,9 @@ StringRef intDotIsaName(IntDotIsa isa);
 /// The 32-bit lanes of the isa's vectors: the column tile P it serves.
 int64_t intDotLanes(IntDotIsa isa);
 
-/// The weight side of a dot step: `raw` (vector<4P x i8>, the rows k .. k+3
-/// of a [K][P] tile as stored) transposed so each 32-bit lane holds the 4 k
-/// of one column, then its u8 operand and sign mask. Shared by every row of
-/// a register tile.
+/// The weight side of a dot step: from `quads` (vector<4P x i8>, the rows
+/// k .. k+3 of a [K][P] tile in lanes of 4 k: stored so, or transposeQuads)
+/// its u8 operand and sign mask. Shared by every row of a register tile.
 struct DotWeights {
   /// |w| for vpmaddubsw (|-128| = 128 as u8); w + 128 for vpdpbusd; an
   /// unsigned q (4/5/6-bit) as it is.
@@ -82,8 +81,8 @@ struct DotWeights {
 /// True when the isa's dot step computes sum (w + 128) * x, which the
 /// body corrects per block by 128 * sum(x) (emitQuantizeRows).
 bool intDotBiased(IntDotIsa isa);
-DotWeights emitDotWeights(OpBuilder &b, Location loc, IntDotIsa isa, Value raw,
-                          int64_t p);
+DotWeights emitDotWeights(OpBuilder &b, Location loc, IntDotIsa isa,
+                          Value quads);
 /// emitDotWeights in two halves, so that a prefill body can keep the first's
 /// bytes of a q8_0 tile (transposed: lanes of 4 k) for all its rows: w + 128
 /// for vpdpbusd, else w; then the DotWeights of those bytes.
@@ -92,7 +91,8 @@ DotWeights emitSignedWeights(OpBuilder &b, Location loc, IntDotIsa isa,
                              Value kept);
 
 /// `raw` (vector<4P x i8>, rows k .. k+3 of a [K][P] tile as stored)
-/// transposed so each 32-bit lane holds the 4 k of one column.
+/// transposed so each 32-bit lane holds the 4 k of one column (the layout
+/// of weights stored in quads, tfm.weight's `quads`: no shuffle).
 Value transposeQuads(OpBuilder &b, Location loc, Value raw, int64_t p);
 
 /// The weight side of a 4/5/6-bit dot step: from `quads` (transposeQuads

@@ -566,12 +566,13 @@ int main(int argc, char **argv) {
   module->walk([&](mlir::tfm::WeightOp op) {
     std::optional<uint64_t> tile = op.getPacked();
     if (tile)
-      packing[op.getName()] = static_cast<int64_t>(*tile);
+      packing[op.getName()] = {static_cast<int64_t>(*tile), op.getQuads()};
     auto parts = op->getAttrOfType<mlir::ArrayAttr>("tfm.merged");
     if (!parts || !mergedNames.insert(op.getName()).second)
       return;
     tfm::WeightMerge &m = merges.emplace_back();
     m.tile = tile ? static_cast<int64_t>(*tile) : 0;
+    m.quads = op.getQuads();
     for (mlir::Attribute a : parts)
       m.parts.push_back(mlir::cast<mlir::StringAttr>(a).str());
   });

@@ -37,6 +37,22 @@ func.func @weight_packed_tile() {
   return
 }
 
+// -----
+
+func.func @weight_quads_f16() {
+  // expected-error @+1 {{'tfm.weight' op quads needs packed tiles of int8 values in groups of 4 per block}}
+  %w = tfm.weight "w" encoding f16 packed 8 quads : tensor<24x32xf32>
+  return
+}
+
+// -----
+
+func.func @weight_quads_unpacked() {
+  // expected-error @+1 {{'tfm.weight' op quads needs packed tiles of int8 values in groups of 4 per block}}
+  %w = tfm.weight "w" encoding q8_0 quads : tensor<24x32xf32>
+  return
+}
+
 //===----------------------------------------------------------------------===//
 // tfm.embedding
 //===----------------------------------------------------------------------===//

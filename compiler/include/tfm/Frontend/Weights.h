@@ -157,8 +157,18 @@ uint64_t specId(const ModelSpec &spec);
 /// stored as floor(N/P) tiles [K][P], then its last R = N mod P rows as one
 /// [K][R] tile (same size, same offset): element (n, k) at
 /// ((n / P) * K + k) * P + n % P for n < N - R, else at
-/// (N - R) * K + k * R + n - (N - R).
-using WeightPacking = llvm::StringMap<int64_t>;
+/// (N - R) * K + k * R + n - (N - R). With `quads` (tfm.weight's `quads`:
+/// int8 values that integer dot products read) the full tiles of an
+/// encoded weight's values array hold each column's 4 consecutive values
+/// together: element (n, k) of the array (K' along a row) at ((n / P) * K' +
+/// k - k % 4) * P + (n % P) * 4 + k % 4; the tail tile is unchanged.
+struct WeightTiling {
+  WeightTiling(int64_t tile = 0, bool quads = false)
+      : tile(tile), quads(quads) {}
+  int64_t tile;
+  bool quads;
+};
+using WeightPacking = llvm::StringMap<WeightTiling>;
 
 /// A weight merged by tfm-merge-projections (`tfm.merged` on its
 /// tfm.weight): consecutive weights of the layout (`parts`, by template or
@@ -171,6 +181,7 @@ using WeightPacking = llvm::StringMap<int64_t>;
 struct WeightMerge {
   std::vector<std::string> parts;
   int64_t tile = 0;
+  bool quads = false; ///< As WeightTiling's.
 };
 using WeightMerges = std::vector<WeightMerge>;
 

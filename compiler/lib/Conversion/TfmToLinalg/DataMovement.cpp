@@ -66,6 +66,7 @@ FailureOr<StoredWeight> storedWeight(OpBuilder &b, tfm::WeightOp op) {
     return stored;
   }
   int64_t tile = stored.tile = p ? static_cast<int64_t>(*p) : 1;
+  stored.quads = op.getQuads();
   int64_t n = type.getDimSize(0), k = type.getDimSize(1);
   int64_t tiles = n / tile, rest = n % tile;
   if (!stored.encoding) {
@@ -89,13 +90,24 @@ FailureOr<StoredWeight> storedWeight(OpBuilder &b, tfm::WeightOp op) {
     int64_t along = k / info.blockSize * comp.perBlock;
     int64_t base =
         static_cast<int64_t>(formats::componentOffset(info, c, n, k));
-    if (tiles)
+    if (tiles && stored.quads && c == 0)
+      stored.full[c] = view({tiles, along / 4, tile, 4}, element, base, 0);
+    else if (tiles)
       stored.full[c] = view({tiles, along, tile}, element, base, 0);
     if (rest)
       stored.tail[c] =
           view({1, along, rest}, element, base, tiles * tile * along);
   }
   return stored;
+}
+
+SmallVector<AffineExpr, 4> componentIndices(const StoredWeight &w, unsigned c,
+                                            bool full, AffineExpr n1,
+                                            AffineExpr k, AffineExpr n0) {
+  AffineExpr at = w.encoding ? componentIndex(*w.encoding, c, k) : k;
+  if (w.quads && full && c == 0)
+    return {n1, at.floorDiv(4), n0, at % 4};
+  return {n1, at, n0};
 }
 
 tfm::WeightOp packedWeight(Value v) {
@@ -121,7 +133,7 @@ LogicalResult lowerWeight(tfm::WeightOp op, PatternRewriter &b) {
   auto type = op.getResult().getType();
   // Encoded tiles are dequantized first: element (n1, k, n0) from each
   // component at (n1, componentIndex(k), n0).
-  auto dequantized = [&](ArrayRef<Value> parts) -> Value {
+  auto dequantized = [&](ArrayRef<Value> parts, bool full) -> Value {
     if (parts.empty() || !stored->encoding)
       return parts.empty() ? Value() : parts[0];
     WeightEncoding e = *stored->encoding;
@@ -137,8 +149,9 @@ LogicalResult lowerWeight(tfm::WeightOp op, PatternRewriter &b) {
     SmallVector<AffineMap> maps;
     for (unsigned c : order) {
       inputs.push_back(parts[c]);
-      maps.push_back(AffineMap::get(3, 0, {n1, componentIndex(e, c, kk), n0},
-                                    b.getContext()));
+      maps.push_back(
+          AffineMap::get(3, 0, componentIndices(*stored, c, full, n1, kk, n0),
+                         b.getContext()));
     }
     return elementwise(
         b, loc, f32Type, {}, inputs,
@@ -152,7 +165,8 @@ LogicalResult lowerWeight(tfm::WeightOp op, PatternRewriter &b) {
         },
         maps);
   };
-  Value full = dequantized(stored->full), tail = dequantized(stored->tail);
+  Value full = dequantized(stored->full, true),
+        tail = dequantized(stored->tail, false);
   // [a, K, b] tiles -> [a * b, K] rows.
   auto rowsOf = [&](Value tiles) -> Value {
     auto t = cast<RankedTensorType>(tiles.getType());
@@ -207,6 +221,9 @@ LogicalResult lowerEmbedding(tfm::EmbeddingOp op, PatternRewriter &b) {
     FailureOr<StoredWeight> parts = storedWeight(b, stored);
     if (failed(parts))
       return failure();
+    if (parts->quads)
+      return op.emitOpError("reads a table stored in quads (tfm-pack-weights "
+                            "sets them on linear layers' weights only)");
     tiles = parts->full;
     tail = parts->tail;
     tile = parts->tile;

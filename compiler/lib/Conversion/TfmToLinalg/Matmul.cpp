@@ -44,7 +44,9 @@ Value linear(OpBuilder &b, Location loc, Value x, Value w, Value bias,
 /// the last R = N mod P rows, `tfm-pack-weights`): per part,
 ///   y[m, c + n1 * P + n0] += x[m, k] * w[n1, k, n0]
 /// (for encoded tiles, w[n1, k, n0] is dequantize() of the components at
-/// (n1, componentIndex(k), n0), further inputs: WeightEncodings.h)
+/// (n1, componentIndex(k), n0), further inputs: WeightEncodings.h; values
+/// in quads at (n1, componentIndex(k) floordiv 4, n0, componentIndex(k) mod
+/// 4))
 /// (c = 0 for the tiles, N - R for the tail), a linalg.generic over
 /// (m, n1, n0, k) into a zero-filled output: the contraction
 /// tfm-generate-kernels turns into vector code (and that
@@ -67,8 +69,8 @@ Value packedLinear(OpBuilder &b, Location loc, Value x, tfm::WeightOp w,
   using utils::IteratorType;
   int64_t column = 0;
   std::optional<WeightEncoding> encoding = stored->encoding;
-  for (ArrayRef<Value> parts :
-       {ArrayRef<Value>(stored->full), ArrayRef<Value>(stored->tail)}) {
+  for (bool full : {true, false}) {
+    ArrayRef<Value> parts = full ? stored->full : stored->tail;
     if (parts.empty())
       continue;
     auto tilesType = cast<RankedTensorType>(parts[0].getType());
@@ -78,8 +80,7 @@ Value packedLinear(OpBuilder &b, Location loc, Value x, tfm::WeightOp w,
     // An encoded weight's components, each at its index along K.
     for (auto [c, part] : llvm::enumerate(parts)) {
       inputs.push_back(part);
-      maps.push_back(
-          map({n1, encoding ? componentIndex(*encoding, c, k) : k, n0}));
+      maps.push_back(map(componentIndices(*stored, c, full, n1, k, n0)));
     }
     maps.push_back(map({m, n1 * p + n0 + column}));
     y = b.create<linalg::GenericOp>(

@@ -25,12 +25,21 @@ namespace mlir::tfm {
 /// tiles even when not packed (P = 1): `full` and `tail` then hold one
 /// array per component of E, the values first ([N/P, K/B * perBlock, P] and
 /// [1, K/B * perBlock, R]); element (n, k) is dequantize() of the
-/// components' elements at componentIndex(k) (WeightEncodings.h).
+/// components' elements at componentIndex(k) (WeightEncodings.h). With
+/// `quads` the values of `full` are [N/P, K'/4, P, 4] (TfmOps.td).
 struct StoredWeight {
   llvm::SmallVector<mlir::Value, 4> full, tail;
   int64_t tile = 0; ///< P, 0 for an unpacked f32 weight.
   std::optional<WeightEncoding> encoding;
+  bool quads = false;
 };
+
+/// Where element (n1, k, n0) of the weight's tiles is in component `c`'s
+/// array of `full` (or of `tail`): (n1, componentIndex(k), n0), or in
+/// quads (n1, componentIndex(k) floordiv 4, n0, componentIndex(k) mod 4).
+llvm::SmallVector<mlir::AffineExpr, 4>
+componentIndices(const StoredWeight &w, unsigned c, bool full,
+                 mlir::AffineExpr n1, mlir::AffineExpr k, mlir::AffineExpr n0);
 
 /// Emits an error and fails when the offset or the argument is missing.
 mlir::FailureOr<StoredWeight> storedWeight(mlir::OpBuilder &b, WeightOp op);

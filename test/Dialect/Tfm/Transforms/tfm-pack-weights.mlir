@@ -70,3 +70,36 @@ func.func @other_use_elsewhere() -> tensor<16x16xf32> {
   %w = tfm.weight "layers.{i}.wo.weight" : tensor<16x16xf32>
   return %w : tensor<16x16xf32>
 }
+
+// -----
+
+// With quads (integer dot products in every linear layer), packed weights
+// of int8 values are stored in lanes of 4 k: q8_0 and q4_K here; not f16
+// values, not a table an embedding reads, and the LM head's only with
+// quad-head.
+// RUN: tfm-opt %s --tfm-pack-weights="tile=8 quads=true" --split-input-file | FileCheck %s --check-prefix=QUADS
+// RUN: tfm-opt %s --tfm-pack-weights="tile=8 quads=true quad-head=true" --split-input-file | FileCheck %s --check-prefix=HEAD
+// QUADS-LABEL: func @quads
+// QUADS: tfm.weight "layers.{i}.wq.weight" encoding q8_0 packed 8 quads : tensor<32x64xf32>
+// QUADS: tfm.weight "layers.{i}.w2.weight" encoding q4_K packed 8 quads : tensor<16x256xf32>
+// QUADS: tfm.weight "layers.{i}.wv.weight" encoding f16 packed 8 : tensor<16x64xf32>
+// QUADS: tfm.weight "tok_embeddings.weight" encoding q8_0 packed 8 : tensor<64x64xf32>
+// QUADS: tfm.weight "output.weight" encoding q8_0 packed 8 : tensor<40x64xf32>
+// HEAD-LABEL: func @quads
+// HEAD: tfm.weight "tok_embeddings.weight" encoding q8_0 packed 8 : tensor<64x64xf32>
+// HEAD: tfm.weight "output.weight" encoding q8_0 packed 8 quads : tensor<40x64xf32>
+func.func @quads(%ids: tensor<?xi32>, %x: tensor<?x64xf32>, %x2: tensor<?x256xf32>) -> (tensor<?x32xf32>, tensor<?x16xf32>, tensor<?x16xf32>, tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x40xf32>) {
+  %w = tfm.weight "layers.{i}.wq.weight" encoding q8_0 : tensor<32x64xf32>
+  %y = tfm.linear %x, %w : (tensor<?x64xf32>, tensor<32x64xf32>) -> tensor<?x32xf32>
+  %w2 = tfm.weight "layers.{i}.w2.weight" encoding q4_K : tensor<16x256xf32>
+  %z = tfm.linear %x2, %w2 : (tensor<?x256xf32>, tensor<16x256xf32>) -> tensor<?x16xf32>
+  %wv = tfm.weight "layers.{i}.wv.weight" encoding f16 : tensor<16x64xf32>
+  %v = tfm.linear %x, %wv : (tensor<?x64xf32>, tensor<16x64xf32>) -> tensor<?x16xf32>
+  %t = tfm.weight "tok_embeddings.weight" encoding q8_0 : tensor<64x64xf32>
+  %e = tfm.embedding %t, %ids : (tensor<64x64xf32>, tensor<?xi32>) -> tensor<?x64xf32>
+  %t2 = tfm.weight "tok_embeddings.weight" encoding q8_0 : tensor<64x64xf32>
+  %l = tfm.lm_head %x, %t2 : (tensor<?x64xf32>, tensor<64x64xf32>) -> tensor<?x64xf32>
+  %o = tfm.weight "output.weight" encoding q8_0 : tensor<40x64xf32>
+  %l2 = tfm.lm_head %x, %o : (tensor<?x64xf32>, tensor<40x64xf32>) -> tensor<?x40xf32>
+  return %y, %z, %v, %e, %l, %l2 : tensor<?x32xf32>, tensor<?x16xf32>, tensor<?x16xf32>, tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x40xf32>
+}

@@ -76,6 +76,15 @@ LogicalResult WeightOp::verify() {
     if (p < 1)
       return emitOpError("tile must be at least 1, got ") << p;
   }
+  if (getQuads()) {
+    std::optional<WeightEncoding> e = getEncoding();
+    const formats::EncodingComponent *values =
+        e ? &formatInfo(*e).components.front() : nullptr;
+    if (!getPacked() || !values || values->kind != formats::ElementKind::I8 ||
+        values->perBlock % 4 != 0)
+      return emitOpError("quads needs packed tiles of int8 values in groups "
+                         "of 4 per block");
+  }
   return success();
 }
 

@@ -132,6 +132,7 @@ struct TfmMergeProjectionsPass
                pt.getDimSize(1) == nt.getDimSize(1) &&
                prev.weight.getEncoding() == next.weight.getEncoding() &&
                prev.weight.getPacked() == next.weight.getPacked() &&
+               prev.weight.getQuads() == next.weight.getQuads() &&
                pt.getDimSize(0) % tile == 0 &&
                next.offset >= prev.offset + prev.bytes &&
                adjacent(prev.offset, next.offset) &&
@@ -193,9 +194,9 @@ struct TfmMergeProjectionsPass
     auto wType = first.weight.getResult().getType();
     auto mergedType = RankedTensorType::get({rows, wType.getDimSize(1)},
                                             wType.getElementType());
-    auto w = b.create<WeightOp>(loc, mergedType, b.getStringAttr(name),
-                                first.weight.getEncodingAttr(),
-                                first.weight.getPackedAttr());
+    auto w = b.create<WeightOp>(
+        loc, mergedType, b.getStringAttr(name), first.weight.getEncodingAttr(),
+        first.weight.getPackedAttr(), first.weight.getQuadsAttr());
     w->setAttr("tfm.merged", b.getStrArrayAttr(names));
     auto yType = first.linear.getResult().getType();
     auto merged = b.create<LinearOp>(

@@ -70,18 +70,31 @@ def Tfm_WeightOp : Tfm_Op<"weight", [Pure]> {
     ```mlir
     %w = tfm.weight "layers.{i}.wq.weight" encoding q8_0 packed 16 : tensor<64x64xf32>
     ```
+
+    `quads` (set by `tfm-pack-weights` where integer dot products read the
+    weight) records that the full tiles of the int8 values array hold each
+    column's 4 consecutive values together: `[N/P][K'/4][P][4]` (K' = the
+    values along a row), element `(n, k)` at `((n / P) * K' + k - k mod 4)
+    * P + (n mod P) * 4 + k mod 4`: the lanes of 4 k per column that
+    `vpmaddubsw` / `vpdpbusd` take, so a dot step loads them as stored. The
+    tail tile keeps `[K'][R]`.
+
+    ```mlir
+    %w = tfm.weight "layers.{i}.wq.weight" encoding q4_0 packed 8 quads : tensor<64x64xf32>
+    ```
   }];
   let arguments = (ins StrAttr:$name,
                    OptionalAttr<Tfm_WeightEncodingAttr>:$encoding,
-                   OptionalAttr<I64Attr>:$packed);
+                   OptionalAttr<I64Attr>:$packed,
+                   UnitAttr:$quads);
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = [{
-    $name (`encoding` `` $encoding^)? (`packed` $packed^)? attr-dict `:` type($result)
+    $name (`encoding` `` $encoding^)? (`packed` $packed^)? (`quads` $quads^)? attr-dict `:` type($result)
   }];
   let builders = [
     OpBuilder<(ins "Type":$result, "StringRef":$name), [{
       build($_builder, $_state, result, $_builder.getStringAttr(name),
-            WeightEncodingAttr(), IntegerAttr());
+            WeightEncodingAttr(), IntegerAttr(), UnitAttr());
     }]>
   ];
   let hasVerifier = 1;

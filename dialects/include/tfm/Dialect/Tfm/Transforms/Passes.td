@@ -37,13 +37,25 @@ def TfmPackWeightsPass : Pass<"tfm-pack-weights", "mlir::ModuleOp"> {
     row from the tiles), and at least one use is a linear layer. Anything
     else keeps the row-major layout. The decision is per name because the
     blob stores each weight once.
+
+    With `quads` (the pipeline sets it where every linear layer of an
+    encoded weight takes integer dot products of P lanes), a packed weight
+    whose values are int8 (q8_0, q4_*, q5_*, q4_K, q5_K, q6_K) and whose
+    uses are all linear layers (the LM head's too with `quad-head`) is also
+    marked `quads`: its tiles hold each column's 4 consecutive values
+    together, as the dot steps take them (no shuffle per load).
   }];
   let options = [
     Option<"tile", "tile", "int64_t", /*default=*/"16",
-           "Rows per column tile (the f32 vector width of the target)">
+           "Rows per column tile (the f32 vector width of the target)">,
+    Option<"quads", "quads", "bool", /*default=*/"false",
+           "Store int8 values of packed linear weights in lanes of 4 k">,
+    Option<"quadHead", "quad-head", "bool", /*default=*/"false",
+           "With quads, the LM head's weight too">
   ];
   let statistics = [
-    Statistic<"numPacked", "num-packed", "Weight names packed">
+    Statistic<"numPacked", "num-packed", "Weight names packed">,
+    Statistic<"numQuads", "num-quads", "Weight names packed in quads">
   ];
 }
 
