@@ -38,8 +38,9 @@
 // tfmrt_parallel_for_q8_dot, _q4_0_dot, ...) the call is preceded by the
 // quantization of x to int8 blocks (values xq, f32 scales and sums xd), and
 // the body keeps an int32 twin of each accumulator: per 4 rows of the tile's
-// values one 4P-byte load, transposed so each 32-bit lane holds one column's
-// 4 k (4-bit: its low and its high nibbles, two steps), and one dot step per
+// values one 4P-byte load whose 32-bit lanes hold one column's 4 k (stored so:
+// tfm.weight `quads`, body `..._quads_...`; else transposed) (4-bit: its low
+// and its high nibbles, two steps), and one dot step per
 // row; per kernel block (32; a K-quant's sub-block), acc += (float(sum) -
 // offset * sum(xq)) * (scale_w * xd), plus +-m * xd * sum(xq) with a minimum.
 // A prefill body unpacks each register tile's weight tiles over the K block
