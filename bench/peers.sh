@@ -154,15 +154,28 @@ decode_at_depth() {
       "$OUT/depth-$SIZE.jsonl" | tr -d ',' |
       awk '{ for (i = 3; i <= NF; i++) printf "llama.cpp %s\t%s\t%s\n", $1, $2, $i }' >> "$samples"
   fi
-  prompt="a$(printf ' a%.0s' $(seq $((depth - 2))))"
+  # The most "a"s whose tokens fit the depth: bench/llama2c_to_gguf.py's
+  # vocabulary (tl1b's GGUFs) keeps llama2.c's ' ' for U+2581, so there each
+  # " a" is U+2581's 3 byte tokens and "a" (llama-bench's random ids do not
+  # care).
+  local labels=() exes=() prompts=() one per k n
+  while IFS=$'\t' read -r label exe wtype; do
+    one=$("$exe" -p a --tokenize < /dev/null | wc -w)
+    per=$(($("$exe" -p "a a" --tokenize < /dev/null | wc -w) - one))
+    k=$(((depth - one) / per + 1))
+    prompt="a$(printf ' a%.0s' $(seq $((k - 1))))"
+    n=$("$exe" -p "$prompt" --tokenize < /dev/null | wc -w)
+    [ "$n" = "$depth" ] || echo "peers.sh: $label's prompt is $n tokens (\" a\" is $per)" >&2
+    labels+=("$label") exes+=("$exe") prompts+=("$prompt")
+  done < "$OUT/exes-$SIZE"
   # Runs alternate between the executables, so a disturbance hits them alike.
   for t in ${THREADS:-1 2}; do
     for _ in $(seq "${RUNS:-3}"); do
-      while IFS=$'\t' read -r label exe wtype; do
-        "$exe" -p "$prompt" -n 128 -t "$t" --temp 0 2>&1 > /dev/null < /dev/null |
-          awk -F'[,|]' -v l="$label" -v t="$t" '/generated:/ { split($4, f, " "); print l "\t" t "\t" f[1] }' \
-            >> "$samples" || echo "peers.sh: $label failed at depth $depth" >&2
-      done < "$OUT/exes-$SIZE"
+      for k in "${!exes[@]}"; do
+        "${exes[k]}" -p "${prompts[k]}" -n 128 -t "$t" --temp 0 2>&1 > /dev/null |
+          awk -F'[,|]' -v l="${labels[k]}" -v t="$t" '/generated:/ { split($4, f, " "); print l "\t" t "\t" f[1] }' \
+            >> "$samples" || echo "peers.sh: ${labels[k]} failed at depth $depth" >&2
+      done
     done
   done
   echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
