@@ -1,9 +1,10 @@
 #!/bin/bash
 # tfmc beside llama.cpp and llama2.c, in one run, with the peers' own bench
 # (../shared/peers/bench.sh): decode of 128 tokens and prefill of a 128-token
-# prompt at -t 1 and -t 2, median of RUNS runs, on random-weight llama2.c
-# checkpoints at real shapes. A peer that is absent is skipped by bench.sh;
-# without ../shared/peers this script says so and exits 0.
+# prompt at -t 1 and -t 2 (with DEPTH, also decode after a long context),
+# median of RUNS runs, on random-weight llama2.c checkpoints at real shapes.
+# A peer that is absent is skipped by bench.sh; without ../shared/peers this
+# script says so and exits 0.
 #
 #   bench/peers.sh [LABEL=BUILD_DIR[,TFMC_FLAG...] ...]   (default: tfmc=build)
 #
@@ -47,7 +48,9 @@
 # Environment: SIZE, RUNS (default 3), THREADS, TYPES, PEERS (passed to
 # bench.sh), PEER_BIN (default /tmp/peer-bin: build-native.sh's output),
 # PEER_MODELS (default /tmp/peer-models: make-models.sh's output), TFMC_FLAGS
-# (extra tfmc flags for every build), TL1B_CHECKPOINT.
+# (extra tfmc flags for every build), TL1B_CHECKPOINT, DEPTH (for example
+# 1024: per shape also decode of 128 tokens after a DEPTH-token context beside
+# llama-bench -d, llama.cpp only; decode_at_depth below).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SHARED=${TFM_TEST_DATA:-$ROOT/../shared}
@@ -119,6 +122,99 @@ matrix_params() {
     printf "%.0f\n", l * (2 * d * d + 2 * kv * d + 3 * d * h) + (only == "layers" ? 0 : v * d) }'
 }
 
+# DEPTH: 128 decode steps after a DEPTH-token context, llama-bench's -d
+# (its KV cache filled by a batched prompt before each timed tg128) and the
+# executables' "generated:" rate after a DEPTH-token prompt of "a"s (BOS +
+# DEPTH-1 x "a", as bench.sh's 128-token prompt). Both evaluate positions
+# DEPTH..DEPTH+126 (llama-bench one more), so the context must hold
+# DEPTH+128: a shape whose context is shorter (s110: 1024, s15: 256) runs at
+# the deepest depth it holds, and the table says which. No --warmup: the
+# depth's prefill already touches the weights, code and KV cache that decode
+# uses. llama2.c is left out: its timer spans the prompt's token-by-token
+# steps too, so the last 128 steps' rate would be the difference of two runs'
+# times (one with the prompt only), each mostly the DEPTH prompt steps.
+decode_at_depth() {
+  local seq depth prompt models="" ty t label exe wtype
+  seq=$(od -An -t d4 -j 24 -N 4 "$PEER_MODELS/$SIZE.bin" | tr -d ' ')
+  depth=$DEPTH
+  [ $((depth + 128)) -le "$seq" ] || depth=$((seq - 128))
+  local samples=$OUT/depth-$SIZE.tsv # label, threads, tok/s (one run)
+  : > "$samples"
+  for ty in $types; do
+    [ -f "$PEER_MODELS/$SIZE-$ty.gguf" ] && models=$models${models:+,}$PEER_MODELS/$SIZE-$ty.gguf
+  done
+  echo
+  echo "decode of 128 tokens at depth $depth, $SIZE (context $seq$([ "$depth" = "$DEPTH" ] ||
+    echo ": too short for $DEPTH + 128")), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  if [ -n "$models" ] && [[ " ${PEERS:-llama.cpp} " == *" llama.cpp "* ]]; then
+    "$PEER_BIN/llama-bench" -m "$models" -t "$(echo "${THREADS:-1 2}" | tr ' ' ,)" -p 0 -n 128 \
+      -d "$depth" -r "${RUNS:-3}" -o jsonl > "$OUT/depth-$SIZE.jsonl" 2> "$OUT/depth-$SIZE.log" ||
+      { tail -5 "$OUT/depth-$SIZE.log" >&2; }
+    sed -nE 's/.*"model_filename": "[^"]*-([^"/]*)\.gguf".*"n_threads": ([0-9]+).*"samples_ts": \[([^]]*)\].*/\1 \2 \3/p' \
+      "$OUT/depth-$SIZE.jsonl" | tr -d ',' |
+      awk '{ for (i = 3; i <= NF; i++) printf "llama.cpp %s\t%s\t%s\n", $1, $2, $i }' >> "$samples"
+  fi
+  # The most "a"s whose tokens fit the depth: bench/llama2c_to_gguf.py's
+  # vocabulary (tl1b's GGUFs) keeps llama2.c's ' ' for U+2581, so there each
+  # " a" is U+2581's 3 byte tokens and "a" (llama-bench's random ids do not
+  # care).
+  local labels=() exes=() prompts=() one per k n
+  while IFS=$'\t' read -r label exe wtype; do
+    one=$("$exe" -p a --tokenize < /dev/null | wc -w)
+    per=$(($("$exe" -p "a a" --tokenize < /dev/null | wc -w) - one))
+    k=$(((depth - one) / per + 1))
+    prompt="a$(printf ' a%.0s' $(seq $((k - 1))))"
+    n=$("$exe" -p "$prompt" --tokenize < /dev/null | wc -w)
+    [ "$n" = "$depth" ] || echo "peers.sh: $label's prompt is $n tokens (\" a\" is $per)" >&2
+    labels+=("$label") exes+=("$exe") prompts+=("$prompt")
+  done < "$OUT/exes-$SIZE"
+  # Runs alternate between the executables, so a disturbance hits them alike.
+  for t in ${THREADS:-1 2}; do
+    for _ in $(seq "${RUNS:-3}"); do
+      for k in "${!exes[@]}"; do
+        "${exes[k]}" -p "${prompts[k]}" -n 128 -t "$t" --temp 0 2>&1 > /dev/null |
+          awk -F'[,|]' -v l="${labels[k]}" -v t="$t" '/generated:/ { split($4, f, " "); print l "\t" t "\t" f[1] }' \
+            >> "$samples" || echo "peers.sh: ${labels[k]} failed at depth $depth" >&2
+      done
+    done
+  done
+  echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  # Medians; "of @0": of the same program's decode from an empty cache
+  # (bench.sh's row above); "x llama.cpp": tfmc over llama.cpp's same weights
+  # type at the same depth.
+  awk -F'\t' -v threads="${THREADS:-1 2}" -v d="$depth" '
+    FILENAME == ARGV[1] { type[$1] = $3; next }
+    FILENAME == ARGV[2] { if ($2 == "decode") zero[$1 "\t" $3] = $4; next }
+    { k = $1 "\t" $2; s[k] = s[k] " " $3; if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
+    function median(list,   a, m, i, j, x) {
+      m = split(list, a, " ")
+      for (i = 2; i <= m; i++) { x = a[i]; for (j = i - 1; j > 0 && a[j] + 0 > x + 0; j--) a[j + 1] = a[j]; a[j + 1] = x }
+      return m == 0 ? "" : m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+    }
+    END {
+      nt = split(threads, ts, " ")
+      printf "%-24s", "program weights"
+      for (i = 1; i <= nt; i++) printf " %11s", "@" d " " ts[i] "T"
+      for (i = 1; i <= nt; i++) printf " %11s", "of @0 " ts[i] "T"
+      for (i = 1; i <= nt; i++) printf " %13s", "x llama.cpp " ts[i] "T"
+      printf "\n"
+      for (r = 1; r <= n; r++) for (i = 1; i <= nt; i++) med[order[r], ts[i]] = median(s[order[r] "\t" ts[i]])
+      for (r = 1; r <= n; r++) {
+        l = order[r]; printf "%-24s", l
+        for (i = 1; i <= nt; i++) printf " %11s", med[l, ts[i]] == "" ? "-" : sprintf("%.2f", med[l, ts[i]])
+        for (i = 1; i <= nt; i++) {
+          z = zero[l "\t" ts[i]]
+          printf " %11s", med[l, ts[i]] == "" || z == "" || z == "-" ? "-" : sprintf("%.2f", med[l, ts[i]] / z)
+        }
+        for (i = 1; i <= nt; i++) {
+          p = med["llama.cpp " type[l], ts[i]]
+          printf " %13s", !(l in type) || med[l, ts[i]] == "" || p == "" ? "-" : sprintf("%.2fx", med[l, ts[i]] / p)
+        }
+        printf "\n"
+      }
+    }' "$OUT/exes-$SIZE" "$OUT/logs-$SIZE/results.tsv" "$samples"
+}
+
 for SIZE in $SIZES; do
   echo
   echo "== $SIZE"
@@ -144,6 +240,7 @@ for SIZE in $SIZES; do
     printf 'llama2.c runq int8\t%s\n' $((params + 4 * params / group)) >> "$OUT/bytes-$SIZE"
   fi
   commands=()
+  : > "$OUT/exes-$SIZE" # label, executable, weights type (for DEPTH)
   for arg in "$@"; do
     label=${arg%%=*} build=${arg#*=}
     flags=""
@@ -153,12 +250,15 @@ for SIZE in $SIZES; do
     # with its own vocabulary, instead of SIZE.bin.
     model=("$PEER_MODELS/$SIZE.bin" --tokenizer "$PEER_MODELS/tokenizer.bin")
     tfmc_flags=()
+    wtype=f32
     for f in $flags; do
       case $f in
-        gguf:*) model=("$PEER_MODELS/$SIZE-${f#gguf:}.gguf") ;;
+        gguf:*) model=("$PEER_MODELS/$SIZE-${f#gguf:}.gguf") wtype=${f#gguf:} ;;
+        --quantize=*) tfmc_flags+=("$f") wtype=${f#--quantize=} ;;
         *) tfmc_flags+=("$f") ;;
       esac
     done
+    printf '%s\t%s\t%s\n' "$label" "$exe" "$wtype" >> "$OUT/exes-$SIZE"
     case ${model[0]} in
       *.gguf) printf '%s\t%s\n' "$label" "$(bytes_of "${model[0]}")" >> "$OUT/bytes-$SIZE" ;;
       *) printf '%s\t%s\n' "$label" $((4 * params)) >> "$OUT/bytes-$SIZE" ;;
@@ -211,4 +311,5 @@ for SIZE in $SIZES; do
         }
       }' "$OUT/roofline" "$OUT/bytes-$SIZE" "$OUT/logs-$SIZE/results.tsv"
   fi
+  if [ -n "${DEPTH:-}" ]; then decode_at_depth; fi
 done
