@@ -54,7 +54,10 @@ def read_tokenizer(path, vocab):
     for i in range(vocab):
         score, n = struct.unpack_from("<fi", data, pos)
         pos += 8
-        piece = data[pos:pos + n]
+        # llama2.c's export wrote SentencePiece's U+2581 word marker as a
+        # space; a GGUF vocabulary has the marker (as llama.cpp's converter
+        # writes it), else " a" is 4 tokens instead of 1.
+        piece = data[pos:pos + n].replace(b" ", "\u2581".encode())
         pos += n
         tokens.append(piece)
         scores.append(score)
