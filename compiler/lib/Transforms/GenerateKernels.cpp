@@ -218,13 +218,9 @@ std::optional<PackedLinear> isPackedLinear(linalg::GenericOp op) {
   const unsigned numComponents = op.getNumDpsInputs() - 1;
   SmallVector<Value> inputs = op.getDpsInputs();
   auto matches = [&](std::optional<WeightEncoding> e) {
-    for (unsigned c = 0; c < numComponents; ++c) {
-      AffineExpr at = e ? mlir::tfm::componentIndex(*e, c, kk) : kk;
-      if (maps[1 + c] != (quads && c == 0
-                              ? map({n1, at.floorDiv(4), n0, at % 4})
-                              : map({n1, at, n0})))
+    for (unsigned c = 0; c < numComponents; ++c)
+      if (maps[1 + c] != map(mlir::tfm::tileIndices(e, c, quads, n1, kk, n0)))
         return false;
-    }
     return isContractionBody(op.getRegion().front(), e);
   };
   std::optional<WeightEncoding> encoding;

@@ -101,15 +101,6 @@ FailureOr<StoredWeight> storedWeight(OpBuilder &b, tfm::WeightOp op) {
   return stored;
 }
 
-SmallVector<AffineExpr, 4> componentIndices(const StoredWeight &w, unsigned c,
-                                            bool full, AffineExpr n1,
-                                            AffineExpr k, AffineExpr n0) {
-  AffineExpr at = w.encoding ? componentIndex(*w.encoding, c, k) : k;
-  if (w.quads && full && c == 0)
-    return {n1, at.floorDiv(4), n0, at % 4};
-  return {n1, at, n0};
-}
-
 tfm::WeightOp packedWeight(Value v) {
   auto op = v.getDefiningOp<tfm::WeightOp>();
   return op && op.getPacked() ? op : tfm::WeightOp();
@@ -149,9 +140,9 @@ LogicalResult lowerWeight(tfm::WeightOp op, PatternRewriter &b) {
     SmallVector<AffineMap> maps;
     for (unsigned c : order) {
       inputs.push_back(parts[c]);
-      maps.push_back(
-          AffineMap::get(3, 0, componentIndices(*stored, c, full, n1, kk, n0),
-                         b.getContext()));
+      maps.push_back(AffineMap::get(
+          3, 0, tileIndices(e, c, full && stored->quads, n1, kk, n0),
+          b.getContext()));
     }
     return elementwise(
         b, loc, f32Type, {}, inputs,

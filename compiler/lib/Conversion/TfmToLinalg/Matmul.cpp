@@ -80,7 +80,8 @@ Value packedLinear(OpBuilder &b, Location loc, Value x, tfm::WeightOp w,
     // An encoded weight's components, each at its index along K.
     for (auto [c, part] : llvm::enumerate(parts)) {
       inputs.push_back(part);
-      maps.push_back(map(componentIndices(*stored, c, full, n1, k, n0)));
+      maps.push_back(
+          map(tileIndices(encoding, c, full && stored->quads, n1, k, n0)));
     }
     maps.push_back(map({m, n1 * p + n0 + column}));
     y = b.create<linalg::GenericOp>(

@@ -34,13 +34,6 @@ struct StoredWeight {
   bool quads = false;
 };
 
-/// Where element (n1, k, n0) of the weight's tiles is in component `c`'s
-/// array of `full` (or of `tail`): (n1, componentIndex(k), n0), or in
-/// quads (n1, componentIndex(k) floordiv 4, n0, componentIndex(k) mod 4).
-llvm::SmallVector<mlir::AffineExpr, 4>
-componentIndices(const StoredWeight &w, unsigned c, bool full,
-                 mlir::AffineExpr n1, mlir::AffineExpr k, mlir::AffineExpr n0);
-
 /// Emits an error and fails when the offset or the argument is missing.
 mlir::FailureOr<StoredWeight> storedWeight(mlir::OpBuilder &b, WeightOp op);
 

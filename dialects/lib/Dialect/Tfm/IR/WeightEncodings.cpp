@@ -285,6 +285,15 @@ AffineExpr mlir::tfm::componentIndex(WeightEncoding e, unsigned c,
   return k.floorDiv(block) * per + k % per;
 }
 
+SmallVector<AffineExpr, 4>
+mlir::tfm::tileIndices(std::optional<WeightEncoding> e, unsigned c, bool quads,
+                       AffineExpr n1, AffineExpr k, AffineExpr n0) {
+  AffineExpr at = e ? componentIndex(*e, c, k) : k;
+  if (quads && c == 0)
+    return {n1, at.floorDiv(4), n0, at % 4};
+  return {n1, at, n0};
+}
+
 Value mlir::tfm::componentIndexValue(OpBuilder &b, Location loc,
                                      WeightEncoding e, unsigned c, Value k) {
   auto [per, share] = perKernelBlock(e, c);

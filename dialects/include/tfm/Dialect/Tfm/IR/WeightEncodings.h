@@ -83,6 +83,15 @@ bool isPerStep(WeightEncoding e, unsigned c);
 /// element holding k.
 AffineExpr componentIndex(WeightEncoding e, unsigned c, AffineExpr k);
 
+/// Where element (n1, k, n0) of a packed weight's tiles is in component
+/// `c`'s array: (n1, componentIndex(k), n0) (k itself without an encoding),
+/// or for the values (c = 0) of full tiles in quads (tfm.weight `quads`)
+/// (n1, componentIndex(k) floordiv 4, n0, componentIndex(k) mod 4). What
+/// tfm-to-linalg's contractions read and tfm-generate-kernels matches.
+SmallVector<AffineExpr, 4> tileIndices(std::optional<WeightEncoding> e,
+                                       unsigned c, bool quads, AffineExpr n1,
+                                       AffineExpr k, AffineExpr n0);
+
 /// componentIndex for an index value `k`, in arith ops.
 Value componentIndexValue(OpBuilder &b, Location loc, WeightEncoding e,
                           unsigned c, Value k);
