@@ -34,6 +34,9 @@
 // GEN: vector.store %[[LO]], %[[KEPT]]
 // GEN-LABEL: func.func private @tfm_linear_k64_p4_q4_0_rows
 // GEN-LABEL: func.func private @tfm_linear_k64_p8_q4_0_dot_avx2_quads_row
+// Decode prefetches the next tile group's block: its values and its scales.
+// GEN: memref.prefetch %{{.*}}, read, locality<2>, data : memref<?x?xi8, strided<[256, 1], offset: ?>>
+// GEN: memref.prefetch %{{.*}}, read, locality<2>, data : memref<?x?xf16, strided<[16, 1], offset: ?>>
 // GEN: %[[RAW1:.*]] = vector.load %{{.*}} : memref<?x?xi8, strided<[256, 1], offset: ?>>, vector<32xi8>
 // GEN: arith.andi %[[RAW1]], %{{.*}} : vector<32xi8>
 // GEN: llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"
