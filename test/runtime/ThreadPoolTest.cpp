@@ -31,7 +31,7 @@ TEST(ThreadPool, CoversEveryIndexOnce) {
       });
       for (int64_t i = 0; i < n; ++i)
         ASSERT_EQ(hits[size_t(i)].load(), 1) << "N=" << n << " i=" << i;
-      EXPECT_LE(calls.load(), 4 * threads);
+      EXPECT_LE(calls.load(), 2 * threads);
       EXPECT_LE(calls.load(), std::max<int64_t>(n, 0));
     }
   }

@@ -61,7 +61,7 @@ public:
   int getStartError() const { return startError; }
 
   /// Calls fn(begin, end) on disjoint contiguous ranges covering [0, n), at
-  /// most 4 ranges per thread, ranges no smaller than \p minChunk items
+  /// most 2 ranges per thread, ranges no smaller than \p minChunk items
   /// (so tiny loops stay on one thread). Blocks until every range is done.
   template <typename Fn>
   void parallelFor(int64_t n, Fn &&fn, int64_t minChunk = 1) {
