@@ -44,7 +44,9 @@
 // CHECK: memref.dealloc %[[XQ]]
 // CHECK: memref.dealloc %[[XD]]
 // CHECK-LABEL: func.func private @tfm_linear_k64_p16_q8_0_dot_avx512bw_row
-// CHECK: scf.for %[[KB:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(
+// Column tiles 4 at a time (int-dot-decode-tiles; f32 decode takes 8).
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c4 {
+// CHECK: scf.for %[[KB:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(
 // CHECK: %[[RAW:.*]] = vector.load %{{.*}} : memref<?x?xi8, strided<[1024, 1], offset: ?>>, vector<64xi8>
 // CHECK: %[[W:.*]] = vector.shuffle %[[RAW]], %[[RAW]] [0, 16, 32, 48, 1, 17, 33, 49,

@@ -120,13 +120,20 @@ func.func @prefill(%x: memref<?x8xf32>, %w: memref<4x8x16xf32>, %y: memref<?x64x
 #w = affine_map<(m, n1, n0, k) -> (n1, k, n0)>
 #y = affine_map<(m, n1, n0, k) -> (m, n1 * 8 + n0)>
 
-// Decode (one row) with P = 8: 4 independent accumulators (4 column tiles),
-// then 2, then 1. No fill before the contraction: the body accumulates into
-// the output (loads it first).
+// Decode (one row) with P = 8: 8 independent accumulators (8 column tiles,
+// 8 weight streams), then 4, 2, 1. No fill before the contraction: the body
+// accumulates into the output (loads it first).
 // CHECK-LABEL: func @decode_accumulate
 // CHECK-NOT: linalg.generic
 // CHECK: call @tfmrt_parallel_for
 // CHECK-LABEL: func.func private @tfm_linear_k32_p8_row_acc
+// CHECK: scf.for %{{.*}} step %c8
+// CHECK-COUNT-8: vector.load {{.*}} vector<8xf32>
+// CHECK: scf.for %{{.*}} = %c0 to %c32 step %c1 iter_args
+// CHECK-COUNT-8: vector.load {{.*}} : memref<?x?xf32, strided<[256, 1], offset: ?>>, vector<8xf32>
+// CHECK: vector.broadcast
+// CHECK-COUNT-8: vector.fma
+// CHECK-COUNT-8: vector.store
 // CHECK: scf.for %{{.*}} step %c4
 // CHECK-COUNT-4: vector.load {{.*}} vector<8xf32>
 // CHECK: scf.for %{{.*}} = %c0 to %c32 step %c1 iter_args

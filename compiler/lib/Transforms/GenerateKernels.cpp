@@ -1074,9 +1074,11 @@ struct TfmGenerateKernelsPass
   using TfmGenerateKernelsPassBase::TfmGenerateKernelsPassBase;
 
   void runOnOperation() override {
-    if (rows < 1 || tiles < 1 || decodeTiles < 1 || intDotRows < 1) {
-      getOperation().emitError("tfm-generate-kernels: rows, tiles, "
-                               "decode-tiles and int-dot-rows must be >= 1");
+    if (rows < 1 || tiles < 1 || decodeTiles < 1 || intDotDecodeTiles < 1 ||
+        intDotRows < 1) {
+      getOperation().emitError(
+          "tfm-generate-kernels: rows, tiles, decode-tiles, "
+          "int-dot-decode-tiles and int-dot-rows must be >= 1");
       return signalPassFailure();
     }
     if (intDotHeadBits != 8 && intDotHeadBits != 16) {
@@ -1217,7 +1219,7 @@ struct TfmGenerateKernelsPass
     BodyEmitter emitter(b, loc, k, p, oneRow, accumulate,
                         isDot ? int64_t(intDotRows) : int64_t(rows), tiles,
                         encoding, linear.dot, linear.bits);
-    emitter.decodeTiles = decodeTiles;
+    emitter.decodeTiles = isDot ? intDotDecodeTiles : decodeTiles;
     emitter.quads = linear.quads;
     // An encoded weight's K blocks hold whole blocks.
     emitter.kBlock = info && kBlock > 0

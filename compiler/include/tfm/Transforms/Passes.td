@@ -127,7 +127,8 @@ def TfmGenerateKernelsPass : Pass<"tfm-generate-kernels", "ModuleOp"> {
       `x[m, k]` and issues `vector.fma`s, and a store of the accumulators
       (the layer overwrites its output when a zero fill precedes it, which
       goes, and accumulates otherwise); decode (one row) uses `1` x
-      `decode-tiles` independent accumulators;
+      `decode-tiles` independent accumulators (`int-dot-decode-tiles` with
+      integer dot products);
     - a call of the runtime's `tfmrt_parallel_for`, which runs the body on
       the session's thread pool over chunks of the N/P column tiles.
 
@@ -138,8 +139,13 @@ def TfmGenerateKernelsPass : Pass<"tfm-generate-kernels", "ModuleOp"> {
            "Rows of the prefill register tile">,
     Option<"tiles", "tiles", "int64_t", /*default=*/"2",
            "Column tiles (P wide) of the prefill register tile">,
-    Option<"decodeTiles", "decode-tiles", "int64_t", /*default=*/"4",
-           "Column tiles (independent accumulators) of one-row layers">,
+    Option<"decodeTiles", "decode-tiles", "int64_t", /*default=*/"8",
+           "Column tiles (independent accumulators, weight streams) of "
+           "one-row layers in float arithmetic">,
+    Option<"intDotDecodeTiles", "int-dot-decode-tiles", "int64_t",
+           /*default=*/"4",
+           "Column tiles of one-row layers with integer dot products (each "
+           "holds an int32 sum, the block's scales and x's broadcasts too)">,
     Option<"kBlock", "k-block", "int64_t", /*default=*/"256",
            "K block of prefill bodies: a block of the weights (K-block x "
            "tiles x P floats) stays in L1 for every row tile, and the rows' "
