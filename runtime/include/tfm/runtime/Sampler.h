@@ -69,6 +69,10 @@ private:
   void filter(const float *logits, int64_t n,
               std::vector<std::pair<int32_t, float>> &cands) const;
 
+  /// The distinct recent tokens in [0, n), ascending, when the repetition
+  /// penalty is on (step 1); else none.
+  std::vector<int32_t> penalisedTokens(int64_t n) const;
+
   SamplerParams params;
   SplitMix64 rng;
   std::deque<int32_t> recent;
