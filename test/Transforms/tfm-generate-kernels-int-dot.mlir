@@ -6,6 +6,7 @@
 // RUN: tfm-opt %s --tfm-generate-kernels="int-dot=avx512vnni int-dot-head-bits=16" --canonicalize --split-input-file | FileCheck %s --check-prefix=HEAD16
 // RUN: not tfm-opt %s --tfm-generate-kernels="int-dot=avx3" --split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not tfm-opt %s --tfm-generate-kernels="int-dot=avx512bw int-dot-head-bits=12" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADBITS
+// RUN: not tfm-opt %s --tfm-generate-kernels="int-dot=avx2 int-dot-decode-tiles=0" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADTILES
 
 // q8_0 layers with integer dot products (IntegerDot.h). Before the call, x
 // is quantized per block of 32 into int8 values (xq) and f32 scales (xd);
@@ -232,6 +233,7 @@ func.func @prefill_q8_vnni(%x: memref<?x320xf32>, %q: memref<2x320x16xi8>, %d: m
 // HEAD16: arith.sitofp %[[SUM]] : vector<16xi32> to vector<16xf32>
 // HEAD16: vector.fma
 // BADBITS: int-dot-head-bits must be 8 or 16
+// BADTILES: int-dot-decode-tiles and int-dot-rows must be >= 1
 func.func @head_q8(%x: memref<1x64xf32>, %q: memref<2x64x16xi8>, %d: memref<2x2x16xf16>, %h: memref<1x32xf32>, %y: memref<1x32xf32>) {
   linalg.generic {indexing_maps = [#x, #q, #d, #y],
                   iterator_types = ["parallel", "parallel", "parallel", "reduction"]}

@@ -767,7 +767,7 @@ private:
   /// streams (a q4_0 tile of K 768 is 3 KiB; q4_K's 4 tiles are 20 streams,
   /// its scales 8 bytes a block) that end before the hardware prefetcher
   /// has ramped up. Zen 3, stories110M shape, -t 1, decode CPU time: the
-  /// values q4_0 -16%, Q4_K_M -10%; the other components too Q4_K_M -9%
+  /// values q4_0 -16%, Q4_K_M -10%; the other components too Q4_K_M -10%
   /// more, q4_0 unchanged.
   void prefetchNextTiles(OpBuilder &nb, Location l, Value kb,
                          ArrayRef<Value> tileIdx) {
