@@ -44,8 +44,7 @@ std::vector<int32_t> Sampler::penalisedTokens(int64_t n) const {
     if (tok >= 0 && tok < n)
       distinct.push_back(tok);
   std::sort(distinct.begin(), distinct.end());
-  distinct.erase(std::unique(distinct.begin(), distinct.end()),
-                 distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
   return distinct;
 }
 

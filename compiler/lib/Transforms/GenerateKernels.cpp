@@ -587,8 +587,7 @@ private:
 
   /// Where per-block component c of kernel block kb starts in a tile's row
   /// of component c's array.
-  Value blockComponentColumn(OpBuilder &nb, Location l, Value kb,
-                             unsigned c) {
+  Value blockComponentColumn(OpBuilder &nb, Location l, Value kb, unsigned c) {
     mlir::tfm::WeightEncoding e = *encoding;
     const formats::EncodingInfo &format = mlir::tfm::formatInfo(e);
     const int64_t block = mlir::tfm::kernelBlock(e);
@@ -787,9 +786,9 @@ private:
     Value at = nb.create<arith::MulIOp>(l, kb, cst(blockBytes));
     for (Value tile : next)
       for (int64_t line = 0; line < blockBytes; line += 64)
-        prefetch(
-            0, tile,
-            line ? nb.create<arith::AddIOp>(l, at, cst(line)).getResult() : at);
+        prefetch(0, tile,
+                 line ? nb.create<arith::AddIOp>(l, at, cst(line)).getResult()
+                      : at);
     // The per-block components: a few bytes a block, so most of these
     // prefetches hit a line already on its way; cheaper than a branch.
     for (unsigned c = 1; c < components.size(); ++c) {
