@@ -135,7 +135,8 @@ def compare(args, label, src, extra_lq, qtype="q8_0", extra_tfmc=()):
 
 def main():
     ap = arg_parser()
-    ap.add_argument("--llama-quantize", default="/tmp/peer-bin/llama-quantize")
+    ap.add_argument("--llama-quantize", required=True,
+                    help="the peers' llama-quantize (a missing file skips the comparison)")
     ap.add_argument("--model", help="stories260K's f32 GGUF")
     ap.add_argument("--types", default="q8_0",
                     help="comma list of q8_0, q4_0, f16, bf16, q4_K (llama-quantize's "

@@ -289,7 +289,7 @@ def main():
     ap.add_argument("--target", help="tfmc --target (default: the host)")
     ap.add_argument("--target-cpu", help="tfmc --target-cpu (default: the host)")
     ap.add_argument("--model", help="stories260K's f32 GGUF")
-    ap.add_argument("--llama-quantize", default="/tmp/peer-bin/llama-quantize")
+    ap.add_argument("--llama-quantize", help="the peers' llama-quantize (stories260K's q8_0 case)")
     args = parse_args(ap)
     target = [f"--target={args.target}"] if args.target else []
     target += [f"--target-cpu={args.target_cpu}"] if args.target_cpu else []
@@ -323,7 +323,8 @@ def main():
     cases = [(c, PROMPT, 6, []) for c in ("q8_0", "q8_0-tied", "mixed")]
     cases.append(("q8_0-wide", WIDE_PROMPT, 6, []))
     real = os.path.join(args.workdir, "stories260K-q8_0.gguf")
-    if not (args.model and os.path.isfile(args.model) and os.access(args.llama_quantize, os.X_OK)):
+    if not (args.model and os.path.isfile(args.model) and args.llama_quantize
+            and os.access(args.llama_quantize, os.X_OK)):
         print("stories260K: skipped (needs --model and llama-quantize)")
     elif subprocess.run([args.llama_quantize, "--tensor-type", "ffn_down=f32", args.model, real,
                          "q8_0"], capture_output=True).returncode != 0:
