@@ -109,10 +109,13 @@ void buildBufferizationPipeline(OpPassManager &pm,
     mlir::tfm::TfmGenerateKernelsPassOptions gen;
     gen.rows = opts.vectorWidth >= 16 ? 8 : 6;
     gen.tiles = 2;
-    // Decode: 8 weight streams in float arithmetic (stories15M shape f32,
-    // -t 1: +9% tok/s over 4; stories110M +4%), 4 with integer dot products
-    // (8 spill: Q4_K_M CPU time +18%).
-    gen.decodeTiles = 8;
+    // Decode in float arithmetic: 64 columns a step, as 8 streams of 8
+    // floats (Zen 3, -t 1, over 4: stories15M shape f32 +9% tok/s,
+    // stories110M +4%) or 4 of 16 (Zen 5, stories110M shape, over 8: f32
+    // +10% at -t 1, +4% at -t 2, bf16 +12%). Integer dot products keep 4
+    // tiles: 8 spill on AVX2 (Q4_K_M CPU time +18%) and were slower on
+    // AVX-512 too (Q4_K_M -17%, q4_0 -12%).
+    gen.decodeTiles = opts.vectorWidth >= 16 ? 4 : 8;
     gen.intDotDecodeTiles = 4;
     // Prefill K blocks: 256 with 16-float tiles (128 and 512 were within
     // the noise on a Zen 5); 768 with 8-float ones (Zen 3, -t 1, 128-token
