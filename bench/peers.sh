@@ -21,8 +21,10 @@
 # on the stories shapes; on the 110M shape half of that call was the kernel
 # zeroing the fresh KV cache's and arena's huge pages, which llama-bench's
 # warm-up pays for it too).
-# Decode follows the timed prefill in both. A build from before --warmup
-# runs without it (a note says so).
+# Decode starts from an empty KV cache in all three (llama-bench's tg128,
+# llama2.c's BOS-only prompt, the executable's default BOS prompt, in a run
+# of its own), so each step attends to as many keys in every program. A
+# build from before --warmup runs without it (a note says so).
 # A SIZE-TYPE.gguf that make-models.sh does not write (bf16, q4_k_m, ...),
 # named by gguf:TYPE or by TYPES, is made once by llama-quantize from
 # SIZE-f32.gguf (TYPE as llama-quantize names it, any case: q4_k_m is its
@@ -40,8 +42,9 @@
 #
 # First the machine's limits (bench-roofline: read bandwidth, f32 FMA peak),
 # then per shape bench.sh's table and every program's fraction of the
-# roofline: decode tok/s x (the bytes of the matrices it reads per token, in
-# its own format: bench/matrix_bytes.py for a GGUF) / bandwidth, prefill tok/s
+# roofline: decode tok/s x (the bytes it reads per token: its matrices in its
+# own format, bench/matrix_bytes.py for a GGUF, and its KV cache at the mean
+# position) / bandwidth, prefill tok/s
 # x (2 FLOPs per layer matrix weight, plus the classifier's once per prompt:
 # only the last row's logits are computed) / FMA peak.
 #
@@ -122,6 +125,12 @@ matrix_params() {
     printf "%.0f\n", l * (2 * d * d + 2 * kv * d + 3 * d * h) + (only == "layers" ? 0 : v * d) }'
 }
 
+# Keys and values a decode step reads from the cache, summed over the
+# layers, at the mean position of 128 steps from an empty cache (64.5).
+kv_floats_per_token() {
+  od -An -t d4 -N 28 "$1" | tr -s ' \n' '  ' | awk '{ printf "%.0f\n", $3 * 2 * $1 / $4 * $5 * 64.5 }'
+}
+
 # DEPTH: 128 decode steps after a DEPTH-token context, llama-bench's -d
 # (its KV cache filled by a batched prompt before each timed tg128) and the
 # executables' "generated:" rate after a DEPTH-token prompt of "a"s (BOS +
@@ -172,7 +181,7 @@ decode_at_depth() {
   for t in ${THREADS:-1 2}; do
     for _ in $(seq "${RUNS:-3}"); do
       for k in "${!exes[@]}"; do
-        "${exes[k]}" -p "${prompts[k]}" -n 128 -t "$t" --temp 0 2>&1 > /dev/null |
+        "${exes[k]}" -p "${prompts[k]}" -n 128 -t "$t" --temp 0 --ignore-eos 2>&1 > /dev/null |
           awk -F'[,|]' -v l="${labels[k]}" -v t="$t" '/generated:/ { split($4, f, " "); print l "\t" t "\t" f[1] }' \
             >> "$samples" || echo "peers.sh: ${labels[k]} failed at depth $depth" >&2
       done
@@ -225,19 +234,23 @@ for SIZE in $SIZES; do
       printf "  f32 decode bound %s: %.1f tok/s (%s GB/s over %.0f MB of matrices)\n", $1, $2 * 1e9 / (4 * p), $2, 4 * p / 1e6 }' \
       "$OUT/roofline"
   fi
-  # Bytes of matrices each program reads per token (label, bytes).
-  bytes_of() { /usr/bin/python3 "$ROOT/bench/matrix_bytes.py" "$1"; }
+  # Bytes each program reads per decoded token (label, bytes): its matrices
+  # in their format, and its KV cache at the mean position of 128 decode
+  # steps from an empty cache (64.5 keys and values a layer), f32 in tfmc and
+  # llama2.c, f16 in llama.cpp (its default).
+  kv_floats=$(kv_floats_per_token "$PEER_MODELS/$SIZE.bin")
+  bytes_of() { echo $(($(/usr/bin/python3 "$ROOT/bench/matrix_bytes.py" "$1") + $2 * kv_floats)); }
   types=${TYPES:-}
   [ -n "$types" ] || { [ "$SIZE" = tl1b ] && types=f32 || types="f32 f16 q8_0 q4_0"; }
   : > "$OUT/bytes-$SIZE"
   for ty in $types; do
     [ -f "$PEER_MODELS/$SIZE-$ty.gguf" ] &&
-      printf 'llama.cpp %s\t%s\n' "$ty" "$(bytes_of "$PEER_MODELS/$SIZE-$ty.gguf")" >> "$OUT/bytes-$SIZE"
+      printf 'llama.cpp %s\t%s\n' "$ty" "$(bytes_of "$PEER_MODELS/$SIZE-$ty.gguf" 2)" >> "$OUT/bytes-$SIZE"
   done
-  printf 'llama2.c run f32\t%s\n' $((4 * params)) >> "$OUT/bytes-$SIZE"
+  printf 'llama2.c run f32\t%s\n' $((4 * params + 4 * kv_floats)) >> "$OUT/bytes-$SIZE"
   if [ -f "$PEER_MODELS/${SIZE}_q80.bin" ]; then # int8 + an f32 scale per group
     group=$(od -An -t d4 -j 37 -N 4 "$PEER_MODELS/${SIZE}_q80.bin" | tr -d ' ')
-    printf 'llama2.c runq int8\t%s\n' $((params + 4 * params / group)) >> "$OUT/bytes-$SIZE"
+    printf 'llama2.c runq int8\t%s\n' $((params + 4 * params / group + 4 * kv_floats)) >> "$OUT/bytes-$SIZE"
   fi
   commands=()
   : > "$OUT/exes-$SIZE" # label, executable, weights type (for DEPTH)
@@ -260,8 +273,8 @@ for SIZE in $SIZES; do
     done
     printf '%s\t%s\t%s\n' "$label" "$exe" "$wtype" >> "$OUT/exes-$SIZE"
     case ${model[0]} in
-      *.gguf) printf '%s\t%s\n' "$label" "$(bytes_of "${model[0]}")" >> "$OUT/bytes-$SIZE" ;;
-      *) printf '%s\t%s\n' "$label" $((4 * params)) >> "$OUT/bytes-$SIZE" ;;
+      *.gguf) printf '%s\t%s\n' "$label" "$(bytes_of "${model[0]}" 4)" >> "$OUT/bytes-$SIZE" ;;
+      *) printf '%s\t%s\n' "$label" $((4 * params + 4 * kv_floats)) >> "$OUT/bytes-$SIZE" ;;
     esac
     # shellcheck disable=SC2086
     "$build/bin/tfmc" "${model[@]}" --quiet ${TFMC_FLAGS:-} "${tfmc_flags[@]}" -o "$exe"
@@ -272,8 +285,13 @@ for SIZE in $SIZES; do
     esac
     # The executable's timing line is "prompt: N tokens, X tok/s | generated:
     # N tokens, Y tok/s"; bench.sh wants one line per figure.
-    commands+=("$label=$exe -p {prompt} -n {n} -t {t} --temp 0 $warmup 2>&1 >/dev/null |
-      awk -F'[,|]' '/prompt:/ { print \"prefill: \" \$2; print \"decode: \" \$4 }'")
+    # Decode from an empty cache (the prompt is BOS), as llama-bench's tg128
+    # and llama2.c's decode, through EOS as theirs (a random model's first
+    # token can be EOS); prefill of the 128-token prompt in a second run.
+    commands+=("$label=$exe -n {n} -t {t} --temp 0 --ignore-eos $warmup 2>&1 >/dev/null |
+      awk -F'[,|]' '/prompt:/ { print \"decode: \" \$4 }';
+      $exe -p {prompt} -n 1 -t {t} --temp 0 $warmup 2>&1 >/dev/null |
+      awk -F'[,|]' '/prompt:/ { print \"prefill: \" \$2 }'")
   done
   mkdir -p "$OUT/logs-$SIZE"
   SIZE=$SIZE TYPES=$types LOGDIR=$OUT/logs-$SIZE \
@@ -282,7 +300,7 @@ for SIZE in $SIZES; do
   # threads, median tok/s).
   if [ -f "$OUT/roofline" ]; then
     echo
-    echo "fraction of the roofline, $SIZE (decode: of read bandwidth / the matrix bytes the program reads; prefill: of the f32 FMA peak, 2 FLOPs per layer weight and prompt token, the classifier once per 128 tokens)"
+    echo "fraction of the roofline, $SIZE (decode: of read bandwidth / the bytes the program reads, its matrices and KV cache; prefill: of the f32 FMA peak, 2 FLOPs per layer weight and prompt token, the classifier once per 128 tokens)"
     awk -F'\t' -v p="$params" -v lp="$layer_params" -v threads="${THREADS:-1 2}" '
       FILENAME == ARGV[1] { split($0, f, " "); lim[f[1]] = f[2]; next }
       FILENAME == ARGV[2] { bytes[$1] = $2; next }
