@@ -35,12 +35,16 @@ thread_local ThreadPool *currentPool = nullptr;
 /// Pause iterations before a waiting worker goes to sleep. Short, because the
 /// cores are shared and the gaps between decode kernels are microseconds.
 constexpr int kSpinIterations = 1 << 13;
-/// Two ranges per thread: a late or preempted thread leaves its second to
-/// the others, and each range is one contiguous stream of weight tiles (4
-/// per thread cut decode's streams twice as often: stories110M shape, -t 2,
-/// 7 alternated runs, Q4_K_M 325 -> 353 tok/s, q4_0 472 -> 499, f32 and
-/// prefill within the noise).
-constexpr int kChunksPerThread = 2;
+/// One range per thread: each is one contiguous stream of weight tiles,
+/// which a one-row layer's prefetchers follow from tile to tile. Fewer cuts
+/// were faster each time: 4 -> 2 per thread (session 10, stories110M shape,
+/// -t 2, 7 alternated runs: Q4_K_M 325 -> 353 tok/s, q4_0 472 -> 499), and
+/// 2 -> 1 with one-tile integer decode bodies (Zen 5, 5 alternated runs:
+/// Q4_K_M 704 -> 779, q4_0 755 -> 844, q8_0 547 -> 579, TinyLlama shape
+/// Q4_K_M +4%; f32, bf16 and 128-token prefill within the noise). The cost:
+/// a preempted thread's range waits for it, where a second range could
+/// have gone to the other thread.
+constexpr int kChunksPerThread = 1;
 } // namespace
 
 int ThreadPool::hardwareThreads() {

@@ -48,8 +48,10 @@
 // Column tiles 4 at a time (int-dot-decode-tiles; f32 decode takes 8).
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c4 {
 // CHECK: scf.for %[[KB:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
-// q8_0's bytes are not prefetched (4-bit values are: quads-weights.mlir).
-// CHECK-NOT: memref.prefetch
+// The next tile group's block is prefetched, a line at a time (512 bytes:
+// 8 lines a tile).
+// CHECK-COUNT-32: memref.prefetch %{{.*}}[%{{.*}}, %{{.*}}], read, locality<2>, data : memref<?x?xi8, strided<[1024, 1], offset: ?>>
+// CHECK-NOT: memref.prefetch {{.*}}xi8
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(
 // CHECK: %[[RAW:.*]] = vector.load %{{.*}} : memref<?x?xi8, strided<[1024, 1], offset: ?>>, vector<64xi8>
 // CHECK: %[[W:.*]] = vector.shuffle %[[RAW]], %[[RAW]] [0, 16, 32, 48, 1, 17, 33, 49,

@@ -112,11 +112,16 @@ void buildBufferizationPipeline(OpPassManager &pm,
     // Decode in float arithmetic: 64 columns a step, as 8 streams of 8
     // floats (Zen 3, -t 1, over 4: stories15M shape f32 +9% tok/s,
     // stories110M +4%) or 4 of 16 (Zen 5, stories110M shape, over 8: f32
-    // +10% at -t 1, +4% at -t 2, bf16 +12%). Integer dot products keep 4
-    // tiles: 8 spill on AVX2 (Q4_K_M CPU time +18%) and were slower on
-    // AVX-512 too (Q4_K_M -17%, q4_0 -12%).
+    // +10% at -t 1, +4% at -t 2, bf16 +12%; 1 or 2 tiles: -16%, -7%).
+    // Integer dot products take one tile at a time: a tile's weights (and
+    // their scales' prefetch) are one stream the hardware prefetcher
+    // follows into the next tile, where several tiles were as many short
+    // streams (a q4_0 tile of K 768 is 6 KiB). Zen 5, stories110M shape, 5
+    // alternated runs, 4 tiles -> 1, -t 1 / -t 2 tok/s: AVX-512 Q4_K_M +23%
+    // / +15%, q4_0 +9% / +2%, q8_0 +10% / -1%; AVX2 (x86-64-v3) Q4_K_M +14%
+    // / +14%, q4_0 +6% / -2%, q8_0 +38% / +32%.
     gen.decodeTiles = opts.vectorWidth >= 16 ? 4 : 8;
-    gen.intDotDecodeTiles = 4;
+    gen.intDotDecodeTiles = 1;
     // Prefill K blocks: 256 with 16-float tiles (128 and 512 were within
     // the noise on a Zen 5); 768 with 8-float ones (Zen 3, -t 1, 128-token
     // prompts, 5 alternated runs over 256: stories110M f32 +5%, q8_0 +4%,

@@ -761,21 +761,18 @@ private:
   }
 
   /// Decode: kernel block kb of the next nt column tiles, every component
-  /// of it, prefetched (into L2: a group of K 2048 is L1's 32 KiB) while
+  /// of it, prefetched (into L2) while
   /// this tile group's block is computed. A one-row body reads short
-  /// streams (a q4_0 tile of K 768 is 3 KiB; q4_K's 4 tiles are 20 streams,
-  /// its scales 8 bytes a block) that end before the hardware prefetcher
-  /// has ramped up. Zen 3, stories110M shape, -t 1, decode CPU time: the
-  /// values q4_0 -16%, Q4_K_M -10%; the other components too Q4_K_M -10%
-  /// more, q4_0 unchanged. q8_0's bytes (a tile of K 768 is 6 KiB) go
-  /// without: unchanged on the Zen 3, and on a Zen 5 without them decode
-  /// went 230 -> 287 tok/s at -t 1, 475 -> 513 at -t 2.
+  /// streams (a q4_0 tile of K 768 is 6 KiB; q4_K's scales 8 bytes a
+  /// block) that end before the hardware prefetcher has ramped up. Zen 3,
+  /// stories110M shape, -t 1, decode CPU time, 4-tile groups: the values
+  /// q4_0 -16%, Q4_K_M -10%; the other components too Q4_K_M -10% more.
+  /// One-tile groups (the pipeline's) on a Zen 5, q8_0 with and without:
+  /// 323.9 -> 337.6 tok/s at -t 1 (with 4-tile groups it had cost 20%).
   void prefetchNextTiles(OpBuilder &nb, Location l, Value kb,
                          ArrayRef<Value> tileIdx) {
     mlir::tfm::WeightEncoding e = *encoding;
     const mlir::tfm::DotEncoding &de = *mlir::tfm::dotEncoding(e);
-    if (!de.nibbles)
-      return;
     const int64_t block = mlir::tfm::kernelBlock(e);
     const int64_t blockBytes = (de.nibbles ? block / 2 : block) * p;
     int64_t nt = tileIdx.size();

@@ -1,8 +1,9 @@
 //===- ThreadPool.h - Persistent worker pool for the kernels ----*- C++ -*-===//
 //
-// A small fork-join pool: `parallelFor(n, fn)` splits [0, n) into a few
-// contiguous chunks per thread, which the persistent workers and the calling
-// thread claim dynamically, and returns when all are done.
+// A small fork-join pool: `parallelFor(n, fn)` splits [0, n) into one
+// contiguous chunk per thread (ThreadPool.cpp says why), which the
+// persistent workers and the calling thread claim dynamically, and returns
+// when all are done.
 //
 // Why our own pool rather than OpenMP:
 //  * Generated executables are linked by tfmc with the system linker; an
