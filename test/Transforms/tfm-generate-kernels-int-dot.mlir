@@ -4,9 +4,11 @@
 // RUN: tfm-opt %s --tfm-generate-kernels="int-dot=avx512bw int-dot-decode=false" --canonicalize --split-input-file | FileCheck %s --check-prefix=OFF
 // RUN: tfm-opt %s --tfm-generate-kernels="int-dot=avx512bw int-dot-head=false" --canonicalize --split-input-file | FileCheck %s --check-prefix=HEAD
 // RUN: tfm-opt %s --tfm-generate-kernels="int-dot=avx512vnni int-dot-head-bits=16" --canonicalize --split-input-file | FileCheck %s --check-prefix=HEAD16
+// RUN: tfm-opt %s --tfm-generate-kernels="int-dot=avx512bw int-dot-decode-tiles=1 int-dot-decode-streams=2" --canonicalize --split-input-file | FileCheck %s --check-prefix=STREAMS
 // RUN: not tfm-opt %s --tfm-generate-kernels="int-dot=avx3" --split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not tfm-opt %s --tfm-generate-kernels="int-dot=avx512bw int-dot-head-bits=12" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADBITS
 // RUN: not tfm-opt %s --tfm-generate-kernels="int-dot=avx2 int-dot-decode-tiles=0" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADTILES
+// RUN: not tfm-opt %s --tfm-generate-kernels="int-dot=avx2 int-dot-decode-streams=0" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADTILES
 
 // q8_0 layers with integer dot products (IntegerDot.h). Before the call, x
 // is quantized per block of 32 into int8 values (xq) and f32 scales (xd);
@@ -44,6 +46,24 @@
 // CHECK: call @tfmrt_parallel_for_q8_dot(%[[BODY]],
 // CHECK: memref.dealloc %[[XQ]]
 // CHECK: memref.dealloc %[[XD]]
+// With int-dot-decode-streams=2 the row body reads the two halves of its
+// tile range side by side (two weight streams), tile n with tile n + half,
+// each prefetching the next tile of its half; a tile left over goes alone.
+// STREAMS-LABEL: func.func private @tfm_linear_k64_p16_q8_0_dot_avx512bw_row(
+// STREAMS: %[[SPAN:.*]] = arith.subi %arg1, %arg0 : index
+// STREAMS: %[[HALF:.*]] = arith.divui %[[SPAN]], %c2 : index
+// STREAMS: %[[MID:.*]] = arith.addi %arg0, %[[HALF]] : index
+// STREAMS: scf.for %[[N:.*]] = %arg0 to %[[MID]] step %c1 {
+// STREAMS: %[[N2:.*]] = arith.addi %[[N]], %[[HALF]] : index
+// STREAMS: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>)
+// STREAMS: %[[NEXT:.*]] = arith.addi %[[N]], %c1 : index
+// STREAMS: %[[NEXT2:.*]] = arith.addi %[[N2]], %c1 : index
+// STREAMS-COUNT-8: memref.prefetch %{{.*}}[%[[NEXT]], %{{.*}}], read, locality<2>, data : memref<?x?xi8, strided<[1024, 1], offset: ?>>
+// STREAMS-COUNT-8: memref.prefetch %{{.*}}[%[[NEXT2]], %{{.*}}], read, locality<2>, data : memref<?x?xi8, strided<[1024, 1], offset: ?>>
+// STREAMS: %[[DONE:.*]] = arith.muli %[[HALF]], %c2 : index
+// STREAMS: %[[REST:.*]] = arith.addi %arg0, %[[DONE]] : index
+// STREAMS: scf.for %{{.*}} = %[[REST]] to %arg1 step %c1 {
+// STREAMS: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>) {
 // CHECK-LABEL: func.func private @tfm_linear_k64_p16_q8_0_dot_avx512bw_row
 // Column tiles 4 at a time (int-dot-decode-tiles; f32 decode takes 8).
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c4 {
@@ -237,7 +257,7 @@ func.func @prefill_q8_vnni(%x: memref<?x320xf32>, %q: memref<2x320x16xi8>, %d: m
 // HEAD16: arith.sitofp %[[SUM]] : vector<16xi32> to vector<16xf32>
 // HEAD16: vector.fma
 // BADBITS: int-dot-head-bits must be 8 or 16
-// BADTILES: int-dot-decode-tiles and int-dot-rows must be >= 1
+// BADTILES: int-dot-decode-tiles, int-dot-decode-streams and int-dot-rows must be >= 1
 func.func @head_q8(%x: memref<1x64xf32>, %q: memref<2x64x16xi8>, %d: memref<2x2x16xf16>, %h: memref<1x32xf32>, %y: memref<1x32xf32>) {
   linalg.generic {indexing_maps = [#x, #q, #d, #y],
                   iterator_types = ["parallel", "parallel", "parallel", "reduction"]}

@@ -120,8 +120,14 @@ void buildBufferizationPipeline(OpPassManager &pm,
     // alternated runs, 4 tiles -> 1, -t 1 / -t 2 tok/s: AVX-512 Q4_K_M +23%
     // / +15%, q4_0 +9% / +2%, q8_0 +10% / -1%; AVX2 (x86-64-v3) Q4_K_M +14%
     // / +14%, q4_0 +6% / -2%, q8_0 +38% / +32%.
+    // And each thread's tiles in 2 parts read side by side: one core keeps
+    // more lines in flight over 2 streams than over 1 (Zen 3, a file
+    // mapping read with AVX2 loads: 20.5 -> 26-27 GB/s). Zen 3, stories110M
+    // shape, 5 alternated runs, 1 -> 2 parts, -t 1 / -t 2 tok/s: q8_0 +12% /
+    // +10%, q4_0 +16% / +17%, Q4_K_M +6% / +8%; 4 parts: Q4_K_M -14% / -12%.
     gen.decodeTiles = opts.vectorWidth >= 16 ? 4 : 8;
     gen.intDotDecodeTiles = 1;
+    gen.intDotDecodeStreams = 2;
     // Prefill K blocks: 256 with 16-float tiles (128 and 512 were within
     // the noise on a Zen 5); 768 with 8-float ones (Zen 3, -t 1, 128-token
     // prompts, 5 alternated runs over 256: stories110M f32 +5%, q8_0 +4%,

@@ -342,6 +342,24 @@ public:
     // Column tiles: `tiles` at a time, then one at a time.
     auto tilesOver = [&](Value nLo, Value nHi, Value kLo, Value kHi,
                          bool load) {
+      // One-row integer bodies: the range in `decodeStreams` equal parts,
+      // a tile of each part a step; the tiles after the parts alone.
+      if (oneRow && isDot && decodeStreams > 1) {
+        Value part = b.create<arith::DivUIOp>(
+            loc, b.create<arith::SubIOp>(loc, nHi, nLo), cst(decodeStreams));
+        auto steps = b.create<scf::ForOp>(
+            loc, nLo, b.create<arith::AddIOp>(loc, nLo, part), cst(1));
+        {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(steps.getBody());
+          tileStride = part;
+          microKernel(cst(0), 1, steps.getInductionVar(), decodeStreams, kLo,
+                      kHi, load);
+          tileStride = nullptr;
+        }
+        nLo = b.create<arith::AddIOp>(
+            loc, nLo, b.create<arith::MulIOp>(loc, part, cst(decodeStreams)));
+      }
       cascade(nLo, nHi, tileSteps(oneRow ? decodeTiles : tiles),
               [&](Value n, int64_t nt) {
                 if (kept)
@@ -390,6 +408,8 @@ public:
   }
 
   int64_t decodeTiles = 4;
+  /// One-row integer bodies: parts of the tile range read side by side.
+  int64_t decodeStreams = 1;
   /// The values are stored in lanes of 4 k (PackedLinear::quads).
   bool quads = false;
   int64_t kBlock = 0;
@@ -635,7 +655,13 @@ private:
       rowIdx.push_back(i ? b.create<arith::AddIOp>(loc, m, cst(i)).getResult()
                          : m);
     for (int64_t j = 0; j < nt; ++j) {
-      Value nj = j ? b.create<arith::AddIOp>(loc, n, cst(j)).getResult() : n;
+      Value nj =
+          !j ? n
+          : tileStride
+              ? b.create<arith::AddIOp>(
+                     loc, n, b.create<arith::MulIOp>(loc, tileStride, cst(j)))
+                    .getResult()
+              : b.create<arith::AddIOp>(loc, n, cst(j)).getResult();
       tileIdx.push_back(nj);
       outCol.push_back(b.create<arith::MulIOp>(loc, nj, cst(p)));
     }
@@ -760,8 +786,9 @@ private:
                                   ValueRange{rowIdx[i], outCol[j]});
   }
 
-  /// Decode: kernel block kb of the next nt column tiles, every component
-  /// of it, prefetched (into L2) while
+  /// Decode: kernel block kb of the next column tile of each of the nt
+  /// (the tiles after the group, or with a tileStride the next tile of each
+  /// part), every component of it, prefetched (into L2) while
   /// this tile group's block is computed. A one-row body reads short
   /// streams (a q4_0 tile of K 768 is 6 KiB; q4_K's scales 8 bytes a
   /// block) that end before the hardware prefetcher has ramped up. Zen 3,
@@ -778,7 +805,8 @@ private:
     int64_t nt = tileIdx.size();
     SmallVector<Value> next;
     for (int64_t j = 0; j < nt; ++j)
-      next.push_back(nb.create<arith::AddIOp>(l, tileIdx[j], cst(nt)));
+      next.push_back(
+          nb.create<arith::AddIOp>(l, tileIdx[j], cst(tileStride ? 1 : nt)));
     auto prefetch = [&](unsigned c, Value tile, Value at) {
       nb.create<memref::PrefetchOp>(l, components[c], ValueRange{tile, at},
                                     /*isWrite=*/false, /*localityHint=*/2,
@@ -1067,6 +1095,8 @@ private:
   /// Integer prefill: [tiles][K block * P] bytes, 4 k per lane (keepWeights).
   Value kept;
   SmallVector<Value> components; ///< The weight's (f32: its tiles).
+  /// Tiles apart of a dot micro-kernel's nt tiles (null: adjacent).
+  Value tileStride;
 };
 
 struct TfmGenerateKernelsPass
@@ -1075,10 +1105,11 @@ struct TfmGenerateKernelsPass
 
   void runOnOperation() override {
     if (rows < 1 || tiles < 1 || decodeTiles < 1 || intDotDecodeTiles < 1 ||
-        intDotRows < 1) {
+        intDotDecodeStreams < 1 || intDotRows < 1) {
       getOperation().emitError(
           "tfm-generate-kernels: rows, tiles, decode-tiles, "
-          "int-dot-decode-tiles and int-dot-rows must be >= 1");
+          "int-dot-decode-tiles, int-dot-decode-streams and int-dot-rows "
+          "must be >= 1");
       return signalPassFailure();
     }
     if (intDotHeadBits != 8 && intDotHeadBits != 16) {
@@ -1220,6 +1251,7 @@ struct TfmGenerateKernelsPass
                         isDot ? int64_t(intDotRows) : int64_t(rows), tiles,
                         encoding, linear.dot, linear.bits);
     emitter.decodeTiles = isDot ? intDotDecodeTiles : decodeTiles;
+    emitter.decodeStreams = intDotDecodeStreams;
     emitter.quads = linear.quads;
     // An encoded weight's K blocks hold whole blocks.
     emitter.kBlock = info && kBlock > 0

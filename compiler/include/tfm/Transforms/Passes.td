@@ -146,6 +146,11 @@ def TfmGenerateKernelsPass : Pass<"tfm-generate-kernels", "ModuleOp"> {
            /*default=*/"4",
            "Column tiles of one-row layers with integer dot products (each "
            "holds an int32 sum, the block's scales and x's broadcasts too)">,
+    Option<"intDotDecodeStreams", "int-dot-decode-streams", "int64_t",
+           /*default=*/"1",
+           "Parts of a one-row integer body's column tiles read side by "
+           "side, a tile of each at a time (each part one weight stream); "
+           "the tiles left after equal parts one at a time">,
     Option<"kBlock", "k-block", "int64_t", /*default=*/"256",
            "K block of prefill bodies: a block of the weights (K-block x "
            "tiles x P floats) stays in L1 for every row tile, and the rows' "
