@@ -48,22 +48,26 @@
 // CHECK: memref.dealloc %[[XD]]
 // With int-dot-decode-streams=2 the row body reads the two halves of its
 // tile range side by side (two weight streams), tile n with tile n + half,
-// each prefetching the next tile of its half; a tile left over goes alone.
+// without software prefetch; a tile left over goes alone.
 // STREAMS-LABEL: func.func private @tfm_linear_k64_p16_q8_0_dot_avx512bw_row(
 // STREAMS: %[[SPAN:.*]] = arith.subi %arg1, %arg0 : index
 // STREAMS: %[[HALF:.*]] = arith.divui %[[SPAN]], %c2 : index
 // STREAMS: %[[MID:.*]] = arith.addi %arg0, %[[HALF]] : index
 // STREAMS: scf.for %[[N:.*]] = %arg0 to %[[MID]] step %c1 {
 // STREAMS: %[[N2:.*]] = arith.addi %[[N]], %[[HALF]] : index
+// STREAMS-NOT: memref.prefetch
 // STREAMS: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>)
-// STREAMS: %[[NEXT:.*]] = arith.addi %[[N]], %c1 : index
-// STREAMS: %[[NEXT2:.*]] = arith.addi %[[N2]], %c1 : index
-// STREAMS-COUNT-8: memref.prefetch %{{.*}}[%[[NEXT]], %{{.*}}], read, locality<2>, data : memref<?x?xi8, strided<[1024, 1], offset: ?>>
-// STREAMS-COUNT-8: memref.prefetch %{{.*}}[%[[NEXT2]], %{{.*}}], read, locality<2>, data : memref<?x?xi8, strided<[1024, 1], offset: ?>>
+// STREAMS-NOT: memref.prefetch
+// STREAMS: vector.load %{{.*}}[%[[N]], %{{.*}}] : memref<?x?xi8, strided<[1024, 1], offset: ?>>, vector<64xi8>
+// STREAMS-NOT: memref.prefetch
+// STREAMS: vector.load %{{.*}}[%[[N2]], %{{.*}}] : memref<?x?xi8, strided<[1024, 1], offset: ?>>, vector<64xi8>
+// STREAMS-NOT: memref.prefetch
 // STREAMS: %[[DONE:.*]] = arith.muli %[[HALF]], %c2 : index
 // STREAMS: %[[REST:.*]] = arith.addi %arg0, %[[DONE]] : index
 // STREAMS: scf.for %{{.*}} = %[[REST]] to %arg1 step %c1 {
 // STREAMS: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>) {
+// STREAMS-NOT: memref.prefetch
+// STREAMS: return
 // CHECK-LABEL: func.func private @tfm_linear_k64_p16_q8_0_dot_avx512bw_row
 // Column tiles 4 at a time (int-dot-decode-tiles; f32 decode takes 8).
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c4 {

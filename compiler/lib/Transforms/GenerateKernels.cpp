@@ -343,7 +343,8 @@ public:
     auto tilesOver = [&](Value nLo, Value nHi, Value kLo, Value kHi,
                          bool load) {
       // One-row integer bodies: the range in `decodeStreams` equal parts,
-      // a tile of each part a step; the tiles after the parts alone.
+      // a tile of each part a step; the tiles after the parts alone. Each
+      // part is one long stream of weights (tiles are adjacent in the blob).
       if (oneRow && isDot && decodeStreams > 1) {
         Value part = b.create<arith::DivUIOp>(
             loc, b.create<arith::SubIOp>(loc, nHi, nLo), cst(decodeStreams));
@@ -693,7 +694,9 @@ private:
               high[j] = perBlock[j][de.highComponent];
           }
           Value k0 = nb.create<arith::MulIOp>(l, kb, cst(block));
-          if (oneRow)
+          // Parts (decodeStreams) are long streams the hardware prefetcher
+          // follows; a software prefetch there only takes issue slots.
+          if (oneRow && decodeStreams == 1)
             prefetchNextTiles(nb, l, kb, tileIdx);
           // x's scale (per 32) and sum of xq (per B, emitQuantizeRows).
           Value xScaleAt =
@@ -786,16 +789,18 @@ private:
                                   ValueRange{rowIdx[i], outCol[j]});
   }
 
-  /// Decode: kernel block kb of the next column tile of each of the nt
-  /// (the tiles after the group, or with a tileStride the next tile of each
-  /// part), every component of it, prefetched (into L2) while
+  /// Decode: kernel block kb of the next nt column tiles, every component
+  /// of it, prefetched (into L2) while
   /// this tile group's block is computed. A one-row body reads short
   /// streams (a q4_0 tile of K 768 is 6 KiB; q4_K's scales 8 bytes a
   /// block) that end before the hardware prefetcher has ramped up. Zen 3,
   /// stories110M shape, -t 1, decode CPU time, 4-tile groups: the values
   /// q4_0 -16%, Q4_K_M -10%; the other components too Q4_K_M -10% more.
-  /// One-tile groups (the pipeline's) on a Zen 5, q8_0 with and without:
-  /// 323.9 -> 337.6 tok/s at -t 1 (with 4-tile groups it had cost 20%).
+  /// One-tile groups on a Zen 5, q8_0 with and without: 323.9 -> 337.6
+  /// tok/s at -t 1 (with 4-tile groups it had cost 20%). Bodies that read
+  /// parts (the pipeline's) take none: Zen 3, 2 parts, 5 alternated runs,
+  /// without, -t 1 / -t 2: stories110M shape q8_0 +14% / +24%, q4_0 and
+  /// Q4_K_M within 3%; TinyLlama shape q8_0 +13% / +16%, Q4_K_M +4% / +8%.
   void prefetchNextTiles(OpBuilder &nb, Location l, Value kb,
                          ArrayRef<Value> tileIdx) {
     mlir::tfm::WeightEncoding e = *encoding;
@@ -805,8 +810,7 @@ private:
     int64_t nt = tileIdx.size();
     SmallVector<Value> next;
     for (int64_t j = 0; j < nt; ++j)
-      next.push_back(
-          nb.create<arith::AddIOp>(l, tileIdx[j], cst(tileStride ? 1 : nt)));
+      next.push_back(nb.create<arith::AddIOp>(l, tileIdx[j], cst(nt)));
     auto prefetch = [&](unsigned c, Value tile, Value at) {
       nb.create<memref::PrefetchOp>(l, components[c], ValueRange{tile, at},
                                     /*isWrite=*/false, /*localityHint=*/2,
