@@ -41,12 +41,13 @@
 #         on a 4 GB model); f32 only (no int8 file for runq).
 #
 # First the machine's limits (bench-roofline: read bandwidth, f32 FMA peak),
-# then per shape bench.sh's table and every program's fraction of the
-# roofline: decode tok/s x (the bytes it reads per token: its matrices in its
-# own format, bench/matrix_bytes.py for a GGUF, and its KV cache at the mean
-# position) / bandwidth, prefill tok/s
-# x (2 FLOPs per layer matrix weight, plus the classifier's once per prompt:
-# only the last row's logits are computed) / FMA peak.
+# then per shape bench.sh's table, the limits again (a shared machine's
+# bandwidth drifts over a run), and every program's fraction of the
+# roofline, against the higher of the two figures: decode tok/s x (the bytes
+# it reads per token: its matrices in its own format, bench/matrix_bytes.py
+# for a GGUF, and its KV cache at the mean position) / bandwidth, prefill
+# tok/s x (2 FLOPs per layer matrix weight, plus the classifier's once per
+# prompt: only the last row's logits are computed) / FMA peak.
 #
 # Environment: SIZE, RUNS (default 3), THREADS, TYPES, PEERS (passed to
 # bench.sh), PEER_BIN (default /tmp/peer-bin: build-native.sh's output),
@@ -297,13 +298,19 @@ for SIZE in $SIZES; do
   SIZE=$SIZE TYPES=$types LOGDIR=$OUT/logs-$SIZE \
     "$PEERS_DIR/bench.sh" "$PEER_BIN" "$PEER_MODELS" "${commands[@]}"
   # Each program's fraction of the roofline (results.tsv: label, metric,
-  # threads, median tok/s).
+  # threads, median tok/s), against the higher of the limits before and
+  # after.
   if [ -f "$OUT/roofline" ]; then
+    "$first_build/bin/bench-roofline" > "$OUT/roofline-after"
+    echo
+    echo "machine limits after $SIZE (bench-roofline):" $(tr '\n' ' ' < "$OUT/roofline-after")
     echo
     echo "fraction of the roofline, $SIZE (decode: of read bandwidth / the bytes the program reads, its matrices and KV cache; prefill: of the f32 FMA peak, 2 FLOPs per layer weight and prompt token, the classifier once per 128 tokens)"
     awk -F'\t' -v p="$params" -v lp="$layer_params" -v threads="${THREADS:-1 2}" '
-      FILENAME == ARGV[1] { split($0, f, " "); lim[f[1]] = f[2]; next }
-      FILENAME == ARGV[2] { bytes[$1] = $2; next }
+      FILENAME == ARGV[1] || FILENAME == ARGV[2] {
+        split($0, f, " "); if (!(f[1] in lim) || f[2] + 0 > lim[f[1]] + 0) lim[f[1]] = f[2]; next
+      }
+      FILENAME == ARGV[3] { bytes[$1] = $2; next }
       { v[$1 "\t" $2 "\t" $3] = $4; if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
       END {
         nt = split(threads, ts, " ")
@@ -327,7 +334,7 @@ for SIZE in $SIZES; do
           }
           printf "\n"
         }
-      }' "$OUT/roofline" "$OUT/bytes-$SIZE" "$OUT/logs-$SIZE/results.tsv"
+      }' "$OUT/roofline" "$OUT/roofline-after" "$OUT/bytes-$SIZE" "$OUT/logs-$SIZE/results.tsv"
   fi
   if [ -n "${DEPTH:-}" ]; then decode_at_depth; fi
 done
