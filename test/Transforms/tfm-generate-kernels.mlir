@@ -3,6 +3,8 @@
 // RUN: tfm-opt %s --tfm-generate-kernels="k-block=3" --canonicalize --split-input-file | FileCheck %s --check-prefix=KBLOCK
 // RUN: tfm-opt %s --tfm-generate-kernels="k-block=3 n-block=0" --canonicalize --split-input-file | FileCheck %s --check-prefix=NOCOLS
 // RUN: tfm-opt %s --tfm-generate-kernels="k-block=6" --canonicalize --split-input-file | FileCheck %s --check-prefix=KWHOLE
+// RUN: tfm-opt %s --tfm-generate-kernels="decode-streams=2" --canonicalize --split-input-file | FileCheck %s --check-prefix=PARTS
+// RUN: not tfm-opt %s --tfm-generate-kernels="decode-streams=0" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADPARTS
 
 // A linear layer on packed weights (tfm-to-linalg's contraction over
 // [N/P][K][P] tiles) becomes a call of the runtime's scheduler with an
@@ -146,6 +148,23 @@ func.func @prefill(%x: memref<?x8xf32>, %w: memref<4x8x16xf32>, %y: memref<?x64x
 // SMALL-LABEL: func.func private @tfm_linear_k32_p8_row_acc
 // SMALL: step %c2
 // SMALL-COUNT-2: vector.fma
+// With decode-streams=2 the one-row body reads the two halves of its tile
+// range side by side, tile n with tile n + half (two weight streams), then
+// the tiles left over as decode-tiles says.
+// PARTS-LABEL: func.func private @tfm_linear_k32_p8_row_acc
+// PARTS: %[[SPAN:.*]] = arith.subi %arg1, %arg0 : index
+// PARTS: %[[HALF:.*]] = arith.divui %[[SPAN]], %c2 : index
+// PARTS: %[[MID:.*]] = arith.addi %arg0, %[[HALF]] : index
+// PARTS: scf.for %[[N:.*]] = %arg0 to %[[MID]] step %c1 {
+// PARTS: %[[N2:.*]] = arith.addi %[[N]], %[[HALF]] : index
+// PARTS: scf.for %{{.*}} = %c0 to %c32 step %c1 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>) {
+// PARTS: vector.load %{{.*}}[%[[N]], %{{.*}}] : memref<?x?xf32, strided<[256, 1], offset: ?>>, vector<8xf32>
+// PARTS: vector.load %{{.*}}[%[[N2]], %{{.*}}] : memref<?x?xf32, strided<[256, 1], offset: ?>>, vector<8xf32>
+// PARTS-COUNT-2: vector.fma
+// PARTS: %[[DONE:.*]] = arith.muli %[[HALF]], %c2 : index
+// PARTS: %[[REST:.*]] = arith.addi %arg0, %[[DONE]] : index
+// PARTS: scf.for %{{.*}} = %[[REST]] to %{{.*}} step %c8 {
+// BADPARTS: decode-streams, int-dot-decode-tiles, int-dot-decode-streams and int-dot-rows must be >= 1
 func.func @decode_accumulate(%x: memref<1x32xf32>, %w: memref<12x32x8xf32>, %y: memref<1x96xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #y],
                   iterator_types = ["parallel", "parallel", "parallel", "reduction"]}

@@ -128,7 +128,14 @@ void buildBufferizationPipeline(OpPassManager &pm,
     // The hardware prefetcher follows the parts, so their bodies drop the
     // next tile's software prefetch (q8_0 +14% / +24% more, TinyLlama shape
     // +13% / +16%; q4_0 and Q4_K_M within 3% at stories110M).
+    // Float bodies with 8-float vectors read 8 parts, a tile of each (8 long
+    // streams; bench-roofline's 8-stream read is its best): Zen 3,
+    // stories110M shape, two sets of 5 alternated runs over 8 adjacent
+    // tiles, -t 1 / -t 2: bf16 +21% / +9% and +10% / +1%, f32 +5% / -3% and
+    // +4% / -3%. 16-float (AVX-512) bodies keep 4 adjacent tiles
+    // (unmeasured).
     gen.decodeTiles = opts.vectorWidth >= 16 ? 4 : 8;
+    gen.decodeStreams = opts.vectorWidth >= 16 ? 1 : 8;
     gen.intDotDecodeTiles = 1;
     gen.intDotDecodeStreams = 2;
     // Prefill K blocks: 256 with 16-float tiles (128 and 512 were within

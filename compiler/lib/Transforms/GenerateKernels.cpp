@@ -342,10 +342,10 @@ public:
     // Column tiles: `tiles` at a time, then one at a time.
     auto tilesOver = [&](Value nLo, Value nHi, Value kLo, Value kHi,
                          bool load) {
-      // One-row integer bodies: the range in `decodeStreams` equal parts,
-      // a tile of each part a step; the tiles after the parts alone. Each
-      // part is one long stream of weights (tiles are adjacent in the blob).
-      if (oneRow && isDot && decodeStreams > 1) {
+      // One-row bodies: the range in `decodeStreams` equal parts, a tile of
+      // each part a step; the tiles after the parts as below. Each part is
+      // one long stream of weights (tiles are adjacent in the blob).
+      if (oneRow && decodeStreams > 1) {
         Value part = b.create<arith::DivUIOp>(
             loc, b.create<arith::SubIOp>(loc, nHi, nLo), cst(decodeStreams));
         auto steps = b.create<scf::ForOp>(
@@ -409,7 +409,7 @@ public:
   }
 
   int64_t decodeTiles = 4;
-  /// One-row integer bodies: parts of the tile range read side by side.
+  /// One-row bodies: parts of the tile range read side by side.
   int64_t decodeStreams = 1;
   /// The values are stored in lanes of 4 k (PackedLinear::quads).
   bool quads = false;
@@ -418,6 +418,16 @@ public:
 
 private:
   Value cst(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
+
+  /// Column tile j of a micro-kernel's nt from n: adjacent, or tileStride
+  /// apart (one per part).
+  Value tileIndex(Value n, int64_t j) {
+    if (!j)
+      return n;
+    Value offset =
+        tileStride ? b.create<arith::MulIOp>(loc, tileStride, cst(j)) : cst(j);
+    return b.create<arith::AddIOp>(loc, n, offset);
+  }
 
   /// `v` (any strided 2-D view) with unit inner stride and, when given, a
   /// static row stride.
@@ -482,7 +492,7 @@ private:
                          : m);
     SmallVector<Value> tileIdx;
     for (int64_t j = 0; j < nt; ++j) {
-      Value nj = j ? b.create<arith::AddIOp>(loc, n, cst(j)).getResult() : n;
+      Value nj = tileIndex(n, j);
       tileIdx.push_back(nj);
       outCol.push_back(b.create<arith::MulIOp>(loc, nj, cst(p)));
     }
@@ -656,13 +666,7 @@ private:
       rowIdx.push_back(i ? b.create<arith::AddIOp>(loc, m, cst(i)).getResult()
                          : m);
     for (int64_t j = 0; j < nt; ++j) {
-      Value nj =
-          !j ? n
-          : tileStride
-              ? b.create<arith::AddIOp>(
-                     loc, n, b.create<arith::MulIOp>(loc, tileStride, cst(j)))
-                    .getResult()
-              : b.create<arith::AddIOp>(loc, n, cst(j)).getResult();
+      Value nj = tileIndex(n, j);
       tileIdx.push_back(nj);
       outCol.push_back(b.create<arith::MulIOp>(loc, nj, cst(p)));
     }
@@ -1109,9 +1113,9 @@ struct TfmGenerateKernelsPass
 
   void runOnOperation() override {
     if (rows < 1 || tiles < 1 || decodeTiles < 1 || intDotDecodeTiles < 1 ||
-        intDotDecodeStreams < 1 || intDotRows < 1) {
+        decodeStreams < 1 || intDotDecodeStreams < 1 || intDotRows < 1) {
       getOperation().emitError(
-          "tfm-generate-kernels: rows, tiles, decode-tiles, "
+          "tfm-generate-kernels: rows, tiles, decode-tiles, decode-streams, "
           "int-dot-decode-tiles, int-dot-decode-streams and int-dot-rows "
           "must be >= 1");
       return signalPassFailure();
@@ -1255,7 +1259,7 @@ struct TfmGenerateKernelsPass
                         isDot ? int64_t(intDotRows) : int64_t(rows), tiles,
                         encoding, linear.dot, linear.bits);
     emitter.decodeTiles = isDot ? intDotDecodeTiles : decodeTiles;
-    emitter.decodeStreams = intDotDecodeStreams;
+    emitter.decodeStreams = isDot ? intDotDecodeStreams : decodeStreams;
     emitter.quads = linear.quads;
     // An encoded weight's K blocks hold whole blocks.
     emitter.kBlock = info && kBlock > 0

@@ -142,6 +142,10 @@ def TfmGenerateKernelsPass : Pass<"tfm-generate-kernels", "ModuleOp"> {
     Option<"decodeTiles", "decode-tiles", "int64_t", /*default=*/"8",
            "Column tiles (independent accumulators, weight streams) of "
            "one-row layers in float arithmetic">,
+    Option<"decodeStreams", "decode-streams", "int64_t", /*default=*/"1",
+           "Parts of a one-row float body's column tiles read side by side, "
+           "a tile of each at a time (each part one weight stream; the "
+           "tiles left after equal parts as decode-tiles says)">,
     Option<"intDotDecodeTiles", "int-dot-decode-tiles", "int64_t",
            /*default=*/"4",
            "Column tiles of one-row layers with integer dot products (each "
