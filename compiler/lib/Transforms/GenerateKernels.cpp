@@ -1103,7 +1103,8 @@ private:
   /// Integer prefill: [tiles][K block * P] bytes, 4 k per lane (keepWeights).
   Value kept;
   SmallVector<Value> components; ///< The weight's (f32: its tiles).
-  /// Tiles apart of a dot micro-kernel's nt tiles (null: adjacent).
+  /// Tiles apart of a micro-kernel's nt tiles while the parts of a one-row
+  /// body are emitted (null: adjacent).
   Value tileStride;
 };
 

@@ -128,7 +128,9 @@ def TfmGenerateKernelsPass : Pass<"tfm-generate-kernels", "ModuleOp"> {
       (the layer overwrites its output when a zero fill precedes it, which
       goes, and accumulates otherwise); decode (one row) uses `1` x
       `decode-tiles` independent accumulators (`int-dot-decode-tiles` with
-      integer dot products);
+      integer dot products), or with `decode-streams`
+      (`int-dot-decode-streams`) above 1 that many parts of its column
+      tiles, a tile of each per step;
     - a call of the runtime's `tfmrt_parallel_for`, which runs the body on
       the session's thread pool over chunks of the N/P column tiles.
 
@@ -153,8 +155,9 @@ def TfmGenerateKernelsPass : Pass<"tfm-generate-kernels", "ModuleOp"> {
     Option<"intDotDecodeStreams", "int-dot-decode-streams", "int64_t",
            /*default=*/"1",
            "Parts of a one-row integer body's column tiles read side by "
-           "side, a tile of each at a time (each part one weight stream); "
-           "the tiles left after equal parts one at a time">,
+           "side, a tile of each at a time (each part one weight stream; "
+           "the tiles left after equal parts as int-dot-decode-tiles "
+           "says)">,
     Option<"kBlock", "k-block", "int64_t", /*default=*/"256",
            "K block of prefill bodies: a block of the weights (K-block x "
            "tiles x P floats) stays in L1 for every row tile, and the rows' "
