@@ -54,7 +54,9 @@
 # PEER_MODELS (default /tmp/peer-models: make-models.sh's output), TFMC_FLAGS
 # (extra tfmc flags for every build), TL1B_CHECKPOINT, DEPTH (for example
 # 1024: per shape also decode of 128 tokens after a DEPTH-token context beside
-# llama-bench -d, llama.cpp only; decode_at_depth below).
+# llama-bench -d, llama.cpp only; decode_at_depth below), ADJACENT (for
+# example 5: per shape also N rounds of decode with the bandwidth measured
+# beside each run; adjacent_fractions below).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SHARED=${TFM_TEST_DATA:-$ROOT/../shared}
@@ -225,6 +227,76 @@ decode_at_depth() {
     }' "$OUT/exes-$SIZE" "$OUT/logs-$SIZE/results.tsv" "$samples"
 }
 
+# ADJACENT: decode's fraction of the bandwidth bound with the bound read
+# beside each run, not once per shape: this machine's read bandwidth moves by
+# 10-20% within minutes (a two-thread figure from 44.7 to 33.0 GB/s over one
+# shape's runs), more than the differences being measured. Each round runs
+# every program once per thread count (tfmc's executables, then llama-bench
+# -r 1 on each TYPES file), each run between two bench-roofline readings
+# (--mib 512, about a second); a run's fraction is tok/s x its bytes over the
+# higher of the two readings at its thread count. Medians, min and max over
+# the rounds.
+adjacent_fractions() {
+  local rounds=$ADJACENT samples=$OUT/adjacent-$SIZE.tsv probe=$OUT/probe
+  local t label exe wtype ty rate models=() labels=() exes=()
+  : > "$samples" # label, threads, tok/s, GB/s before, GB/s after
+  while IFS=$'\t' read -r label exe wtype; do labels+=("$label") exes+=("$exe"); done < "$OUT/exes-$SIZE"
+  if [[ " ${PEERS:-llama.cpp} " == *" llama.cpp "* ]] && [ -x "$PEER_BIN/llama-bench" ]; then
+    for ty in $types; do [ -f "$PEER_MODELS/$SIZE-$ty.gguf" ] && models+=("$ty"); done
+  fi
+  read_gbs() { "$first_build/bin/bench-roofline" --mib 512 | awk -v k="read_gbs_t$1" '$1 == k { print $2 }'; }
+  echo
+  echo "decode with the bandwidth read beside each run, $SIZE ($rounds rounds), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  for _ in $(seq "$rounds"); do
+    for t in ${THREADS:-1 2}; do
+      for k in "${!exes[@]}" ${models[@]+"${models[@]}"}; do
+        before=$(read_gbs "$t")
+        if [[ $k =~ ^[0-9]+$ ]]; then
+          label=${labels[k]}
+          rate=$("${exes[k]}" -n 128 -t "$t" --temp 0 --ignore-eos 2>&1 > /dev/null |
+            awk -F'[,|]' '/generated:/ { split($4, f, " "); print f[1] }')
+        else
+          label="llama.cpp $k"
+          rate=$("$PEER_BIN/llama-bench" -m "$PEER_MODELS/$SIZE-$k.gguf" -t "$t" -p 0 -n 128 -r 1 -o jsonl 2> /dev/null |
+            sed -nE 's/.*"avg_ts": ([0-9.e+]+).*/\1/p')
+        fi
+        printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$t" "${rate:--}" "$before" "$(read_gbs "$t")" >> "$samples"
+      done
+    done
+  done
+  echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  awk -F'\t' -v threads="${THREADS:-1 2}" '
+    FILENAME == ARGV[1] { bytes[$1] = $2; next }
+    $3 == "-" || !($1 in bytes) { next }
+    {
+      k = $1 "\t" $2; bw = $4 > $5 ? $4 : $5
+      f[k] = f[k] " " $3 * bytes[$1] / (bw * 1e9); r[k] = r[k] " " $3; g[k] = g[k] " " bw
+      if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 }
+    }
+    function sorted(list, a,   m, i, j, x) {
+      m = split(list, a, " ")
+      for (i = 2; i <= m; i++) { x = a[i]; for (j = i - 1; j > 0 && a[j] + 0 > x + 0; j--) a[j + 1] = a[j]; a[j + 1] = x }
+      return m
+    }
+    function median(list,   a, m) { m = sorted(list, a); return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2 }
+    function range(list,   a, m) { m = sorted(list, a); return sprintf("%.2f-%.2f", a[1], a[m]) }
+    END {
+      nt = split(threads, ts, " ")
+      printf "%-24s", "program weights"
+      for (i = 1; i <= nt; i++) printf " %10s %10s %19s", "tok/s " ts[i] "T", "GB/s " ts[i] "T", "fraction " ts[i] "T"
+      printf "\n"
+      for (o = 1; o <= n; o++) {
+        printf "%-24s", order[o]
+        for (i = 1; i <= nt; i++) {
+          k = order[o] "\t" ts[i]
+          if (!(k in f)) { printf " %10s %10s %19s", "-", "-", "-"; continue }
+          printf " %10.1f %10.1f %8.2f (%s)", median(r[k]), median(g[k]), median(f[k]), range(f[k])
+        }
+        printf "\n"
+      }
+    }' "$OUT/bytes-$SIZE" "$samples"
+}
+
 for SIZE in $SIZES; do
   echo
   echo "== $SIZE"
@@ -337,4 +409,5 @@ for SIZE in $SIZES; do
       }' "$OUT/roofline" "$OUT/roofline-after" "$OUT/bytes-$SIZE" "$OUT/logs-$SIZE/results.tsv"
   fi
   if [ -n "${DEPTH:-}" ]; then decode_at_depth; fi
+  if [ -n "${ADJACENT:-}" ] && [ -f "$OUT/roofline" ]; then adjacent_fractions; fi
 done
