@@ -5,10 +5,13 @@
 // RUN: tfm-opt %s --tfm-generate-kernels="int-dot=avx512bw int-dot-head=false" --canonicalize --split-input-file | FileCheck %s --check-prefix=HEAD
 // RUN: tfm-opt %s --tfm-generate-kernels="int-dot=avx512vnni int-dot-head-bits=16" --canonicalize --split-input-file | FileCheck %s --check-prefix=HEAD16
 // RUN: tfm-opt %s --tfm-generate-kernels="int-dot=avx512bw int-dot-decode-tiles=1 int-dot-decode-streams=2" --canonicalize --split-input-file | FileCheck %s --check-prefix=STREAMS
+// RUN: tfm-opt %s --tfm-generate-kernels="int-dot=avx512bw int-dot-decode-tiles=1 int-dot-decode-streams=2 int-dot-decode-stream-budget=8" --canonicalize --split-input-file | FileCheck %s --check-prefix=BUDGET
+// RUN: tfm-opt %s --tfm-generate-kernels="int-dot=avx512bw int-dot-decode-tiles=1 int-dot-decode-streams=2 int-dot-decode-stream-budget=2" --canonicalize --split-input-file | FileCheck %s --check-prefix=STREAMS
 // RUN: not tfm-opt %s --tfm-generate-kernels="int-dot=avx3" --split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not tfm-opt %s --tfm-generate-kernels="int-dot=avx512bw int-dot-head-bits=12" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADBITS
 // RUN: not tfm-opt %s --tfm-generate-kernels="int-dot=avx2 int-dot-decode-tiles=0" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADTILES
 // RUN: not tfm-opt %s --tfm-generate-kernels="int-dot=avx2 int-dot-decode-streams=0" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADTILES
+// RUN: not tfm-opt %s --tfm-generate-kernels="int-dot=avx2 int-dot-decode-stream-budget=-1" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADTILES
 
 // q8_0 layers with integer dot products (IntegerDot.h). Before the call, x
 // is quantized per block of 32 into int8 values (xq) and f32 scales (xd);
@@ -68,6 +71,26 @@
 // STREAMS: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>) {
 // STREAMS-NOT: memref.prefetch
 // STREAMS: return
+// With int-dot-decode-stream-budget=8 a q8_0 weight (2 arrays: values and
+// scales) is read in 8 / 2 = 4 parts, tile n with n + q, n + 2q, n + 3q (a
+// budget of 2 keeps int-dot-decode-streams' 2 parts: STREAMS above).
+// BUDGET-LABEL: func.func private @tfm_linear_k64_p16_q8_0_dot_avx512bw_row(
+// BUDGET: %[[SPAN:.*]] = arith.subi %arg1, %arg0 : index
+// BUDGET: %[[Q:.*]] = arith.divui %[[SPAN]], %c4 : index
+// BUDGET: %[[END:.*]] = arith.addi %arg0, %[[Q]] : index
+// BUDGET: scf.for %[[N:.*]] = %arg0 to %[[END]] step %c1 {
+// BUDGET: %[[N1:.*]] = arith.addi %[[N]], %[[Q]] : index
+// BUDGET: %[[Q2:.*]] = arith.muli %[[Q]], %c2 : index
+// BUDGET: %[[N2:.*]] = arith.addi %[[N]], %[[Q2]] : index
+// BUDGET: %[[Q3:.*]] = arith.muli %[[Q]], %c3 : index
+// BUDGET: %[[N3:.*]] = arith.addi %[[N]], %[[Q3]] : index
+// BUDGET: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// BUDGET: vector.load %{{.*}}[%[[N]], %{{.*}}] : memref<?x?xi8, strided<[1024, 1], offset: ?>>, vector<64xi8>
+// BUDGET: vector.load %{{.*}}[%[[N1]], %{{.*}}] : memref<?x?xi8, strided<[1024, 1], offset: ?>>, vector<64xi8>
+// BUDGET: vector.load %{{.*}}[%[[N2]], %{{.*}}] : memref<?x?xi8, strided<[1024, 1], offset: ?>>, vector<64xi8>
+// BUDGET: vector.load %{{.*}}[%[[N3]], %{{.*}}] : memref<?x?xi8, strided<[1024, 1], offset: ?>>, vector<64xi8>
+// BUDGET-NOT: memref.prefetch
+// BUDGET: return
 // CHECK-LABEL: func.func private @tfm_linear_k64_p16_q8_0_dot_avx512bw_row
 // Column tiles 4 at a time (int-dot-decode-tiles; f32 decode takes 8).
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c4 {
@@ -261,7 +284,7 @@ func.func @prefill_q8_vnni(%x: memref<?x320xf32>, %q: memref<2x320x16xi8>, %d: m
 // HEAD16: arith.sitofp %[[SUM]] : vector<16xi32> to vector<16xf32>
 // HEAD16: vector.fma
 // BADBITS: int-dot-head-bits must be 8 or 16
-// BADTILES: int-dot-decode-tiles, int-dot-decode-streams and int-dot-rows must be >= 1
+// BADTILES: int-dot-decode-tiles, int-dot-decode-streams and int-dot-rows must be >= 1, int-dot-decode-stream-budget >= 0
 func.func @head_q8(%x: memref<1x64xf32>, %q: memref<2x64x16xi8>, %d: memref<2x2x16xf16>, %h: memref<1x32xf32>, %y: memref<1x32xf32>) {
   linalg.generic {indexing_maps = [#x, #q, #d, #y],
                   iterator_types = ["parallel", "parallel", "parallel", "reduction"]}

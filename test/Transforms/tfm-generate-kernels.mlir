@@ -164,7 +164,7 @@ func.func @prefill(%x: memref<?x8xf32>, %w: memref<4x8x16xf32>, %y: memref<?x64x
 // PARTS: %[[DONE:.*]] = arith.muli %[[HALF]], %c2 : index
 // PARTS: %[[REST:.*]] = arith.addi %arg0, %[[DONE]] : index
 // PARTS: scf.for %{{.*}} = %[[REST]] to %{{.*}} step %c8 {
-// BADPARTS: decode-streams, int-dot-decode-tiles, int-dot-decode-streams and int-dot-rows must be >= 1
+// BADPARTS: decode-streams, int-dot-decode-tiles, int-dot-decode-streams and int-dot-rows must be >= 1, int-dot-decode-stream-budget >= 0
 func.func @decode_accumulate(%x: memref<1x32xf32>, %w: memref<12x32x8xf32>, %y: memref<1x96xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #y],
                   iterator_types = ["parallel", "parallel", "parallel", "reduction"]}

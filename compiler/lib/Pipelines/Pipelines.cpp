@@ -128,6 +128,12 @@ void buildBufferizationPipeline(OpPassManager &pm,
     // The hardware prefetcher follows the parts, so their bodies drop the
     // next tile's software prefetch (q8_0 +14% / +24% more, TinyLlama shape
     // +13% / +16%; q4_0 and Q4_K_M within 3% at stories110M).
+    // More parts while the streams (component arrays x parts) stay within
+    // 8, bench-roofline's best: q8_0 and q4_0 (2 arrays) read 4 parts; the
+    // others 2 (q4_K's 5 arrays in 4 parts, 20 streams: Q4_K_M -10% /
+    // -19%). Zen 3, stories110M shape, 2 -> 4 parts, 7 alternated runs, -t 1
+    // / -t 2: q8_0 +12% / +2%, q4_0 +14% / +7% (9 runs: +14% / +9%, +6% /
+    // +6%); TinyLlama shape q8_0 (5 runs of 64 tokens) +8% / -5%.
     // Float bodies with 8-float vectors read 8 parts, a tile of each (8 long
     // streams; bench-roofline's 8-stream read is its best): Zen 3,
     // stories110M shape, two sets of 5 alternated runs over 8 adjacent
@@ -138,6 +144,7 @@ void buildBufferizationPipeline(OpPassManager &pm,
     gen.decodeStreams = opts.vectorWidth >= 16 ? 1 : 8;
     gen.intDotDecodeTiles = 1;
     gen.intDotDecodeStreams = 2;
+    gen.intDotDecodeStreamBudget = 8;
     // Prefill K blocks: 256 with 16-float tiles (128 and 512 were within
     // the noise on a Zen 5); 768 with 8-float ones (Zen 3, -t 1, 128-token
     // prompts, 5 alternated runs over 256: stories110M f32 +5%, q8_0 +4%,

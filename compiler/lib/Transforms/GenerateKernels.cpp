@@ -1114,11 +1114,12 @@ struct TfmGenerateKernelsPass
 
   void runOnOperation() override {
     if (rows < 1 || tiles < 1 || decodeTiles < 1 || intDotDecodeTiles < 1 ||
-        decodeStreams < 1 || intDotDecodeStreams < 1 || intDotRows < 1) {
+        decodeStreams < 1 || intDotDecodeStreams < 1 || intDotRows < 1 ||
+        intDotDecodeStreamBudget < 0) {
       getOperation().emitError(
           "tfm-generate-kernels: rows, tiles, decode-tiles, decode-streams, "
           "int-dot-decode-tiles, int-dot-decode-streams and int-dot-rows "
-          "must be >= 1");
+          "must be >= 1, int-dot-decode-stream-budget >= 0");
       return signalPassFailure();
     }
     if (intDotHeadBits != 8 && intDotHeadBits != 16) {
@@ -1260,7 +1261,14 @@ struct TfmGenerateKernelsPass
                         isDot ? int64_t(intDotRows) : int64_t(rows), tiles,
                         encoding, linear.dot, linear.bits);
     emitter.decodeTiles = isDot ? intDotDecodeTiles : decodeTiles;
-    emitter.decodeStreams = isDot ? intDotDecodeStreams : decodeStreams;
+    emitter.decodeStreams = decodeStreams;
+    // Integer bodies: one stream per component array and part, within the
+    // budget.
+    if (isDot) {
+      int64_t arrays = info ? int64_t(info->components.size()) : 1;
+      emitter.decodeStreams = std::max<int64_t>(
+          intDotDecodeStreams, intDotDecodeStreamBudget / arrays);
+    }
     emitter.quads = linear.quads;
     // An encoded weight's K blocks hold whole blocks.
     emitter.kBlock = info && kBlock > 0

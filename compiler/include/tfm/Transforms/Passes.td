@@ -129,7 +129,8 @@ def TfmGenerateKernelsPass : Pass<"tfm-generate-kernels", "ModuleOp"> {
       goes, and accumulates otherwise); decode (one row) uses `1` x
       `decode-tiles` independent accumulators (`int-dot-decode-tiles` with
       integer dot products), or with `decode-streams`
-      (`int-dot-decode-streams`) above 1 that many parts of its column
+      (`int-dot-decode-streams`, or more within
+      `int-dot-decode-stream-budget`) above 1 that many parts of its column
       tiles, a tile of each per step;
     - a call of the runtime's `tfmrt_parallel_for`, which runs the body on
       the session's thread pool over chunks of the N/P column tiles.
@@ -158,6 +159,12 @@ def TfmGenerateKernelsPass : Pass<"tfm-generate-kernels", "ModuleOp"> {
            "side, a tile of each at a time (each part one weight stream; "
            "the tiles left after equal parts as int-dot-decode-tiles "
            "says)">,
+    Option<"intDotDecodeStreamBudget", "int-dot-decode-stream-budget",
+           "int64_t", /*default=*/"0",
+           "Streams a one-row integer body may read: an encoding whose "
+           "weight has A component arrays (q8_0 and q4_0 2, q4_K 5) reads "
+           "max(int-dot-decode-streams, budget / A) parts, one stream per "
+           "array and part (0: int-dot-decode-streams parts)">,
     Option<"kBlock", "k-block", "int64_t", /*default=*/"256",
            "K block of prefill bodies: a block of the weights (K-block x "
            "tiles x P floats) stays in L1 for every row tile, and the rows' "
