@@ -937,39 +937,49 @@ private:
     // Rows of the values array per block.
     const int64_t blockRows = de.nibbles ? block / 2 : block;
     const int64_t parts = de.nibbles ? 2 : 1;
-    // The two nibble steps of a load add their pair sums in i16.
+    // The nibble steps of `group` loads add their pair sums in i16 (as many
+    // as pairSteps() allows: q4's all 8 of a block) before one vpmaddwd.
     const bool paired = pairSteps() >= 2;
+    int64_t group = paired ? std::min(pairSteps() / parts, blockRows / 4) : 1;
+    while ((blockRows / 4) % group)
+      --group;
     Value row0 = nb.create<arith::MulIOp>(l, kb, cst(blockRows));
     return nb.create<scf::ForOp>(
-        l, cst(0), cst(blockRows), cst(4), sumInit,
-        [&](OpBuilder &sb, Location sl, Value r, ValueRange sums) {
-          Value kp = sb.create<arith::MulIOp>(
-              sl, sb.create<arith::AddIOp>(sl, row0, r), cst(p));
-          SmallVector<Value> raw;
-          for (int64_t j = 0; j < nt; ++j) {
-            raw.push_back(
-                lanesOf4(sb, sl,
-                         sb.create<vector::LoadOp>(
-                             sl, VectorType::get({4 * p}, sb.getI8Type()),
-                             components[0], ValueRange{tileIdx[j], kp})));
-          }
+        l, cst(0), cst(blockRows), cst(4 * group), sumInit,
+        [&](OpBuilder &sb, Location sl, Value r0, ValueRange sums) {
           SmallVector<Value> next(sums), pairs(sums.size());
-          for (int64_t part = 0; part < parts; ++part) {
-            SmallVector<mlir::tfm::DotWeights> ws;
+          for (int64_t g = 0; g < group; ++g) {
+            Value r =
+                g ? sb.create<arith::AddIOp>(sl, r0, cst(4 * g)).getResult()
+                  : r0;
+            Value kp = sb.create<arith::MulIOp>(
+                sl, sb.create<arith::AddIOp>(sl, row0, r), cst(p));
+            SmallVector<Value> raw;
             for (int64_t j = 0; j < nt; ++j) {
-              ws.push_back(
-                  de.nibbles ? mlir::tfm::emitNibbleWeights(sb, sl, de, raw[j],
-                                                            part, high[j], r)
-                  : bits == 16
-                      ? mlir::tfm::DotWeights{raw[j], Value(), Value()}
-                      : mlir::tfm::emitDotWeights(sb, sl, dot, raw[j]));
-              if (widenedWords())
-                ws.back().magnitude =
-                    mlir::tfm::emitWordWeights(sb, sl, de, ws.back().magnitude);
+              raw.push_back(
+                  lanesOf4(sb, sl,
+                           sb.create<vector::LoadOp>(
+                               sl, VectorType::get({4 * p}, sb.getI8Type()),
+                               components[0], ValueRange{tileIdx[j], kp})));
             }
-            Value xk = sb.create<arith::AddIOp>(
-                sl, sb.create<arith::AddIOp>(sl, k0, r), cst(block / 2 * part));
-            dotRows(sb, sl, ws, xk, rowIdx, next, paired ? &pairs : nullptr);
+            for (int64_t part = 0; part < parts; ++part) {
+              SmallVector<mlir::tfm::DotWeights> ws;
+              for (int64_t j = 0; j < nt; ++j) {
+                ws.push_back(
+                    de.nibbles ? mlir::tfm::emitNibbleWeights(
+                                     sb, sl, de, raw[j], part, high[j], r)
+                    : bits == 16
+                        ? mlir::tfm::DotWeights{raw[j], Value(), Value()}
+                        : mlir::tfm::emitDotWeights(sb, sl, dot, raw[j]));
+                if (widenedWords())
+                  ws.back().magnitude = mlir::tfm::emitWordWeights(
+                      sb, sl, de, ws.back().magnitude);
+              }
+              Value xk = sb.create<arith::AddIOp>(
+                  sl, sb.create<arith::AddIOp>(sl, k0, r),
+                  cst(block / 2 * part));
+              dotRows(sb, sl, ws, xk, rowIdx, next, paired ? &pairs : nullptr);
+            }
           }
           if (paired)
             addPairs(sb, sl, next, pairs);

@@ -8,11 +8,11 @@
 // x86vector dialect has no integer dot product). A block (a K-quant's
 // sub-block) of w = d * (q - offset) (+- m) contributes d * xd * (sum q * xq
 // - offset * sum xq) (+- m * xd * sum xq). Without VNNI, unsigned q's
-// vpmaddubsw pair sums of a load's two nibble steps are added in i16 before
-// one vpmaddwd (emitDotPairs). The LM head's may take int16 activations
-// instead (emitWord*: pmaddwd or VNNI's vpdpwssd on q widened to i16; for
-// unsigned q without VNNI x split into bytes, two vpmaddubsw:
-// emitSplitWordDotStep).
+// vpmaddubsw pair sums of a block's nibble steps (as many as stay exact:
+// intDotPairSteps) are added in i16 before one vpmaddwd (emitDotPairs). The LM
+// head's may take int16 activations instead (emitWord*: pmaddwd or VNNI's
+// vpdpwssd on q widened to i16; for unsigned q without VNNI x split into bytes,
+// two vpmaddubsw: emitSplitWordDotStep).
 //
 //===----------------------------------------------------------------------===//
 

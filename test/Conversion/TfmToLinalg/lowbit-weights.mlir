@@ -3,6 +3,7 @@
 // RUN: tfm-opt %s --tfm-to-linalg --canonicalize --tfm-bufferize --tfm-generate-kernels | FileCheck %s --check-prefix=GENK
 // RUN: tfm-opt %s --tfm-to-linalg --canonicalize --tfm-bufferize --tfm-generate-kernels="int-dot=avx512vnni" | FileCheck %s --check-prefix=VNNI
 // RUN: tfm-opt %s --tfm-to-linalg --canonicalize --tfm-bufferize --tfm-generate-kernels="int-dot=avx512bw" | FileCheck %s --check-prefix=BW
+// RUN: tfm-opt %s --tfm-to-linalg --canonicalize --tfm-bufferize --tfm-generate-kernels="int-dot=avx512bw" --canonicalize | FileCheck %s --check-prefix=ROW
 
 // A 4/5-bit weight is one view per component of its encoding (Encodings.h),
 // the values last, each array at a multiple of 64 bytes: q4_0's f16 scales
@@ -225,5 +226,22 @@ func.func @q6_K(%blob: memref<32768xi8> {tfm.weights}, %x: tensor<?x256xf32>) ->
   %w = tfm.weight "wo.weight" encoding q6_K packed 16 : tensor<32x256xf32>
   %y = tfm.linear %x, %w : (tensor<?x256xf32>, tensor<32x256xf32>) -> tensor<?x32xf32>
   return %y : tensor<?x32xf32>
+}
+
+// A one-row q4_0 layer: its body's 8 dot steps of a block (4 loads, a low
+// and a high nibble step each) add their vpmaddubsw pair sums in i16 (|sum|
+// <= 8 * 2 * 15 * 127 < 2^15), then one vpmaddwd per tile and block (4
+// tiles a step without parts).
+// ROW-LABEL: func.func private @tfm_linear_k64_p16_q4_0_dot_avx512bw_row(
+// ROW: iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// ROW-NOT: scf.for
+// ROW-COUNT-32: llvm.call_intrinsic "llvm.x86.avx512.pmaddubs.w.512"
+// ROW-COUNT-4: llvm.call_intrinsic "llvm.x86.avx512.pmaddw.d.512"
+// ROW-NOT: pmaddubs
+// ROW: scf.yield
+func.func @q4_0_decode(%blob: memref<16384xi8> {tfm.weights}, %x: tensor<1x64xf32>) -> tensor<1x32xf32> {
+  %w = tfm.weight "wq.weight" encoding q4_0 packed 16 : tensor<32x64xf32>
+  %y = tfm.linear %x, %w : (tensor<1x64xf32>, tensor<32x64xf32>) -> tensor<1x32xf32>
+  return %y : tensor<1x32xf32>
 }
 }
