@@ -418,6 +418,10 @@ public:
 
 private:
   Value cst(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
+  /// v + d (v itself for 0).
+  Value plus(OpBuilder &nb, Location l, Value v, int64_t d) {
+    return d ? nb.create<arith::AddIOp>(l, v, cst(d)).getResult() : v;
+  }
 
   /// Column tile j of a micro-kernel's nt from n: adjacent, or tileStride
   /// apart (one per part).
@@ -488,8 +492,7 @@ private:
     auto vecType = VectorType::get({p}, b.getF32Type());
     SmallVector<Value> rowIdx, outCol;
     for (int64_t i = 0; i < mt; ++i)
-      rowIdx.push_back(i ? b.create<arith::AddIOp>(loc, m, cst(i)).getResult()
-                         : m);
+      rowIdx.push_back(plus(b, loc, m, i));
     SmallVector<Value> tileIdx;
     for (int64_t j = 0; j < nt; ++j) {
       Value nj = tileIndex(n, j);
@@ -663,8 +666,7 @@ private:
     auto stepType = VectorType::get({words ? 2 * p : p}, i32);
     SmallVector<Value> rowIdx, tileIdx, outCol;
     for (int64_t i = 0; i < mt; ++i)
-      rowIdx.push_back(i ? b.create<arith::AddIOp>(loc, m, cst(i)).getResult()
-                         : m);
+      rowIdx.push_back(plus(b, loc, m, i));
     for (int64_t j = 0; j < nt; ++j) {
       Value nj = tileIndex(n, j);
       tileIdx.push_back(nj);
@@ -823,9 +825,7 @@ private:
     Value at = nb.create<arith::MulIOp>(l, kb, cst(blockBytes));
     for (Value tile : next)
       for (int64_t line = 0; line < blockBytes; line += 64)
-        prefetch(0, tile,
-                 line ? nb.create<arith::AddIOp>(l, at, cst(line)).getResult()
-                      : at);
+        prefetch(0, tile, plus(nb, l, at, line));
     // The per-block components: a few bytes a block, so most of these
     // prefetches hit a line already on its way; cheaper than a branch.
     for (unsigned c = 1; c < components.size(); ++c) {
@@ -949,9 +949,7 @@ private:
         [&](OpBuilder &sb, Location sl, Value r0, ValueRange sums) {
           SmallVector<Value> next(sums), pairs(sums.size());
           for (int64_t g = 0; g < group; ++g) {
-            Value r =
-                g ? sb.create<arith::AddIOp>(sl, r0, cst(4 * g)).getResult()
-                  : r0;
+            Value r = plus(sb, sl, r0, 4 * g);
             Value kp = sb.create<arith::MulIOp>(
                 sl, sb.create<arith::AddIOp>(sl, row0, r), cst(p));
             SmallVector<Value> raw;
@@ -1001,9 +999,7 @@ private:
         sumInit, [&](OpBuilder &sb, Location sl, Value s0, ValueRange sums) {
           SmallVector<Value> next(sums), pairs(sums.size());
           for (int64_t t = 0; t < steps; ++t) {
-            Value s =
-                t ? sb.create<arith::AddIOp>(sl, s0, cst(4 * t)).getResult()
-                  : s0;
+            Value s = plus(sb, sl, s0, 4 * t);
             Value at = sb.create<arith::MulIOp>(
                 sl, sb.create<arith::AddIOp>(sl, at0, s), cst(p));
             SmallVector<mlir::tfm::DotWeights> ws;
