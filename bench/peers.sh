@@ -128,6 +128,16 @@ matrix_params() {
     printf "%.0f\n", l * (2 * d * d + 2 * kv * d + 3 * d * h) + (only == "layers" ? 0 : v * d) }'
 }
 
+# awk functions over a space-separated list of numbers: sorted (into a, the
+# count returned) and median ("" for none), for the depth and adjacent tables.
+AWK_MEDIAN='
+    function sorted(list, a,   m, i, j, x) {
+      m = split(list, a, " ")
+      for (i = 2; i <= m; i++) { x = a[i]; for (j = i - 1; j > 0 && a[j] + 0 > x + 0; j--) a[j + 1] = a[j]; a[j + 1] = x }
+      return m
+    }
+    function median(list,   a, m) { m = sorted(list, a); return m == 0 ? "" : m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2 }'
+
 # Keys and values a decode step reads from the cache, summed over the
 # layers, at the mean position of 128 steps from an empty cache (64.5).
 kv_floats_per_token() {
@@ -198,11 +208,7 @@ decode_at_depth() {
     FILENAME == ARGV[1] { type[$1] = $3; next }
     FILENAME == ARGV[2] { if ($2 == "decode") zero[$1 "\t" $3] = $4; next }
     { k = $1 "\t" $2; s[k] = s[k] " " $3; if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
-    function median(list,   a, m, i, j, x) {
-      m = split(list, a, " ")
-      for (i = 2; i <= m; i++) { x = a[i]; for (j = i - 1; j > 0 && a[j] + 0 > x + 0; j--) a[j + 1] = a[j]; a[j + 1] = x }
-      return m == 0 ? "" : m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
-    }
+    '"$AWK_MEDIAN"'
     END {
       nt = split(threads, ts, " ")
       printf "%-24s", "program weights"
@@ -237,7 +243,7 @@ decode_at_depth() {
 # higher of the two readings at its thread count. Medians, min and max over
 # the rounds.
 adjacent_fractions() {
-  local rounds=$ADJACENT samples=$OUT/adjacent-$SIZE.tsv probe=$OUT/probe
+  local rounds=$ADJACENT samples=$OUT/adjacent-$SIZE.tsv
   local t label exe wtype ty rate models=() labels=() exes=()
   : > "$samples" # label, threads, tok/s, GB/s before, GB/s after
   while IFS=$'\t' read -r label exe wtype; do labels+=("$label") exes+=("$exe"); done < "$OUT/exes-$SIZE"
@@ -273,12 +279,7 @@ adjacent_fractions() {
       f[k] = f[k] " " $3 * bytes[$1] / (bw * 1e9); r[k] = r[k] " " $3; g[k] = g[k] " " bw
       if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 }
     }
-    function sorted(list, a,   m, i, j, x) {
-      m = split(list, a, " ")
-      for (i = 2; i <= m; i++) { x = a[i]; for (j = i - 1; j > 0 && a[j] + 0 > x + 0; j--) a[j + 1] = a[j]; a[j + 1] = x }
-      return m
-    }
-    function median(list,   a, m) { m = sorted(list, a); return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2 }
+    '"$AWK_MEDIAN"'
     function range(list,   a, m) { m = sorted(list, a); return sprintf("%.2f-%.2f", a[1], a[m]) }
     END {
       nt = split(threads, ts, " ")
