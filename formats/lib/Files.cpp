@@ -53,7 +53,7 @@ llvm::Error checkRegularFile(const llvm::Twine &path) {
 llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
 mapFile(const llvm::Twine &path) {
   if (llvm::Error err = checkRegularFile(path))
-    return std::move(err);
+    return err;
   // Not volatile: the mapping is read-only and the file should not change
   // while we read it.
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
@@ -65,7 +65,7 @@ mapFile(const llvm::Twine &path) {
 
 llvm::Expected<MappedFile> MappedFile::open(const llvm::Twine &path) {
   if (llvm::Error err = checkRegularFile(path))
-    return std::move(err);
+    return err;
   int fd;
   if (std::error_code ec = llvm::sys::fs::openFileForRead(path, fd))
     return readerError(path + ": cannot open: " + ec.message());
@@ -76,7 +76,7 @@ llvm::Expected<MappedFile> MappedFile::open(const llvm::Twine &path) {
   if (!buffer)
     return readerError(path + ": cannot open: " + buffer.getError().message());
   file.buffer = std::move(*buffer);
-  return std::move(file);
+  return file;
 }
 
 MappedFile::MappedFile(MappedFile &&other)
