@@ -146,8 +146,18 @@ constexpr C kQ5_1[] = {{"value", ElementKind::I8, 8, 16, C::None},
                        {"min", ElementKind::F16, 2, 1, C::Scale},
                        {"fifth bits", ElementKind::I32, 4, 1, C::None}};
 // The K-quants' repacked blocks (Quants.h), per 256 values: the values
-// (nibbles of 32-value sub-blocks as q4_0's, q6_K: of 16-value ones), the
-// sub-block scales and mins, the super-block's d and dmin.
+// (nibbles of 32-value sub-blocks as q4_0's, q6_K: of 16-value ones; q2_K,
+// q3_K: 2-bit levels of 16-value ones), the sub-block scales and mins, the
+// super-block's d and dmin.
+constexpr C kQ2_K[] = {
+    {"value", ElementKind::I8, 0, 64, C::None},
+    {"sub-block scale and min", ElementKind::I8, 64, 16, C::None},
+    {"d", ElementKind::F16, 80, 1, C::Scale},
+    {"dmin", ElementKind::F16, 82, 1, C::Scale}};
+constexpr C kQ3_K[] = {{"value", ElementKind::I8, 0, 64, C::None},
+                       {"third bits", ElementKind::I16, 64, 16, C::None},
+                       {"sub-block scale", ElementKind::I8, 110, 16, C::None},
+                       {"d", ElementKind::F16, 108, 1, C::Scale}};
 constexpr C kQ4_K[] = {{"value", ElementKind::I8, 20, 128, C::None},
                        {"sub-block scale", ElementKind::I8, 4, 8, C::None},
                        {"sub-block min", ElementKind::I8, 12, 8, C::None},
@@ -173,9 +183,11 @@ constexpr EncodingInfo kEncodings[] = {
     {Encoding::Q4_1, "q4_1", 3, 32, 20, kQ4_1, dequantizeQ4_1, nullptr},
     {Encoding::Q5_0, "q5_0", 6, 32, 22, kQ5_0, dequantizeQ5_0, nullptr},
     {Encoding::Q5_1, "q5_1", 7, 32, 24, kQ5_1, dequantizeQ5_1, nullptr},
-    // K-quants (Quants.h): q2_K and q3_K read as f32; the others repacked.
-    {Encoding::Q2_K, "q2_K", 10, 256, 84, {}, dequantizeQ2_K, nullptr},
-    {Encoding::Q3_K, "q3_K", 11, 256, 110, {}, dequantizeQ3_K, nullptr},
+    // K-quants (Quants.h): repacked.
+    {Encoding::Q2_K, "q2_K", 10, 256, 84, kQ2_K, dequantizeQ2_K, nullptr,
+     repackQ2_K, 84},
+    {Encoding::Q3_K, "q3_K", 11, 256, 110, kQ3_K, dequantizeQ3_K, nullptr,
+     repackQ3_K, 126},
     {Encoding::Q4_K, "q4_K", 12, 256, 144, kQ4_K, dequantizeQ4_K, quantizeQ4_K,
      repackQ4_K, 148},
     {Encoding::Q5_K, "q5_K", 13, 256, 176, kQ5_K, dequantizeQ5_K, nullptr,

@@ -389,6 +389,51 @@ static void repackQ45K(const uint8_t *b, const uint8_t *qh, const uint8_t *ql,
   }
 }
 
+/// q2_K / q3_K: the 2-bit levels of the 16 sub-blocks into `o` (Quants.h),
+/// and qh (q3_K's hmask, or null): their third bits as 16-bit words at
+/// o + 64. GGUF: element l of sub-block s is bits 2 j of qs[32 (s / 8) +
+/// 16 (s % 2) + l] (j = s % 8 / 2) and bit 4 (s / 8) + j of qh[16 (s % 2)
+/// + l].
+static void repackLevels2(const uint8_t *qs, const uint8_t *qh, uint8_t *o) {
+  for (int s = 0; s < 16; ++s) {
+    const int at = 32 * (s / 8) + 16 * (s % 2), shift = 2 * (s % 8 / 2);
+    const int bit = 4 * (s / 8) + s % 8 / 2;
+    for (int t = 0; t < 4; ++t) {
+      uint8_t packed = 0;
+      for (int c = 0; c < 4; ++c)
+        packed |= static_cast<uint8_t>(((qs[at + 4 * c + t] >> shift) & 3)
+                                       << (2 * c));
+      o[4 * s + t] = packed;
+    }
+    uint16_t high = 0;
+    for (int l = 0; qh && l < 16; ++l)
+      high |= static_cast<uint16_t>(((qh[16 * (s % 2) + l] >> bit) & 1) << l);
+    if (qh)
+      llvm::support::endian::write16le(o + 64 + 2 * s, high);
+  }
+}
+
+void repackQ2_K(const uint8_t *b, uint8_t *o) {
+  repackLevels2(b + 16, nullptr, o);
+  std::memcpy(o + 64, b, 16);     // scale | min << 4
+  std::memcpy(o + 80, b + 80, 4); // d, dmin
+}
+
+void repackQ3_K(const uint8_t *b, uint8_t *o) {
+  repackLevels2(b + 32, b, o);
+  const uint8_t *s = b + 96;
+  for (int is = 0; is < 16; ++is) {
+    // As dequantizeQ3_K: low 4 bits in bytes 0-7, high 2 in bytes 8-11.
+    int low = is < 8 ? s[is] & 0xF : s[is - 8] >> 4;
+    int high = (s[8 + is % 4] >> (2 * (is / 4))) & 3;
+    o[110 + is] =
+        static_cast<uint8_t>(static_cast<int8_t>((low | high << 4) - 32));
+  }
+  // d where the GGUF block has it (error messages name that byte); bytes
+  // 96-107 are unused (the blob stores the components, not this block).
+  std::memcpy(o + 108, b + 108, 2);
+}
+
 void repackQ4_K(const uint8_t *b, uint8_t *o) {
   repackQ45K(b, nullptr, b + 16, o);
 }

@@ -364,13 +364,14 @@ def main():
 def emulation(tile, arithmetic):
     """check_checkpoint.py's flags for the oracle emulating tfmc
     --int-dot=ARITHMETIC: the LM head's activations int8 (on) or int16
-    (auto), the latter in float32 and float64, the closer one compared:
-    q8_0-wide's row 3 has an activation at a rounding boundary that the f32
-    oracle rounds apart from tfmc at P = 8 (2e-4 of the logits; 1.3e-7 in
-    float64) and the f64 one at P = 16 (1.8e-4; 1.2e-5 in float32)."""
-    if arithmetic == "on":
-        return ["--int8-tile", str(tile), "--head-bits", "8"]
-    return ["--int8-tile", str(tile), "--head-bits", "16", "--fp64"]
+    (auto), in float32 and float64, the closer one compared: an activation
+    at a rounding boundary rounds with one of them as tfmc's f32 rounds it.
+    q8_0-wide's row 3 has one that the f32 oracle rounds apart from tfmc at
+    P = 8 (2e-4 of the logits; 1.3e-7 in float64) and the f64 one at P = 16
+    (1.8e-4; 1.2e-5 in float32); the random q3_K model's first attn_output
+    one the f32 oracle (3.7e-3; 0 in float64)."""
+    bits = "8" if arithmetic == "on" else "16"
+    return ["--int8-tile", str(tile), "--head-bits", bits, "--fp64"]
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@
 // FMAs as for f32 weights.
 //
 // With integer dot products (`int-dot`, IntegerDot.h; q8_0, q4_0, q4_1,
-// q5_0, q5_1, q4_K, q5_K, q6_K; body `..._<E>_dot_<isa>`, run by
+// q5_0, q5_1, q2_K to q6_K; body `..._<E>_dot_<isa>`, run by
 // tfmrt_parallel_for_q8_dot, _q4_0_dot, ...) the call is preceded by the
 // quantization of x to int8 blocks (values xq, f32 scales and sums xd), and
 // the body keeps an int32 twin of each accumulator: per 4 rows of the tile's
@@ -812,7 +812,7 @@ private:
     mlir::tfm::WeightEncoding e = *encoding;
     const mlir::tfm::DotEncoding &de = *mlir::tfm::dotEncoding(e);
     const int64_t block = mlir::tfm::kernelBlock(e);
-    const int64_t blockBytes = (de.nibbles ? block / 2 : block) * p;
+    const int64_t blockBytes = block * de.valueBits / 8 * p;
     int64_t nt = tileIdx.size();
     SmallVector<Value> next;
     for (int64_t j = 0; j < nt; ++j)
@@ -935,10 +935,11 @@ private:
     const int64_t block = mlir::tfm::kernelBlock(*encoding);
     int64_t nt = tileIdx.size();
     // Rows of the values array per block.
-    const int64_t blockRows = de.nibbles ? block / 2 : block;
-    const int64_t parts = de.nibbles ? 2 : 1;
-    // The nibble steps of `group` loads add their pair sums in i16 (as many
-    // as pairSteps() allows: q4's all 8 of a block) before one vpmaddwd.
+    const int64_t blockRows = block * de.valueBits / 8;
+    const int64_t parts = de.parts();
+    // The packed steps of `group` loads add their pair sums in i16 (as many
+    // as pairSteps() allows: q4's all 8 of a block, q2_K / q3_K's 4) before
+    // one vpmaddwd.
     const bool paired = pairSteps() >= 2;
     int64_t group = paired ? std::min(pairSteps() / parts, blockRows / 4) : 1;
     while ((blockRows / 4) % group)
@@ -964,8 +965,8 @@ private:
               SmallVector<mlir::tfm::DotWeights> ws;
               for (int64_t j = 0; j < nt; ++j) {
                 ws.push_back(
-                    de.nibbles ? mlir::tfm::emitNibbleWeights(
-                                     sb, sl, de, raw[j], part, high[j], r)
+                    de.packed() ? mlir::tfm::emitPackedWeights(
+                                      sb, sl, de, raw[j], part, high[j], r)
                     : bits == 16
                         ? mlir::tfm::DotWeights{raw[j], Value(), Value()}
                         : mlir::tfm::emitDotWeights(sb, sl, dot, raw[j]));
@@ -975,7 +976,7 @@ private:
               }
               Value xk = sb.create<arith::AddIOp>(
                   sl, sb.create<arith::AddIOp>(sl, k0, r),
-                  cst(block / 2 * part));
+                  cst(block / parts * part));
               dotRows(sb, sl, ws, xk, rowIdx, next, paired ? &pairs : nullptr);
             }
           }
@@ -1012,8 +1013,8 @@ private:
                       ? mlir::tfm::DotWeights{mlir::tfm::emitWordWeights(sb, sl,
                                                                          de, v),
                                               Value(), Value()}
-                  : de.nibbles ? mlir::tfm::DotWeights{v, Value(), Value()}
-                               : mlir::tfm::emitSignedWeights(sb, sl, dot, v));
+                  : de.packed() ? mlir::tfm::DotWeights{v, Value(), Value()}
+                                : mlir::tfm::emitSignedWeights(sb, sl, dot, v));
             }
             dotRows(sb, sl, ws, sb.create<arith::AddIOp>(sl, k0, s).getResult(),
                     rowIdx, next, steps > 1 ? &pairs : nullptr);
@@ -1026,12 +1027,12 @@ private:
 
   /// Unpacks tiles n .. n+nt of the weight over [kLo, kHi) into `kept`:
   /// row (k - kLo) / 4 of tile j holds k .. k+3 of each column in a 32-bit
-  /// lane (q8_0: emitKeptWeights, as stored for int16; 4/5/6-bit: q, high
+  /// lane (q8_0: emitKeptWeights, as stored for int16; 2-6-bit: q, high
   /// bits included), per kernel block B.
   void keepWeights(Value n, int64_t nt, Value kLo, Value kHi) {
     const mlir::tfm::DotEncoding &de = *mlir::tfm::dotEncoding(*encoding);
     const int64_t block = mlir::tfm::kernelBlock(*encoding);
-    const int64_t blockRows = de.nibbles ? block / 2 : block;
+    const int64_t blockRows = block * de.valueBits / 8;
     Type i8 = b.getI8Type();
     b.create<scf::ForOp>(
         loc, b.create<arith::DivUIOp>(loc, kLo, cst(block)),
@@ -1053,17 +1054,19 @@ private:
                                  l, nb.create<arith::AddIOp>(l, row0, cst(r)),
                                  cst(p))});
               Value quads = lanesOf4(nb, l, raw);
-              // 4-bit: row r's low nibbles are k0 + r .., its high ones
-              // k0 + B/2 + r ...
-              for (int64_t part = 0; part < (de.nibbles ? 2 : 1); ++part) {
-                Value v = de.nibbles ? mlir::tfm::emitNibbleWeights(
-                                           nb, l, de, quads, part, high, cst(r))
-                                           .magnitude
+              // Packed values: row r's part `part` are k0 + B / parts
+              // part + r .. (4-bit: the low nibbles k0 + r .., the high
+              // ones k0 + B/2 + r ..).
+              for (int64_t part = 0; part < de.parts(); ++part) {
+                Value v = de.packed()
+                              ? mlir::tfm::emitPackedWeights(nb, l, de, quads,
+                                                             part, high, cst(r))
+                                    .magnitude
                           : bits == 16
                               ? quads
                               : mlir::tfm::emitKeptWeights(nb, l, dot, quads);
-                Value at =
-                    nb.create<arith::AddIOp>(l, at0, cst(r + block / 2 * part));
+                Value at = nb.create<arith::AddIOp>(
+                    l, at0, cst(r + block / de.parts() * part));
                 nb.create<vector::StoreOp>(
                     l, v, kept,
                     ValueRange{cst(j),
@@ -1145,8 +1148,8 @@ struct TfmGenerateKernelsPass
       if (!linear)
         return;
       // Integer dot products for the encodings that have them (q8_0, q4_*,
-      // q5_*, q6_K) where the isa's vectors are P int32 lanes and the case
-      // (decode or prefill, the LM head) asks for them.
+      // q5_*, the K-quants) where the isa's vectors are P int32 lanes and the
+      // case (decode or prefill, the LM head) asks for them.
       bool oneRow =
           cast<MemRefType>(op.getDpsInputs()[0].getType()).getDimSize(0) == 1;
       bool head = op->hasAttr("tfm.lm_head");

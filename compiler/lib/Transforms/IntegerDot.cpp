@@ -2,6 +2,8 @@
 
 #include "IntegerDot.h"
 
+#include "tfm/Dialect/Tfm/IR/WeightEncodings.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -46,15 +48,17 @@ constexpr IsaInfo kIsas[] = {
 
 // clang-format off
 constexpr DotEncoding kDotEncodings[] = {
-    // encoding            nibbles offset min high  scheduler
-    {WeightEncoding::Q8_0, false,  0,     0,  0, -1, "tfmrt_parallel_for_q8_dot"},
-    {WeightEncoding::Q4_0, true,   8,     0,  0, -1, "tfmrt_parallel_for_q4_0_dot"},
-    {WeightEncoding::Q4_1, true,   0,     1,  0, -1, "tfmrt_parallel_for_q4_1_dot"},
-    {WeightEncoding::Q5_0, true,   16,    0,  1,  2, "tfmrt_parallel_for_q5_0_dot"},
-    {WeightEncoding::Q5_1, true,   0,     1,  1,  3, "tfmrt_parallel_for_q5_1_dot"},
-    {WeightEncoding::Q4_K, true,   0,    -1,  0, -1, "tfmrt_parallel_for_q4_K_dot"},
-    {WeightEncoding::Q5_K, true,   0,    -1,  1,  5, "tfmrt_parallel_for_q5_K_dot"},
-    {WeightEncoding::Q6_K, true,   32,    0,  2,  1, "tfmrt_parallel_for_q6_K_dot"},
+    // encoding            bits offset min high  scheduler
+    {WeightEncoding::Q8_0, 8,    0,     0,  0, -1, "tfmrt_parallel_for_q8_dot"},
+    {WeightEncoding::Q4_0, 4,    8,     0,  0, -1, "tfmrt_parallel_for_q4_0_dot"},
+    {WeightEncoding::Q4_1, 4,    0,     1,  0, -1, "tfmrt_parallel_for_q4_1_dot"},
+    {WeightEncoding::Q5_0, 4,    16,    0,  1,  2, "tfmrt_parallel_for_q5_0_dot"},
+    {WeightEncoding::Q5_1, 4,    0,     1,  1,  3, "tfmrt_parallel_for_q5_1_dot"},
+    {WeightEncoding::Q2_K, 2,    0,    -1,  0, -1, "tfmrt_parallel_for_q2_K_dot"},
+    {WeightEncoding::Q3_K, 2,    4,     0,  1,  1, "tfmrt_parallel_for_q3_K_dot"},
+    {WeightEncoding::Q4_K, 4,    0,    -1,  0, -1, "tfmrt_parallel_for_q4_K_dot"},
+    {WeightEncoding::Q5_K, 4,    0,    -1,  1,  5, "tfmrt_parallel_for_q5_K_dot"},
+    {WeightEncoding::Q6_K, 4,    32,    0,  2,  1, "tfmrt_parallel_for_q6_K_dot"},
 };
 // clang-format on
 
@@ -115,16 +119,21 @@ Value splat(OpBuilder &b, Location loc, Type type, int64_t v) {
 
 } // namespace
 
-DotWeights emitNibbleWeights(OpBuilder &b, Location loc, const DotEncoding &de,
+DotWeights emitPackedWeights(OpBuilder &b, Location loc, const DotEncoding &de,
                              Value quads, int64_t part, Value high, Value j) {
   Value w = quads;
   Type bytes = w.getType();
   if (part)
-    w = b.create<arith::ShRUIOp>(loc, w, splat(b, loc, bytes, 4));
-  Value q = b.create<arith::AndIOp>(loc, w, splat(b, loc, bytes, 15));
+    w = b.create<arith::ShRUIOp>(loc, w,
+                                 splat(b, loc, bytes, de.valueBits * part));
+  Value q = b.create<arith::AndIOp>(
+      loc, w, splat(b, loc, bytes, (1 << de.valueBits) - 1));
   if (!high)
     return {q, Value(), Value()};
-  Type words = high.getType();
+  Type words =
+      vec(cast<VectorType>(high.getType()).getNumElements(), b.getI32Type());
+  if (high.getType() != words)
+    high = b.create<arith::ExtUIOp>(loc, words, high);
   Value j32 = b.create<arith::IndexCastOp>(loc, b.getI32Type(), j);
   auto shifted = [&](Value shift) {
     return b.create<arith::ShRUIOp>(
@@ -132,14 +141,21 @@ DotWeights emitNibbleWeights(OpBuilder &b, Location loc, const DotEncoding &de,
   };
   Value h;
   if (de.highBits == 1) {
-    // Bits j + 16 part .. + 3 of each column's word to bit 4 of its 4
-    // bytes: (bits & 15) * 0x02040810 puts bit t at 4 + 8 t (and copies
-    // elsewhere that the mask drops; no two overlap, so nothing carries).
+    // Bits j + B / parts part .. + 3 of each column's word to bit valueBits
+    // of its 4 bytes: (bits & 15) times the sum of 1 << (valueBits + 7 t)
+    // puts bit t at valueBits + 8 t (and copies elsewhere that the mask
+    // drops; no two overlap, so nothing carries).
+    int64_t spread = 0;
+    for (int64_t t = 0; t < 4; ++t)
+      spread |= int64_t(1) << (de.valueBits + 7 * t);
     h = shifted(b.create<arith::AddIOp>(
-        loc, j32, b.create<arith::ConstantIntOp>(loc, 16 * part, 32)));
+        loc, j32,
+        b.create<arith::ConstantIntOp>(
+            loc, kernelBlock(de.encoding) / de.parts() * part, 32)));
     h = b.create<arith::AndIOp>(loc, h, splat(b, loc, words, 15));
-    h = b.create<arith::MulIOp>(loc, h, splat(b, loc, words, 0x02040810));
-    h = b.create<arith::AndIOp>(loc, h, splat(b, loc, words, 0x10101010));
+    h = b.create<arith::MulIOp>(loc, h, splat(b, loc, words, spread));
+    h = b.create<arith::AndIOp>(
+        loc, h, splat(b, loc, words, int64_t(0x01010101) << de.valueBits));
   } else {
     // q6_K: element j + t + 8 part's two bits are bits 2 (j / 4 + 2 part)
     // of byte t: one shift, the mask, then up to bits 4, 5.
@@ -243,10 +259,10 @@ Value emitPairSums(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
 }
 
 int64_t intDotPairSteps(const DotEncoding &de, IntDotIsa isa) {
-  if (!de.nibbles || intDotBiased(isa))
+  if (!de.packed() || intDotBiased(isa))
     return 1;
-  // |pair| <= 2 * qmax * 127 per step (q < 2^(4 + highBits)).
-  const int64_t qmax = (int64_t(16) << de.highBits) - 1;
+  // |pair| <= 2 * qmax * 127 per step (q < 2^(valueBits + highBits)).
+  const int64_t qmax = (int64_t(1) << (de.valueBits + de.highBits)) - 1;
   return std::max<int64_t>(1, 32767 / (2 * qmax * 127));
 }
 
@@ -263,7 +279,7 @@ Value emitDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
 }
 
 bool intDotSplitWords(const DotEncoding &de, IntDotIsa isa) {
-  return de.nibbles && info(isa).wordDot.empty();
+  return de.packed() && info(isa).wordDot.empty();
 }
 
 Value emitSplitWordDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
@@ -281,7 +297,7 @@ Value emitWordWeights(OpBuilder &b, Location loc, const DotEncoding &de,
                       Value quads) {
   auto type = cast<VectorType>(quads.getType());
   auto words = vec(type.getNumElements(), b.getI16Type());
-  if (de.nibbles)
+  if (de.packed())
     return b.create<arith::ExtUIOp>(loc, words, quads);
   return b.create<arith::ExtSIOp>(loc, words, quads);
 }
@@ -334,7 +350,7 @@ Value emitWordPairSums(OpBuilder &b, Location loc, Value acc, int64_t p) {
 }
 
 int64_t intDotOffset(const DotEncoding &de, IntDotIsa isa, int64_t bits) {
-  return de.nibbles || bits == 16 || !intDotBiased(isa) ? de.offset : 128;
+  return de.packed() || bits == 16 || !intDotBiased(isa) ? de.offset : 128;
 }
 
 bool intDotOffsetInSums(const DotEncoding &de, IntDotIsa isa, int64_t bits) {

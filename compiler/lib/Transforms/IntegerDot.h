@@ -1,14 +1,14 @@
 //===- IntegerDot.h - Integer dot products of 32-value blocks ---*- C++ -*-===//
 //
 // The integer arithmetic of tfm-generate-kernels' q8_0, q4_0, q4_1, q5_0,
-// q5_1, q4_K, q5_K and q6_K bodies: activations quantized per block of 32 to
-// int8 (llama.cpp's quantize_row_q8_0), then per 4 k and column one 32-bit
+// q5_1 and K-quant (q2_K to q6_K) bodies: activations quantized per block of 32
+// to int8 (llama.cpp's quantize_row_q8_0), then per 4 k and column one 32-bit
 // lane of products of the weights' integers and x's summed by x86's
 // vpmaddubsw + vpmaddwd or VNNI's vpdpbusd (LLVM intrinsics: MLIR 19's
 // x86vector dialect has no integer dot product). A block (a K-quant's
 // sub-block) of w = d * (q - offset) (+- m) contributes d * xd * (sum q * xq
 // - offset * sum xq) (+- m * xd * sum xq). Without VNNI, unsigned q's
-// vpmaddubsw pair sums of a block's nibble steps (as many as stay exact:
+// vpmaddubsw pair sums of a block's packed steps (as many as stay exact:
 // intDotPairSteps) are added in i16 before one vpmaddwd (emitDotPairs). The LM
 // head's may take int16 activations instead (emitWord*: pmaddwd or VNNI's
 // vpdpwssd on q widened to i16; for unsigned q without VNNI x split into bytes,
@@ -31,17 +31,23 @@ namespace mlir::tfm {
 /// weight scale and minimum are its WeightEncodingInfo::block values.
 struct DotEncoding {
   WeightEncoding encoding;
-  /// 4-bit values, two per byte (byte j: element j low, j + B/2 high), read
-  /// unsigned; else q8_0's signed int8s.
-  bool nibbles;
+  /// Bits per value in the values array: 4 (two per byte: byte j holds
+  /// element j low, j + B/2 high) or 2 (q2_K, q3_K: four per byte, element
+  /// j + B/4 c at bits 2 c), read unsigned; 8: q8_0's signed int8s.
+  int valueBits;
+  /// Values below 8 bits (unsigned q).
+  bool packed() const { return valueBits < 8; }
+  /// Dot steps from one load of values: one per value of a byte.
+  int64_t parts() const { return 8 / valueBits; }
   /// w = d * (q - offset) (+ m): the block subtracts offset * sum(xq).
   int64_t offset;
   /// w = d * q + m (1: q4_1, q5_1), d * q - m (-1: the K-quants' dmin *
   /// min), or no minimum (0).
   int minSign;
-  /// Bits above the nibble and the component of 32-bit words per block
-  /// holding them (-1: none): q5's fifth bit (bit j: element j's), q6_K's
-  /// two (bits 8 (j % 4) + 2 (j / 4): element j's, Quants.h's repacking).
+  /// Bits above the packed value and the component of words per block
+  /// holding them (-1: none): q5's fifth bit (bit j: element j's; 32-bit),
+  /// q3_K's third (16-bit), q6_K's two (bits 8 (j % 4) + 2 (j / 4):
+  /// element j's, Quants.h's repacking).
   int highBits, highComponent;
   /// The runtime's scheduler of the bodies (Kernels.h): out, xd, xq, then
   /// the components, each with its element type.
@@ -71,7 +77,7 @@ int64_t intDotLanes(IntDotIsa isa);
 /// its u8 operand and sign mask. Shared by every row of a register tile.
 struct DotWeights {
   /// |w| for vpmaddubsw (|-128| = 128 as u8); w + 128 for vpdpbusd; an
-  /// unsigned q (4/5/6-bit) as it is.
+  /// unsigned q (2-6-bit) as it is.
   Value magnitude;
   Value negative; ///< w < 0, vector<4P x i1> (AVX-512BW's select).
   Value raw;      ///< The transposed w (psignb takes its sign); null when
@@ -95,12 +101,12 @@ DotWeights emitSignedWeights(OpBuilder &b, Location loc, IntDotIsa isa,
 /// of weights stored in quads, tfm.weight's `quads`: no shuffle).
 Value transposeQuads(OpBuilder &b, Location loc, Value raw, int64_t p);
 
-/// The weight side of a 4/5/6-bit dot step: from `quads` (transposeQuads
-/// of 4 rows j .. j+3 of a block's bytes) the nibbles of part `part` (0:
-/// elements j .. j+3, the low ones; 1: j+B/2 .. j+B/2+3), with the high
-/// bits of `de` from `high` (vector<P x i32>, the block's words per column;
-/// null without) at bits 4 (, 5): q in [0, 63], unsigned.
-DotWeights emitNibbleWeights(OpBuilder &b, Location loc, const DotEncoding &de,
+/// The weight side of a 2-6-bit dot step: from `quads` (transposeQuads
+/// of 4 rows j .. j+3 of a block's bytes) the values of part `part` (bits
+/// valueBits part and up: elements j + B / parts part .. + 3), with the
+/// high bits of `de` from `high` (vector<P x i32> or <P x i16>, the block's
+/// words per column; null without) above them: q in [0, 63], unsigned.
+DotWeights emitPackedWeights(OpBuilder &b, Location loc, const DotEncoding &de,
                              Value quads, int64_t part, Value high, Value j);
 
 /// The activation side: 4 int8s of x (`quad`, vector<4xi8>) repeated over
@@ -127,7 +133,8 @@ Value emitPairSums(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
                    Value pairs, int64_t p);
 /// The dot steps of `de` whose pair sums stay exact in i16: |pair| <= 2 *
 /// qmax * 127 per step, so 8 for q4 (3810), 4 for q5 (7874), 2 for q6_K
-/// (16002); 1 for q8_0's signed w (2 * 128 * 127) and for VNNI.
+/// (16002), 18 for q3_K, 43 for q2_K; 1 for q8_0's signed w (2 * 128 * 127)
+/// and for VNNI.
 int64_t intDotPairSteps(const DotEncoding &de, IntDotIsa isa);
 
 /// int16 activations (the LM head: the int8 rounding of its input was most
@@ -138,7 +145,7 @@ int64_t intDotPairSteps(const DotEncoding &de, IntDotIsa isa);
 /// block ends (emitWordPairSums).
 ///
 /// `quads` (vector<4P x i8>, transposeQuads' lanes of 4 k: q unsigned for
-/// 4/5/6-bit, q8_0's int8 signed) widened to vector<4P x i16>.
+/// 2-6-bit, q8_0's int8 signed) widened to vector<4P x i16>.
 Value emitWordWeights(OpBuilder &b, Location loc, const DotEncoding &de,
                       Value quads);
 /// 4 int16s of x (`quad`, vector<4 x i16>) repeated over P/2 64-bit lanes
@@ -153,7 +160,7 @@ Value emitWordDotStep(OpBuilder &b, Location loc, IntDotIsa isa, Value acc,
 Value emitWordPairSums(OpBuilder &b, Location loc, Value acc, int64_t p);
 
 /// True when `de`'s int16 dot steps on `isa` split x into bytes instead
-/// (no VNNI, q unsigned: 4/5/6-bit): x = 256 xh + xl with xl = x & 255
+/// (no VNNI, q unsigned: 2-6-bit): x = 256 xh + xl with xl = x & 255
 /// (u8) and xh = x >> 8 (s8), sum q x = 256 sum q xh + sum q xl by two
 /// vpmaddubsw, as the int8 steps' (no widening of q to i16: that took 3
 /// shuffles per step). The quantization stores per 4 k the 4 xl, then the

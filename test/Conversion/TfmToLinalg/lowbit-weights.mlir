@@ -4,6 +4,7 @@
 // RUN: tfm-opt %s --tfm-to-linalg --canonicalize --tfm-bufferize --tfm-generate-kernels="int-dot=avx512vnni" | FileCheck %s --check-prefix=VNNI
 // RUN: tfm-opt %s --tfm-to-linalg --canonicalize --tfm-bufferize --tfm-generate-kernels="int-dot=avx512bw" | FileCheck %s --check-prefix=BW
 // RUN: tfm-opt %s --tfm-to-linalg --canonicalize --tfm-bufferize --tfm-generate-kernels="int-dot=avx512bw" --canonicalize | FileCheck %s --check-prefix=ROW
+// RUN: tfm-opt %s --tfm-to-linalg --canonicalize --tfm-bufferize --tfm-generate-kernels="int-dot=avx2" --canonicalize | FileCheck %s --check-prefix=K23
 
 // A 4/5-bit weight is one view per component of its encoding (Encodings.h),
 // the values last, each array at a multiple of 64 bytes: q4_0's f16 scales
@@ -242,6 +243,52 @@ func.func @q6_K(%blob: memref<32768xi8> {tfm.weights}, %x: tensor<?x256xf32>) ->
 func.func @q4_0_decode(%blob: memref<16384xi8> {tfm.weights}, %x: tensor<1x64xf32>) -> tensor<1x32xf32> {
   %w = tfm.weight "wq.weight" encoding q4_0 packed 16 : tensor<32x64xf32>
   %y = tfm.linear %x, %w : (tensor<1x64xf32>, tensor<32x64xf32>) -> tensor<1x32xf32>
+  return %y : tensor<1x32xf32>
+}
+
+// q3_K one row: its 16-value sub-blocks are one load of 4 bytes a column
+// (four 2-bit values each), four dot steps from it (>> 2, 4, 6, & 3); each
+// step's four third bits, bits 4 part .. + 3 of the sub-block's 16-bit word,
+// go to bit 2 of the four bytes: & 15, * 0x00810204 (8454660), &
+// 0x04040404 (67372036). The four steps' pair sums add in i16 before one
+// vpmaddwd per tile (4 tiles a step: 2 parts of 2 tiles).
+// K23-LABEL: func.func private @tfm_linear_k256_p8_q3_K_dot_avx2_quads_row(
+// K23-DAG: dense<8454660> : vector<8xi32>
+// K23-DAG: dense<67372036> : vector<8xi32>
+// K23: %[[W:.*]] = vector.load %{{.*}} : memref<?x?xi16, {{.*}}>, vector<8xi16>
+// K23: %[[V:.*]] = vector.load {{.*}} vector<32xi8>
+// K23: arith.andi %[[V]], %{{.*}} : vector<32xi8>
+// K23: arith.extui %[[W]] : vector<8xi16> to vector<8xi32>
+// K23: arith.muli %{{.*}}, %cst{{.*}} : vector<8xi32>
+// K23-COUNT-4: llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"
+// K23: arith.shrui %[[V]], %{{.*}} : vector<32xi8>
+// K23-COUNT-4: llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"
+// K23: arith.shrui %[[V]], %{{.*}} : vector<32xi8>
+// K23-COUNT-4: llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"
+// K23: arith.shrui %[[V]], %{{.*}} : vector<32xi8>
+// K23-COUNT-4: llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"
+// K23-NOT: pmadd.ub.sw
+// K23-COUNT-4: llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"
+// K23-NOT: pmadd.ub.sw
+// K23: scf.yield
+func.func @q3_K_decode(%blob: memref<32768xi8> {tfm.weights}, %x: tensor<1x256xf32>) -> tensor<1x32xf32> {
+  %w = tfm.weight "wq.weight" encoding q3_K packed 8 quads : tensor<32x256xf32>
+  %y = tfm.linear %x, %w : (tensor<1x256xf32>, tensor<32x256xf32>) -> tensor<1x32xf32>
+  return %y : tensor<1x32xf32>
+}
+
+// q2_K: per 16-value sub-block d * (byte & 15) and dmin * (byte >> 4) from
+// one byte of scale and min, then (as q4_K) d1 * sum - m1 * xd * sum(xq).
+// K23-LABEL: func.func private @tfm_linear_k256_p8_q2_K_dot_avx2_quads_row(
+// K23: %[[SM:.*]] = vector.load %{{.*}} : memref<?x?xi8, {{.*}}>, vector<8xi8>
+// K23-DAG: arith.andi %[[SM]], %{{.*}} : vector<8xi8>
+// K23-DAG: arith.shrui %[[SM]], %{{.*}} : vector<8xi8>
+// K23: arith.negf
+// K23: vector.fma
+// K23: vector.fma
+func.func @q2_K_decode(%blob: memref<32768xi8> {tfm.weights}, %x: tensor<1x256xf32>) -> tensor<1x32xf32> {
+  %w = tfm.weight "wk.weight" encoding q2_K packed 8 quads : tensor<32x256xf32>
+  %y = tfm.linear %x, %w : (tensor<1x256xf32>, tensor<32x256xf32>) -> tensor<1x32xf32>
   return %y : tensor<1x32xf32>
 }
 }

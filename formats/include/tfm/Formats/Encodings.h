@@ -45,7 +45,7 @@ enum class Encoding : uint8_t {
   Q4_1 = 5,
   Q5_0 = 6,
   Q5_1 = 7,
-  // The K-quants (Quants.h); q2_K and q3_K are stored as f32.
+  // The K-quants (Quants.h).
   Q2_K = 8,
   Q3_K = 9,
   Q4_K = 10,

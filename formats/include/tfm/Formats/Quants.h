@@ -38,6 +38,9 @@ void quantizeQ4_K(const float *values, uint8_t *block);
 void quantizeQ6_K(const float *values, uint8_t *block);
 
 /// The block as the blob stores it (Encodings.h's K-quant components):
+///   q2_K  84 B: qs[64] | scale | min << 4 [16] | d | dmin
+///   q3_K 126 B: qs[64] | qh[16] (u16) | 12 unused | d | scale[16] (int8,
+///               - 32 done)
 ///   q4_K 148 B: d | dmin | scale[8] | min[8] (u8) | qs[128]
 ///   q5_K 180 B: d | dmin | scale[8] | min[8] | qh[8] (u32) | qs[128]
 ///   q6_K 210 B: qs[128] | qh[16] (u32) | scale[16] (int8) | d
@@ -47,7 +50,12 @@ void quantizeQ6_K(const float *values, uint8_t *block);
 /// j's fifth bit (q6_K: bits 8 (j % 4) + 2 (j / 4), + 1 its two high bits,
 /// so byte t of the word holds elements t, t + 4, t + 8, t + 12: the 4 k of
 /// an integer dot step, IntegerDot.h). d and dmin stay where they are in the
-/// GGUF block.
+/// GGUF block (error messages name their bytes there). q2_K and q3_K hold 2-bit
+/// levels: sub-block t's (16 values) are bytes [4 t, + 4), element 4 c + j at
+/// bits 2 c of byte j (so byte j holds elements j, j + 4, j + 8, j + 12 as
+/// q6_K's words), and bit j of q3_K's qh[t] is element j's third bit.
+void repackQ2_K(const uint8_t *block, uint8_t *out);
+void repackQ3_K(const uint8_t *block, uint8_t *out);
 void repackQ4_K(const uint8_t *block, uint8_t *out);
 void repackQ5_K(const uint8_t *block, uint8_t *out);
 void repackQ6_K(const uint8_t *block, uint8_t *out);

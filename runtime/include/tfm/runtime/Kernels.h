@@ -113,6 +113,14 @@ void _mlir_ciface_tfmrt_parallel_for_q5_1(
     TfmParallelBodyW4Fn body, TfmMemRefAnyx2 *out, TfmMemRefAnyx2 *x,
     TfmMemRefAnyx2 *values, TfmMemRefAnyx2 *scales, TfmMemRefAnyx2 *mins,
     TfmMemRefAnyx2 *high, int64_t items, int64_t workPerItem);
+void _mlir_ciface_tfmrt_parallel_for_q2_K(
+    TfmParallelBodyW4Fn body, TfmMemRefAnyx2 *out, TfmMemRefAnyx2 *x,
+    TfmMemRefAnyx2 *values, TfmMemRefAnyx2 *scalesAndMins, TfmMemRefAnyx2 *d,
+    TfmMemRefAnyx2 *dmin, int64_t items, int64_t workPerItem);
+void _mlir_ciface_tfmrt_parallel_for_q3_K(
+    TfmParallelBodyW4Fn body, TfmMemRefAnyx2 *out, TfmMemRefAnyx2 *x,
+    TfmMemRefAnyx2 *values, TfmMemRefAnyx2 *high, TfmMemRefAnyx2 *scales,
+    TfmMemRefAnyx2 *d, int64_t items, int64_t workPerItem);
 void _mlir_ciface_tfmrt_parallel_for_q6_K(
     TfmParallelBodyW4Fn body, TfmMemRefAnyx2 *out, TfmMemRefAnyx2 *x,
     TfmMemRefAnyx2 *values, TfmMemRefAnyx2 *high, TfmMemRefAnyx2 *scales,
@@ -175,6 +183,16 @@ typedef void (*TfmParallelBodyW7Fn)(int64_t, int64_t, TFM_MEMREF2_PARAMS,
                                     TFM_MEMREF2_PARAMS, TFM_MEMREF2_PARAMS,
                                     TFM_MEMREF2_PARAMS, TFM_MEMREF2_PARAMS,
                                     TFM_MEMREF2_PARAMS, TFM_MEMREF2_PARAMS);
+void _mlir_ciface_tfmrt_parallel_for_q2_K_dot(
+    TfmParallelBodyW5Fn body, TfmMemRefAnyx2 *out, TfmMemRefAnyx2 *xScales,
+    TfmMemRefAnyx2 *xValues, TfmMemRefAnyx2 *values,
+    TfmMemRefAnyx2 *scalesAndMins, TfmMemRefAnyx2 *d, TfmMemRefAnyx2 *dmin,
+    int64_t items, int64_t workPerItem);
+void _mlir_ciface_tfmrt_parallel_for_q3_K_dot(
+    TfmParallelBodyW5Fn body, TfmMemRefAnyx2 *out, TfmMemRefAnyx2 *xScales,
+    TfmMemRefAnyx2 *xValues, TfmMemRefAnyx2 *values, TfmMemRefAnyx2 *high,
+    TfmMemRefAnyx2 *scales, TfmMemRefAnyx2 *d, int64_t items,
+    int64_t workPerItem);
 void _mlir_ciface_tfmrt_parallel_for_q6_K_dot(
     TfmParallelBodyW5Fn body, TfmMemRefAnyx2 *out, TfmMemRefAnyx2 *xScales,
     TfmMemRefAnyx2 *xValues, TfmMemRefAnyx2 *values, TfmMemRefAnyx2 *high,

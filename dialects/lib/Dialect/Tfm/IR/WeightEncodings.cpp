@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/TypeUtilities.h"
 
 #include <cassert>
 
@@ -54,33 +55,42 @@ SmallVector<Value> scaleMinBlock(const DequantBuilder &d, ValueRange c) {
           d.b.create<arith::ExtFOp>(d.loc, d.f32, c[2])};
 }
 
-/// The 4-bit value of element `part` of a byte of 4-bit pairs: the low
-/// nibble for part 0, the high one for part 1 (ggml: element j and j + 16
-/// share byte j), as i32.
-Value nibble(const DequantBuilder &d, Value byte, Value part) {
+/// The `bits`-bit value of element `part` of a byte of packed values, bits
+/// `bits` part and up, as i32: 4-bit pairs (ggml: element j and j + 16
+/// share byte j) or q2_K / q3_K's 2-bit levels (Quants.h).
+Value packedLevel(const DequantBuilder &d, Value byte, Value part,
+                  int64_t bits) {
   Type i8 = d.b.getI8Type(), i32 = d.b.getI32Type();
   Value shift = d.b.create<arith::MulIOp>(
       d.loc, d.b.create<arith::IndexCastOp>(d.loc, i8, part),
-      d.b.create<arith::ConstantIntOp>(d.loc, 4, 8));
+      d.b.create<arith::ConstantIntOp>(d.loc, bits, 8));
   if (isa<VectorType>(d.f32))
     shift = d.b.create<vector::BroadcastOp>(d.loc, d.like(i8), shift);
   Value q = d.b.create<arith::AndIOp>(
       d.loc, d.b.create<arith::ShRUIOp>(d.loc, byte, shift),
-      d.constant(i8, 15));
+      d.constant(i8, (1 << bits) - 1));
   return d.b.create<arith::ExtUIOp>(d.loc, d.like(i32), q);
 }
+Value nibble(const DequantBuilder &d, Value byte, Value part) {
+  return packedLevel(d, byte, part, 4);
+}
 
-/// q5's fifth bit of element `pos`: bit pos of the block's 32-bit word,
-/// as 0 or 16 (i32).
-Value fifthBit(const DequantBuilder &d, Value high, Value pos) {
+/// The high bit of element `pos`: bit pos of the block's word (q5's 32-bit
+/// fifth bits, q3_K's 16-bit third bits), as 0 or 1 << at (i32).
+Value highBit(const DequantBuilder &d, Value high, Value pos, int64_t at) {
   Type i32 = d.b.getI32Type();
+  if (getElementTypeOrSelf(high.getType()) != i32)
+    high = d.b.create<arith::ExtUIOp>(d.loc, d.like(i32), high);
   Value shift = d.b.create<arith::IndexCastOp>(d.loc, i32, pos);
   if (isa<VectorType>(d.f32))
     shift = d.b.create<vector::BroadcastOp>(d.loc, d.like(i32), shift);
   Value bit = d.b.create<arith::AndIOp>(
       d.loc, d.b.create<arith::ShRUIOp>(d.loc, high, shift),
       d.constant(i32, 1));
-  return d.b.create<arith::ShLIOp>(d.loc, bit, d.constant(i32, 4));
+  return d.b.create<arith::ShLIOp>(d.loc, bit, d.constant(i32, at));
+}
+Value fifthBit(const DequantBuilder &d, Value high, Value pos) {
+  return highBit(d, high, pos, 4);
 }
 
 /// d * (q - offset) or, with a minimum, d * q + m: the integer q (exact in
@@ -163,6 +173,31 @@ Value q5KElement(const DequantBuilder &d, ValueRange c, ValueRange block,
                                      fifthBit(d, c[5], pos));
   return kMinus(d, q, block);
 }
+/// q2_K: per sub-block d * (byte & 15) and dmin * (byte >> 4), then as
+/// q4_K's: d1 * level - m1.
+SmallVector<Value> q2KBlock(const DequantBuilder &d, ValueRange c) {
+  Type i8 = d.b.getI8Type();
+  auto times = [&](Value half, Value u8) {
+    return d.b.create<arith::MulFOp>(
+        d.loc, d.b.create<arith::ExtFOp>(d.loc, d.f32, half), extU8(d, u8));
+  };
+  Value scale = d.b.create<arith::AndIOp>(d.loc, c[1], d.constant(i8, 15));
+  Value min = d.b.create<arith::ShRUIOp>(d.loc, c[1], d.constant(i8, 4));
+  return {times(c[2], scale), times(c[3], min)};
+}
+Value q2KElement(const DequantBuilder &d, ValueRange c, ValueRange block, Value,
+                 Value part) {
+  return kMinus(d, packedLevel(d, c[0], part, 2), block);
+}
+/// q3_K: (d * scale) * (q - 4), q the level and its third bit (bit pos of
+/// the sub-block's word); the block values as q6_K's.
+Value q3KElement(const DequantBuilder &d, ValueRange c, ValueRange block,
+                 Value pos, Value part) {
+  Value q = d.b.create<arith::OrIOp>(d.loc, packedLevel(d, c[0], part, 2),
+                                     highBit(d, c[1], pos, 2));
+  return scaled(d, q, block, 4);
+}
+
 /// q6_K: (d * scale) * (q - 32), q the nibble and bits 8 (pos % 4) + 2
 /// (pos / 4), + 1 of the sub-block's high bits (Quants.h); the product
 /// rounds as ggml's does.
@@ -213,6 +248,10 @@ const WeightEncodingInfo kRows[] = {
      "tfmrt_parallel_for_q5_0"},
     {WeightEncoding::Q5_1, 2, true, scaleMinBlock, q5_1Element,
      "tfmrt_parallel_for_q5_1"},
+    {WeightEncoding::Q2_K, 4, true, q2KBlock, q2KElement,
+     "tfmrt_parallel_for_q2_K", 16},
+    {WeightEncoding::Q3_K, 4, true, q6KBlock, q3KElement,
+     "tfmrt_parallel_for_q3_K", 16},
     {WeightEncoding::Q4_K, 2, true, q45KBlock, q4KElement,
      "tfmrt_parallel_for_q4_K", 32},
     {WeightEncoding::Q5_K, 2, true, q45KBlock, q5KElement,

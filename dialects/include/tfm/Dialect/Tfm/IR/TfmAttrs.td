@@ -51,6 +51,8 @@ def Tfm_WeightEncoding : I32EnumAttr<"WeightEncoding",
       I32EnumAttrCase<"Q4_1", 5, "q4_1">,
       I32EnumAttrCase<"Q5_0", 6, "q5_0">,
       I32EnumAttrCase<"Q5_1", 7, "q5_1">,
+      I32EnumAttrCase<"Q2_K", 8, "q2_K">,
+      I32EnumAttrCase<"Q3_K", 9, "q3_K">,
       I32EnumAttrCase<"Q4_K", 10, "q4_K">,
       I32EnumAttrCase<"Q5_K", 11, "q5_K">,
       I32EnumAttrCase<"Q6_K", 12, "q6_K">]> {
