@@ -198,9 +198,9 @@ cl::opt<tfm::formats::DType> quantizeOutput(
     cl::cat(category));
 cl::opt<tfm::IntDotMode> intDot(
     "int-dot",
-    cl::desc("Arithmetic of q8_0, q4_0, q4_1, q5_0, q5_1, q4_K, q5_K and "
-             "q6_K layers: int8 dot products on quantized activations (x86 "
-             "SSSE3, AVX2, AVX-512BW, VNNI) or f32"),
+    cl::desc("Arithmetic of q8_0, q4_0, q4_1, q5_0, q5_1 and K-quant (q2_K "
+             "to q6_K) layers: int8 dot products on quantized activations "
+             "(x86 SSSE3, AVX2, AVX-512BW, VNNI) or f32"),
     cl::init(tfm::IntDotMode::Auto),
     cl::values(clEnumValN(tfm::IntDotMode::Auto, "auto",
                           "integer for decode and prefill, the LM head on "
