@@ -176,8 +176,9 @@ TEST(Description, Aidreams260KExample) {
   EXPECT_EQ(spec->weights.path, models + "/model.bin");
   EXPECT_EQ(spec->tokenizer.path, models + "/tokenizer.bin");
   // The file itself is only there when ../shared is checked out beside us.
-  if (llvm::sys::fs::is_directory(sourcePath("../shared/models")))
+  if (llvm::sys::fs::is_directory(sourcePath("../shared/models"))) {
     EXPECT_TRUE(llvm::sys::fs::exists(spec->weights.path));
+  }
   // The llama2.c default mapping is complete.
   EXPECT_EQ(spec->weights.bindings.at("layers.{i}.wq.weight").source, "wq.{i}");
   EXPECT_EQ(spec->weights.bindings.at("tok_embeddings.weight").source,

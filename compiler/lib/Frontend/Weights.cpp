@@ -666,7 +666,7 @@ Error writeEncodedWeight(const ModelSpec &spec, const Checkpoint *ckpt,
   std::vector<Source> sources;
   uint64_t totalRows = 0, mostRows = 0;
   for (const WeightDecl *decl : parts) {
-    Source &src = sources.emplace_back(Source{decl});
+    Source &src = sources.emplace_back(Source{decl, nullptr, {}});
     totalRows += decl->shape[0];
     mostRows = std::max<uint64_t>(mostRows, decl->shape[0]);
     if (ckpt && spec.weights.format != CheckpointFormat::Random) {
