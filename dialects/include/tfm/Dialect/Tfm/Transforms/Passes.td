@@ -40,7 +40,7 @@ def TfmPackWeightsPass : Pass<"tfm-pack-weights", "mlir::ModuleOp"> {
 
     With `quads` (the pipeline sets it where every linear layer of an
     encoded weight takes integer dot products of P lanes), a packed weight
-    whose values are int8 (q8_0, q4_*, q5_*, q4_K, q5_K, q6_K) and whose
+    whose values are int8 (q8_0, q4_*, q5_*, the K-quants) and whose
     uses are all linear layers (the LM head's too with `quad-head`) is also
     marked `quads`: its tiles hold each column's 4 consecutive values
     together, as the dot steps take them (no shuffle per load).
