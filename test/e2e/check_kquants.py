@@ -19,9 +19,9 @@ random tensors of every type: equal bit for bit.
 Cases: one per type, q2_K, q3_K, q4_K, q5_K and q6_K (every 2-D weight of
 that type, output.weight too), and `q4_K_M` (q4_K, with q6_K for attn_v,
 ffn_down and output, as llama-quantize's Q4_K_M mixes them). Then broken
-files: a NaN d, an infinite dmin, a NaN q6_K d, an infinite q2_K dmin and a NaN q3_K d
-(each a clear error, exit 1, naming the tensor, the block and its byte
-offset), and a q4_K tensor cut short by the file's end.
+files: a NaN d, an infinite dmin, a NaN q6_K d, an infinite q2_K dmin and a
+NaN q3_K d (each a clear error, exit 1, naming the tensor, the block and its
+byte offset), and a q4_K tensor cut short by the file's end.
 
 Every type stays in its precision (repacked, Quants.h): each case also
 checks `encoding E` in --emit=tfm for exactly the types of the file and a
@@ -92,7 +92,7 @@ def check_storage(args, case, path, stored, layout):
     --emit=tfm, and the sidecar at most 1.1x the GGUF's tensor bytes."""
     want = {}
     for t in stored.values():
-        if isinstance(t, KQuant) and t.kind in TYPES:
+        if isinstance(t, KQuant):
             want[t.kind] = want.get(t.kind, 0) + 1
     tfm = subprocess.run([args.tfmc, path, "--emit=tfm"], capture_output=True,
                          text=True).stdout
