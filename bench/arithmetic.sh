@@ -25,6 +25,8 @@
 #   and bf16 (29 / 15 MB for the hot layer) do not stay in a shared L3.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/common.sh
+. "$ROOT/bench/common.sh"
 BUILD=${1:-$ROOT/build}
 FORMATS=${FORMATS:-q8_0 q4_0 q4_K}
 ROUNDS=${ROUNDS:-5}
@@ -53,9 +55,6 @@ for f in $FORMATS; do
   printf '%s\t%s\t%s\n' "$f" "$(bytes "$OUT/hot-$f" 1)" "$(bytes "$OUT/cold-$f" 12)" >> "$OUT/bytes"
 done
 
-read_gbs() {
-  "$BUILD/bin/bench-roofline" --mib 512 | awk -v k="read_gbs_t$1" '$1 == k { print $2 }'
-}
 rate() {
   "$1" -p 1 -n "$STEPS" -t "$2" --temp 0 --ignore-eos 2>&1 > /dev/null |
     awk -F'[,|]' '/generated:/ { split($4, f, " "); print f[1] }'
@@ -67,9 +66,9 @@ for _ in $(seq "$ROUNDS"); do
   for t in $THREADS; do
     for f in $FORMATS; do
       for shape in hot cold; do
-        before=$(read_gbs "$t")
+        before=$(read_gbs "$BUILD" "$t")
         r=$(rate "$OUT/$shape-$f" "$t")
-        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$f" "$t" "$shape" "${r:--}" "$before" "$(read_gbs "$t")" >> "$OUT/samples"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$f" "$t" "$shape" "${r:--}" "$before" "$(read_gbs "$BUILD" "$t")" >> "$OUT/samples"
       done
     done
   done
@@ -86,12 +85,7 @@ awk -F'\t' '
     b[k] = b[k] " " bw
     if (!(k in seen)) { seen[k] = 1; order[++n] = k }
   }
-  function median(list,   a, m, i, j, t) {
-    m = split(list, a, " ")
-    for (i = 2; i <= m; i++)
-      for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-    return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
-  }
+  '"$AWK_MEDIAN"'
   END {
     printf "%-8s %7s %10s %9s %9s %10s %10s %10s\n", "format", "threads", "bound GB/s", "hot GB/s", "hot MB", "hot/bound", "cold GB/s", "cold/bound"
     for (o = 1; o <= n; o++) {

@@ -59,6 +59,8 @@
 # beside each run; adjacent_fractions below).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/common.sh
+. "$ROOT/bench/common.sh"
 SHARED=${TFM_TEST_DATA:-$ROOT/../shared}
 PEERS_DIR=$SHARED/peers
 SIZES=${SIZE:-s15}
@@ -127,16 +129,6 @@ matrix_params() {
   od -An -t d4 -N 28 "$1" | tr -s ' \n' '  ' | awk -v only="${2:-}" '{ d = $1; h = $2; l = $3; kv = d / $4 * $5; v = $6 < 0 ? -$6 : $6
     printf "%.0f\n", l * (2 * d * d + 2 * kv * d + 3 * d * h) + (only == "layers" ? 0 : v * d) }'
 }
-
-# awk functions over a space-separated list of numbers: sorted (into a, the
-# count returned) and median ("" for none), for the depth and adjacent tables.
-AWK_MEDIAN='
-    function sorted(list, a,   m, i, j, x) {
-      m = split(list, a, " ")
-      for (i = 2; i <= m; i++) { x = a[i]; for (j = i - 1; j > 0 && a[j] + 0 > x + 0; j--) a[j + 1] = a[j]; a[j + 1] = x }
-      return m
-    }
-    function median(list,   a, m) { m = sorted(list, a); return m == 0 ? "" : m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2 }'
 
 # Keys and values a decode step reads from the cache, summed over the
 # layers, at the mean position of 128 steps from an empty cache (64.5).
@@ -250,13 +242,12 @@ adjacent_fractions() {
   if [[ " ${PEERS:-llama.cpp} " == *" llama.cpp "* ]] && [ -x "$PEER_BIN/llama-bench" ]; then
     for ty in $types; do [ -f "$PEER_MODELS/$SIZE-$ty.gguf" ] && models+=("$ty"); done
   fi
-  read_gbs() { "$first_build/bin/bench-roofline" --mib 512 | awk -v k="read_gbs_t$1" '$1 == k { print $2 }'; }
   echo
   echo "decode with the bandwidth read beside each run, $SIZE ($rounds rounds), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
   for _ in $(seq "$rounds"); do
     for t in ${THREADS:-1 2}; do
       for k in "${!exes[@]}" ${models[@]+"${models[@]}"}; do
-        before=$(read_gbs "$t")
+        before=$(read_gbs "$first_build" "$t")
         if [[ $k =~ ^[0-9]+$ ]]; then
           label=${labels[k]}
           rate=$("${exes[k]}" -n 128 -t "$t" --temp 0 --ignore-eos 2>&1 > /dev/null |
@@ -266,7 +257,7 @@ adjacent_fractions() {
           rate=$("$PEER_BIN/llama-bench" -m "$PEER_MODELS/$SIZE-$k.gguf" -t "$t" -p 0 -n 128 -r 1 -o jsonl 2> /dev/null |
             sed -nE 's/.*"avg_ts": ([0-9.e+]+).*/\1/p')
         fi
-        printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$t" "${rate:--}" "$before" "$(read_gbs "$t")" >> "$samples"
+        printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$t" "${rate:--}" "$before" "$(read_gbs "$first_build" "$t")" >> "$samples"
       done
     done
   done
