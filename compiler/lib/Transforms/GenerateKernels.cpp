@@ -812,7 +812,7 @@ private:
     mlir::tfm::WeightEncoding e = *encoding;
     const mlir::tfm::DotEncoding &de = *mlir::tfm::dotEncoding(e);
     const int64_t block = mlir::tfm::kernelBlock(e);
-    const int64_t blockBytes = block * de.valueBits / 8 * p;
+    const int64_t blockBytes = de.blockRows(block) * p;
     int64_t nt = tileIdx.size();
     SmallVector<Value> next;
     for (int64_t j = 0; j < nt; ++j)
@@ -934,8 +934,7 @@ private:
     const mlir::tfm::DotEncoding &de = *mlir::tfm::dotEncoding(*encoding);
     const int64_t block = mlir::tfm::kernelBlock(*encoding);
     int64_t nt = tileIdx.size();
-    // Rows of the values array per block.
-    const int64_t blockRows = block * de.valueBits / 8;
+    const int64_t blockRows = de.blockRows(block);
     const int64_t parts = de.parts();
     // The packed steps of `group` loads add their pair sums in i16 (as many
     // as pairSteps() allows: q4's all 8 of a block, q2_K / q3_K's 4) before
@@ -1032,7 +1031,7 @@ private:
   void keepWeights(Value n, int64_t nt, Value kLo, Value kHi) {
     const mlir::tfm::DotEncoding &de = *mlir::tfm::dotEncoding(*encoding);
     const int64_t block = mlir::tfm::kernelBlock(*encoding);
-    const int64_t blockRows = block * de.valueBits / 8;
+    const int64_t blockRows = de.blockRows(block);
     Type i8 = b.getI8Type();
     b.create<scf::ForOp>(
         loc, b.create<arith::DivUIOp>(loc, kLo, cst(block)),

@@ -39,6 +39,8 @@ struct DotEncoding {
   bool packed() const { return valueBits < 8; }
   /// Dot steps from one load of values: one per value of a byte.
   int64_t parts() const { return 8 / valueBits; }
+  /// Rows of the values array (P bytes each) per block of `block` values.
+  int64_t blockRows(int64_t block) const { return block * valueBits / 8; }
   /// w = d * (q - offset) (+ m): the block subtracts offset * sum(xq).
   int64_t offset;
   /// w = d * q + m (1: q4_1, q5_1), d * q - m (-1: the K-quants' dmin *
